@@ -1,0 +1,16 @@
+# kefu_module(NAME SOURCES a.cpp b.cpp DEPS kefu_common ... TESTS a_test.cpp ...)
+# Builds the static library kefu_NAME from src/NAME and, when tests are on,
+# one GoogleTest executable kefu_NAME_test from the *_test.cpp files beside it.
+function(kefu_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  add_library(kefu_${name} STATIC ${M_SOURCES})
+  target_include_directories(kefu_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(kefu_${name} PUBLIC ${M_DEPS})
+  if(KEFU_BUILD_TESTS AND M_TESTS)
+    add_executable(kefu_${name}_test ${M_TESTS})
+    target_link_libraries(kefu_${name}_test PRIVATE kefu_${name} ${M_TEST_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+    gtest_discover_tests(kefu_${name}_test
+      PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+      DISCOVERY_TIMEOUT 60)
+  endif()
+endfunction()

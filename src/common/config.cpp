@@ -1,0 +1,177 @@
+#include "common/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace kefu {
+namespace {
+
+// One settable field: how to set it from TOML and from an environment string.
+struct Field {
+  std::function<Status(const toml::node&)> from_toml;
+  std::function<Status(const std::string&)> from_env;
+};
+
+using Section = std::map<std::string, Field>;
+
+template <typename T>
+Field MakeField(const std::string& key, T* target) {
+  Field f;
+  if constexpr (std::is_same_v<T, std::string>) {
+    f.from_toml = [key, target](const toml::node& n) -> Status {
+      if (auto v = n.value<std::string>()) { *target = *v; return Status::Ok(); }
+      return InvalidArgument("config key '" + key + "' must be a string");
+    };
+    f.from_env = [target](const std::string& s) -> Status { *target = s; return Status::Ok(); };
+  } else if constexpr (std::is_same_v<T, bool>) {
+    f.from_toml = [key, target](const toml::node& n) -> Status {
+      if (auto v = n.value<bool>()) { *target = *v; return Status::Ok(); }
+      return InvalidArgument("config key '" + key + "' must be true or false");
+    };
+    f.from_env = [key, target](const std::string& s) -> Status {
+      if (s == "true" || s == "1") { *target = true; return Status::Ok(); }
+      if (s == "false" || s == "0") { *target = false; return Status::Ok(); }
+      return InvalidArgument("environment override for '" + key + "' must be true or false");
+    };
+  } else if constexpr (std::is_floating_point_v<T>) {
+    f.from_toml = [key, target](const toml::node& n) -> Status {
+      if (auto v = n.value<double>()) { *target = *v; return Status::Ok(); }
+      return InvalidArgument("config key '" + key + "' must be a number");
+    };
+    f.from_env = [key, target](const std::string& s) -> Status {
+      char* end = nullptr;
+      double v = std::strtod(s.c_str(), &end);
+      if (s.empty() || *end) return InvalidArgument("environment override for '" + key + "' must be a number");
+      *target = v;
+      return Status::Ok();
+    };
+  } else {
+    f.from_toml = [key, target](const toml::node& n) -> Status {
+      if (n.is_integer()) { *target = static_cast<T>(*n.value<int64_t>()); return Status::Ok(); }
+      return InvalidArgument("config key '" + key + "' must be an integer");
+    };
+    f.from_env = [key, target](const std::string& s) -> Status {
+      char* end = nullptr;
+      long long v = std::strtoll(s.c_str(), &end, 10);
+      if (s.empty() || *end) return InvalidArgument("environment override for '" + key + "' must be an integer");
+      *target = static_cast<T>(v);
+      return Status::Ok();
+    };
+  }
+  return f;
+}
+
+std::map<std::string, Section> Describe(Config& c) {
+  std::map<std::string, Section> d;
+#define F(section, field) d[#section][#field] = MakeField(std::string(#section) + "." #field, &c.section.field)
+  F(server, host); F(server, port); F(server, io_threads); F(server, worker_threads);
+  F(server, max_body_bytes); F(server, max_ws_message_bytes); F(server, request_timeout_ms);
+  F(server, ws_idle_timeout_s); F(server, ws_max_messages_per_s); F(server, shutdown_grace_ms);
+  F(server, static_dir);
+  F(storage, data_dir); F(storage, busy_timeout_ms);
+  F(llm, base_url); F(llm, model); F(llm, api_key); F(llm, timeout_ms); F(llm, connect_timeout_ms);
+  F(llm, max_retries); F(llm, retry_backoff_ms); F(llm, breaker_failures); F(llm, breaker_cooldown_ms);
+  F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
+  F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
+  F(dialogue, answer_threshold); F(dialogue, clarify_threshold);
+  F(log, level); F(log, json);
+#undef F
+  return d;
+}
+
+std::string Upper(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+Status Validate(const Config& c) {
+  if (c.server.port < 0 || c.server.port > 65535) return InvalidArgument("server.port must be 0..65535");
+  if (c.server.io_threads < 1 || c.server.io_threads > 256) return InvalidArgument("server.io_threads must be 1..256");
+  if (c.server.worker_threads < 1 || c.server.worker_threads > 256)
+    return InvalidArgument("server.worker_threads must be 1..256");
+  if (c.server.max_body_bytes < 1024) return InvalidArgument("server.max_body_bytes must be at least 1024");
+  if (c.server.max_ws_message_bytes < 256) return InvalidArgument("server.max_ws_message_bytes must be at least 256");
+  if (c.server.ws_max_messages_per_s < 1) return InvalidArgument("server.ws_max_messages_per_s must be positive");
+  if (c.storage.data_dir.empty()) return InvalidArgument("storage.data_dir must not be empty");
+  if (c.knowledge.segmenter != "jieba" && c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
+    return InvalidArgument("knowledge.segmenter must be one of jieba, icu, bigram");
+  if (c.knowledge.top_k < 1 || c.knowledge.top_k > 100) return InvalidArgument("knowledge.top_k must be 1..100");
+  if (!c.llm.base_url.empty() && c.llm.base_url.rfind("http://", 0) != 0 && c.llm.base_url.rfind("https://", 0) != 0)
+    return InvalidArgument("llm.base_url must start with http:// or https://");
+  if (!c.llm.base_url.empty() && c.llm.model.empty()) return InvalidArgument("llm.model is required when llm.base_url is set");
+  if (c.llm.timeout_ms < 100) return InvalidArgument("llm.timeout_ms must be at least 100");
+  if (c.llm.max_retries < 0 || c.llm.max_retries > 10) return InvalidArgument("llm.max_retries must be 0..10");
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+  bool level_ok = false;
+  for (auto* l : kLevels) level_ok |= c.log.level == l;
+  if (!level_ok) return InvalidArgument("log.level must be one of trace, debug, info, warn, error");
+  if (c.dialogue.clarify_threshold > c.dialogue.answer_threshold)
+    return InvalidArgument("dialogue.clarify_threshold must not exceed dialogue.answer_threshold");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> Config::Parse(const std::string& toml_text, const std::vector<std::string>& env) {
+  Config c;
+  auto desc = Describe(c);
+  if (!toml_text.empty()) {
+    toml::table tbl;
+    try {
+      tbl = toml::parse(toml_text);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream os;
+      os << "config: " << e.description() << " at line " << e.source().begin.line;
+      return InvalidArgument(os.str());
+    }
+    for (auto&& [sk, sv] : tbl) {
+      std::string section(sk.str());
+      auto sit = desc.find(section);
+      if (sit == desc.end()) return InvalidArgument("config: unknown section '" + section + "'");
+      auto* st = sv.as_table();
+      if (!st) return InvalidArgument("config: '" + section + "' must be a table");
+      for (auto&& [kk, kv] : *st) {
+        std::string key(kk.str());
+        auto fit = sit->second.find(key);
+        if (fit == sit->second.end())
+          return InvalidArgument("config: unknown key '" + section + "." + key + "'");
+        KEFU_RETURN_IF_ERROR(fit->second.from_toml(kv));
+      }
+    }
+  }
+  for (const auto& kv : env) {
+    if (kv.rfind("KEFU_", 0) != 0) continue;
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
+    for (auto& [section, fields] : desc) {
+      for (auto& [key, field] : fields) {
+        if (name == "KEFU_" + Upper(section) + "_" + Upper(key)) KEFU_RETURN_IF_ERROR(field.from_env(value));
+      }
+    }
+  }
+  KEFU_RETURN_IF_ERROR(Validate(c));
+  return c;
+}
+
+Result<Config> Config::Load(const std::string& path) {
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return NotFound("config: cannot read " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  return Parse(text, env);
+}
+
+}  // namespace kefu

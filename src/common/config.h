@@ -1,0 +1,85 @@
+// Config: kefu's typed configuration. Loaded from one TOML file, then
+// overridden by environment variables named KEFU_<SECTION>_<KEY> (upper case),
+// e.g. KEFU_SERVER_PORT=9000 or KEFU_LLM_BASE_URL=http://127.0.0.1:8000/v1.
+// Unknown sections/keys and wrongly typed values are errors naming the key,
+// so a typo stops start-up instead of being silently ignored.
+// docs/operations.md documents every key; defaults live here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kefu {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 8080;
+  int io_threads = 2;                   // Asio I/O threads
+  int worker_threads = 2;               // turn processing (dialogue, storage)
+  int64_t max_body_bytes = 1 << 20;     // HTTP request body limit
+  int64_t max_ws_message_bytes = 64 << 10;
+  int request_timeout_ms = 30'000;      // reading one HTTP request
+  int ws_idle_timeout_s = 300;          // WebSocket with no traffic (pings keep it alive)
+  int ws_max_messages_per_s = 50;       // per-connection flood limit
+  int shutdown_grace_ms = 10'000;       // finishing in-flight turns on SIGTERM
+  std::string static_dir;               // web apps; empty = <exe>/../web or ./web/*/dist
+};
+
+struct StorageConfig {
+  std::string data_dir = "./data";      // SQLite database and other state
+  int busy_timeout_ms = 5'000;
+};
+
+struct LlmConfig {
+  std::string base_url;                 // empty = no LLM, grounded answers only
+  std::string model;
+  std::string api_key;
+  int timeout_ms = 30'000;              // one whole request
+  int connect_timeout_ms = 3'000;
+  int max_retries = 2;                  // retries on 429/5xx/network errors
+  int retry_backoff_ms = 200;           // doubled each retry
+  int breaker_failures = 5;             // consecutive failures that open the circuit
+  int breaker_cooldown_ms = 30'000;     // how long the circuit stays open
+  double temperature = 0.3;
+  int max_tokens = 512;
+  int max_tool_rounds = 3;
+};
+
+struct KnowledgeConfig {
+  std::string segmenter = "jieba";      // "jieba" | "icu" | "bigram"
+  std::string jieba_dict = "/usr/lib/python3/dist-packages/jieba/dict.txt";
+  int top_k = 5;
+  double min_score = 0.0;               // below this a passage is not used
+};
+
+struct DialogueConfig {
+  double answer_threshold = 0.55;       // retrieval confidence needed to answer directly
+  double clarify_threshold = 0.30;      // between this and answer_threshold: ask to clarify
+};
+
+struct LogConfig {
+  std::string level = "info";           // trace|debug|info|warn|error
+  bool json = true;                     // structured JSON lines on stderr
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  LlmConfig llm;
+  KnowledgeConfig knowledge;
+  DialogueConfig dialogue;
+  LogConfig log;
+
+  bool LlmEnabled() const { return !llm.base_url.empty(); }
+
+  // Parses TOML text (empty = all defaults), then applies `env` overrides
+  // ("KEY=VALUE" entries; pass environ-derived entries, or {} in tests).
+  static Result<Config> Parse(const std::string& toml_text, const std::vector<std::string>& env = {});
+  // Reads `path` (empty = no file) and the process environment.
+  static Result<Config> Load(const std::string& path);
+};
+
+}  // namespace kefu

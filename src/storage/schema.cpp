@@ -1,0 +1,108 @@
+#include "storage/schema.h"
+
+namespace kefu::storage {
+
+const std::vector<Migration>& SchemaMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "core", R"sql(
+CREATE TABLE tenants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  widget_key TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE customers (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  phone TEXT,
+  email TEXT,
+  tier TEXT NOT NULL DEFAULT 'normal',
+  city TEXT,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE products (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  category TEXT NOT NULL,
+  brand TEXT,
+  price_cents INTEGER NOT NULL,
+  stock INTEGER NOT NULL DEFAULT 0,
+  description TEXT NOT NULL DEFAULT '',
+  attrs_json TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE orders (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  total_cents INTEGER NOT NULL,
+  items_json TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  carrier TEXT,
+  tracking_no TEXT,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX orders_by_customer ON orders(tenant_id, customer_id, created_ms DESC);
+CREATE TABLE logistics_events (
+  tenant_id TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  location TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (tenant_id, order_id, ts_ms, status)
+);
+CREATE TABLE kb_entries (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  category TEXT NOT NULL DEFAULT '',
+  questions_json TEXT NOT NULL DEFAULT '[]',
+  source TEXT NOT NULL DEFAULT '',
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE kb_synonyms (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  term TEXT NOT NULL,
+  synonyms_json TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, term)
+);
+CREATE TABLE conversations (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  customer_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open',
+  context_json TEXT NOT NULL DEFAULT '{}',
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  closed_ms INTEGER
+);
+CREATE INDEX conversations_by_customer ON conversations(tenant_id, customer_id, created_ms DESC);
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  text TEXT NOT NULL,
+  client_msg_id TEXT,
+  reply_to INTEGER,
+  meta_json TEXT NOT NULL DEFAULT '{}',
+  created_ms INTEGER NOT NULL,
+  UNIQUE (conversation_id, seq)
+);
+CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+)sql"},
+  };
+  return kMigrations;
+}
+
+}  // namespace kefu::storage
