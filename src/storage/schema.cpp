@@ -100,6 +100,7 @@ CREATE TABLE messages (
   UNIQUE (conversation_id, seq)
 );
 CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+CREATE INDEX messages_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;
 )sql"},
   };
   return kMigrations;

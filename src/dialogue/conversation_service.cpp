@@ -1,0 +1,195 @@
+#include "dialogue/conversation_service.h"
+
+#include "common/log.h"
+
+namespace kefu::dialogue {
+
+ConversationService::ConversationService(ConversationStore& store, Responder& responder, ThreadPool& workers,
+                                         ConversationHub& hub, metrics::Registry& metrics, const Clock& clock,
+                                         ServiceSettings settings)
+    : store_(store),
+      responder_(responder),
+      workers_(workers),
+      hub_(hub),
+      clock_(clock),
+      settings_(settings),
+      turns_ok_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"ok\"")),
+      turns_failed_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"error\"")),
+      messages_accepted_(metrics.GetCounter("kefu_messages_accepted_total", "Customer messages stored")),
+      duplicates_(metrics.GetCounter("kefu_messages_duplicate_total", "Retried customer messages (same client_msg_id)")),
+      turn_seconds_(metrics.GetHistogram("kefu_turn_seconds", "Time from accepting a message to storing the reply")),
+      open_conversations_(metrics.GetGauge("kefu_open_conversations", "Conversations with status open")),
+      in_flight_gauge_(metrics.GetGauge("kefu_turns_in_flight", "Turns accepted and not yet answered")) {
+  open_conversations_.Set(static_cast<double>(store_.CountOpen()));
+}
+
+Result<Conversation> ConversationService::Start(const std::string& tenant_id, const std::string& customer_id,
+                                                const std::string& channel) {
+  auto c = store_.Create(tenant_id, customer_id, channel);
+  if (c.ok()) {
+    open_conversations_.Add(1);
+    log::Info("conversation_started", {{"conversation_id", c->id}, {"tenant_id", tenant_id}, {"channel", channel}});
+  }
+  return c;
+}
+
+Result<Conversation> ConversationService::Get(const std::string& tenant_id, const std::string& conversation_id) {
+  return store_.Get(tenant_id, conversation_id);
+}
+
+Result<Conversation> ConversationService::Close(const std::string& tenant_id, const std::string& conversation_id) {
+  KEFU_ASSIGN_OR_RETURN(Conversation c, store_.Get(tenant_id, conversation_id));
+  if (c.status == "closed") return c;
+  KEFU_RETURN_IF_ERROR(store_.Close(conversation_id));
+  open_conversations_.Add(-1);
+  c.status = "closed";
+  c.updated_ms = clock_.NowMs();
+  hub_.PublishClosed(c);
+  log::Info("conversation_closed", {{"conversation_id", c.id}});
+  return c;
+}
+
+void ConversationService::Enqueue(const std::string& conversation_id, Task task) {
+  bool start = false;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = queues_.try_emplace(conversation_id);
+    it->second.push_back(std::move(task));
+    start = inserted;  // nothing running for this conversation yet
+  }
+  if (start) {
+    if (!workers_.Submit([this, conversation_id] { RunNext(conversation_id); })) {
+      // The pool is gone (process exit): run inline so nothing accepted is dropped.
+      RunNext(conversation_id);
+    }
+  }
+}
+
+void ConversationService::RunNext(const std::string& conversation_id) {
+  for (;;) {
+    Task task;
+    {
+      std::lock_guard lock(mu_);
+      auto it = queues_.find(conversation_id);
+      if (it == queues_.end() || it->second.empty()) {
+        if (it != queues_.end()) queues_.erase(it);
+        return;
+      }
+      task = std::move(it->second.front());
+      it->second.pop_front();
+    }
+    task();
+  }
+}
+
+void ConversationService::FinishOne() {
+  in_flight_gauge_.Add(-1);
+  if (--in_flight_ == 0) {
+    std::lock_guard lock(mu_);
+    idle_cv_.notify_all();
+  }
+}
+
+void ConversationService::Post(const std::string& tenant_id, const std::string& conversation_id,
+                               const std::string& client_msg_id, const std::string& text, PostCallbacks cb) {
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) {
+      if (cb.on_accepted) cb.on_accepted(Unavailable("server is shutting down"));
+      return;
+    }
+    ++in_flight_;
+  }
+  in_flight_gauge_.Add(1);
+  int64_t start_ns = clock_.MonotonicNs();
+  Enqueue(conversation_id, [this, tenant_id, conversation_id, client_msg_id, text, cb = std::move(cb), start_ns] {
+    auto conv = store_.Get(tenant_id, conversation_id);
+    if (!conv.ok()) {
+      if (cb.on_accepted) cb.on_accepted(conv.status());
+      FinishOne();
+      return;
+    }
+    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, nlohmann::json::object());
+    if (cb.on_accepted) cb.on_accepted(accepted);
+    if (!accepted.ok()) {
+      FinishOne();
+      return;
+    }
+    if (accepted->duplicate) {
+      duplicates_.Inc();
+      if (accepted->reply) {
+        if (cb.on_reply) cb.on_reply(*accepted->reply);
+        FinishOne();
+        return;
+      }
+    } else {
+      messages_accepted_.Inc();
+      hub_.PublishMessage(accepted->message);
+    }
+    auto reply = Answer(accepted->message);
+    turn_seconds_.Observe(static_cast<double>(clock_.MonotonicNs() - start_ns) / 1e9);
+    if (cb.on_reply) cb.on_reply(reply);
+    FinishOne();
+  });
+}
+
+Result<Message> ConversationService::Answer(const Message& customer_message) {
+  auto conv = store_.GetById(customer_message.conversation_id);
+  if (!conv.ok()) {
+    turns_failed_.Inc();
+    return conv.status();
+  }
+  auto recent = store_.Recent(conv->id, settings_.history_turns + 1);
+  std::vector<Message> history;
+  if (recent.ok()) {
+    for (auto& m : *recent)
+      if (m.seq < customer_message.seq) history.push_back(std::move(m));
+  }
+  TurnRequest turn{*conv, customer_message, history, conv->context};
+  const std::string& cid = conv->id;
+  int64_t reply_to = customer_message.id;
+  TurnReply reply = responder_.Respond(turn, [&](std::string_view delta) { hub_.PublishDelta(cid, reply_to, delta); });
+  auto stored = store_.AppendMessage(cid, "bot", reply.text, reply_to, reply.meta);
+  if (!stored.ok()) {
+    turns_failed_.Inc();
+    log::Error("reply_not_stored", {{"conversation_id", cid}, {"error", stored.status().ToString()}});
+    return stored.status();
+  }
+  if (reply.context != conv->context) {
+    Status s = store_.SaveContext(cid, reply.context);
+    if (!s.ok()) log::Warn("context_not_saved", {{"conversation_id", cid}, {"error", s.ToString()}});
+  }
+  turns_ok_.Inc();
+  hub_.PublishMessage(*stored);
+  log::Debug("turn", {{"conversation_id", cid},
+                      {"seq", customer_message.seq},
+                      {"intent", reply.meta.value("intent", "")},
+                      {"source", reply.meta.value("source", "")}});
+  return stored;
+}
+
+void ConversationService::RecoverUnanswered() {
+  auto pending = store_.Unanswered(100000);
+  if (!pending.ok()) {
+    log::Error("recover_failed", {{"error", pending.status().ToString()}});
+    return;
+  }
+  if (!pending->empty()) log::Info("recovering_unanswered", {{"count", pending->size()}});
+  for (auto& m : *pending) {
+    ++in_flight_;
+    in_flight_gauge_.Add(1);
+    std::string cid = m.conversation_id;
+    Enqueue(cid, [this, m] {
+      (void)Answer(m);
+      FinishOne();
+    });
+  }
+}
+
+bool ConversationService::Drain(int timeout_ms) {
+  std::unique_lock lock(mu_);
+  draining_ = true;
+  return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return in_flight_.load() == 0; });
+}
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,94 @@
+// ConversationService: the turn pipeline. Accepting a customer message stores
+// it (idempotently by client_msg_id) before anything else; the turn then runs
+// on the worker pool: responder -> store the reply -> publish to the hub.
+// Turns of one conversation run strictly one after another, in arrival order;
+// different conversations run in parallel.
+//
+// Threads: every public method may be called from any thread and never blocks
+// on I/O except Start/Close/Get (one short SQLite statement). Callbacks run on
+// worker threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "dialogue/conversation_store.h"
+#include "dialogue/hub.h"
+#include "dialogue/responder.h"
+
+namespace kefu::dialogue {
+
+struct ServiceSettings {
+  int history_turns = 12;         // messages given to the responder
+  size_t max_text_bytes = 4000;   // longer customer messages are rejected at the edge
+};
+
+struct PostCallbacks {
+  // Called exactly once: the message is stored (or why it was not).
+  std::function<void(const Result<AppendResult>&)> on_accepted;
+  // Called once after a successful accept: the bot's reply (for a duplicate,
+  // the reply stored the first time). Not called when accepting failed.
+  std::function<void(const Result<Message>&)> on_reply;
+};
+
+class ConversationService {
+ public:
+  ConversationService(ConversationStore& store, Responder& responder, ThreadPool& workers, ConversationHub& hub,
+                      metrics::Registry& metrics, const Clock& clock, ServiceSettings settings = {});
+
+  Result<Conversation> Start(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
+  Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
+  Result<Conversation> Close(const std::string& tenant_id, const std::string& conversation_id);
+
+  // Queues the turn; the conversation must belong to `tenant_id`.
+  void Post(const std::string& tenant_id, const std::string& conversation_id, const std::string& client_msg_id,
+            const std::string& text, PostCallbacks callbacks);
+
+  // Answers customer messages that were accepted but never answered (crash,
+  // shutdown). Called once at start-up.
+  void RecoverUnanswered();
+
+  // Stops accepting new turns and waits up to `timeout_ms` for in-flight ones.
+  // Returns true when everything finished.
+  bool Drain(int timeout_ms);
+  int64_t InFlight() const { return in_flight_.load(); }
+
+ private:
+  using Task = std::function<void()>;
+  // Runs `task` after every earlier task of the same conversation.
+  void Enqueue(const std::string& conversation_id, Task task);
+  void RunNext(const std::string& conversation_id);
+  Result<Message> Answer(const Message& customer_message);
+  void FinishOne();
+
+  ConversationStore& store_;
+  Responder& responder_;
+  ThreadPool& workers_;
+  ConversationHub& hub_;
+  const Clock& clock_;
+  ServiceSettings settings_;
+
+  metrics::Counter& turns_ok_;
+  metrics::Counter& turns_failed_;
+  metrics::Counter& messages_accepted_;
+  metrics::Counter& duplicates_;
+  metrics::Histogram& turn_seconds_;
+  metrics::Gauge& open_conversations_;
+  metrics::Gauge& in_flight_gauge_;
+
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::unordered_map<std::string, std::deque<Task>> queues_;  // GUARDED_BY(mu_); present = a task is running
+  bool draining_ = false;                                     // GUARDED_BY(mu_)
+  std::atomic<int64_t> in_flight_{0};
+};
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,268 @@
+#include "dialogue/conversation_store.h"
+
+#include <random>
+
+namespace kefu::dialogue {
+namespace {
+
+constexpr const char* kMessageColumns =
+    "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms";
+
+Message ReadMessage(storage::Statement& st) {
+  Message m;
+  m.id = st.Int(0);
+  m.conversation_id = st.Text(1);
+  m.seq = st.Int(2);
+  m.role = st.Text(3);
+  m.text = st.Text(4);
+  m.client_msg_id = st.OptText(5);
+  m.reply_to = st.OptInt(6);
+  m.meta = nlohmann::json::parse(st.Text(7), nullptr, false);
+  if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
+  m.created_ms = st.Int(8);
+  return m;
+}
+
+Conversation ReadConversation(storage::Statement& st) {
+  Conversation c;
+  c.id = st.Text(0);
+  c.tenant_id = st.Text(1);
+  c.customer_id = st.Text(2);
+  c.channel = st.Text(3);
+  c.status = st.Text(4);
+  c.context = nlohmann::json::parse(st.Text(5), nullptr, false);
+  if (!c.context.is_object()) c.context = nlohmann::json::object();
+  c.created_ms = st.Int(6);
+  c.updated_ms = st.Int(7);
+  return c;
+}
+
+}  // namespace
+
+std::string NewId(std::string_view prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  for (int i = 0; i < 2; ++i) {
+    uint64_t v = rng();
+    for (int k = 0; k < 16; ++k) id.push_back(kHex[(v >> (k * 4)) & 0xF]);
+  }
+  return id;
+}
+
+nlohmann::json Conversation::ToJson() const {
+  return {{"id", id},           {"tenant_id", tenant_id}, {"customer_id", customer_id}, {"channel", channel},
+          {"status", status},   {"created_ms", created_ms}, {"updated_ms", updated_ms}};
+}
+
+nlohmann::json Message::ToJson() const {
+  nlohmann::json j = {{"id", id},     {"conversation_id", conversation_id}, {"seq", seq},
+                      {"role", role}, {"text", text},                       {"created_ms", created_ms},
+                      {"meta", meta}};
+  j["client_msg_id"] = client_msg_id ? nlohmann::json(*client_msg_id) : nlohmann::json(nullptr);
+  j["reply_to"] = reply_to ? nlohmann::json(*reply_to) : nlohmann::json(nullptr);
+  return j;
+}
+
+Result<Conversation> ConversationStore::Create(const std::string& tenant_id, const std::string& customer_id,
+                                               const std::string& channel) {
+  Conversation c;
+  c.id = NewId("c_");
+  c.tenant_id = tenant_id;
+  c.customer_id = customer_id;
+  c.channel = channel;
+  c.status = "open";
+  c.created_ms = c.updated_ms = clock_.NowMs();
+  auto s = db_.Lock();
+  auto& st = s.Prepare(
+      "INSERT INTO conversations(id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms) "
+      "VALUES(?, ?, ?, ?, 'open', '{}', ?, ?)");
+  st.Bind(1, c.id).Bind(2, tenant_id).Bind(3, customer_id).Bind(4, channel).Bind(5, c.created_ms).Bind(6, c.updated_ms);
+  KEFU_RETURN_IF_ERROR(st.Run());
+  return c;
+}
+
+Result<Conversation> ConversationStore::GetById(const std::string& id) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare(
+      "SELECT id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms "
+      "FROM conversations WHERE id = ?");
+  st.Bind(1, id);
+  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return NotFound("conversation " + id + " does not exist");
+  Conversation c = ReadConversation(st);
+  st.Reset();
+  return c;
+}
+
+Result<Conversation> ConversationStore::Get(const std::string& tenant_id, const std::string& id) {
+  auto c = GetById(id);
+  if (!c.ok()) return c;
+  if (c->tenant_id != tenant_id) return NotFound("conversation " + id + " does not exist");
+  return c;
+}
+
+Status ConversationStore::Close(const std::string& id) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare("UPDATE conversations SET status = 'closed', closed_ms = ?, updated_ms = ? WHERE id = ?");
+  int64_t now = clock_.NowMs();
+  st.Bind(1, now).Bind(2, now).Bind(3, id);
+  KEFU_RETURN_IF_ERROR(st.Run());
+  if (s.Changes() == 0) return NotFound("conversation " + id + " does not exist");
+  return Status::Ok();
+}
+
+Status ConversationStore::SaveContext(const std::string& id, const nlohmann::json& context) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare("UPDATE conversations SET context_json = ?, updated_ms = ? WHERE id = ?");
+  st.Bind(1, context.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(2, clock_.NowMs()).Bind(3, id);
+  return st.Run();
+}
+
+std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, int64_t message_id) {
+  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                       " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
+  st.Bind(1, message_id);
+  auto row = st.Step();
+  if (!row.ok() || !*row) return std::nullopt;
+  Message m = ReadMessage(st);
+  st.Reset();
+  return m;
+}
+
+Result<Message> ConversationStore::InsertLocked(storage::Session& s, const std::string& conversation_id,
+                                                const std::string& role, const std::string& text,
+                                                const std::optional<std::string>& client_msg_id,
+                                                std::optional<int64_t> reply_to, const nlohmann::json& meta) {
+  auto& q = s.Prepare("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?");
+  q.Bind(1, conversation_id);
+  KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
+  int64_t seq = (row ? q.Int(0) : 0) + 1;
+  q.Reset();
+  Message m;
+  m.conversation_id = conversation_id;
+  m.seq = seq;
+  m.role = role;
+  m.text = text;
+  m.client_msg_id = client_msg_id;
+  m.reply_to = reply_to;
+  m.meta = meta.is_object() ? meta : nlohmann::json::object();
+  m.created_ms = clock_.NowMs();
+  auto& ins = s.Prepare(
+      "INSERT INTO messages(conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.Bind(1, conversation_id).Bind(2, seq).Bind(3, role).Bind(4, text).Bind(5, client_msg_id).Bind(6, reply_to);
+  ins.Bind(7, m.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(8, m.created_ms);
+  KEFU_RETURN_IF_ERROR(ins.Run());
+  m.id = s.LastInsertRowId();
+  auto& up = s.Prepare("UPDATE conversations SET updated_ms = ? WHERE id = ?");
+  up.Bind(1, m.created_ms).Bind(2, conversation_id);
+  KEFU_RETURN_IF_ERROR(up.Run());
+  return m;
+}
+
+Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string& conversation_id,
+                                                              const std::string& client_msg_id,
+                                                              const std::string& text, const nlohmann::json& meta) {
+  auto s = db_.Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  auto& cst = s.Prepare("SELECT status FROM conversations WHERE id = ?");
+  cst.Bind(1, conversation_id);
+  KEFU_ASSIGN_OR_RETURN(bool exists, cst.Step());
+  if (!exists) return NotFound("conversation " + conversation_id + " does not exist");
+  std::string status = cst.Text(0);
+  cst.Reset();
+
+  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+  dup.Bind(1, conversation_id).Bind(2, client_msg_id);
+  KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+  if (found) {
+    AppendResult r;
+    r.message = ReadMessage(dup);
+    dup.Reset();
+    r.duplicate = true;
+    r.reply = FindReplyLocked(s, r.message.id);
+    return r;
+  }
+  dup.Reset();
+  if (status != "open") return Conflict("conversation " + conversation_id + " is closed");
+  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, "customer", text, client_msg_id, std::nullopt, meta));
+  KEFU_RETURN_IF_ERROR(tx.Commit());
+  AppendResult r;
+  r.message = std::move(m);
+  return r;
+}
+
+Result<Message> ConversationStore::AppendMessage(const std::string& conversation_id, const std::string& role,
+                                                 const std::string& text, std::optional<int64_t> reply_to,
+                                                 const nlohmann::json& meta) {
+  auto s = db_.Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, role, text, std::nullopt, reply_to, meta));
+  KEFU_RETURN_IF_ERROR(tx.Commit());
+  return m;
+}
+
+Result<std::vector<Message>> ConversationStore::List(const std::string& conversation_id, int64_t after_seq,
+                                                     int limit) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                       " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+  st.Bind(1, conversation_id).Bind(2, after_seq).Bind(3, static_cast<int64_t>(limit));
+  std::vector<Message> out;
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadMessage(st));
+  }
+  st.Reset();
+  return out;
+}
+
+Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                       " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?");
+  st.Bind(1, conversation_id).Bind(2, static_cast<int64_t>(n));
+  std::vector<Message> out;
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadMessage(st));
+  }
+  st.Reset();
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare(std::string("SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
+                                   "m.reply_to, m.meta_json, m.created_ms FROM messages m "
+                                   "JOIN conversations c ON c.id = m.conversation_id "
+                                   "WHERE c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
+                                   "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) ORDER BY m.id LIMIT ?"));
+  st.Bind(1, static_cast<int64_t>(limit));
+  std::vector<Message> out;
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadMessage(st));
+  }
+  st.Reset();
+  return out;
+}
+
+int64_t ConversationStore::CountOpen() {
+  auto s = db_.Lock();
+  auto& st = s.Prepare("SELECT count(*) FROM conversations WHERE status = 'open'");
+  auto row = st.Step();
+  int64_t n = row.ok() && *row ? st.Int(0) : 0;
+  st.Reset();
+  return n;
+}
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,89 @@
+// ConversationStore: conversations and their messages in SQLite. A message is
+// committed (WAL, synchronous=NORMAL) before any method returns it, so an
+// acknowledged message survives a crash of the process. Thread-safe (the
+// Database serialises access); all methods are short and blocking.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "storage/sqlite.h"
+
+namespace kefu::dialogue {
+
+struct Conversation {
+  std::string id;
+  std::string tenant_id;
+  std::string customer_id;
+  std::string channel;
+  std::string status;  // "open" | "closed"
+  nlohmann::json context = nlohmann::json::object();  // dialogue state carried across turns
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  nlohmann::json ToJson() const;  // public view (no context)
+};
+
+struct Message {
+  int64_t id = 0;
+  std::string conversation_id;
+  int64_t seq = 0;
+  std::string role;  // customer | bot | agent | system
+  std::string text;
+  std::optional<std::string> client_msg_id;
+  std::optional<int64_t> reply_to;
+  nlohmann::json meta = nlohmann::json::object();
+  int64_t created_ms = 0;
+  nlohmann::json ToJson() const;
+};
+
+struct AppendResult {
+  Message message;
+  bool duplicate = false;          // the client_msg_id was already stored
+  std::optional<Message> reply;    // for a duplicate: the stored reply, if any
+};
+
+class ConversationStore {
+ public:
+  ConversationStore(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  Result<Conversation> Create(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
+  // NotFound unless the conversation exists and belongs to `tenant_id`.
+  Result<Conversation> Get(const std::string& tenant_id, const std::string& id);
+  Result<Conversation> GetById(const std::string& id);
+  Status Close(const std::string& id);
+  Status SaveContext(const std::string& id, const nlohmann::json& context);
+
+  // Stores a customer message idempotently by (conversation, client_msg_id).
+  Result<AppendResult> AppendCustomerMessage(const std::string& conversation_id, const std::string& client_msg_id,
+                                             const std::string& text, const nlohmann::json& meta);
+  // Stores a bot/agent/system message.
+  Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
+                                std::optional<int64_t> reply_to, const nlohmann::json& meta);
+  Result<std::vector<Message>> List(const std::string& conversation_id, int64_t after_seq, int limit);
+  // The newest `n` messages, oldest first.
+  Result<std::vector<Message>> Recent(const std::string& conversation_id, int n);
+  // Customer messages of open conversations that have no reply yet (accepted
+  // before a crash or shutdown); the service answers them at start-up.
+  Result<std::vector<Message>> Unanswered(int limit);
+  int64_t CountOpen();
+
+ private:
+  std::optional<Message> FindReplyLocked(storage::Session& s, int64_t message_id);
+  Result<Message> InsertLocked(storage::Session& s, const std::string& conversation_id, const std::string& role,
+                               const std::string& text, const std::optional<std::string>& client_msg_id,
+                               std::optional<int64_t> reply_to, const nlohmann::json& meta);
+
+  storage::Database& db_;
+  const Clock& clock_;
+};
+
+// A random id with a prefix, e.g. "c_3f9a0c...". Uses the OS CSPRNG.
+std::string NewId(std::string_view prefix);
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,268 @@
+#include "dialogue/grounded_responder.h"
+
+#include <ctime>
+#include <sstream>
+
+#include "common/utf8.h"
+#include "dialogue/intent_rules.h"
+#include "dialogue/templates.h"
+
+namespace kefu::dialogue {
+
+using nlohmann::json;
+
+struct GroundedResponder::Draft {
+  std::string text;
+  json meta = json::object();
+  json context;
+  json citations = json::array();
+  json tools = json::array();
+  json suggestions = json::array();
+  bool handoff = false;
+};
+
+namespace {
+
+constexpr const char* kUnknownReply =
+    "抱歉，这个问题我暂时没有找到准确的答案。您可以换个说法再问我，或者回复“转人工”，由人工客服为您处理。";
+
+bool IsOrderAction(Action a) {
+  return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
+}
+
+std::string LastCustomerText(const TurnRequest& turn) {
+  for (auto it = turn.history.rbegin(); it != turn.history.rend(); ++it)
+    if (it->role == "customer") return it->text;
+  return {};
+}
+
+}  // namespace
+
+GroundedResponder::GroundedResponder(const knowledge::KnowledgeBase& kb, const tools::ToolRegistry& tools,
+                                     GroundedSettings settings)
+    : kb_(kb), tools_(tools), settings_(settings) {}
+
+json GroundedResponder::CallTool(const TurnRequest& turn, const std::string& name, const json& args, Draft& d) const {
+  tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
+  auto r = tools_.Call(ctx, name, args);
+  json rec = {{"name", name}, {"arguments", args}, {"ok", r.ok()}};
+  if (!r.ok()) rec["error"] = std::string(ErrorCodeName(r.status().code()));
+  d.tools.push_back(rec);
+  if (!r.ok()) return json{{"__error", std::string(ErrorCodeName(r.status().code()))}, {"message", r.status().message()}};
+  return *r;
+}
+
+std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& turn, int top_k) const {
+  const std::string& tenant = turn.conversation.tenant_id;
+  auto passages = kb_.Search(tenant, turn.message.text, top_k);
+  // A short follow-up ("那运费呢？") leans on the previous question.
+  const size_t len = utf8::Length(turn.message.text);
+  double best = passages.empty() ? 0 : passages.front().confidence;
+  if (len <= 10 && best < settings_.answer_threshold) {
+    std::string prev = LastCustomerText(turn);
+    if (!prev.empty()) {
+      auto merged = kb_.Search(tenant, prev + " " + turn.message.text, top_k);
+      if (!merged.empty() && merged.front().confidence > best &&
+          (passages.empty() || merged.front().id != passages.front().id || true)) {
+        // Only accept when it is not simply the previous answer again.
+        std::string last_entry = turn.context.value("last_kb_id", "");
+        if (merged.front().id != last_entry) passages = std::move(merged);
+      }
+    }
+  }
+  return passages;
+}
+
+void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
+  auto passages = Retrieve(turn, settings_.top_k);
+  double conf = passages.empty() ? 0.0 : passages.front().confidence;
+  d.meta["confidence"] = conf;
+  if (conf >= settings_.answer_threshold) {
+    const auto& p = passages.front();
+    d.text = templates::KnowledgeAnswer(p.title, p.text);
+    d.citations.push_back({{"id", p.id}, {"title", p.title}, {"score", p.score}});
+    d.context["last_kb_id"] = p.id;
+    d.context.erase("pending_choices");
+    // Related questions as suggestions.
+    for (size_t i = 1; i < passages.size() && d.suggestions.size() < 3; ++i)
+      if (passages[i].confidence >= settings_.clarify_threshold) d.suggestions.push_back(passages[i].title);
+    return;
+  }
+  if (conf >= settings_.clarify_threshold) {
+    json choices = json::array();
+    std::vector<std::string> titles;
+    for (const auto& p : passages) {
+      if (p.confidence < settings_.clarify_threshold || titles.size() >= 3) break;
+      choices.push_back({{"kind", "kb"}, {"id", p.id}, {"title", p.title}});
+      titles.push_back(p.title);
+      d.suggestions.push_back(p.title);
+    }
+    d.text = templates::Clarify(titles);
+    d.context["pending_choices"] = choices;
+    d.meta["clarify"] = true;
+    return;
+  }
+  d.text = kUnknownReply;
+  d.meta["unknown"] = true;
+  d.suggestions.push_back("转人工");
+  d.context.erase("pending_choices");
+}
+
+void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std::optional<std::string> order_id,
+                                    Draft& d) const {
+  auto action = static_cast<Action>(action_int);
+  if (action == Action::kListOrders) {
+    json r = CallTool(turn, "list_orders", json::object(), d);
+    if (r.contains("__error") || r.value("orders", json::array()).empty()) {
+      d.text = "没有查询到您名下的订单。如果您是用其他手机号下的单，请告诉我订单号（以 SO 开头）。";
+      d.context["pending_action"] = "order_status";
+      return;
+    }
+    d.text = templates::OrderList(r);
+    json choices = json::array();
+    for (auto& o : r["orders"]) choices.push_back({{"kind", "order"}, {"id", o.value("order_id", "")}});
+    d.context["pending_choices"] = choices;
+    d.context["pending_action"] = "order_status";
+    return;
+  }
+  const std::string tool = action == Action::kTrackLogistics ? "track_logistics" : "get_order";
+  json args = json::object();
+  if (order_id) args["order_id"] = *order_id;
+  json r = CallTool(turn, tool, args, d);
+  if (r.contains("__error")) {
+    const std::string err = r["__error"];
+    if (order_id) {
+      d.text = "没有查到订单 " + *order_id + "，请核对订单号是否正确（订单号以 SO 开头，可在“我的订单”中查看）。";
+    } else {
+      d.text = "请问您要查询哪个订单呢？请告诉我订单号（以 SO 开头，可在“我的订单”中查看）。";
+    }
+    d.meta["missing_slot"] = "order_id";
+    d.context["pending_action"] = std::string(ActionName(action));
+    d.suggestions.push_back("转人工");
+    return;
+  }
+  std::string resolved = r.value("order_id", order_id.value_or(""));
+  d.context["last_order_id"] = resolved;
+  d.context.erase("pending_action");
+  d.context.erase("pending_choices");
+  d.meta["order_id"] = resolved;
+  d.text = action == Action::kTrackLogistics ? templates::Logistics(r) : templates::OrderStatus(r);
+  if (action == Action::kTrackLogistics) d.suggestions.push_back("查看订单详情");
+  else d.suggestions.push_back("物流到哪了");
+}
+
+void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::string& query, Draft& d) const {
+  json r = CallTool(turn, "search_products", {{"query", query}}, d);
+  auto products = r.value("products", json::array());
+  if (r.contains("__error") || products.empty()) {
+    AnswerFromKnowledge(turn, d);
+    return;
+  }
+  d.text = templates::Products(query, r);
+  d.context["last_products"] = json::array();
+  for (auto& p : products) d.context["last_products"].push_back(p.value("id", ""));
+}
+
+void GroundedResponder::HandOff(const TurnRequest& turn, Draft& d) const {
+  json r = CallTool(turn, "request_human", {{"reason", turn.message.text}}, d);
+  d.handoff = true;
+  d.text = templates::Handoff(r);
+}
+
+TurnReply GroundedResponder::Respond(const TurnRequest& turn, const DeltaFn& on_delta) {
+  Draft d;
+  d.context = turn.context.is_object() ? turn.context : json::object();
+  TurnReading reading = ReadTurn(turn.message.text);
+  Action action = reading.action;
+  std::optional<std::string> order_id = reading.order_id;
+
+  // 1. The customer picks one of the options offered in the previous turn.
+  if (reading.choice && d.context.contains("pending_choices")) {
+    auto choices = d.context["pending_choices"];
+    size_t idx = static_cast<size_t>(*reading.choice) - 1;
+    if (choices.is_array() && idx < choices.size()) {
+      auto c = choices[idx];
+      d.context.erase("pending_choices");
+      if (c.value("kind", "") == "kb") {
+        auto entry = kb_.Get(turn.conversation.tenant_id, c.value("id", ""));
+        if (entry.ok()) {
+          d.text = templates::KnowledgeAnswer(entry->title, entry->body);
+          d.citations.push_back({{"id", entry->id}, {"title", entry->title}});
+          d.context["last_kb_id"] = entry->id;
+          d.meta["intent"] = "faq";
+          d.meta["confidence"] = 1.0;
+          goto done;
+        }
+      } else if (c.value("kind", "") == "order") {
+        std::string pending = d.context.value("pending_action", "order_status");
+        action = pending == "track_logistics" ? Action::kTrackLogistics : Action::kOrderStatus;
+        order_id = c.value("id", "");
+      }
+    }
+  }
+
+  // 2. Slot filling: we asked for an order number and got one.
+  if (order_id && !IsOrderAction(action) && d.context.contains("pending_action")) {
+    std::string pending = d.context.value("pending_action", "");
+    action = pending == "track_logistics" ? Action::kTrackLogistics : Action::kOrderStatus;
+  }
+  // 3. References to the order under discussion ("那它什么时候到？").
+  if (!order_id && IsOrderAction(action) && action != Action::kListOrders && d.context.contains("last_order_id") &&
+      (reading.refers_back || !reading.strong)) {
+    order_id = d.context.value("last_order_id", "");
+    d.meta["resolved_from_context"] = true;
+  }
+
+  d.meta["intent"] = std::string(ActionName(action));
+  switch (action) {
+    case Action::kHuman:
+      HandOff(turn, d);
+      break;
+    case Action::kTrackLogistics:
+    case Action::kOrderStatus:
+    case Action::kListOrders: {
+      if (!reading.strong && !order_id) {
+        // "快递费多少" is a question for the knowledge base, not about an order.
+        auto passages = Retrieve(turn, 1);
+        if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold + 0.15) {
+          d.meta["intent"] = "faq";
+          AnswerFromKnowledge(turn, d);
+          break;
+        }
+      }
+      AnswerOrder(turn, static_cast<int>(action), order_id, d);
+      break;
+    }
+    case Action::kProductSearch:
+      AnswerProducts(turn, reading.product_query, d);
+      break;
+    case Action::kGreeting:
+      d.text = templates::Greeting();
+      break;
+    case Action::kThanks:
+      d.text = "不客气，很高兴能帮到您！还有其他问题随时找我。";
+      break;
+    case Action::kGoodbye:
+      d.text = "好的，感谢您的咨询，祝您生活愉快，再见！";
+      break;
+    case Action::kNone:
+      AnswerFromKnowledge(turn, d);
+      break;
+  }
+
+done:
+  if (on_delta) on_delta(d.text);
+  TurnReply reply;
+  reply.text = std::move(d.text);
+  reply.meta = std::move(d.meta);
+  reply.meta["source"] = "grounded";
+  reply.meta["citations"] = std::move(d.citations);
+  reply.meta["tools"] = std::move(d.tools);
+  reply.meta["suggestions"] = std::move(d.suggestions);
+  reply.meta["handoff"] = d.handoff;
+  d.context["last_intent"] = reply.meta.value("intent", "faq");
+  reply.context = std::move(d.context);
+  return reply;
+}
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,54 @@
+// GroundedResponder: kefu's answer engine without an LLM. Every reply is built
+// from a knowledge-base passage or a business-tool result through reply
+// templates; when confidence is low it asks a clarifying question, when a
+// required slot (the order) is missing it asks for it, and it carries the
+// order under discussion across turns ("那它什么时候到？"). When it does not
+// know, it says so and offers a human.
+//
+// Thread-safe: holds only const references to the knowledge base and tools.
+#pragma once
+
+#include <string>
+
+#include "dialogue/responder.h"
+#include "knowledge/knowledge_base.h"
+#include "tools/registry.h"
+
+namespace kefu::dialogue {
+
+struct GroundedSettings {
+  double answer_threshold = 0.55;   // KB confidence needed to answer directly
+  double clarify_threshold = 0.30;  // between the two: offer the top entries as choices
+  int top_k = 5;
+};
+
+// What the grounded pass found for a turn; the LLM responder uses the same
+// evidence so both modes are grounded on identical sources.
+struct Evidence {
+  std::vector<knowledge::Passage> passages;
+  nlohmann::json tool_results = nlohmann::json::array();  // [{"name":..,"arguments":..,"ok":..,"result"|"error":..}]
+};
+
+class GroundedResponder final : public Responder {
+ public:
+  GroundedResponder(const knowledge::KnowledgeBase& kb, const tools::ToolRegistry& tools, GroundedSettings settings);
+
+  TurnReply Respond(const TurnRequest& turn, const DeltaFn& on_delta) override;
+
+  // Knowledge-base search with the conversation's context folded in.
+  std::vector<knowledge::Passage> Retrieve(const TurnRequest& turn, int top_k) const;
+
+ private:
+  struct Draft;
+  void AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const;
+  void AnswerOrder(const TurnRequest& turn, int action, std::optional<std::string> order_id, Draft& d) const;
+  void AnswerProducts(const TurnRequest& turn, const std::string& query, Draft& d) const;
+  void HandOff(const TurnRequest& turn, Draft& d) const;
+  nlohmann::json CallTool(const TurnRequest& turn, const std::string& name, const nlohmann::json& args, Draft& d) const;
+
+  const knowledge::KnowledgeBase& kb_;
+  const tools::ToolRegistry& tools_;
+  GroundedSettings settings_;
+};
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,50 @@
+#include "dialogue/hub.h"
+
+namespace kefu::dialogue {
+
+uint64_t ConversationHub::Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s) {
+  std::lock_guard lock(mu_);
+  uint64_t t = next_token_++;
+  subs_[conversation_id].emplace_back(t, std::move(s));
+  return t;
+}
+
+void ConversationHub::Unsubscribe(const std::string& conversation_id, uint64_t token) {
+  std::lock_guard lock(mu_);
+  auto it = subs_.find(conversation_id);
+  if (it == subs_.end()) return;
+  auto& v = it->second;
+  std::erase_if(v, [&](const auto& p) { return p.first == token || p.second.expired(); });
+  if (v.empty()) subs_.erase(it);
+}
+
+std::vector<std::shared_ptr<Subscriber>> ConversationHub::Snapshot(const std::string& conversation_id) {
+  std::vector<std::shared_ptr<Subscriber>> out;
+  std::lock_guard lock(mu_);
+  auto it = subs_.find(conversation_id);
+  if (it == subs_.end()) return out;
+  for (auto& [t, w] : it->second)
+    if (auto s = w.lock()) out.push_back(std::move(s));
+  return out;
+}
+
+void ConversationHub::PublishMessage(const Message& m) {
+  for (auto& s : Snapshot(m.conversation_id)) s->OnMessage(m);
+}
+
+void ConversationHub::PublishDelta(const std::string& conversation_id, int64_t reply_to, std::string_view text) {
+  for (auto& s : Snapshot(conversation_id)) s->OnDelta(conversation_id, reply_to, text);
+}
+
+void ConversationHub::PublishClosed(const Conversation& c) {
+  for (auto& s : Snapshot(c.id)) s->OnClosed(c);
+}
+
+size_t ConversationHub::SubscriberCount() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (auto& [k, v] : subs_) n += v.size();
+  return n;
+}
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,147 @@
+#include "dialogue/intent_rules.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <regex>
+
+#include "common/utf8.h"
+
+namespace kefu::dialogue {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+template <size_t N>
+bool ContainsAny(const std::string& text, const std::array<std::string_view, N>& words) {
+  return std::any_of(words.begin(), words.end(), [&](std::string_view w) { return text.find(w) != std::string::npos; });
+}
+
+constexpr std::array<std::string_view, 14> kHuman = {
+    "转人工", "人工客服", "人工服务", "找人工", "接人工", "真人", "转接人工", "要人工", "人工坐席",
+    "找客服", "human agent", "real person", "talk to a human", "speak to someone"};
+
+constexpr std::array<std::string_view, 37> kTrack = {
+    "到哪", "到了吗", "到了没", "什么时候到", "何时到", "几时到", "多久到", "多久能到", "几天到", "还没到",
+    "还没收到", "没收到", "怎么还没", "物流信息", "物流状态", "物流到", "查物流", "查快递", "快递到", "物流呢",
+    "快递呢", "包裹呢", "发货了吗", "发货了没", "发了吗", "发货没", "发出了吗", "派送", "配送到哪", "运单",
+    "物流进度", "到货", "where is my", "tracking", "track my", "delivery status", "when will it arrive"};
+
+constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订单怎么样", "查订单", "查一下订单",
+                                                           "订单信息", "订单详情", "订单情况", "order status",
+                                                           "my order", "查询订单"};
+
+constexpr std::array<std::string_view, 7> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+                                                         "最近订单", "买过什么", "my orders"};
+
+constexpr std::array<std::string_view, 12> kOrderRef = {"我的订单", "我的快递", "我的包裹", "我买的", "我的货",
+                                                        "这单", "这个订单", "那个订单", "这笔订单", "订单",
+                                                        "my order", "my package"};
+
+constexpr std::array<std::string_view, 9> kBackRef = {"它", "这个订单", "那个订单", "这单", "那单", "刚才那个",
+                                                      "上面那个", "这笔", " it "};
+
+constexpr std::array<std::string_view, 12> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+                                                       "价钱", "还有货", "有货吗", "库存", "想买", "do you sell"};
+
+constexpr std::array<std::string_view, 8> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨"};
+constexpr std::array<std::string_view, 7> kThanks = {"谢谢", "感谢", "多谢", "thank", "thx", "好的谢", "辛苦了"};
+constexpr std::array<std::string_view, 7> kGoodbye = {"再见", "拜拜", "没事了", "没有了", "bye", "就这样", "没问题了"};
+
+std::optional<int> ReadChoice(const std::string& t) {
+  std::string s(utf8::Trim(t));
+  static const std::array<std::pair<std::string_view, int>, 10> kWords = {{{"第一个", 1},
+                                                                            {"第二个", 2},
+                                                                            {"第三个", 3},
+                                                                            {"第四个", 4},
+                                                                            {"第五个", 5},
+                                                                            {"第1个", 1},
+                                                                            {"第2个", 2},
+                                                                            {"第3个", 3},
+                                                                            {"第4个", 4},
+                                                                            {"第5个", 5}}};
+  for (auto& [w, n] : kWords)
+    if (s.find(w) != std::string::npos) return n;
+  if (s.size() == 1 && s[0] >= '1' && s[0] <= '9') return s[0] - '0';
+  if (s.size() == 3 && s.rfind("\xEF\xBC", 0) == 0) {  // full-width digit １..９
+    unsigned char c = s[2];
+    if (c >= 0x91 && c <= 0x99) return c - 0x90;
+  }
+  return std::nullopt;
+}
+
+std::string StripProductWords(std::string t) {
+  static const std::array<std::string_view, 22> kStrip = {
+      "请问", "你们", "有没有卖", "有没有", "有卖", "推荐一下", "推荐", "多少钱", "价格", "价钱", "还有货吗",
+      "有货吗", "还有货", "库存", "想买", "一款", "一个", "的", "吗", "呢", "？", "?"};
+  for (auto w : kStrip) {
+    for (size_t p; (p = t.find(w)) != std::string::npos;) t.erase(p, w.size());
+  }
+  return std::string(utf8::Trim(t));
+}
+
+}  // namespace
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kNone: return "faq";
+    case Action::kHuman: return "human";
+    case Action::kTrackLogistics: return "track_logistics";
+    case Action::kOrderStatus: return "order_status";
+    case Action::kListOrders: return "list_orders";
+    case Action::kProductSearch: return "product_search";
+    case Action::kGreeting: return "greeting";
+    case Action::kThanks: return "thanks";
+    case Action::kGoodbye: return "goodbye";
+  }
+  return "faq";
+}
+
+TurnReading ReadTurn(std::string_view raw) {
+  TurnReading r;
+  std::string t = Lower(raw);
+  static const std::regex kOrderId(R"((so\d{8,20}))", std::regex::icase);
+  std::smatch m;
+  if (std::regex_search(t, m, kOrderId)) {
+    std::string id = m[1].str();
+    for (auto& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    r.order_id = id;
+  }
+  r.choice = ReadChoice(t);
+  r.refers_back = ContainsAny(t, kBackRef);
+  const size_t len = utf8::Length(utf8::Trim(t));
+  const bool order_ref = ContainsAny(t, kOrderRef) || r.order_id.has_value();
+
+  if (ContainsAny(t, kHuman)) {
+    r.action = Action::kHuman;
+    r.strong = true;
+  } else if (ContainsAny(t, kTrack)) {
+    r.action = Action::kTrackLogistics;
+    r.strong = order_ref || r.refers_back;
+  } else if (ContainsAny(t, kListOrders)) {
+    r.action = Action::kListOrders;
+    r.strong = true;
+  } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 24)) {
+    r.action = Action::kOrderStatus;
+    r.strong = true;
+  } else if (ContainsAny(t, kProduct)) {
+    r.action = Action::kProductSearch;
+    r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
+  } else if (len <= 8 && ContainsAny(t, kThanks)) {
+    r.action = Action::kThanks;
+    r.strong = true;
+  } else if (len <= 8 && ContainsAny(t, kGoodbye)) {
+    r.action = Action::kGoodbye;
+    r.strong = true;
+  } else if (len <= 6 && ContainsAny(t, kGreeting)) {
+    r.action = Action::kGreeting;
+    r.strong = true;
+  }
+  return r;
+}
+
+}  // namespace kefu::dialogue

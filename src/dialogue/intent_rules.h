@@ -1,0 +1,37 @@
+// Rule-based reading of a customer turn for the grounded (no-LLM) responder:
+// which business action the customer asks for, and the slots in the text.
+// Pure functions, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kefu::dialogue {
+
+enum class Action {
+  kNone,          // nothing specific: answer from the knowledge base
+  kHuman,         // explicit request for a human agent
+  kTrackLogistics,
+  kOrderStatus,
+  kListOrders,
+  kProductSearch,
+  kGreeting,
+  kThanks,
+  kGoodbye,
+};
+
+struct TurnReading {
+  Action action = Action::kNone;
+  bool strong = false;                  // the action is unambiguous (explicit order reference etc.)
+  bool refers_back = false;             // "它", "这个订单", "那个" ...: refers to an earlier order
+  std::optional<std::string> order_id;  // e.g. "SO202611010001"
+  std::optional<int> choice;            // "1", "第二个": picks an option we offered
+  std::string product_query;            // for kProductSearch: the product words
+};
+
+TurnReading ReadTurn(std::string_view text);
+
+std::string_view ActionName(Action a);
+
+}  // namespace kefu::dialogue

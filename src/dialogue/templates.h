@@ -1,0 +1,25 @@
+// Reply templates of the grounded responder: turn knowledge passages and
+// business-tool results (JSON from src/tools) into Chinese replies.
+// Pure functions; the wording lives here and nowhere else.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kefu::dialogue::templates {
+
+std::string Greeting();
+std::string KnowledgeAnswer(const std::string& title, const std::string& body);
+std::string Clarify(const std::vector<std::string>& titles);
+std::string Logistics(const nlohmann::json& track_result);
+std::string OrderStatus(const nlohmann::json& order_result);
+std::string OrderList(const nlohmann::json& list_result);
+std::string Products(const std::string& query, const nlohmann::json& search_result);
+std::string Handoff(const nlohmann::json& request_human_result);
+// "2026-11-23 14:05" in China Standard Time (UTC+8).
+std::string FormatTime(int64_t ms);
+std::string FormatYuan(double yuan);
+
+}  // namespace kefu::dialogue::templates
