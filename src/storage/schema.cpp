@@ -102,6 +102,15 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
 CREATE INDEX messages_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;
 )sql"},
+      {2, "api_keys", R"sql(
+CREATE TABLE api_keys (
+  key_sha256 TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);
+)sql"},
   };
   return kMigrations;
 }
