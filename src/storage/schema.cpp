@@ -111,6 +111,18 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);
 )sql"},
+      {3, "handoff_requests", R"sql(
+CREATE TABLE handoff_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  conversation_id TEXT NOT NULL DEFAULT '',
+  customer_id TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'pending',
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX handoff_requests_by_tenant ON handoff_requests(tenant_id, status, created_ms);
+)sql"},
   };
   return kMigrations;
 }
