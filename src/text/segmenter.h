@@ -1,0 +1,53 @@
+// text: turning raw customer text into normalised search tokens.
+//
+// A Segmenter folds width and case (ICU NFKC_Casefold, so full-width "ＡＢＣ１２" becomes
+// "abc12"), drops punctuation and whitespace, keeps Latin/digit runs as whole words and
+// splits Chinese (Han) runs into words. Implementations are immutable after construction
+// (JiebaSegmenter::AddWord is the one documented exception), so one instance may be shared
+// by every thread; Tokenize is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace kefu::text {
+
+class Segmenter {
+ public:
+  virtual ~Segmenter() = default;
+  // Normalised search tokens in text order (duplicates kept).
+  virtual std::vector<std::string> Tokenize(std::string_view text) const = 0;
+  // "jieba", "jieba-search", "icu" or "bigram".
+  virtual std::string_view Name() const = 0;
+};
+
+// config.segmenter: "jieba" (search mode: long words also emit their dictionary sub-words),
+// "jieba-plain" (jieba's exact mode), "icu" (ICU dictionary word break), "bigram" (Han
+// character unigrams + bigrams). The jieba kinds load config.jieba_dict.
+Result<std::unique_ptr<Segmenter>> CreateSegmenter(const KnowledgeConfig& config);
+
+// --- building blocks shared by the implementations (also used by tests) ---
+
+// NFKC_Casefold of `text`; invalid UTF-8 is replaced by U+FFFD first.
+std::string Normalize(std::string_view text);
+
+enum class RunKind { kHan, kWord };
+// Splits already-normalised text into maximal runs of Han characters and of other letters /
+// digits (a '.' between two digits stays inside a word run: "3.5"); everything else
+// (punctuation, symbols, whitespace) separates runs and is dropped. `fn(kind, run)` is
+// called for each run in order.
+template <typename Fn>
+void ForEachRun(std::string_view normalized, Fn&& fn);
+
+// Classification used by ForEachRun.
+bool IsHan(char32_t cp);
+bool IsWordChar(char32_t cp);
+
+}  // namespace kefu::text
+
+#include "text/segmenter_inl.h"

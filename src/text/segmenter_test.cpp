@@ -1,0 +1,127 @@
+#include "text/segmenter.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "text/jieba.h"
+
+namespace kefu::text {
+namespace {
+
+using Tokens = std::vector<std::string>;
+const char* kDict = "/usr/lib/python3/dist-packages/jieba/dict.txt";
+
+TEST(Normalize, FoldsWidthAndCase) {
+  EXPECT_EQ(Normalize("ＡＢＣ１２３ Refund"), "abc123 refund");
+  EXPECT_EQ(Normalize("ORDER"), "order");
+}
+
+TEST(ForEachRun, SplitsHanAndWords) {
+  Tokens runs;
+  ForEachRun(Normalize("iPhone15 多少钱？价格3.5元, ok!"), [&](RunKind k, std::string_view r) {
+    runs.push_back((k == RunKind::kHan ? "H:" : "W:") + std::string(r));
+  });
+  EXPECT_EQ(runs, (Tokens{"W:iphone15", "H:多少钱", "H:价格", "W:3.5", "H:元", "W:ok"}));
+}
+
+TEST(Bigram, UnigramsAndBigrams) {
+  KnowledgeConfig cfg;
+  cfg.segmenter = "bigram";
+  auto seg = CreateSegmenter(cfg);
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ((*seg)->Tokenize("退款了 OK"), (Tokens{"退", "退款", "款", "款了", "了", "ok"}));
+}
+
+TEST(Icu, SplitsChineseWords) {
+  KnowledgeConfig cfg;
+  cfg.segmenter = "icu";
+  auto seg = CreateSegmenter(cfg);
+  ASSERT_TRUE(seg.ok());
+  Tokens t = (*seg)->Tokenize("我的订单到哪了？Refund my ORDER");
+  EXPECT_NE(std::find(t.begin(), t.end(), "订单"), t.end());
+  EXPECT_EQ(Tokens(t.end() - 3, t.end()), (Tokens{"refund", "my", "order"}));
+}
+
+TEST(CreateSegmenter, RejectsUnknownKindAndMissingDict) {
+  KnowledgeConfig cfg;
+  cfg.segmenter = "nope";
+  EXPECT_EQ(CreateSegmenter(cfg).status().code(), ErrorCode::kInvalidArgument);
+  cfg.segmenter = "jieba";
+  cfg.jieba_dict = "/nonexistent/dict.txt";
+  EXPECT_EQ(CreateSegmenter(cfg).status().code(), ErrorCode::kNotFound);
+}
+
+// A tiny dictionary makes the DAG / route logic testable without the real file.
+TEST(Jieba, MaxProbabilityRouteOnSmallDict) {
+  std::string dict = "我 100 r\n的 200 uj\n订单 50 n\n订 5 v\n单 5 n\n到 80 v\n哪 20 r\n了 150 ul\n"
+                     "南京 30 ns\n南京市 20 ns\n市长 20 n\n长江 30 ns\n长江大桥 20 ns\n大桥 20 n\n江 1 n\n";
+  JiebaOptions plain;
+  plain.search_mode = false;
+  auto seg = JiebaSegmenter::FromText(dict, plain);
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  EXPECT_EQ((*seg)->Tokenize("我的订单到哪了"), (Tokens{"我", "的", "订单", "到", "哪", "了"}));
+  EXPECT_EQ((*seg)->Tokenize("南京市长江大桥"), (Tokens{"南京市", "长江大桥"}));
+
+  JiebaOptions search;
+  auto seg2 = JiebaSegmenter::FromText(dict, search);
+  ASSERT_TRUE(seg2.ok());
+  EXPECT_EQ((*seg2)->Tokenize("南京市长江大桥"), (Tokens{"南京", "南京市", "长江", "大桥", "长江大桥"}));
+}
+
+TEST(Jieba, UnknownRunsBecomeCharsAndBigrams) {
+  auto seg = JiebaSegmenter::FromText("的 100 uj\n");
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ((*seg)->Tokenize("慧择的众安"), (Tokens{"慧", "慧择", "择", "的", "众", "众安", "安"}));
+  JiebaOptions no_bigrams;
+  no_bigrams.unknown_bigrams = false;
+  auto seg2 = JiebaSegmenter::FromText("的 100 uj\n", no_bigrams);
+  EXPECT_EQ((*seg2)->Tokenize("慧择的"), (Tokens{"慧", "择", "的"}));
+}
+
+TEST(Jieba, RealDictionary) {
+  if (!std::filesystem::exists(kDict)) GTEST_SKIP() << "python3-jieba dict.txt not installed at " << kDict;
+  auto t0 = std::chrono::steady_clock::now();
+  JiebaOptions plain;
+  plain.search_mode = false;
+  auto seg = JiebaSegmenter::Load(kDict, plain);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  EXPECT_GT((*seg)->DictionarySize(), 300000u);
+  EXPECT_LT(secs, 2.0);  // < 0.5 s in Release; generous for sanitizer builds
+  EXPECT_EQ((*seg)->Tokenize("我的订单到哪了"), (Tokens{"我", "的", "订单", "到", "哪", "了"}));
+  EXPECT_EQ((*seg)->Tokenize("Refund my ORDER"), (Tokens{"refund", "my", "order"}));
+  EXPECT_EQ((*seg)->Tokenize("全角ＯＲＤＥＲ１２３"), (Tokens{"全角", "order123"}));
+  EXPECT_EQ((*seg)->Tokenize("我来到北京清华大学"), (Tokens{"我", "来到", "北京", "清华大学"}));
+
+  // A user word keeps a product name in one piece.
+  Tokens before = (*seg)->Tokenize("小米手环真好用");
+  (*seg)->AddWord("米手环");
+  EXPECT_EQ((*seg)->Tokenize("小米手环真好用")[1], "米手环") << before[0];
+
+  KnowledgeConfig cfg;  // default: search mode
+  auto search = CreateSegmenter(cfg);
+  ASSERT_TRUE(search.ok());
+  EXPECT_EQ((*search)->Name(), "jieba");
+  EXPECT_EQ((*search)->Tokenize("中华人民共和国"),
+            (Tokens{"中华", "华人", "人民", "共和", "共和国", "中华人民共和国"}));
+}
+
+TEST(Jieba, ConcurrentTokenize) {
+  auto seg = JiebaSegmenter::FromText("订单 50 n\n到 80 v\n");
+  ASSERT_TRUE(seg.ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i)
+        if ((*seg)->Tokenize("订单到").size() != 2) ++bad;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace
+}  // namespace kefu::text
