@@ -152,7 +152,7 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
 }
 
 void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::string& query, Draft& d) const {
-  json r = CallTool(turn, "search_products", {{"query", query}}, d);
+  json r = CallTool(turn, "search_products", {{"keyword", query}}, d);
   auto products = r.value("products", json::array());
   if (r.contains("__error") || products.empty()) {
     AnswerFromKnowledge(turn, d);
@@ -164,7 +164,7 @@ void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::strin
 }
 
 void GroundedResponder::HandOff(const TurnRequest& turn, Draft& d) const {
-  json r = CallTool(turn, "request_human", {{"reason", turn.message.text}}, d);
+  json r = CallTool(turn, "request_human", {{"reason", std::string(utf8::TruncateBytes(turn.message.text, 500))}}, d);
   d.handoff = true;
   d.text = templates::Handoff(r);
 }

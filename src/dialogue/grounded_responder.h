@@ -12,7 +12,7 @@
 
 #include "dialogue/responder.h"
 #include "knowledge/knowledge_base.h"
-#include "tools/registry.h"
+#include "tools/tool.h"
 
 namespace kefu::dialogue {
 

@@ -1,0 +1,570 @@
+#include "api/api.h"
+
+#include <charconv>
+
+#include "api/errors.h"
+#include "api/openapi.h"
+#include "common/log.h"
+#include "common/utf8.h"
+
+namespace kefu::api {
+namespace {
+
+using nlohmann::json;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+constexpr size_t kMaxTextBytes = 4000;
+constexpr auto kDump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+
+void SendJson(const Responder& r, int status, const json& body) {
+  Response resp;
+  resp.status = status;
+  resp.content_type = "application/json; charset=utf-8";
+  resp.body = kDump(body);
+  r.Send(std::move(resp));
+}
+
+void SendError(const Responder& r, int status, std::string_view code, std::string_view message) {
+  Response resp;
+  resp.status = status;
+  resp.content_type = "application/json; charset=utf-8";
+  resp.body = ErrorBody(code, message);
+  r.Send(std::move(resp));
+}
+
+void SendStatus(const Responder& r, const Status& s) {
+  SendError(r, HttpStatusFor(s.code()), ErrorCodeName(s.code()), s.message());
+}
+
+// Parses a JSON object body; on failure sends the error and returns nullopt.
+std::optional<json> ParseBody(const Request& req, const Responder& r) {
+  if (!utf8::IsValid(req.body)) {
+    SendError(r, 400, "invalid_utf8", "request body is not valid UTF-8 (byte " +
+                                          std::to_string(utf8::FirstInvalid(req.body)) + ")");
+    return std::nullopt;
+  }
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    SendError(r, 400, "invalid_json", "request body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    SendError(r, 400, "invalid_json", "request body must be a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+bool IdChars(std::string_view s, size_t max_len) {
+  if (s.empty() || s.size() > max_len) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.' || c == ':' || c == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> ParseInt(const std::string& s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Query integer with default and bounds; sends 400 and returns nullopt when bad.
+std::optional<int64_t> QueryInt(const Request& req, const Responder& r, const char* name, int64_t def, int64_t lo,
+                                int64_t hi) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return def;
+  auto v = ParseInt(it->second);
+  if (!v || *v < lo || *v > hi) {
+    SendError(r, 400, "invalid_argument",
+              std::string(name) + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    return std::nullopt;
+  }
+  return v;
+}
+
+// Validates a customer's message text; returns the cleaned text or an error message.
+Result<std::string> CleanText(const json& v) {
+  if (!v.is_string()) return InvalidArgument("text is required and must be a string");
+  std::string raw = v.get<std::string>();
+  if (raw.size() > kMaxTextBytes)
+    return InvalidArgument("text is longer than " + std::to_string(kMaxTextBytes) + " bytes");
+  std::string out;
+  out.reserve(raw.size());
+  for (char c : raw) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\n' && c != '\t') continue;  // drop control characters
+    out.push_back(c);
+  }
+  std::string trimmed(utf8::Trim(out));
+  if (trimmed.empty()) return InvalidArgument("text must not be empty");
+  return trimmed;
+}
+
+std::string Bearer(const Request& req) {
+  std::string h = req.Header("Authorization");
+  if (h.rfind("Bearer ", 0) == 0) return h.substr(7);
+  return {};
+}
+
+std::string WidgetKeyOf(const Request& req) {
+  std::string k = req.Header("X-Kefu-Widget-Key");
+  if (!k.empty()) return k;
+  auto it = req.query.find("widget_key");
+  return it == req.query.end() ? std::string() : it->second;
+}
+
+// A live subscriber: pushes conversation events to one WebSocket.
+class WsSubscriber final : public dialogue::Subscriber {
+ public:
+  explicit WsSubscriber(std::weak_ptr<http::WsConnection> c) : conn_(std::move(c)) {}
+  void OnMessage(const dialogue::Message& m) override { Send({{"type", "message"}, {"message", m.ToJson()}}); }
+  void OnDelta(const std::string&, int64_t reply_to, std::string_view text) override {
+    Send({{"type", "delta"}, {"reply_to", reply_to}, {"text", std::string(text)}});
+  }
+  void OnClosed(const dialogue::Conversation& c) override {
+    Send({{"type", "closed"}, {"conversation", c.ToJson()}});
+  }
+  void Send(const json& j) {
+    if (auto c = conn_.lock()) c->Send(kDump(j));
+  }
+
+ private:
+  std::weak_ptr<http::WsConnection> conn_;
+};
+
+class SseSubscriber final : public dialogue::Subscriber {
+ public:
+  explicit SseSubscriber(std::weak_ptr<http::SseStream> s) : stream_(std::move(s)) {}
+  void OnMessage(const dialogue::Message& m) override { Send("message", m.ToJson()); }
+  void OnDelta(const std::string&, int64_t reply_to, std::string_view text) override {
+    Send("delta", {{"reply_to", reply_to}, {"text", std::string(text)}});
+  }
+  void OnClosed(const dialogue::Conversation& c) override { Send("closed", c.ToJson()); }
+  void Send(std::string_view event, const json& j) {
+    if (auto s = stream_.lock()) s->Send(event, kDump(j));
+  }
+
+ private:
+  std::weak_ptr<http::SseStream> stream_;
+};
+
+class Routes final : public ApiRoutes {
+ public:
+  Routes(const ApiDeps& d, WidgetConfigFn widget_config) : d_(d), widget_config_(std::move(widget_config)) {}
+
+  void Register(http::Server& server) {
+    server.Route("GET", "/healthz", [](Request&&, Responder r) { SendJson(r, 200, {{"status", "ok"}}); });
+    server.Route("GET", "/metrics", [this](Request&&, Responder r) {
+      Response resp;
+      resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      resp.body = d_.metrics.Render();
+      r.Send(std::move(resp));
+    });
+    server.Route("GET", "/openapi.json", [](Request&&, Responder r) { SendJson(r, 200, OpenApiDocument()); });
+    server.Route("GET", "/v1/widget/config", [this](Request&& req, Responder r) { WidgetConfig(req, r); });
+    server.Route("POST", "/v1/conversations", [this](Request&& req, Responder r) { CreateConversation(req, r); });
+    server.Route("GET", "/v1/conversations/{id}", [this](Request&& req, Responder r) { GetConversation(req, r); });
+    server.Route("POST", "/v1/conversations/{id}/messages",
+                 [this](Request&& req, Responder r) { PostMessage(std::move(req), std::move(r)); });
+    server.Route("GET", "/v1/conversations/{id}/messages", [this](Request&& req, Responder r) { ListMessages(req, r); });
+    server.Route("POST", "/v1/conversations/{id}/close", [this](Request&& req, Responder r) { Close(req, r); });
+    server.Sse("/v1/conversations/{id}/events", [this](const Request& req) { return AcceptSse(req); });
+    server.WebSocket("/v1/conversations/{id}/ws", [this](const Request& req) { return AcceptWs(req); });
+    server.Route("GET", "/v1/kb/search", [this](Request&& req, Responder r) { KbSearch(req, r); });
+    server.Route("POST", "/v1/kb/import", [this](Request&& req, Responder r) { KbImport(std::move(req), std::move(r)); });
+    server.Route("GET", "/v1/kb/entries/{id}", [this](Request&& req, Responder r) { KbGet(req, r); });
+    server.Route("PUT", "/v1/kb/entries/{id}", [this](Request&& req, Responder r) { KbPut(req, r); });
+    server.Route("DELETE", "/v1/kb/entries/{id}", [this](Request&& req, Responder r) { KbDelete(req, r); });
+    server.Route("GET", "/v1/tools", [this](Request&& req, Responder r) { ToolsList(req, r); });
+    server.Route("POST", "/v1/tools/{name}", [this](Request&& req, Responder r) { ToolsCall(std::move(req), std::move(r)); });
+  }
+
+ private:
+  // --- customer-facing ---
+
+  std::optional<Tenant> WidgetAuth(const Request& req, const Responder& r) {
+    auto t = d_.tenants.ByWidgetKey(WidgetKeyOf(req));
+    if (!t.ok()) {
+      SendStatus(r, t.status());
+      return std::nullopt;
+    }
+    return *t;
+  }
+
+  void WidgetConfig(const Request& req, const Responder& r) {
+    auto t = WidgetAuth(req, r);
+    if (!t) return;
+    json cfg = widget_config_ ? widget_config_(*t) : json::object();
+    cfg["tenant_id"] = t->id;
+    if (!cfg.contains("name")) cfg["name"] = t->name;
+    SendJson(r, 200, cfg);
+  }
+
+  void CreateConversation(const Request& req, const Responder& r) {
+    auto body = ParseBody(req, r);
+    if (!body) return;
+    std::string widget_key = WidgetKeyOf(req);
+    if (widget_key.empty() && body->contains("widget_key") && (*body)["widget_key"].is_string())
+      widget_key = (*body)["widget_key"];
+    auto t = d_.tenants.ByWidgetKey(widget_key);
+    if (!t.ok()) return SendStatus(r, t.status());
+    auto cust = body->value("customer_id", json());
+    if (!cust.is_string() || !IdChars(cust.get<std::string>(), 64))
+      return SendError(r, 400, "invalid_argument",
+                       "customer_id is required: 1-64 characters of letters, digits and - _ . : @");
+    std::string channel = "web";
+    if (body->contains("channel")) {
+      auto ch = (*body)["channel"];
+      static const std::set<std::string> kChannels = {"web", "app", "api", "voice", "phone"};
+      if (!ch.is_string() || !kChannels.count(ch.get<std::string>()))
+        return SendError(r, 400, "invalid_argument", "channel must be one of web, app, api, voice, phone");
+      channel = ch;
+    }
+    auto c = d_.service.Start(t->id, cust.get<std::string>(), channel);
+    if (!c.ok()) return SendStatus(r, c.status());
+    SendJson(r, 201, c->ToJson());
+  }
+
+  // The conversation named in the path, checked against the widget tenant.
+  std::optional<dialogue::Conversation> AuthConversation(const Request& req, const Responder& r) {
+    auto t = WidgetAuth(req, r);
+    if (!t) return std::nullopt;
+    const std::string& id = req.path_params.at("id");
+    if (!IdChars(id, 64)) {
+      SendError(r, 404, "not_found", "conversation does not exist");
+      return std::nullopt;
+    }
+    auto c = d_.service.Get(t->id, id);
+    if (!c.ok()) {
+      SendStatus(r, c.status());
+      return std::nullopt;
+    }
+    return *c;
+  }
+
+  void GetConversation(const Request& req, const Responder& r) {
+    auto c = AuthConversation(req, r);
+    if (c) SendJson(r, 200, c->ToJson());
+  }
+
+  void PostMessage(Request req, Responder r) {
+    auto body = ParseBody(req, r);
+    if (!body) return;
+    auto c = AuthConversation(req, r);
+    if (!c) return;
+    auto cmid = body->value("client_msg_id", json());
+    if (!cmid.is_string() || !IdChars(cmid.get<std::string>(), 64))
+      return SendError(r, 400, "invalid_argument",
+                       "client_msg_id is required: 1-64 characters of letters, digits and - _ . : @");
+    auto text = CleanText(body->value("text", json()));
+    if (!text.ok()) return SendStatus(r, text.status());
+    bool wait = true;
+    if (auto it = req.query.find("wait"); it != req.query.end()) wait = it->second != "false" && it->second != "0";
+
+    struct State {
+      std::optional<dialogue::AppendResult> accepted;
+    };
+    auto state = std::make_shared<State>();
+    dialogue::PostCallbacks cb;
+    cb.on_accepted = [r, state, wait](const Result<dialogue::AppendResult>& a) {
+      if (!a.ok()) return SendStatus(r, a.status());
+      state->accepted = *a;
+      if (!wait) SendJson(r, 202, {{"message", a->message.ToJson()}, {"duplicate", a->duplicate}});
+    };
+    cb.on_reply = [r, state, wait](const Result<dialogue::Message>& reply) {
+      if (!wait) return;
+      if (!reply.ok()) return SendStatus(r, reply.status());
+      SendJson(r, 200, {{"message", state->accepted->message.ToJson()},
+                        {"reply", reply->ToJson()},
+                        {"duplicate", state->accepted->duplicate}});
+    };
+    d_.service.Post(c->tenant_id, c->id, cmid.get<std::string>(), *text, std::move(cb));
+  }
+
+  void ListMessages(const Request& req, const Responder& r) {
+    auto after = QueryInt(req, r, "after_seq", 0, 0, INT64_MAX);
+    if (!after) return;
+    auto limit = QueryInt(req, r, "limit", 100, 1, 500);
+    if (!limit) return;
+    auto c = AuthConversation(req, r);
+    if (!c) return;
+    auto msgs = d_.store.List(c->id, *after, static_cast<int>(*limit));
+    if (!msgs.ok()) return SendStatus(r, msgs.status());
+    json arr = json::array();
+    for (auto& m : *msgs) arr.push_back(m.ToJson());
+    SendJson(r, 200, {{"messages", arr}});
+  }
+
+  void Close(const Request& req, const Responder& r) {
+    auto c = AuthConversation(req, r);
+    if (!c) return;
+    auto closed = d_.service.Close(c->tenant_id, c->id);
+    if (!closed.ok()) return SendStatus(r, closed.status());
+    SendJson(r, 200, closed->ToJson());
+  }
+
+  Result<dialogue::Conversation> ConversationFor(const Request& req) {
+    KEFU_ASSIGN_OR_RETURN(Tenant t, d_.tenants.ByWidgetKey(WidgetKeyOf(req)));
+    const std::string& id = req.path_params.at("id");
+    if (!IdChars(id, 64)) return NotFound("conversation does not exist");
+    return d_.service.Get(t.id, id);
+  }
+
+  Result<int64_t> AfterSeq(const Request& req) {
+    auto it = req.query.find("after_seq");
+    if (it == req.query.end() || it->second.empty()) return int64_t{0};
+    auto v = ParseInt(it->second);
+    if (!v || *v < 0) return InvalidArgument("after_seq must be a non-negative integer");
+    return *v;
+  }
+
+  Result<http::WsHandlers> AcceptWs(const Request& req) {
+    KEFU_ASSIGN_OR_RETURN(dialogue::Conversation conv, ConversationFor(req));
+    KEFU_ASSIGN_OR_RETURN(int64_t after_seq, AfterSeq(req));
+    struct Session {
+      std::shared_ptr<WsSubscriber> sub;
+      uint64_t token = 0;
+    };
+    auto session = std::make_shared<Session>();
+    std::string cid = conv.id, tenant = conv.tenant_id;
+    http::WsHandlers h;
+    h.on_open = [this, session, cid, after_seq](std::shared_ptr<http::WsConnection> conn) {
+      session->sub = std::make_shared<WsSubscriber>(conn);
+      // Subscribe first, then replay: a message stored in between arrives
+      // twice at worst, and the client dedupes by seq.
+      session->token = d_.hub.Subscribe(cid, session->sub);
+      auto msgs = d_.store.List(cid, after_seq, 10000);
+      if (msgs.ok())
+        for (auto& m : *msgs) session->sub->OnMessage(m);
+    };
+    h.on_message = [this, session, cid, tenant](std::shared_ptr<http::WsConnection> conn, std::string&& text) {
+      auto send = [conn](const json& j) { conn->Send(kDump(j)); };
+      json j = json::parse(text, nullptr, false);
+      if (j.is_discarded() || !j.is_object())
+        return send(ErrorFrame("invalid_json", "each frame must be a JSON object"));
+      std::string type = j.value("type", "");
+      if (type == "ping") return send({{"type", "pong"}});
+      if (type != "message") return send(ErrorFrame("invalid_argument", "type must be message or ping"));
+      auto cmid = j.value("client_msg_id", json());
+      if (!cmid.is_string() || !IdChars(cmid.get<std::string>(), 64))
+        return send(ErrorFrame("invalid_argument", "client_msg_id is required: 1-64 of letters, digits, - _ . : @"));
+      auto clean = CleanText(j.value("text", json()));
+      if (!clean.ok()) {
+        json f = ErrorFrame(ErrorCodeName(clean.status().code()), clean.status().message());
+        f["client_msg_id"] = cmid;
+        return send(f);
+      }
+      std::string id = cmid;
+      dialogue::PostCallbacks cb;
+      cb.on_accepted = [send, id](const Result<dialogue::AppendResult>& a) {
+        if (!a.ok()) {
+          json f = ErrorFrame(ErrorCodeName(a.status().code()), a.status().message());
+          f["client_msg_id"] = id;
+          return send(f);
+        }
+        send({{"type", "ack"}, {"client_msg_id", id}, {"message", a->message.ToJson()}, {"duplicate", a->duplicate}});
+      };
+      cb.on_reply = [send, id](const Result<dialogue::Message>& reply) {
+        // New replies reach every subscriber through the hub; a duplicate's
+        // stored reply is sent to this client directly.
+        if (!reply.ok()) {
+          json f = ErrorFrame(ErrorCodeName(reply.status().code()), reply.status().message());
+          f["client_msg_id"] = id;
+          send(f);
+        }
+      };
+      // A duplicate with a stored reply: resend it so the client has it.
+      cb.on_accepted = [send, id, inner = cb.on_accepted](const Result<dialogue::AppendResult>& a) {
+        inner(a);
+        if (a.ok() && a->duplicate && a->reply) send({{"type", "message"}, {"message", a->reply->ToJson()}});
+      };
+      d_.service.Post(tenant, cid, id, *clean, std::move(cb));
+    };
+    h.on_close = [this, session, cid](std::shared_ptr<http::WsConnection>) {
+      if (session->token) d_.hub.Unsubscribe(cid, session->token);
+      session->sub.reset();
+    };
+    return h;
+  }
+
+  Result<std::function<void(std::shared_ptr<http::SseStream>)>> AcceptSse(const Request& req) {
+    KEFU_ASSIGN_OR_RETURN(dialogue::Conversation conv, ConversationFor(req));
+    KEFU_ASSIGN_OR_RETURN(int64_t after_seq, AfterSeq(req));
+    std::string cid = conv.id;
+    return std::function<void(std::shared_ptr<http::SseStream>)>(
+        [this, cid, after_seq](std::shared_ptr<http::SseStream> stream) {
+          auto sub = std::make_shared<SseSubscriber>(stream);
+          uint64_t token = d_.hub.Subscribe(cid, sub);
+          auto msgs = d_.store.List(cid, after_seq, 10000);
+          if (msgs.ok())
+            for (auto& m : *msgs) sub->OnMessage(m);
+          stream->OnClose([this, cid, token, sub]() mutable {
+            d_.hub.Unsubscribe(cid, token);
+            sub.reset();
+          });
+        });
+  }
+
+  // --- admin ---
+
+  std::optional<Tenant> AdminAuth(const Request& req, const Responder& r) {
+    auto t = d_.tenants.ByApiKey(Bearer(req));
+    if (!t.ok()) {
+      SendStatus(r, t.status());
+      return std::nullopt;
+    }
+    return *t;
+  }
+
+  static json PassageJson(const knowledge::Passage& p) {
+    return {{"id", p.id},       {"title", p.title}, {"text", p.text},
+            {"category", p.category}, {"score", p.score}, {"confidence", p.confidence}};
+  }
+
+  static json EntryJson(const knowledge::KbEntry& e) {
+    return {{"id", e.id},         {"title", e.title},         {"body", e.body},         {"category", e.category},
+            {"questions", e.questions}, {"source", e.source}, {"updated_ms", e.updated_ms}};
+  }
+
+  void KbSearch(const Request& req, const Responder& r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    auto q = req.query.find("q");
+    if (q == req.query.end() || utf8::Trim(q->second).empty())
+      return SendError(r, 400, "invalid_argument", "q is required");
+    if (!utf8::IsValid(q->second)) return SendError(r, 400, "invalid_utf8", "q is not valid UTF-8");
+    auto k = QueryInt(req, r, "top_k", 5, 1, 50);
+    if (!k) return;
+    json arr = json::array();
+    for (const auto& p : d_.kb.Search(t->id, q->second, static_cast<int>(*k))) arr.push_back(PassageJson(p));
+    SendJson(r, 200, {{"passages", arr}});
+  }
+
+  void KbImport(Request req, Responder r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    auto f = req.query.find("format");
+    std::string fmt = f == req.query.end() ? "" : f->second;
+    knowledge::Format format;
+    if (fmt == "md" || fmt == "markdown") format = knowledge::Format::kMarkdown;
+    else if (fmt == "csv") format = knowledge::Format::kCsv;
+    else if (fmt == "json") format = knowledge::Format::kJson;
+    else return SendError(r, 400, "invalid_argument", "format must be md, csv or json");
+    if (!utf8::IsValid(req.body))
+      return SendError(r, 400, "invalid_utf8",
+                       "file is not valid UTF-8 (byte " + std::to_string(utf8::FirstInvalid(req.body)) + ")");
+    auto body = std::make_shared<std::string>(std::move(req.body));
+    std::string tenant = t->id;
+    bool queued = d_.workers.Submit([this, r, body, tenant, format] {
+      auto report = d_.kb.Import(tenant, format, *body, "api");
+      if (!report.ok()) return SendStatus(r, report.status());
+      json errors = json::array();
+      for (auto& e : report->errors) errors.push_back({{"line", e.line}, {"reason", e.reason}});
+      log::Info("kb_import", {{"tenant_id", tenant}, {"imported", report->imported}, {"updated", report->updated},
+                              {"errors", report->errors.size()}});
+      SendJson(r, 200, {{"imported", report->imported}, {"updated", report->updated},
+                        {"unchanged", report->unchanged}, {"errors", errors}});
+    });
+    if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
+  }
+
+  void KbGet(const Request& req, const Responder& r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    auto e = d_.kb.Get(t->id, req.path_params.at("id"));
+    if (!e.ok()) return SendStatus(r, e.status());
+    SendJson(r, 200, EntryJson(*e));
+  }
+
+  void KbPut(const Request& req, const Responder& r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    auto body = ParseBody(req, r);
+    if (!body) return;
+    knowledge::KbEntry e;
+    e.id = req.path_params.at("id");
+    if (!IdChars(e.id, 128)) return SendError(r, 400, "invalid_argument", "entry id: 1-128 of letters, digits, - _ . : @");
+    auto title = body->value("title", json()), text = body->value("body", json());
+    if (!title.is_string() || utf8::Trim(title.get<std::string>()).empty())
+      return SendError(r, 400, "invalid_argument", "title is required");
+    if (!text.is_string() || utf8::Trim(text.get<std::string>()).empty())
+      return SendError(r, 400, "invalid_argument", "body is required");
+    e.title = title;
+    e.body = text;
+    if (body->contains("category")) {
+      if (!(*body)["category"].is_string()) return SendError(r, 400, "invalid_argument", "category must be a string");
+      e.category = (*body)["category"];
+    }
+    if (body->contains("questions")) {
+      const auto& qs = (*body)["questions"];
+      if (!qs.is_array()) return SendError(r, 400, "invalid_argument", "questions must be an array of strings");
+      for (const auto& q : qs) {
+        if (!q.is_string()) return SendError(r, 400, "invalid_argument", "questions must be an array of strings");
+        e.questions.push_back(q);
+      }
+    }
+    e.source = "api";
+    Status s = d_.kb.Upsert(t->id, e);
+    if (!s.ok()) return SendStatus(r, s);
+    auto stored = d_.kb.Get(t->id, e.id);
+    SendJson(r, 200, stored.ok() ? EntryJson(*stored) : EntryJson(e));
+  }
+
+  void KbDelete(const Request& req, const Responder& r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    Status s = d_.kb.Remove(t->id, req.path_params.at("id"));
+    if (!s.ok()) return SendStatus(r, s);
+    SendJson(r, 200, {{"removed", req.path_params.at("id")}});
+  }
+
+  void ToolsList(const Request& req, const Responder& r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    json arr = json::array();
+    for (const tools::Tool* tool : d_.tools.List())
+      arr.push_back({{"name", tool->Name()}, {"description", tool->Description()}, {"parameters", tool->Parameters()}});
+    SendJson(r, 200, {{"tools", arr}});
+  }
+
+  void ToolsCall(Request req, Responder r) {
+    auto t = AdminAuth(req, r);
+    if (!t) return;
+    json args = json::object();
+    if (!utf8::Trim(req.body).empty()) {
+      auto body = ParseBody(req, r);
+      if (!body) return;
+      args = *body;
+    }
+    tools::ToolContext ctx;
+    ctx.tenant_id = t->id;
+    ctx.is_operator = true;
+    if (auto it = req.query.find("customer_id"); it != req.query.end()) ctx.customer_id = it->second;
+    std::string name = req.path_params.at("name");
+    bool queued = d_.workers.Submit([this, r, ctx, name, args] {
+      auto res = d_.tools.Call(ctx, name, args);
+      if (!res.ok()) return SendStatus(r, res.status());
+      SendJson(r, 200, *res);
+    });
+    if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
+  }
+
+  ApiDeps d_;
+  WidgetConfigFn widget_config_;
+};
+
+}  // namespace
+
+std::unique_ptr<ApiRoutes> RegisterRoutes(http::Server& server, const ApiDeps& deps, WidgetConfigFn widget_config) {
+  auto routes = std::make_unique<Routes>(deps, std::move(widget_config));
+  routes->Register(server);
+  return routes;
+}
+
+}  // namespace kefu::api

@@ -1,0 +1,48 @@
+// Api: kefu's HTTP/WebSocket/SSE routes (docs/api.md, GET /openapi.json).
+// Parses and validates everything at the edge (JSON, UTF-8, sizes, ids) and
+// hands typed values to the dialogue service; handlers never block an I/O
+// thread on anything slower than a cached lookup: turns, imports and tool
+// calls run on the worker pool.
+#pragma once
+
+#include <memory>
+
+#include "api/tenants.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "dialogue/conversation_service.h"
+#include "dialogue/conversation_store.h"
+#include "dialogue/hub.h"
+#include "http/server.h"
+#include "knowledge/knowledge_base.h"
+#include "tools/tool.h"
+
+namespace kefu::api {
+
+struct ApiDeps {
+  const Config& config;
+  dialogue::ConversationService& service;
+  dialogue::ConversationStore& store;
+  dialogue::ConversationHub& hub;
+  knowledge::KnowledgeBase& kb;
+  tools::ToolRegistry& tools;
+  TenantDirectory& tenants;
+  metrics::Registry& metrics;
+  ThreadPool& workers;
+};
+
+// Widget settings shown to customers (name, greeting, quick questions ...).
+// Provided by app/ so that the API layer stays independent of the demo data.
+using WidgetConfigFn = std::function<nlohmann::json(const Tenant&)>;
+
+// Owns the route handlers; must outlive the server's use of them (stop the
+// server before destroying it).
+class ApiRoutes {
+ public:
+  virtual ~ApiRoutes() = default;
+};
+
+std::unique_ptr<ApiRoutes> RegisterRoutes(http::Server& server, const ApiDeps& deps, WidgetConfigFn widget_config);
+
+}  // namespace kefu::api

@@ -1,0 +1,239 @@
+#include "api/openapi.h"
+
+namespace kefu::api {
+namespace {
+
+using nlohmann::json;
+
+json Ref(const char* name) { return {{"$ref", std::string("#/components/schemas/") + name}}; }
+
+json JsonBody(json schema, bool required = true) {
+  return {{"required", required}, {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
+}
+
+json JsonResponse(const char* description, json schema) {
+  return {{"description", description}, {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
+}
+
+json ErrorResponses(std::initializer_list<const char*> codes) {
+  json r = json::object();
+  for (const char* c : codes) r[c] = JsonResponse("Error", Ref("Error"));
+  return r;
+}
+
+json Merge(json a, const json& b) {
+  for (auto it = b.begin(); it != b.end(); ++it) a[it.key()] = it.value();
+  return a;
+}
+
+json PathParam(const char* name, const char* description) {
+  return {{"name", name}, {"in", "path"}, {"required", true}, {"description", description}, {"schema", {{"type", "string"}}}};
+}
+
+json QueryParam(const char* name, const char* type, const char* description, bool required = false) {
+  return {{"name", name}, {"in", "query"}, {"required", required}, {"description", description}, {"schema", {{"type", type}}}};
+}
+
+json Op(const char* summary, const char* tag, json responses, json params = json::array(), json body = nullptr,
+        json security = nullptr) {
+  json op = {{"summary", summary}, {"tags", {tag}}, {"responses", std::move(responses)}};
+  if (!params.empty()) op["parameters"] = std::move(params);
+  if (!body.is_null()) op["requestBody"] = std::move(body);
+  if (!security.is_null()) op["security"] = std::move(security);
+  return op;
+}
+
+json Build() {
+  const json widget = json::array({{{"widgetKey", json::array()}}});
+  const json admin = json::array({{{"apiKey", json::array()}}});
+  const json conv_id = PathParam("id", "Conversation id");
+
+  json schemas = {
+      {"Error",
+       {{"type", "object"},
+        {"required", {"error"}},
+        {"properties",
+         {{"error",
+           {{"type", "object"},
+            {"required", {"code", "message"}},
+            {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}}}}}}},
+      {"Conversation",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"tenant_id", {{"type", "string"}}},
+          {"customer_id", {{"type", "string"}}},
+          {"channel", {{"type", "string"}}},
+          {"status", {{"type", "string"}, {"enum", {"open", "closed"}}}},
+          {"created_ms", {{"type", "integer"}}},
+          {"updated_ms", {{"type", "integer"}}}}}}},
+      {"Message",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"conversation_id", {{"type", "string"}}},
+          {"seq", {{"type", "integer"}}},
+          {"role", {{"type", "string"}, {"enum", {"customer", "bot", "agent", "system"}}}},
+          {"text", {{"type", "string"}}},
+          {"client_msg_id", {{"type", "string"}, {"nullable", true}}},
+          {"reply_to", {{"type", "integer"}, {"nullable", true}}},
+          {"created_ms", {{"type", "integer"}}},
+          {"meta", {{"type", "object"}}}}}}},
+      {"NewConversation",
+       {{"type", "object"},
+        {"required", {"customer_id"}},
+        {"properties",
+         {{"customer_id", {{"type", "string"}, {"maxLength", 64}}},
+          {"channel", {{"type", "string"}, {"enum", {"web", "app", "api", "voice", "phone"}}}},
+          {"widget_key", {{"type", "string"}}}}}}},
+      {"NewMessage",
+       {{"type", "object"},
+        {"required", {"client_msg_id", "text"}},
+        {"properties",
+         {{"client_msg_id", {{"type", "string"}, {"maxLength", 64}}},
+          {"text", {{"type", "string"}, {"maxLength", 4000}}}}}}},
+      {"PostMessageResult",
+       {{"type", "object"},
+        {"properties", {{"message", Ref("Message")}, {"reply", Ref("Message")}, {"duplicate", {{"type", "boolean"}}}}}}},
+      {"Passage",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"title", {{"type", "string"}}},
+          {"text", {{"type", "string"}}},
+          {"category", {{"type", "string"}}},
+          {"score", {{"type", "number"}}},
+          {"confidence", {{"type", "number"}}}}}}},
+      {"KbEntry",
+       {{"type", "object"},
+        {"required", {"title", "body"}},
+        {"properties",
+         {{"title", {{"type", "string"}}},
+          {"body", {{"type", "string"}}},
+          {"category", {{"type", "string"}}},
+          {"questions", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}}},
+      {"ImportReport",
+       {{"type", "object"},
+        {"properties",
+         {{"imported", {{"type", "integer"}}},
+          {"updated", {{"type", "integer"}}},
+          {"unchanged", {{"type", "integer"}}},
+          {"errors",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties", {{"line", {{"type", "integer"}}}, {"reason", {{"type", "string"}}}}}}}}}}}}},
+  };
+
+  json paths = json::object();
+  paths["/healthz"]["get"] = Op("Liveness", "operations", {{"200", JsonResponse("OK", {{"type", "object"}})}});
+  paths["/metrics"]["get"] =
+      Op("Prometheus metrics", "operations",
+         {{"200", {{"description", "Prometheus text format"}, {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}});
+  paths["/openapi.json"]["get"] = Op("This document", "operations", {{"200", JsonResponse("OpenAPI 3", {{"type", "object"}})}});
+  paths["/v1/widget/config"]["get"] =
+      Op("Chat widget configuration of the tenant", "conversations",
+         Merge({{"200", JsonResponse("Tenant name, greeting, quick questions", {{"type", "object"}})}},
+               ErrorResponses({"401"})),
+         json::array({QueryParam("widget_key", "string", "Alternative to the X-Kefu-Widget-Key header")}), nullptr, widget);
+  paths["/v1/conversations"]["post"] =
+      Op("Start a conversation", "conversations",
+         Merge({{"201", JsonResponse("Created", Ref("Conversation"))}}, ErrorResponses({"400", "401", "413"})),
+         json::array(), JsonBody(Ref("NewConversation")), widget);
+  paths["/v1/conversations/{id}"]["get"] =
+      Op("Get a conversation", "conversations",
+         Merge({{"200", JsonResponse("The conversation", Ref("Conversation"))}}, ErrorResponses({"401", "404"})),
+         json::array({conv_id}), nullptr, widget);
+  paths["/v1/conversations/{id}/messages"]["post"] = Op(
+      "Post a customer message; returns the bot's reply (idempotent by client_msg_id)", "conversations",
+      Merge({{"200", JsonResponse("Stored message and the reply", Ref("PostMessageResult"))},
+             {"202", JsonResponse("Stored; the reply follows on WebSocket/SSE (wait=false)", Ref("PostMessageResult"))}},
+            ErrorResponses({"400", "401", "404", "409", "413", "503"})),
+      json::array({conv_id, QueryParam("wait", "boolean", "false: answer 202 as soon as the message is stored")}),
+      JsonBody(Ref("NewMessage")), widget);
+  paths["/v1/conversations/{id}/messages"]["get"] =
+      Op("List messages in seq order", "conversations",
+         Merge({{"200", JsonResponse("Messages", {{"type", "object"},
+                                                  {"properties", {{"messages", {{"type", "array"}, {"items", Ref("Message")}}}}}})}},
+               ErrorResponses({"400", "401", "404"})),
+         json::array({conv_id, QueryParam("after_seq", "integer", "Only messages with a larger seq"),
+                      QueryParam("limit", "integer", "At most this many (1..500, default 100)")}),
+         nullptr, widget);
+  paths["/v1/conversations/{id}/close"]["post"] =
+      Op("Close a conversation", "conversations",
+         Merge({{"200", JsonResponse("Closed conversation", Ref("Conversation"))}}, ErrorResponses({"401", "404"})),
+         json::array({conv_id}), nullptr, widget);
+  paths["/v1/conversations/{id}/events"]["get"] = Op(
+      "Server-sent events: stored messages after after_seq, then live messages and reply deltas", "conversations",
+      Merge({{"200", {{"description", "text/event-stream"}, {"content", {{"text/event-stream", {{"schema", {{"type", "string"}}}}}}}}}},
+            ErrorResponses({"401", "404"})),
+      json::array({conv_id, QueryParam("after_seq", "integer", "Replay messages after this seq")}), nullptr, widget);
+  paths["/v1/conversations/{id}/ws"]["get"] = Op(
+      "WebSocket (upgrade): send {type:message, client_msg_id, text}; receive ack, delta, message, error frames",
+      "conversations",
+      Merge({{"101", {{"description", "Switching protocols"}}}}, ErrorResponses({"400", "401", "404"})),
+      json::array({conv_id, QueryParam("after_seq", "integer", "Replay messages after this seq"),
+                   QueryParam("widget_key", "string", "Tenant widget key (browsers cannot set headers)")}),
+      nullptr, widget);
+  paths["/v1/kb/search"]["get"] =
+      Op("Search the knowledge base", "knowledge",
+         Merge({{"200", JsonResponse("Passages, best first",
+                                     {{"type", "object"},
+                                      {"properties", {{"passages", {{"type", "array"}, {"items", Ref("Passage")}}}}}})}},
+               ErrorResponses({"400", "401"})),
+         json::array({QueryParam("q", "string", "Query", true), QueryParam("top_k", "integer", "1..50, default 5")}),
+         nullptr, admin);
+  paths["/v1/kb/import"]["post"] =
+      Op("Import FAQ/articles (Markdown, CSV or JSON); good rows are committed, bad rows reported", "knowledge",
+         Merge({{"200", JsonResponse("Import report", Ref("ImportReport"))}}, ErrorResponses({"400", "401", "413"})),
+         json::array({QueryParam("format", "string", "md | csv | json", true)}),
+         json{{"required", true},
+              {"content",
+               {{"text/markdown", {{"schema", {{"type", "string"}}}}},
+                {"text/csv", {{"schema", {{"type", "string"}}}}},
+                {"application/json", {{"schema", {{"type", "object"}}}}}}}},
+         admin);
+  paths["/v1/kb/entries/{id}"]["get"] =
+      Op("Get one knowledge entry", "knowledge",
+         Merge({{"200", JsonResponse("Entry", Ref("KbEntry"))}}, ErrorResponses({"401", "404"})),
+         json::array({PathParam("id", "Entry id")}), nullptr, admin);
+  paths["/v1/kb/entries/{id}"]["put"] =
+      Op("Create or replace one knowledge entry (live, no restart)", "knowledge",
+         Merge({{"200", JsonResponse("Entry", Ref("KbEntry"))}}, ErrorResponses({"400", "401"})),
+         json::array({PathParam("id", "Entry id")}), JsonBody(Ref("KbEntry")), admin);
+  paths["/v1/kb/entries/{id}"]["delete"] =
+      Op("Remove one knowledge entry", "knowledge",
+         Merge({{"200", JsonResponse("Removed", {{"type", "object"}})}}, ErrorResponses({"401", "404"})),
+         json::array({PathParam("id", "Entry id")}), nullptr, admin);
+  paths["/v1/tools"]["get"] =
+      Op("Business tools with JSON-schema parameters", "tools",
+         Merge({{"200", JsonResponse("Tools", {{"type", "object"}})}}, ErrorResponses({"401"})), json::array(), nullptr,
+         admin);
+  paths["/v1/tools/{name}"]["post"] =
+      Op("Invoke a tool (arguments validated against its schema)", "tools",
+         Merge({{"200", JsonResponse("Tool result", {{"type", "object"}})}}, ErrorResponses({"400", "401", "404"})),
+         json::array({PathParam("name", "Tool name"),
+                      QueryParam("customer_id", "string", "Act on behalf of this customer")}),
+         JsonBody({{"type", "object"}}), admin);
+
+  return {{"openapi", "3.0.3"},
+          {"info",
+           {{"title", "kefu API"},
+            {"version", "0.1.0"},
+            {"description", "Self-hosted LLM customer-service engine. Errors always have the Error shape."}}},
+          {"paths", paths},
+          {"components",
+           {{"schemas", schemas},
+            {"securitySchemes",
+             {{"widgetKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Kefu-Widget-Key"}}},
+              {"apiKey", {{"type", "http"}, {"scheme", "bearer"}}}}}}}};
+}
+
+}  // namespace
+
+const json& OpenApiDocument() {
+  static const json doc = Build();
+  return doc;
+}
+
+}  // namespace kefu::api

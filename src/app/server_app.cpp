@@ -1,0 +1,209 @@
+#include "app/server_app.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "api/api.h"
+#include "api/tenants.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "demo/demo.h"
+#include "dialogue/conversation_service.h"
+#include "dialogue/grounded_responder.h"
+#include "dialogue/llm_responder.h"
+#include "http/server.h"
+#include "knowledge/knowledge_base.h"
+#include "llm/openai_client.h"
+#include "storage/schema.h"
+#include "text/segmenter.h"
+#include "tools/commerce_store.h"
+#include "tools/commerce_tools.h"
+
+namespace kefu::app {
+
+namespace fs = std::filesystem;
+
+struct ServerApp::Impl {
+  Config config;
+  ServeOptions options;
+  const Clock& clock = SystemClock::Instance();
+  metrics::Registry metrics;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<text::Segmenter> segmenter;
+  std::unique_ptr<knowledge::KnowledgeBase> kb;
+  std::unique_ptr<tools::CommerceStore> commerce;
+  tools::ToolRegistry tools;
+  std::unique_ptr<api::TenantDirectory> tenants;
+  std::unique_ptr<dialogue::ConversationStore> store;
+  dialogue::ConversationHub hub;
+  std::unique_ptr<dialogue::GroundedResponder> grounded;
+  std::unique_ptr<llm::OpenAiClient> llm_client;
+  std::unique_ptr<dialogue::LlmResponder> llm_responder;
+  std::unique_ptr<ThreadPool> workers;
+  std::unique_ptr<dialogue::ConversationService> service;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<api::ApiRoutes> routes;
+  bool stopped = false;
+};
+
+namespace {
+
+// The web apps: configured dir, else next to the binary's source tree, else ./web.
+std::string FindStaticDir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+      candidates.push_back(p / "web" / "widget" / "dist");
+  }
+  candidates.push_back(fs::current_path() / "web" / "widget" / "dist");
+  for (const auto& c : candidates)
+    if (fs::exists(c / "index.html", ec)) return c.string();
+  return {};
+}
+
+nlohmann::json WidgetConfigFor(const api::Tenant& t) {
+  nlohmann::json cfg = {{"name", t.name},
+                        {"greeting", "您好，请问有什么可以帮您？"},
+                        {"quick_questions", nlohmann::json::array()}};
+  if (t.id == demo::kDemoTenantId) {
+    const auto& shop = demo::DemoShopInfo();
+    cfg["name"] = shop.name;
+    cfg["greeting"] = shop.greeting;
+    cfg["quick_questions"] = shop.quick_questions;
+    cfg["service_hours"] = shop.service_hours;
+    nlohmann::json customers = nlohmann::json::array();
+    for (const auto& c : shop.customers) customers.push_back({{"id", c.id}, {"name", c.name}});
+    cfg["demo_customers"] = customers;
+  }
+  return cfg;
+}
+
+}  // namespace
+
+ServerApp::ServerApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServerApp::~ServerApp() { Stop(); }
+
+Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const ServeOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  Impl& a = *impl;
+  a.config = config;
+  a.options = options;
+
+  std::error_code ec;
+  fs::create_directories(config.storage.data_dir, ec);
+  if (ec) return Unavailable("cannot create data dir " + config.storage.data_dir + ": " + ec.message());
+  std::string db_path = (fs::path(config.storage.data_dir) / "kefu.db").string();
+  KEFU_ASSIGN_OR_RETURN(a.db, storage::Database::Open(db_path, {config.storage.busy_timeout_ms}));
+  KEFU_RETURN_IF_ERROR(a.db->Migrate(storage::SchemaMigrations()));
+
+  KEFU_ASSIGN_OR_RETURN(a.segmenter, text::CreateSegmenter(config.knowledge));
+  KEFU_ASSIGN_OR_RETURN(a.kb, knowledge::KnowledgeBase::Create(*a.db, *a.segmenter, config.knowledge, a.clock));
+  KEFU_RETURN_IF_ERROR(a.kb->LoadAll());
+  a.commerce = std::make_unique<tools::CommerceStore>(*a.db, a.clock);
+  tools::CommerceToolsOptions topts;
+  topts.clock = &a.clock;
+  tools::RegisterCommerceTools(a.tools, *a.commerce, topts);
+  a.tenants = std::make_unique<api::TenantDirectory>(*a.db, a.clock);
+
+  if (options.demo) {
+    KEFU_RETURN_IF_ERROR(demo::LoadDemoTenant(*a.db, *a.commerce, *a.kb, a.clock));
+    KEFU_RETURN_IF_ERROR(a.tenants->AddApiKey(demo::kDemoTenantId, "demo-admin-key", "demo"));
+  }
+
+  a.store = std::make_unique<dialogue::ConversationStore>(*a.db, a.clock);
+  dialogue::GroundedSettings gs;
+  gs.answer_threshold = config.dialogue.answer_threshold;
+  gs.clarify_threshold = config.dialogue.clarify_threshold;
+  gs.top_k = config.knowledge.top_k;
+  a.grounded = std::make_unique<dialogue::GroundedResponder>(*a.kb, a.tools, gs);
+  dialogue::Responder* responder = a.grounded.get();
+  if (config.LlmEnabled()) {
+    KEFU_ASSIGN_OR_RETURN(a.llm_client, llm::OpenAiClient::Create(config.llm, a.metrics, a.clock));
+    dialogue::LlmResponderSettings ls;
+    ls.max_tool_rounds = config.llm.max_tool_rounds;
+    ls.temperature = config.llm.temperature;
+    ls.max_tokens = config.llm.max_tokens;
+    a.llm_responder = std::make_unique<dialogue::LlmResponder>(*a.llm_client, *a.grounded, *a.kb, a.tools, ls);
+    responder = a.llm_responder.get();
+  }
+  a.workers = std::make_unique<ThreadPool>(config.server.worker_threads, "turn");
+  a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
+                                                              a.clock);
+
+  http::ServerSettings hs;
+  hs.host = config.server.host;
+  hs.port = config.server.port;
+  hs.io_threads = config.server.io_threads;
+  hs.max_body_bytes = config.server.max_body_bytes;
+  hs.max_ws_message_bytes = config.server.max_ws_message_bytes;
+  hs.request_timeout_ms = config.server.request_timeout_ms;
+  hs.ws_idle_timeout_s = config.server.ws_idle_timeout_s;
+  hs.ws_max_messages_per_s = config.server.ws_max_messages_per_s;
+  hs.shutdown_grace_ms = config.server.shutdown_grace_ms;
+  a.server = std::make_unique<http::Server>(hs, a.metrics);
+  api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
+  a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
+  std::string static_dir = FindStaticDir(config.server.static_dir);
+  if (!static_dir.empty()) a.server->Static("/", static_dir, /*spa_fallback=*/true);
+  else log::Warn("no_web_assets", {{"hint", "run scripts/web.sh to build web/widget/dist"}});
+
+  log::Info("configured", {{"data_dir", config.storage.data_dir},
+                           {"llm", config.LlmEnabled() ? config.llm.base_url : "off"},
+                           {"segmenter", std::string(a.segmenter->Name())},
+                           {"static_dir", static_dir}});
+  return std::unique_ptr<ServerApp>(new ServerApp(std::move(impl)));
+}
+
+Status ServerApp::Start() {
+  Impl& a = *impl_;
+  a.service->RecoverUnanswered();
+  KEFU_RETURN_IF_ERROR(a.server->Start());
+  log::Info("listening", {{"host", a.config.server.host}, {"port", a.server->port()}});
+  if (!a.options.port_file.empty()) {
+    // Write atomically so a watcher never reads a half-written number.
+    std::string tmp = a.options.port_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << a.server->port() << "\n";
+      if (!out) return Unavailable("cannot write port file " + tmp);
+    }
+    std::error_code ec;
+    fs::rename(tmp, a.options.port_file, ec);
+    if (ec) return Unavailable("cannot write port file " + a.options.port_file + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+int ServerApp::port() const { return impl_->server->port(); }
+
+void ServerApp::Stop() {
+  Impl& a = *impl_;
+  if (a.stopped) return;
+  a.stopped = true;
+  log::Info("shutting_down", {{"in_flight_turns", a.service ? a.service->InFlight() : 0}});
+  bool drained = a.service ? a.service->Drain(a.config.server.shutdown_grace_ms) : true;
+  if (a.server) a.server->Stop();
+  if (a.workers) a.workers->Shutdown();
+  log::Info("stopped", {{"drained", drained}});
+}
+
+void ServerApp::RunUntilSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  Stop();
+}
+
+}  // namespace kefu::app

@@ -1,0 +1,40 @@
+// ServerApp: builds kefu's object graph from a Config and runs the server.
+// This is the only place that knows the concrete implementations behind the
+// interfaces (LlmClient, Responder, Segmenter ...). Used by `kefu serve` and
+// by the integration tests, which start it on port 0.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace kefu::app {
+
+struct ServeOptions {
+  bool demo = false;          // load the demo tenant 示例商城 on first start
+  std::string port_file;      // write the bound port here once listening
+};
+
+class ServerApp {
+ public:
+  static Result<std::unique_ptr<ServerApp>> Create(const Config& config, const ServeOptions& options);
+  ~ServerApp();
+
+  Status Start();
+  int port() const;
+  // Graceful: stops taking new turns, finishes in-flight ones (up to
+  // server.shutdown_grace_ms), then closes connections. Idempotent.
+  void Stop();
+  // Blocks until SIGINT/SIGTERM, then Stop().
+  void RunUntilSignal();
+
+  struct Impl;
+
+ private:
+  explicit ServerApp(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kefu::app

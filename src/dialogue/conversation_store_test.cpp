@@ -1,0 +1,81 @@
+#include "dialogue/conversation_store.h"
+
+#include <gtest/gtest.h>
+
+#include "storage/schema.h"
+
+namespace kefu::dialogue {
+namespace {
+
+class ConversationStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = storage::Database::Open(":memory:");
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(*db);
+    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
+    ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());
+    store_ = std::make_unique<ConversationStore>(*db_, clock_);
+  }
+  FakeClock clock_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<ConversationStore> store_;
+};
+
+TEST_F(ConversationStoreTest, AppendsWithIncreasingSeqAndDedupesByClientId) {
+  auto c = store_->Create("t1", "C1", "web");
+  ASSERT_TRUE(c.ok());
+  auto a = store_->AppendCustomerMessage(c->id, "m1", "你好", {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->duplicate);
+  EXPECT_EQ(a->message.seq, 1);
+  auto r = store_->AppendMessage(c->id, "bot", "您好", a->message.id, {{"source", "grounded"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->seq, 2);
+
+  auto again = store_->AppendCustomerMessage(c->id, "m1", "你好", {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->message.id, a->message.id);
+  ASSERT_TRUE(again->reply.has_value());
+  EXPECT_EQ(again->reply->text, "您好");
+
+  auto list = store_->List(c->id, 0, 100);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].meta["source"], "grounded");
+  auto after = store_->List(c->id, 1, 100);
+  ASSERT_EQ(after->size(), 1u);
+}
+
+TEST_F(ConversationStoreTest, TenantIsolationAndClosedConversations) {
+  auto c = store_->Create("t1", "C1", "web");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(store_->Get("other", c->id).status().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->Close(c->id).ok());
+  auto a = store_->AppendCustomerMessage(c->id, "m1", "x", {});
+  EXPECT_EQ(a.status().code(), ErrorCode::kConflict);
+  EXPECT_EQ(store_->AppendCustomerMessage("c_missing", "m1", "x", {}).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(ConversationStoreTest, UnansweredFindsMessagesWithoutReply) {
+  auto c = store_->Create("t1", "C1", "web");
+  auto a = store_->AppendCustomerMessage(c->id, "m1", "q1", {});
+  auto b = store_->AppendCustomerMessage(c->id, "m2", "q2", {});
+  ASSERT_TRUE(store_->AppendMessage(c->id, "bot", "a1", a->message.id, {}).ok());
+  auto u = store_->Unanswered(10);
+  ASSERT_TRUE(u.ok());
+  ASSERT_EQ(u->size(), 1u);
+  EXPECT_EQ((*u)[0].id, b->message.id);
+}
+
+TEST_F(ConversationStoreTest, ContextRoundTrips) {
+  auto c = store_->Create("t1", "C1", "web");
+  ASSERT_TRUE(store_->SaveContext(c->id, {{"last_order_id", "SO1"}}).ok());
+  auto g = store_->GetById(c->id);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->context["last_order_id"], "SO1");
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
