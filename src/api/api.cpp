@@ -27,11 +27,7 @@ void SendJson(const Responder& r, int status, const json& body) {
 }
 
 void SendError(const Responder& r, int status, std::string_view code, std::string_view message) {
-  Response resp;
-  resp.status = status;
-  resp.content_type = "application/json; charset=utf-8";
-  resp.body = ErrorBody(code, message);
-  r.Send(std::move(resp));
+  r.Send(Response::Error(status, code, message));
 }
 
 void SendStatus(const Responder& r, const Status& s) {
@@ -159,6 +155,9 @@ class Routes final : public ApiRoutes {
   Routes(const ApiDeps& d, WidgetConfigFn widget_config) : d_(d), widget_config_(std::move(widget_config)) {}
 
   void Register(http::Server& server) {
+    server.SetErrorRenderer([](const Status& s) {
+      return Response::Error(HttpStatusFor(s.code()), ErrorCodeName(s.code()), s.message());
+    });
     server.Route("GET", "/healthz", [](Request&&, Responder r) { SendJson(r, 200, {{"status", "ok"}}); });
     server.Route("GET", "/metrics", [this](Request&&, Responder r) {
       Response resp;

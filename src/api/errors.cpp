@@ -22,11 +22,6 @@ int HttpStatusFor(ErrorCode code) {
   return 500;
 }
 
-std::string ErrorBody(std::string_view code, std::string_view message) {
-  return nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 nlohmann::json ErrorFrame(std::string_view code, std::string_view message) {
   return {{"type", "error"}, {"code", code}, {"message", message}};
 }

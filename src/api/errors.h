@@ -1,5 +1,5 @@
-// The one place where kefu's ErrorCodes become HTTP statuses and JSON error
-// bodies: {"error": {"code": "...", "message": "..."}}.
+// The one place where kefu's ErrorCodes become HTTP statuses (the body shape
+// {"error": {"code", "message"}} is http::Response::Error).
 #pragma once
 
 #include <string>
@@ -12,7 +12,6 @@
 namespace kefu::api {
 
 int HttpStatusFor(ErrorCode code);
-std::string ErrorBody(std::string_view code, std::string_view message);
 nlohmann::json ErrorFrame(std::string_view code, std::string_view message);  // WebSocket {"type":"error",...}
 
 }  // namespace kefu::api

@@ -137,16 +137,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
                                                               a.clock);
 
-  http::ServerSettings hs;
-  hs.host = config.server.host;
-  hs.port = config.server.port;
-  hs.io_threads = config.server.io_threads;
-  hs.max_body_bytes = config.server.max_body_bytes;
-  hs.max_ws_message_bytes = config.server.max_ws_message_bytes;
-  hs.request_timeout_ms = config.server.request_timeout_ms;
-  hs.ws_idle_timeout_s = config.server.ws_idle_timeout_s;
-  hs.ws_max_messages_per_s = config.server.ws_max_messages_per_s;
-  hs.shutdown_grace_ms = config.server.shutdown_grace_ms;
+  http::ServerSettings hs = http::ServerSettings::FromConfig(config.server);
   a.server = std::make_unique<http::Server>(hs, a.metrics);
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs dependencies and builds kefu (Release) into ./build, plus the web apps.
+# Idempotent: re-running only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+bash scripts/web.sh
+
+BUILD_DIR=${KEFU_BUILD_DIR:-build}
+JOBS=${KEFU_JOBS:-$(nproc)}
+if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${KEFU_CMAKE_ARGS:-}
+fi
+cmake --build "$BUILD_DIR" -j "$JOBS"

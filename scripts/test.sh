@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: GoogleTest suites (units, integration
+# against real SQLite and real HTTP/WebSocket on port 0, the LLM path against a
+# fake OpenAI-compatible server, conversation scenarios) via ctest, then the
+# Playwright end-to-end tests of the web apps in Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+
+BUILD_DIR=${KEFU_BUILD_DIR:-build}
+export KEFU_BIN="$PWD/$BUILD_DIR/src/app/kefu"
+export KEFU_SOURCE_DIR="$PWD"
+
+echo "== ctest"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${KEFU_JOBS:-$(nproc)}"
+
+echo "== web end-to-end (Playwright + chromium)"
+bash web/e2e/run.sh

@@ -1,0 +1,219 @@
+#include "app/nlu_cli.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nlu/analyzer.h"
+#include "nlu/classifier.h"
+#include "nlu/datasets.h"
+#include "nlu/evaluation.h"
+#include "nlu/labeled_csv.h"
+
+namespace kefu::app {
+namespace {
+
+using nlu::Classifier;
+using nlu::Task;
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  throw CLI::RuntimeError(1);
+}
+
+template <typename T>
+T OrFail(Result<T> r) {
+  if (!r.ok()) Fail(r.status().ToString());
+  return std::move(r).value();
+}
+
+void OrFail(const Status& s) {
+  if (!s.ok()) Fail(s.ToString());
+}
+
+std::string DefaultModelFor(Task task) {
+  switch (task) {
+    case Task::kSentiment: return nlu::DefaultModelDir() + "/sentiment.kmodel";
+    case Task::kEmotion: return nlu::DefaultModelDir() + "/emotion.kmodel";
+    case Task::kIntent: return nlu::DefaultModelDir() + "/intent_demo.kmodel";
+  }
+  return {};
+}
+
+struct TrainArgs {
+  std::string task, train, out, lang = "zh";
+  std::vector<std::string> set;
+};
+
+struct PredictArgs {
+  std::string task, model;
+  int top = 1;
+};
+
+void RunTrain(const TrainArgs& a) {
+  const Task task = OrFail(nlu::ParseTask(a.task));
+  auto examples = OrFail(nlu::ReadLabeledCsv(a.train));
+  nlu::TrainOptions opts = nlu::DefaultTrainOptions(task, a.lang);
+  for (const auto& kv : a.set) OrFail(nlu::ApplyOption(opts, kv));
+  if (task == Task::kSentiment) {
+    for (const auto& ex : examples) {
+      if (ex.label != "positive" && ex.label != "negative" && ex.label != "neutral") {
+        Fail(fmt::format("{}: line {}: sentiment label must be positive, negative or neutral, not '{}'", a.train,
+                         ex.line, ex.label));
+      }
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto model = OrFail(Classifier::Train(task, examples, opts));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  OrFail(model->Save(a.out));
+  nlohmann::json info = {{"out", a.out},
+                         {"task", a.task},
+                         {"examples", examples.size()},
+                         {"labels", model->labels().size()},
+                         {"bytes", std::filesystem::file_size(a.out)},
+                         {"train_seconds", secs},
+                         {"oos_threshold", model->oos_threshold()}};
+  std::cerr << info.dump() << "\n";
+}
+
+void RunPredict(const PredictArgs& a) {
+  const Task task = OrFail(nlu::ParseTask(a.task));
+  auto model = OrFail(Classifier::Load(a.model.empty() ? DefaultModelFor(task) : a.model, task));
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    nlohmann::json j;
+    if (a.top > 1) {
+      auto preds = model->Predict(line, a.top);
+      j["label"] = preds.empty() ? nlohmann::json(nullptr) : nlohmann::json(preds.front().label);
+      j["score"] = preds.empty() ? 0.0 : preds.front().score;
+      j["top"] = nlohmann::json::array();
+      for (const auto& p : preds) j["top"].push_back({{"label", p.label}, {"score", p.score}});
+    } else {
+      nlu::Prediction p = model->Classify(line);
+      j["label"] = p.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.label);
+      j["score"] = p.score;
+    }
+    if (j["label"].is_null()) j["error"] = "empty input";
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+}
+
+void RunAnalyze(const std::string& intent_model) {
+  nlu::AnalyzerSettings s;
+  s.intent_model = intent_model;
+  auto analyzer = OrFail(nlu::Analyzer::Create(s));
+  nlu::EmotionTrajectory trajectory;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    nlu::TurnAnalysis t = analyzer->Analyze(line);
+    trajectory.Add(t);
+    nlohmann::json j = t.ToJson();
+    j["trajectory"] = trajectory.ToJson();
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+}
+
+void RunMakeSplits(const std::string& out_dir, const std::string& data_dir_arg) {
+  const std::string dir = data_dir_arg.empty() ? nlu::FindDataDir() : data_dir_arg;
+  if (dir.empty()) Fail("dataset directory not found: set KEFU_DATA or pass --data");
+  std::filesystem::create_directories(out_dir);
+  auto write = [&](const std::string& name, const std::vector<nlu::LabeledExample>& ex) {
+    OrFail(nlu::WriteLabeledCsv(out_dir + "/" + name, ex));
+    std::cerr << fmt::format("{}/{}: {} rows\n", out_dir, name, ex.size());
+  };
+  auto shop = OrFail(nlu::LoadOnlineShopping(dir));
+  write("sentiment_train.csv", shop.train);
+  write("sentiment_dev.csv", shop.dev);
+  write("emotion_all.csv", OrFail(nlu::LoadCluEmotion(dir)));
+  auto bank = OrFail(nlu::LoadBanking77(dir));
+  write("banking77_train.csv", bank.train);
+  write("banking77_dev.csv", bank.dev);
+  auto clinc = OrFail(nlu::LoadClinc150(dir));
+  write("clinc150_train.csv", clinc.train);
+  write("clinc150_dev.csv", clinc.dev);
+}
+
+}  // namespace
+
+void RegisterNluCommands(CLI::App& app) {
+  auto* nlu = app.add_subcommand("nlu", "Train and run the sentiment, emotion and intent models");
+  nlu->require_subcommand(1);
+
+  auto train = std::make_shared<TrainArgs>();
+  auto* t = nlu->add_subcommand("train", "Train a model from a CSV with columns text,label");
+  t->add_option("--task", train->task, "sentiment | emotion | intent")->required();
+  t->add_option("--train", train->train, "UTF-8 CSV with header text,label (intent: label oos = out of scope)")
+      ->required();
+  t->add_option("--out", train->out, "model file to write (.kmodel)")->required();
+  t->add_option("--lang", train->lang, "zh | en: picks feature defaults (en adds character n-grams)");
+  t->add_option("--set", train->set, "training option key=value (dim, epoch, lr, word_ngrams, minn, maxn, bucket, "
+                                     "cutoff, quantize, calibration_share, threads); repeatable");
+  t->callback([train] { RunTrain(*train); });
+
+  auto predict = std::make_shared<PredictArgs>();
+  auto* p = nlu->add_subcommand("predict", "Classify one text per stdin line, one JSON object per output line");
+  p->add_option("--task", predict->task, "sentiment | emotion | intent")->required();
+  p->add_option("--model", predict->model, "model file (default: the shipped model of the task)");
+  p->add_option("--top", predict->top, "also list the top K labels");
+  p->callback([predict] { RunPredict(*predict); });
+
+  auto intent_model = std::make_shared<std::string>();
+  auto* an = nlu->add_subcommand("analyze", "Full per-turn analysis of each stdin line (a conversation), as JSON");
+  an->add_option("--intent-model", *intent_model, "intent model (default: shipped demo tenant model; - = none)");
+  an->callback([intent_model] { RunAnalyze(*intent_model); });
+
+  auto splits_out = std::make_shared<std::string>();
+  auto splits_data = std::make_shared<std::string>();
+  auto* ms = nlu->add_subcommand("make-splits", "Write the deterministic train/dev CSVs used by kefu eval");
+  ms->add_option("--out", *splits_out, "directory")->required();
+  ms->add_option("--data", *splits_data, "dataset directory (default $KEFU_DATA or ../shared/data)");
+  ms->callback([splits_out, splits_data] { RunMakeSplits(*splits_out, *splits_data); });
+}
+
+void RegisterEvalCommands(CLI::App& app) {
+  struct EvalArgs {
+    std::string data, json_out = "eval_report.json", md_out = "eval_report.md", demo;
+    std::vector<std::string> only, set;
+  };
+  auto a = std::make_shared<EvalArgs>();
+  auto* e = app.add_subcommand("eval", "Evaluate the NLU models on dev splits of ../shared/data (JSON + Markdown)");
+  e->add_option("--data", a->data, "dataset directory (default $KEFU_DATA or ../shared/data)");
+  e->add_option("--json", a->json_out, "JSON report path");
+  e->add_option("--md", a->md_out, "Markdown report path");
+  e->add_option("--demo-intents", a->demo, "demo tenant intents CSV");
+  e->add_option("--only", a->only, "sections: sentiment emotion banking77 clinc150 demo_intents latency")->delimiter(',');
+  e->add_option("--set", a->set, "section.key=value training override, e.g. banking77.epoch=40");
+  e->callback([a] {
+    nlu::EvalOptions o;
+    o.data_dir = a->data;
+    o.demo_intents_csv = a->demo;
+    o.only = a->only;
+    for (const auto& s : a->set) {
+      const size_t dot = s.find('.');
+      if (dot == std::string::npos) Fail("--set expects section.key=value, got " + s);
+      const std::string section = s.substr(0, dot);
+      if (!o.options.count(section)) {
+        const bool en = section == "banking77" || section == "clinc150";
+        const Task task = section == "sentiment" ? Task::kSentiment
+                          : section == "emotion" ? Task::kEmotion : Task::kIntent;
+        o.options[section] = nlu::DefaultTrainOptions(task, en ? "en" : "zh");
+      }
+      OrFail(nlu::ApplyOption(o.options[section], s.substr(dot + 1)));
+    }
+    nlohmann::json report = nlu::RunEvaluation(o);
+    const std::string md = nlu::EvaluationMarkdown(report);
+    std::ofstream(a->json_out) << report.dump(2) << "\n";
+    std::ofstream(a->md_out) << md;
+    std::cout << md;
+  });
+}
+
+}  // namespace kefu::app

@@ -1,0 +1,217 @@
+// Replays the conversation scenarios in tests/scenarios/*.test against the
+// grounded (no-LLM) pipeline with the demo tenant: real SQLite (in memory),
+// the real knowledge base and tools, the real conversation service.
+//
+// File format (one scenario per file):
+//   # title
+//   customer: C0001              (optional, default C0001)
+//   > customer turn
+//   key: value                   assertions on the bot's reply to that turn
+// Keys: contains, not_contains, contains_any (a | b | c), intent, tool,
+// no_tool, cite (KB entry id), handoff (true/false), clarify, unknown, source.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "demo/demo.h"
+#include "dialogue/conversation_service.h"
+#include "dialogue/grounded_responder.h"
+#include "knowledge/knowledge_base.h"
+#include "storage/schema.h"
+#include "text/segmenter.h"
+#include "tools/commerce_store.h"
+#include "tools/commerce_tools.h"
+
+namespace kefu {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Turn {
+  std::string text;
+  int line = 0;
+  std::vector<std::pair<std::string, std::string>> checks;
+};
+
+struct Scenario {
+  std::string file, title, customer = "C0001";
+  std::vector<Turn> turns;
+};
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+fs::path ScenarioDir() {
+  const char* src = std::getenv("KEFU_SOURCE_DIR");
+  return fs::path(src ? src : KEFU_SOURCE_DIR_DEFAULT) / "tests" / "scenarios";
+}
+
+std::vector<Scenario> LoadScenarios() {
+  std::vector<Scenario> out;
+  std::vector<fs::path> files;
+  if (!fs::exists(ScenarioDir())) return out;
+  for (auto& e : fs::directory_iterator(ScenarioDir()))
+    if (e.path().extension() == ".test") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    Scenario s;
+    s.file = f.filename().string();
+    std::ifstream in(f);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      line = Trim(line);
+      if (line.empty()) continue;
+      if (line[0] == '#') {
+        if (s.title.empty()) s.title = Trim(line.substr(1));
+        continue;
+      }
+      if (line[0] == '>') {
+        s.turns.push_back({Trim(line.substr(1)), n, {}});
+        continue;
+      }
+      auto colon = line.find(':');
+      if (colon == std::string::npos) {
+        ADD_FAILURE() << f << ":" << n << ": expected 'key: value', got: " << line;
+        continue;
+      }
+      std::string key = Trim(line.substr(0, colon)), value = Trim(line.substr(colon + 1));
+      if (s.turns.empty()) {
+        if (key == "customer") s.customer = value;
+        else ADD_FAILURE() << f << ":" << n << ": unknown header " << key;
+      } else {
+        s.turns.back().checks.emplace_back(key, value);
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+class ScenarioEnv {
+ public:
+  static ScenarioEnv& Get() {
+    static ScenarioEnv env;
+    return env;
+  }
+  FakeClock clock{1'795'000'000'000};  // a fixed "now" so ETAs are reproducible
+  metrics::Registry metrics;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<text::Segmenter> seg;
+  std::unique_ptr<knowledge::KnowledgeBase> kb;
+  std::unique_ptr<tools::CommerceStore> commerce;
+  tools::ToolRegistry registry;
+  std::unique_ptr<dialogue::GroundedResponder> grounded;
+  std::unique_ptr<dialogue::ConversationStore> store;
+  dialogue::ConversationHub hub;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<dialogue::ConversationService> service;
+  Status status;
+
+ private:
+  ScenarioEnv() { status = Init(); }
+  Status Init() {
+    KEFU_ASSIGN_OR_RETURN(db, storage::Database::Open(":memory:"));
+    KEFU_RETURN_IF_ERROR(db->Migrate(storage::SchemaMigrations()));
+    KnowledgeConfig kc;
+    KEFU_ASSIGN_OR_RETURN(seg, text::CreateSegmenter(kc));
+    KEFU_ASSIGN_OR_RETURN(kb, knowledge::KnowledgeBase::Create(*db, *seg, kc, clock));
+    commerce = std::make_unique<tools::CommerceStore>(*db, clock);
+    tools::CommerceToolsOptions opts;
+    opts.clock = &clock;
+    tools::RegisterCommerceTools(registry, *commerce, opts);
+    KEFU_RETURN_IF_ERROR(demo::LoadDemoTenant(*db, *commerce, *kb, clock));
+    grounded = std::make_unique<dialogue::GroundedResponder>(*kb, registry, dialogue::GroundedSettings{});
+    store = std::make_unique<dialogue::ConversationStore>(*db, clock);
+    pool = std::make_unique<ThreadPool>(2);
+    service = std::make_unique<dialogue::ConversationService>(*store, *grounded, *pool, hub, metrics, clock);
+    return Status::Ok();
+  }
+};
+
+class ScenarioTest : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(ScenarioTest, Replays) {
+  auto& env = ScenarioEnv::Get();
+  ASSERT_TRUE(env.status.ok()) << env.status.ToString();
+  const Scenario& s = GetParam();
+  auto conv = env.service->Start("demo", s.customer, "web");
+  ASSERT_TRUE(conv.ok());
+  int i = 0;
+  for (const Turn& t : s.turns) {
+    std::promise<Result<dialogue::Message>> p;
+    dialogue::PostCallbacks cb;
+    cb.on_accepted = [&](const Result<dialogue::AppendResult>& a) {
+      if (!a.ok()) p.set_value(a.status());
+    };
+    cb.on_reply = [&](const Result<dialogue::Message>& m) { p.set_value(m); };
+    env.service->Post("demo", conv->id, "m" + std::to_string(++i), t.text, std::move(cb));
+    auto reply = p.get_future().get();
+    std::string where = s.file + ":" + std::to_string(t.line) + " > " + t.text;
+    ASSERT_TRUE(reply.ok()) << where << ": " << reply.status().ToString();
+    const std::string& text = reply->text;
+    const json& meta = reply->meta;
+    std::string ctx = where + "\n  reply: " + text + "\n  meta: " + meta.dump();
+    for (const auto& [key, value] : t.checks) {
+      if (key == "contains") {
+        EXPECT_NE(text.find(value), std::string::npos) << "missing '" << value << "'\n" << ctx;
+      } else if (key == "not_contains") {
+        EXPECT_EQ(text.find(value), std::string::npos) << "unexpected '" << value << "'\n" << ctx;
+      } else if (key == "contains_any") {
+        bool any = false;
+        std::stringstream ss(value);
+        std::string alt;
+        while (std::getline(ss, alt, '|')) any |= text.find(Trim(alt)) != std::string::npos;
+        EXPECT_TRUE(any) << "none of '" << value << "'\n" << ctx;
+      } else if (key == "intent") {
+        EXPECT_EQ(meta.value("intent", ""), value) << ctx;
+      } else if (key == "source") {
+        EXPECT_EQ(meta.value("source", ""), value) << ctx;
+      } else if (key == "tool" || key == "no_tool") {
+        bool called = false;
+        for (const auto& tc : meta.value("tools", json::array())) called |= tc.value("name", "") == value;
+        EXPECT_EQ(called, key == "tool") << "tool " << value << "\n" << ctx;
+      } else if (key == "cite") {
+        bool cited = false;
+        for (const auto& c : meta.value("citations", json::array())) cited |= c.value("id", "") == value;
+        EXPECT_TRUE(cited) << "citation " << value << "\n" << ctx;
+      } else if (key == "handoff") {
+        EXPECT_EQ(meta.value("handoff", false), value == "true") << ctx;
+      } else if (key == "clarify") {
+        EXPECT_EQ(meta.value("clarify", false), value == "true") << ctx;
+      } else if (key == "unknown") {
+        EXPECT_EQ(meta.value("unknown", false), value == "true") << ctx;
+      } else if (key == "missing_slot") {
+        EXPECT_EQ(meta.value("missing_slot", ""), value) << ctx;
+      } else {
+        ADD_FAILURE() << "unknown assertion key '" << key << "' at " << where;
+      }
+    }
+  }
+}
+
+std::string Name(const ::testing::TestParamInfo<Scenario>& info) {
+  std::string n = info.param.file.substr(0, info.param.file.size() - 5);
+  for (auto& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, ScenarioTest, ::testing::ValuesIn(LoadScenarios()), Name);
+
+TEST(Scenarios, AtLeastThirtyExist) { EXPECT_GE(LoadScenarios().size(), 30u); }
+
+}  // namespace
+}  // namespace kefu
