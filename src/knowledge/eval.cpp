@@ -1,0 +1,128 @@
+#include "knowledge/eval.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "knowledge/index.h"
+#include "knowledge/parse.h"
+
+namespace kefu::knowledge {
+
+namespace {
+uint64_t Fnv(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+double NowUs() {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptions& options) {
+  if (options.split != "dev" && options.split != "test" && options.split != "all")
+    return InvalidArgument("split must be dev, test or all");
+  std::ifstream in(options.csv_path, std::ios::binary);
+  if (!in) return NotFound("FAQ data not found: " + options.csv_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  KEFU_ASSIGN_OR_RETURN(CsvRecords csv, ReadCsv(ss.str()));
+  if (csv.rows.empty() || csv.rows[0].size() < 4 || csv.rows[0][0] != "title" || csv.rows[0][2] != "reply")
+    return InvalidArgument(options.csv_path + ": expected header title,question,reply,is_best");
+
+  struct Title {
+    std::string question;
+    std::vector<std::string> answer_ids;
+  };
+  std::map<std::string, Title> titles;  // title -> accepted answers
+  std::vector<KbEntry> answers;
+  for (size_t r = 1; r < csv.rows.size(); ++r) {
+    const auto& row = csv.rows[r];
+    if (row.size() < 4 || row[3] != "1" || row[2].empty() || row[0].empty()) continue;
+    KbEntry e;
+    e.id = "r" + std::to_string(r);
+    e.body = row[2];
+    Title& t = titles[row[0]];
+    t.answer_ids.push_back(e.id);
+    if (t.question.empty()) t.question = row[1];
+    answers.push_back(std::move(e));
+  }
+
+  std::vector<const std::string*> order;  // titles in hash order
+  for (const auto& [t, _] : titles) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const std::string* a, const std::string* b) {
+    uint64_t ha = Fnv(*a), hb = Fnv(*b);
+    return ha != hb ? ha < hb : *a < *b;
+  });
+  std::vector<const std::string*> queries;
+  std::set<std::string> keep_ids;
+  if (options.max_entries > 0) {
+    for (const std::string* t : order) {
+      if (static_cast<int>(keep_ids.size()) >= options.max_entries) break;
+      queries.push_back(t);
+      for (const auto& id : titles[*t].answer_ids) keep_ids.insert(id);
+    }
+    std::erase_if(answers, [&](const KbEntry& e) { return !keep_ids.count(e.id); });
+  } else {
+    for (const std::string* t : order) {
+      bool dev = Fnv(*t) % 2 == 0;
+      if (options.split == "all" || (options.split == "dev") == dev) queries.push_back(t);
+    }
+  }
+
+  FaqEvalResult res;
+  res.entries = static_cast<int>(answers.size());
+  double t0 = NowUs();
+  std::vector<std::shared_ptr<const AnalyzedEntry>> docs;
+  docs.reserve(answers.size());
+  for (KbEntry& e : answers) docs.push_back(Analyze(std::move(e), seg, options.ranking));
+  TenantIndex index(std::move(docs), {}, seg, options.ranking);
+  res.build_ms = (NowUs() - t0) / 1000;
+
+  std::vector<double> lat;
+  double conf_hit = 0, conf_miss = 0;
+  int n_hit1 = 0, n_miss = 0;
+  for (const std::string* t : queries) {
+    const Title& info = titles[*t];
+    std::string q = *t;
+    if (options.use_question_text && !info.question.empty()) q += " " + info.question;
+    double s0 = NowUs();
+    std::vector<Passage> hits = index.Search(q, 10, 0.0);
+    lat.push_back(NowUs() - s0);
+    int rank = 0;
+    for (size_t i = 0; i < hits.size() && rank == 0; ++i)
+      if (std::find(info.answer_ids.begin(), info.answer_ids.end(), hits[i].id) != info.answer_ids.end())
+        rank = static_cast<int>(i) + 1;
+    res.hit1 += rank == 1;
+    res.hit5 += rank >= 1 && rank <= 5;
+    res.mrr += rank ? 1.0 / rank : 0;
+    if (!hits.empty()) {
+      if (rank == 1) { conf_hit += hits[0].confidence; ++n_hit1; }
+      else { conf_miss += hits[0].confidence; ++n_miss; }
+    }
+  }
+  res.queries = static_cast<int>(queries.size());
+  if (res.queries > 0) {
+    res.hit1 /= res.queries;
+    res.hit5 /= res.queries;
+    res.mrr /= res.queries;
+    std::sort(lat.begin(), lat.end());
+    double sum = 0;
+    for (double l : lat) sum += l;
+    res.search_us_mean = sum / static_cast<double>(lat.size());
+    res.search_us_p50 = lat[lat.size() / 2];
+    res.search_us_p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
+  }
+  res.conf_hit_mean = n_hit1 ? conf_hit / n_hit1 : 0;
+  res.conf_miss_mean = n_miss ? conf_miss / n_miss : 0;
+  return res;
+}
+
+}  // namespace kefu::knowledge

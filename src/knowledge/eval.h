@@ -1,0 +1,37 @@
+// Retrieval evaluation on the insurance community FAQ (baoxianzhidao.train.csv:
+// title,question,reply,is_best). Every accepted answer (is_best = 1) is indexed as one
+// body-only passage; each question title is a query whose hit is one of its own accepted
+// answers. Titles are split deterministically by FNV-1a hash: even = "dev" (used for
+// tuning), odd = "test" (reported). Thread-compatible; runs single-threaded.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "knowledge/knowledge_base.h"
+#include "text/segmenter.h"
+
+namespace kefu::knowledge {
+
+struct FaqEvalOptions {
+  std::string csv_path;
+  std::string split = "test";  // queried titles: "dev" | "test" | "all"
+  // > 0: index only the accepted answers of the first titles in hash order until this many
+  // entries, and query all of those titles (a small KB, for tests and latency).
+  int max_entries = 0;
+  bool use_question_text = false;  // query with "title question" instead of the title
+  RankingOptions ranking;
+};
+
+struct FaqEvalResult {
+  int entries = 0, queries = 0;
+  double hit1 = 0, hit5 = 0, mrr = 0;  // MRR over the top 10
+  double build_ms = 0;                 // analysing + indexing all entries
+  double search_us_mean = 0, search_us_p50 = 0, search_us_p99 = 0;
+  double conf_hit_mean = 0;   // mean confidence of the top passage when it is right
+  double conf_miss_mean = 0;  // ... and when it is wrong
+};
+
+Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptions& options);
+
+}  // namespace kefu::knowledge

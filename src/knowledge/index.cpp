@@ -1,0 +1,179 @@
+#include "knowledge/index.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kefu::knowledge {
+
+std::shared_ptr<const AnalyzedEntry> Analyze(KbEntry entry, const text::Segmenter& seg, const RankingOptions& opts) {
+  auto a = std::make_shared<AnalyzedEntry>();
+  std::unordered_map<std::string, float> tf;
+  auto add = [&](std::string_view text, double w) {
+    for (std::string& t : seg.Tokenize(text)) {
+      tf[std::move(t)] += static_cast<float>(w);
+      a->length += static_cast<float>(w);
+    }
+  };
+  add(entry.title, opts.title_weight);
+  for (const std::string& q : entry.questions) add(q, opts.question_weight);
+  add(entry.body, opts.body_weight);
+  a->tf.assign(tf.begin(), tf.end());
+  a->entry = std::move(entry);
+  return a;
+}
+
+TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entries,
+                         std::vector<std::vector<std::string>> synonyms, const text::Segmenter& seg,
+                         const RankingOptions& opts)
+    : seg_(seg), opts_(opts), docs_(std::move(entries)), synonyms_(std::move(synonyms)) {
+  std::sort(docs_.begin(), docs_.end(), [](const auto& a, const auto& b) { return a->entry.id < b->entry.id; });
+  double total = 0;
+  for (uint32_t d = 0; d < docs_.size(); ++d) {
+    by_id_[docs_[d]->entry.id] = d;
+    total += docs_[d]->length;
+    for (const auto& [term, f] : docs_[d]->tf) terms_[term].postings.push_back({d, f});
+  }
+  const double n = static_cast<double>(docs_.size());
+  avgdl_ = docs_.empty() ? 1.0f : static_cast<float>(std::max(1.0, total / n));
+  norm_.resize(docs_.size());
+  for (size_t d = 0; d < docs_.size(); ++d)
+    norm_[d] = static_cast<float>(opts_.k1 * (1 - opts_.b + opts_.b * docs_[d]->length / avgdl_));
+  for (auto& [term, t] : terms_) {
+    double df = static_cast<double>(t.postings.size());
+    t.idf = static_cast<float>(std::log(1 + (n - df + 0.5) / (df + 0.5)));
+  }
+  unknown_idf_ = static_cast<float>(std::log(1 + (n + 0.5) / 0.5));
+  for (uint32_t g = 0; g < synonyms_.size(); ++g) {
+    std::vector<SynonymMember> members;
+    for (const std::string& term : synonyms_[g]) {
+      SynonymMember m{seg_.Tokenize(term)};
+      if (m.tokens.empty()) continue;
+      syn_by_first_[m.tokens[0]].push_back({g, static_cast<uint32_t>(members.size())});
+      members.push_back(std::move(m));
+    }
+    syn_groups_.push_back(std::move(members));
+  }
+}
+
+const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : docs_[it->second].get();
+}
+
+std::vector<Passage> TenantIndex::Search(std::string_view query, int top_k, double min_score) const {
+  std::vector<Passage> out;
+  if (docs_.empty() || top_k <= 0) return out;
+  std::vector<std::string> tokens = seg_.Tokenize(query);
+  if (tokens.empty()) return out;
+
+  // Query terms: the user's own (unique), then synonym expansions. `covers` says which of
+  // the user's terms a query term stands for (for the coverage part of the confidence).
+  struct QTerm {
+    std::string text;
+    double weight;
+    std::vector<uint32_t> covers;
+    const Term* term;
+  };
+  std::vector<QTerm> q;
+  std::unordered_map<std::string, uint32_t> pos;
+  auto add = [&](const std::string& t, double w, std::vector<uint32_t> covers) {
+    auto [it, fresh] = pos.emplace(t, static_cast<uint32_t>(q.size()));
+    if (fresh) {
+      auto ti = terms_.find(t);
+      q.push_back({t, w, std::move(covers), ti == terms_.end() ? nullptr : &ti->second});
+    } else {
+      QTerm& e = q[it->second];
+      e.weight = std::max(e.weight, w);
+      for (uint32_t c : covers)
+        if (std::find(e.covers.begin(), e.covers.end(), c) == e.covers.end()) e.covers.push_back(c);
+    }
+  };
+  for (const std::string& t : tokens) add(t, 1.0, {static_cast<uint32_t>(pos.count(t) ? pos[t] : q.size())});
+  const size_t n_user = q.size();
+  if (!syn_by_first_.empty()) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      auto it = syn_by_first_.find(tokens[i]);
+      if (it == syn_by_first_.end()) continue;
+      for (auto [g, m] : it->second) {
+        const auto& member = syn_groups_[g][m].tokens;
+        if (i + member.size() > tokens.size() || !std::equal(member.begin(), member.end(), tokens.begin() + i)) continue;
+        std::vector<uint32_t> covers;
+        for (const std::string& t : member) covers.push_back(pos[t]);
+        for (uint32_t other = 0; other < syn_groups_[g].size(); ++other) {
+          if (other == m) continue;
+          for (const std::string& t : syn_groups_[g][other].tokens) add(t, opts_.synonym_weight, covers);
+        }
+      }
+    }
+  }
+
+  // BM25 accumulation over the postings of the query terms.
+  const double k1p1 = opts_.k1 + 1;
+  std::vector<float> score(docs_.size(), 0.0f);
+  std::vector<uint32_t> touched;
+  for (const QTerm& qt : q) {
+    if (qt.term == nullptr) continue;
+    const double w = qt.weight * qt.term->idf;
+    for (const Posting& p : qt.term->postings) {
+      if (score[p.doc] == 0.0f) touched.push_back(p.doc);
+      score[p.doc] += static_cast<float>(w * p.tf * k1p1 / (p.tf + norm_[p.doc]));
+    }
+  }
+  if (touched.empty()) return out;
+  size_t k = std::min<size_t>(static_cast<size_t>(top_k), touched.size());
+  auto better = [&](uint32_t a, uint32_t b) { return score[a] != score[b] ? score[a] > score[b] : a < b; };
+  // One extra candidate gives the margin of the last returned passage.
+  size_t k_margin = std::min(k + 1, touched.size());
+  std::partial_sort(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(k_margin), touched.end(), better);
+
+  // Confidence ingredients (docs/knowledge.md):
+  //   self  = BM25 of the query against a document that is exactly the query, as a title;
+  //   cover = share of the query's idf mass (user terms) that the passage contains.
+  double idf_total = 0, self = 0;
+  const double qlen = opts_.title_weight * static_cast<double>(tokens.size());
+  const double self_norm = opts_.k1 * (1 - opts_.b + opts_.b * qlen / avgdl_);
+  std::vector<double> user_idf(n_user);
+  for (size_t i = 0; i < n_user; ++i) {
+    // A term no entry contains weighs like a term in one entry; a single character the KB
+    // does not know is most often a particle (啊, 呢, 吧), so it weighs less.
+    user_idf[i] = q[i].term ? q[i].term->idf : unknown_idf_ * (q[i].text.size() <= 3 ? 0.3 : 1.0);
+    idf_total += user_idf[i];
+    double tf = opts_.title_weight;
+    self += user_idf[i] * tf * k1p1 / (tf + self_norm);
+  }
+  std::vector<char> covered(n_user);
+  for (size_t r = 0; r < k; ++r) {
+    uint32_t d = touched[r];
+    if (score[d] < min_score) break;
+    const AnalyzedEntry& e = *docs_[d];
+    std::fill(covered.begin(), covered.end(), 0);
+    for (const QTerm& qt : q) {
+      if (qt.term == nullptr) continue;
+      // Postings are in doc order (built by ascending doc number).
+      auto it = std::lower_bound(qt.term->postings.begin(), qt.term->postings.end(), d,
+                                 [](const Posting& p, uint32_t doc) { return p.doc < doc; });
+      bool in_doc = it != qt.term->postings.end() && it->doc == d;
+      if (in_doc)
+        for (uint32_t c : qt.covers) covered[c] = 1;
+    }
+    double cov = 0;
+    for (size_t i = 0; i < n_user; ++i) cov += covered[i] ? user_idf[i] : 0;
+    cov = idf_total > 0 ? cov / idf_total : 0;
+    double s = score[d];
+    double rel = self > 0 ? std::min(1.0, s / self) : 0;
+    double next = r + 1 < k_margin ? score[touched[r + 1]] : 0;
+    double margin = s > 0 ? (s - next) / s : 0;
+    double conf = cov * (0.5 + 0.5 * rel) * (0.8 + 0.2 * margin);
+    Passage p;
+    p.id = e.entry.id;
+    p.title = e.entry.title;
+    p.text = e.entry.body;
+    p.category = e.entry.category;
+    p.score = s;
+    p.confidence = std::clamp(conf, 0.0, 1.0);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace kefu::knowledge

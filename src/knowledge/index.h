@@ -1,0 +1,65 @@
+// TenantIndex: one tenant's immutable BM25 index (internal to the knowledge module).
+// Built whole by a writer, then shared read-only by any number of searching threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "knowledge/knowledge_base.h"
+#include "text/segmenter.h"
+
+namespace kefu::knowledge {
+
+// An entry with its analysed form (weighted term frequencies), reused across rebuilds.
+struct AnalyzedEntry {
+  KbEntry entry;
+  std::vector<std::pair<std::string, float>> tf;  // term -> field-weighted frequency
+  float length = 0;                               // field-weighted token count
+};
+
+std::shared_ptr<const AnalyzedEntry> Analyze(KbEntry entry, const text::Segmenter& seg, const RankingOptions& opts);
+
+class TenantIndex {
+ public:
+  // `entries` in any order (ids unique); `synonyms`: groups of equivalent terms.
+  TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entries, std::vector<std::vector<std::string>> synonyms,
+              const text::Segmenter& seg, const RankingOptions& opts);
+
+  std::vector<Passage> Search(std::string_view query, int top_k, double min_score) const;
+
+  size_t size() const { return docs_.size(); }
+  const AnalyzedEntry* Find(const std::string& id) const;
+  const std::vector<std::shared_ptr<const AnalyzedEntry>>& entries() const { return docs_; }
+  const std::vector<std::vector<std::string>>& synonyms() const { return synonyms_; }
+
+ private:
+  struct Posting {
+    uint32_t doc;
+    float tf;
+  };
+  struct Term {
+    float idf = 0;
+    std::vector<Posting> postings;
+  };
+  struct SynonymMember {
+    std::vector<std::string> tokens;
+  };
+
+  const text::Segmenter& seg_;
+  RankingOptions opts_;
+  std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;
+  std::vector<float> norm_;  // k1 * (1 - b + b * len / avgdl) per doc
+  std::unordered_map<std::string, uint32_t> by_id_;
+  std::unordered_map<std::string, Term> terms_;
+  float avgdl_ = 1;
+  float unknown_idf_ = 1;  // idf of a term no document contains
+  std::vector<std::vector<std::string>> synonyms_;
+  std::vector<std::vector<SynonymMember>> syn_groups_;  // tokenised members
+  // first token of a member -> (group, member)
+  std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> syn_by_first_;
+};
+
+}  // namespace kefu::knowledge

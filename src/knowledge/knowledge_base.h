@@ -1,0 +1,118 @@
+// KnowledgeBase: a tenant's FAQ / help articles, persisted in SQLite (kb_entries,
+// kb_synonyms) and served from an in-memory BM25 index per tenant.
+//
+// Ownership: the KnowledgeBase references (does not own) the Database, the Segmenter and
+// the Clock; all three must outlive it.
+// Threads: every method is thread-safe. Writers (Import/Upsert/Remove/SetSynonyms/LoadAll)
+// are serialised among themselves; each builds a new immutable index for the tenant and
+// swaps it in, so Search never waits for an import (it only copies a shared_ptr).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/status.h"
+#include "storage/sqlite.h"
+#include "text/segmenter.h"
+
+namespace kefu::knowledge {
+
+struct KbEntry {
+  std::string id, title, body, category;
+  std::vector<std::string> questions;  // alternate phrasings of the title
+  std::string source;                  // file or API the entry came from
+  int64_t updated_ms = 0;
+};
+
+struct Passage {
+  std::string id, title, text, category;
+  double score = 0;       // raw BM25
+  double confidence = 0;  // 0..1, see docs/knowledge.md
+};
+
+struct ImportError {
+  int line = 0;  // 1-based line in the imported file (0 = not attributable to a line)
+  std::string reason;
+};
+
+struct ImportReport {
+  int imported = 0, updated = 0, unchanged = 0;
+  std::vector<ImportError> errors;
+};
+
+enum class Format { kMarkdown, kCsv, kJson };
+// "md"/"markdown", "csv", "json".
+Result<Format> ParseFormat(std::string_view name);
+
+// BM25 parameters (defaults tuned on the insurance FAQ dev split, docs/knowledge.md).
+struct RankingOptions {
+  double k1 = 1.2;
+  double b = 0.75;
+  double title_weight = 2.0;     // per token of the title
+  double question_weight = 2.0;  // per token of each alternate question
+  double body_weight = 1.0;
+  double synonym_weight = 0.8;   // query-expansion terms relative to the user's own
+};
+
+class TenantIndex;
+
+class KnowledgeBase {
+ public:
+  static Result<std::unique_ptr<KnowledgeBase>> Create(storage::Database& db, const text::Segmenter& seg,
+                                                       const KnowledgeConfig& cfg, const Clock& clock,
+                                                       const RankingOptions& ranking = {});
+  ~KnowledgeBase();
+
+  // (Re)builds the in-memory indexes of every tenant from the database.
+  Status LoadAll();
+
+  // Parses `content` and writes its good entries in one transaction (bad ones are listed
+  // in the report with their line and nothing of them is written). Entries are upserted by
+  // id; a file with synonyms (JSON "synonyms", Markdown "# 同义词") replaces the tenant's
+  // synonym groups. Errors: the tenant does not exist (failed_precondition), storage failures.
+  Result<ImportReport> Import(const std::string& tenant, Format format, std::string_view content,
+                              const std::string& source);
+  // Inserts or replaces one entry (empty id = derived from the title).
+  Status Upsert(const std::string& tenant, KbEntry entry);
+  Status Remove(const std::string& tenant, const std::string& id);
+  // Replaces the tenant's synonym groups (each group: terms that mean the same).
+  Status SetSynonyms(const std::string& tenant, const std::vector<std::vector<std::string>>& groups);
+
+  // Best `top_k` passages for `query`, highest score first; never blocks on writers.
+  std::vector<Passage> Search(const std::string& tenant, std::string_view query, int top_k) const;
+  Result<KbEntry> Get(const std::string& tenant, const std::string& id) const;
+  size_t Size(const std::string& tenant) const;
+  std::vector<std::vector<std::string>> Synonyms(const std::string& tenant) const;
+
+ private:
+  KnowledgeBase(storage::Database& db, const text::Segmenter& seg, const KnowledgeConfig& cfg, const Clock& clock,
+                const RankingOptions& ranking);
+  std::shared_ptr<const TenantIndex> Snapshot(const std::string& tenant) const;
+  void Publish(const std::string& tenant, std::shared_ptr<const TenantIndex> index);
+  // Writes entries (and optionally synonyms) in one transaction, then swaps in a new index.
+  Status Apply(const std::string& tenant, std::vector<KbEntry> upserts, const std::vector<std::string>& removals,
+               const std::vector<std::vector<std::string>>* synonyms, ImportReport* report);
+
+  storage::Database& db_;
+  const text::Segmenter& seg_;
+  KnowledgeConfig cfg_;
+  const Clock& clock_;
+  RankingOptions ranking_;
+
+  std::mutex write_mu_;  // serialises writers, held across the transaction and the rebuild
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const TenantIndex>> tenants_;  // GUARDED_BY(mu_)
+};
+
+// Stable id for an entry without one: "kb-" + 12 hex digits of a hash of the trimmed title.
+std::string StableId(std::string_view title);
+
+}  // namespace kefu::knowledge
