@@ -1,0 +1,282 @@
+// kefu_loadgen: drives N concurrent WebSocket conversations against a running
+// kefu server (grounded mode) and reports turns/s, turn latency percentiles
+// and the server's memory per open conversation.
+//
+//   kefu_loadgen --port 8080 --conversations 500 --seconds 20 --server-pid PID
+//
+// Each conversation is created over HTTP, then opens its WebSocket and sends
+// one customer message at a time, waiting for the bot's reply frame before the
+// next (closed loop). Latency = send → bot "message" frame with reply_to = the
+// acknowledged message. Memory: VmRSS of --server-pid before and after all
+// conversations are open and idle.
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::vector<std::string> kQuestions = {
+    "我的订单到哪了", "退货运费谁出", "多久发货", "可以开发票吗", "七天无理由退货怎么操作", "那它什么时候到？",
+    "会员有什么权益", "支持花呗分期吗", "优惠券怎么用", "退款多久到账", "衣服尺码怎么选", "保修期多长",
+};
+
+long RssKiB(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+std::string CreateConversation(const std::string& host, int port, const std::string& key, const std::string& customer) {
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve(host, std::to_string(port)));
+  http::request<http::string_body> req{http::verb::post, "/v1/conversations", 11};
+  req.set(http::field::host, host);
+  req.set(http::field::content_type, "application/json");
+  req.set("X-Kefu-Widget-Key", key);
+  req.body() = json{{"customer_id", customer}, {"channel", "app"}}.dump();
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  if (res.result_int() != 201) throw std::runtime_error("create conversation: HTTP " + std::to_string(res.result_int()) + " " + res.body());
+  return json::parse(res.body())["id"];
+}
+
+struct Stats {
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::atomic<long> turns{0}, errors{0}, open{0};
+};
+
+class Conv : public std::enable_shared_from_this<Conv> {
+ public:
+  Conv(asio::io_context& ioc, std::string host, int port, std::string key, std::string id, int index, Stats& stats,
+       std::atomic<bool>& running, std::atomic<bool>& sending)
+      : ws_(asio::make_strand(ioc)), host_(std::move(host)), port_(port), key_(std::move(key)), id_(std::move(id)),
+        index_(index), stats_(stats), running_(running), sending_(sending), resolver_(ws_.get_executor()) {}
+
+  void Start() {
+    resolver_.async_resolve(host_, std::to_string(port_), [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+      if (ec) return self->Fail("resolve", ec);
+      beast::get_lowest_layer(self->ws_).async_connect(r, [self](beast::error_code ec, tcp::endpoint) {
+        if (ec) return self->Fail("connect", ec);
+        beast::get_lowest_layer(self->ws_).expires_never();
+        self->ws_.async_handshake(self->host_, "/v1/conversations/" + self->id_ + "/ws?widget_key=" + self->key_,
+                                  [self](beast::error_code ec) {
+                                    if (ec) return self->Fail("handshake", ec);
+                                    self->stats_.open++;
+                                    self->Read();
+                                  });
+      });
+    });
+  }
+
+  // Called (via post) when the measurement phase starts.
+  void Kick() { asio::post(ws_.get_executor(), [self = shared_from_this()] { self->SendNext(); }); }
+
+  void Close() {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->ws_.next_layer().socket().close(ec);
+    });
+  }
+
+ private:
+  void SendNext() {
+    if (!running_ || !sending_) return;
+    ++n_;
+    out_ = json{{"type", "message"}, {"client_msg_id", "b" + std::to_string(index_) + "-" + std::to_string(n_)},
+                {"text", kQuestions[(index_ + n_) % kQuestions.size()]}}
+               .dump();
+    sent_at_ = Clock::now();
+    waiting_ = true;
+    pending_id_ = -1;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Fail("write", ec);
+    });
+  }
+
+  void Read() {
+    ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        if (self->running_) self->Fail("read", ec);
+        return;
+      }
+      self->OnFrame(beast::buffers_to_string(self->buf_.data()));
+      self->buf_.consume(self->buf_.size());
+      self->Read();
+    });
+  }
+
+  void OnFrame(const std::string& text) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return;
+    std::string type = j.value("type", "");
+    if (type == "ack") {
+      pending_id_ = j["message"].value("id", int64_t{-1});
+    } else if (type == "message") {
+      const json& m = j["message"];
+      if (waiting_ && m.value("role", "") == "bot" && pending_id_ >= 0 && m.value("reply_to", int64_t{-2}) == pending_id_) {
+        waiting_ = false;
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at_).count();
+        {
+          std::lock_guard lock(stats_.mu);
+          stats_.latencies_ms.push_back(ms);
+        }
+        stats_.turns++;
+        SendNext();
+      }
+    } else if (type == "error") {
+      stats_.errors++;
+      waiting_ = false;
+      SendNext();
+    }
+  }
+
+  void Fail(const char* what, beast::error_code ec) {
+    if (stats_.errors++ < 5) std::fprintf(stderr, "conversation %d: %s: %s\n", index_, what, ec.message().c_str());
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::string host_;
+  int port_;
+  std::string key_, id_;
+  int index_;
+  Stats& stats_;
+  std::atomic<bool>& running_;
+  std::atomic<bool>& sending_;
+  tcp::resolver resolver_;
+  beast::flat_buffer buf_;
+  std::string out_;
+  Clock::time_point sent_at_;
+  bool waiting_ = false;
+  int64_t pending_id_ = -1;
+  long n_ = 0;
+};
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"kefu load generator: concurrent WebSocket conversations"};
+  std::string host = "127.0.0.1", key = "demo", json_out;
+  int port = 8080, conversations = 500, seconds = 20, warmup = 3, server_pid = 0, threads = 1;
+  cli.add_option("--host", host);
+  cli.add_option("--port", port);
+  cli.add_option("--widget-key", key);
+  cli.add_option("--conversations,-c", conversations, "concurrent conversations");
+  cli.add_option("--seconds,-s", seconds, "measurement duration");
+  cli.add_option("--warmup", warmup, "seconds of load before measuring");
+  cli.add_option("--server-pid", server_pid, "server process for memory figures");
+  cli.add_option("--threads", threads, "client I/O threads");
+  cli.add_option("--json", json_out, "also write the figures as JSON to this file");
+  CLI11_PARSE(cli, argc, argv);
+
+  std::vector<std::string> ids;
+  ids.reserve(conversations);
+  for (int i = 0; i < conversations; ++i)
+  {
+    char customer[16];
+    std::snprintf(customer, sizeof customer, "C%04d", i % 50 + 1);
+    ids.push_back(CreateConversation(host, port, key, customer));
+  }
+
+  long rss_before = server_pid ? RssKiB(server_pid) : -1;
+  asio::io_context ioc;
+  auto guard = asio::make_work_guard(ioc);
+  Stats stats;
+  std::atomic<bool> running{true}, sending{false};
+  std::vector<std::shared_ptr<Conv>> convs;
+  for (int i = 0; i < conversations; ++i) {
+    convs.push_back(std::make_shared<Conv>(ioc, host, port, key, ids[i], i, stats, running, sending));
+    convs.back()->Start();
+  }
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (stats.open < conversations && Clock::now() < deadline && stats.errors == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  long rss_idle = server_pid ? RssKiB(server_pid) : -1;
+
+  sending = true;
+  for (auto& c : convs) c->Kick();
+  std::this_thread::sleep_for(std::chrono::seconds(warmup));
+  {
+    std::lock_guard lock(stats.mu);
+    stats.latencies_ms.clear();
+  }
+  long turns0 = stats.turns;
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  long turns1 = stats.turns;
+  double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  long rss_load = server_pid ? RssKiB(server_pid) : -1;
+  sending = false;
+  std::vector<double> lat;
+  {
+    std::lock_guard lock(stats.mu);
+    lat = stats.latencies_ms;
+  }
+  running = false;
+  for (auto& c : convs) c->Close();
+  guard.reset();
+  ioc.stop();
+  for (auto& t : pool) t.join();
+
+  double tps = (turns1 - turns0) / elapsed;
+  double p50 = Percentile(lat, 0.50), p99 = Percentile(lat, 0.99), pmax = Percentile(lat, 1.0);
+  json out = {{"conversations", conversations}, {"open_websockets", stats.open.load()}, {"seconds", elapsed},
+              {"turns", turns1 - turns0},       {"turns_per_s", tps},                 {"p50_ms", p50},
+              {"p99_ms", p99},                  {"max_ms", pmax},                     {"errors", stats.errors.load()}};
+  if (server_pid) {
+    out["server_rss_kib_before"] = rss_before;
+    out["server_rss_kib_idle_open"] = rss_idle;
+    out["server_rss_kib_under_load"] = rss_load;
+    out["kib_per_idle_conversation"] = conversations ? double(rss_idle - rss_before) / conversations : 0;
+  }
+  std::printf("conversations      %d (%ld WebSockets open)\n", conversations, stats.open.load());
+  std::printf("turns              %ld in %.1f s\n", turns1 - turns0, elapsed);
+  std::printf("turns/s            %.0f\n", tps);
+  std::printf("turn latency       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", p50, p99, pmax);
+  std::printf("errors             %ld\n", stats.errors.load());
+  if (server_pid)
+    std::printf("server memory      %.1f KiB per idle open conversation (RSS %ld -> %ld KiB; %ld KiB under load)\n",
+                out["kib_per_idle_conversation"].get<double>(), rss_before, rss_idle, rss_load);
+  if (!json_out.empty()) std::ofstream(json_out) << out.dump(2) << "\n";
+  return stats.errors > 0 ? 1 : 0;
+}
