@@ -1,0 +1,181 @@
+#include "app/kb_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "knowledge/eval.h"
+#include "text/segmenter.h"
+
+namespace kefu::app {
+
+namespace {
+
+std::string DataDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("KEFU_DATA")) return env;
+  return "../shared/data";
+}
+
+Status ReadFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return Status::Ok();
+}
+
+[[noreturn]] void Fail(const Status& s, int code = 1) {
+  std::cerr << "error: " << s.ToString() << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+// The objects a kb command needs, built from the app's config and database.
+struct KbSession {
+  Config config;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<text::Segmenter> seg;
+  std::unique_ptr<knowledge::KnowledgeBase> kb;
+};
+
+KbSession Open(const KbCliDeps& deps) {
+  KbSession s;
+  auto cfg = deps.load_config();
+  if (!cfg.ok()) Fail(cfg.status());
+  s.config = std::move(*cfg);
+  auto db = deps.open_database(s.config);
+  if (!db.ok()) Fail(db.status());
+  s.db = std::move(*db);
+  auto seg = text::CreateSegmenter(s.config.knowledge);
+  if (!seg.ok()) Fail(seg.status());
+  s.seg = std::move(*seg);
+  auto kb = knowledge::KnowledgeBase::Create(*s.db, *s.seg, s.config.knowledge, SystemClock::Instance());
+  if (!kb.ok()) Fail(kb.status());
+  s.kb = std::move(*kb);
+  return s;
+}
+
+}  // namespace
+
+int RunKbEval(const KbEvalOptions& o) {
+  std::vector<std::string> kinds;
+  if (o.segmenter == "all") kinds = {"jieba", "jieba-plain", "icu", "bigram"};
+  else kinds = {o.segmenter};
+  knowledge::FaqEvalOptions eo;
+  eo.csv_path = DataDir(o.data_dir) + "/faq/baoxianzhidao.train.csv";
+  eo.split = o.split;
+  eo.max_entries = o.max_entries;
+  eo.use_question_text = o.question_text;
+  eo.ranking = o.ranking;
+  nlohmann::json results = nlohmann::json::array();
+  std::printf("| segmenter | entries | queries | hit@1 | hit@5 | MRR | index ms | search µs mean | p50 | p99 | conf (top right) | conf (top wrong) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const std::string& kind : kinds) {
+    KnowledgeConfig kc;
+    kc.segmenter = kind;
+    kc.jieba_dict = o.jieba_dict;
+    auto seg = text::CreateSegmenter(kc);
+    if (!seg.ok()) {
+      std::fprintf(stderr, "error: %s\n", seg.status().ToString().c_str());
+      return 1;
+    }
+    auto r = knowledge::EvaluateFaq(**seg, eo);
+    if (!r.ok()) {
+      std::fprintf(stderr, "error: %s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("| %s | %d | %d | %.3f | %.3f | %.3f | %.0f | %.1f | %.1f | %.1f | %.2f | %.2f |\n", kind.c_str(),
+                r->entries, r->queries, r->hit1, r->hit5, r->mrr, r->build_ms, r->search_us_mean, r->search_us_p50,
+                r->search_us_p99, r->conf_hit_mean, r->conf_miss_mean);
+    std::fflush(stdout);
+    results.push_back({{"segmenter", kind}, {"split", o.split}, {"entries", r->entries}, {"queries", r->queries},
+                       {"hit1", r->hit1}, {"hit5", r->hit5}, {"mrr", r->mrr}, {"build_ms", r->build_ms},
+                       {"search_us_mean", r->search_us_mean}, {"search_us_p50", r->search_us_p50},
+                       {"search_us_p99", r->search_us_p99}, {"conf_hit_mean", r->conf_hit_mean},
+                       {"conf_miss_mean", r->conf_miss_mean}, {"k1", o.ranking.k1}, {"b", o.ranking.b}});
+  }
+  if (!o.json_out.empty()) {
+    std::ofstream out(o.json_out);
+    out << results.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "error: cannot write %s\n", o.json_out.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
+  auto shared = std::make_shared<KbCliDeps>(std::move(deps));
+  CLI::App* kb = app.add_subcommand("kb", "Knowledge base: import, search, evaluate");
+  kb->require_subcommand(1);
+
+  struct ImportArgs {
+    std::string tenant, format = "md", file;
+  };
+  auto ia = std::make_shared<ImportArgs>();
+  CLI::App* imp = kb->add_subcommand("import", "Import a Markdown/CSV/JSON file into a tenant's knowledge base");
+  imp->add_option("--tenant", ia->tenant, "tenant id")->required();
+  imp->add_option("--format", ia->format, "md | csv | json")->check(CLI::IsMember({"md", "markdown", "csv", "json"}));
+  imp->add_option("file", ia->file, "file to import")->required();
+  imp->callback([shared, ia] {
+    auto format = knowledge::ParseFormat(ia->format);
+    if (!format.ok()) Fail(format.status());
+    std::string content;
+    Status st = ReadFile(ia->file, content);
+    if (!st.ok()) Fail(st);
+    KbSession s = Open(*shared);
+    auto report = s.kb->Import(ia->tenant, *format, content, ia->file);
+    if (!report.ok()) Fail(report.status());
+    std::printf("imported %d, updated %d, unchanged %d, errors %zu\n", report->imported, report->updated,
+                report->unchanged, report->errors.size());
+    for (const auto& e : report->errors) std::printf("%s:%d: %s\n", ia->file.c_str(), e.line, e.reason.c_str());
+    if (!report->errors.empty()) throw CLI::RuntimeError(2);
+  });
+
+  struct SearchArgs {
+    std::string tenant, query;
+    int top_k = 5;
+  };
+  auto sa = std::make_shared<SearchArgs>();
+  CLI::App* search = kb->add_subcommand("search", "Search a tenant's knowledge base");
+  search->add_option("--tenant", sa->tenant, "tenant id")->required();
+  search->add_option("--top-k", sa->top_k, "passages to show")->check(CLI::Range(1, 100));
+  search->add_option("query", sa->query, "question")->required();
+  search->callback([shared, sa] {
+    KbSession s = Open(*shared);
+    Status st = s.kb->LoadAll();
+    if (!st.ok()) Fail(st);
+    auto hits = s.kb->Search(sa->tenant, sa->query, sa->top_k);
+    if (hits.empty()) std::printf("no passages\n");
+    for (const auto& p : hits)
+      std::printf("%-20s score %7.3f  confidence %.2f  %s\n", p.id.c_str(), p.score, p.confidence, p.title.c_str());
+  });
+
+  auto eo = std::make_shared<KbEvalOptions>();
+  CLI::App* eval = kb->add_subcommand("eval", "Retrieval quality on the insurance FAQ (hit@1, hit@5, MRR)");
+  eval->add_option("--data", eo->data_dir, "datasets folder (default $KEFU_DATA or ../shared/data)");
+  eval->add_option("--segmenter", eo->segmenter, "jieba | jieba-plain | icu | bigram | all")
+      ->check(CLI::IsMember({"jieba", "jieba-plain", "icu", "bigram", "all"}));
+  eval->add_option("--jieba-dict", eo->jieba_dict, "jieba dict.txt");
+  eval->add_option("--split", eo->split, "queried titles: dev | test | all")->check(CLI::IsMember({"dev", "test", "all"}));
+  eval->add_option("--max-entries", eo->max_entries, "index only this many entries (demo-sized KB)");
+  eval->add_flag("--question-text", eo->question_text, "query with title + question text");
+  eval->add_option("--k1", eo->ranking.k1, "BM25 k1");
+  eval->add_option("--b", eo->ranking.b, "BM25 b");
+  eval->add_option("--json", eo->json_out, "write results as JSON");
+  eval->callback([eo] {
+    int rc = RunKbEval(*eo);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace kefu::app
