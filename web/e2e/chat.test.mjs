@@ -128,6 +128,30 @@ describe('chat widget against kefu serve --demo', () => {
     await context.setOffline(false);
     await waitConnected(page, 30000);
     await assertDeliveredOnce(text);
-    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  });
+
+  test('the SSE fallback (?transport=sse) sends and receives without duplicates', T, async () => {
+    const sse = await context.newPage();
+    sse.on('pageerror', (e) => pageErrors.push(String(e)));
+    try {
+      await sse.goto(`${server.baseUrl}/?customer=C0002&transport=sse`);
+      await waitConnected(sse);
+      assert.equal(await sse.evaluate(() => window.__kefu.debug.transport()), 'sse');
+      const text = '怎么申请退货';
+      await sendMessage(sse, text);
+      // The reply to the stored question arrives over the event stream.
+      await sse.waitForFunction((t) => {
+        const msgs = window.__kefu.state.messages;
+        const q = msgs.find((m) => m.role === 'customer' && m.text === t);
+        return Boolean(q && msgs.some((m) => m.reply_to === q.seq && m.role !== 'customer'));
+      }, text, { timeout: 30000 });
+      const rendered = await renderedMessages(sse);
+      const seqs = rendered.map((m) => m.seq);
+      assert.equal(new Set(seqs).size, seqs.length, 'no seq rendered twice');
+      assert.equal(rendered.filter((m) => m.role === 'customer' && m.text === text).length, 1);
+    } finally {
+      await sse.close();
+    }
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
   });
 });

@@ -141,7 +141,11 @@ const server = http.createServer(async (req, res) => {
       return json(res, r.duplicate ? 200 : 202, r);
     }
     if (sub === '/events') {
+      if (!req.headers['x-kefu-widget-key'] && !u.searchParams.get('widget_key')) {
+        return json(res, 401, { error: { code: 'unauthenticated', message: 'a widget key is required' } });
+      }
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.write(': connected\n\n');
       const after = Number(u.searchParams.get('after_seq') || 0);
       const s = {
         message: (msg) => res.write(`event: message\ndata: ${JSON.stringify(msg)}\n\n`),
@@ -170,6 +174,10 @@ server.on('upgrade', (req, socket) => {
   const u = new URL(req.url, 'http://x');
   const m = u.pathname.match(/^\/v1\/conversations\/([^/]+)\/ws$/);
   const conv = m && convs.get(m[1]);
+  if (!req.headers['x-kefu-widget-key'] && !u.searchParams.get('widget_key')) {
+    socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');  // like the real server
+    return;
+  }
   if (!conv) {
     socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
     return;

@@ -288,10 +288,12 @@ export class ChatClient {
     this._openedAt = 0;
     this.state.transport = this.transport;
     const path = `/v1/conversations/${encodeURIComponent(conv.id)}`;
+    // Browsers cannot set headers on WebSocket/EventSource: the key travels in the query.
+    const query = `after_seq=${this._maxSeq}&widget_key=${encodeURIComponent(this.widgetKey)}`;
     if (this.transport === 'ws') {
       let ws;
       try {
-        ws = new this.env.WebSocket(`${this._wsBase()}${path}/ws?after_seq=${this._maxSeq}`);
+        ws = new this.env.WebSocket(`${this._wsBase()}${path}/ws?${query}`);
       } catch {
         this._onConnectionLost(connId);
         return;
@@ -302,7 +304,7 @@ export class ChatClient {
       ws.onclose = () => this._onConnectionLost(connId);
       ws.onerror = () => {};  // onclose follows
     } else {
-      const es = new this.env.EventSource(`${this.apiBase}${path}/events?after_seq=${this._maxSeq}`);
+      const es = new this.env.EventSource(`${this.apiBase}${path}/events?${query}`);
       this._conn = es;
       es.onopen = () => connId === this._connId && this._onOpen();
       es.addEventListener('message', (ev) => {
@@ -314,6 +316,7 @@ export class ChatClient {
         if (connId !== this._connId) return;
         this._safeJson(ev.data, (d) => this._onDelta(d));
       });
+      es.addEventListener('closed', () => connId === this._connId && this._markEnded());
       // EventSource would reconnect with the stale after_seq; reconnect ourselves instead.
       es.onerror = () => this._onConnectionLost(connId);
     }
@@ -476,7 +479,13 @@ export class ChatClient {
   _onServerError(f) {
     const code = f.code || 'internal';
     if (f.client_msg_id && code !== 'rate_limited' && code !== 'unavailable') {
-      this._failEntry(f.client_msg_id, f.message);
+      if (this.state.outbox.some((e) => e.client_msg_id === f.client_msg_id)) {
+        this._failEntry(f.client_msg_id, f.message);
+      } else {
+        // The message was stored but its reply failed.
+        this.state.awaiting = null;
+        this.state.notice = '回复生成失败，请稍后再试或转人工';
+      }
       return;
     }
     if (code === 'rate_limited') {

@@ -155,6 +155,7 @@ test('send is queued in the outbox until acked, then appears once', async () => 
   assert.equal(state.status, Status.CONNECTED);
   assert.equal(storage.getItem(conversationStorageKey('demo', 'C0001')), 'c_1');
   const ws = server.sockets[0];
+  assert.equal(ws.url, 'ws://kefu.test/v1/conversations/c_1/ws?after_seq=0&widget_key=demo', 'key in the query: no headers on WebSockets');
   ws.holdAcks = true;
   const e = client.send('我的订单到哪了');
   await flush();
@@ -314,6 +315,7 @@ test('falls back to SSE + POST when WebSockets never open', async () => {
   }
   assert.equal(client.debug.transport(), 'sse');
   assert.equal(sources.length, 1);
+  assert.match(sources[0].url, /^http:\/\/kefu\.test\/v1\/conversations\/c_1\/events\?after_seq=0&widget_key=demo$/);
   await flush();
   await flush();
   assert.equal(state.status, Status.CONNECTED);
@@ -323,4 +325,22 @@ test('falls back to SSE + POST when WebSockets never open', async () => {
   assert.equal(state.streams[1].text, '正在为您');
   sources[0].emit('message', server.store('c_1', 'bot', '正在为您转接人工客服', { reply_to: 1 }));
   assert.deepEqual(texts(state), ['1:customer:人工客服', '2:bot:正在为您转接人工客服']);
+});
+
+test('a rejected message is marked failed and can be retried with the same id', async () => {
+  const { client, state, server } = setup();
+  await client.start();
+  await flush();
+  const ws = server.sockets[0];
+  ws.holdAcks = true;
+  const e = client.send('x'.repeat(10));
+  ws.push({ type: 'error', code: 'payload_too_large', message: '消息太长', client_msg_id: e.client_msg_id });
+  assert.equal(state.outbox[0].state, 'failed');
+  assert.equal(state.outbox[0].error, '消息太长');
+  ws.holdAcks = false;
+  client.retry(e.client_msg_id);
+  await flush();
+  assert.equal(state.outbox.length, 0);
+  assert.deepEqual(server.received.map((f) => f.client_msg_id), [e.client_msg_id, e.client_msg_id]);
+  assert.equal(server.conv('c_1').msgs.length, 1);
 });
