@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the widget's browser end-to-end tests against a real kefu server.
+# Runs the widget's tests in one `node --test` run: the reliability-protocol
+# unit tests (web/widget/test, no server) and the browser end-to-end tests
+# (web/e2e/*.test.mjs) against a real kefu server.
 # Installs nothing: run scripts/web.sh first (npm packages + widget build) and
 # build the server. Environment:
 #   KEFU_BIN      server binary (default build/src/app/kefu, relative to the repo root)
@@ -19,4 +21,4 @@ if [[ ! -f "$root/web/widget/dist/index.html" ]]; then
 fi
 mkdir -p "$root/web/test-results"
 cd "$root"
-exec node --test --test-concurrency=1 "$here"/*.test.mjs
+exec node --test --test-concurrency=1 "$root"/web/widget/test/*.test.mjs "$here"/*.test.mjs
