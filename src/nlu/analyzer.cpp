@@ -1,0 +1,210 @@
+#include "nlu/analyzer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/utf8.h"
+#include "nlu/text_features.h"
+
+#ifndef KEFU_NLU_SOURCE_DIR
+#define KEFU_NLU_SOURCE_DIR "."
+#endif
+
+namespace kefu::nlu {
+namespace {
+
+// Words that make a customer-service turn urgent whatever the model says.
+constexpr std::string_view kUrgentKeywords[] = {
+    "投诉", "退款", "12315", "曝光", "律师", "起诉", "消协", "消费者协会", "工商", "媒体", "举报",
+    "骗子", "诈骗", "报警", "差评", "赔偿", "维权", "法院", "complaint", "refund", "lawyer", "sue"};
+constexpr std::string_view kThreats[] = {"起诉", "告你", "报警", "律师函", "曝光你", "走法律", "法律途径",
+                                         "弄死", "砸了", "同归于尽", "sue you", "lawsuit", "kill"};
+
+bool IsNegativeEmotion(std::string_view e) {
+  return e == "anger" || e == "disgust" || e == "sadness" || e == "fear";
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+double TurnAnalysis::Negativity() const {
+  double v = 0;
+  if (sentiment == "negative") v = sentiment_score;
+  if (sentiment == "positive") v = -sentiment_score;
+  if (IsNegativeEmotion(emotion)) v = std::max(v, emotion_intensity);
+  return std::clamp(v, -1.0, 1.0);
+}
+
+nlohmann::json TurnAnalysis::ToJson() const {
+  return {{"language", language},
+          {"sentiment", sentiment},
+          {"sentiment_score", sentiment_score},
+          {"emotion", emotion},
+          {"emotion_intensity", emotion_intensity},
+          {"intent", intent},
+          {"intent_score", intent_score},
+          {"urgency", urgency}};
+}
+
+std::string DefaultModelDir() {
+  if (const char* env = std::getenv("KEFU_MODEL_DIR"); env && *env) return env;
+  return std::string(KEFU_NLU_SOURCE_DIR) + "/models";
+}
+
+std::vector<std::string> DetectUrgency(std::string_view raw) {
+  std::string text = Lower(utf8::Sanitize(utf8::TruncateBytes(raw, kMaxInputBytes)));
+  std::vector<std::string> out;
+  for (std::string_view k : kUrgentKeywords) {
+    if (k.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string_view::npos) continue;
+    if (text.find(k) != std::string::npos) out.push_back("keyword:" + std::string(k));
+  }
+  // English keywords as whole words only.
+  for (std::string_view k : kUrgentKeywords) {
+    if (k.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string_view::npos) continue;
+    size_t pos = 0;
+    while ((pos = text.find(k, pos)) != std::string::npos) {
+      bool left = pos == 0 || !std::isalpha(static_cast<unsigned char>(text[pos - 1]));
+      bool right = pos + k.size() >= text.size() || !std::isalpha(static_cast<unsigned char>(text[pos + k.size()]));
+      if (left && right) {
+        std::string tag = "keyword:" + std::string(k);
+        if (std::find(out.begin(), out.end(), tag) == out.end()) out.push_back(tag);
+        break;
+      }
+      pos += k.size();
+    }
+  }
+  for (std::string_view k : kThreats) {
+    if (text.find(k) != std::string::npos) {
+      out.push_back("threat");
+      break;
+    }
+  }
+  // Repeated punctuation: three or more of ! ? ！ ？ in a row.
+  std::vector<char32_t> cps = utf8::Decode(text);
+  int run = 0;
+  bool repeated = false;
+  for (char32_t c : cps) {
+    if (c == '!' || c == '?' || c == 0xFF01 || c == 0xFF1F) {
+      if (++run >= 3) repeated = true;
+    } else {
+      run = 0;
+    }
+  }
+  if (repeated) out.push_back("repeated_punctuation");
+  // All caps: at least 6 Latin letters, >= 80 % upper case, in the original text.
+  size_t upper = 0, letters = 0;
+  for (unsigned char c : raw.substr(0, kMaxInputBytes)) {
+    if (std::isalpha(c)) {
+      ++letters;
+      if (std::isupper(c)) ++upper;
+    }
+  }
+  if (letters >= 6 && upper * 5 >= letters * 4) out.push_back("all_caps");
+  return out;
+}
+
+Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& settings) {
+  auto a = std::unique_ptr<Analyzer>(new Analyzer());
+  a->settings_ = settings;
+  const std::string dir = DefaultModelDir();
+  auto pick = [&](const std::string& given, const char* file) { return given.empty() ? dir + "/" + file : given; };
+  KEFU_ASSIGN_OR_RETURN(a->sentiment_,
+                        Classifier::Load(pick(settings.sentiment_model, "sentiment.kmodel"), Task::kSentiment));
+  KEFU_ASSIGN_OR_RETURN(a->emotion_, Classifier::Load(pick(settings.emotion_model, "emotion.kmodel"), Task::kEmotion));
+  if (settings.intent_model != "-") {
+    KEFU_ASSIGN_OR_RETURN(a->intent_,
+                          Classifier::Load(pick(settings.intent_model, "intent_demo.kmodel"), Task::kIntent));
+  }
+  return a;
+}
+
+TurnAnalysis Analyzer::Analyze(std::string_view text) const {
+  TurnAnalysis t;
+  t.language = DetectLanguage(text);
+  t.urgency = DetectUrgency(text);
+
+  // Sentiment: the model is binary; a low-confidence decision is "neutral".
+  auto s = sentiment_->Predict(text, 1);
+  if (s.empty()) {
+    t.sentiment = "neutral";
+    t.sentiment_score = 1.0;
+  } else if (s.front().score < settings_.neutral_below) {
+    t.sentiment = "neutral";
+    // 1 when the model is split 50/50, falling to 0 at the neutral boundary.
+    t.sentiment_score = std::clamp((settings_.neutral_below - s.front().score) / (settings_.neutral_below - 0.5), 0.0, 1.0);
+  } else {
+    t.sentiment = s.front().label;
+    t.sentiment_score = s.front().score;
+  }
+
+  // Emotion: CLUEmotion has no neutral class; neutral = low confidence.
+  auto e = emotion_->Predict(text, 1);
+  const double floor = t.sentiment == "neutral" ? settings_.emotion_neutral_below_when_neutral
+                                                : settings_.emotion_neutral_below;
+  if (e.empty() || e.front().score < floor) {
+    t.emotion = "neutral";
+    t.emotion_intensity = 0;
+  } else {
+    t.emotion = e.front().label;
+    // Probability of the emotion, damped when sentiment disagrees in polarity.
+    double polarity_agrees = 1.0;
+    if (IsNegativeEmotion(t.emotion) && t.sentiment == "positive") polarity_agrees = 1.0 - t.sentiment_score;
+    if ((t.emotion == "happiness" || t.emotion == "like") && t.sentiment == "negative") {
+      polarity_agrees = 1.0 - t.sentiment_score;
+    }
+    t.emotion_intensity = std::clamp(e.front().score * (0.5 + 0.5 * polarity_agrees), 0.0, 1.0);
+    if (!t.urgency.empty() && IsNegativeEmotion(t.emotion)) {
+      t.emotion_intensity = std::min(1.0, t.emotion_intensity + 0.1 * static_cast<double>(t.urgency.size()));
+    }
+  }
+
+  if (intent_) {
+    Prediction p = intent_->Classify(text);
+    t.intent = p.label.empty() ? std::string(kOutOfScope) : p.label;
+    t.intent_score = p.label.empty() ? 1.0 : p.score;
+  }
+  return t;
+}
+
+void EmotionTrajectory::Add(const TurnAnalysis& turn) {
+  values_.push_back(turn.Negativity());
+  while (values_.size() > window_) values_.pop_front();
+}
+
+double EmotionTrajectory::mean() const {
+  if (values_.empty()) return 0;
+  double s = 0;
+  for (double v : values_) s += v;
+  return s / static_cast<double>(values_.size());
+}
+
+double EmotionTrajectory::slope() const {
+  const size_t n = values_.size();
+  if (n < 2) return 0;
+  double mx = (static_cast<double>(n) - 1) / 2.0, my = mean(), num = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    num += (static_cast<double>(i) - mx) * (values_[i] - my);
+    den += (static_cast<double>(i) - mx) * (static_cast<double>(i) - mx);
+  }
+  return num / den;
+}
+
+bool EmotionTrajectory::Escalating() const {
+  const size_t n = values_.size();
+  if (n >= 2 && slope() > 0.15 && last() > 0.3) return true;
+  return n >= 2 && values_[n - 1] > 0.7 && values_[n - 2] > 0.7;
+}
+
+nlohmann::json EmotionTrajectory::ToJson() const {
+  return {{"turns", turns()}, {"last", last()}, {"mean", mean()}, {"slope", slope()}, {"escalating", Escalating()}};
+}
+
+}  // namespace kefu::nlu

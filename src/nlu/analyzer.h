@@ -1,0 +1,94 @@
+// Per-turn understanding: language, sentiment, emotion, tenant intent and
+// urgency signals for one customer message, plus an emotion trajectory over a
+// conversation. This is the API the dialogue pipeline uses.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "nlu/classifier.h"
+
+namespace kefu::nlu {
+
+struct TurnAnalysis {
+  std::string language;          // "zh" | "en"
+  std::string sentiment;         // positive | neutral | negative
+  double sentiment_score = 0;    // confidence of that label, 0..1
+  std::string emotion;           // anger|disgust|sadness|fear|surprise|happiness|like|neutral
+  double emotion_intensity = 0;  // 0..1 (0 for neutral)
+  std::string intent;            // tenant intent, "oos", or "" when no intent model is loaded
+  double intent_score = 0;
+  std::vector<std::string> urgency;  // "keyword:投诉", "repeated_punctuation", "all_caps", "threat"
+
+  // Signed negativity in -1..1 (negative sentiment and its emotion intensity
+  // push it up); the quantity EmotionTrajectory tracks.
+  double Negativity() const;
+  nlohmann::json ToJson() const;
+};
+
+// Directory holding the shipped models: $KEFU_MODEL_DIR, else <source>/models.
+std::string DefaultModelDir();
+
+struct AnalyzerSettings {
+  std::string sentiment_model;  // empty = <DefaultModelDir()>/sentiment.kmodel
+  std::string emotion_model;    // empty = <DefaultModelDir()>/emotion.kmodel
+  std::string intent_model;     // empty = <DefaultModelDir()>/intent_demo.kmodel; "-" = no intent model
+  // Binary sentiment with top probability below this is reported "neutral".
+  double neutral_below = 0.75;
+  // Emotion with top probability below this (or with neutral sentiment and
+  // probability below emotion_neutral_below_when_neutral) is reported "neutral".
+  double emotion_neutral_below = 0.40;
+  double emotion_neutral_below_when_neutral = 0.60;
+};
+
+// Loads its models once in Create(); immutable afterwards, so Analyze() may be
+// called from any number of threads concurrently.
+class Analyzer {
+ public:
+  static Result<std::unique_ptr<Analyzer>> Create(const AnalyzerSettings& settings);
+
+  TurnAnalysis Analyze(std::string_view text) const;
+
+  const Classifier* intent_model() const { return intent_.get(); }
+
+ private:
+  Analyzer() = default;
+  AnalyzerSettings settings_;
+  std::unique_ptr<Classifier> sentiment_;
+  std::unique_ptr<Classifier> emotion_;
+  std::unique_ptr<Classifier> intent_;  // may be null
+};
+
+// Urgency signals in `text` (also used by Analyze).
+std::vector<std::string> DetectUrgency(std::string_view text);
+
+// The trend of a conversation's last turns, for routing: keep one per
+// conversation, Add() each analysed customer turn. Not thread-safe; owned by
+// whoever owns the conversation state.
+class EmotionTrajectory {
+ public:
+  explicit EmotionTrajectory(size_t window = 5) : window_(window) {}
+  void Add(const TurnAnalysis& turn);
+
+  size_t turns() const { return values_.size(); }
+  double last() const { return values_.empty() ? 0 : values_.back(); }
+  double mean() const;
+  // Least-squares slope of Negativity() per turn over the window (> 0: getting worse).
+  double slope() const;
+  // True when the customer is clearly getting angrier: slope > 0.15 with the
+  // last turn negative, or the last two turns strongly negative.
+  bool Escalating() const;
+  nlohmann::json ToJson() const;
+
+ private:
+  size_t window_;
+  std::deque<double> values_;
+};
+
+}  // namespace kefu::nlu

@@ -1,0 +1,107 @@
+#include "nlu/analyzer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace kefu::nlu {
+namespace {
+
+bool Has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+class ShippedModels : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto a = Analyzer::Create(AnalyzerSettings{});
+    if (a.ok()) analyzer_ = std::move(a).value().release();
+    else error_ = a.status().ToString();
+  }
+  static void TearDownTestSuite() { delete analyzer_; analyzer_ = nullptr; }
+  void SetUp() override {
+    ASSERT_NE(analyzer_, nullptr) << "shipped models in " << DefaultModelDir() << " must load: " << error_;
+  }
+  static const Analyzer* analyzer_;
+  static std::string error_;
+};
+const Analyzer* ShippedModels::analyzer_ = nullptr;
+std::string ShippedModels::error_;
+
+TEST_F(ShippedModels, AngryComplaintIsNegativeAngerAndUrgent) {
+  TurnAnalysis t = analyzer_->Analyze("你们这是什么垃圾服务！！！气死我了，再不给我退款我就去12315投诉你们！");
+  EXPECT_EQ(t.language, "zh");
+  EXPECT_EQ(t.sentiment, "negative");
+  EXPECT_EQ(t.emotion, "anger") << t.ToJson().dump();
+  EXPECT_GT(t.emotion_intensity, 0.5);
+  EXPECT_TRUE(Has(t.urgency, "keyword:投诉"));
+  EXPECT_TRUE(Has(t.urgency, "keyword:12315"));
+  EXPECT_TRUE(Has(t.urgency, "repeated_punctuation"));
+}
+
+TEST_F(ShippedModels, ThanksIsPositive) {
+  TurnAnalysis t = analyzer_->Analyze("谢谢");
+  EXPECT_EQ(t.sentiment, "positive") << t.ToJson().dump();
+  EXPECT_EQ(t.intent, "thanks");
+  EXPECT_TRUE(t.urgency.empty());
+}
+
+TEST_F(ShippedModels, DemoIntentsAndOutOfScope) {
+  EXPECT_EQ(analyzer_->Analyze("我的快递到哪了，怎么还没送到").intent, "logistics");
+  EXPECT_EQ(analyzer_->Analyze("我想申请退货").intent, "return");
+  EXPECT_EQ(analyzer_->Analyze("帮我转人工客服").intent, "human_agent");
+  EXPECT_EQ(analyzer_->Analyze("明天北京会下雨吗").intent, "oos");
+}
+
+TEST_F(ShippedModels, BadInputDoesNotCrash) {
+  for (std::string s : {std::string(), std::string("\xFF\xFE\xFD"), std::string(1 << 20, 'x'), std::string("   ")}) {
+    TurnAnalysis t = analyzer_->Analyze(s);
+    EXPECT_FALSE(t.sentiment.empty());
+    EXPECT_FALSE(t.emotion.empty());
+    EXPECT_GE(t.sentiment_score, 0.0);
+    EXPECT_LE(t.sentiment_score, 1.0);
+  }
+  EXPECT_TRUE(Has(analyzer_->Analyze("WHERE IS MY ORDER").urgency, "all_caps"));
+}
+
+TEST(Analyzer, MissingModelIsAnError) {
+  AnalyzerSettings s;
+  s.sentiment_model = "/nonexistent/sentiment.kmodel";
+  EXPECT_FALSE(Analyzer::Create(s).ok());
+}
+
+TEST(Urgency, ThreatsAndKeywords) {
+  auto u = DetectUrgency("再不处理我就起诉你们，找律师");
+  EXPECT_TRUE(Has(u, "keyword:律师"));
+  EXPECT_TRUE(Has(u, "threat"));
+  EXPECT_TRUE(DetectUrgency("请问有没有优惠券").empty());
+  EXPECT_TRUE(Has(DetectUrgency("I want a refund now"), "keyword:refund"));
+  EXPECT_FALSE(Has(DetectUrgency("refundable items"), "keyword:refund"));
+}
+
+TEST(EmotionTrajectory, SlopeRisesAsTurnsGetAngrier) {
+  EmotionTrajectory tr(5);
+  for (double v : {0.0, 0.3, 0.6, 0.9}) {
+    TurnAnalysis t;
+    t.sentiment = v > 0 ? "negative" : "neutral";
+    t.sentiment_score = v;
+    t.emotion = "anger";
+    t.emotion_intensity = v;
+    tr.Add(t);
+  }
+  EXPECT_NEAR(tr.slope(), 0.3, 1e-9);
+  EXPECT_TRUE(tr.Escalating());
+  EmotionTrajectory calm;
+  TurnAnalysis happy;
+  happy.sentiment = "positive";
+  happy.sentiment_score = 0.9;
+  happy.emotion = "happiness";
+  calm.Add(happy);
+  calm.Add(happy);
+  EXPECT_FALSE(calm.Escalating());
+  EXPECT_LT(calm.mean(), 0);
+}
+
+}  // namespace
+}  // namespace kefu::nlu

@@ -1,0 +1,337 @@
+#include "nlu/classifier.h"
+
+#include <fasttext/fasttext.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "nlu/text_features.h"
+
+namespace kefu::nlu {
+namespace {
+
+constexpr std::string_view kMagic = "KEFU-NLU-MODEL/1\n";
+constexpr std::string_view kLabelPrefix = "__label__";
+
+// A scratch directory removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            fmt::format("kefu-nlu-{}-{}-{:x}", getpid(), counter++, rd());
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string File(std::string_view name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+Status WriteFastTextInput(const std::string& path, const std::vector<LabeledExample>& examples) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) return Unavailable("cannot write " + path);
+  for (const auto& ex : examples) {
+    std::string feats = Featurize(ex.text);
+    if (feats.empty()) continue;
+    out << kLabelPrefix << ex.label << ' ' << feats << '\n';
+  }
+  out.close();
+  if (!out) return Unavailable("error writing " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+uint64_t Fnv1a64(std::string_view data) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string_view TaskName(Task task) {
+  switch (task) {
+    case Task::kSentiment: return "sentiment";
+    case Task::kEmotion: return "emotion";
+    case Task::kIntent: return "intent";
+  }
+  return "unknown";
+}
+
+Result<Task> ParseTask(std::string_view name) {
+  if (name == "sentiment") return Task::kSentiment;
+  if (name == "emotion") return Task::kEmotion;
+  if (name == "intent") return Task::kIntent;
+  return InvalidArgument(fmt::format("unknown task '{}' (expected sentiment, emotion or intent)", name));
+}
+
+nlohmann::json TrainOptions::ToJson() const {
+  return {{"dim", dim},       {"epoch", epoch},   {"lr", lr},
+          {"word_ngrams", word_ngrams}, {"minn", minn}, {"maxn", maxn},
+          {"bucket", bucket}, {"min_count", min_count}, {"threads", threads},
+          {"quantize", quantize}, {"cutoff", cutoff}, {"dsub", dsub},
+          {"calibration_share", calibration_share}};
+}
+
+TrainOptions DefaultTrainOptions(Task task, std::string_view language) {
+  TrainOptions o;
+  switch (task) {
+    case Task::kSentiment:
+      o.dim = 64; o.epoch = 10; o.lr = 0.3; o.word_ngrams = 3;
+      break;
+    case Task::kEmotion:
+      o.dim = 64; o.epoch = 25; o.lr = 0.3; o.word_ngrams = 2;
+      break;
+    case Task::kIntent:
+      o.dim = 100; o.epoch = 50; o.lr = 0.5; o.word_ngrams = 2;
+      break;
+  }
+  if (language == "en") {
+    o.minn = 3;
+    o.maxn = 5;
+  }
+  return o;
+}
+
+Classifier::~Classifier() = default;
+
+Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vector<LabeledExample>& examples,
+                                                      const TrainOptions& options) {
+  if (examples.empty()) return InvalidArgument("no training examples");
+  std::vector<LabeledExample> train, calib;
+  if (task == Task::kIntent && options.calibration_share > 0) {
+    const uint64_t cut = static_cast<uint64_t>(options.calibration_share * 1000);
+    for (const auto& ex : examples) {
+      ((Fnv1a64(ex.text + "#calib") % 1000) < cut ? calib : train).push_back(ex);
+    }
+  } else {
+    train = examples;
+  }
+  std::vector<std::string> distinct;
+  for (const auto& ex : train) distinct.push_back(ex.label);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (distinct.size() < 2) return InvalidArgument("training data needs at least two distinct labels");
+
+  TempDir dir;
+  const std::string input = dir.File("train.txt");
+  KEFU_RETURN_IF_ERROR(WriteFastTextInput(input, train));
+
+  fasttext::Args a;
+  a.input = input;
+  a.output = dir.File("model");
+  a.model = fasttext::model_name::sup;
+  a.loss = fasttext::loss_name::softmax;
+  a.dim = options.dim;
+  a.epoch = options.epoch;
+  a.lr = options.lr;
+  a.wordNgrams = options.word_ngrams;
+  a.minn = options.minn;
+  a.maxn = options.maxn;
+  a.bucket = options.bucket;
+  a.minCount = options.min_count;
+  a.thread = std::max(1, options.threads);
+  a.verbose = 0;
+  a.seed = 0;
+  const std::string model_path = dir.File("model.bin");
+  try {
+    fasttext::FastText ft;
+    ft.train(a);
+    if (options.quantize) {
+      fasttext::Args q = a;
+      q.qout = false;
+      q.retrain = options.cutoff > 0;
+      q.qnorm = true;
+      q.cutoff = static_cast<size_t>(std::max(0, options.cutoff));
+      q.dsub = static_cast<size_t>(std::max(1, options.dsub));
+      ft.quantize(q);
+    }
+    ft.saveModel(model_path);
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("fastText training failed: {}", e.what()));
+  }
+  KEFU_ASSIGN_OR_RETURN(std::string payload, ReadFile(model_path));
+
+  nlohmann::json meta;
+  meta["task"] = TaskName(task);
+  meta["labels"] = distinct;
+  meta["oos_threshold"] = 0.0;
+  meta["train_options"] = options.ToJson();
+  meta["train_examples"] = train.size();
+  meta["calibration_examples"] = calib.size();
+  meta["payload_bytes"] = payload.size();
+  meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
+  std::string bytes = std::string(kMagic) + meta.dump() + "\n" + payload;
+  KEFU_ASSIGN_OR_RETURN(auto model, FromBytes(bytes, task, "freshly trained model"));
+  if (!calib.empty()) {
+    model->oos_threshold_ = CalibrateOosThreshold(*model, calib);
+    model->meta_["oos_threshold"] = model->oos_threshold_;
+  }
+  return model;
+}
+
+Result<std::unique_ptr<Classifier>> Classifier::Load(const std::string& path, Task expected) {
+  KEFU_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  return FromBytes(bytes, expected, path);
+}
+
+Result<std::unique_ptr<Classifier>> Classifier::FromBytes(std::string_view bytes, Task expected,
+                                                          std::string_view what) {
+  if (bytes.substr(0, kMagic.size()) != kMagic) {
+    return InvalidArgument(fmt::format("{}: not a kefu NLU model (bad magic)", what));
+  }
+  const size_t eol = bytes.find('\n', kMagic.size());
+  if (eol == std::string_view::npos) return InvalidArgument(fmt::format("{}: truncated header", what));
+  nlohmann::json meta = nlohmann::json::parse(bytes.substr(kMagic.size(), eol - kMagic.size()), nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) {
+    return InvalidArgument(fmt::format("{}: corrupt model header", what));
+  }
+  auto model = std::unique_ptr<Classifier>(new Classifier());
+  try {
+    const std::string task = meta.at("task").get<std::string>();
+    if (task != TaskName(expected)) {
+      return InvalidArgument(
+          fmt::format("{}: model was trained for task '{}', not '{}'", what, task, TaskName(expected)));
+    }
+    model->task_ = expected;
+    model->labels_ = meta.at("labels").get<std::vector<std::string>>();
+    model->oos_threshold_ = meta.at("oos_threshold").get<double>();
+    const size_t n = meta.at("payload_bytes").get<size_t>();
+    const std::string sum = meta.at("payload_fnv1a64").get<std::string>();
+    std::string_view payload = bytes.substr(eol + 1);
+    if (payload.size() != n) {
+      return InvalidArgument(
+          fmt::format("{}: model payload is {} bytes, header says {} (truncated or corrupt)", what, payload.size(), n));
+    }
+    if (fmt::format("{:016x}", Fnv1a64(payload)) != sum) {
+      return InvalidArgument(fmt::format("{}: model checksum mismatch (corrupt file)", what));
+    }
+    model->payload_ = std::string(payload);
+  } catch (const std::exception& e) {
+    return InvalidArgument(fmt::format("{}: incomplete model header: {}", what, e.what()));
+  }
+  try {
+    // FastText::loadModel(istream) expects the stream after fastText's own
+    // magic number and version, which loadModel(filename) checks and skips.
+    constexpr int32_t kFastTextMagic = 793712314, kFastTextVersion = 12;
+    int32_t magic = 0, version = 0;
+    if (model->payload_.size() < 8) return InvalidArgument(fmt::format("{}: empty fastText payload", what));
+    std::memcpy(&magic, model->payload_.data(), 4);
+    std::memcpy(&version, model->payload_.data() + 4, 4);
+    if (magic != kFastTextMagic || version > kFastTextVersion) {
+      return InvalidArgument(fmt::format("{}: payload is not a fastText model this library can read", what));
+    }
+    std::istringstream in(model->payload_.substr(8));
+    auto ft = std::make_unique<fasttext::FastText>();
+    ft->loadModel(in);
+    auto dict = ft->getDictionary();
+    std::vector<std::string> ft_labels;
+    for (int32_t i = 0; i < dict->nlabels(); ++i) {
+      ft_labels.push_back(dict->getLabel(i).substr(kLabelPrefix.size()));
+    }
+    std::sort(ft_labels.begin(), ft_labels.end());
+    if (ft_labels != model->labels_) {
+      return InvalidArgument(fmt::format("{}: model labels do not match its header", what));
+    }
+    model->ft_ = std::move(ft);
+  } catch (const std::exception& e) {
+    return InvalidArgument(fmt::format("{}: fastText could not read the model: {}", what, e.what()));
+  }
+  model->meta_ = std::move(meta);
+  return model;
+}
+
+std::string Classifier::Serialize() const {
+  nlohmann::json meta = meta_;
+  meta["oos_threshold"] = oos_threshold_;
+  return std::string(kMagic) + meta.dump() + "\n" + payload_;
+}
+
+Status Classifier::Save(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) return Unavailable("cannot write " + tmp);
+    out << Serialize();
+    out.close();
+    if (!out) return Unavailable("error writing " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Unavailable(fmt::format("cannot move model to {}: {}", path, ec.message()));
+  return Status::Ok();
+}
+
+std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const {
+  std::vector<Prediction> out;
+  std::string feats = Featurize(text);
+  if (feats.empty()) return out;
+  feats.push_back('\n');
+  std::istringstream in(feats);
+  std::vector<int32_t> words, labels;
+  ft_->getDictionary()->getLine(in, words, labels);
+  if (words.empty()) return out;
+  fasttext::Predictions preds;
+  ft_->predict(k <= 0 ? -1 : k, words, preds, 0.0);
+  auto dict = ft_->getDictionary();
+  for (const auto& [logp, id] : preds) {
+    out.push_back({dict->getLabel(id).substr(kLabelPrefix.size()), std::exp(static_cast<double>(logp))});
+  }
+  return out;
+}
+
+Prediction Classifier::Classify(std::string_view text) const {
+  auto preds = Predict(text, 1);
+  if (preds.empty()) return {"", 0.0};
+  Prediction top = preds.front();
+  if (task_ == Task::kIntent && top.label != kOutOfScope && top.score < oos_threshold_) {
+    return {std::string(kOutOfScope), 1.0 - top.score};
+  }
+  return top;
+}
+
+double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledExample>& calibration) {
+  std::vector<std::pair<double, bool>> in_scope;  // (score, label correct)
+  std::vector<std::pair<double, bool>> oos;       // (score, predicted oos)
+  for (const auto& ex : calibration) {
+    auto preds = model.Predict(ex.text, 1);
+    if (preds.empty()) continue;
+    const auto& p = preds.front();
+    if (ex.label == kOutOfScope) {
+      oos.push_back({p.score, p.label == kOutOfScope});
+    } else {
+      in_scope.push_back({p.score, p.label == ex.label});
+    }
+  }
+  if (oos.empty() || in_scope.empty()) return 0.0;
+  double best_t = 0, best = -1;
+  for (int i = 0; i <= 100; ++i) {
+    const double t = i / 100.0;
+    double acc = 0, rec = 0;
+    for (auto [s, ok] : in_scope) acc += (ok && s >= t) ? 1 : 0;
+    for (auto [s, is_oos] : oos) rec += (is_oos || s < t) ? 1 : 0;
+    const double obj = acc / in_scope.size() + rec / oos.size();
+    if (obj > best + 1e-9) {
+      best = obj;
+      best_t = t;
+    }
+  }
+  return best_t;
+}
+
+}  // namespace kefu::nlu

@@ -1,0 +1,117 @@
+// A text classifier for one task: a fastText supervised model over Featurize()
+// tokens, wrapped in a self-describing file so that a corrupt model or one
+// trained for another task is refused before fastText ever parses it.
+//
+// File format (".kmodel"):
+//   line 1: "KEFU-NLU-MODEL/1"
+//   line 2: one-line JSON: task, labels, oos_threshold, payload_bytes,
+//           payload_fnv1a64 (hex), train options, example counts
+//   rest:   the fastText model bytes (usually quantized, ".ftz" format)
+//
+// A Classifier is immutable after Train/Load; Predict/Classify are const and
+// safe to call from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "nlu/labeled_csv.h"
+
+namespace fasttext {
+class FastText;
+}
+
+namespace kefu::nlu {
+
+enum class Task { kSentiment, kEmotion, kIntent };
+std::string_view TaskName(Task task);
+Result<Task> ParseTask(std::string_view name);
+
+// The label an intent model uses for out-of-scope text, in training files and output.
+inline constexpr std::string_view kOutOfScope = "oos";
+
+struct Prediction {
+  std::string label;
+  double score = 0;  // probability of `label`, 0..1
+};
+
+struct TrainOptions {
+  int dim = 64;
+  int epoch = 25;
+  double lr = 0.5;
+  int word_ngrams = 2;
+  int minn = 0;  // character n-grams inside tokens (useful for English words)
+  int maxn = 0;
+  int bucket = 1000000;
+  int min_count = 1;
+  int threads = 1;       // 1 keeps training deterministic
+  bool quantize = true;  // product quantization + vocabulary/bucket pruning
+  int cutoff = 200000;   // rows kept when quantizing (0 = all)
+  int dsub = 2;
+  // Intent only: share of examples (chosen by a hash of the text) held out to
+  // calibrate the out-of-scope threshold; the shipped model is trained on the rest.
+  double calibration_share = 0.15;
+
+  nlohmann::json ToJson() const;
+};
+
+// Sensible defaults per task and language ("zh" or "en").
+TrainOptions DefaultTrainOptions(Task task, std::string_view language);
+
+class Classifier {
+ public:
+  ~Classifier();
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  // Trains on `examples` (labels as given; "oos" is an ordinary class for the
+  // model and the rejection class for Classify). Writes temporary files under
+  // the system temp directory and removes them.
+  static Result<std::unique_ptr<Classifier>> Train(Task task, const std::vector<LabeledExample>& examples,
+                                                   const TrainOptions& options);
+  // Refuses files that are not kefu models, are truncated or corrupt, or belong to another task.
+  static Result<std::unique_ptr<Classifier>> Load(const std::string& path, Task expected);
+  static Result<std::unique_ptr<Classifier>> FromBytes(std::string_view bytes, Task expected,
+                                                       std::string_view what);
+
+  Status Save(const std::string& path) const;
+  std::string Serialize() const;
+
+  // Top-k labels with probabilities (k <= 0: all), best first. Empty when the
+  // text has no tokens.
+  std::vector<Prediction> Predict(std::string_view text, int k = 1) const;
+  // Top-1; for intent models "oos" when the model says so or the score is below
+  // oos_threshold(). Empty text gives {"", 0}.
+  Prediction Classify(std::string_view text) const;
+
+  Task task() const { return task_; }
+  const std::vector<std::string>& labels() const { return labels_; }
+  double oos_threshold() const { return oos_threshold_; }
+  const nlohmann::json& metadata() const { return meta_; }
+  size_t size_bytes() const { return payload_.size(); }
+
+ private:
+  Classifier() = default;
+
+  Task task_ = Task::kSentiment;
+  std::vector<std::string> labels_;
+  double oos_threshold_ = 0;
+  nlohmann::json meta_;
+  std::string payload_;
+  std::unique_ptr<fasttext::FastText> ft_;
+};
+
+// Picks the score threshold maximising (in-scope accuracy + oos recall) over
+// calibration examples; 0 when there are no "oos" examples. Exposed for eval.
+double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledExample>& calibration);
+
+// Stable 64-bit FNV-1a; used for the model checksum and deterministic splits.
+uint64_t Fnv1a64(std::string_view data);
+
+}  // namespace kefu::nlu

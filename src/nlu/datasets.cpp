@@ -1,0 +1,137 @@
+#include "nlu/datasets.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "nlu/classifier.h"
+
+#ifndef KEFU_NLU_SOURCE_DIR
+#define KEFU_NLU_SOURCE_DIR "."
+#endif
+
+namespace kefu::nlu {
+namespace fs = std::filesystem;
+
+std::string FindDataDir() {
+  if (const char* env = std::getenv("KEFU_DATA"); env && *env) {
+    return fs::is_directory(env) ? std::string(env) : std::string();
+  }
+  for (fs::path p : {fs::path(KEFU_NLU_SOURCE_DIR) / ".." / "shared" / "data", fs::path("..") / "shared" / "data"}) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) return fs::weakly_canonical(p, ec).string();
+  }
+  return {};
+}
+
+bool InDevSplit(const std::string& text, int percent, std::string_view salt) {
+  return static_cast<int>(Fnv1a64(text + std::string(salt)) % 100) < percent;
+}
+
+namespace {
+
+// Reads a CSV and maps (text column, label column) through `map_label`; rows
+// whose label maps to "" are skipped.
+template <typename F>
+Result<std::vector<LabeledExample>> LoadCsvColumns(const std::string& path, const std::string& text_col,
+                                                   const std::string& label_col, F map_label) {
+  KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  KEFU_ASSIGN_OR_RETURN(auto recs, ParseCsv(data));
+  if (recs.empty()) return InvalidArgument(path + ": empty");
+  int t = -1, l = -1;
+  for (size_t i = 0; i < recs[0].fields.size(); ++i) {
+    if (recs[0].fields[i] == text_col) t = static_cast<int>(i);
+    if (recs[0].fields[i] == label_col) l = static_cast<int>(i);
+  }
+  if (t < 0 || l < 0) return InvalidArgument(fmt::format("{}: header lacks {} or {}", path, text_col, label_col));
+  std::vector<LabeledExample> out;
+  for (size_t r = 1; r < recs.size(); ++r) {
+    const auto& f = recs[r].fields;
+    if (f.size() <= static_cast<size_t>(std::max(t, l))) continue;
+    std::string label = map_label(f[l]);
+    if (label.empty() || f[t].empty()) continue;
+    out.push_back({f[t], label, recs[r].line});
+  }
+  return out;
+}
+
+std::string Binary01(const std::string& v) {
+  if (v == "1") return "positive";
+  if (v == "0") return "negative";
+  return "";
+}
+
+DataSplit SplitByHash(std::vector<LabeledExample> all, int dev_percent, std::string_view salt) {
+  DataSplit s;
+  for (auto& ex : all) (InDevSplit(ex.text, dev_percent, salt) ? s.dev : s.train).push_back(std::move(ex));
+  return s;
+}
+
+}  // namespace
+
+Result<DataSplit> LoadOnlineShopping(const std::string& dir) {
+  KEFU_ASSIGN_OR_RETURN(auto all, LoadCsvColumns(dir + "/sentiment/online_shopping_10_cats.train.csv", "review",
+                                                 "label", Binary01));
+  return SplitByHash(std::move(all), 20, "#shop");
+}
+
+Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& dir, const std::string& name) {
+  if (name == "waimai") return LoadCsvColumns(dir + "/sentiment/waimai_10k.train.csv", "review", "label", Binary01);
+  if (name == "hotel") return LoadCsvColumns(dir + "/sentiment/ChnSentiCorp_htl_all.csv", "review", "label", Binary01);
+  if (name == "conversation") {
+    return LoadCsvColumns(dir + "/sentiment/conversation_sentiment.auto30k.csv", "text", "labels",
+                          [](const std::string& v) { return (v == "positive" || v == "negative") ? v : ""; });
+  }
+  return InvalidArgument("unknown sentiment set " + name);
+}
+
+Result<std::vector<LabeledExample>> LoadCluEmotion(const std::string& dir) {
+  const std::string path = dir + "/emotion/cluemotion2020.valid.jsonl";
+  KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  std::vector<LabeledExample> out;
+  std::istringstream in(data);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("content") || !j.contains("label")) {
+      return InvalidArgument(fmt::format("{}: line {}: not a JSON object with content and label", path, n));
+    }
+    out.push_back({j["content"].get<std::string>(), j["label"].get<std::string>(), n});
+  }
+  return out;
+}
+
+Result<DataSplit> LoadBanking77(const std::string& dir) {
+  KEFU_ASSIGN_OR_RETURN(auto all, LoadCsvColumns(dir + "/intent/banking77/train.csv", "text", "category",
+                                                 [](const std::string& v) { return v; }));
+  return SplitByHash(std::move(all), 20, "#banking");
+}
+
+Result<DataSplit> LoadClinc150(const std::string& dir) {
+  const std::string path = dir + "/intent/clinc150/train_val.json";
+  KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  auto j = nlohmann::json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument(path + ": not a JSON object");
+  DataSplit s;
+  auto add = [&](const char* key, std::vector<LabeledExample>& to, bool oos) -> Status {
+    if (!j.contains(key) || !j[key].is_array()) return InvalidArgument(fmt::format("{}: missing '{}'", path, key));
+    for (const auto& row : j[key]) {
+      if (!row.is_array() || row.size() < 2) continue;
+      to.push_back({row[0].get<std::string>(), oos ? std::string(kOutOfScope) : row[1].get<std::string>(), 0});
+    }
+    return Status::Ok();
+  };
+  KEFU_RETURN_IF_ERROR(add("train", s.train, false));
+  KEFU_RETURN_IF_ERROR(add("oos_train", s.train, true));
+  KEFU_RETURN_IF_ERROR(add("val", s.dev, false));
+  KEFU_RETURN_IF_ERROR(add("oos_val", s.dev, true));
+  return s;
+}
+
+}  // namespace kefu::nlu

@@ -1,0 +1,40 @@
+// Loaders for the public datasets in ../shared/data (see its MANIFEST.md) and
+// the deterministic train/dev splits that training and `kefu eval` share.
+// A split is decided by a hash of the text, so duplicates never straddle it and
+// the split does not depend on file order. Labels are normalised to kefu's names
+// (sentiment: positive/negative; emotion: CLUEmotion's names; intent: as given).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "nlu/labeled_csv.h"
+
+namespace kefu::nlu {
+
+// $KEFU_DATA, else ../shared/data next to the source tree, else ./../shared/data.
+// Empty when none exists.
+std::string FindDataDir();
+
+struct DataSplit {
+  std::vector<LabeledExample> train;
+  std::vector<LabeledExample> dev;
+};
+
+// True when the hash bucket of `text` (0..99, salted) is below `percent`.
+bool InDevSplit(const std::string& text, int percent, std::string_view salt);
+
+// sentiment/online_shopping_10_cats: 20 % dev.
+Result<DataSplit> LoadOnlineShopping(const std::string& data_dir);
+// Cross-domain sentiment sets, used whole for testing: "waimai", "hotel", "conversation".
+Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& data_dir, const std::string& name);
+// emotion/cluemotion2020.valid.jsonl, all rows (cross-validation happens in eval).
+Result<std::vector<LabeledExample>> LoadCluEmotion(const std::string& data_dir);
+// intent/banking77/train.csv: 20 % dev.
+Result<DataSplit> LoadBanking77(const std::string& data_dir);
+// intent/clinc150/train_val.json: train = train + oos_train, dev = val + oos_val
+// (out-of-scope labelled "oos").
+Result<DataSplit> LoadClinc150(const std::string& data_dir);
+
+}  // namespace kefu::nlu

@@ -1,0 +1,309 @@
+#include "nlu/evaluation.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "nlu/analyzer.h"
+#include "nlu/datasets.h"
+
+#ifndef KEFU_NLU_SOURCE_DIR
+#define KEFU_NLU_SOURCE_DIR "."
+#endif
+
+namespace kefu::nlu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+bool Wanted(const EvalOptions& o, const std::string& s) {
+  return o.only.empty() || std::find(o.only.begin(), o.only.end(), s) != o.only.end();
+}
+
+TrainOptions OptionsFor(const EvalOptions& o, const std::string& section, Task task, std::string_view lang) {
+  auto it = o.options.find(section);
+  return it != o.options.end() ? it->second : DefaultTrainOptions(task, lang);
+}
+
+double ErrorRate(const Classifier& m, const std::vector<LabeledExample>& test) {
+  size_t wrong = 0, n = 0;
+  for (const auto& ex : test) {
+    auto p = m.Predict(ex.text, 1);
+    ++n;
+    if (p.empty() || p.front().label != ex.label) ++wrong;
+  }
+  return n ? static_cast<double>(wrong) / static_cast<double>(n) : 0;
+}
+
+double MacroF1(const std::vector<std::string>& gold, const std::vector<std::string>& pred,
+               nlohmann::json* per_label) {
+  std::set<std::string> labels(gold.begin(), gold.end());
+  double sum = 0;
+  for (const auto& l : labels) {
+    double tp = 0, fp = 0, fn = 0;
+    for (size_t i = 0; i < gold.size(); ++i) {
+      if (pred[i] == l && gold[i] == l) ++tp;
+      else if (pred[i] == l) ++fp;
+      else if (gold[i] == l) ++fn;
+    }
+    const double p = tp + fp > 0 ? tp / (tp + fp) : 0, r = tp + fn > 0 ? tp / (tp + fn) : 0;
+    const double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+    (*per_label)[l] = f1;
+    sum += f1;
+  }
+  return labels.empty() ? 0 : sum / static_cast<double>(labels.size());
+}
+
+// In-scope accuracy (correct label, not rejected) and oos recall with Classify().
+nlohmann::json IntentScores(const Classifier& m, const std::vector<LabeledExample>& dev) {
+  double in_ok = 0, in_n = 0, oos_ok = 0, oos_n = 0, raw_ok = 0;
+  for (const auto& ex : dev) {
+    Prediction p = m.Classify(ex.text);
+    if (ex.label == kOutOfScope) {
+      ++oos_n;
+      if (p.label == kOutOfScope) ++oos_ok;
+    } else {
+      ++in_n;
+      if (p.label == ex.label) ++in_ok;
+      auto raw = m.Predict(ex.text, 1);
+      if (!raw.empty() && raw.front().label == ex.label) ++raw_ok;
+    }
+  }
+  nlohmann::json j;
+  j["in_scope_examples"] = in_n;
+  j["in_scope_accuracy"] = in_n ? in_ok / in_n : 0;
+  j["in_scope_accuracy_without_rejection"] = in_n ? raw_ok / in_n : 0;
+  if (oos_n > 0) {
+    j["oos_examples"] = oos_n;
+    j["oos_recall"] = oos_ok / oos_n;
+  }
+  j["oos_threshold"] = m.oos_threshold();
+  return j;
+}
+
+nlohmann::json Skip(const std::string& why) { return {{"skipped", why}}; }
+
+nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
+  auto shop = LoadOnlineShopping(dir);
+  if (!shop.ok()) return Skip(shop.status().ToString());
+  TrainOptions opts = OptionsFor(o, "sentiment", Task::kSentiment, "zh");
+  auto t0 = Clock::now();
+  auto model = Classifier::Train(Task::kSentiment, shop->train, opts);
+  if (!model.ok()) return Skip(model.status().ToString());
+  nlohmann::json j;
+  j["train_seconds"] = Seconds(t0);
+  j["train_examples"] = shop->train.size();
+  j["model_bytes"] = (*model)->size_bytes();
+  j["options"] = opts.ToJson();
+  j["online_shopping_dev"] = {{"examples", shop->dev.size()}, {"error", ErrorRate(**model, shop->dev)}};
+  for (const char* name : {"waimai", "hotel", "conversation"}) {
+    auto set = LoadSentimentSet(dir, name);
+    if (!set.ok()) {
+      j[name] = Skip(set.status().ToString());
+      continue;
+    }
+    j[name] = {{"examples", set->size()}, {"error", ErrorRate(**model, *set)}};
+  }
+  return j;
+}
+
+nlohmann::json EvalEmotion(const EvalOptions& o, const std::string& dir) {
+  auto all = LoadCluEmotion(dir);
+  if (!all.ok()) return Skip(all.status().ToString());
+  TrainOptions opts = OptionsFor(o, "emotion", Task::kEmotion, "zh");
+  std::vector<std::string> gold, pred;
+  auto t0 = Clock::now();
+  const int k = std::max(2, o.emotion_folds);
+  for (int fold = 0; fold < k; ++fold) {
+    std::vector<LabeledExample> train, test;
+    for (const auto& ex : *all) {
+      (static_cast<int>(Fnv1a64(ex.text + "#emo") % k) == fold ? test : train).push_back(ex);
+    }
+    auto model = Classifier::Train(Task::kEmotion, train, opts);
+    if (!model.ok()) return Skip(model.status().ToString());
+    for (const auto& ex : test) {
+      auto p = (*model)->Predict(ex.text, 1);
+      gold.push_back(ex.label);
+      pred.push_back(p.empty() ? "" : p.front().label);
+    }
+  }
+  nlohmann::json j, per_label;
+  j["folds"] = k;
+  j["examples"] = gold.size();
+  j["macro_f1"] = MacroF1(gold, pred, &per_label);
+  size_t correct = 0;
+  for (size_t i = 0; i < gold.size(); ++i) correct += gold[i] == pred[i];
+  j["accuracy"] = gold.empty() ? 0 : static_cast<double>(correct) / static_cast<double>(gold.size());
+  j["f1_per_label"] = per_label;
+  j["train_seconds_all_folds"] = Seconds(t0);
+  j["options"] = opts.ToJson();
+  return j;
+}
+
+nlohmann::json EvalIntent(const EvalOptions& o, const std::string& section, const Result<DataSplit>& split,
+                          std::string_view lang) {
+  if (!split.ok()) return Skip(split.status().ToString());
+  TrainOptions opts = OptionsFor(o, section, Task::kIntent, lang);
+  auto t0 = Clock::now();
+  auto model = Classifier::Train(Task::kIntent, split->train, opts);
+  if (!model.ok()) return Skip(model.status().ToString());
+  nlohmann::json j = IntentScores(**model, split->dev);
+  j["train_seconds"] = Seconds(t0);
+  j["train_examples"] = split->train.size();
+  j["model_bytes"] = (*model)->size_bytes();
+  j["options"] = opts.ToJson();
+  return j;
+}
+
+nlohmann::json EvalLatency(const std::string& dir) {
+  auto analyzer = Analyzer::Create(AnalyzerSettings{});
+  if (!analyzer.ok()) return Skip("shipped models: " + analyzer.status().ToString());
+  std::vector<std::string> texts;
+  auto shop = LoadOnlineShopping(dir);
+  if (shop.ok()) {
+    for (size_t i = 0; i < shop->dev.size() && texts.size() < 2000; ++i) texts.push_back(shop->dev[i].text);
+  }
+  if (texts.empty()) {
+    texts = {"我的快递三天了还没到，怎么回事？", "谢谢你，问题解决了", "我要投诉你们！！！再不退款我就打12315",
+             "这件衣服有没有L码", "How do I get a refund?"};
+  }
+  std::vector<double> us;
+  size_t total_bytes = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    for (const auto& t : texts) {
+      auto t0 = Clock::now();
+      TurnAnalysis a = (*analyzer)->Analyze(t);
+      us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      total_bytes += a.sentiment.size();
+    }
+  }
+  std::sort(us.begin(), us.end());
+  double sum = 0;
+  for (double v : us) sum += v;
+  size_t chars = 0;
+  for (const auto& t : texts) chars += t.size();
+  return {{"turns", us.size()},
+          {"mean_text_bytes", static_cast<double>(chars) / static_cast<double>(texts.size())},
+          {"mean_us", sum / static_cast<double>(us.size())},
+          {"p50_us", us[us.size() / 2]},
+          {"p99_us", us[us.size() * 99 / 100]},
+          {"source", shop.ok() ? "online_shopping dev reviews" : "built-in sample turns"}};
+}
+
+nlohmann::json EvalDemoIntents(const EvalOptions& o) {
+  std::string path = o.demo_intents_csv.empty() ? std::string(KEFU_NLU_SOURCE_DIR) + "/demo/intents/intents.csv"
+                                                : o.demo_intents_csv;
+  auto all = ReadLabeledCsv(path);
+  if (!all.ok()) return Skip(all.status().ToString());
+  DataSplit split;
+  for (auto& ex : *all) (InDevSplit(ex.text, 20, "#demo") ? split.dev : split.train).push_back(ex);
+  return EvalIntent(o, "demo_intents", split, "zh");
+}
+
+std::string Pct(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key)) return "–";
+  return fmt::format("{:.2f} %", 100.0 * j[key].get<double>());
+}
+
+}  // namespace
+
+Status ApplyOption(TrainOptions& o, const std::string& kv) {
+  const size_t eq = kv.find('=');
+  if (eq == std::string::npos) return InvalidArgument("option '" + kv + "' is not key=value");
+  const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+  try {
+    if (k == "dim") o.dim = std::stoi(v);
+    else if (k == "epoch") o.epoch = std::stoi(v);
+    else if (k == "lr") o.lr = std::stod(v);
+    else if (k == "word_ngrams") o.word_ngrams = std::stoi(v);
+    else if (k == "minn") o.minn = std::stoi(v);
+    else if (k == "maxn") o.maxn = std::stoi(v);
+    else if (k == "bucket") o.bucket = std::stoi(v);
+    else if (k == "min_count") o.min_count = std::stoi(v);
+    else if (k == "threads") o.threads = std::stoi(v);
+    else if (k == "quantize") o.quantize = v == "1" || v == "true";
+    else if (k == "cutoff") o.cutoff = std::stoi(v);
+    else if (k == "dsub") o.dsub = std::stoi(v);
+    else if (k == "calibration_share") o.calibration_share = std::stod(v);
+    else return InvalidArgument("unknown training option '" + k + "'");
+  } catch (const std::exception&) {
+    return InvalidArgument("bad value for training option '" + k + "': " + v);
+  }
+  return Status::Ok();
+}
+
+nlohmann::json RunEvaluation(const EvalOptions& o) {
+  nlohmann::json report;
+  const std::string dir = o.data_dir.empty() ? FindDataDir() : o.data_dir;
+  report["data_dir"] = dir;
+  auto missing = Skip("dataset directory not found: set KEFU_DATA or place ../shared/data next to the repo");
+  auto run = [&](const std::string& name, auto fn) {
+    if (!Wanted(o, name)) return;
+    report["sections"][name] = fn();
+  };
+  run("sentiment", [&] { return dir.empty() ? missing : EvalSentiment(o, dir); });
+  run("emotion", [&] { return dir.empty() ? missing : EvalEmotion(o, dir); });
+  run("banking77", [&] { return dir.empty() ? missing : EvalIntent(o, "banking77", LoadBanking77(dir), "en"); });
+  run("clinc150", [&] { return dir.empty() ? missing : EvalIntent(o, "clinc150", LoadClinc150(dir), "en"); });
+  run("demo_intents", [&] { return EvalDemoIntents(o); });
+  run("latency", [&] { return EvalLatency(dir); });
+  for (const auto& [name, fn] : o.extra_sections) {
+    if (!Wanted(o, name)) continue;
+    auto r = fn();
+    report["sections"][name] = r.ok() ? r.value() : Skip(r.status().ToString());
+  }
+  if (Wanted(o, "faq_retrieval") && !o.extra_sections.count("faq_retrieval")) {
+    report["sections"]["faq_retrieval"] = Skip("provided by `kefu kb eval` (knowledge module); not registered here");
+  }
+  return report;
+}
+
+std::string EvaluationMarkdown(const nlohmann::json& r) {
+  std::string md = "# kefu NLU evaluation\n\n";
+  md += fmt::format("Data: `{}`\n\n", r.value("data_dir", ""));
+  md += "| section | metric | value | notes |\n|---|---|---|---|\n";
+  if (!r.contains("sections")) return md;
+  for (const auto& [name, s] : r["sections"].items()) {
+    if (s.contains("skipped")) {
+      md += fmt::format("| {} | – | skipped | {} |\n", name, s["skipped"].get<std::string>());
+      continue;
+    }
+    if (name == "sentiment") {
+      md += fmt::format("| sentiment | online_shopping dev error (in-domain) | {} | {} dev reviews, trained on {} |\n",
+                        Pct(s["online_shopping_dev"], "error"), s["online_shopping_dev"]["examples"].dump(),
+                        s["train_examples"].dump());
+      for (const char* d : {"waimai", "hotel", "conversation"}) {
+        if (!s.contains(d)) continue;
+        if (s[d].contains("skipped")) {
+          md += fmt::format("| sentiment | {} error | skipped | {} |\n", d, s[d]["skipped"].get<std::string>());
+        } else {
+          md += fmt::format("| sentiment | {} error (cross-domain) | {} | {} texts |\n", d, Pct(s[d], "error"),
+                            s[d]["examples"].dump());
+        }
+      }
+    } else if (name == "emotion") {
+      md += fmt::format("| emotion | CLUEmotion macro-F1 ({}-fold CV) | {} | accuracy {} |\n", s["folds"].dump(),
+                        Pct(s, "macro_f1"), Pct(s, "accuracy"));
+    } else if (name == "banking77" || name == "clinc150" || name == "demo_intents") {
+      md += fmt::format("| {} | in-scope accuracy | {} | {} dev examples; {:.1f} s training |\n", name,
+                        Pct(s, "in_scope_accuracy"), s["in_scope_examples"].dump(), s["train_seconds"].get<double>());
+      if (s.contains("oos_recall")) {
+        md += fmt::format("| {} | out-of-scope recall | {} | threshold {:.2f} |\n", name, Pct(s, "oos_recall"),
+                          s["oos_threshold"].get<double>());
+      }
+    } else if (name == "latency") {
+      md += fmt::format("| latency | per analysed turn (one core) | mean {:.1f} µs, p50 {:.1f} µs, p99 {:.1f} µs | {} |\n",
+                        s["mean_us"].get<double>(), s["p50_us"].get<double>(), s["p99_us"].get<double>(),
+                        s["source"].get<std::string>());
+    } else if (s.contains("markdown")) {
+      md += s["markdown"].get<std::string>();
+    }
+  }
+  return md;
+}
+
+}  // namespace kefu::nlu

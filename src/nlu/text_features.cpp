@@ -1,0 +1,109 @@
+#include "nlu/text_features.h"
+
+#include <vector>
+
+#include "common/utf8.h"
+
+namespace kefu::nlu {
+namespace {
+
+bool IsCjk(char32_t c) {
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+         (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0xF900 && c <= 0xFAFF) ||
+         (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF);
+}
+
+bool IsSpace(char32_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
+         c == 0x3000 || c == 0xA0 || c == 0xFEFF || c == 0x200B;
+}
+
+bool IsAsciiAlnum(char32_t c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         c == '\'';
+}
+
+char32_t Fold(char32_t c) {
+  if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;  // full-width ASCII
+  if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+  return c;
+}
+
+std::vector<char32_t> DecodeSafe(std::string_view text) {
+  std::string clean = utf8::Sanitize(utf8::TruncateBytes(text, kMaxInputBytes));
+  return utf8::Decode(clean);
+}
+
+}  // namespace
+
+std::string Featurize(std::string_view text) {
+  std::vector<char32_t> cps = DecodeSafe(text);
+  std::string out;
+  out.reserve(cps.size() * 4);
+  std::string word;
+  auto emit = [&out](std::string_view tok) {
+    if (tok.empty()) return;
+    if (!out.empty()) out.push_back(' ');
+    out.append(tok);
+  };
+  auto flush_word = [&]() {
+    if (word.empty()) return;
+    bool digits = true;
+    for (char ch : word) digits = digits && ch >= '0' && ch <= '9';
+    if (digits && word.size() > 6) {
+      emit("<num>");
+    } else {
+      emit(word);
+    }
+    word.clear();
+  };
+  char32_t last_punct = 0;
+  int punct_run = 0;
+  for (char32_t raw : cps) {
+    char32_t c = Fold(raw);
+    if (IsAsciiAlnum(c)) {
+      word.push_back(static_cast<char>(c));
+      last_punct = 0;
+      continue;
+    }
+    flush_word();
+    if (IsSpace(c) || c < 0x20 || c == 0xFFFD) {
+      last_punct = 0;
+      continue;
+    }
+    std::string tok;
+    utf8::Append(tok, c);
+    if (IsCjk(c)) {
+      emit(tok);
+      last_punct = 0;
+      continue;
+    }
+    // Punctuation, symbols and emoji: keep at most two of a run.
+    if (c == last_punct) {
+      if (++punct_run > 2) continue;
+    } else {
+      last_punct = c;
+      punct_run = 1;
+    }
+    emit(tok);
+  }
+  flush_word();
+  return out;
+}
+
+std::string DetectLanguage(std::string_view text) {
+  size_t cjk = 0, latin = 0;
+  for (char32_t c : DecodeSafe(text)) {
+    c = Fold(c);
+    if (IsCjk(c)) {
+      ++cjk;
+    } else if ((c >= 'a' && c <= 'z')) {
+      ++latin;
+    }
+  }
+  if (cjk == 0 && latin > 0) return "en";
+  // A CJK character carries about as much as a four-letter English word.
+  return cjk * 4 >= latin ? "zh" : "en";
+}
+
+}  // namespace kefu::nlu
