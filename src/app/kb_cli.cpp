@@ -67,7 +67,7 @@ KbSession Open(const KbCliDeps& deps) {
 
 int RunKbEval(const KbEvalOptions& o) {
   std::vector<std::string> kinds;
-  if (o.segmenter == "all") kinds = {"jieba", "jieba-plain", "icu", "bigram"};
+  if (o.segmenter == "all") kinds = {"hybrid", "jieba", "jieba-plain", "icu", "bigram"};
   else kinds = {o.segmenter};
   knowledge::FaqEvalOptions eo;
   eo.csv_path = DataDir(o.data_dir) + "/faq/baoxianzhidao.train.csv";
@@ -163,8 +163,8 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
   auto eo = std::make_shared<KbEvalOptions>();
   CLI::App* eval = kb->add_subcommand("eval", "Retrieval quality on the insurance FAQ (hit@1, hit@5, MRR)");
   eval->add_option("--data", eo->data_dir, "datasets folder (default $KEFU_DATA or ../shared/data)");
-  eval->add_option("--segmenter", eo->segmenter, "jieba | jieba-plain | icu | bigram | all")
-      ->check(CLI::IsMember({"jieba", "jieba-plain", "icu", "bigram", "all"}));
+  eval->add_option("--segmenter", eo->segmenter, "hybrid | jieba | jieba-plain | icu | bigram | all")
+      ->check(CLI::IsMember({"hybrid", "jieba", "jieba-plain", "icu", "bigram", "all"}));
   eval->add_option("--jieba-dict", eo->jieba_dict, "jieba dict.txt");
   eval->add_option("--split", eo->split, "queried titles: dev | test | all")->check(CLI::IsMember({"dev", "test", "all"}));
   eval->add_option("--max-entries", eo->max_entries, "index only this many entries (demo-sized KB)");

@@ -20,7 +20,7 @@ namespace kefu::app {
 
 struct KbEvalOptions {
   std::string data_dir;            // empty: $KEFU_DATA, else ../shared/data (from the repo root)
-  std::string segmenter = "all";   // jieba | jieba-plain | icu | bigram | all
+  std::string segmenter = "all";   // hybrid | jieba | jieba-plain | icu | bigram | all
   std::string jieba_dict = KnowledgeConfig{}.jieba_dict;
   std::string split = "test";      // dev | test | all
   int max_entries = 0;             // > 0: a small KB of this many entries (latency at demo size)

@@ -46,9 +46,8 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   for (uint32_t g = 0; g < synonyms_.size(); ++g) {
     std::vector<SynonymMember> members;
     for (const std::string& term : synonyms_[g]) {
-      SynonymMember m{seg_.Tokenize(term)};
+      SynonymMember m{text::Normalize(term), seg_.Tokenize(term)};
       if (m.tokens.empty()) continue;
-      syn_by_first_[m.tokens[0]].push_back({g, static_cast<uint32_t>(members.size())});
       members.push_back(std::move(m));
     }
     syn_groups_.push_back(std::move(members));
@@ -90,18 +89,21 @@ std::vector<Passage> TenantIndex::Search(std::string_view query, int top_k, doub
   };
   for (const std::string& t : tokens) add(t, 1.0, {static_cast<uint32_t>(pos.count(t) ? pos[t] : q.size())});
   const size_t n_user = q.size();
-  if (!syn_by_first_.empty()) {
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      auto it = syn_by_first_.find(tokens[i]);
-      if (it == syn_by_first_.end()) continue;
-      for (auto [g, m] : it->second) {
-        const auto& member = syn_groups_[g][m].tokens;
-        if (i + member.size() > tokens.size() || !std::equal(member.begin(), member.end(), tokens.begin() + i)) continue;
+  // Synonyms match on the normalised text (token sequences differ between segmenters and
+  // contexts); a matched member adds the tokens of the group's other members.
+  if (!syn_groups_.empty()) {
+    const std::string norm = text::Normalize(query);
+    for (const auto& group : syn_groups_) {
+      for (size_t m = 0; m < group.size(); ++m) {
+        if (norm.find(group[m].normalized) == std::string::npos) continue;
         std::vector<uint32_t> covers;
-        for (const std::string& t : member) covers.push_back(pos[t]);
-        for (uint32_t other = 0; other < syn_groups_[g].size(); ++other) {
+        for (const std::string& t : group[m].tokens) {
+          auto it = pos.find(t);
+          if (it != pos.end() && it->second < n_user) covers.push_back(it->second);
+        }
+        for (size_t other = 0; other < group.size(); ++other) {
           if (other == m) continue;
-          for (const std::string& t : syn_groups_[g][other].tokens) add(t, opts_.synonym_weight, covers);
+          for (const std::string& t : group[other].tokens) add(t, opts_.synonym_weight, covers);
         }
       }
     }

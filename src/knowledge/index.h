@@ -45,6 +45,7 @@ class TenantIndex {
     std::vector<Posting> postings;
   };
   struct SynonymMember {
+    std::string normalized;  // text::Normalize(term), matched as a substring of the query
     std::vector<std::string> tokens;
   };
 
@@ -58,8 +59,6 @@ class TenantIndex {
   float unknown_idf_ = 1;  // idf of a term no document contains
   std::vector<std::vector<std::string>> synonyms_;
   std::vector<std::vector<SynonymMember>> syn_groups_;  // tokenised members
-  // first token of a member -> (group, member)
-  std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> syn_by_first_;
 };
 
 }  // namespace kefu::knowledge

@@ -230,6 +230,13 @@ std::vector<std::string> JiebaSegmenter::Tokenize(std::string_view text) const {
   ForEachRun(norm, [&](RunKind kind, std::string_view run) {
     if (kind == RunKind::kHan) {
       CutHanInto(run, out, options_.search_mode);
+      if (options_.char_bigrams || options_.char_unigrams) {
+        std::vector<uint32_t> off = CpOffsets(run);
+        for (size_t k = 0; k + 1 < off.size(); ++k) {
+          if (options_.char_unigrams) out.emplace_back(run.substr(off[k], off[k + 1] - off[k]));
+          if (options_.char_bigrams && k + 2 < off.size()) out.emplace_back(run.substr(off[k], off[k + 2] - off[k]));
+        }
+      }
     } else {
       out.emplace_back(run);
     }

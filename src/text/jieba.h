@@ -30,6 +30,10 @@ struct JiebaOptions {
   // A bigram of two adjacent single characters is emitted only when both are rare
   // (frequency / total below this), so function characters (的, 了, 我) stay alone.
   double bigram_max_char_prob = 3e-4;
+  // Also emit every character bigram / every character of each Han run (both on: the
+  // "hybrid" kind). Word tokens give precision, n-grams recall on unseen words.
+  bool char_bigrams = false;
+  bool char_unigrams = false;
 };
 
 class JiebaSegmenter final : public Segmenter {
@@ -40,7 +44,10 @@ class JiebaSegmenter final : public Segmenter {
   ~JiebaSegmenter() override;
 
   std::vector<std::string> Tokenize(std::string_view text) const override;
-  std::string_view Name() const override { return options_.search_mode ? "jieba" : "jieba-plain"; }
+  std::string_view Name() const override {
+    if (options_.char_bigrams) return "hybrid";
+    return options_.search_mode ? "jieba" : "jieba-plain";
+  }
 
   // Adds a user word (normalised like queries). freq <= 0 picks a frequency just high enough
   // for the word to be cut as one piece (jieba's suggest_freq). Not thread-safe.

@@ -116,13 +116,14 @@ Result<std::unique_ptr<Segmenter>> CreateSegmenter(const KnowledgeConfig& config
   const std::string& kind = config.segmenter;
   if (kind == "bigram") return std::unique_ptr<Segmenter>(new BigramSegmenter());
   if (kind == "icu") return IcuSegmenter::Create();
-  if (kind == "jieba" || kind == "jieba-plain") {
+  if (kind == "jieba" || kind == "jieba-plain" || kind == "hybrid") {
     JiebaOptions opts;
-    opts.search_mode = kind == "jieba";
+    opts.search_mode = kind != "jieba-plain";
+    opts.char_bigrams = opts.char_unigrams = kind == "hybrid";
     KEFU_ASSIGN_OR_RETURN(auto seg, JiebaSegmenter::Load(config.jieba_dict, opts));
     return std::unique_ptr<Segmenter>(std::move(seg));
   }
-  return InvalidArgument("knowledge.segmenter: unknown segmenter '" + kind + "' (jieba|jieba-plain|icu|bigram)");
+  return InvalidArgument("knowledge.segmenter: unknown segmenter '" + kind + "' (hybrid|jieba|jieba-plain|icu|bigram)");
 }
 
 }  // namespace kefu::text

@@ -22,13 +22,15 @@ class Segmenter {
   virtual ~Segmenter() = default;
   // Normalised search tokens in text order (duplicates kept).
   virtual std::vector<std::string> Tokenize(std::string_view text) const = 0;
-  // "jieba", "jieba-search", "icu" or "bigram".
+  // The kind it was created as: "hybrid", "jieba", "jieba-plain", "icu" or "bigram".
   virtual std::string_view Name() const = 0;
 };
 
-// config.segmenter: "jieba" (search mode: long words also emit their dictionary sub-words),
-// "jieba-plain" (jieba's exact mode), "icu" (ICU dictionary word break), "bigram" (Han
-// character unigrams + bigrams). The jieba kinds load config.jieba_dict.
+// config.segmenter: "hybrid" (jieba search mode plus every Han character unigram and
+// bigram; the best measured, docs/knowledge.md), "jieba" (search mode: long words also emit
+// their dictionary sub-words), "jieba-plain" (jieba's exact mode), "icu" (ICU dictionary
+// word break), "bigram" (Han character unigrams + bigrams). The jieba kinds (hybrid
+// included) load config.jieba_dict.
 Result<std::unique_ptr<Segmenter>> CreateSegmenter(const KnowledgeConfig& config);
 
 // --- building blocks shared by the implementations (also used by tests) ---

@@ -125,3 +125,17 @@ TEST(Jieba, ConcurrentTokenize) {
 
 }  // namespace
 }  // namespace kefu::text
+
+namespace kefu::text {
+namespace {
+TEST(Hybrid, WordsPlusCharacterNgrams) {
+  if (!std::filesystem::exists(kDict)) GTEST_SKIP() << "python3-jieba dict.txt not installed at " << kDict;
+  KnowledgeConfig cfg;
+  cfg.segmenter = "hybrid";
+  auto seg = CreateSegmenter(cfg);
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ((*seg)->Name(), "hybrid");
+  EXPECT_EQ((*seg)->Tokenize("订单到了 ok"), (Tokens{"订单", "到", "了", "订", "订单", "单", "单到", "到", "到了", "了", "ok"}));
+}
+}  // namespace
+}  // namespace kefu::text
