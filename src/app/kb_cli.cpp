@@ -74,6 +74,7 @@ int RunKbEval(const KbEvalOptions& o) {
   eo.split = o.split;
   eo.max_entries = o.max_entries;
   eo.use_question_text = o.question_text;
+  eo.index_all_replies = o.all_replies;
   eo.ranking = o.ranking;
   nlohmann::json results = nlohmann::json::array();
   std::printf("| segmenter | entries | queries | hit@1 | hit@5 | MRR | index ms | search µs mean | p50 | p99 | conf (top right) | conf (top wrong) |\n");
@@ -169,6 +170,7 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
   eval->add_option("--split", eo->split, "queried titles: dev | test | all")->check(CLI::IsMember({"dev", "test", "all"}));
   eval->add_option("--max-entries", eo->max_entries, "index only this many entries (demo-sized KB)");
   eval->add_flag("--question-text", eo->question_text, "query with title + question text");
+  eval->add_flag("--all-replies", eo->all_replies, "index every reply, not only the accepted ones");
   eval->add_option("--k1", eo->ranking.k1, "BM25 k1");
   eval->add_option("--b", eo->ranking.b, "BM25 b");
   eval->add_option("--json", eo->json_out, "write results as JSON");

@@ -25,6 +25,7 @@ struct KbEvalOptions {
   std::string split = "test";      // dev | test | all
   int max_entries = 0;             // > 0: a small KB of this many entries (latency at demo size)
   bool question_text = false;      // query with title + question text
+  bool all_replies = false;        // index every reply, not only the accepted ones
   knowledge::RankingOptions ranking;
   std::string json_out;            // also write the results as JSON here
 };

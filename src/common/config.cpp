@@ -99,8 +99,9 @@ Status Validate(const Config& c) {
   if (c.server.max_ws_message_bytes < 256) return InvalidArgument("server.max_ws_message_bytes must be at least 256");
   if (c.server.ws_max_messages_per_s < 1) return InvalidArgument("server.ws_max_messages_per_s must be positive");
   if (c.storage.data_dir.empty()) return InvalidArgument("storage.data_dir must not be empty");
-  if (c.knowledge.segmenter != "jieba" && c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
-    return InvalidArgument("knowledge.segmenter must be one of jieba, icu, bigram");
+  if (c.knowledge.segmenter != "hybrid" && c.knowledge.segmenter != "jieba" && c.knowledge.segmenter != "jieba-plain" &&
+      c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
+    return InvalidArgument("knowledge.segmenter must be one of hybrid, jieba, jieba-plain, icu, bigram");
   if (c.knowledge.top_k < 1 || c.knowledge.top_k > 100) return InvalidArgument("knowledge.top_k must be 1..100");
   if (!c.llm.base_url.empty() && c.llm.base_url.rfind("http://", 0) != 0 && c.llm.base_url.rfind("https://", 0) != 0)
     return InvalidArgument("llm.base_url must start with http:// or https://");

@@ -49,7 +49,7 @@ struct LlmConfig {
 };
 
 struct KnowledgeConfig {
-  std::string segmenter = "jieba";      // "jieba" | "icu" | "bigram"
+  std::string segmenter = "hybrid";     // "hybrid" | "jieba" | "jieba-plain" | "icu" | "bigram" (docs/knowledge.md)
   std::string jieba_dict = "/usr/lib/python3/dist-packages/jieba/dict.txt";
   int top_k = 5;
   double min_score = 0.0;               // below this a passage is not used

@@ -45,18 +45,21 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
   std::vector<KbEntry> answers;
   for (size_t r = 1; r < csv.rows.size(); ++r) {
     const auto& row = csv.rows[r];
-    if (row.size() < 4 || row[3] != "1" || row[2].empty() || row[0].empty()) continue;
+    if (row.size() < 4 || row[2].empty() || row[0].empty()) continue;
+    const bool best = row[3] == "1";
+    if (!best && !options.index_all_replies) continue;
     KbEntry e;
     e.id = "r" + std::to_string(r);
     e.body = row[2];
     Title& t = titles[row[0]];
-    t.answer_ids.push_back(e.id);
+    if (best) t.answer_ids.push_back(e.id);
     if (t.question.empty()) t.question = row[1];
     answers.push_back(std::move(e));
   }
 
   std::vector<const std::string*> order;  // titles in hash order
-  for (const auto& [t, _] : titles) order.push_back(&t);
+  for (const auto& [t, info] : titles)
+    if (!info.answer_ids.empty()) order.push_back(&t);
   std::sort(order.begin(), order.end(), [](const std::string* a, const std::string* b) {
     uint64_t ha = Fnv(*a), hb = Fnv(*b);
     return ha != hb ? ha < hb : *a < *b;
@@ -69,7 +72,7 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
       queries.push_back(t);
       for (const auto& id : titles[*t].answer_ids) keep_ids.insert(id);
     }
-    std::erase_if(answers, [&](const KbEntry& e) { return !keep_ids.count(e.id); });
+    std::erase_if(answers, [&](const KbEntry& e) { return !keep_ids.count(e.id); });  // accepted answers only
   } else {
     for (const std::string* t : order) {
       bool dev = Fnv(*t) % 2 == 0;

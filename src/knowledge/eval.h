@@ -20,6 +20,7 @@ struct FaqEvalOptions {
   // entries, and query all of those titles (a small KB, for tests and latency).
   int max_entries = 0;
   bool use_question_text = false;  // query with "title question" instead of the title
+  bool index_all_replies = false;  // also index the non-accepted replies (harder; ~6.7k entries)
   RankingOptions ranking;
 };
 
