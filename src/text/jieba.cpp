@@ -111,10 +111,10 @@ void JiebaSegmenter::Insert(std::string_view word, int64_t freq) {
   arena_.append(word);
   std::string_view stored(arena_.data() + off, word.size());
   size_t mask = slots_.size() - 1;
-  std::vector<uint32_t> cps = CpOffsets(stored);
-  for (size_t k = 1; k < cps.size(); ++k) {
-    std::string_view prefix = stored.substr(0, cps[k]);
-    bool full = k + 1 == cps.size();
+  for (size_t end = 1; end <= stored.size(); ++end) {
+    if (end < stored.size() && (static_cast<unsigned char>(stored[end]) & 0xC0) == 0x80) continue;
+    std::string_view prefix = stored.substr(0, end);
+    bool full = end == stored.size();
     size_t h = std::hash<std::string_view>{}(prefix) & mask;
     while (true) {
       Slot& s = slots_[h];

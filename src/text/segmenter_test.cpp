@@ -90,7 +90,7 @@ TEST(Jieba, RealDictionary) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(seg.ok()) << seg.status().ToString();
   EXPECT_GT((*seg)->DictionarySize(), 300000u);
-  EXPECT_LT(secs, 2.0);  // < 0.5 s in Release; generous for sanitizer builds
+  EXPECT_LT(secs, 3.0);  // ~0.3 s in Release on an idle core; generous for sanitizer builds
   EXPECT_EQ((*seg)->Tokenize("我的订单到哪了"), (Tokens{"我", "的", "订单", "到", "哪", "了"}));
   EXPECT_EQ((*seg)->Tokenize("Refund my ORDER"), (Tokens{"refund", "my", "order"}));
   EXPECT_EQ((*seg)->Tokenize("全角ＯＲＤＥＲ１２３"), (Tokens{"全角", "order123"}));
@@ -101,7 +101,8 @@ TEST(Jieba, RealDictionary) {
   (*seg)->AddWord("米手环");
   EXPECT_EQ((*seg)->Tokenize("小米手环真好用")[1], "米手环") << before[0];
 
-  KnowledgeConfig cfg;  // default: search mode
+  KnowledgeConfig cfg;
+  cfg.segmenter = "jieba";  // search mode
   auto search = CreateSegmenter(cfg);
   ASSERT_TRUE(search.ok());
   EXPECT_EQ((*search)->Name(), "jieba");
