@@ -686,6 +686,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     head_ = false;
     if (ec) {
       start_ = SteadyClock::now();
+      request_id_ = 0;
       method_ = "-";
       route_ = "unmatched";
       hist_ = nullptr;
@@ -914,7 +915,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     for (auto& [k, v] : resp.headers) res.insert(k, v);
     if (!srv_.s.cors_allow_origin.empty()) res.set(bhttp::field::access_control_allow_origin, srv_.s.cors_allow_origin);
     if (request_id_) res.set("X-Request-Id", std::to_string(request_id_));
-    bool ka = keep_alive_ && !srv_.stopping.load() && resp.status < 500;
+    bool ka = keep_alive_ && !srv_.stopping.load();
     res.keep_alive(ka);
     bool no_body = resp.status == 204 || resp.status == 304 || (resp.status >= 100 && resp.status < 200);
     if (no_body) {
