@@ -88,7 +88,8 @@ int RunKbEval(const KbEvalOptions& o) {
       std::fprintf(stderr, "error: %s\n", seg.status().ToString().c_str());
       return 1;
     }
-    auto r = knowledge::EvaluateFaq(**seg, eo);
+    auto r = o.paraphrase_kb.empty() ? knowledge::EvaluateFaq(**seg, eo)
+                                     : knowledge::EvaluateHeldOutQuestions(**seg, o.paraphrase_kb, o.ranking);
     if (!r.ok()) {
       std::fprintf(stderr, "error: %s\n", r.status().ToString().c_str());
       return 1;
@@ -97,7 +98,7 @@ int RunKbEval(const KbEvalOptions& o) {
                 r->entries, r->queries, r->hit1, r->hit5, r->mrr, r->build_ms, r->search_us_mean, r->search_us_p50,
                 r->search_us_p99, r->conf_hit_mean, r->conf_miss_mean);
     std::fflush(stdout);
-    results.push_back({{"segmenter", kind}, {"split", o.split}, {"entries", r->entries}, {"queries", r->queries},
+    results.push_back({{"segmenter", kind}, {"split", o.paraphrase_kb.empty() ? o.split : o.paraphrase_kb}, {"entries", r->entries}, {"queries", r->queries},
                        {"hit1", r->hit1}, {"hit5", r->hit5}, {"mrr", r->mrr}, {"build_ms", r->build_ms},
                        {"search_us_mean", r->search_us_mean}, {"search_us_p50", r->search_us_p50},
                        {"search_us_p99", r->search_us_p99}, {"conf_hit_mean", r->conf_hit_mean},
@@ -174,6 +175,8 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
   eval->add_option("--k1", eo->ranking.k1, "BM25 k1");
   eval->add_option("--b", eo->ranking.b, "BM25 b");
   eval->add_option("--json", eo->json_out, "write results as JSON");
+  eval->add_option("--paraphrases", eo->paraphrase_kb,
+                   "evaluate held-out alternate questions of this Markdown KB instead (e.g. demo/shop/kb.md)");
   eval->callback([eo] {
     int rc = RunKbEval(*eo);
     if (rc != 0) throw CLI::RuntimeError(rc);

@@ -28,6 +28,8 @@ struct KbEvalOptions {
   bool all_replies = false;        // index every reply, not only the accepted ones
   knowledge::RankingOptions ranking;
   std::string json_out;            // also write the results as JSON here
+  // Non-empty: instead of the FAQ, evaluate held-out alternate questions of this Markdown KB.
+  std::string paraphrase_kb;
 };
 
 // Runs the FAQ retrieval evaluation (knowledge/eval.h) for the chosen segmenters, prints a

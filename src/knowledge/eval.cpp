@@ -128,4 +128,59 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
   return res;
 }
 
+Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const std::string& path,
+                                               const RankingOptions& ranking) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("knowledge file not found: " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ParsedFile parsed = ParseMarkdown(ss.str());
+  if (parsed.entries.empty()) return InvalidArgument(path + ": no entries");
+  std::vector<std::shared_ptr<const AnalyzedEntry>> all;
+  for (const auto& item : parsed.entries) all.push_back(Analyze(item.entry, seg, ranking));
+  FaqEvalResult res;
+  res.entries = static_cast<int>(all.size());
+  std::vector<double> lat;
+  double conf_hit = 0, conf_miss = 0;
+  int n_hit1 = 0, n_miss = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const KbEntry& e = all[i]->entry;
+    for (size_t qi = 0; qi < e.questions.size(); ++qi) {
+      KbEntry reduced = e;
+      reduced.questions.erase(reduced.questions.begin() + static_cast<std::ptrdiff_t>(qi));
+      std::vector<std::shared_ptr<const AnalyzedEntry>> docs = all;
+      docs[i] = Analyze(std::move(reduced), seg, ranking);
+      TenantIndex index(std::move(docs), parsed.synonyms, seg, ranking);
+      double s0 = NowUs();
+      std::vector<Passage> hits = index.Search(e.questions[qi], 10, 0.0);
+      lat.push_back(NowUs() - s0);
+      int rank = 0;
+      for (size_t h = 0; h < hits.size() && rank == 0; ++h)
+        if (hits[h].id == e.id) rank = static_cast<int>(h) + 1;
+      res.hit1 += rank == 1;
+      res.hit5 += rank >= 1 && rank <= 5;
+      res.mrr += rank ? 1.0 / rank : 0;
+      if (!hits.empty()) {
+        if (rank == 1) { conf_hit += hits[0].confidence; ++n_hit1; }
+        else { conf_miss += hits[0].confidence; ++n_miss; }
+      }
+    }
+  }
+  res.queries = static_cast<int>(lat.size());
+  if (res.queries > 0) {
+    res.hit1 /= res.queries;
+    res.hit5 /= res.queries;
+    res.mrr /= res.queries;
+    std::sort(lat.begin(), lat.end());
+    double sum = 0;
+    for (double l : lat) sum += l;
+    res.search_us_mean = sum / static_cast<double>(lat.size());
+    res.search_us_p50 = lat[lat.size() / 2];
+    res.search_us_p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
+  }
+  res.conf_hit_mean = n_hit1 ? conf_hit / n_hit1 : 0;
+  res.conf_miss_mean = n_miss ? conf_miss / n_miss : 0;
+  return res;
+}
+
 }  // namespace kefu::knowledge

@@ -35,4 +35,10 @@ struct FaqEvalResult {
 
 Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptions& options);
 
+// Held-out paraphrases on a Markdown KB (e.g. demo/shop/kb.md): for every alternate question
+// of every entry, index the KB without that one question and query with it; a hit is the
+// entry it belongs to. Same result fields (entries = KB size, queries = questions held out).
+Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const std::string& markdown_path,
+                                               const RankingOptions& ranking);
+
 }  // namespace kefu::knowledge

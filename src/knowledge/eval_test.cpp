@@ -40,5 +40,23 @@ TEST(FaqEval, SmallSampleHasASaneFloor) {
   EXPECT_EQ(EvaluateFaq(**seg, opts).status().code(), ErrorCode::kNotFound);
 }
 
+TEST(FaqEval, DemoKbParaphrases) {
+  const char* src = std::getenv("KEFU_SOURCE_DIR");
+  const std::string kb = std::string(src ? src : ".") + "/demo/shop/kb.md";
+  const char* dict = "/usr/lib/python3/dist-packages/jieba/dict.txt";
+  if (!std::filesystem::exists(kb)) GTEST_SKIP() << "demo KB absent: " << kb;
+  if (!std::filesystem::exists(dict)) GTEST_SKIP() << "jieba dict absent: " << dict;
+  KnowledgeConfig cfg;  // the default segmenter
+  auto seg = text::CreateSegmenter(cfg);
+  ASSERT_TRUE(seg.ok());
+  auto r = EvaluateHeldOutQuestions(**seg, kb, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->queries, 100);
+  // Measured 0.67 hit@1 / 0.89 hit@5 on the 112-entry demo KB.
+  EXPECT_GT(r->hit1, 0.5);
+  EXPECT_GT(r->hit5, 0.8);
+  EXPECT_GT(r->conf_hit_mean, r->conf_miss_mean);
+}
+
 }  // namespace
 }  // namespace kefu::knowledge
