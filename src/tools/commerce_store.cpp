@@ -179,7 +179,9 @@ std::string_view LogisticsStatusLabel(std::string_view s) {
   return s;
 }
 
-Status CommerceStore::UpsertTenant(const Tenant& t) {
+Status CommerceStore::UpsertTenant(const Tenant& tenant) {
+  Tenant t = tenant;
+  if (t.created_ms == 0) t.created_ms = clock_.NowMs();
   auto s = db_.Lock();
   return PutTenant(s, t);
 }
@@ -343,7 +345,8 @@ Result<int64_t> CommerceStore::RecordHandoffRequest(const HandoffRequest& r) {
       "INSERT INTO handoff_requests(tenant_id, conversation_id, customer_id, reason, status, created_ms) "
       "VALUES(?,?,?,?, 'pending', ?)");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
-  st.Bind(1, r.tenant_id).Bind(2, r.conversation_id).Bind(3, r.customer_id).Bind(4, r.reason).Bind(5, r.created_ms);
+  st.Bind(1, r.tenant_id).Bind(2, r.conversation_id).Bind(3, r.customer_id).Bind(4, r.reason)
+      .Bind(5, r.created_ms != 0 ? r.created_ms : clock_.NowMs());
   KEFU_RETURN_IF_ERROR(st.Run());
   return s.LastInsertRowId();
 }

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "storage/sqlite.h"
 
@@ -109,12 +110,14 @@ struct HandoffRequest {
   std::string conversation_id;
   std::string customer_id;
   std::string reason;
-  int64_t created_ms = 0;
+  int64_t created_ms = 0;  // 0 = now
 };
 
 class CommerceStore {
  public:
-  explicit CommerceStore(storage::Database& db) : db_(db) {}
+  // `clock` stamps rows written with a zero time (created_ms = 0); both must outlive the store.
+  explicit CommerceStore(storage::Database& db, const Clock& clock = SystemClock::Instance())
+      : db_(db), clock_(clock) {}
 
   Status UpsertTenant(const Tenant& tenant);
   // NotFound when the tenant does not exist.
@@ -139,7 +142,7 @@ class CommerceStore {
   // Ordered by relevance of the name match, then price.
   Result<std::vector<Product>> SearchProducts(const std::string& tenant, const ProductQuery& q);
 
-  // Records a request to talk to a human agent; returns its id.
+  // Records a request to talk to a human agent (status "pending"); returns its id.
   Result<int64_t> RecordHandoffRequest(const HandoffRequest& r);
 
   // Row counts of one tenant's table: "customers", "products", "orders",
@@ -148,6 +151,7 @@ class CommerceStore {
 
  private:
   storage::Database& db_;
+  const Clock& clock_;
 };
 
 }  // namespace kefu::tools

@@ -138,11 +138,22 @@ TEST_F(CommerceStoreTest, BatchIsAllOrNothing) {
 }
 
 TEST_F(CommerceStoreTest, HandoffRequestsAreRecorded) {
+  FakeClock clock(42'000);
+  CommerceStore store(*db_, clock);
+  ASSERT_TRUE(store.RecordHandoffRequest({"a", "conv0", "C1", "", 0}).ok());
+  {
+    auto s = db_->Lock();
+    auto& st = s.Prepare("SELECT created_ms, status FROM handoff_requests WHERE conversation_id = 'conv0'");
+    ASSERT_TRUE(*st.Step());
+    EXPECT_EQ(st.Int(0), 42'000);
+    EXPECT_EQ(st.Text(1), "pending");
+    st.Reset();
+  }
   auto id1 = store_->RecordHandoffRequest({"a", "conv1", "C1", "要求退款", 10});
   auto id2 = store_->RecordHandoffRequest({"a", "conv2", "C2", "", 20});
   ASSERT_TRUE(id1.ok() && id2.ok());
   EXPECT_NE(*id1, *id2);
-  EXPECT_EQ(*store_->Count("a", "handoff_requests"), 2);
+  EXPECT_EQ(*store_->Count("a", "handoff_requests"), 3);
   EXPECT_EQ(*store_->Count("b", "handoff_requests"), 0);
 }
 
