@@ -1,5 +1,6 @@
 #include "llm/llm_client.h"
 
+#include <string>
 #include <utility>
 
 namespace kefu::llm {
@@ -19,6 +20,10 @@ Result<ChatResponse> RunToolLoop(LlmClient& client, ChatRequest req, const ToolE
     if (resp.tool_calls.empty() || round >= max_rounds) {
       total.tool_calls = std::move(resp.tool_calls);
       return total;
+    }
+    // Some servers send calls without ids; the tool messages must still name them.
+    for (size_t i = 0; i < resp.tool_calls.size(); ++i) {
+      if (resp.tool_calls[i].id.empty()) resp.tool_calls[i].id = "call_" + std::to_string(round) + "_" + std::to_string(i);
     }
     ChatMessage assistant;
     assistant.role = "assistant";
