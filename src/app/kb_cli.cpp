@@ -77,8 +77,8 @@ int RunKbEval(const KbEvalOptions& o) {
   eo.index_all_replies = o.all_replies;
   eo.ranking = o.ranking;
   nlohmann::json results = nlohmann::json::array();
-  std::printf("| segmenter | entries | queries | hit@1 | hit@5 | MRR | index ms | search µs mean | p50 | p99 | conf (top right) | conf (top wrong) |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| segmenter | entries | queries | hit@1 | hit@5 | MRR | index ms | search µs mean | p50 | p99 | conf (top right) | conf (top wrong) | conf>=0.55 rate | precision |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& kind : kinds) {
     KnowledgeConfig kc;
     kc.segmenter = kind;
@@ -94,15 +94,17 @@ int RunKbEval(const KbEvalOptions& o) {
       std::fprintf(stderr, "error: %s\n", r.status().ToString().c_str());
       return 1;
     }
-    std::printf("| %s | %d | %d | %.3f | %.3f | %.3f | %.0f | %.1f | %.1f | %.1f | %.2f | %.2f |\n", kind.c_str(),
-                r->entries, r->queries, r->hit1, r->hit5, r->mrr, r->build_ms, r->search_us_mean, r->search_us_p50,
-                r->search_us_p99, r->conf_hit_mean, r->conf_miss_mean);
+    std::printf("| %s | %d | %d | %.3f | %.3f | %.3f | %.0f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f |\n",
+                kind.c_str(), r->entries, r->queries, r->hit1, r->hit5, r->mrr, r->build_ms, r->search_us_mean,
+                r->search_us_p50, r->search_us_p99, r->conf_hit_mean, r->conf_miss_mean, r->answer_rate,
+                r->answer_precision);
     std::fflush(stdout);
     results.push_back({{"segmenter", kind}, {"split", o.paraphrase_kb.empty() ? o.split : o.paraphrase_kb}, {"entries", r->entries}, {"queries", r->queries},
                        {"hit1", r->hit1}, {"hit5", r->hit5}, {"mrr", r->mrr}, {"build_ms", r->build_ms},
                        {"search_us_mean", r->search_us_mean}, {"search_us_p50", r->search_us_p50},
                        {"search_us_p99", r->search_us_p99}, {"conf_hit_mean", r->conf_hit_mean},
-                       {"conf_miss_mean", r->conf_miss_mean}, {"k1", o.ranking.k1}, {"b", o.ranking.b}});
+                       {"conf_miss_mean", r->conf_miss_mean}, {"answer_rate", r->answer_rate},
+                       {"answer_precision", r->answer_precision}, {"k1", o.ranking.k1}, {"b", o.ranking.b}});
   }
   if (!o.json_out.empty()) {
     std::ofstream out(o.json_out);

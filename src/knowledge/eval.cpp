@@ -21,6 +21,7 @@ uint64_t Fnv(std::string_view s) {
   }
   return h;
 }
+constexpr double kAnswerThreshold = 0.55;  // DialogueConfig::answer_threshold default
 double NowUs() {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -109,6 +110,10 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
     if (!hits.empty()) {
       if (rank == 1) { conf_hit += hits[0].confidence; ++n_hit1; }
       else { conf_miss += hits[0].confidence; ++n_miss; }
+      if (hits[0].confidence >= kAnswerThreshold) {
+        res.answer_rate += 1;
+        res.answer_precision += rank == 1;
+      }
     }
   }
   res.queries = static_cast<int>(queries.size());
@@ -123,6 +128,8 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
     res.search_us_p50 = lat[lat.size() / 2];
     res.search_us_p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
   }
+  res.answer_precision = res.answer_rate > 0 ? res.answer_precision / res.answer_rate : 0;
+  res.answer_rate = res.queries > 0 ? res.answer_rate / res.queries : 0;
   res.conf_hit_mean = n_hit1 ? conf_hit / n_hit1 : 0;
   res.conf_miss_mean = n_miss ? conf_miss / n_miss : 0;
   return res;
@@ -163,6 +170,10 @@ Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const
       if (!hits.empty()) {
         if (rank == 1) { conf_hit += hits[0].confidence; ++n_hit1; }
         else { conf_miss += hits[0].confidence; ++n_miss; }
+        if (hits[0].confidence >= kAnswerThreshold) {
+          res.answer_rate += 1;
+          res.answer_precision += rank == 1;
+        }
       }
     }
   }
@@ -178,6 +189,8 @@ Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const
     res.search_us_p50 = lat[lat.size() / 2];
     res.search_us_p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
   }
+  res.answer_precision = res.answer_rate > 0 ? res.answer_precision / res.answer_rate : 0;
+  res.answer_rate = res.queries > 0 ? res.answer_rate / res.queries : 0;
   res.conf_hit_mean = n_hit1 ? conf_hit / n_hit1 : 0;
   res.conf_miss_mean = n_miss ? conf_miss / n_miss : 0;
   return res;
