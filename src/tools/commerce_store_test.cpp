@@ -7,6 +7,17 @@
 namespace kefu::tools {
 namespace {
 
+ProductQuery Query(std::string keyword, std::string category = "", std::optional<int64_t> min_cents = {},
+                   std::optional<int64_t> max_cents = {}, int limit = 10) {
+  ProductQuery q;
+  q.keyword = std::move(keyword);
+  q.category = std::move(category);
+  q.min_price_cents = min_cents;
+  q.max_price_cents = max_cents;
+  q.limit = limit;
+  return q;
+}
+
 class CommerceStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -109,15 +120,15 @@ TEST_F(CommerceStoreTest, ProductSearch) {
     return out;
   };
   // Name matches rank before description matches.
-  EXPECT_EQ(ids({.keyword = "外套"}), (std::vector<std::string>{"P1", "P2"}));
-  EXPECT_EQ(ids({.keyword = "索尼"}), (std::vector<std::string>{"P3"}));
-  EXPECT_EQ(ids({.keyword = "保暖 波司登"}), (std::vector<std::string>{"P2"}));
-  EXPECT_EQ(ids({.category = "数码"}), (std::vector<std::string>{"P3"}));
-  EXPECT_EQ(ids({.min_price_cents = 20000, .max_price_cents = 100000}), (std::vector<std::string>{"P2"}));
+  EXPECT_EQ(ids(Query("外套")), (std::vector<std::string>{"P1", "P2"}));
+  EXPECT_EQ(ids(Query("索尼")), (std::vector<std::string>{"P3"}));
+  EXPECT_EQ(ids(Query("保暖 波司登")), (std::vector<std::string>{"P2"}));
+  EXPECT_EQ(ids(Query("", "数码")), (std::vector<std::string>{"P3"}));
+  EXPECT_EQ(ids(Query("", "", 20000, 100000)), (std::vector<std::string>{"P2"}));
   // LIKE wildcards in the keyword are literal.
-  EXPECT_EQ(ids({.keyword = "%"}), (std::vector<std::string>{"P3"}));
-  EXPECT_TRUE(ids({.keyword = "_"}).empty());
-  EXPECT_EQ(ids({.limit = 1}).size(), 1u);
+  EXPECT_EQ(ids(Query("%")), (std::vector<std::string>{"P3"}));
+  EXPECT_TRUE(ids(Query("_")).empty());
+  EXPECT_EQ(ids(Query("", "", {}, {}, 1)).size(), 1u);
   EXPECT_EQ(store_->GetProduct("a", "P3")->attrs["warranty"], "1年");
 }
 
