@@ -92,8 +92,9 @@ void RunPredict(const PredictArgs& a) {
     nlohmann::json j;
     if (a.top > 1) {
       auto preds = model->Predict(line, a.top);
-      j["label"] = preds.empty() ? nlohmann::json(nullptr) : nlohmann::json(preds.front().label);
-      j["score"] = preds.empty() ? 0.0 : preds.front().score;
+      nlu::Prediction best = model->Classify(line);
+      j["label"] = best.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(best.label);
+      j["score"] = best.score;
       j["top"] = nlohmann::json::array();
       for (const auto& p : preds) j["top"].push_back({{"label", p.label}, {"score", p.score}});
     } else {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unordered_set>
 
 #include "nlu/text_features.h"
 
@@ -40,17 +41,42 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-Status WriteFastTextInput(const std::string& path, const std::vector<LabeledExample>& examples) {
+// Writes fastText's training file; returns the number of distinct features
+// (tokens and token n-grams up to `ngrams`), which bounds the rows the model uses.
+Result<size_t> WriteFastTextInput(const std::string& path, const std::vector<LabeledExample>& examples,
+                                  int ngrams, int minn, int maxn) {
   std::ofstream out(path, std::ios::binary);
   if (!out) return Unavailable("cannot write " + path);
+  std::unordered_set<uint64_t> features;
+  std::vector<std::string_view> toks;
   for (const auto& ex : examples) {
     std::string feats = Featurize(ex.text);
     if (feats.empty()) continue;
     out << kLabelPrefix << ex.label << ' ' << feats << '\n';
+    toks.clear();
+    std::string_view rest(feats);
+    while (!rest.empty()) {
+      size_t sp = rest.find(' ');
+      toks.push_back(rest.substr(0, sp));
+      rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+    }
+    for (size_t i = 0; i < toks.size(); ++i) {
+      if (minn > 0) {  // character n-grams of "<token>" (bytes; an upper bound is enough)
+        const std::string w = "<" + std::string(toks[i]) + ">";
+        for (size_t b = 0; b < w.size(); ++b) {
+          for (int n = minn; n <= maxn && b + n <= w.size(); ++n) features.insert(Fnv1a64(w.substr(b, n)) ^ 0x5bd1e995);
+        }
+      }
+      uint64_t h = 1469598103934665603ULL;
+      for (int n = 0; n < ngrams && i + n < toks.size(); ++n) {
+        h = (h ^ Fnv1a64(toks[i + n])) * 1099511628211ULL;
+        features.insert(h);
+      }
+    }
   }
   out.close();
   if (!out) return Unavailable("error writing " + path);
-  return Status::Ok();
+  return features.size();
 }
 
 }  // namespace
@@ -98,7 +124,9 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language) {
       o.dim = 64; o.epoch = 25; o.lr = 0.3; o.word_ngrams = 2;
       break;
     case Task::kIntent:
-      o.dim = 100; o.epoch = 50; o.lr = 0.5; o.word_ngrams = 2;
+      // Small hand-written tenant sets saturate quickly; more epochs make the
+      // softmax over-confident and out-of-scope rejection worse.
+      o.dim = 64; o.epoch = language == "en" ? 25 : 10; o.lr = 0.5; o.word_ngrams = 2;
       break;
   }
   if (language == "en") {
@@ -122,6 +150,11 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   } else {
     train = examples;
   }
+  // fastText streams the file in order with a decaying learning rate: a file
+  // sorted by label (as most corpora are) would train terribly. Shuffle with a
+  // fixed seed so training stays reproducible.
+  std::mt19937_64 rng(0x6b656675);
+  std::shuffle(train.begin(), train.end(), rng);
   std::vector<std::string> distinct;
   for (const auto& ex : train) distinct.push_back(ex.label);
   std::sort(distinct.begin(), distinct.end());
@@ -130,7 +163,11 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
 
   TempDir dir;
   const std::string input = dir.File("train.txt");
-  KEFU_RETURN_IF_ERROR(WriteFastTextInput(input, train));
+  KEFU_ASSIGN_OR_RETURN(const size_t n_features, WriteFastTextInput(input, train, options.word_ngrams, options.minn, options.maxn));
+  // Small data needs neither a huge hash table nor quantizing rows it never uses:
+  // both cost time (random init, product-quantizer training) and bytes.
+  const int bucket = static_cast<int>(std::min<size_t>(options.bucket, std::max<size_t>(20000, 2 * n_features)));
+  const int cutoff = static_cast<int>(std::min<size_t>(options.cutoff, std::max<size_t>(5000, n_features)));
 
   fasttext::Args a;
   a.input = input;
@@ -143,7 +180,7 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   a.wordNgrams = options.word_ngrams;
   a.minn = options.minn;
   a.maxn = options.maxn;
-  a.bucket = options.bucket;
+  a.bucket = bucket;
   a.minCount = options.min_count;
   a.thread = std::max(1, options.threads);
   a.verbose = 0;
@@ -157,7 +194,7 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
       q.qout = false;
       q.retrain = options.cutoff > 0;
       q.qnorm = true;
-      q.cutoff = static_cast<size_t>(std::max(0, options.cutoff));
+      q.cutoff = options.cutoff > 0 ? static_cast<size_t>(cutoff) : 0;
       q.dsub = static_cast<size_t>(std::max(1, options.dsub));
       ft.quantize(q);
     }
@@ -173,6 +210,8 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   meta["oos_threshold"] = 0.0;
   meta["train_options"] = options.ToJson();
   meta["train_examples"] = train.size();
+  meta["distinct_features"] = n_features;
+  meta["effective_bucket"] = bucket;
   meta["calibration_examples"] = calib.size();
   meta["payload_bytes"] = payload.size();
   meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
@@ -319,19 +358,27 @@ double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledE
     }
   }
   if (oos.empty() || in_scope.empty()) return 0.0;
-  double best_t = 0, best = -1;
+  std::vector<double> objective(101);
+  double best = -1;
   for (int i = 0; i <= 100; ++i) {
     const double t = i / 100.0;
     double acc = 0, rec = 0;
     for (auto [s, ok] : in_scope) acc += (ok && s >= t) ? 1 : 0;
     for (auto [s, is_oos] : oos) rec += (is_oos || s < t) ? 1 : 0;
-    const double obj = acc / in_scope.size() + rec / oos.size();
-    if (obj > best + 1e-9) {
-      best = obj;
-      best_t = t;
+    objective[i] = acc / static_cast<double>(in_scope.size()) + rec / static_cast<double>(oos.size());
+    best = std::max(best, objective[i]);
+  }
+  int lo = -1, hi = -1;
+  for (int i = 0; i <= 100; ++i) {
+    if (objective[i] >= best - 1e-9) {
+      if (lo < 0) lo = i;
+      hi = i;
     }
   }
-  return best_t;
+  // Calibration phrasings resemble the training ones more than live traffic
+  // does, so take the most permissive threshold of the best range.
+  (void)hi;
+  return lo / 100.0;
 }
 
 }  // namespace kefu::nlu
