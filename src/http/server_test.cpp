@@ -406,6 +406,38 @@ TEST_F(ServerTest, InvalidUtf8TextFrameCloses1007) {
   EXPECT_EQ((*c)->close_code(), 1007);
 }
 
+TEST_F(ServerTest, SilentWebSocketPeerIsClosedAfterIdleTimeout) {
+  settings_.ws_idle_timeout_s = 1;
+  auto& s = Make();
+  Echo(s);
+  StartServer();
+  auto c = WsClient::Connect(port_, "/ws/a");
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(metrics_.Render().find("kefu_ws_open_connections 1"), std::string::npos);
+  // The client does not run its event loop, so it answers no ping: to the
+  // server it looks like a half-open connection.
+  EXPECT_TRUE(Eventually([&] { return server_->OpenWebSockets() == 0; }, 4000));
+  EXPECT_NE(metrics_.Render().find("kefu_ws_open_connections 0"), std::string::npos);
+  EXPECT_FALSE((*c)->Receive(milliseconds(1000)).ok());
+  EXPECT_TRUE((*c)->closed());
+}
+
+TEST_F(ServerTest, AnsweringWebSocketPeerStaysOpenPastIdleTimeout) {
+  settings_.ws_idle_timeout_s = 1;
+  auto& s = Make();
+  Echo(s);
+  StartServer();
+  auto c = WsClient::Connect(port_, "/ws/a");
+  ASSERT_TRUE(c.ok());
+  // Receive runs the client's loop, which answers the server's pings.
+  EXPECT_FALSE((*c)->Receive(milliseconds(2500)).ok());
+  EXPECT_FALSE((*c)->closed());
+  ASSERT_TRUE((*c)->Send("still here").ok());
+  auto m = (*c)->Receive();
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(*m, "echo:still here");
+}
+
 TEST_F(ServerTest, SseStreamReceivesEventsAndNoticesDisconnect) {
   settings_.sse_heartbeat_s = 1;
   auto& s = Make();
