@@ -19,7 +19,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
-#include "demo/demo.h"
+#include "demo/demo_shop.h"
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
 #include "knowledge/knowledge_base.h"
@@ -131,6 +131,7 @@ class ScenarioEnv {
     commerce = std::make_unique<tools::CommerceStore>(*db, clock);
     tools::CommerceToolsOptions opts;
     opts.clock = &clock;
+    opts.service_hours = demo::DemoShopInfo().service_hours;
     tools::RegisterCommerceTools(registry, *commerce, opts);
     KEFU_RETURN_IF_ERROR(demo::LoadDemoTenant(*db, *commerce, *kb, clock));
     grounded = std::make_unique<dialogue::GroundedResponder>(*kb, registry, dialogue::GroundedSettings{});

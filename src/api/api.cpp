@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include <charconv>
+#include <set>
 
 #include "api/errors.h"
 #include "api/openapi.h"

@@ -60,8 +60,19 @@ int main(int argc, char** argv) {
   serve->add_option("--port-file", port_file, "Write the bound port to this file once listening");
   serve->callback([&] { std::exit(Serve(config_path, demo, port, data_dir, host, port_file)); });
 
-  kefu::app::RegisterKbCommands(cli);
+  std::string global_config, global_data_dir;
+  cli.add_option("--config", global_config, "TOML configuration file for kb/nlu commands");
+  cli.add_option("--data-dir", global_data_dir, "State directory for kb commands (default ./data)");
+  kefu::app::KbCliDeps kb_deps;
+  kb_deps.load_config = [&]() -> kefu::Result<kefu::Config> {
+    auto c = kefu::Config::Load(global_config);
+    if (c.ok() && !global_data_dir.empty()) c->storage.data_dir = global_data_dir;
+    return c;
+  };
+  kb_deps.open_database = [](const kefu::Config& c) { return kefu::app::OpenDatabase(c); };
+  kefu::app::RegisterKbCommands(cli, kb_deps);
   kefu::app::RegisterNluCommands(cli);
+  kefu::app::RegisterEvalCommands(cli);
 
   try {
     cli.parse(argc, argv);

@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
-#include "demo/demo.h"
+#include "demo/demo_shop.h"
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
 #include "dialogue/llm_responder.h"
@@ -72,20 +72,34 @@ nlohmann::json WidgetConfigFor(const api::Tenant& t) {
   nlohmann::json cfg = {{"name", t.name},
                         {"greeting", "您好，请问有什么可以帮您？"},
                         {"quick_questions", nlohmann::json::array()}};
-  if (t.id == demo::kDemoTenantId) {
-    const auto& shop = demo::DemoShopInfo();
+  const auto& shop = demo::DemoShopInfo();
+  if (t.id == shop.tenant_id) {
     cfg["name"] = shop.name;
+    cfg["assistant_name"] = shop.assistant_name;
     cfg["greeting"] = shop.greeting;
     cfg["quick_questions"] = shop.quick_questions;
-    cfg["service_hours"] = shop.service_hours;
+    cfg["service_hours"] = shop.service_hours_text;
+    cfg["hotline"] = shop.hotline;
     nlohmann::json customers = nlohmann::json::array();
-    for (const auto& c : shop.customers) customers.push_back({{"id", c.id}, {"name", c.name}});
+    for (const auto& c : shop.demo_customers) customers.push_back({{"id", c.id}, {"name", c.name}});
     cfg["demo_customers"] = customers;
   }
   return cfg;
 }
 
 }  // namespace
+
+Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
+  std::error_code ec;
+  fs::create_directories(config.storage.data_dir, ec);
+  if (ec) return Unavailable("cannot create data dir " + config.storage.data_dir + ": " + ec.message());
+  std::string db_path = (fs::path(config.storage.data_dir) / "kefu.db").string();
+  storage::DatabaseOptions options;
+  options.busy_timeout_ms = config.storage.busy_timeout_ms;
+  KEFU_ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path, options));
+  KEFU_RETURN_IF_ERROR(db->Migrate(storage::SchemaMigrations()));
+  return db;
+}
 
 ServerApp::ServerApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ServerApp::~ServerApp() { Stop(); }
@@ -96,12 +110,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.config = config;
   a.options = options;
 
-  std::error_code ec;
-  fs::create_directories(config.storage.data_dir, ec);
-  if (ec) return Unavailable("cannot create data dir " + config.storage.data_dir + ": " + ec.message());
-  std::string db_path = (fs::path(config.storage.data_dir) / "kefu.db").string();
-  KEFU_ASSIGN_OR_RETURN(a.db, storage::Database::Open(db_path, {config.storage.busy_timeout_ms}));
-  KEFU_RETURN_IF_ERROR(a.db->Migrate(storage::SchemaMigrations()));
+  KEFU_ASSIGN_OR_RETURN(a.db, OpenDatabase(config));
 
   KEFU_ASSIGN_OR_RETURN(a.segmenter, text::CreateSegmenter(config.knowledge));
   KEFU_ASSIGN_OR_RETURN(a.kb, knowledge::KnowledgeBase::Create(*a.db, *a.segmenter, config.knowledge, a.clock));
@@ -109,12 +118,14 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.commerce = std::make_unique<tools::CommerceStore>(*a.db, a.clock);
   tools::CommerceToolsOptions topts;
   topts.clock = &a.clock;
+  if (options.demo) topts.service_hours = demo::DemoShopInfo().service_hours;
   tools::RegisterCommerceTools(a.tools, *a.commerce, topts);
   a.tenants = std::make_unique<api::TenantDirectory>(*a.db, a.clock);
 
   if (options.demo) {
     KEFU_RETURN_IF_ERROR(demo::LoadDemoTenant(*a.db, *a.commerce, *a.kb, a.clock));
-    KEFU_RETURN_IF_ERROR(a.tenants->AddApiKey(demo::kDemoTenantId, "demo-admin-key", "demo"));
+    const auto& shop = demo::DemoShopInfo();
+    KEFU_RETURN_IF_ERROR(a.tenants->AddApiKey(shop.tenant_id, shop.api_key, "demo"));
   }
 
   a.store = std::make_unique<dialogue::ConversationStore>(*a.db, a.clock);
@@ -173,6 +184,8 @@ Status ServerApp::Start() {
 }
 
 int ServerApp::port() const { return impl_->server->port(); }
+
+std::vector<std::string> ServerApp::Routes() const { return impl_->server->Routes(); }
 
 void ServerApp::Stop() {
   Impl& a = *impl_;

@@ -6,9 +6,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/status.h"
+#include "storage/sqlite.h"
 
 namespace kefu::app {
 
@@ -17,6 +19,9 @@ struct ServeOptions {
   std::string port_file;      // write the bound port here once listening
 };
 
+// Opens (creating) data_dir/kefu.db and applies the schema migrations.
+Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config);
+
 class ServerApp {
  public:
   static Result<std::unique_ptr<ServerApp>> Create(const Config& config, const ServeOptions& options);
@@ -24,6 +29,8 @@ class ServerApp {
 
   Status Start();
   int port() const;
+  // "GET /v1/x" for every route served (the OpenAPI consistency test uses it).
+  std::vector<std::string> Routes() const;
   // Graceful: stops taking new turns, finishes in-flight ones (up to
   // server.shutdown_grace_ms), then closes connections. Idempotent.
   void Stop();

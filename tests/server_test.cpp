@@ -1,0 +1,252 @@
+// Integration tests of the whole server: ServerApp with the demo tenant on
+// port 0, a temporary data dir (real SQLite), real HTTP, WebSocket and SSE.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "api/openapi.h"
+#include "app/server_app.h"
+#include "http/testing.h"
+
+namespace kefu {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using http::testing::Fetch;
+using http::testing::Headers;
+using http::testing::WsClient;
+
+const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "application/json"}};
+const Headers kAdmin = {{"Authorization", "Bearer demo-admin-key"}};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("kefu_server_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    auto cfg = Config::Parse("", {});
+    ASSERT_TRUE(cfg.ok());
+    cfg->server.port = 0;
+    cfg->server.host = "127.0.0.1";
+    cfg->server.max_body_bytes = 64 * 1024;
+    cfg->storage.data_dir = dir_.string();
+    cfg->log.level = "warn";
+    app::ServeOptions opts;
+    opts.demo = true;
+    auto a = app::ServerApp::Create(*cfg, opts);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_ = std::move(*a);
+    ASSERT_TRUE(app_->Start().ok());
+    port_ = app_->port();
+  }
+  static void TearDownTestSuite() {
+    app_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static json Call(const std::string& method, const std::string& target, const json& body, int expect,
+                   const Headers& h = kWidget) {
+    auto r = Fetch(port_, method, target, body.is_null() ? "" : body.dump(), h);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, expect) << method << " " << target << " -> " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+
+  static std::string NewConversation(const std::string& customer = "C0001") {
+    json c = Call("POST", "/v1/conversations", {{"customer_id", customer}, {"channel", "web"}}, 201);
+    return c.value("id", "");
+  }
+
+  static inline fs::path dir_;
+  static inline std::unique_ptr<app::ServerApp> app_;
+  static inline int port_ = 0;
+};
+
+TEST_F(ServerTest, HealthMetricsAndOpenApi) {
+  json h = Call("GET", "/healthz", nullptr, 200);
+  EXPECT_EQ(h["status"], "ok");
+  auto m = Fetch(port_, "GET", "/metrics");
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->body.find("kefu_open_conversations"), std::string::npos);
+  EXPECT_NE(m->body.find("kefu_http_requests_total"), std::string::npos);
+}
+
+TEST_F(ServerTest, EveryServedRouteIsDocumentedAndViceVersa) {
+  std::set<std::string> served, documented;
+  for (const auto& r : app_->Routes()) served.insert(r);
+  const json& doc = OpenApiDocument();
+  for (auto p = doc["paths"].begin(); p != doc["paths"].end(); ++p)
+    for (auto m = p.value().begin(); m != p.value().end(); ++m) {
+      std::string method = m.key();
+      for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(method + " " + p.key());
+    }
+  EXPECT_EQ(served, documented);
+  // The document served is the same one.
+  json served_doc = Call("GET", "/openapi.json", nullptr, 200);
+  EXPECT_EQ(served_doc, doc);
+}
+
+TEST_F(ServerTest, AnswersOrderTrackingWithLiveDataAndCarriesContext) {
+  std::string id = NewConversation("C0001");
+  json r = Call("POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "t1"}, {"text", "我的订单到哪了"}}, 200);
+  EXPECT_EQ(r["message"]["role"], "customer");
+  EXPECT_EQ(r["reply"]["role"], "bot");
+  EXPECT_EQ(r["reply"]["reply_to"], r["message"]["id"]);
+  std::string text = r["reply"]["text"];
+  EXPECT_NE(text.find("SO2026"), std::string::npos) << text;
+  EXPECT_NE(text.find("运单号"), std::string::npos) << text;
+  json follow = Call("POST", "/v1/conversations/" + id + "/messages",
+                     {{"client_msg_id", "t2"}, {"text", "那它什么时候到？"}}, 200);
+  EXPECT_EQ(follow["reply"]["meta"]["order_id"], r["reply"]["meta"]["order_id"]) << follow.dump();
+}
+
+TEST_F(ServerTest, RetryWithSameClientMsgIdNeverDuplicates) {
+  std::string id = NewConversation();
+  json a = Call("POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "dup-1"}, {"text", "多久发货"}}, 200);
+  json b = Call("POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "dup-1"}, {"text", "多久发货"}}, 200);
+  EXPECT_FALSE(a["duplicate"].get<bool>());
+  EXPECT_TRUE(b["duplicate"].get<bool>());
+  EXPECT_EQ(a["message"]["id"], b["message"]["id"]);
+  EXPECT_EQ(a["reply"]["id"], b["reply"]["id"]);
+  json list = Call("GET", "/v1/conversations/" + id + "/messages", nullptr, 200);
+  EXPECT_EQ(list["messages"].size(), 2u);
+}
+
+TEST_F(ServerTest, WebSocketAckReplyAndReplayAfterReconnect) {
+  std::string id = NewConversation();
+  auto ws = WsClient::Connect(port_, "/v1/conversations/" + id + "/ws?widget_key=demo");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  ASSERT_TRUE((*ws)->Send(json{{"type", "message"}, {"client_msg_id", "w1"}, {"text", "退货运费谁出"}}.dump()).ok());
+  bool acked = false, replied = false;
+  int64_t last_seq = 0;
+  for (int i = 0; i < 10 && !(acked && replied); ++i) {
+    auto f = (*ws)->Receive();
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    json j = json::parse(*f);
+    if (j["type"] == "ack") {
+      acked = true;
+      EXPECT_EQ(j["client_msg_id"], "w1");
+    }
+    if (j["type"] == "message") {
+      last_seq = std::max<int64_t>(last_seq, j["message"]["seq"]);
+      if (j["message"]["role"] == "bot") replied = true;
+    }
+  }
+  EXPECT_TRUE(acked);
+  EXPECT_TRUE(replied);
+  (*ws)->Close();
+  // Reconnect from seq 1: exactly the messages after it are replayed.
+  auto ws2 = WsClient::Connect(port_, "/v1/conversations/" + id + "/ws?widget_key=demo&after_seq=1");
+  ASSERT_TRUE(ws2.ok());
+  auto f = (*ws2)->Receive();
+  ASSERT_TRUE(f.ok());
+  json j = json::parse(*f);
+  EXPECT_EQ(j["type"], "message");
+  EXPECT_EQ(j["message"]["seq"], 2);
+  // A ping is answered; a malformed frame gets an error frame, not a crash.
+  ASSERT_TRUE((*ws2)->Send("{not json").ok());
+  auto e = (*ws2)->Receive();
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(json::parse(*e)["code"], "invalid_json");
+  ASSERT_TRUE((*ws2)->Send(R"({"type":"ping"})").ok());
+  auto p = (*ws2)->Receive();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(json::parse(*p)["type"], "pong");
+}
+
+TEST_F(ServerTest, ServerSentEventsStreamReplies) {
+  std::string id = NewConversation();
+  auto sse = http::testing::SseClient::Connect(port_, "/v1/conversations/" + id + "/events?widget_key=demo");
+  ASSERT_TRUE(sse.ok()) << sse.status().ToString();
+  Call("POST", "/v1/conversations/" + id + "/messages?wait=false", {{"client_msg_id", "s1"}, {"text", "你好"}}, 202);
+  bool bot = false;
+  for (int i = 0; i < 6 && !bot; ++i) {
+    auto ev = (*sse)->Next();
+    ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+    if (ev->event == "message" && json::parse(ev->data)["role"] == "bot") bot = true;
+  }
+  EXPECT_TRUE(bot);
+}
+
+TEST_F(ServerTest, BadInputGetsClearErrors) {
+  std::string id = NewConversation();
+  std::string path = "/v1/conversations/" + id + "/messages";
+  auto bad_json = Fetch(port_, "POST", path, "{\"text\": ", kWidget);
+  ASSERT_TRUE(bad_json.ok());
+  EXPECT_EQ(bad_json->status, 400);
+  EXPECT_EQ(json::parse(bad_json->body)["error"]["code"], "invalid_json");
+  auto bad_utf8 = Fetch(port_, "POST", path, "{\"client_msg_id\":\"x\",\"text\":\"\xff\xfe\"}", kWidget);
+  ASSERT_TRUE(bad_utf8.ok());
+  EXPECT_EQ(bad_utf8->status, 400);
+  EXPECT_EQ(json::parse(bad_utf8->body)["error"]["code"], "invalid_utf8");
+  auto big = Fetch(port_, "POST", path, std::string(100 * 1024, 'a'), kWidget);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(json::parse(big->body)["error"]["code"], "payload_too_large");
+  Call("POST", path, {{"client_msg_id", "e1"}, {"text", "   "}}, 400);
+  Call("POST", path, {{"client_msg_id", "bad id!"}, {"text", "hi"}}, 400);
+  Call("POST", path, {{"text", "hi"}}, 400);
+  Call("POST", "/v1/conversations/c_doesnotexist/messages", {{"client_msg_id", "e2"}, {"text", "hi"}}, 404);
+  Call("POST", path, {{"client_msg_id", "e3"}, {"text", "hi"}}, 401, {{"Content-Type", "application/json"}});
+  Call("POST", path, {{"client_msg_id", "e3"}, {"text", "hi"}}, 401, {{"X-Kefu-Widget-Key", "nope"}});
+  Call("POST", "/v1/conversations", {{"customer_id", ""}}, 400);
+  Call("POST", "/v1/conversations", {{"customer_id", "C1"}, {"channel", "fax"}}, 400);
+  Call("GET", path + "?limit=0", nullptr, 400);
+  Call("POST", "/v1/conversations/" + id + "/close", nullptr, 200);
+  json closed = Call("POST", path, {{"client_msg_id", "e4"}, {"text", "hi"}}, 409);
+  EXPECT_EQ(closed["error"]["code"], "conflict");
+  auto nf = Fetch(port_, "GET", "/v1/nope");
+  ASSERT_TRUE(nf.ok());
+  EXPECT_EQ(nf->status, 404);
+}
+
+TEST_F(ServerTest, AdminKnowledgeBaseLiveUpdateAndTools) {
+  Call("GET", "/v1/kb/search?q=%E5%8F%91%E7%A5%A8", nullptr, 401, {});
+  json s = Call("GET", "/v1/kb/search?q=%E5%8F%91%E7%A5%A8&top_k=3", nullptr, 200, kAdmin);
+  ASSERT_FALSE(s["passages"].empty());
+  EXPECT_GT(s["passages"][0]["score"].get<double>(), 0);
+
+  // A new entry answers customers at once, without a restart.
+  Headers put_h = kAdmin;
+  put_h.push_back({"Content-Type", "application/json"});
+  Call("PUT", "/v1/kb/entries/kb-test-ufo",
+       {{"title", "可以用飞碟配送吗？"}, {"body", "暂不支持飞碟配送，敬请期待星际物流。"}, {"questions", {"飞碟配送"}}},
+       200, put_h);
+  std::string id = NewConversation();
+  json r = Call("POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "k1"}, {"text", "能用飞碟配送吗"}}, 200);
+  EXPECT_NE(r["reply"]["text"].get<std::string>().find("星际物流"), std::string::npos) << r.dump();
+  Call("DELETE", "/v1/kb/entries/kb-test-ufo", nullptr, 200, kAdmin);
+  Call("GET", "/v1/kb/entries/kb-test-ufo", nullptr, 404, kAdmin);
+
+  auto imp = Fetch(port_, "POST", "/v1/kb/import?format=md",
+                   "# 测试\n\n## 月球能发货吗？\nid: kb-test-moon\n\n月球暂不在配送范围内。\n\n## 空条目\n\n", kAdmin);
+  ASSERT_TRUE(imp.ok());
+  EXPECT_EQ(imp->status, 200) << imp->body;
+  json report = json::parse(imp->body);
+  EXPECT_EQ(report["imported"], 1);
+  ASSERT_EQ(report["errors"].size(), 1u);
+  EXPECT_GT(report["errors"][0]["line"].get<int>(), 0);
+
+  json tools = Call("GET", "/v1/tools", nullptr, 200, kAdmin);
+  EXPECT_GE(tools["tools"].size(), 4u);
+  json order = Call("POST", "/v1/tools/list_orders?customer_id=C0001", json::object(), 200, kAdmin);
+  EXPECT_GT(order["count"].get<int>(), 0);
+  Call("POST", "/v1/tools/get_order", {{"order_id", 5}}, 400, kAdmin);
+  Call("POST", "/v1/tools/no_such_tool", json::object(), 404, kAdmin);
+}
+
+TEST_F(ServerTest, WidgetConfigListsDemoCustomers) {
+  json c = Call("GET", "/v1/widget/config", nullptr, 200);
+  EXPECT_EQ(c["name"], "示例商城");
+  EXPECT_FALSE(c["demo_customers"].empty());
+  Call("GET", "/v1/widget/config?widget_key=wrong", nullptr, 401, {});
+}
+
+}  // namespace
+}  // namespace kefu
