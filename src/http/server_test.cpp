@@ -622,7 +622,7 @@ TEST_F(ServerTest, RoutesListsRegistrations) {
 }
 
 TEST_F(ServerTest, StartFailsOnTakenPort) {
-  auto& s = Make();
+  Make();
   StartServer();
   settings_.port = port_;
   Server other(settings_, metrics_);
