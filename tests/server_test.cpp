@@ -241,6 +241,22 @@ TEST_F(ServerTest, AdminKnowledgeBaseLiveUpdateAndTools) {
   Call("POST", "/v1/tools/no_such_tool", json::object(), 404, kAdmin);
 }
 
+TEST_F(ServerTest, EveryCustomerTurnIsAnalysedAndStored) {
+  std::string id = NewConversation();
+  json r = Call("POST", "/v1/conversations/" + id + "/messages",
+                {{"client_msg_id", "a1"}, {"text", "你们太垃圾了！！！东西坏了三次，我要投诉，马上退款！"}}, 200);
+  const json& a = r["message"]["meta"]["analysis"];
+  ASSERT_TRUE(a.is_object()) << r.dump();
+  EXPECT_EQ(a["language"], "zh");
+  EXPECT_EQ(a["sentiment"], "negative");
+  bool complaint = false;
+  for (const auto& u : a["urgency"]) complaint |= u == "keyword:投诉";
+  EXPECT_TRUE(complaint) << a.dump();
+  // The analysis is stored: the history returns it too.
+  json list = Call("GET", "/v1/conversations/" + id + "/messages", nullptr, 200);
+  EXPECT_EQ(list["messages"][0]["meta"]["analysis"], a);
+}
+
 TEST_F(ServerTest, WidgetConfigListsDemoCustomers) {
   json c = Call("GET", "/v1/widget/config", nullptr, 200);
   EXPECT_EQ(c["name"], "示例商城");

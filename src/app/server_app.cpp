@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "knowledge/knowledge_base.h"
 #include "llm/openai_client.h"
+#include "nlu/analyzer.h"
 #include "storage/schema.h"
 #include "text/segmenter.h"
 #include "tools/commerce_store.h"
@@ -43,6 +44,7 @@ struct ServerApp::Impl {
   std::unique_ptr<dialogue::GroundedResponder> grounded;
   std::unique_ptr<llm::OpenAiClient> llm_client;
   std::unique_ptr<dialogue::LlmResponder> llm_responder;
+  std::unique_ptr<nlu::Analyzer> analyzer;
   std::unique_ptr<ThreadPool> workers;
   std::unique_ptr<dialogue::ConversationService> service;
   std::unique_ptr<http::Server> server;
@@ -144,9 +146,16 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     a.llm_responder = std::make_unique<dialogue::LlmResponder>(*a.llm_client, *a.grounded, *a.kb, a.tools, ls);
     responder = a.llm_responder.get();
   }
+  auto analyzer = nlu::Analyzer::Create(nlu::AnalyzerSettings{});
+  if (analyzer.ok()) {
+    a.analyzer = std::move(*analyzer);
+  } else {
+    log::Warn("nlu_models_not_loaded", {{"error", analyzer.status().ToString()},
+                                        {"hint", "turns are answered without sentiment/emotion/intent analysis"}});
+  }
   a.workers = std::make_unique<ThreadPool>(config.server.worker_threads, "turn");
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
-                                                              a.clock);
+                                                              a.clock, dialogue::ServiceSettings{}, a.analyzer.get());
 
   http::ServerSettings hs = http::ServerSettings::FromConfig(config.server);
   a.server = std::make_unique<http::Server>(hs, a.metrics);

@@ -6,12 +6,13 @@ namespace kefu::dialogue {
 
 ConversationService::ConversationService(ConversationStore& store, Responder& responder, ThreadPool& workers,
                                          ConversationHub& hub, metrics::Registry& metrics, const Clock& clock,
-                                         ServiceSettings settings)
+                                         ServiceSettings settings, const nlu::Analyzer* analyzer)
     : store_(store),
       responder_(responder),
       workers_(workers),
       hub_(hub),
       clock_(clock),
+      analyzer_(analyzer),
       settings_(settings),
       turns_ok_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"ok\"")),
       turns_failed_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"error\"")),
@@ -109,7 +110,9 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
       FinishOne();
       return;
     }
-    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, nlohmann::json::object());
+    nlohmann::json meta = nlohmann::json::object();
+    if (analyzer_) meta["analysis"] = analyzer_->Analyze(text).ToJson();
+    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, meta);
     if (cb.on_accepted) cb.on_accepted(accepted);
     if (!accepted.ok()) {
       FinishOne();
@@ -145,10 +148,34 @@ Result<Message> ConversationService::Answer(const Message& customer_message) {
     for (auto& m : *recent)
       if (m.seq < customer_message.seq) history.push_back(std::move(m));
   }
+  // The emotion trajectory over the last turns travels in the context, for
+  // the responder now and for routing decisions.
+  if (customer_message.meta.contains("analysis")) {
+    auto& hist = conv->context["negativity"];
+    if (!hist.is_array()) hist = nlohmann::json::array();
+    nlu::TurnAnalysis a;
+    const auto& j = customer_message.meta["analysis"];
+    a.sentiment = j.value("sentiment", "neutral");
+    a.sentiment_score = j.value("sentiment_score", 0.0);
+    a.emotion = j.value("emotion", "neutral");
+    a.emotion_intensity = j.value("emotion_intensity", 0.0);
+    hist.push_back(a.Negativity());
+    while (hist.size() > 8) hist.erase(hist.begin());
+    nlu::EmotionTrajectory trajectory;
+    for (const auto& v : hist) {
+      nlu::TurnAnalysis t;
+      t.sentiment = "negative";
+      t.sentiment_score = v.get<double>();
+      trajectory.Add(t);
+    }
+    conv->context["emotion_trend"] = trajectory.ToJson();
+  }
   TurnRequest turn{*conv, customer_message, history, conv->context};
   const std::string& cid = conv->id;
   int64_t reply_to = customer_message.id;
   TurnReply reply = responder_.Respond(turn, [&](std::string_view delta) { hub_.PublishDelta(cid, reply_to, delta); });
+  for (const char* key : {"negativity", "emotion_trend"})
+    if (conv->context.contains(key)) reply.context[key] = conv->context[key];
   auto stored = store_.AppendMessage(cid, "bot", reply.text, reply_to, reply.meta);
   if (!stored.ok()) {
     turns_failed_.Inc();

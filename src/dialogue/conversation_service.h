@@ -23,6 +23,7 @@
 #include "dialogue/conversation_store.h"
 #include "dialogue/hub.h"
 #include "dialogue/responder.h"
+#include "nlu/analyzer.h"
 
 namespace kefu::dialogue {
 
@@ -41,8 +42,12 @@ struct PostCallbacks {
 
 class ConversationService {
  public:
+  // `analyzer` (may be null) reads every customer turn (language, sentiment,
+  // emotion, intent, urgency); its result is stored in the message's
+  // meta.analysis and the emotion trajectory in the conversation context.
   ConversationService(ConversationStore& store, Responder& responder, ThreadPool& workers, ConversationHub& hub,
-                      metrics::Registry& metrics, const Clock& clock, ServiceSettings settings = {});
+                      metrics::Registry& metrics, const Clock& clock, ServiceSettings settings = {},
+                      const nlu::Analyzer* analyzer = nullptr);
 
   Result<Conversation> Start(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
@@ -74,6 +79,7 @@ class ConversationService {
   ThreadPool& workers_;
   ConversationHub& hub_;
   const Clock& clock_;
+  const nlu::Analyzer* analyzer_;
   ServiceSettings settings_;
 
   metrics::Counter& turns_ok_;

@@ -30,6 +30,12 @@ bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
 
+bool ArrivalQuestion(const std::string& t) {
+  for (const char* w : {"什么时候到", "何时到", "几时到", "多久到", "多久能到", "几天到", "什么时候能到", "when will"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 std::string LastCustomerText(const TurnRequest& turn) {
   for (auto it = turn.history.rbegin(); it != turn.history.rend(); ++it)
     if (it->role == "customer") return it->text;
@@ -146,7 +152,11 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
   d.context.erase("pending_action");
   d.context.erase("pending_choices");
   d.meta["order_id"] = resolved;
-  d.text = action == Action::kTrackLogistics ? templates::Logistics(r) : templates::OrderStatus(r);
+  const bool asks_arrival = ArrivalQuestion(turn.message.text);
+  if (action == Action::kTrackLogistics && asks_arrival && d.meta.value("resolved_from_context", false))
+    d.text = templates::ArrivalTime(r);
+  else
+    d.text = action == Action::kTrackLogistics ? templates::Logistics(r) : templates::OrderStatus(r);
   if (action == Action::kTrackLogistics) d.suggestions.push_back("查看订单详情");
   else d.suggestions.push_back("物流到哪了");
 }

@@ -55,6 +55,24 @@ std::string Logistics(const json& r) {
   return s;
 }
 
+std::string ArrivalTime(const json& r) {
+  std::string id = Str(r, "order_id");
+  std::string delivered = Str(r, "delivered_at");
+  if (!delivered.empty()) return "订单 " + id + " 已于 " + delivered + " 签收。";
+  if (!r.value("shipped", false))
+    return "订单 " + id + " 还没有发货（当前状态：" + Str(r, "status_label") + "），发货后一般 1–3 天送达。";
+  std::string s = "订单 " + id;
+  if (r.contains("eta") && r["eta"].is_object()) {
+    s += Str(r["eta"], "text") + "。";
+    if (r["eta"].value("delayed", false)) s += "比通常时效略慢，如需催件可以回复“转人工”。";
+  } else {
+    s += "当前状态：" + Str(r, "status_label") + "。";
+  }
+  if (r.contains("latest_event") && r["latest_event"].is_object())
+    s += "\n最新物流（" + Str(r["latest_event"], "time") + "）：" + Str(r["latest_event"], "description");
+  return s;
+}
+
 std::string OrderStatus(const json& r) {
   std::string s = "订单 " + Str(r, "order_id") + " 的状态是“" + Str(r, "status_label") + "”。";
   std::string items = Str(r, "item_summary");

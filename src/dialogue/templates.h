@@ -14,6 +14,8 @@ std::string Greeting();
 std::string KnowledgeAnswer(const std::string& title, const std::string& body);
 std::string Clarify(const std::vector<std::string>& titles);
 std::string Logistics(const nlohmann::json& track_result);
+// A follow-up asking only when it arrives ("那它什么时候到？").
+std::string ArrivalTime(const nlohmann::json& track_result);
 std::string OrderStatus(const nlohmann::json& order_result);
 std::string OrderList(const nlohmann::json& list_result);
 std::string Products(const std::string& query, const nlohmann::json& search_result);
