@@ -146,7 +146,18 @@ TurnAnalysis Analyzer::Analyze(std::string_view text) const {
   }
 
   // Emotion: CLUEmotion has no neutral class; neutral = low confidence.
-  auto e = emotion_->Predict(text, 1);
+  auto e = emotion_->Predict(text, 3);
+  // Domain prior: CLUEmotion is Weibo, where complaints read as sadness as often
+  // as anger. A negative customer-service turn with complaint/threat signals is
+  // anger whenever the model ranks anger among its top three.
+  if (!e.empty() && t.sentiment == "negative" && !t.urgency.empty() && e.front().label != "anger") {
+    for (size_t i = 1; i < e.size(); ++i) {
+      if (e[i].label == "anger") {
+        e.front() = {"anger", e.front().score + e[i].score};
+        break;
+      }
+    }
+  }
   const double floor = t.sentiment == "neutral" ? settings_.emotion_neutral_below_when_neutral
                                                 : settings_.emotion_neutral_below;
   if (e.empty() || e.front().score < floor) {
@@ -160,7 +171,7 @@ TurnAnalysis Analyzer::Analyze(std::string_view text) const {
     if ((t.emotion == "happiness" || t.emotion == "like") && t.sentiment == "negative") {
       polarity_agrees = 1.0 - t.sentiment_score;
     }
-    t.emotion_intensity = std::clamp(e.front().score * (0.5 + 0.5 * polarity_agrees), 0.0, 1.0);
+    t.emotion_intensity = std::clamp(std::min(1.0, e.front().score) * (0.5 + 0.5 * polarity_agrees), 0.0, 1.0);
     if (!t.urgency.empty() && IsNegativeEmotion(t.emotion)) {
       t.emotion_intensity = std::min(1.0, t.emotion_intensity + 0.1 * static_cast<double>(t.urgency.size()));
     }

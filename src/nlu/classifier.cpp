@@ -142,7 +142,9 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
                                                       const TrainOptions& options) {
   if (examples.empty()) return InvalidArgument("no training examples");
   std::vector<LabeledExample> train, calib;
-  if (task == Task::kIntent && options.calibration_share > 0) {
+  const bool has_oos = std::any_of(examples.begin(), examples.end(),
+                                   [](const LabeledExample& ex) { return ex.label == kOutOfScope; });
+  if (task == Task::kIntent && has_oos && options.calibration_share > 0) {
     const uint64_t cut = static_cast<uint64_t>(options.calibration_share * 1000);
     for (const auto& ex : examples) {
       ((Fnv1a64(ex.text + "#calib") % 1000) < cut ? calib : train).push_back(ex);
@@ -329,7 +331,7 @@ std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const 
   ft_->predict(k <= 0 ? -1 : k, words, preds, 0.0);
   auto dict = ft_->getDictionary();
   for (const auto& [logp, id] : preds) {
-    out.push_back({dict->getLabel(id).substr(kLabelPrefix.size()), std::exp(static_cast<double>(logp))});
+    out.push_back({dict->getLabel(id).substr(kLabelPrefix.size()), std::min(1.0, std::exp(static_cast<double>(logp)))});
   }
   return out;
 }
@@ -368,9 +370,12 @@ double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledE
     objective[i] = acc / static_cast<double>(in_scope.size()) + rec / static_cast<double>(oos.size());
     best = std::max(best, objective[i]);
   }
+  // Thresholds whose objective is within one out-of-scope example of the best
+  // are ties (calibration sets hold few oos examples); take the lowest.
+  const double tolerance = 1.0 / static_cast<double>(oos.size()) + 1e-9;
   int lo = -1, hi = -1;
   for (int i = 0; i <= 100; ++i) {
-    if (objective[i] >= best - 1e-9) {
+    if (objective[i] >= best - tolerance) {
       if (lo < 0) lo = i;
       hi = i;
     }

@@ -54,8 +54,8 @@ struct TrainOptions {
   bool quantize = true;  // product quantization + vocabulary/bucket pruning
   int cutoff = 200000;   // rows kept when quantizing (0 = all)
   int dsub = 2;
-  // Intent only: share of examples (chosen by a hash of the text) held out to
-  // calibrate the out-of-scope threshold; the shipped model is trained on the rest.
+  // Intent with "oos" examples only: share of examples (chosen by a hash of the
+  // text) held out to calibrate the out-of-scope threshold; the model is trained on the rest.
   double calibration_share = 0.15;
 
   nlohmann::json ToJson() const;
@@ -107,8 +107,9 @@ class Classifier {
   std::unique_ptr<fasttext::FastText> ft_;
 };
 
-// Picks the score threshold maximising (in-scope accuracy + oos recall) over
-// calibration examples; 0 when there are no "oos" examples. Exposed for eval.
+// Picks the lowest score threshold whose (in-scope accuracy + oos recall) over
+// calibration examples is within one oos example of the best; 0 when there
+// are no "oos" examples.
 double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledExample>& calibration);
 
 // Stable 64-bit FNV-1a; used for the model checksum and deterministic splits.
