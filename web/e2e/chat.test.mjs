@@ -32,7 +32,9 @@ describe('chat widget against kefu serve --demo', () => {
       await page.screenshot({ path: path.join(ensureResultsDir(), 'chat-final.png'), animations: 'disabled' }).catch(() => {});
     }
     if (browser) await browser.close();
+    const crash = server && server.crashed();
     if (server) await server.stop();
+    assert.equal(crash, null, `the server died during the tests: ${JSON.stringify(crash)}; see web/test-results/server.log`);
   });
 
   const conversationId = () => page.evaluate(() => window.__kefu.state.conversation.id);
@@ -131,7 +133,8 @@ describe('chat widget against kefu serve --demo', () => {
   });
 
   test('the SSE fallback (?transport=sse) sends and receives without duplicates', T, async () => {
-    const sse = await context.newPage();
+    const sseContext = await browser.newContext({ viewport: { width: 480, height: 820 }, locale: 'zh-CN' });
+    const sse = await sseContext.newPage();
     sse.on('pageerror', (e) => pageErrors.push(String(e)));
     try {
       await sse.goto(`${server.baseUrl}/?customer=C0002&transport=sse`);
@@ -150,7 +153,7 @@ describe('chat widget against kefu serve --demo', () => {
       assert.equal(new Set(seqs).size, seqs.length, 'no seq rendered twice');
       assert.equal(rendered.filter((m) => m.role === 'customer' && m.text === text).length, 1);
     } finally {
-      await sse.close();
+      await sseContext.close();
     }
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
   });

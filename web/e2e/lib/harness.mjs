@@ -21,7 +21,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Starts `$KEFU_BIN serve --demo --port 0 --data-dir <tmp> --port-file <tmp>/port`
  * (cwd = repo root), waits for the port file and GET /healthz. Returns
- * { baseUrl, stop(), log() }. Throws with the server's output when it does not come up.
+ * { baseUrl, stop(), log(), crashed() }; the log is copied to web/test-results/server.log on stop. Throws with the server's output when it does not come up.
  */
 export async function startServer({ timeoutMs = 60000 } = {}) {
   const bin = path.resolve(repoRoot, process.env.KEFU_BIN || 'build/src/app/kefu');
@@ -47,6 +47,11 @@ export async function startServer({ timeoutMs = 60000 } = {}) {
       for (let i = 0; i < 50 && !exited; i++) await sleep(100);
       if (!exited) child.kill('SIGKILL');
     }
+    // Keep the server's output for post-mortems (a crash shows up here).
+    try {
+      fs.mkdirSync(resultsDir, { recursive: true });
+      fs.copyFileSync(logPath, path.join(resultsDir, 'server.log'));
+    } catch { /* nothing logged */ }
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
@@ -74,7 +79,9 @@ export async function startServer({ timeoutMs = 60000 } = {}) {
     if (Date.now() > deadline) return fail(`GET /healthz did not succeed within ${timeoutMs} ms`);
     await sleep(100);
   }
-  return { baseUrl, stop, log };
+  /** null while running, else { code, signal } of an exit the tests did not ask for. */
+  const crashed = () => exited;
+  return { baseUrl, stop, log, crashed };
 }
 
 export async function launchBrowser() {
