@@ -1,5 +1,7 @@
 #include "tools/commerce_tools.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cctype>
@@ -267,14 +269,60 @@ class SearchProductsTool final : public CommerceTool {
       return InvalidArgument("argument 'min_price': must not exceed max_price");
     q.limit = args.value("limit", 5);
     KEFU_ASSIGN_OR_RETURN(auto products, store_.SearchProducts(ctx.tenant_id, q));
+    bool fuzzy = false;
+    if (products.empty() && !q.keyword.empty()) {
+      // Unsegmented Chinese ("索尼耳机") rarely occurs verbatim: rank by shared character bigrams.
+      KEFU_ASSIGN_OR_RETURN(products, FuzzySearch(ctx.tenant_id, q));
+      fuzzy = true;
+    }
     json list = json::array();
     for (const auto& p : products) {
       list.push_back({{"id", p.id}, {"name", p.name}, {"category", p.category}, {"brand", p.brand},
                       {"price", Yuan(p.price_cents)}, {"price_text", Money(p.price_cents)}, {"stock", p.stock},
                       {"in_stock", p.stock > 0}, {"description", p.description}, {"attrs", p.attrs}});
     }
-    json out = {{"count", list.size()}};
+    json out = {{"count", list.size()}, {"match", fuzzy ? "fuzzy" : "exact"}};
     out["products"] = std::move(list);
+    return out;
+  }
+
+ private:
+  static std::vector<std::string> Bigrams(std::string_view text) {
+    std::vector<std::string> out;
+    std::vector<char32_t> cps = utf8::Decode(text);
+    for (size_t i = 0; i + 1 < cps.size(); ++i) {
+      if (cps[i] == U' ' || cps[i + 1] == U' ') continue;
+      std::string g;
+      utf8::Append(g, cps[i]);
+      utf8::Append(g, cps[i + 1]);
+      out.push_back(std::move(g));
+    }
+    return out;
+  }
+
+  Result<std::vector<Product>> FuzzySearch(const std::string& tenant, const ProductQuery& q) const {
+    std::vector<std::string> grams = Bigrams(q.keyword);
+    if (grams.empty()) return std::vector<Product>{};
+    ProductQuery all = q;
+    all.keyword.clear();
+    all.limit = 1000;
+    KEFU_ASSIGN_OR_RETURN(auto candidates, store_.SearchProducts(tenant, all));
+    std::vector<std::pair<int, Product>> scored;
+    for (auto& p : candidates) {
+      std::string label = p.name + " " + p.brand + " " + p.category;
+      int score = 0;
+      for (const auto& g : grams) {
+        if (label.find(g) != std::string::npos) score += 2;
+        else if (p.description.find(g) != std::string::npos) score += 1;
+      }
+      if (score > 0) scored.emplace_back(score, std::move(p));
+    }
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<Product> out;
+    for (auto& [score, p] : scored) {
+      if (static_cast<int>(out.size()) >= q.limit) break;
+      out.push_back(std::move(p));
+    }
     return out;
   }
 };

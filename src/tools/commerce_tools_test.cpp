@@ -189,6 +189,16 @@ TEST_F(CommerceToolsTest, SearchProducts) {
   EXPECT_EQ(Call("search_products", {{"min_price", 300}, {"max_price", 100}}).status().code(),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(Call("search_products", {{"min_price", -1}}).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*r)["match"], "exact");
+  // Unsegmented Chinese falls back to bigram matching: 索尼 and 耳机 both occur in P1's name.
+  auto fuzzy = Call("search_products", {{"keyword", "索尼耳机"}});
+  ASSERT_TRUE(fuzzy.ok());
+  EXPECT_EQ((*fuzzy)["match"], "fuzzy");
+  ASSERT_GE((*fuzzy)["count"].get<int>(), 1);
+  EXPECT_EQ((*fuzzy)["products"][0]["id"], "P1");
+  auto nothing = Call("search_products", {{"keyword", "冰箱"}});
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ((*nothing)["count"], 0);
 }
 
 TEST_F(CommerceToolsTest, RequestHumanRecordsAndReportsHours) {
