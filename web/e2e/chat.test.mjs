@@ -146,8 +146,15 @@ describe('chat widget against kefu serve --demo', () => {
       await sse.waitForFunction((t) => {
         const msgs = window.__kefu.state.messages;
         const q = msgs.find((m) => m.role === 'customer' && m.text === t);
-        return Boolean(q && msgs.some((m) => m.reply_to === q.seq && m.role !== 'customer'));
-      }, text, { timeout: 30000 });
+        // reply_to names the question: the server sends its id (a seq would be accepted too).
+        return Boolean(q && msgs.some((m) => m.role !== 'customer' && m.seq > q.seq && (m.reply_to === q.id || m.reply_to === q.seq)));
+      }, text, { timeout: 30000 }).catch(async (e) => {
+        const st = await sse.evaluate(() => JSON.stringify({
+          status: window.__kefu.state.status, transport: window.__kefu.debug.transport(), outbox: window.__kefu.state.outbox,
+          messages: window.__kefu.state.messages.map((m) => [m.seq, m.role, m.reply_to, m.text.slice(0, 30)]),
+        }));
+        throw new Error(`${e.message}\nwidget state: ${st}`);
+      });
       const rendered = await renderedMessages(sse);
       const seqs = rendered.map((m) => m.seq);
       assert.equal(new Set(seqs).size, seqs.length, 'no seq rendered twice');

@@ -471,7 +471,9 @@ export class ChatClient {
     } else {
       // A stream for a turn stored before this connection opened may have started
       // earlier; its first visible piece would be mid-sentence, so show dots only.
-      const joinedMidway = d.reply_to <= this._seqAtConnect;
+      // reply_to names the customer message (the server sends its id; accept a seq too).
+      const target = this.state.messages.find((m) => m.role === 'customer' && m.id === d.reply_to);
+      const joinedMidway = (target ? target.seq : d.reply_to) <= this._seqAtConnect;
       this.state.streams[d.reply_to] = { reply_to: d.reply_to, text: joinedMidway ? '' : d.text, partial: joinedMidway };
     }
   }
@@ -502,12 +504,8 @@ export class ChatClient {
     return this.state.messages.some((x) => x.seq > seq && x.role !== 'customer');
   }
 
-  _repliedTo(seq) {
-    const msgs = this.state.messages;
-    for (let i = msgs.length - 1; i >= 0 && msgs[i].seq > seq; i--) {
-      if (msgs[i].reply_to === seq) return true;
-    }
-    return false;
+  _repliedTo(replyTo) {
+    return this.state.messages.some((m) => m.reply_to === replyTo && m.role !== 'customer');
   }
 
   /** Inserts a stored message, keeping seq order; ignores seqs already present. */
