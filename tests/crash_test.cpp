@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "http/testing.h"
 
 extern char** environ;
@@ -113,7 +115,9 @@ TEST(CrashTest, AcknowledgedMessagesSurviveSigkill) {
     answered.clear();
     auto list = Fetch(again.port, "GET", "/v1/conversations/" + id + "/messages?limit=500", "", kWidget);
     ASSERT_TRUE(list.ok());
-    for (const auto& m : json::parse(list->body)["messages"]) {
+    ASSERT_EQ(list->status, 200) << list->body;
+    const json body = json::parse(list->body);
+    for (const auto& m : body["messages"]) {
       if (m["role"] == "customer") {
         seen[m["client_msg_id"].get<std::string>()]++;
         customer_ids.insert(m["id"].get<int64_t>());
@@ -124,6 +128,10 @@ TEST(CrashTest, AcknowledgedMessagesSurviveSigkill) {
     if (answered.size() >= customer_ids.size()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  std::string sample;
+  for (auto& [k, v] : seen) { if (sample.size() < 200) sample += k + " "; }
+  ASSERT_FALSE(seen.empty()) << "no customer messages after restart on port " << again.port << " conversation " << id;
+  EXPECT_GE(seen.size(), acked.size()) << "seen: " << sample << " acked " << *acked.begin();
   for (const auto& cmid : acked) EXPECT_EQ(seen[cmid], 1) << "acknowledged message " << cmid << " lost or duplicated";
   for (const auto& [cmid, n] : seen) EXPECT_EQ(n, 1) << cmid;
   EXPECT_EQ(answered.size(), customer_ids.size()) << "every stored message is answered after the restart";

@@ -82,7 +82,7 @@ TEST_F(LlmServerTest, GeneratedAnswerIsGroundedAndCitesPassages) {
   ASSERT_FALSE(r["reply"]["meta"]["citations"].empty());
   EXPECT_EQ(r["reply"]["meta"]["citations"][0]["id"], "kb-ship-01");
   ASSERT_EQ(fake_.RequestCount(), 1u);
-  const json& req = fake_.Requests()[0].json;
+  const json req = fake_.Requests()[0].json;
   EXPECT_EQ(req["model"], "fake-model");
   EXPECT_EQ(fake_.Requests()[0].authorization, "Bearer sk-test");
   std::string system = req["messages"][0]["content"];
@@ -101,7 +101,7 @@ TEST_F(LlmServerTest, ToolCallsRunAgainstLiveOrderData) {
   EXPECT_EQ(r["reply"]["meta"]["tools"][0]["name"], "track_logistics");
   EXPECT_TRUE(r["reply"]["meta"]["tools"][0]["ok"].get<bool>());
   ASSERT_EQ(fake_.RequestCount(), 2u);
-  const json& second = fake_.Requests()[1].json;
+  const json second = fake_.Requests()[1].json;
   const json& tool_msg = second["messages"].back();
   EXPECT_EQ(tool_msg["role"], "tool");
   EXPECT_EQ(tool_msg["tool_call_id"], "call_1");

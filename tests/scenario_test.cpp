@@ -45,6 +45,9 @@ struct Scenario {
   std::vector<Turn> turns;
 };
 
+// gtest prints the parameter in test names; the file name says it all.
+void PrintTo(const Scenario& s, std::ostream* os) { *os << s.file; }
+
 std::string Trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   size_t i = 0;

@@ -162,7 +162,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
   std::string static_dir = FindStaticDir(config.server.static_dir);
-  if (!static_dir.empty()) a.server->Static("/", static_dir, /*spa_fallback=*/true);
+  // No SPA fallback: unknown paths (and every unknown /v1 route) are 404.
+  if (!static_dir.empty()) a.server->Static("/", static_dir, /*spa_fallback=*/false);
   else log::Warn("no_web_assets", {{"hint", "run scripts/web.sh to build web/widget/dist"}});
 
   log::Info("configured", {{"data_dir", config.storage.data_dir},

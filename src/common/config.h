@@ -56,8 +56,8 @@ struct KnowledgeConfig {
 };
 
 struct DialogueConfig {
-  double answer_threshold = 0.55;       // retrieval confidence needed to answer directly
-  double clarify_threshold = 0.30;      // between this and answer_threshold: ask to clarify
+  double answer_threshold = 0.45;       // retrieval confidence needed to answer directly
+  double clarify_threshold = 0.25;      // between this and answer_threshold: ask to clarify
 };
 
 struct LogConfig {

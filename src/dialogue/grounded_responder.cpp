@@ -1,5 +1,6 @@
 #include "dialogue/grounded_responder.h"
 
+#include <algorithm>
 #include <ctime>
 #include <sstream>
 
@@ -81,6 +82,9 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
 
 void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
   auto passages = Retrieve(turn, settings_.top_k);
+  // Decide by confidence (coverage of the question), not raw BM25 order.
+  std::stable_sort(passages.begin(), passages.end(),
+                   [](const auto& a, const auto& b) { return a.confidence > b.confidence; });
   double conf = passages.empty() ? 0.0 : passages.front().confidence;
   d.meta["confidence"] = conf;
   if (conf >= settings_.answer_threshold) {
@@ -92,6 +96,18 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
     // Related questions as suggestions.
     for (size_t i = 1; i < passages.size() && d.suggestions.size() < 3; ++i)
       if (passages[i].confidence >= settings_.clarify_threshold) d.suggestions.push_back(passages[i].title);
+    return;
+  }
+  size_t candidates = 0;
+  for (const auto& p : passages) candidates += p.confidence >= settings_.clarify_threshold;
+  if (candidates == 1) {
+    // One plausible entry only: answer it, saying what we understood.
+    const auto& p = passages.front();
+    d.text = "您是想了解「" + p.title + "」吗？\n" + templates::KnowledgeAnswer(p.title, p.text);
+    d.citations.push_back({{"id", p.id}, {"title", p.title}, {"score", p.score}});
+    d.context["last_kb_id"] = p.id;
+    d.context.erase("pending_choices");
+    d.meta["tentative"] = true;
     return;
   }
   if (conf >= settings_.clarify_threshold) {
@@ -234,7 +250,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& turn, const DeltaFn& on_
       if (!reading.strong && !order_id) {
         // "快递费多少" is a question for the knowledge base, not about an order.
         auto passages = Retrieve(turn, 1);
-        if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold + 0.15) {
+        if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
           d.meta["intent"] = "faq";
           AnswerFromKnowledge(turn, d);
           break;
@@ -243,9 +259,17 @@ TurnReply GroundedResponder::Respond(const TurnRequest& turn, const DeltaFn& on_
       AnswerOrder(turn, static_cast<int>(action), order_id, d);
       break;
     }
-    case Action::kProductSearch:
-      AnswerProducts(turn, reading.product_query, d);
+    case Action::kProductSearch: {
+      // "支持花呗分期吗，有没有手续费" asks about policy, not products.
+      auto passages = Retrieve(turn, 1);
+      if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
+        d.meta["intent"] = "faq";
+        AnswerFromKnowledge(turn, d);
+      } else {
+        AnswerProducts(turn, reading.product_query, d);
+      }
       break;
+    }
     case Action::kGreeting:
       d.text = templates::Greeting();
       break;

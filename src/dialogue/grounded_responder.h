@@ -17,8 +17,8 @@
 namespace kefu::dialogue {
 
 struct GroundedSettings {
-  double answer_threshold = 0.55;   // KB confidence needed to answer directly
-  double clarify_threshold = 0.30;  // between the two: offer the top entries as choices
+  double answer_threshold = 0.45;   // KB confidence needed to answer directly
+  double clarify_threshold = 0.25;  // between the two: offer the top entries as choices
   int top_k = 5;
 };
 

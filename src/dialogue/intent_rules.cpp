@@ -45,6 +45,11 @@ constexpr std::array<std::string_view, 12> kOrderRef = {"我的订单", "我的�
 constexpr std::array<std::string_view, 9> kBackRef = {"它", "这个订单", "那个订单", "这单", "那单", "刚才那个",
                                                       "上面那个", "这笔", " it "};
 
+// Money moving back to the customer: "退款多久到账", "钱会退回到哪里" are not parcels.
+constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱", "钱", "返款", "退回", "refund"};
+
+constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
+
 constexpr std::array<std::string_view, 12> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
                                                        "价钱", "还有货", "有货吗", "库存", "想买", "do you sell"};
 
@@ -119,7 +124,8 @@ TurnReading ReadTurn(std::string_view raw) {
   if (ContainsAny(t, kHuman)) {
     r.action = Action::kHuman;
     r.strong = true;
-  } else if (ContainsAny(t, kTrack)) {
+  } else if ((ContainsAny(t, kTrack) && (!ContainsAny(t, kMoney) || order_ref)) ||
+             (r.order_id && ContainsAny(t, kParcel))) {
     r.action = Action::kTrackLogistics;
     r.strong = order_ref || r.refers_back;
   } else if (ContainsAny(t, kListOrders)) {

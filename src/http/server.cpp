@@ -427,9 +427,11 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
 
   void OnWrite(beast::error_code ec, size_t) {
     writing_ = false;
-    queued_bytes_ -= int64_t(outq_.front().size());
-    outq_.pop_front();
-    if (ec) {
+    if (!outq_.empty()) {
+      queued_bytes_ -= int64_t(outq_.front().size());
+      outq_.pop_front();
+    }
+    if (ec || finished_) {
       beast::error_code ignored;
       beast::get_lowest_layer(ws_).socket().close(ignored);  // the pending read ends → Finish
       outq_.clear();
@@ -472,7 +474,9 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
       }
     }
     h_ = {};  // drop the handler's captures (they may hold handles)
-    outq_.clear();
+    // A write in flight still reads its buffer: keep that frame until OnWrite.
+    if (writing_) outq_.resize(1);
+    else outq_.clear();
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().close(ec);
     srv_.Unregister(id_, /*ws=*/true);
@@ -611,7 +615,9 @@ class SseSession : public SessionBase, public std::enable_shared_from_this<SseSe
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
-    outq_.clear();
+    // A write in flight still reads its buffer: keep that frame.
+    if (writing_) outq_.resize(1);
+    else outq_.clear();
     srv_.Unregister(id_, /*ws=*/false);
     handle_->RunOnClose();
   }
