@@ -1,0 +1,148 @@
+#include "routing/repeat_detector.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "common/utf8.h"
+
+namespace kefu::routing {
+
+namespace {
+
+// Paraphrase → canonical form. Matched greedily, longest key first.
+constexpr std::array<std::pair<std::u32string_view, std::u32string_view>, 37> kSynonyms = {{
+    {U"什么时候", U"何时"}, {U"啥时候", U"何时"}, {U"几时", U"何时"}, {U"多久", U"何时"},
+    {U"多长时间", U"何时"}, {U"怎么还不", U"何时"}, {U"怎么还没", U"何时"}, {U"为什么还不", U"何时"},
+    {U"为什么还没", U"何时"}, {U"还没有", U"何时"}, {U"还不", U"何时"}, {U"还没", U"何时"},
+    {U"怎么样", U"如何"}, {U"怎样", U"如何"}, {U"怎么", U"如何"}, {U"咋", U"如何"},
+    {U"如何才能", U"如何"}, {U"为什么", U"为何"}, {U"为啥", U"为何"}, {U"干嘛", U"为何"},
+    {U"是不是", U"是否"}, {U"能不能", U"能否"}, {U"可不可以", U"能否"}, {U"可以", U"能"},
+    {U"可否", U"能否"}, {U"有没有", U"有无"}, {U"寄出", U"发货"}, {U"发出", U"发货"},
+    {U"送到", U"到货"}, {U"退钱", U"退款"}, {U"钱退", U"退款"}, {U"快递", U"物流"},
+    {U"包裹", U"物流"}, {U"手机号码", U"手机号"}, {U"电话号码", U"手机号"}, {U"开通", U"开"},
+    {U"关闭", U"关"},
+}};
+
+// Dropped wherever they occur (after synonyms had their chance).
+constexpr std::array<std::u32string_view, 20> kFillers = {
+    U"到底", U"究竟", U"请问", U"你好", U"您好", U"我想问", U"想问一下", U"一下", U"麻烦", U"亲",
+    U"呢",   U"吗",   U"啊",   U"呀",   U"吧",   U"了",     U"的",       U"嘛",   U"哦",   U"哈",
+};
+
+// Normalised texts that are not questions.
+constexpr std::array<std::u32string_view, 14> kAcknowledgements = {
+    U"好", U"好好", U"嗯", U"嗯嗯", U"谢谢", U"多谢", U"ok", U"知道", U"收到", U"行", U"对", U"是", U"在吗", U"没有",
+};
+
+bool Keep(char32_t c) {
+  return (c >= U'a' && c <= U'z') || (c >= U'0' && c <= U'9') || (c >= 0x3400 && c <= 0x9FFF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x2FFFF);
+}
+
+char32_t Fold(char32_t c) {
+  if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;  // full-width ASCII
+  if (c >= U'A' && c <= U'Z') c += 32;
+  return c;
+}
+
+bool StartsWith(const std::u32string& s, size_t i, std::u32string_view p) {
+  return s.size() - i >= p.size() && std::u32string_view(s).substr(i, p.size()) == p;
+}
+
+std::u32string NormalizeCp(std::string_view text) {
+  std::string clean = utf8::Sanitize(text);
+  std::u32string s;
+  for (char32_t c : utf8::Decode(clean)) {
+    c = Fold(c);
+    if (Keep(c)) s.push_back(c);
+  }
+  static const std::vector<std::pair<std::u32string_view, std::u32string_view>> by_length = [] {
+    std::vector<std::pair<std::u32string_view, std::u32string_view>> v(kSynonyms.begin(), kSynonyms.end());
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.first.size() > b.first.size(); });
+    return v;
+  }();
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    bool matched = false;
+    for (const auto& [from, to] : by_length)
+      if (StartsWith(s, i, from)) {
+        out.append(to);
+        i += from.size();
+        matched = true;
+        break;
+      }
+    if (matched) continue;
+    for (std::u32string_view f : kFillers)
+      if (StartsWith(s, i, f)) {
+        i += f.size();
+        matched = true;
+        break;
+      }
+    if (matched) continue;
+    out.push_back(s[i++]);
+  }
+  return out;
+}
+
+using Vec = std::unordered_map<uint64_t, double>;
+
+Vec Features(const std::u32string& s) {
+  Vec v;
+  for (size_t i = 0; i < s.size(); ++i) {
+    v[(uint64_t{1} << 63) | s[i]] += 0.5;
+    if (i + 1 < s.size()) v[(uint64_t{s[i]} << 21) | s[i + 1]] += 1.0;
+  }
+  return v;
+}
+
+double Cosine(const Vec& a, const Vec& b) {
+  double dot = 0, na = 0, nb = 0;
+  for (const auto& [k, x] : a) {
+    na += x * x;
+    if (auto it = b.find(k); it != b.end()) dot += x * it->second;
+  }
+  for (const auto& [k, y] : b) nb += y * y;
+  return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0.0;
+}
+
+bool IsQuestion(const std::u32string& norm) {
+  if (norm.empty()) return false;
+  if (std::find(kAcknowledgements.begin(), kAcknowledgements.end(), std::u32string_view(norm)) !=
+      kAcknowledgements.end())
+    return false;
+  return true;
+}
+
+}  // namespace
+
+std::string RepeatDetector::Normalize(std::string_view text) {
+  std::string out;
+  for (char32_t c : NormalizeCp(text)) utf8::Append(out, c);
+  return out;
+}
+
+double RepeatDetector::Similarity(std::string_view a, std::string_view b) const {
+  return Cosine(Features(NormalizeCp(a)), Features(NormalizeCp(b)));
+}
+
+int RepeatDetector::Observe(nlohmann::json& state, std::string_view text) const {
+  if (!state.is_object()) state = nlohmann::json::object();
+  if (!state.contains("questions") || !state["questions"].is_array()) state["questions"] = nlohmann::json::array();
+  nlohmann::json& qs = state["questions"];
+
+  const std::u32string norm = NormalizeCp(text);
+  if (!IsQuestion(norm)) return 0;
+  const Vec f = Features(norm);
+  int count = 1;
+  for (const auto& q : qs)
+    if (q.is_string() && Cosine(f, Features(NormalizeCp(q.get<std::string>()))) >= settings_.threshold) ++count;
+  qs.push_back(utf8::Sanitize(text));
+  while (qs.size() > settings_.window) qs.erase(qs.begin());
+  return count;
+}
+
+}  // namespace kefu::routing

@@ -1,0 +1,501 @@
+#include "routing/rules.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace kefu::routing {
+
+std::string_view ActionKindName(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::kContinue: return "continue";
+    case ActionKind::kCalmingReply: return "calming_reply";
+    case ActionKind::kRaisePriority: return "raise_priority";
+    case ActionKind::kTransfer: return "transfer";
+    case ActionKind::kAlertSupervisor: return "alert_supervisor";
+  }
+  return "continue";
+}
+
+nlohmann::json Action::ToJson() const {
+  nlohmann::json j = {{"action", ActionKindName(kind)}};
+  if (!rule_id.empty()) j["rule"] = rule_id;
+  switch (kind) {
+    case ActionKind::kTransfer:
+      j["queue"] = queue;
+      j["skill"] = skill;
+      j["priority"] = priority;
+      break;
+    case ActionKind::kRaisePriority: j["priority"] = priority; break;
+    case ActionKind::kCalmingReply: j["text"] = text; break;
+    case ActionKind::kAlertSupervisor: j["alert"] = alert; break;
+    case ActionKind::kContinue: break;
+  }
+  return j;
+}
+
+bool Decision::handoff() const { return transfer() != nullptr; }
+
+const Action* Decision::transfer() const {
+  for (const Action& a : actions)
+    if (a.kind == ActionKind::kTransfer) return &a;
+  return nullptr;
+}
+
+int Decision::priority() const {
+  int p = 0;
+  for (const Action& a : actions)
+    if (a.kind == ActionKind::kTransfer || a.kind == ActionKind::kRaisePriority) p = std::max(p, a.priority);
+  return p;
+}
+
+nlohmann::json Decision::ToJson() const {
+  nlohmann::json acts = nlohmann::json::array();
+  for (const Action& a : actions) acts.push_back(a.ToJson());
+  return {{"actions", std::move(acts)}, {"handoff", handoff()}, {"trace", trace}};
+}
+
+namespace {
+
+// A daily window in local minutes since midnight; end < start wraps midnight.
+struct Hours {
+  int start = 0, end = 0;
+  std::string spec;
+  bool Contains(int minute) const {
+    if (start <= end) return minute >= start && minute < end;
+    return minute >= start || minute < end;
+  }
+};
+
+std::optional<Hours> ParseHours(std::string_view s) {
+  int h1, m1, h2, m2;
+  char tail;
+  std::string str(s);
+  if (std::sscanf(str.c_str(), "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4) return std::nullopt;
+  if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59) return std::nullopt;
+  if ((h1 == 24 && m1) || (h2 == 24 && m2)) return std::nullopt;
+  return Hours{h1 * 60 + m1, h2 * 60 + m2, str};
+}
+
+int LocalMinute(int64_t now_ms, int utc_offset_minutes) {
+  int64_t minutes = now_ms / 60000 + utc_offset_minutes;
+  int64_t m = minutes % 1440;
+  if (m < 0) m += 1440;
+  return static_cast<int>(m);
+}
+
+std::string FormatMinute(int minute) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
+  return buf;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+struct Rule {
+  std::string id, description;
+  bool match_any = false;
+  bool stop = false;
+  std::optional<std::vector<std::string>> emotion, sentiment, intent, keywords_any, urgency_any, tier, channel;
+  std::optional<double> min_intensity, min_trend_slope, min_trend_mean, min_intent_score;
+  std::optional<int64_t> min_repeat, min_wait_ms;
+  std::optional<bool> human_requested;
+  std::optional<bool> in_hours;  // business_hours: true = "in", false = "out"
+  std::optional<Hours> hours;    // per-rule window; else the file's settings
+  std::vector<Action> then;
+};
+
+// One evaluated condition for the trace.
+struct Check {
+  nlohmann::json j;
+  bool ok;
+};
+
+Check MakeCheck(std::string_view name, nlohmann::json fact, nlohmann::json threshold, bool ok) {
+  return {{{"name", name}, {"fact", std::move(fact)}, {"threshold", std::move(threshold)}, {"ok", ok}}, ok};
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+// ---- parsing ---------------------------------------------------------------
+
+class Parser {
+ public:
+  Status Error(const toml::node& n, const std::string& key, const std::string& what) {
+    return InvalidArgument("line " + std::to_string(n.source().begin.line) + ": " + key + ": " + what);
+  }
+
+  Result<std::string> String(const toml::node& n, const std::string& key) {
+    if (auto v = n.value<std::string>(); v && n.is_string()) return *v;
+    return Error(n, key, "expected a string");
+  }
+  Result<double> Number(const toml::node& n, const std::string& key) {
+    if (n.is_floating_point()) return *n.value<double>();
+    if (n.is_integer()) return static_cast<double>(*n.value<int64_t>());
+    return Error(n, key, "expected a number");
+  }
+  Result<int64_t> Integer(const toml::node& n, const std::string& key) {
+    if (n.is_integer()) return *n.value<int64_t>();
+    return Error(n, key, "expected an integer");
+  }
+  Result<bool> Bool(const toml::node& n, const std::string& key) {
+    if (n.is_boolean()) return *n.value<bool>();
+    return Error(n, key, "expected true or false");
+  }
+  Result<std::vector<std::string>> StringList(const toml::node& n, const std::string& key) {
+    std::vector<std::string> out;
+    if (n.is_string()) {  // a single string is accepted as a one-element list
+      out.push_back(*n.value<std::string>());
+      return out;
+    }
+    const toml::array* arr = n.as_array();
+    if (!arr) return Error(n, key, "expected a list of strings");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& e = *arr->get(i);
+      if (!e.is_string()) return Error(e, key + "[" + std::to_string(i) + "]", "expected a string");
+      out.push_back(*e.value<std::string>());
+    }
+    return out;
+  }
+  Result<Hours> HoursValue(const toml::node& n, const std::string& key) {
+    KEFU_ASSIGN_OR_RETURN(std::string s, String(n, key));
+    auto h = ParseHours(s);
+    if (!h) return Error(n, key, "expected hours like \"09:00-21:00\", got \"" + s + "\"");
+    return *h;
+  }
+
+  Status ParseWhen(const toml::table& when, const std::string& prefix, Rule& r) {
+    for (const auto& [k, node] : when) {
+      const std::string name(k.str());
+      const std::string key = prefix + "." + name;
+      if (name == "emotion") {
+        KEFU_ASSIGN_OR_RETURN(r.emotion, StringList(node, key));
+      } else if (name == "sentiment") {
+        KEFU_ASSIGN_OR_RETURN(r.sentiment, StringList(node, key));
+      } else if (name == "intent") {
+        KEFU_ASSIGN_OR_RETURN(r.intent, StringList(node, key));
+      } else if (name == "keywords_any") {
+        KEFU_ASSIGN_OR_RETURN(r.keywords_any, StringList(node, key));
+        for (std::string& kw : *r.keywords_any) kw = AsciiLower(kw);
+      } else if (name == "urgency_any") {
+        KEFU_ASSIGN_OR_RETURN(r.urgency_any, StringList(node, key));
+      } else if (name == "tier") {
+        KEFU_ASSIGN_OR_RETURN(r.tier, StringList(node, key));
+      } else if (name == "channel") {
+        KEFU_ASSIGN_OR_RETURN(r.channel, StringList(node, key));
+      } else if (name == "min_intensity") {
+        KEFU_ASSIGN_OR_RETURN(r.min_intensity, Number(node, key));
+      } else if (name == "min_trend_slope") {
+        KEFU_ASSIGN_OR_RETURN(r.min_trend_slope, Number(node, key));
+      } else if (name == "min_trend_mean") {
+        KEFU_ASSIGN_OR_RETURN(r.min_trend_mean, Number(node, key));
+      } else if (name == "min_intent_score") {
+        KEFU_ASSIGN_OR_RETURN(r.min_intent_score, Number(node, key));
+      } else if (name == "min_repeat") {
+        KEFU_ASSIGN_OR_RETURN(r.min_repeat, Integer(node, key));
+      } else if (name == "min_wait_ms") {
+        KEFU_ASSIGN_OR_RETURN(r.min_wait_ms, Integer(node, key));
+      } else if (name == "human_requested") {
+        KEFU_ASSIGN_OR_RETURN(r.human_requested, Bool(node, key));
+      } else if (name == "business_hours") {
+        KEFU_ASSIGN_OR_RETURN(std::string v, String(node, key));
+        if (v != "in" && v != "out") return Error(node, key, "expected \"in\" or \"out\", got \"" + v + "\"");
+        r.in_hours = v == "in";
+      } else if (name == "hours") {
+        KEFU_ASSIGN_OR_RETURN(r.hours, HoursValue(node, key));
+      } else {
+        return Error(node, key, "unknown condition");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<Action> ParseAction(const toml::node& node, const std::string& key) {
+    const toml::table* t = node.as_table();
+    if (!t) return Error(node, key, "expected an action table like { action = \"transfer\", queue = \"...\" }");
+    const toml::node* kind_node = t->get("action");
+    if (!kind_node) return Error(node, key + ".action", "missing");
+    KEFU_ASSIGN_OR_RETURN(std::string kind, String(*kind_node, key + ".action"));
+    Action a;
+    std::set<std::string> allowed;
+    std::set<std::string> required;
+    if (kind == "continue") {
+      a.kind = ActionKind::kContinue;
+    } else if (kind == "calming_reply") {
+      a.kind = ActionKind::kCalmingReply;
+      allowed = required = {"text"};
+    } else if (kind == "raise_priority") {
+      a.kind = ActionKind::kRaisePriority;
+      allowed = required = {"priority"};
+    } else if (kind == "transfer") {
+      a.kind = ActionKind::kTransfer;
+      allowed = {"queue", "skill", "priority"};
+      required = {"queue"};
+    } else if (kind == "alert_supervisor") {
+      a.kind = ActionKind::kAlertSupervisor;
+      allowed = required = {"alert"};
+    } else {
+      return Error(*kind_node, key + ".action",
+                   "unknown action \"" + kind +
+                       "\" (expected continue, calming_reply, raise_priority, transfer or alert_supervisor)");
+    }
+    for (const auto& [k, v] : *t) {
+      const std::string name(k.str());
+      if (name == "action") continue;
+      const std::string fkey = key + "." + name;
+      if (!allowed.count(name)) return Error(v, fkey, "unknown field for action \"" + kind + "\"");
+      if (name == "queue") {
+        KEFU_ASSIGN_OR_RETURN(a.queue, String(v, fkey));
+      } else if (name == "skill") {
+        KEFU_ASSIGN_OR_RETURN(a.skill, String(v, fkey));
+      } else if (name == "text") {
+        KEFU_ASSIGN_OR_RETURN(a.text, String(v, fkey));
+      } else if (name == "alert") {
+        KEFU_ASSIGN_OR_RETURN(a.alert, String(v, fkey));
+      } else if (name == "priority") {
+        KEFU_ASSIGN_OR_RETURN(int64_t p, Integer(v, fkey));
+        if (p < 0 || p > 100) return Error(v, fkey, "expected 0..100");
+        a.priority = static_cast<int>(p);
+      }
+    }
+    for (const std::string& req : required)
+      if (!t->get(req)) return Error(node, key + "." + req, "missing for action \"" + kind + "\"");
+    return a;
+  }
+
+  Result<Rule> ParseRule(const toml::table& t, const std::string& prefix) {
+    Rule r;
+    bool has_then = false;
+    for (const auto& [k, node] : t) {
+      const std::string name(k.str());
+      const std::string key = prefix + "." + name;
+      if (name == "id") {
+        KEFU_ASSIGN_OR_RETURN(r.id, String(node, key));
+        if (r.id.empty()) return Error(node, key, "must not be empty");
+      } else if (name == "description") {
+        KEFU_ASSIGN_OR_RETURN(r.description, String(node, key));
+      } else if (name == "match") {
+        KEFU_ASSIGN_OR_RETURN(std::string m, String(node, key));
+        if (m != "all" && m != "any") return Error(node, key, "expected \"all\" or \"any\", got \"" + m + "\"");
+        r.match_any = m == "any";
+      } else if (name == "stop") {
+        KEFU_ASSIGN_OR_RETURN(r.stop, Bool(node, key));
+      } else if (name == "when") {
+        const toml::table* w = node.as_table();
+        if (!w) return Error(node, key, "expected a table of conditions");
+        KEFU_RETURN_IF_ERROR(ParseWhen(*w, key, r));
+      } else if (name == "then") {
+        has_then = true;
+        if (node.is_table()) {
+          KEFU_ASSIGN_OR_RETURN(Action a, ParseAction(node, key));
+          r.then.push_back(std::move(a));
+        } else if (const toml::array* arr = node.as_array()) {
+          for (size_t i = 0; i < arr->size(); ++i) {
+            KEFU_ASSIGN_OR_RETURN(Action a, ParseAction(*arr->get(i), key + "[" + std::to_string(i) + "]"));
+            r.then.push_back(std::move(a));
+          }
+        } else {
+          return Error(node, key, "expected a list of actions");
+        }
+      } else {
+        return Error(node, key, "unknown field");
+      }
+    }
+    if (r.id.empty()) return Error(t, prefix + ".id", "missing");
+    if (!has_then || r.then.empty()) return Error(t, prefix + ".then", "missing (at least one action)");
+    for (Action& a : r.then) a.rule_id = r.id;
+    return r;
+  }
+};
+
+}  // namespace
+
+struct RuleSet::Impl {
+  std::vector<Rule> rules;
+  std::optional<Hours> business_hours;
+  std::string offline_queue;
+
+  std::vector<Check> Evaluate(const Rule& r, const TurnFacts& f) const;
+};
+
+std::vector<Check> RuleSet::Impl::Evaluate(const Rule& r, const TurnFacts& f) const {
+  std::vector<Check> out;
+  if (r.emotion) {
+    // With min_intensity, "emotion" means "one of these emotions at least this strong".
+    bool ok = Contains(*r.emotion, f.emotion) && (!r.min_intensity || f.emotion_intensity >= *r.min_intensity);
+    nlohmann::json threshold = *r.emotion;
+    if (r.min_intensity) threshold = {{"emotion", *r.emotion}, {"min_intensity", *r.min_intensity}};
+    out.push_back(MakeCheck("emotion", {{"emotion", f.emotion}, {"intensity", f.emotion_intensity}}, threshold, ok));
+  } else if (r.min_intensity) {
+    out.push_back(MakeCheck("min_intensity", f.emotion_intensity, *r.min_intensity,
+                            f.emotion_intensity >= *r.min_intensity));
+  }
+  if (r.sentiment) out.push_back(MakeCheck("sentiment", f.sentiment, *r.sentiment, Contains(*r.sentiment, f.sentiment)));
+  if (r.min_trend_slope)
+    out.push_back(MakeCheck("min_trend_slope", f.emotion_trend_slope, *r.min_trend_slope,
+                            f.emotion_trend_slope >= *r.min_trend_slope));
+  if (r.min_trend_mean)
+    out.push_back(MakeCheck("min_trend_mean", f.emotion_trend_mean, *r.min_trend_mean,
+                            f.emotion_trend_mean >= *r.min_trend_mean));
+  if (r.intent) {
+    bool ok = Contains(*r.intent, f.intent) && (!r.min_intent_score || f.intent_score >= *r.min_intent_score);
+    nlohmann::json threshold = *r.intent;
+    if (r.min_intent_score) threshold = {{"intent", *r.intent}, {"min_intent_score", *r.min_intent_score}};
+    out.push_back(MakeCheck("intent", {{"intent", f.intent}, {"score", f.intent_score}}, threshold, ok));
+  } else if (r.min_intent_score) {
+    out.push_back(MakeCheck("min_intent_score", f.intent_score, *r.min_intent_score,
+                            f.intent_score >= *r.min_intent_score));
+  }
+  if (r.keywords_any) {
+    const std::string text = AsciiLower(f.text);
+    nlohmann::json found = nlohmann::json::array();
+    for (const std::string& kw : *r.keywords_any)
+      if (!kw.empty() && text.find(kw) != std::string::npos) found.push_back(kw);
+    bool ok = !found.empty();
+    out.push_back(MakeCheck("keywords_any", ok ? found : nlohmann::json(nullptr), *r.keywords_any, ok));
+  }
+  if (r.urgency_any) {
+    nlohmann::json found = nlohmann::json::array();
+    for (const std::string& u : f.urgency)
+      for (const std::string& want : *r.urgency_any)
+        if (u == want || (u.size() > want.size() && u.compare(0, want.size(), want) == 0 && u[want.size()] == ':')) {
+          found.push_back(u);
+          break;
+        }
+    bool ok = !found.empty();
+    out.push_back(MakeCheck("urgency_any", f.urgency, *r.urgency_any, ok));
+  }
+  if (r.min_repeat)
+    out.push_back(MakeCheck("min_repeat", f.repeat_count, *r.min_repeat, f.repeat_count >= *r.min_repeat));
+  if (r.tier) out.push_back(MakeCheck("tier", f.customer_tier, *r.tier, Contains(*r.tier, f.customer_tier)));
+  if (r.channel) out.push_back(MakeCheck("channel", f.channel, *r.channel, Contains(*r.channel, f.channel)));
+  if (r.in_hours) {
+    const Hours* h = r.hours ? &*r.hours : business_hours ? &*business_hours : nullptr;
+    int minute = LocalMinute(f.now_ms, f.utc_offset_minutes);
+    // Without any configured window every time counts as business hours.
+    bool in = h ? h->Contains(minute) : true;
+    out.push_back(MakeCheck("business_hours", {{"local_time", FormatMinute(minute)}, {"in", in}},
+                            {{"want", *r.in_hours ? "in" : "out"}, {"hours", h ? h->spec : "00:00-24:00"}},
+                            in == *r.in_hours));
+  }
+  if (r.min_wait_ms) out.push_back(MakeCheck("min_wait_ms", f.wait_ms, *r.min_wait_ms, f.wait_ms >= *r.min_wait_ms));
+  if (r.human_requested)
+    out.push_back(MakeCheck("human_requested", f.human_requested, *r.human_requested,
+                            f.human_requested == *r.human_requested));
+  return out;
+}
+
+RuleSet::RuleSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RuleSet::~RuleSet() = default;
+size_t RuleSet::size() const { return impl_->rules.size(); }
+
+Result<std::shared_ptr<const RuleSet>> RuleSet::Parse(std::string_view toml_text) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument("line " + std::to_string(e.source().begin.line) + ", column " +
+                           std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+  Parser p;
+  auto impl = std::make_unique<Impl>();
+  std::set<std::string> ids;
+  for (const auto& [k, node] : root) {
+    const std::string name(k.str());
+    if (name == "settings") {
+      const toml::table* s = node.as_table();
+      if (!s) return p.Error(node, name, "expected a table");
+      for (const auto& [sk, sv] : *s) {
+        const std::string key = "settings." + std::string(sk.str());
+        if (sk.str() == "business_hours") {
+          KEFU_ASSIGN_OR_RETURN(impl->business_hours, p.HoursValue(sv, key));
+        } else if (sk.str() == "offline_queue") {
+          KEFU_ASSIGN_OR_RETURN(impl->offline_queue, p.String(sv, key));
+        } else {
+          return p.Error(sv, key, "unknown field");
+        }
+      }
+    } else if (name == "rule") {
+      const toml::array* arr = node.as_array();
+      if (!arr) return p.Error(node, name, "expected [[rule]] tables");
+      for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::node& rn = *arr->get(i);
+        const std::string prefix = "rule[" + std::to_string(i) + "]";
+        const toml::table* t = rn.as_table();
+        if (!t) return p.Error(rn, prefix, "expected a table");
+        KEFU_ASSIGN_OR_RETURN(Rule r, p.ParseRule(*t, prefix));
+        if (!ids.insert(r.id).second) return p.Error(rn, prefix + ".id", "duplicate rule id \"" + r.id + "\"");
+        impl->rules.push_back(std::move(r));
+      }
+    } else {
+      return p.Error(node, name, "unknown top-level key (expected [settings] or [[rule]])");
+    }
+  }
+  if (!impl->offline_queue.empty() && !impl->business_hours)
+    return InvalidArgument("settings.offline_queue: needs settings.business_hours");
+  return std::shared_ptr<const RuleSet>(new RuleSet(std::move(impl)));
+}
+
+Decision RuleSet::Evaluate(const TurnFacts& facts) const {
+  Decision d;
+  nlohmann::json rules = nlohmann::json::array();
+  std::string stopped_by;
+  for (const Rule& r : impl_->rules) {
+    std::vector<Check> checks = impl_->Evaluate(r, facts);
+    bool fired;
+    if (checks.empty()) {
+      fired = true;  // a rule without conditions always fires
+    } else if (r.match_any) {
+      fired = std::any_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+    } else {
+      fired = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+    }
+    nlohmann::json conds = nlohmann::json::array();
+    for (Check& c : checks) conds.push_back(std::move(c.j));
+    rules.push_back({{"id", r.id}, {"fired", fired}, {"match", r.match_any ? "any" : "all"}, {"conditions", conds}});
+    if (fired) {
+      d.actions.insert(d.actions.end(), r.then.begin(), r.then.end());
+      if (r.stop) {
+        stopped_by = r.id;
+        break;
+      }
+    }
+  }
+  d.trace = {{"rules", std::move(rules)}};
+  if (!stopped_by.empty()) d.trace["stopped_by"] = stopped_by;
+  // Outside business hours nobody can take a transfer: it becomes "leave a message".
+  if (!impl_->offline_queue.empty() && d.handoff()) {
+    int minute = LocalMinute(facts.now_ms, facts.utc_offset_minutes);
+    if (!impl_->business_hours->Contains(minute)) {
+      nlohmann::json redirected = nlohmann::json::array();
+      for (Action& a : d.actions)
+        if (a.kind == ActionKind::kTransfer) {
+          redirected.push_back(a.queue);
+          a.queue = impl_->offline_queue;
+        }
+      d.trace["after_hours"] = {{"local_time", FormatMinute(minute)},
+                                {"business_hours", impl_->business_hours->spec},
+                                {"offline_queue", impl_->offline_queue},
+                                {"original_queues", redirected}};
+    }
+  }
+  std::vector<std::string> fired_ids;
+  for (const auto& r : d.trace["rules"])
+    if (r["fired"].get<bool>()) fired_ids.push_back(r["id"].get<std::string>());
+  d.trace["fired"] = fired_ids;
+  if (d.actions.empty()) d.actions.push_back(Action{});
+  return d;
+}
+
+}  // namespace kefu::routing
