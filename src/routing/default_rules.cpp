@@ -63,7 +63,9 @@ then = [{ action = "calming_reply", text = "非常抱歉给您带来不好的体
 
 }  // namespace
 
-std::string_view RuleSet::DefaultsToml() { return kDefaultRules; }
+std::string_view RuleSet::DefaultsToml() {
+  return kDefaultRules;
+}
 
 std::shared_ptr<const RuleSet> RuleSet::Defaults() {
   static const std::shared_ptr<const RuleSet> defaults = [] {

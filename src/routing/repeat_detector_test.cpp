@@ -116,8 +116,7 @@ Scores Report(const char* name, const std::vector<Pair>& pairs, double threshold
   for (const Pair& p : pairs) sims.push_back(d.Similarity(p.a, p.b));
   for (double th : {0.4, 0.5, 0.55, 0.6, 0.7, 0.8}) {
     Scores s = Evaluate(sims, pairs, th);
-    std::printf("%s n=%zu threshold=%.2f precision=%.3f recall=%.3f\n", name, pairs.size(), th, s.precision,
-                s.recall);
+    std::printf("%s n=%zu threshold=%.2f precision=%.3f recall=%.3f\n", name, pairs.size(), th, s.precision, s.recall);
   }
   return Evaluate(sims, pairs, threshold);
 }

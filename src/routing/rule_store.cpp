@@ -48,8 +48,7 @@ Status RuleStore::Refresh(const std::string& tenant, bool force) {
   if (ec) return set_error(NotFound(path + ": " + ec.message()));
   auto size = fs::file_size(path, ec);
   if (ec) return set_error(NotFound(path + ": " + ec.message()));
-  const int64_t mtime_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
+  const int64_t mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
   if (!force && mtime_ns == old_mtime && static_cast<int64_t>(size) == old_size) return Status::Ok();
 
   std::ifstream in(path, std::ios::binary);

@@ -1,22 +1,27 @@
 #include "routing/rules.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <set>
 #include <sstream>
 
-#include <toml++/toml.h>
-
 namespace kefu::routing {
 
 std::string_view ActionKindName(ActionKind kind) {
   switch (kind) {
-    case ActionKind::kContinue: return "continue";
-    case ActionKind::kCalmingReply: return "calming_reply";
-    case ActionKind::kRaisePriority: return "raise_priority";
-    case ActionKind::kTransfer: return "transfer";
-    case ActionKind::kAlertSupervisor: return "alert_supervisor";
+    case ActionKind::kContinue:
+      return "continue";
+    case ActionKind::kCalmingReply:
+      return "calming_reply";
+    case ActionKind::kRaisePriority:
+      return "raise_priority";
+    case ActionKind::kTransfer:
+      return "transfer";
+    case ActionKind::kAlertSupervisor:
+      return "alert_supervisor";
   }
   return "continue";
 }
@@ -30,15 +35,24 @@ nlohmann::json Action::ToJson() const {
       j["skill"] = skill;
       j["priority"] = priority;
       break;
-    case ActionKind::kRaisePriority: j["priority"] = priority; break;
-    case ActionKind::kCalmingReply: j["text"] = text; break;
-    case ActionKind::kAlertSupervisor: j["alert"] = alert; break;
-    case ActionKind::kContinue: break;
+    case ActionKind::kRaisePriority:
+      j["priority"] = priority;
+      break;
+    case ActionKind::kCalmingReply:
+      j["text"] = text;
+      break;
+    case ActionKind::kAlertSupervisor:
+      j["alert"] = alert;
+      break;
+    case ActionKind::kContinue:
+      break;
   }
   return j;
 }
 
-bool Decision::handoff() const { return transfer() != nullptr; }
+bool Decision::handoff() const {
+  return transfer() != nullptr;
+}
 
 const Action* Decision::transfer() const {
   for (const Action& a : actions)
@@ -338,10 +352,11 @@ std::vector<Check> RuleSet::Impl::Evaluate(const Rule& r, const TurnFacts& f) co
     if (r.min_intensity) threshold = {{"emotion", *r.emotion}, {"min_intensity", *r.min_intensity}};
     out.push_back(MakeCheck("emotion", {{"emotion", f.emotion}, {"intensity", f.emotion_intensity}}, threshold, ok));
   } else if (r.min_intensity) {
-    out.push_back(MakeCheck("min_intensity", f.emotion_intensity, *r.min_intensity,
-                            f.emotion_intensity >= *r.min_intensity));
+    out.push_back(
+        MakeCheck("min_intensity", f.emotion_intensity, *r.min_intensity, f.emotion_intensity >= *r.min_intensity));
   }
-  if (r.sentiment) out.push_back(MakeCheck("sentiment", f.sentiment, *r.sentiment, Contains(*r.sentiment, f.sentiment)));
+  if (r.sentiment)
+    out.push_back(MakeCheck("sentiment", f.sentiment, *r.sentiment, Contains(*r.sentiment, f.sentiment)));
   if (r.min_trend_slope)
     out.push_back(MakeCheck("min_trend_slope", f.emotion_trend_slope, *r.min_trend_slope,
                             f.emotion_trend_slope >= *r.min_trend_slope));
@@ -354,8 +369,8 @@ std::vector<Check> RuleSet::Impl::Evaluate(const Rule& r, const TurnFacts& f) co
     if (r.min_intent_score) threshold = {{"intent", *r.intent}, {"min_intent_score", *r.min_intent_score}};
     out.push_back(MakeCheck("intent", {{"intent", f.intent}, {"score", f.intent_score}}, threshold, ok));
   } else if (r.min_intent_score) {
-    out.push_back(MakeCheck("min_intent_score", f.intent_score, *r.min_intent_score,
-                            f.intent_score >= *r.min_intent_score));
+    out.push_back(
+        MakeCheck("min_intent_score", f.intent_score, *r.min_intent_score, f.intent_score >= *r.min_intent_score));
   }
   if (r.keywords_any) {
     const std::string text = AsciiLower(f.text);
@@ -391,14 +406,16 @@ std::vector<Check> RuleSet::Impl::Evaluate(const Rule& r, const TurnFacts& f) co
   }
   if (r.min_wait_ms) out.push_back(MakeCheck("min_wait_ms", f.wait_ms, *r.min_wait_ms, f.wait_ms >= *r.min_wait_ms));
   if (r.human_requested)
-    out.push_back(MakeCheck("human_requested", f.human_requested, *r.human_requested,
-                            f.human_requested == *r.human_requested));
+    out.push_back(
+        MakeCheck("human_requested", f.human_requested, *r.human_requested, f.human_requested == *r.human_requested));
   return out;
 }
 
 RuleSet::RuleSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RuleSet::~RuleSet() = default;
-size_t RuleSet::size() const { return impl_->rules.size(); }
+size_t RuleSet::size() const {
+  return impl_->rules.size();
+}
 
 Result<std::shared_ptr<const RuleSet>> RuleSet::Parse(std::string_view toml_text) {
   toml::table root;

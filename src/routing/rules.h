@@ -10,11 +10,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -23,10 +22,10 @@ namespace kefu::routing {
 // Everything a rule may look at for one turn (filled by the caller).
 struct TurnFacts {
   std::string tenant_id;
-  std::string channel;        // "web", "app", "voice", ...
-  std::string customer_tier;  // "normal" | "silver" | "gold" | "vip"
-  std::string text;           // the customer's message
-  std::string emotion;        // anger|disgust|sadness|fear|surprise|happiness|like|neutral
+  std::string channel;           // "web", "app", "voice", ...
+  std::string customer_tier;     // "normal" | "silver" | "gold" | "vip"
+  std::string text;              // the customer's message
+  std::string emotion;           // anger|disgust|sadness|fear|surprise|happiness|like|neutral
   double emotion_intensity = 0;  // 0..1
   std::string sentiment;         // positive | neutral | negative
   double sentiment_score = 0;
@@ -49,11 +48,11 @@ std::string_view ActionKindName(ActionKind kind);
 
 struct Action {
   ActionKind kind = ActionKind::kContinue;
-  std::string queue;  // transfer
-  std::string skill;  // transfer
-  int priority = 0;   // transfer, raise_priority (higher = served sooner)
-  std::string text;   // calming_reply
-  std::string alert;  // alert_supervisor
+  std::string queue;    // transfer
+  std::string skill;    // transfer
+  int priority = 0;     // transfer, raise_priority (higher = served sooner)
+  std::string text;     // calming_reply
+  std::string alert;    // alert_supervisor
   std::string rule_id;  // the rule that produced it
 
   nlohmann::json ToJson() const;
@@ -67,11 +66,11 @@ struct Decision {
   // shown to agents.
   nlohmann::json trace;
 
-  bool handoff() const;             // any kTransfer
-  const Action* transfer() const;   // the first kTransfer, or null
+  bool handoff() const;            // any kTransfer
+  const Action* transfer() const;  // the first kTransfer, or null
   // Highest priority among transfer/raise_priority actions (0 when none).
   int priority() const;
-  nlohmann::json ToJson() const;    // {"actions": [...], "handoff": bool, "trace": ...}
+  nlohmann::json ToJson() const;  // {"actions": [...], "handoff": bool, "trace": ...}
 };
 
 class RuleSet {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 namespace kefu::routing {
 namespace {
 
@@ -40,11 +45,14 @@ std::shared_ptr<const RuleSet> OneRule(const std::string& when, const std::strin
                    "\nthen = [{ action = \"transfer\", queue = \"q\" }]\n");
 }
 
-bool Fires(const std::shared_ptr<const RuleSet>& rs, const TurnFacts& f) { return rs && rs->Evaluate(f).handoff(); }
+bool Fires(const std::shared_ptr<const RuleSet>& rs, const TurnFacts& f) {
+  return rs && rs->Evaluate(f).handoff();
+}
 
 TEST(RuleParse, UnknownFieldNamesLineAndKey) {
-  std::string e = ParseError("[[rule]]\nid = \"a\"\nwhen.emotion = [\"anger\"]\nwhen.colour = \"red\"\n"
-                             "then = [{ action = \"continue\" }]\n");
+  std::string e = ParseError(
+      "[[rule]]\nid = \"a\"\nwhen.emotion = [\"anger\"]\nwhen.colour = \"red\"\n"
+      "then = [{ action = \"continue\" }]\n");
   EXPECT_NE(e.find("line 4"), std::string::npos) << e;
   EXPECT_NE(e.find("rule[0].when.colour"), std::string::npos) << e;
   e = ParseError("[[rule]]\nid = \"a\"\nthen = [{ action = \"continue\" }]\nprio = 3\n");
@@ -58,7 +66,8 @@ TEST(RuleParse, UnknownFieldNamesLineAndKey) {
 }
 
 TEST(RuleParse, WrongTypeNamesLineAndKey) {
-  std::string e = ParseError("[[rule]]\nid = \"a\"\n\nwhen.min_intensity = \"high\"\nthen = [{ action = \"continue\" }]\n");
+  std::string e =
+      ParseError("[[rule]]\nid = \"a\"\n\nwhen.min_intensity = \"high\"\nthen = [{ action = \"continue\" }]\n");
   EXPECT_NE(e.find("line 4"), std::string::npos) << e;
   EXPECT_NE(e.find("rule[0].when.min_intensity: expected a number"), std::string::npos) << e;
   e = ParseError("[[rule]]\nid = \"a\"\nwhen.emotion = [\"anger\", 3]\nthen = [{ action = \"continue\" }]\n");
@@ -74,7 +83,8 @@ TEST(RuleParse, WrongTypeNamesLineAndKey) {
 }
 
 TEST(RuleParse, BadActions) {
-  std::string e = ParseError("[[rule]]\nid = \"a\"\nthen = [{ action = \"continue\" },\n  { action = \"teleport\" }]\n");
+  std::string e =
+      ParseError("[[rule]]\nid = \"a\"\nthen = [{ action = \"continue\" },\n  { action = \"teleport\" }]\n");
   EXPECT_NE(e.find("line 4"), std::string::npos) << e;
   EXPECT_NE(e.find("rule[0].then[1].action"), std::string::npos) << e;
   EXPECT_NE(e.find("teleport"), std::string::npos) << e;
@@ -86,8 +96,9 @@ TEST(RuleParse, BadActions) {
   EXPECT_NE(e.find("rule[0].then: missing"), std::string::npos) << e;
   e = ParseError("[[rule]]\nthen = [{ action = \"continue\" }]\n");
   EXPECT_NE(e.find("rule[0].id: missing"), std::string::npos) << e;
-  e = ParseError("[[rule]]\nid = \"a\"\nthen = [{ action = \"continue\" }]\n[[rule]]\nid = \"a\"\n"
-                 "then = [{ action = \"continue\" }]\n");
+  e = ParseError(
+      "[[rule]]\nid = \"a\"\nthen = [{ action = \"continue\" }]\n[[rule]]\nid = \"a\"\n"
+      "then = [{ action = \"continue\" }]\n");
   EXPECT_NE(e.find("duplicate rule id"), std::string::npos) << e;
   e = ParseError("[[rule]]\nid = \"a\"\nthen = [{ action = \"raise_priority\", priority = \"high\" }]\n");
   EXPECT_NE(e.find("rule[0].then[0].priority: expected an integer"), std::string::npos) << e;
@@ -99,8 +110,9 @@ TEST(RuleParse, TomlSyntaxErrorNamesLine) {
 }
 
 TEST(RuleParse, SectionSyntaxForWhenAndSingleAction) {
-  auto rs = MustParse("[[rule]]\nid = \"a\"\nthen = { action = \"transfer\", queue = \"q\" }\n"
-                      "[rule.when]\nemotion = \"anger\"\n");
+  auto rs = MustParse(
+      "[[rule]]\nid = \"a\"\nthen = { action = \"transfer\", queue = \"q\" }\n"
+      "[rule.when]\nemotion = \"anger\"\n");
   TurnFacts f = Calm();
   EXPECT_FALSE(Fires(rs, f));
   f.emotion = "anger";
@@ -396,6 +408,37 @@ TEST(Defaults, HumanRequestVipTrendAndAfterHours) {
   EXPECT_EQ(d.transfer()->queue, "offline");
   EXPECT_EQ(d.trace["after_hours"]["original_queues"][0], "general");
   EXPECT_EQ(d.trace["after_hours"]["local_time"], "23:00");
+}
+
+}  // namespace
+}  // namespace kefu::routing
+
+namespace kefu::routing {
+namespace {
+
+// docs/routing.md shows the shipped defaults verbatim, and its format
+// example must parse.
+TEST(Docs, DefaultsAndExampleInDocsAreCurrent) {
+  const char* src = std::getenv("KEFU_SOURCE_DIR");
+  std::filesystem::path path = std::filesystem::path(src ? src : KEFU_ROUTING_SOURCE_DIR) / "docs" / "routing.md";
+  std::ifstream in(path);
+  if (!in) GTEST_SKIP() << path << " not found";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  std::vector<std::string> blocks;
+  for (size_t pos = 0; (pos = doc.find("```toml\n", pos)) != std::string::npos;) {
+    pos += 8;
+    size_t end = doc.find("```", pos);
+    ASSERT_NE(end, std::string::npos);
+    blocks.push_back(doc.substr(pos, end - pos));
+  }
+  ASSERT_EQ(blocks.size(), 2u);
+  auto example = RuleSet::Parse(blocks[0]);
+  EXPECT_TRUE(example.ok()) << example.status().ToString();
+  std::string defaults(RuleSet::DefaultsToml());
+  while (!defaults.empty() && defaults.front() == '\n') defaults.erase(0, 1);
+  EXPECT_EQ(blocks[1], defaults);
 }
 
 }  // namespace
