@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace kefu::routing {
 namespace {
@@ -99,6 +102,32 @@ TEST_F(RuleStoreTest, MissingFileIsAnError) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(store.For("t1"), RuleSet::Defaults());
+}
+
+TEST_F(RuleStoreTest, ConcurrentEvaluateDuringReloads) {
+  RuleStore store;
+  std::string path = Write("t1.toml", kToQueueA);
+  ASSERT_TRUE(store.Load("t1", path).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i)
+    readers.emplace_back([&] {
+      while (!done) {
+        const Action* t = nullptr;
+        Decision d = store.For("t1")->Evaluate(Repeated());
+        t = d.transfer();
+        if (!t || (t->queue != "A" && t->queue != "B")) ++bad;
+      }
+    });
+  for (int i = 0; i < 50; ++i) {
+    Write("t1.toml", i % 2 ? kToQueueA : kToQueueB);
+    EXPECT_TRUE(store.ReloadIfChanged().ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(store.For("t1")->Evaluate(Repeated()).transfer()->queue, "A");
 }
 
 }  // namespace
