@@ -71,7 +71,7 @@ std::string CreateConversation(const std::string& host, int port, const std::str
 struct Stats {
   std::mutex mu;
   std::vector<double> latencies_ms;
-  std::atomic<long> turns{0}, errors{0}, open{0};
+  std::atomic<long> turns{0}, errors{0}, open{0}, skipped{0};
 };
 
 class Conv : public std::enable_shared_from_this<Conv> {
@@ -99,6 +99,18 @@ class Conv : public std::enable_shared_from_this<Conv> {
 
   // Called (via post) when the measurement phase starts.
   void Kick() { asio::post(ws_.get_executor(), [self = shared_from_this()] { self->SendNext(); }); }
+
+  // Open loop: one send now unless the previous turn is still waiting.
+  void Tick() {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_) {
+        self->stats_.skipped++;
+        return;
+      }
+      self->open_loop_ = true;
+      self->SendNext();
+    });
+  }
 
   void Close() {
     asio::post(ws_.get_executor(), [self = shared_from_this()] {
@@ -151,12 +163,12 @@ class Conv : public std::enable_shared_from_this<Conv> {
           stats_.latencies_ms.push_back(ms);
         }
         stats_.turns++;
-        SendNext();
+        if (!open_loop_) SendNext();
       }
     } else if (type == "error") {
       stats_.errors++;
       waiting_ = false;
-      SendNext();
+      if (!open_loop_) SendNext();
     }
   }
 
@@ -177,6 +189,7 @@ class Conv : public std::enable_shared_from_this<Conv> {
   std::string out_;
   Clock::time_point sent_at_;
   bool waiting_ = false;
+  bool open_loop_ = false;
   int64_t pending_id_ = -1;
   long n_ = 0;
 };
@@ -194,6 +207,7 @@ int main(int argc, char** argv) {
   CLI::App cli{"kefu load generator: concurrent WebSocket conversations"};
   std::string host = "127.0.0.1", key = "demo", json_out;
   int port = 8080, conversations = 500, seconds = 20, warmup = 3, server_pid = 0, threads = 1;
+  double rate = 0;
   cli.add_option("--host", host);
   cli.add_option("--port", port);
   cli.add_option("--widget-key", key);
@@ -202,6 +216,7 @@ int main(int argc, char** argv) {
   cli.add_option("--warmup", warmup, "seconds of load before measuring");
   cli.add_option("--server-pid", server_pid, "server process for memory figures");
   cli.add_option("--threads", threads, "client I/O threads");
+  cli.add_option("--rate", rate, "open loop: total turns/s spread over the conversations (0 = closed loop)");
   cli.add_option("--json", json_out, "also write the figures as JSON to this file");
   CLI11_PARSE(cli, argc, argv);
 
@@ -234,7 +249,22 @@ int main(int argc, char** argv) {
   long rss_idle = server_pid ? RssKiB(server_pid) : -1;
 
   sending = true;
-  for (auto& c : convs) c->Kick();
+  std::thread pacer;
+  if (rate > 0) {
+    pacer = std::thread([&] {
+      auto start = Clock::now();
+      long i = 0;
+      while (running) {
+        auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate));
+        if (due > Clock::now()) std::this_thread::sleep_until(due);
+        if (!sending) break;
+        convs[i % convs.size()]->Tick();
+        ++i;
+      }
+    });
+  } else {
+    for (auto& c : convs) c->Kick();
+  }
   std::this_thread::sleep_for(std::chrono::seconds(warmup));
   {
     std::lock_guard lock(stats.mu);
@@ -253,6 +283,7 @@ int main(int argc, char** argv) {
     lat = stats.latencies_ms;
   }
   running = false;
+  if (pacer.joinable()) pacer.join();
   for (auto& c : convs) c->Close();
   guard.reset();
   ioc.stop();
@@ -262,7 +293,8 @@ int main(int argc, char** argv) {
   double p50 = Percentile(lat, 0.50), p99 = Percentile(lat, 0.99), pmax = Percentile(lat, 1.0);
   json out = {{"conversations", conversations}, {"open_websockets", stats.open.load()}, {"seconds", elapsed},
               {"turns", turns1 - turns0},       {"turns_per_s", tps},                 {"p50_ms", p50},
-              {"p99_ms", p99},                  {"max_ms", pmax},                     {"errors", stats.errors.load()}};
+              {"p99_ms", p99},                  {"max_ms", pmax},                     {"errors", stats.errors.load()},
+              {"offered_rate", rate},           {"skipped_busy", stats.skipped.load()}};
   if (server_pid) {
     out["server_rss_kib_before"] = rss_before;
     out["server_rss_kib_idle_open"] = rss_idle;
@@ -274,6 +306,9 @@ int main(int argc, char** argv) {
   std::printf("turns/s            %.0f\n", tps);
   std::printf("turn latency       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", p50, p99, pmax);
   std::printf("errors             %ld\n", stats.errors.load());
+  if (rate > 0)
+    std::printf("open loop          %.0f turns/s offered; %ld sends skipped (conversation still waiting)\n", rate,
+                stats.skipped.load());
   if (server_pid)
     std::printf("server memory      %.1f KiB per idle open conversation (RSS %ld -> %ld KiB; %ld KiB under load)\n",
                 out["kib_per_idle_conversation"].get<double>(), rss_before, rss_idle, rss_load);

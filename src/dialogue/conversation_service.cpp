@@ -129,15 +129,16 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
       messages_accepted_.Inc();
       hub_.PublishMessage(accepted->message);
     }
-    auto reply = Answer(accepted->message);
+    auto reply = Answer(accepted->message, std::move(*conv));
     turn_seconds_.Observe(static_cast<double>(clock_.MonotonicNs() - start_ns) / 1e9);
     if (cb.on_reply) cb.on_reply(reply);
     FinishOne();
   });
 }
 
-Result<Message> ConversationService::Answer(const Message& customer_message) {
-  auto conv = store_.GetById(customer_message.conversation_id);
+Result<Message> ConversationService::Answer(const Message& customer_message, std::optional<Conversation> known) {
+  Result<Conversation> conv = known ? Result<Conversation>(std::move(*known))
+                                    : store_.GetById(customer_message.conversation_id);
   if (!conv.ok()) {
     turns_failed_.Inc();
     return conv.status();
@@ -148,6 +149,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message) {
     for (auto& m : *recent)
       if (m.seq < customer_message.seq) history.push_back(std::move(m));
   }
+  const nlohmann::json stored_context = conv->context;
   // The emotion trajectory over the last turns travels in the context, for
   // the responder now and for routing decisions.
   if (customer_message.meta.contains("analysis")) {
@@ -176,15 +178,12 @@ Result<Message> ConversationService::Answer(const Message& customer_message) {
   TurnReply reply = responder_.Respond(turn, [&](std::string_view delta) { hub_.PublishDelta(cid, reply_to, delta); });
   for (const char* key : {"negativity", "emotion_trend"})
     if (conv->context.contains(key)) reply.context[key] = conv->context[key];
-  auto stored = store_.AppendMessage(cid, "bot", reply.text, reply_to, reply.meta);
+  const bool context_changed = reply.context != stored_context;
+  auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);
   if (!stored.ok()) {
     turns_failed_.Inc();
     log::Error("reply_not_stored", {{"conversation_id", cid}, {"error", stored.status().ToString()}});
     return stored.status();
-  }
-  if (reply.context != conv->context) {
-    Status s = store_.SaveContext(cid, reply.context);
-    if (!s.ok()) log::Warn("context_not_saved", {{"conversation_id", cid}, {"error", s.ToString()}});
   }
   turns_ok_.Inc();
   hub_.PublishMessage(*stored);

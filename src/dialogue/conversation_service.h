@@ -71,7 +71,8 @@ class ConversationService {
   // Runs `task` after every earlier task of the same conversation.
   void Enqueue(const std::string& conversation_id, Task task);
   void RunNext(const std::string& conversation_id);
-  Result<Message> Answer(const Message& customer_message);
+  // `conversation` is the current state if the caller has it (saves a read).
+  Result<Message> Answer(const Message& customer_message, std::optional<Conversation> conversation = std::nullopt);
   void FinishOne();
 
   ConversationStore& store_;

@@ -206,6 +206,22 @@ Result<Message> ConversationStore::AppendMessage(const std::string& conversation
   return m;
 }
 
+Result<Message> ConversationStore::AppendReply(const std::string& conversation_id, const std::string& text,
+                                               int64_t reply_to, const nlohmann::json& meta,
+                                               const nlohmann::json* context) {
+  auto s = db_.Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, "bot", text, std::nullopt, reply_to, meta));
+  if (context) {
+    auto& st = s.Prepare("UPDATE conversations SET context_json = ? WHERE id = ?");
+    st.Bind(1, context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(2, conversation_id);
+    KEFU_RETURN_IF_ERROR(st.Run());
+  }
+  KEFU_RETURN_IF_ERROR(tx.Commit());
+  return m;
+}
+
 Result<std::vector<Message>> ConversationStore::List(const std::string& conversation_id, int64_t after_seq,
                                                      int limit) {
   auto s = db_.Lock();

@@ -65,6 +65,9 @@ class ConversationStore {
   // Stores a bot/agent/system message.
   Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                                 std::optional<int64_t> reply_to, const nlohmann::json& meta);
+  // Stores the bot's reply and the new dialogue context in one transaction.
+  Result<Message> AppendReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
+                              const nlohmann::json& meta, const nlohmann::json* context);
   Result<std::vector<Message>> List(const std::string& conversation_id, int64_t after_seq, int limit);
   // The newest `n` messages, oldest first.
   Result<std::vector<Message>> Recent(const std::string& conversation_id, int n);
