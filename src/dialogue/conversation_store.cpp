@@ -37,6 +37,19 @@ Conversation ReadConversation(storage::Statement& st) {
   return c;
 }
 
+// Steps `st` to the end, reading every row as a Message, then resets it.
+Result<std::vector<Message>> ReadMessages(storage::Statement& st) {
+  std::vector<Message> out;
+  for (;;) {
+    auto row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(ReadMessage(st));
+  }
+  st.Reset();
+  return out;
+}
+
 }  // namespace
 
 std::string NewId(std::string_view prefix) {
@@ -228,14 +241,7 @@ Result<std::vector<Message>> ConversationStore::List(const std::string& conversa
   auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
                        " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?");
   st.Bind(1, conversation_id).Bind(2, after_seq).Bind(3, static_cast<int64_t>(limit));
-  std::vector<Message> out;
-  for (;;) {
-    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ReadMessage(st));
-  }
-  st.Reset();
-  return out;
+  return ReadMessages(st);
 }
 
 Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n) {
@@ -243,13 +249,7 @@ Result<std::vector<Message>> ConversationStore::Recent(const std::string& conver
   auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
                        " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?");
   st.Bind(1, conversation_id).Bind(2, static_cast<int64_t>(n));
-  std::vector<Message> out;
-  for (;;) {
-    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ReadMessage(st));
-  }
-  st.Reset();
+  KEFU_ASSIGN_OR_RETURN(std::vector<Message> out, ReadMessages(st));
   std::reverse(out.begin(), out.end());
   return out;
 }
@@ -262,14 +262,7 @@ Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
                                    "WHERE c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
                                    "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) ORDER BY m.id LIMIT ?"));
   st.Bind(1, static_cast<int64_t>(limit));
-  std::vector<Message> out;
-  for (;;) {
-    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ReadMessage(st));
-  }
-  st.Reset();
-  return out;
+  return ReadMessages(st);
 }
 
 int64_t ConversationStore::CountOpen() {
