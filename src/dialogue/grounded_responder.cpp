@@ -69,11 +69,11 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
     std::string prev = LastCustomerText(turn);
     if (!prev.empty()) {
       auto merged = kb_.Search(tenant, prev + " " + turn.message.text, top_k);
+      // Accept the merged reading only when it is more confident and is not
+      // simply the previous answer again.
       if (!merged.empty() && merged.front().confidence > best &&
-          (passages.empty() || merged.front().id != passages.front().id || true)) {
-        // Only accept when it is not simply the previous answer again.
-        std::string last_entry = turn.context.value("last_kb_id", "");
-        if (merged.front().id != last_entry) passages = std::move(merged);
+          merged.front().id != turn.context.value("last_kb_id", "")) {
+        passages = std::move(merged);
       }
     }
   }
