@@ -369,20 +369,17 @@ class Routes final : public ApiRoutes {
           return send(f);
         }
         send({{"type", "ack"}, {"client_msg_id", id}, {"message", a->message.ToJson()}, {"duplicate", a->duplicate}});
+        // A retried message: resend its stored reply so the client has it.
+        if (a->duplicate && a->reply) send({{"type", "message"}, {"message", a->reply->ToJson()}});
       };
       cb.on_reply = [send, id](const Result<dialogue::Message>& reply) {
-        // New replies reach every subscriber through the hub; a duplicate's
-        // stored reply is sent to this client directly.
+        // New replies reach every subscriber through the hub; only failures
+        // are reported here.
         if (!reply.ok()) {
           json f = ErrorFrame(ErrorCodeName(reply.status().code()), reply.status().message());
           f["client_msg_id"] = id;
           send(f);
         }
-      };
-      // A duplicate with a stored reply: resend it so the client has it.
-      cb.on_accepted = [send, id, inner = cb.on_accepted](const Result<dialogue::AppendResult>& a) {
-        inner(a);
-        if (a.ok() && a->duplicate && a->reply) send({{"type", "message"}, {"message", a->reply->ToJson()}});
       };
       d_.service.Post(tenant, cid, id, *clean, std::move(cb));
     };
