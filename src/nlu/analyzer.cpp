@@ -130,6 +130,19 @@ TurnAnalysis Analyzer::Analyze(std::string_view text) const {
   TurnAnalysis t;
   t.language = DetectLanguage(text);
   t.urgency = DetectUrgency(text);
+  if (t.language != "zh") {
+    // The shipped sentiment and emotion models are trained on Chinese text
+    // only; on other languages their confidence is meaningless, so they are
+    // not guessed (neutral, score 0) rather than reported as certain.
+    t.sentiment = "neutral";
+    t.emotion = "neutral";
+    if (intent_) {
+      Prediction p = intent_->Classify(text);
+      t.intent = p.label.empty() ? std::string(kOutOfScope) : p.label;
+      t.intent_score = p.label.empty() ? 1.0 : p.score;
+    }
+    return t;
+  }
 
   // Sentiment: the model is binary; a low-confidence decision is "neutral".
   auto s = sentiment_->Predict(text, 1);
