@@ -77,7 +77,7 @@ int RunKbEval(const KbEvalOptions& o) {
   eo.index_all_replies = o.all_replies;
   eo.ranking = o.ranking;
   nlohmann::json results = nlohmann::json::array();
-  std::printf("| segmenter | entries | queries | hit@1 | hit@5 | MRR | index ms | search µs mean | p50 | p99 | conf (top right) | conf (top wrong) | conf>=0.55 rate | precision |\n");
+  std::printf("| segmenter | entries | queries | hit@1 | hit@5 | MRR | index ms | search µs mean | p50 | p99 | conf (top right) | conf (top wrong) | answered rate (conf >= answer threshold) | precision |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& kind : kinds) {
     KnowledgeConfig kc;

@@ -21,10 +21,64 @@ uint64_t Fnv(std::string_view s) {
   }
   return h;
 }
-constexpr double kAnswerThreshold = 0.55;  // DialogueConfig::answer_threshold default
+// The dialogue's default threshold for answering directly, so the reported
+// answer rate/precision is what the responder would do.
+const double kAnswerThreshold = DialogueConfig{}.answer_threshold;
 double NowUs() {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+// Accumulates per-query outcomes into a FaqEvalResult.
+class Tally {
+ public:
+  // `rank`: 1-based position of the right entry in `hits`, 0 when absent.
+  void Add(int rank, const std::vector<Passage>& hits, double latency_us) {
+    lat_.push_back(latency_us);
+    res_.hit1 += rank == 1;
+    res_.hit5 += rank >= 1 && rank <= 5;
+    res_.mrr += rank ? 1.0 / rank : 0;
+    if (hits.empty()) return;
+    if (rank == 1) {
+      conf_hit_ += hits[0].confidence;
+      ++n_hit1_;
+    } else {
+      conf_miss_ += hits[0].confidence;
+      ++n_miss_;
+    }
+    if (hits[0].confidence >= kAnswerThreshold) {
+      res_.answer_rate += 1;
+      res_.answer_precision += rank == 1;
+    }
+  }
+
+  FaqEvalResult Finish(int entries) {
+    FaqEvalResult res = res_;
+    res.entries = entries;
+    res.queries = static_cast<int>(lat_.size());
+    if (res.queries > 0) {
+      res.hit1 /= res.queries;
+      res.hit5 /= res.queries;
+      res.mrr /= res.queries;
+      std::sort(lat_.begin(), lat_.end());
+      double sum = 0;
+      for (double l : lat_) sum += l;
+      res.search_us_mean = sum / static_cast<double>(lat_.size());
+      res.search_us_p50 = lat_[lat_.size() / 2];
+      res.search_us_p99 = lat_[std::min(lat_.size() - 1, lat_.size() * 99 / 100)];
+    }
+    res.answer_precision = res.answer_rate > 0 ? res.answer_precision / res.answer_rate : 0;
+    res.answer_rate = res.queries > 0 ? res.answer_rate / res.queries : 0;
+    res.conf_hit_mean = n_hit1_ ? conf_hit_ / n_hit1_ : 0;
+    res.conf_miss_mean = n_miss_ ? conf_miss_ / n_miss_ : 0;
+    return res;
+  }
+
+ private:
+  FaqEvalResult res_;
+  std::vector<double> lat_;
+  double conf_hit_ = 0, conf_miss_ = 0;
+  int n_hit1_ = 0, n_miss_ = 0;
+};
 }  // namespace
 
 Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptions& options) {
@@ -81,57 +135,30 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
     }
   }
 
-  FaqEvalResult res;
-  res.entries = static_cast<int>(answers.size());
+  const int entries = static_cast<int>(answers.size());
   double t0 = NowUs();
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs;
   docs.reserve(answers.size());
   for (KbEntry& e : answers) docs.push_back(Analyze(std::move(e), seg, options.ranking));
   TenantIndex index(std::move(docs), {}, seg, options.ranking);
-  res.build_ms = (NowUs() - t0) / 1000;
+  const double build_ms = (NowUs() - t0) / 1000;
 
-  std::vector<double> lat;
-  double conf_hit = 0, conf_miss = 0;
-  int n_hit1 = 0, n_miss = 0;
+  Tally tally;
   for (const std::string* t : queries) {
     const Title& info = titles[*t];
     std::string q = *t;
     if (options.use_question_text && !info.question.empty()) q += " " + info.question;
     double s0 = NowUs();
     std::vector<Passage> hits = index.Search(q, 10, 0.0);
-    lat.push_back(NowUs() - s0);
+    double us = NowUs() - s0;
     int rank = 0;
     for (size_t i = 0; i < hits.size() && rank == 0; ++i)
       if (std::find(info.answer_ids.begin(), info.answer_ids.end(), hits[i].id) != info.answer_ids.end())
         rank = static_cast<int>(i) + 1;
-    res.hit1 += rank == 1;
-    res.hit5 += rank >= 1 && rank <= 5;
-    res.mrr += rank ? 1.0 / rank : 0;
-    if (!hits.empty()) {
-      if (rank == 1) { conf_hit += hits[0].confidence; ++n_hit1; }
-      else { conf_miss += hits[0].confidence; ++n_miss; }
-      if (hits[0].confidence >= kAnswerThreshold) {
-        res.answer_rate += 1;
-        res.answer_precision += rank == 1;
-      }
-    }
+    tally.Add(rank, hits, us);
   }
-  res.queries = static_cast<int>(queries.size());
-  if (res.queries > 0) {
-    res.hit1 /= res.queries;
-    res.hit5 /= res.queries;
-    res.mrr /= res.queries;
-    std::sort(lat.begin(), lat.end());
-    double sum = 0;
-    for (double l : lat) sum += l;
-    res.search_us_mean = sum / static_cast<double>(lat.size());
-    res.search_us_p50 = lat[lat.size() / 2];
-    res.search_us_p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
-  }
-  res.answer_precision = res.answer_rate > 0 ? res.answer_precision / res.answer_rate : 0;
-  res.answer_rate = res.queries > 0 ? res.answer_rate / res.queries : 0;
-  res.conf_hit_mean = n_hit1 ? conf_hit / n_hit1 : 0;
-  res.conf_miss_mean = n_miss ? conf_miss / n_miss : 0;
+  FaqEvalResult res = tally.Finish(entries);
+  res.build_ms = build_ms;
   return res;
 }
 
@@ -145,11 +172,7 @@ Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const
   if (parsed.entries.empty()) return InvalidArgument(path + ": no entries");
   std::vector<std::shared_ptr<const AnalyzedEntry>> all;
   for (const auto& item : parsed.entries) all.push_back(Analyze(item.entry, seg, ranking));
-  FaqEvalResult res;
-  res.entries = static_cast<int>(all.size());
-  std::vector<double> lat;
-  double conf_hit = 0, conf_miss = 0;
-  int n_hit1 = 0, n_miss = 0;
+  Tally tally;
   for (size_t i = 0; i < all.size(); ++i) {
     const KbEntry& e = all[i]->entry;
     for (size_t qi = 0; qi < e.questions.size(); ++qi) {
@@ -160,40 +183,14 @@ Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const
       TenantIndex index(std::move(docs), parsed.synonyms, seg, ranking);
       double s0 = NowUs();
       std::vector<Passage> hits = index.Search(e.questions[qi], 10, 0.0);
-      lat.push_back(NowUs() - s0);
+      double us = NowUs() - s0;
       int rank = 0;
       for (size_t h = 0; h < hits.size() && rank == 0; ++h)
         if (hits[h].id == e.id) rank = static_cast<int>(h) + 1;
-      res.hit1 += rank == 1;
-      res.hit5 += rank >= 1 && rank <= 5;
-      res.mrr += rank ? 1.0 / rank : 0;
-      if (!hits.empty()) {
-        if (rank == 1) { conf_hit += hits[0].confidence; ++n_hit1; }
-        else { conf_miss += hits[0].confidence; ++n_miss; }
-        if (hits[0].confidence >= kAnswerThreshold) {
-          res.answer_rate += 1;
-          res.answer_precision += rank == 1;
-        }
-      }
+      tally.Add(rank, hits, us);
     }
   }
-  res.queries = static_cast<int>(lat.size());
-  if (res.queries > 0) {
-    res.hit1 /= res.queries;
-    res.hit5 /= res.queries;
-    res.mrr /= res.queries;
-    std::sort(lat.begin(), lat.end());
-    double sum = 0;
-    for (double l : lat) sum += l;
-    res.search_us_mean = sum / static_cast<double>(lat.size());
-    res.search_us_p50 = lat[lat.size() / 2];
-    res.search_us_p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
-  }
-  res.answer_precision = res.answer_rate > 0 ? res.answer_precision / res.answer_rate : 0;
-  res.answer_rate = res.queries > 0 ? res.answer_rate / res.queries : 0;
-  res.conf_hit_mean = n_hit1 ? conf_hit / n_hit1 : 0;
-  res.conf_miss_mean = n_miss ? conf_miss / n_miss : 0;
-  return res;
+  return tally.Finish(static_cast<int>(all.size()));
 }
 
 }  // namespace kefu::knowledge

@@ -31,7 +31,7 @@ struct FaqEvalResult {
   double search_us_mean = 0, search_us_p50 = 0, search_us_p99 = 0;
   double conf_hit_mean = 0;   // mean confidence of the top passage when it is right
   double conf_miss_mean = 0;  // ... and when it is wrong
-  // At DialogueConfig's default answer_threshold (0.55): share of queries whose top passage
+  // At DialogueConfig's default answer_threshold: share of queries whose top passage
   // reaches it, and the hit@1 among those.
   double answer_rate = 0, answer_precision = 0;
 };
