@@ -4,6 +4,7 @@
 #include <set>
 
 #include "api/errors.h"
+#include "api/http_util.h"
 #include "api/openapi.h"
 #include "common/log.h"
 #include "common/utf8.h"
@@ -15,106 +16,6 @@ using nlohmann::json;
 using http::Request;
 using http::Responder;
 using http::Response;
-
-constexpr size_t kMaxTextBytes = 4000;
-constexpr auto kDump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
-
-void SendJson(const Responder& r, int status, const json& body) {
-  Response resp;
-  resp.status = status;
-  resp.content_type = "application/json; charset=utf-8";
-  resp.body = kDump(body);
-  r.Send(std::move(resp));
-}
-
-void SendError(const Responder& r, int status, std::string_view code, std::string_view message) {
-  r.Send(Response::Error(status, code, message));
-}
-
-void SendStatus(const Responder& r, const Status& s) {
-  SendError(r, HttpStatusFor(s.code()), ErrorCodeName(s.code()), s.message());
-}
-
-// Parses a JSON object body; on failure sends the error and returns nullopt.
-std::optional<json> ParseBody(const Request& req, const Responder& r) {
-  if (!utf8::IsValid(req.body)) {
-    SendError(r, 400, "invalid_utf8", "request body is not valid UTF-8 (byte " +
-                                          std::to_string(utf8::FirstInvalid(req.body)) + ")");
-    return std::nullopt;
-  }
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) {
-    SendError(r, 400, "invalid_json", "request body is not valid JSON");
-    return std::nullopt;
-  }
-  if (!j.is_object()) {
-    SendError(r, 400, "invalid_json", "request body must be a JSON object");
-    return std::nullopt;
-  }
-  return j;
-}
-
-bool IdChars(std::string_view s, size_t max_len) {
-  if (s.empty() || s.size() > max_len) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.' || c == ':' || c == '@';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::optional<int64_t> ParseInt(const std::string& s) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// Query integer with default and bounds; sends 400 and returns nullopt when bad.
-std::optional<int64_t> QueryInt(const Request& req, const Responder& r, const char* name, int64_t def, int64_t lo,
-                                int64_t hi) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return def;
-  auto v = ParseInt(it->second);
-  if (!v || *v < lo || *v > hi) {
-    SendError(r, 400, "invalid_argument",
-              std::string(name) + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-    return std::nullopt;
-  }
-  return v;
-}
-
-// Validates a customer's message text; returns the cleaned text or an error message.
-Result<std::string> CleanText(const json& v) {
-  if (!v.is_string()) return InvalidArgument("text is required and must be a string");
-  std::string raw = v.get<std::string>();
-  if (raw.size() > kMaxTextBytes)
-    return InvalidArgument("text is longer than " + std::to_string(kMaxTextBytes) + " bytes");
-  std::string out;
-  out.reserve(raw.size());
-  for (char c : raw) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 && c != '\n' && c != '\t') continue;  // drop control characters
-    out.push_back(c);
-  }
-  std::string trimmed(utf8::Trim(out));
-  if (trimmed.empty()) return InvalidArgument("text must not be empty");
-  return trimmed;
-}
-
-std::string Bearer(const Request& req) {
-  std::string h = req.Header("Authorization");
-  if (h.rfind("Bearer ", 0) == 0) return h.substr(7);
-  return {};
-}
-
-std::string WidgetKeyOf(const Request& req) {
-  std::string k = req.Header("X-Kefu-Widget-Key");
-  if (!k.empty()) return k;
-  auto it = req.query.find("widget_key");
-  return it == req.query.end() ? std::string() : it->second;
-}
 
 // A live subscriber: pushes conversation events to one WebSocket.
 class WsSubscriber final : public dialogue::Subscriber {
@@ -128,7 +29,7 @@ class WsSubscriber final : public dialogue::Subscriber {
     Send({{"type", "closed"}, {"conversation", c.ToJson()}});
   }
   void Send(const json& j) {
-    if (auto c = conn_.lock()) c->Send(kDump(j));
+    if (auto c = conn_.lock()) c->Send(DumpJson(j));
   }
 
  private:
@@ -144,7 +45,7 @@ class SseSubscriber final : public dialogue::Subscriber {
   }
   void OnClosed(const dialogue::Conversation& c) override { Send("closed", c.ToJson()); }
   void Send(std::string_view event, const json& j) {
-    if (auto s = stream_.lock()) s->Send(event, kDump(j));
+    if (auto s = stream_.lock()) s->Send(event, DumpJson(j));
   }
 
  private:
@@ -344,7 +245,7 @@ class Routes final : public ApiRoutes {
         for (auto& m : *msgs) session->sub->OnMessage(m);
     };
     h.on_message = [this, session, cid, tenant](std::shared_ptr<http::WsConnection> conn, std::string&& text) {
-      auto send = [conn](const json& j) { conn->Send(kDump(j)); };
+      auto send = [conn](const json& j) { conn->Send(DumpJson(j)); };
       json j = json::parse(text, nullptr, false);
       if (j.is_discarded() || !j.is_object())
         return send(ErrorFrame("invalid_json", "each frame must be a JSON object"));

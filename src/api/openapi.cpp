@@ -1,47 +1,12 @@
 #include "api/openapi.h"
 
+#include "api/openapi_util.h"
+
 namespace kefu::api {
 namespace {
 
 using nlohmann::json;
-
-json Ref(const char* name) { return {{"$ref", std::string("#/components/schemas/") + name}}; }
-
-json JsonBody(json schema, bool required = true) {
-  return {{"required", required}, {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
-}
-
-json JsonResponse(const char* description, json schema) {
-  return {{"description", description}, {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
-}
-
-json ErrorResponses(std::initializer_list<const char*> codes) {
-  json r = json::object();
-  for (const char* c : codes) r[c] = JsonResponse("Error", Ref("Error"));
-  return r;
-}
-
-json Merge(json a, const json& b) {
-  for (auto it = b.begin(); it != b.end(); ++it) a[it.key()] = it.value();
-  return a;
-}
-
-json PathParam(const char* name, const char* description) {
-  return {{"name", name}, {"in", "path"}, {"required", true}, {"description", description}, {"schema", {{"type", "string"}}}};
-}
-
-json QueryParam(const char* name, const char* type, const char* description, bool required = false) {
-  return {{"name", name}, {"in", "query"}, {"required", required}, {"description", description}, {"schema", {{"type", type}}}};
-}
-
-json Op(const char* summary, const char* tag, json responses, json params = json::array(), json body = nullptr,
-        json security = nullptr) {
-  json op = {{"summary", summary}, {"tags", {tag}}, {"responses", std::move(responses)}};
-  if (!params.empty()) op["parameters"] = std::move(params);
-  if (!body.is_null()) op["requestBody"] = std::move(body);
-  if (!security.is_null()) op["security"] = std::move(security);
-  return op;
-}
+using namespace openapi;  // NOLINT(google-build-using-namespace): the builders
 
 json Build() {
   const json widget = json::array({{{"widgetKey", json::array()}}});
