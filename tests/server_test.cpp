@@ -79,7 +79,7 @@ TEST_F(ServerTest, HealthMetricsAndOpenApi) {
 TEST_F(ServerTest, EveryServedRouteIsDocumentedAndViceVersa) {
   std::set<std::string> served, documented;
   for (const auto& r : app_->Routes()) served.insert(r);
-  const json& doc = api::OpenApiDocument();
+  const json doc = api::OpenApiDocument();
   for (auto p = doc["paths"].begin(); p != doc["paths"].end(); ++p)
     for (auto m = p.value().begin(); m != p.value().end(); ++m) {
       std::string method = m.key();

@@ -2,6 +2,9 @@
 
 #include "api/openapi_util.h"
 
+#include <map>
+#include <mutex>
+
 namespace kefu::api {
 namespace {
 
@@ -196,8 +199,28 @@ json Build() {
 
 }  // namespace
 
-const json& OpenApiDocument() {
-  static const json doc = Build();
+struct Fragments {
+  std::mutex mu;
+  std::map<std::string, OpenApiFragment> by_name;  // GUARDED_BY(mu)
+};
+
+Fragments& AllFragments() {
+  static Fragments f;
+  return f;
+}
+
+void RegisterOpenApiFragment(const std::string& name, OpenApiFragment fragment) {
+  Fragments& f = AllFragments();
+  std::lock_guard lock(f.mu);
+  f.by_name[name] = std::move(fragment);
+}
+
+json OpenApiDocument() {
+  static const json core = Build();
+  json doc = core;
+  Fragments& f = AllFragments();
+  std::lock_guard lock(f.mu);
+  for (auto& [name, fragment] : f.by_name) fragment(doc["paths"], doc["components"]["schemas"]);
   return doc;
 }
 
