@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the web apps' npm packages from their lockfiles and builds the chat
-# widget into web/widget/dist (served by `kefu serve` at /). Idempotent:
+# widget into web/widget/dist (served by `kefu serve` at /) and the agent
+# workspace into web/agent/dist (served at /agent). Idempotent:
 # `npm ci` runs only when node_modules is missing or older than the lockfile,
 # the build only when a source file is newer than dist. No browser is downloaded:
 # the e2e tests use Debian's chromium (scripts/deps.sh).
@@ -24,14 +25,19 @@ install() {  # $1 = package dir
 }
 
 install "$root/web/widget"
+install "$root/web/agent"
 install "$root/web/e2e"
 
-widget="$root/web/widget"
-dist_index="$widget/dist/index.html"
-if ((force)) || [[ ! -f "$dist_index" ]] || [[ -n "$(find "$widget/src" "$widget/index.html" "$widget/vite.config.js" \
-      "$widget/package-lock.json" "$widget/public" -newer "$dist_index" -print -quit 2>/dev/null)" ]]; then
-  echo "web: building web/widget/dist"
-  (cd "$widget" && npm run --silent build)
-else
-  echo "web: web/widget/dist up to date"
-fi
+build() {  # $1 = app dir: vite build when dist is missing or a source is newer
+  local dir="$1" dist_index="$1/dist/index.html"
+  if ((force)) || [[ ! -f "$dist_index" ]] || [[ -n "$(find "$dir/src" "$dir/index.html" "$dir/vite.config.js" \
+        "$dir/package-lock.json" $([[ -d "$dir/public" ]] && echo "$dir/public") -newer "$dist_index" -print -quit 2>/dev/null)" ]]; then
+    echo "web: building ${dir#"$root"/}/dist"
+    (cd "$dir" && npm run --silent build)
+  else
+    echo "web: ${dir#"$root"/}/dist up to date"
+  fi
+}
+
+build "$root/web/widget"
+build "$root/web/agent"

@@ -1,0 +1,148 @@
+// Display helpers shared by the workspace's components (pure functions).
+
+const EMOTION_LABELS = {
+  anger: '愤怒',
+  disgust: '厌恶',
+  sadness: '难过',
+  fear: '担忧',
+  surprise: '惊讶',
+  happiness: '开心',
+  like: '满意',
+  neutral: '平静',
+};
+const NEGATIVE = new Set(['anger', 'disgust', 'sadness', 'fear']);
+const POSITIVE = new Set(['happiness', 'like']);
+
+export function emotionLabel(label) {
+  return EMOTION_LABELS[label] || (label ? String(label) : '未知');
+}
+
+/**
+ * Severity level for an emotion: 'none' (unknown), 'calm', 'positive',
+ * 'low' | 'mid' | 'high' for negative emotions by intensity (<0.4, <0.7, ≥0.7).
+ */
+export function emotionLevel(emotion) {
+  if (!emotion || !emotion.label) return 'none';
+  const { label } = emotion;
+  const i = Number(emotion.intensity) || 0;
+  if (POSITIVE.has(label)) return 'positive';
+  if (!NEGATIVE.has(label)) return 'calm';
+  if (i >= 0.7) return 'high';
+  if (i >= 0.4) return 'mid';
+  return 'low';
+}
+
+export function trendText(trend) {
+  if (trend == null || trend === '') return '';
+  if (typeof trend === 'string') {
+    return { rising: '↑ 加剧', up: '↑ 加剧', escalating: '↑ 加剧', falling: '↓ 缓和', down: '↓ 缓和', stable: '→ 平稳' }[trend] || trend;
+  }
+  const t = Number(trend);
+  if (!Number.isFinite(t)) return '';
+  if (t > 0.05) return '↑ 加剧';
+  if (t < -0.05) return '↓ 缓和';
+  return '→ 平稳';
+}
+
+/** Emotion of a customer message from its meta.analysis, or null. */
+export function emotionOfMessage(m) {
+  const a = m && m.meta && m.meta.analysis;
+  if (!a || !a.emotion) return null;
+  return { label: a.emotion, intensity: Number(a.emotion_intensity) || 0 };
+}
+
+/** "刚刚", "45秒", "3分12秒", "1小时5分". */
+export function formatDuration(ms) {
+  if (!(ms > 0)) return '刚刚';
+  const s = Math.floor(ms / 1000);
+  if (s < 5) return '刚刚';
+  if (s < 60) return `${s}秒`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}分${String(s % 60).padStart(2, '0')}秒`;
+  const h = Math.floor(m / 60);
+  return `${h}小时${m % 60}分`;
+}
+
+export function formatClock(t) {
+  if (!t) return '';
+  const d = new Date(t);
+  const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  return d.toDateString() === new Date().toDateString() ? hm : `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
+}
+
+export function formatDate(t) {
+  if (!t) return '';
+  return new Date(t).toLocaleString('zh-CN', { hour12: false });
+}
+
+export const PRESENCE = [
+  { value: 'online', label: '在线' },
+  { value: 'away', label: '离开' },
+  { value: 'offline', label: '离线' },
+];
+
+export function presenceLabel(p) {
+  const x = PRESENCE.find((e) => e.value === p);
+  return x ? x.label : p || '未知';
+}
+
+export const ROLE_LABELS = { agent: '客服', supervisor: '主管', admin: '管理员' };
+
+export function roleLabel(role) {
+  return ROLE_LABELS[role] || role || '';
+}
+
+export function messageRoleLabel(m) {
+  switch (m.role) {
+    case 'customer': return '客户';
+    case 'bot': return '智能客服';
+    case 'agent': {
+      const a = m.meta && m.meta.agent;
+      const name = a && (a.name || a.username);
+      return name ? `客服 · ${name}` : '客服';
+    }
+    case 'system': return '系统通知';
+    case 'note': {
+      const a = m.meta && m.meta.agent;
+      const name = a && (a.name || a.username);
+      return name ? `内部备注 · ${name}` : '内部备注';
+    }
+    default: return m.role || '';
+  }
+}
+
+export const ALERT_KINDS = {
+  anger_spike: '情绪激增',
+  long_wait: '等待过久',
+  repeated_escalation: '反复转人工',
+};
+
+export function alertKindLabel(kind) {
+  return ALERT_KINDS[kind] || kind || '告警';
+}
+
+export const STATUS_LABELS = { open: '机器人服务中', queued: '排队中', human: '人工服务中', closed: '已关闭' };
+
+export function statusLabel(s) {
+  return STATUS_LABELS[s] || s || '';
+}
+
+export const TIER_LABELS = { vip: 'VIP', normal: '普通', regular: '普通' };
+
+export function tierLabel(t) {
+  return TIER_LABELS[t] || t || '';
+}
+
+export const REASON_LABELS = {
+  anger: '客户情绪激动',
+  complaint: '投诉',
+  repeat: '重复提问',
+  repeated_question: '重复提问',
+  explicit_request: '客户要求人工',
+  human_request: '客户要求人工',
+};
+
+export function reasonLabel(r) {
+  if (!r) return '';
+  return REASON_LABELS[r] || r;
+}

@@ -1,0 +1,134 @@
+// Unit tests of the workspace state (src/workspace.js) against an in-memory API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError } from '../src/api.js';
+import { Workspace, initialState, mergeMessage } from '../src/workspace.js';
+
+let uuid = 0;
+const env = { crypto: { randomUUID: () => `u${++uuid}` }, now: () => 1000 };
+
+function fakeApi(overrides = {}) {
+  const calls = [];
+  const base = {
+    me: async () => ({ id: 'a1', username: 'agent1', name: '小王', role: 'agent', presence: 'online' }),
+    queue: async () => ({ items: [] }),
+    conversations: async () => ({ items: [] }),
+    canned: async () => ({ items: [] }),
+    board: async () => ({ queues: [], agents: [], alerts: [] }),
+    conversation: async (id) => ({ conversation: { id, status: 'human' }, customer: { id: 'C1' }, messages: [], handoff: null }),
+    suggestions: async () => ({ items: [] }),
+    customer: async (id) => ({ customer: { id }, orders: [], conversations: [] }),
+  };
+  const api = {};
+  for (const [k, f] of Object.entries({ ...base, ...overrides })) {
+    api[k] = async (...args) => { calls.push([k, ...args]); return f(...args); };
+  }
+  return { api, calls };
+}
+
+const summary = (id, extra = {}) => ({ conversation: { id, status: 'human', assigned_agent_id: 'a1' }, customer: { id: 'C1', name: '张三' }, ...extra });
+const msg = (id, seq, role, text, extra = {}) => ({ id, seq, role, text, conversation_id: 'c1', created_ms: seq, ...extra });
+
+test('queue frames keep priority order, oldest first within a priority; queue_removed drops the item', () => {
+  const state = initialState();
+  const w = new Workspace({ state, api: fakeApi().api, env });
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'a', priority: 0, waiting_since_ms: 10 } });
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'b', priority: 1, waiting_since_ms: 30 } });
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'c', priority: 0, waiting_since_ms: 5 } });
+  assert.deepEqual(state.queue.map((q) => q.conversation_id), ['b', 'c', 'a']);
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'a', priority: 2, waiting_since_ms: 10 } });
+  assert.deepEqual(state.queue.map((q) => q.conversation_id), ['a', 'b', 'c'], 'an update replaces, not duplicates');
+  w.applyFrame({ type: 'queue_removed', conversation_id: 'b' });
+  assert.deepEqual(state.queue.map((q) => q.conversation_id), ['a', 'c']);
+});
+
+test('assigned moves a conversation from the queue to mine; unassigned removes it and marks the open detail', async () => {
+  const state = initialState();
+  const w = new Workspace({ state, api: fakeApi().api, env });
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'c1', priority: 0 } });
+  w.applyFrame({ type: 'assigned', conversation: summary('c1') });
+  assert.equal(state.queue.length, 0);
+  assert.equal(state.mine.length, 1);
+  await w.select('c1');
+  w.applyFrame({ type: 'unassigned', conversation_id: 'c1' });
+  assert.equal(state.mine.length, 0);
+  assert.equal(state.details.c1.gone, true);
+});
+
+test('message frames are merged once by id, in seq order, and update the emotion of the summary', async () => {
+  const state = initialState();
+  const w = new Workspace({ state, api: fakeApi({ conversation: async () => ({ ...summary('c1'), messages: [msg(1, 1, 'customer', '你好')] }) }).api, env });
+  w.applyFrame({ type: 'assigned', conversation: summary('c1') });
+  await w.select('c1');
+  const angry = msg(3, 3, 'customer', '太差劲了', { meta: { analysis: { emotion: 'anger', emotion_intensity: 0.9 } } });
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: angry });
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(2, 2, 'bot', '您好') });
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: angry });
+  assert.deepEqual(state.details.c1.messages.map((m) => m.seq), [1, 2, 3]);
+  assert.deepEqual(state.mine[0].emotion, { label: 'anger', intensity: 0.9 });
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(4, 4, 'note', '内部') });
+  assert.equal(state.mine[0].last_message.seq, 3, 'notes do not become the last message');
+});
+
+test('a failed send keeps the entry with its client_msg_id; retry resends the same id and the echo confirms it once', async () => {
+  const state = initialState();
+  let fail = true;
+  const sent = [];
+  const { api } = fakeApi({
+    sendMessage: async (id, text, cmid) => {
+      sent.push(cmid);
+      if (fail) throw new ApiError(0, 'network', 'offline');
+      return msg(10, 5, 'agent', text, { client_msg_id: cmid });
+    },
+  });
+  const w = new Workspace({ state, api, env });
+  w.applyFrame({ type: 'assigned', conversation: summary('c1') });
+  await w.select('c1');
+  const cmid = w.send('c1', '您好，我来处理');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(state.details.c1.outbox[0].state, 'failed');
+  fail = false;
+  w.retry('c1', cmid);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, [cmid, cmid], 'the retry reuses the client_msg_id');
+  assert.equal(state.details.c1.outbox.length, 0);
+  // The same message arriving over the feed as well is not shown twice.
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(10, 5, 'agent', '您好，我来处理', { client_msg_id: cmid }) });
+  assert.equal(state.details.c1.messages.filter((m) => m.role === 'agent').length, 1);
+});
+
+test('a losing accept (409) drops the item from the queue and shows why', async () => {
+  const state = initialState();
+  const { api } = fakeApi({ accept: async () => { throw new ApiError(409, 'already_assigned', 'taken'); } });
+  const w = new Workspace({ state, api, env });
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'c9', priority: 0 } });
+  assert.equal(await w.accept('c9'), false);
+  assert.equal(state.queue.length, 0);
+  assert.match(state.banner, /已被其他客服接入/);
+});
+
+test('refresh re-reads queue, mine and (for supervisors) the board; alerts are deduped by id', async () => {
+  const state = initialState();
+  const { api, calls } = fakeApi({
+    me: async () => ({ id: 's1', role: 'supervisor' }),
+    queue: async () => ({ items: [{ conversation_id: 'q1', priority: 0 }] }),
+    conversations: async () => ({ items: [summary('c1')] }),
+    board: async () => ({ queues: [{ name: 'complaints', waiting: 1 }], agents: [], alerts: [{ id: 7, kind: 'anger_spike', created_ms: 5 }] }),
+  });
+  const w = new Workspace({ state, api, env });
+  await w.refresh();
+  assert.equal(state.queue.length, 1);
+  assert.equal(state.mine.length, 1);
+  assert.ok(calls.some((c) => c[0] === 'board'));
+  w.applyFrame({ type: 'alert', alert: { id: 7, kind: 'anger_spike', created_ms: 5 } });
+  w.applyFrame({ type: 'alert', alert: { id: 8, kind: 'long_wait', created_ms: 9 } });
+  assert.deepEqual(state.alerts.map((a) => a.id), [8, 7]);
+});
+
+test('mergeMessage orders by seq and replaces a message seen again', () => {
+  const list = [];
+  mergeMessage(list, msg(2, 2, 'bot', 'b'));
+  mergeMessage(list, msg(1, 1, 'customer', 'a'));
+  mergeMessage(list, msg(2, 2, 'bot', 'b2'));
+  assert.deepEqual(list.map((m) => [m.seq, m.text]), [[1, 'a'], [2, 'b2']]);
+});
