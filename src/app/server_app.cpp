@@ -54,20 +54,25 @@ struct ServerApp::Impl {
 
 namespace {
 
-// The web apps: configured dir, else next to the binary's source tree, else ./web.
-std::string FindStaticDir(const std::string& configured) {
-  if (!configured.empty()) return configured;
+// A built web app web/<app>/dist: next to the binary's source tree, else ./web; "" if not built.
+std::string FindWebAppDir(const std::string& app) {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   std::vector<fs::path> candidates;
   if (!ec) {
     for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
-      candidates.push_back(p / "web" / "widget" / "dist");
+      candidates.push_back(p / "web" / app / "dist");
   }
-  candidates.push_back(fs::current_path() / "web" / "widget" / "dist");
+  candidates.push_back(fs::current_path() / "web" / app / "dist");
   for (const auto& c : candidates)
     if (fs::exists(c / "index.html", ec)) return c.string();
   return {};
+}
+
+// The chat widget: configured dir, else web/widget/dist.
+std::string FindStaticDir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  return FindWebAppDir("widget");
 }
 
 nlohmann::json WidgetConfigFor(const api::Tenant& t) {
@@ -162,6 +167,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
   std::string static_dir = FindStaticDir(config.server.static_dir);
+  // Agent workspace (issue 4): web/agent/dist at /agent with SPA fallback, so /agent/login and
+  // /agent/supervisor load the app. Mounted before "/", whose 404 would otherwise answer first.
+  std::string agent_dir = FindWebAppDir("agent");
+  if (!agent_dir.empty()) a.server->Static("/agent", agent_dir, /*spa_fallback=*/true);
+  else log::Warn("no_agent_workspace", {{"hint", "run scripts/web.sh to build web/agent/dist"}});
   // No SPA fallback: unknown paths (and every unknown /v1 route) are 404.
   if (!static_dir.empty()) a.server->Static("/", static_dir, /*spa_fallback=*/false);
   else log::Warn("no_web_assets", {{"hint", "run scripts/web.sh to build web/widget/dist"}});
@@ -169,7 +179,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   log::Info("configured", {{"data_dir", config.storage.data_dir},
                            {"llm", config.LlmEnabled() ? config.llm.base_url : "off"},
                            {"segmenter", std::string(a.segmenter->Name())},
-                           {"static_dir", static_dir}});
+                           {"static_dir", static_dir},
+                           {"agent_dir", agent_dir}});
   return std::unique_ptr<ServerApp>(new ServerApp(std::move(impl)));
 }
 

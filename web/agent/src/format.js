@@ -35,7 +35,7 @@ export function emotionLevel(emotion) {
 export function trendText(trend) {
   if (trend == null || trend === '') return '';
   if (typeof trend === 'string') {
-    return { rising: '↑ 加剧', up: '↑ 加剧', escalating: '↑ 加剧', falling: '↓ 缓和', down: '↓ 缓和', stable: '→ 平稳' }[trend] || trend;
+    return { rising: '↑ 加剧', up: '↑ 加剧', escalating: '↑ 加剧', falling: '↓ 缓和', down: '↓ 缓和', stable: '→ 平稳', steady: '→ 平稳' }[trend] || trend;
   }
   const t = Number(trend);
   if (!Number.isFinite(t)) return '';

@@ -70,15 +70,21 @@ function lastActivity(s) {
   return (s.last_message && s.last_message.created_ms) || (s.conversation && s.conversation.updated_ms) || 0;
 }
 
+// Conversation messages by seq; internal notes (seq 0: not part of the
+// customer's sequence) by time among them.
 function messageOrder(a, b) {
-  const sa = typeof a.seq === 'number' ? a.seq : Infinity;
-  const sb = typeof b.seq === 'number' ? b.seq : Infinity;
-  if (sa !== sb) return sa - sb;
-  return (a.created_ms || 0) - (b.created_ms || 0) || String(a.id).localeCompare(String(b.id));
+  const sa = a.seq > 0 ? a.seq : 0;
+  const sb = b.seq > 0 ? b.seq : 0;
+  if (sa && sb) return sa - sb;
+  const t = (a.created_ms || 0) - (b.created_ms || 0);
+  if (t) return t;
+  if (sa !== sb) return sa ? -1 : 1;
+  return String(a.id).localeCompare(String(b.id));
 }
 
+// Notes have their own id space (agent_notes), so the key names the kind.
 function messageKey(m) {
-  if (m.id != null) return `i${m.id}`;
+  if (m.id != null) return `${m.role === 'note' ? 'n' : 'i'}${m.id}`;
   if (m.seq != null) return `s${m.seq}`;
   return `c${m.client_msg_id || ''}${m.created_ms || ''}`;
 }

@@ -131,4 +131,8 @@ test('mergeMessage orders by seq and replaces a message seen again', () => {
   mergeMessage(list, msg(1, 1, 'customer', 'a'));
   mergeMessage(list, msg(2, 2, 'bot', 'b2'));
   assert.deepEqual(list.map((m) => [m.seq, m.text]), [[1, 'a'], [2, 'b2']]);
+  // Notes have seq 0 and sit among the others by time.
+  mergeMessage(list, { id: 'n1', seq: 0, role: 'note', text: 'n', created_ms: 1.5 });
+  mergeMessage(list, msg(3, 3, 'customer', 'c'));
+  assert.deepEqual(list.map((m) => m.text), ['a', 'n', 'b2', 'c']);
 });

@@ -4,15 +4,17 @@
 // The widget shows the bot's typing indicator only in 'bot' mode: while a
 // human serves or the customer waits in a queue the bot stays silent.
 //
-// Signals, newest wins: an `agent` message or a system notice naming an agent
-// (meta.agent) → human; a system notice with handoff data (meta.handoff /
-// meta.queue / meta.position) → queued; a system notice that the conversation
-// was closed (meta.event/kind 'closed', meta.closed) or a `bot` message → bot.
+// Signals, newest wins (the server's notices, src/agents/desk.cpp):
+//   `agent` message, or a system notice naming an agent (meta.agent; event
+//   assigned / transferred)                                      → human
+//   system notice with handoff data (meta.handoff, meta.queue, meta.position;
+//   event transferred without an agent)                          → queued
+//   the leave-a-message offer (meta.leave_message) or its receipt
+//   (meta.follow_up): nobody is online, the bot keeps answering  → bot
+//   a close notice (event closed*, meta.closed) or a `bot` message → bot
 
-function isClosedNotice(meta) {
-  const ev = meta.event || meta.kind || meta.type || '';
-  return meta.closed === true || ev === 'closed' || ev === 'close' || ev === 'resumed' || meta.status === 'closed'
-    || meta.status === 'open';
+function eventOf(meta) {
+  return String(meta.event || meta.kind || meta.type || '');
 }
 
 /** Mode after one message; null when the message says nothing about it. */
@@ -23,13 +25,11 @@ export function modeAfter(m) {
     case 'agent': return 'human';
     case 'bot': return 'bot';
     case 'system': {
-      if (isClosedNotice(meta)) return 'bot';
-      if (meta.status === 'human' || meta.status === 'queued') return meta.status;
-      const ev = meta.event || meta.kind || meta.type || '';
-      if (ev === 'assigned' || ev === 'accepted' || ev === 'takeover' || ev === 'transferred') return 'human';
-      if (ev === 'queued' || ev === 'handoff') return 'queued';
-      if (ev === 'follow_up' || ev === 'leave_message') return 'bot';
-      if (meta.agent) return 'human';
+      const ev = eventOf(meta);
+      if (meta.closed === true || ev.startsWith('close') || ev === 'resumed') return 'bot';
+      if (meta.leave_message || meta.follow_up || ev === 'follow_up') return 'bot';
+      if (meta.agent && (ev === '' || ev === 'assigned' || ev === 'accepted' || ev === 'takeover' || ev === 'transferred')) return 'human';
+      if (ev === 'transferred' || ev === 'queued' || ev === 'handoff') return 'queued';
       if (meta.handoff || meta.queue || meta.position != null) return 'queued';
       return null;
     }
@@ -46,7 +46,9 @@ export function servingMode(messages) {
   return mode;
 }
 
-/** True for the notice that replaced the bot's answer with a handoff (place in queue, estimated wait). */
+/** True for the notice that replaced the bot's answer with a handoff (place in queue, estimated wait, or leave a message). */
 export function isHandoffNotice(m) {
-  return Boolean(m) && m.role === 'system' && modeAfter(m) === 'queued';
+  if (!m || m.role !== 'system') return false;
+  const meta = (m.meta && typeof m.meta === 'object') ? m.meta : {};
+  return Boolean(meta.handoff) || modeAfter(m) === 'queued';
 }

@@ -14,8 +14,17 @@ test('self-service until a handoff notice; human once an agent is named; bot aga
   const human = [...queued, m('system', { agent: { id: 'a1', name: '小王' } })];
   assert.equal(servingMode(human), 'human');
   assert.equal(servingMode([...human, m('customer'), m('agent', { agent: { name: '小王' } })]), 'human');
-  assert.equal(servingMode([...human, m('system', { event: 'closed', agent: { name: '小王' } })]), 'bot');
+  assert.equal(servingMode([...human, m('system', { event: 'closed_by_agent', agent: { name: '小王' } })]), 'bot');
+  assert.equal(servingMode([...human, m('system', { event: 'transferred' })]), 'queued', 'transferred to a group: waiting again');
+  assert.equal(servingMode([...human, m('system', { event: 'transferred', agent: { name: '小李' } })]), 'human');
   assert.equal(servingMode([...human, m('system', { event: 'closed' }), m('customer'), m('bot')]), 'bot');
+});
+
+test('with nobody online the notice offers to leave a message and the bot keeps answering', () => {
+  const offer = m('system', { handoff: true, queue: 'general', leave_message: true });
+  assert.equal(servingMode([m('customer'), offer]), 'bot');
+  assert.ok(isHandoffNotice(offer), 'still shown as the handoff notice');
+  assert.equal(servingMode([m('customer'), offer, m('customer'), m('system', { follow_up: true })]), 'bot');
 });
 
 test('a plain system notice says nothing about who serves', () => {
