@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "datahub/ingest.h"
 #include "demo/embedded_files.h"
 
 namespace kefu::demo {
@@ -67,52 +68,109 @@ Result<DemoShop> ParseShop() {
   return s;
 }
 
-Result<tools::CommerceBatch> BuildBatch(const DemoShop& shop, int64_t now) {
-  tools::CommerceBatch b;
-  b.tenant = {shop.tenant_id, shop.name, shop.widget_key, now};
+// The demo's records per ingestion kind, with relative times made absolute at `now`.
+struct DemoRecords {
+  std::vector<std::pair<datahub::Kind, json>> batches;  // in dependency order
+};
+
+Result<DemoRecords> BuildRecords(int64_t now) {
   KEFU_ASSIGN_OR_RETURN(json products, ParseFile("products.json"));
   KEFU_ASSIGN_OR_RETURN(json customers, ParseFile("customers.json"));
   KEFU_ASSIGN_OR_RETURN(json orders, ParseFile("orders.json"));
+  KEFU_ASSIGN_OR_RETURN(json browsing, ParseFile("browsing.json"));
+  KEFU_ASSIGN_OR_RETURN(json tickets, ParseFile("tickets.json"));
+  json prod = json::array(), cust = json::array(), ord = json::array(), events = json::array(),
+       clicks = json::array(), tks = json::array(), txs = json::array();
   try {
     for (const auto& p : products) {
-      b.products.push_back({p.at("id"), p.at("name"), p.at("category"), p.value("brand", ""), Cents(p.at("price")),
-                            p.value("stock", int64_t{0}), p.value("description", ""),
-                            p.value("attrs", json::object())});
+      json r = {{"id", p.at("id")},
+                {"name", p.at("name")},
+                {"category", p.at("category")},
+                {"brand", p.value("brand", "")},
+                {"price_cents", Cents(p.at("price"))},
+                {"stock", p.value("stock", int64_t{0})},
+                {"description", p.value("description", "")},
+                {"attrs", p.value("attrs", json::object())}};
+      prod.push_back(std::move(r));
     }
     int64_t i = 0;
     for (const auto& c : customers) {
+      json r = c;
       // Registration dates spread over the past two years, oldest customer first.
-      b.customers.push_back({c.at("id"), c.at("name"), c.value("phone", ""), c.value("email", ""),
-                             c.value("tier", "normal"), c.value("city", ""), now - (700 - 10 * i++) * kDayMs});
+      r["created_ms"] = now - (700 - 10 * i++) * kDayMs;
+      cust.push_back(std::move(r));
     }
     for (const auto& o : orders) {
-      tools::Order order;
-      order.id = o.at("id");
-      order.customer_id = o.at("customer_id");
-      order.status = o.at("status");
-      order.total_cents = Cents(o.at("total"));
+      json items = json::array();
       for (const auto& it : o.at("items")) {
-        order.items.push_back({it.at("product_id"), it.value("name", ""), it.value("spec", ""),
-                               it.value("qty", int64_t{1}), Cents(it.at("price"))});
+        items.push_back({{"product_id", it.at("product_id")},
+                         {"name", it.value("name", "")},
+                         {"spec", it.value("spec", "")},
+                         {"qty", it.value("qty", int64_t{1})},
+                         {"price_cents", Cents(it.at("price"))}});
       }
-      order.address = o.value("address", "");
-      if (o.contains("carrier") && o["carrier"].is_string()) order.carrier = o["carrier"].get<std::string>();
-      if (o.contains("tracking_no") && o["tracking_no"].is_string())
-        order.tracking_no = o["tracking_no"].get<std::string>();
-      order.created_ms = now - std::llround(o.at("created_days_ago").get<double>() * kDayMs);
-      order.updated_ms = order.created_ms;
+      std::string id = o.at("id");
+      std::string status = o.at("status");
+      int64_t created = now - std::llround(o.at("created_days_ago").get<double>() * kDayMs);
+      json r = {{"id", id},
+                {"customer_id", o.at("customer_id")},
+                {"status", status},
+                {"total_cents", Cents(o.at("total"))},
+                {"items", items},
+                {"address", o.value("address", "")},
+                {"created_ms", created}};
+      if (o.contains("carrier") && o["carrier"].is_string()) r["carrier"] = o["carrier"];
+      if (o.contains("tracking_no") && o["tracking_no"].is_string()) r["tracking_no"] = o["tracking_no"];
+      ord.push_back(std::move(r));
       for (const auto& e : o.value("events", json::array())) {
-        int64_t ts = order.created_ms + std::llround(e.at("hours").get<double>() * kHourMs);
-        if (ts > now) return Internal("orders.json: order " + order.id + " has an event in the future");
-        b.events.push_back({order.id, ts, e.at("status"), e.value("location", ""), e.value("description", "")});
-        order.updated_ms = std::max(order.updated_ms, ts);
+        int64_t ts = created + std::llround(e.at("hours").get<double>() * kHourMs);
+        if (ts > now) return Internal("orders.json: order " + id + " has an event in the future");
+        events.push_back({{"order_id", id},
+                          {"ts_ms", ts},
+                          {"status", e.at("status")},
+                          {"location", e.value("location", "")},
+                          {"description", e.value("description", "")}});
       }
-      b.orders.push_back(std::move(order));
+      // Payments (and refunds) of the demo orders, so that the profile's lifetime value has transactions.
+      if (status != "pending_payment" && status != "cancelled") {
+        static const char* kMethods[] = {"alipay", "wechat_pay", "card", "unionpay"};
+        size_t h = std::hash<std::string>{}(id);
+        std::string method = kMethods[h % 4];
+        json pay = {{"id", "PAY-" + id},  {"customer_id", o.at("customer_id")}, {"order_id", id},
+                    {"ts_ms", created + 60'000}, {"type", "payment"},            {"method", method},
+                    {"amount_cents", Cents(o.at("total"))}, {"status", "succeeded"}};
+        if (method == "card") pay["card_last4"] = std::to_string(1000 + h % 9000);
+        txs.push_back(pay);
+        if (status == "refunded") {
+          json refund = pay;
+          refund["id"] = "REF-" + id;
+          refund["type"] = "refund";
+          refund["ts_ms"] = std::min(now, created + 5 * kDayMs);
+          txs.push_back(refund);
+        }
+      }
+    }
+    for (const auto& b : browsing) {
+      json r = b;
+      r.erase("hours_ago");
+      r["ts_ms"] = now - std::llround(b.at("hours_ago").get<double>() * kHourMs);
+      clicks.push_back(std::move(r));
+    }
+    for (const auto& t : tickets) {
+      json r = t;
+      r.erase("days_ago");
+      r["created_ms"] = now - std::llround(t.at("days_ago").get<double>() * kDayMs);
+      tks.push_back(std::move(r));
     }
   } catch (const json::exception& e) {
     return Internal(std::string("demo data: ") + e.what());
   }
-  return b;
+  DemoRecords d;
+  d.batches = {{datahub::Kind::kProducts, std::move(prod)}, {datahub::Kind::kCustomers, std::move(cust)},
+               {datahub::Kind::kOrders, std::move(ord)},    {datahub::Kind::kLogistics, std::move(events)},
+               {datahub::Kind::kTransactions, std::move(txs)}, {datahub::Kind::kBrowsing, std::move(clicks)},
+               {datahub::Kind::kTickets, std::move(tks)}};
+  return d;
 }
 
 Result<int64_t> CountRows(storage::Database& db, const char* sql, const std::string& tenant) {
@@ -156,11 +214,23 @@ Status LoadDemoTenant(storage::Database& db, tools::CommerceStore& store, knowle
 
   int64_t now = clock.NowMs();
   if (orders == 0) {
-    KEFU_ASSIGN_OR_RETURN(tools::CommerceBatch batch, BuildBatch(shop, now));
-    KEFU_RETURN_IF_ERROR(store.UpsertBatch(batch));
-    log::Info("demo_commerce_loaded", {{"tenant", t}, {"products", batch.products.size()},
-                                       {"customers", batch.customers.size()}, {"orders", batch.orders.size()},
-                                       {"logistics_events", batch.events.size()}});
+    // Through the same ingestion service (and validation) as the API and `kefu import`.
+    KEFU_RETURN_IF_ERROR(store.UpsertTenant({shop.tenant_id, shop.name, shop.widget_key, now}));
+    KEFU_ASSIGN_OR_RETURN(DemoRecords records, BuildRecords(now));
+    datahub::IdentityService identity(db, clock);
+    datahub::IngestSettings settings;
+    settings.max_batch = 0;  // the demo files are a few hundred rows each
+    datahub::IngestService ingest(db, identity, clock, settings);
+    json counts = json::object();
+    for (const auto& [kind, batch] : records.batches) {
+      KEFU_ASSIGN_OR_RETURN(datahub::IngestReport report, ingest.Ingest(t, kind, "demo", batch));
+      if (!report.rejected.empty()) {
+        const auto& r = report.rejected.front();
+        return Internal("demo " + std::string(datahub::KindName(kind)) + " record " + r.id + ": " + r.reason);
+      }
+      counts[std::string(datahub::KindName(kind))] = report.accepted + report.unchanged;
+    }
+    log::Info("demo_commerce_loaded", {{"tenant", t}, {"ingested", counts}});
   }
   if (entries == 0) {
     KEFU_ASSIGN_OR_RETURN(knowledge::ImportReport report,

@@ -1,0 +1,335 @@
+#include "datahub/profile.h"
+
+#include <algorithm>
+
+#include "tools/commerce_store.h"
+
+namespace kefu::datahub {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// Keeps the `limit` rows with the largest `key` (newest first).
+void NewestFirst(json& rows, const char* key, int limit) {
+  std::stable_sort(rows.begin(), rows.end(),
+                   [key](const json& a, const json& b) { return a[key].get<int64_t>() > b[key].get<int64_t>(); });
+  if (static_cast<int>(rows.size()) > limit) rows.erase(rows.begin() + limit, rows.end());
+}
+
+int Score(int64_t v, std::initializer_list<int64_t> thresholds) {  // thresholds for scores 5, 4, 3, 2
+  int score = 5;
+  for (int64_t t : thresholds) {
+    if (v >= t) return score;
+    --score;
+  }
+  return 1;
+}
+
+std::string Segment(int r, int f, int m) {
+  if (r >= 4 && f >= 4 && m >= 4) return "champion";
+  if (r >= 3 && f >= 3) return "loyal";
+  if (r >= 4 && f <= 2) return "new";
+  if (r <= 2 && f >= 3) return "at_risk";
+  if (r <= 2) return "hibernating";
+  return "regular";
+}
+
+}  // namespace
+
+Result<json> ProfileService::Get(const std::string& tenant, const std::string& customer_id,
+                                 const ProfileOptions& o) {
+  int64_t now = clock_.NowMs();
+  auto s = db_.Lock();
+  KEFU_ASSIGN_OR_RETURN(std::vector<std::string> ids, identity_.ClusterIds(s, tenant, customer_id));
+  const std::string& root = ids.front();
+  json profile;
+  profile["customer_id"] = root;
+  profile["requested_id"] = customer_id;
+  profile["merged_ids"] = json(std::vector<std::string>(ids.begin() + 1, ids.end()));
+  {
+    auto& st = s.Prepare(
+        "SELECT name, phone, email, tier, city, gender, birthday, created_ms FROM customers "
+        "WHERE tenant_id = ? AND id = ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, root);
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return NotFound("customer " + root + " not found");
+    auto opt = [&](int col) { return st.IsNull(col) ? json(nullptr) : json(st.Text(col)); };
+    profile["demographics"] = {{"name", st.Text(0)}, {"phone", opt(1)},  {"email", opt(2)},
+                               {"city", opt(4)},     {"gender", opt(5)}, {"birthday", opt(6)},
+                               {"customer_since_ms", st.Int(7)}};
+    profile["tier"] = st.Text(3);
+    st.Reset();
+  }
+
+  // Identities of every record in the cluster; device ids also find anonymous browsing.
+  json identities = json::array();
+  std::vector<std::string> devices;
+  for (const auto& id : ids) {
+    auto& st = s.Prepare(
+        "SELECT kind, value, source, created_ms FROM customer_identities WHERE tenant_id = ? AND customer_id = ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, id);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      identities.push_back({{"kind", st.Text(0)}, {"value", st.Text(1)}, {"customer_id", id}, {"source", st.Text(2)}});
+      if (st.Text(0) == "device_id") devices.push_back(st.Text(1));
+    }
+  }
+  profile["identities"] = identities;
+
+  // Value: RFM over orders that were paid for, lifetime value from transactions when there are any.
+  int64_t frequency = 0, monetary = 0, last_order = 0, first_order = 0;
+  json orders = json::array();
+  for (const auto& id : ids) {
+    auto& agg = s.Prepare(
+        "SELECT COUNT(*), COALESCE(SUM(total_cents), 0), MAX(created_ms), MIN(created_ms) FROM orders "
+        "WHERE tenant_id = ? AND customer_id = ? AND status NOT IN ('pending_payment', 'cancelled', 'refunded')");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    agg.Bind(1, tenant).Bind(2, id);
+    KEFU_ASSIGN_OR_RETURN(bool row, agg.Step());
+    if (row && agg.Int(0) > 0) {
+      frequency += agg.Int(0);
+      monetary += agg.Int(1);
+      last_order = std::max(last_order, agg.Int(2));
+      first_order = first_order == 0 ? agg.Int(3) : std::min(first_order, agg.Int(3));
+    }
+    agg.Reset();
+    auto& st = s.Prepare(
+        "SELECT id, status, total_cents, items_json, carrier, tracking_no, created_ms, updated_ms FROM orders "
+        "WHERE tenant_id = ? AND customer_id = ? ORDER BY created_ms DESC LIMIT ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, id).Bind(3, o.recent_orders);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
+      if (!r) break;
+      json items = json::parse(st.Text(3), nullptr, false);
+      std::string status = st.Text(1);
+      orders.push_back({{"id", st.Text(0)},
+                        {"customer_id", id},
+                        {"status", status},
+                        {"status_label", std::string(tools::OrderStatusLabel(status))},
+                        {"total_cents", st.Int(2)},
+                        {"items", items.is_discarded() ? json::array() : items},
+                        {"carrier", st.IsNull(4) ? json(nullptr) : json(st.Text(4))},
+                        {"tracking_no", st.IsNull(5) ? json(nullptr) : json(st.Text(5))},
+                        {"created_ms", st.Int(6)},
+                        {"updated_ms", st.Int(7)}});
+    }
+  }
+  NewestFirst(orders, "created_ms", o.recent_orders);
+  for (auto& ord : orders) {
+    auto& st = s.Prepare(
+        "SELECT status, ts_ms, location, description FROM logistics_events WHERE tenant_id = ? AND order_id = ? "
+        "ORDER BY ts_ms DESC, CASE status WHEN 'delivered' THEN 4 WHEN 'out_for_delivery' THEN 3 WHEN 'in_transit' "
+        "THEN 2 ELSE 1 END DESC LIMIT 1");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, ord["id"].get<std::string>());
+    KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
+    if (r) {
+      ord["logistics"] = {{"status", st.Text(0)},
+                          {"status_label", std::string(tools::LogisticsStatusLabel(st.Text(0)))},
+                          {"ts_ms", st.Int(1)},
+                          {"location", st.Text(2)},
+                          {"description", st.Text(3)}};
+    } else {
+      ord["logistics"] = nullptr;
+    }
+    st.Reset();
+  }
+  profile["recent_orders"] = orders;
+
+  int64_t paid = 0, refunded = 0, tx_count = 0;
+  json transactions = json::array();
+  for (const auto& id : ids) {
+    auto& agg = s.Prepare(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN type = 'payment' THEN amount_cents ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN type != 'payment' THEN amount_cents ELSE 0 END), 0) FROM transactions "
+        "WHERE tenant_id = ? AND customer_id = ? AND status = 'succeeded'");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    agg.Bind(1, tenant).Bind(2, id);
+    KEFU_ASSIGN_OR_RETURN(bool row, agg.Step());
+    if (row) {
+      tx_count += agg.Int(0);
+      paid += agg.Int(1);
+      refunded += agg.Int(2);
+    }
+    agg.Reset();
+    auto& st = s.Prepare(
+        "SELECT id, order_id, ts_ms, type, method, amount_cents, currency, status, card_last4 FROM transactions "
+        "WHERE tenant_id = ? AND customer_id = ? ORDER BY ts_ms DESC LIMIT ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, id).Bind(3, o.transactions);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
+      if (!r) break;
+      transactions.push_back({{"id", st.Text(0)},
+                              {"order_id", st.IsNull(1) ? json(nullptr) : json(st.Text(1))},
+                              {"ts_ms", st.Int(2)},
+                              {"type", st.Text(3)},
+                              {"method", st.Text(4)},
+                              {"amount_cents", st.Int(5)},
+                              {"currency", st.Text(6)},
+                              {"status", st.Text(7)},
+                              {"card_last4", st.IsNull(8) ? json(nullptr) : json(st.Text(8))}});
+    }
+  }
+  NewestFirst(transactions, "ts_ms", o.transactions);
+  profile["recent_transactions"] = transactions;
+
+  int r = 1, f = 1, m = 1;
+  json recency = nullptr;
+  if (frequency > 0) {
+    int64_t days = std::max<int64_t>(0, (now - last_order) / kDayMs);
+    recency = days;
+    r = 6 - Score(days, {366, 181, 91, 31});  // fewer days = better: 0-30 -> 5 ... > 365 -> 1
+    f = Score(frequency, {10, 5, 3, 2});
+    m = Score(monetary, {1'000'000, 500'000, 200'000, 50'000});
+  }
+  bool by_tx = tx_count > 0;
+  profile["value"] = {
+      {"rfm",
+       {{"recency_days", recency},
+        {"frequency", frequency},
+        {"monetary_cents", monetary},
+        {"r", r},
+        {"f", f},
+        {"m", m},
+        {"score", std::to_string(r) + std::to_string(f) + std::to_string(m)},
+        {"segment", frequency > 0 ? Segment(r, f, m) : "prospect"}}},
+      {"lifetime_value_cents", by_tx ? paid - refunded : monetary},
+      {"lifetime_value_basis", by_tx ? "transactions" : "orders"},
+      {"first_order_ms", first_order > 0 ? json(first_order) : json(nullptr)},
+      {"last_order_ms", last_order > 0 ? json(last_order) : json(nullptr)}};
+
+  json tickets = json::array();
+  for (const auto& id : ids) {
+    auto& st = s.Prepare(
+        "SELECT id, order_id, subject, status, priority, channel, created_ms, updated_ms FROM tickets "
+        "WHERE tenant_id = ? AND customer_id = ? AND status IN ('open', 'pending') ORDER BY updated_ms DESC LIMIT ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, id).Bind(3, o.tickets);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      tickets.push_back({{"id", st.Text(0)},
+                         {"order_id", st.IsNull(1) ? json(nullptr) : json(st.Text(1))},
+                         {"subject", st.Text(2)},
+                         {"status", st.Text(3)},
+                         {"priority", st.Text(4)},
+                         {"channel", st.Text(5)},
+                         {"created_ms", st.Int(6)},
+                         {"updated_ms", st.Int(7)}});
+    }
+  }
+  NewestFirst(tickets, "updated_ms", o.tickets);
+  profile["open_tickets"] = tickets;
+
+  json browsing = json::array();
+  auto browse = [&](const char* sql, const std::string& key) -> Status {
+    auto& st = s.Prepare(sql);
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, key).Bind(3, o.browsing);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      browsing.push_back({{"id", st.Text(0)},
+                          {"ts_ms", st.Int(1)},
+                          {"type", st.Text(2)},
+                          {"product_id", st.IsNull(3) ? json(nullptr) : json(st.Text(3))},
+                          {"url", st.Text(4)},
+                          {"query", st.Text(5)},
+                          {"device_id", st.IsNull(6) ? json(nullptr) : json(st.Text(6))}});
+    }
+    return Status::Ok();
+  };
+  for (const auto& id : ids) {
+    KEFU_RETURN_IF_ERROR(browse(
+        "SELECT id, ts_ms, type, product_id, url, query, device_id FROM browsing_events WHERE tenant_id = ? AND "
+        "customer_id = ? ORDER BY ts_ms DESC LIMIT ?",
+        id));
+  }
+  for (const auto& d : devices) {
+    KEFU_RETURN_IF_ERROR(browse(
+        "SELECT id, ts_ms, type, product_id, url, query, device_id FROM browsing_events WHERE tenant_id = ? AND "
+        "device_id = ? AND customer_id IS NULL ORDER BY ts_ms DESC LIMIT ?",
+        d));
+  }
+  NewestFirst(browsing, "ts_ms", o.browsing);
+  profile["recent_browsing"] = browsing;
+
+  json conversations = json::array();
+  for (const auto& id : ids) {
+    auto& st = s.Prepare(
+        "SELECT id, channel, status, created_ms, updated_ms FROM conversations WHERE tenant_id = ? AND "
+        "customer_id = ? ORDER BY created_ms DESC LIMIT ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, id).Bind(3, o.conversations);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      conversations.push_back({{"id", st.Text(0)},
+                               {"customer_id", id},
+                               {"channel", st.Text(1)},
+                               {"status", st.Text(2)},
+                               {"created_ms", st.Int(3)},
+                               {"updated_ms", st.Int(4)}});
+    }
+  }
+  NewestFirst(conversations, "created_ms", o.conversations);
+  for (auto& c : conversations) {
+    auto& st = s.Prepare(
+        "SELECT seq, created_ms, meta_json FROM messages WHERE conversation_id = ? AND role = 'customer' "
+        "ORDER BY seq DESC LIMIT ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, c["id"].get<std::string>()).Bind(2, o.messages_per_conversation);
+    json emotions = json::array();
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      json meta = json::parse(st.Text(2), nullptr, false);
+      if (meta.is_discarded() || !meta.is_object() || !meta.contains("analysis") || !meta["analysis"].is_object())
+        continue;
+      const json& a = meta["analysis"];
+      emotions.push_back({{"seq", st.Int(0)},
+                          {"ts_ms", st.Int(1)},
+                          {"emotion", a.value("emotion", "")},
+                          {"emotion_intensity", a.value("emotion_intensity", 0.0)},
+                          {"sentiment", a.value("sentiment", "")}});
+    }
+    std::reverse(emotions.begin(), emotions.end());
+    c["emotions"] = emotions;
+  }
+  profile["conversations"] = conversations;
+  return profile;
+}
+
+Result<json> ProfileService::Conversations(const std::string& tenant, const std::string& customer_id, int limit) {
+  auto s = db_.Lock();
+  KEFU_ASSIGN_OR_RETURN(std::vector<std::string> ids, identity_.ClusterIds(s, tenant, customer_id));
+  json out = json::array();
+  for (const auto& id : ids) {
+    auto& st = s.Prepare(
+        "SELECT id, channel, status, created_ms, updated_ms FROM conversations WHERE tenant_id = ? AND "
+        "customer_id = ? ORDER BY created_ms DESC LIMIT ?");
+    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+    st.Bind(1, tenant).Bind(2, id).Bind(3, limit);
+    while (true) {
+      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back({{"id", st.Text(0)},
+                     {"customer_id", id},
+                     {"channel", st.Text(1)},
+                     {"status", st.Text(2)},
+                     {"created_ms", st.Int(3)},
+                     {"updated_ms", st.Int(4)}});
+    }
+  }
+  NewestFirst(out, "created_ms", limit);
+  return out;
+}
+
+}  // namespace kefu::datahub
