@@ -115,10 +115,23 @@ class Routes final : public ApiRoutes {
       widget_key = (*body)["widget_key"];
     auto t = d_.tenants.ByWidgetKey(widget_key);
     if (!t.ok()) return SendStatus(r, t.status());
-    auto cust = body->value("customer_id", json());
-    if (!cust.is_string() || !IdChars(cust.get<std::string>(), 64))
-      return SendError(r, 400, "invalid_argument",
-                       "customer_id is required: 1-64 characters of letters, digits and - _ . : @");
+    std::string customer_id;
+    if (body->contains("identity") && d_.resolve_identity) {
+      // Data hub: {"identity": {"kind": "phone", "value": "..."}} names the customer by a channel identity.
+      const json& idj = (*body)["identity"];
+      if (!idj.is_object() || !idj.contains("kind") || !idj["kind"].is_string() || !idj.contains("value") ||
+          !idj["value"].is_string())
+        return SendError(r, 400, "invalid_argument", "identity must be {\"kind\": \"phone\", \"value\": \"...\"}");
+      auto resolved = d_.resolve_identity(t->id, idj["kind"].get<std::string>(), idj["value"].get<std::string>());
+      if (!resolved.ok()) return SendStatus(r, resolved.status());
+      customer_id = *resolved;
+    } else {
+      auto cust = body->value("customer_id", json());
+      if (!cust.is_string() || !IdChars(cust.get<std::string>(), 64))
+        return SendError(r, 400, "invalid_argument",
+                         "customer_id is required: 1-64 characters of letters, digits and - _ . : @");
+      customer_id = cust.get<std::string>();
+    }
     std::string channel = "web";
     if (body->contains("channel")) {
       auto ch = (*body)["channel"];
@@ -127,7 +140,7 @@ class Routes final : public ApiRoutes {
         return SendError(r, 400, "invalid_argument", "channel must be one of web, app, api, voice, phone");
       channel = ch;
     }
-    auto c = d_.service.Start(t->id, cust.get<std::string>(), channel);
+    auto c = d_.service.Start(t->id, customer_id, channel);
     if (!c.ok()) return SendStatus(r, c.status());
     SendJson(r, 201, c->ToJson());
   }

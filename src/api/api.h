@@ -30,6 +30,12 @@ struct ApiDeps {
   TenantDirectory& tenants;
   metrics::Registry& metrics;
   ThreadPool& workers;
+  // Data hub: resolves a channel identity (kind, value) to the tenant's
+  // customer id for POST /v1/conversations {"identity": {...}}; unset =
+  // only customer_id is accepted.
+  std::function<Result<std::string>(const std::string& tenant, const std::string& kind,
+                                    const std::string& value)>
+      resolve_identity = nullptr;
 };
 
 // Widget settings shown to customers (name, greeting, quick questions ...).

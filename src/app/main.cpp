@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/import_cli.h"
 #include "app/kb_cli.h"
 #include "app/nlu_cli.h"
 #include "app/server_app.h"
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   };
   kb_deps.open_database = [](const kefu::Config& c) { return kefu::app::OpenDatabase(c); };
   kefu::app::RegisterKbCommands(cli, kb_deps);
+  kefu::app::RegisterImportCommand(cli, kb_deps);  // data hub: kefu import
   kefu::app::RegisterNluCommands(cli);
   kefu::app::RegisterEvalCommands(cli);
 

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
+#include "datahub/routes.h"
 #include "demo/demo_shop.h"
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
@@ -49,6 +50,12 @@ struct ServerApp::Impl {
   std::unique_ptr<dialogue::ConversationService> service;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<api::ApiRoutes> routes;
+  // Data hub (issue 5, src/datahub): ingestion, identities, 360° profiles.
+  std::unique_ptr<datahub::IdentityService> identity;
+  std::unique_ptr<datahub::IngestService> ingest;
+  std::unique_ptr<datahub::ProfileService> profiles;
+  std::unique_ptr<datahub::WebhookVerifier> ingest_webhooks;
+  std::unique_ptr<datahub::DatahubRoutes> datahub_routes;
   bool stopped = false;
 };
 
@@ -164,8 +171,19 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
 
   http::ServerSettings hs = http::ServerSettings::FromConfig(config.server);
   a.server = std::make_unique<http::Server>(hs, a.metrics);
+  // Data hub: ingestion, identity resolution (also for new conversations) and profiles.
+  a.identity = std::make_unique<datahub::IdentityService>(*a.db, a.clock);
+  a.ingest = std::make_unique<datahub::IngestService>(*a.db, *a.identity, a.clock);
+  a.profiles = std::make_unique<datahub::ProfileService>(*a.db, *a.identity, a.clock);
+  a.ingest_webhooks = std::make_unique<datahub::WebhookVerifier>(*a.db, a.clock);
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
+  deps.resolve_identity = [identity = a.identity.get()](const std::string& tenant, const std::string& kind,
+                                                        const std::string& value) {
+    return identity->ResolveOrCreate(tenant, kind, value);
+  };
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
+  a.datahub_routes = datahub::RegisterDatahubRoutes(  // data hub
+      *a.server, {*a.tenants, *a.ingest, *a.identity, *a.profiles, *a.ingest_webhooks, *a.workers});
   std::string static_dir = FindStaticDir(config.server.static_dir);
   // Agent workspace (issue 4): web/agent/dist at /agent with SPA fallback, so /agent/login and
   // /agent/supervisor load the app. Mounted before "/", whose 404 would otherwise answer first.
