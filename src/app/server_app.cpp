@@ -17,6 +17,10 @@
 #include "dialogue/grounded_responder.h"
 #include "dialogue/llm_responder.h"
 #include "http/server.h"
+#include "inbox/customer_tokens.h"
+#include "inbox/message_center.h"
+#include "inbox/routes.h"
+#include "inbox/webhooks.h"
 #include "knowledge/knowledge_base.h"
 #include "llm/openai_client.h"
 #include "nlu/analyzer.h"
@@ -50,6 +54,11 @@ struct ServerApp::Impl {
   std::unique_ptr<dialogue::ConversationService> service;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<api::ApiRoutes> routes;
+  // Message center (issue 5, src/inbox): inbox, customer tokens, webhooks.
+  std::unique_ptr<inbox::Webhooks> webhooks;
+  std::unique_ptr<inbox::MessageCenter> inbox;
+  std::unique_ptr<inbox::CustomerTokens> customer_tokens;
+  std::unique_ptr<inbox::InboxRoutes> inbox_routes;
   // Data hub (issue 5, src/datahub): ingestion, identities, 360° profiles.
   std::unique_ptr<datahub::IdentityService> identity;
   std::unique_ptr<datahub::IngestService> ingest;
@@ -182,6 +191,14 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     return identity->ResolveOrCreate(tenant, kind, value);
   };
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
+  // Message center (issue 5): the dispatcher starts with the server.
+  a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
+                                                 inbox::WebhookSettings::FromConfig(config.inbox));
+  a.inbox = std::make_unique<inbox::MessageCenter>(*a.db, a.clock, a.metrics, a.webhooks.get());
+  a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
+  a.inbox_routes = inbox::RegisterInboxRoutes(
+      *a.server, inbox::RouteDeps{*a.tenants, *a.inbox, *a.webhooks, *a.customer_tokens,
+                                  config.inbox.customer_token_ttl_s});
   a.datahub_routes = datahub::RegisterDatahubRoutes(  // data hub
       *a.server, {*a.tenants, *a.ingest, *a.identity, *a.profiles, *a.ingest_webhooks, *a.workers});
   std::string static_dir = FindStaticDir(config.server.static_dir);
@@ -206,6 +223,7 @@ Status ServerApp::Start() {
   Impl& a = *impl_;
   a.service->RecoverUnanswered();
   KEFU_RETURN_IF_ERROR(a.server->Start());
+  a.webhooks->Start();  // message center: deliver pending webhooks (also those left by a previous run)
   log::Info("listening", {{"host", a.config.server.host}, {"port", a.server->port()}});
   if (!a.options.port_file.empty()) {
     // Write atomically so a watcher never reads a half-written number.
@@ -233,6 +251,7 @@ void ServerApp::Stop() {
   log::Info("shutting_down", {{"in_flight_turns", a.service ? a.service->InFlight() : 0}});
   bool drained = a.service ? a.service->Drain(a.config.server.shutdown_grace_ms) : true;
   if (a.server) a.server->Stop();
+  if (a.webhooks) a.webhooks->Stop();  // message center: unfinished deliveries stay pending
   if (a.workers) a.workers->Shutdown();
   log::Info("stopped", {{"drained", drained}});
 }

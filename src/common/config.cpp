@@ -80,6 +80,8 @@ std::map<std::string, Section> Describe(Config& c) {
   F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
   F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold);
+  F(inbox, webhook_max_attempts); F(inbox, webhook_initial_backoff_ms); F(inbox, webhook_max_backoff_ms);
+  F(inbox, webhook_timeout_ms); F(inbox, webhook_workers); F(inbox, webhook_poll_ms); F(inbox, customer_token_ttl_s);
   F(log, level); F(log, json);
 #undef F
   return d;
@@ -114,6 +116,15 @@ Status Validate(const Config& c) {
   if (!level_ok) return InvalidArgument("log.level must be one of trace, debug, info, warn, error");
   if (c.dialogue.clarify_threshold > c.dialogue.answer_threshold)
     return InvalidArgument("dialogue.clarify_threshold must not exceed dialogue.answer_threshold");
+  if (c.inbox.webhook_max_attempts < 1 || c.inbox.webhook_max_attempts > 100)
+    return InvalidArgument("inbox.webhook_max_attempts must be 1..100");
+  if (c.inbox.webhook_initial_backoff_ms < 1 || c.inbox.webhook_max_backoff_ms < c.inbox.webhook_initial_backoff_ms)
+    return InvalidArgument("inbox.webhook_initial_backoff_ms must be positive and at most inbox.webhook_max_backoff_ms");
+  if (c.inbox.webhook_timeout_ms < 100) return InvalidArgument("inbox.webhook_timeout_ms must be at least 100");
+  if (c.inbox.webhook_workers < 1 || c.inbox.webhook_workers > 64)
+    return InvalidArgument("inbox.webhook_workers must be 1..64");
+  if (c.inbox.webhook_poll_ms < 10) return InvalidArgument("inbox.webhook_poll_ms must be at least 10");
+  if (c.inbox.customer_token_ttl_s < 60) return InvalidArgument("inbox.customer_token_ttl_s must be at least 60");
   return Status::Ok();
 }
 

@@ -60,6 +60,17 @@ struct DialogueConfig {
   double clarify_threshold = 0.25;      // between this and answer_threshold: ask to clarify
 };
 
+// Message center (src/inbox, docs/inbox.md): outbound webhook delivery.
+struct InboxConfig {
+  int webhook_max_attempts = 10;            // then the delivery is a dead letter
+  int webhook_initial_backoff_ms = 10'000;  // first retry delay, doubled per attempt (with jitter)
+  int webhook_max_backoff_ms = 3'600'000;   // cap on one retry delay
+  int webhook_timeout_ms = 10'000;          // one delivery attempt: connect + send + response
+  int webhook_workers = 4;                  // deliveries attempted in parallel
+  int webhook_poll_ms = 1'000;              // how often the dispatcher looks for due retries
+  int customer_token_ttl_s = 86'400;        // default lifetime of a customer inbox token
+};
+
 struct LogConfig {
   std::string level = "info";           // trace|debug|info|warn|error
   bool json = true;                     // structured JSON lines on stderr
@@ -71,6 +82,7 @@ struct Config {
   LlmConfig llm;
   KnowledgeConfig knowledge;
   DialogueConfig dialogue;
+  InboxConfig inbox;
   LogConfig log;
 
   bool LlmEnabled() const { return !llm.base_url.empty(); }
