@@ -73,7 +73,7 @@ Result<std::vector<std::string>> IdentityService::ClusterIds(storage::Session& s
                                                              const std::string& customer_id) {
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, customer_id));
   std::vector<std::string> ids = {root};
-  auto& st = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND merged_into = ? ORDER BY id");
+  auto& st = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND merged_into = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, root);
   while (true) {
@@ -81,6 +81,7 @@ Result<std::vector<std::string>> IdentityService::ClusterIds(storage::Session& s
     if (!row) break;
     ids.push_back(st.Text(0));
   }
+  std::sort(ids.begin() + 1, ids.end());
   return ids;
 }
 

@@ -69,7 +69,7 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
   std::vector<std::string> devices;
   for (const auto& id : ids) {
     auto& st = s.Prepare(
-        "SELECT kind, value, source, created_ms FROM customer_identities WHERE tenant_id = ? AND customer_id = ?");
+        "SELECT kind, value, source, created_ms FROM customer_identities INDEXED BY identities_by_customer WHERE tenant_id = ? AND customer_id = ?");
     KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id);
     while (true) {
@@ -148,7 +148,7 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& agg = s.Prepare(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN type = 'payment' THEN amount_cents ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN type != 'payment' THEN amount_cents ELSE 0 END), 0) FROM transactions "
-        "WHERE tenant_id = ? AND customer_id = ? AND status = 'succeeded'");
+        "INDEXED BY transactions_by_customer WHERE tenant_id = ? AND customer_id = ? AND status = 'succeeded'");
     KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     agg.Bind(1, tenant).Bind(2, id);
     KEFU_ASSIGN_OR_RETURN(bool row, agg.Step());
@@ -160,7 +160,7 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     agg.Reset();
     auto& st = s.Prepare(
         "SELECT id, order_id, ts_ms, type, method, amount_cents, currency, status, card_last4 FROM transactions "
-        "WHERE tenant_id = ? AND customer_id = ? ORDER BY ts_ms DESC LIMIT ?");
+        "INDEXED BY transactions_by_customer WHERE tenant_id = ? AND customer_id = ? ORDER BY ts_ms DESC LIMIT ?");
     KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id).Bind(3, o.transactions);
     while (true) {
@@ -248,8 +248,8 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
   };
   for (const auto& id : ids) {
     KEFU_RETURN_IF_ERROR(browse(
-        "SELECT id, ts_ms, type, product_id, url, query, device_id FROM browsing_events WHERE tenant_id = ? AND "
-        "customer_id = ? ORDER BY ts_ms DESC LIMIT ?",
+        "SELECT id, ts_ms, type, product_id, url, query, device_id FROM browsing_events INDEXED BY browsing_by_customer WHERE "
+        "tenant_id = ? AND customer_id = ? ORDER BY ts_ms DESC LIMIT ?",
         id));
   }
   for (const auto& d : devices) {
