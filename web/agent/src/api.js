@@ -24,7 +24,10 @@ export function errorText(e) {
     case 'not_assigned': return '该会话未分配给您';
     case 'unauthenticated':
     case 'unauthorized': return '登录已过期，请重新登录';
-    case 'forbidden': return '没有权限执行此操作';
+    case 'forbidden':
+    case 'permission_denied': return '没有权限执行此操作';
+    case 'not_eligible': return '您不具备该队列所需的技能，无法接入';
+    case 'at_capacity': return '已达到同时接待上限，请先结束部分会话';
     case 'not_found': return '对象不存在（可能已被转出或关闭）';
     case 'rate_limited': return '操作太频繁，请稍后再试';
     default: return e.message || `请求失败（${e.status}）`;

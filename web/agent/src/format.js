@@ -127,20 +127,36 @@ export function statusLabel(s) {
   return STATUS_LABELS[s] || s || '';
 }
 
-export const TIER_LABELS = { vip: 'VIP', normal: '普通', regular: '普通' };
+export const TIER_LABELS = { vip: 'VIP', normal: '普通会员', regular: '普通会员', silver: '银卡会员', gold: '金卡会员', platinum: '白金会员', diamond: '钻石会员' };
 
 export function tierLabel(t) {
   return TIER_LABELS[t] || t || '';
 }
 
+// Handoff reasons: the routing rule that transferred (docs/routing.md defaults) or a free-form reason.
 export const REASON_LABELS = {
+  'angry-to-human': '愤怒 / 投诉',
+  repeat: '重复提问',
+  'human-requested': '客户要求人工',
+  'upset-after-sale': '售后不满',
+  'long-wait': '等待过久',
+  'vip-priority': 'VIP 客户',
   anger: '客户情绪激动',
   complaint: '投诉',
-  repeat: '重复提问',
   repeated_question: '重复提问',
   explicit_request: '客户要求人工',
   human_request: '客户要求人工',
 };
+
+export const ORDER_STATUS_LABELS = {
+  pending: '待付款', unpaid: '待付款', paid: '已付款', processing: '处理中', shipped: '已发货', in_transit: '运输中',
+  out_for_delivery: '派送中', delivered: '已签收', completed: '已完成', cancelled: '已取消', canceled: '已取消',
+  refunding: '退款中', refunded: '已退款', returned: '已退货', exception: '物流异常',
+};
+
+export function orderStatusLabel(s) {
+  return ORDER_STATUS_LABELS[s] || s || '';
+}
 
 export function reasonLabel(r) {
   if (!r) return '';

@@ -452,6 +452,8 @@ export class Workspace {
     if (d) {
       mergeMessage(d.messages, m);
       if (m.client_msg_id) this._confirmOutbox(d, m.client_msg_id);
+      const emo = m.role === 'customer' ? emotionOfMessage(m) : null;
+      if (emo && d.summary) d.summary.emotion = { ...(d.summary.emotion || {}), ...emo };
     }
     if (m.role === 'note') return;
     const sum = s.mine.find((x) => summaryId(x) === id);
