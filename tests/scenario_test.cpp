@@ -8,7 +8,10 @@
 //   > customer turn
 //   key: value                   assertions on the bot's reply to that turn
 // Keys: contains, not_contains, contains_any (a | b | c), intent, tool,
-// no_tool, cite (KB entry id), handoff (true/false), clarify, unknown, source.
+// no_tool, cite (KB entry id), handoff (true/false), clarify, unknown, source;
+// on the routing decision stored with the customer's message (default rules,
+// no NLU models, no agents: the bot still answers): route (the rule that
+// transferred, or "none"), queue, priority.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -23,6 +26,7 @@
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
 #include "knowledge/knowledge_base.h"
+#include "routing/rule_store.h"
 #include "storage/schema.h"
 #include "text/segmenter.h"
 #include "tools/commerce_store.h"
@@ -120,6 +124,7 @@ class ScenarioEnv {
   std::unique_ptr<dialogue::ConversationStore> store;
   dialogue::ConversationHub hub;
   std::unique_ptr<ThreadPool> pool;
+  routing::RuleStore rules;  // the shipped defaults
   std::unique_ptr<dialogue::ConversationService> service;
   Status status;
 
@@ -140,7 +145,8 @@ class ScenarioEnv {
     grounded = std::make_unique<dialogue::GroundedResponder>(*kb, registry, dialogue::GroundedSettings{});
     store = std::make_unique<dialogue::ConversationStore>(*db, clock);
     pool = std::make_unique<ThreadPool>(2);
-    service = std::make_unique<dialogue::ConversationService>(*store, *grounded, *pool, hub, metrics, clock);
+    service = std::make_unique<dialogue::ConversationService>(*store, *grounded, *pool, hub, metrics, clock,
+                                                              dialogue::ServiceSettings{}, nullptr, &rules);
     return Status::Ok();
   }
 };
@@ -156,9 +162,11 @@ TEST_P(ScenarioTest, Replays) {
   int i = 0;
   for (const Turn& t : s.turns) {
     std::promise<Result<dialogue::Message>> p;
+    json decision;
     dialogue::PostCallbacks cb;
     cb.on_accepted = [&](const Result<dialogue::AppendResult>& a) {
-      if (!a.ok()) p.set_value(a.status());
+      if (!a.ok()) return p.set_value(a.status());
+      decision = a->message.meta.value("decision", json::object());
     };
     cb.on_reply = [&](const Result<dialogue::Message>& m) { p.set_value(m); };
     env.service->Post("demo", conv->id, "m" + std::to_string(++i), t.text, std::move(cb));
@@ -197,6 +205,19 @@ TEST_P(ScenarioTest, Replays) {
         EXPECT_EQ(meta.value("clarify", false), value == "true") << ctx;
       } else if (key == "unknown") {
         EXPECT_EQ(meta.value("unknown", false), value == "true") << ctx;
+      } else if (key == "route") {
+        std::string rule = "none";
+        for (const auto& a : decision.value("actions", json::array()))
+          if (a.value("action", "") == "transfer" && rule == "none") rule = a.value("rule", "");
+        EXPECT_EQ(rule, value) << decision.dump() << "\n" << ctx;
+      } else if (key == "queue" || key == "priority") {
+        std::string got;
+        int prio = 0;
+        for (const auto& a : decision.value("actions", json::array())) {
+          if (a.value("action", "") == "transfer" && got.empty()) got = a.value("queue", "");
+          if (a.contains("priority")) prio = std::max(prio, a["priority"].get<int>());
+        }
+        EXPECT_EQ(key == "queue" ? got : std::to_string(prio), value) << decision.dump() << "\n" << ctx;
       } else if (key == "missing_slot") {
         EXPECT_EQ(meta.value("missing_slot", ""), value) << ctx;
       } else {

@@ -194,8 +194,9 @@ class Routes final : public ApiRoutes {
     cb.on_reply = [r, state, wait](const Result<dialogue::Message>& reply) {
       if (!wait) return;
       if (!reply.ok()) return SendStatus(r, reply.status());
+      // A conversation served by a human agent gets no automatic reply (id 0).
       SendJson(r, 200, {{"message", state->accepted->message.ToJson()},
-                        {"reply", reply->ToJson()},
+                        {"reply", reply->id ? reply->ToJson() : json(nullptr)},
                         {"duplicate", state->accepted->duplicate}});
     };
     d_.service.Post(c->tenant_id, c->id, cmid.get<std::string>(), *text, std::move(cb));

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <thread>
 
+#include "agents/desk.h"
+#include "agents/routes.h"
 #include "api/api.h"
 #include "api/tenants.h"
 #include "common/clock.h"
@@ -24,6 +26,7 @@
 #include "knowledge/knowledge_base.h"
 #include "llm/openai_client.h"
 #include "nlu/analyzer.h"
+#include "routing/rule_store.h"
 #include "storage/schema.h"
 #include "text/segmenter.h"
 #include "tools/commerce_store.h"
@@ -50,10 +53,15 @@ struct ServerApp::Impl {
   std::unique_ptr<llm::OpenAiClient> llm_client;
   std::unique_ptr<dialogue::LlmResponder> llm_responder;
   std::unique_ptr<nlu::Analyzer> analyzer;
+  std::unique_ptr<routing::RuleStore> rules;  // agents: per-tenant routing rules
   std::unique_ptr<ThreadPool> workers;
   std::unique_ptr<dialogue::ConversationService> service;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<api::ApiRoutes> routes;
+  // Human agents (issue 4): accounts, the desk (the service's TurnGate), routes.
+  std::unique_ptr<agents::AccountStore> accounts;
+  std::unique_ptr<agents::Desk> desk;
+  std::unique_ptr<agents::AgentRoutes> agent_routes;
   // Message center (issue 5, src/inbox): inbox, customer tokens, webhooks.
   std::unique_ptr<inbox::Webhooks> webhooks;
   std::unique_ptr<inbox::MessageCenter> inbox;
@@ -174,9 +182,36 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     log::Warn("nlu_models_not_loaded", {{"error", analyzer.status().ToString()},
                                         {"hint", "turns are answered without sentiment/emotion/intent analysis"}});
   }
+  // Routing rules (agents): <rules_dir>/<tenant>.toml, else the shipped defaults.
+  a.rules = std::make_unique<routing::RuleStore>();
+  if (!config.routing.rules_dir.empty()) {
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(config.routing.rules_dir, ec))
+      if (f.path().extension() == ".toml") (void)a.rules->Load(f.path().stem().string(), f.path().string());
+    if (ec) log::Warn("routing_rules_dir_unreadable", {{"dir", config.routing.rules_dir}, {"error", ec.message()}});
+  }
   a.workers = std::make_unique<ThreadPool>(config.server.worker_threads, "turn");
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
-                                                              a.clock, dialogue::ServiceSettings{}, a.analyzer.get());
+                                                              a.clock, dialogue::ServiceSettings{}, a.analyzer.get(),
+                                                              a.rules.get());
+  // Human agents: accounts, demo accounts, the desk as the turn gate.
+  {
+    agents::AccountSettings as;
+    as.pwhash.ops = static_cast<unsigned long long>(config.agents.pwhash_ops);
+    as.pwhash.mem_bytes = static_cast<size_t>(config.agents.pwhash_mem_kib) * 1024;
+    as.session_ttl_ms = config.agents.session_ttl_s * 1000LL;
+    as.default_max_chats = config.agents.default_max_chats;
+    a.accounts = std::make_unique<agents::AccountStore>(*a.db, a.clock, as);
+    if (options.demo) KEFU_RETURN_IF_ERROR(agents::EnsureDemoAccounts(*a.accounts, demo::DemoShopInfo().tenant_id));
+    agents::DeskSettings ds;
+    ds.avg_handle_ms = config.agents.avg_handle_s * 1000LL;
+    ds.long_wait_alert_ms = config.agents.long_wait_alert_s * 1000LL;
+    ds.reload_interval_ms = config.routing.reload_interval_s * 1000LL;
+    ds.rules_dir = config.routing.rules_dir;
+    agents::DeskDeps dd{*a.db, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get()};
+    KEFU_ASSIGN_OR_RETURN(a.desk, agents::Desk::Create(dd, ds));
+    a.service->SetGate(a.desk.get());
+  }
 
   http::ServerSettings hs = http::ServerSettings::FromConfig(config.server);
   a.server = std::make_unique<http::Server>(hs, a.metrics);
@@ -191,6 +226,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     return identity->ResolveOrCreate(tenant, kind, value);
   };
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
+  a.agent_routes = agents::RegisterAgentRoutes(*a.server, *a.desk, *a.accounts, *a.tenants);  // human agents
   // Message center (issue 5): the dispatcher starts with the server.
   a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
                                                  inbox::WebhookSettings::FromConfig(config.inbox));
@@ -222,6 +258,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
 Status ServerApp::Start() {
   Impl& a = *impl_;
   a.service->RecoverUnanswered();
+  a.desk->Start();  // human agents: long-wait alerts, board frames, rule reload
   KEFU_RETURN_IF_ERROR(a.server->Start());
   a.webhooks->Start();  // message center: deliver pending webhooks (also those left by a previous run)
   log::Info("listening", {{"host", a.config.server.host}, {"port", a.server->port()}});

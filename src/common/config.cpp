@@ -80,6 +80,9 @@ std::map<std::string, Section> Describe(Config& c) {
   F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
   F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold);
+  F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
+  F(agents, pwhash_ops); F(agents, pwhash_mem_kib);
+  F(routing, rules_dir); F(routing, reload_interval_s);
   F(inbox, webhook_max_attempts); F(inbox, webhook_initial_backoff_ms); F(inbox, webhook_max_backoff_ms);
   F(inbox, webhook_timeout_ms); F(inbox, webhook_workers); F(inbox, webhook_poll_ms); F(inbox, customer_token_ttl_s);
   F(log, level); F(log, json);
@@ -116,6 +119,15 @@ Status Validate(const Config& c) {
   if (!level_ok) return InvalidArgument("log.level must be one of trace, debug, info, warn, error");
   if (c.dialogue.clarify_threshold > c.dialogue.answer_threshold)
     return InvalidArgument("dialogue.clarify_threshold must not exceed dialogue.answer_threshold");
+  if (c.agents.session_ttl_s < 60) return InvalidArgument("agents.session_ttl_s must be at least 60");
+  if (c.agents.avg_handle_s < 1) return InvalidArgument("agents.avg_handle_s must be positive");
+  if (c.agents.long_wait_alert_s < 1) return InvalidArgument("agents.long_wait_alert_s must be positive");
+  if (c.agents.default_max_chats < 1 || c.agents.default_max_chats > 1000)
+    return InvalidArgument("agents.default_max_chats must be 1..1000");
+  if (c.agents.pwhash_ops < 1 || c.agents.pwhash_ops > 10) return InvalidArgument("agents.pwhash_ops must be 1..10");
+  if (c.agents.pwhash_mem_kib < 8 || c.agents.pwhash_mem_kib > 1'048'576)
+    return InvalidArgument("agents.pwhash_mem_kib must be 8..1048576");
+  if (c.routing.reload_interval_s < 1) return InvalidArgument("routing.reload_interval_s must be positive");
   if (c.inbox.webhook_max_attempts < 1 || c.inbox.webhook_max_attempts > 100)
     return InvalidArgument("inbox.webhook_max_attempts must be 1..100");
   if (c.inbox.webhook_initial_backoff_ms < 1 || c.inbox.webhook_max_backoff_ms < c.inbox.webhook_initial_backoff_ms)

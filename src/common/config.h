@@ -71,6 +71,22 @@ struct InboxConfig {
   int customer_token_ttl_s = 86'400;        // default lifetime of a customer inbox token
 };
 
+// Human agents (src/agents, docs/agents.md).
+struct AgentsConfig {
+  int session_ttl_s = 43'200;          // agent login sessions
+  int avg_handle_s = 180;              // assumed handling time per chat, for the customer's estimated wait
+  int long_wait_alert_s = 180;         // a queued customer waiting longer alerts supervisors (once)
+  int default_max_chats = 5;           // for accounts created without max_chats
+  int pwhash_ops = 2;                  // argon2id opslimit (libsodium; 2 = INTERACTIVE)
+  int pwhash_mem_kib = 65'536;         // argon2id memlimit in KiB (64 MiB = INTERACTIVE)
+};
+
+// Routing rules (src/routing, docs/routing.md).
+struct RoutingConfig {
+  std::string rules_dir;               // <tenant_id>.toml files; empty = the shipped defaults for every tenant
+  int reload_interval_s = 5;           // how often changed rule files are re-read
+};
+
 struct LogConfig {
   std::string level = "info";           // trace|debug|info|warn|error
   bool json = true;                     // structured JSON lines on stderr
@@ -82,6 +98,8 @@ struct Config {
   LlmConfig llm;
   KnowledgeConfig knowledge;
   DialogueConfig dialogue;
+  AgentsConfig agents;
+  RoutingConfig routing;
   InboxConfig inbox;
   LogConfig log;
 

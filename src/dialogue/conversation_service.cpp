@@ -4,15 +4,95 @@
 
 namespace kefu::dialogue {
 
+namespace {
+
+// Appends this turn's negativity to context.negativity (last 8) and refreshes
+// context.emotion_trend, the trajectory routing and the responder read.
+void UpdateTrajectory(nlohmann::json& context, const nlohmann::json& analysis) {
+  if (!analysis.is_object()) return;
+  auto& hist = context["negativity"];
+  if (!hist.is_array()) hist = nlohmann::json::array();
+  nlu::TurnAnalysis a;
+  a.sentiment = analysis.value("sentiment", "neutral");
+  a.sentiment_score = analysis.value("sentiment_score", 0.0);
+  a.emotion = analysis.value("emotion", "neutral");
+  a.emotion_intensity = analysis.value("emotion_intensity", 0.0);
+  hist.push_back(a.Negativity());
+  while (hist.size() > 8) hist.erase(hist.begin());
+  nlu::EmotionTrajectory trajectory;
+  for (const auto& v : hist) {
+    nlu::TurnAnalysis t;
+    t.sentiment = "negative";
+    t.sentiment_score = v.get<double>();
+    trajectory.Add(t);
+  }
+  context["emotion_trend"] = trajectory.ToJson();
+}
+
+// A reply for PostCallbacks::on_reply when nobody answers automatically.
+Message NoReply(const Message& customer_message) {
+  Message m;
+  m.conversation_id = customer_message.conversation_id;
+  m.role = "none";
+  m.reply_to = customer_message.id;
+  return m;
+}
+
+}  // namespace
+
+nlohmann::json ConversationService::Route(const Conversation& conv, const std::string& text,
+                                          const nlohmann::json& analysis, nlohmann::json& context) {
+  UpdateTrajectory(context, analysis);
+  if (!rules_) return nullptr;
+  routing::TurnFacts f;
+  f.tenant_id = conv.tenant_id;
+  f.channel = conv.channel;
+  f.text = text;
+  if (analysis.is_object()) {
+    f.emotion = analysis.value("emotion", "neutral");
+    f.emotion_intensity = analysis.value("emotion_intensity", 0.0);
+    f.sentiment = analysis.value("sentiment", "neutral");
+    f.sentiment_score = analysis.value("sentiment_score", 0.0);
+    f.intent = analysis.value("intent", "");
+    f.intent_score = analysis.value("intent_score", 0.0);
+    if (analysis.contains("urgency") && analysis["urgency"].is_array())
+      for (const auto& u : analysis["urgency"])
+        if (u.is_string()) f.urgency.push_back(u.get<std::string>());
+  } else {
+    f.emotion = "neutral";
+    f.sentiment = "neutral";
+  }
+  if (context.contains("emotion_trend") && context["emotion_trend"].is_object()) {
+    f.emotion_trend_slope = context["emotion_trend"].value("slope", 0.0);
+    f.emotion_trend_mean = context["emotion_trend"].value("mean", 0.0);
+  }
+  f.repeat_count = repeat_.Observe(context["repeat"], text);
+  f.now_ms = clock_.NowMs();
+  f.human_requested = f.intent == "human" && f.intent_score >= 0.8;
+  if (gate_) {
+    GateFacts g = gate_->Facts(conv);
+    f.customer_tier = g.customer_tier;
+    f.wait_ms = g.wait_ms;
+  } else {
+    f.customer_tier = "normal";
+  }
+  nlohmann::json d = rules_->For(conv.tenant_id)->Evaluate(f).ToJson();
+  d["facts"] = {{"repeat_count", f.repeat_count}, {"tier", f.customer_tier}, {"wait_ms", f.wait_ms},
+                {"trend_slope", f.emotion_trend_slope}, {"trend_mean", f.emotion_trend_mean}};
+  return d;
+}
+
 ConversationService::ConversationService(ConversationStore& store, Responder& responder, ThreadPool& workers,
                                          ConversationHub& hub, metrics::Registry& metrics, const Clock& clock,
-                                         ServiceSettings settings, const nlu::Analyzer* analyzer)
+                                         ServiceSettings settings, const nlu::Analyzer* analyzer,
+                                         const routing::RuleStore* rules)
     : store_(store),
       responder_(responder),
       workers_(workers),
       hub_(hub),
       clock_(clock),
       analyzer_(analyzer),
+      rules_(rules),
       settings_(settings),
       turns_ok_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"ok\"")),
       turns_failed_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"error\"")),
@@ -112,6 +192,9 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     }
     nlohmann::json meta = nlohmann::json::object();
     if (analyzer_) meta["analysis"] = analyzer_->Analyze(text).ToJson();
+    nlohmann::json context = conv->context;
+    nlohmann::json decision = Route(*conv, text, meta.value("analysis", nlohmann::json()), context);
+    if (!decision.is_null()) meta["decision"] = std::move(decision);
     auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, meta);
     if (cb.on_accepted) cb.on_accepted(accepted);
     if (!accepted.ok()) {
@@ -129,14 +212,16 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
       messages_accepted_.Inc();
       hub_.PublishMessage(accepted->message);
     }
-    auto reply = Answer(accepted->message, std::move(*conv));
+    auto reply = accepted->duplicate ? Answer(accepted->message, std::move(*conv))
+                                     : Answer(accepted->message, std::move(*conv), std::move(context));
     turn_seconds_.Observe(static_cast<double>(clock_.MonotonicNs() - start_ns) / 1e9);
     if (cb.on_reply) cb.on_reply(reply);
     FinishOne();
   });
 }
 
-Result<Message> ConversationService::Answer(const Message& customer_message, std::optional<Conversation> known) {
+Result<Message> ConversationService::Answer(const Message& customer_message, std::optional<Conversation> known,
+                                            std::optional<nlohmann::json> routed_context) {
   Result<Conversation> conv = known ? Result<Conversation>(std::move(*known))
                                     : store_.GetById(customer_message.conversation_id);
   if (!conv.ok()) {
@@ -152,31 +237,45 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   const nlohmann::json stored_context = conv->context;
   // The emotion trajectory over the last turns travels in the context, for
   // the responder now and for routing decisions.
-  if (customer_message.meta.contains("analysis")) {
-    auto& hist = conv->context["negativity"];
-    if (!hist.is_array()) hist = nlohmann::json::array();
-    nlu::TurnAnalysis a;
-    const auto& j = customer_message.meta["analysis"];
-    a.sentiment = j.value("sentiment", "neutral");
-    a.sentiment_score = j.value("sentiment_score", 0.0);
-    a.emotion = j.value("emotion", "neutral");
-    a.emotion_intensity = j.value("emotion_intensity", 0.0);
-    hist.push_back(a.Negativity());
-    while (hist.size() > 8) hist.erase(hist.begin());
-    nlu::EmotionTrajectory trajectory;
-    for (const auto& v : hist) {
-      nlu::TurnAnalysis t;
-      t.sentiment = "negative";
-      t.sentiment_score = v.get<double>();
-      trajectory.Add(t);
+  if (routed_context) {
+    conv->context = std::move(*routed_context);
+  } else if (customer_message.meta.contains("analysis")) {
+    UpdateTrajectory(conv->context, customer_message.meta["analysis"]);
+  }
+  const nlohmann::json decision = customer_message.meta.value("decision", nlohmann::json());
+  std::string calming;
+  if (decision.is_object() && decision.contains("actions"))
+    for (const auto& a : decision["actions"])
+      if (a.value("action", "") == "calming_reply" && calming.empty()) calming = a.value("text", "");
+  if (gate_) {
+    GateVerdict v = gate_->Admit(*conv, customer_message, decision, conv->context);
+    if (v.kind != GateVerdict::Kind::kBot) {
+      const bool changed = conv->context != stored_context;
+      if (v.kind == GateVerdict::Kind::kSilent) {
+        if (changed) (void)store_.SaveContext(conv->id, conv->context);
+        turns_ok_.Inc();
+        return NoReply(customer_message);
+      }
+      auto stored = store_.AppendReply(conv->id, v.text, customer_message.id, v.meta, changed ? &conv->context : nullptr,
+                                       "system");
+      if (!stored.ok()) {
+        turns_failed_.Inc();
+        return stored.status();
+      }
+      turns_ok_.Inc();
+      hub_.PublishMessage(*stored);
+      return stored;
     }
-    conv->context["emotion_trend"] = trajectory.ToJson();
   }
   TurnRequest turn{*conv, customer_message, history, conv->context};
   const std::string& cid = conv->id;
   int64_t reply_to = customer_message.id;
   TurnReply reply = responder_.Respond(turn, [&](std::string_view delta) { hub_.PublishDelta(cid, reply_to, delta); });
-  for (const char* key : {"negativity", "emotion_trend"})
+  if (!calming.empty()) {
+    reply.text = calming + "\n" + reply.text;
+    reply.meta["calming"] = true;
+  }
+  for (const char* key : {"negativity", "emotion_trend", "repeat"})
     if (conv->context.contains(key)) reply.context[key] = conv->context[key];
   const bool context_changed = reply.context != stored_context;
   auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);

@@ -1,6 +1,8 @@
 // ConversationService: the turn pipeline. Accepting a customer message stores
 // it (idempotently by client_msg_id) before anything else; the turn then runs
-// on the worker pool: responder -> store the reply -> publish to the hub.
+// on the worker pool: analysis -> routing decision (meta.decision) -> store +
+// publish the customer message -> the TurnGate says who answers -> responder
+// -> store the reply -> publish to the hub.
 // Turns of one conversation run strictly one after another, in arrival order;
 // different conversations run in parallel.
 //
@@ -23,7 +25,10 @@
 #include "dialogue/conversation_store.h"
 #include "dialogue/hub.h"
 #include "dialogue/responder.h"
+#include "dialogue/turn_gate.h"
 #include "nlu/analyzer.h"
+#include "routing/repeat_detector.h"
+#include "routing/rule_store.h"
 
 namespace kefu::dialogue {
 
@@ -36,7 +41,10 @@ struct PostCallbacks {
   // Called exactly once: the message is stored (or why it was not).
   std::function<void(const Result<AppendResult>&)> on_accepted;
   // Called once after a successful accept: the bot's reply (for a duplicate,
-  // the reply stored the first time). Not called when accepting failed.
+  // the reply stored the first time), or the system notice that replaced it.
+  // When nobody answers automatically (a human agent serves the conversation
+  // or it waits in a queue) the Message has id 0 and role "none".
+  // Not called when accepting failed.
   std::function<void(const Result<Message>&)> on_reply;
 };
 
@@ -45,9 +53,15 @@ class ConversationService {
   // `analyzer` (may be null) reads every customer turn (language, sentiment,
   // emotion, intent, urgency); its result is stored in the message's
   // meta.analysis and the emotion trajectory in the conversation context.
+  // `rules` (may be null: no routing) are evaluated on every customer turn
+  // after the analysis; the decision is stored in meta.decision.
   ConversationService(ConversationStore& store, Responder& responder, ThreadPool& workers, ConversationHub& hub,
                       metrics::Registry& metrics, const Clock& clock, ServiceSettings settings = {},
-                      const nlu::Analyzer* analyzer = nullptr);
+                      const nlu::Analyzer* analyzer = nullptr, const routing::RuleStore* rules = nullptr);
+
+  // Installs the gate asked before every answer (null = the bot answers every
+  // turn). Call before the first Post; the gate must outlive the service.
+  void SetGate(TurnGate* gate) { gate_ = gate; }
 
   Result<Conversation> Start(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
@@ -72,7 +86,14 @@ class ConversationService {
   void Enqueue(const std::string& conversation_id, Task task);
   void RunNext(const std::string& conversation_id);
   // `conversation` is the current state if the caller has it (saves a read).
-  Result<Message> Answer(const Message& customer_message, std::optional<Conversation> conversation = std::nullopt);
+  // `routed_context` is the context after this turn's routing (trajectory and
+  // repeat state updated), when the caller computed it.
+  Result<Message> Answer(const Message& customer_message, std::optional<Conversation> conversation = std::nullopt,
+                         std::optional<nlohmann::json> routed_context = std::nullopt);
+  // Evaluates the tenant's rules for one turn; updates `context` (emotion
+  // trajectory, repeat state). Returns the decision JSON (null without rules).
+  nlohmann::json Route(const Conversation& conversation, const std::string& text, const nlohmann::json& analysis,
+                       nlohmann::json& context);
   void FinishOne();
 
   ConversationStore& store_;
@@ -81,6 +102,9 @@ class ConversationService {
   ConversationHub& hub_;
   const Clock& clock_;
   const nlu::Analyzer* analyzer_;
+  const routing::RuleStore* rules_;
+  routing::RepeatDetector repeat_;
+  TurnGate* gate_ = nullptr;
   ServiceSettings settings_;
 
   metrics::Counter& turns_ok_;

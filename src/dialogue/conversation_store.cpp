@@ -200,7 +200,7 @@ Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string&
     return r;
   }
   dup.Reset();
-  if (status != "open") return Conflict("conversation " + conversation_id + " is closed");
+  if (status == "closed") return Conflict("conversation " + conversation_id + " is closed");
   KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, "customer", text, client_msg_id, std::nullopt, meta));
   KEFU_RETURN_IF_ERROR(tx.Commit());
   AppendResult r;
@@ -221,11 +221,11 @@ Result<Message> ConversationStore::AppendMessage(const std::string& conversation
 
 Result<Message> ConversationStore::AppendReply(const std::string& conversation_id, const std::string& text,
                                                int64_t reply_to, const nlohmann::json& meta,
-                                               const nlohmann::json* context) {
+                                               const nlohmann::json* context, const std::string& role) {
   auto s = db_.Lock();
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
-  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, "bot", text, std::nullopt, reply_to, meta));
+  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, role, text, std::nullopt, reply_to, meta));
   if (context) {
     auto& st = s.Prepare("UPDATE conversations SET context_json = ? WHERE id = ?");
     st.Bind(1, context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(2, conversation_id);
@@ -260,7 +260,10 @@ Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
                                    "m.reply_to, m.meta_json, m.created_ms FROM messages m "
                                    "JOIN conversations c ON c.id = m.conversation_id "
                                    "WHERE c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
-                                   "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) ORDER BY m.id LIMIT ?"));
+                                   "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) "
+                                   // Turns a human agent served are followed by agent/system messages.
+                                   "AND NOT EXISTS (SELECT 1 FROM messages y WHERE y.conversation_id = m.conversation_id "
+                                   "AND y.seq > m.seq AND y.role IN ('agent', 'system')) ORDER BY m.id LIMIT ?"));
   st.Bind(1, static_cast<int64_t>(limit));
   return ReadMessages(st);
 }

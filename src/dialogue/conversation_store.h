@@ -22,7 +22,7 @@ struct Conversation {
   std::string tenant_id;
   std::string customer_id;
   std::string channel;
-  std::string status;  // "open" | "closed"
+  std::string status;  // "open" | "queued" | "human" | "closed" (docs/agents.md)
   nlohmann::json context = nlohmann::json::object();  // dialogue state carried across turns
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
@@ -65,14 +65,17 @@ class ConversationStore {
   // Stores a bot/agent/system message.
   Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                                 std::optional<int64_t> reply_to, const nlohmann::json& meta);
-  // Stores the bot's reply and the new dialogue context in one transaction.
+  // Stores the bot's reply (or a system notice given instead, `role`) and the
+  // new dialogue context in one transaction.
   Result<Message> AppendReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
-                              const nlohmann::json& meta, const nlohmann::json* context);
+                              const nlohmann::json& meta, const nlohmann::json* context,
+                              const std::string& role = "bot");
   Result<std::vector<Message>> List(const std::string& conversation_id, int64_t after_seq, int limit);
   // The newest `n` messages, oldest first.
   Result<std::vector<Message>> Recent(const std::string& conversation_id, int n);
   // Customer messages of open conversations that have no reply yet (accepted
-  // before a crash or shutdown); the service answers them at start-up.
+  // before a crash or shutdown) and were not followed by an agent's or a
+  // system message (turns a human served); the service answers them at start-up.
   Result<std::vector<Message>> Unanswered(int limit);
   int64_t CountOpen();
 

@@ -18,9 +18,17 @@ void ConversationHub::Unsubscribe(const std::string& conversation_id, uint64_t t
   if (v.empty()) subs_.erase(it);
 }
 
-std::vector<std::shared_ptr<Subscriber>> ConversationHub::Snapshot(const std::string& conversation_id) {
+void ConversationHub::SubscribeAll(std::weak_ptr<Subscriber> s) {
+  std::lock_guard lock(mu_);
+  all_.push_back(std::move(s));
+}
+
+std::vector<std::shared_ptr<Subscriber>> ConversationHub::Snapshot(const std::string& conversation_id, bool global) {
   std::vector<std::shared_ptr<Subscriber>> out;
   std::lock_guard lock(mu_);
+  if (global)
+    for (auto& w : all_)
+      if (auto s = w.lock()) out.push_back(std::move(s));
   auto it = subs_.find(conversation_id);
   if (it == subs_.end()) return out;
   for (auto& [t, w] : it->second)
@@ -29,15 +37,15 @@ std::vector<std::shared_ptr<Subscriber>> ConversationHub::Snapshot(const std::st
 }
 
 void ConversationHub::PublishMessage(const Message& m) {
-  for (auto& s : Snapshot(m.conversation_id)) s->OnMessage(m);
+  for (auto& s : Snapshot(m.conversation_id, true)) s->OnMessage(m);
 }
 
 void ConversationHub::PublishDelta(const std::string& conversation_id, int64_t reply_to, std::string_view text) {
-  for (auto& s : Snapshot(conversation_id)) s->OnDelta(conversation_id, reply_to, text);
+  for (auto& s : Snapshot(conversation_id, false)) s->OnDelta(conversation_id, reply_to, text);
 }
 
 void ConversationHub::PublishClosed(const Conversation& c) {
-  for (auto& s : Snapshot(c.id)) s->OnClosed(c);
+  for (auto& s : Snapshot(c.id, true)) s->OnClosed(c);
 }
 
 size_t ConversationHub::SubscriberCount() const {

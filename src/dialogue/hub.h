@@ -29,17 +29,21 @@ class ConversationHub {
   // Returns a token for Unsubscribe. The hub keeps only a weak reference.
   uint64_t Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s);
   void Unsubscribe(const std::string& conversation_id, uint64_t token);
+  // A subscriber to every conversation's messages and closes (deltas are not
+  // sent to it), e.g. the agent desk's fan-out. The hub keeps a weak reference.
+  void SubscribeAll(std::weak_ptr<Subscriber> s);
   void PublishMessage(const Message& m);
   void PublishDelta(const std::string& conversation_id, int64_t reply_to, std::string_view text);
   void PublishClosed(const Conversation& c);
   size_t SubscriberCount() const;
 
  private:
-  std::vector<std::shared_ptr<Subscriber>> Snapshot(const std::string& conversation_id);
+  std::vector<std::shared_ptr<Subscriber>> Snapshot(const std::string& conversation_id, bool global);
 
   mutable std::mutex mu_;
   uint64_t next_token_ = 1;  // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Subscriber>>>> subs_;  // GUARDED_BY(mu_)
+  std::vector<std::weak_ptr<Subscriber>> all_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace kefu::dialogue

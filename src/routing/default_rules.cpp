@@ -10,9 +10,8 @@ namespace kefu::routing {
 namespace {
 
 constexpr std::string_view kDefaultRules = R"toml(
-[settings]
-business_hours = "09:00-21:00"   # local time (TurnFacts.utc_offset_minutes)
-offline_queue = "offline"        # transfers outside business hours go here ("leave a message")
+# No business-hours redirect by default: outside working hours no agent is
+# online, and a transfer with nobody online offers "leave a message".
 
 [[rule]]
 id = "long-wait"
@@ -27,12 +26,20 @@ when.tier = ["vip"]
 then = [{ action = "raise_priority", priority = 1 }]
 
 [[rule]]
+id = "complaint-to-human"
+description = "投诉/升级关键词 → 投诉组人工 + 主管告警"
+when.keywords_any = ["投诉", "12315", "曝光", "律师", "举报", "起诉", "报警", "消协"]
+then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
+        { action = "alert_supervisor", alert = "投诉客户" }]
+stop = true
+
+[[rule]]
 id = "angry-to-human"
-description = "强烈愤怒或投诉关键词 → 投诉组人工 + 主管告警"
-match = "any"
+description = "强烈愤怒：情绪模型 anger/disgust ≥ 0.7、负面，且有文字佐证（威胁、连续！？、全大写）→ 投诉组人工 + 主管告警"
 when.emotion = ["anger", "disgust"]
 when.min_intensity = 0.7
-when.keywords_any = ["投诉", "退款", "故障", "12315", "曝光", "律师"]
+when.sentiment = ["negative"]
+when.urgency_any = ["threat", "repeated_punctuation", "all_caps"]
 then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
         { action = "alert_supervisor", alert = "愤怒客户" }]
 stop = true
@@ -47,10 +54,30 @@ then = [{ action = "transfer", queue = "general", priority = 1 }]
 stop = true
 
 [[rule]]
+id = "upset-after-sale"
+description = "退款/故障/坏了 + 负面情感 → 售后人工（问办理方法/时长的仍由自助回答）"
+when.keywords_any = ["退款", "故障", "坏了"]
+when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退"]
+when.sentiment = ["negative"]
+then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", priority = 1 }]
+stop = true
+
+[[rule]]
+id = "upset-after-sale-emotion"
+description = "退款/故障/坏了 + 负面情绪 → 售后人工"
+when.keywords_any = ["退款", "故障", "坏了"]
+when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退"]
+when.emotion = ["anger", "disgust", "sadness"]
+when.min_intensity = 0.5
+then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", priority = 1 }]
+stop = true
+
+[[rule]]
 id = "repeat"
 description = "同一个问题（按意思）问到第三次 → 人工"
 when.min_repeat = 3
-then = [{ action = "transfer", queue = "general", priority = 1 }]
+then = [{ action = "transfer", queue = "general", priority = 1 },
+        { action = "alert_supervisor", alert = "同一问题重复三次" }]
 stop = true
 
 [[rule]]

@@ -119,7 +119,8 @@ struct Rule {
   std::string id, description;
   bool match_any = false;
   bool stop = false;
-  std::optional<std::vector<std::string>> emotion, sentiment, intent, keywords_any, urgency_any, tier, channel;
+  std::optional<std::vector<std::string>> emotion, sentiment, intent, keywords_any, keywords_none, urgency_any, tier,
+      channel;
   std::optional<double> min_intensity, min_trend_slope, min_trend_mean, min_intent_score;
   std::optional<int64_t> min_repeat, min_wait_ms;
   std::optional<bool> human_requested;
@@ -202,6 +203,9 @@ class Parser {
       } else if (name == "keywords_any") {
         KEFU_ASSIGN_OR_RETURN(r.keywords_any, StringList(node, key));
         for (std::string& kw : *r.keywords_any) kw = AsciiLower(kw);
+      } else if (name == "keywords_none") {
+        KEFU_ASSIGN_OR_RETURN(r.keywords_none, StringList(node, key));
+        for (std::string& kw : *r.keywords_none) kw = AsciiLower(kw);
       } else if (name == "urgency_any") {
         KEFU_ASSIGN_OR_RETURN(r.urgency_any, StringList(node, key));
       } else if (name == "tier") {
@@ -379,6 +383,14 @@ std::vector<Check> RuleSet::Impl::Evaluate(const Rule& r, const TurnFacts& f) co
       if (!kw.empty() && text.find(kw) != std::string::npos) found.push_back(kw);
     bool ok = !found.empty();
     out.push_back(MakeCheck("keywords_any", ok ? found : nlohmann::json(nullptr), *r.keywords_any, ok));
+  }
+  if (r.keywords_none) {
+    const std::string text = AsciiLower(f.text);
+    nlohmann::json found = nlohmann::json::array();
+    for (const std::string& kw : *r.keywords_none)
+      if (!kw.empty() && text.find(kw) != std::string::npos) found.push_back(kw);
+    bool ok = found.empty();
+    out.push_back(MakeCheck("keywords_none", ok ? nlohmann::json(nullptr) : found, *r.keywords_none, ok));
   }
   if (r.urgency_any) {
     nlohmann::json found = nlohmann::json::array();

@@ -348,8 +348,15 @@ TEST(Defaults, AngryGoesToComplaintsWithAlert) {
   f.text = "你们这是什么破服务";
   f.emotion = "anger";
   f.emotion_intensity = 0.85;
+  f.sentiment = "negative";
+  // The model's anger alone is not enough (it over-reads calm questions) ...
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  // ... it needs a textual signal.
+  f.text = "你们这是什么破服务！！！";
+  f.urgency = {"repeated_punctuation"};
   Decision d = rs->Evaluate(f);
   ASSERT_TRUE(d.handoff());
+  EXPECT_EQ(d.transfer()->rule_id, "angry-to-human");
   EXPECT_EQ(d.transfer()->queue, "complaints");
   EXPECT_EQ(d.transfer()->priority, 2);
   bool alerted = false;
@@ -361,6 +368,29 @@ TEST(Defaults, AngryGoesToComplaintsWithAlert) {
   d = rs->Evaluate(f);
   ASSERT_TRUE(d.handoff());
   EXPECT_EQ(d.transfer()->queue, "complaints");
+  EXPECT_EQ(d.transfer()->rule_id, "complaint-to-human");
+}
+
+TEST(Defaults, RefundGoesToHumanOnlyWhenUpset) {
+  auto rs = RuleSet::Defaults();
+  TurnFacts f = Calm();
+  f.text = "怎么申请退款";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());  // calm: the KB answers
+  f.sentiment = "negative";
+  f.sentiment_score = 0.9;
+  // Asking how (or how long) stays self-service even when the models read it as negative.
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  f.text = "退款多久能到账";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  f.text = "退款到现在还没到，太慢了";
+  Decision d = rs->Evaluate(f);
+  ASSERT_TRUE(d.handoff());
+  EXPECT_EQ(d.transfer()->queue, "after_sale");
+  f = Calm();
+  f.text = "东西坏了，气死了";
+  f.emotion = "anger";
+  f.emotion_intensity = 0.6;
+  EXPECT_TRUE(rs->Evaluate(f).handoff());
 }
 
 TEST(Defaults, CalmContinuesAndThirdRepetitionTransfers) {
@@ -400,10 +430,22 @@ TEST(Defaults, HumanRequestVipTrendAndAfterHours) {
   ASSERT_EQ(d.actions.size(), 1u);
   EXPECT_EQ(d.actions[0].kind, ActionKind::kCalmingReply);
 
+  // The defaults do not redirect at night (nobody online = leave a message);
+  // a tenant file with an offline queue does.
   f = Calm();
   f.human_requested = true;
   f.now_ms = kNoonCst + 11 * kHourMs;  // 23:00 local
-  d = rs->Evaluate(f);
+  EXPECT_EQ(rs->Evaluate(f).transfer()->queue, "general");
+  auto hours = MustParse(R"(
+[settings]
+business_hours = "09:00-21:00"
+offline_queue = "offline"
+[[rule]]
+id = "human"
+when.human_requested = true
+then = [{ action = "transfer", queue = "general" }]
+)");
+  d = hours->Evaluate(f);
   ASSERT_TRUE(d.handoff());
   EXPECT_EQ(d.transfer()->queue, "offline");
   EXPECT_EQ(d.trace["after_hours"]["original_queues"][0], "general");

@@ -123,6 +123,58 @@ CREATE TABLE handoff_requests (
 );
 CREATE INDEX handoff_requests_by_tenant ON handoff_requests(tenant_id, status, created_ms);
 )sql"},
+      {4, "agents", R"sql(
+ALTER TABLE conversations ADD COLUMN assigned_agent_id TEXT;
+ALTER TABLE conversations ADD COLUMN queue TEXT;
+ALTER TABLE conversations ADD COLUMN queue_skill TEXT;
+ALTER TABLE conversations ADD COLUMN queue_priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN queued_ms INTEGER;
+ALTER TABLE conversations ADD COLUMN handoff_json TEXT;
+CREATE INDEX conversations_by_status ON conversations(status) WHERE status IN ('queued', 'human');
+CREATE TABLE agents (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  skills_json TEXT NOT NULL DEFAULT '[]',
+  max_chats INTEGER NOT NULL DEFAULT 5,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, username)
+);
+CREATE TABLE agent_sessions (
+  token_sha256 TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE TABLE skill_groups (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  skills_json TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (tenant_id, name)
+);
+CREATE TABLE agent_notes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX agent_notes_by_conversation ON agent_notes(conversation_id, id);
+CREATE TABLE canned_responses (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+);
+)sql"},
       // Data hub (src/datahub, docs/datahub.md): ingestion bookkeeping, tickets,
       // clickstream, payments, channel identities with merge audit, and the
       // signed-webhook secrets and replay nonces.

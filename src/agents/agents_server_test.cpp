@@ -1,0 +1,488 @@
+// The agent workspace end to end: ServerApp with the demo tenant on port 0, a
+// temporary data dir (real SQLite), real HTTP and WebSockets — routing in the
+// turn, queues, accept/reply/close, double accepts, permissions, transfers,
+// rules hot reload and tenant isolation over every agent/supervisor/admin route.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "api/tenants.h"
+#include "app/server_app.h"
+#include "http/testing.h"
+#include "routing/rule_store.h"
+#include "storage/schema.h"
+
+namespace kefu {
+namespace {
+
+namespace fs = std::filesystem;
+using http::testing::Fetch;
+using http::testing::Headers;
+using http::testing::WsClient;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "application/json"}};
+const Headers kAdmin = {{"Authorization", "Bearer demo-admin-key"}, {"Content-Type", "application/json"}};
+
+Headers Bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+}
+
+class AgentsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kefu_agents_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "rules");
+    auto cfg = Config::Parse("", {});
+    ASSERT_TRUE(cfg.ok());
+    cfg->server.port = 0;
+    cfg->server.host = "127.0.0.1";
+    cfg->storage.data_dir = dir_.string();
+    cfg->log.level = "error";
+    cfg->agents.pwhash_ops = 1;
+    cfg->agents.pwhash_mem_kib = 64;  // fast hashing for tests
+    cfg->routing.rules_dir = (dir_ / "rules").string();
+    cfg->routing.reload_interval_s = 1;
+    cfg_ = *cfg;
+    Prepare();
+    app::ServeOptions opts;
+    opts.demo = true;
+    auto a = app::ServerApp::Create(*cfg, opts);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_ = std::move(*a);
+    ASSERT_TRUE(app_->Start().ok());
+    port_ = app_->port();
+  }
+  // Runs before the server starts, on the fresh data dir.
+  virtual void Prepare() {}
+  void TearDown() override {
+    app_.reset();
+    fs::remove_all(dir_);
+  }
+
+  json Call(const std::string& method, const std::string& target, const json& body, int expect,
+            const Headers& h = kWidget) {
+    auto r = Fetch(port_, method, target, body.is_null() ? "" : body.dump(), h);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, expect) << method << " " << target << " -> " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+
+  std::string Login(const std::string& username, const std::string& tenant = "demo") {
+    json r = Call("POST", "/v1/agent/login", {{"tenant_id", tenant}, {"username", username}, {"password", "demo1234"}},
+                  200, {{"Content-Type", "application/json"}});
+    return r.value("token", "");
+  }
+  void Online(const std::string& token) {
+    Call("PUT", "/v1/agent/presence", {{"presence", "online"}}, 200, Bearer(token));
+  }
+  std::string NewConversation(const std::string& customer = "C0001") {
+    return Call("POST", "/v1/conversations", {{"customer_id", customer}, {"channel", "web"}}, 201).value("id", "");
+  }
+  json Say(const std::string& cid, const std::string& text) {
+    return Call("POST", "/v1/conversations/" + cid + "/messages",
+                {{"client_msg_id", "m" + std::to_string(++msg_)}, {"text", text}}, 200);
+  }
+  std::unique_ptr<WsClient> AgentWs(const std::string& token) {
+    auto ws = WsClient::Connect(port_, "/v1/agent/ws?token=" + token);
+    EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+    if (!ws.ok()) return nullptr;
+    auto hello = (*ws)->Receive();
+    EXPECT_TRUE(hello.ok());
+    EXPECT_EQ(json::parse(*hello)["type"], "hello");
+    return std::move(*ws);
+  }
+  // The next frame satisfying `pred`, skipping others; null on timeout.
+  static json WaitFrame(WsClient& ws, const std::function<bool(const json&)>& pred,
+                        std::chrono::milliseconds timeout = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto f = ws.Receive(std::max(left, 1ms));
+      if (!f.ok()) break;
+      json j = json::parse(*f, nullptr, false);
+      if (pred(j)) return j;
+    }
+    return nullptr;
+  }
+  // Puts a conversation in the general queue (an agent must be online).
+  std::string Queued(const std::string& customer = "C0003") {
+    std::string cid = NewConversation(customer);
+    json r = Say(cid, "转人工");
+    EXPECT_EQ(r["reply"]["role"], "system") << r.dump();
+    EXPECT_EQ(r["message"]["meta"]["decision"]["handoff"], true) << r.dump();
+    return cid;
+  }
+
+  fs::path dir_;
+  Config cfg_;
+  std::unique_ptr<app::ServerApp> app_;
+  int port_ = 0;
+  int msg_ = 0;
+};
+
+TEST_F(AgentsServerTest, AngryCustomerIsQueuedAgentAcceptsRepliesAndBotStaysSilent) {
+  std::string t1 = Login("agent1");
+  Online(t1);
+  auto ws = AgentWs(t1);
+  ASSERT_TRUE(ws);
+  std::string cid = NewConversation("C0002");
+  json r = Say(cid, "我要投诉！你们的东西用了两天就坏了，太气人了");
+  EXPECT_EQ(r["reply"]["role"], "system");
+  EXPECT_NE(r["reply"]["text"].get<std::string>().find("正在为您转接人工客服"), std::string::npos) << r.dump();
+  EXPECT_NE(r["reply"]["text"].get<std::string>().find("预计等待"), std::string::npos);
+  const json& decision = r["message"]["meta"]["decision"];
+  EXPECT_EQ(decision["handoff"], true);
+  EXPECT_EQ(decision["actions"][0]["queue"], "complaints");
+  EXPECT_TRUE(r["message"]["meta"].contains("analysis"));
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + cid, nullptr, 200)["status"], "queued");
+
+  json q = WaitFrame(*ws, [&](const json& f) { return f["type"] == "queue" && f["item"]["conversation_id"] == cid; });
+  ASSERT_FALSE(q.is_null());
+  EXPECT_EQ(q["item"]["queue"], "complaints");
+  EXPECT_EQ(q["item"]["customer"]["id"], "C0002");
+  json queue = Call("GET", "/v1/agent/queue", nullptr, 200, Bearer(t1));
+  ASSERT_EQ(queue["items"].size(), 1u);
+
+  // The handoff summary is there before the accept.
+  json detail = Call("GET", "/v1/agent/conversations/" + cid, nullptr, 200, Bearer(t1));
+  EXPECT_EQ(detail["handoff"]["rule_id"], "complaint-to-human");
+  EXPECT_FALSE(detail["handoff"]["summary"].get<std::string>().empty());
+  EXPECT_FALSE(detail["handoff"]["emotion_trajectory"].empty());
+
+  json acc = Call("POST", "/v1/agent/conversations/" + cid + "/accept", json::object(), 200, Bearer(t1));
+  EXPECT_EQ(acc["conversation"]["status"], "human");
+  ASSERT_FALSE(WaitFrame(*ws, [&](const json& f) { return f["type"] == "assigned"; }).is_null());
+
+  auto cws = WsClient::Connect(port_, "/v1/conversations/" + cid + "/ws?widget_key=demo");
+  ASSERT_TRUE(cws.ok());
+  json served = WaitFrame(**cws, [](const json& f) {
+    return f["type"] == "message" && f["message"]["text"].get<std::string>().find("为您服务") != std::string::npos;
+  });
+  ASSERT_FALSE(served.is_null());
+  EXPECT_NE(served["message"]["text"].get<std::string>().find("小王"), std::string::npos);
+
+  Call("POST", "/v1/agent/conversations/" + cid + "/messages", {{"text", "您好，我是小王，马上为您处理"}}, 200, Bearer(t1));
+  json got = WaitFrame(**cws, [](const json& f) { return f["type"] == "message" && f["message"]["role"] == "agent"; });
+  ASSERT_FALSE(got.is_null());
+  EXPECT_EQ(got["message"]["meta"]["agent"]["name"], "小王");
+
+  // The customer writes: the agent gets it with its analysis, the bot says nothing.
+  json r2 = Say(cid, "我的订单到哪了");
+  EXPECT_TRUE(r2["reply"].is_null()) << r2.dump();
+  json m = WaitFrame(*ws, [](const json& f) { return f["type"] == "message" && f["message"]["role"] == "customer"; });
+  ASSERT_FALSE(m.is_null());
+  EXPECT_EQ(m["conversation_id"], cid);
+  EXPECT_TRUE(m["message"]["meta"].contains("analysis"));
+  Call("POST", "/v1/agent/conversations/" + cid + "/notes", {{"text", "客户情绪激动，优先处理"}}, 200, Bearer(t1));
+  json list = Call("GET", "/v1/conversations/" + cid + "/messages", nullptr, 200);
+  int bots_after_handoff = 0;
+  bool handed = false;
+  for (const auto& msg : list["messages"]) {
+    EXPECT_NE(msg["role"], "note");  // notes never reach the customer
+    if (msg["role"] == "system") handed = true;
+    if (handed && msg["role"] == "bot") ++bots_after_handoff;
+  }
+  EXPECT_EQ(bots_after_handoff, 0);
+  json detail2 = Call("GET", "/v1/agent/conversations/" + cid, nullptr, 200, Bearer(t1));
+  bool has_note = false;
+  for (const auto& msg : detail2["messages"]) has_note |= msg["role"] == "note";
+  EXPECT_TRUE(has_note);
+  json sugg = Call("GET", "/v1/agent/conversations/" + cid + "/suggestions", nullptr, 200, Bearer(t1));
+  EXPECT_FALSE(sugg["items"].empty());
+  json panel = Call("GET", "/v1/agent/customers/C0002", nullptr, 200, Bearer(t1));
+  EXPECT_EQ(panel["customer"]["id"], "C0002");
+  EXPECT_FALSE(panel["conversations"].empty());
+
+  // Close: the bot resumes.
+  json closed = Call("POST", "/v1/agent/conversations/" + cid + "/close", json::object(), 200, Bearer(t1));
+  EXPECT_EQ(closed["conversation"]["status"], "open");
+  json r3 = Say(cid, "多久发货");
+  EXPECT_EQ(r3["reply"]["role"], "bot") << r3.dump();
+}
+
+// Routing from the text alone (no NLU models loaded), so these tests do not
+// depend on how the sentiment/emotion models are calibrated: keywords,
+// repetition by meaning and the default rules.
+class TextOnlyRoutingTest : public AgentsServerTest {
+ protected:
+  void Prepare() override {
+    const char* old = std::getenv("KEFU_MODEL_DIR");
+    saved_ = old ? std::optional<std::string>(old) : std::nullopt;
+    ::setenv("KEFU_MODEL_DIR", (dir_ / "no-models").c_str(), 1);
+  }
+  void TearDown() override {
+    if (saved_) ::setenv("KEFU_MODEL_DIR", saved_->c_str(), 1);
+    else ::unsetenv("KEFU_MODEL_DIR");
+    AgentsServerTest::TearDown();
+  }
+  std::optional<std::string> saved_;
+};
+
+TEST_F(TextOnlyRoutingTest, CalmRefundQuestionKeepsSelfService) {
+  std::string t1 = Login("agent1");
+  Online(t1);
+  std::string cid = NewConversation();
+  json r = Say(cid, "怎么申请退款");
+  EXPECT_EQ(r["reply"]["role"], "bot") << r.dump();
+  EXPECT_EQ(r["message"]["meta"]["decision"]["handoff"], false);
+}
+
+TEST_F(TextOnlyRoutingTest, ThirdRepetitionEscalatesAndSupervisorIsAlerted) {
+  std::string t1 = Login("agent1");
+  Online(t1);
+  std::string ts = Login("super");
+  auto sws = AgentWs(ts);
+  ASSERT_TRUE(sws);
+  std::string cid = NewConversation("C0004");
+  EXPECT_EQ(Say(cid, "到底什么时候发货")["reply"]["role"], "bot");
+  EXPECT_EQ(Say(cid, "怎么还不发货")["reply"]["role"], "bot");
+  json r = Say(cid, "什么时候发货啊");
+  EXPECT_EQ(r["reply"]["role"], "system") << r.dump();
+  EXPECT_EQ(r["message"]["meta"]["decision"]["trace"]["stopped_by"], "repeat");
+  json alert = WaitFrame(*sws, [](const json& f) { return f["type"] == "alert"; });
+  ASSERT_FALSE(alert.is_null());
+  EXPECT_EQ(alert["alert"]["kind"], "repeated_escalation");
+  json d = Call("GET", "/v1/conversations/" + cid + "/decisions", nullptr, 200, kAdmin);
+  ASSERT_EQ(d["items"].size(), 3u);
+  EXPECT_EQ(d["items"][2]["decision"]["facts"]["repeat_count"], 3);
+  json board = Call("GET", "/v1/supervisor/board", nullptr, 200, Bearer(ts));
+  EXPECT_FALSE(board["alerts"].empty());
+  ASSERT_FALSE(board["queues"].empty());
+  EXPECT_EQ(board["queues"][0]["waiting"], 1);
+}
+
+TEST_F(AgentsServerTest, DoubleAcceptExactlyOneWins) {
+  std::string t1 = Login("agent1"), t3 = Login("agent3");
+  Online(t1);
+  Online(t3);
+  for (int round = 0; round < 5; ++round) {
+    std::string cid = Queued("C000" + std::to_string(round + 1));
+    int s1 = 0, s3 = 0;
+    std::thread a([&] { s1 = Fetch(port_, "POST", "/v1/agent/conversations/" + cid + "/accept", "{}", Bearer(t1))->status; });
+    std::thread b([&] { s3 = Fetch(port_, "POST", "/v1/agent/conversations/" + cid + "/accept", "{}", Bearer(t3))->status; });
+    a.join();
+    b.join();
+    EXPECT_TRUE((s1 == 200 && s3 == 409) || (s1 == 409 && s3 == 200)) << s1 << " " << s3;
+    json again = Call("POST", "/v1/agent/conversations/" + cid + "/accept", json::object(), 409, Bearer(t1));
+    EXPECT_EQ(again["error"]["code"], "already_assigned");
+  }
+}
+
+TEST_F(AgentsServerTest, PermissionsTokensTransfersAndCapacity) {
+  std::string t1 = Login("agent1"), t2 = Login("agent2");
+  Online(t1);
+  std::string cid = Queued();
+  Call("POST", "/v1/agent/conversations/" + cid + "/accept", json::object(), 200, Bearer(t1));
+  json e = Call("POST", "/v1/agent/conversations/" + cid + "/messages", {{"text", "hi"}}, 403, Bearer(t2));
+  EXPECT_EQ(e["error"]["code"], "not_assigned");
+  Call("POST", "/v1/agent/conversations/" + cid + "/close", json::object(), 403, Bearer(t2));
+  Call("POST", "/v1/agent/conversations/" + cid + "/transfer", {{"group", "after_sale"}}, 403, Bearer(t2));
+  Call("GET", "/v1/supervisor/board", nullptr, 403, Bearer(t2));
+  Call("GET", "/v1/admin/agents", nullptr, 403, Bearer(t2));
+
+  json u = Call("GET", "/v1/agent/me", nullptr, 401, Bearer("kat_0000"));
+  EXPECT_EQ(u["error"]["code"], "unauthenticated");
+  Call("GET", "/v1/agent/me", nullptr, 401, {});
+  auto ws = WsClient::Connect(port_, "/v1/agent/ws?token=kat_bad");
+  ASSERT_FALSE(ws.ok());
+  EXPECT_NE(ws.status().message().find("401"), std::string::npos);
+  Call("POST", "/v1/agent/login", {{"tenant_id", "demo"}, {"username", "agent1"}, {"password", "nope-nope"}}, 401,
+       {{"Content-Type", "application/json"}});
+
+  json nf = Call("POST", "/v1/agent/conversations/" + cid + "/transfer", {{"group", "no-such-group"}}, 404, Bearer(t1));
+  EXPECT_EQ(nf["error"]["code"], "not_found");
+  Call("POST", "/v1/agent/conversations/" + cid + "/transfer", {{"agent_id", "a_missing"}}, 404, Bearer(t1));
+  Call("GET", "/v1/agent/conversations/c_missing", nullptr, 404, Bearer(t1));
+  // The state is unchanged by the failed transfers.
+  EXPECT_EQ(Call("GET", "/v1/agent/conversations", nullptr, 200, Bearer(t1))["items"].size(), 1u);
+
+  // Transfer to agent2 directly: agent2 may now reply, agent1 may not.
+  json me2 = Call("GET", "/v1/agent/me", nullptr, 200, Bearer(t2));
+  json tr = Call("POST", "/v1/agent/conversations/" + cid + "/transfer", {{"agent_id", me2["id"]}}, 200, Bearer(t1));
+  EXPECT_EQ(tr["conversation"]["assigned_agent_id"], me2["id"]);
+  Call("POST", "/v1/agent/conversations/" + cid + "/messages", {{"text", "hi"}}, 200, Bearer(t2));
+  Call("POST", "/v1/agent/conversations/" + cid + "/messages", {{"text", "hi"}}, 403, Bearer(t1));
+  // To a group with nobody free online: back in that group's queue.
+  json back = Call("POST", "/v1/agent/conversations/" + cid + "/transfer", {{"group", "vip"}}, 200, Bearer(t2));
+  EXPECT_EQ(back["conversation"]["status"], "queued");
+  EXPECT_EQ(back["conversation"]["queue"], "vip");
+
+  // Logged-out tokens stop working.
+  Call("POST", "/v1/agent/logout", json::object(), 200, Bearer(t2));
+  Call("GET", "/v1/agent/me", nullptr, 401, Bearer(t2));
+
+  // max_chats: an agent with room for one chat cannot accept a second.
+  Call("POST", "/v1/admin/agents",
+       {{"username", "solo"}, {"name", "单线"}, {"password", "demo1234"}, {"skills", {"general"}}, {"max_chats", 1}},
+       201, kAdmin);
+  std::string ts = Login("solo");
+  Online(ts);
+  std::string c1 = Queued("C0005"), c2 = Queued("C0006");
+  Call("POST", "/v1/agent/conversations/" + c1 + "/accept", json::object(), 200, Bearer(ts));
+  json cap = Call("POST", "/v1/agent/conversations/" + c2 + "/accept", json::object(), 409, Bearer(ts));
+  EXPECT_EQ(cap["error"]["code"], "at_capacity");
+}
+
+TEST_F(AgentsServerTest, NoAgentOnlineLeavesAMessage) {
+  std::string cid = NewConversation();
+  json r = Say(cid, "转人工");
+  EXPECT_EQ(r["reply"]["role"], "system");
+  EXPECT_NE(r["reply"]["text"].get<std::string>().find("留言"), std::string::npos) << r.dump();
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + cid, nullptr, 200)["status"], "open");
+  json f = Say(cid, "我的手机号是13800000000，请尽快回电");
+  EXPECT_EQ(f["reply"]["meta"]["follow_up"], true) << f.dump();
+  auto db = storage::Database::Open((dir_ / "kefu.db").string());
+  ASSERT_TRUE(db.ok());
+  auto s = (*db)->Lock();
+  auto& st = s.Prepare("SELECT count(*) FROM handoff_requests WHERE conversation_id = ? AND status = 'follow_up'");
+  st.Bind(1, cid);
+  ASSERT_TRUE(*st.Step());
+  EXPECT_EQ(st.Int(0), 1);
+  st.Reset();
+  EXPECT_EQ(Say(cid, "多久发货")["reply"]["role"], "bot");  // the bot resumes
+}
+
+TEST_F(TextOnlyRoutingTest, RulesFileHotReloadRejectsUnknownFieldAndKeepsOldRules) {
+  std::string t1 = Login("agent1");
+  Online(t1);
+  const fs::path file = dir_ / "rules" / "demo.toml";
+  {
+    std::ofstream out(file);
+    out << "[[rule]]\nid = \"shipping\"\nwhen.keywords_any = [\"发货\"]\n"
+           "then = [{ action = \"transfer\", queue = \"general\" }]\n";
+  }
+  std::this_thread::sleep_for(2500ms);
+  std::string cid = NewConversation();
+  EXPECT_EQ(Say(cid, "多久发货")["reply"]["role"], "system");  // the new rule
+  {
+    std::ofstream out(file);
+    out << "[[rule]]\nid = \"x\"\nwhen.keywords_any = [\"发货\"]\nbogus = 1\nthen = [{ action = \"continue\" }]\n";
+  }
+  std::this_thread::sleep_for(2500ms);
+  std::string cid2 = NewConversation("C0007");
+  json r = Say(cid2, "多久发货");
+  EXPECT_EQ(r["reply"]["role"], "system") << "the old rules stay in force: " << r.dump();
+  routing::RuleStore probe;
+  auto loaded = probe.Load("demo", file.string());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("line 4"), std::string::npos) << loaded.status().message();
+  EXPECT_NE(loaded.status().message().find("bogus"), std::string::npos);
+}
+
+// A second tenant "other" with its own admin API key, made before the server starts.
+class TenantIsolationTest : public AgentsServerTest {
+ protected:
+  void Prepare() override {
+    auto db = storage::Database::Open((dir_ / "kefu.db").string());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Migrate(storage::SchemaMigrations()).ok());
+    FakeClock clock;
+    api::TenantDirectory dir(**db, clock);
+    ASSERT_TRUE(dir.Ensure("other", "Other shop", "other-widget").ok());
+    ASSERT_TRUE(dir.AddApiKey("other", "other-admin-key", "test").ok());
+  }
+};
+
+// Another tenant's agent, supervisor and admin credentials reach nothing of
+// the demo tenant through any agent, supervisor or admin route, or the WebSocket.
+TEST_F(TenantIsolationTest, EveryAgentSupervisorAdminRouteAndTheWebSocket) {
+  const Headers other_admin = {{"Authorization", "Bearer other-admin-key"}, {"Content-Type", "application/json"}};
+  for (const char* u : {"x-agent", "x-super", "x-admin"}) {
+    std::string role = std::string(u) == "x-agent" ? "agent" : std::string(u) == "x-super" ? "supervisor" : "admin";
+    Call("POST", "/v1/admin/agents",
+         {{"username", u}, {"password", "demo1234"}, {"role", role}, {"skills", {"general", "after_sale", "vip"}}}, 201,
+         other_admin);
+  }
+  std::vector<std::string> other_tokens = {Login("x-agent", "other"), Login("x-super", "other"), Login("x-admin", "other")};
+  for (auto& t : other_tokens) Online(t);
+  // Demo credentials do not log in to the other tenant and vice versa.
+  Call("POST", "/v1/agent/login", {{"tenant_id", "other"}, {"username", "agent1"}, {"password", "demo1234"}}, 401,
+       {{"Content-Type", "application/json"}});
+
+  std::vector<std::unique_ptr<WsClient>> other_ws;
+  for (auto& t : other_tokens) other_ws.push_back(AgentWs(t));
+
+  // Demo-tenant state: one queued and one assigned conversation.
+  std::string t1 = Login("agent1");
+  Online(t1);
+  std::string queued = Queued("C0009");  // a VIP
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + queued + "/decisions", nullptr, 200, kAdmin)["items"][0]["decision"]["facts"]["tier"], "vip");
+  std::string assigned = Queued("C0008");
+  Call("POST", "/v1/agent/conversations/" + assigned + "/accept", json::object(), 200, Bearer(t1));
+  Call("POST", "/v1/agent/conversations/" + assigned + "/messages", {{"text", "您好"}}, 200, Bearer(t1));
+  json demo_agents = Call("GET", "/v1/admin/agents", nullptr, 200, kAdmin);
+  std::string demo_agent_id = demo_agents["items"][0]["id"];
+
+  for (const auto& tok : other_tokens) {
+    Headers h = Bearer(tok);
+    EXPECT_TRUE(Call("GET", "/v1/agent/queue", nullptr, 200, h)["items"].empty());
+    EXPECT_TRUE(Call("GET", "/v1/agent/conversations", nullptr, 200, h)["items"].empty());
+    for (const auto& cid : {queued, assigned}) {
+      const std::string base = "/v1/agent/conversations/" + cid;
+      Call("GET", base, nullptr, 404, h);
+      Call("POST", base + "/accept", json::object(), 404, h);
+      Call("POST", base + "/messages", {{"text", "x"}}, 404, h);
+      Call("POST", base + "/notes", {{"text", "x"}}, 404, h);
+      Call("POST", base + "/transfer", {{"group", "general"}}, 404, h);
+      Call("POST", base + "/close", json::object(), 404, h);
+      Call("GET", base + "/suggestions", nullptr, 404, h);
+      auto tk = Fetch(port_, "POST", "/v1/supervisor/conversations/" + cid + "/takeover", "{}", h);
+      EXPECT_TRUE(tk->status == 404 || tk->status == 403) << tk->status << tk->body;
+      auto dec = Fetch(port_, "GET", "/v1/conversations/" + cid + "/decisions", "", h);
+      EXPECT_TRUE(dec->status == 404 || dec->status == 403) << dec->status << dec->body;
+    }
+    Call("GET", "/v1/agent/customers/C0008", nullptr, 404, h);
+    json canned = Call("GET", "/v1/agent/canned", nullptr, 200, h);
+    EXPECT_TRUE(canned["items"].empty());
+    json me = Call("GET", "/v1/agent/me", nullptr, 200, h);
+    EXPECT_EQ(me["tenant_id"], "other");
+    auto board = Fetch(port_, "GET", "/v1/supervisor/board", "", h);
+    if (board->status == 200) {
+      json b = json::parse(board->body);
+      EXPECT_TRUE(b["queues"].empty());
+      for (const auto& a : b["agents"]) EXPECT_EQ(a["tenant_id"], "other");
+      EXPECT_TRUE(b["alerts"].empty());
+    }
+    auto agents = Fetch(port_, "GET", "/v1/admin/agents", "", h);
+    if (agents->status == 200)
+      for (const auto& a : json::parse(agents->body)["items"]) EXPECT_EQ(a["tenant_id"], "other");
+    auto put = Fetch(port_, "PUT", "/v1/admin/agents/" + demo_agent_id, R"({"name":"hijack"})", h);
+    EXPECT_TRUE(put->status == 404 || put->status == 403) << put->status;
+    auto groups = Fetch(port_, "GET", "/v1/admin/groups", "", h);
+    if (groups->status == 200) EXPECT_TRUE(json::parse(groups->body)["items"].empty());
+  }
+  // The other tenant's admin API key: same.
+  json oa = Call("GET", "/v1/admin/agents", nullptr, 200, other_admin);
+  for (const auto& a : oa["items"]) EXPECT_EQ(a["tenant_id"], "other");
+  Call("PUT", "/v1/admin/agents/" + demo_agent_id, {{"name", "hijack"}}, 404, other_admin);
+  Call("GET", "/v1/conversations/" + queued + "/decisions", nullptr, 404, other_admin);
+  EXPECT_EQ(Call("GET", "/v1/admin/agents", nullptr, 200, kAdmin)["items"][0]["name"], demo_agents["items"][0]["name"]);
+
+  // Their WebSockets never saw a demo frame (only hello, maybe board/pong).
+  for (auto& ws : other_ws) {
+    ASSERT_TRUE(ws);
+    ASSERT_TRUE(ws->Send(R"({"type":"ping"})").ok());
+    for (;;) {
+      auto f = ws->Receive(1500ms);
+      ASSERT_TRUE(f.ok()) << "no pong";
+      json j = json::parse(*f);
+      if (j["type"] == "pong") break;
+      EXPECT_EQ(j["type"], "board") << j.dump();
+      for (const auto& a : j["board"]["agents"]) EXPECT_EQ(a["tenant_id"], "other");
+      EXPECT_TRUE(j["board"]["queues"].empty());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kefu

@@ -1,0 +1,1078 @@
+#include "agents/desk.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+#include "api/http_util.h"
+#include "common/log.h"
+
+namespace kefu::agents {
+
+using dialogue::GateVerdict;
+using nlohmann::json;
+
+struct Desk::ConvState {
+  std::string id, tenant_id, customer_id, channel, status;  // status: queued | human
+  std::string queue, skill, agent_id, reason;
+  int priority = 0;
+  int64_t queued_ms = 0, created_ms = 0, updated_ms = 0;
+  json emotion = {{"label", "neutral"}, {"intensity", 0.0}, {"trend", "steady"}};
+  json last_message;
+  bool long_wait_alerted = false;
+};
+
+struct Desk::AgentState {
+  Agent agent;
+  std::string presence = "offline";
+  std::set<std::string> chats;
+  std::vector<std::weak_ptr<http::WsConnection>> conns;
+};
+
+class Desk::Listener final : public dialogue::Subscriber {
+ public:
+  explicit Listener(Desk* d) : desk_(d) {}
+  void OnMessage(const dialogue::Message& m) override { desk_->OnMessage(m); }
+  void OnDelta(const std::string&, int64_t, std::string_view) override {}
+  void OnClosed(const dialogue::Conversation& c) override { desk_->OnClosed(c); }
+
+ private:
+  Desk* desk_;
+};
+
+namespace {
+
+std::string Key(const std::string& tenant, const std::string& id) { return tenant + "/" + id; }
+
+std::string Frame(const json& j) { return api::DumpJson(j); }
+
+json EmotionOf(const json& meta) {
+  json e = {{"label", "neutral"}, {"intensity", 0.0}, {"trend", "steady"}};
+  if (meta.contains("analysis") && meta["analysis"].is_object()) {
+    e["label"] = meta["analysis"].value("emotion", "neutral");
+    e["intensity"] = meta["analysis"].value("emotion_intensity", 0.0);
+  }
+  if (meta.contains("decision") && meta["decision"].is_object() && meta["decision"].contains("facts")) {
+    double slope = meta["decision"]["facts"].value("trend_slope", 0.0);
+    e["trend"] = slope > 0.1 ? "rising" : slope < -0.1 ? "falling" : "steady";
+  }
+  return e;
+}
+
+// A Message of role "note" (notes live in agent_notes, never in the customer's history).
+json NoteJson(int64_t id, const std::string& conversation_id, const std::string& text, const std::string& agent_id,
+              const std::string& agent_name, int64_t created_ms) {
+  return {{"id", id},           {"conversation_id", conversation_id},
+          {"seq", 0},           {"role", "note"},
+          {"text", text},       {"client_msg_id", nullptr},
+          {"reply_to", nullptr}, {"created_ms", created_ms},
+          {"meta", {{"agent", {{"id", agent_id}, {"name", agent_name}}}}}};
+}
+
+std::string AlertKindFor(const std::string& rule_id) {
+  if (rule_id.find("wait") != std::string::npos) return "long_wait";
+  if (rule_id.find("repeat") != std::string::npos) return "repeated_escalation";
+  return "anger_spike";
+}
+
+}  // namespace
+
+Desk::Desk(const DeskDeps& d, DeskSettings settings)
+    : db_(d.db),
+      store_(d.store),
+      hub_(d.hub),
+      accounts_(d.accounts),
+      kb_(d.kb),
+      clock_(d.clock),
+      rules_(d.rules),
+      settings_(settings),
+      handoffs_(d.metrics.GetCounter("kefu_handoffs_total", "Conversations routed to a human queue")),
+      accepts_(d.metrics.GetCounter("kefu_agent_accepts_total", "Conversations accepted by an agent")),
+      agent_frames_(d.metrics.GetCounter("kefu_agent_frames_total", "Frames sent to agent WebSockets")),
+      queued_gauge_(d.metrics.GetGauge("kefu_queued_conversations", "Conversations waiting for an agent")) {}
+
+Result<std::unique_ptr<Desk>> Desk::Create(const DeskDeps& deps, DeskSettings settings) {
+  std::unique_ptr<Desk> d(new Desk(deps, settings));
+  KEFU_RETURN_IF_ERROR(d->Load());
+  d->listener_ = std::make_shared<Listener>(d.get());
+  deps.hub.SubscribeAll(d->listener_);
+  return d;
+}
+
+Desk::~Desk() { Stop(); }
+
+Status Desk::Load() {
+  KEFU_ASSIGN_OR_RETURN(auto all, accounts_.ListAll());
+  std::lock_guard lock(mu_);
+  for (auto& a : all) {
+    auto st = std::make_unique<AgentState>();
+    st->agent = a;
+    agents_[Key(a.tenant_id, a.id)] = std::move(st);
+  }
+  auto s = db_.Lock();
+  auto& q = s.Prepare(
+      "SELECT id, tenant_id, customer_id, channel, status, COALESCE(queue, ''), COALESCE(queue_skill, ''), "
+      "COALESCE(assigned_agent_id, ''), queue_priority, COALESCE(queued_ms, 0), created_ms, updated_ms, "
+      "COALESCE(handoff_json, '{}') FROM conversations WHERE status IN ('queued', 'human')");
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    auto c = std::make_unique<ConvState>();
+    c->id = q.Text(0);
+    c->tenant_id = q.Text(1);
+    c->customer_id = q.Text(2);
+    c->channel = q.Text(3);
+    c->status = q.Text(4);
+    c->queue = q.Text(5);
+    c->skill = q.Text(6);
+    c->agent_id = q.Text(7);
+    c->priority = static_cast<int>(q.Int(8));
+    c->queued_ms = q.Int(9);
+    c->created_ms = q.Int(10);
+    c->updated_ms = q.Int(11);
+    json h = json::parse(q.Text(12), nullptr, false);
+    if (h.is_object()) c->reason = h.value("reason", "");
+    if (c->status == "human")
+      if (auto it = agents_.find(Key(c->tenant_id, c->agent_id)); it != agents_.end()) it->second->chats.insert(c->id);
+    convs_[c->id] = std::move(c);
+  }
+  q.Reset();
+  return Status::Ok();
+}
+
+void Desk::Start() {
+  std::lock_guard lock(tick_mu_);
+  if (ticker_.joinable()) return;
+  stopping_ = false;
+  ticker_ = std::thread([this] {
+    int64_t last_reload = clock_.NowMs();
+    std::unique_lock lock(tick_mu_);
+    while (!stopping_) {
+      tick_cv_.wait_for(lock, std::chrono::milliseconds(1000));
+      if (stopping_) break;
+      lock.unlock();
+      Tick();
+      if (rules_ && clock_.NowMs() - last_reload >= settings_.reload_interval_ms) {
+        ReloadRules();
+        last_reload = clock_.NowMs();
+      }
+      lock.lock();
+    }
+  });
+}
+
+void Desk::Stop() {
+  {
+    std::lock_guard lock(tick_mu_);
+    stopping_ = true;
+  }
+  tick_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Desk::ReloadRules() {
+  if (!settings_.rules_dir.empty()) {
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(settings_.rules_dir, ec)) {
+      if (f.path().extension() != ".toml" || !rule_files_.insert(f.path().string()).second) continue;
+      // A new tenant file: Load() parses it now (and watches it, even when rejected).
+      (void)rules_->Load(f.path().stem().string(), f.path().string());
+    }
+  }
+  (void)rules_->ReloadIfChanged();
+}
+
+void Desk::Tick() {
+  std::set<std::string> dirty;
+  {
+    std::lock_guard lock(mu_);
+    const int64_t now = clock_.NowMs();
+    for (auto& [id, c] : convs_) {
+      if (c->status != "queued" || c->long_wait_alerted) continue;
+      if (now - c->queued_ms >= settings_.long_wait_alert_ms) {
+        c->long_wait_alerted = true;
+        AlertLocked(c->tenant_id, "long_wait", c->id,
+                    "客户已等待 " + std::to_string((now - c->queued_ms) / 60000) + " 分钟（队列 " + c->queue + "）");
+      }
+    }
+    dirty.swap(board_dirty_);
+  }
+  for (const auto& tenant : dirty) {
+    json board = Board(tenant);
+    std::lock_guard lock(mu_);
+    SendToSupervisorsLocked(tenant, Frame({{"type", "board"}, {"board", board}}));
+  }
+}
+
+// ---- memory helpers ----------------------------------------------------------
+
+Desk::AgentState* Desk::AgentLocked(const std::string& tenant_id, const std::string& id) {
+  auto it = agents_.find(Key(tenant_id, id));
+  return it == agents_.end() ? nullptr : it->second.get();
+}
+
+bool Desk::EligibleLocked(const AgentState& a, const ConvState& c) const {
+  if (a.agent.tenant_id != c.tenant_id) return false;
+  if (a.agent.role != Role::kAgent) return true;
+  if (c.skill.empty()) return true;
+  return std::find(a.agent.skills.begin(), a.agent.skills.end(), c.skill) != a.agent.skills.end();
+}
+
+int Desk::PositionLocked(const ConvState& c) const {
+  int ahead = 0;
+  for (const auto& [id, o] : convs_) {
+    if (o->status != "queued" || o->tenant_id != c.tenant_id || o->queue != c.queue || o->id == c.id) continue;
+    if (o->priority > c.priority || (o->priority == c.priority && o->queued_ms <= c.queued_ms)) ++ahead;
+  }
+  return ahead;
+}
+
+int Desk::OnlineFor(const ConvState& c) const {
+  int n = 0;
+  for (const auto& [k, a] : agents_)
+    if (a->presence == "online" && a->agent.role == Role::kAgent && EligibleLocked(*a, c)) ++n;
+  if (n == 0)  // supervisors serve every queue, but only when no agent can
+    for (const auto& [k, a] : agents_)
+      if (a->presence == "online" && EligibleLocked(*a, c)) ++n;
+  return n;
+}
+
+json Desk::AgentJsonLocked(const AgentState& a) const {
+  json j = a.agent.ToJson();
+  j["presence"] = a.presence;
+  j["active_chats"] = a.chats.size();
+  return j;
+}
+
+json Desk::CustomerLocked(const std::string& tenant_id, const std::string& customer_id) {
+  const std::string key = Key(tenant_id, customer_id);
+  if (auto it = customers_.find(key); it != customers_.end()) return it->second;
+  json c = {{"id", customer_id}, {"name", customer_id}, {"tier", "normal"}};
+  auto s = db_.Lock();
+  auto& st = s.Prepare("SELECT name, tier FROM customers WHERE tenant_id = ? AND id = ?");
+  st.Bind(1, tenant_id).Bind(2, customer_id);
+  auto row = st.Step();
+  if (row.ok() && *row) {
+    c["name"] = st.Text(0);
+    c["tier"] = st.Text(1);
+  }
+  st.Reset();
+  if (customers_.size() > 100'000) customers_.clear();
+  customers_[key] = c;
+  return c;
+}
+
+json Desk::QueueItemLocked(const ConvState& c) const {
+  auto it = customers_.find(Key(c.tenant_id, c.customer_id));
+  json customer = it != customers_.end() ? it->second : json{{"id", c.customer_id}, {"name", c.customer_id}, {"tier", "normal"}};
+  return {{"conversation_id", c.id}, {"customer", customer},    {"queue", c.queue},
+          {"skill", c.skill},        {"priority", c.priority},  {"waiting_since_ms", c.queued_ms},
+          {"reason", c.reason},      {"emotion", c.emotion},    {"last_message", c.last_message}};
+}
+
+json Desk::SummaryLocked(const ConvState& c) const {
+  auto it = customers_.find(Key(c.tenant_id, c.customer_id));
+  json customer = it != customers_.end() ? it->second : json{{"id", c.customer_id}, {"name", c.customer_id}, {"tier", "normal"}};
+  json conv = {{"id", c.id},
+               {"tenant_id", c.tenant_id},
+               {"customer_id", c.customer_id},
+               {"channel", c.channel},
+               {"status", c.status},
+               {"created_ms", c.created_ms},
+               {"updated_ms", c.updated_ms},
+               {"assigned_agent_id", c.agent_id.empty() ? json(nullptr) : json(c.agent_id)},
+               {"queue", c.queue.empty() ? json(nullptr) : json(c.queue)}};
+  return {{"conversation", conv}, {"customer", customer}, {"emotion", c.emotion}, {"last_message", c.last_message}};
+}
+
+void Desk::SendToAgentLocked(const AgentState& a, const std::string& frame) {
+  for (const auto& w : a.conns)
+    if (auto c = w.lock()) {
+      c->Send(frame);
+      agent_frames_.Inc();
+    }
+}
+
+void Desk::SendToEligibleLocked(const ConvState& c, const std::string& frame) {
+  for (const auto& [k, a] : agents_)
+    if (!a->conns.empty() && EligibleLocked(*a, c)) SendToAgentLocked(*a, frame);
+}
+
+void Desk::SendToSupervisorsLocked(const std::string& tenant_id, const std::string& frame) {
+  for (const auto& [k, a] : agents_)
+    if (!a->conns.empty() && a->agent.tenant_id == tenant_id && a->agent.role != Role::kAgent)
+      SendToAgentLocked(*a, frame);
+}
+
+void Desk::AlertLocked(const std::string& tenant_id, const std::string& kind, const std::string& conversation_id,
+                       const std::string& text) {
+  json alert = {{"id", "al_" + std::to_string(next_alert_++)},
+                {"kind", kind},
+                {"conversation_id", conversation_id},
+                {"text", text},
+                {"created_ms", clock_.NowMs()}};
+  auto& q = alerts_[tenant_id];
+  q.push_back(alert);
+  while (q.size() > settings_.max_alerts) q.pop_front();
+  board_dirty_.insert(tenant_id);
+  SendToSupervisorsLocked(tenant_id, Frame({{"type", "alert"}, {"alert", alert}}));
+  log::Info("agent_alert", {{"tenant_id", tenant_id}, {"kind", kind}, {"conversation_id", conversation_id}});
+}
+
+Result<Desk::ConvState*> Desk::AccessLocked(const Agent& me, const std::string& conversation_id, bool allow_queued) {
+  auto it = convs_.find(conversation_id);
+  if (it == convs_.end() || it->second->tenant_id != me.tenant_id) {
+    // Not in human service: exists for this tenant? (then: not assigned)
+    auto c = store_.Get(me.tenant_id, conversation_id);
+    if (!c.ok()) return NotFound("not_found: conversation " + conversation_id + " does not exist");
+    return PermissionDenied("not_assigned: conversation " + conversation_id + " is not assigned to you");
+  }
+  ConvState* c = it->second.get();
+  if (c->status == "human" && c->agent_id == me.id) return c;
+  if (me.role != Role::kAgent) return c;
+  if (allow_queued && c->status == "queued") {
+    AgentState* a = AgentLocked(me.tenant_id, me.id);
+    if (a && EligibleLocked(*a, *c)) return c;
+  }
+  return PermissionDenied("not_assigned: conversation " + conversation_id + " is not assigned to you");
+}
+
+Result<dialogue::Message> Desk::SystemMessage(const std::string& conversation_id, const std::string& text,
+                                              const json& meta) {
+  auto m = store_.AppendMessage(conversation_id, "system", text, std::nullopt, meta);
+  if (m.ok()) hub_.PublishMessage(*m);
+  return m;
+}
+
+// ---- TurnGate ----------------------------------------------------------------
+
+dialogue::GateFacts Desk::Facts(const dialogue::Conversation& conv) {
+  dialogue::GateFacts f;
+  std::lock_guard lock(mu_);
+  f.customer_tier = CustomerLocked(conv.tenant_id, conv.customer_id).value("tier", "normal");
+  if (auto it = convs_.find(conv.id); it != convs_.end() && it->second->status == "queued")
+    f.wait_ms = clock_.NowMs() - it->second->queued_ms;
+  return f;
+}
+
+GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Message& msg, const json& decision,
+                        json& context) {
+  GateVerdict v;
+  // Alerts asked for by the rules, whoever answers.
+  std::vector<std::pair<std::string, std::string>> alerts;  // kind, text
+  const json* transfer = nullptr;
+  int priority = 0;
+  if (decision.is_object() && decision.contains("actions"))
+    for (const auto& a : decision["actions"]) {
+      const std::string kind = a.value("action", "");
+      if (kind == "alert_supervisor") alerts.emplace_back(AlertKindFor(a.value("rule", "")), a.value("alert", ""));
+      if (kind == "transfer" && !transfer) transfer = &a;
+      if (kind == "transfer" || kind == "raise_priority") priority = std::max(priority, a.value("priority", 0));
+    }
+
+  std::unique_lock lock(mu_);
+  for (auto& [kind, text] : alerts) {
+    // long_wait alerts from the rules and the tick are the same event: once per wait.
+    if (kind == "long_wait") {
+      auto it = convs_.find(conv.id);
+      if (it == convs_.end() || it->second->long_wait_alerted) continue;
+      it->second->long_wait_alerted = true;
+    }
+    AlertLocked(conv.tenant_id, kind, conv.id, text + "：" + msg.text);
+  }
+  if (auto it = convs_.find(conv.id); it != convs_.end()) {
+    v.kind = GateVerdict::Kind::kSilent;  // a human serves it, or it waits for one
+    return v;
+  }
+  if (context.value("leave_message", false)) {
+    context.erase("leave_message");
+    lock.unlock();
+    auto s = db_.Lock();
+    auto& st = s.Prepare(
+        "INSERT INTO handoff_requests(tenant_id, conversation_id, customer_id, reason, status, created_ms) "
+        "VALUES(?, ?, ?, ?, 'follow_up', ?)");
+    st.Bind(1, conv.tenant_id).Bind(2, conv.id).Bind(3, conv.customer_id).Bind(4, msg.text).Bind(5, clock_.NowMs());
+    if (st.Run().ok()) {
+      v.kind = GateVerdict::Kind::kNotice;
+      v.text = "已收到您的留言，客服上线后会尽快联系您。您也可以继续向智能助手提问。";
+      v.meta = {{"follow_up", true}};
+    }
+    return v;
+  }
+  if (!transfer) return v;
+
+  auto state = std::make_unique<ConvState>();
+  ConvState& c = *state;
+  c.id = conv.id;
+  c.tenant_id = conv.tenant_id;
+  c.customer_id = conv.customer_id;
+  c.channel = conv.channel;
+  c.status = "queued";
+  c.queue = transfer->value("queue", "general");
+  c.skill = transfer->value("skill", "");
+  c.priority = priority;
+  c.reason = transfer->value("rule", "");
+  c.queued_ms = clock_.NowMs();
+  c.created_ms = conv.created_ms;
+  c.updated_ms = c.queued_ms;
+  c.emotion = EmotionOf(msg.meta);
+  c.last_message = msg.ToJson();
+  (void)CustomerLocked(conv.tenant_id, conv.customer_id);
+  const int online = OnlineFor(c);
+  int escalations = context.value("escalations", 0) + 1;
+  context["escalations"] = escalations;
+  if (escalations >= 2)
+    AlertLocked(conv.tenant_id, "repeated_escalation", conv.id,
+                "第 " + std::to_string(escalations) + " 次转人工：" + msg.text);
+  if (online == 0) {
+    context["leave_message"] = true;
+    v.kind = GateVerdict::Kind::kNotice;
+    v.text = "非常抱歉，当前暂无在线的人工客服。您可以直接在这里留言（下一条消息），我们会尽快联系您；"
+             "也可以继续向智能助手提问。";
+    v.meta = {{"handoff", true}, {"queue", c.queue}, {"leave_message", true}};
+    return v;
+  }
+  lock.unlock();
+  // The handoff summary for the agent (extractive), from the recent history.
+  json handoff = {{"reason", c.reason}, {"rule_id", c.reason}};
+  {
+    auto recent = store_.Recent(conv.id, 30);
+    json trajectory = json::array(), tried = json::array(), facts = json::object();
+    std::string intent;
+    if (recent.ok()) {
+      for (const auto& m : *recent) {
+        if (m.role == "customer" && m.meta.contains("analysis")) {
+          const auto& a = m.meta["analysis"];
+          trajectory.push_back({{"seq", m.seq}, {"label", a.value("emotion", "neutral")},
+                                {"intensity", a.value("emotion_intensity", 0.0)}});
+          std::string in = a.value("intent", "");
+          if (!in.empty() && in != "oos") intent = in;
+        }
+        if (m.role == "bot") {
+          std::string what = m.meta.value("intent", m.meta.value("source", "answer"));
+          std::string text = m.text.substr(0, std::min<size_t>(m.text.size(), 90));
+          while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+          if (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0xC0) text.pop_back();
+          tried.push_back(what + ": " + text);
+          if (m.meta.contains("order_id") && m.meta["order_id"].is_string()) facts["order_id"] = m.meta["order_id"];
+        }
+        static const std::regex kOrder("SO\\d{6,}");
+        std::smatch sm;
+        if (m.role == "customer" && std::regex_search(m.text, sm, kOrder)) facts["order_id"] = sm.str();
+      }
+    }
+    if (context.contains("last_order_id") && context["last_order_id"].is_string())
+      facts["order_id"] = context["last_order_id"];
+    if (context.contains("last_products") && context["last_products"].is_array() && !context["last_products"].empty())
+      facts["product"] = context["last_products"][0];
+    if (intent.empty() && msg.meta.contains("analysis")) intent = msg.meta["analysis"].value("intent", "");
+    handoff["intent"] = intent;
+    handoff["facts"] = facts;
+    handoff["emotion_trajectory"] = trajectory;
+    handoff["bot_tried"] = tried;
+    std::string labels;
+    for (const auto& t : trajectory) labels += (labels.empty() ? "" : "→") + t["label"].get<std::string>();
+    std::string summary = "转人工原因：" + c.reason + "。";
+    if (!intent.empty()) summary += "意图：" + intent + "。";
+    if (facts.contains("order_id")) summary += "订单：" + facts["order_id"].get<std::string>() + "。";
+    if (facts.contains("product")) summary += "商品：" + facts["product"].get<std::string>() + "。";
+    if (!labels.empty()) summary += "情绪：" + labels + "。";
+    summary += "机器人已回答 " + std::to_string(tried.size()) + " 次。客户最后说：“" + msg.text + "”";
+    handoff["summary"] = summary;
+  }
+  {
+    auto s = db_.Lock();
+    auto& st = s.Prepare(
+        "UPDATE conversations SET status = 'queued', queue = ?, queue_skill = ?, queue_priority = ?, queued_ms = ?, "
+        "assigned_agent_id = NULL, handoff_json = ?, updated_ms = ? WHERE id = ? AND status = 'open'");
+    st.Bind(1, c.queue).Bind(2, c.skill).Bind(3, c.priority).Bind(4, c.queued_ms).Bind(5, handoff.dump());
+    st.Bind(6, c.queued_ms).Bind(7, c.id);
+    if (!st.Run().ok() || s.Changes() != 1) return v;  // closed meanwhile: the bot answers
+  }
+  lock.lock();
+  const int ahead = PositionLocked(c);
+  const int64_t wait_ms = (ahead / std::max(1, online) + 1) * settings_.avg_handle_ms;
+  const int64_t minutes = std::max<int64_t>(1, (wait_ms + 59'999) / 60'000);
+  ConvState* placed = state.get();
+  convs_[c.id] = std::move(state);
+  queued_gauge_.Add(1);
+  handoffs_.Inc();
+  board_dirty_.insert(c.tenant_id);
+  SendToEligibleLocked(*placed, Frame({{"type", "queue"}, {"item", QueueItemLocked(*placed)}}));
+  const std::string queue = placed->queue;
+  lock.unlock();
+  v.kind = GateVerdict::Kind::kNotice;
+  v.text = "正在为您转接人工客服，您前面还有 " + std::to_string(ahead) + " 位，预计等待约 " + std::to_string(minutes) +
+           " 分钟。";
+  v.meta = {{"handoff", true}, {"queue", queue}, {"position", ahead}, {"estimated_wait_ms", wait_ms}};
+  log::Info("handoff_queued", {{"conversation_id", conv.id}, {"queue", queue}});
+  return v;
+}
+
+// ---- hub events ----------------------------------------------------------------
+
+void Desk::OnMessage(const dialogue::Message& m) {
+  std::lock_guard lock(mu_);
+  auto it = convs_.find(m.conversation_id);
+  if (it == convs_.end()) return;  // self-service: no agent involved
+  ConvState& c = *it->second;
+  if (m.role == "customer") {
+    c.emotion = EmotionOf(m.meta);
+    c.last_message = m.ToJson();
+  }
+  c.updated_ms = m.created_ms;
+  if (c.status == "human") {
+    if (AgentState* a = AgentLocked(c.tenant_id, c.agent_id))
+      SendToAgentLocked(*a, Frame({{"type", "message"}, {"conversation_id", c.id}, {"message", m.ToJson()}}));
+  } else if (m.role == "customer") {
+    SendToEligibleLocked(c, Frame({{"type", "queue"}, {"item", QueueItemLocked(c)}}));
+  }
+}
+
+void Desk::OnClosed(const dialogue::Conversation& conv) {
+  std::lock_guard lock(mu_);
+  auto it = convs_.find(conv.id);
+  if (it == convs_.end()) return;
+  ConvState& c = *it->second;
+  if (c.status == "human") {
+    if (AgentState* a = AgentLocked(c.tenant_id, c.agent_id)) {
+      a->chats.erase(c.id);
+      SendToAgentLocked(*a, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
+    }
+  } else {
+    queued_gauge_.Add(-1);
+    SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
+  }
+  board_dirty_.insert(c.tenant_id);
+  convs_.erase(it);
+}
+
+// ---- accounts -------------------------------------------------------------------
+
+Result<Agent> Desk::FindAgent(const std::string& tenant_id, const std::string& id) {
+  std::lock_guard lock(mu_);
+  AgentState* a = AgentLocked(tenant_id, id);
+  if (!a) return NotFound("not_found: agent " + id + " does not exist");
+  return a->agent;
+}
+
+void Desk::AgentChanged(const Agent& agent) {
+  std::lock_guard lock(mu_);
+  auto& slot = agents_[Key(agent.tenant_id, agent.id)];
+  if (!slot) slot = std::make_unique<AgentState>();
+  slot->agent = agent;
+  board_dirty_.insert(agent.tenant_id);
+}
+
+json Desk::AgentJson(const std::string& tenant_id, const std::string& id) {
+  std::lock_guard lock(mu_);
+  AgentState* a = AgentLocked(tenant_id, id);
+  return a ? AgentJsonLocked(*a) : json(nullptr);
+}
+
+// ---- agent operations ---------------------------------------------------------
+
+Result<json> Desk::SetPresence(const Agent& me, const std::string& presence) {
+  if (presence != "online" && presence != "away" && presence != "offline")
+    return InvalidArgument("presence must be online, away or offline");
+  std::lock_guard lock(mu_);
+  AgentState* a = AgentLocked(me.tenant_id, me.id);
+  if (!a) return NotFound("not_found: agent does not exist");
+  a->presence = presence;
+  board_dirty_.insert(me.tenant_id);
+  return AgentJsonLocked(*a);
+}
+
+json Desk::Queue(const Agent& me) {
+  std::lock_guard lock(mu_);
+  AgentState* a = AgentLocked(me.tenant_id, me.id);
+  std::vector<const ConvState*> items;
+  for (const auto& [id, c] : convs_)
+    if (c->status == "queued" && a && EligibleLocked(*a, *c)) items.push_back(c.get());
+  std::sort(items.begin(), items.end(), [](const ConvState* x, const ConvState* y) {
+    if (x->priority != y->priority) return x->priority > y->priority;
+    if (x->queued_ms != y->queued_ms) return x->queued_ms < y->queued_ms;
+    return x->id < y->id;
+  });
+  json out = json::array();
+  for (const ConvState* c : items) out.push_back(QueueItemLocked(*c));
+  return {{"items", out}};
+}
+
+json Desk::MyConversations(const Agent& me) {
+  std::lock_guard lock(mu_);
+  json out = json::array();
+  if (AgentState* a = AgentLocked(me.tenant_id, me.id))
+    for (const auto& id : a->chats)
+      if (auto it = convs_.find(id); it != convs_.end()) out.push_back(SummaryLocked(*it->second));
+  return {{"items", out}};
+}
+
+Result<json> Desk::Detail(const Agent& me, const std::string& conversation_id) {
+  json summary;
+  {
+    std::lock_guard lock(mu_);
+    KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/true));
+    summary = SummaryLocked(*c);
+  }
+  KEFU_ASSIGN_OR_RETURN(auto msgs, store_.List(conversation_id, 0, 500));
+  std::vector<json> all;
+  for (const auto& m : msgs) all.push_back(m.ToJson());
+  json handoff = json::object();
+  {
+    auto s = db_.Lock();
+    auto& n = s.Prepare(
+        "SELECT n.id, n.text, n.agent_id, COALESCE(a.name, ''), n.created_ms FROM agent_notes n LEFT JOIN agents a "
+        "ON a.tenant_id = n.tenant_id AND a.id = n.agent_id WHERE n.conversation_id = ? AND n.tenant_id = ? ORDER BY n.id");
+    n.Bind(1, conversation_id).Bind(2, me.tenant_id);
+    for (;;) {
+      KEFU_ASSIGN_OR_RETURN(bool row, n.Step());
+      if (!row) break;
+      all.push_back(NoteJson(n.Int(0), conversation_id, n.Text(1), n.Text(2), n.Text(3), n.Int(4)));
+    }
+    n.Reset();
+    auto& h = s.Prepare("SELECT COALESCE(handoff_json, '{}') FROM conversations WHERE id = ?");
+    h.Bind(1, conversation_id);
+    KEFU_ASSIGN_OR_RETURN(bool row, h.Step());
+    if (row) handoff = json::parse(h.Text(0), nullptr, false);
+    h.Reset();
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const json& a, const json& b) { return a["created_ms"].get<int64_t>() < b["created_ms"].get<int64_t>(); });
+  summary["messages"] = all;
+  summary["handoff"] = handoff.is_object() ? handoff : json::object();
+  return summary;
+}
+
+void Desk::AssignLocked(ConvState& c, AgentState& to, const std::string& system_text) {
+  if (c.status == "queued") {
+    queued_gauge_.Add(-1);
+    SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
+  } else if (AgentState* from = AgentLocked(c.tenant_id, c.agent_id); from && from != &to) {
+    from->chats.erase(c.id);
+    SendToAgentLocked(*from, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
+  }
+  c.status = "human";
+  c.agent_id = to.agent.id;
+  c.updated_ms = clock_.NowMs();
+  to.chats.insert(c.id);
+  board_dirty_.insert(c.tenant_id);
+  SendToAgentLocked(to, Frame({{"type", "assigned"}, {"conversation", SummaryLocked(c)}}));
+  (void)system_text;
+}
+
+Result<json> Desk::Accept(const Agent& me, const std::string& conversation_id, bool takeover) {
+  std::string expected_agent;
+  {
+    std::lock_guard lock(mu_);
+    auto it = convs_.find(conversation_id);
+    if (it == convs_.end() || it->second->tenant_id != me.tenant_id) {
+      auto c = store_.Get(me.tenant_id, conversation_id);
+      if (!c.ok()) return NotFound("not_found: conversation " + conversation_id + " does not exist");
+      return Conflict("already_assigned: conversation " + conversation_id + " is not waiting in a queue");
+    }
+    ConvState& c = *it->second;
+    AgentState* a = AgentLocked(me.tenant_id, me.id);
+    if (!a) return NotFound("not_found: agent does not exist");
+    if (!takeover) {
+      if (c.status != "queued")
+        return Conflict("already_assigned: conversation " + conversation_id + " was accepted by another agent");
+      if (!EligibleLocked(*a, c))
+        return PermissionDenied("not_eligible: the queue " + c.queue + " needs skill " + c.skill);
+      if (me.role == Role::kAgent && static_cast<int>(a->chats.size()) >= a->agent.max_chats)
+        return Conflict("at_capacity: you already serve " + std::to_string(a->chats.size()) + " conversations");
+    } else if (c.status == "human" && c.agent_id == me.id) {
+      return SummaryLocked(c);
+    }
+    expected_agent = c.status == "human" ? c.agent_id : "";
+  }
+  // Compare-and-set in SQLite: of two racing accepts exactly one changes the row.
+  {
+    auto s = db_.Lock();
+    const int64_t now = clock_.NowMs();
+    storage::Statement* st;
+    if (!takeover) {
+      st = &s.Prepare(
+          "UPDATE conversations SET status = 'human', assigned_agent_id = ?, updated_ms = ? "
+          "WHERE id = ? AND tenant_id = ? AND status = 'queued'");
+      st->Bind(1, me.id).Bind(2, now).Bind(3, conversation_id).Bind(4, me.tenant_id);
+    } else {
+      st = &s.Prepare(
+          "UPDATE conversations SET status = 'human', assigned_agent_id = ?, updated_ms = ? "
+          "WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'human') AND COALESCE(assigned_agent_id, '') = ?");
+      st->Bind(1, me.id).Bind(2, now).Bind(3, conversation_id).Bind(4, me.tenant_id).Bind(5, expected_agent);
+    }
+    KEFU_RETURN_IF_ERROR(st->Run());
+    if (s.Changes() != 1)
+      return Conflict("already_assigned: conversation " + conversation_id + " was accepted by another agent");
+  }
+  json summary;
+  {
+    std::lock_guard lock(mu_);
+    auto it = convs_.find(conversation_id);
+    AgentState* a = AgentLocked(me.tenant_id, me.id);
+    if (it == convs_.end() || !a) return NotFound("not_found: conversation closed meanwhile");
+    AssignLocked(*it->second, *a, "");
+    summary = SummaryLocked(*it->second);
+  }
+  accepts_.Inc();
+  (void)SystemMessage(conversation_id, "客服 " + me.name + " 为您服务",
+                      {{"agent", {{"id", me.id}, {"name", me.name}}}, {"event", "assigned"}});
+  log::Info("agent_accepted", {{"conversation_id", conversation_id}, {"agent_id", me.id}, {"takeover", takeover}});
+  return summary;
+}
+
+Result<json> Desk::SendMessage(const Agent& me, const std::string& conversation_id, const std::string& text) {
+  {
+    std::lock_guard lock(mu_);
+    KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/false));
+    if (c->status != "human" || c->agent_id != me.id)
+      return PermissionDenied("not_assigned: conversation " + conversation_id + " is not assigned to you");
+  }
+  KEFU_ASSIGN_OR_RETURN(dialogue::Message m,
+                        store_.AppendMessage(conversation_id, "agent", text, std::nullopt,
+                                             {{"agent", {{"id", me.id}, {"name", me.name}}}}));
+  hub_.PublishMessage(m);
+  return m.ToJson();
+}
+
+Result<json> Desk::AddNote(const Agent& me, const std::string& conversation_id, const std::string& text) {
+  {
+    std::lock_guard lock(mu_);
+    KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/true));
+    (void)c;
+  }
+  const int64_t now = clock_.NowMs();
+  int64_t id;
+  {
+    auto s = db_.Lock();
+    auto& st = s.Prepare(
+        "INSERT INTO agent_notes(tenant_id, conversation_id, agent_id, text, created_ms) VALUES(?, ?, ?, ?, ?)");
+    st.Bind(1, me.tenant_id).Bind(2, conversation_id).Bind(3, me.id).Bind(4, text).Bind(5, now);
+    KEFU_RETURN_IF_ERROR(st.Run());
+    id = s.LastInsertRowId();
+  }
+  json note = NoteJson(id, conversation_id, text, me.id, me.name, now);
+  std::lock_guard lock(mu_);
+  if (auto it = convs_.find(conversation_id); it != convs_.end() && it->second->status == "human")
+    if (AgentState* a = AgentLocked(me.tenant_id, it->second->agent_id))
+      SendToAgentLocked(*a, Frame({{"type", "message"}, {"conversation_id", conversation_id}, {"message", note}}));
+  return note;
+}
+
+Result<json> Desk::Transfer(const Agent& me, const std::string& conversation_id,
+                            const std::optional<std::string>& agent_id, const std::optional<std::string>& group) {
+  if (!agent_id == !group) return InvalidArgument("give exactly one of agent_id or group");
+  std::optional<std::vector<std::string>> group_skills;
+  if (group) {
+    group_skills = accounts_.Group(me.tenant_id, *group);
+    if (!group_skills) return NotFound("not_found: group " + *group + " does not exist");
+  }
+  std::string current_agent, target;
+  std::string new_queue, new_skill;
+  {
+    std::lock_guard lock(mu_);
+    KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/false));
+    current_agent = c->status == "human" ? c->agent_id : "";
+    if (agent_id) {
+      AgentState* to = AgentLocked(me.tenant_id, *agent_id);
+      if (!to) return NotFound("not_found: agent " + *agent_id + " does not exist");
+      target = to->agent.id;
+    } else {
+      // Least-loaded online agent of the group with room; else back to the group's queue.
+      new_queue = *group;
+      new_skill = group_skills->empty() ? "" : (*group_skills)[0];
+      AgentState* best = nullptr;
+      for (auto& [k, a] : agents_) {
+        if (a->agent.tenant_id != me.tenant_id || a->presence != "online" || a->agent.id == current_agent) continue;
+        if (a->agent.role != Role::kAgent) continue;
+        bool in_group = group_skills->empty();
+        for (const auto& s : a->agent.skills)
+          in_group |= std::find(group_skills->begin(), group_skills->end(), s) != group_skills->end();
+        if (!in_group || static_cast<int>(a->chats.size()) >= a->agent.max_chats) continue;
+        if (!best || a->chats.size() < best->chats.size()) best = a.get();
+      }
+      if (best) target = best->agent.id;
+    }
+  }
+  {
+    auto s = db_.Lock();
+    const int64_t now = clock_.NowMs();
+    storage::Statement* st;
+    if (!target.empty()) {
+      st = &s.Prepare(
+          "UPDATE conversations SET status = 'human', assigned_agent_id = ?, updated_ms = ? WHERE id = ? AND "
+          "tenant_id = ? AND status IN ('queued', 'human') AND COALESCE(assigned_agent_id, '') = ?");
+      st->Bind(1, target).Bind(2, now).Bind(3, conversation_id).Bind(4, me.tenant_id).Bind(5, current_agent);
+    } else {
+      st = &s.Prepare(
+          "UPDATE conversations SET status = 'queued', assigned_agent_id = NULL, queue = ?, queue_skill = ?, "
+          "queued_ms = ?, updated_ms = ? WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'human') AND "
+          "COALESCE(assigned_agent_id, '') = ?");
+      st->Bind(1, new_queue).Bind(2, new_skill).Bind(3, now).Bind(4, now).Bind(5, conversation_id);
+      st->Bind(6, me.tenant_id).Bind(7, current_agent);
+    }
+    KEFU_RETURN_IF_ERROR(st->Run());
+    if (s.Changes() != 1) return Conflict("already_assigned: conversation " + conversation_id + " changed meanwhile");
+  }
+  json summary;
+  std::string target_name;
+  {
+    std::lock_guard lock(mu_);
+    auto it = convs_.find(conversation_id);
+    if (it == convs_.end()) return NotFound("not_found: conversation closed meanwhile");
+    ConvState& c = *it->second;
+    if (!target.empty()) {
+      AgentState* to = AgentLocked(me.tenant_id, target);
+      AssignLocked(c, *to, "");
+      target_name = to->agent.name;
+    } else {
+      if (AgentState* from = AgentLocked(c.tenant_id, c.agent_id)) {
+        from->chats.erase(c.id);
+        SendToAgentLocked(*from, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
+      }
+      if (c.status == "human") queued_gauge_.Add(1);
+      c.status = "queued";
+      c.agent_id.clear();
+      c.queue = new_queue;
+      c.skill = new_skill;
+      c.queued_ms = clock_.NowMs();
+      c.long_wait_alerted = false;
+      board_dirty_.insert(c.tenant_id);
+      SendToEligibleLocked(c, Frame({{"type", "queue"}, {"item", QueueItemLocked(c)}}));
+    }
+    summary = SummaryLocked(c);
+  }
+  if (!target.empty())
+    (void)SystemMessage(conversation_id, "客服 " + target_name + " 为您服务",
+                        {{"agent", {{"id", target}, {"name", target_name}}}, {"event", "transferred"}});
+  else
+    (void)SystemMessage(conversation_id, "正在为您转接其他客服，请稍候。", {{"event", "transferred"}});
+  return summary;
+}
+
+Result<json> Desk::Close(const Agent& me, const std::string& conversation_id) {
+  {
+    std::lock_guard lock(mu_);
+    KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/false));
+    (void)c;
+  }
+  {
+    auto s = db_.Lock();
+    auto& st = s.Prepare(
+        "UPDATE conversations SET status = 'open', assigned_agent_id = NULL, queue = NULL, queue_skill = NULL, "
+        "queued_ms = NULL, updated_ms = ? WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'human')");
+    st.Bind(1, clock_.NowMs()).Bind(2, conversation_id).Bind(3, me.tenant_id);
+    KEFU_RETURN_IF_ERROR(st.Run());
+    if (s.Changes() != 1) return Conflict("already_assigned: conversation " + conversation_id + " changed meanwhile");
+  }
+  json summary;
+  {
+    std::lock_guard lock(mu_);
+    auto it = convs_.find(conversation_id);
+    if (it == convs_.end()) return NotFound("not_found: conversation closed meanwhile");
+    ConvState& c = *it->second;
+    if (c.status == "human") {
+      if (AgentState* a = AgentLocked(c.tenant_id, c.agent_id)) {
+        a->chats.erase(c.id);
+        SendToAgentLocked(*a, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
+      }
+    } else {
+      queued_gauge_.Add(-1);
+      SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
+    }
+    c.status = "open";
+    c.agent_id.clear();
+    c.queue.clear();
+    summary = SummaryLocked(c);
+    board_dirty_.insert(c.tenant_id);
+    convs_.erase(it);
+  }
+  (void)SystemMessage(conversation_id, "本次人工服务已结束，感谢您的耐心。如还有问题，可以继续向智能助手提问。",
+                      {{"event", "closed_by_agent"}, {"agent", {{"id", me.id}, {"name", me.name}}}});
+  return summary;
+}
+
+Result<json> Desk::Suggestions(const Agent& me, const std::string& conversation_id) {
+  {
+    std::lock_guard lock(mu_);
+    KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/true));
+    (void)c;
+  }
+  KEFU_ASSIGN_OR_RETURN(auto recent, store_.Recent(conversation_id, 20));
+  std::string query;
+  for (auto it = recent.rbegin(); it != recent.rend() && query.empty(); ++it)
+    if (it->role == "customer") query = it->text;
+  json items = json::array();
+  if (!query.empty())
+    for (const auto& p : kb_.Search(me.tenant_id, query, 3))
+      items.push_back({{"text", p.text}, {"source", "kb"}, {"kb_id", p.id}, {"title", p.title}, {"score", p.confidence}});
+  KEFU_ASSIGN_OR_RETURN(json canned, accounts_.Canned(me.tenant_id));
+  for (const auto& c : canned)
+    items.push_back({{"text", c["text"]}, {"source", "canned"}, {"canned_id", c["id"]}, {"title", c["title"]}, {"score", 0.0}});
+  return json{{"items", items}};
+}
+
+Result<json> Desk::CustomerPanel(const Agent& me, const std::string& customer_id) {
+  auto s = db_.Lock();
+  auto& c = s.Prepare("SELECT id, name, phone, email, tier, city, created_ms FROM customers WHERE tenant_id = ? AND id = ?");
+  c.Bind(1, me.tenant_id).Bind(2, customer_id);
+  KEFU_ASSIGN_OR_RETURN(bool row, c.Step());
+  if (!row) {
+    c.Reset();
+    return NotFound("not_found: customer " + customer_id + " does not exist");
+  }
+  json customer = {{"id", c.Text(0)},   {"name", c.Text(1)}, {"phone", c.OptText(2).value_or("")},
+                   {"email", c.OptText(3).value_or("")}, {"tier", c.Text(4)}, {"city", c.OptText(5).value_or("")},
+                   {"created_ms", c.Int(6)}};
+  c.Reset();
+  json orders = json::array();
+  auto& o = s.Prepare(
+      "SELECT id, status, total_cents, items_json, COALESCE(carrier, ''), COALESCE(tracking_no, ''), created_ms "
+      "FROM orders WHERE tenant_id = ? AND customer_id = ? ORDER BY created_ms DESC LIMIT 20");
+  o.Bind(1, me.tenant_id).Bind(2, customer_id);
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool r, o.Step());
+    if (!r) break;
+    json items = json::parse(o.Text(3), nullptr, false);
+    orders.push_back({{"id", o.Text(0)},        {"status", o.Text(1)},     {"total_cents", o.Int(2)},
+                      {"items", items.is_discarded() ? json::array() : items}, {"carrier", o.Text(4)},
+                      {"tracking_no", o.Text(5)}, {"created_ms", o.Int(6)}, {"logistics", nullptr}});
+  }
+  o.Reset();
+  auto& l = s.Prepare(
+      "SELECT status, location, description, ts_ms FROM logistics_events WHERE tenant_id = ? AND order_id = ? "
+      "ORDER BY ts_ms DESC LIMIT 1");
+  for (auto& ord : orders) {
+    l.Bind(1, me.tenant_id).Bind(2, ord["id"].get<std::string>());
+    KEFU_ASSIGN_OR_RETURN(bool r, l.Step());
+    if (r) ord["logistics"] = {{"status", l.Text(0)}, {"location", l.Text(1)}, {"description", l.Text(2)}, {"ts_ms", l.Int(3)}};
+    l.Reset();
+  }
+  json convs = json::array();
+  auto& cv = s.Prepare(
+      "SELECT id, channel, status, created_ms, updated_ms, context_json FROM conversations WHERE tenant_id = ? AND "
+      "customer_id = ? ORDER BY created_ms DESC LIMIT 20");
+  cv.Bind(1, me.tenant_id).Bind(2, customer_id);
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool r, cv.Step());
+    if (!r) break;
+    json ctx = json::parse(cv.Text(5), nullptr, false);
+    json emotion = {{"mean", 0.0}, {"last", 0.0}, {"turns", 0}};
+    if (ctx.is_object() && ctx.contains("emotion_trend") && ctx["emotion_trend"].is_object()) {
+      emotion["mean"] = ctx["emotion_trend"].value("mean", 0.0);
+      emotion["last"] = ctx["emotion_trend"].value("last", 0.0);
+      emotion["turns"] = ctx["emotion_trend"].value("turns", 0);
+    }
+    convs.push_back({{"id", cv.Text(0)}, {"channel", cv.Text(1)}, {"status", cv.Text(2)}, {"created_ms", cv.Int(3)},
+                     {"updated_ms", cv.Int(4)}, {"emotion", emotion}});
+  }
+  cv.Reset();
+  return json{{"customer", customer}, {"orders", orders}, {"conversations", convs}};
+}
+
+json Desk::Board(const std::string& tenant_id) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowMs();
+  std::map<std::string, std::pair<int, int64_t>> queues;  // name → waiting, oldest wait
+  for (const auto& [id, c] : convs_) {
+    if (c->tenant_id != tenant_id || c->status != "queued") continue;
+    auto& q = queues[c->queue];
+    ++q.first;
+    q.second = std::max(q.second, now - c->queued_ms);
+  }
+  json qs = json::array();
+  for (const auto& [name, q] : queues) qs.push_back({{"name", name}, {"waiting", q.first}, {"oldest_wait_ms", q.second}});
+  json agents = json::array();
+  for (const auto& [k, a] : agents_)
+    if (a->agent.tenant_id == tenant_id) agents.push_back(AgentJsonLocked(*a));
+  json alerts = json::array();
+  if (auto it = alerts_.find(tenant_id); it != alerts_.end())
+    for (auto a = it->second.rbegin(); a != it->second.rend(); ++a) alerts.push_back(*a);
+  return {{"queues", qs}, {"agents", agents}, {"alerts", alerts}};
+}
+
+Result<json> Desk::Decisions(const std::string& tenant_id, const std::string& conversation_id) {
+  KEFU_ASSIGN_OR_RETURN(dialogue::Conversation c, store_.Get(tenant_id, conversation_id));
+  auto s = db_.Lock();
+  auto& st = s.Prepare(
+      "SELECT id, seq, text, meta_json, created_ms FROM messages WHERE conversation_id = ? AND role = 'customer' "
+      "ORDER BY seq");
+  st.Bind(1, c.id);
+  json items = json::array();
+  for (;;) {
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    json meta = json::parse(st.Text(3), nullptr, false);
+    items.push_back({{"message_id", st.Int(0)},
+                     {"seq", st.Int(1)},
+                     {"text", st.Text(2)},
+                     {"created_ms", st.Int(4)},
+                     {"decision", meta.is_object() ? meta.value("decision", json()) : json()}});
+  }
+  st.Reset();
+  return json{{"items", items}};
+}
+
+// ---- WebSockets -------------------------------------------------------------------
+
+void Desk::Attach(const Agent& me, const std::shared_ptr<http::WsConnection>& conn) {
+  std::lock_guard lock(mu_);
+  AgentState* a = AgentLocked(me.tenant_id, me.id);
+  if (!a) return;
+  std::erase_if(a->conns, [](const auto& w) { return w.expired(); });
+  a->conns.push_back(conn);
+  conn->Send(Frame({{"type", "hello"}, {"agent", AgentJsonLocked(*a)}}));
+}
+
+void Desk::Detach(const Agent& me, uint64_t conn_id) {
+  std::lock_guard lock(mu_);
+  AgentState* a = AgentLocked(me.tenant_id, me.id);
+  if (!a) return;
+  std::erase_if(a->conns, [&](const auto& w) {
+    auto c = w.lock();
+    return !c || c->id() == conn_id;
+  });
+}
+
+// ---- demo ---------------------------------------------------------------------------
+
+Status EnsureDemoAccounts(AccountStore& accounts, const std::string& tenant_id) {
+  struct Demo {
+    const char *username, *name, *role;
+    std::vector<std::string> skills;
+    int max_chats;
+  };
+  const std::vector<Demo> demo = {
+      {"agent1", "小王", "agent", {"general", "after_sale"}, 5},
+      {"agent2", "小李", "agent", {"general"}, 5},
+      {"agent3", "小张", "agent", {"general", "after_sale", "vip"}, 5},
+      {"super", "陈主管", "supervisor", {"general", "after_sale", "vip"}, 10},
+      {"admin", "管理员", "admin", {"general", "after_sale", "vip"}, 10},
+  };
+  KEFU_ASSIGN_OR_RETURN(auto existing, accounts.List(tenant_id));
+  for (const auto& d : demo) {
+    bool have = std::any_of(existing.begin(), existing.end(), [&](const Agent& a) { return a.username == d.username; });
+    if (have) continue;
+    AgentSpec spec;
+    spec.username = d.username;
+    spec.name = d.name;
+    spec.password = "demo1234";
+    spec.role = ParseRole(d.role);
+    spec.skills = d.skills;
+    spec.max_chats = d.max_chats;
+    KEFU_RETURN_IF_ERROR(accounts.Create(tenant_id, spec).status());
+  }
+  KEFU_RETURN_IF_ERROR(accounts.PutGroup(tenant_id, "general", {"general"}));
+  KEFU_RETURN_IF_ERROR(accounts.PutGroup(tenant_id, "after_sale", {"after_sale"}));
+  KEFU_RETURN_IF_ERROR(accounts.PutGroup(tenant_id, "complaints", {"after_sale"}));
+  KEFU_RETURN_IF_ERROR(accounts.PutGroup(tenant_id, "vip", {"vip"}));
+  KEFU_RETURN_IF_ERROR(accounts.PutCanned(tenant_id, "greet", "问候", "您好，我是人工客服，很高兴为您服务，请问有什么可以帮您？"));
+  KEFU_RETURN_IF_ERROR(accounts.PutCanned(tenant_id, "sorry", "致歉", "非常抱歉给您带来不便，我马上为您核实处理。"));
+  KEFU_RETURN_IF_ERROR(accounts.PutCanned(tenant_id, "wait", "请稍候", "请您稍等，我正在为您查询。"));
+  KEFU_RETURN_IF_ERROR(accounts.PutCanned(tenant_id, "refund", "退款说明", "退款审核通过后 1-3 个工作日原路退回，请您留意账户。"));
+  KEFU_RETURN_IF_ERROR(accounts.PutCanned(tenant_id, "bye", "结束语", "感谢您的耐心，祝您生活愉快！如有其他问题随时联系我们。"));
+  return Status::Ok();
+}
+
+}  // namespace kefu::agents

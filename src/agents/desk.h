@@ -1,0 +1,183 @@
+// Desk: the live state of human service for every tenant — agent presence and
+// load, the priority queues (FIFO within a priority), assignments, alerts —
+// and the fan-out of conversation events to agents' WebSockets
+// (docs/agents.md).
+//
+// It is the dialogue::TurnGate of the conversation service: while a
+// conversation is queued or served by a human the bot stays silent; a routing
+// decision with a transfer puts the conversation in its queue and replaces the
+// bot's answer by a notice with the customer's place and estimated wait (or an
+// offer to leave a message when nobody can take it).
+//
+// State: the in-memory view (guarded by one mutex) is the source for reads
+// and fan-out; every state change is written to SQLite first (the
+// conversations row: status, assigned_agent_id, queue...), with a
+// compare-and-set UPDATE where two agents may race (accept, take-over,
+// transfer), so exactly one wins. At start-up the view is rebuilt from SQLite.
+//
+// Threads: all methods are thread-safe. Agent operations do short SQLite
+// statements and must run on a worker thread (routes.cpp uses the desk's own
+// pool). The hub callbacks (customer messages → agent frames) touch memory only.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/accounts.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "dialogue/conversation_store.h"
+#include "dialogue/hub.h"
+#include "dialogue/turn_gate.h"
+#include "http/server.h"
+#include "knowledge/knowledge_base.h"
+#include "routing/rule_store.h"
+#include "storage/sqlite.h"
+
+namespace kefu::agents {
+
+struct DeskSettings {
+  int64_t avg_handle_ms = 180'000;       // for the estimated wait
+  int64_t long_wait_alert_ms = 180'000;  // queued longer → one long_wait alert
+  int64_t reload_interval_ms = 5'000;    // RuleStore::ReloadIfChanged cadence (when rules are given)
+  std::string rules_dir;                 // scanned for new <tenant_id>.toml files at that cadence
+  size_t max_alerts = 100;               // kept per tenant for the board
+};
+
+struct DeskDeps {
+  storage::Database& db;
+  dialogue::ConversationStore& store;
+  dialogue::ConversationHub& hub;
+  AccountStore& accounts;
+  knowledge::KnowledgeBase& kb;
+  const Clock& clock;
+  metrics::Registry& metrics;
+  routing::RuleStore* rules = nullptr;  // reloaded periodically when set
+};
+
+class Desk final : public dialogue::TurnGate {
+ public:
+  // Loads agents and the queued/assigned conversations, subscribes to the hub.
+  static Result<std::unique_ptr<Desk>> Create(const DeskDeps& deps, DeskSettings settings);
+  ~Desk() override;
+
+  // Starts / stops the background tick (long-wait alerts, board frames, rule reload).
+  void Start();
+  void Stop();
+
+  // --- dialogue::TurnGate ---
+  dialogue::GateFacts Facts(const dialogue::Conversation& conversation) override;
+  dialogue::GateVerdict Admit(const dialogue::Conversation& conversation, const dialogue::Message& customer_message,
+                              const nlohmann::json& decision, nlohmann::json& context) override;
+
+  // --- accounts (memory view) ---
+  // The agent as the desk knows it; NotFound for another tenant's or a missing id.
+  Result<Agent> FindAgent(const std::string& tenant_id, const std::string& id);
+  void AgentChanged(const Agent& agent);  // after an admin create/update
+  nlohmann::json AgentJson(const std::string& tenant_id, const std::string& id);
+
+  // --- agent operations (caller authenticated; every id checked against its tenant) ---
+  Result<nlohmann::json> SetPresence(const Agent& me, const std::string& presence);
+  nlohmann::json Queue(const Agent& me);
+  nlohmann::json MyConversations(const Agent& me);
+  Result<nlohmann::json> Detail(const Agent& me, const std::string& conversation_id);
+  // takeover: supervisors take any queued or assigned conversation.
+  Result<nlohmann::json> Accept(const Agent& me, const std::string& conversation_id, bool takeover);
+  Result<nlohmann::json> SendMessage(const Agent& me, const std::string& conversation_id, const std::string& text);
+  Result<nlohmann::json> AddNote(const Agent& me, const std::string& conversation_id, const std::string& text);
+  Result<nlohmann::json> Transfer(const Agent& me, const std::string& conversation_id,
+                                  const std::optional<std::string>& agent_id, const std::optional<std::string>& group);
+  Result<nlohmann::json> Close(const Agent& me, const std::string& conversation_id);
+  Result<nlohmann::json> Suggestions(const Agent& me, const std::string& conversation_id);
+  Result<nlohmann::json> CustomerPanel(const Agent& me, const std::string& customer_id);
+  nlohmann::json Board(const std::string& tenant_id);
+  // Decision traces of every customer turn of a conversation of `tenant_id`.
+  Result<nlohmann::json> Decisions(const std::string& tenant_id, const std::string& conversation_id);
+
+  // --- agent WebSockets ---
+  void Attach(const Agent& me, const std::shared_ptr<http::WsConnection>& conn);
+  void Detach(const Agent& me, uint64_t conn_id);
+
+  struct ConvState;
+  struct AgentState;
+
+ private:
+  class Listener;
+  Desk(const DeskDeps& deps, DeskSettings settings);
+  Status Load();
+  void Tick();
+  void ReloadRules();
+
+  // All *Locked helpers need mu_.
+  AgentState* AgentLocked(const std::string& tenant_id, const std::string& id);
+  bool EligibleLocked(const AgentState& a, const ConvState& c) const;
+  int PositionLocked(const ConvState& c) const;
+  int OnlineFor(const ConvState& c) const;  // needs mu_
+  nlohmann::json QueueItemLocked(const ConvState& c) const;
+  nlohmann::json SummaryLocked(const ConvState& c) const;
+  nlohmann::json AgentJsonLocked(const AgentState& a) const;
+  void SendToAgentLocked(const AgentState& a, const std::string& frame);
+  void SendToEligibleLocked(const ConvState& c, const std::string& frame);
+  void SendToSupervisorsLocked(const std::string& tenant_id, const std::string& frame);
+  void AlertLocked(const std::string& tenant_id, const std::string& kind, const std::string& conversation_id,
+                   const std::string& text);
+  // Accessible conversation for `me`: NotFound (other tenant / unknown), or
+  // PermissionDenied (not assigned) unless `allow_queued` and eligible.
+  Result<ConvState*> AccessLocked(const Agent& me, const std::string& conversation_id, bool allow_queued);
+  nlohmann::json CustomerLocked(const std::string& tenant_id, const std::string& customer_id);
+
+  void OnMessage(const dialogue::Message& m);
+  void OnClosed(const dialogue::Conversation& c);
+  // Assigns `c` to agent `to` after a successful compare-and-set (mu_ held).
+  void AssignLocked(ConvState& c, AgentState& to, const std::string& system_text);
+  Result<dialogue::Message> SystemMessage(const std::string& conversation_id, const std::string& text,
+                                          const nlohmann::json& meta);
+
+  storage::Database& db_;
+  dialogue::ConversationStore& store_;
+  dialogue::ConversationHub& hub_;
+  AccountStore& accounts_;
+  knowledge::KnowledgeBase& kb_;
+  const Clock& clock_;
+  routing::RuleStore* rules_;
+  DeskSettings settings_;
+  std::shared_ptr<Listener> listener_;
+
+  metrics::Counter& handoffs_;
+  metrics::Counter& accepts_;
+  metrics::Counter& agent_frames_;
+  metrics::Gauge& queued_gauge_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<AgentState>> agents_;  // GUARDED_BY(mu_), key tenant/id
+  std::unordered_map<std::string, std::unique_ptr<ConvState>> convs_;    // GUARDED_BY(mu_), queued or human only
+  std::unordered_map<std::string, nlohmann::json> customers_;            // GUARDED_BY(mu_), tenant/id → {id,name,tier}
+  std::map<std::string, std::deque<nlohmann::json>> alerts_;             // GUARDED_BY(mu_), per tenant
+  std::set<std::string> board_dirty_;                                    // GUARDED_BY(mu_), tenants
+  int64_t next_alert_ = 1;                                               // GUARDED_BY(mu_)
+
+  std::mutex tick_mu_;
+  std::condition_variable tick_cv_;
+  bool stopping_ = false;  // GUARDED_BY(tick_mu_)
+  std::thread ticker_;
+  std::set<std::string> rule_files_;  // only touched by the ticker thread
+};
+
+// Creates the demo tenant's accounts (agent1..agent3, super, admin; password
+// demo1234), skill groups and canned responses when missing.
+Status EnsureDemoAccounts(AccountStore& accounts, const std::string& tenant_id);
+
+}  // namespace kefu::agents

@@ -1,0 +1,363 @@
+#include "agents/routes.h"
+
+#include "api/errors.h"
+#include "api/http_util.h"
+#include "api/openapi.h"
+#include "api/openapi_util.h"
+#include "common/log.h"
+#include "common/thread_pool.h"
+
+namespace kefu::agents {
+namespace {
+
+using http::Request;
+using http::Responder;
+using nlohmann::json;
+
+// Statuses made by the desk may carry a contract error code as a message
+// prefix ("already_assigned: ..."); everything else maps by ErrorCode.
+void Fail(const Responder& r, const Status& s) {
+  static const char* kCodes[] = {"already_assigned", "not_assigned", "not_found", "invalid_credentials",
+                                 "at_capacity",      "not_eligible"};
+  const std::string& m = s.message();
+  for (const char* code : kCodes) {
+    std::string prefix = std::string(code) + ": ";
+    if (m.rfind(prefix, 0) == 0) return api::SendError(r, api::HttpStatusFor(s.code()), code, m.substr(prefix.size()));
+  }
+  api::SendStatus(r, s);
+}
+
+void Reply(const Responder& r, const Result<json>& res) {
+  if (!res.ok()) return Fail(r, res.status());
+  api::SendJson(r, 200, *res);
+}
+
+std::optional<std::vector<std::string>> StringList(const json& v) {
+  if (!v.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& s : v) {
+    if (!s.is_string() || s.get<std::string>().empty() || s.get<std::string>().size() > 64) return std::nullopt;
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+Result<AgentSpec> SpecFrom(const json& b) {
+  AgentSpec spec;
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (k == "username" || k == "name" || k == "password") {
+      if (!v.is_string()) return InvalidArgument(k + " must be a string");
+      (k == "username" ? spec.username : k == "name" ? spec.name : spec.password) = v.get<std::string>();
+    } else if (k == "role") {
+      auto role = v.is_string() ? ParseRole(v.get<std::string>()) : std::nullopt;
+      if (!role) return InvalidArgument("role must be agent, supervisor or admin");
+      spec.role = role;
+    } else if (k == "skills") {
+      spec.skills = StringList(v);
+      if (!spec.skills) return InvalidArgument("skills must be a list of 1-64 byte strings");
+    } else if (k == "max_chats") {
+      if (!v.is_number_integer()) return InvalidArgument("max_chats must be an integer");
+      spec.max_chats = v.get<int>();
+    } else if (k == "id" || k == "tenant_id" || k == "presence" || k == "active_chats") {
+      // read-only fields echoed back by clients are ignored
+    } else {
+      return InvalidArgument("unknown field " + k);
+    }
+  }
+  return spec;
+}
+
+class Routes final : public AgentRoutes {
+ public:
+  Routes(Desk& desk, AccountStore& accounts, api::TenantDirectory& tenants, int threads)
+      : desk_(desk), accounts_(accounts), tenants_(tenants), pool_(threads, "agents") {}
+  ~Routes() override { pool_.Shutdown(); }
+
+  void Register(http::Server& s) {
+    Post(s, "POST", "/v1/agent/login", [this](const Request& q, const Responder& r) { Login(q, r); });
+    AsAgent(s, "POST", "/v1/agent/logout", Role::kAgent, [this](const Request& q, const Responder& r, const Agent&) {
+      accounts_.Logout(api::Bearer(q));
+      api::SendJson(r, 200, json::object());
+    });
+    AsAgent(s, "GET", "/v1/agent/me", Role::kAgent, [this](const Request&, const Responder& r, const Agent& me) {
+      api::SendJson(r, 200, desk_.AgentJson(me.tenant_id, me.id));
+    });
+    AsAgent(s, "PUT", "/v1/agent/presence", Role::kAgent, [this](const Request& q, const Responder& r, const Agent& me) {
+      auto b = api::ParseBody(q, r);
+      if (!b) return;
+      if (!b->contains("presence") || !(*b)["presence"].is_string())
+        return api::SendError(r, 400, "invalid_argument", "presence must be online, away or offline");
+      Reply(r, desk_.SetPresence(me, (*b)["presence"].get<std::string>()));
+    });
+    AsAgent(s, "GET", "/v1/agent/queue", Role::kAgent,
+            [this](const Request&, const Responder& r, const Agent& me) { api::SendJson(r, 200, desk_.Queue(me)); });
+    AsAgent(s, "GET", "/v1/agent/conversations", Role::kAgent, [this](const Request&, const Responder& r, const Agent& me) {
+      api::SendJson(r, 200, desk_.MyConversations(me));
+    });
+    AsAgent(s, "GET", "/v1/agent/conversations/{id}", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Detail(me, Id(q))); });
+    AsAgent(s, "POST", "/v1/agent/conversations/{id}/accept", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Accept(me, Id(q), false)); });
+    AsAgent(s, "POST", "/v1/agent/conversations/{id}/messages", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) {
+              auto b = api::ParseBody(q, r);
+              if (!b) return;
+              auto text = api::CleanText(b->value("text", json()));
+              if (!text.ok()) return api::SendStatus(r, text.status());
+              Reply(r, desk_.SendMessage(me, Id(q), *text));
+            });
+    AsAgent(s, "POST", "/v1/agent/conversations/{id}/notes", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) {
+              auto b = api::ParseBody(q, r);
+              if (!b) return;
+              auto text = api::CleanText(b->value("text", json()));
+              if (!text.ok()) return api::SendStatus(r, text.status());
+              Reply(r, desk_.AddNote(me, Id(q), *text));
+            });
+    AsAgent(s, "POST", "/v1/agent/conversations/{id}/transfer", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) {
+              auto b = api::ParseBody(q, r);
+              if (!b) return;
+              std::optional<std::string> agent_id, group;
+              if (b->contains("agent_id")) {
+                if (!(*b)["agent_id"].is_string()) return api::SendError(r, 400, "invalid_argument", "agent_id must be a string");
+                agent_id = (*b)["agent_id"].get<std::string>();
+              }
+              if (b->contains("group")) {
+                if (!(*b)["group"].is_string()) return api::SendError(r, 400, "invalid_argument", "group must be a string");
+                group = (*b)["group"].get<std::string>();
+              }
+              Reply(r, desk_.Transfer(me, Id(q), agent_id, group));
+            });
+    AsAgent(s, "POST", "/v1/agent/conversations/{id}/close", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Close(me, Id(q))); });
+    AsAgent(s, "GET", "/v1/agent/conversations/{id}/suggestions", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Suggestions(me, Id(q))); });
+    AsAgent(s, "GET", "/v1/agent/customers/{id}", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.CustomerPanel(me, Id(q))); });
+    AsAgent(s, "GET", "/v1/agent/canned", Role::kAgent, [this](const Request&, const Responder& r, const Agent& me) {
+      auto c = accounts_.Canned(me.tenant_id);
+      if (!c.ok()) return Fail(r, c.status());
+      api::SendJson(r, 200, {{"items", *c}});
+    });
+    AsAgent(s, "GET", "/v1/supervisor/board", Role::kSupervisor,
+            [this](const Request&, const Responder& r, const Agent& me) { api::SendJson(r, 200, desk_.Board(me.tenant_id)); });
+    AsAgent(s, "POST", "/v1/supervisor/conversations/{id}/takeover", Role::kSupervisor,
+            [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Accept(me, Id(q), true)); });
+    AsAdmin(s, "GET", "/v1/admin/agents", [this](const Request&, const Responder& r, const std::string& tenant) {
+      auto list = accounts_.List(tenant);
+      if (!list.ok()) return Fail(r, list.status());
+      json items = json::array();
+      for (const auto& a : *list) items.push_back(desk_.AgentJson(tenant, a.id));
+      api::SendJson(r, 200, {{"items", items}});
+    });
+    AsAdmin(s, "POST", "/v1/admin/agents", [this](const Request& q, const Responder& r, const std::string& tenant) {
+      auto b = api::ParseBody(q, r);
+      if (!b) return;
+      auto spec = SpecFrom(*b);
+      if (!spec.ok()) return Fail(r, spec.status());
+      auto a = accounts_.Create(tenant, *spec);
+      if (!a.ok()) return Fail(r, a.status());
+      desk_.AgentChanged(*a);
+      api::SendJson(r, 201, desk_.AgentJson(tenant, a->id));
+    });
+    AsAdmin(s, "PUT", "/v1/admin/agents/{id}", [this](const Request& q, const Responder& r, const std::string& tenant) {
+      auto b = api::ParseBody(q, r);
+      if (!b) return;
+      auto spec = SpecFrom(*b);
+      if (!spec.ok()) return Fail(r, spec.status());
+      auto a = accounts_.Update(tenant, Id(q), *spec);
+      if (!a.ok()) return Fail(r, a.status());
+      desk_.AgentChanged(*a);
+      api::SendJson(r, 200, desk_.AgentJson(tenant, a->id));
+    });
+    AsAdmin(s, "GET", "/v1/admin/groups", [this](const Request&, const Responder& r, const std::string& tenant) {
+      auto g = accounts_.Groups(tenant);
+      if (!g.ok()) return Fail(r, g.status());
+      api::SendJson(r, 200, {{"items", *g}});
+    });
+    AsAdmin(s, "PUT", "/v1/admin/groups/{name}", [this](const Request& q, const Responder& r, const std::string& tenant) {
+      auto b = api::ParseBody(q, r);
+      if (!b) return;
+      const std::string& name = q.path_params.at("name");
+      if (!api::IdChars(name, 64)) return api::SendError(r, 400, "invalid_argument", "group name: 1-64 id characters");
+      auto skills = StringList(b->value("skills", json()));
+      if (!skills) return api::SendError(r, 400, "invalid_argument", "skills must be a list of strings");
+      auto st = accounts_.PutGroup(tenant, name, *skills);
+      if (!st.ok()) return Fail(r, st);
+      api::SendJson(r, 200, {{"name", name}, {"skills", *skills}});
+    });
+    s.Route("GET", "/v1/conversations/{id}/decisions", [this](Request&& q, Responder r) {
+      Async(std::move(q), std::move(r), [this](const Request& q, const Responder& r) {
+        auto tenant = AdminTenant(q, Role::kSupervisor);
+        if (!tenant.ok()) return Fail(r, tenant.status());
+        Reply(r, desk_.Decisions(*tenant, Id(q)));
+      });
+    });
+    s.WebSocket("/v1/agent/ws", [this](const Request& q) { return AcceptWs(q); });
+    api::RegisterOpenApiFragment("agents", Describe);
+  }
+
+ private:
+  using Fn = std::function<void(const Request&, const Responder&)>;
+  using AgentFn = std::function<void(const Request&, const Responder&, const Agent&)>;
+  using AdminFn = std::function<void(const Request&, const Responder&, const std::string&)>;
+
+  static std::string Id(const Request& q) { return q.path_params.at(q.path_params.count("id") ? "id" : "name"); }
+
+  void Async(Request&& q, Responder r, Fn fn) {
+    auto req = std::make_shared<Request>(std::move(q));
+    if (!pool_.Submit([req, r, fn = std::move(fn)] { fn(*req, r); }))
+      api::SendError(r, 503, "unavailable", "server is shutting down");
+  }
+
+  void Post(http::Server& s, const char* method, const char* path, Fn fn) {
+    s.Route(method, path, [this, fn](Request&& q, Responder r) { Async(std::move(q), std::move(r), fn); });
+  }
+
+  Result<Agent> Authenticate(const std::string& token, Role min) {
+    KEFU_ASSIGN_OR_RETURN(Session session, accounts_.Authenticate(token));
+    auto a = desk_.FindAgent(session.tenant_id, session.agent_id);
+    if (!a.ok()) return Unauthenticated("unknown agent token");
+    if (static_cast<int>(a->role) < static_cast<int>(min))
+      return PermissionDenied("forbidden: needs role " + std::string(RoleName(min)));
+    return a;
+  }
+
+  void AsAgent(http::Server& s, const char* method, const char* path, Role min, AgentFn fn) {
+    Post(s, method, path, [this, min, fn](const Request& q, const Responder& r) {
+      auto me = Authenticate(api::Bearer(q), min);
+      if (!me.ok()) return Fail(r, me.status());
+      if (q.path_params.count("id") && !api::IdChars(q.path_params.at("id"), 64))
+        return api::SendError(r, 404, "not_found", "no such id");
+      fn(q, r, *me);
+    });
+  }
+
+  // The tenant of an admin request: a tenant API key, or the token of an
+  // agent with at least `min` role.
+  Result<std::string> AdminTenant(const Request& q, Role min) {
+    std::string token = api::Bearer(q);
+    if (token.empty()) return Unauthenticated("missing credentials (Authorization: Bearer <api key or agent token>)");
+    if (token.rfind("kat_", 0) == 0) {
+      KEFU_ASSIGN_OR_RETURN(Agent a, Authenticate(token, min));
+      return a.tenant_id;
+    }
+    auto t = tenants_.ByApiKey(token);
+    if (!t.ok()) return Unauthenticated("unknown API key");
+    return t->id;
+  }
+
+  void AsAdmin(http::Server& s, const char* method, const char* path, AdminFn fn) {
+    Post(s, method, path, [this, fn](const Request& q, const Responder& r) {
+      auto tenant = AdminTenant(q, Role::kAdmin);
+      if (!tenant.ok()) return Fail(r, tenant.status());
+      if (q.path_params.count("id") && !api::IdChars(q.path_params.at("id"), 64))
+        return api::SendError(r, 404, "not_found", "no such id");
+      fn(q, r, *tenant);
+    });
+  }
+
+  void Login(const Request& q, const Responder& r) {
+    auto b = api::ParseBody(q, r);
+    if (!b) return;
+    auto str = [&](const char* k) { return b->contains(k) && (*b)[k].is_string() ? (*b)[k].get<std::string>() : ""; };
+    std::string tenant = str("tenant_id"), username = str("username"), password = str("password");
+    if (tenant.empty() || username.empty() || password.empty())
+      return api::SendError(r, 400, "invalid_argument", "tenant_id, username and password are required");
+    auto login = accounts_.Login(tenant, username, password);
+    if (!login.ok()) return api::SendError(r, 401, "invalid_credentials", "wrong tenant, username or password");
+    api::SendJson(r, 200,
+                  {{"token", login->first},
+                   {"expires_ms", login->second.expires_ms},
+                   {"agent", desk_.AgentJson(tenant, login->second.agent_id)}});
+  }
+
+  Result<http::WsHandlers> AcceptWs(const Request& q) {
+    auto it = q.query.find("token");
+    std::string token = it == q.query.end() ? api::Bearer(q) : it->second;
+    KEFU_ASSIGN_OR_RETURN(Agent me, Authenticate(token, Role::kAgent));
+    http::WsHandlers h;
+    h.on_open = [this, me](std::shared_ptr<http::WsConnection> c) { desk_.Attach(me, c); };
+    h.on_message = [](std::shared_ptr<http::WsConnection> c, std::string&& text) {
+      json f = json::parse(text, nullptr, false);
+      if (f.is_object() && f.value("type", "") == "ping") return c->Send(R"({"type":"pong"})");
+      c->Send(api::DumpJson(api::ErrorFrame("invalid_request", "only {\"type\":\"ping\"} is accepted; actions go over REST")));
+    };
+    h.on_close = [this, me](std::shared_ptr<http::WsConnection> c) { desk_.Detach(me, c->id()); };
+    return h;
+  }
+
+  static void Describe(json& paths, json& schemas);
+
+  Desk& desk_;
+  AccountStore& accounts_;
+  api::TenantDirectory& tenants_;
+  ThreadPool pool_;
+};
+
+void Routes::Describe(json& paths, json& schemas) {
+  namespace o = api::openapi;
+  // Agent session tokens and tenant API keys are both HTTP bearer tokens.
+  json bearer = json::array({{{"apiKey", json::array()}}});
+  json admin = bearer;
+  json id = json::array({o::PathParam("id", "conversation, customer or agent id")});
+  auto ok = [](const char* d, const char* schema) { return json{{"200", o::JsonResponse(d, o::Ref(schema))}}; };
+  auto obj = [](const char* d) { return json{{"200", o::JsonResponse(d, {{"type", "object"}})}}; };
+  auto errs = [](std::initializer_list<const char*> c) { return o::ErrorResponses(c); };
+  const char* tag = "agents";
+  schemas["Agent"] = {{"type", "object"},
+                      {"properties",
+                       {{"id", {{"type", "string"}}},
+                        {"tenant_id", {{"type", "string"}}},
+                        {"username", {{"type", "string"}}},
+                        {"name", {{"type", "string"}}},
+                        {"role", {{"type", "string"}, {"enum", {"agent", "supervisor", "admin"}}}},
+                        {"skills", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                        {"max_chats", {{"type", "integer"}}},
+                        {"presence", {{"type", "string"}, {"enum", {"online", "away", "offline"}}}},
+                        {"active_chats", {{"type", "integer"}}}}}};
+  schemas["ConversationSummary"] = {{"type", "object"},
+                                    {"description", "conversation (+assigned_agent_id, queue), customer, emotion, last_message"}};
+  paths["/v1/agent/login"]["post"] =
+      o::Op("Agent login", tag, o::Merge(obj("{token, expires_ms, agent}"), errs({"400", "401"})), json::array(),
+            o::JsonBody({{"type", "object"}, {"required", {"tenant_id", "username", "password"}}}));
+  paths["/v1/agent/logout"]["post"] = o::Op("Revoke the session token", tag, o::Merge(obj("{}"), errs({"401"})), json::array(), nullptr, bearer);
+  paths["/v1/agent/me"]["get"] = o::Op("The calling agent", tag, o::Merge(ok("Agent", "Agent"), errs({"401"})), json::array(), nullptr, bearer);
+  paths["/v1/agent/presence"]["put"] =
+      o::Op("Set presence", tag, o::Merge(ok("Agent", "Agent"), errs({"400", "401"})), json::array(),
+            o::JsonBody({{"type", "object"}, {"properties", {{"presence", {{"type", "string"}}}}}}), bearer);
+  paths["/v1/agent/queue"]["get"] = o::Op("Waiting conversations the caller may accept", tag, o::Merge(obj("{items:[QueueItem]}"), errs({"401"})), json::array(), nullptr, bearer);
+  paths["/v1/agent/conversations"]["get"] = o::Op("Conversations assigned to the caller", tag, o::Merge(obj("{items:[ConversationSummary]}"), errs({"401"})), json::array(), nullptr, bearer);
+  paths["/v1/agent/conversations/{id}"]["get"] = o::Op("Conversation detail with messages, notes and handoff summary", tag, o::Merge(obj("ConversationDetail"), errs({"401", "403", "404"})), id, nullptr, bearer);
+  paths["/v1/agent/conversations/{id}/accept"]["post"] = o::Op("Accept from the queue (exactly one of concurrent accepts wins)", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"401", "403", "404", "409"})), id, nullptr, bearer);
+  paths["/v1/agent/conversations/{id}/messages"]["post"] = o::Op("Send a message to the customer", tag, o::Merge(obj("Message (role agent)"), errs({"400", "401", "403", "404"})), id, o::JsonBody({{"type", "object"}}), bearer);
+  paths["/v1/agent/conversations/{id}/notes"]["post"] = o::Op("Internal note (never shown to the customer)", tag, o::Merge(obj("Message (role note)"), errs({"400", "401", "403", "404"})), id, o::JsonBody({{"type", "object"}}), bearer);
+  paths["/v1/agent/conversations/{id}/transfer"]["post"] = o::Op("Transfer to an agent or a skill group", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"400", "401", "403", "404", "409"})), id, o::JsonBody({{"type", "object"}}), bearer);
+  paths["/v1/agent/conversations/{id}/close"]["post"] = o::Op("End human service; the bot resumes", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"401", "403", "404", "409"})), id, nullptr, bearer);
+  paths["/v1/agent/conversations/{id}/suggestions"]["get"] = o::Op("Suggested replies (knowledge base, canned)", tag, o::Merge(obj("{items}"), errs({"401", "403", "404"})), id, nullptr, bearer);
+  paths["/v1/agent/customers/{id}"]["get"] = o::Op("Customer panel: profile, orders with logistics, past conversations", tag, o::Merge(obj("CustomerPanel"), errs({"401", "404"})), id, nullptr, bearer);
+  paths["/v1/agent/canned"]["get"] = o::Op("Canned responses", tag, o::Merge(obj("{items}"), errs({"401"})), json::array(), nullptr, bearer);
+  paths["/v1/agent/ws"]["get"] = o::Op("Agent WebSocket (?token=): hello, queue, queue_removed, assigned, message, unassigned, alert, board frames", tag, {{"101", {{"description", "Switching protocols"}}}, {"401", o::JsonResponse("Error", o::Ref("Error"))}}, json::array({o::QueryParam("token", "string", "agent session token", true)}));
+  paths["/v1/supervisor/board"]["get"] = o::Op("Queues, agent load and alerts", tag, o::Merge(obj("{queues, agents, alerts}"), errs({"401", "403"})), json::array(), nullptr, bearer);
+  paths["/v1/supervisor/conversations/{id}/takeover"]["post"] = o::Op("Take over any conversation", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"401", "403", "404", "409"})), id, nullptr, bearer);
+  paths["/v1/admin/agents"]["get"] = o::Op("List agent accounts", tag, o::Merge(obj("{items:[Agent]}"), errs({"401", "403"})), json::array(), nullptr, admin);
+  paths["/v1/admin/agents"]["post"] = o::Op("Create an agent account", tag, {{"201", o::JsonResponse("Agent", o::Ref("Agent"))}, {"400", o::JsonResponse("Error", o::Ref("Error"))}, {"401", o::JsonResponse("Error", o::Ref("Error"))}, {"409", o::JsonResponse("Error", o::Ref("Error"))}}, json::array(), o::JsonBody({{"type", "object"}}), admin);
+  paths["/v1/admin/agents/{id}"]["put"] = o::Op("Update an agent account", tag, o::Merge(ok("Agent", "Agent"), errs({"400", "401", "404"})), id, o::JsonBody({{"type", "object"}}), admin);
+  paths["/v1/admin/groups"]["get"] = o::Op("Skill groups", tag, o::Merge(obj("{items:[{name, skills}]}"), errs({"401", "403"})), json::array(), nullptr, admin);
+  paths["/v1/admin/groups/{name}"]["put"] = o::Op("Create or replace a skill group", tag, o::Merge(obj("{name, skills}"), errs({"400", "401"})), json::array({o::PathParam("name", "group name")}), o::JsonBody({{"type", "object"}}), admin);
+  paths["/v1/conversations/{id}/decisions"]["get"] = o::Op("Routing decision trace of every customer turn", tag, o::Merge(obj("{items:[{message_id, seq, text, decision}]}"), errs({"401", "404"})), id, nullptr, admin);
+}
+
+}  // namespace
+
+std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, AccountStore& accounts,
+                                                 api::TenantDirectory& tenants, int worker_threads) {
+  auto r = std::make_unique<Routes>(desk, accounts, tenants, worker_threads);
+  r->Register(server);
+  return r;
+}
+
+}  // namespace kefu::agents
