@@ -154,7 +154,7 @@ export class Workspace {
     for (const id of Object.keys(s.details)) {
       const d = s.details[id];
       const held = s.mine.some((x) => summaryId(x) === id);
-      if (id === s.selectedId) await this.loadConversation(id).catch(() => {});
+      if (id === s.selectedId && (held || this.supervisor)) await this.loadConversation(id).catch(() => {});
       else if (!held && !d.readonly) delete s.details[id];
     }
   }
@@ -346,7 +346,7 @@ export class Workspace {
       // Transferred to someone else: it leaves my list (the feed says so too).
       const mineStill = summary && summary.conversation && summary.conversation.assigned_agent_id === (this.state.agent && this.state.agent.id);
       if (mineStill) this._assigned(summary);
-      else this._unassigned(id, '会话已转接');
+      else this._unassigned(id, '会话已转接', summary);
       return true;
     } catch (e) {
       this._fail(e);
@@ -356,8 +356,8 @@ export class Workspace {
 
   async close(id) {
     try {
-      await this.api.close(id);
-      this._unassigned(id, '会话已结束');
+      const summary = await this.api.close(id);
+      this._unassigned(id, '会话已结束，客户的新消息将由机器人接待', summary);
       return true;
     } catch (e) {
       this._fail(e);
@@ -432,7 +432,8 @@ export class Workspace {
     }
   }
 
-  _unassigned(id, why) {
+  // `summary` (optional): the conversation as the server answered the action that removed it.
+  _unassigned(id, why, summary = null) {
     const s = this.state;
     const i = s.mine.findIndex((x) => summaryId(x) === id);
     if (i >= 0) s.mine.splice(i, 1);
@@ -440,7 +441,9 @@ export class Workspace {
     if (d) {
       d.readonly = true;
       d.gone = true;
-      d.error = why;
+      // The action's own notice wins over the feed's generic one.
+      if (!d.error || summary) d.error = why;
+      if (summary && summary.conversation) d.summary = { ...(d.summary || {}), ...summary };
     }
   }
 
