@@ -51,11 +51,9 @@ export function emotionOfMessage(m) {
   return { label: a.emotion, intensity: Number(a.emotion_intensity) || 0 };
 }
 
-/** "刚刚", "45秒", "3分12秒", "1小时5分". */
+/** "0秒", "45秒", "3分12秒", "1小时5分". */
 export function formatDuration(ms) {
-  if (!(ms > 0)) return '刚刚';
-  const s = Math.floor(ms / 1000);
-  if (s < 5) return '刚刚';
+  const s = ms > 0 ? Math.floor(ms / 1000) : 0;
   if (s < 60) return `${s}秒`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}分${String(s % 60).padStart(2, '0')}秒`;
