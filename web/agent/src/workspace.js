@@ -276,7 +276,9 @@ export class Workspace {
    * Sends an agent reply. The entry waits in the conversation's outbox with a
    * client_msg_id until the server returns the stored message (or the feed
    * delivers it); retry() resends with the same id, so a retry after a lost
-   * answer does not store the message twice.
+   * answer does not store the message twice — provided the server dedupes by
+   * client_msg_id as docs/agents.md says (src/agents does not yet: see
+   * docs/web.md, "Known gaps").
    */
   send(id, text) {
     const t = String(text || '').trim();
