@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -128,7 +129,7 @@ int RunImport(const KbCliDeps& deps, const std::string& kind_name, const std::st
   size_t total = rows->size() - 1;
   bool tty = ::isatty(STDERR_FILENO);
   datahub::IngestReport sum;
-  std::vector<std::string> errors;
+  std::vector<std::pair<size_t, std::string>> errors;  // (line, message)
   size_t done = 0;
   size_t next = 1;
   while (next < rows->size()) {
@@ -138,7 +139,7 @@ int RunImport(const KbCliDeps& deps, const std::string& kind_name, const std::st
       const CsvRecord& r = (*rows)[next];
       auto rec = datahub::IngestService::RecordFromCsv(*kind, header, r.cells);
       if (!rec.ok()) {
-        errors.push_back("line " + std::to_string(r.line) + ": " + rec.status().message());
+        errors.emplace_back(r.line, "line " + std::to_string(r.line) + ": " + rec.status().message());
         continue;
       }
       batch.push_back(std::move(*rec));
@@ -157,14 +158,15 @@ int RunImport(const KbCliDeps& deps, const std::string& kind_name, const std::st
       sum.unchanged += report->unchanged;
       sum.reordered += report->reordered;
       for (const auto& e : report->rejected) {
-        errors.push_back("line " + std::to_string(lines[e.index]) + (e.id.empty() ? "" : " (id " + e.id + ")") +
-                         ": " + e.reason);
+        errors.emplace_back(lines[e.index], "line " + std::to_string(lines[e.index]) +
+                                                (e.id.empty() ? "" : " (id " + e.id + ")") + ": " + e.reason);
       }
     }
     if (tty) Progress(done, total);
   }
   if (tty) std::fputc('\n', stderr);
-  for (const auto& e : errors) std::cerr << e << "\n";
+  std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& e : errors) std::cerr << e.second << "\n";
   sum.accepted = sum.created + sum.updated;
   std::printf("%s: %zu rows, accepted %lld (created %lld, updated %lld), unchanged %lld, reordered %lld, rejected %zu\n",
               file.c_str(), total, static_cast<long long>(sum.accepted), static_cast<long long>(sum.created),
