@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "datahub/identity.h"
 #include "storage/schema.h"
 #include "text/segmenter.h"
 #include "tools/commerce_tools.h"
@@ -191,6 +192,32 @@ TEST_F(DemoShopTest, KnowledgeBaseAnswersShopQuestions) {
     for (const auto& h : hits) ids.push_back(h.id);
     EXPECT_NE(std::find(ids.begin(), ids.end(), c.id), ids.end()) << c.query << " -> " << ids[0];
   }
+}
+
+TEST_F(DemoShopTest, DataHubPartsGoInThroughIngestion) {
+  ASSERT_TRUE(LoadDemoTenant(*db_, *store_, *kb_, clock_).ok());
+  auto count = [&](const char* sql) {
+    auto s = db_->Lock();
+    auto& st = s.Prepare(sql);
+    auto row = st.Step();
+    return row.ok() && *row ? st.Int(0) : -1;
+  };
+  // Every demo row is recorded by the ingestion service under source "demo".
+  EXPECT_EQ(count("SELECT COUNT(*) FROM dh_records WHERE tenant_id = 'demo' AND kind = 'orders' AND source = 'demo'"),
+            200);
+  EXPECT_GE(count("SELECT COUNT(*) FROM browsing_events WHERE tenant_id = 'demo'"), 200);
+  EXPECT_GE(count("SELECT COUNT(*) FROM browsing_events WHERE tenant_id = 'demo' AND customer_id IS NULL"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM tickets WHERE tenant_id = 'demo'"), 5);
+  EXPECT_GE(count("SELECT COUNT(*) FROM transactions WHERE tenant_id = 'demo'"), 150);
+  // Second channel identities resolve to the CRM customer; nobody was merged by accident.
+  datahub::IdentityService identity(*db_, clock_);
+  EXPECT_EQ(*identity.Resolve("demo", "app_user_id", "app-880001"), "C0001");
+  EXPECT_EQ(*identity.Resolve("demo", "phone", "13812345601"), "C0001");
+  EXPECT_EQ(*identity.Resolve("demo", "wechat_unionid", "uWx000027182829"), "C0001");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customers WHERE tenant_id = 'demo' AND merged_into IS NOT NULL"), 0);
+  EXPECT_GE(count("SELECT COUNT(DISTINCT customer_id) FROM customer_identities WHERE tenant_id = 'demo' AND kind "
+                  "NOT IN ('phone', 'email')"),
+            25);
 }
 
 }  // namespace
