@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,7 +60,11 @@ struct PredictArgs {
 void RunTrain(const TrainArgs& a) {
   const Task task = OrFail(nlu::ParseTask(a.task));
   auto examples = OrFail(nlu::ReadLabeledCsv(a.train));
-  nlu::TrainOptions opts = nlu::DefaultTrainOptions(task, a.lang);
+  std::string kind = "linear";
+  for (const auto& kv : a.set) {
+    if (kv.rfind("kind=", 0) == 0) kind = kv.substr(5);
+  }
+  nlu::TrainOptions opts = nlu::DefaultTrainOptions(task, a.lang, kind);
   for (const auto& kv : a.set) OrFail(nlu::ApplyOption(opts, kv));
   if (task == Task::kSentiment) {
     for (const auto& ex : examples) {
@@ -155,8 +160,10 @@ void RegisterNluCommands(CLI::App& app) {
       ->required();
   t->add_option("--out", train->out, "model file to write (.kmodel)")->required();
   t->add_option("--lang", train->lang, "zh | en: picks feature defaults (en adds character n-grams)");
-  t->add_option("--set", train->set, "training option key=value (dim, epoch, lr, word_ngrams, minn, maxn, bucket, "
-                                     "cutoff, quantize, calibration_share, threads); repeatable");
+  t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
+                                     "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
+                                     "calibration_folds, oos_recall; fasttext: dim, bucket, cutoff, quantize, "
+                                     "calibration_share, threads; repeatable");
   t->callback([train] { RunTrain(*train); });
 
   auto predict = std::make_shared<PredictArgs>();
@@ -183,6 +190,7 @@ void RegisterEvalCommands(CLI::App& app) {
   struct EvalArgs {
     std::string data, json_out = "eval_report.json", md_out = "eval_report.md", demo;
     std::vector<std::string> only, set;
+    bool inner_dev = false;
   };
   auto a = std::make_shared<EvalArgs>();
   auto* e = app.add_subcommand("eval", "Evaluate the NLU models on dev splits of ../shared/data (JSON + Markdown)");
@@ -192,11 +200,19 @@ void RegisterEvalCommands(CLI::App& app) {
   e->add_option("--demo-intents", a->demo, "demo tenant intents CSV");
   e->add_option("--only", a->only, "sections: sentiment emotion banking77 clinc150 demo_intents latency")->delimiter(',');
   e->add_option("--set", a->set, "section.key=value training override, e.g. banking77.epoch=40");
+  e->add_flag("--inner-dev", a->inner_dev,
+              "tuning mode: measure on dev splits carved from the training data (never the test splits)");
   e->callback([a] {
     nlu::EvalOptions o;
     o.data_dir = a->data;
     o.demo_intents_csv = a->demo;
     o.only = a->only;
+    o.inner_dev = a->inner_dev;
+    std::map<std::string, std::string> kinds;  // section -> model kind named in --set
+    for (const auto& s : a->set) {
+      const size_t dot = s.find('.');
+      if (dot != std::string::npos && s.compare(dot + 1, 5, "kind=") == 0) kinds[s.substr(0, dot)] = s.substr(dot + 6);
+    }
     for (const auto& s : a->set) {
       const size_t dot = s.find('.');
       if (dot == std::string::npos) Fail("--set expects section.key=value, got " + s);
@@ -205,7 +221,8 @@ void RegisterEvalCommands(CLI::App& app) {
         const bool en = section == "banking77" || section == "clinc150";
         const Task task = section == "sentiment" ? Task::kSentiment
                           : section == "emotion" ? Task::kEmotion : Task::kIntent;
-        o.options[section] = nlu::DefaultTrainOptions(task, en ? "en" : "zh");
+        o.options[section] = nlu::DefaultTrainOptions(task, en ? "en" : "zh",
+                                                      kinds.count(section) ? kinds[section] : "linear");
       }
       OrFail(nlu::ApplyOption(o.options[section], s.substr(dot + 1)));
     }

@@ -9,10 +9,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <unordered_set>
 
+#include "nlu/linear.h"
 #include "nlu/text_features.h"
 
 namespace kefu::nlu {
@@ -106,16 +108,67 @@ Result<Task> ParseTask(std::string_view name) {
   return InvalidArgument(fmt::format("unknown task '{}' (expected sentiment, emotion or intent)", name));
 }
 
+static LinearOptions ToLinear(const TrainOptions& o) {
+  LinearOptions l;
+  l.word_ngrams = o.word_ngrams;
+  l.minn = o.minn;
+  l.maxn = o.maxn;
+  l.words = o.words;
+  l.bits = o.bits;
+  l.min_count = o.min_count;
+  l.weighting = o.weighting;
+  l.epoch = o.epoch;
+  l.lr = o.lr;
+  l.l2 = o.l2;
+  l.balanced = o.balanced;
+  return l;
+}
+
 nlohmann::json TrainOptions::ToJson() const {
-  return {{"dim", dim},       {"epoch", epoch},   {"lr", lr},
+  if (kind == "linear") {
+    nlohmann::json j = ToLinear(*this).ToJson();
+    j["kind"] = kind;
+    j["calibration_folds"] = calibration_folds;
+    j["oos_recall"] = oos_recall;
+    return j;
+  }
+  return {{"kind", kind},{"dim", dim},       {"epoch", epoch},   {"lr", lr},
           {"word_ngrams", word_ngrams}, {"minn", minn}, {"maxn", maxn},
           {"bucket", bucket}, {"min_count", min_count}, {"threads", threads},
           {"quantize", quantize}, {"cutoff", cutoff}, {"dsub", dsub},
           {"calibration_share", calibration_share}};
 }
 
-TrainOptions DefaultTrainOptions(Task task, std::string_view language) {
+TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::string_view kind) {
   TrainOptions o;
+  o.kind = std::string(kind);
+  if (kind == "linear") {
+    // Tuned on inner dev splits carved from the training data (`kefu eval
+    // --inner-dev`, docs/nlu.md); a small AdaGrad step is the regulariser.
+    o.min_count = 2;
+    o.weighting = "nb";
+    switch (task) {
+      case Task::kSentiment:
+        o.word_ngrams = 4; o.epoch = 10; o.lr = 0.05; o.bits = 22;
+        break;
+      case Task::kEmotion:
+        o.word_ngrams = 2; o.epoch = 20; o.lr = 0.05; o.bits = 20; o.balanced = true;
+        break;
+      case Task::kIntent:
+        if (language == "en") {
+          o.word_ngrams = 2; o.epoch = 20; o.lr = 0.2; o.bits = 21; o.min_count = 1; o.oos_recall = 0.85;
+        } else {  // small hand-written tenant sets: keep every feature
+          o.word_ngrams = 2; o.epoch = 20; o.lr = 0.5; o.bits = 20; o.min_count = 1;
+        }
+        break;
+    }
+    if (language == "en") {
+      o.minn = 3;
+      o.maxn = 5;
+    }
+    return o;
+  }
+  o.min_count = 1;
   switch (task) {
     case Task::kSentiment:
       o.dim = 64; o.epoch = 10; o.lr = 0.3; o.word_ngrams = 3;
@@ -138,9 +191,101 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language) {
 
 Classifier::~Classifier() = default;
 
+double ThresholdForOosRecall(std::vector<std::pair<double, bool>> scored, double target_recall) {
+  if (scored.empty()) return 0.0;
+  for (int i = 0; i <= 100; ++i) {
+    const double t = i / 100.0;
+    size_t caught = 0;
+    for (auto [s, is_oos] : scored) caught += (is_oos || s < t) ? 1 : 0;
+    if (static_cast<double>(caught) >= target_recall * static_cast<double>(scored.size()) - 1e-9) return t;
+  }
+  return 1.0;
+}
+
+namespace {
+
+// Sorted distinct labels of `examples`.
+std::vector<std::string> DistinctLabels(const std::vector<LabeledExample>& examples) {
+  std::vector<std::string> distinct;
+  for (const auto& ex : examples) distinct.push_back(ex.label);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  return distinct;
+}
+
+Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, const std::vector<std::string>& labels,
+                                  const LinearOptions& options) {
+  std::vector<std::string> texts;
+  std::vector<int> ids;
+  texts.reserve(examples.size());
+  for (const auto& ex : examples) {
+    texts.push_back(ex.text);
+    ids.push_back(static_cast<int>(std::lower_bound(labels.begin(), labels.end(), ex.label) - labels.begin()));
+  }
+  return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options);
+}
+
+// Top prediction (label index, probability) of a linear model; {-1, 0} without features.
+std::pair<int, double> LinearTop(const LinearModel& m, std::string_view text) {
+  auto p = m.Probabilities(text);
+  if (p.empty()) return {-1, 0.0};
+  const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+  return {best, p[best]};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std::vector<LabeledExample>& examples,
+                                                            const TrainOptions& options) {
+  const std::vector<std::string> labels = DistinctLabels(examples);
+  if (labels.size() < 2) return InvalidArgument("training data needs at least two distinct labels");
+  const LinearOptions lo = ToLinear(options);
+  // Out-of-scope threshold from out-of-fold scores of the oos examples.
+  const auto oos_it = std::lower_bound(labels.begin(), labels.end(), std::string(kOutOfScope));
+  const bool has_oos = oos_it != labels.end() && *oos_it == kOutOfScope;
+  double threshold = 0;
+  size_t calibration = 0;
+  if (task == Task::kIntent && has_oos && options.calibration_folds >= 2) {
+    const int k = options.calibration_folds;
+    const int oos_id = static_cast<int>(oos_it - labels.begin());
+    std::vector<std::pair<double, bool>> scored;
+    for (int fold = 0; fold < k; ++fold) {
+      std::vector<LabeledExample> train, held;
+      for (const auto& ex : examples) {
+        (static_cast<int>(Fnv1a64(ex.text + "#calib") % k) == fold ? held : train).push_back(ex);
+      }
+      if (DistinctLabels(train) != labels) continue;  // a class lives only in this fold: too small to use
+      KEFU_ASSIGN_OR_RETURN(LinearModel m, TrainLinearOn(train, labels, lo));
+      for (const auto& ex : held) {
+        if (ex.label != kOutOfScope) continue;
+        auto [id, score] = LinearTop(m, ex.text);
+        scored.push_back({score, id < 0 || id == oos_id});
+      }
+    }
+    calibration = scored.size();
+    threshold = ThresholdForOosRecall(std::move(scored), options.oos_recall);
+  }
+  KEFU_ASSIGN_OR_RETURN(LinearModel model, TrainLinearOn(examples, labels, lo));
+  const std::string payload = model.Serialize();
+  nlohmann::json meta;
+  meta["task"] = TaskName(task);
+  meta["kind"] = "linear";
+  meta["labels"] = labels;
+  meta["oos_threshold"] = threshold;
+  meta["train_options"] = options.ToJson();
+  meta["train_examples"] = examples.size();
+  meta["feature_rows"] = model.rows();
+  meta["calibration_oos_examples"] = calibration;
+  meta["payload_bytes"] = payload.size();
+  meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
+  return FromBytes(std::string(kMagic) + meta.dump() + "\n" + payload, task, "freshly trained model");
+}
+
 Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vector<LabeledExample>& examples,
                                                       const TrainOptions& options) {
   if (examples.empty()) return InvalidArgument("no training examples");
+  if (options.kind == "linear") return TrainLinear(task, examples, options);
+  if (options.kind != "fasttext") return InvalidArgument("unknown model kind '" + options.kind + "' (linear or fasttext)");
   std::vector<LabeledExample> train, calib;
   const bool has_oos = std::any_of(examples.begin(), examples.end(),
                                    [](const LabeledExample& ex) { return ex.label == kOutOfScope; });
@@ -266,6 +411,19 @@ Result<std::unique_ptr<Classifier>> Classifier::FromBytes(std::string_view bytes
   } catch (const std::exception& e) {
     return InvalidArgument(fmt::format("{}: incomplete model header: {}", what, e.what()));
   }
+  const std::string kind = meta.value("kind", std::string("fasttext"));
+  if (kind == "linear") {
+    auto lin = LinearModel::Parse(model->payload_);
+    if (!lin.ok()) return InvalidArgument(fmt::format("{}: {}", what, lin.status().ToString()));
+    if (static_cast<size_t>(lin->n_classes()) != model->labels_.size() || model->labels_.size() < 2 ||
+        !std::is_sorted(model->labels_.begin(), model->labels_.end())) {
+      return InvalidArgument(fmt::format("{}: model labels do not match its header", what));
+    }
+    model->linear_ = std::make_unique<LinearModel>(std::move(lin).value());
+    model->meta_ = std::move(meta);
+    return model;
+  }
+  if (kind != "fasttext") return InvalidArgument(fmt::format("{}: unknown model kind '{}'", what, kind));
   try {
     // FastText::loadModel(istream) expects the stream after fastText's own
     // magic number and version, which loadModel(filename) checks and skips.
@@ -320,6 +478,17 @@ Status Classifier::Save(const std::string& path) const {
 
 std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const {
   std::vector<Prediction> out;
+  if (linear_) {
+    std::vector<float> p = linear_->Probabilities(text);
+    if (p.empty()) return out;
+    std::vector<int> idx(p.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    const size_t n = k <= 0 ? idx.size() : std::min<size_t>(idx.size(), static_cast<size_t>(k));
+    std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end(),
+                      [&](int a, int b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    for (size_t i = 0; i < n; ++i) out.push_back({labels_[idx[i]], static_cast<double>(p[idx[i]])});
+    return out;
+  }
   std::string feats = Featurize(text);
   if (feats.empty()) return out;
   feats.push_back('\n');

@@ -1,12 +1,16 @@
-// A text classifier for one task: a fastText supervised model over Featurize()
-// tokens, wrapped in a self-describing file so that a corrupt model or one
-// trained for another task is refused before fastText ever parses it.
+// A text classifier for one task, wrapped in a self-describing file so that a
+// corrupt model or one trained for another task is refused before its payload
+// is ever parsed. Two model kinds: "linear" (LinearModel, nlu/linear.h:
+// logistic regression on hashed n-grams) and "fasttext" (a fastText supervised
+// model over Featurize() tokens).
 //
 // File format (".kmodel"):
 //   line 1: "KEFU-NLU-MODEL/1"
-//   line 2: one-line JSON: task, labels, oos_threshold, payload_bytes,
-//           payload_fnv1a64 (hex), train options, example counts
-//   rest:   the fastText model bytes (usually quantized, ".ftz" format)
+//   line 2: one-line JSON: task, kind (absent = "fasttext"), labels,
+//           oos_threshold, payload_bytes, payload_fnv1a64 (hex), train
+//           options, example counts
+//   rest:   the model bytes: LinearModel::Serialize() or fastText's (usually
+//           quantized, ".ftz" format)
 //
 // A Classifier is immutable after Train/Load; Predict/Classify are const and
 // safe to call from many threads at once.
@@ -28,6 +32,10 @@ class FastText;
 }
 
 namespace kefu::nlu {
+class LinearModel;
+}
+
+namespace kefu::nlu {
 
 enum class Task { kSentiment, kEmotion, kIntent };
 std::string_view TaskName(Task task);
@@ -42,6 +50,19 @@ struct Prediction {
 };
 
 struct TrainOptions {
+  std::string kind = "linear";  // "linear" | "fasttext"
+  // linear only (see LinearOptions): hash bits, feature scaling, L2, segmenter
+  // words, class balancing; epoch, lr, word_ngrams, minn, maxn and min_count are shared.
+  int bits = 22;
+  std::string weighting = "idf";
+  double l2 = 1e-6;
+  bool words = false;
+  bool balanced = false;
+  // linear intent models with "oos" examples: out-of-fold scores from this many
+  // folds choose the rejection threshold as the lowest one whose out-of-scope
+  // recall reaches oos_recall; the model is then trained on everything.
+  int calibration_folds = 5;
+  double oos_recall = 0.8;
   int dim = 64;
   int epoch = 25;
   double lr = 0.5;
@@ -49,7 +70,7 @@ struct TrainOptions {
   int minn = 0;  // character n-grams inside tokens (useful for English words)
   int maxn = 0;
   int bucket = 1000000;
-  int min_count = 1;
+  int min_count = 1;  // fastText: word count; linear: texts a feature must occur in
   int threads = 1;       // 1 keeps training deterministic
   bool quantize = true;  // product quantization + vocabulary/bucket pruning
   int cutoff = 200000;   // rows kept when quantizing (0 = all)
@@ -61,8 +82,8 @@ struct TrainOptions {
   nlohmann::json ToJson() const;
 };
 
-// Sensible defaults per task and language ("zh" or "en").
-TrainOptions DefaultTrainOptions(Task task, std::string_view language);
+// Sensible defaults per task, language ("zh" or "en") and model kind ("linear" or "fasttext").
+TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::string_view kind = "linear");
 
 class Classifier {
  public:
@@ -98,19 +119,27 @@ class Classifier {
 
  private:
   Classifier() = default;
+  static Result<std::unique_ptr<Classifier>> TrainLinear(Task task, const std::vector<LabeledExample>& examples,
+                                                         const TrainOptions& options);
 
   Task task_ = Task::kSentiment;
   std::vector<std::string> labels_;
   double oos_threshold_ = 0;
   nlohmann::json meta_;
   std::string payload_;
-  std::unique_ptr<fasttext::FastText> ft_;
+  std::unique_ptr<fasttext::FastText> ft_;  // kind "fasttext"
+  std::unique_ptr<LinearModel> linear_;     // kind "linear"
 };
 
 // Picks the lowest score threshold whose (in-scope accuracy + oos recall) over
 // calibration examples is within one oos example of the best; 0 when there
 // are no "oos" examples.
 double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledExample>& calibration);
+
+// Lowest threshold (step 0.01) at which the share of out-of-scope examples
+// that are predicted "oos" or score below it reaches `target_recall`.
+// `scored` holds (top score, predicted oos) of out-of-scope examples only; 0 when empty.
+double ThresholdForOosRecall(std::vector<std::pair<double, bool>> scored, double target_recall);
 
 // Stable 64-bit FNV-1a; used for the model checksum and deterministic splits.
 uint64_t Fnv1a64(std::string_view data);

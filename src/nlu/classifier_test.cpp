@@ -34,8 +34,9 @@ class ClassifierTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
+// fastText kind (the linear kind has its own tests in linear_test.cpp).
 TrainOptions Small() {
-  TrainOptions o = DefaultTrainOptions(Task::kIntent, "zh");
+  TrainOptions o = DefaultTrainOptions(Task::kIntent, "zh", "fasttext");
   o.dim = 16;
   o.epoch = 30;
   o.bucket = 10000;

@@ -1,0 +1,402 @@
+#include "nlu/linear.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <numeric>
+#include <random>
+
+#include "common/config.h"
+#include "nlu/text_features.h"
+#include "text/segmenter.h"
+
+namespace kefu::nlu {
+namespace {
+
+constexpr std::string_view kLinearMagic = "KLIN";
+constexpr uint32_t kLinearVersion = 1;
+constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+
+uint64_t Mix(uint64_t h) {  // splitmix64 finaliser
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+uint64_t HashBytes(std::string_view s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ULL ^ seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// The segmenter for `words` features: jieba exact mode, loaded once.
+const text::Segmenter* WordSegmenter() {
+  static std::once_flag once;
+  static std::unique_ptr<text::Segmenter> seg;
+  std::call_once(once, [] {
+    KnowledgeConfig cfg;
+    cfg.segmenter = "jieba-plain";
+    auto s = text::CreateSegmenter(cfg);
+    if (s.ok()) seg = std::move(s).value();
+  });
+  return seg.get();
+}
+
+uint16_t ToBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7FFF + ((u >> 16) & 1);  // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float FromBf16(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+template <typename T>
+void Put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+template <typename T>
+bool Get(std::string_view& in, T* v) {
+  if (in.size() < sizeof(T)) return false;
+  std::memcpy(v, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
+void Softmax(std::vector<float>& s) {
+  float mx = *std::max_element(s.begin(), s.end());
+  float sum = 0;
+  for (float& v : s) sum += (v = std::exp(v - mx));
+  for (float& v : s) v /= sum;
+}
+
+}  // namespace
+
+nlohmann::json LinearOptions::ToJson() const {
+  return {{"word_ngrams", word_ngrams}, {"minn", minn}, {"maxn", maxn}, {"words", words},
+          {"bits", bits}, {"min_count", min_count}, {"weighting", weighting}, {"epoch", epoch},
+          {"lr", lr}, {"l2", l2}, {"balanced", balanced}};
+}
+
+Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
+  LinearOptions o;
+  try {
+    o.word_ngrams = j.at("word_ngrams").get<int>();
+    o.minn = j.at("minn").get<int>();
+    o.maxn = j.at("maxn").get<int>();
+    o.words = j.at("words").get<bool>();
+    o.bits = j.at("bits").get<int>();
+    o.min_count = j.at("min_count").get<int>();
+    o.weighting = j.at("weighting").get<std::string>();
+    o.epoch = j.at("epoch").get<int>();
+    o.lr = j.at("lr").get<double>();
+    o.l2 = j.at("l2").get<double>();
+    o.balanced = j.at("balanced").get<bool>();
+  } catch (const std::exception& e) {
+    return InvalidArgument(fmt::format("linear model options: {}", e.what()));
+  }
+  if (o.bits < 10 || o.bits > 30 || o.word_ngrams < 1 || o.word_ngrams > 5 || o.minn < 0 || o.maxn > 10) {
+    return InvalidArgument("linear model options out of range");
+  }
+  if (o.weighting != "idf" && o.weighting != "nb" && o.weighting != "binary") {
+    return InvalidArgument("unknown linear weighting '" + o.weighting + "'");
+  }
+  return o;
+}
+
+std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& o) {
+  const std::string feats = Featurize(text);
+  std::vector<std::string_view> toks;
+  std::string_view rest(feats);
+  while (!rest.empty()) {
+    const size_t sp = rest.find(' ');
+    toks.push_back(rest.substr(0, sp));
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+  }
+  const uint32_t mask = (1u << o.bits) - 1;
+  std::vector<uint32_t> out;
+  out.reserve(toks.size() * (o.word_ngrams + 2));
+  std::vector<uint64_t> th(toks.size());
+  for (size_t i = 0; i < toks.size(); ++i) th[i] = HashBytes(toks[i], 0);
+  for (size_t i = 0; i < toks.size(); ++i) {
+    uint64_t h = 0x1234567ULL;
+    for (int n = 0; n < o.word_ngrams && i + n < toks.size(); ++n) {
+      h = Mix(h * 31 + th[i + n]);
+      out.push_back(static_cast<uint32_t>(h) & mask);
+    }
+    const std::string_view t = toks[i];
+    if (o.minn > 0 && t.size() > 1 && static_cast<unsigned char>(t[0]) < 0x80) {
+      std::string w = "<" + std::string(t) + ">";
+      for (size_t b = 0; b < w.size(); ++b) {
+        for (int n = o.minn; n <= o.maxn && b + n <= w.size(); ++n) {
+          if (n == static_cast<int>(w.size())) continue;  // the whole word is already a feature
+          out.push_back(static_cast<uint32_t>(Mix(HashBytes(std::string_view(w).substr(b, n), 0xC4A2))) & mask);
+        }
+      }
+    }
+  }
+  if (o.words) {
+    if (const text::Segmenter* seg = WordSegmenter()) {
+      std::vector<std::string> words = seg->Tokenize(text.substr(0, kMaxInputBytes));
+      uint64_t prev = 0;
+      for (const auto& w : words) {
+        const uint64_t h = HashBytes(w, 0x77);
+        out.push_back(static_cast<uint32_t>(Mix(h)) & mask);
+        if (prev) out.push_back(static_cast<uint32_t>(Mix(prev * 31 + h)) & mask);
+        prev = h;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<uint32_t> LinearModel::Buckets(std::string_view text) const { return LinearFeatureBuckets(text, options_); }
+
+void LinearModel::BuildIndex() {
+  size_t cap = 16;
+  while (cap < buckets_.size() * 2) cap <<= 1;
+  table_keys_.assign(cap, kEmpty);
+  table_rows_.assign(cap, 0);
+  for (size_t r = 0; r < buckets_.size(); ++r) {
+    size_t i = Mix(buckets_[r]) & (cap - 1);
+    while (table_keys_[i] != kEmpty) i = (i + 1) & (cap - 1);
+    table_keys_[i] = buckets_[r];
+    table_rows_[i] = static_cast<uint32_t>(r);
+  }
+}
+
+int64_t LinearModel::Row(uint32_t bucket) const {
+  const size_t cap = table_keys_.size();
+  if (cap == 0) return -1;
+  size_t i = Mix(bucket) & (cap - 1);
+  while (table_keys_[i] != kEmpty) {
+    if (table_keys_[i] == bucket) return table_rows_[i];
+    i = (i + 1) & (cap - 1);
+  }
+  return -1;
+}
+
+Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
+                                       int n_classes, const LinearOptions& options) {
+  if (texts.size() != labels.size()) return InvalidArgument("texts and labels differ in length");
+  if (n_classes < 2) return InvalidArgument("need at least two classes");
+  KEFU_RETURN_IF_ERROR(LinearOptions::FromJson(options.ToJson()).status());
+  if (options.words && !WordSegmenter()) return Unavailable("word features need the jieba dictionary (text segmenter)");
+  const int C = n_classes;
+  // Featurize and count document frequencies (per class for NB weighting).
+  std::vector<std::vector<uint32_t>> docs(texts.size());
+  std::vector<uint32_t> all;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= C) return InvalidArgument("label index out of range");
+    docs[i] = LinearFeatureBuckets(texts[i], options);
+    all.insert(all.end(), docs[i].begin(), docs[i].end());
+  }
+  std::sort(all.begin(), all.end());
+  LinearModel m;
+  m.options_ = options;
+  m.n_classes_ = C;
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j < all.size() && all[j] == all[i]) ++j;
+    if (static_cast<int>(j - i) >= options.min_count) m.buckets_.push_back(all[i]);
+    i = j;
+  }
+  all.clear();
+  all.shrink_to_fit();
+  if (m.buckets_.empty()) return InvalidArgument("no feature occurs often enough (min_count)");
+  m.BuildIndex();
+  const size_t R = m.buckets_.size();
+  // Documents as row indices.
+  std::vector<std::vector<uint32_t>> rows(docs.size());
+  std::vector<double> class_n(C, 0);
+  std::vector<float> df(R * (options.weighting == "nb" ? C : 1), 0);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    class_n[labels[i]] += 1;
+    for (uint32_t b : docs[i]) {
+      const int64_t r = m.Row(b);
+      if (r < 0) continue;
+      rows[i].push_back(static_cast<uint32_t>(r));
+      if (options.weighting == "nb") {
+        df[r * C + labels[i]] += 1;
+      } else {
+        df[r] += 1;
+      }
+    }
+    docs[i].clear();
+    docs[i].shrink_to_fit();
+  }
+  m.scale_.assign(R, 1.0f);
+  const double N = static_cast<double>(texts.size());
+  for (size_t r = 0; r < R; ++r) {
+    if (options.weighting == "idf") {
+      m.scale_[r] = static_cast<float>(std::log((N + 1) / (df[r] + 1)) + 1);
+    } else if (options.weighting == "nb") {
+      // Largest one-vs-rest log-count ratio (Wang & Manning 2012), smoothed by 1.
+      double tot = 0;
+      for (int c = 0; c < C; ++c) tot += df[r * C + c];
+      double best = 0;
+      for (int c = 0; c < C; ++c) {
+        const double p = (df[r * C + c] + 1) / (class_n[c] + 2);
+        const double q = (tot - df[r * C + c] + 1) / (N - class_n[c] + 2);
+        best = std::max(best, std::abs(std::log(p / q)));
+      }
+      m.scale_[r] = static_cast<float>(best + 0.1);
+    }
+  }
+  df.clear();
+  df.shrink_to_fit();
+  // Per-document normalisers.
+  std::vector<float> inv_norm(rows.size(), 0);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    double s = 0;
+    for (uint32_t r : rows[i]) s += static_cast<double>(m.scale_[r]) * m.scale_[r];
+    inv_norm[i] = s > 0 ? static_cast<float>(1.0 / std::sqrt(s)) : 0;
+  }
+  std::vector<float> class_w(C, 1.0f);
+  if (options.balanced) {
+    for (int c = 0; c < C; ++c) class_w[c] = class_n[c] > 0 ? static_cast<float>(N / (C * class_n[c])) : 0;
+  }
+  // AdaGrad on the softmax cross-entropy.
+  m.weights_.assign(R * C, 0);
+  m.bias_.assign(C, 0);
+  std::vector<float> g2(R * C, 1e-6f), b2(C, 1e-6f);
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(0x6b656675);
+  std::vector<float> s(C);
+  const float lr = static_cast<float>(options.lr), l2 = static_cast<float>(options.l2);
+  for (int ep = 0; ep < options.epoch; ++ep) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t i : order) {
+      if (rows[i].empty()) continue;
+      const float z = inv_norm[i];
+      for (int c = 0; c < C; ++c) s[c] = m.bias_[c];
+      for (uint32_t r : rows[i]) {
+        const float x = m.scale_[r] * z;
+        const float* w = &m.weights_[static_cast<size_t>(r) * C];
+        for (int c = 0; c < C; ++c) s[c] += x * w[c];
+      }
+      Softmax(s);
+      const float cw = class_w[labels[i]];
+      for (int c = 0; c < C; ++c) s[c] = (s[c] - (c == labels[i] ? 1.0f : 0.0f)) * cw;
+      for (uint32_t r : rows[i]) {
+        const float x = m.scale_[r] * z;
+        float* w = &m.weights_[static_cast<size_t>(r) * C];
+        float* g = &g2[static_cast<size_t>(r) * C];
+        for (int c = 0; c < C; ++c) {
+          const float grad = s[c] * x + l2 * w[c];
+          g[c] += grad * grad;
+          w[c] -= lr * grad / std::sqrt(g[c]);
+        }
+      }
+      for (int c = 0; c < C; ++c) {
+        b2[c] += s[c] * s[c];
+        m.bias_[c] -= lr * s[c] / std::sqrt(b2[c]);
+      }
+    }
+  }
+  // Weights are stored as bfloat16: use the rounded values from now on so a
+  // freshly trained model and its reloaded copy predict identically.
+  for (float& w : m.weights_) w = FromBf16(ToBf16(w));
+  return m;
+}
+
+std::vector<float> LinearModel::Probabilities(std::string_view text) const {
+  std::vector<float> s;
+  std::vector<uint32_t> b = Buckets(text);
+  if (b.empty() || n_classes_ == 0) return s;
+  double norm = 0;
+  size_t found = 0;
+  s.assign(n_classes_, 0);
+  for (uint32_t bucket : b) {
+    const int64_t r = Row(bucket);
+    if (r < 0) continue;
+    ++found;
+    const float x = scale_[r];
+    norm += static_cast<double>(x) * x;
+    const float* w = &weights_[static_cast<size_t>(r) * n_classes_];
+    for (int c = 0; c < n_classes_; ++c) s[c] += x * w[c];
+  }
+  if (found == 0) return {};
+  const float z = static_cast<float>(1.0 / std::sqrt(norm));
+  for (int c = 0; c < n_classes_; ++c) s[c] = s[c] * z + bias_[c];
+  Softmax(s);
+  return s;
+}
+
+std::string LinearModel::Serialize() const {
+  std::string out(kLinearMagic);
+  Put<uint32_t>(out, kLinearVersion);
+  const std::string opts = options_.ToJson().dump();
+  Put<uint32_t>(out, static_cast<uint32_t>(opts.size()));
+  out += opts;
+  Put<uint32_t>(out, static_cast<uint32_t>(n_classes_));
+  Put<uint64_t>(out, buckets_.size());
+  for (float b : bias_) Put<float>(out, b);
+  for (uint32_t b : buckets_) Put<uint32_t>(out, b);
+  for (float sc : scale_) Put<float>(out, sc);
+  for (float w : weights_) Put<uint16_t>(out, ToBf16(w));
+  return out;
+}
+
+Result<LinearModel> LinearModel::Parse(std::string_view in) {
+  auto bad = [](std::string_view why) { return InvalidArgument(fmt::format("linear model payload: {}", why)); };
+  if (in.substr(0, kLinearMagic.size()) != kLinearMagic) return bad("bad magic");
+  in.remove_prefix(kLinearMagic.size());
+  uint32_t version = 0, opts_len = 0, classes = 0;
+  uint64_t nrows = 0;
+  if (!Get(in, &version) || version != kLinearVersion) return bad("unsupported version");
+  if (!Get(in, &opts_len) || opts_len > in.size()) return bad("truncated options");
+  nlohmann::json oj = nlohmann::json::parse(in.substr(0, opts_len), nullptr, false);
+  in.remove_prefix(opts_len);
+  if (oj.is_discarded()) return bad("corrupt options");
+  LinearModel m;
+  KEFU_ASSIGN_OR_RETURN(m.options_, LinearOptions::FromJson(oj));
+  if (!Get(in, &classes) || classes < 2 || classes > 100000) return bad("bad class count");
+  if (!Get(in, &nrows) || nrows > (1ULL << 31)) return bad("bad row count");
+  const uint64_t need = classes * 4ULL + nrows * (8ULL + 2ULL * classes);
+  if (in.size() != need) return bad(fmt::format("{} bytes of weights, expected {}", in.size(), need));
+  m.n_classes_ = static_cast<int>(classes);
+  m.bias_.resize(classes);
+  for (auto& b : m.bias_) Get(in, &b);
+  m.buckets_.resize(nrows);
+  for (auto& b : m.buckets_) Get(in, &b);
+  const uint32_t limit = m.options_.bits >= 32 ? kEmpty : (1u << m.options_.bits);
+  for (size_t i = 0; i < nrows; ++i) {
+    if (m.buckets_[i] >= limit || (i > 0 && m.buckets_[i] <= m.buckets_[i - 1])) return bad("buckets not sorted/in range");
+  }
+  m.scale_.resize(nrows);
+  for (auto& s : m.scale_) {
+    Get(in, &s);
+    if (!std::isfinite(s)) return bad("non-finite scale");
+  }
+  m.weights_.resize(nrows * classes);
+  for (auto& w : m.weights_) {
+    uint16_t v = 0;
+    Get(in, &v);
+    w = FromBf16(v);
+    if (!std::isfinite(w)) return bad("non-finite weight");
+  }
+  if (m.options_.words && !WordSegmenter()) return Unavailable("model uses word features but the jieba dictionary is missing");
+  m.BuildIndex();
+  return m;
+}
+
+}  // namespace kefu::nlu

@@ -1,0 +1,83 @@
+// A multinomial logistic-regression text classifier over sparse hashed
+// features, trained in C++ with AdaGrad. This is the "linear" model kind behind
+// Classifier (the .kmodel header says kind "linear"; the payload is
+// LinearModel::Serialize()).
+//
+// Features of a text (all from Featurize() tokens, deduplicated, hashed into
+// 2^bits buckets): token n-grams of length 1..word_ngrams (for Chinese, each
+// character is a token, so these are character 1..n-grams), character n-grams
+// minn..maxn of each Latin word wrapped in '<' '>', and optionally the words of
+// the jieba-style segmenter in src/text. Only buckets seen in at least
+// min_count training texts are kept. Each kept bucket has a scale (IDF, NB
+// log-count ratio or 1); a text's vector is the scales of its buckets,
+// L2-normalised.
+//
+// Immutable after Train/Parse; Probabilities() is const and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace kefu::nlu {
+
+struct LinearOptions {
+  int word_ngrams = 3;
+  int minn = 0;  // character n-grams inside Latin words (0 = none)
+  int maxn = 0;
+  bool words = false;   // add segmenter words (and word bigrams) as features
+  int bits = 22;        // hash buckets = 2^bits
+  int min_count = 2;    // buckets seen in fewer training texts are dropped
+  std::string weighting = "idf";  // idf | nb | binary
+  int epoch = 10;
+  double lr = 0.5;      // AdaGrad step
+  double l2 = 1e-6;     // per-update L2 on the touched weights
+  bool balanced = false;  // weight classes by inverse frequency (for macro-F1)
+
+  nlohmann::json ToJson() const;
+  static Result<LinearOptions> FromJson(const nlohmann::json& j);
+};
+
+class LinearModel {
+ public:
+  LinearModel() = default;
+
+  // labels[i] in 0..n_classes-1 is the class of texts[i]. Deterministic (fixed shuffle seed).
+  static Result<LinearModel> Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
+                                   int n_classes, const LinearOptions& options);
+  // Parses Serialize()'s bytes; refuses anything malformed or inconsistent.
+  static Result<LinearModel> Parse(std::string_view bytes);
+  std::string Serialize() const;
+
+  // Class probabilities (n_classes() values); empty when the text has no known feature.
+  std::vector<float> Probabilities(std::string_view text) const;
+
+  int n_classes() const { return n_classes_; }
+  size_t rows() const { return buckets_.size(); }
+  const LinearOptions& options() const { return options_; }
+
+ private:
+  // Deduplicated feature buckets of `text`.
+  std::vector<uint32_t> Buckets(std::string_view text) const;
+  // Row index of a bucket, or -1.
+  int64_t Row(uint32_t bucket) const;
+  void BuildIndex();
+
+  LinearOptions options_;
+  int n_classes_ = 0;
+  std::vector<uint32_t> buckets_;  // sorted, one per row
+  std::vector<float> scale_;       // per row
+  std::vector<float> weights_;     // rows x n_classes
+  std::vector<float> bias_;        // n_classes
+  std::vector<uint32_t> table_keys_, table_rows_;  // open addressing bucket -> row
+};
+
+// Hashed feature buckets of `text` under `options` (exposed for tests).
+std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& options);
+
+}  // namespace kefu::nlu

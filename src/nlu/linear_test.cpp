@@ -1,0 +1,126 @@
+#include "nlu/linear.h"
+
+#include <gtest/gtest.h>
+
+#include "nlu/classifier.h"
+
+namespace kefu::nlu {
+namespace {
+
+std::vector<LabeledExample> Toy() {
+  std::vector<LabeledExample> ex;
+  const char* pos[] = {"质量很好，非常满意", "物流很快，好评", "东西不错，下次还来买", "很喜欢，推荐购买", "性价比高，满意"};
+  const char* neg[] = {"质量太差了，退货", "物流慢死了，差评", "东西坏了，很失望", "不推荐，垃圾", "客服态度差，不满意"};
+  for (int rep = 0; rep < 4; ++rep) {
+    for (auto* t : pos) ex.push_back({std::string(t) + std::string(rep, '!'), "positive", 0});
+    for (auto* t : neg) ex.push_back({std::string(t) + std::string(rep, '!'), "negative", 0});
+  }
+  return ex;
+}
+
+TrainOptions Linear() {
+  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
+  o.kind = "linear";
+  o.min_count = 1;
+  o.bits = 16;
+  o.epoch = 20;
+  return o;
+}
+
+TEST(LinearModel, LearnsTinySetAndRoundTrips) {
+  auto m = Classifier::Train(Task::kSentiment, Toy(), Linear());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->metadata().value("kind", ""), "linear");
+  for (const auto& ex : Toy()) EXPECT_EQ((*m)->Classify(ex.text).label, ex.label) << ex.text;
+  EXPECT_EQ((*m)->Classify("太差了，差评").label, "negative");
+  EXPECT_EQ((*m)->Classify("非常满意").label, "positive");
+  auto loaded = Classifier::FromBytes((*m)->Serialize(), Task::kSentiment, "copy");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  for (const char* t : {"质量很差", "非常满意", "物流"}) {
+    auto a = (*m)->Predict(t, 0), b = (*loaded)->Predict(t, 0);
+    ASSERT_EQ(a.size(), 2u);
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(a[0].label, b[0].label);
+    EXPECT_DOUBLE_EQ(a[0].score, b[0].score);
+    EXPECT_NEAR(a[0].score + a[1].score, 1.0, 1e-5);
+  }
+  // Text without any known feature: no prediction.
+  EXPECT_TRUE((*m)->Predict("zzzz", 1).empty());
+  EXPECT_EQ((*m)->Classify("").label, "");
+}
+
+TEST(LinearModel, RefusesCorruptOrForeignModels) {
+  auto m = Classifier::Train(Task::kSentiment, Toy(), Linear());
+  ASSERT_TRUE(m.ok());
+  const std::string bytes = (*m)->Serialize();
+  EXPECT_FALSE(Classifier::FromBytes(bytes, Task::kIntent, "x").ok());
+  std::string flipped = bytes;
+  flipped[flipped.size() - 3] ^= 0x40;
+  auto bad = Classifier::FromBytes(flipped, Task::kSentiment, "x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("checksum"), std::string::npos);
+  EXPECT_FALSE(Classifier::FromBytes(bytes.substr(0, bytes.size() - 10), Task::kSentiment, "x").ok());
+  // The payload parser itself refuses truncation and garbage even with a valid checksum.
+  auto lin = LinearModel::Parse("KLIN");
+  EXPECT_FALSE(lin.ok());
+  const size_t payload_at = bytes.find('\n', bytes.find('\n') + 1) + 1;
+  const std::string payload = bytes.substr(payload_at);
+  EXPECT_TRUE(LinearModel::Parse(payload).ok());
+  EXPECT_FALSE(LinearModel::Parse(payload.substr(0, payload.size() - 2)).ok());
+  EXPECT_FALSE(LinearModel::Parse("XLIN" + payload.substr(4)).ok());
+}
+
+TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
+  std::vector<LabeledExample> ex;
+  const char* refund[] = {"I want a refund", "refund my money please", "how do I get my money back",
+                          "please refund the order", "request a refund"};
+  const char* track[] = {"where is my parcel", "track my package", "my delivery has not arrived",
+                         "when will the parcel arrive", "tracking number for my order"};
+  const char* oos[] = {"what is the weather today", "tell me a joke", "who won the football match",
+                       "play some music", "how tall is mount everest"};
+  for (int rep = 0; rep < 4; ++rep) {
+    for (auto* t : refund) ex.push_back({std::string(t) + std::string(rep, '?'), "refund", 0});
+    for (auto* t : track) ex.push_back({std::string(t) + std::string(rep, '?'), "track", 0});
+    for (auto* t : oos) ex.push_back({std::string(t) + std::string(rep, '?'), "oos", 0});
+  }
+  TrainOptions o = DefaultTrainOptions(Task::kIntent, "en");
+  o.kind = "linear";
+  o.min_count = 1;
+  o.bits = 16;
+  o.calibration_folds = 3;
+  auto m = Classifier::Train(Task::kIntent, ex, o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->Classify("refunds please").label, "refund");  // sub-word n-grams
+  EXPECT_EQ((*m)->Classify("tracking my parcel").label, "track");
+  EXPECT_GE((*m)->oos_threshold(), 0.0);
+  EXPECT_LE((*m)->oos_threshold(), 1.0);
+  EXPECT_GT((*m)->metadata()["calibration_oos_examples"].get<int>(), 0);
+}
+
+TEST(LinearModel, FeatureBuckets) {
+  LinearOptions o;
+  o.word_ngrams = 2;
+  o.bits = 20;
+  auto a = LinearFeatureBuckets("好评", o);
+  EXPECT_EQ(a.size(), 3u);  // 好, 评, 好评
+  EXPECT_EQ(a, LinearFeatureBuckets("好评", o));
+  for (uint32_t b : a) EXPECT_LT(b, 1u << 20);
+  o.minn = 3;
+  o.maxn = 3;
+  // "<ab>" gives "<ab" and "ab>" on top of the word itself.
+  EXPECT_EQ(LinearFeatureBuckets("ab", o).size(), 3u);
+  EXPECT_TRUE(LinearFeatureBuckets("", o).empty());
+}
+
+TEST(OosThreshold, LowestThresholdReachingTheRecall) {
+  // Four oos examples: one already predicted oos, others with scores 0.3, 0.5, 0.9.
+  std::vector<std::pair<double, bool>> s = {{0.8, true}, {0.3, false}, {0.5, false}, {0.9, false}};
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(s, 0.25), 0.0);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(s, 0.5), 0.31);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(s, 0.75), 0.51);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(s, 1.0), 0.91);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall({}, 0.8), 0.0);
+}
+
+}  // namespace
+}  // namespace kefu::nlu
