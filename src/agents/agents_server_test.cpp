@@ -171,7 +171,11 @@ TEST_F(AgentsServerTest, AngryCustomerIsQueuedAgentAcceptsRepliesAndBotStaysSile
   ASSERT_FALSE(served.is_null());
   EXPECT_NE(served["message"]["text"].get<std::string>().find("小王"), std::string::npos);
 
-  Call("POST", "/v1/agent/conversations/" + cid + "/messages", {{"text", "您好，我是小王，马上为您处理"}}, 200, Bearer(t1));
+  json sent = Call("POST", "/v1/agent/conversations/" + cid + "/messages",
+                   {{"text", "您好，我是小王，马上为您处理"}, {"client_msg_id", "a-1"}}, 200, Bearer(t1));
+  json retry = Call("POST", "/v1/agent/conversations/" + cid + "/messages",
+                    {{"text", "您好，我是小王，马上为您处理"}, {"client_msg_id", "a-1"}}, 200, Bearer(t1));
+  EXPECT_EQ(sent["id"], retry["id"]);  // a retried send is stored once
   json got = WaitFrame(**cws, [](const json& f) { return f["type"] == "message" && f["message"]["role"] == "agent"; });
   ASSERT_FALSE(got.is_null());
   EXPECT_EQ(got["message"]["meta"]["agent"]["name"], "小王");
@@ -185,14 +189,16 @@ TEST_F(AgentsServerTest, AngryCustomerIsQueuedAgentAcceptsRepliesAndBotStaysSile
   EXPECT_TRUE(m["message"]["meta"].contains("analysis"));
   Call("POST", "/v1/agent/conversations/" + cid + "/notes", {{"text", "客户情绪激动，优先处理"}}, 200, Bearer(t1));
   json list = Call("GET", "/v1/conversations/" + cid + "/messages", nullptr, 200);
-  int bots_after_handoff = 0;
+  int bots_after_handoff = 0, agent_messages = 0;
   bool handed = false;
   for (const auto& msg : list["messages"]) {
     EXPECT_NE(msg["role"], "note");  // notes never reach the customer
+    agent_messages += msg["role"] == "agent";
     if (msg["role"] == "system") handed = true;
     if (handed && msg["role"] == "bot") ++bots_after_handoff;
   }
   EXPECT_EQ(bots_after_handoff, 0);
+  EXPECT_EQ(agent_messages, 1);
   json detail2 = Call("GET", "/v1/agent/conversations/" + cid, nullptr, 200, Bearer(t1));
   bool has_note = false;
   for (const auto& msg : detail2["messages"]) has_note |= msg["role"] == "note";

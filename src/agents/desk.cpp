@@ -722,16 +722,24 @@ Result<json> Desk::Accept(const Agent& me, const std::string& conversation_id, b
   return summary;
 }
 
-Result<json> Desk::SendMessage(const Agent& me, const std::string& conversation_id, const std::string& text) {
+Result<json> Desk::SendMessage(const Agent& me, const std::string& conversation_id, const std::string& text,
+                               const std::string& client_msg_id) {
   {
     std::lock_guard lock(mu_);
     KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/false));
     if (c->status != "human" || c->agent_id != me.id)
       return PermissionDenied("not_assigned: conversation " + conversation_id + " is not assigned to you");
   }
-  KEFU_ASSIGN_OR_RETURN(dialogue::Message m,
-                        store_.AppendMessage(conversation_id, "agent", text, std::nullopt,
-                                             {{"agent", {{"id", me.id}, {"name", me.name}}}}));
+  const json meta = {{"agent", {{"id", me.id}, {"name", me.name}}}};
+  if (!client_msg_id.empty()) {
+    // Namespaced so an agent's id never collides with the customer's.
+    KEFU_ASSIGN_OR_RETURN(dialogue::AppendResult r,
+                          store_.AppendIdempotent(conversation_id, "agent", "agent:" + me.id + ":" + client_msg_id,
+                                                  text, meta));
+    if (!r.duplicate) hub_.PublishMessage(r.message);
+    return r.message.ToJson();
+  }
+  KEFU_ASSIGN_OR_RETURN(dialogue::Message m, store_.AppendMessage(conversation_id, "agent", text, std::nullopt, meta));
   hub_.PublishMessage(m);
   return m.ToJson();
 }

@@ -96,7 +96,9 @@ class Desk final : public dialogue::TurnGate {
   Result<nlohmann::json> Detail(const Agent& me, const std::string& conversation_id);
   // takeover: supervisors take any queued or assigned conversation.
   Result<nlohmann::json> Accept(const Agent& me, const std::string& conversation_id, bool takeover);
-  Result<nlohmann::json> SendMessage(const Agent& me, const std::string& conversation_id, const std::string& text);
+  // Idempotent by `client_msg_id` when given (a retry returns the stored message).
+  Result<nlohmann::json> SendMessage(const Agent& me, const std::string& conversation_id, const std::string& text,
+                                     const std::string& client_msg_id = "");
   Result<nlohmann::json> AddNote(const Agent& me, const std::string& conversation_id, const std::string& text);
   Result<nlohmann::json> Transfer(const Agent& me, const std::string& conversation_id,
                                   const std::optional<std::string>& agent_id, const std::optional<std::string>& group);

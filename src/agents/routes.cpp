@@ -106,7 +106,15 @@ class Routes final : public AgentRoutes {
               if (!b) return;
               auto text = api::CleanText(b->value("text", json()));
               if (!text.ok()) return api::SendStatus(r, text.status());
-              Reply(r, desk_.SendMessage(me, Id(q), *text));
+              std::string cmid;
+              if (b->contains("client_msg_id")) {
+                const json& v = (*b)["client_msg_id"];
+                if (!v.is_string() || !api::IdChars(v.get<std::string>(), 64))
+                  return api::SendError(r, 400, "invalid_argument",
+                                        "client_msg_id: 1-64 characters of letters, digits and - _ . : @");
+                cmid = v.get<std::string>();
+              }
+              Reply(r, desk_.SendMessage(me, Id(q), *text, cmid));
             });
     AsAgent(s, "POST", "/v1/agent/conversations/{id}/notes", Role::kAgent,
             [this](const Request& q, const Responder& r, const Agent& me) {

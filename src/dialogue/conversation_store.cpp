@@ -219,6 +219,29 @@ Result<Message> ConversationStore::AppendMessage(const std::string& conversation
   return m;
 }
 
+Result<AppendResult> ConversationStore::AppendIdempotent(const std::string& conversation_id, const std::string& role,
+                                                         const std::string& client_msg_id, const std::string& text,
+                                                         const nlohmann::json& meta) {
+  auto s = db_.Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+  dup.Bind(1, conversation_id).Bind(2, client_msg_id);
+  KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+  AppendResult r;
+  if (found) {
+    r.message = ReadMessage(dup);
+    dup.Reset();
+    r.duplicate = true;
+    return r;
+  }
+  dup.Reset();
+  KEFU_ASSIGN_OR_RETURN(r.message, InsertLocked(s, conversation_id, role, text, client_msg_id, std::nullopt, meta));
+  KEFU_RETURN_IF_ERROR(tx.Commit());
+  return r;
+}
+
 Result<Message> ConversationStore::AppendReply(const std::string& conversation_id, const std::string& text,
                                                int64_t reply_to, const nlohmann::json& meta,
                                                const nlohmann::json* context, const std::string& role) {

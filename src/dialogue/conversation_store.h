@@ -65,6 +65,11 @@ class ConversationStore {
   // Stores a bot/agent/system message.
   Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                                 std::optional<int64_t> reply_to, const nlohmann::json& meta);
+  // Stores an agent's message idempotently by (conversation, client_msg_id):
+  // a retry returns the stored message with duplicate = true.
+  Result<AppendResult> AppendIdempotent(const std::string& conversation_id, const std::string& role,
+                                        const std::string& client_msg_id, const std::string& text,
+                                        const nlohmann::json& meta);
   // Stores the bot's reply (or a system notice given instead, `role`) and the
   // new dialogue context in one transaction.
   Result<Message> AppendReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,

@@ -30,7 +30,7 @@ id = "complaint-to-human"
 description = "投诉/升级关键词 → 投诉组人工 + 主管告警"
 when.keywords_any = ["投诉", "12315", "曝光", "律师", "举报", "起诉", "报警", "消协"]
 then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
-        { action = "alert_supervisor", alert = "投诉客户" }]
+        { action = "alert_supervisor", alert = "愤怒客户（投诉）" }]
 stop = true
 
 [[rule]]
