@@ -233,7 +233,10 @@ int main(int argc, char** argv) {
   std::printf("  thread CPU time per lookup: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", pct_of(cpu, 0.5),
               pct_of(cpu, 0.99), cpu.back());
   std::error_code ec;
-  double mb = (std::filesystem::file_size(db_path, ec) + std::filesystem::file_size(db_path + "-wal", ec)) / 1048576.0;
+  double mb = 0;
+  for (const std::string& f : {db_path, db_path + "-wal"}) {
+    if (std::filesystem::exists(f, ec)) mb += std::filesystem::file_size(f, ec) / 1048576.0;
+  }
   std::printf("database: %s (+ WAL) %.1f MB, page cache %d MB\n", db_path.c_str(), mb, cache_mb);
   return 0;
 }
