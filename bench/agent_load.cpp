@@ -390,7 +390,10 @@ int main(int argc, char** argv) {
           if (m.value("role", "") != "agent" || !m["client_msg_id"].is_string()) return;
           auto now = Clock::now();
           std::lock_guard lock(stats.mu);
-          auto it = stats.replies_pending.find(m["client_msg_id"].get<std::string>());
+          // Stored as "agent:<agent id>:<client_msg_id>".
+          std::string rid = m["client_msg_id"].get<std::string>();
+          rid = rid.substr(rid.rfind(':') + 1);
+          auto it = stats.replies_pending.find(rid);
           if (it == stats.replies_pending.end()) return;
           if (stats.measuring) stats.to_customer_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
           stats.replies_pending.erase(it);
