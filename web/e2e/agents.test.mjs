@@ -155,9 +155,13 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     assert.equal(await customer.locator('[data-testid="typing"]').count(), 0, 'no typing indicator while a human serves');
     assert.equal(await customer.getAttribute('[data-testid="serving"]', 'data-serving'), 'human');
 
-    // The decision trace of the angry turn names the rule that fired.
+    // The decision trace of the angry turn shows the rules that fired, as stored with the turn.
+    const fired = stored.find((m) => m.role === 'customer').meta.decision.trace.fired;
+    assert.ok(fired.length > 0, 'a rule fired for the angry turn');
     await agent.locator('[data-testid="message"][data-role="customer"] [data-testid="trace-toggle"]').first().click();
-    assert.match(await agent.textContent('[data-testid="trace"]'), /angry-to-human/);
+    const trace = await agent.textContent('[data-testid="trace"]');
+    for (const rule of fired) assert.ok(trace.includes(rule), `trace shows ${rule}: ${trace}`);
+    assert.match(trace, /转人工/);
     // A suggested reply goes into the composer; an internal note never reaches the customer.
     await agent.waitForSelector('[data-testid="suggestion"]', { timeout: 10000 });
     await agent.locator('[data-testid="suggestion"]').first().click();

@@ -133,7 +133,9 @@ export function tierLabel(t) {
 
 // Handoff reasons: the routing rule that transferred (docs/routing.md defaults) or a free-form reason.
 export const REASON_LABELS = {
-  'angry-to-human': '愤怒 / 投诉',
+  'angry-to-human': '客户愤怒',
+  'complaint-to-human': '投诉',
+  'upset-after-sale-emotion': '售后不满',
   repeat: '重复提问',
   'human-requested': '客户要求人工',
   'upset-after-sale': '售后不满',
