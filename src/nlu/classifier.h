@@ -61,7 +61,7 @@ struct TrainOptions {
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.
-  int calibration_folds = 5;
+  int calibration_folds = 3;
   double oos_recall = 0.8;
   int dim = 64;
   int epoch = 25;
