@@ -69,6 +69,16 @@ json NoteJson(int64_t id, const std::string& conversation_id, const std::string&
           {"meta", {{"agent", {{"id", agent_id}, {"name", agent_name}}}}}};
 }
 
+// A message for queue items and summaries, which go to many agents at once:
+// no decision (the full message is in the detail and in message frames).
+json Brief(const dialogue::Message& m) {
+  json meta = json::object();
+  if (m.meta.contains("analysis")) meta["analysis"] = m.meta["analysis"];
+  return {{"id", m.id},     {"conversation_id", m.conversation_id}, {"seq", m.seq},
+          {"role", m.role}, {"text", m.text},                       {"created_ms", m.created_ms},
+          {"meta", meta}};
+}
+
 std::string AlertKindFor(const std::string& rule_id) {
   if (rule_id.find("wait") != std::string::npos) return "long_wait";
   if (rule_id.find("repeat") != std::string::npos) return "repeated_escalation";
@@ -416,7 +426,7 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
   c.created_ms = conv.created_ms;
   c.updated_ms = c.queued_ms;
   c.emotion = EmotionOf(msg.meta);
-  c.last_message = msg.ToJson();
+  c.last_message = Brief(msg);
   (void)CustomerLocked(conv.tenant_id, conv.customer_id);
   const int online = OnlineFor(c);
   int escalations = context.value("escalations", 0) + 1;
@@ -518,7 +528,7 @@ void Desk::OnMessage(const dialogue::Message& m) {
   ConvState& c = *it->second;
   if (m.role == "customer") {
     c.emotion = EmotionOf(m.meta);
-    c.last_message = m.ToJson();
+    c.last_message = Brief(m);
   }
   c.updated_ms = m.created_ms;
   if (c.status == "human") {
