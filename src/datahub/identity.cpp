@@ -66,6 +66,7 @@ Result<std::string> IdentityService::Canonical(storage::Session& s, const std::s
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("customer " + customer_id + " not found");
   std::optional<std::string> root = st.OptText(0);
+  st.Reset();  // a statement left on a row keeps a read snapshot open (and the WAL from being reset)
   return root && !root->empty() ? *root : customer_id;
 }
 
@@ -150,6 +151,7 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
       continue;
     }
     std::string holder = find.Text(0);
+    find.Reset();
     auto other = Canonical(s, tenant, holder);
     if (!other.ok()) continue;  // a dangling identity of a deleted record: leave it
     if (*other == root) continue;
@@ -169,6 +171,7 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
   KEFU_ASSIGN_OR_RETURN(bool found, me.Step());
   if (found) {
     std::string name = me.Text(0), city = me.Text(1);
+    me.Reset();
     if (!name.empty() && !city.empty()) {
       std::vector<std::string> same;
       auto& q = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND name = ? AND city = ? AND id != ? LIMIT 5");
@@ -198,6 +201,7 @@ Result<std::string> IdentityService::Resolve(const std::string& tenant, const st
   KEFU_ASSIGN_OR_RETURN(bool row, find.Step());
   if (!row) return NotFound("no customer has " + kind + " " + v);
   std::string holder = find.Text(0);
+  find.Reset();
   return Canonical(s, tenant, holder);
 }
 
@@ -282,7 +286,9 @@ Status IdentityService::RejectSuggestion(const std::string& tenant, int64_t id, 
   st.Bind(1, tenant).Bind(2, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("merge suggestion " + std::to_string(id) + " not found");
-  if (st.Text(0) != "open") return FailedPrecondition("merge suggestion " + std::to_string(id) + " is " + st.Text(0));
+  std::string status = st.Text(0);
+  st.Reset();
+  if (status != "open") return FailedPrecondition("merge suggestion " + std::to_string(id) + " is " + status);
   (void)actor;
   auto& up = s.Prepare("UPDATE merge_suggestions SET status = 'rejected' WHERE tenant_id = ? AND id = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());

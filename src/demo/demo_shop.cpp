@@ -179,7 +179,9 @@ Result<int64_t> CountRows(storage::Database& db, const char* sql, const std::str
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-  return row ? st.Int(0) : 0;
+  int64_t n = row ? st.Int(0) : 0;
+  st.Reset();  // do not leave a read snapshot open
+  return n;
 }
 
 }  // namespace

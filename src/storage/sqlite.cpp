@@ -153,7 +153,9 @@ int Database::SchemaVersion() {
   auto s = Lock();
   auto& st = s.Prepare("PRAGMA user_version");
   auto r = st.Step();
-  return r.ok() && *r ? static_cast<int>(st.Int(0)) : 0;
+  int version = r.ok() && *r ? static_cast<int>(st.Int(0)) : 0;
+  st.Reset();  // a statement left on a row holds a read snapshot, and the WAL could never be reset
+  return version;
 }
 
 Status Database::Migrate(const std::vector<Migration>& migrations) {
