@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   cli.add_option("--db", db_path, "SQLite file (deleted first)");
   int cache_mb = 256;
   cli.add_option("--cache-mb", cache_mb, "SQLite page cache in MB (0 = SQLite's default 2 MB)");
+  int checkpoint_pages = 1000;
+  cli.add_option("--wal-autocheckpoint", checkpoint_pages, "WAL pages between automatic checkpoints (SQLite default 1000)");
   CLI11_PARSE(cli, argc, argv);
 
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
@@ -78,6 +80,10 @@ int main(int argc, char** argv) {
     // hundreds of MB with random-key indexes wants its hot B-tree pages cached.
     auto s = (*db)->Lock();
     if (!s.Exec("PRAGMA cache_size = -" + std::to_string(cache_mb * 1024)).ok()) return 1;
+  }
+  {
+    auto s = (*db)->Lock();
+    if (!s.Exec("PRAGMA wal_autocheckpoint = " + std::to_string(checkpoint_pages)).ok()) return 1;
   }
   const kefu::Clock& clock = SystemClock::Instance();
   tools::CommerceStore store(**db, clock);
@@ -237,6 +243,7 @@ int main(int argc, char** argv) {
   for (const std::string& f : {db_path, db_path + "-wal"}) {
     if (std::filesystem::exists(f, ec)) mb += std::filesystem::file_size(f, ec) / 1048576.0;
   }
-  std::printf("database: %s (+ WAL) %.1f MB, page cache %d MB\n", db_path.c_str(), mb, cache_mb);
+  std::printf("database: %s (+ WAL) %.1f MB, page cache %d MB, WAL autocheckpoint %d pages\n", db_path.c_str(), mb,
+              cache_mb, checkpoint_pages);
   return 0;
 }
