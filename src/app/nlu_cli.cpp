@@ -136,8 +136,13 @@ void RunMakeSplits(const std::string& out_dir, const std::string& data_dir_arg) 
     std::cerr << fmt::format("{}/{}: {} rows\n", out_dir, name, ex.size());
   };
   auto shop = OrFail(nlu::LoadOnlineShopping(dir));
-  write("sentiment_train.csv", shop.train);
+  // The sentiment model trains on the reviews and the chat turns (neutral class).
+  auto chat = OrFail(nlu::LoadChatTurns(dir));
+  std::vector<nlu::LabeledExample> sentiment_train = shop.train;
+  sentiment_train.insert(sentiment_train.end(), chat.train.begin(), chat.train.end());
+  write("sentiment_train.csv", sentiment_train);
   write("sentiment_dev.csv", shop.dev);
+  write("chat_dev.csv", chat.dev);
   write("emotion_all.csv", OrFail(nlu::LoadCluEmotion(dir)));
   auto bank = OrFail(nlu::LoadBanking77(dir));
   write("banking77_train.csv", bank.train);

@@ -118,6 +118,8 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& setti
   auto pick = [&](const std::string& given, const char* file) { return given.empty() ? dir + "/" + file : given; };
   KEFU_ASSIGN_OR_RETURN(a->sentiment_,
                         Classifier::Load(pick(settings.sentiment_model, "sentiment.kmodel"), Task::kSentiment));
+  const auto& sl = a->sentiment_->labels();
+  a->has_neutral_class_ = std::find(sl.begin(), sl.end(), "neutral") != sl.end();
   KEFU_ASSIGN_OR_RETURN(a->emotion_, Classifier::Load(pick(settings.emotion_model, "emotion.kmodel"), Task::kEmotion));
   if (settings.intent_model != "-") {
     KEFU_ASSIGN_OR_RETURN(a->intent_,
@@ -144,11 +146,22 @@ TurnAnalysis Analyzer::Analyze(std::string_view text) const {
     return t;
   }
 
-  // Sentiment: the model is binary; a low-confidence decision is "neutral".
+  // Sentiment. A model trained with a "neutral" class (the shipped one: reviews
+  // plus customer-service questions) decides by argmax, except that a
+  // polar label below `polar_min_score` is neutral. A binary model's
+  // low-confidence region is neutral instead.
   auto s = sentiment_->Predict(text, 1);
   if (s.empty()) {
     t.sentiment = "neutral";
     t.sentiment_score = 1.0;
+  } else if (has_neutral_class_) {
+    if (s.front().label != "neutral" && s.front().score < settings_.polar_min_score) {
+      t.sentiment = "neutral";
+      t.sentiment_score = 1.0 - s.front().score;
+    } else {
+      t.sentiment = s.front().label;
+      t.sentiment_score = s.front().score;
+    }
   } else if (s.front().score < settings_.neutral_below) {
     t.sentiment = "neutral";
     // 1 when the model is split 50/50, falling to 0 at the neutral boundary.

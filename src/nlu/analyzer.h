@@ -39,8 +39,12 @@ struct AnalyzerSettings {
   std::string sentiment_model;  // empty = <DefaultModelDir()>/sentiment.kmodel
   std::string emotion_model;    // empty = <DefaultModelDir()>/emotion.kmodel
   std::string intent_model;     // empty = <DefaultModelDir()>/intent_demo.kmodel; "-" = no intent model
-  // Binary sentiment with top probability below this is reported "neutral".
+  // Binary sentiment model (labels positive/negative only): top probability
+  // below this is reported "neutral".
   double neutral_below = 0.75;
+  // Three-class sentiment model (has a "neutral" label): a positive/negative
+  // argmax with probability below this is reported "neutral".
+  double polar_min_score = 0.6;
   // Emotion with top probability below this (or with neutral sentiment and
   // probability below emotion_neutral_below_when_neutral) is reported "neutral".
   double emotion_neutral_below = 0.40;
@@ -61,6 +65,7 @@ class Analyzer {
   Analyzer() = default;
   AnalyzerSettings settings_;
   std::unique_ptr<Classifier> sentiment_;
+  bool has_neutral_class_ = false;  // sentiment_ was trained with a "neutral" label
   std::unique_ptr<Classifier> emotion_;
   std::unique_ptr<Classifier> intent_;  // may be null
 };

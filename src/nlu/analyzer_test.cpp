@@ -47,6 +47,28 @@ TEST_F(ShippedModels, ThanksIsPositive) {
   EXPECT_TRUE(t.urgency.empty());
 }
 
+// Product bug: a sentiment model trained on reviews alone read plain questions
+// as negative ("在吗" → negative 0.85), and negative sentiment routes a turn to
+// a human. Neutral customer questions must be neutral, with neutral emotion,
+// and clear complaints must stay negative.
+TEST_F(ShippedModels, NeutralQuestionsAreNeutral) {
+  for (const char* q : {"在吗", "这件衣服有没有L码", "请问什么时候发货", "我想问一下怎么开发票", "运费怎么算",
+                        "可以改一下收货地址吗", "这个有现货吗", "你好，我想咨询一下会员积分"}) {
+    TurnAnalysis t = analyzer_->Analyze(q);
+    EXPECT_EQ(t.sentiment, "neutral") << q << " " << t.ToJson().dump();
+    EXPECT_EQ(t.emotion, "neutral") << q << " " << t.ToJson().dump();
+  }
+}
+
+TEST_F(ShippedModels, ClearComplaintsAreNegative) {
+  for (const char* q : {"你们太差劲了，我要投诉！", "等了一个星期还没发货，太气人了", "质量太差了，用了两天就坏了",
+                        "客服态度恶劣，再也不会买了"}) {
+    TurnAnalysis t = analyzer_->Analyze(q);
+    EXPECT_EQ(t.sentiment, "negative") << q << " " << t.ToJson().dump();
+    EXPECT_NE(t.emotion, "happiness") << q << " " << t.ToJson().dump();
+  }
+}
+
 TEST_F(ShippedModels, DemoIntentsAndOutOfScope) {
   EXPECT_EQ(analyzer_->Analyze("我的快递到哪了，怎么还没送到").intent, "logistics");
   EXPECT_EQ(analyzer_->Analyze("我想申请退货").intent, "return");

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -86,6 +88,107 @@ Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& dir, con
                           [](const std::string& v) { return (v == "positive" || v == "negative") ? v : ""; });
   }
   return InvalidArgument("unknown sentiment set " + name);
+}
+
+namespace {
+
+// Tab-separated file: the non-empty fields in columns `cols` of every line,
+// the first line skipped when `header` is true.
+Result<std::vector<std::string>> TsvColumns(const std::string& path, std::initializer_list<size_t> cols,
+                                            bool header) {
+  KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  std::vector<std::string> out;
+  std::istringstream in(data);
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (first && header) {
+      first = false;
+      continue;
+    }
+    first = false;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (;;) {
+      size_t tab = line.find('\t', start);
+      f.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    for (size_t c : cols) {
+      if (c < f.size() && !f[c].empty()) out.push_back(f[c]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<DataSplit> LoadChatTurns(const std::string& dir) {
+  std::vector<LabeledExample> all;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& text, const std::string& label, int every_nth, std::string_view salt) {
+    if (text.empty() || text.size() > 300) return;
+    // Thanks is positive in kefu's reading; questions that end in 谢谢 are not
+    // taught as neutral.
+    if (label == "neutral" && text.find("谢") != std::string::npos) return;
+    if (every_nth > 1 && Fnv1a64(text + std::string(salt)) % every_nth != 0) return;
+    if (!seen.insert(text).second) return;
+    all.push_back({text, label, 0});
+  };
+  for (const char* f : {"/matching/afqmc/atec_nlp_sim_train.csv", "/matching/afqmc/atec_nlp_sim_train_add.csv"}) {
+    KEFU_ASSIGN_OR_RETURN(auto qs, TsvColumns(dir + f, {1, 2}, true));
+    for (const auto& q : qs) add(q, "neutral", 10, "#afqmc");
+  }
+  {
+    KEFU_ASSIGN_OR_RETURN(auto qs, TsvColumns(dir + "/matching/lcqmc/dev.txt", {0, 1}, false));
+    for (const auto& q : qs) add(q, "neutral", 2, "#lcqmc");
+  }
+  {
+    const std::string path = dir + "/intent/smp2019_ecdt_nlu/train.json";
+    KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+    // The file is pretty-printed JSON with bare NaN slot values (not JSON), so
+    // each `"text": "..."` line is parsed on its own.
+    std::istringstream in(data);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      const size_t key = line.find("\"text\":");
+      if (key == std::string::npos) continue;
+      std::string member = line.substr(key);
+      while (!member.empty() && (member.back() == ',' || member.back() == '\r' || member.back() == ' ')) member.pop_back();
+      auto j = nlohmann::json::parse("{" + member + "}", nullptr, false);
+      if (j.is_discarded() || !j["text"].is_string()) {
+        return InvalidArgument(fmt::format("{}: line {}: unreadable \"text\" member", path, n));
+      }
+      add(j["text"].get<std::string>(), "neutral", 1, "");
+    }
+  }
+  {
+    const std::string path = dir + "/dialogue/crosswoz/val.json";
+    KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+    auto j = nlohmann::json::parse(data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return InvalidArgument(path + ": not a JSON object");
+    for (const auto& [id, dlg] : j.items()) {
+      if (!dlg.contains("messages") || !dlg["messages"].is_array()) continue;
+      for (const auto& m : dlg["messages"]) {
+        if (!m.is_object() || m.value("role", "") != "usr" || !m.contains("content") || !m["content"].is_string()) {
+          continue;
+        }
+        add(m["content"].get<std::string>(), "neutral", 1, "");
+      }
+    }
+  }
+  {
+    KEFU_ASSIGN_OR_RETURN(auto demo, LoadCsvColumns(std::string(KEFU_NLU_SOURCE_DIR) + "/demo/intents/intents.csv",
+                                                    "text", "label", [](const std::string& v) { return v; }));
+    for (const auto& ex : demo) {
+      add(ex.text, ex.label == "complaint" ? "negative" : ex.label == "thanks" ? "positive" : "neutral", 1, "");
+    }
+  }
+  return SplitByHash(std::move(all), 20, "#chat");
 }
 
 Result<std::vector<LabeledExample>> LoadCluEmotion(const std::string& dir) {

@@ -27,6 +27,16 @@ bool InDevSplit(const std::string& text, int percent, std::string_view salt);
 
 // sentiment/online_shopping_10_cats: 20 % dev.
 Result<DataSplit> LoadOnlineShopping(const std::string& data_dir);
+// Customer-service chat turns for the sentiment model's third class, 20 % dev
+// (salt "#chat"): questions and requests labelled "neutral" from
+// matching/afqmc (Alipay customer-service questions, every 10th by a
+// hash), matching/lcqmc (general questions, every 2nd), intent/smp2019_ecdt_nlu
+// (assistant commands) and dialogue/crosswoz user turns (task requests), all
+// without texts containing 谢 (thanks reads positive), plus <source>/demo/intents/intents.csv: complaint rows
+// "negative", thanks rows "positive", every other row "neutral". Not one of
+// these texts is a review, so the reviews' polarity stays the models' only
+// source of positive/negative beyond the 64 demo complaint/thanks rows.
+Result<DataSplit> LoadChatTurns(const std::string& data_dir);
 // Cross-domain sentiment sets, used whole for testing: "waimai", "hotel", "conversation".
 Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& data_dir, const std::string& name);
 // emotion/cluemotion2020.valid.jsonl, all rows (cross-validation happens in eval).

@@ -37,16 +37,6 @@ TrainOptions OptionsFor(const EvalOptions& o, const std::string& section, Task t
   return it != o.options.end() ? it->second : DefaultTrainOptions(task, lang);
 }
 
-double ErrorRate(const Classifier& m, const std::vector<LabeledExample>& test) {
-  size_t wrong = 0, n = 0;
-  for (const auto& ex : test) {
-    auto p = m.Predict(ex.text, 1);
-    ++n;
-    if (p.empty() || p.front().label != ex.label) ++wrong;
-  }
-  return n ? static_cast<double>(wrong) / static_cast<double>(n) : 0;
-}
-
 double MacroF1(const std::vector<std::string>& gold, const std::vector<std::string>& pred,
                nlohmann::json* per_label) {
   std::set<std::string> labels(gold.begin(), gold.end());
@@ -95,20 +85,66 @@ nlohmann::json IntentScores(const Classifier& m, const std::vector<LabeledExampl
 
 nlohmann::json Skip(const std::string& why) { return {{"skipped", why}}; }
 
+// Sentiment on a binary (positive/negative) test set: the error of the argmax
+// over positive and negative only, so that a three-class model is measured
+// exactly like the binary one was; plus the share the model calls neutral.
+nlohmann::json BinarySentimentScores(const Classifier& m, const std::vector<LabeledExample>& test) {
+  size_t wrong = 0, neutral = 0;
+  for (const auto& ex : test) {
+    auto p = m.Predict(ex.text, 0);
+    const Prediction* best = nullptr;
+    for (const auto& q : p) {
+      if ((q.label == "positive" || q.label == "negative") && (!best || q.score > best->score)) best = &q;
+    }
+    if (!best || best->label != ex.label) ++wrong;
+    if (!p.empty() && p.front().label == "neutral") ++neutral;
+  }
+  const double n = static_cast<double>(test.size());
+  return {{"examples", test.size()},
+          {"error", n > 0 ? static_cast<double>(wrong) / n : 0},
+          {"neutral_share", n > 0 ? static_cast<double>(neutral) / n : 0}};
+}
+
 nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
   auto shop = LoadOnlineShopping(dir);
   if (!shop.ok()) return Skip(shop.status().ToString());
-  if (o.inner_dev) *shop = Inner(shop->train);
+  auto chat = LoadChatTurns(dir);
+  if (!chat.ok()) return Skip(chat.status().ToString());
+  if (o.inner_dev) {
+    *shop = Inner(shop->train);
+    *chat = Inner(chat->train);
+  }
+  std::vector<LabeledExample> train = shop->train;
+  train.insert(train.end(), chat->train.begin(), chat->train.end());
   TrainOptions opts = OptionsFor(o, "sentiment", Task::kSentiment, "zh");
   auto t0 = Clock::now();
-  auto model = Classifier::Train(Task::kSentiment, shop->train, opts);
+  auto model = Classifier::Train(Task::kSentiment, train, opts);
   if (!model.ok()) return Skip(model.status().ToString());
   nlohmann::json j;
   j["train_seconds"] = Seconds(t0);
-  j["train_examples"] = shop->train.size();
+  j["train_examples"] = train.size();
   j["model_bytes"] = (*model)->size_bytes();
   j["options"] = opts.ToJson();
-  j["online_shopping_dev"] = {{"examples", shop->dev.size()}, {"error", ErrorRate(**model, shop->dev)}};
+  j["online_shopping_dev"] = BinarySentimentScores(**model, shop->dev);
+  // Chat turns: three-class accuracy and how well neutral is recognised.
+  {
+    double ok = 0, neu_n = 0, neu_ok = 0, pred_neu = 0;
+    for (const auto& ex : chat->dev) {
+      auto p = (*model)->Predict(ex.text, 1);
+      const std::string got = p.empty() ? "neutral" : p.front().label;
+      ok += got == ex.label;
+      pred_neu += got == "neutral";
+      if (ex.label == "neutral") {
+        ++neu_n;
+        neu_ok += got == "neutral";
+      }
+    }
+    const double n = static_cast<double>(chat->dev.size());
+    j["chat_dev"] = {{"examples", chat->dev.size()},
+                     {"accuracy", n > 0 ? ok / n : 0},
+                     {"neutral_recall", neu_n > 0 ? neu_ok / neu_n : 0},
+                     {"neutral_precision", pred_neu > 0 ? neu_ok / pred_neu : 0}};
+  }
   for (const char* name : {"waimai", "hotel", "conversation"}) {
     if (o.inner_dev && std::string_view(name) == "waimai") continue;  // the cross-domain test set
     auto set = LoadSentimentSet(dir, name);
@@ -116,7 +152,7 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
       j[name] = Skip(set.status().ToString());
       continue;
     }
-    j[name] = {{"examples", set->size()}, {"error", ErrorRate(**model, *set)}};
+    j[name] = BinarySentimentScores(**model, *set);
   }
   return j;
 }
@@ -310,13 +346,20 @@ std::string EvaluationMarkdown(const nlohmann::json& r) {
       md += fmt::format("| sentiment | online_shopping dev error (in-domain) | {} | {} dev reviews, trained on {}; {:.1f} s training; {} |\n",
                         Pct(s["online_shopping_dev"], "error"), s["online_shopping_dev"]["examples"].dump(),
                         s["train_examples"].dump(), s["train_seconds"].get<double>(), s["options"].value("kind", "fasttext"));
+      md += fmt::format("| sentiment | online_shopping dev reviews called neutral | {} | |\n",
+                        Pct(s["online_shopping_dev"], "neutral_share"));
+      if (s.contains("chat_dev")) {
+        md += fmt::format("| sentiment | chat turns dev: accuracy / neutral recall / neutral precision | {} / {} / {} | {} turns |\n",
+                          Pct(s["chat_dev"], "accuracy"), Pct(s["chat_dev"], "neutral_recall"),
+                          Pct(s["chat_dev"], "neutral_precision"), s["chat_dev"]["examples"].dump());
+      }
       for (const char* d : {"waimai", "hotel", "conversation"}) {
         if (!s.contains(d)) continue;
         if (s[d].contains("skipped")) {
           md += fmt::format("| sentiment | {} error | skipped | {} |\n", d, s[d]["skipped"].get<std::string>());
         } else {
-          md += fmt::format("| sentiment | {} error (cross-domain) | {} | {} texts |\n", d, Pct(s[d], "error"),
-                            s[d]["examples"].dump());
+          md += fmt::format("| sentiment | {} error (cross-domain) | {} | {} texts, {} called neutral |\n", d,
+                            Pct(s[d], "error"), s[d]["examples"].dump(), Pct(s[d], "neutral_share"));
         }
       }
     } else if (name == "emotion") {
