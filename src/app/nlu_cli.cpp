@@ -195,7 +195,7 @@ void RegisterEvalCommands(CLI::App& app) {
   struct EvalArgs {
     std::string data, json_out = "eval_report.json", md_out = "eval_report.md", demo;
     std::vector<std::string> only, set;
-    bool inner_dev = false;
+    bool inner_dev = false, extra_reviews = false;
   };
   auto a = std::make_shared<EvalArgs>();
   auto* e = app.add_subcommand("eval", "Evaluate the NLU models on dev splits of ../shared/data (JSON + Markdown)");
@@ -207,8 +207,11 @@ void RegisterEvalCommands(CLI::App& app) {
   e->add_option("--set", a->set, "section.key=value training override, e.g. banking77.epoch=40");
   e->add_flag("--inner-dev", a->inner_dev,
               "tuning mode: measure on dev splits carved from the training data (never the test splits)");
+  e->add_flag("--extra-reviews", a->extra_reviews,
+              "sentiment also trains on the extra polar reviews (weibo_senti, senticnet, BDCI car)");
   e->callback([a] {
     nlu::EvalOptions o;
+    o.extra_polar_reviews = a->extra_reviews;
     o.data_dir = a->data;
     o.demo_intents_csv = a->demo;
     o.only = a->only;

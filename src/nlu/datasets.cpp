@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -93,9 +94,10 @@ Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& dir, con
 namespace {
 
 // Tab-separated file: the non-empty fields in columns `cols` of every line,
-// the first line skipped when `header` is true.
+// the first line skipped when `header` is true; with `keep_empty` empty fields
+// are kept too (one entry per line for line-aligned files).
 Result<std::vector<std::string>> TsvColumns(const std::string& path, std::initializer_list<size_t> cols,
-                                            bool header) {
+                                            bool header, bool keep_empty = false) {
   KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
   std::vector<std::string> out;
   std::istringstream in(data);
@@ -117,7 +119,7 @@ Result<std::vector<std::string>> TsvColumns(const std::string& path, std::initia
       start = tab + 1;
     }
     for (size_t c : cols) {
-      if (c < f.size() && !f[c].empty()) out.push_back(f[c]);
+      if (c < f.size() && (keep_empty || !f[c].empty())) out.push_back(f[c]);
     }
   }
   return out;
@@ -189,6 +191,34 @@ Result<DataSplit> LoadChatTurns(const std::string& dir) {
     }
   }
   return SplitByHash(std::move(all), 20, "#chat");
+}
+
+Result<std::vector<LabeledExample>> LoadExtraPolarReviews(const std::string& dir) {
+  KEFU_ASSIGN_OR_RETURN(auto out, LoadCsvColumns(dir + "/sentiment/weibo_senti_2400.csv", "review", "label", Binary01));
+  // Text -> set of labels, then keep texts with exactly one label.
+  std::map<std::string, std::set<std::string>> labels;
+  for (const char* topic : {"camera", "car", "notebook", "phone"}) {
+    const std::string base = dir + "/sentiment/senticnet_reviews/" + topic;
+    KEFU_ASSIGN_OR_RETURN(auto sentences, TsvColumns(base + "_sentence.txt", {0}, false, true));
+    KEFU_ASSIGN_OR_RETURN(auto values, TsvColumns(base + "_label.txt", {0}, false, true));
+    if (sentences.size() != values.size()) {
+      return InvalidArgument(fmt::format("{}: {} sentences but {} labels", base, sentences.size(), values.size()));
+    }
+    for (size_t i = 0; i < sentences.size(); ++i) {
+      std::string l = Binary01(values[i]);
+      if (!l.empty() && !sentences[i].empty()) labels[sentences[i]].insert(l);
+    }
+  }
+  KEFU_ASSIGN_OR_RETURN(auto car, LoadCsvColumns(dir + "/sentiment/BDCI_Car_2018/train_2.csv", "content",
+                                                 "sentiment_value", [](const std::string& v) {
+                                                   return v == "1" ? std::string("positive")
+                                                                   : v == "-1" ? std::string("negative") : std::string("neutral");
+                                                 }));
+  for (const auto& ex : car) labels[ex.text].insert(ex.label);
+  for (const auto& [text, ls] : labels) {
+    if (ls.size() == 1 && *ls.begin() != "neutral") out.push_back({text, *ls.begin(), 0});
+  }
+  return out;
 }
 
 Result<std::vector<LabeledExample>> LoadCluEmotion(const std::string& dir) {

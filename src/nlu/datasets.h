@@ -37,6 +37,12 @@ Result<DataSplit> LoadOnlineShopping(const std::string& data_dir);
 // these texts is a review, so the reviews' polarity stays the models' only
 // source of positive/negative beyond the 64 demo complaint/thanks rows.
 Result<DataSplit> LoadChatTurns(const std::string& data_dir);
+// More polar (positive/negative) non-waimai, non-hotel text for sentiment
+// training only: sentiment/weibo_senti_2400 (Weibo posts), senticnet_reviews
+// (camera/car/notebook/phone review sentences; a sentence whose aspects
+// disagree is left out) and BDCI_Car_2018 (car forum posts whose aspects are
+// all -1 or all 1).
+Result<std::vector<LabeledExample>> LoadExtraPolarReviews(const std::string& data_dir);
 // Cross-domain sentiment sets, used whole for testing: "waimai", "hotel", "conversation".
 Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& data_dir, const std::string& name);
 // emotion/cluemotion2020.valid.jsonl, all rows (cross-validation happens in eval).

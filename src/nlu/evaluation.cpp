@@ -116,6 +116,11 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
   }
   std::vector<LabeledExample> train = shop->train;
   train.insert(train.end(), chat->train.begin(), chat->train.end());
+  if (o.extra_polar_reviews) {
+    auto extra = LoadExtraPolarReviews(dir);
+    if (!extra.ok()) return Skip(extra.status().ToString());
+    train.insert(train.end(), extra->begin(), extra->end());
+  }
   TrainOptions opts = OptionsFor(o, "sentiment", Task::kSentiment, "zh");
   auto t0 = Clock::now();
   auto model = Classifier::Train(Task::kSentiment, train, opts);

@@ -26,6 +26,8 @@ struct EvalOptions {
   // hash) carved from its training data instead of its test data; emotion CV
   // runs on the other 80 %; the waimai cross-domain test is left out.
   bool inner_dev = false;
+  // Sentiment also trains on LoadExtraPolarReviews() (Weibo, senticnet, BDCI car).
+  bool extra_polar_reviews = false;
   // Extra sections provided by other modules (e.g. FAQ retrieval from `kefu kb eval`);
   // each returns a JSON object with a "markdown" string and any figures.
   std::map<std::string, std::function<Result<nlohmann::json>()>> extra_sections;
