@@ -932,6 +932,17 @@ Result<json> Desk::Suggestions(const Agent& me, const std::string& conversation_
 }
 
 Result<json> Desk::CustomerPanel(const Agent& me, const std::string& customer_id) {
+  KEFU_ASSIGN_OR_RETURN(json panel, PanelFromTables(me, customer_id));  // the db lock is released here
+  panel["profile"] = nullptr;
+  if (profile_provider_) {
+    auto profile = profile_provider_(me.tenant_id, customer_id);
+    if (profile.ok()) panel["profile"] = std::move(*profile);
+    else log::Warn("customer_profile_failed", {{"customer_id", customer_id}, {"error", profile.status().ToString()}});
+  }
+  return panel;
+}
+
+Result<json> Desk::PanelFromTables(const Agent& me, const std::string& customer_id) {
   auto s = db_.Lock();
   auto& c = s.Prepare("SELECT id, name, phone, email, tier, city, created_ms FROM customers WHERE tenant_id = ? AND id = ?");
   c.Bind(1, me.tenant_id).Bind(2, customer_id);

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -104,7 +105,17 @@ class Desk final : public dialogue::TurnGate {
                                   const std::optional<std::string>& agent_id, const std::optional<std::string>& group);
   Result<nlohmann::json> Close(const Agent& me, const std::string& conversation_id);
   Result<nlohmann::json> Suggestions(const Agent& me, const std::string& conversation_id);
+  // The customer panel: {"customer","orders","conversations"} from the tenant's
+  // tables of that one record, plus "profile": the provider's 360° profile
+  // (null when no provider is set or it fails; the panel still answers).
   Result<nlohmann::json> CustomerPanel(const Agent& me, const std::string& customer_id);
+  // The 360° profile of a customer (the data hub's ProfileService, which
+  // resolves merged records), injected by the server because datahub sits
+  // above agents. Set once before the server starts; called on the desk's
+  // worker threads, never with the desk's or the database's lock held.
+  using ProfileProvider =
+      std::function<Result<nlohmann::json>(const std::string& tenant, const std::string& customer_id)>;
+  void SetProfileProvider(ProfileProvider provider) { profile_provider_ = std::move(provider); }
   nlohmann::json Board(const std::string& tenant_id);
   // Decision traces of every customer turn of a conversation of `tenant_id`.
   Result<nlohmann::json> Decisions(const std::string& tenant_id, const std::string& conversation_id);
@@ -120,6 +131,7 @@ class Desk final : public dialogue::TurnGate {
   class Listener;
   Desk(const DeskDeps& deps, DeskSettings settings);
   Status Load();
+  Result<nlohmann::json> PanelFromTables(const Agent& me, const std::string& customer_id);
   void Tick();
   void ReloadRules();
 
@@ -155,6 +167,7 @@ class Desk final : public dialogue::TurnGate {
   knowledge::KnowledgeBase& kb_;
   const Clock& clock_;
   routing::RuleStore* rules_;
+  ProfileProvider profile_provider_;  // set before Start; read-only afterwards
   DeskSettings settings_;
   std::shared_ptr<Listener> listener_;
 

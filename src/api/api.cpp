@@ -28,6 +28,10 @@ class WsSubscriber final : public dialogue::Subscriber {
   void OnClosed(const dialogue::Conversation& c) override {
     Send({{"type", "closed"}, {"conversation", c.ToJson()}});
   }
+  // e.g. {"type":"inbox","message":{...}}: a notice for the customer, not a chat message.
+  void OnCustomerEvent(std::string_view kind, const json& payload) override {
+    Send({{"type", std::string(kind)}, {"message", payload}});
+  }
   void Send(const json& j) {
     if (auto c = conn_.lock()) c->Send(DumpJson(j));
   }
@@ -44,6 +48,7 @@ class SseSubscriber final : public dialogue::Subscriber {
     Send("delta", {{"reply_to", reply_to}, {"text", std::string(text)}});
   }
   void OnClosed(const dialogue::Conversation& c) override { Send("closed", c.ToJson()); }
+  void OnCustomerEvent(std::string_view kind, const json& payload) override { Send(kind, payload); }
   void Send(std::string_view event, const json& j) {
     if (auto s = stream_.lock()) s->Send(event, DumpJson(j));
   }
@@ -247,13 +252,13 @@ class Routes final : public ApiRoutes {
       uint64_t token = 0;
     };
     auto session = std::make_shared<Session>();
-    std::string cid = conv.id, tenant = conv.tenant_id;
+    std::string cid = conv.id, tenant = conv.tenant_id, customer = conv.customer_id;
     http::WsHandlers h;
-    h.on_open = [this, session, cid, after_seq](std::shared_ptr<http::WsConnection> conn) {
+    h.on_open = [this, session, cid, tenant, customer, after_seq](std::shared_ptr<http::WsConnection> conn) {
       session->sub = std::make_shared<WsSubscriber>(conn);
       // Subscribe first, then replay: a message stored in between arrives
       // twice at worst, and the client dedupes by seq.
-      session->token = d_.hub.Subscribe(cid, session->sub);
+      session->token = d_.hub.Subscribe(cid, session->sub, tenant, customer);
       auto msgs = d_.store.List(cid, after_seq, 10000);
       if (msgs.ok())
         for (auto& m : *msgs) session->sub->OnMessage(m);
@@ -308,11 +313,11 @@ class Routes final : public ApiRoutes {
   Result<std::function<void(std::shared_ptr<http::SseStream>)>> AcceptSse(const Request& req) {
     KEFU_ASSIGN_OR_RETURN(dialogue::Conversation conv, ConversationFor(req));
     KEFU_ASSIGN_OR_RETURN(int64_t after_seq, AfterSeq(req));
-    std::string cid = conv.id;
+    std::string cid = conv.id, tenant = conv.tenant_id, customer = conv.customer_id;
     return std::function<void(std::shared_ptr<http::SseStream>)>(
-        [this, cid, after_seq](std::shared_ptr<http::SseStream> stream) {
+        [this, cid, tenant, customer, after_seq](std::shared_ptr<http::SseStream> stream) {
           auto sub = std::make_shared<SseSubscriber>(stream);
-          uint64_t token = d_.hub.Subscribe(cid, sub);
+          uint64_t token = d_.hub.Subscribe(cid, sub, tenant, customer);
           auto msgs = d_.store.List(cid, after_seq, 10000);
           if (msgs.ok())
             for (auto& m : *msgs) sub->OnMessage(m);

@@ -219,6 +219,10 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.identity = std::make_unique<datahub::IdentityService>(*a.db, a.clock);
   a.ingest = std::make_unique<datahub::IngestService>(*a.db, *a.identity, a.clock);
   a.profiles = std::make_unique<datahub::ProfileService>(*a.db, *a.identity, a.clock);
+  // Integration: the agent workspace's customer panel carries the 360° profile.
+  a.desk->SetProfileProvider([profiles = a.profiles.get()](const std::string& tenant, const std::string& customer_id) {
+    return profiles->Get(tenant, customer_id);
+  });
   a.ingest_webhooks = std::make_unique<datahub::WebhookVerifier>(*a.db, a.clock);
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
   deps.resolve_identity = [identity = a.identity.get()](const std::string& tenant, const std::string& kind,
@@ -231,6 +235,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
                                                  inbox::WebhookSettings::FromConfig(config.inbox));
   a.inbox = std::make_unique<inbox::MessageCenter>(*a.db, a.clock, a.metrics, a.webhooks.get());
+  // Integration: a new inbox message is pushed to the customer's open conversation streams
+  // (WS {"type":"inbox","message":{...}}, SSE event "inbox").
+  a.inbox->SetListener([hub = &a.hub](const inbox::InboxMessage& m) {
+    hub->PublishToCustomer(m.tenant_id, m.customer_id, "inbox", m.ToJson());
+  });
   a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
   a.inbox_routes = inbox::RegisterInboxRoutes(
       *a.server, inbox::RouteDeps{*a.tenants, *a.inbox, *a.webhooks, *a.customer_tokens,

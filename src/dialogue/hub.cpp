@@ -2,15 +2,34 @@
 
 namespace kefu::dialogue {
 
-uint64_t ConversationHub::Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s) {
+namespace {
+std::string CustomerKey(const std::string& tenant_id, const std::string& customer_id) {
+  return tenant_id + '\n' + customer_id;
+}
+}  // namespace
+
+uint64_t ConversationHub::Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s,
+                                    const std::string& tenant_id, const std::string& customer_id) {
   std::lock_guard lock(mu_);
   uint64_t t = next_token_++;
+  if (!tenant_id.empty() && !customer_id.empty()) {
+    std::string key = CustomerKey(tenant_id, customer_id);
+    customers_[key].emplace_back(t, s);
+    token_customer_.emplace(t, std::move(key));
+  }
   subs_[conversation_id].emplace_back(t, std::move(s));
   return t;
 }
 
 void ConversationHub::Unsubscribe(const std::string& conversation_id, uint64_t token) {
   std::lock_guard lock(mu_);
+  if (auto k = token_customer_.find(token); k != token_customer_.end()) {
+    if (auto c = customers_.find(k->second); c != customers_.end()) {
+      std::erase_if(c->second, [&](const auto& p) { return p.first == token || p.second.expired(); });
+      if (c->second.empty()) customers_.erase(c);
+    }
+    token_customer_.erase(k);
+  }
   auto it = subs_.find(conversation_id);
   if (it == subs_.end()) return;
   auto& v = it->second;
@@ -46,6 +65,19 @@ void ConversationHub::PublishDelta(const std::string& conversation_id, int64_t r
 
 void ConversationHub::PublishClosed(const Conversation& c) {
   for (auto& s : Snapshot(c.id, true)) s->OnClosed(c);
+}
+
+void ConversationHub::PublishToCustomer(const std::string& tenant_id, const std::string& customer_id,
+                                        std::string_view kind, const nlohmann::json& payload) {
+  std::vector<std::shared_ptr<Subscriber>> subs;
+  {
+    std::lock_guard lock(mu_);
+    auto it = customers_.find(CustomerKey(tenant_id, customer_id));
+    if (it == customers_.end()) return;
+    for (auto& [t, w] : it->second)
+      if (auto s = w.lock()) subs.push_back(std::move(s));
+  }
+  for (auto& s : subs) s->OnCustomerEvent(kind, payload);
 }
 
 size_t ConversationHub::SubscriberCount() const {

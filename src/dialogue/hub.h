@@ -2,6 +2,10 @@
 // WebSockets and SSE streams). Publish* may be called from any thread; a
 // subscriber's callbacks run on the publishing thread and must not block
 // (they only queue a frame on their connection).
+//
+// Customer-level events (e.g. a new inbox message) go to the subscribers of
+// every conversation of that (tenant, customer) subscribed with its customer:
+// PublishToCustomer → Subscriber::OnCustomerEvent.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +13,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "dialogue/conversation_store.h"
 
@@ -22,12 +29,20 @@ class Subscriber {
   virtual void OnMessage(const Message& m) = 0;
   virtual void OnDelta(const std::string& conversation_id, int64_t reply_to, std::string_view text) = 0;
   virtual void OnClosed(const Conversation& c) = 0;
+  // A customer-level event; `kind` names it ("inbox"). Ignored by default.
+  virtual void OnCustomerEvent(std::string_view kind, const nlohmann::json& payload) {
+    (void)kind;
+    (void)payload;
+  }
 };
 
 class ConversationHub {
  public:
   // Returns a token for Unsubscribe. The hub keeps only a weak reference.
-  uint64_t Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s);
+  // With `tenant_id` and `customer_id` (the conversation's customer) the
+  // subscriber also receives that customer's PublishToCustomer events.
+  uint64_t Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s,
+                     const std::string& tenant_id = "", const std::string& customer_id = "");
   void Unsubscribe(const std::string& conversation_id, uint64_t token);
   // A subscriber to every conversation's messages and closes (deltas are not
   // sent to it), e.g. the agent desk's fan-out. The hub keeps a weak reference.
@@ -35,6 +50,10 @@ class ConversationHub {
   void PublishMessage(const Message& m);
   void PublishDelta(const std::string& conversation_id, int64_t reply_to, std::string_view text);
   void PublishClosed(const Conversation& c);
+  // To the subscribers that gave this (tenant, customer) at Subscribe; a
+  // subscriber of another tenant's customer with the same id gets nothing.
+  void PublishToCustomer(const std::string& tenant_id, const std::string& customer_id, std::string_view kind,
+                         const nlohmann::json& payload);
   size_t SubscriberCount() const;
 
  private:
@@ -44,6 +63,9 @@ class ConversationHub {
   uint64_t next_token_ = 1;  // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Subscriber>>>> subs_;  // GUARDED_BY(mu_)
   std::vector<std::weak_ptr<Subscriber>> all_;  // GUARDED_BY(mu_)
+  // Key: tenant_id + '\n' + customer_id → (token, subscriber); token → key.
+  std::unordered_map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Subscriber>>>> customers_;  // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::string> token_customer_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace kefu::dialogue

@@ -124,6 +124,11 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     await agent.waitForSelector(`[data-testid="mine"] [data-conversation="${angryConversation}"]`);
     await agent.waitForSelector('[data-testid="handoff"]', { timeout: 10000 });
     assert.equal(await agent.locator(`[data-testid="queue"] [data-conversation="${angryConversation}"]`).count(), 0, 'left the queue');
+    // The customer panel shows C0001 with the data hub's 360° profile (open ticket, browsing, value).
+    await agent.waitForSelector('[data-testid="customer-name"]:has-text("张伟")', { timeout: 10000 });
+    await agent.waitForSelector('[data-testid="profile-360"] [data-testid="profile-ticket"]', { timeout: 10000 });
+    assert.ok(await agent.locator('[data-testid="profile-browsing"]').count() > 0, 'recent browsing shown');
+    assert.match(await agent.textContent('[data-testid="profile-value"]'), /生命周期价值/);
 
     // The customer is told who serves them.
     const notice = await customer.waitForSelector('.msg[data-role="system"][data-notice="agent"]', { timeout: 15000 });

@@ -63,6 +63,22 @@ describe('chat widget against kefu serve --demo', () => {
     await page.screenshot({ path: path.join(ensureResultsDir(), 'chat.png'), animations: 'disabled' });
   });
 
+  test('an inbox message sent through the API appears live as a notice card, not a chat message', T, async () => {
+    const before = (await renderedMessages(page)).length;
+    const title = `退款已到账 ${Date.now()}`;
+    const res = await fetch(`${server.baseUrl}/v1/inbox/messages`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer demo-admin-key', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customer_id: CUSTOMER, kind: 'notice', title, body: '请在"我的消息"中查看' }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const card = await page.waitForSelector('[data-testid="inbox-notice"]', { timeout: 10000 });
+    assert.match(await card.textContent(), new RegExp(`您有一条新消息：${title}`));
+    assert.equal((await renderedMessages(page)).length, before, 'no chat bubble was added');
+    const stored = await serverMessages(server.baseUrl, await conversationId());
+    assert.equal(stored.filter((m) => m.text.includes(title)).length, 0, 'not stored in the conversation');
+  });
+
   test('reload keeps the history without duplicates', T, async () => {
     const id = await conversationId();
     const before = await renderedMessages(page);

@@ -10,6 +10,9 @@
 //   after a reconnect never duplicate anything.
 // - `delta` frames accumulate in `state.streams[reply_to]`; the final
 //   `message` with that reply_to replaces the streaming bubble.
+// - `inbox` frames (a new message in the customer's in-app inbox) land in
+//   `state.inbox` (deduped by id, arrival order): notices shown in the chat,
+//   never chat messages, and not replayed on reconnect.
 // - Transport is a WebSocket; when WebSockets repeatedly fail to open the
 //   client falls back to Server-Sent Events plus POST ?wait=false.
 //
@@ -109,6 +112,7 @@ export class ChatClient {
       awaiting: null,
       notice: '',
       ended: false,
+      inbox: [],
     });
 
     this._seqs = new Set();
@@ -316,6 +320,10 @@ export class ChatClient {
         if (connId !== this._connId) return;
         this._safeJson(ev.data, (d) => this._onDelta(d));
       });
+      es.addEventListener('inbox', (ev) => {
+        if (connId !== this._connId) return;
+        this._safeJson(ev.data, (m) => this._onInbox(m));
+      });
       es.addEventListener('closed', () => connId === this._connId && this._markEnded());
       // EventSource would reconnect with the stale after_seq; reconnect ourselves instead.
       es.onerror = () => this._onConnectionLost(connId);
@@ -448,6 +456,9 @@ export class ChatClient {
         case 'closed':
           this._markEnded();
           break;
+        case 'inbox':
+          this._onInbox(f.message);
+          break;
         default:
           break;  // pong and future frame types
       }
@@ -460,6 +471,13 @@ export class ChatClient {
     if (message && message.role === 'customer' && !this._answeredAfter(message.seq)) {
       this.state.awaiting = { seq: message.seq, since: this.env.now() };
     }
+  }
+
+  // A new inbox message for this customer: {id, kind, title, body, created_ms, ...}.
+  _onInbox(m) {
+    if (!m || m.id == null || typeof m.title !== 'string') return;
+    if (this.state.inbox.some((x) => x.id === m.id)) return;
+    this.state.inbox.push({ id: m.id, kind: m.kind, title: m.title, body: m.body || '', created_ms: m.created_ms || this.env.now() });
   }
 
   _onDelta(d) {

@@ -252,6 +252,19 @@ test('delta frames stream into a pending bubble that the final message replaces'
   assert.deepEqual(texts(state), ['1:customer:退货政策', '2:bot:支持七天无理由退货。']);
 });
 
+test('inbox frames become notices, not chat messages, once per id', async () => {
+  const { client, state, server } = setup();
+  await client.start();
+  await flush();
+  const ws = server.sockets[0];
+  const m = { id: 7, kind: 'remedy', title: '补偿券已发放', body: '10 元券', created_ms: 5 };
+  ws.push({ type: 'inbox', message: m });
+  ws.push({ type: 'inbox', message: m });
+  ws.push({ type: 'inbox', message: { id: 8 } });  // malformed: ignored
+  assert.deepEqual(state.inbox.map((x) => `${x.id}:${x.title}`), ['7:补偿券已发放']);
+  assert.deepEqual(texts(state), []);
+});
+
 test('a reload resumes the conversation, its history and the unacked outbox', async () => {
   const storage = new MemoryStorage();
   const server = new FakeServer();
@@ -325,6 +338,8 @@ test('falls back to SSE + POST when WebSockets never open', async () => {
   assert.equal(state.streams[1].text, '正在为您');
   sources[0].emit('message', server.store('c_1', 'bot', '正在为您转接人工客服', { reply_to: 1 }));
   assert.deepEqual(texts(state), ['1:customer:人工客服', '2:bot:正在为您转接人工客服']);
+  sources[0].emit('inbox', { id: 3, kind: 'notice', title: '工单已更新', body: 'b', created_ms: 1 });
+  assert.deepEqual(state.inbox.map((x) => x.title), ['工单已更新']);
 });
 
 test('a rejected message is marked failed and can be retried with the same id', async () => {

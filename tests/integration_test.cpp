@@ -1,0 +1,210 @@
+// Integration between modules over the whole server (ServerApp with the demo
+// tenant plus a second tenant "other", port 0, a temporary data dir, real
+// SQLite, HTTP, WebSockets and SSE):
+// - the agent workspace's customer panel carries the data hub's 360° profile;
+// - a new inbox message is pushed to the customer's open conversation streams
+//   and to nobody else's.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "api/tenants.h"
+#include "app/server_app.h"
+#include "common/clock.h"
+#include "http/testing.h"
+#include "storage/schema.h"
+
+namespace kefu {
+namespace {
+
+namespace fs = std::filesystem;
+using http::testing::Fetch;
+using http::testing::Headers;
+using http::testing::SseClient;
+using http::testing::WsClient;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "application/json"}};
+const Headers kOtherWidget = {{"X-Kefu-Widget-Key", "other-widget"}, {"Content-Type", "application/json"}};
+const Headers kAdmin = {{"Authorization", "Bearer demo-admin-key"}, {"Content-Type", "application/json"}};
+const Headers kOtherAdmin = {{"Authorization", "Bearer other-admin-key"}, {"Content-Type", "application/json"}};
+
+class IntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("kefu_integration_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    {  // a second tenant with its own keys, before the server starts
+      auto db = storage::Database::Open((dir_ / "kefu.db").string());
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->Migrate(storage::SchemaMigrations()).ok());
+      FakeClock clock;
+      api::TenantDirectory dir(**db, clock);
+      ASSERT_TRUE(dir.Ensure("other", "Other shop", "other-widget").ok());
+      ASSERT_TRUE(dir.AddApiKey("other", "other-admin-key", "test").ok());
+    }
+    auto cfg = Config::Parse("", {});
+    ASSERT_TRUE(cfg.ok());
+    cfg->server.port = 0;
+    cfg->server.host = "127.0.0.1";
+    cfg->storage.data_dir = dir_.string();
+    cfg->log.level = "error";
+    cfg->agents.pwhash_ops = 1;
+    cfg->agents.pwhash_mem_kib = 64;  // fast hashing for tests
+    app::ServeOptions opts;
+    opts.demo = true;
+    auto a = app::ServerApp::Create(*cfg, opts);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_ = std::move(*a);
+    ASSERT_TRUE(app_->Start().ok());
+    port_ = app_->port();
+  }
+  static void TearDownTestSuite() {
+    app_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static json Call(const std::string& method, const std::string& target, const json& body, int expect,
+                   const Headers& h) {
+    auto r = Fetch(port_, method, target, body.is_null() ? "" : body.dump(), h);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, expect) << method << " " << target << " -> " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  static std::string NewConversation(const std::string& customer, const Headers& h = kWidget) {
+    return Call("POST", "/v1/conversations", {{"customer_id", customer}, {"channel", "web"}}, 201, h).value("id", "");
+  }
+  // A customer WebSocket with its replay drained (a new conversation may hold a greeting).
+  static std::unique_ptr<WsClient> CustomerWs(const std::string& cid, const std::string& widget_key = "demo") {
+    auto ws = WsClient::Connect(port_, "/v1/conversations/" + cid + "/ws", {{"X-Kefu-Widget-Key", widget_key}});
+    EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+    if (!ws.ok()) return nullptr;
+    while ((*ws)->Receive(300ms).ok()) {
+    }
+    return std::move(*ws);
+  }
+  // The next frame of `type`, skipping others; null on timeout.
+  static json WaitType(WsClient& ws, const std::string& type, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto f = ws.Receive(std::max(left, 1ms));
+      if (!f.ok()) break;
+      json j = json::parse(*f, nullptr, false);
+      if (j.value("type", "") == type) return j;
+    }
+    return nullptr;
+  }
+  static json Send(const std::string& customer, const std::string& title, const Headers& h = kAdmin) {
+    return Call("POST", "/v1/inbox/messages",
+                {{"customer_id", customer}, {"kind", "notice"}, {"title", title}, {"body", "正文：" + title}}, 201,
+                h);
+  }
+
+  static inline fs::path dir_;
+  static inline std::unique_ptr<app::ServerApp> app_;
+  static inline int port_ = 0;
+};
+
+TEST_F(IntegrationTest, CustomerPanelCarriesTheProfile) {
+  json login = Call("POST", "/v1/agent/login", {{"tenant_id", "demo"}, {"username", "agent1"}, {"password", "demo1234"}},
+                    200, {{"Content-Type", "application/json"}});
+  const Headers agent = {{"Authorization", "Bearer " + login.value("token", "")}};
+  json panel = Call("GET", "/v1/agent/customers/C0001", nullptr, 200, agent);
+  // The panel's own fields stay.
+  EXPECT_EQ(panel["customer"]["id"], "C0001");
+  EXPECT_TRUE(panel["orders"].is_array());
+  EXPECT_TRUE(panel["conversations"].is_array());
+  // The 360° profile is the data hub's, for the same customer.
+  const json& p = panel["profile"];
+  ASSERT_TRUE(p.is_object()) << panel.dump();
+  json direct = Call("GET", "/v1/customers/C0001/profile", nullptr, 200, kAdmin);
+  EXPECT_EQ(p["customer_id"], "C0001");
+  EXPECT_EQ(p["demographics"]["name"], "张伟");
+  EXPECT_EQ(p["open_tickets"].size(), 1u);
+  EXPECT_FALSE(p["recent_browsing"].empty());
+  EXPECT_FALSE(p["recent_transactions"].empty());
+  EXPECT_TRUE(p["value"]["rfm"].contains("segment"));
+  EXPECT_EQ(p["value"], direct["value"]);
+  EXPECT_EQ(p["identities"], direct["identities"]);
+
+  // A record merged into C0003: its panel shows the whole cluster's profile.
+  json rec = {{"source", "app"},
+              {"records", json::array({{{"id", "APP-7001"}, {"name", "李娜"}, {"phone", "15001873364"}}})}};
+  Call("POST", "/v1/ingest/customers", rec, 200, kAdmin);
+  json merged = Call("GET", "/v1/agent/customers/APP-7001", nullptr, 200, agent);
+  EXPECT_EQ(merged["customer"]["id"], "APP-7001");
+  EXPECT_EQ(merged["profile"]["customer_id"], "C0003") << merged["profile"].dump();
+  EXPECT_EQ(merged["profile"]["merged_ids"], json::array({"APP-7001"}));
+  Call("GET", "/v1/agent/customers/NOPE", nullptr, 404, agent);
+}
+
+TEST_F(IntegrationTest, InboxMessagesReachOnlyTheCustomersOpenStreams) {
+  std::string c1 = NewConversation("C0004");
+  std::string c1b = NewConversation("C0004");  // a second open conversation of the same customer
+  std::string c2 = NewConversation("C0005");
+  std::string o1 = NewConversation("C0004", kOtherWidget);  // the same customer id in another tenant
+  auto ws1 = CustomerWs(c1), ws1b = CustomerWs(c1b), ws2 = CustomerWs(c2), wso = CustomerWs(o1, "other-widget");
+  ASSERT_TRUE(ws1 && ws1b && ws2 && wso);
+  auto sse = SseClient::Connect(port_, "/v1/conversations/" + c1 + "/events", {{"X-Kefu-Widget-Key", "demo"}});
+  ASSERT_TRUE(sse.ok()) << sse.status().ToString();
+  // The stream subscribes just after its headers go out: once it carries a message of c1
+  // (live or replayed, both after the subscription), it is subscribed.
+  Call("POST", "/v1/conversations/" + c1 + "/messages", {{"client_msg_id", "sync-1"}, {"text", "你好"}}, 200, kWidget);
+  for (bool synced = false; !synced;) {
+    auto e = (*sse)->Next(5000ms);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    synced = e->event == "message";
+  }
+
+  json sent = Send("C0004", "订单已退款");
+  json f = WaitType(*ws1, "inbox", 5000ms);
+  ASSERT_TRUE(f.is_object()) << "no inbox frame";
+  EXPECT_EQ(f["message"]["id"], sent["message"]["id"]);
+  EXPECT_EQ(f["message"]["title"], "订单已退款");
+  EXPECT_EQ(f["message"]["customer_id"], "C0004");
+  EXPECT_EQ(WaitType(*ws1b, "inbox", 5000ms)["message"]["id"], sent["message"]["id"]);
+  bool got_sse = false;
+  for (int i = 0; i < 20 && !got_sse; ++i) {
+    auto e = (*sse)->Next(5000ms);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (e->event != "inbox") continue;
+    got_sse = true;
+    EXPECT_EQ(json::parse(e->data)["title"], "订单已退款");
+  }
+  EXPECT_TRUE(got_sse);
+  // Not a chat message: the conversation's history is unchanged by it.
+  json msgs = Call("GET", "/v1/conversations/" + c1 + "/messages", nullptr, 200, kWidget);
+  for (const auto& m : msgs["messages"]) EXPECT_EQ(m["text"].get<std::string>().find("订单已退款"), std::string::npos);
+  // A repeat with the same idempotency key creates nothing and pushes nothing.
+  json keyed = {{"customer_id", "C0004"}, {"kind", "notice"}, {"title", "一次"}, {"body", "b"}, {"idempotency_key", "k1"}};
+  Call("POST", "/v1/inbox/messages", keyed, 201, kAdmin);
+  EXPECT_EQ(WaitType(*ws1, "inbox", 5000ms)["message"]["title"], "一次");
+  Call("POST", "/v1/inbox/messages", keyed, 200, kAdmin);
+  EXPECT_TRUE(WaitType(*ws1, "inbox", 500ms).is_null());
+
+  // Another customer's socket and the other tenant's C0004 got nothing.
+  EXPECT_TRUE(WaitType(*ws2, "inbox", 500ms).is_null());
+  EXPECT_TRUE(WaitType(*wso, "inbox", 500ms).is_null());
+  // ...until their own messages arrive.
+  Send("C0005", "给 C0005");
+  EXPECT_EQ(WaitType(*ws2, "inbox", 5000ms)["message"]["title"], "给 C0005");
+  Send("C0004", "other 的消息", kOtherAdmin);
+  json of = WaitType(*wso, "inbox", 5000ms);
+  EXPECT_EQ(of["message"]["title"], "other 的消息");
+  EXPECT_TRUE(WaitType(*ws1, "inbox", 500ms).is_null());
+
+  // A closed socket is unsubscribed: later messages still reach the others.
+  ws1b->Close();
+  ws1b.reset();
+  Send("C0004", "再来一条");
+  EXPECT_EQ(WaitType(*ws1, "inbox", 5000ms)["message"]["title"], "再来一条");
+}
+
+}  // namespace
+}  // namespace kefu
