@@ -199,6 +199,20 @@ TEST_F(IntegrationTest, InboxMessagesReachOnlyTheCustomersOpenStreams) {
   EXPECT_EQ(of["message"]["title"], "other 的消息");
   EXPECT_TRUE(WaitType(*ws1, "inbox", 500ms).is_null());
 
+  // A merged customer: a message to either record reaches the conversations of both.
+  json rec = {{"source", "app"},
+              {"records", json::array({{{"id", "APP-7002"}, {"name", "李娜"}, {"phone", "15001873364"}}})}};
+  Call("POST", "/v1/ingest/customers", rec, 200, kAdmin);
+  auto wsr = CustomerWs(NewConversation("C0003")), wsm = CustomerWs(NewConversation("APP-7002"));
+  ASSERT_TRUE(wsr && wsm);
+  Send("C0003", "给根记录");
+  EXPECT_EQ(WaitType(*wsm, "inbox", 5000ms)["message"]["title"], "给根记录");
+  EXPECT_EQ(WaitType(*wsr, "inbox", 5000ms)["message"]["title"], "给根记录");
+  Send("APP-7002", "给合并记录");
+  EXPECT_EQ(WaitType(*wsr, "inbox", 5000ms)["message"]["title"], "给合并记录");
+  EXPECT_EQ(WaitType(*wsm, "inbox", 5000ms)["message"]["title"], "给合并记录");
+  EXPECT_TRUE(WaitType(*ws1, "inbox", 300ms).is_null());
+
   // A closed socket is unsubscribed: later messages still reach the others.
   ws1b->Close();
   ws1b.reset();

@@ -235,10 +235,13 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
                                                  inbox::WebhookSettings::FromConfig(config.inbox));
   a.inbox = std::make_unique<inbox::MessageCenter>(*a.db, a.clock, a.metrics, a.webhooks.get());
-  // Integration: a new inbox message is pushed to the customer's open conversation streams
-  // (WS {"type":"inbox","message":{...}}, SSE event "inbox").
-  a.inbox->SetListener([hub = &a.hub](const inbox::InboxMessage& m) {
-    hub->PublishToCustomer(m.tenant_id, m.customer_id, "inbox", m.ToJson());
+  // Integration: a new inbox message is pushed to the open conversation streams of every record
+  // of the customer's merged cluster (WS {"type":"inbox","message":{...}}, SSE event "inbox").
+  a.inbox->SetListener([hub = &a.hub, identity = a.identity.get()](const inbox::InboxMessage& m) {
+    nlohmann::json payload = m.ToJson();
+    auto ids = identity->ClusterIds(m.tenant_id, m.customer_id);  // NotFound: no customer record
+    if (!ids.ok() || ids->empty()) return hub->PublishToCustomer(m.tenant_id, m.customer_id, "inbox", payload);
+    for (const auto& id : *ids) hub->PublishToCustomer(m.tenant_id, id, "inbox", payload);
   });
   a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
   a.inbox_routes = inbox::RegisterInboxRoutes(
