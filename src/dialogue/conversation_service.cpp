@@ -228,7 +228,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     turns_failed_.Inc();
     return conv.status();
   }
-  auto recent = store_.Recent(conv->id, settings_.history_turns + 1);
+  auto recent = store_.Recent(conv->id, settings_.history_turns + 1, /*with_meta=*/false);
   std::vector<Message> history;
   if (recent.ok()) {
     for (auto& m : *recent)

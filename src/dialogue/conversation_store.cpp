@@ -267,10 +267,13 @@ Result<std::vector<Message>> ConversationStore::List(const std::string& conversa
   return ReadMessages(st);
 }
 
-Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n) {
+Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n, bool with_meta) {
   auto s = db_.Lock();
-  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                       " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?");
+  auto& st = s.Prepare(with_meta ? std::string("SELECT ") + kMessageColumns +
+                                       " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?"
+                                 : std::string("SELECT id, conversation_id, seq, role, text, client_msg_id, reply_to, "
+                                               "'{}', created_ms FROM messages WHERE conversation_id = ? "
+                                               "ORDER BY seq DESC LIMIT ?"));
   st.Bind(1, conversation_id).Bind(2, static_cast<int64_t>(n));
   KEFU_ASSIGN_OR_RETURN(std::vector<Message> out, ReadMessages(st));
   std::reverse(out.begin(), out.end());

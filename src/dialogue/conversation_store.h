@@ -76,8 +76,10 @@ class ConversationStore {
                               const nlohmann::json& meta, const nlohmann::json* context,
                               const std::string& role = "bot");
   Result<std::vector<Message>> List(const std::string& conversation_id, int64_t after_seq, int limit);
-  // The newest `n` messages, oldest first.
-  Result<std::vector<Message>> Recent(const std::string& conversation_id, int n);
+  // The newest `n` messages, oldest first. Without `with_meta` every meta is
+  // an empty object (the responders' history needs only roles and texts, and
+  // customer metas carry the analysis and the routing trace).
+  Result<std::vector<Message>> Recent(const std::string& conversation_id, int n, bool with_meta = true);
   // Customer messages of open conversations that have no reply yet (accepted
   // before a crash or shutdown) and were not followed by an agent's or a
   // system message (turns a human served); the service answers them at start-up.
