@@ -11,6 +11,7 @@
 #include <exception>
 #include <functional>
 
+#include "common/deadline_io.h"
 #include "inbox/url.h"
 #include "inbox/webhooks.h"
 
@@ -26,29 +27,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr uint64_t kMaxResponseBytes = 64 << 10;
 
-// Runs one asynchronous step on a private io_context until it completes or
-// the deadline passes; on timeout `cancel` closes the socket and the aborted
-// handler is drained.
-struct Io {
-  net::io_context ioc{1};
-
-  template <typename Start>
-  beast::error_code Run(SteadyClock::time_point deadline, Start&& start, const std::function<void()>& cancel) {
-    bool done = false;
-    beast::error_code result;
-    ioc.restart();
-    start([&done, &result](beast::error_code ec) {
-      done = true;
-      result = ec;
-    });
-    ioc.run_until(deadline);
-    if (done) return result;
-    cancel();
-    ioc.restart();
-    ioc.run();
-    return net::error::timed_out;
-  }
-};
+using Io = DeadlineIo;
 
 class BeastTransport final : public WebhookTransport {
  public:

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <openssl/ssl.h>
 
+#include "common/deadline_io.h"
 #include "common/log.h"
 #include "llm/openai_protocol.h"
 
@@ -46,29 +47,7 @@ struct OpenAiClient::Attempt {
   ChatResponse response;
 };
 
-// A private io_context driven on the calling thread: each asynchronous
-// operation runs until it completes or its deadline passes, in which case
-// `cancel` closes the socket and the aborted handlers are drained.
-struct OpenAiClient::Io {
-  net::io_context ioc{1};
-
-  template <typename Start>
-  beast::error_code Run(SteadyClock::time_point deadline, Start&& start, const std::function<void()>& cancel) {
-    bool done = false;
-    beast::error_code result;
-    ioc.restart();
-    start([&done, &result](beast::error_code ec) {
-      done = true;
-      result = ec;
-    });
-    ioc.run_until(deadline);
-    if (done) return result;
-    cancel();
-    ioc.restart();
-    ioc.run();
-    return net::error::timed_out;
-  }
-};
+struct OpenAiClient::Io : DeadlineIo {};
 
 Result<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(const LlmConfig& cfg, metrics::Registry& metrics,
                                                            const Clock& clock) {
