@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "api/tenants.h"
@@ -16,6 +17,7 @@
 #include "http/testing.h"
 #include "routing/rule_store.h"
 #include "storage/schema.h"
+#include "support/fake_openai.h"
 
 namespace kefu {
 namespace {
@@ -51,6 +53,8 @@ class AgentsServerTest : public ::testing::Test {
     cfg->agents.pwhash_mem_kib = 64;  // fast hashing for tests
     cfg->routing.rules_dir = (dir_ / "rules").string();
     cfg->routing.reload_interval_s = 1;
+    cfg->agents.assignment = "manual";  // these tests accept from the queue; AutoAssignTest below
+    Configure(*cfg);
     cfg_ = *cfg;
     Prepare();
     app::ServeOptions opts;
@@ -63,6 +67,7 @@ class AgentsServerTest : public ::testing::Test {
   }
   // Runs before the server starts, on the fresh data dir.
   virtual void Prepare() {}
+  virtual void Configure(Config&) {}
   void TearDown() override {
     app_.reset();
     fs::remove_all(dir_);
@@ -488,6 +493,171 @@ TEST_F(TenantIsolationTest, EveryAgentSupervisorAdminRouteAndTheWebSocket) {
       EXPECT_TRUE(j["board"]["queues"].empty());
     }
   }
+}
+
+// ---- automatic assignment ----------------------------------------------------
+
+class AutoAssignTest : public AgentsServerTest {
+ protected:
+  void Configure(Config& c) override { c.agents.assignment = "auto"; }
+  // Conversations assigned to the token's agent.
+  std::set<std::string> Mine(const std::string& token) {
+    std::set<std::string> out;
+    const json mine = Call("GET", "/v1/agent/conversations", nullptr, 200, Bearer(token));
+    for (const auto& i : mine["items"]) out.insert(i["conversation"]["id"].get<std::string>());
+    return out;
+  }
+  std::string IdOf(const std::string& token) {
+    return Call("GET", "/v1/agent/me", nullptr, 200, Bearer(token))["id"].get<std::string>();
+  }
+};
+
+TEST_F(AutoAssignTest, GoesStraightToTheLeastLoadedAgentWithTheSkill) {
+  std::string t1 = Login("agent1"), t2 = Login("agent2"), t3 = Login("agent3");  // after_sale: agent1, agent3
+  for (const auto& t : {t1, t2, t3}) Online(t);
+  auto ws1 = AgentWs(t1), ws3 = AgentWs(t3);
+  ASSERT_TRUE(ws1 && ws3);
+  std::string a = NewConversation("C0002"), b = NewConversation("C0003"), g = NewConversation("C0004");
+  json ra = Say(a, "我要投诉！你们的东西用了两天就坏了，太气人了");
+  EXPECT_EQ(ra["reply"]["role"], "system");
+  EXPECT_EQ(ra["reply"]["meta"]["event"], "assigned") << ra.dump();
+  EXPECT_NE(ra["reply"]["text"].get<std::string>().find("为您服务"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + a, nullptr, 200)["status"], "human");
+  const std::string first = ra["reply"]["meta"]["agent"]["id"];
+  json rb = Say(b, "你们太差劲了，我要投诉！");
+  EXPECT_EQ(rb["reply"]["meta"]["event"], "assigned") << rb.dump();
+  const std::string second = rb["reply"]["meta"]["agent"]["id"];
+  // Both need after_sale: one each (the second goes to the one with fewer chats).
+  EXPECT_EQ(std::set<std::string>({first, second}), std::set<std::string>({IdOf(t1), IdOf(t3)}));
+  // A general handoff goes to agent2, the only one with no chat.
+  json rg = Say(g, "转人工");
+  EXPECT_EQ(rg["reply"]["meta"]["agent"]["id"], IdOf(t2)) << rg.dump();
+  EXPECT_EQ(Mine(t2), std::set<std::string>({g}));
+  EXPECT_EQ(Mine(t1).size() + Mine(t3).size(), 2u);
+  // The assigned agent's screen got the conversation; nothing waits in a queue.
+  auto& ws_first = first == IdOf(t1) ? *ws1 : *ws3;
+  EXPECT_FALSE(WaitFrame(ws_first, [&](const json& f) {
+                 return f["type"] == "assigned" && f["conversation"]["conversation"]["id"] == a;
+               }).is_null());
+  EXPECT_TRUE(Call("GET", "/v1/agent/queue", nullptr, 200, Bearer(t1))["items"].empty());
+  // The agent replies at once (no accept) and the bot stays silent on the next turn.
+  Call("POST", "/v1/agent/conversations/" + a + "/messages", {{"text", "您好，我来处理"}}, 200,
+       Bearer(first == IdOf(t1) ? t1 : t3));
+  json silent = Say(a, "好的");
+  EXPECT_TRUE(silent["reply"].is_null()) << silent.dump();
+}
+
+TEST_F(AutoAssignTest, AWaitingConversationIsAssignedWhenASlotFreesOrAnAgentComesOnline) {
+  Call("POST", "/v1/admin/agents",
+       {{"username", "solo"}, {"name", "单线"}, {"password", "demo1234"}, {"skills", {"general"}}, {"max_chats", 1}},
+       201, kAdmin);
+  std::string ts = Login("solo");
+  Online(ts);
+  auto ws = AgentWs(ts);
+  ASSERT_TRUE(ws);
+  std::string c1 = NewConversation("C0005"), c2 = NewConversation("C0006"), c3 = NewConversation("C0007");
+  EXPECT_EQ(Say(c1, "转人工")["reply"]["meta"]["event"], "assigned");
+  json w2 = Say(c2, "转人工");  // solo is full: c2 waits with its place and estimated wait
+  EXPECT_NE(w2["reply"]["text"].get<std::string>().find("正在为您转接人工客服"), std::string::npos) << w2.dump();
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + c2, nullptr, 200)["status"], "queued");
+  Say(c3, "转人工");
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + c3, nullptr, 200)["status"], "queued");
+
+  // solo closes c1: the oldest waiting one (c2) is assigned to solo at once.
+  Call("POST", "/v1/agent/conversations/" + c1 + "/close", json::object(), 200, Bearer(ts));
+  EXPECT_FALSE(WaitFrame(*ws, [&](const json& f) {
+                 return f["type"] == "assigned" && f["conversation"]["conversation"]["id"] == c2;
+               }).is_null());
+  EXPECT_EQ(Mine(ts), std::set<std::string>({c2}));
+  // The customer was told who serves them.
+  json msgs = Call("GET", "/v1/conversations/" + c2 + "/messages", nullptr, 200);
+  bool told = false;
+  for (const auto& m : msgs["messages"])
+    told |= m["role"] == "system" && m["text"] == "客服 单线 为您服务" && m["meta"]["auto"] == true;
+  EXPECT_TRUE(told) << msgs.dump();
+
+  // agent2 comes online: c3 (still waiting) goes to agent2.
+  std::string t2 = Login("agent2");
+  Online(t2);
+  EXPECT_EQ(Mine(t2), std::set<std::string>({c3}));
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + c3, nullptr, 200)["status"], "human");
+  // A customer-closed conversation frees the slot too (picked up by the tick).
+  std::string c4 = NewConversation("C0008");
+  Say(c4, "转人工");  // agent2 has room: assigned
+  EXPECT_EQ(Mine(t2).size(), 2u);
+}
+
+TEST_F(AgentsServerTest, ReplyDraftsNeedAnLlm) {
+  std::string t1 = Login("agent1");
+  Online(t1);
+  std::string cid = Queued();
+  EXPECT_EQ(Call("GET", "/v1/agent/conversations/" + cid + "/suggestions", nullptr, 200, Bearer(t1))["llm"], "off");
+  json e = Call("POST", "/v1/agent/conversations/" + cid + "/drafts", json::object(), 503, Bearer(t1));
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("llm_off"), std::string::npos) << e.dump();
+  json d = Call("GET", "/v1/agent/conversations/" + cid, nullptr, 200, Bearer(t1));
+  EXPECT_EQ(d["handoff"]["summary_source"], "extractive");
+}
+
+// ---- LLM assist (fake OpenAI-compatible server) --------------------------------
+
+class LlmAssistTest : public AgentsServerTest {
+ protected:
+  void Configure(Config& c) override {
+    c.agents.assignment = "auto";
+    c.llm.base_url = fake_.base_url();
+    c.llm.model = "fake-model";
+    c.llm.timeout_ms = 3000;
+    c.llm.max_retries = 0;
+    c.llm.retry_backoff_ms = 10;
+  }
+  testing::FakeOpenAiServer fake_;
+};
+
+TEST_F(LlmAssistTest, GeneratedHandoffSummaryIsPushedAndDraftsAreGrounded) {
+  std::string t1 = Login("agent1");
+  Online(t1);
+  auto ws = AgentWs(t1);
+  ASSERT_TRUE(ws);
+  std::string cid = NewConversation("C0002");
+  json r = Say(cid, "我要投诉！你们的东西用了两天就坏了，太气人了");  // no bot turn: routed to agent1 at once
+  ASSERT_EQ(r["reply"]["meta"]["event"], "assigned") << r.dump();
+  // The summary is written in the background and pushed as a handoff frame.
+  json h = WaitFrame(*ws, [&](const json& f) { return f["type"] == "handoff" && f["conversation_id"] == cid; });
+  ASSERT_FALSE(h.is_null());
+  EXPECT_EQ(h["handoff"]["summary_source"], "llm");
+  const std::string gen = h["handoff"]["generated_summary"];
+  // The fake model echoes the prompt: the transcript reached it.
+  EXPECT_NE(gen.find("我要投诉"), std::string::npos) << gen;
+  EXPECT_FALSE(h["handoff"]["summary"].get<std::string>().empty()) << "the extractive summary stays";
+  bool summary_prompt = false;
+  for (const auto& q : fake_.Requests())
+    summary_prompt |= q.json["messages"][0]["content"].get<std::string>().find("交接摘要") != std::string::npos;
+  EXPECT_TRUE(summary_prompt);
+  json detail = Call("GET", "/v1/agent/conversations/" + cid, nullptr, 200, Bearer(t1));
+  EXPECT_EQ(detail["handoff"]["generated_summary"], gen) << "stored, not only pushed";
+
+  EXPECT_EQ(Call("GET", "/v1/agent/conversations/" + cid + "/suggestions", nullptr, 200, Bearer(t1))["llm"],
+            "available");
+  const size_t before = fake_.RequestCount();
+  fake_.Enqueue(testing::FakeReply::Json(R"(["非常抱歉给您带来不便，请提供订单号，我马上为您处理。", "商品质量问题支持7天无理由退换，我帮您登记。"])"));
+  json d = Call("POST", "/v1/agent/conversations/" + cid + "/drafts", json::object(), 200, Bearer(t1));
+  ASSERT_EQ(d["items"].size(), 2u) << d.dump();
+  EXPECT_EQ(d["items"][0]["source"], "llm");
+  EXPECT_EQ(d["items"][0]["text"], "非常抱歉给您带来不便，请提供订单号，我马上为您处理。");
+  EXPECT_EQ(d["cached"], false);
+  const std::string prompt = fake_.Requests().back().json["messages"][1]["content"];
+  EXPECT_NE(prompt.find("知识库"), std::string::npos);
+  EXPECT_NE(prompt.find("客户：我要投诉"), std::string::npos) << prompt;
+  // Asked again with no new message: cached, no second model call.
+  EXPECT_EQ(Call("POST", "/v1/agent/conversations/" + cid + "/drafts", json::object(), 200, Bearer(t1))["cached"], true);
+  EXPECT_EQ(fake_.RequestCount(), before + 1);
+  // Another agent may not ask for drafts of agent1's conversation.
+  Call("POST", "/v1/agent/conversations/" + cid + "/drafts", json::object(), 403, Bearer(Login("agent2")));
+  // The model failing: a clear 503, and the KB suggestions still answer.
+  Say(cid, "还要等多久");
+  fake_.Enqueue(testing::FakeReply::Error(500, "overloaded"));
+  Call("POST", "/v1/agent/conversations/" + cid + "/drafts", json::object(), 503, Bearer(t1));
+  Call("GET", "/v1/agent/conversations/" + cid + "/suggestions", nullptr, 200, Bearer(t1));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ struct Desk::AgentState {
   std::string presence = "offline";
   std::set<std::string> chats;
   std::vector<std::weak_ptr<http::WsConnection>> conns;
+  int64_t last_assigned_ms = 0;  // auto assignment: ties go to the longest without a new chat
 };
 
 class Desk::Listener final : public dialogue::Subscriber {
@@ -99,7 +100,15 @@ Desk::Desk(const DeskDeps& d, DeskSettings settings)
       handoffs_(d.metrics.GetCounter("kefu_handoffs_total", "Conversations routed to a human queue")),
       accepts_(d.metrics.GetCounter("kefu_agent_accepts_total", "Conversations accepted by an agent")),
       agent_frames_(d.metrics.GetCounter("kefu_agent_frames_total", "Frames sent to agent WebSockets")),
-      queued_gauge_(d.metrics.GetGauge("kefu_queued_conversations", "Conversations waiting for an agent")) {}
+      queued_gauge_(d.metrics.GetGauge("kefu_queued_conversations", "Conversations waiting for an agent")),
+      auto_assigned_(d.metrics.GetCounter("kefu_auto_assignments_total", "Conversations assigned to an agent automatically")),
+      assist_calls_(d.metrics.GetCounter("kefu_agent_assist_calls_total", "LLM assist calls (summaries, reply drafts)")),
+      assist_failures_(d.metrics.GetCounter("kefu_agent_assist_failures_total", "LLM assist calls that failed")) {
+  if (d.llm && settings_.llm_assist) {
+    assist_ = std::make_unique<AgentAssist>(*d.llm);
+    assist_pool_ = std::make_unique<ThreadPool>(std::max(1, settings_.assist_threads), "assist");
+  }
+}
 
 Result<std::unique_ptr<Desk>> Desk::Create(const DeskDeps& deps, DeskSettings settings) {
   std::unique_ptr<Desk> d(new Desk(deps, settings));
@@ -109,7 +118,10 @@ Result<std::unique_ptr<Desk>> Desk::Create(const DeskDeps& deps, DeskSettings se
   return d;
 }
 
-Desk::~Desk() { Stop(); }
+Desk::~Desk() {
+  Stop();
+  if (assist_pool_) assist_pool_->Shutdown();  // its tasks use the desk
+}
 
 Status Desk::Load() {
   KEFU_ASSIGN_OR_RETURN(auto all, accounts_.ListAll());
@@ -193,7 +205,7 @@ void Desk::ReloadRules() {
 }
 
 void Desk::Tick() {
-  std::set<std::string> dirty;
+  std::set<std::string> dirty, due;
   {
     std::lock_guard lock(mu_);
     const int64_t now = clock_.NowMs();
@@ -206,7 +218,12 @@ void Desk::Tick() {
       }
     }
     dirty.swap(board_dirty_);
+    if (settings_.auto_assign)
+      for (const auto& [id, c] : convs_)
+        if (c->status == "queued") dispatch_due_.insert(c->tenant_id);
+    due.swap(dispatch_due_);
   }
+  for (const auto& tenant : due) Dispatch(tenant);
   for (const auto& tenant : dirty) {
     json board = Board(tenant);
     std::lock_guard lock(mu_);
@@ -443,71 +460,69 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     return v;
   }
   lock.unlock();
-  // The handoff summary for the agent (extractive), from the recent history.
-  json handoff = {{"reason", c.reason}, {"rule_id", c.reason}};
-  {
-    auto recent = store_.Recent(conv.id, 30);
-    json trajectory = json::array(), tried = json::array(), facts = json::object();
-    std::string intent;
-    if (recent.ok()) {
-      for (const auto& m : *recent) {
-        if (m.role == "customer" && m.meta.contains("analysis")) {
-          const auto& a = m.meta["analysis"];
-          trajectory.push_back({{"seq", m.seq}, {"label", a.value("emotion", "neutral")},
-                                {"intensity", a.value("emotion_intensity", 0.0)}});
-          std::string in = a.value("intent", "");
-          if (!in.empty() && in != "oos") intent = in;
-        }
-        if (m.role == "bot") {
-          std::string what = m.meta.value("intent", m.meta.value("source", "answer"));
-          std::string text = m.text.substr(0, std::min<size_t>(m.text.size(), 90));
-          while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
-          if (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0xC0) text.pop_back();
-          tried.push_back(what + ": " + text);
-          if (m.meta.contains("order_id") && m.meta["order_id"].is_string()) facts["order_id"] = m.meta["order_id"];
-        }
-        static const std::regex kOrder("SO\\d{6,}");
-        std::smatch sm;
-        if (m.role == "customer" && std::regex_search(m.text, sm, kOrder)) facts["order_id"] = sm.str();
-      }
+  json handoff = ExtractiveHandoff(conv, msg, c.reason, context);
+
+  // Auto assignment: straight to the least-loaded eligible agent with room.
+  std::string target, target_name;
+  if (settings_.auto_assign) {
+    std::lock_guard pick(mu_);
+    if (AgentState* a = LeastLoadedLocked(c.tenant_id, [&](const AgentState& x) { return EligibleLocked(x, c); })) {
+      target = a->agent.id;
+      target_name = a->agent.name;
+      a->chats.insert(c.id);  // reserved: a concurrent pick sees the load
     }
-    if (context.contains("last_order_id") && context["last_order_id"].is_string())
-      facts["order_id"] = context["last_order_id"];
-    if (context.contains("last_products") && context["last_products"].is_array() && !context["last_products"].empty())
-      facts["product"] = context["last_products"][0];
-    if (intent.empty() && msg.meta.contains("analysis")) intent = msg.meta["analysis"].value("intent", "");
-    handoff["intent"] = intent;
-    handoff["facts"] = facts;
-    handoff["emotion_trajectory"] = trajectory;
-    handoff["bot_tried"] = tried;
-    std::string labels;
-    for (const auto& t : trajectory) labels += (labels.empty() ? "" : "→") + t["label"].get<std::string>();
-    std::string summary = "转人工原因：" + c.reason + "。";
-    if (!intent.empty()) summary += "意图：" + intent + "。";
-    if (facts.contains("order_id")) summary += "订单：" + facts["order_id"].get<std::string>() + "。";
-    if (facts.contains("product")) summary += "商品：" + facts["product"].get<std::string>() + "。";
-    if (!labels.empty()) summary += "情绪：" + labels + "。";
-    summary += "机器人已回答 " + std::to_string(tried.size()) + " 次。客户最后说：“" + msg.text + "”";
-    handoff["summary"] = summary;
   }
+  auto unreserve = [&] {
+    if (target.empty()) return;
+    std::lock_guard undo(mu_);
+    if (AgentState* a = AgentLocked(c.tenant_id, target)) a->chats.erase(c.id);
+  };
+  bool written;
   {
     auto s = db_.Lock();
     auto& st = s.Prepare(
-        "UPDATE conversations SET status = 'queued', queue = ?, queue_skill = ?, queue_priority = ?, queued_ms = ?, "
-        "assigned_agent_id = NULL, handoff_json = ?, updated_ms = ? WHERE id = ? AND status = 'open'");
-    st.Bind(1, c.queue).Bind(2, c.skill).Bind(3, c.priority).Bind(4, c.queued_ms).Bind(5, handoff.dump());
-    st.Bind(6, c.queued_ms).Bind(7, c.id);
-    if (!st.Run().ok() || s.Changes() != 1) return v;  // closed meanwhile: the bot answers
+        "UPDATE conversations SET status = ?, queue = ?, queue_skill = ?, queue_priority = ?, queued_ms = ?, "
+        "assigned_agent_id = NULLIF(?, ''), handoff_json = ?, updated_ms = ? WHERE id = ? AND status = 'open'");
+    st.Bind(1, target.empty() ? "queued" : "human").Bind(2, c.queue).Bind(3, c.skill).Bind(4, c.priority);
+    st.Bind(5, c.queued_ms).Bind(6, target).Bind(7, handoff.dump()).Bind(8, c.queued_ms).Bind(9, c.id);
+    written = st.Run().ok() && s.Changes() == 1;
+  }
+  if (!written) {  // closed meanwhile: the bot answers
+    unreserve();
+    return v;
+  }
+  if (assist_) {
+    const std::string tenant = c.tenant_id, id = c.id;
+    (void)assist_pool_->Submit([this, tenant, id] { GenerateSummary(tenant, id); });
   }
   lock.lock();
-  const int ahead = PositionLocked(c);
-  const int64_t wait_ms = (ahead / std::max(1, online) + 1) * settings_.avg_handle_ms;
-  const int64_t minutes = std::max<int64_t>(1, (wait_ms + 59'999) / 60'000);
   ConvState* placed = state.get();
   convs_[c.id] = std::move(state);
-  queued_gauge_.Add(1);
   handoffs_.Inc();
-  board_dirty_.insert(c.tenant_id);
+  board_dirty_.insert(placed->tenant_id);
+  if (!target.empty()) {
+    AgentState* to = AgentLocked(placed->tenant_id, target);
+    placed->status = "human";
+    placed->agent_id = target;
+    to->chats.insert(placed->id);
+    to->last_assigned_ms = clock_.NowMs();
+    SendToAgentLocked(*to, Frame({{"type", "assigned"}, {"conversation", SummaryLocked(*placed)}}));
+    lock.unlock();
+    auto_assigned_.Inc();
+    // The notice is the customer's "who serves you" message (the same as after an accept).
+    v.kind = GateVerdict::Kind::kNotice;
+    v.text = "客服 " + target_name + " 为您服务";
+    v.meta = {{"handoff", true},
+              {"queue", c.queue},
+              {"event", "assigned"},
+              {"agent", {{"id", target}, {"name", target_name}}}};
+    log::Info("handoff_assigned", {{"conversation_id", conv.id}, {"agent_id", target}});
+    return v;
+  }
+  const int ahead = PositionLocked(*placed);
+  const int64_t wait_ms = (ahead / std::max(1, online) + 1) * settings_.avg_handle_ms;
+  const int64_t minutes = std::max<int64_t>(1, (wait_ms + 59'999) / 60'000);
+  queued_gauge_.Add(1);
   SendToEligibleLocked(*placed, Frame({{"type", "queue"}, {"item", QueueItemLocked(*placed)}}));
   const std::string queue = placed->queue;
   lock.unlock();
@@ -517,6 +532,163 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
   v.meta = {{"handoff", true}, {"queue", queue}, {"position", ahead}, {"estimated_wait_ms", wait_ms}};
   log::Info("handoff_queued", {{"conversation_id", conv.id}, {"queue", queue}});
   return v;
+}
+
+json Desk::ExtractiveHandoff(const dialogue::Conversation& conv, const dialogue::Message& msg,
+                             const std::string& reason, const json& context) {
+  json handoff = {{"reason", reason}, {"rule_id", reason}, {"summary_source", "extractive"}};
+  auto recent = store_.Recent(conv.id, 30);
+  json trajectory = json::array(), tried = json::array(), facts = json::object();
+  std::string intent;
+  if (recent.ok()) {
+    for (const auto& m : *recent) {
+      if (m.role == "customer" && m.meta.contains("analysis")) {
+        const auto& a = m.meta["analysis"];
+        trajectory.push_back({{"seq", m.seq}, {"label", a.value("emotion", "neutral")},
+                              {"intensity", a.value("emotion_intensity", 0.0)}});
+        std::string in = a.value("intent", "");
+        if (!in.empty() && in != "oos") intent = in;
+      }
+      if (m.role == "bot") {
+        std::string what = m.meta.value("intent", m.meta.value("source", "answer"));
+        std::string text = m.text.substr(0, std::min<size_t>(m.text.size(), 90));
+        while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+        if (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0xC0) text.pop_back();
+        tried.push_back(what + ": " + text);
+        if (m.meta.contains("order_id") && m.meta["order_id"].is_string()) facts["order_id"] = m.meta["order_id"];
+      }
+      static const std::regex kOrder("SO\\d{6,}");
+      std::smatch sm;
+      if (m.role == "customer" && std::regex_search(m.text, sm, kOrder)) facts["order_id"] = sm.str();
+    }
+  }
+  if (context.contains("last_order_id") && context["last_order_id"].is_string())
+    facts["order_id"] = context["last_order_id"];
+  if (context.contains("last_products") && context["last_products"].is_array() && !context["last_products"].empty())
+    facts["product"] = context["last_products"][0];
+  if (intent.empty() && msg.meta.contains("analysis")) intent = msg.meta["analysis"].value("intent", "");
+  handoff["intent"] = intent;
+  handoff["facts"] = facts;
+  handoff["emotion_trajectory"] = trajectory;
+  handoff["bot_tried"] = tried;
+  std::string labels;
+  for (const auto& t : trajectory) labels += (labels.empty() ? "" : "→") + t["label"].get<std::string>();
+  std::string summary = "转人工原因：" + reason + "。";
+  if (!intent.empty()) summary += "意图：" + intent + "。";
+  if (facts.contains("order_id")) summary += "订单：" + facts["order_id"].get<std::string>() + "。";
+  if (facts.contains("product")) summary += "商品：" + facts["product"].get<std::string>() + "。";
+  if (!labels.empty()) summary += "情绪：" + labels + "。";
+  summary += "机器人已回答 " + std::to_string(tried.size()) + " 次。客户最后说：“" + msg.text + "”";
+  handoff["summary"] = summary;
+  return handoff;
+}
+
+void Desk::GenerateSummary(const std::string& tenant_id, const std::string& conversation_id) {
+  auto history = store_.Recent(conversation_id, 30);
+  json stored;
+  {
+    auto s = db_.Lock();
+    auto& h = s.Prepare("SELECT COALESCE(handoff_json, '{}') FROM conversations WHERE id = ? AND tenant_id = ?");
+    h.Bind(1, conversation_id).Bind(2, tenant_id);
+    auto row = h.Step();
+    if (row.ok() && *row) stored = json::parse(h.Text(0), nullptr, false);
+    h.Reset();
+  }
+  if (!history.ok() || !stored.is_object()) return;
+  assist_calls_.Inc();
+  auto generated = assist_->Summarize(*history, stored);
+  json patch;
+  if (generated.ok()) {
+    patch = {{"generated_summary", *generated}, {"summary_source", "llm"}};
+  } else {
+    assist_failures_.Inc();
+    patch = {{"generated_error", generated.status().message()}};
+    log::Warn("handoff_summary_llm_failed", {{"conversation_id", conversation_id},
+                                             {"error", generated.status().ToString()}});
+  }
+  // Merged into the stored handoff in one statement: another handoff of the
+  // same conversation written meanwhile keeps its own fields.
+  {
+    auto s = db_.Lock();
+    auto& u = s.Prepare(
+        "UPDATE conversations SET handoff_json = json_patch(COALESCE(handoff_json, '{}'), ?) WHERE id = ? AND "
+        "tenant_id = ?");
+    u.Bind(1, patch.dump()).Bind(2, conversation_id).Bind(3, tenant_id);
+    if (!u.Run().ok()) return;
+  }
+  stored.merge_patch(patch);
+  std::lock_guard lock(mu_);
+  auto it = convs_.find(conversation_id);
+  if (it == convs_.end()) return;  // closed meanwhile: nobody is looking
+  const std::string frame = Frame({{"type", "handoff"}, {"conversation_id", conversation_id}, {"handoff", stored}});
+  if (it->second->status == "human") {
+    if (AgentState* a = AgentLocked(tenant_id, it->second->agent_id)) SendToAgentLocked(*a, frame);
+  } else {
+    SendToEligibleLocked(*it->second, frame);
+  }
+}
+
+Desk::AgentState* Desk::LeastLoadedLocked(const std::string& tenant_id,
+                                          const std::function<bool(const AgentState&)>& fits) {
+  AgentState* best = nullptr;
+  for (auto& [k, a] : agents_) {
+    if (a->agent.tenant_id != tenant_id || a->presence != "online" || a->agent.role != Role::kAgent) continue;
+    if (static_cast<int>(a->chats.size()) >= a->agent.max_chats || !fits(*a)) continue;
+    if (!best || a->chats.size() < best->chats.size() ||
+        (a->chats.size() == best->chats.size() && a->last_assigned_ms < best->last_assigned_ms))
+      best = a.get();
+  }
+  return best;
+}
+
+void Desk::Dispatch(const std::string& tenant) {
+  if (!settings_.auto_assign) return;
+  std::lock_guard serial(dispatch_mu_);
+  for (int round = 0; round < 10'000; ++round) {
+    std::string conversation_id, agent_id, agent_name;
+    {
+      std::lock_guard lock(mu_);
+      std::vector<ConvState*> waiting;
+      for (auto& [id, c] : convs_)
+        if (c->status == "queued" && c->tenant_id == tenant) waiting.push_back(c.get());
+      std::sort(waiting.begin(), waiting.end(), [](const ConvState* x, const ConvState* y) {
+        if (x->priority != y->priority) return x->priority > y->priority;
+        if (x->queued_ms != y->queued_ms) return x->queued_ms < y->queued_ms;
+        return x->id < y->id;
+      });
+      // Highest priority first, oldest first; one that no free agent can take
+      // does not hold back the others (another skill may be free).
+      for (ConvState* c : waiting)
+        if (AgentState* a = LeastLoadedLocked(tenant, [&](const AgentState& x) { return EligibleLocked(x, *c); })) {
+          conversation_id = c->id;
+          agent_id = a->agent.id;
+          agent_name = a->agent.name;
+          break;
+        }
+    }
+    if (conversation_id.empty()) return;
+    {
+      auto s = db_.Lock();
+      auto& st = s.Prepare(
+          "UPDATE conversations SET status = 'human', assigned_agent_id = ?, updated_ms = ? "
+          "WHERE id = ? AND tenant_id = ? AND status = 'queued'");
+      st.Bind(1, agent_id).Bind(2, clock_.NowMs()).Bind(3, conversation_id).Bind(4, tenant);
+      if (!st.Run().ok()) return;  // retried by the next tick
+      if (s.Changes() != 1) continue;  // accepted or closed meanwhile
+    }
+    {
+      std::lock_guard lock(mu_);
+      auto it = convs_.find(conversation_id);
+      AgentState* a = AgentLocked(tenant, agent_id);
+      if (it == convs_.end() || !a) continue;
+      AssignLocked(*it->second, *a, "");
+      a->last_assigned_ms = clock_.NowMs();
+    }
+    auto_assigned_.Inc();
+    (void)SystemMessage(conversation_id, "客服 " + agent_name + " 为您服务",
+                        {{"agent", {{"id", agent_id}, {"name", agent_name}}}, {"event", "assigned"}, {"auto", true}});
+    log::Info("handoff_assigned", {{"conversation_id", conversation_id}, {"agent_id", agent_id}});
+  }
 }
 
 // ---- hub events ----------------------------------------------------------------
@@ -554,6 +726,8 @@ void Desk::OnClosed(const dialogue::Conversation& conv) {
     SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
   }
   board_dirty_.insert(c.tenant_id);
+  dispatch_due_.insert(c.tenant_id);  // a slot freed (the hub thread must not dispatch)
+  drafts_.erase(c.id);
   convs_.erase(it);
 }
 
@@ -572,6 +746,7 @@ void Desk::AgentChanged(const Agent& agent) {
   if (!slot) slot = std::make_unique<AgentState>();
   slot->agent = agent;
   board_dirty_.insert(agent.tenant_id);
+  dispatch_due_.insert(agent.tenant_id);  // more room or new skills
 }
 
 json Desk::AgentJson(const std::string& tenant_id, const std::string& id) {
@@ -585,12 +760,17 @@ json Desk::AgentJson(const std::string& tenant_id, const std::string& id) {
 Result<json> Desk::SetPresence(const Agent& me, const std::string& presence) {
   if (presence != "online" && presence != "away" && presence != "offline")
     return InvalidArgument("presence must be online, away or offline");
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   AgentState* a = AgentLocked(me.tenant_id, me.id);
   if (!a) return NotFound("not_found: agent does not exist");
   a->presence = presence;
   board_dirty_.insert(me.tenant_id);
-  return AgentJsonLocked(*a);
+  json out = AgentJsonLocked(*a);
+  if (presence == "online") {
+    lock.unlock();
+    Dispatch(me.tenant_id);  // the queue may be waiting for exactly this agent
+  }
+  return out;
 }
 
 json Desk::Queue(const Agent& me) {
@@ -800,16 +980,13 @@ Result<json> Desk::Transfer(const Agent& me, const std::string& conversation_id,
       // Least-loaded online agent of the group with room; else back to the group's queue.
       new_queue = *group;
       new_skill = group_skills->empty() ? "" : (*group_skills)[0];
-      AgentState* best = nullptr;
-      for (auto& [k, a] : agents_) {
-        if (a->agent.tenant_id != me.tenant_id || a->presence != "online" || a->agent.id == current_agent) continue;
-        if (a->agent.role != Role::kAgent) continue;
+      AgentState* best = LeastLoadedLocked(me.tenant_id, [&](const AgentState& a) {
+        if (a.agent.id == current_agent) return false;
         bool in_group = group_skills->empty();
-        for (const auto& s : a->agent.skills)
+        for (const auto& s : a.agent.skills)
           in_group |= std::find(group_skills->begin(), group_skills->end(), s) != group_skills->end();
-        if (!in_group || static_cast<int>(a->chats.size()) >= a->agent.max_chats) continue;
-        if (!best || a->chats.size() < best->chats.size()) best = a.get();
-      }
+        return in_group;
+      });
       if (best) target = best->agent.id;
     }
   }
@@ -866,6 +1043,7 @@ Result<json> Desk::Transfer(const Agent& me, const std::string& conversation_id,
                         {{"agent", {{"id", target}, {"name", target_name}}}, {"event", "transferred"}});
   else
     (void)SystemMessage(conversation_id, "正在为您转接其他客服，请稍候。", {{"event", "transferred"}});
+  Dispatch(me.tenant_id);  // the slot it freed, or the re-queued conversation
   return summary;
 }
 
@@ -904,10 +1082,12 @@ Result<json> Desk::Close(const Agent& me, const std::string& conversation_id) {
     c.queue.clear();
     summary = SummaryLocked(c);
     board_dirty_.insert(c.tenant_id);
+    drafts_.erase(c.id);
     convs_.erase(it);
   }
   (void)SystemMessage(conversation_id, "本次人工服务已结束，感谢您的耐心。如还有问题，可以继续向智能助手提问。",
                       {{"event", "closed_by_agent"}, {"agent", {{"id", me.id}, {"name", me.name}}}});
+  Dispatch(me.tenant_id);  // the slot it freed
   return summary;
 }
 
@@ -928,7 +1108,51 @@ Result<json> Desk::Suggestions(const Agent& me, const std::string& conversation_
   KEFU_ASSIGN_OR_RETURN(json canned, accounts_.Canned(me.tenant_id));
   for (const auto& c : canned)
     items.push_back({{"text", c["text"]}, {"source", "canned"}, {"canned_id", c["id"]}, {"title", c["title"]}, {"score", 0.0}});
-  return json{{"items", items}};
+  return json{{"items", items}, {"llm", assist_ ? "available" : "off"}};
+}
+
+void Desk::DraftReplies(const Agent& me, const std::string& conversation_id, Done done) {
+  if (!assist_) return done(Unavailable("llm_off: no LLM is configured for reply drafts"));
+  {
+    std::lock_guard lock(mu_);
+    auto c = AccessLocked(me, conversation_id, /*allow_queued=*/true);
+    if (!c.ok()) return done(c.status());
+  }
+  const std::string tenant = me.tenant_id;
+  auto task = [this, tenant, conversation_id, done] {
+    auto history = store_.Recent(conversation_id, 30);
+    if (!history.ok()) return done(history.status());
+    if (history->empty()) return done(FailedPrecondition("no messages to reply to yet"));
+    const int64_t last_id = history->back().id;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = drafts_.find(conversation_id); it != drafts_.end() && it->second.first == last_id)
+        return done(json{{"items", it->second.second}, {"cached", true}});
+    }
+    std::string question;
+    for (auto it = history->rbegin(); it != history->rend() && question.empty(); ++it)
+      if (it->role == "customer") question = it->text;
+    std::vector<knowledge::Passage> passages;
+    if (!question.empty()) passages = kb_.Search(tenant, question, 3);
+    assist_calls_.Inc();
+    auto drafts = assist_->DraftReplies(*history, passages, 3);
+    if (!drafts.ok()) {
+      assist_failures_.Inc();
+      log::Warn("reply_drafts_llm_failed", {{"conversation_id", conversation_id}, {"error", drafts.status().ToString()}});
+      return done(drafts.status());
+    }
+    json items = json::array();
+    json kb_ids = json::array();
+    for (const auto& p : passages) kb_ids.push_back(p.id);
+    for (const auto& d : *drafts) items.push_back({{"text", d}, {"source", "llm"}, {"grounding", kb_ids}, {"score", 0.0}});
+    {
+      std::lock_guard lock(mu_);
+      if (drafts_.size() > 10'000) drafts_.clear();
+      drafts_[conversation_id] = {last_id, items};
+    }
+    done(json{{"items", items}, {"cached", false}});
+  };
+  if (!assist_pool_->Submit(std::move(task))) done(Unavailable("server is shutting down"));
 }
 
 Result<json> Desk::CustomerPanel(const Agent& me, const std::string& customer_id) {

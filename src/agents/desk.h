@@ -37,14 +37,17 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/accounts.h"
+#include "agents/assist.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "common/thread_pool.h"
 #include "dialogue/conversation_store.h"
 #include "dialogue/hub.h"
 #include "dialogue/turn_gate.h"
 #include "http/server.h"
 #include "knowledge/knowledge_base.h"
+#include "llm/llm_client.h"
 #include "routing/rule_store.h"
 #include "storage/sqlite.h"
 
@@ -56,6 +59,18 @@ struct DeskSettings {
   int64_t reload_interval_ms = 5'000;    // RuleStore::ReloadIfChanged cadence (when rules are given)
   std::string rules_dir;                 // scanned for new <tenant_id>.toml files at that cadence
   size_t max_alerts = 100;               // kept per tenant for the board
+  // Auto assignment (config agents.assignment = "auto"): a conversation routed
+  // to a human goes to the least-loaded online agent (role agent) with the
+  // skill and room, ties to the one whose last assignment is oldest; with
+  // none free it waits in the queue and is assigned when a slot frees (agent
+  // online, close, transfer, raised max_chats, or the 1 s tick). Manual: the
+  // queue waits for Accept.
+  bool auto_assign = true;
+  // With DeskDeps::llm set: a generated handoff summary (added to the
+  // extractive one in the background, pushed as a "handoff" frame) and
+  // DraftReplies. Runs on the desk's own assist pool of this many threads.
+  bool llm_assist = true;
+  int assist_threads = 2;
 };
 
 struct DeskDeps {
@@ -67,6 +82,7 @@ struct DeskDeps {
   const Clock& clock;
   metrics::Registry& metrics;
   routing::RuleStore* rules = nullptr;  // reloaded periodically when set
+  llm::LlmClient* llm = nullptr;        // LLM assist when set (and DeskSettings::llm_assist)
 };
 
 class Desk final : public dialogue::TurnGate {
@@ -104,7 +120,16 @@ class Desk final : public dialogue::TurnGate {
   Result<nlohmann::json> Transfer(const Agent& me, const std::string& conversation_id,
                                   const std::optional<std::string>& agent_id, const std::optional<std::string>& group);
   Result<nlohmann::json> Close(const Agent& me, const std::string& conversation_id);
+  // Knowledge-base and canned suggestions, plus "llm": "available" | "off"
+  // (whether DraftReplies can add generated ones).
   Result<nlohmann::json> Suggestions(const Agent& me, const std::string& conversation_id);
+  // LLM-drafted replies for the conversation's latest turn, {"items":[{text,
+  // source:"llm"}], "cached"}. Runs on the assist pool and calls `done` there
+  // (or at once for an access error). Unavailable "llm_off" without an LLM;
+  // cached per conversation until a new message arrives.
+  using Done = std::function<void(Result<nlohmann::json>)>;
+  void DraftReplies(const Agent& me, const std::string& conversation_id, Done done);
+  bool LlmAssist() const { return assist_ != nullptr; }
   // The customer panel: {"customer","orders","conversations"} from the tenant's
   // tables of that one record, plus "profile": the provider's 360° profile
   // (null when no provider is set or it fails; the panel still answers).
@@ -153,6 +178,17 @@ class Desk final : public dialogue::TurnGate {
   Result<ConvState*> AccessLocked(const Agent& me, const std::string& conversation_id, bool allow_queued);
   nlohmann::json CustomerLocked(const std::string& tenant_id, const std::string& customer_id);
 
+  // Auto assignment: assigns queued conversations of `tenant` while some
+  // eligible agent has room (one CAS per assignment). Worker threads only.
+  void Dispatch(const std::string& tenant);
+  // The least-loaded online agent (role agent) with room for which `fits` holds.
+  AgentState* LeastLoadedLocked(const std::string& tenant_id, const std::function<bool(const AgentState&)>& fits);
+  // The extractive handoff summary of a conversation being handed over.
+  nlohmann::json ExtractiveHandoff(const dialogue::Conversation& conv, const dialogue::Message& msg,
+                                   const std::string& reason, const nlohmann::json& context);
+  // Background: adds the LLM's summary to the stored handoff and pushes it.
+  void GenerateSummary(const std::string& tenant_id, const std::string& conversation_id);
+
   void OnMessage(const dialogue::Message& m);
   void OnClosed(const dialogue::Conversation& c);
   // Assigns `c` to agent `to` after a successful compare-and-set (mu_ held).
@@ -175,6 +211,12 @@ class Desk final : public dialogue::TurnGate {
   metrics::Counter& accepts_;
   metrics::Counter& agent_frames_;
   metrics::Gauge& queued_gauge_;
+  metrics::Counter& auto_assigned_;
+  metrics::Counter& assist_calls_;
+  metrics::Counter& assist_failures_;
+  std::unique_ptr<AgentAssist> assist_;     // null without an LLM
+  std::unique_ptr<ThreadPool> assist_pool_;  // null without an LLM
+  std::mutex dispatch_mu_;                   // one Dispatch at a time (no double picks)
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<AgentState>> agents_;  // GUARDED_BY(mu_), key tenant/id
@@ -182,6 +224,8 @@ class Desk final : public dialogue::TurnGate {
   std::unordered_map<std::string, nlohmann::json> customers_;            // GUARDED_BY(mu_), tenant/id → {id,name,tier}
   std::map<std::string, std::deque<nlohmann::json>> alerts_;             // GUARDED_BY(mu_), per tenant
   std::set<std::string> board_dirty_;                                    // GUARDED_BY(mu_), tenants
+  std::set<std::string> dispatch_due_;                                   // GUARDED_BY(mu_), tenants (tick dispatches)
+  std::unordered_map<std::string, std::pair<int64_t, nlohmann::json>> drafts_;  // GUARDED_BY(mu_), conv → (last msg id, items)
   int64_t next_alert_ = 1;                                               // GUARDED_BY(mu_)
 
   std::mutex tick_mu_;

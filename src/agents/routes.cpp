@@ -143,6 +143,11 @@ class Routes final : public AgentRoutes {
             [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Close(me, Id(q))); });
     AsAgent(s, "GET", "/v1/agent/conversations/{id}/suggestions", Role::kAgent,
             [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Suggestions(me, Id(q))); });
+    // Generated on the desk's assist pool; the reply is sent from there.
+    AsAgent(s, "POST", "/v1/agent/conversations/{id}/drafts", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) {
+              desk_.DraftReplies(me, Id(q), [r](Result<json> res) { Reply(r, res); });
+            });
     AsAgent(s, "GET", "/v1/agent/customers/{id}", Role::kAgent,
             [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.CustomerPanel(me, Id(q))); });
     AsAgent(s, "GET", "/v1/agent/canned", Role::kAgent, [this](const Request&, const Responder& r, const Agent& me) {
@@ -345,10 +350,11 @@ void Routes::Describe(json& paths, json& schemas) {
   paths["/v1/agent/conversations/{id}/notes"]["post"] = o::Op("Internal note (never shown to the customer)", tag, o::Merge(obj("Message (role note)"), errs({"400", "401", "403", "404"})), id, o::JsonBody({{"type", "object"}}), bearer);
   paths["/v1/agent/conversations/{id}/transfer"]["post"] = o::Op("Transfer to an agent or a skill group", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"400", "401", "403", "404", "409"})), id, o::JsonBody({{"type", "object"}}), bearer);
   paths["/v1/agent/conversations/{id}/close"]["post"] = o::Op("End human service; the bot resumes", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"401", "403", "404", "409"})), id, nullptr, bearer);
-  paths["/v1/agent/conversations/{id}/suggestions"]["get"] = o::Op("Suggested replies (knowledge base, canned)", tag, o::Merge(obj("{items}"), errs({"401", "403", "404"})), id, nullptr, bearer);
+  paths["/v1/agent/conversations/{id}/suggestions"]["get"] = o::Op("Suggested replies (knowledge base, canned); llm: available|off", tag, o::Merge(obj("{items, llm}"), errs({"401", "403", "404"})), id, nullptr, bearer);
+  paths["/v1/agent/conversations/{id}/drafts"]["post"] = o::Op("LLM-drafted replies for the latest turn, grounded on the knowledge base (503 llm_off without an LLM)", tag, o::Merge(obj("{items:[{text, source: llm, grounding}], cached}"), errs({"401", "403", "404", "409", "503"})), id, nullptr, bearer);
   paths["/v1/agent/customers/{id}"]["get"] = o::Op("Customer panel: profile, orders with logistics, past conversations", tag, o::Merge(obj("CustomerPanel"), errs({"401", "404"})), id, nullptr, bearer);
   paths["/v1/agent/canned"]["get"] = o::Op("Canned responses", tag, o::Merge(obj("{items}"), errs({"401"})), json::array(), nullptr, bearer);
-  paths["/v1/agent/ws"]["get"] = o::Op("Agent WebSocket (?token=): hello, queue, queue_removed, assigned, message, unassigned, alert, board frames", tag, {{"101", {{"description", "Switching protocols"}}}, {"401", o::JsonResponse("Error", o::Ref("Error"))}}, json::array({o::QueryParam("token", "string", "agent session token", true)}));
+  paths["/v1/agent/ws"]["get"] = o::Op("Agent WebSocket (?token=): hello, queue, queue_removed, assigned, message, unassigned, handoff, alert, board frames", tag, {{"101", {{"description", "Switching protocols"}}}, {"401", o::JsonResponse("Error", o::Ref("Error"))}}, json::array({o::QueryParam("token", "string", "agent session token", true)}));
   paths["/v1/supervisor/board"]["get"] = o::Op("Queues, agent load and alerts", tag, o::Merge(obj("{queues, agents, alerts}"), errs({"401", "403"})), json::array(), nullptr, bearer);
   paths["/v1/supervisor/conversations/{id}/takeover"]["post"] = o::Op("Take over any conversation", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"401", "403", "404", "409"})), id, nullptr, bearer);
   paths["/v1/admin/agents"]["get"] = o::Op("List agent accounts", tag, o::Merge(obj("{items:[Agent]}"), errs({"401", "403"})), json::array(), nullptr, admin);

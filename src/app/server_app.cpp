@@ -208,7 +208,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     ds.long_wait_alert_ms = config.agents.long_wait_alert_s * 1000LL;
     ds.reload_interval_ms = config.routing.reload_interval_s * 1000LL;
     ds.rules_dir = config.routing.rules_dir;
-    agents::DeskDeps dd{*a.db, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get()};
+    ds.auto_assign = config.agents.assignment == "auto";
+    ds.llm_assist = config.agents.llm_assist;
+    agents::DeskDeps dd{*a.db, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get(), a.llm_client.get()};
     KEFU_ASSIGN_OR_RETURN(a.desk, agents::Desk::Create(dd, ds));
     a.service->SetGate(a.desk.get());
   }

@@ -81,7 +81,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold);
   F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
-  F(agents, pwhash_ops); F(agents, pwhash_mem_kib);
+  F(agents, pwhash_ops); F(agents, pwhash_mem_kib); F(agents, assignment); F(agents, llm_assist);
   F(routing, rules_dir); F(routing, reload_interval_s);
   F(inbox, webhook_max_attempts); F(inbox, webhook_initial_backoff_ms); F(inbox, webhook_max_backoff_ms);
   F(inbox, webhook_timeout_ms); F(inbox, webhook_workers); F(inbox, webhook_poll_ms); F(inbox, customer_token_ttl_s);
@@ -124,6 +124,8 @@ Status Validate(const Config& c) {
   if (c.agents.long_wait_alert_s < 1) return InvalidArgument("agents.long_wait_alert_s must be positive");
   if (c.agents.default_max_chats < 1 || c.agents.default_max_chats > 1000)
     return InvalidArgument("agents.default_max_chats must be 1..1000");
+  if (c.agents.assignment != "auto" && c.agents.assignment != "manual")
+    return InvalidArgument("agents.assignment must be auto or manual");
   if (c.agents.pwhash_ops < 1 || c.agents.pwhash_ops > 10) return InvalidArgument("agents.pwhash_ops must be 1..10");
   if (c.agents.pwhash_mem_kib < 8 || c.agents.pwhash_mem_kib > 1'048'576)
     return InvalidArgument("agents.pwhash_mem_kib must be 8..1048576");

@@ -79,6 +79,11 @@ struct AgentsConfig {
   int default_max_chats = 5;           // for accounts created without max_chats
   int pwhash_ops = 2;                  // argon2id opslimit (libsodium; 2 = INTERACTIVE)
   int pwhash_mem_kib = 65'536;         // argon2id memlimit in KiB (64 MiB = INTERACTIVE)
+  // "auto": a conversation routed to a human goes straight to the least-loaded
+  // online agent with the skill and room (else it waits and is assigned as
+  // soon as one frees up); "manual": it waits in the queue until an agent accepts.
+  std::string assignment = "auto";
+  bool llm_assist = true;              // with [llm] configured: generated handoff summaries and suggested replies
 };
 
 // Routing rules (src/routing, docs/routing.md).
