@@ -17,7 +17,11 @@ namespace kefu::nlu {
 namespace {
 
 constexpr std::string_view kLinearMagic = "KLIN";
-constexpr uint32_t kLinearVersion = 1;
+// Version 1: float scales, bfloat16 weights, plain uint32 buckets (still read).
+// Version 2 (written): delta-varint buckets, 8-bit codebook scales and weights.
+constexpr uint32_t kLinearVersion = 2;
+constexpr uint32_t kLinearVersionBf16 = 1;
+constexpr size_t kCodebookSize = 256;
 constexpr uint32_t kEmpty = 0xFFFFFFFFu;
 
 uint64_t Mix(uint64_t h) {  // splitmix64 finaliser
@@ -83,6 +87,70 @@ void Softmax(std::vector<float>& s) {
   float sum = 0;
   for (float& v : s) sum += (v = std::exp(v - mx));
   for (float& v : s) v /= sum;
+}
+
+// A 256-entry 1-D codebook for `values` (Lloyd-Max: quantile start, then
+// k-means iterations), sorted ascending. Fewer distinct values give a shorter
+// codebook padded with its largest entry.
+std::vector<float> BuildCodebook(std::vector<float> values) {
+  std::vector<float> book;
+  if (values.empty()) return std::vector<float>(kCodebookSize, 0.0f);
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  for (size_t k = 0; k < kCodebookSize; ++k) book.push_back(values[std::min(n - 1, (2 * k + 1) * n / (2 * kCodebookSize))]);
+  book.erase(std::unique(book.begin(), book.end()), book.end());
+  std::vector<double> prefix(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + values[i];
+  for (int iter = 0; iter < 12 && book.size() > 1; ++iter) {
+    std::vector<float> next;
+    size_t lo = 0;
+    for (size_t k = 0; k < book.size(); ++k) {
+      const size_t hi = k + 1 == book.size()
+                            ? n
+                            : static_cast<size_t>(std::lower_bound(values.begin(), values.end(),
+                                                                   0.5f * (book[k] + book[k + 1])) -
+                                                  values.begin());
+      if (hi > lo) next.push_back(static_cast<float>((prefix[hi] - prefix[lo]) / static_cast<double>(hi - lo)));
+      lo = std::max(lo, hi);
+    }
+    std::sort(next.begin(), next.end());
+    next.erase(std::unique(next.begin(), next.end()), next.end());
+    book = std::move(next);
+  }
+  book.resize(kCodebookSize, book.back());
+  return book;
+}
+
+// Index of the codebook entry nearest to v (book sorted ascending).
+uint8_t Encode(const std::vector<float>& book, float v) {
+  const size_t i = static_cast<size_t>(std::lower_bound(book.begin(), book.end(), v) - book.begin());
+  if (i == 0) return 0;
+  if (i >= book.size()) return static_cast<uint8_t>(book.size() - 1);
+  return static_cast<uint8_t>(v - book[i - 1] <= book[i] - v ? i - 1 : i);
+}
+
+void PutVarint(std::string& out, uint32_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view& in, uint32_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 35; shift += 7) {
+    if (in.empty()) return false;
+    const auto b = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    r |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if (!(b & 0x80)) {
+      if (r > 0xFFFFFFFFull) return false;
+      *v = static_cast<uint32_t>(r);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -312,9 +380,10 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
       }
     }
   }
-  // Weights are stored as bfloat16: use the rounded values from now on so a
-  // freshly trained model and its reloaded copy predict identically.
-  for (float& w : m.weights_) w = FromBf16(ToBf16(w));
+  // Scales and weights are stored as 8-bit codebook indices: use the
+  // quantised values from now on so a freshly trained model and its reloaded
+  // copy predict identically.
+  m.Quantize();
   return m;
 }
 
@@ -341,18 +410,41 @@ std::vector<float> LinearModel::Probabilities(std::string_view text) const {
   return s;
 }
 
+void LinearModel::Quantize() {
+  version_ = kLinearVersion;
+  scale_book_ = BuildCodebook(scale_);
+  weight_book_ = BuildCodebook(weights_);
+  for (float& v : scale_) v = scale_book_[Encode(scale_book_, v)];
+  for (float& v : weights_) v = weight_book_[Encode(weight_book_, v)];
+}
+
 std::string LinearModel::Serialize() const {
   std::string out(kLinearMagic);
-  Put<uint32_t>(out, kLinearVersion);
+  Put<uint32_t>(out, version_);
   const std::string opts = options_.ToJson().dump();
   Put<uint32_t>(out, static_cast<uint32_t>(opts.size()));
   out += opts;
   Put<uint32_t>(out, static_cast<uint32_t>(n_classes_));
   Put<uint64_t>(out, buckets_.size());
   for (float b : bias_) Put<float>(out, b);
-  for (uint32_t b : buckets_) Put<uint32_t>(out, b);
-  for (float sc : scale_) Put<float>(out, sc);
-  for (float w : weights_) Put<uint16_t>(out, ToBf16(w));
+  if (version_ == kLinearVersionBf16) {  // a model loaded from an old file is written back unchanged
+    for (uint32_t b : buckets_) Put<uint32_t>(out, b);
+    for (float sc : scale_) Put<float>(out, sc);
+    for (float w : weights_) Put<uint16_t>(out, ToBf16(w));
+    return out;
+  }
+  for (float v : scale_book_) Put<float>(out, v);
+  for (float v : weight_book_) Put<float>(out, v);
+  std::string gaps;
+  uint32_t prev = 0;
+  for (size_t r = 0; r < buckets_.size(); ++r) {
+    PutVarint(gaps, r == 0 ? buckets_[r] : buckets_[r] - prev);
+    prev = buckets_[r];
+  }
+  Put<uint64_t>(out, gaps.size());
+  out += gaps;
+  for (float v : scale_) out.push_back(static_cast<char>(Encode(scale_book_, v)));
+  for (float v : weights_) out.push_back(static_cast<char>(Encode(weight_book_, v)));
   return out;
 }
 
@@ -362,7 +454,9 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   in.remove_prefix(kLinearMagic.size());
   uint32_t version = 0, opts_len = 0, classes = 0;
   uint64_t nrows = 0;
-  if (!Get(in, &version) || version != kLinearVersion) return bad("unsupported version");
+  if (!Get(in, &version) || (version != kLinearVersion && version != kLinearVersionBf16)) {
+    return bad("unsupported version");
+  }
   if (!Get(in, &opts_len) || opts_len > in.size()) return bad("truncated options");
   nlohmann::json oj = nlohmann::json::parse(in.substr(0, opts_len), nullptr, false);
   in.remove_prefix(opts_len);
@@ -371,30 +465,70 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   KEFU_ASSIGN_OR_RETURN(m.options_, LinearOptions::FromJson(oj));
   if (!Get(in, &classes) || classes < 2 || classes > 100000) return bad("bad class count");
   if (!Get(in, &nrows) || nrows > (1ULL << 31)) return bad("bad row count");
-  const uint64_t need = classes * 4ULL + nrows * (8ULL + 2ULL * classes);
-  if (in.size() != need) return bad(fmt::format("{} bytes of weights, expected {}", in.size(), need));
+  const uint32_t limit = m.options_.bits >= 32 ? kEmpty : (1u << m.options_.bits);
   m.n_classes_ = static_cast<int>(classes);
   m.bias_.resize(classes);
-  for (auto& b : m.bias_) Get(in, &b);
   m.buckets_.resize(nrows);
-  for (auto& b : m.buckets_) Get(in, &b);
-  const uint32_t limit = m.options_.bits >= 32 ? kEmpty : (1u << m.options_.bits);
+  m.scale_.resize(nrows);
+  m.weights_.resize(nrows * classes);
+  if (version == kLinearVersionBf16) {
+    const uint64_t need = classes * 4ULL + nrows * (8ULL + 2ULL * classes);
+    if (in.size() != need) return bad(fmt::format("{} bytes of weights, expected {}", in.size(), need));
+    for (auto& b : m.bias_) Get(in, &b);
+    for (auto& b : m.buckets_) Get(in, &b);
+    for (auto& s : m.scale_) Get(in, &s);
+    for (auto& w : m.weights_) {
+      uint16_t v = 0;
+      Get(in, &v);
+      w = FromBf16(v);
+    }
+  } else {
+    const uint64_t fixed = classes * 4ULL + 2 * kCodebookSize * 4ULL + 8;
+    if (in.size() < fixed) return bad("truncated header");
+    for (auto& b : m.bias_) Get(in, &b);
+    m.scale_book_.resize(kCodebookSize);
+    m.weight_book_.resize(kCodebookSize);
+    for (auto& v : m.scale_book_) Get(in, &v);
+    for (auto& v : m.weight_book_) Get(in, &v);
+    for (const auto* book : {&m.scale_book_, &m.weight_book_}) {
+      for (size_t k = 0; k < kCodebookSize; ++k) {
+        if (!std::isfinite((*book)[k]) || (k > 0 && (*book)[k] < (*book)[k - 1])) return bad("corrupt codebook");
+      }
+    }
+    uint64_t gap_bytes = 0;
+    Get(in, &gap_bytes);
+    if (gap_bytes > in.size()) return bad("truncated buckets");
+    std::string_view gaps = in.substr(0, gap_bytes);
+    in.remove_prefix(gap_bytes);
+    uint64_t bucket = 0;
+    for (size_t r = 0; r < nrows; ++r) {
+      uint32_t gap = 0;
+      if (!GetVarint(gaps, &gap) || (r > 0 && gap == 0)) return bad("corrupt bucket gaps");
+      bucket = r == 0 ? gap : bucket + gap;
+      if (bucket >= limit) return bad("buckets not sorted/in range");
+      m.buckets_[r] = static_cast<uint32_t>(bucket);
+    }
+    if (!gaps.empty()) return bad("trailing bytes after the buckets");
+    const uint64_t need = nrows * (1ULL + classes);
+    if (in.size() != need) return bad(fmt::format("{} bytes of codes, expected {}", in.size(), need));
+    for (size_t r = 0; r < nrows; ++r) m.scale_[r] = m.scale_book_[static_cast<unsigned char>(in[r])];
+    in.remove_prefix(nrows);
+    for (size_t i = 0; i < m.weights_.size(); ++i) m.weights_[i] = m.weight_book_[static_cast<unsigned char>(in[i])];
+  }
+  for (float b : m.bias_) {
+    if (!std::isfinite(b)) return bad("non-finite bias");
+  }
   for (size_t i = 0; i < nrows; ++i) {
     if (m.buckets_[i] >= limit || (i > 0 && m.buckets_[i] <= m.buckets_[i - 1])) return bad("buckets not sorted/in range");
   }
-  m.scale_.resize(nrows);
-  for (auto& s : m.scale_) {
-    Get(in, &s);
+  for (float s : m.scale_) {
     if (!std::isfinite(s)) return bad("non-finite scale");
   }
-  m.weights_.resize(nrows * classes);
-  for (auto& w : m.weights_) {
-    uint16_t v = 0;
-    Get(in, &v);
-    w = FromBf16(v);
+  for (float w : m.weights_) {
     if (!std::isfinite(w)) return bad("non-finite weight");
   }
   if (m.options_.words && !WordSegmenter()) return Unavailable("model uses word features but the jieba dictionary is missing");
+  m.version_ = version;
   m.BuildIndex();
   return m;
 }

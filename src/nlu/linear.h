@@ -50,9 +50,12 @@ class LinearModel {
   // labels[i] in 0..n_classes-1 is the class of texts[i]. Deterministic (fixed shuffle seed).
   static Result<LinearModel> Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
                                    int n_classes, const LinearOptions& options);
-  // Parses Serialize()'s bytes; refuses anything malformed or inconsistent.
+  // Parses Serialize()'s bytes (format version 2, or version 1 written before
+  // 8-bit weights); refuses anything malformed or inconsistent.
   static Result<LinearModel> Parse(std::string_view bytes);
+  // Version 2 for a trained model; a model parsed from version 1 bytes is written back as version 1.
   std::string Serialize() const;
+  uint32_t format_version() const { return version_; }
 
   // Class probabilities (n_classes() values); empty when the text has no known feature.
   std::vector<float> Probabilities(std::string_view text) const;
@@ -67,6 +70,9 @@ class LinearModel {
   // Row index of a bucket, or -1.
   int64_t Row(uint32_t bucket) const;
   void BuildIndex();
+  // Replaces scales and weights by their nearest entries in two 256-entry
+  // codebooks (what version 2 stores).
+  void Quantize();
 
   LinearOptions options_;
   int n_classes_ = 0;
@@ -74,6 +80,8 @@ class LinearModel {
   std::vector<float> scale_;       // per row
   std::vector<float> weights_;     // rows x n_classes
   std::vector<float> bias_;        // n_classes
+  std::vector<float> scale_book_, weight_book_;  // version 2: 256 entries each, ascending
+  uint32_t version_ = 2;
   std::vector<uint32_t> table_keys_, table_rows_;  // open addressing bucket -> row
 };
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
+#include "common/status.h"
 #include "nlu/classifier.h"
 
 namespace kefu::nlu {
@@ -68,6 +72,77 @@ TEST(LinearModel, RefusesCorruptOrForeignModels) {
   EXPECT_TRUE(LinearModel::Parse(payload).ok());
   EXPECT_FALSE(LinearModel::Parse(payload.substr(0, payload.size() - 2)).ok());
   EXPECT_FALSE(LinearModel::Parse("XLIN" + payload.substr(4)).ok());
+}
+
+// The payload of a .kmodel file (after the magic line and the JSON header line).
+std::string PayloadOf(const std::string& bytes) { return bytes.substr(bytes.find('\n', bytes.find('\n') + 1) + 1); }
+
+TEST(LinearModel, Version2PayloadIsStrict) {
+  auto m = Classifier::Train(Task::kSentiment, Toy(), Linear());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const std::string payload = PayloadOf((*m)->Serialize());
+  auto lin = LinearModel::Parse(payload);
+  ASSERT_TRUE(lin.ok()) << lin.status().ToString();
+  EXPECT_EQ(lin->format_version(), 2u);
+  EXPECT_EQ(lin->Serialize(), payload);
+  // Version 2 stores one byte per scale and per weight (plus ~1 byte per bucket)
+  // and two 256-entry float codebooks: below version 1's 8 + 2 * classes bytes per row.
+  EXPECT_LT(payload.size() - 2 * 256 * 4, lin->rows() * (8 + 2 * 2));
+  // Every truncation is refused, and so are trailing bytes.
+  for (size_t cut = 0; cut < payload.size(); cut += std::max<size_t>(1, payload.size() / 97)) {
+    EXPECT_FALSE(LinearModel::Parse(payload.substr(0, cut)).ok()) << cut;
+  }
+  EXPECT_FALSE(LinearModel::Parse(payload + "x").ok());
+  // An unknown version is refused.
+  std::string v9 = payload;
+  v9[4] = 9;
+  EXPECT_FALSE(LinearModel::Parse(v9).ok());
+  // A zero bucket gap (a duplicate bucket) is refused: find the gap block
+  // after the header, the biases and both codebooks.
+  uint32_t opts_len = 0;
+  std::memcpy(&opts_len, payload.data() + 8, 4);
+  const size_t gaps_at = 12 + opts_len + 4 + 8 + 2 * 4 + 2 * 256 * 4 + 8;
+  ASSERT_LT(gaps_at + 2, payload.size());
+  std::string dup = payload;
+  size_t second = gaps_at;
+  while (static_cast<unsigned char>(dup[second]) & 0x80) ++second;
+  ++second;  // first byte of the second gap
+  if (!(static_cast<unsigned char>(dup[second]) & 0x80)) {
+    dup[second] = 0;
+    auto r = LinearModel::Parse(dup);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().ToString().find("bucket"), std::string::npos) << r.status().ToString();
+  }
+  // A non-finite codebook entry is refused.
+  std::string nan = payload;
+  const float bad = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&nan[12 + opts_len + 4 + 8 + 2 * 4 + 256 * 4 + 100 * 4], &bad, 4);
+  EXPECT_FALSE(LinearModel::Parse(nan).ok());
+}
+
+TEST(LinearModel, Version1FilesStillLoad) {
+  // Written by the version-1 code (bfloat16 weights) from a 60-row toy set;
+  // the expected probabilities were printed by `kefu nlu predict` at the time.
+  auto bytes = ReadFile(std::string(KEFU_NLU_TESTDATA) + "/sentiment_linear_v1.kmodel");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto m = Classifier::FromBytes(*bytes, Task::kSentiment, "v1");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto p = (*m)->Predict("太差了，差评", 1);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].label, "negative");
+  EXPECT_NEAR(p[0].score, 0.9400938749, 1e-6);
+  EXPECT_EQ((*m)->Classify("非常满意").label, "positive");
+  EXPECT_NEAR((*m)->Classify("非常满意").score, 0.8244782686, 1e-6);
+  EXPECT_EQ((*m)->Classify("在吗").label, "neutral");
+  const std::string payload = PayloadOf(*bytes);
+  auto lin = LinearModel::Parse(payload);
+  ASSERT_TRUE(lin.ok());
+  EXPECT_EQ(lin->format_version(), 1u);
+  EXPECT_EQ(lin->Serialize(), payload);  // written back unchanged
+  EXPECT_FALSE(LinearModel::Parse(payload.substr(0, payload.size() - 1)).ok());
+  std::string flipped = *bytes;
+  flipped[flipped.size() - 5] ^= 0x10;
+  EXPECT_FALSE(Classifier::FromBytes(flipped, Task::kSentiment, "v1").ok());
 }
 
 TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
