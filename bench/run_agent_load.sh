@@ -9,7 +9,9 @@ BUILD_DIR=${KEFU_BUILD_DIR:-build}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-KEFU_LOG_LEVEL=warn "$BUILD_DIR/src/app/kefu" serve --demo --port 0 --data-dir "$tmp" --port-file "$tmp/port" &
+# Manual assignment: the benchmark hands customer i to agent (i mod N) by accept,
+# so it knows which screen each message must reach.
+KEFU_AGENTS_ASSIGNMENT=manual KEFU_LOG_LEVEL=warn "$BUILD_DIR/src/app/kefu" serve --demo --port 0 --data-dir "$tmp" --port-file "$tmp/port" &
 pid=$!
 for _ in $(seq 100); do [[ -s "$tmp/port" ]] && break; sleep 0.1; done
 port=$(cat "$tmp/port")

@@ -1144,7 +1144,7 @@ void Desk::DraftReplies(const Agent& me, const std::string& conversation_id, Don
     json items = json::array();
     json kb_ids = json::array();
     for (const auto& p : passages) kb_ids.push_back(p.id);
-    for (const auto& d : *drafts) items.push_back({{"text", d}, {"source", "llm"}, {"grounding", kb_ids}, {"score", 0.0}});
+    for (const auto& d : *drafts) items.push_back({{"text", d}, {"source", "llm"}, {"grounding", kb_ids}});
     {
       std::lock_guard lock(mu_);
       if (drafts_.size() > 10'000) drafts_.clear();

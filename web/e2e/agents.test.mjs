@@ -32,7 +32,8 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
   }
 
   before(async () => {
-    server = await startServer();
+    // Manual assignment: these scenarios walk the queue and the accept (assign.test.mjs: automatic).
+    server = await startServer({ env: { KEFU_AGENTS_ASSIGNMENT: 'manual' } });
     browser = await launchBrowser();
   });
 

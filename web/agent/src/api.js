@@ -102,6 +102,8 @@ export class AgentApi {
   transfer(id, target) { return this.request('POST', `/v1/agent/conversations/${enc(id)}/transfer`, target); }
   close(id) { return this.request('POST', `/v1/agent/conversations/${enc(id)}/close`, {}); }
   suggestions(id) { return this.request('GET', `/v1/agent/conversations/${enc(id)}/suggestions`); }
+  /** LLM-drafted replies (only when suggestions() said llm: 'available'). */
+  drafts(id) { return this.request('POST', `/v1/agent/conversations/${enc(id)}/drafts`, {}); }
   customer(id) { return this.request('GET', `/v1/agent/customers/${enc(id)}`); }
   canned() { return this.request('GET', '/v1/agent/canned'); }
   board() { return this.request('GET', '/v1/supervisor/board'); }

@@ -219,14 +219,32 @@ export class Workspace {
     return panel;
   }
 
+  // Knowledge-base and canned suggestions at once; with an LLM configured the
+  // drafts follow (slower) and go first in the list when they arrive.
   async loadSuggestions(id) {
     const s = this.state;
-    s.suggestions[id] = { items: (s.suggestions[id] && s.suggestions[id].items) || [], loading: true, error: '' };
+    const seq = (this._suggestSeq = (this._suggestSeq || 0) + 1);
+    s.suggestions[id] = { items: (s.suggestions[id] && s.suggestions[id].items) || [], loading: true, error: '', drafting: false, draftError: '' };
+    let r;
     try {
-      const r = await this.api.suggestions(id);
-      s.suggestions[id] = { items: Array.isArray(r.items) ? r.items : [], loading: false, error: '' };
+      r = await this.api.suggestions(id);
+      s.suggestions[id] = { items: Array.isArray(r.items) ? r.items : [], loading: false, error: '', drafting: r.llm === 'available', draftError: '' };
     } catch (e) {
-      s.suggestions[id] = { items: [], loading: false, error: errorText(e) };
+      s.suggestions[id] = { items: [], loading: false, error: errorText(e), drafting: false, draftError: '' };
+      return;
+    }
+    if (r.llm !== 'available') return;
+    try {
+      const d = await this.api.drafts(id);
+      if (seq !== this._suggestSeq) return;  // a newer load owns the list
+      const drafts = Array.isArray(d.items) ? d.items : [];
+      const cur = s.suggestions[id];
+      cur.items = [...drafts, ...cur.items.filter((x) => x.source !== 'llm')];
+      cur.drafting = false;
+    } catch (e) {
+      if (seq !== this._suggestSeq) return;
+      s.suggestions[id].drafting = false;
+      s.suggestions[id].draftError = errorText(e);
     }
   }
 
@@ -389,6 +407,9 @@ export class Workspace {
         break;
       case 'message':
         if (f.message) this._addMessage(f.conversation_id || f.message.conversation_id, f.message);
+        break;
+      case 'handoff':  // the LLM's summary arrived after the handoff
+        if (f.handoff && s.details[f.conversation_id]) s.details[f.conversation_id].handoff = f.handoff;
         break;
       case 'alert':
         if (f.alert) this._addAlert(f.alert, true);

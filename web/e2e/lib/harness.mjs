@@ -20,10 +20,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts `$KEFU_BIN serve --demo --port 0 --data-dir <tmp> --port-file <tmp>/port`
- * (cwd = repo root), waits for the port file and GET /healthz. Returns
+ * (cwd = repo root) with `env` added to the environment (KEFU_<SECTION>_<KEY>
+ * config overrides), waits for the port file and GET /healthz. Returns
  * { baseUrl, stop(), log(), crashed() }; the log is copied to web/test-results/server.log on stop. Throws with the server's output when it does not come up.
  */
-export async function startServer({ timeoutMs = 60000 } = {}) {
+export async function startServer({ timeoutMs = 60000, env = {} } = {}) {
   const bin = path.resolve(repoRoot, process.env.KEFU_BIN || 'build/src/app/kefu');
   if (!fs.existsSync(bin)) {
     throw new Error(`kefu server binary not found at ${bin}: build it first or set KEFU_BIN`);
@@ -35,7 +36,7 @@ export async function startServer({ timeoutMs = 60000 } = {}) {
   const child = spawn(bin, ['serve', '--demo', '--port', '0', '--data-dir', dataDir, '--port-file', portFile], {
     cwd: repoRoot,
     stdio: ['ignore', logFd, logFd],
-    env: process.env,
+    env: { ...process.env, ...env },
   });
   fs.closeSync(logFd);
   let exited = null;

@@ -46,9 +46,15 @@ export function servingMode(messages) {
   return mode;
 }
 
-/** True for the notice that replaced the bot's answer with a handoff (place in queue, estimated wait, or leave a message). */
+/**
+ * True for the notice that replaced the bot's answer with a handoff (place in
+ * queue, estimated wait, or leave a message). A handoff straight to an agent
+ * (automatic assignment: meta.handoff and meta.agent) is the agent's notice.
+ */
 export function isHandoffNotice(m) {
   if (!m || m.role !== 'system') return false;
   const meta = (m.meta && typeof m.meta === 'object') ? m.meta : {};
-  return Boolean(meta.handoff) || modeAfter(m) === 'queued';
+  const mode = modeAfter(m);
+  if (mode === 'human') return false;
+  return Boolean(meta.handoff) || mode === 'queued';
 }

@@ -32,3 +32,9 @@ test('a plain system notice says nothing about who serves', () => {
   assert.equal(isHandoffNotice(m('system', {})), false);
   assert.equal(isHandoffNotice(m('bot', { handoff: true })), false);
 });
+
+test('a handoff straight to an agent (automatic assignment) is the agent\'s notice: human at once', () => {
+  const assigned = m('system', { handoff: true, queue: 'complaints', event: 'assigned', agent: { id: 'a1', name: '小王' } });
+  assert.equal(servingMode([m('customer'), assigned]), 'human');
+  assert.equal(isHandoffNotice(assigned), false);
+});
