@@ -130,6 +130,7 @@ nlohmann::json TrainOptions::ToJson() const {
     j["kind"] = kind;
     j["calibration_folds"] = calibration_folds;
     j["oos_recall"] = oos_recall;
+    j["oos_score"] = oos_score;
     return j;
   }
   return {{"kind", kind},{"dim", dim},       {"epoch", epoch},   {"lr", lr},
@@ -225,13 +226,17 @@ Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, c
   return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options);
 }
 
-// Top prediction (label index, probability) of a linear model; {-1, 0} without features.
-std::pair<int, double> LinearTop(const LinearModel& m, std::string_view text) {
-  auto p = m.Probabilities(text);
+// Top label index and rejection score of class probabilities `p` (see
+// TrainOptions::oos_score; oos_id < 0 when there is no "oos" class); {-1, 0} when empty.
+std::pair<int, double> TopAndScore(const std::vector<float>& p, bool minus_oos, int oos_id) {
   if (p.empty()) return {-1, 0.0};
   const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-  return {best, p[best]};
+  double score = p[best];
+  if (minus_oos && oos_id >= 0 && oos_id != best) score -= p[oos_id];
+  return {best, score};
 }
+
+bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oos"; }
 
 }  // namespace
 
@@ -245,6 +250,8 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   const bool has_oos = oos_it != labels.end() && *oos_it == kOutOfScope;
   double threshold = 0;
   size_t calibration = 0;
+  if (!ValidOosScore(options.oos_score)) return InvalidArgument("unknown oos_score '" + options.oos_score + "'");
+  const bool minus_oos = task == Task::kIntent && has_oos && options.oos_score == "top_minus_oos";
   if (task == Task::kIntent && has_oos && options.calibration_folds >= 2) {
     const int k = options.calibration_folds;
     const int oos_id = static_cast<int>(oos_it - labels.begin());
@@ -258,7 +265,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
       KEFU_ASSIGN_OR_RETURN(LinearModel m, TrainLinearOn(train, labels, lo));
       for (const auto& ex : held) {
         if (ex.label != kOutOfScope) continue;
-        auto [id, score] = LinearTop(m, ex.text);
+        auto [id, score] = TopAndScore(m.Probabilities(ex.text), minus_oos, oos_id);
         scored.push_back({score, id < 0 || id == oos_id});
       }
     }
@@ -272,6 +279,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   meta["kind"] = "linear";
   meta["labels"] = labels;
   meta["oos_threshold"] = threshold;
+  if (minus_oos) meta["oos_score"] = options.oos_score;
   meta["train_options"] = options.ToJson();
   meta["train_examples"] = examples.size();
   meta["feature_rows"] = model.rows();
@@ -397,6 +405,10 @@ Result<std::unique_ptr<Classifier>> Classifier::FromBytes(std::string_view bytes
     model->task_ = expected;
     model->labels_ = meta.at("labels").get<std::vector<std::string>>();
     model->oos_threshold_ = meta.at("oos_threshold").get<double>();
+    model->oos_score_ = meta.value("oos_score", std::string("top"));
+    if (!ValidOosScore(model->oos_score_)) {
+      return InvalidArgument(fmt::format("{}: unknown oos_score '{}'", what, model->oos_score_));
+    }
     const size_t n = meta.at("payload_bytes").get<size_t>();
     const std::string sum = meta.at("payload_fnv1a64").get<std::string>();
     std::string_view payload = bytes.substr(eol + 1);
@@ -506,6 +518,15 @@ std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const 
 }
 
 Prediction Classifier::Classify(std::string_view text) const {
+  if (linear_ && task_ == Task::kIntent && oos_score_ == "top_minus_oos") {
+    const std::vector<float> p = linear_->Probabilities(text);
+    const auto oos = std::lower_bound(labels_.begin(), labels_.end(), std::string(kOutOfScope));
+    const int oos_id = oos != labels_.end() && *oos == kOutOfScope ? static_cast<int>(oos - labels_.begin()) : -1;
+    auto [best, score] = TopAndScore(p, true, oos_id);
+    if (best < 0) return {"", 0.0};
+    if (best != oos_id && score < oos_threshold_) return {std::string(kOutOfScope), 1.0 - p[best]};
+    return {labels_[best], static_cast<double>(p[best])};
+  }
   auto preds = Predict(text, 1);
   if (preds.empty()) return {"", 0.0};
   Prediction top = preds.front();

@@ -7,7 +7,7 @@
 // File format (".kmodel"):
 //   line 1: "KEFU-NLU-MODEL/1"
 //   line 2: one-line JSON: task, kind (absent = "fasttext"), labels,
-//           oos_threshold, payload_bytes, payload_fnv1a64 (hex), train
+//           oos_threshold, oos_score (absent = "top"), payload_bytes, payload_fnv1a64 (hex), train
 //           options, example counts
 //   rest:   the model bytes: LinearModel::Serialize() or fastText's (usually
 //           quantized, ".ftz" format)
@@ -63,6 +63,11 @@ struct TrainOptions {
   // recall reaches oos_recall; the model is then trained on everything.
   int calibration_folds = 3;
   double oos_recall = 0.8;
+  // What the rejection threshold applies to (linear intent models with "oos"
+  // examples): "top" = the top probability; "top_minus_oos" = the top
+  // probability minus the probability of "oos" (the oos class then also
+  // pulls borderline texts out of scope).
+  std::string oos_score = "top_minus_oos";
   int dim = 64;
   int epoch = 25;
   double lr = 0.5;
@@ -107,13 +112,15 @@ class Classifier {
   // Top-k labels with probabilities (k <= 0: all), best first. Empty when the
   // text has no tokens.
   std::vector<Prediction> Predict(std::string_view text, int k = 1) const;
-  // Top-1; for intent models "oos" when the model says so or the score is below
-  // oos_threshold(). Empty text gives {"", 0}.
+  // Top-1; for intent models "oos" when the model says so or its rejection
+  // score (oos_score(): the top probability, or that minus the probability of
+  // "oos") is below oos_threshold(). Empty text gives {"", 0}.
   Prediction Classify(std::string_view text) const;
 
   Task task() const { return task_; }
   const std::vector<std::string>& labels() const { return labels_; }
   double oos_threshold() const { return oos_threshold_; }
+  const std::string& oos_score() const { return oos_score_; }
   const nlohmann::json& metadata() const { return meta_; }
   size_t size_bytes() const { return payload_.size(); }
 
@@ -125,6 +132,7 @@ class Classifier {
   Task task_ = Task::kSentiment;
   std::vector<std::string> labels_;
   double oos_threshold_ = 0;
+  std::string oos_score_ = "top";  // header key "oos_score"; absent = "top"
   nlohmann::json meta_;
   std::string payload_;
   std::unique_ptr<fasttext::FastText> ft_;  // kind "fasttext"

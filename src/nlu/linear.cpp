@@ -89,15 +89,22 @@ void Softmax(std::vector<float>& s) {
   for (float& v : s) v /= sum;
 }
 
-// A 256-entry 1-D codebook for `values` (Lloyd-Max: quantile start, then
-// k-means iterations), sorted ascending. Fewer distinct values give a shorter
-// codebook padded with its largest entry.
+// A 256-entry 1-D codebook for `values`, sorted ascending: entries start evenly
+// spaced in sign(v)·sqrt(|v|) between the extremes (so the rare large values,
+// which decide predictions, keep fine steps), then Lloyd (k-means) iterations
+// lower the squared error. Fewer distinct values give a shorter codebook
+// padded with its largest entry.
 std::vector<float> BuildCodebook(std::vector<float> values) {
   std::vector<float> book;
   if (values.empty()) return std::vector<float>(kCodebookSize, 0.0f);
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
-  for (size_t k = 0; k < kCodebookSize; ++k) book.push_back(values[std::min(n - 1, (2 * k + 1) * n / (2 * kCodebookSize))]);
+  auto compand = [](double v) { return v < 0 ? -std::sqrt(-v) : std::sqrt(v); };
+  const double lo_c = compand(values.front()), hi_c = compand(values.back());
+  for (size_t k = 0; k < kCodebookSize; ++k) {
+    const double c = lo_c + (hi_c - lo_c) * static_cast<double>(k) / (kCodebookSize - 1);
+    book.push_back(static_cast<float>(c < 0 ? -c * c : c * c));
+  }
   book.erase(std::unique(book.begin(), book.end()), book.end());
   std::vector<double> prefix(n + 1, 0);
   for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + values[i];
