@@ -515,8 +515,8 @@ class AutoAssignTest : public AgentsServerTest {
 TEST_F(AutoAssignTest, GoesStraightToTheLeastLoadedAgentWithTheSkill) {
   std::string t1 = Login("agent1"), t2 = Login("agent2"), t3 = Login("agent3");  // after_sale: agent1, agent3
   for (const auto& t : {t1, t2, t3}) Online(t);
-  auto ws1 = AgentWs(t1), ws3 = AgentWs(t3);
-  ASSERT_TRUE(ws1 && ws3);
+  auto ws1 = AgentWs(t1), ws2 = AgentWs(t2), ws3 = AgentWs(t3);
+  ASSERT_TRUE(ws1 && ws2 && ws3);
   std::string a = NewConversation("C0002"), b = NewConversation("C0003"), g = NewConversation("C0004");
   json ra = Say(a, "我要投诉！你们的东西用了两天就坏了，太气人了");
   EXPECT_EQ(ra["reply"]["role"], "system");
@@ -576,15 +576,31 @@ TEST_F(AutoAssignTest, AWaitingConversationIsAssignedWhenASlotFreesOrAnAgentCome
     told |= m["role"] == "system" && m["text"] == "客服 单线 为您服务" && m["meta"]["auto"] == true;
   EXPECT_TRUE(told) << msgs.dump();
 
-  // agent2 comes online: c3 (still waiting) goes to agent2.
+  // agent2 is online over REST only (no workspace connected): no chats for it.
   std::string t2 = Login("agent2");
   Online(t2);
+  EXPECT_TRUE(Mine(t2).empty());
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + c3, nullptr, 200)["status"], "queued");
+  // Its workspace connects: c3 (still waiting) goes to agent2 within the tick.
+  auto ws2 = AgentWs(t2);
+  ASSERT_TRUE(ws2);
+  EXPECT_FALSE(WaitFrame(*ws2, [&](const json& f) {
+                 return f["type"] == "assigned" && f["conversation"]["conversation"]["id"] == c3;
+               }).is_null());
   EXPECT_EQ(Mine(t2), std::set<std::string>({c3}));
   EXPECT_EQ(Call("GET", "/v1/conversations/" + c3, nullptr, 200)["status"], "human");
-  // A customer-closed conversation frees the slot too (picked up by the tick).
+  // A customer who closes a served conversation frees the slot (the tick assigns the next one).
   std::string c4 = NewConversation("C0008");
-  Say(c4, "转人工");  // agent2 has room: assigned
+  Say(c4, "转人工");  // solo is full, agent2 has room: assigned to agent2
   EXPECT_EQ(Mine(t2).size(), 2u);
+  ws2.reset();  // agent2's workspace goes away: nothing more for it
+  std::string c5 = NewConversation("C0009");
+  Say(c5, "转人工");
+  EXPECT_EQ(Call("GET", "/v1/conversations/" + c5, nullptr, 200)["status"], "queued");
+  Call("POST", "/v1/conversations/" + c2 + "/close", json::object(), 200);  // the customer of solo's chat leaves
+  EXPECT_FALSE(WaitFrame(*ws, [&](const json& f) {
+                 return f["type"] == "assigned" && f["conversation"]["conversation"]["id"] == c5;
+               }).is_null());
 }
 
 TEST_F(AgentsServerTest, ReplyDraftsNeedAnLlm) {

@@ -633,6 +633,8 @@ Desk::AgentState* Desk::LeastLoadedLocked(const std::string& tenant_id,
   AgentState* best = nullptr;
   for (auto& [k, a] : agents_) {
     if (a->agent.tenant_id != tenant_id || a->presence != "online" || a->agent.role != Role::kAgent) continue;
+    // Only agents whose workspace is connected: a closed browser tab must not collect chats.
+    if (std::none_of(a->conns.begin(), a->conns.end(), [](const auto& w) { return !w.expired(); })) continue;
     if (static_cast<int>(a->chats.size()) >= a->agent.max_chats || !fits(*a)) continue;
     if (!best || a->chats.size() < best->chats.size() ||
         (a->chats.size() == best->chats.size() && a->last_assigned_ms < best->last_assigned_ms))
@@ -1276,6 +1278,7 @@ void Desk::Attach(const Agent& me, const std::shared_ptr<http::WsConnection>& co
   std::erase_if(a->conns, [](const auto& w) { return w.expired(); });
   a->conns.push_back(conn);
   conn->Send(Frame({{"type", "hello"}, {"agent", AgentJsonLocked(*a)}}));
+  if (a->presence == "online") dispatch_due_.insert(me.tenant_id);  // may now receive chats (I/O thread: the tick assigns)
 }
 
 void Desk::Detach(const Agent& me, uint64_t conn_id) {

@@ -60,8 +60,9 @@ struct DeskSettings {
   std::string rules_dir;                 // scanned for new <tenant_id>.toml files at that cadence
   size_t max_alerts = 100;               // kept per tenant for the board
   // Auto assignment (config agents.assignment = "auto"): a conversation routed
-  // to a human goes to the least-loaded online agent (role agent) with the
-  // skill and room, ties to the one whose last assignment is oldest; with
+  // to a human goes to the least-loaded online agent (role agent) with a
+  // connected workspace WebSocket, the skill and room, ties to the one whose
+  // last assignment is oldest; with
   // none free it waits in the queue and is assigned when a slot frees (agent
   // online, close, transfer, raised max_chats, or the 1 s tick). Manual: the
   // queue waits for Accept.
@@ -181,7 +182,7 @@ class Desk final : public dialogue::TurnGate {
   // Auto assignment: assigns queued conversations of `tenant` while some
   // eligible agent has room (one CAS per assignment). Worker threads only.
   void Dispatch(const std::string& tenant);
-  // The least-loaded online agent (role agent) with room for which `fits` holds.
+  // The least-loaded online agent (role agent, workspace connected) with room for which `fits` holds.
   AgentState* LeastLoadedLocked(const std::string& tenant_id, const std::function<bool(const AgentState&)>& fits);
   // The extractive handoff summary of a conversation being handed over.
   nlohmann::json ExtractiveHandoff(const dialogue::Conversation& conv, const dialogue::Message& msg,

@@ -20,6 +20,7 @@ export function saveSession(session, storage = globalThis.sessionStorage) {
 
 export function clearSession(storage = globalThis.sessionStorage) {
   storage.removeItem(KEY);
+  storage.removeItem('kefu:agent:presence');  // the presence chosen in this tab (workspace.js)
 }
 
 /** The last tenant/username typed on the login form (never the password). */

@@ -24,6 +24,8 @@
 import { ApiError, errorText } from './api.js';
 import { emotionOfMessage } from './format.js';
 
+const PRESENCE_KEY = 'kefu:agent:presence';
+
 const MAX_ALERTS = 200;
 
 export function newClientMsgId(cryptoImpl = globalThis.crypto) {
@@ -258,6 +260,7 @@ export class Workspace {
     try {
       const a = await this.api.setPresence(presence);
       this.state.agent = a.agent || a;
+      try { globalThis.sessionStorage.setItem(PRESENCE_KEY, presence); } catch { /* no storage */ }
       return true;
     } catch (e) {
       this._fail(e);
@@ -390,9 +393,15 @@ export class Workspace {
   applyFrame(f) {
     const s = this.state;
     switch (f.type) {
-      case 'hello':
+      case 'hello': {
         if (f.agent) s.agent = f.agent;
+        // The server keeps presence in memory: after its restart the reconnected
+        // workspace says again what the agent chose in this tab.
+        let want = null;
+        try { want = globalThis.sessionStorage.getItem(PRESENCE_KEY); } catch { /* no storage */ }
+        if (f.agent && want && f.agent.presence !== want) this.setPresence(want).catch(() => {});
         break;
+      }
       case 'queue':
         if (f.item) this._upsertQueued(f.item);
         break;

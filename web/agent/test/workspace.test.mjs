@@ -136,3 +136,65 @@ test('mergeMessage orders by seq and replaces a message seen again', () => {
   mergeMessage(list, msg(3, 3, 'customer', 'c'));
   assert.deepEqual(list.map((m) => m.text), ['a', 'n', 'b2', 'c']);
 });
+
+function memoryStorage() {
+  const m = new Map();
+  return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
+}
+
+test('after a server restart (hello says offline) the workspace sets the presence chosen in this tab again', async () => {
+  const saved = globalThis.sessionStorage;
+  globalThis.sessionStorage = memoryStorage();
+  try {
+    const state = initialState();
+    const { api, calls } = fakeApi({ setPresence: async (p) => ({ id: 'a1', presence: p }) });
+    const w = new Workspace({ state, api, env });
+    w.applyFrame({ type: 'hello', agent: { id: 'a1', presence: 'offline' } });
+    assert.equal(calls.filter((c) => c[0] === 'setPresence').length, 0, 'nothing chosen yet: nothing re-asserted');
+    assert.equal(await w.setPresence('online'), true);
+    w.applyFrame({ type: 'hello', agent: { id: 'a1', presence: 'online' } });
+    assert.equal(calls.filter((c) => c[0] === 'setPresence').length, 1, 'server agrees: no call');
+    w.applyFrame({ type: 'hello', agent: { id: 'a1', presence: 'offline' } });
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(calls.filter((c) => c[0] === 'setPresence').at(-1), ['setPresence', 'online']);
+    assert.equal(state.agent.presence, 'online');
+  } finally {
+    globalThis.sessionStorage = saved;
+  }
+});
+
+test('LLM drafts go on top of the KB suggestions when the server offers them; a failure is shown, KB items stay', async () => {
+  const state = initialState();
+  const kb = { text: '退款 1-3 个工作日到账', source: 'kb', score: 0.8 };
+  let fail = false;
+  const { api } = fakeApi({
+    suggestions: async () => ({ items: [kb], llm: 'available' }),
+    drafts: async () => {
+      if (fail) throw new ApiError(503, 'unavailable', 'llm down');
+      return { items: [{ text: '您好，我来帮您查退款进度。', source: 'llm' }], cached: false };
+    },
+  });
+  const w = new Workspace({ state, api, env });
+  await w.loadSuggestions('c1');
+  assert.deepEqual(state.suggestions.c1.items.map((x) => x.source), ['llm', 'kb']);
+  assert.equal(state.suggestions.c1.drafting, false);
+  fail = true;
+  await w.loadSuggestions('c1');
+  assert.deepEqual(state.suggestions.c1.items.map((x) => x.source), ['kb']);
+  assert.ok(state.suggestions.c1.draftError.length > 0);
+  // Without an LLM no drafts are asked for.
+  const off = fakeApi({ suggestions: async () => ({ items: [kb], llm: 'off' }) });
+  const w2 = new Workspace({ state: initialState(), api: off.api, env });
+  await w2.loadSuggestions('c1');
+  assert.equal(off.calls.filter((c) => c[0] === 'drafts').length, 0);
+});
+
+test('a handoff frame replaces the open detail\'s handoff (the LLM summary arrived)', async () => {
+  const state = initialState();
+  const w = new Workspace({ state, api: fakeApi().api, env });
+  await w.select('c1');
+  w.applyFrame({ type: 'handoff', conversation_id: 'c1', handoff: { summary: 'x', generated_summary: 'AI', summary_source: 'llm' } });
+  assert.equal(state.details.c1.handoff.generated_summary, 'AI');
+  w.applyFrame({ type: 'handoff', conversation_id: 'other', handoff: {} });  // not open: ignored
+  assert.equal(state.details.other, undefined);
+});
