@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api/tenants.h"
+#include "common/crypto.h"
 #include "dialogue/conversation_store.h"
 
 namespace kefu::agents {
@@ -79,17 +80,7 @@ Result<std::vector<Agent>> ReadAgents(storage::Statement& st) {
   return out;
 }
 
-std::string RandomToken() {
-  unsigned char buf[32];
-  randombytes_buf(buf, sizeof buf);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string t = "kat_";
-  for (unsigned char c : buf) {
-    t.push_back(kHex[c >> 4]);
-    t.push_back(kHex[c & 0xF]);
-  }
-  return t;
-}
+std::string RandomToken() { return "kat_" + crypto::RandomHex(32); }
 
 bool ValidUsername(const std::string& u) {
   if (u.empty() || u.size() > 64) return false;
@@ -206,7 +197,7 @@ Result<std::pair<std::string, Session>> AccountStore::Login(const std::string& t
   if (!ok) return Unauthenticated("invalid_credentials: wrong tenant, username or password");
   std::string token = RandomToken();
   Session session{tenant_id, agent_id, clock_.NowMs() + settings_.session_ttl_ms};
-  std::string key = api::Sha256Hex(token);
+  std::string key = crypto::Sha256Hex(token);
   {
     auto s = db_.Lock();
     auto& st = s.Prepare(
@@ -221,7 +212,7 @@ Result<std::pair<std::string, Session>> AccountStore::Login(const std::string& t
 
 Result<Session> AccountStore::Authenticate(const std::string& token) {
   if (token.empty()) return Unauthenticated("missing agent token (Authorization: Bearer <token>)");
-  const std::string key = api::Sha256Hex(token);
+  const std::string key = crypto::Sha256Hex(token);
   const int64_t now = clock_.NowMs();
   std::optional<Session> found;
   {
@@ -246,7 +237,7 @@ Result<Session> AccountStore::Authenticate(const std::string& token) {
 }
 
 void AccountStore::Logout(const std::string& token) {
-  const std::string key = api::Sha256Hex(token);
+  const std::string key = crypto::Sha256Hex(token);
   {
     std::lock_guard lock(mu_);
     sessions_.erase(key);

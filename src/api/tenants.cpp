@@ -1,21 +1,8 @@
 #include "api/tenants.h"
 
-#include <openssl/sha.h>
+#include "common/crypto.h"
 
 namespace kefu::api {
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char c : digest) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xF]);
-  }
-  return out;
-}
 
 Result<Tenant> TenantDirectory::Query(const char* sql, const std::string& arg) {
   auto s = db_.Lock();
@@ -44,7 +31,7 @@ Result<Tenant> TenantDirectory::ByWidgetKey(const std::string& widget_key) {
 
 Result<Tenant> TenantDirectory::ByApiKey(const std::string& api_key) {
   if (api_key.empty()) return Unauthenticated("an API key is required (Authorization: Bearer <key>)");
-  std::string h = Sha256Hex(api_key);
+  std::string h = crypto::Sha256Hex(api_key);
   {
     std::lock_guard lock(mu_);
     auto it = by_key_.find(h);
@@ -78,7 +65,7 @@ Status TenantDirectory::AddApiKey(const std::string& tenant_id, const std::strin
   if (api_key.size() < 8) return InvalidArgument("API keys must be at least 8 characters");
   auto s = db_.Lock();
   auto& st = s.Prepare("INSERT OR IGNORE INTO api_keys(key_sha256, tenant_id, name, created_ms) VALUES(?, ?, ?, ?)");
-  st.Bind(1, Sha256Hex(api_key)).Bind(2, tenant_id).Bind(3, name).Bind(4, clock_.NowMs());
+  st.Bind(1, crypto::Sha256Hex(api_key)).Bind(2, tenant_id).Bind(3, name).Bind(4, clock_.NowMs());
   return st.Run();
 }
 

@@ -43,6 +43,4 @@ class TenantDirectory {
   std::unordered_map<std::string, Tenant> by_key_;     // GUARDED_BY(mu_), keyed by SHA-256 hex
 };
 
-std::string Sha256Hex(std::string_view data);
-
 }  // namespace kefu::api

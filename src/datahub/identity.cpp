@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "datahub/hashing.h"
+#include "common/crypto.h"
 
 namespace kefu::datahub {
 
@@ -212,7 +212,7 @@ Result<std::string> IdentityService::ResolveOrCreate(const std::string& tenant, 
   if (r.ok() || r.status().code() != ErrorCode::kNotFound) return r;
   // A first contact: a new record named after the identity, so later
   // ingestion of the same identity merges into (or with) it.
-  std::string id = "U-" + Sha256Hex(kind + ":" + v).substr(0, 16);
+  std::string id = "U-" + crypto::Sha256Hex(kind + ":" + v).substr(0, 16);
   auto s = db_.Lock();
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());

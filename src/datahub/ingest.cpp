@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "common/utf8.h"
-#include "datahub/hashing.h"
+#include "common/crypto.h"
 
 namespace kefu::datahub {
 namespace {
@@ -348,7 +348,7 @@ class BatchWriter {
       : s_(s), identity_(identity), tenant_(tenant), kind_(kind), source_(source), now_(now) {}
 
   Result<RowOutcome> Row(const json& r, const std::string& id) {
-    std::string hash = Sha256Hex(r.dump());
+    std::string hash = crypto::Sha256Hex(r.dump());
     auto& find = s_.Prepare(
         "SELECT hash, version, updated_ms FROM dh_records WHERE tenant_id = ? AND kind = ? AND source = ? AND "
         "source_id = ?");

@@ -1,15 +1,13 @@
 #include "datahub/webhook.h"
 
-#include <openssl/rand.h>
-
 #include <charconv>
 
-#include "datahub/hashing.h"
+#include "common/crypto.h"
 
 namespace kefu::datahub {
 
 std::string WebhookVerifier::Sign(const std::string& secret, const std::string& timestamp, const std::string& body) {
-  return "sha256=" + HmacSha256Hex(secret, timestamp + "." + body);
+  return "sha256=" + crypto::HmacSha256Hex(secret, timestamp + "." + body);
 }
 
 Status WebhookVerifier::SetSecret(const std::string& tenant, const std::string& secret) {
@@ -24,14 +22,7 @@ Status WebhookVerifier::SetSecret(const std::string& tenant, const std::string& 
 }
 
 Result<std::string> WebhookVerifier::RotateSecret(const std::string& tenant) {
-  unsigned char buf[32];
-  if (RAND_bytes(buf, sizeof buf) != 1) return Internal("no randomness for a webhook secret");
-  static const char kDigits[] = "0123456789abcdef";
-  std::string secret;
-  for (unsigned char c : buf) {
-    secret.push_back(kDigits[c >> 4]);
-    secret.push_back(kDigits[c & 15]);
-  }
+  std::string secret = crypto::RandomHex(32);
   KEFU_RETURN_IF_ERROR(SetSecret(tenant, secret));
   return secret;
 }
@@ -56,7 +47,7 @@ Status WebhookVerifier::Verify(const std::string& tenant, const std::string& tim
   if (!row) return Unauthenticated("no webhook secret is set for this tenant");
   std::string secret = sec.Text(0);
   sec.Reset();
-  if (!ConstantTimeEquals(Sign(secret, timestamp, body), signature)) return Unauthenticated("invalid signature");
+  if (!crypto::SafeEqual(Sign(secret, timestamp, body), signature)) return Unauthenticated("invalid signature");
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
   auto& prune = s.Prepare("DELETE FROM ingest_webhook_nonces WHERE tenant_id = ? AND ts_ms < ?");

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <vector>
 
-#include "inbox/crypto.h"
+#include "common/crypto.h"
 
 namespace kefu::inbox {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "common/log.h"
 #include "common/utf8.h"
-#include "inbox/crypto.h"
+#include "common/crypto.h"
 
 namespace kefu::inbox {
 namespace {

@@ -5,7 +5,7 @@
 #include <latch>
 
 #include "common/log.h"
-#include "inbox/crypto.h"
+#include "common/crypto.h"
 #include "inbox/url.h"
 
 namespace kefu::inbox {

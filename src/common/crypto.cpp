@@ -1,4 +1,4 @@
-#include "inbox/crypto.h"
+#include "common/crypto.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -6,10 +6,10 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <cstdint>
 #include <cstdlib>
-#include <stdexcept>
 
-namespace kefu::inbox::crypto {
+namespace kefu::crypto {
 
 std::string Hex(std::string_view raw) {
   static const char* kDigits = "0123456789abcdef";
@@ -38,6 +38,8 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
        data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) { return Hex(HmacSha256(key, data)); }
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char out[SHA256_DIGEST_LENGTH];
@@ -98,4 +100,4 @@ bool SafeEqual(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace kefu::inbox::crypto
+}  // namespace kefu::crypto
