@@ -167,7 +167,7 @@ void RegisterNluCommands(CLI::App& app) {
   t->add_option("--lang", train->lang, "zh | en: picks feature defaults (en adds character n-grams)");
   t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
                                      "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
-                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos); fasttext: dim, bucket, cutoff, quantize, "
+                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos), prune; fasttext: dim, bucket, cutoff, quantize, "
                                      "calibration_share, threads; repeatable");
   t->callback([train] { RunTrain(*train); });
 

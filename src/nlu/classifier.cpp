@@ -121,6 +121,7 @@ static LinearOptions ToLinear(const TrainOptions& o) {
   l.lr = o.lr;
   l.l2 = o.l2;
   l.balanced = o.balanced;
+  l.prune = o.prune;
   return l;
 }
 

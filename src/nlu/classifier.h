@@ -58,6 +58,7 @@ struct TrainOptions {
   double l2 = 1e-6;
   bool words = false;
   bool balanced = false;
+  double prune = 0;  // see LinearOptions::prune
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.

@@ -288,6 +288,7 @@ Status ApplyOption(TrainOptions& o, const std::string& kv) {
     else if (k == "calibration_folds") o.calibration_folds = std::stoi(v);
     else if (k == "oos_recall") o.oos_recall = std::stod(v);
     else if (k == "oos_score") o.oos_score = v;
+    else if (k == "prune") o.prune = std::stod(v);
     else if (k == "dim") o.dim = std::stoi(v);
     else if (k == "epoch") o.epoch = std::stoi(v);
     else if (k == "lr") o.lr = std::stod(v);

@@ -18,7 +18,8 @@ namespace {
 
 constexpr std::string_view kLinearMagic = "KLIN";
 // Version 1: float scales, bfloat16 weights, plain uint32 buckets (still read).
-// Version 2 (written): delta-varint buckets, 8-bit codebook scales and weights.
+// Version 2 (written): delta-varint buckets, 8-bit codebook scales and weights,
+// a bitmap of the rows that store weights (the others were pruned).
 constexpr uint32_t kLinearVersion = 2;
 constexpr uint32_t kLinearVersionBf16 = 1;
 constexpr size_t kCodebookSize = 256;
@@ -163,9 +164,11 @@ bool GetVarint(std::string_view& in, uint32_t* v) {
 }  // namespace
 
 nlohmann::json LinearOptions::ToJson() const {
-  return {{"word_ngrams", word_ngrams}, {"minn", minn}, {"maxn", maxn}, {"words", words},
-          {"bits", bits}, {"min_count", min_count}, {"weighting", weighting}, {"epoch", epoch},
-          {"lr", lr}, {"l2", l2}, {"balanced", balanced}};
+  nlohmann::json j = {{"word_ngrams", word_ngrams}, {"minn", minn}, {"maxn", maxn}, {"words", words},
+                      {"bits", bits}, {"min_count", min_count}, {"weighting", weighting}, {"epoch", epoch},
+                      {"lr", lr}, {"l2", l2}, {"balanced", balanced}};
+  if (prune > 0) j["prune"] = prune;  // absent = 0, as in files written before pruning
+  return j;
 }
 
 Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
@@ -182,10 +185,12 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
     o.lr = j.at("lr").get<double>();
     o.l2 = j.at("l2").get<double>();
     o.balanced = j.at("balanced").get<bool>();
+    o.prune = j.value("prune", 0.0);  // absent in files written before pruning
   } catch (const std::exception& e) {
     return InvalidArgument(fmt::format("linear model options: {}", e.what()));
   }
-  if (o.bits < 10 || o.bits > 30 || o.word_ngrams < 1 || o.word_ngrams > 5 || o.minn < 0 || o.maxn > 10) {
+  if (o.bits < 10 || o.bits > 30 || o.word_ngrams < 1 || o.word_ngrams > 5 || o.minn < 0 || o.maxn > 10 ||
+      !(o.prune >= 0 && o.prune < 1e3)) {
     return InvalidArgument("linear model options out of range");
   }
   if (o.weighting != "idf" && o.weighting != "nb" && o.weighting != "binary") {
@@ -419,10 +424,26 @@ std::vector<float> LinearModel::Probabilities(std::string_view text) const {
 
 void LinearModel::Quantize() {
   version_ = kLinearVersion;
+  const size_t C = static_cast<size_t>(n_classes_);
+  has_weights_.assign(buckets_.size(), 1);
+  std::vector<float> kept;
+  for (size_t r = 0; r < buckets_.size(); ++r) {
+    float mx = 0;
+    for (size_t c = 0; c < C; ++c) mx = std::max(mx, std::abs(weights_[r * C + c]));
+    if (options_.prune > 0 && mx < options_.prune) {
+      has_weights_[r] = 0;
+      std::fill_n(&weights_[r * C], C, 0.0f);
+    } else {
+      kept.insert(kept.end(), &weights_[r * C], &weights_[r * C] + C);
+    }
+  }
   scale_book_ = BuildCodebook(scale_);
-  weight_book_ = BuildCodebook(weights_);
+  weight_book_ = BuildCodebook(std::move(kept));
   for (float& v : scale_) v = scale_book_[Encode(scale_book_, v)];
-  for (float& v : weights_) v = weight_book_[Encode(weight_book_, v)];
+  for (size_t r = 0; r < buckets_.size(); ++r) {
+    if (!has_weights_[r]) continue;
+    for (size_t c = 0; c < C; ++c) weights_[r * C + c] = weight_book_[Encode(weight_book_, weights_[r * C + c])];
+  }
 }
 
 std::string LinearModel::Serialize() const {
@@ -451,7 +472,16 @@ std::string LinearModel::Serialize() const {
   Put<uint64_t>(out, gaps.size());
   out += gaps;
   for (float v : scale_) out.push_back(static_cast<char>(Encode(scale_book_, v)));
-  for (float v : weights_) out.push_back(static_cast<char>(Encode(weight_book_, v)));
+  std::string bitmap((buckets_.size() + 7) / 8, '\0');
+  for (size_t r = 0; r < buckets_.size(); ++r) {
+    if (has_weights_[r]) bitmap[r / 8] = static_cast<char>(bitmap[r / 8] | (1 << (r % 8)));
+  }
+  out += bitmap;
+  const size_t C = static_cast<size_t>(n_classes_);
+  for (size_t r = 0; r < buckets_.size(); ++r) {
+    if (!has_weights_[r]) continue;
+    for (size_t c = 0; c < C; ++c) out.push_back(static_cast<char>(Encode(weight_book_, weights_[r * C + c])));
+  }
   return out;
 }
 
@@ -516,11 +546,30 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
       m.buckets_[r] = static_cast<uint32_t>(bucket);
     }
     if (!gaps.empty()) return bad("trailing bytes after the buckets");
-    const uint64_t need = nrows * (1ULL + classes);
-    if (in.size() != need) return bad(fmt::format("{} bytes of codes, expected {}", in.size(), need));
+    const uint64_t bitmap_bytes = (nrows + 7) / 8;
+    if (in.size() < nrows + bitmap_bytes) return bad("truncated scales");
     for (size_t r = 0; r < nrows; ++r) m.scale_[r] = m.scale_book_[static_cast<unsigned char>(in[r])];
     in.remove_prefix(nrows);
-    for (size_t i = 0; i < m.weights_.size(); ++i) m.weights_[i] = m.weight_book_[static_cast<unsigned char>(in[i])];
+    m.has_weights_.assign(nrows, 0);
+    uint64_t weighted = 0;
+    for (size_t r = 0; r < nrows; ++r) {
+      m.has_weights_[r] = (static_cast<unsigned char>(in[r / 8]) >> (r % 8)) & 1;
+      weighted += m.has_weights_[r];
+    }
+    if (nrows % 8 != 0 && (static_cast<unsigned char>(in[nrows / 8]) >> (nrows % 8)) != 0) {
+      return bad("stray bits in the weight bitmap");
+    }
+    in.remove_prefix(bitmap_bytes);
+    if (in.size() != weighted * classes) {
+      return bad(fmt::format("{} bytes of weight codes, expected {}", in.size(), weighted * classes));
+    }
+    size_t at = 0;
+    for (size_t r = 0; r < nrows; ++r) {
+      if (!m.has_weights_[r]) continue;
+      for (size_t c = 0; c < classes; ++c) {
+        m.weights_[r * classes + c] = m.weight_book_[static_cast<unsigned char>(in[at++])];
+      }
+    }
   }
   for (float b : m.bias_) {
     if (!std::isfinite(b)) return bad("non-finite bias");

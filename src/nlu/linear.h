@@ -38,6 +38,10 @@ struct LinearOptions {
   double lr = 0.5;      // AdaGrad step
   double l2 = 1e-6;     // per-update L2 on the touched weights
   bool balanced = false;  // weight classes by inverse frequency (for macro-F1)
+  // Rows whose largest |weight| is below this keep their bucket and scale (the
+  // feature still counts in a text's norm) but lose their weights, which
+  // version 2 files then do not store (0 = keep every weight).
+  double prune = 0;
 
   nlohmann::json ToJson() const;
   static Result<LinearOptions> FromJson(const nlohmann::json& j);
@@ -81,6 +85,7 @@ class LinearModel {
   std::vector<float> weights_;     // rows x n_classes
   std::vector<float> bias_;        // n_classes
   std::vector<float> scale_book_, weight_book_;  // version 2: 256 entries each, ascending
+  std::vector<uint8_t> has_weights_;  // version 2: per row, 0 = pruned (weights all zero, not stored)
   uint32_t version_ = 2;
   std::vector<uint32_t> table_keys_, table_rows_;  // open addressing bucket -> row
 };

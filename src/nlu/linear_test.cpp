@@ -120,6 +120,38 @@ TEST(LinearModel, Version2PayloadIsStrict) {
   EXPECT_FALSE(LinearModel::Parse(nan).ok());
 }
 
+TEST(LinearModel, PrunedRowsKeepTheirScaleButStoreNoWeights) {
+  auto full = Classifier::Train(Task::kSentiment, Toy(), Linear());
+  TrainOptions o = Linear();
+  o.prune = 0.3;
+  auto pruned = Classifier::Train(Task::kSentiment, Toy(), o);
+  ASSERT_TRUE(full.ok() && pruned.ok());
+  const std::string a = PayloadOf((*full)->Serialize()), b = PayloadOf((*pruned)->Serialize());
+  auto la = LinearModel::Parse(a), lb = LinearModel::Parse(b);
+  ASSERT_TRUE(la.ok() && lb.ok()) << lb.status().ToString();
+  EXPECT_EQ(la->rows(), lb->rows());  // same buckets: pruned rows still count in the norm
+  EXPECT_LT(b.size(), a.size());
+  EXPECT_EQ(lb->Serialize(), b);
+  for (const auto& ex : Toy()) EXPECT_EQ((*pruned)->Classify(ex.text).label, ex.label) << ex.text;
+  auto reloaded = Classifier::FromBytes((*pruned)->Serialize(), Task::kSentiment, "copy");
+  ASSERT_TRUE(reloaded.ok());
+  for (const char* t : {"质量很差", "非常满意", "物流"}) {
+    EXPECT_DOUBLE_EQ((*pruned)->Predict(t, 1)[0].score, (*reloaded)->Predict(t, 1)[0].score);
+  }
+  // Clearing a bitmap bit leaves weight codes over: refused.
+  uint32_t opts_len = 0;
+  std::memcpy(&opts_len, b.data() + 8, 4);
+  size_t at = 12 + opts_len + 4 + 8 + 2 * 4 + 2 * 256 * 4;
+  uint64_t gap_bytes = 0;
+  std::memcpy(&gap_bytes, b.data() + at, 8);
+  at += 8 + gap_bytes + lb->rows();  // the bitmap
+  std::string cleared = b;
+  size_t byte = at;
+  while (cleared[byte] == 0) ++byte;
+  cleared[byte] = static_cast<char>(cleared[byte] & (cleared[byte] - 1));  // drop the lowest set bit
+  EXPECT_FALSE(LinearModel::Parse(cleared).ok());
+}
+
 TEST(LinearModel, Version1FilesStillLoad) {
   // Written by the version-1 code (bfloat16 weights) from a 60-row toy set;
   // the expected probabilities were printed by `kefu nlu predict` at the time.
