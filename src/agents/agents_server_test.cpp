@@ -119,12 +119,19 @@ class AgentsServerTest : public ::testing::Test {
     }
     return nullptr;
   }
+  // The stored routing decision of the conversation's latest customer turn
+  // (the admin route: the customer's own view of a message has no decision).
+  json LastDecision(const std::string& cid) {
+    json d = Call("GET", "/v1/conversations/" + cid + "/decisions", nullptr, 200, kAdmin);
+    if (!d.contains("items") || d["items"].empty()) return json::object();
+    return d["items"].back()["decision"];
+  }
   // Puts a conversation in the general queue (an agent must be online).
   std::string Queued(const std::string& customer = "C0003") {
     std::string cid = NewConversation(customer);
     json r = Say(cid, "转人工");
     EXPECT_EQ(r["reply"]["role"], "system") << r.dump();
-    EXPECT_EQ(r["message"]["meta"]["decision"]["handoff"], true) << r.dump();
+    EXPECT_EQ(LastDecision(cid)["handoff"], true) << r.dump();
     return cid;
   }
 
@@ -145,7 +152,9 @@ TEST_F(AgentsServerTest, AngryCustomerIsQueuedAgentAcceptsRepliesAndBotStaysSile
   EXPECT_EQ(r["reply"]["role"], "system");
   EXPECT_NE(r["reply"]["text"].get<std::string>().find("正在为您转接人工客服"), std::string::npos) << r.dump();
   EXPECT_NE(r["reply"]["text"].get<std::string>().find("预计等待"), std::string::npos);
-  const json& decision = r["message"]["meta"]["decision"];
+  EXPECT_FALSE(r["message"]["meta"].contains("decision")) << "internal routing is not shown to the customer";
+  EXPECT_TRUE(r["message"]["meta"].contains("analysis"));
+  const json decision = LastDecision(cid);
   EXPECT_EQ(decision["handoff"], true);
   EXPECT_EQ(decision["actions"][0]["queue"], "complaints");
   EXPECT_TRUE(r["message"]["meta"].contains("analysis"));
@@ -245,7 +254,7 @@ TEST_F(TextOnlyRoutingTest, CalmRefundQuestionKeepsSelfService) {
   std::string cid = NewConversation();
   json r = Say(cid, "怎么申请退款");
   EXPECT_EQ(r["reply"]["role"], "bot") << r.dump();
-  EXPECT_EQ(r["message"]["meta"]["decision"]["handoff"], false);
+  EXPECT_EQ(LastDecision(cid)["handoff"], false);
 }
 
 TEST_F(TextOnlyRoutingTest, ThirdRepetitionEscalatesAndSupervisorIsAlerted) {
@@ -259,7 +268,7 @@ TEST_F(TextOnlyRoutingTest, ThirdRepetitionEscalatesAndSupervisorIsAlerted) {
   EXPECT_EQ(Say(cid, "怎么还不发货")["reply"]["role"], "bot");
   json r = Say(cid, "什么时候发货啊");
   EXPECT_EQ(r["reply"]["role"], "system") << r.dump();
-  EXPECT_EQ(r["message"]["meta"]["decision"]["trace"]["stopped_by"], "repeat");
+  EXPECT_EQ(LastDecision(cid)["trace"]["stopped_by"], "repeat");
   json alert = WaitFrame(*sws, [](const json& f) { return f["type"] == "alert"; });
   ASSERT_FALSE(alert.is_null());
   EXPECT_EQ(alert["alert"]["kind"], "repeated_escalation");

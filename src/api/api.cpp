@@ -21,7 +21,7 @@ using http::Response;
 class WsSubscriber final : public dialogue::Subscriber {
  public:
   explicit WsSubscriber(std::weak_ptr<http::WsConnection> c) : conn_(std::move(c)) {}
-  void OnMessage(const dialogue::Message& m) override { Send({{"type", "message"}, {"message", m.ToJson()}}); }
+  void OnMessage(const dialogue::Message& m) override { Send({{"type", "message"}, {"message", m.CustomerJson()}}); }
   void OnDelta(const std::string&, int64_t reply_to, std::string_view text) override {
     Send({{"type", "delta"}, {"reply_to", reply_to}, {"text", std::string(text)}});
   }
@@ -43,7 +43,7 @@ class WsSubscriber final : public dialogue::Subscriber {
 class SseSubscriber final : public dialogue::Subscriber {
  public:
   explicit SseSubscriber(std::weak_ptr<http::SseStream> s) : stream_(std::move(s)) {}
-  void OnMessage(const dialogue::Message& m) override { Send("message", m.ToJson()); }
+  void OnMessage(const dialogue::Message& m) override { Send("message", m.CustomerJson()); }
   void OnDelta(const std::string&, int64_t reply_to, std::string_view text) override {
     Send("delta", {{"reply_to", reply_to}, {"text", std::string(text)}});
   }
@@ -194,14 +194,14 @@ class Routes final : public ApiRoutes {
     cb.on_accepted = [r, state, wait](const Result<dialogue::AppendResult>& a) {
       if (!a.ok()) return SendStatus(r, a.status());
       state->accepted = *a;
-      if (!wait) SendJson(r, 202, {{"message", a->message.ToJson()}, {"duplicate", a->duplicate}});
+      if (!wait) SendJson(r, 202, {{"message", a->message.CustomerJson()}, {"duplicate", a->duplicate}});
     };
     cb.on_reply = [r, state, wait](const Result<dialogue::Message>& reply) {
       if (!wait) return;
       if (!reply.ok()) return SendStatus(r, reply.status());
       // A conversation served by a human agent gets no automatic reply (id 0).
-      SendJson(r, 200, {{"message", state->accepted->message.ToJson()},
-                        {"reply", reply->id ? reply->ToJson() : json(nullptr)},
+      SendJson(r, 200, {{"message", state->accepted->message.CustomerJson()},
+                        {"reply", reply->id ? reply->CustomerJson() : json(nullptr)},
                         {"duplicate", state->accepted->duplicate}});
     };
     d_.service.Post(c->tenant_id, c->id, cmid.get<std::string>(), *text, std::move(cb));
@@ -217,7 +217,7 @@ class Routes final : public ApiRoutes {
     auto msgs = d_.store.List(c->id, *after, static_cast<int>(*limit));
     if (!msgs.ok()) return SendStatus(r, msgs.status());
     json arr = json::array();
-    for (auto& m : *msgs) arr.push_back(m.ToJson());
+    for (auto& m : *msgs) arr.push_back(m.CustomerJson());
     SendJson(r, 200, {{"messages", arr}});
   }
 
@@ -288,9 +288,9 @@ class Routes final : public ApiRoutes {
           f["client_msg_id"] = id;
           return send(f);
         }
-        send({{"type", "ack"}, {"client_msg_id", id}, {"message", a->message.ToJson()}, {"duplicate", a->duplicate}});
+        send({{"type", "ack"}, {"client_msg_id", id}, {"message", a->message.CustomerJson()}, {"duplicate", a->duplicate}});
         // A retried message: resend its stored reply so the client has it.
-        if (a->duplicate && a->reply) send({{"type", "message"}, {"message", a->reply->ToJson()}});
+        if (a->duplicate && a->reply) send({{"type", "message"}, {"message", a->reply->CustomerJson()}});
       };
       cb.on_reply = [send, id](const Result<dialogue::Message>& reply) {
         // New replies reach every subscriber through the hub; only failures

@@ -77,6 +77,22 @@ nlohmann::json Message::ToJson() const {
   return j;
 }
 
+nlohmann::json Message::CustomerJson() const {
+  nlohmann::json view = nlohmann::json::object();
+  if (meta.is_object()) {
+    for (auto it = meta.begin(); it != meta.end(); ++it)
+      if (it.key() != "decision") view[it.key()] = it.value();
+  } else {
+    view = meta;
+  }
+  nlohmann::json j = {{"id", id},     {"conversation_id", conversation_id}, {"seq", seq},
+                      {"role", role}, {"text", text},                       {"created_ms", created_ms},
+                      {"meta", std::move(view)}};
+  j["client_msg_id"] = client_msg_id ? nlohmann::json(*client_msg_id) : nlohmann::json(nullptr);
+  j["reply_to"] = reply_to ? nlohmann::json(*reply_to) : nlohmann::json(nullptr);
+  return j;
+}
+
 Result<Conversation> ConversationStore::Create(const std::string& tenant_id, const std::string& customer_id,
                                                const std::string& channel) {
   Conversation c;

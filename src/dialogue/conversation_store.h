@@ -40,6 +40,10 @@ struct Message {
   nlohmann::json meta = nlohmann::json::object();
   int64_t created_ms = 0;
   nlohmann::json ToJson() const;
+  // The customer's view (the conversation API and streams): `meta` without
+  // the internal routing decision (`decision`: rules, trace, facts), which
+  // agents and integrations read through their own routes.
+  nlohmann::json CustomerJson() const;
 };
 
 struct AppendResult {

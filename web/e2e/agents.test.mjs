@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ensureResultsDir, launchBrowser, renderedMessages, sendMessage, serverMessages, startServer, waitConnected,
+  ensureResultsDir, launchBrowser, renderedMessages, sendMessage, serverDecisions, serverMessages, startServer, waitConnected,
 } from './lib/harness.mjs';
 import { DEMO_PASSWORD, loginAgent, submitLogin, waitQueueItem } from './lib/agent.mjs';
 
@@ -99,7 +99,8 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     const asked = (await serverMessages(server.baseUrl, angryConversation)).find((m) => m.role === 'customer');
     const analysis = asked.meta.analysis;
     assert.ok(analysis && analysis.emotion, `the message was analysed: ${JSON.stringify(asked.meta)}`);
-    assert.ok(asked.meta.decision.handoff, 'the routing decision hands off');
+    assert.equal(asked.meta.decision, undefined, 'the customer\'s view carries no routing internals');
+    assert.ok((await serverDecisions(server.baseUrl, angryConversation)).get(asked.id).handoff, 'the routing decision hands off');
     const emotion = item.locator('[data-testid="emotion"]');
     assert.equal(await emotion.getAttribute('data-emotion'), analysis.emotion);
     const LABELS = { anger: '愤怒', disgust: '厌恶', sadness: '难过', fear: '担忧', surprise: '惊讶', neutral: '平静' };
@@ -162,7 +163,8 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     assert.equal(await customer.getAttribute('[data-testid="serving"]', 'data-serving'), 'human');
 
     // The decision trace of the angry turn shows the rules that fired, as stored with the turn.
-    const fired = stored.find((m) => m.role === 'customer').meta.decision.trace.fired;
+    const decisions = await serverDecisions(server.baseUrl, angryConversation);
+    const fired = decisions.get(stored.find((m) => m.role === 'customer').id).trace.fired;
     assert.ok(fired.length > 0, 'a rule fired for the angry turn');
     await agent.locator('[data-testid="message"][data-role="customer"] [data-testid="trace-toggle"]').first().click();
     const trace = await agent.textContent('[data-testid="trace"]');
@@ -211,7 +213,7 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     await sup.waitForFunction((cid) => window.__agent.state.alerts.some((a) => a.conversation_id === cid), id, { timeout: 15000 });
     const stored = await serverMessages(server.baseUrl, id);
     const third = stored.filter((m) => m.role === 'customer').at(-1);
-    const decision = third.meta && third.meta.decision;
+    const decision = (await serverDecisions(server.baseUrl, third.conversation_id)).get(third.id);
     assert.ok(decision && decision.handoff, `the third turn's decision hands off: ${JSON.stringify(decision)}`);
     assert.ok(decision.trace.fired.includes('repeat'), `fired: ${JSON.stringify(decision.trace.fired)}`);
 

@@ -154,6 +154,20 @@ export async function serverMessages(baseUrl, conversationId) {
   }
 }
 
+/**
+ * The stored routing decision of every customer turn, by message id (the admin
+ * route with the demo tenant's API key: the customer's own view has none).
+ */
+export async function serverDecisions(baseUrl, conversationId) {
+  const res = await fetch(`${baseUrl}/v1/conversations/${encodeURIComponent(conversationId)}/decisions`, {
+    headers: { Authorization: 'Bearer demo-admin-key' },
+  });
+  if (!res.ok) throw new Error(`GET decisions: HTTP ${res.status}: ${await res.text()}`);
+  const byId = new Map();
+  for (const item of (await res.json()).items) byId.set(item.message_id, item.decision);
+  return byId;
+}
+
 export function ensureResultsDir() {
   fs.mkdirSync(resultsDir, { recursive: true });
   return resultsDir;
