@@ -151,14 +151,15 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
     o.weighting = "nb";
     switch (task) {
       case Task::kSentiment:
-        o.word_ngrams = 4; o.epoch = 10; o.lr = 0.05; o.bits = 22;
+        o.word_ngrams = 4; o.epoch = 10; o.lr = 0.05; o.bits = 22; o.prune = 0.15;
         break;
       case Task::kEmotion:
         o.word_ngrams = 2; o.epoch = 20; o.lr = 0.05; o.bits = 20; o.balanced = true;
         break;
       case Task::kIntent:
         if (language == "en") {
-          o.word_ngrams = 2; o.epoch = 20; o.lr = 0.2; o.bits = 21; o.min_count = 1; o.oos_recall = 0.75;
+          o.word_ngrams = 3; o.epoch = 30; o.lr = 0.2; o.bits = 21; o.min_count = 1; o.oos_recall = 0.75;
+          o.oos_score = "top_minus_oos";
         } else {  // small hand-written tenant sets: keep every feature
           o.word_ngrams = 2; o.epoch = 20; o.lr = 0.5; o.bits = 20; o.min_count = 1;
         }

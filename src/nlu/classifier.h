@@ -68,7 +68,7 @@ struct TrainOptions {
   // examples): "top" = the top probability; "top_minus_oos" = the top
   // probability minus the probability of "oos" (the oos class then also
   // pulls borderline texts out of scope).
-  std::string oos_score = "top_minus_oos";
+  std::string oos_score = "top";
   int dim = 64;
   int epoch = 25;
   double lr = 0.5;

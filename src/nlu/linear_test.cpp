@@ -202,6 +202,32 @@ TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
   EXPECT_GE((*m)->oos_threshold(), 0.0);
   EXPECT_LE((*m)->oos_threshold(), 1.0);
   EXPECT_GT((*m)->metadata()["calibration_oos_examples"].get<int>(), 0);
+  // English default: the threshold applies to p(top) - p(oos).
+  EXPECT_EQ((*m)->oos_score(), "top_minus_oos");
+  for (const char* t : {"refunds please", "what is the weather", "parcel refund", "joke", "track music"}) {
+    auto all = (*m)->Predict(t, 0);
+    ASSERT_FALSE(all.empty()) << t;
+    double p_oos = 0;
+    for (const auto& p : all) p_oos = p.label == "oos" ? p.score : p_oos;
+    const bool reject = all[0].label == "oos" || all[0].score - p_oos < (*m)->oos_threshold();
+    EXPECT_EQ((*m)->Classify(t).label, reject ? "oos" : all[0].label) << t;
+  }
+  // A header naming an unknown rejection score is refused; one without the key
+  // (files written before it) means the top probability.
+  std::string bytes = (*m)->Serialize();
+  const std::string key = "\"oos_score\":\"top_minus_oos\"";
+  const size_t at = bytes.find(key);
+  ASSERT_NE(at, std::string::npos);
+  std::string bogus = bytes;
+  bogus.replace(at, key.size(), "\"oos_score\":\"top_minus_xyz\"");
+  auto refused = Classifier::FromBytes(bogus, Task::kIntent, "x");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().ToString().find("oos_score"), std::string::npos) << refused.status().ToString();
+  std::string old_header = bytes;
+  old_header.replace(at, key.size(), "\"oos_scorx\":\"top_minus_oos\"");
+  auto old = Classifier::FromBytes(old_header, Task::kIntent, "x");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ((*old)->oos_score(), "top");
 }
 
 TEST(LinearModel, FeatureBuckets) {
