@@ -490,8 +490,16 @@ Decision RuleSet::Evaluate(const TurnFacts& facts) const {
     } else {
       fired = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
     }
+    // A rule that did not fire keeps only the conditions that explain why (the
+    // failed ones), and keyword lists are left out of them: they are the rule
+    // file's static text, and repeating them on every stored turn would make
+    // each trace several kilobytes.
     nlohmann::json conds = nlohmann::json::array();
-    for (Check& c : checks) conds.push_back(std::move(c.j));
+    for (Check& c : checks) {
+      if (!fired && c.ok) continue;
+      if (!fired && c.j["name"].get_ref<const std::string&>().starts_with("keywords_")) c.j.erase("threshold");
+      conds.push_back(std::move(c.j));
+    }
     rules.push_back({{"id", r.id}, {"fired", fired}, {"match", r.match_any ? "any" : "all"}, {"conditions", conds}});
     if (fired) {
       d.actions.insert(d.actions.end(), r.then.begin(), r.then.end());

@@ -342,6 +342,37 @@ then = [{ action = "transfer", queue = "general" }]
   EXPECT_EQ(j["actions"][0]["rule"], "angry");
 }
 
+TEST(RuleEvaluate, ARuleThatDidNotFireKeepsOnlyItsFailedConditionsWithoutKeywordLists) {
+  auto rs = MustParse(R"(
+[[rule]]
+id = "upset-refund"
+when.sentiment = ["negative"]
+when.keywords_any = ["退款", "故障"]
+when.keywords_none = ["怎么申请"]
+then = [{ action = "transfer", queue = "after_sale" }]
+)");
+  TurnFacts f = Calm();
+  f.text = "我要退款";  // keywords_any and keywords_none hold, sentiment does not
+  Decision d = rs->Evaluate(f);
+  const auto& r = d.trace["rules"][0];
+  EXPECT_EQ(r["fired"], false);
+  ASSERT_EQ(r["conditions"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["conditions"][0]["name"], "sentiment");
+  EXPECT_EQ(r["conditions"][0]["threshold"], nlohmann::json::array({"negative"}));
+  f.text = "天气不错";
+  f.sentiment = "negative";
+  const nlohmann::json miss = rs->Evaluate(f).trace["rules"][0];
+  ASSERT_EQ(miss["conditions"].size(), 1u) << miss.dump();
+  EXPECT_EQ(miss["conditions"][0]["name"], "keywords_any");
+  EXPECT_TRUE(miss["conditions"][0]["fact"].is_null());
+  EXPECT_FALSE(miss["conditions"][0].contains("threshold")) << "the keyword list stays in the rules file";
+  f.text = "我要退款";
+  const nlohmann::json hit = rs->Evaluate(f).trace["rules"][0];  // fired: every condition with its threshold
+  EXPECT_EQ(hit["fired"], true);
+  ASSERT_EQ(hit["conditions"].size(), 3u);
+  EXPECT_EQ(hit["conditions"][1]["threshold"], nlohmann::json::array({"退款", "故障"}));
+}
+
 TEST(Defaults, AngryGoesToComplaintsWithAlert) {
   auto rs = RuleSet::Defaults();
   TurnFacts f = Calm();
