@@ -492,8 +492,7 @@ Decision RuleSet::Evaluate(const TurnFacts& facts) const {
     }
     // A rule that did not fire keeps only the conditions that explain why (the
     // failed ones), and keyword lists are left out of them: they are the rule
-    // file's static text, and repeating them on every stored turn would make
-    // each trace several kilobytes.
+    // file's static text, repeated on every stored turn otherwise.
     nlohmann::json conds = nlohmann::json::array();
     for (Check& c : checks) {
       if (!fired && c.ok) continue;
