@@ -242,7 +242,10 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   } else if (customer_message.meta.contains("analysis")) {
     UpdateTrajectory(conv->context, customer_message.meta["analysis"]);
   }
-  const nlohmann::json decision = customer_message.meta.value("decision", nlohmann::json());
+  static const nlohmann::json kNoDecision;
+  const auto found = customer_message.meta.is_object() ? customer_message.meta.find("decision")
+                                                       : customer_message.meta.end();
+  const nlohmann::json& decision = found != customer_message.meta.end() ? *found : kNoDecision;
   std::string calming;
   if (decision.is_object() && decision.contains("actions"))
     for (const auto& a : decision["actions"])
