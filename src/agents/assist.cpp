@@ -54,6 +54,16 @@ std::string StripListMarker(std::string_view line) {
 
 AgentAssist::AgentAssist(llm::LlmClient& client, AssistSettings settings) : client_(client), settings_(settings) {}
 
+Result<llm::ChatResponse> AgentAssist::Ask(std::string system, std::string user, int max_tokens) const {
+  llm::ChatRequest req;
+  req.stream = false;
+  req.temperature = settings_.temperature;
+  req.max_tokens = max_tokens;
+  req.messages.push_back({"system", std::move(system), {}, ""});
+  req.messages.push_back({"user", std::move(user), {}, ""});
+  return client_.Chat(req, nullptr);
+}
+
 std::string AgentAssist::Transcript(const std::vector<dialogue::Message>& history) const {
   std::string out;
   size_t start = history.size() > settings_.history_messages ? history.size() - settings_.history_messages : 0;
@@ -74,19 +84,12 @@ Result<std::string> AgentAssist::Summarize(const std::vector<dialogue::Message>&
   json known = json::object();
   for (const char* k : {"reason", "intent", "facts"})
     if (facts.contains(k) && !facts[k].is_null()) known[k] = facts[k];
-  llm::ChatRequest req;
-  req.stream = false;
-  req.temperature = settings_.temperature;
-  req.max_tokens = settings_.summary_max_tokens;
-  req.messages.push_back(
-      {"system",
-       "你是客服工作台的助手。一位人工客服即将接手下面这段对话，请为他写一段交接摘要，不超过120字："
-       "客户要解决什么问题；关键信息（订单号、商品、金额、时间）；客户情绪的变化；机器人已经回答了什么、"
-       "还有什么没有解决；建议客服先做什么。只写摘要本身，不要称呼，不要编造对话和已知信息中没有的内容。",
-       {},
-       ""});
-  req.messages.push_back({"user", "对话记录：\n" + transcript + "\n已知信息（系统提取）：" + known.dump(), {}, ""});
-  KEFU_ASSIGN_OR_RETURN(llm::ChatResponse r, client_.Chat(req, nullptr));
+  KEFU_ASSIGN_OR_RETURN(
+      llm::ChatResponse r,
+      Ask("你是客服工作台的助手。一位人工客服即将接手下面这段对话，请为他写一段交接摘要，不超过120字："
+          "客户要解决什么问题；关键信息（订单号、商品、金额、时间）；客户情绪的变化；机器人已经回答了什么、"
+          "还有什么没有解决；建议客服先做什么。只写摘要本身，不要称呼，不要编造对话和已知信息中没有的内容。",
+          "对话记录：\n" + transcript + "\n已知信息（系统提取）：" + known.dump(), settings_.summary_max_tokens));
   std::string summary = Cut(r.content, settings_.max_summary_chars);
   if (summary.empty()) return Unavailable("the model returned an empty summary");
   return summary;
@@ -101,20 +104,13 @@ Result<std::vector<std::string>> AgentAssist::DraftReplies(const std::vector<dia
   std::string kb;
   for (const auto& p : passages) kb += "【" + Cut(p.title, 60) + "】" + Cut(p.text, 400) + "\n";
   if (kb.empty()) kb = "（没有找到相关条目）\n";
-  llm::ChatRequest req;
-  req.stream = false;
-  req.temperature = settings_.temperature;
-  req.max_tokens = settings_.drafts_max_tokens;
-  req.messages.push_back(
-      {"system",
-       "你是经验丰富的电商客服。请为人工客服起草 " + std::to_string(n) +
-           " 条可以直接发给客户的下一条回复，供他挑选。每条礼貌、具体、简短（不超过80字），各条思路不同；"
-           "只使用对话和知识库中的事实，不要承诺知识库里没有的政策或时间。客户情绪激动时先致歉安抚。"
-           "只输出一个 JSON 字符串数组，例如 [\"回复一\", \"回复二\"]，不要输出其他内容。",
-       {},
-       ""});
-  req.messages.push_back({"user", "知识库：\n" + kb + "\n对话记录：\n" + transcript, {}, ""});
-  KEFU_ASSIGN_OR_RETURN(llm::ChatResponse r, client_.Chat(req, nullptr));
+  KEFU_ASSIGN_OR_RETURN(
+      llm::ChatResponse r,
+      Ask("你是经验丰富的电商客服。请为人工客服起草 " + std::to_string(n) +
+              " 条可以直接发给客户的下一条回复，供他挑选。每条礼貌、具体、简短（不超过80字），各条思路不同；"
+              "只使用对话和知识库中的事实，不要承诺知识库里没有的政策或时间。客户情绪激动时先致歉安抚。"
+              "只输出一个 JSON 字符串数组，例如 [\"回复一\", \"回复二\"]，不要输出其他内容。",
+          "知识库：\n" + kb + "\n对话记录：\n" + transcript, settings_.drafts_max_tokens));
   auto drafts = ParseDrafts(r.content, n, settings_.max_draft_chars);
   if (drafts.empty()) return Unavailable("the model returned no usable reply drafts");
   return drafts;

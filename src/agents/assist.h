@@ -58,6 +58,8 @@ class AgentAssist {
 
  private:
   std::string Transcript(const std::vector<dialogue::Message>& history) const;
+  // One non-streamed chat completion: a system and a user message.
+  Result<llm::ChatResponse> Ask(std::string system, std::string user, int max_tokens) const;
 
   llm::LlmClient& client_;
   AssistSettings settings_;
