@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/tenants.h"
-#include "app/server_app.h"
+#include "support/test_server.h"
 #include "common/clock.h"
 #include "http/testing.h"
 #include "storage/schema.h"
@@ -35,9 +35,7 @@ const Headers kOtherAdmin = {{"Authorization", "Bearer other-admin-key"}, {"Cont
 class IntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("kefu_integration_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDir("integration_test");
     {  // a second tenant with its own keys, before the server starts
       auto db = storage::Database::Open((dir_ / "kefu.db").string());
       ASSERT_TRUE(db.ok());
@@ -47,20 +45,9 @@ class IntegrationTest : public ::testing::Test {
       ASSERT_TRUE(dir.Ensure("other", "Other shop", "other-widget").ok());
       ASSERT_TRUE(dir.AddApiKey("other", "other-admin-key", "test").ok());
     }
-    auto cfg = Config::Parse("", {});
-    ASSERT_TRUE(cfg.ok());
-    cfg->server.port = 0;
-    cfg->server.host = "127.0.0.1";
-    cfg->storage.data_dir = dir_.string();
-    cfg->log.level = "error";
-    cfg->agents.pwhash_ops = 1;
-    cfg->agents.pwhash_mem_kib = 64;  // fast hashing for tests
-    app::ServeOptions opts;
-    opts.demo = true;
-    auto a = app::ServerApp::Create(*cfg, opts);
+    auto a = testing::StartServer(testing::TestConfig(dir_));
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
-    ASSERT_TRUE(app_->Start().ok());
     port_ = app_->port();
   }
   static void TearDownTestSuite() {

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
-#include "app/server_app.h"
 #include "http/testing.h"
 #include "storage/sqlite.h"
 #include "support/fake_openai.h"
+#include "support/test_server.h"
 
 namespace kefu {
 namespace {
@@ -24,29 +24,17 @@ const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "applic
 class LlmServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kefu_llm_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    auto cfg = Config::Parse("", {});
-    ASSERT_TRUE(cfg.ok());
-    cfg->server.port = 0;
-    cfg->server.host = "127.0.0.1";
-    cfg->storage.data_dir = dir_.string();
-    cfg->log.level = "error";
-    cfg->llm.base_url = fake_.base_url();
-    cfg->llm.model = "fake-model";
-    cfg->llm.api_key = "sk-test";
-    cfg->llm.timeout_ms = 3000;
-    cfg->llm.max_retries = 1;
-    cfg->llm.retry_backoff_ms = 10;
-    config_ = *cfg;
-    app::ServeOptions opts;
-    opts.demo = true;
-    auto a = app::ServerApp::Create(config_, opts);
+    dir_ = testing::FreshTestDir("llm_test", /*per_test=*/true);
+    config_ = testing::TestConfig(dir_);
+    config_.llm.base_url = fake_.base_url();
+    config_.llm.model = "fake-model";
+    config_.llm.api_key = "sk-test";
+    config_.llm.timeout_ms = 3000;
+    config_.llm.max_retries = 1;
+    config_.llm.retry_backoff_ms = 10;
+    auto a = testing::StartServer(config_);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
-    ASSERT_TRUE(app_->Start().ok());
   }
   void TearDown() override {
     app_.reset();

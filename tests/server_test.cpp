@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "api/openapi.h"
-#include "app/server_app.h"
+#include "support/test_server.h"
 #include "http/testing.h"
 
 namespace kefu {
@@ -26,21 +26,12 @@ const Headers kAdmin = {{"Authorization", "Bearer demo-admin-key"}};
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("kefu_server_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    auto cfg = Config::Parse("", {});
-    ASSERT_TRUE(cfg.ok());
-    cfg->server.port = 0;
-    cfg->server.host = "127.0.0.1";
-    cfg->server.max_body_bytes = 64 * 1024;
-    cfg->storage.data_dir = dir_.string();
-    cfg->log.level = "warn";
-    app::ServeOptions opts;
-    opts.demo = true;
-    auto a = app::ServerApp::Create(*cfg, opts);
+    dir_ = testing::FreshTestDir("server_test");
+    Config cfg = testing::TestConfig(dir_, "warn");
+    cfg.server.max_body_bytes = 64 * 1024;
+    auto a = testing::StartServer(cfg);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
-    ASSERT_TRUE(app_->Start().ok());
     port_ = app_->port();
   }
   static void TearDownTestSuite() {

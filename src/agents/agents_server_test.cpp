@@ -18,6 +18,7 @@
 #include "routing/rule_store.h"
 #include "storage/schema.h"
 #include "support/fake_openai.h"
+#include "support/test_server.h"
 
 namespace kefu {
 namespace {
@@ -39,30 +40,18 @@ Headers Bearer(const std::string& token) {
 class AgentsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kefu_agents_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("agents_test", /*per_test=*/true);
     fs::create_directories(dir_ / "rules");
-    auto cfg = Config::Parse("", {});
-    ASSERT_TRUE(cfg.ok());
-    cfg->server.port = 0;
-    cfg->server.host = "127.0.0.1";
-    cfg->storage.data_dir = dir_.string();
-    cfg->log.level = "error";
-    cfg->agents.pwhash_ops = 1;
-    cfg->agents.pwhash_mem_kib = 64;  // fast hashing for tests
-    cfg->routing.rules_dir = (dir_ / "rules").string();
-    cfg->routing.reload_interval_s = 1;
-    cfg->agents.assignment = "manual";  // these tests accept from the queue; AutoAssignTest below
-    Configure(*cfg);
-    cfg_ = *cfg;
+    Config cfg = testing::TestConfig(dir_);
+    cfg.routing.rules_dir = (dir_ / "rules").string();
+    cfg.routing.reload_interval_s = 1;
+    cfg.agents.assignment = "manual";  // these tests accept from the queue; AutoAssignTest below
+    Configure(cfg);
+    cfg_ = cfg;
     Prepare();
-    app::ServeOptions opts;
-    opts.demo = true;
-    auto a = app::ServerApp::Create(*cfg, opts);
+    auto a = testing::StartServer(cfg);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
-    ASSERT_TRUE(app_->Start().ok());
     port_ = app_->port();
   }
   // Runs before the server starts, on the fresh data dir.

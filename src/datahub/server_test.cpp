@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/import_cli.h"
-#include "app/server_app.h"
+#include "support/test_server.h"
 #include "datahub/webhook.h"
 #include "http/testing.h"
 
@@ -27,20 +27,10 @@ const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "applic
 class DatahubServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("kefu_datahub_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    auto cfg = Config::Parse("", {});
-    ASSERT_TRUE(cfg.ok());
-    cfg->server.port = 0;
-    cfg->server.host = "127.0.0.1";
-    cfg->storage.data_dir = dir_.string();
-    cfg->log.level = "warn";
-    app::ServeOptions opts;
-    opts.demo = true;
-    auto a = app::ServerApp::Create(*cfg, opts);
+    dir_ = testing::FreshTestDir("datahub_test");
+    auto a = testing::StartServer(testing::TestConfig(dir_, "warn"));
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
-    ASSERT_TRUE(app_->Start().ok());
     port_ = app_->port();
   }
   static void TearDownTestSuite() {
