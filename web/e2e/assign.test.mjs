@@ -71,7 +71,12 @@ describe('automatic assignment and LLM assist against kefu serve --demo', () => 
     const mine = `[data-testid="mine"] [data-conversation="${cid}"]`;
     await agent.waitForSelector(mine, { timeout: 20000 });
     assert.equal(await agent.locator(`[data-testid="queue"] [data-conversation="${cid}"]`).count(), 0, 'never queued');
+    // Not opened yet: marked unread, and the tab title counts it.
+    await agent.waitForSelector(`${mine} [data-testid="unread"]`, { timeout: 10000 });
+    assert.match(await agent.title(), /^\(\d+\) 客服工作台$/);
     await agent.click(mine);
+    await agent.waitForFunction(() => document.title === '客服工作台', null, { timeout: 10000 });
+    assert.equal(await agent.locator(`${mine} [data-testid="unread"]`).count(), 0, 'read once opened');
     await agent.waitForSelector(`[data-testid="chat"][data-conversation="${cid}"]`, { timeout: 15000 });
     // The model's summary (written in the background) shows in the handoff card.
     const gen = await agent.waitForSelector('[data-testid="handoff-generated"]', { timeout: 20000 });

@@ -48,6 +48,7 @@ export function initialState() {
     selectedId: '',
     customers: {},
     suggestions: {},
+    unread: {},  // conversation id → new assignments / customer messages not yet seen in the chat panel
     canned: [],
     board: null,
     alerts: [],
@@ -209,6 +210,7 @@ export class Workspace {
     const s = this.state;
     s.selectedId = id;
     if (!id) return;
+    delete s.unread[id];
     await this.loadConversation(id).catch(() => {});
     const d = s.details[id];
     if (d && d.summary && d.summary.customer && d.summary.customer.id) this.loadCustomer(d.summary.customer.id).catch(() => {});
@@ -456,6 +458,7 @@ export class Workspace {
     const i = s.mine.findIndex((x) => summaryId(x) === id);
     if (i >= 0) s.mine.splice(i, 1, summary);
     else s.mine.unshift(summary);
+    if (i < 0 && id !== s.selectedId) s.unread[id] = (s.unread[id] || 0) + 1;  // e.g. assigned automatically
     const d = s.details[id];
     if (d) {
       d.summary = { ...(d.summary || {}), ...summary };
@@ -469,6 +472,7 @@ export class Workspace {
     const s = this.state;
     const i = s.mine.findIndex((x) => summaryId(x) === id);
     if (i >= 0) s.mine.splice(i, 1);
+    delete s.unread[id];
     const d = s.details[id];
     if (d) {
       d.readonly = true;
@@ -493,6 +497,7 @@ export class Workspace {
     if (m.role === 'note') return;
     const sum = s.mine.find((x) => summaryId(x) === id);
     if (sum) {
+      if (m.role === 'customer' && id !== s.selectedId) s.unread[id] = (s.unread[id] || 0) + 1;
       sum.last_message = m;
       const emo = m.role === 'customer' ? emotionOfMessage(m) : null;
       if (emo) sum.emotion = { ...(sum.emotion || {}), ...emo };

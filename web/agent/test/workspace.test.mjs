@@ -198,3 +198,20 @@ test('a handoff frame replaces the open detail\'s handoff (the LLM summary arriv
   w.applyFrame({ type: 'handoff', conversation_id: 'other', handoff: {} });  // not open: ignored
   assert.equal(state.details.other, undefined);
 });
+
+test('unread: a new assignment and customer messages count until the conversation is opened', async () => {
+  const state = initialState();
+  const w = new Workspace({ state, api: fakeApi().api, env });
+  w.applyFrame({ type: 'assigned', conversation: summary('c1') });
+  assert.equal(state.unread.c1, 1, 'assigned automatically while looking elsewhere');
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(5, 5, 'customer', '在吗') });
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(6, 6, 'agent', '我来处理') });
+  assert.equal(state.unread.c1, 2, 'customer messages count, the agent\'s own do not');
+  await w.select('c1');
+  assert.equal(state.unread.c1, undefined);
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(7, 7, 'customer', '好的') });
+  assert.equal(state.unread.c1, undefined, 'the open conversation is being read');
+  w.applyFrame({ type: 'assigned', conversation: summary('c2') });
+  w.applyFrame({ type: 'unassigned', conversation_id: 'c2' });
+  assert.equal(state.unread.c2, undefined, 'gone: nothing left to read');
+});
