@@ -131,6 +131,39 @@ TEST_F(IntegrationTest, CustomerPanelCarriesTheProfile) {
   Call("GET", "/v1/agent/customers/NOPE", nullptr, 404, agent);
 }
 
+TEST_F(IntegrationTest, MyOrdersCoverEveryRecordOfAMergedCustomer) {
+  // The same person in the CRM and, later, in the app (same phone: merged); the order was placed in the app.
+  Call("POST", "/v1/ingest/customers",
+       {{"source", "crm"}, {"records", json::array({{{"id", "CRM-9001"}, {"name", "周敏"}, {"phone", "13700009001"}}})}},
+       200, kAdmin);
+  Call("POST", "/v1/ingest/customers",
+       {{"source", "app"}, {"records", json::array({{{"id", "APP-9001"}, {"name", "周敏"}, {"phone", "13700009001"}}})}},
+       200, kAdmin);
+  json order = {{"id", "SO209900000001"}, {"customer_id", "APP-9001"}, {"status", "shipped"}, {"total_cents", 269900},
+                {"items", json::array({{{"product_id", "P1001"}, {"qty", 1}, {"price_cents", 269900}}})},
+                {"carrier", "顺丰速运"}, {"tracking_no", "SF9001"}, {"created_ms", SystemClock::Instance().NowMs()}};
+  json ingested = Call("POST", "/v1/ingest/orders", {{"source", "erp"}, {"records", json::array({order})}}, 200, kAdmin);
+  ASSERT_EQ(ingested["accepted"], 1) << ingested.dump();
+
+  // The hotline call resolves the phone to the CRM record; "my order" finds the app order.
+  json conv = Call("POST", "/v1/conversations", {{"identity", {{"kind", "phone"}, {"value", "13700009001"}}}, {"channel", "phone"}},
+                   201, kWidget);
+  const std::string cid = conv.value("id", "");
+  json r = Call("POST", "/v1/conversations/" + cid + "/messages", {{"client_msg_id", "o1"}, {"text", "我的订单到哪了"}}, 200,
+                kWidget);
+  EXPECT_NE(r["reply"]["text"].get<std::string>().find("SO209900000001"), std::string::npos) << r.dump();
+  json named = Call("POST", "/v1/conversations/" + cid + "/messages",
+                    {{"client_msg_id", "o2"}, {"text", "订单SO209900000001什么时候到"}}, 200, kWidget);
+  EXPECT_EQ(named["reply"]["text"].get<std::string>().find("没有找到"), std::string::npos) << named.dump();
+  EXPECT_NE(named["reply"]["text"].get<std::string>().find("SO209900000001"), std::string::npos) << named.dump();
+
+  // Another customer still cannot see it.
+  std::string other = NewConversation("C0002");
+  json stranger = Call("POST", "/v1/conversations/" + other + "/messages",
+                       {{"client_msg_id", "o3"}, {"text", "订单SO209900000001到哪了"}}, 200, kWidget);
+  EXPECT_EQ(stranger["reply"]["text"].get<std::string>().find("顺丰"), std::string::npos) << stranger.dump();
+}
+
 TEST_F(IntegrationTest, InboxMessagesReachOnlyTheCustomersOpenStreams) {
   std::string c1 = NewConversation("C0004");
   std::string c1b = NewConversation("C0004");  // a second open conversation of the same customer

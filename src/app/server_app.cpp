@@ -221,6 +221,10 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.identity = std::make_unique<datahub::IdentityService>(*a.db, a.clock);
   a.ingest = std::make_unique<datahub::IngestService>(*a.db, *a.identity, a.clock);
   a.profiles = std::make_unique<datahub::ProfileService>(*a.db, *a.identity, a.clock);
+  // Integration: "我的订单" and order ownership cover every record of a merged customer.
+  a.commerce->SetCustomerCluster([identity = a.identity.get()](const std::string& tenant, const std::string& id) {
+    return identity->ClusterIds(tenant, id);
+  });
   // Integration: the agent workspace's customer panel carries the 360° profile.
   a.desk->SetProfileProvider([profiles = a.profiles.get()](const std::string& tenant, const std::string& customer_id) {
     return profiles->Get(tenant, customer_id);

@@ -268,13 +268,28 @@ Result<Order> CommerceStore::GetOrder(const std::string& tenant, const std::stri
   return ReadOrder(st);
 }
 
+std::vector<std::string> CommerceStore::CustomerRecords(const std::string& tenant,
+                                                       const std::string& customer_id) const {
+  if (cluster_) {
+    auto ids = cluster_(tenant, customer_id);
+    if (ids.ok() && !ids->empty()) return *ids;
+  }
+  return {customer_id};
+}
+
 Result<std::vector<Order>> CommerceStore::LatestOrders(const std::string& tenant, const std::string& customer_id,
                                                       int limit) {
+  const std::vector<std::string> records = CustomerRecords(tenant, customer_id);  // before the lock: it locks too
+  std::string in = "?";
+  for (size_t i = 1; i < records.size(); ++i) in += ", ?";
   auto s = db_.Lock();
-  auto& st = s.Prepare("SELECT " + std::string(kOrderColumns) +
-                       " FROM orders WHERE tenant_id = ? AND customer_id = ? ORDER BY created_ms DESC, id DESC LIMIT ?");
+  auto& st = s.Prepare("SELECT " + std::string(kOrderColumns) + " FROM orders WHERE tenant_id = ? AND customer_id IN (" +
+                       in + ") ORDER BY created_ms DESC, id DESC LIMIT ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
-  st.Bind(1, tenant).Bind(2, customer_id).Bind(3, limit);
+  int k = 1;
+  st.Bind(k++, tenant);
+  for (const auto& r : records) st.Bind(k++, r);
+  st.Bind(k, limit);
   std::vector<Order> out;
   while (true) {
     KEFU_ASSIGN_OR_RETURN(bool row, st.Step());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,10 +133,20 @@ class CommerceStore {
   // Upserts the tenant and all rows in one transaction: all or nothing.
   Status UpsertBatch(const CommerceBatch& batch);
 
+  // One customer may have several records (a phone caller and an app user
+  // merged by the data hub). The data hub sits above tools, so the server
+  // injects the lookup of a record's cluster; set once before use. Without it
+  // a customer is the one record.
+  using ClusterFn =
+      std::function<Result<std::vector<std::string>>(const std::string& tenant, const std::string& customer_id)>;
+  void SetCustomerCluster(ClusterFn fn) { cluster_ = std::move(fn); }
+  // Every record id of the customer (the record itself when nothing is merged or the lookup fails).
+  std::vector<std::string> CustomerRecords(const std::string& tenant, const std::string& customer_id) const;
+
   Result<Customer> GetCustomer(const std::string& tenant, const std::string& customer_id);
   Result<Product> GetProduct(const std::string& tenant, const std::string& product_id);
   Result<Order> GetOrder(const std::string& tenant, const std::string& order_id);
-  // Newest first; at most `limit` orders.
+  // Newest first; at most `limit` orders of every record of the customer.
   Result<std::vector<Order>> LatestOrders(const std::string& tenant, const std::string& customer_id, int limit);
   // Oldest first.
   Result<std::vector<LogisticsEvent>> LogisticsEvents(const std::string& tenant, const std::string& order_id);
@@ -152,6 +163,7 @@ class CommerceStore {
  private:
   storage::Database& db_;
   const Clock& clock_;
+  ClusterFn cluster_;  // set before the server starts; read-only afterwards
 };
 
 }  // namespace kefu::tools

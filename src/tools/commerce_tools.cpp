@@ -70,7 +70,11 @@ class CommerceTool : public Tool {
         if (o.status().code() == ErrorCode::kNotFound) return NotFound("order " + id + " not found");
         return o.status();
       }
-      if (!ctx.is_operator && o->customer_id != ctx.customer_id) return NotFound("order " + id + " not found");
+      if (!ctx.is_operator) {
+        const auto mine = store_.CustomerRecords(ctx.tenant_id, ctx.customer_id);
+        if (std::find(mine.begin(), mine.end(), o->customer_id) == mine.end())
+          return NotFound("order " + id + " not found");
+      }
       return o;
     }
     if (ctx.customer_id.empty()) return InvalidArgument("argument 'order_id': is required when no customer is known");
