@@ -486,6 +486,7 @@ std::string LinearModel::Serialize() const {
 }
 
 Result<LinearModel> LinearModel::Parse(std::string_view in) {
+  const uint64_t payload_bytes = in.size();
   auto bad = [](std::string_view why) { return InvalidArgument(fmt::format("linear model payload: {}", why)); };
   if (in.substr(0, kLinearMagic.size()) != kLinearMagic) return bad("bad magic");
   in.remove_prefix(kLinearMagic.size());
@@ -504,13 +505,18 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   if (!Get(in, &nrows) || nrows > (1ULL << 31)) return bad("bad row count");
   const uint32_t limit = m.options_.bits >= 32 ? kEmpty : (1u << m.options_.bits);
   m.n_classes_ = static_cast<int>(classes);
-  m.bias_.resize(classes);
-  m.buckets_.resize(nrows);
-  m.scale_.resize(nrows);
-  m.weights_.resize(nrows * classes);
+  // Sizes are checked against the bytes present before anything is allocated,
+  // so a corrupt count cannot ask for a huge allocation.
+  auto allocate = [&] {
+    m.bias_.resize(classes);
+    m.buckets_.resize(nrows);
+    m.scale_.resize(nrows);
+    m.weights_.resize(nrows * classes);
+  };
   if (version == kLinearVersionBf16) {
     const uint64_t need = classes * 4ULL + nrows * (8ULL + 2ULL * classes);
     if (in.size() != need) return bad(fmt::format("{} bytes of weights, expected {}", in.size(), need));
+    allocate();
     for (auto& b : m.bias_) Get(in, &b);
     for (auto& b : m.buckets_) Get(in, &b);
     for (auto& s : m.scale_) Get(in, &s);
@@ -521,7 +527,12 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
     }
   } else {
     const uint64_t fixed = classes * 4ULL + 2 * kCodebookSize * 4ULL + 8;
-    if (in.size() < fixed) return bad("truncated header");
+    // Every row takes at least one gap byte, one scale code and a bitmap bit.
+    if (in.size() < fixed + nrows * 2) return bad("truncated payload");
+    // Pruned rows store no weights but still get a (zero) dense row in memory:
+    // refuse counts that would expand the file implausibly.
+    if (nrows * classes > 16 * payload_bytes) return bad("row and class counts too large for the payload");
+    allocate();
     for (auto& b : m.bias_) Get(in, &b);
     m.scale_book_.resize(kCodebookSize);
     m.weight_book_.resize(kCodebookSize);

@@ -93,6 +93,18 @@ TEST(LinearModel, Version2PayloadIsStrict) {
     EXPECT_FALSE(LinearModel::Parse(payload.substr(0, cut)).ok()) << cut;
   }
   EXPECT_FALSE(LinearModel::Parse(payload + "x").ok());
+  // Huge class or row counts are refused before anything is allocated.
+  {
+    uint32_t opts = 0;
+    std::memcpy(&opts, payload.data() + 8, 4);
+    std::string big_classes = payload, big_rows = payload;
+    const uint32_t classes = 90000;
+    std::memcpy(&big_classes[12 + opts], &classes, 4);
+    EXPECT_FALSE(LinearModel::Parse(big_classes).ok());
+    const uint64_t rows = 1ULL << 30;
+    std::memcpy(&big_rows[12 + opts + 4], &rows, 8);
+    EXPECT_FALSE(LinearModel::Parse(big_rows).ok());
+  }
   // An unknown version is refused.
   std::string v9 = payload;
   v9[4] = 9;
