@@ -69,6 +69,7 @@ struct InboxConfig {
   int webhook_workers = 4;                  // deliveries attempted in parallel
   int webhook_poll_ms = 1'000;              // how often the dispatcher looks for due retries
   int customer_token_ttl_s = 86'400;        // default lifetime of a customer inbox token
+  bool webhook_allow_private = false;       // endpoints on loopback/private/link-local addresses (on-prem targets)
 };
 
 // Human agents (src/agents, docs/agents.md).

@@ -39,6 +39,7 @@ class InboxTest : public ::testing::Test {
     ASSERT_TRUE(tenants_->AddApiKey("t2", "key-two-0002", "test").ok());
     WebhookSettings ws;
     ws.jitter_seed = 1;
+    ws.allow_private = true;  // receivers on 127.0.0.1
     hooks_ = std::make_unique<Webhooks>(*db_, clock_, metrics_, ws);
     center_ = std::make_unique<MessageCenter>(*db_, clock_, metrics_, hooks_.get());
     tokens_ = std::make_unique<CustomerTokens>(*db_, clock_);

@@ -1,6 +1,7 @@
 #include "inbox/url.h"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 
 namespace kefu::inbox {
@@ -48,6 +49,31 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   p.path = path.empty() ? "/" : std::string(path);
   if (p.path.front() == '?') p.path = "/" + p.path;
   return p;
+}
+
+bool IsPrivateAddress(const boost::asio::ip::address& a) {
+  if (a.is_v6()) {
+    const auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) return IsPrivateAddress(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6));
+    const auto b = v6.to_bytes();
+    return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
+           (b[0] & 0xfe) == 0xfc;  // fc00::/7 unique local
+  }
+  const uint32_t v = a.to_v4().to_uint();
+  auto in = [v](uint32_t net, int bits) { return (v >> (32 - bits)) == (net >> (32 - bits)); };
+  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x7f000000, 8) || in(0x64400000, 10) ||
+         in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0a80000, 16) || in(0xc0000000, 24) ||
+         in(0xe0000000, 4) || in(0xf0000000, 4);
+}
+
+bool IsPrivateHost(const std::string& host) {
+  std::string h = host;
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  while (!h.empty() && h.back() == '.') h.pop_back();
+  if (h == "localhost" || h.ends_with(".localhost")) return true;
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(h, ec);
+  return !ec && IsPrivateAddress(addr);
 }
 
 }  // namespace kefu::inbox

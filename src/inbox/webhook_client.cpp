@@ -31,7 +31,7 @@ using Io = DeadlineIo;
 
 class BeastTransport final : public WebhookTransport {
  public:
-  BeastTransport() {
+  explicit BeastTransport(bool allow_private) : allow_private_(allow_private) {
     try {
       auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
       beast::error_code ec;
@@ -72,12 +72,19 @@ class BeastTransport final : public WebhookTransport {
         },
         [&] { resolver.cancel(); });
     if (ec) return Failure("resolving " + target->host, ec);
+    // Connect only to public addresses: the check is on what is dialled, so a
+    // DNS answer that changes after this point cannot redirect the request.
+    std::vector<tcp::endpoint> allowed;
+    for (const auto& r : endpoints)
+      if (allow_private_ || !IsPrivateAddress(r.endpoint().address())) allowed.push_back(r.endpoint());
+    if (allowed.empty())
+      return PostOutcome{0, target->host + " resolves only to private addresses (inbox.webhook_allow_private is off)", -1};
 
     auto connect = [&](tcp::socket& sock) {
       return io.Run(
           deadline,
           [&](auto done) {
-            net::async_connect(sock, endpoints, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
+            net::async_connect(sock, allowed, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
           },
           [&] {
             beast::error_code ignored;
@@ -157,12 +164,13 @@ class BeastTransport final : public WebhookTransport {
   }
 
   std::unique_ptr<ssl::context> tls_;  // null when the system trust store cannot be loaded
+  bool allow_private_;
 };
 
 }  // namespace
 
-std::unique_ptr<WebhookTransport> MakeBeastTransport() {
-  return std::make_unique<BeastTransport>();
+std::unique_ptr<WebhookTransport> MakeBeastTransport(bool allow_private) {
+  return std::make_unique<BeastTransport>(allow_private);
 }
 
 }  // namespace kefu::inbox

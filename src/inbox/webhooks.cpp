@@ -121,6 +121,7 @@ WebhookSettings WebhookSettings::FromConfig(const InboxConfig& c) {
   s.timeout_ms = c.webhook_timeout_ms;
   s.workers = c.webhook_workers;
   s.poll_ms = c.webhook_poll_ms;
+  s.allow_private = c.webhook_allow_private;
   return s;
 }
 
@@ -145,7 +146,7 @@ Webhooks::Webhooks(storage::Database& db, const Clock& clock, metrics::Registry&
       clock_(clock),
       metrics_(metrics),
       settings_(settings),
-      transport_(transport ? std::move(transport) : MakeBeastTransport()),
+      transport_(transport ? std::move(transport) : MakeBeastTransport(settings.allow_private)),
       pool_(static_cast<size_t>(std::max(1, settings.workers)), "webhook"),
       delivered_(metrics.GetCounter("kefu_webhook_deliveries_total", "Webhook deliveries by final outcome",
                                     "outcome=\"delivered\"")),
@@ -165,7 +166,11 @@ Webhooks::~Webhooks() {
 Result<WebhookEndpoint> Webhooks::CreateEndpoint(const std::string& tenant_id, const std::string& url,
                                                  const std::vector<std::string>& events, std::string secret,
                                                  const std::string& description) {
-  KEFU_RETURN_IF_ERROR(ParseUrl(url).status());
+  KEFU_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
+  if (!settings_.allow_private && IsPrivateHost(parsed.host))
+    return InvalidArgument("url: " + parsed.host +
+                           " is a loopback, private or link-local address; set inbox.webhook_allow_private = true "
+                           "for endpoints inside your own network");
   if (events.empty()) return InvalidArgument("events must list at least one event type (or \"*\")");
   for (const auto& e : events)
     if (!KnownEvent(e)) return InvalidArgument("unknown event type '" + e + "'");

@@ -100,8 +100,11 @@ class WebhookTransport {
 
 // Boost.Beast client: http:// and https:// (OpenSSL, peer and host name
 // verified against the system trust store, SNI), a fresh connection per POST,
-// no redirects followed, response bodies read up to 64 KiB.
-std::unique_ptr<WebhookTransport> MakeBeastTransport();
+// no redirects followed, response bodies read up to 64 KiB. Unless
+// `allow_private`, it connects only to resolved addresses that are not
+// private (so a name that resolves to an internal host, or is rebound to one
+// after the endpoint was created, is refused: status 0, not retried as ok).
+std::unique_ptr<WebhookTransport> MakeBeastTransport(bool allow_private = false);
 
 // "sha256=<hex>" for the body as signed by Webhooks (exposed for receivers'
 // tests and docs).
@@ -115,6 +118,9 @@ struct WebhookSettings {
   int workers = 4;
   int poll_ms = 1'000;       // real time between dispatcher scans (Notify() wakes it early)
   uint64_t jitter_seed = 0;  // 0 = seeded from std::random_device
+  // Endpoints on loopback, private, link-local... addresses (url.h
+  // IsPrivateAddress) are refused at creation and at delivery unless true.
+  bool allow_private = false;
 
   static WebhookSettings FromConfig(const InboxConfig& c);
 };

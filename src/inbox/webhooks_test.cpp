@@ -1,6 +1,7 @@
 // Webhooks against a real receiving HTTP server on port 0 and real SQLite;
 // retries are driven by a FakeClock and DeliverDue(), so nothing sleeps
 // through a backoff.
+#include "inbox/url.h"
 #include "inbox/webhooks.h"
 
 #include <gtest/gtest.h>
@@ -112,6 +113,7 @@ class WebhooksTest : public ::testing::Test {
     settings_.workers = 2;
     settings_.poll_ms = 20;
     settings_.jitter_seed = 42;
+    settings_.allow_private = true;  // the receivers listen on 127.0.0.1
     MakeServices();
   }
   void TearDown() override {
@@ -416,6 +418,45 @@ TEST_F(WebhooksTest, RejectsBadEndpoints) {
   EXPECT_EQ(hooks_->CreateEndpoint("t1", "http://h/x", {"*"}, "short", "").status().code(),
             ErrorCode::kInvalidArgument);
   EXPECT_TRUE(hooks_->CreateEndpoint("t1", "https://[::1]:8443/a?b=c", {"*"}, "", "").ok());
+}
+
+TEST(WebhookTargets, PrivateAddressesAndHosts) {
+  for (const char* ip : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
+                         "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1",
+                         "fc12::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"})
+    EXPECT_TRUE(IsPrivateAddress(boost::asio::ip::make_address(ip))) << ip;
+  for (const char* ip : {"8.8.8.8", "172.32.0.1", "192.169.0.1", "100.128.0.1", "1.1.1.1", "2001:4860:4860::8888",
+                         "::ffff:8.8.8.8"})
+    EXPECT_FALSE(IsPrivateAddress(boost::asio::ip::make_address(ip))) << ip;
+  EXPECT_TRUE(IsPrivateHost("localhost"));
+  EXPECT_TRUE(IsPrivateHost("LocalHost."));
+  EXPECT_TRUE(IsPrivateHost("api.localhost"));
+  EXPECT_TRUE(IsPrivateHost("127.0.0.1"));
+  EXPECT_TRUE(IsPrivateHost("::1"));
+  EXPECT_FALSE(IsPrivateHost("hooks.example.com")) << "names are checked after resolution";
+  EXPECT_FALSE(IsPrivateHost("93.184.216.34"));
+}
+
+TEST_F(WebhooksTest, PrivateTargetsAreRefusedUnlessAllowed) {
+  settings_.allow_private = false;
+  MakeServices();
+  for (const char* url : {"http://127.0.0.1:9/hook", "http://localhost/hook", "https://169.254.169.254/latest/meta-data",
+                          "http://[::1]:8080/x", "http://10.0.0.5/x", "http://[::ffff:192.168.0.1]/x"}) {
+    auto e = hooks_->CreateEndpoint("t1", url, {"*"}, "", "");
+    ASSERT_FALSE(e.ok()) << url;
+    EXPECT_EQ(e.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(e.status().message().find("webhook_allow_private"), std::string::npos) << e.status().message();
+  }
+  EXPECT_TRUE(hooks_->CreateEndpoint("t1", "https://hooks.example.com/kefu", {"*"}, "", "").ok());
+  // At delivery the resolved address is checked: nothing is sent to a private one.
+  Receiver rx;
+  auto transport = MakeBeastTransport(/*allow_private=*/false);
+  PostOutcome out = transport->Post(rx.Url(), {}, "{}", 2000);
+  EXPECT_EQ(out.status, 0);
+  EXPECT_NE(out.error.find("private"), std::string::npos) << out.error;
+  EXPECT_TRUE(rx.Requests().empty());
+  PostOutcome allowed = MakeBeastTransport(/*allow_private=*/true)->Post(rx.Url(), {}, "{}", 2000);
+  EXPECT_EQ(allowed.status, 200) << allowed.error;
 }
 
 TEST(BackoffTest, ExponentialWithJitterAndCap) {
