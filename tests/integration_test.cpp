@@ -240,5 +240,70 @@ TEST_F(IntegrationTest, InboxMessagesReachOnlyTheCustomersOpenStreams) {
   EXPECT_EQ(WaitType(*ws1, "inbox", 5000ms)["message"]["title"], "再来一条");
 }
 
+// A server that requires verified customers: the order tools answer only in
+// conversations opened with a signed customer token from the business backend.
+class VerifiedCustomerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::FreshTestDir("verified_test");
+    Config cfg = testing::TestConfig(dir_);
+    cfg.dialogue.require_verified_customer = true;
+    auto a = testing::StartServer(cfg);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_ = std::move(*a);
+  }
+  void TearDown() override {
+    app_.reset();
+    fs::remove_all(dir_);
+  }
+  json Call(const std::string& method, const std::string& target, const json& body, int expect,
+            const Headers& h = kWidget) {
+    auto r = Fetch(app_->port(), method, target, body.is_null() ? "" : body.dump(), h);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, expect) << method << " " << target << " -> " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  std::string Ask(const std::string& cid, const std::string& text) {
+    json r = Call("POST", "/v1/conversations/" + cid + "/messages", {{"client_msg_id", "m" + std::to_string(++n_)}, {"text", text}},
+                  200);
+    return r["reply"].value("text", "");
+  }
+  fs::path dir_;
+  std::unique_ptr<app::ServerApp> app_;
+  int n_ = 0;
+};
+
+TEST_F(VerifiedCustomerTest, OrdersOnlyForACustomerProvenByASignedToken) {
+  // A client that merely claims to be C0001 learns nothing about C0001's orders.
+  json claimed = Call("POST", "/v1/conversations", {{"customer_id", "C0001"}}, 201);
+  EXPECT_EQ(claimed["customer_verified"], false);
+  std::string reply = Ask(claimed["id"], "我的订单到哪了");
+  EXPECT_NE(reply.find("登录"), std::string::npos) << reply;
+  EXPECT_EQ(reply.find("SO"), std::string::npos) << reply;
+  EXPECT_EQ(Ask(claimed["id"], "帮我查一下订单SO202611010001").find("已"), std::string::npos);
+  // Knowledge answers need no identity.
+  EXPECT_EQ(Ask(claimed["id"], "可以开发票吗").find("登录"), std::string::npos);
+
+  // The shop's backend mints a token for its signed-in user; the widget opens the conversation with it.
+  json minted = Call("POST", "/v1/customers/C0001/inbox/token", json::object(), 200, kAdmin);
+  const std::string token = minted.value("token", "");
+  ASSERT_FALSE(token.empty()) << minted.dump();
+  json verified = Call("POST", "/v1/conversations", {{"customer_token", token}}, 201);
+  EXPECT_EQ(verified["customer_id"], "C0001");
+  EXPECT_EQ(verified["customer_verified"], true);
+  std::string answer = Ask(verified["id"], "我的订单到哪了");
+  EXPECT_NE(answer.find("SO"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("登录"), std::string::npos) << answer;
+  // The verification survives later turns (the context carries it).
+  EXPECT_EQ(Ask(verified["id"], "那它什么时候到？").find("登录"), std::string::npos);
+
+  // Bad tokens and contradictions are refused; nothing is created.
+  Call("POST", "/v1/conversations", {{"customer_token", token + "x"}}, 401);
+  Call("POST", "/v1/conversations", {{"customer_token", token}, {"customer_id", "C0002"}}, 400);
+  Headers other = {{"X-Kefu-Widget-Key", "nope"}, {"Content-Type", "application/json"}};
+  Call("POST", "/v1/conversations", {{"customer_token", token}}, 401, other);
+}
+
 }  // namespace
 }  // namespace kefu

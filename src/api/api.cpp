@@ -121,7 +121,22 @@ class Routes final : public ApiRoutes {
     auto t = d_.tenants.ByWidgetKey(widget_key);
     if (!t.ok()) return SendStatus(r, t.status());
     std::string customer_id;
-    if (body->contains("identity") && d_.resolve_identity) {
+    // A signed customer token (minted by the business backend) proves who the customer is.
+    std::string token = req.Header("X-Kefu-Customer-Token");
+    if (token.empty() && body->contains("customer_token") && (*body)["customer_token"].is_string())
+      token = (*body)["customer_token"];
+    bool verified = false;
+    if (!token.empty()) {
+      if (!d_.verify_customer_token) return SendError(r, 401, "unauthenticated", "customer tokens are not enabled");
+      auto who = d_.verify_customer_token(token);
+      if (!who.ok() || who->first != t->id)
+        return SendError(r, 401, "unauthenticated", "invalid or expired customer token");
+      auto asserted = body->value("customer_id", json());
+      if (asserted.is_string() && asserted.get<std::string>() != who->second)
+        return SendError(r, 400, "invalid_argument", "customer_id does not match the customer token");
+      customer_id = who->second;
+      verified = true;
+    } else if (body->contains("identity") && d_.resolve_identity) {
       // Data hub: {"identity": {"kind": "phone", "value": "..."}} names the customer by a channel identity.
       const json& idj = (*body)["identity"];
       if (!idj.is_object() || !idj.contains("kind") || !idj["kind"].is_string() || !idj.contains("value") ||
@@ -147,7 +162,14 @@ class Routes final : public ApiRoutes {
     }
     auto c = d_.service.Start(t->id, customer_id, channel);
     if (!c.ok()) return SendStatus(r, c.status());
-    SendJson(r, 201, c->ToJson());
+    // Read by the order tools (dialogue::CustomerVerified): an asserted id counts as
+    // verified only where the server trusts clients ([dialogue] require_verified_customer = false).
+    const bool trusted = verified || !d_.config.dialogue.require_verified_customer;
+    Status saved = d_.store.SaveContext(c->id, {{"customer_verified", trusted}});
+    if (!saved.ok()) return SendStatus(r, saved);
+    json out = c->ToJson();
+    out["customer_verified"] = verified;
+    SendJson(r, 201, out);
   }
 
   // The conversation named in the path, checked against the widget tenant.

@@ -36,6 +36,9 @@ struct ApiDeps {
   std::function<Result<std::string>(const std::string& tenant, const std::string& kind,
                                     const std::string& value)>
       resolve_identity = nullptr;
+  // Message center: a signed customer token → (tenant, customer id), for
+  // POST /v1/conversations {"customer_token"}; unset = tokens are refused.
+  std::function<Result<std::pair<std::string, std::string>>(const std::string& token)> verify_customer_token = nullptr;
 };
 
 // Widget settings shown to customers (name, greeting, quick questions ...).

@@ -230,7 +230,14 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     return profiles->Get(tenant, customer_id);
   });
   a.ingest_webhooks = std::make_unique<datahub::WebhookVerifier>(*a.db, a.clock);
+  // Signed customer tokens (message center): the app's inbox and verified conversations.
+  a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
+  deps.verify_customer_token = [tokens = a.customer_tokens.get()](const std::string& token)
+      -> Result<std::pair<std::string, std::string>> {
+    KEFU_ASSIGN_OR_RETURN(inbox::CustomerIdentity who, tokens->Verify(token));
+    return std::make_pair(who.tenant_id, who.customer_id);
+  };
   deps.resolve_identity = [identity = a.identity.get()](const std::string& tenant, const std::string& kind,
                                                         const std::string& value) {
     return identity->ResolveOrCreate(tenant, kind, value);
@@ -249,7 +256,6 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     if (!ids.ok() || ids->empty()) return hub->PublishToCustomer(m.tenant_id, m.customer_id, "inbox", payload);
     for (const auto& id : *ids) hub->PublishToCustomer(m.tenant_id, id, "inbox", payload);
   });
-  a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
   a.inbox_routes = inbox::RegisterInboxRoutes(
       *a.server, inbox::RouteDeps{*a.tenants, *a.inbox, *a.webhooks, *a.customer_tokens,
                                   config.inbox.customer_token_ttl_s});

@@ -56,6 +56,10 @@ struct KnowledgeConfig {
 };
 
 struct DialogueConfig {
+  // Order tools answer only in conversations whose customer id was proven
+  // with a signed customer token (POST /v1/conversations "customer_token");
+  // false trusts the customer_id the client sends (demo, trusted channels).
+  bool require_verified_customer = false;
   double answer_threshold = 0.45;       // retrieval confidence needed to answer directly
   double clarify_threshold = 0.25;      // between this and answer_threshold: ask to clarify
 };

@@ -278,7 +278,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     reply.text = calming + "\n" + reply.text;
     reply.meta["calming"] = true;
   }
-  for (const char* key : {"negativity", "emotion_trend", "repeat"})
+  for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified"})
     if (conv->context.contains(key)) reply.context[key] = conv->context[key];
   const bool context_changed = reply.context != stored_context;
   auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);

@@ -51,6 +51,7 @@ GroundedResponder::GroundedResponder(const knowledge::KnowledgeBase& kb, const t
 
 json GroundedResponder::CallTool(const TurnRequest& turn, const std::string& name, const json& args, Draft& d) const {
   tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
+  ctx.customer_verified = CustomerVerified(turn.context);
   auto r = tools_.Call(ctx, name, args);
   json rec = {{"name", name}, {"arguments", args}, {"ok", r.ok()}};
   if (!r.ok()) rec["error"] = std::string(ErrorCodeName(r.status().code()));
@@ -130,11 +131,20 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   d.context.erase("pending_choices");
 }
 
+// The order tools refused: the customer id was not verified (see tools/tool.h).
+void GroundedResponder::AskToSignIn(Draft& d) const {
+  d.text = "为了保护您的隐私，查询订单需要先确认您的身份：请在 App 或网站登录后再打开客服，"
+           "或转人工由客服为您核实。";
+  d.meta["unverified_customer"] = true;
+  d.suggestions.push_back("转人工");
+}
+
 void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std::optional<std::string> order_id,
                                     Draft& d) const {
   auto action = static_cast<Action>(action_int);
   if (action == Action::kListOrders) {
     json r = CallTool(turn, "list_orders", json::object(), d);
+    if (r.value("__error", "") == "permission_denied") return AskToSignIn(d);
     if (r.contains("__error") || r.value("orders", json::array()).empty()) {
       d.text = "没有查询到您名下的订单。如果您是用其他手机号下的单，请告诉我订单号（以 SO 开头）。";
       d.context["pending_action"] = "order_status";
@@ -153,6 +163,7 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
   json r = CallTool(turn, tool, args, d);
   if (r.contains("__error")) {
     const std::string err = r["__error"];
+    if (err == "permission_denied") return AskToSignIn(d);
     if (order_id) {
       d.text = "没有查到订单 " + *order_id + "，请核对订单号是否正确（订单号以 SO 开头，可在“我的订单”中查看）。";
     } else {

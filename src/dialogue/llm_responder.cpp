@@ -54,6 +54,7 @@ TurnReply LlmResponder::Respond(const TurnRequest& turn, const DeltaFn& on_delta
   llm::ChatRequest req = BuildRequest(turn, passages);
   json tool_log = json::array();
   tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
+  ctx.customer_verified = CustomerVerified(turn.context);
   std::string last_order_id;
   bool handoff = false;
   auto execute = [&](const llm::ToolCall& call) -> std::string {

@@ -24,6 +24,14 @@ struct TurnRequest {
   const nlohmann::json& context;        // dialogue state from earlier turns
 };
 
+// Whether the conversation's customer id was verified (a signed customer
+// token at creation, or a server that trusts asserted ids): the flag
+// `customer_verified` the API stores in the context. Conversations created
+// before the flag existed count as verified.
+inline bool CustomerVerified(const nlohmann::json& context) {
+  return !context.is_object() || context.value("customer_verified", true);
+}
+
 struct TurnReply {
   std::string text;
   nlohmann::json meta = nlohmann::json::object();     // intent, confidence, citations, tools, suggestions, source

@@ -9,6 +9,12 @@
 #include <cstdlib>
 
 namespace kefu::tools {
+
+// Orders are personal data: an unverified customer (ToolContext) sees none.
+Status RequireVerified(const ToolContext& ctx) {
+  if (ctx.is_operator || ctx.customer_verified) return Status::Ok();
+  return PermissionDenied("unverified_customer: sign in (a signed customer token) to see orders");
+}
 namespace {
 
 using nlohmann::json;
@@ -63,6 +69,7 @@ class CommerceTool : public Tool {
   // The order named by args.order_id, or the customer's most recent order
   // (with `want_tracking`, the most recent one that has a tracking number).
   Result<Order> ResolveOrder(const ToolContext& ctx, const json& args, bool want_tracking) const {
+    KEFU_RETURN_IF_ERROR(RequireVerified(ctx));
     std::string id = OrderIdArg(args);
     if (!id.empty()) {
       auto o = store_.GetOrder(ctx.tenant_id, id);
@@ -230,6 +237,7 @@ class ListOrdersTool final : public CommerceTool {
 
   Result<json> Invoke(const ToolContext& ctx, const json& args) const override {
     if (ctx.customer_id.empty()) return InvalidArgument("list_orders needs a customer");
+    KEFU_RETURN_IF_ERROR(RequireVerified(ctx));
     int limit = args.value("limit", 5);
     std::string status = args.value("status", "");
     KEFU_ASSIGN_OR_RETURN(auto orders, store_.LatestOrders(ctx.tenant_id, ctx.customer_id, status.empty() ? limit : 200));

@@ -31,6 +31,10 @@ struct ToolContext {
   std::string customer_id;
   std::string conversation_id;
   bool is_operator = false;
+  // False when the customer id was asserted by the client without a signed
+  // customer token and the server requires verified customers
+  // (`[dialogue] require_verified_customer`): tools then reveal no personal data.
+  bool customer_verified = true;
 };
 
 class Tool {
