@@ -2,6 +2,8 @@
  * kefu chat widget loader. Add to any page:
  *   <script src="https://kefu.example.com/embed.js" data-widget-key="demo" async></script>
  * Optional attributes: data-customer="C0001" (your logged-in customer's id),
+ * data-customer-token="..." (a signed customer token your backend minted for
+ * that customer: POST /v1/customers/{id}/inbox/token; proves who it is),
  * data-title="在线客服" (button label), data-open="true" (start opened).
  * It adds a floating button that opens the widget (served by the same kefu
  * server) in an iframe; the page's own styles and scripts are not touched.
@@ -13,8 +15,10 @@
   var origin = new URL(script.src, location.href).origin;
   var key = script.getAttribute('data-widget-key') || 'demo';
   var customer = script.getAttribute('data-customer') || '';
+  var token = script.getAttribute('data-customer-token') || '';
   var title = script.getAttribute('data-title') || '在线客服';
-  var src = origin + '/?key=' + encodeURIComponent(key) + (customer ? '&customer=' + encodeURIComponent(customer) : '');
+  var src = origin + '/?key=' + encodeURIComponent(key) + (customer ? '&customer=' + encodeURIComponent(customer) : '') +
+    (token ? '&customer_token=' + encodeURIComponent(token) : '');
 
   var frame = null;
   var button = document.createElement('button');

@@ -75,6 +75,7 @@ export class ChatClient {
    * @param {object} opts
    * @param {string} opts.widgetKey      tenant's public widget key
    * @param {string} opts.customerId
+   * @param {string} [opts.customerToken] signed customer token: sent when the conversation is created
    * @param {string} [opts.apiBase]      http(s) origin of the kefu server; '' = same origin
    * @param {'auto'|'ws'|'sse'} [opts.transport]
    * @param {object} [opts.state]        object to mutate (e.g. Vue reactive)
@@ -84,6 +85,7 @@ export class ChatClient {
   constructor(opts) {
     this.widgetKey = opts.widgetKey;
     this.customerId = opts.customerId;
+    this.customerToken = opts.customerToken || '';
     const env = opts.env || {};
     this.env = {
       fetch: env.fetch || globalThis.fetch.bind(globalThis),
@@ -153,11 +155,10 @@ export class ChatClient {
       if (!conv) this._storageRemove(outboxStorageKey(storedId));
     }
     if (!conv) {
-      conv = await this._api('POST', '/v1/conversations', {
-        customer_id: this.customerId,
-        channel: 'web',
-        widget_key: this.widgetKey,
-      });
+      // With a token the server takes the customer from it (a verified conversation).
+      conv = await this._api('POST', '/v1/conversations', this.customerToken
+        ? { customer_token: this.customerToken, channel: 'web', widget_key: this.widgetKey }
+        : { customer_id: this.customerId, channel: 'web', widget_key: this.widgetKey });
       this._storageSet(key, conv.id);
     }
     if (this._stopped) return;

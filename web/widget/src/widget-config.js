@@ -1,13 +1,18 @@
 // Widget settings: URL parameters and the tenant's /v1/widget/config, normalised
 // into one shape the UI relies on. Unknown or missing fields get safe defaults.
 
-/** Reads ?key= (or ?widget_key=), ?customer= and ?transport= from the page URL. */
+/**
+ * Reads ?key= (or ?widget_key=), ?customer=, ?customer_token= and ?transport= from the page URL.
+ * customer_token: a signed customer token the shop's backend minted for its signed-in user
+ * (docs/api.md, "Customer identity"); it proves who the customer is.
+ */
 export function readUrlParams(search = globalThis.location ? globalThis.location.search : '') {
   const p = new URLSearchParams(search);
   const transport = p.get('transport');
   return {
     widgetKey: p.get('key') || p.get('widget_key') || 'demo',
     customer: p.get('customer') || '',
+    customerToken: p.get('customer_token') || '',
     transport: transport === 'ws' || transport === 'sse' ? transport : 'auto',
   };
 }
@@ -49,6 +54,23 @@ const DEMO_CHOICE_KEY = 'kefu:demo-customer';
  * C0001, else the first demo customer; outside demo mode a random visitor id
  * kept in storage so the conversation survives reloads.
  */
+/**
+ * The customer id a signed customer token names (its first part is base64url of
+ * "tenant\ncustomer\nexpires_ms"; the server checks the signature), or '' when it
+ * does not parse.
+ */
+export function tokenCustomer(token) {
+  try {
+    const head = String(token || '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const padded = head + '='.repeat((4 - (head.length % 4)) % 4);
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    const parts = new TextDecoder().decode(bytes).split('\n');
+    return parts.length === 3 ? parts[1] : '';
+  } catch {
+    return '';
+  }
+}
+
 export function chooseCustomer(config, urlCustomer, storage = globalThis.localStorage) {
   const get = (k) => { try { return storage.getItem(k); } catch { return null; } };
   const set = (k, v) => { try { storage.setItem(k, v); } catch { /* storage disabled */ } };

@@ -55,6 +55,7 @@ class FakeServer {
     if (init.method === 'POST' && u.pathname === '/v1/conversations') {
       const id = `c_${this.nextConv++}`;
       const body = JSON.parse(init.body);
+      this.created = [...(this.created || []), body];
       this.convs.set(id, { id, status: 'open', customer_id: body.customer_id, msgs: [], ids: new Map() });
       return json(201, { id, status: 'open', customer_id: body.customer_id });
     }
@@ -358,4 +359,18 @@ test('a rejected message is marked failed and can be retried with the same id', 
   assert.equal(state.outbox.length, 0);
   assert.deepEqual(server.received.map((f) => f.client_msg_id), [e.client_msg_id, e.client_msg_id]);
   assert.equal(server.conv('c_1').msgs.length, 1);
+});
+
+test('with a customer token the conversation is created with the token, not a claimed id', async () => {
+  const server = new FakeServer();
+  const storage = new MemoryStorage();
+  const client = new ChatClient({
+    widgetKey: 'demo', customerId: 'C0001', customerToken: 'tok.sig', apiBase: 'http://kefu.test', state: {},
+    env: { fetch: server.fetch, WebSocket: server.WebSocket, EventSource: server.EventSource, storage,
+      crypto: { randomUUID: () => 'u1' } },
+  });
+  await client.start();
+  await flush();
+  assert.deepEqual(server.created, [{ customer_token: 'tok.sig', channel: 'web', widget_key: 'demo' }]);
+  client.stop();
 });

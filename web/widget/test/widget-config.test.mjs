@@ -1,7 +1,7 @@
 // Unit tests for URL parameters, /v1/widget/config normalisation and the choice of customer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseCustomer, normalizeConfig, readUrlParams, rememberDemoCustomer } from '../src/widget-config.js';
+import { chooseCustomer, normalizeConfig, readUrlParams, rememberDemoCustomer, tokenCustomer } from '../src/widget-config.js';
 
 class MemoryStorage {
   constructor() { this.m = new Map(); }
@@ -10,8 +10,10 @@ class MemoryStorage {
 }
 
 test('URL parameters', () => {
-  assert.deepEqual(readUrlParams(''), { widgetKey: 'demo', customer: '', transport: 'auto' });
-  assert.deepEqual(readUrlParams('?key=shop1&customer=C0002&transport=sse'), { widgetKey: 'shop1', customer: 'C0002', transport: 'sse' });
+  assert.deepEqual(readUrlParams(''), { widgetKey: 'demo', customer: '', customerToken: '', transport: 'auto' });
+  assert.deepEqual(readUrlParams('?key=shop1&customer=C0002&transport=sse'),
+    { widgetKey: 'shop1', customer: 'C0002', customerToken: '', transport: 'sse' });
+  assert.equal(readUrlParams('?customer_token=abc.def').customerToken, 'abc.def');
   assert.equal(readUrlParams('?transport=carrier-pigeon').transport, 'auto');
 });
 
@@ -45,4 +47,12 @@ test('customer choice: URL, then remembered demo choice, then C0001; visitors ke
   const v = chooseCustomer(plain, '', s);
   assert.match(v, /^v_[0-9a-f]{16}$/);
   assert.equal(chooseCustomer(plain, '', s), v);
+});
+
+test('the customer a signed token names (the server checks the signature)', () => {
+  const head = Buffer.from('demo\n张伟-C0001\n1795000000000', 'utf8').toString('base64url');
+  assert.equal(tokenCustomer(`${head}.c2lnbmF0dXJl`), '张伟-C0001');
+  assert.equal(tokenCustomer(''), '');
+  assert.equal(tokenCustomer('not-a-token'), '');
+  assert.equal(tokenCustomer(`${Buffer.from('only-one-part').toString('base64url')}.x`), '');
 });
