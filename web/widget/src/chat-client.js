@@ -166,6 +166,8 @@ export class ChatClient {
     this.state.outbox = this._loadOutbox(conv.id);
     await this._fetchHistory();
     if (this._stopped) return;
+    await this._fetchInbox();
+    if (this._stopped) return;
     this._installBrowserHooks();
     this._connect();
   }
@@ -560,6 +562,20 @@ export class ChatClient {
     }
   }
 
+  // With a customer token, the unread messages of the customer's inbox are shown
+  // again after a reload (live ones arrive as `inbox` frames). Best effort: the
+  // chat starts even when the inbox cannot be read.
+  async _fetchInbox() {
+    if (!this.customerToken) return;
+    try {
+      const body = await this._api('GET', '/v1/me/inbox?unread=true&limit=20', undefined,
+        { 'X-Kefu-Customer-Token': this.customerToken });
+      for (const m of (body && body.messages) || []) this._onInbox(m);
+    } catch {
+      /* an expired token or an older server: live notices only */
+    }
+  }
+
   async _fetchHistory() {
     const id = encodeURIComponent(this.state.conversation.id);
     for (;;) {
@@ -642,8 +658,8 @@ export class ChatClient {
     return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}`;
   }
 
-  async _api(method, path, body) {
-    const headers = { 'X-Kefu-Widget-Key': this.widgetKey };
+  async _api(method, path, body, extraHeaders = {}) {
+    const headers = { 'X-Kefu-Widget-Key': this.widgetKey, ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await this.env.fetch(`${this.apiBase}${path}`, {
       method,

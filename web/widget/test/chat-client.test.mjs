@@ -52,6 +52,11 @@ class FakeServer {
   fetch = async (url, init) => {
     const u = new URL(url, 'http://kefu.test');
     const json = (status, body) => ({ ok: status < 400, status, text: async () => JSON.stringify(body) });
+    if (init.method === 'GET' && u.pathname === '/v1/me/inbox') {
+      this.inboxAsked = { token: init.headers['X-Kefu-Customer-Token'], unread: u.searchParams.get('unread') };
+      if (init.headers['X-Kefu-Customer-Token'] !== 'tok.sig') return json(401, { error: { code: 'unauthenticated' } });
+      return json(200, { messages: [{ id: 7, kind: 'remedy', title: '72小时内上门维修', body: '师傅将联系您', created_ms: 5 }], next_cursor: null });
+    }
     if (init.method === 'POST' && u.pathname === '/v1/conversations') {
       const id = `c_${this.nextConv++}`;
       const body = JSON.parse(init.body);
@@ -372,5 +377,8 @@ test('with a customer token the conversation is created with the token, not a cl
   await client.start();
   await flush();
   assert.deepEqual(server.created, [{ customer_token: 'tok.sig', channel: 'web', widget_key: 'demo' }]);
+  // Unread inbox messages are shown again after a reload.
+  assert.deepEqual(server.inboxAsked, { token: 'tok.sig', unread: 'true' });
+  assert.deepEqual(client.state.inbox.map((m) => m.title), ['72小时内上门维修']);
   client.stop();
 });
