@@ -298,6 +298,16 @@ TEST_F(VerifiedCustomerTest, OrdersOnlyForACustomerProvenByASignedToken) {
   // The verification survives later turns (the context carries it).
   EXPECT_EQ(Ask(verified["id"], "那它什么时候到？").find("登录"), std::string::npos);
 
+  // A server-side caller with the API key (the shop's backend, a phone gateway) vouches for the customer.
+  json vouched = Call("POST", "/v1/conversations", {{"identity", {{"kind", "phone"}, {"value", "13800000000"}}}, {"channel", "phone"}},
+                      201, kAdmin);
+  EXPECT_EQ(vouched["customer_verified"], true);
+  json by_id = Call("POST", "/v1/conversations", {{"customer_id", "C0001"}}, 201, kAdmin);
+  EXPECT_EQ(by_id["customer_verified"], true);
+  EXPECT_NE(Ask(by_id["id"], "我的订单到哪了").find("SO"), std::string::npos);
+  Call("POST", "/v1/conversations", {{"customer_id", "C0001"}}, 401,
+       {{"Authorization", "Bearer not-a-key"}, {"Content-Type", "application/json"}});
+
   // Bad tokens and contradictions are refused; nothing is created.
   Call("POST", "/v1/conversations", {{"customer_token", token + "x"}}, 401);
   Call("POST", "/v1/conversations", {{"customer_token", token}, {"customer_id", "C0002"}}, 400);

@@ -115,17 +115,26 @@ class Routes final : public ApiRoutes {
   void CreateConversation(const Request& req, const Responder& r) {
     auto body = ParseBody(req, r);
     if (!body) return;
-    std::string widget_key = WidgetKeyOf(req);
-    if (widget_key.empty() && body->contains("widget_key") && (*body)["widget_key"].is_string())
-      widget_key = (*body)["widget_key"];
-    auto t = d_.tenants.ByWidgetKey(widget_key);
+    // A server-side caller (the shop's backend, a phone gateway) authenticates
+    // with the tenant's API key and vouches for the customer it names: verified.
+    // Browsers and apps use the public widget key: the customer is only claimed.
+    const std::string api_key = Bearer(req);
+    Result<Tenant> t = NotFound("");
+    if (!api_key.empty()) {
+      t = d_.tenants.ByApiKey(api_key);
+    } else {
+      std::string widget_key = WidgetKeyOf(req);
+      if (widget_key.empty() && body->contains("widget_key") && (*body)["widget_key"].is_string())
+        widget_key = (*body)["widget_key"];
+      t = d_.tenants.ByWidgetKey(widget_key);
+    }
     if (!t.ok()) return SendStatus(r, t.status());
     std::string customer_id;
     // A signed customer token (minted by the business backend) proves who the customer is.
     std::string token = req.Header("X-Kefu-Customer-Token");
     if (token.empty() && body->contains("customer_token") && (*body)["customer_token"].is_string())
       token = (*body)["customer_token"];
-    bool verified = false;
+    bool verified = !api_key.empty();
     if (!token.empty()) {
       if (!d_.verify_customer_token) return SendError(r, 401, "unauthenticated", "customer tokens are not enabled");
       auto who = d_.verify_customer_token(token);

@@ -115,9 +115,12 @@ json Build() {
                ErrorResponses({"401"})),
          json::array({QueryParam("widget_key", "string", "Alternative to the X-Kefu-Widget-Key header")}), nullptr, widget);
   paths["/v1/conversations"]["post"] =
-      Op("Start a conversation", "conversations",
+      Op("Start a conversation (widget key: the customer is claimed unless a customer_token proves it; "
+         "API key: a server-side caller vouches for it)",
+         "conversations",
          Merge({{"201", JsonResponse("Created", Ref("Conversation"))}}, ErrorResponses({"400", "401", "413"})),
-         json::array(), JsonBody(Ref("NewConversation")), widget);
+         json::array(), JsonBody(Ref("NewConversation")),
+         json::array({{{"widgetKey", json::array()}}, {{"apiKey", json::array()}}}));
   paths["/v1/conversations/{id}"]["get"] =
       Op("Get a conversation", "conversations",
          Merge({{"200", JsonResponse("The conversation", Ref("Conversation"))}}, ErrorResponses({"401", "404"})),
