@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
-  auto db = storage::Database::Open(db_path);
-  if (!db.ok() || !(*db)->Migrate(storage::SchemaMigrations()).ok()) {
+  auto db = storage::OpenWithSchema(db_path);
+  if (!db.ok()) {
     std::fprintf(stderr, "cannot open %s\n", db_path.c_str());
     return 1;
   }

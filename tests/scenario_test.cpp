@@ -131,8 +131,7 @@ class ScenarioEnv {
  private:
   ScenarioEnv() { status = Init(); }
   Status Init() {
-    KEFU_ASSIGN_OR_RETURN(db, storage::Database::Open(":memory:"));
-    KEFU_RETURN_IF_ERROR(db->Migrate(storage::SchemaMigrations()));
+    KEFU_ASSIGN_OR_RETURN(db, storage::OpenWithSchema(":memory:"));
     KnowledgeConfig kc;
     KEFU_ASSIGN_OR_RETURN(seg, text::CreateSegmenter(kc));
     KEFU_ASSIGN_OR_RETURN(kb, knowledge::KnowledgeBase::Create(*db, *seg, kc, clock));

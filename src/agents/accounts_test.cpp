@@ -12,10 +12,9 @@ namespace {
 class AccountsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     api::TenantDirectory tenants(*db_, clock_);
     ASSERT_TRUE(tenants.Ensure("t1", "One", "w1").ok());
     ASSERT_TRUE(tenants.Ensure("t2", "Two", "w2").ok());

@@ -127,9 +127,7 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
   std::string db_path = (fs::path(config.storage.data_dir) / "kefu.db").string();
   storage::DatabaseOptions options;
   options.busy_timeout_ms = config.storage.busy_timeout_ms;
-  KEFU_ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path, options));
-  KEFU_RETURN_IF_ERROR(db->Migrate(storage::SchemaMigrations()));
-  return db;
+  return storage::OpenWithSchema(db_path, options);
 }
 
 ServerApp::ServerApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

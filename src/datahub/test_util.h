@@ -17,10 +17,9 @@ namespace kefu::datahub::testing {
 class DatahubTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     store_ = std::make_unique<tools::CommerceStore>(*db_, clock_);
     ASSERT_TRUE(store_->UpsertTenant({"t1", "Shop", "w1", clock_.NowMs()}).ok());
     identity_ = std::make_unique<IdentityService>(*db_, clock_);

@@ -18,10 +18,9 @@ using nlohmann::json;
 class DemoShopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     store_ = std::make_unique<tools::CommerceStore>(*db_);
     KnowledgeConfig cfg;
     cfg.segmenter = "bigram";  // hermetic: no dictionary file needed

@@ -47,10 +47,9 @@ class ScriptedGate final : public TurnGate {
 class ConversationServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());
     store_ = std::make_unique<ConversationStore>(*db_, clock_);
     service_ = std::make_unique<ConversationService>(*store_, responder_, pool_, hub_, metrics_, clock_,

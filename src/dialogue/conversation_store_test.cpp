@@ -10,10 +10,9 @@ namespace {
 class ConversationStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());
     store_ = std::make_unique<ConversationStore>(*db_, clock_);
   }

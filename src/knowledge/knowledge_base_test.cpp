@@ -50,10 +50,9 @@ class KnowledgeBaseTest : public ::testing::TestWithParam<const char*> {
     auto seg = text::CreateSegmenter(cfg_);
     ASSERT_TRUE(seg.ok()) << seg.status().ToString();
     seg_ = std::move(*seg);
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     {
       auto s = db_->Lock();
       ASSERT_TRUE(s.Exec("INSERT INTO tenants VALUES('t1','T1','k1',1), ('t2','T2','k2',1)").ok());

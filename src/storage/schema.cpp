@@ -347,4 +347,10 @@ CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries(tenant_id, statu
   return kMigrations;
 }
 
+Result<std::unique_ptr<Database>> OpenWithSchema(const std::string& path, const DatabaseOptions& options) {
+  KEFU_ASSIGN_OR_RETURN(auto db, Database::Open(path, options));
+  KEFU_RETURN_IF_ERROR(db->Migrate(SchemaMigrations()));
+  return db;
+}
+
 }  // namespace kefu::storage

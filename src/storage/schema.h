@@ -10,4 +10,8 @@ namespace kefu::storage {
 
 const std::vector<Migration>& SchemaMigrations();
 
+// Opens the database at `path` (":memory:" for tests and tools) and brings it
+// to the current schema.
+Result<std::unique_ptr<Database>> OpenWithSchema(const std::string& path, const DatabaseOptions& options = {});
+
 }  // namespace kefu::storage

@@ -21,10 +21,9 @@ ProductQuery Query(std::string keyword, std::string category = "", std::optional
 class CommerceStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     store_ = std::make_unique<CommerceStore>(*db_);
     for (const char* t : {"a", "b"}) ASSERT_TRUE(store_->UpsertTenant({t, t, std::string("wk-") + t, 1}).ok());
   }

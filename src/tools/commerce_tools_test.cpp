@@ -17,10 +17,9 @@ constexpr int64_t kNoonBeijing = 1'795'406'400'000;
 class CommerceToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::Database::Open(":memory:");
+    auto db = storage::OpenWithSchema(":memory:");
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     store_ = std::make_unique<CommerceStore>(*db_);
     ASSERT_TRUE(store_->UpsertTenant({"shop", "示例商城", "demo", 1}).ok());
     ASSERT_TRUE(store_->UpsertTenant({"other", "别家", "other", 1}).ok());
