@@ -68,29 +68,27 @@ nlohmann::json Conversation::ToJson() const {
           {"status", status},   {"created_ms", created_ms}, {"updated_ms", updated_ms}};
 }
 
-nlohmann::json Message::ToJson() const {
-  nlohmann::json j = {{"id", id},     {"conversation_id", conversation_id}, {"seq", seq},
-                      {"role", role}, {"text", text},                       {"created_ms", created_ms},
-                      {"meta", meta}};
-  j["client_msg_id"] = client_msg_id ? nlohmann::json(*client_msg_id) : nlohmann::json(nullptr);
-  j["reply_to"] = reply_to ? nlohmann::json(*reply_to) : nlohmann::json(nullptr);
+namespace {
+
+nlohmann::json MessageJson(const Message& m, nlohmann::json meta) {
+  nlohmann::json j = {{"id", m.id},     {"conversation_id", m.conversation_id}, {"seq", m.seq},
+                      {"role", m.role}, {"text", m.text},                       {"created_ms", m.created_ms},
+                      {"meta", std::move(meta)}};
+  j["client_msg_id"] = m.client_msg_id ? nlohmann::json(*m.client_msg_id) : nlohmann::json(nullptr);
+  j["reply_to"] = m.reply_to ? nlohmann::json(*m.reply_to) : nlohmann::json(nullptr);
   return j;
 }
 
+}  // namespace
+
+nlohmann::json Message::ToJson() const { return MessageJson(*this, meta); }
+
 nlohmann::json Message::CustomerJson() const {
+  if (!meta.is_object() || !meta.contains("decision")) return MessageJson(*this, meta);
   nlohmann::json view = nlohmann::json::object();
-  if (meta.is_object()) {
-    for (auto it = meta.begin(); it != meta.end(); ++it)
-      if (it.key() != "decision") view[it.key()] = it.value();
-  } else {
-    view = meta;
-  }
-  nlohmann::json j = {{"id", id},     {"conversation_id", conversation_id}, {"seq", seq},
-                      {"role", role}, {"text", text},                       {"created_ms", created_ms},
-                      {"meta", std::move(view)}};
-  j["client_msg_id"] = client_msg_id ? nlohmann::json(*client_msg_id) : nlohmann::json(nullptr);
-  j["reply_to"] = reply_to ? nlohmann::json(*reply_to) : nlohmann::json(nullptr);
-  return j;
+  for (auto it = meta.begin(); it != meta.end(); ++it)
+    if (it.key() != "decision") view[it.key()] = it.value();
+  return MessageJson(*this, std::move(view));
 }
 
 Result<Conversation> ConversationStore::Create(const std::string& tenant_id, const std::string& customer_id,
