@@ -48,7 +48,7 @@ std::string DefaultModelFor(Task task) {
 }
 
 struct TrainArgs {
-  std::string task, train, out, lang = "zh";
+  std::string task, train, out, lang = "zh", unlabelled;
   std::vector<std::string> set;
 };
 
@@ -74,8 +74,13 @@ void RunTrain(const TrainArgs& a) {
       }
     }
   }
+  std::vector<std::string> unlabelled;
+  if (!a.unlabelled.empty()) {
+    if (opts.self_train <= 0) Fail("--unlabelled needs self-training on: --set self_train=P (0 < P <= 1)");
+    unlabelled = OrFail(nlu::ReadTextLines(a.unlabelled));
+  }
   auto t0 = std::chrono::steady_clock::now();
-  auto model = OrFail(Classifier::Train(task, examples, opts));
+  auto model = OrFail(Classifier::Train(task, examples, opts, unlabelled));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   OrFail(model->Save(a.out));
   nlohmann::json info = {{"out", a.out},
@@ -85,6 +90,7 @@ void RunTrain(const TrainArgs& a) {
                          {"bytes", std::filesystem::file_size(a.out)},
                          {"train_seconds", secs},
                          {"oos_threshold", model->oos_threshold()}};
+  if (model->metadata().contains("self_training")) info["self_training"] = model->metadata()["self_training"];
   std::cerr << info.dump() << "\n";
 }
 
@@ -143,6 +149,11 @@ void RunMakeSplits(const std::string& out_dir, const std::string& data_dir_arg) 
   write("sentiment_train.csv", sentiment_train);
   write("sentiment_dev.csv", shop.dev);
   write("chat_dev.csv", chat.dev);
+  // Unlabelled review texts the shipped sentiment model self-trains on.
+  std::vector<std::string> pool;
+  for (auto& src : OrFail(nlu::LoadUnlabelledReviews(dir))) pool.insert(pool.end(), src.texts.begin(), src.texts.end());
+  OrFail(nlu::WriteTextLines(out_dir + "/sentiment_unlabelled.txt", pool));
+  std::cerr << fmt::format("{}/sentiment_unlabelled.txt: {} texts\n", out_dir, pool.size());
   write("emotion_all.csv", OrFail(nlu::LoadCluEmotion(dir)));
   auto bank = OrFail(nlu::LoadBanking77(dir));
   write("banking77_train.csv", bank.train);
@@ -165,9 +176,12 @@ void RegisterNluCommands(CLI::App& app) {
       ->required();
   t->add_option("--out", train->out, "model file to write (.kmodel)")->required();
   t->add_option("--lang", train->lang, "zh | en: picks feature defaults (en adds character n-grams)");
+  t->add_option("--unlabelled", train->unlabelled,
+                "unlabelled texts, one per line, for self-training (option self_train: the probability a "
+                "first model must give a text's label; sentiment default 0.7)");
   t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
                                      "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
-                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos), prune; fasttext: dim, bucket, cutoff, quantize, "
+                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos), prune, self_train; fasttext: dim, bucket, cutoff, quantize, "
                                      "calibration_share, threads; repeatable");
   t->callback([train] { RunTrain(*train); });
 

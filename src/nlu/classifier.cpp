@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -132,6 +133,7 @@ nlohmann::json TrainOptions::ToJson() const {
     j["calibration_folds"] = calibration_folds;
     j["oos_recall"] = oos_recall;
     j["oos_score"] = oos_score;
+    j["self_train"] = self_train;
     return j;
   }
   return {{"kind", kind},{"dim", dim},       {"epoch", epoch},   {"lr", lr},
@@ -152,6 +154,7 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
     switch (task) {
       case Task::kSentiment:
         o.word_ngrams = 4; o.epoch = 10; o.lr = 0.05; o.bits = 22; o.prune = 0.15;
+        o.self_train = 0.7;  // applies when training gets unlabelled texts
         break;
       case Task::kEmotion:
         o.word_ngrams = 2; o.epoch = 20; o.lr = 0.05; o.bits = 20; o.balanced = true;
@@ -240,10 +243,37 @@ std::pair<int, double> TopAndScore(const std::vector<float>& p, bool minus_oos, 
 
 bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oos"; }
 
+// The unlabelled texts (each once, none that is already an example) that a
+// model trained on `examples` labels with probability >= `threshold`, with
+// that label; "neutral" and "oos" are never given (they are what a text from
+// an unknown domain looks like, not evidence about its words).
+Result<std::vector<LabeledExample>> PseudoLabel(const std::vector<LabeledExample>& examples,
+                                                const std::vector<std::string>& labels, const LinearOptions& lo,
+                                                const std::vector<std::string>& unlabelled, double threshold) {
+  KEFU_ASSIGN_OR_RETURN(LinearModel first, TrainLinearOn(examples, labels, lo));
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(examples.size() + unlabelled.size());
+  for (const auto& ex : examples) seen.insert(ex.text);
+  std::vector<LabeledExample> out;
+  for (const auto& text : unlabelled) {
+    if (!seen.insert(text).second) continue;
+    const std::vector<float> p = first.Probabilities(text);
+    if (p.empty()) continue;
+    const size_t best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+    if (p[best] < threshold || labels[best] == "neutral" || labels[best] == kOutOfScope) continue;
+    LabeledExample ex;
+    ex.text = text;
+    ex.label = labels[best];
+    out.push_back(std::move(ex));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std::vector<LabeledExample>& examples,
-                                                            const TrainOptions& options) {
+                                                            const TrainOptions& options,
+                                                            const std::vector<std::string>& unlabelled) {
   const std::vector<std::string> labels = DistinctLabels(examples);
   if (labels.size() < 2) return InvalidArgument("training data needs at least two distinct labels");
   const LinearOptions lo = ToLinear(options);
@@ -274,7 +304,29 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
     calibration = scored.size();
     threshold = ThresholdForOosRecall(std::move(scored), options.oos_recall);
   }
-  KEFU_ASSIGN_OR_RETURN(LinearModel model, TrainLinearOn(examples, labels, lo));
+  // Self-training: the confident labels of a first model on the unlabelled
+  // texts become training examples of the final one (calibration above used
+  // the labelled examples only).
+  std::vector<LabeledExample> pseudo;
+  nlohmann::json self_training;
+  if (options.self_train > 0 && !unlabelled.empty()) {
+    KEFU_ASSIGN_OR_RETURN(pseudo, PseudoLabel(examples, labels, lo, unlabelled, options.self_train));
+    std::map<std::string, size_t> by_label;
+    for (const auto& ex : pseudo) ++by_label[ex.label];
+    self_training = {{"threshold", options.self_train},
+                     {"unlabelled_texts", unlabelled.size()},
+                     {"pseudo_labelled", pseudo.size()},
+                     {"by_label", by_label}};
+  }
+  std::vector<LabeledExample> all;
+  const std::vector<LabeledExample>* train = &examples;
+  if (!pseudo.empty()) {
+    all.reserve(examples.size() + pseudo.size());
+    all = examples;
+    all.insert(all.end(), std::make_move_iterator(pseudo.begin()), std::make_move_iterator(pseudo.end()));
+    train = &all;
+  }
+  KEFU_ASSIGN_OR_RETURN(LinearModel model, TrainLinearOn(*train, labels, lo));
   const std::string payload = model.Serialize();
   nlohmann::json meta;
   meta["task"] = TaskName(task);
@@ -286,15 +338,23 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   meta["train_examples"] = examples.size();
   meta["feature_rows"] = model.rows();
   meta["calibration_oos_examples"] = calibration;
+  if (!self_training.is_null()) meta["self_training"] = std::move(self_training);
   meta["payload_bytes"] = payload.size();
   meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
   return FromBytes(std::string(kMagic) + meta.dump() + "\n" + payload, task, "freshly trained model");
 }
 
 Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vector<LabeledExample>& examples,
-                                                      const TrainOptions& options) {
+                                                      const TrainOptions& options,
+                                                      const std::vector<std::string>& unlabelled) {
   if (examples.empty()) return InvalidArgument("no training examples");
-  if (options.kind == "linear") return TrainLinear(task, examples, options);
+  if (options.self_train < 0 || options.self_train > 1) {
+    return InvalidArgument(fmt::format("self_train must be a probability in 0..1, not {}", options.self_train));
+  }
+  if (options.kind == "linear") return TrainLinear(task, examples, options, unlabelled);
+  if (options.self_train > 0 && !unlabelled.empty()) {
+    return InvalidArgument("self-training (unlabelled texts) needs the linear model kind");
+  }
   if (options.kind != "fasttext") return InvalidArgument("unknown model kind '" + options.kind + "' (linear or fasttext)");
   std::vector<LabeledExample> train, calib;
   const bool has_oos = std::any_of(examples.begin(), examples.end(),

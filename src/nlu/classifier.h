@@ -59,6 +59,13 @@ struct TrainOptions {
   bool words = false;
   bool balanced = false;
   double prune = 0;  // see LinearOptions::prune
+  // Self-training (linear kind, when Train gets unlabelled texts): a first
+  // model trained on the examples labels each unlabelled text, and the texts
+  // it gives a label other than "neutral" or "oos" with probability >=
+  // self_train join the examples for the final model, so that words of a new
+  // domain that occur beside words the model already knows get weights too
+  // (docs/nlu.md, "Self-training"). 0 = off.
+  double self_train = 0;
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.
@@ -98,10 +105,13 @@ class Classifier {
   Classifier& operator=(const Classifier&) = delete;
 
   // Trains on `examples` (labels as given; "oos" is an ordinary class for the
-  // model and the rejection class for Classify). Writes temporary files under
-  // the system temp directory and removes them.
+  // model and the rejection class for Classify) and, with options.self_train >
+  // 0, on the `unlabelled` texts the first model labels confidently (linear
+  // kind only). Writes temporary files (fastText) under the system temp
+  // directory and removes them.
   static Result<std::unique_ptr<Classifier>> Train(Task task, const std::vector<LabeledExample>& examples,
-                                                   const TrainOptions& options);
+                                                   const TrainOptions& options,
+                                                   const std::vector<std::string>& unlabelled = {});
   // Refuses files that are not kefu models, are truncated or corrupt, or belong to another task.
   static Result<std::unique_ptr<Classifier>> Load(const std::string& path, Task expected);
   static Result<std::unique_ptr<Classifier>> FromBytes(std::string_view bytes, Task expected,
@@ -128,7 +138,8 @@ class Classifier {
  private:
   Classifier() = default;
   static Result<std::unique_ptr<Classifier>> TrainLinear(Task task, const std::vector<LabeledExample>& examples,
-                                                         const TrainOptions& options);
+                                                         const TrainOptions& options,
+                                                         const std::vector<std::string>& unlabelled);
 
   Task task_ = Task::kSentiment;
   std::vector<std::string> labels_;

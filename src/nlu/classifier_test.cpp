@@ -103,5 +103,79 @@ TEST(OosThreshold, CalibratedThresholdRejectsUnseenNonsense) {
   EXPECT_EQ((*m)->Classify("今天天气怎么样").label, "oos");
 }
 
+// Self-training: the words of a new domain (food: 香, 凉, 难吃) never occur
+// in the labelled reviews, so a model trained on those alone knows nothing of
+// them; pseudo-labelled unlabelled texts, where they stand beside known
+// polar words, give them weights of the right sign.
+std::vector<LabeledExample> ToyReviews() {
+  std::vector<LabeledExample> ex;
+  const char* pos[] = {"质量很好", "非常满意", "很喜欢", "做工不错", "物超所值", "好评"};
+  const char* neg[] = {"质量很差", "非常失望", "很糟糕", "做工粗糙", "不值这个价", "差评"};
+  const char* neu[] = {"请问什么时候发货", "有没有大一号的", "怎么开发票", "几点上班", "在吗", "运费多少"};
+  for (int rep = 0; rep < 4; ++rep) {
+    const std::string tail(rep, '!');
+    for (auto* t : pos) ex.push_back({t + tail, "positive", 0});
+    for (auto* t : neg) ex.push_back({t + tail, "negative", 0});
+    for (auto* t : neu) ex.push_back({t + tail, "neutral", 0});
+  }
+  return ex;
+}
+
+std::vector<std::string> ToyFoodTexts() {
+  return {"香，非常满意", "很香，好评", "香香的，很喜欢", "真香，物超所值",
+          "饭凉了，非常失望", "凉的，差评", "凉透了，很糟糕", "又凉又难吃，差评", "难吃，非常失望", "难吃，很糟糕",
+          "请问什么时候发货", "几点开门"};
+}
+
+TEST(SelfTraining, PseudoLabelsTeachTheWordsOfANewDomain) {
+  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
+  o.prune = 0;
+  o.epoch = 30;
+  o.lr = 0.2;
+  o.self_train = 0.5;
+  auto plain = Classifier::Train(Task::kSentiment, ToyReviews(), o);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE((*plain)->Predict("凉").empty());  // no feature it knows
+  EXPECT_FALSE((*plain)->metadata().contains("self_training"));
+
+  auto adapted = Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts());
+  ASSERT_TRUE(adapted.ok()) << adapted.status().ToString();
+  EXPECT_EQ((*adapted)->Classify("凉").label, "negative");
+  EXPECT_EQ((*adapted)->Classify("难吃").label, "negative");
+  EXPECT_EQ((*adapted)->Classify("香").label, "positive");
+  const auto& st = (*adapted)->metadata()["self_training"];
+  EXPECT_EQ(st["unlabelled_texts"], 12);
+  // The two questions are labelled neutral (or not confidently), never used;
+  // the polar texts are, each with the polarity of its known words.
+  EXPECT_FALSE(st["by_label"].contains("neutral"));
+  EXPECT_EQ(st["by_label"].value("positive", 0), 4);
+  EXPECT_EQ(st["by_label"].value("negative", 0), 6);
+  EXPECT_EQ(st["pseudo_labelled"], 10);
+  // The model file keeps the record (and loads).
+  auto again = Classifier::FromBytes((*adapted)->Serialize(), Task::kSentiment, "test");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->metadata()["self_training"]["pseudo_labelled"], 10);
+}
+
+TEST(SelfTraining, ThresholdAboveEveryProbabilityAddsNothing) {
+  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
+  o.self_train = 1.0;
+  auto m = Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->metadata()["self_training"]["pseudo_labelled"], 0);
+  EXPECT_TRUE((*m)->Predict("凉").empty());
+}
+
+TEST(SelfTraining, RefusesBadThresholdAndTheFastTextKind) {
+  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
+  o.self_train = 1.5;
+  EXPECT_FALSE(Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts()).ok());
+  TrainOptions f = Small();
+  f.self_train = 0.7;
+  auto r = Classifier::Train(Task::kSentiment, ToyReviews(), f, ToyFoodTexts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("linear"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kefu::nlu

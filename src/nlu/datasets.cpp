@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <initializer_list>
@@ -217,6 +218,38 @@ Result<std::vector<LabeledExample>> LoadExtraPolarReviews(const std::string& dir
   for (const auto& ex : car) labels[ex.text].insert(ex.label);
   for (const auto& [text, ls] : labels) {
     if (ls.size() == 1 && *ls.begin() != "neutral") out.push_back({text, *ls.begin(), 0});
+  }
+  return out;
+}
+
+Result<std::vector<UnlabelledSource>> LoadUnlabelledReviews(const std::string& dir) {
+  const auto any = [](const std::string&) { return std::string("?"); };  // the label is never looked at
+  std::vector<UnlabelledSource> out;
+  auto add_csv = [&](const char* name, const std::vector<std::pair<std::string, std::string>>& files) -> Status {
+    UnlabelledSource src{name, {}};
+    for (const auto& [file, column] : files) {
+      // Any second column serves as the "label" column LoadCsvColumns wants.
+      KEFU_ASSIGN_OR_RETURN(auto rows, LoadCsvColumns(dir + file, column, column, any));
+      for (auto& r : rows) src.texts.push_back(std::move(r.text));
+    }
+    out.push_back(std::move(src));
+    return Status::Ok();
+  };
+  KEFU_RETURN_IF_ERROR(add_csv("waimai", {{"/sentiment/waimai_10k.train.csv", "review"}}));
+  KEFU_RETURN_IF_ERROR(add_csv("hotel", {{"/sentiment/ChnSentiCorp_htl_all.csv", "review"}}));
+  KEFU_RETURN_IF_ERROR(add_csv("weibo", {{"/sentiment/weibo_senti_2400.csv", "review"}}));
+  KEFU_RETURN_IF_ERROR(add_csv("car", {{"/sentiment/BDCI_Car_2018/train_2.csv", "content"},
+                                       {"/sentiment/BDCI_Car_2018/test_public_2.csv", "content"}}));
+  UnlabelledSource senticnet{"senticnet", {}};
+  for (const char* topic : {"camera", "car", "notebook", "phone"}) {
+    KEFU_ASSIGN_OR_RETURN(auto sentences,
+                          TsvColumns(dir + "/sentiment/senticnet_reviews/" + topic + "_sentence.txt", {0}, false));
+    for (auto& s : sentences) senticnet.texts.push_back(std::move(s));
+  }
+  out.push_back(std::move(senticnet));
+  for (auto& src : out) {  // one copy of each text per source (car posts repeat once per aspect)
+    std::sort(src.texts.begin(), src.texts.end());
+    src.texts.erase(std::unique(src.texts.begin(), src.texts.end()), src.texts.end());
   }
   return out;
 }

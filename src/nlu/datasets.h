@@ -43,6 +43,18 @@ Result<DataSplit> LoadChatTurns(const std::string& data_dir);
 // disagree is left out) and BDCI_Car_2018 (car forum posts whose aspects are
 // all -1 or all 1).
 Result<std::vector<LabeledExample>> LoadExtraPolarReviews(const std::string& data_dir);
+// Review-like texts without their labels, for self-training the sentiment
+// model (TrainOptions::self_train), by source: "waimai" (waimai_10k),
+// "hotel" (ChnSentiCorp), "weibo" (weibo_senti_2400), "car" (BDCI_Car_2018
+// train and public test posts) and "senticnet" (review sentences). No label
+// of any of these files is read. Not online_shopping (its dev split is the
+// in-domain test) nor the conversation set (kept as a test the self-training
+// never saw).
+struct UnlabelledSource {
+  std::string name;
+  std::vector<std::string> texts;
+};
+Result<std::vector<UnlabelledSource>> LoadUnlabelledReviews(const std::string& data_dir);
 // Cross-domain sentiment sets, used whole for testing: "waimai", "hotel", "conversation".
 Result<std::vector<LabeledExample>> LoadSentimentSet(const std::string& data_dir, const std::string& name);
 // emotion/cluemotion2020.valid.jsonl, all rows (cross-validation happens in eval).

@@ -122,12 +122,31 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
     train.insert(train.end(), extra->begin(), extra->end());
   }
   TrainOptions opts = OptionsFor(o, "sentiment", Task::kSentiment, "zh");
+  // Self-training pool: the unlabelled review texts (labels never read). In
+  // inner-dev mode waimai stays out entirely; otherwise a second model trained
+  // with the pool minus waimai measures waimai as text it never saw at all.
+  std::vector<std::string> pool, pool_without_waimai;
+  nlohmann::json pool_sources = nlohmann::json::object();
+  if (opts.self_train > 0) {
+    auto sources = LoadUnlabelledReviews(dir);
+    if (!sources.ok()) return Skip(sources.status().ToString());
+    for (const auto& src : *sources) {
+      if (o.inner_dev && src.name == "waimai") continue;
+      pool_sources[src.name] = src.texts.size();
+      pool.insert(pool.end(), src.texts.begin(), src.texts.end());
+      if (src.name != "waimai") pool_without_waimai.insert(pool_without_waimai.end(), src.texts.begin(), src.texts.end());
+    }
+  }
   auto t0 = Clock::now();
-  auto model = Classifier::Train(Task::kSentiment, train, opts);
+  auto model = Classifier::Train(Task::kSentiment, train, opts, pool);
   if (!model.ok()) return Skip(model.status().ToString());
   nlohmann::json j;
   j["train_seconds"] = Seconds(t0);
   j["train_examples"] = train.size();
+  if ((*model)->metadata().contains("self_training")) {
+    j["self_training"] = (*model)->metadata()["self_training"];
+    j["self_training"]["sources"] = pool_sources;
+  }
   j["model_bytes"] = (*model)->size_bytes();
   j["options"] = opts.ToJson();
   j["online_shopping_dev"] = BinarySentimentScores(**model, shop->dev);
@@ -158,6 +177,10 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
       continue;
     }
     j[name] = BinarySentimentScores(**model, *set);
+    if (std::string_view(name) == "waimai" && !pool.empty() && pool.size() != pool_without_waimai.size()) {
+      auto control = Classifier::Train(Task::kSentiment, train, opts, pool_without_waimai);
+      if (control.ok()) j["waimai_out_of_pool"] = BinarySentimentScores(**control, *set);
+    }
   }
   return j;
 }
@@ -289,6 +312,7 @@ Status ApplyOption(TrainOptions& o, const std::string& kv) {
     else if (k == "oos_recall") o.oos_recall = std::stod(v);
     else if (k == "oos_score") o.oos_score = v;
     else if (k == "prune") o.prune = std::stod(v);
+    else if (k == "self_train") o.self_train = std::stod(v);
     else if (k == "dim") o.dim = std::stoi(v);
     else if (k == "epoch") o.epoch = std::stoi(v);
     else if (k == "lr") o.lr = std::stod(v);
@@ -368,6 +392,16 @@ std::string EvaluationMarkdown(const nlohmann::json& r) {
           md += fmt::format("| sentiment | {} error (cross-domain) | {} | {} texts, {} called neutral |\n", d,
                             Pct(s[d], "error"), s[d]["examples"].dump(), Pct(s[d], "neutral_share"));
         }
+      }
+      if (s.contains("self_training")) {
+        const auto& st = s["self_training"];
+        md += fmt::format("| sentiment | self-training: unlabelled texts / pseudo-labelled | {} / {} | threshold {}; sources {} (labels never read) |\n",
+                          st.value("unlabelled_texts", 0), st.value("pseudo_labelled", 0),
+                          st.value("threshold", 0.0), st.value("sources", nlohmann::json::object()).dump());
+      }
+      if (s.contains("waimai_out_of_pool")) {
+        md += fmt::format("| sentiment | waimai error, model self-trained without the waimai texts | {} | {} texts |\n",
+                          Pct(s["waimai_out_of_pool"], "error"), s["waimai_out_of_pool"]["examples"].dump());
       }
     } else if (name == "emotion") {
       md += fmt::format("| emotion | CLUEmotion macro-F1 ({}-fold CV) | {} | accuracy {} |\n", s["folds"].dump(),

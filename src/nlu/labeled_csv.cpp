@@ -146,4 +146,40 @@ Status WriteLabeledCsv(const std::string& path, const std::vector<LabeledExample
   return Status::Ok();
 }
 
+Result<std::vector<std::string>> ParseTextLines(std::string_view data, std::string_view what) {
+  if (data.substr(0, 3) == "\xEF\xBB\xBF") data.remove_prefix(3);
+  std::vector<std::string> out;
+  int line = 0;
+  while (!data.empty()) {
+    ++line;
+    const size_t nl = data.find('\n');
+    std::string_view text = data.substr(0, nl);
+    data.remove_prefix(nl == std::string_view::npos ? data.size() : nl + 1);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (!utf8::IsValid(text)) return InvalidArgument(fmt::format("{}: line {}: invalid UTF-8", what, line));
+    out.emplace_back(text);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ReadTextLines(const std::string& path) {
+  KEFU_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  return ParseTextLines(data, path);
+}
+
+Status WriteTextLines(const std::string& path, const std::vector<std::string>& texts) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) return Unavailable(fmt::format("cannot write {}", path));
+  for (std::string t : texts) {
+    for (char& c : t) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    out << t << '\n';
+  }
+  out.close();
+  if (!out) return Unavailable(fmt::format("error writing {}", path));
+  return Status::Ok();
+}
+
 }  // namespace kefu::nlu

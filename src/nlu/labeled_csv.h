@@ -35,6 +35,13 @@ Result<std::vector<LabeledExample>> ReadLabeledCsv(const std::string& path);
 // Writes examples as a `text,label` CSV (quoting as needed).
 Status WriteLabeledCsv(const std::string& path, const std::vector<LabeledExample>& examples);
 
+// Unlabelled texts, one per line (UTF-8; a leading byte-order mark and CR line
+// ends are dropped, blank lines skipped). Invalid UTF-8 is an error naming the line.
+Result<std::vector<std::string>> ParseTextLines(std::string_view data, std::string_view what);
+Result<std::vector<std::string>> ReadTextLines(const std::string& path);
+// One text per line; line breaks inside a text become spaces.
+Status WriteTextLines(const std::string& path, const std::vector<std::string>& texts);
+
 // Whole file into memory; NotFound / Unavailable on failure.
 Result<std::string> ReadFile(const std::string& path);
 

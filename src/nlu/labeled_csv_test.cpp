@@ -47,6 +47,18 @@ TEST(LabeledCsv, UnterminatedQuoteAndEmptyFields) {
   EXPECT_FALSE(ParseLabeledCsv("", "t.csv").ok());
 }
 
+TEST(TextLines, SkipsBlankLinesAndDropsBomAndCr) {
+  auto r = ParseTextLines("\xEF\xBB\xBF第一条\r\n\n  \nsecond line\nlast", "pool.txt");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, (std::vector<std::string>{"第一条", "second line", "last"}));
+}
+
+TEST(TextLines, InvalidUtf8NamesLine) {
+  auto r = ParseTextLines("ok\n\nbad \xC3\x28 text\n", "pool.txt");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("pool.txt: line 3: invalid UTF-8"), std::string::npos) << r.status().ToString();
+}
+
 TEST(TextFeatures, SplitsCjkFoldsWidthAndCutsPunctuationRuns) {
   EXPECT_EQ(Featurize("我要ＲＥＦＵＮＤ！！！！"), "我 要 refund ! !");
   EXPECT_EQ(Featurize("订单123456789没到"), "订 单 <num> 没 到");
