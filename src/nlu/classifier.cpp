@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <unordered_set>
@@ -134,6 +135,9 @@ nlohmann::json TrainOptions::ToJson() const {
     j["oos_recall"] = oos_recall;
     j["oos_score"] = oos_score;
     j["self_train"] = self_train;
+    j["self_train_weight"] = self_train_weight;
+    j["self_train_new_only"] = self_train_new_only;
+    j["self_train_rounds"] = self_train_rounds;
     return j;
   }
   return {{"kind", kind},{"dim", dim},       {"epoch", epoch},   {"lr", lr},
@@ -220,7 +224,8 @@ std::vector<std::string> DistinctLabels(const std::vector<LabeledExample>& examp
 }
 
 Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, const std::vector<std::string>& labels,
-                                  const LinearOptions& options) {
+                                  const LinearOptions& options, const std::vector<float>& weights = {},
+                                  const LinearModel* base = nullptr) {
   std::vector<std::string> texts;
   std::vector<int> ids;
   texts.reserve(examples.size());
@@ -228,7 +233,7 @@ Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, c
     texts.push_back(ex.text);
     ids.push_back(static_cast<int>(std::lower_bound(labels.begin(), labels.end(), ex.label) - labels.begin()));
   }
-  return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options);
+  return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options, weights, base);
 }
 
 // Top label index and rejection score of class probabilities `p` (see
@@ -247,10 +252,9 @@ bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oo
 // model trained on `examples` labels with probability >= `threshold`, with
 // that label; "neutral" and "oos" are never given (they are what a text from
 // an unknown domain looks like, not evidence about its words).
-Result<std::vector<LabeledExample>> PseudoLabel(const std::vector<LabeledExample>& examples,
-                                                const std::vector<std::string>& labels, const LinearOptions& lo,
+Result<std::vector<LabeledExample>> PseudoLabel(const LinearModel& first, const std::vector<LabeledExample>& examples,
+                                                const std::vector<std::string>& labels,
                                                 const std::vector<std::string>& unlabelled, double threshold) {
-  KEFU_ASSIGN_OR_RETURN(LinearModel first, TrainLinearOn(examples, labels, lo));
   std::unordered_set<std::string_view> seen;
   seen.reserve(examples.size() + unlabelled.size());
   for (const auto& ex : examples) seen.insert(ex.text);
@@ -304,29 +308,47 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
     calibration = scored.size();
     threshold = ThresholdForOosRecall(std::move(scored), options.oos_recall);
   }
-  // Self-training: the confident labels of a first model on the unlabelled
-  // texts become training examples of the final one (calibration above used
-  // the labelled examples only).
-  std::vector<LabeledExample> pseudo;
+  // Self-training: the confident labels of a first model (trained on the
+  // examples) on the unlabelled texts become training examples of the next
+  // one; each further round labels them again with the newest model.
+  // Calibration above used the labelled examples only.
+  std::optional<LinearModel> trained;
   nlohmann::json self_training;
   if (options.self_train > 0 && !unlabelled.empty()) {
-    KEFU_ASSIGN_OR_RETURN(pseudo, PseudoLabel(examples, labels, lo, unlabelled, options.self_train));
-    std::map<std::string, size_t> by_label;
-    for (const auto& ex : pseudo) ++by_label[ex.label];
-    self_training = {{"threshold", options.self_train},
-                     {"unlabelled_texts", unlabelled.size()},
-                     {"pseudo_labelled", pseudo.size()},
-                     {"by_label", by_label}};
+    KEFU_ASSIGN_OR_RETURN(LinearModel first, TrainLinearOn(examples, labels, lo));
+    const LinearModel* base = options.self_train_new_only ? &first : nullptr;
+    const LinearModel* labeller = &first;
+    std::optional<LinearModel> current;
+    nlohmann::json rounds = nlohmann::json::array();
+    for (int round = 0; round < std::max(1, options.self_train_rounds); ++round) {
+      KEFU_ASSIGN_OR_RETURN(std::vector<LabeledExample> pseudo,
+                            PseudoLabel(*labeller, examples, labels, unlabelled, options.self_train));
+      std::map<std::string, size_t> by_label;
+      for (const auto& ex : pseudo) ++by_label[ex.label];
+      rounds.push_back({{"pseudo_labelled", pseudo.size()}, {"by_label", by_label}});
+      std::vector<LabeledExample> all = examples;
+      all.insert(all.end(), std::make_move_iterator(pseudo.begin()), std::make_move_iterator(pseudo.end()));
+      std::vector<float> weights;
+      if (options.self_train_weight != 1) {
+        weights.assign(all.size(), static_cast<float>(options.self_train_weight));
+        std::fill_n(weights.begin(), examples.size(), 1.0f);
+      }
+      KEFU_ASSIGN_OR_RETURN(LinearModel next, TrainLinearOn(all, labels, lo, weights, base));
+      current = std::move(next);
+      labeller = &*current;
+    }
+    trained = std::move(current);
+    self_training = rounds.back();
+    self_training["threshold"] = options.self_train;
+    self_training["weight"] = options.self_train_weight;
+    self_training["new_features_only"] = options.self_train_new_only;
+    self_training["unlabelled_texts"] = unlabelled.size();
+    if (rounds.size() > 1) self_training["rounds"] = std::move(rounds);
+  } else {
+    KEFU_ASSIGN_OR_RETURN(LinearModel plain, TrainLinearOn(examples, labels, lo));
+    trained = std::move(plain);
   }
-  std::vector<LabeledExample> all;
-  const std::vector<LabeledExample>* train = &examples;
-  if (!pseudo.empty()) {
-    all.reserve(examples.size() + pseudo.size());
-    all = examples;
-    all.insert(all.end(), std::make_move_iterator(pseudo.begin()), std::make_move_iterator(pseudo.end()));
-    train = &all;
-  }
-  KEFU_ASSIGN_OR_RETURN(LinearModel model, TrainLinearOn(*train, labels, lo));
+  const LinearModel& model = *trained;
   const std::string payload = model.Serialize();
   nlohmann::json meta;
   meta["task"] = TaskName(task);
@@ -350,6 +372,9 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   if (examples.empty()) return InvalidArgument("no training examples");
   if (options.self_train < 0 || options.self_train > 1) {
     return InvalidArgument(fmt::format("self_train must be a probability in 0..1, not {}", options.self_train));
+  }
+  if (!(options.self_train_weight > 0 && options.self_train_weight <= 1)) {
+    return InvalidArgument(fmt::format("self_train_weight must be in (0, 1], not {}", options.self_train_weight));
   }
   if (options.kind == "linear") return TrainLinear(task, examples, options, unlabelled);
   if (options.self_train > 0 && !unlabelled.empty()) {

@@ -66,6 +66,17 @@ struct TrainOptions {
   // domain that occur beside words the model already knows get weights too
   // (docs/nlu.md, "Self-training"). 0 = off.
   double self_train = 0;
+  // What a pseudo-labelled text weighs against a labelled one (0 < w <= 1): in
+  // the feature statistics and the gradient. With AdaGrad, features seen only
+  // in pseudo-labelled texts still learn at full speed, while features of the
+  // labelled data stay dominated by it.
+  double self_train_weight = 1;
+  // true: the pseudo-labelled texts train only the features the first model
+  // lacks (the words of the new domain); every feature of the labelled data
+  // keeps the first model's weights, so in-domain predictions barely move.
+  bool self_train_new_only = false;
+  // Rounds of labelling the unlabelled texts (each with the newest model).
+  int self_train_rounds = 1;
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.

@@ -313,6 +313,9 @@ Status ApplyOption(TrainOptions& o, const std::string& kv) {
     else if (k == "oos_score") o.oos_score = v;
     else if (k == "prune") o.prune = std::stod(v);
     else if (k == "self_train") o.self_train = std::stod(v);
+    else if (k == "self_train_weight") o.self_train_weight = std::stod(v);
+    else if (k == "self_train_new_only") o.self_train_new_only = v == "1" || v == "true";
+    else if (k == "self_train_rounds") o.self_train_rounds = std::stoi(v);
     else if (k == "dim") o.dim = std::stoi(v);
     else if (k == "epoch") o.epoch = std::stoi(v);
     else if (k == "lr") o.lr = std::stod(v);

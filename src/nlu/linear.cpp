@@ -274,8 +274,15 @@ int64_t LinearModel::Row(uint32_t bucket) const {
 }
 
 Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
-                                       int n_classes, const LinearOptions& options) {
+                                       int n_classes, const LinearOptions& options,
+                                       const std::vector<float>& weights, const LinearModel* base) {
+  if (base && base->n_classes_ != n_classes) return InvalidArgument("base model has another number of classes");
   if (texts.size() != labels.size()) return InvalidArgument("texts and labels differ in length");
+  if (!weights.empty() && weights.size() != texts.size()) return InvalidArgument("texts and weights differ in length");
+  for (float w : weights) {
+    if (!(w > 0) || !std::isfinite(w)) return InvalidArgument("example weights must be positive and finite");
+  }
+  const auto weight = [&](size_t i) { return weights.empty() ? 1.0f : weights[i]; };
   if (n_classes < 2) return InvalidArgument("need at least two classes");
   KEFU_RETURN_IF_ERROR(LinearOptions::FromJson(options.ToJson()).status());
   if (options.words && !WordSegmenter()) return Unavailable("word features need the jieba dictionary (text segmenter)");
@@ -307,23 +314,25 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   std::vector<std::vector<uint32_t>> rows(docs.size());
   std::vector<double> class_n(C, 0);
   std::vector<float> df(R * (options.weighting == "nb" ? C : 1), 0);
+  double N = 0;
   for (size_t i = 0; i < docs.size(); ++i) {
-    class_n[labels[i]] += 1;
+    const float wi = weight(i);
+    class_n[labels[i]] += wi;
+    N += wi;
     for (uint32_t b : docs[i]) {
       const int64_t r = m.Row(b);
       if (r < 0) continue;
       rows[i].push_back(static_cast<uint32_t>(r));
       if (options.weighting == "nb") {
-        df[r * C + labels[i]] += 1;
+        df[r * C + labels[i]] += wi;
       } else {
-        df[r] += 1;
+        df[r] += wi;
       }
     }
     docs[i].clear();
     docs[i].shrink_to_fit();
   }
   m.scale_.assign(R, 1.0f);
-  const double N = static_cast<double>(texts.size());
   for (size_t r = 0; r < R; ++r) {
     if (options.weighting == "idf") {
       m.scale_[r] = static_cast<float>(std::log((N + 1) / (df[r] + 1)) + 1);
@@ -342,6 +351,20 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   }
   df.clear();
   df.shrink_to_fit();
+  // Rows the base model has: its scale and weights, not trained.
+  std::vector<uint8_t> frozen;
+  std::vector<int64_t> base_row;
+  if (base) {
+    frozen.assign(R, 0);
+    base_row.assign(R, -1);
+    for (size_t r = 0; r < R; ++r) {
+      const int64_t br = base->Row(m.buckets_[r]);
+      if (br < 0) continue;
+      frozen[r] = 1;
+      base_row[r] = br;
+      m.scale_[r] = base->scale_[static_cast<size_t>(br)];
+    }
+  }
   // Per-document normalisers.
   std::vector<float> inv_norm(rows.size(), 0);
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -356,6 +379,12 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   // AdaGrad on the softmax cross-entropy.
   m.weights_.assign(R * C, 0);
   m.bias_.assign(C, 0);
+  if (base) {
+    m.bias_ = base->bias_;
+    for (size_t r = 0; r < R; ++r) {
+      if (frozen[r]) std::copy_n(&base->weights_[static_cast<size_t>(base_row[r]) * C], C, &m.weights_[r * C]);
+    }
+  }
   std::vector<float> g2(R * C, 1e-6f), b2(C, 1e-6f);
   std::vector<size_t> order(rows.size());
   std::iota(order.begin(), order.end(), 0);
@@ -374,9 +403,10 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
         for (int c = 0; c < C; ++c) s[c] += x * w[c];
       }
       Softmax(s);
-      const float cw = class_w[labels[i]];
+      const float cw = class_w[labels[i]] * weight(i);
       for (int c = 0; c < C; ++c) s[c] = (s[c] - (c == labels[i] ? 1.0f : 0.0f)) * cw;
       for (uint32_t r : rows[i]) {
+        if (base && frozen[r]) continue;
         const float x = m.scale_[r] * z;
         float* w = &m.weights_[static_cast<size_t>(r) * C];
         float* g = &g2[static_cast<size_t>(r) * C];
@@ -386,6 +416,7 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
           w[c] -= lr * grad / std::sqrt(g[c]);
         }
       }
+      if (base) continue;
       for (int c = 0; c < C; ++c) {
         b2[c] += s[c] * s[c];
         m.bias_[c] -= lr * s[c] / std::sqrt(b2[c]);

@@ -51,9 +51,14 @@ class LinearModel {
  public:
   LinearModel() = default;
 
-  // labels[i] in 0..n_classes-1 is the class of texts[i]. Deterministic (fixed shuffle seed).
+  // labels[i] in 0..n_classes-1 is the class of texts[i]; weights[i] (empty =
+  // all 1) scales what texts[i] counts in the feature statistics and its
+  // gradient. With `base` (a model with the same classes), every feature
+  // `base` has keeps base's scale and weights, the biases stay base's, and
+  // training moves only the features base lacks. Deterministic (fixed shuffle seed).
   static Result<LinearModel> Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
-                                   int n_classes, const LinearOptions& options);
+                                   int n_classes, const LinearOptions& options,
+                                   const std::vector<float>& weights = {}, const LinearModel* base = nullptr);
   // Parses Serialize()'s bytes (format version 2, or version 1 written before
   // 8-bit weights); refuses anything malformed or inconsistent.
   static Result<LinearModel> Parse(std::string_view bytes);

@@ -53,6 +53,42 @@ TEST(LinearModel, LearnsTinySetAndRoundTrips) {
   EXPECT_EQ((*m)->Classify("").label, "");
 }
 
+TEST(LinearModel, ExampleWeightsScaleWhatATextCounts) {
+  LinearOptions o;
+  o.min_count = 1;
+  o.bits = 16;
+  o.epoch = 20;
+  o.lr = 0.2;
+  o.weighting = "nb";
+  // The same texts with opposite labels: the heavier side wins.
+  std::vector<std::string> texts;
+  std::vector<int> labels;
+  for (int i = 0; i < 6; ++i) {
+    texts.push_back("还行吧");
+    labels.push_back(0);
+    texts.push_back("还行吧");
+    labels.push_back(1);
+  }
+  std::vector<float> w;
+  for (int i = 0; i < 6; ++i) w.insert(w.end(), {1.0f, 0.2f});
+  auto heavy0 = LinearModel::Train(texts, labels, 2, o, w);
+  ASSERT_TRUE(heavy0.ok()) << heavy0.status().ToString();
+  auto p = heavy0->Probabilities("还行吧");
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_GT(p[0], 0.6f);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = i % 2 == 0 ? 0.2f : 1.0f;
+  auto heavy1 = LinearModel::Train(texts, labels, 2, o, w);
+  ASSERT_TRUE(heavy1.ok());
+  EXPECT_GT(heavy1->Probabilities("还行吧")[1], 0.6f);
+
+  EXPECT_FALSE(LinearModel::Train(texts, labels, 2, o, std::vector<float>(3, 1.0f)).ok());  // length
+  std::vector<float> bad(texts.size(), 1.0f);
+  bad[4] = 0;
+  EXPECT_FALSE(LinearModel::Train(texts, labels, 2, o, bad).ok());
+  bad[4] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(LinearModel::Train(texts, labels, 2, o, bad).ok());
+}
+
 TEST(LinearModel, RefusesCorruptOrForeignModels) {
   auto m = Classifier::Train(Task::kSentiment, Toy(), Linear());
   ASSERT_TRUE(m.ok());
