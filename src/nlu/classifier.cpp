@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -166,7 +167,7 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
       case Task::kIntent:
         if (language == "en") {
           o.word_ngrams = 3; o.epoch = 30; o.lr = 0.2; o.bits = 21; o.min_count = 1; o.oos_recall = 0.75;
-          o.oos_score = "top_minus_oos";
+          o.oos_score = "log_odds_oos";
         } else {  // small hand-written tenant sets: keep every feature
           o.word_ngrams = 2; o.epoch = 20; o.lr = 0.5; o.bits = 20; o.min_count = 1;
         }
@@ -203,13 +204,20 @@ Classifier::~Classifier() = default;
 
 double ThresholdForOosRecall(std::vector<std::pair<double, bool>> scored, double target_recall) {
   if (scored.empty()) return 0.0;
-  for (int i = 0; i <= 100; ++i) {
+  // Grid in hundredths: 0..1 for probabilities, wider for log-odds scores.
+  int lo = 0, hi = 100;
+  for (auto [s, is_oos] : scored) {
+    if (!std::isfinite(s)) continue;
+    lo = std::min(lo, static_cast<int>(std::floor(std::max(s, -1000.0) * 100)));
+    hi = std::max(hi, static_cast<int>(std::ceil(std::min(s, 1000.0) * 100)) + 1);
+  }
+  for (int i = lo; i <= hi; ++i) {
     const double t = i / 100.0;
     size_t caught = 0;
     for (auto [s, is_oos] : scored) caught += (is_oos || s < t) ? 1 : 0;
     if (static_cast<double>(caught) >= target_recall * static_cast<double>(scored.size()) - 1e-9) return t;
   }
-  return 1.0;
+  return hi / 100.0;
 }
 
 namespace {
@@ -236,17 +244,26 @@ Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, c
   return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options, weights, base);
 }
 
-// Top label index and rejection score of class probabilities `p` (see
-// TrainOptions::oos_score; oos_id < 0 when there is no "oos" class); {-1, 0} when empty.
-std::pair<int, double> TopAndScore(const std::vector<float>& p, bool minus_oos, int oos_id) {
+// Top label index and rejection score of class probabilities `p` under
+// `kind` (TrainOptions::oos_score; oos_id < 0 when there is no "oos" class);
+// {-1, 0} when empty.
+std::pair<int, double> TopAndScore(const std::vector<float>& p, std::string_view kind, int oos_id) {
   if (p.empty()) return {-1, 0.0};
   const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
   double score = p[best];
-  if (minus_oos && oos_id >= 0 && oos_id != best) score -= p[oos_id];
+  if (oos_id >= 0 && oos_id != best) {
+    if (kind == "top_minus_oos") {
+      score -= p[oos_id];
+    } else if (kind == "log_odds_oos") {
+      // A probability that underflowed to 0 counts as 1e-30 (log-odds stay finite).
+      score = std::log(std::max(static_cast<double>(p[best]), 1e-30)) -
+              std::log(std::max(static_cast<double>(p[oos_id]), 1e-30));
+    }
+  }
   return {best, score};
 }
 
-bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oos"; }
+bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oos" || s == "log_odds_oos"; }
 
 // The unlabelled texts (each once, none that is already an example) that a
 // model trained on `examples` labels with probability >= `threshold`, with
@@ -287,7 +304,8 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   double threshold = 0;
   size_t calibration = 0;
   if (!ValidOosScore(options.oos_score)) return InvalidArgument("unknown oos_score '" + options.oos_score + "'");
-  const bool minus_oos = task == Task::kIntent && has_oos && options.oos_score == "top_minus_oos";
+  // The rejection score: the top probability unless the task has an oos class to compare with.
+  const std::string score_kind = task == Task::kIntent && has_oos ? options.oos_score : "top";
   if (task == Task::kIntent && has_oos && options.calibration_folds >= 2) {
     const int k = options.calibration_folds;
     const int oos_id = static_cast<int>(oos_it - labels.begin());
@@ -301,7 +319,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
       KEFU_ASSIGN_OR_RETURN(LinearModel m, TrainLinearOn(train, labels, lo));
       for (const auto& ex : held) {
         if (ex.label != kOutOfScope) continue;
-        auto [id, score] = TopAndScore(m.Probabilities(ex.text), minus_oos, oos_id);
+        auto [id, score] = TopAndScore(m.Probabilities(ex.text), score_kind, oos_id);
         scored.push_back({score, id < 0 || id == oos_id});
       }
     }
@@ -355,7 +373,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   meta["kind"] = "linear";
   meta["labels"] = labels;
   meta["oos_threshold"] = threshold;
-  if (minus_oos) meta["oos_score"] = options.oos_score;
+  if (score_kind != "top") meta["oos_score"] = score_kind;
   meta["train_options"] = options.ToJson();
   meta["train_examples"] = examples.size();
   meta["feature_rows"] = model.rows();
@@ -605,11 +623,11 @@ std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const 
 }
 
 Prediction Classifier::Classify(std::string_view text) const {
-  if (linear_ && task_ == Task::kIntent && oos_score_ == "top_minus_oos") {
+  if (linear_ && task_ == Task::kIntent && oos_score_ != "top") {
     const std::vector<float> p = linear_->Probabilities(text);
     const auto oos = std::lower_bound(labels_.begin(), labels_.end(), std::string(kOutOfScope));
     const int oos_id = oos != labels_.end() && *oos == kOutOfScope ? static_cast<int>(oos - labels_.begin()) : -1;
-    auto [best, score] = TopAndScore(p, true, oos_id);
+    auto [best, score] = TopAndScore(p, oos_score_, oos_id);
     if (best < 0) return {"", 0.0};
     if (best != oos_id && score < oos_threshold_) return {std::string(kOutOfScope), 1.0 - p[best]};
     return {labels_[best], static_cast<double>(p[best])};

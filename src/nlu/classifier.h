@@ -85,7 +85,9 @@ struct TrainOptions {
   // What the rejection threshold applies to (linear intent models with "oos"
   // examples): "top" = the top probability; "top_minus_oos" = the top
   // probability minus the probability of "oos" (the oos class then also
-  // pulls borderline texts out of scope).
+  // pulls borderline texts out of scope); "log_odds_oos" = log p(top) -
+  // log p(oos), the difference of the two logits (unbounded: it keeps
+  // separating texts where both probabilities are near 0 or 1).
   std::string oos_score = "top";
   int dim = 64;
   int epoch = 25;
@@ -135,8 +137,8 @@ class Classifier {
   // text has no tokens.
   std::vector<Prediction> Predict(std::string_view text, int k = 1) const;
   // Top-1; for intent models "oos" when the model says so or its rejection
-  // score (oos_score(): the top probability, or that minus the probability of
-  // "oos") is below oos_threshold(). Empty text gives {"", 0}.
+  // score (oos_score(): the top probability, that minus the probability of
+  // "oos", or log p(top) - log p(oos)) is below oos_threshold(). Empty text gives {"", 0}.
   Prediction Classify(std::string_view text) const;
 
   Task task() const { return task_; }
@@ -167,9 +169,10 @@ class Classifier {
 // are no "oos" examples.
 double CalibrateOosThreshold(const Classifier& model, const std::vector<LabeledExample>& calibration);
 
-// Lowest threshold (step 0.01) at which the share of out-of-scope examples
-// that are predicted "oos" or score below it reaches `target_recall`.
-// `scored` holds (top score, predicted oos) of out-of-scope examples only; 0 when empty.
+// Lowest threshold (step 0.01, at least 0 unless a score is negative; within
+// -1000..1000) at which the share of out-of-scope examples that are predicted
+// "oos" or score below it reaches `target_recall`. `scored` holds (score,
+// predicted oos) of out-of-scope examples only; 0 when empty.
 double ThresholdForOosRecall(std::vector<std::pair<double, bool>> scored, double target_recall);
 
 // Stable 64-bit FNV-1a; used for the model checksum and deterministic splits.

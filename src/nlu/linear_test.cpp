@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -247,23 +248,34 @@ TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ((*m)->Classify("refunds please").label, "refund");  // sub-word n-grams
   EXPECT_EQ((*m)->Classify("tracking my parcel").label, "track");
-  EXPECT_GE((*m)->oos_threshold(), 0.0);
-  EXPECT_LE((*m)->oos_threshold(), 1.0);
   EXPECT_GT((*m)->metadata()["calibration_oos_examples"].get<int>(), 0);
-  // English default: the threshold applies to p(top) - p(oos).
-  EXPECT_EQ((*m)->oos_score(), "top_minus_oos");
-  for (const char* t : {"refunds please", "what is the weather", "parcel refund", "joke", "track music"}) {
-    auto all = (*m)->Predict(t, 0);
-    ASSERT_FALSE(all.empty()) << t;
-    double p_oos = 0;
-    for (const auto& p : all) p_oos = p.label == "oos" ? p.score : p_oos;
-    const bool reject = all[0].label == "oos" || all[0].score - p_oos < (*m)->oos_threshold();
-    EXPECT_EQ((*m)->Classify(t).label, reject ? "oos" : all[0].label) << t;
+  // English default: the threshold applies to log p(top) - log p(oos); the
+  // other scores stay available.
+  EXPECT_EQ((*m)->oos_score(), "log_odds_oos");
+  o.oos_score = "top_minus_oos";
+  auto minus = Classifier::Train(Task::kIntent, ex, o);
+  ASSERT_TRUE(minus.ok()) << minus.status().ToString();
+  EXPECT_EQ((*minus)->oos_score(), "top_minus_oos");
+  EXPECT_GE((*minus)->oos_threshold(), 0.0);
+  EXPECT_LE((*minus)->oos_threshold(), 1.0);
+  o.oos_score = "top_minus_xyz";
+  EXPECT_FALSE(Classifier::Train(Task::kIntent, ex, o).ok());
+  for (const Classifier* c : {m->get(), minus->get()}) {
+    for (const char* t : {"refunds please", "what is the weather", "parcel refund", "joke", "track music"}) {
+      auto all = c->Predict(t, 0);
+      ASSERT_FALSE(all.empty()) << t;
+      double p_oos = 0;
+      for (const auto& p : all) p_oos = p.label == "oos" ? p.score : p_oos;
+      const double score = c->oos_score() == "log_odds_oos" ? std::log(all[0].score) - std::log(p_oos)
+                                                            : all[0].score - p_oos;
+      const bool reject = all[0].label == "oos" || score < c->oos_threshold();
+      EXPECT_EQ(c->Classify(t).label, reject ? "oos" : all[0].label) << c->oos_score() << ": " << t;
+    }
   }
   // A header naming an unknown rejection score is refused; one without the key
   // (files written before it) means the top probability.
   std::string bytes = (*m)->Serialize();
-  const std::string key = "\"oos_score\":\"top_minus_oos\"";
+  const std::string key = "\"oos_score\":\"log_odds_oos\"";
   const size_t at = bytes.find(key);
   ASSERT_NE(at, std::string::npos);
   std::string bogus = bytes;
@@ -272,7 +284,7 @@ TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().ToString().find("oos_score"), std::string::npos) << refused.status().ToString();
   std::string old_header = bytes;
-  old_header.replace(at, key.size(), "\"oos_scorx\":\"top_minus_oos\"");
+  old_header.replace(at, key.size(), "\"oos_scorx\":\"log_odds_oos\"");
   auto old = Classifier::FromBytes(old_header, Task::kIntent, "x");
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ((*old)->oos_score(), "top");
@@ -301,6 +313,12 @@ TEST(OosThreshold, LowestThresholdReachingTheRecall) {
   EXPECT_DOUBLE_EQ(ThresholdForOosRecall(s, 0.75), 0.51);
   EXPECT_DOUBLE_EQ(ThresholdForOosRecall(s, 1.0), 0.91);
   EXPECT_DOUBLE_EQ(ThresholdForOosRecall({}, 0.8), 0.0);
+  // Log-odds scores are unbounded: the grid (still in steps of 0.01) widens to them.
+  std::vector<std::pair<double, bool>> lo = {{5.0, true}, {-1.5, false}, {2.0, false}, {7.3, false}};
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(lo, 0.25), -1.5);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(lo, 0.5), -1.49);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(lo, 0.75), 2.01);
+  EXPECT_DOUBLE_EQ(ThresholdForOosRecall(lo, 1.0), 7.31);
 }
 
 }  // namespace
