@@ -181,7 +181,7 @@ void RegisterNluCommands(CLI::App& app) {
                 "first model must give a text's label; sentiment default 0.7)");
   t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
                                      "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
-                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos), prune, self_train; fasttext: dim, bucket, cutoff, quantize, "
+                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos|log_odds_oos), prune, self_train; fasttext: dim, bucket, cutoff, quantize, "
                                      "calibration_share, threads; repeatable");
   t->callback([train] { RunTrain(*train); });
 
