@@ -178,7 +178,8 @@ void RegisterNluCommands(CLI::App& app) {
   t->add_option("--lang", train->lang, "zh | en: picks feature defaults (en adds character n-grams)");
   t->add_option("--unlabelled", train->unlabelled,
                 "unlabelled texts, one per line, for self-training (option self_train: the probability a "
-                "first model must give a text's label; sentiment default 0.7)");
+                "first model must give a text's label; sentiment default 0.7, training only the features the "
+                "labelled data lacks)");
   t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
                                      "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
                                      "calibration_folds, oos_recall, oos_score (top|top_minus_oos|log_odds_oos), prune, self_train; fasttext: dim, bucket, cutoff, quantize, "

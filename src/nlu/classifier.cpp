@@ -159,7 +159,8 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
     switch (task) {
       case Task::kSentiment:
         o.word_ngrams = 4; o.epoch = 10; o.lr = 0.05; o.bits = 22; o.prune = 0.15;
-        o.self_train = 0.7;  // applies when training gets unlabelled texts
+        // Self-training applies when training gets unlabelled texts (docs/nlu.md, "Self-training").
+        o.self_train = 0.7; o.self_train_new_only = true;
         break;
       case Task::kEmotion:
         o.word_ngrams = 2; o.epoch = 20; o.lr = 0.05; o.bits = 20; o.balanced = true;

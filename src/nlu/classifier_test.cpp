@@ -157,6 +157,31 @@ TEST(SelfTraining, PseudoLabelsTeachTheWordsOfANewDomain) {
   EXPECT_EQ((*again)->metadata()["self_training"]["pseudo_labelled"], 10);
 }
 
+TEST(SelfTraining, NewFeaturesOnlyKeepsWhatTheLabelledDataTaught) {
+  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
+  o.prune = 0;
+  o.epoch = 30;
+  o.lr = 0.2;
+  o.self_train = 0.5;
+  o.self_train_new_only = true;
+  auto plain = Classifier::Train(Task::kSentiment, ToyReviews(), o);
+  auto adapted = Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts());
+  ASSERT_TRUE(plain.ok() && adapted.ok());
+  EXPECT_TRUE((*adapted)->metadata()["self_training"]["new_features_only"].get<bool>());
+  EXPECT_EQ((*adapted)->Classify("凉").label, "negative");
+  EXPECT_EQ((*adapted)->Classify("香").label, "positive");
+  // Texts made only of labelled-data features score as before (up to the
+  // re-quantisation of the same weights).
+  for (const char* t : {"质量很好", "非常失望", "请问什么时候发货", "做工粗糙"}) {
+    auto a = (*plain)->Predict(t, 0), b = (*adapted)->Predict(t, 0);
+    ASSERT_EQ(a.size(), b.size()) << t;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].label, b[i].label) << t;
+      EXPECT_NEAR(a[i].score, b[i].score, 0.02) << t;
+    }
+  }
+}
+
 TEST(SelfTraining, ThresholdAboveEveryProbabilityAddsNothing) {
   TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
   o.self_train = 1.0;
