@@ -1,0 +1,111 @@
+// `kefu nlu train/predict` as a user runs them: the real binary, files in a
+// temporary directory, exit codes and the messages on stderr.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+class NluCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kefu_nlu_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    std::ofstream csv(Path("train.csv"));
+    csv << "text,label\n";
+    const char* pos[] = {"质量很好", "非常满意", "很喜欢", "做工不错", "物超所值", "好评"};
+    const char* neg[] = {"质量很差", "非常失望", "很糟糕", "做工粗糙", "不值这个价", "差评"};
+    const char* neu[] = {"请问什么时候发货", "有没有大一号的", "怎么开发票", "几点上班", "在吗", "运费多少"};
+    for (int rep = 0; rep < 4; ++rep) {
+      const std::string tail(rep, '!');
+      for (auto* t : pos) csv << t << tail << ",positive\n";
+      for (auto* t : neg) csv << t << tail << ",negative\n";
+      for (auto* t : neu) csv << t << tail << ",neutral\n";
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  void Write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(Path(name), std::ios::binary) << bytes;
+  }
+  std::string Read(const std::string& name) const {
+    std::ifstream in(Path(name), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // Runs kefu with `args` (shell words), stdin from `in` (a file name or
+  // empty); returns the exit status; stdout/stderr land in out.txt/err.txt.
+  int Kefu(const std::string& args, const std::string& in = "") const {
+    const std::string cmd = std::string(KEFU_BIN_PATH) + " " + args + (in.empty() ? "" : " < " + Path(in)) + " > " +
+                            Path("out.txt") + " 2> " + Path("err.txt");
+    const int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  fs::path dir_;
+};
+
+constexpr const char* kFood =
+    "香，非常满意\n很香，好评\n香香的，很喜欢\n真香，物超所值\n饭凉了，非常失望\n凉的，差评\n凉透了，很糟糕\n"
+    "又凉又难吃，差评\n难吃，非常失望\n难吃，很糟糕\n\n请问什么时候发货\n";
+
+TEST_F(NluCliTest, SelfTrainsOnUnlabelledTexts) {
+  Write("food.txt", kFood);
+  const std::string train = "nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +
+                            " --set prune=0 --set epoch=30 --set lr=0.2 --set self_train=0.5";
+  ASSERT_EQ(Kefu(train + " --unlabelled " + Path("food.txt")), 0) << Read("err.txt");
+  EXPECT_NE(Read("err.txt").find("\"pseudo_labelled\":10"), std::string::npos) << Read("err.txt");
+  Write("in.txt", "凉\n香\n");
+  ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + Path("m.kmodel"), "in.txt"), 0) << Read("err.txt");
+  const std::string out = Read("out.txt");
+  const size_t nl = out.find('\n');
+  EXPECT_NE(out.substr(0, nl).find("\"label\":\"negative\""), std::string::npos) << out;
+  EXPECT_NE(out.substr(nl).find("\"label\":\"positive\""), std::string::npos) << out;
+
+  // The same model without the unlabelled texts knows neither word.
+  ASSERT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("plain.kmodel") +
+                 " --set prune=0 --set epoch=30 --set lr=0.2"),
+            0);
+  ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + Path("plain.kmodel"), "in.txt"), 0);
+  EXPECT_NE(Read("out.txt").find("\"error\":\"empty input\""), std::string::npos) << Read("out.txt");
+}
+
+TEST_F(NluCliTest, BadUnlabelledFileNamesTheLineAndWritesNoModel) {
+  Write("bad.txt", std::string("好评\n\n质量\xC3\x28很好\n"));
+  EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +
+                 " --unlabelled " + Path("bad.txt")),
+            1);
+  EXPECT_NE(Read("err.txt").find("bad.txt: line 3: invalid UTF-8"), std::string::npos) << Read("err.txt");
+  EXPECT_FALSE(fs::exists(Path("m.kmodel")));
+
+  Write("food.txt", kFood);
+  EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +
+                 " --unlabelled " + Path("food.txt") + " --set self_train=0"),
+            1);
+  EXPECT_NE(Read("err.txt").find("needs self-training"), std::string::npos) << Read("err.txt");
+  EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +
+                 " --unlabelled " + Path("missing.txt")),
+            1);
+  EXPECT_NE(Read("err.txt").find("missing.txt"), std::string::npos) << Read("err.txt");
+  EXPECT_FALSE(fs::exists(Path("m.kmodel")));
+}
+
+TEST_F(NluCliTest, TrainingCsvErrorsNameTheLine) {
+  Write("wrong.csv", "text,label\n好评,positive\n,negative\n");
+  EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("wrong.csv") + " --out " + Path("m.kmodel")), 1);
+  EXPECT_NE(Read("err.txt").find("line 3"), std::string::npos) << Read("err.txt");
+  Write("header.csv", "review,label\n好评,positive\n");
+  EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("header.csv") + " --out " + Path("m.kmodel")), 1);
+  EXPECT_NE(Read("err.txt").find("text"), std::string::npos) << Read("err.txt");
+  EXPECT_FALSE(fs::exists(Path("m.kmodel")));
+}
+
+}  // namespace
