@@ -127,12 +127,19 @@ std::vector<std::string> ToyFoodTexts() {
           "请问什么时候发货", "几点开门"};
 }
 
-TEST(SelfTraining, PseudoLabelsTeachTheWordsOfANewDomain) {
+// Small-data settings for the toy sets; new_only as given (the sentiment default is true).
+TrainOptions ToySelfTraining(bool new_only) {
   TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
   o.prune = 0;
   o.epoch = 30;
   o.lr = 0.2;
   o.self_train = 0.5;
+  o.self_train_new_only = new_only;
+  return o;
+}
+
+TEST(SelfTraining, PseudoLabelsTeachTheWordsOfANewDomain) {
+  const TrainOptions o = ToySelfTraining(false);  // every weight retrained
   auto plain = Classifier::Train(Task::kSentiment, ToyReviews(), o);
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
   EXPECT_TRUE((*plain)->Predict("凉").empty());  // no feature it knows
@@ -158,12 +165,7 @@ TEST(SelfTraining, PseudoLabelsTeachTheWordsOfANewDomain) {
 }
 
 TEST(SelfTraining, NewFeaturesOnlyKeepsWhatTheLabelledDataTaught) {
-  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
-  o.prune = 0;
-  o.epoch = 30;
-  o.lr = 0.2;
-  o.self_train = 0.5;
-  o.self_train_new_only = true;
+  const TrainOptions o = ToySelfTraining(true);
   auto plain = Classifier::Train(Task::kSentiment, ToyReviews(), o);
   auto adapted = Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts());
   ASSERT_TRUE(plain.ok() && adapted.ok());
