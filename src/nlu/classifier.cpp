@@ -270,9 +270,9 @@ bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oo
 // model trained on `examples` labels with probability >= `threshold`, with
 // that label; "neutral" and "oos" are never given (they are what a text from
 // an unknown domain looks like, not evidence about its words).
-Result<std::vector<LabeledExample>> PseudoLabel(const LinearModel& first, const std::vector<LabeledExample>& examples,
-                                                const std::vector<std::string>& labels,
-                                                const std::vector<std::string>& unlabelled, double threshold) {
+std::vector<LabeledExample> PseudoLabel(const LinearModel& first, const std::vector<LabeledExample>& examples,
+                                        const std::vector<std::string>& labels,
+                                        const std::vector<std::string>& unlabelled, double threshold) {
   std::unordered_set<std::string_view> seen;
   seen.reserve(examples.size() + unlabelled.size());
   for (const auto& ex : examples) seen.insert(ex.text);
@@ -339,9 +339,8 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
     const LinearModel* labeller = &first;
     std::optional<LinearModel> current;
     nlohmann::json rounds = nlohmann::json::array();
-    for (int round = 0; round < std::max(1, options.self_train_rounds); ++round) {
-      KEFU_ASSIGN_OR_RETURN(std::vector<LabeledExample> pseudo,
-                            PseudoLabel(*labeller, examples, labels, unlabelled, options.self_train));
+    for (int round = 0; round < options.self_train_rounds; ++round) {
+      std::vector<LabeledExample> pseudo = PseudoLabel(*labeller, examples, labels, unlabelled, options.self_train);
       std::map<std::string, size_t> by_label;
       for (const auto& ex : pseudo) ++by_label[ex.label];
       rounds.push_back({{"pseudo_labelled", pseudo.size()}, {"by_label", by_label}});
@@ -394,6 +393,9 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   }
   if (!(options.self_train_weight > 0 && options.self_train_weight <= 1)) {
     return InvalidArgument(fmt::format("self_train_weight must be in (0, 1], not {}", options.self_train_weight));
+  }
+  if (options.self_train_rounds < 1) {
+    return InvalidArgument(fmt::format("self_train_rounds must be at least 1, not {}", options.self_train_rounds));
   }
   if (options.kind == "linear") return TrainLinear(task, examples, options, unlabelled);
   if (options.self_train > 0 && !unlabelled.empty()) {

@@ -197,6 +197,12 @@ TEST(SelfTraining, RefusesBadThresholdAndTheFastTextKind) {
   TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
   o.self_train = 1.5;
   EXPECT_FALSE(Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts()).ok());
+  o.self_train = 0.7;
+  o.self_train_rounds = 0;
+  EXPECT_FALSE(Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts()).ok());
+  o.self_train_rounds = 1;
+  o.self_train_weight = 0;
+  EXPECT_FALSE(Classifier::Train(Task::kSentiment, ToyReviews(), o, ToyFoodTexts()).ok());
   TrainOptions f = Small();
   f.self_train = 0.7;
   auto r = Classifier::Train(Task::kSentiment, ToyReviews(), f, ToyFoodTexts());
