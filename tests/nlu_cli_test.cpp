@@ -108,4 +108,23 @@ TEST_F(NluCliTest, TrainingCsvErrorsNameTheLine) {
   EXPECT_FALSE(fs::exists(Path("m.kmodel")));
 }
 
+// `kefu eval` carries the core issue's FAQ retrieval figures (the same
+// measurement as `kefu kb eval`; docs/knowledge.md: hybrid test hit@1 0.331).
+TEST_F(NluCliTest, EvalReportsFaqRetrieval) {
+  const char* env = std::getenv("KEFU_DATA");
+  const std::string data = env ? env : std::string(KEFU_SOURCE_DIR) + "/../shared/data";
+  if (!fs::exists(data + "/faq/baoxianzhidao.train.csv")) {
+    GTEST_SKIP() << "FAQ dataset not found at " << data << "/faq (set KEFU_DATA)";
+  }
+  ASSERT_EQ(Kefu("eval --data " + data + " --only faq_retrieval --json " + Path("r.json") + " --md " + Path("r.md")), 0)
+      << Read("err.txt");
+  EXPECT_NE(Read("r.md").find("| faq_retrieval | hit@1 / hit@5 / MRR |"), std::string::npos) << Read("r.md");
+  const std::string json = Read("r.json");
+  const size_t at = json.find("\"hit1\":");
+  ASSERT_NE(at, std::string::npos) << json;
+  const double hit1 = std::stod(json.substr(at + 7));
+  EXPECT_GT(hit1, 0.25) << json;  // BM25 over the accepted answers; a broken index scores near 0
+  EXPECT_LT(hit1, 0.6) << json;
+}
+
 }  // namespace

@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "knowledge/eval.h"
 #include "nlu/analyzer.h"
 #include "nlu/classifier.h"
 #include "nlu/datasets.h"
 #include "nlu/evaluation.h"
 #include "nlu/labeled_csv.h"
+#include "text/segmenter.h"
 
 namespace kefu::app {
 namespace {
@@ -163,6 +165,27 @@ void RunMakeSplits(const std::string& out_dir, const std::string& data_dir_arg) 
   write("clinc150_dev.csv", clinc.dev);
 }
 
+// The core issue's FAQ retrieval figures (the same measurement as `kefu kb
+// eval`, with the shipped default segmenter and ranking) as a `kefu eval` section.
+Result<nlohmann::json> FaqRetrievalSection(const std::string& data_arg) {
+  const std::string dir = data_arg.empty() ? nlu::FindDataDir() : data_arg;
+  if (dir.empty()) return NotFound("dataset directory not found: set KEFU_DATA or place ../shared/data next to the repo");
+  const KnowledgeConfig kc;
+  KEFU_ASSIGN_OR_RETURN(auto seg, text::CreateSegmenter(kc));
+  knowledge::FaqEvalOptions eo;
+  eo.csv_path = dir + "/faq/baoxianzhidao.train.csv";
+  KEFU_ASSIGN_OR_RETURN(knowledge::FaqEvalResult r, knowledge::EvaluateFaq(*seg, eo));
+  nlohmann::json j = {{"segmenter", kc.segmenter}, {"split", eo.split}, {"entries", r.entries},
+                      {"queries", r.queries}, {"hit1", r.hit1}, {"hit5", r.hit5}, {"mrr", r.mrr},
+                      {"search_us_mean", r.search_us_mean}, {"search_us_p99", r.search_us_p99}};
+  j["markdown"] = fmt::format(
+      "| faq_retrieval | hit@1 / hit@5 / MRR | {:.1f} % / {:.1f} % / {:.3f} | baoxianzhidao {} split: {} queries "
+      "over {} entries, segmenter {}; search mean {:.0f} µs, p99 {:.0f} µs |\n",
+      100 * r.hit1, 100 * r.hit5, r.mrr, eo.split, r.queries, r.entries, kc.segmenter, r.search_us_mean,
+      r.search_us_p99);
+  return j;
+}
+
 }  // namespace
 
 void RegisterNluCommands(CLI::App& app) {
@@ -218,7 +241,7 @@ void RegisterEvalCommands(CLI::App& app) {
   e->add_option("--json", a->json_out, "JSON report path");
   e->add_option("--md", a->md_out, "Markdown report path");
   e->add_option("--demo-intents", a->demo, "demo tenant intents CSV");
-  e->add_option("--only", a->only, "sections: sentiment emotion banking77 clinc150 demo_intents latency")->delimiter(',');
+  e->add_option("--only", a->only, "sections: sentiment emotion banking77 clinc150 demo_intents latency faq_retrieval")->delimiter(',');
   e->add_option("--set", a->set, "section.key=value training override, e.g. banking77.epoch=40");
   e->add_flag("--inner-dev", a->inner_dev,
               "tuning mode: measure on dev splits carved from the training data (never the test splits)");
@@ -231,6 +254,7 @@ void RegisterEvalCommands(CLI::App& app) {
     o.demo_intents_csv = a->demo;
     o.only = a->only;
     o.inner_dev = a->inner_dev;
+    if (!a->inner_dev) o.extra_sections["faq_retrieval"] = [data = a->data] { return FaqRetrievalSection(data); };
     std::map<std::string, std::string> kinds;  // section -> model kind named in --set
     for (const auto& s : a->set) {
       const size_t dot = s.find('.');
