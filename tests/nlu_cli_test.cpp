@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -19,6 +20,13 @@ class NluCliTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("kefu_nlu_cli_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
+    std::ofstream intents(Path("intents.csv"));
+    intents << "text,label\n";
+    for (int rep = 0; rep < 4; ++rep) {
+      const std::string tail(rep, '?');
+      for (auto* t : {"我要退款", "退款什么时候到", "申请退款"}) intents << t << tail << ",refund\n";
+      for (auto* t : {"快递到哪了", "物流不动了", "什么时候发货"}) intents << t << tail << ",logistics\n";
+    }
     std::ofstream csv(Path("train.csv"));
     csv << "text,label\n";
     const char* pos[] = {"质量很好", "非常满意", "很喜欢", "做工不错", "物超所值", "好评"};
@@ -75,7 +83,24 @@ TEST_F(NluCliTest, SelfTrainsOnUnlabelledTexts) {
                  " --set prune=0 --set epoch=30 --set lr=0.2"),
             0);
   ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + Path("plain.kmodel"), "in.txt"), 0);
-  EXPECT_NE(Read("out.txt").find("\"error\":\"empty input\""), std::string::npos) << Read("out.txt");
+  EXPECT_NE(Read("out.txt").find("\"note\":\"no feature known to the model\""), std::string::npos)
+      << Read("out.txt");
+}
+
+TEST_F(NluCliTest, PredictTellsEmptyInputFromUnknownText) {
+  ASSERT_EQ(Kefu("nlu train --task intent --train " + Path("intents.csv") + " --out " + Path("i.kmodel")), 0)
+      << Read("err.txt");
+  Write("in.txt", std::string("\n   \n\xFF\xFE\nzzqx wvvy\n退款\n"));
+  ASSERT_EQ(Kefu("nlu predict --task intent --model " + Path("i.kmodel"), "in.txt"), 0) << Read("err.txt");
+  std::istringstream lines(Read("out.txt"));
+  std::string l;
+  std::vector<std::string> out;
+  while (std::getline(lines, l)) out.push_back(l);
+  ASSERT_EQ(out.size(), 5u) << Read("out.txt");
+  for (int i = 0; i < 3; ++i) EXPECT_NE(out[i].find("\"error\":\"empty input\""), std::string::npos) << out[i];
+  EXPECT_NE(out[3].find("\"label\":\"oos\""), std::string::npos) << out[3];  // no known feature: out of scope
+  EXPECT_NE(out[3].find("no feature known"), std::string::npos) << out[3];
+  EXPECT_NE(out[4].find("\"label\":\"refund\""), std::string::npos) << out[4];
 }
 
 TEST_F(NluCliTest, BadUnlabelledFileNamesTheLineAndWritesNoModel) {

@@ -17,6 +17,7 @@
 #include "nlu/datasets.h"
 #include "nlu/evaluation.h"
 #include "nlu/labeled_csv.h"
+#include "nlu/text_features.h"
 #include "text/segmenter.h"
 
 namespace kefu::app {
@@ -115,7 +116,17 @@ void RunPredict(const PredictArgs& a) {
       j["label"] = p.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.label);
       j["score"] = p.score;
     }
-    if (j["label"].is_null()) j["error"] = "empty input";
+    if (j["label"].is_null()) {
+      if (nlu::Featurize(line).find_first_not_of(' ') == std::string::npos) {
+        j["error"] = "empty input";
+      } else {
+        // Text, but not one feature the model knows (e.g. another language):
+        // what the Analyzer reports for such a turn.
+        j["label"] = task == Task::kIntent ? std::string(nlu::kOutOfScope) : std::string("neutral");
+        j["score"] = task == Task::kEmotion ? 0.0 : 1.0;
+        j["note"] = "no feature known to the model";
+      }
+    }
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
 }
