@@ -351,18 +351,13 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   }
   df.clear();
   df.shrink_to_fit();
-  // Rows the base model has: its scale and weights, not trained.
-  std::vector<uint8_t> frozen;
+  // Rows the base model has (base_row >= 0): its scale and weights, not trained.
   std::vector<int64_t> base_row;
   if (base) {
-    frozen.assign(R, 0);
-    base_row.assign(R, -1);
+    base_row.resize(R);
     for (size_t r = 0; r < R; ++r) {
-      const int64_t br = base->Row(m.buckets_[r]);
-      if (br < 0) continue;
-      frozen[r] = 1;
-      base_row[r] = br;
-      m.scale_[r] = base->scale_[static_cast<size_t>(br)];
+      base_row[r] = base->Row(m.buckets_[r]);
+      if (base_row[r] >= 0) m.scale_[r] = base->scale_[static_cast<size_t>(base_row[r])];
     }
   }
   // Per-document normalisers.
@@ -382,7 +377,7 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   if (base) {
     m.bias_ = base->bias_;
     for (size_t r = 0; r < R; ++r) {
-      if (frozen[r]) std::copy_n(&base->weights_[static_cast<size_t>(base_row[r]) * C], C, &m.weights_[r * C]);
+      if (base_row[r] >= 0) std::copy_n(&base->weights_[static_cast<size_t>(base_row[r]) * C], C, &m.weights_[r * C]);
     }
   }
   std::vector<float> g2(R * C, 1e-6f), b2(C, 1e-6f);
@@ -406,7 +401,7 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
       const float cw = class_w[labels[i]] * weight(i);
       for (int c = 0; c < C; ++c) s[c] = (s[c] - (c == labels[i] ? 1.0f : 0.0f)) * cw;
       for (uint32_t r : rows[i]) {
-        if (base && frozen[r]) continue;
+        if (base && base_row[r] >= 0) continue;
         const float x = m.scale_[r] * z;
         float* w = &m.weights_[static_cast<size_t>(r) * C];
         float* g = &g2[static_cast<size_t>(r) * C];
