@@ -79,7 +79,9 @@ void RunTrain(const TrainArgs& a) {
   }
   std::vector<std::string> unlabelled;
   if (!a.unlabelled.empty()) {
-    if (opts.self_train <= 0) Fail("--unlabelled needs self-training on: --set self_train=P (0 < P <= 1)");
+    if (opts.self_train <= 0 && opts.clusters <= 0) {
+      Fail("--unlabelled needs self-training (--set self_train=P, 0 < P <= 1) or word clusters (--set clusters=K)");
+    }
     unlabelled = OrFail(nlu::ReadTextLines(a.unlabelled));
   }
   auto t0 = std::chrono::steady_clock::now();

@@ -125,6 +125,7 @@ static LinearOptions ToLinear(const TrainOptions& o) {
   l.l2 = o.l2;
   l.balanced = o.balanced;
   l.prune = o.prune;
+  l.clusters = o.clusters;
   return l;
 }
 
@@ -139,6 +140,11 @@ nlohmann::json TrainOptions::ToJson() const {
     j["self_train_weight"] = self_train_weight;
     j["self_train_new_only"] = self_train_new_only;
     j["self_train_rounds"] = self_train_rounds;
+    if (clusters > 0) {
+      j["cluster_dim"] = cluster_dim;
+      j["cluster_epoch"] = cluster_epoch;
+      j["cluster_min_count"] = cluster_min_count;
+    }
     return j;
   }
   return {{"kind", kind},{"dim", dim},       {"epoch", epoch},   {"lr", lr},
@@ -234,7 +240,8 @@ std::vector<std::string> DistinctLabels(const std::vector<LabeledExample>& examp
 
 Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, const std::vector<std::string>& labels,
                                   const LinearOptions& options, const std::vector<float>& weights = {},
-                                  const LinearModel* base = nullptr) {
+                                  const LinearModel* base = nullptr,
+                                  const std::shared_ptr<const WordClusters>& clusters = nullptr) {
   std::vector<std::string> texts;
   std::vector<int> ids;
   texts.reserve(examples.size());
@@ -242,7 +249,7 @@ Result<LinearModel> TrainLinearOn(const std::vector<LabeledExample>& examples, c
     texts.push_back(ex.text);
     ids.push_back(static_cast<int>(std::lower_bound(labels.begin(), labels.end(), ex.label) - labels.begin()));
   }
-  return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options, weights, base);
+  return LinearModel::Train(texts, ids, static_cast<int>(labels.size()), options, weights, base, clusters);
 }
 
 // Top label index and rejection score of class probabilities `p` under
@@ -307,6 +314,25 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   if (!ValidOosScore(options.oos_score)) return InvalidArgument("unknown oos_score '" + options.oos_score + "'");
   // The rejection score: the top probability unless the task has an oos class to compare with.
   const std::string score_kind = task == Task::kIntent && has_oos ? options.oos_score : "top";
+  // Word clusters from the examples' and the unlabelled texts, shared by every model trained below.
+  std::shared_ptr<const WordClusters> clusters;
+  nlohmann::json cluster_info;
+  if (options.clusters > 0) {
+    std::vector<std::string> texts;
+    texts.reserve(examples.size() + unlabelled.size());
+    for (const auto& ex : examples) texts.push_back(ex.text);
+    texts.insert(texts.end(), unlabelled.begin(), unlabelled.end());
+    ClusterOptions co;
+    co.clusters = options.clusters;
+    co.dim = options.cluster_dim;
+    co.epoch = options.cluster_epoch;
+    co.min_count = options.cluster_min_count;
+    KEFU_ASSIGN_OR_RETURN(WordClusters wc, WordClusters::Train(texts, co));
+    cluster_info = co.ToJson();
+    cluster_info["texts"] = texts.size();
+    cluster_info["words"] = wc.words();
+    clusters = std::make_shared<const WordClusters>(std::move(wc));
+  }
   if (task == Task::kIntent && has_oos && options.calibration_folds >= 2) {
     const int k = options.calibration_folds;
     const int oos_id = static_cast<int>(oos_it - labels.begin());
@@ -317,7 +343,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
         (static_cast<int>(Fnv1a64(ex.text + "#calib") % k) == fold ? held : train).push_back(ex);
       }
       if (DistinctLabels(train) != labels) continue;  // a class lives only in this fold: too small to use
-      KEFU_ASSIGN_OR_RETURN(LinearModel m, TrainLinearOn(train, labels, lo));
+      KEFU_ASSIGN_OR_RETURN(LinearModel m, TrainLinearOn(train, labels, lo, {}, nullptr, clusters));
       for (const auto& ex : held) {
         if (ex.label != kOutOfScope) continue;
         auto [id, score] = TopAndScore(m.Probabilities(ex.text), score_kind, oos_id);
@@ -334,7 +360,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   std::optional<LinearModel> trained;
   nlohmann::json self_training;
   if (options.self_train > 0 && !unlabelled.empty()) {
-    KEFU_ASSIGN_OR_RETURN(LinearModel first, TrainLinearOn(examples, labels, lo));
+    KEFU_ASSIGN_OR_RETURN(LinearModel first, TrainLinearOn(examples, labels, lo, {}, nullptr, clusters));
     const LinearModel* base = options.self_train_new_only ? &first : nullptr;
     const LinearModel* labeller = &first;
     std::optional<LinearModel> current;
@@ -351,7 +377,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
         weights.assign(all.size(), static_cast<float>(options.self_train_weight));
         std::fill_n(weights.begin(), examples.size(), 1.0f);
       }
-      KEFU_ASSIGN_OR_RETURN(LinearModel next, TrainLinearOn(all, labels, lo, weights, base));
+      KEFU_ASSIGN_OR_RETURN(LinearModel next, TrainLinearOn(all, labels, lo, weights, base, clusters));
       current = std::move(next);
       labeller = &*current;
     }
@@ -363,7 +389,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
     self_training["unlabelled_texts"] = unlabelled.size();
     if (rounds.size() > 1) self_training["rounds"] = std::move(rounds);
   } else {
-    KEFU_ASSIGN_OR_RETURN(LinearModel plain, TrainLinearOn(examples, labels, lo));
+    KEFU_ASSIGN_OR_RETURN(LinearModel plain, TrainLinearOn(examples, labels, lo, {}, nullptr, clusters));
     trained = std::move(plain);
   }
   const LinearModel& model = *trained;
@@ -379,6 +405,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   meta["feature_rows"] = model.rows();
   meta["calibration_oos_examples"] = calibration;
   if (!self_training.is_null()) meta["self_training"] = std::move(self_training);
+  if (!cluster_info.is_null()) meta["word_clusters"] = std::move(cluster_info);
   meta["payload_bytes"] = payload.size();
   meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
   return FromBytes(std::string(kMagic) + meta.dump() + "\n" + payload, task, "freshly trained model");
@@ -397,7 +424,11 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   if (options.self_train_rounds < 1) {
     return InvalidArgument(fmt::format("self_train_rounds must be at least 1, not {}", options.self_train_rounds));
   }
+  if (options.clusters < 0 || options.clusters > 65535) {
+    return InvalidArgument(fmt::format("clusters must be in 0..65535, not {}", options.clusters));
+  }
   if (options.kind == "linear") return TrainLinear(task, examples, options, unlabelled);
+  if (options.clusters > 0) return InvalidArgument("word clusters need the linear model kind");
   if (options.self_train > 0 && !unlabelled.empty()) {
     return InvalidArgument("self-training (unlabelled texts) needs the linear model kind");
   }

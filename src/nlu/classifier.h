@@ -77,6 +77,15 @@ struct TrainOptions {
   bool self_train_new_only = false;
   // Rounds of labelling the unlabelled texts (each with the newest model).
   int self_train_rounds = 1;
+  // Word clusters (linear kind; 0 = off): skip-gram vectors learned on the
+  // examples' and the unlabelled texts, grouped into this many clusters by
+  // k-means; each word's cluster and adjacent clusters become features
+  // (WordClusters, docs/nlu.md "Word clusters"). The cluster_* options are the
+  // skip-gram vector size, passes and minimum word count.
+  int clusters = 0;
+  int cluster_dim = 100;
+  int cluster_epoch = 5;
+  int cluster_min_count = 5;
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.

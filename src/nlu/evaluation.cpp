@@ -122,12 +122,12 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
     train.insert(train.end(), extra->begin(), extra->end());
   }
   TrainOptions opts = OptionsFor(o, "sentiment", Task::kSentiment, "zh");
-  // Self-training pool: the unlabelled review texts (labels never read). In
+  // Self-training and word-cluster pool: the unlabelled review texts (labels never read). In
   // inner-dev mode waimai stays out entirely; otherwise a second model trained
   // with the pool minus waimai measures waimai as text it never saw at all.
   std::vector<std::string> pool, pool_without_waimai;
   nlohmann::json pool_sources = nlohmann::json::object();
-  if (opts.self_train > 0) {
+  if (opts.self_train > 0 || opts.clusters > 0) {
     auto sources = LoadUnlabelledReviews(dir);
     if (!sources.ok()) return Skip(sources.status().ToString());
     for (const auto& src : *sources) {
@@ -316,6 +316,10 @@ Status ApplyOption(TrainOptions& o, const std::string& kv) {
     else if (k == "self_train_weight") o.self_train_weight = std::stod(v);
     else if (k == "self_train_new_only") o.self_train_new_only = v == "1" || v == "true";
     else if (k == "self_train_rounds") o.self_train_rounds = std::stoi(v);
+    else if (k == "clusters") o.clusters = std::stoi(v);
+    else if (k == "cluster_dim") o.cluster_dim = std::stoi(v);
+    else if (k == "cluster_epoch") o.cluster_epoch = std::stoi(v);
+    else if (k == "cluster_min_count") o.cluster_min_count = std::stoi(v);
     else if (k == "dim") o.dim = std::stoi(v);
     else if (k == "epoch") o.epoch = std::stoi(v);
     else if (k == "lr") o.lr = std::stod(v);

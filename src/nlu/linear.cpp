@@ -20,7 +20,10 @@ constexpr std::string_view kLinearMagic = "KLIN";
 // Version 1: float scales, bfloat16 weights, plain uint32 buckets (still read).
 // Version 2 (written): delta-varint buckets, 8-bit codebook scales and weights,
 // a bitmap of the rows that store weights (the others were pruned).
+// Version 3: version 2 followed by the WordClusters block (written only for a
+// model with cluster features, so every other model stays version 2).
 constexpr uint32_t kLinearVersion = 2;
+constexpr uint32_t kLinearVersionClusters = 3;
 constexpr uint32_t kLinearVersionBf16 = 1;
 constexpr size_t kCodebookSize = 256;
 constexpr uint32_t kEmpty = 0xFFFFFFFFu;
@@ -168,6 +171,7 @@ nlohmann::json LinearOptions::ToJson() const {
                       {"bits", bits}, {"min_count", min_count}, {"weighting", weighting}, {"epoch", epoch},
                       {"lr", lr}, {"l2", l2}, {"balanced", balanced}};
   if (prune > 0) j["prune"] = prune;  // absent = 0, as in files written before pruning
+  if (clusters > 0) j["clusters"] = clusters;  // absent = 0
   return j;
 }
 
@@ -186,11 +190,12 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
     o.l2 = j.at("l2").get<double>();
     o.balanced = j.at("balanced").get<bool>();
     o.prune = j.value("prune", 0.0);  // absent in files written before pruning
+    o.clusters = j.value("clusters", 0);
   } catch (const std::exception& e) {
     return InvalidArgument(fmt::format("linear model options: {}", e.what()));
   }
   if (o.bits < 10 || o.bits > 30 || o.word_ngrams < 1 || o.word_ngrams > 5 || o.minn < 0 || o.maxn > 10 ||
-      !(o.prune >= 0 && o.prune < 1e3)) {
+      !(o.prune >= 0 && o.prune < 1e3) || o.clusters < 0 || o.clusters > 65535) {
     return InvalidArgument("linear model options out of range");
   }
   if (o.weighting != "idf" && o.weighting != "nb" && o.weighting != "binary") {
@@ -199,7 +204,8 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
   return o;
 }
 
-std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& o) {
+std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& o,
+                                           const WordClusters* clusters) {
   const std::string feats = Featurize(text);
   std::vector<std::string_view> toks;
   std::string_view rest(feats);
@@ -242,12 +248,28 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
       }
     }
   }
+  if (o.clusters > 0 && clusters) {
+    int prev = -1;
+    for (const auto& w : WordClusters::Words(text)) {
+      const int c = clusters->Find(w);
+      if (c >= 0) {
+        out.push_back(static_cast<uint32_t>(Mix(0xC1C1000000ULL + static_cast<uint64_t>(c))) & mask);
+        if (prev >= 0) {
+          out.push_back(static_cast<uint32_t>(Mix(0xC2C2000000000ULL + (static_cast<uint64_t>(prev) << 16) +
+                                                  static_cast<uint64_t>(c))) & mask);
+        }
+      }
+      prev = c;
+    }
+  }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
-std::vector<uint32_t> LinearModel::Buckets(std::string_view text) const { return LinearFeatureBuckets(text, options_); }
+std::vector<uint32_t> LinearModel::Buckets(std::string_view text) const {
+  return LinearFeatureBuckets(text, options_, clusters_.get());
+}
 
 void LinearModel::BuildIndex() {
   size_t cap = 16;
@@ -275,7 +297,8 @@ int64_t LinearModel::Row(uint32_t bucket) const {
 
 Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
                                        int n_classes, const LinearOptions& options,
-                                       const std::vector<float>& weights, const LinearModel* base) {
+                                       const std::vector<float>& weights, const LinearModel* base,
+                                       std::shared_ptr<const WordClusters> clusters) {
   if (base && base->n_classes_ != n_classes) return InvalidArgument("base model has another number of classes");
   if (texts.size() != labels.size()) return InvalidArgument("texts and labels differ in length");
   if (!weights.empty() && weights.size() != texts.size()) return InvalidArgument("texts and weights differ in length");
@@ -286,19 +309,26 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   if (n_classes < 2) return InvalidArgument("need at least two classes");
   KEFU_RETURN_IF_ERROR(LinearOptions::FromJson(options.ToJson()).status());
   if (options.words && !WordSegmenter()) return Unavailable("word features need the jieba dictionary (text segmenter)");
+  if (!clusters && base) clusters = base->clusters_;
+  if (options.clusters > 0 && (!clusters || clusters->clusters() != options.clusters)) {
+    return InvalidArgument(fmt::format("options ask for {} word clusters but {} were given", options.clusters,
+                                       clusters ? clusters->clusters() : 0));
+  }
+  if (options.clusters == 0) clusters = nullptr;
   const int C = n_classes;
   // Featurize and count document frequencies (per class for NB weighting).
   std::vector<std::vector<uint32_t>> docs(texts.size());
   std::vector<uint32_t> all;
   for (size_t i = 0; i < texts.size(); ++i) {
     if (labels[i] < 0 || labels[i] >= C) return InvalidArgument("label index out of range");
-    docs[i] = LinearFeatureBuckets(texts[i], options);
+    docs[i] = LinearFeatureBuckets(texts[i], options, clusters.get());
     all.insert(all.end(), docs[i].begin(), docs[i].end());
   }
   std::sort(all.begin(), all.end());
   LinearModel m;
   m.options_ = options;
   m.n_classes_ = C;
+  m.clusters_ = std::move(clusters);
   for (size_t i = 0; i < all.size();) {
     size_t j = i;
     while (j < all.size() && all[j] == all[i]) ++j;
@@ -449,7 +479,7 @@ std::vector<float> LinearModel::Probabilities(std::string_view text) const {
 }
 
 void LinearModel::Quantize() {
-  version_ = kLinearVersion;
+  version_ = clusters_ ? kLinearVersionClusters : kLinearVersion;
   const size_t C = static_cast<size_t>(n_classes_);
   has_weights_.assign(buckets_.size(), 1);
   std::vector<float> kept;
@@ -508,6 +538,7 @@ std::string LinearModel::Serialize() const {
     if (!has_weights_[r]) continue;
     for (size_t c = 0; c < C; ++c) out.push_back(static_cast<char>(Encode(weight_book_, weights_[r * C + c])));
   }
+  if (version_ == kLinearVersionClusters) clusters_->AppendTo(out);
   return out;
 }
 
@@ -518,7 +549,8 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   in.remove_prefix(kLinearMagic.size());
   uint32_t version = 0, opts_len = 0, classes = 0;
   uint64_t nrows = 0;
-  if (!Get(in, &version) || (version != kLinearVersion && version != kLinearVersionBf16)) {
+  if (!Get(in, &version) ||
+      (version != kLinearVersion && version != kLinearVersionBf16 && version != kLinearVersionClusters)) {
     return bad("unsupported version");
   }
   if (!Get(in, &opts_len) || opts_len > in.size()) return bad("truncated options");
@@ -527,6 +559,9 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   if (oj.is_discarded()) return bad("corrupt options");
   LinearModel m;
   KEFU_ASSIGN_OR_RETURN(m.options_, LinearOptions::FromJson(oj));
+  if ((m.options_.clusters > 0) != (version == kLinearVersionClusters)) {
+    return bad("word-cluster option and format version disagree");
+  }
   if (!Get(in, &classes) || classes < 2 || classes > 100000) return bad("bad class count");
   if (!Get(in, &nrows) || nrows > (1ULL << 31)) return bad("bad row count");
   const uint32_t limit = m.options_.bits >= 32 ? kEmpty : (1u << m.options_.bits);
@@ -597,6 +632,16 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
       return bad("stray bits in the weight bitmap");
     }
     in.remove_prefix(bitmap_bytes);
+    if (version == kLinearVersionClusters) {
+      if (in.size() < weighted * classes) return bad("truncated weight codes");
+      std::string_view tail = in.substr(weighted * classes);
+      auto parsed = WordClusters::Parse(tail);
+      if (!parsed.ok()) return bad(parsed.status().message());
+      if (!tail.empty()) return bad("trailing bytes after the word clusters");
+      if (parsed->clusters() != m.options_.clusters) return bad("word-cluster count disagrees with the options");
+      m.clusters_ = std::make_shared<const WordClusters>(std::move(parsed).value());
+      in = in.substr(0, weighted * classes);
+    }
     if (in.size() != weighted * classes) {
       return bad(fmt::format("{} bytes of weight codes, expected {}", in.size(), weighted * classes));
     }
@@ -620,7 +665,9 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   for (float w : m.weights_) {
     if (!std::isfinite(w)) return bad("non-finite weight");
   }
-  if (m.options_.words && !WordSegmenter()) return Unavailable("model uses word features but the jieba dictionary is missing");
+  if ((m.options_.words || m.options_.clusters > 0) && !WordSegmenter()) {
+    return Unavailable("model uses word features but the jieba dictionary is missing");
+  }
   m.version_ = version;
   m.BuildIndex();
   return m;

@@ -7,7 +7,8 @@
 // 2^bits buckets): token n-grams of length 1..word_ngrams (for Chinese, each
 // character is a token, so these are character 1..n-grams), character n-grams
 // minn..maxn of each Latin word wrapped in '<' '>', and optionally the words of
-// the jieba-style segmenter in src/text. Only buckets seen in at least
+// the jieba-style segmenter in src/text, and optionally (a model trained with
+// WordClusters) the clusters of those words and cluster bigrams. Only buckets seen in at least
 // min_count training texts are kept. Each kept bucket has a scale (IDF, NB
 // log-count ratio or 1); a text's vector is the scales of its buckets,
 // L2-normalised.
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "nlu/word_clusters.h"
 
 namespace kefu::nlu {
 
@@ -42,6 +45,10 @@ struct LinearOptions {
   // feature still counts in a text's norm) but lose their weights, which
   // version 2 files then do not store (0 = keep every weight).
   double prune = 0;
+  // Word-cluster features (the model then carries a WordClusters table, k =
+  // this many clusters; 0 = none): each segmenter word's cluster and the
+  // clusters of adjacent words.
+  int clusters = 0;
 
   nlohmann::json ToJson() const;
   static Result<LinearOptions> FromJson(const nlohmann::json& j);
@@ -55,14 +62,18 @@ class LinearModel {
   // all 1) scales what texts[i] counts in the feature statistics and its
   // gradient. With `base` (a model with the same classes), every feature
   // `base` has keeps base's scale and weights, the biases stay base's, and
-  // training moves only the features base lacks. Deterministic (fixed shuffle seed).
+  // training moves only the features base lacks. `clusters` (required when
+  // options.clusters > 0, and then with that many clusters; a base model's
+  // are used when absent) become part of the model. Deterministic (fixed shuffle seed).
   static Result<LinearModel> Train(const std::vector<std::string>& texts, const std::vector<int>& labels,
                                    int n_classes, const LinearOptions& options,
-                                   const std::vector<float>& weights = {}, const LinearModel* base = nullptr);
-  // Parses Serialize()'s bytes (format version 2, or version 1 written before
-  // 8-bit weights); refuses anything malformed or inconsistent.
+                                   const std::vector<float>& weights = {}, const LinearModel* base = nullptr,
+                                   std::shared_ptr<const WordClusters> clusters = nullptr);
+  // Parses Serialize()'s bytes (format version 2, 3 = 2 with word clusters, or
+  // version 1 written before 8-bit weights); refuses anything malformed or inconsistent.
   static Result<LinearModel> Parse(std::string_view bytes);
-  // Version 2 for a trained model; a model parsed from version 1 bytes is written back as version 1.
+  // Version 2 for a trained model (3 with word clusters); a model parsed from
+  // version 1 bytes is written back as version 1.
   std::string Serialize() const;
   uint32_t format_version() const { return version_; }
 
@@ -72,6 +83,7 @@ class LinearModel {
   int n_classes() const { return n_classes_; }
   size_t rows() const { return buckets_.size(); }
   const LinearOptions& options() const { return options_; }
+  const WordClusters* clusters() const { return clusters_.get(); }
 
  private:
   // Deduplicated feature buckets of `text`.
@@ -93,9 +105,12 @@ class LinearModel {
   std::vector<uint8_t> has_weights_;  // version 2: per row, 0 = pruned (weights all zero, not stored)
   uint32_t version_ = 2;
   std::vector<uint32_t> table_keys_, table_rows_;  // open addressing bucket -> row
+  std::shared_ptr<const WordClusters> clusters_;   // when options_.clusters > 0
 };
 
-// Hashed feature buckets of `text` under `options` (exposed for tests).
-std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& options);
+// Hashed feature buckets of `text` under `options` (exposed for tests);
+// `clusters` gives the cluster features when options.clusters > 0.
+std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& options,
+                                           const WordClusters* clusters = nullptr);
 
 }  // namespace kefu::nlu
