@@ -305,7 +305,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
                                                             const std::vector<std::string>& unlabelled) {
   const std::vector<std::string> labels = DistinctLabels(examples);
   if (labels.size() < 2) return InvalidArgument("training data needs at least two distinct labels");
-  const LinearOptions lo = ToLinear(options);
+  LinearOptions lo = ToLinear(options);
   // Out-of-scope threshold from out-of-fold scores of the oos examples.
   const auto oos_it = std::lower_bound(labels.begin(), labels.end(), std::string(kOutOfScope));
   const bool has_oos = oos_it != labels.end() && *oos_it == kOutOfScope;
@@ -327,11 +327,20 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
     co.dim = options.cluster_dim;
     co.epoch = options.cluster_epoch;
     co.min_count = options.cluster_min_count;
-    KEFU_ASSIGN_OR_RETURN(WordClusters wc, WordClusters::Train(texts, co));
+    auto wc = WordClusters::Train(texts, co);
     cluster_info = co.ToJson();
     cluster_info["texts"] = texts.size();
-    cluster_info["words"] = wc.words();
-    clusters = std::make_shared<const WordClusters>(std::move(wc));
+    if (wc.ok()) {
+      cluster_info["words"] = wc->words();
+      clusters = std::make_shared<const WordClusters>(std::move(wc).value());
+    } else if (wc.status().code() == ErrorCode::kFailedPrecondition) {
+      // Too little text to cluster (a small tenant set under the sentiment
+      // defaults): train without cluster features and say so in the header.
+      cluster_info["skipped"] = wc.status().message();
+      lo.clusters = 0;
+    } else {
+      return wc.status();
+    }
   }
   if (task == Task::kIntent && has_oos && options.calibration_folds >= 2) {
     const int k = options.calibration_folds;

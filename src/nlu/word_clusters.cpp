@@ -216,7 +216,7 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
     for (size_t j = 0; j < d; ++j) x.push_back(static_cast<float>(v[j] / norm));
   }
   if (vocab.size() < static_cast<size_t>(o.clusters)) {
-    return InvalidArgument(fmt::format("only {} words are seen {} times or more: too few for {} clusters",
+    return FailedPrecondition(fmt::format("only {} words are seen {} times or more: too few for {} clusters",
                                        vocab.size(), o.min_count, o.clusters));
   }
   const std::vector<uint16_t> assign = SphericalKMeans(x, vocab.size(), d, o.clusters, o.iterations);

@@ -40,6 +40,8 @@ class WordClusters {
  public:
   WordClusters() = default;
 
+  // FailedPrecondition when fewer than options.clusters words are seen
+  // min_count times (too little text to cluster).
   static Result<WordClusters> Train(const std::vector<std::string>& texts, const ClusterOptions& options);
   // Reads AppendTo()'s bytes from the front of `in` and removes them; refuses
   // anything malformed (unsorted or duplicate keys, ids out of range, short data).

@@ -133,7 +133,16 @@ TEST(WordClusters, CarryLabelsToWordsTheLabelledDataLacks) {
   EXPECT_EQ((*loaded)->Classify("飞机").label, "negative");
   EXPECT_DOUBLE_EQ((*loaded)->Classify("葡萄").score, (*with)->Classify("葡萄").score);
 
+  // Too little text for the clusters asked for: the model trains without
+  // them and its header says why.
+  o.clusters = 512;
+  auto tiny = Classifier::Train(Task::kSentiment, labelled, o, {});
+  ASSERT_TRUE(tiny.ok()) << tiny.status().ToString();
+  EXPECT_NE((*tiny)->metadata()["word_clusters"].value("skipped", "").find("too few"), std::string::npos);
+  EXPECT_TRUE((*tiny)->Predict("葡萄", 1).empty());
+
   // Cluster options need the linear kind and a sane k.
+  o.clusters = 2;
   o.kind = "fasttext";
   EXPECT_FALSE(Classifier::Train(Task::kSentiment, labelled, o, {}).ok());
   o.kind = "linear";
