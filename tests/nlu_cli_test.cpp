@@ -113,7 +113,7 @@ TEST_F(NluCliTest, BadUnlabelledFileNamesTheLineAndWritesNoModel) {
 
   Write("food.txt", kFood);
   EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +
-                 " --unlabelled " + Path("food.txt") + " --set self_train=0"),
+                 " --unlabelled " + Path("food.txt") + " --set self_train=0 --set clusters=0"),
             1);
   EXPECT_NE(Read("err.txt").find("needs self-training"), std::string::npos) << Read("err.txt");
   EXPECT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +

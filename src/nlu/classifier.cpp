@@ -167,6 +167,8 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
         o.word_ngrams = 4; o.epoch = 10; o.lr = 0.05; o.bits = 22; o.prune = 0.15;
         // Self-training applies when training gets unlabelled texts (docs/nlu.md, "Self-training").
         o.self_train = 0.7; o.self_train_new_only = true;
+        // Word clusters of the examples' and the unlabelled texts (docs/nlu.md, "Word clusters").
+        o.clusters = 2048;
         break;
       case Task::kEmotion:
         o.word_ngrams = 2; o.epoch = 20; o.lr = 0.05; o.bits = 20; o.balanced = true;
@@ -175,6 +177,7 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
         if (language == "en") {
           o.word_ngrams = 3; o.epoch = 30; o.lr = 0.2; o.bits = 21; o.min_count = 1; o.oos_recall = 0.75;
           o.oos_score = "log_odds_oos";
+          o.clusters = 256; o.cluster_min_count = 3;  // clusters of the examples' own words
         } else {  // small hand-written tenant sets: keep every feature
           o.word_ngrams = 2; o.epoch = 20; o.lr = 0.5; o.bits = 20; o.min_count = 1;
         }

@@ -5,13 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <numeric>
 #include <random>
 
-#include "common/config.h"
 #include "nlu/text_features.h"
-#include "text/segmenter.h"
 
 namespace kefu::nlu {
 namespace {
@@ -44,19 +41,6 @@ uint64_t HashBytes(std::string_view s, uint64_t seed) {
     h *= 1099511628211ULL;
   }
   return h;
-}
-
-// The segmenter for `words` features: jieba exact mode, loaded once.
-const text::Segmenter* WordSegmenter() {
-  static std::once_flag once;
-  static std::unique_ptr<text::Segmenter> seg;
-  std::call_once(once, [] {
-    KnowledgeConfig cfg;
-    cfg.segmenter = "jieba-plain";
-    auto s = text::CreateSegmenter(cfg);
-    if (s.ok()) seg = std::move(s).value();
-  });
-  return seg.get();
 }
 
 uint16_t ToBf16(float f) {
@@ -237,20 +221,17 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
     }
   }
   if (o.words) {
-    if (const text::Segmenter* seg = WordSegmenter()) {
-      std::vector<std::string> words = seg->Tokenize(text.substr(0, kMaxInputBytes));
-      uint64_t prev = 0;
-      for (const auto& w : words) {
-        const uint64_t h = HashBytes(w, 0x77);
-        out.push_back(static_cast<uint32_t>(Mix(h)) & mask);
-        if (prev) out.push_back(static_cast<uint32_t>(Mix(prev * 31 + h)) & mask);
-        prev = h;
-      }
+    uint64_t prev = 0;
+    for (const auto& w : SegmenterWords(text)) {
+      const uint64_t h = HashBytes(w, 0x77);
+      out.push_back(static_cast<uint32_t>(Mix(h)) & mask);
+      if (prev) out.push_back(static_cast<uint32_t>(Mix(prev * 31 + h)) & mask);
+      prev = h;
     }
   }
   if (o.clusters > 0 && clusters) {
     int prev = -1;
-    for (const auto& w : WordClusters::Words(text)) {
+    for (const auto& w : SegmenterWords(text)) {
       const int c = clusters->Find(w);
       if (c >= 0) {
         out.push_back(static_cast<uint32_t>(Mix(0xC1C1000000ULL + static_cast<uint64_t>(c))) & mask);
@@ -308,7 +289,7 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   const auto weight = [&](size_t i) { return weights.empty() ? 1.0f : weights[i]; };
   if (n_classes < 2) return InvalidArgument("need at least two classes");
   KEFU_RETURN_IF_ERROR(LinearOptions::FromJson(options.ToJson()).status());
-  if (options.words && !WordSegmenter()) return Unavailable("word features need the jieba dictionary (text segmenter)");
+  if (options.words && !SegmenterAvailable()) return Unavailable("word features need the jieba dictionary (text segmenter)");
   if (!clusters && base) clusters = base->clusters_;
   if (options.clusters > 0 && (!clusters || clusters->clusters() != options.clusters)) {
     return InvalidArgument(fmt::format("options ask for {} word clusters but {} were given", options.clusters,
@@ -665,7 +646,7 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   for (float w : m.weights_) {
     if (!std::isfinite(w)) return bad("non-finite weight");
   }
-  if ((m.options_.words || m.options_.clusters > 0) && !WordSegmenter()) {
+  if ((m.options_.words || m.options_.clusters > 0) && !SegmenterAvailable()) {
     return Unavailable("model uses word features but the jieba dictionary is missing");
   }
   m.version_ = version;

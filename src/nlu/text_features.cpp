@@ -1,11 +1,27 @@
 #include "nlu/text_features.h"
 
+#include <memory>
+#include <mutex>
 #include <vector>
 
+#include "common/config.h"
 #include "common/utf8.h"
+#include "text/segmenter.h"
 
 namespace kefu::nlu {
 namespace {
+
+const text::Segmenter* JiebaExact() {
+  static std::once_flag once;
+  static std::unique_ptr<text::Segmenter> seg;
+  std::call_once(once, [] {
+    KnowledgeConfig cfg;
+    cfg.segmenter = "jieba-plain";
+    auto s = text::CreateSegmenter(cfg);
+    if (s.ok()) seg = std::move(s).value();
+  });
+  return seg.get();
+}
 
 bool IsCjk(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
@@ -105,5 +121,13 @@ std::string DetectLanguage(std::string_view text) {
   // A CJK character carries about as much as a four-letter English word.
   return cjk * 4 >= latin ? "zh" : "en";
 }
+
+std::vector<std::string> SegmenterWords(std::string_view text) {
+  const text::Segmenter* seg = JiebaExact();
+  if (!seg) return {};
+  return seg->Tokenize(utf8::TruncateBytes(text, kMaxInputBytes));
+}
+
+bool SegmenterAvailable() { return JiebaExact() != nullptr; }
 
 }  // namespace kefu::nlu

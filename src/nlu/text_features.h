@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kefu::nlu {
 
@@ -19,6 +20,13 @@ inline constexpr size_t kMaxInputBytes = 4096;
 // forms are folded to ASCII, numbers of more than 6 digits become "<num>", runs of
 // the same punctuation are cut to two. Never returns a newline.
 std::string Featurize(std::string_view text);
+
+// The words of the jieba exact-mode segmenter of src/text (normalised and
+// casefolded, punctuation dropped) in the first kMaxInputBytes of `text`: the
+// unit of word features and word clusters. The dictionary loads once, on first
+// use; empty when it is missing (SegmenterAvailable() says which).
+std::vector<std::string> SegmenterWords(std::string_view text);
+bool SegmenterAvailable();
 
 // "zh" when 4 x (CJK characters) >= (Latin letters), otherwise "en"; "zh" for
 // text without letters.

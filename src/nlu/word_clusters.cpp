@@ -10,12 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <random>
 
-#include "common/config.h"
 #include "nlu/text_features.h"
-#include "text/segmenter.h"
 
 namespace kefu::nlu {
 namespace {
@@ -33,18 +30,6 @@ uint32_t WordKey(std::string_view w) {
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
   return static_cast<uint32_t>(h);
-}
-
-const text::Segmenter* Segmenter() {
-  static std::once_flag once;
-  static std::unique_ptr<text::Segmenter> seg;
-  std::call_once(once, [] {
-    KnowledgeConfig cfg;
-    cfg.segmenter = "jieba-plain";
-    auto s = text::CreateSegmenter(cfg);
-    if (s.ok()) seg = std::move(s).value();
-  });
-  return seg.get();
 }
 
 template <typename T>
@@ -128,14 +113,6 @@ nlohmann::json ClusterOptions::ToJson() const {
           {"min_count", min_count}, {"window", window}, {"iterations", iterations}};
 }
 
-bool WordClusters::Available() { return Segmenter() != nullptr; }
-
-std::vector<std::string> WordClusters::Words(std::string_view text) {
-  const text::Segmenter* seg = Segmenter();
-  if (!seg) return {};
-  return seg->Tokenize(text.substr(0, std::min(text.size(), kMaxInputBytes)));
-}
-
 int WordClusters::Find(std::string_view word) const {
   const uint32_t key = WordKey(word);
   auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
@@ -151,7 +128,7 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
       o.iterations < 0) {
     return InvalidArgument("word cluster options out of range");
   }
-  if (!Available()) return Unavailable("word clusters need the jieba dictionary (text segmenter)");
+  if (!SegmenterAvailable()) return Unavailable("word clusters need the jieba dictionary (text segmenter)");
   static std::atomic<int> counter{0};
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     fmt::format("kefu-clusters-{}-{}", getpid(), counter++);
@@ -168,7 +145,7 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
     std::ofstream out(input, std::ios::binary);
     if (!out) return Unavailable("cannot write " + input);
     for (const auto& t : texts) {
-      const std::vector<std::string> words = Words(t);
+      const std::vector<std::string> words = SegmenterWords(t);
       if (words.empty()) continue;
       for (size_t i = 0; i < words.size(); ++i) out << (i ? " " : "") << words[i];
       out << '\n';

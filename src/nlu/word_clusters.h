@@ -3,8 +3,8 @@
 // ("凉了" in a takeaway review sits with "难吃"), which the labelled data of
 // another domain never shows.
 //
-// Training segments every text with the jieba exact-mode segmenter of
-// src/text, learns skip-gram word vectors with fastText (one thread, fixed
+// Training segments every text into words (SegmenterWords(): jieba exact
+// mode, src/text), learns skip-gram word vectors with fastText (one thread, fixed
 // seed: the same texts give the same clusters), and groups the words seen at
 // least `min_count` times into `clusters` groups by spherical k-means
 // (k-means++ seeding, fixed seed). Only the clusters are kept: a sorted table
@@ -48,12 +48,8 @@ class WordClusters {
   static Result<WordClusters> Parse(std::string_view& in);
   void AppendTo(std::string& out) const;
 
-  // The cluster of a segmenter word (as Words() returns them), or -1.
+  // The cluster of a segmenter word (as SegmenterWords() returns them), or -1.
   int Find(std::string_view word) const;
-  // The segmenter words of `text` (normalised, punctuation dropped), the unit
-  // clusters are learned and looked up on; empty when the jieba dictionary is missing.
-  static std::vector<std::string> Words(std::string_view text);
-  static bool Available();
 
   size_t words() const { return keys_.size(); }
   int clusters() const { return clusters_; }

@@ -7,6 +7,7 @@
 
 #include "nlu/classifier.h"
 #include "nlu/linear.h"
+#include "nlu/text_features.h"
 
 namespace kefu::nlu {
 namespace {
@@ -41,7 +42,7 @@ ClusterOptions Small() {
 }
 
 TEST(WordClusters, GroupsWordsUsedAlikeAndRoundTrips) {
-  if (!WordClusters::Available()) GTEST_SKIP() << "jieba dictionary not found";
+  if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
   auto wc = WordClusters::Train(Corpus(), Small());
   ASSERT_TRUE(wc.ok()) << wc.status().ToString();
   ASSERT_EQ(wc->clusters(), 2);
@@ -72,7 +73,7 @@ TEST(WordClusters, GroupsWordsUsedAlikeAndRoundTrips) {
 }
 
 TEST(WordClusters, RefusesBadOptionsAndCorruptBytes) {
-  if (!WordClusters::Available()) GTEST_SKIP() << "jieba dictionary not found";
+  if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
   ClusterOptions o = Small();
   o.clusters = 1;
   EXPECT_FALSE(WordClusters::Train(Corpus(), o).ok());
@@ -104,7 +105,7 @@ TEST(WordClusters, RefusesBadOptionsAndCorruptBytes) {
 // The point of clusters: a word the labelled data never shows gets the
 // polarity of the words it is used like.
 TEST(WordClusters, CarryLabelsToWordsTheLabelledDataLacks) {
-  if (!WordClusters::Available()) GTEST_SKIP() << "jieba dictionary not found";
+  if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
   std::vector<LabeledExample> labelled;
   for (int rep = 0; rep < 5; ++rep) {
     labelled.push_back({"苹果" + std::string(rep, '!'), "positive", 0});
@@ -151,7 +152,7 @@ TEST(WordClusters, CarryLabelsToWordsTheLabelledDataLacks) {
 }
 
 TEST(WordClusters, LinearPayloadWithClustersIsStrict) {
-  if (!WordClusters::Available()) GTEST_SKIP() << "jieba dictionary not found";
+  if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
   auto wc = WordClusters::Train(Corpus(), Small());
   ASSERT_TRUE(wc.ok());
   auto shared = std::make_shared<const WordClusters>(std::move(wc).value());
