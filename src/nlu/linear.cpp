@@ -220,18 +220,21 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
       }
     }
   }
+  const bool use_clusters = o.clusters > 0 && clusters;
+  const std::vector<std::string> words =
+      o.words || use_clusters ? SegmenterWords(text) : std::vector<std::string>();
   if (o.words) {
     uint64_t prev = 0;
-    for (const auto& w : SegmenterWords(text)) {
+    for (const auto& w : words) {
       const uint64_t h = HashBytes(w, 0x77);
       out.push_back(static_cast<uint32_t>(Mix(h)) & mask);
       if (prev) out.push_back(static_cast<uint32_t>(Mix(prev * 31 + h)) & mask);
       prev = h;
     }
   }
-  if (o.clusters > 0 && clusters) {
+  if (use_clusters) {
     int prev = -1;
-    for (const auto& w : SegmenterWords(text)) {
+    for (const auto& w : words) {
       const int c = clusters->Find(w);
       if (c >= 0) {
         out.push_back(static_cast<uint32_t>(Mix(0xC1C1000000ULL + static_cast<uint64_t>(c))) & mask);
