@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "nlu/linear.h"
+#include "nlu/scratch.h"
 #include "nlu/text_features.h"
 
 namespace kefu::nlu {
@@ -25,26 +26,6 @@ namespace {
 
 constexpr std::string_view kMagic = "KEFU-NLU-MODEL/1\n";
 constexpr std::string_view kLabelPrefix = "__label__";
-
-// A scratch directory removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            fmt::format("kefu-nlu-{}-{}-{:x}", getpid(), counter++, rd());
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Writes fastText's training file; returns the number of distinct features
 // (tokens and token n-grams up to `ngrams`), which bounds the rows the model uses.

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "nlu/scratch.h"
 #include "nlu/text_features.h"
 
 namespace kefu::nlu {
@@ -55,19 +56,6 @@ float FromBf16(uint16_t b) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
-}
-
-template <typename T>
-void Put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-template <typename T>
-bool Get(std::string_view& in, T* v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
 }
 
 void Softmax(std::vector<float>& s) {
@@ -488,28 +476,28 @@ void LinearModel::Quantize() {
 
 std::string LinearModel::Serialize() const {
   std::string out(kLinearMagic);
-  Put<uint32_t>(out, version_);
+  PutRaw<uint32_t>(out, version_);
   const std::string opts = options_.ToJson().dump();
-  Put<uint32_t>(out, static_cast<uint32_t>(opts.size()));
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(opts.size()));
   out += opts;
-  Put<uint32_t>(out, static_cast<uint32_t>(n_classes_));
-  Put<uint64_t>(out, buckets_.size());
-  for (float b : bias_) Put<float>(out, b);
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(n_classes_));
+  PutRaw<uint64_t>(out, buckets_.size());
+  for (float b : bias_) PutRaw<float>(out, b);
   if (version_ == kLinearVersionBf16) {  // a model loaded from an old file is written back unchanged
-    for (uint32_t b : buckets_) Put<uint32_t>(out, b);
-    for (float sc : scale_) Put<float>(out, sc);
-    for (float w : weights_) Put<uint16_t>(out, ToBf16(w));
+    for (uint32_t b : buckets_) PutRaw<uint32_t>(out, b);
+    for (float sc : scale_) PutRaw<float>(out, sc);
+    for (float w : weights_) PutRaw<uint16_t>(out, ToBf16(w));
     return out;
   }
-  for (float v : scale_book_) Put<float>(out, v);
-  for (float v : weight_book_) Put<float>(out, v);
+  for (float v : scale_book_) PutRaw<float>(out, v);
+  for (float v : weight_book_) PutRaw<float>(out, v);
   std::string gaps;
   uint32_t prev = 0;
   for (size_t r = 0; r < buckets_.size(); ++r) {
     PutVarint(gaps, r == 0 ? buckets_[r] : buckets_[r] - prev);
     prev = buckets_[r];
   }
-  Put<uint64_t>(out, gaps.size());
+  PutRaw<uint64_t>(out, gaps.size());
   out += gaps;
   for (float v : scale_) out.push_back(static_cast<char>(Encode(scale_book_, v)));
   std::string bitmap((buckets_.size() + 7) / 8, '\0');
@@ -533,11 +521,11 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   in.remove_prefix(kLinearMagic.size());
   uint32_t version = 0, opts_len = 0, classes = 0;
   uint64_t nrows = 0;
-  if (!Get(in, &version) ||
+  if (!GetRaw(in, &version) ||
       (version != kLinearVersion && version != kLinearVersionBf16 && version != kLinearVersionClusters)) {
     return bad("unsupported version");
   }
-  if (!Get(in, &opts_len) || opts_len > in.size()) return bad("truncated options");
+  if (!GetRaw(in, &opts_len) || opts_len > in.size()) return bad("truncated options");
   nlohmann::json oj = nlohmann::json::parse(in.substr(0, opts_len), nullptr, false);
   in.remove_prefix(opts_len);
   if (oj.is_discarded()) return bad("corrupt options");
@@ -546,8 +534,8 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   if ((m.options_.clusters > 0) != (version == kLinearVersionClusters)) {
     return bad("word-cluster option and format version disagree");
   }
-  if (!Get(in, &classes) || classes < 2 || classes > 100000) return bad("bad class count");
-  if (!Get(in, &nrows) || nrows > (1ULL << 31)) return bad("bad row count");
+  if (!GetRaw(in, &classes) || classes < 2 || classes > 100000) return bad("bad class count");
+  if (!GetRaw(in, &nrows) || nrows > (1ULL << 31)) return bad("bad row count");
   const uint32_t limit = m.options_.bits >= 32 ? kEmpty : (1u << m.options_.bits);
   m.n_classes_ = static_cast<int>(classes);
   // Sizes are checked against the bytes present before anything is allocated,
@@ -562,12 +550,12 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
     const uint64_t need = classes * 4ULL + nrows * (8ULL + 2ULL * classes);
     if (in.size() != need) return bad(fmt::format("{} bytes of weights, expected {}", in.size(), need));
     allocate();
-    for (auto& b : m.bias_) Get(in, &b);
-    for (auto& b : m.buckets_) Get(in, &b);
-    for (auto& s : m.scale_) Get(in, &s);
+    for (auto& b : m.bias_) GetRaw(in, &b);
+    for (auto& b : m.buckets_) GetRaw(in, &b);
+    for (auto& s : m.scale_) GetRaw(in, &s);
     for (auto& w : m.weights_) {
       uint16_t v = 0;
-      Get(in, &v);
+      GetRaw(in, &v);
       w = FromBf16(v);
     }
   } else {
@@ -578,18 +566,18 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
     // refuse counts that would expand the file implausibly.
     if (nrows * classes > 16 * payload_bytes) return bad("row and class counts too large for the payload");
     allocate();
-    for (auto& b : m.bias_) Get(in, &b);
+    for (auto& b : m.bias_) GetRaw(in, &b);
     m.scale_book_.resize(kCodebookSize);
     m.weight_book_.resize(kCodebookSize);
-    for (auto& v : m.scale_book_) Get(in, &v);
-    for (auto& v : m.weight_book_) Get(in, &v);
+    for (auto& v : m.scale_book_) GetRaw(in, &v);
+    for (auto& v : m.weight_book_) GetRaw(in, &v);
     for (const auto* book : {&m.scale_book_, &m.weight_book_}) {
       for (size_t k = 0; k < kCodebookSize; ++k) {
         if (!std::isfinite((*book)[k]) || (k > 0 && (*book)[k] < (*book)[k - 1])) return bad("corrupt codebook");
       }
     }
     uint64_t gap_bytes = 0;
-    Get(in, &gap_bytes);
+    GetRaw(in, &gap_bytes);
     if (gap_bytes > in.size()) return bad("truncated buckets");
     std::string_view gaps = in.substr(0, gap_bytes);
     in.remove_prefix(gap_bytes);

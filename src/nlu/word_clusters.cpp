@@ -2,16 +2,14 @@
 
 #include <fasttext/fasttext.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "nlu/scratch.h"
 #include "nlu/text_features.h"
 
 namespace kefu::nlu {
@@ -30,19 +28,6 @@ uint32_t WordKey(std::string_view w) {
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
   return static_cast<uint32_t>(h);
-}
-
-template <typename T>
-void Put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-template <typename T>
-bool Get(std::string_view& in, T* v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
 }
 
 // Spherical k-means of the unit rows of `x` (n x d): k-means++ seeding, then
@@ -129,18 +114,8 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
     return InvalidArgument("word cluster options out of range");
   }
   if (!SegmenterAvailable()) return Unavailable("word clusters need the jieba dictionary (text segmenter)");
-  static std::atomic<int> counter{0};
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    fmt::format("kefu-clusters-{}-{}", getpid(), counter++);
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(p, ec);
-    }
-  } cleanup{dir};
-  const std::string input = (dir / "words.txt").string();
+  TempDir dir;
+  const std::string input = dir.File("words.txt");
   {
     std::ofstream out(input, std::ios::binary);
     if (!out) return Unavailable("cannot write " + input);
@@ -154,7 +129,7 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
   }
   fasttext::Args a;
   a.input = input;
-  a.output = (dir / "vectors").string();
+  a.output = dir.File("vectors");
   a.model = fasttext::model_name::sg;
   a.loss = fasttext::loss_name::ns;
   a.dim = o.dim;
@@ -214,18 +189,18 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
 
 void WordClusters::AppendTo(std::string& out) const {
   out.append(kMagic);
-  Put<uint32_t>(out, kVersion);
-  Put<uint32_t>(out, static_cast<uint32_t>(clusters_));
-  Put<uint32_t>(out, static_cast<uint32_t>(keys_.size()));
-  for (uint32_t k : keys_) Put<uint32_t>(out, k);
-  for (uint16_t id : ids_) Put<uint16_t>(out, id);
+  PutRaw<uint32_t>(out, kVersion);
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(clusters_));
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(keys_.size()));
+  for (uint32_t k : keys_) PutRaw<uint32_t>(out, k);
+  for (uint16_t id : ids_) PutRaw<uint16_t>(out, id);
 }
 
 Result<WordClusters> WordClusters::Parse(std::string_view& in) {
   if (in.substr(0, kMagic.size()) != kMagic) return InvalidArgument("word clusters: bad magic");
   in.remove_prefix(kMagic.size());
   uint32_t version = 0, k = 0, n = 0;
-  if (!Get(in, &version) || !Get(in, &k) || !Get(in, &n)) return InvalidArgument("word clusters: truncated header");
+  if (!GetRaw(in, &version) || !GetRaw(in, &k) || !GetRaw(in, &n)) return InvalidArgument("word clusters: truncated header");
   if (version != kVersion) return InvalidArgument(fmt::format("word clusters: unknown version {}", version));
   if (k < 2 || k > 65535) return InvalidArgument("word clusters: cluster count out of range");
   if (in.size() / 6 < n) return InvalidArgument("word clusters: truncated table");
@@ -234,11 +209,11 @@ Result<WordClusters> WordClusters::Parse(std::string_view& in) {
   m.keys_.resize(n);
   m.ids_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    Get(in, &m.keys_[i]);
+    GetRaw(in, &m.keys_[i]);
     if (i > 0 && m.keys_[i] <= m.keys_[i - 1]) return InvalidArgument("word clusters: keys not strictly ascending");
   }
   for (uint32_t i = 0; i < n; ++i) {
-    Get(in, &m.ids_[i]);
+    GetRaw(in, &m.ids_[i]);
     if (m.ids_[i] >= k) return InvalidArgument("word clusters: cluster id out of range");
   }
   return m;
