@@ -177,7 +177,7 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
 }
 
 std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& o,
-                                           const WordClusters* clusters) {
+                                           const WordClusters* clusters, std::vector<uint32_t>* punctuation_only) {
   const std::string feats = Featurize(text);
   std::vector<std::string_view> toks;
   std::string_view rest(feats);
@@ -191,11 +191,18 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
   out.reserve(toks.size() * (o.word_ngrams + 2));
   std::vector<uint64_t> th(toks.size());
   for (size_t i = 0; i < toks.size(); ++i) th[i] = HashBytes(toks[i], 0);
+  std::vector<uint8_t> punct(toks.size(), 0);
+  if (punctuation_only) {
+    for (size_t i = 0; i < toks.size(); ++i) punct[i] = IsPunctuationToken(toks[i]);
+  }
   for (size_t i = 0; i < toks.size(); ++i) {
     uint64_t h = 0x1234567ULL;
+    bool only_punct = true;
     for (int n = 0; n < o.word_ngrams && i + n < toks.size(); ++n) {
       h = Mix(h * 31 + th[i + n]);
       out.push_back(static_cast<uint32_t>(h) & mask);
+      only_punct = only_punct && punct[i + n];
+      if (punctuation_only && only_punct) punctuation_only->push_back(static_cast<uint32_t>(h) & mask);
     }
     const std::string_view t = toks[i];
     if (o.minn > 0 && t.size() > 1 && static_cast<unsigned char>(t[0]) < 0x80) {
@@ -236,11 +243,11 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (punctuation_only) {
+    std::sort(punctuation_only->begin(), punctuation_only->end());
+    punctuation_only->erase(std::unique(punctuation_only->begin(), punctuation_only->end()), punctuation_only->end());
+  }
   return out;
-}
-
-std::vector<uint32_t> LinearModel::Buckets(std::string_view text) const {
-  return LinearFeatureBuckets(text, options_, clusters_.get());
 }
 
 void LinearModel::BuildIndex() {
@@ -429,15 +436,16 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
 
 std::vector<float> LinearModel::Probabilities(std::string_view text) const {
   std::vector<float> s;
-  std::vector<uint32_t> b = Buckets(text);
+  std::vector<uint32_t> punctuation_only;
+  std::vector<uint32_t> b = LinearFeatureBuckets(text, options_, clusters_.get(), &punctuation_only);
   if (b.empty() || n_classes_ == 0) return s;
   double norm = 0;
-  size_t found = 0;
+  size_t found = 0;  // known features other than punctuation alone
   s.assign(n_classes_, 0);
   for (uint32_t bucket : b) {
     const int64_t r = Row(bucket);
     if (r < 0) continue;
-    ++found;
+    found += !std::binary_search(punctuation_only.begin(), punctuation_only.end(), bucket);
     const float x = scale_[r];
     norm += static_cast<double>(x) * x;
     const float* w = &weights_[static_cast<size_t>(r) * n_classes_];

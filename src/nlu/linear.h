@@ -77,7 +77,9 @@ class LinearModel {
   std::string Serialize() const;
   uint32_t format_version() const { return version_; }
 
-  // Class probabilities (n_classes() values); empty when the text has no known feature.
+  // Class probabilities (n_classes() values); empty when the text has no known
+  // feature other than punctuation marks alone (a "，" or "!!" the model knows
+  // does not make an English sentence readable to a Chinese model).
   std::vector<float> Probabilities(std::string_view text) const;
 
   int n_classes() const { return n_classes_; }
@@ -86,8 +88,6 @@ class LinearModel {
   const WordClusters* clusters() const { return clusters_.get(); }
 
  private:
-  // Deduplicated feature buckets of `text`.
-  std::vector<uint32_t> Buckets(std::string_view text) const;
   // Row index of a bucket, or -1.
   int64_t Row(uint32_t bucket) const;
   void BuildIndex();
@@ -109,8 +109,11 @@ class LinearModel {
 };
 
 // Hashed feature buckets of `text` under `options` (exposed for tests);
-// `clusters` gives the cluster features when options.clusters > 0.
+// `clusters` gives the cluster features when options.clusters > 0. With
+// `punctuation_only`, the buckets of token n-grams made only of punctuation
+// marks (IsPunctuationToken) are also listed there, sorted.
 std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& options,
-                                           const WordClusters* clusters = nullptr);
+                                           const WordClusters* clusters = nullptr,
+                                           std::vector<uint32_t>* punctuation_only = nullptr);
 
 }  // namespace kefu::nlu

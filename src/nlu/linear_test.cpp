@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "nlu/classifier.h"
+#include "nlu/text_features.h"
 
 namespace kefu::nlu {
 namespace {
@@ -52,6 +53,22 @@ TEST(LinearModel, LearnsTinySetAndRoundTrips) {
   // Text without any known feature: no prediction.
   EXPECT_TRUE((*m)->Predict("zzzz", 1).empty());
   EXPECT_EQ((*m)->Classify("").label, "");
+}
+
+// A model that knows "，" and "!" from its Chinese examples must not read an
+// English sentence through its punctuation alone.
+TEST(LinearModel, PunctuationAloneIsNoKnownFeature) {
+  auto m = Classifier::Train(Task::kSentiment, Toy(), Linear());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE((*m)->Predict("THIS IS UNACCEPTABLE, I WANT IT NOW!!", 1).empty());
+  EXPECT_TRUE((*m)->Predict("，!!", 1).empty());
+  EXPECT_EQ((*m)->Classify("差评，!!").label, "negative");  // one known word is enough
+  EXPECT_TRUE(IsPunctuationToken(","));
+  EXPECT_TRUE(IsPunctuationToken("。"));
+  EXPECT_TRUE(IsPunctuationToken("…"));
+  EXPECT_FALSE(IsPunctuationToken("👍"));  // emoji carry sentiment
+  EXPECT_FALSE(IsPunctuationToken("好"));
+  EXPECT_FALSE(IsPunctuationToken("ok"));
 }
 
 TEST(LinearModel, ExampleWeightsScaleWhatATextCounts) {

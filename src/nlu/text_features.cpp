@@ -122,6 +122,15 @@ std::string DetectLanguage(std::string_view text) {
   return cjk * 4 >= latin ? "zh" : "en";
 }
 
+bool IsPunctuationToken(std::string_view token) {
+  const std::vector<char32_t> cps = utf8::Decode(token);
+  if (cps.size() != 1) return false;
+  const char32_t c = cps[0];
+  if (c < 0x80) return c > 0x20 && !IsAsciiAlnum(c) && c != 0x7F;
+  return (c >= 0x2000 && c <= 0x206F) || (c >= 0x3000 && c <= 0x303F) || (c >= 0xFE30 && c <= 0xFE4F) ||
+         (c >= 0xFF00 && c <= 0xFF65);
+}
+
 std::vector<std::string> SegmenterWords(std::string_view text) {
   const text::Segmenter* seg = JiebaExact();
   if (!seg) return {};

@@ -28,6 +28,11 @@ std::string Featurize(std::string_view text);
 std::vector<std::string> SegmenterWords(std::string_view text);
 bool SegmenterAvailable();
 
+// True for a Featurize() token that is one punctuation mark (ASCII
+// punctuation, general or CJK punctuation): on its own it says nothing about
+// what a text is about. Emoji and other symbols are not punctuation.
+bool IsPunctuationToken(std::string_view token);
+
 // "zh" when 4 x (CJK characters) >= (Latin letters), otherwise "en"; "zh" for
 // text without letters.
 std::string DetectLanguage(std::string_view text);
