@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <unordered_map>
 
 #include "nlu/scratch.h"
 #include "nlu/text_features.h"
@@ -119,13 +120,25 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
   {
     std::ofstream out(input, std::ios::binary);
     if (!out) return Unavailable("cannot write " + input);
+    std::unordered_map<std::string, int> counts;
     for (const auto& t : texts) {
       const std::vector<std::string> words = SegmenterWords(t);
       if (words.empty()) continue;
-      for (size_t i = 0; i < words.size(); ++i) out << (i ? " " : "") << words[i];
+      for (size_t i = 0; i < words.size(); ++i) {
+        out << (i ? " " : "") << words[i];
+        ++counts[words[i]];
+      }
       out << '\n';
     }
     if (!out) return Unavailable("error writing " + input);
+    // Checked before training: fastText refuses an empty vocabulary, and a
+    // small set should not pay for vectors it cannot cluster.
+    const size_t frequent = static_cast<size_t>(
+        std::count_if(counts.begin(), counts.end(), [&](const auto& kv) { return kv.second >= o.min_count; }));
+    if (frequent < static_cast<size_t>(o.clusters)) {
+      return FailedPrecondition(fmt::format("only {} words are seen {} times or more: too few for {} clusters",
+                                            frequent, o.min_count, o.clusters));
+    }
   }
   fasttext::Args a;
   a.input = input;

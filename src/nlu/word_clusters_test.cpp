@@ -142,6 +142,11 @@ TEST(WordClusters, CarryLabelsToWordsTheLabelledDataLacks) {
   EXPECT_NE((*tiny)->metadata()["word_clusters"].value("skipped", "").find("too few"), std::string::npos);
   EXPECT_TRUE((*tiny)->Predict("葡萄", 1).empty());
 
+  // No word seen often enough at all (fastText would refuse the empty vocabulary).
+  auto none = Classifier::Train(Task::kSentiment, {{"好", "positive", 0}, {"差", "negative", 0}}, o, {});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_NE((*none)->metadata()["word_clusters"].value("skipped", "").find("only 0 words"), std::string::npos);
+
   // Cluster options need the linear kind and a sane k.
   o.clusters = 2;
   o.kind = "fasttext";
