@@ -177,7 +177,7 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
 }
 
 std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& o,
-                                           const WordClusters* clusters, std::vector<uint32_t>* punctuation_only) {
+                                           const WordClusters* clusters, PunctuationNgrams* punctuation) {
   const std::string feats = Featurize(text);
   std::vector<std::string_view> toks;
   std::string_view rest(feats);
@@ -191,8 +191,9 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
   out.reserve(toks.size() * (o.word_ngrams + 2));
   std::vector<uint64_t> th(toks.size());
   for (size_t i = 0; i < toks.size(); ++i) th[i] = HashBytes(toks[i], 0);
-  std::vector<uint8_t> punct(toks.size(), 0);
-  if (punctuation_only) {
+  std::vector<uint8_t> punct;  // per token, only when asked for
+  if (punctuation) {
+    punct.resize(toks.size());
     for (size_t i = 0; i < toks.size(); ++i) punct[i] = IsPunctuationToken(toks[i]);
   }
   for (size_t i = 0; i < toks.size(); ++i) {
@@ -201,8 +202,11 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
     for (int n = 0; n < o.word_ngrams && i + n < toks.size(); ++n) {
       h = Mix(h * 31 + th[i + n]);
       out.push_back(static_cast<uint32_t>(h) & mask);
-      only_punct = only_punct && punct[i + n];
-      if (punctuation_only && only_punct) punctuation_only->push_back(static_cast<uint32_t>(h) & mask);
+      only_punct = only_punct && punctuation && punct[i + n];
+      if (only_punct) {
+        ++punctuation->count;
+        if (punctuation->collect) punctuation->buckets.push_back(static_cast<uint32_t>(h) & mask);
+      }
     }
     const std::string_view t = toks[i];
     if (o.minn > 0 && t.size() > 1 && static_cast<unsigned char>(t[0]) < 0x80) {
@@ -243,9 +247,10 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (punctuation_only) {
-    std::sort(punctuation_only->begin(), punctuation_only->end());
-    punctuation_only->erase(std::unique(punctuation_only->begin(), punctuation_only->end()), punctuation_only->end());
+  if (punctuation && punctuation->collect) {
+    auto& pb = punctuation->buckets;
+    std::sort(pb.begin(), pb.end());
+    pb.erase(std::unique(pb.begin(), pb.end()), pb.end());
   }
   return out;
 }
@@ -436,20 +441,32 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
 
 std::vector<float> LinearModel::Probabilities(std::string_view text) const {
   std::vector<float> s;
-  std::vector<uint32_t> punctuation_only;
-  std::vector<uint32_t> b = LinearFeatureBuckets(text, options_, clusters_.get(), &punctuation_only);
+  PunctuationNgrams punctuation;
+  std::vector<uint32_t> b = LinearFeatureBuckets(text, options_, clusters_.get(), &punctuation);
   if (b.empty() || n_classes_ == 0) return s;
   double norm = 0;
-  size_t found = 0;  // known features other than punctuation alone
+  size_t found = 0;
   s.assign(n_classes_, 0);
   for (uint32_t bucket : b) {
     const int64_t r = Row(bucket);
     if (r < 0) continue;
-    found += !std::binary_search(punctuation_only.begin(), punctuation_only.end(), bucket);
+    ++found;
     const float x = scale_[r];
     norm += static_cast<double>(x) * x;
     const float* w = &weights_[static_cast<size_t>(r) * n_classes_];
     for (int c = 0; c < n_classes_; ++c) s[c] += x * w[c];
+  }
+  // Punctuation alone is no known feature. Only when every known feature
+  // could be a punctuation n-gram (short or punctuation-heavy text) are those
+  // buckets collected to check exactly; the usual turn skips that.
+  if (found > 0 && found <= punctuation.count) {
+    PunctuationNgrams exact;
+    exact.collect = true;
+    LinearFeatureBuckets(text, options_, clusters_.get(), &exact);
+    found = 0;
+    for (uint32_t bucket : b) {
+      found += Row(bucket) >= 0 && !std::binary_search(exact.buckets.begin(), exact.buckets.end(), bucket);
+    }
   }
   if (found == 0) return {};
   const float z = static_cast<float>(1.0 / std::sqrt(norm));

@@ -108,12 +108,20 @@ class LinearModel {
   std::shared_ptr<const WordClusters> clusters_;   // when options_.clusters > 0
 };
 
+// Token n-grams of a text made only of punctuation marks (IsPunctuationToken):
+// how many there are (with repeats: an upper bound on their distinct
+// buckets) and, when `collect` is set, their buckets, sorted and deduplicated.
+struct PunctuationNgrams {
+  bool collect = false;
+  size_t count = 0;
+  std::vector<uint32_t> buckets;
+};
+
 // Hashed feature buckets of `text` under `options` (exposed for tests);
-// `clusters` gives the cluster features when options.clusters > 0. With
-// `punctuation_only`, the buckets of token n-grams made only of punctuation
-// marks (IsPunctuationToken) are also listed there, sorted.
+// `clusters` gives the cluster features when options.clusters > 0;
+// `punctuation` (optional) is filled as its comment says.
 std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOptions& options,
                                            const WordClusters* clusters = nullptr,
-                                           std::vector<uint32_t>* punctuation_only = nullptr);
+                                           PunctuationNgrams* punctuation = nullptr);
 
 }  // namespace kefu::nlu

@@ -123,9 +123,19 @@ std::string DetectLanguage(std::string_view text) {
 }
 
 bool IsPunctuationToken(std::string_view token) {
-  const std::vector<char32_t> cps = utf8::Decode(token);
-  if (cps.size() != 1) return false;
-  const char32_t c = cps[0];
+  // Runs for every token of every analysed turn: decode the one code point in
+  // place (every punctuation range below is within three UTF-8 bytes).
+  const auto b = [&](size_t i) { return static_cast<char32_t>(static_cast<unsigned char>(token[i])); };
+  char32_t c = 0;
+  if (token.size() == 1) {
+    c = b(0);
+  } else if (token.size() == 2 && (b(0) & 0xE0) == 0xC0) {
+    c = ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+  } else if (token.size() == 3 && (b(0) & 0xF0) == 0xE0) {
+    c = ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+  } else {
+    return false;  // several code points, or one beyond the punctuation ranges
+  }
   if (c < 0x80) return c > 0x20 && !IsAsciiAlnum(c) && c != 0x7F;
   return (c >= 0x2000 && c <= 0x206F) || (c >= 0x3000 && c <= 0x303F) || (c >= 0xFE30 && c <= 0xFE4F) ||
          (c >= 0xFF00 && c <= 0xFF65);
