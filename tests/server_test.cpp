@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "api/openapi.h"
+#include "nlu/analyzer.h"
 #include "support/test_server.h"
 #include "http/testing.h"
 
@@ -253,6 +254,42 @@ TEST_F(ServerTest, WidgetConfigListsDemoCustomers) {
   EXPECT_EQ(c["name"], "示例商城");
   EXPECT_FALSE(c["demo_customers"].empty());
   Call("GET", "/v1/widget/config?widget_key=wrong", nullptr, 401, {});
+}
+
+
+// [nlu] names the models the server loads: a named model that does not load
+// (missing, or of another task) stops start-up with a message naming it, and
+// intent_model = "-" serves without intents.
+TEST(ServerNluConfig, NamedModelsLoadOrStopStartUp) {
+  const fs::path dir = testing::FreshTestDir("server_nlu_test");
+  Config cfg = testing::TestConfig(dir, "warn");
+  cfg.nlu.sentiment_model = (dir / "no_such.kmodel").string();
+  auto missing = testing::StartServer(cfg);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("[nlu]"), std::string::npos) << missing.status().ToString();
+  EXPECT_NE(missing.status().message().find("no_such.kmodel"), std::string::npos) << missing.status().ToString();
+  cfg.nlu.sentiment_model = nlu::DefaultModelDir() + "/emotion.kmodel";  // another task's model
+  auto wrong_task = testing::StartServer(cfg);
+  ASSERT_FALSE(wrong_task.ok());
+  EXPECT_NE(wrong_task.status().message().find("[nlu]"), std::string::npos) << wrong_task.status().ToString();
+
+  cfg.nlu = NluConfig{};
+  cfg.nlu.sentiment_model = nlu::DefaultModelDir() + "/sentiment.kmodel";
+  cfg.nlu.intent_model = "-";
+  auto a = testing::StartServer(cfg);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const int port = (*a)->port();
+  auto c = Fetch(port, "POST", "/v1/conversations", json{{"customer_id", "C0001"}, {"channel", "web"}}.dump(), kWidget);
+  ASSERT_TRUE(c.ok() && c->status == 201) << (c.ok() ? c->body : c.status().ToString());
+  const std::string id = json::parse(c->body)["id"];
+  auto r = Fetch(port, "POST", "/v1/conversations/" + id + "/messages",
+                 json{{"client_msg_id", "n1"}, {"text", "东西坏了，我要投诉，马上退款！"}}.dump(), kWidget);
+  ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+  const json an = json::parse(r->body)["message"]["meta"]["analysis"];
+  EXPECT_EQ(an["sentiment"], "negative") << an.dump();
+  EXPECT_EQ(an["intent"], "") << an.dump();  // no intent model: no intent, not a guess
+  a->reset();
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -173,9 +173,19 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     a.llm_responder = std::make_unique<dialogue::LlmResponder>(*a.llm_client, *a.grounded, *a.kb, a.tools, ls);
     responder = a.llm_responder.get();
   }
-  auto analyzer = nlu::Analyzer::Create(nlu::AnalyzerSettings{});
+  nlu::AnalyzerSettings nlu_settings;
+  nlu_settings.sentiment_model = config.nlu.sentiment_model;
+  nlu_settings.emotion_model = config.nlu.emotion_model;
+  nlu_settings.intent_model = config.nlu.intent_model;
+  auto analyzer = nlu::Analyzer::Create(nlu_settings);
+  const bool nlu_configured =
+      !config.nlu.sentiment_model.empty() || !config.nlu.emotion_model.empty() || !config.nlu.intent_model.empty();
   if (analyzer.ok()) {
     a.analyzer = std::move(*analyzer);
+  } else if (nlu_configured) {
+    // A model the operator named must load: serving without the analysis it
+    // was chosen for would be a silent downgrade.
+    return Status(analyzer.status().code(), "[nlu] models: " + analyzer.status().message());
   } else {
     log::Warn("nlu_models_not_loaded", {{"error", analyzer.status().ToString()},
                                         {"hint", "turns are answered without sentiment/emotion/intent analysis"}});

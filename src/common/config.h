@@ -97,6 +97,15 @@ struct RoutingConfig {
   int reload_interval_s = 5;           // how often changed rule files are re-read
 };
 
+// Per-turn understanding (src/nlu, docs/nlu.md): the model files the server
+// loads at start-up. Empty = the shipped model ($KEFU_MODEL_DIR or models/);
+// a model named here that does not load stops start-up.
+struct NluConfig {
+  std::string sentiment_model;          // e.g. one adapted to this deployment's own traffic (docs/nlu.md)
+  std::string emotion_model;
+  std::string intent_model;             // the tenant's intents (kefu nlu train --task intent); "-" = none
+};
+
 struct LogConfig {
   std::string level = "info";           // trace|debug|info|warn|error
   bool json = true;                     // structured JSON lines on stderr
@@ -111,6 +120,7 @@ struct Config {
   AgentsConfig agents;
   RoutingConfig routing;
   InboxConfig inbox;
+  NluConfig nlu;
   LogConfig log;
 
   bool LlmEnabled() const { return !llm.base_url.empty(); }

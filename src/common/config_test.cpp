@@ -39,4 +39,16 @@ TEST(Config, RejectsWrongTypesAndRanges) {
   EXPECT_NE(bad.status().message().find("line"), std::string::npos);
 }
 
+
+TEST(Config, NluModelPaths) {
+  auto c = Config::Parse("[nlu]\nintent_model = \"-\"\nsentiment_model = \"/m/s.kmodel\"\n",
+                         {"KEFU_NLU_EMOTION_MODEL=/m/e.kmodel"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->nlu.intent_model, "-");
+  EXPECT_EQ(c->nlu.sentiment_model, "/m/s.kmodel");
+  EXPECT_EQ(c->nlu.emotion_model, "/m/e.kmodel");
+  EXPECT_TRUE(Config::Parse("").value().nlu.sentiment_model.empty());  // shipped models
+  EXPECT_FALSE(Config::Parse("[nlu]\nsentiment = \"x\"\n").ok());
+}
+
 }  // namespace kefu
