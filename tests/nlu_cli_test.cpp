@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+#include "dialogue/conversation_store.h"
+#include "storage/schema.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -150,6 +154,36 @@ TEST_F(NluCliTest, EvalReportsFaqRetrieval) {
   const double hit1 = std::stod(json.substr(at + 7));
   EXPECT_GT(hit1, 0.25) << json;  // BM25 over the accepted answers; a broken index scores near 0
   EXPECT_LT(hit1, 0.6) << json;
+}
+
+
+// `kefu nlu export-messages`: a tenant's customer messages from the state
+// database, one per line, for adapting the sentiment model (docs/nlu.md).
+TEST_F(NluCliTest, ExportMessagesWritesOneTenantsCustomerTexts) {
+  EXPECT_EQ(Kefu("--data-dir " + Path("nodb") + " nlu export-messages --tenant t1"), 1);
+  EXPECT_NE(Read("err.txt").find("no database at"), std::string::npos) << Read("err.txt");
+  EXPECT_FALSE(fs::exists(Path("nodb/kefu.db")));  // looking did not create one
+  {
+    fs::create_directories(Path("state"));
+    auto db = kefu::storage::OpenWithSchema(Path("state/kefu.db"));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0), ('t2','T2','w2',0)").ok());
+    kefu::dialogue::ConversationStore store(**db, kefu::SystemClock::Instance());
+    auto c = store.Create("t1", "C1", "web");
+    auto other = store.Create("t2", "C2", "web");
+    ASSERT_TRUE(c.ok() && other.ok());
+    auto a = store.AppendCustomerMessage(c->id, "m1", "送餐太慢了，\n菜都凉了", {});
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(store.AppendMessage(c->id, "bot", "非常抱歉", a->message.id, {}).ok());
+    ASSERT_TRUE(store.AppendCustomerMessage(c->id, "m2", "味道不错", {}).ok());
+    ASSERT_TRUE(store.AppendCustomerMessage(other->id, "m1", "别的租户的话", {}).ok());
+  }
+  ASSERT_EQ(Kefu("--data-dir " + Path("state") + " nlu export-messages --tenant t1 --out " + Path("msgs.txt")), 0)
+      << Read("err.txt");
+  EXPECT_EQ(Read("msgs.txt"), "送餐太慢了， 菜都凉了\n味道不错\n");
+  EXPECT_NE(Read("err.txt").find("2 customer messages"), std::string::npos) << Read("err.txt");
+  ASSERT_EQ(Kefu("--data-dir " + Path("state") + " nlu export-messages --tenant t2"), 0) << Read("err.txt");
+  EXPECT_EQ(Read("out.txt"), "别的租户的话\n");
 }
 
 }  // namespace

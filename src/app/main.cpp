@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   kb_deps.open_database = [](const kefu::Config& c) { return kefu::app::OpenDatabase(c); };
   kefu::app::RegisterKbCommands(cli, kb_deps);
   kefu::app::RegisterImportCommand(cli, kb_deps);  // data hub: kefu import
-  kefu::app::RegisterNluCommands(cli);
+  kefu::app::RegisterNluCommands(cli, kb_deps);
   kefu::app::RegisterEvalCommands(cli);
 
   try {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+#include "dialogue/conversation_store.h"
 #include "knowledge/eval.h"
 #include "nlu/analyzer.h"
 #include "nlu/classifier.h"
@@ -199,9 +201,37 @@ Result<nlohmann::json> FaqRetrievalSection(const std::string& data_arg) {
   return j;
 }
 
+// The tenant's customer messages, one per line (line breaks inside a message
+// become spaces; blank ones are left out): the unlabelled texts a deployment
+// adapts its sentiment model on (docs/nlu.md, "Adapting the sentiment model").
+void RunExportMessages(const KbCliDeps& deps, const std::string& tenant, int since_days, const std::string& out) {
+  const Config config = OrFail(deps.load_config());
+  const std::string db_path = (std::filesystem::path(config.storage.data_dir) / "kefu.db").string();
+  if (!std::filesystem::exists(db_path)) Fail("no database at " + db_path + " (set --data-dir)");
+  auto db = OrFail(deps.open_database(config));
+  dialogue::ConversationStore store(*db, SystemClock::Instance());
+  const int64_t since_ms =
+      since_days > 0 ? SystemClock::Instance().NowMs() - static_cast<int64_t>(since_days) * 86'400'000 : 0;
+  std::vector<std::string> texts;
+  OrFail(store.ForEachCustomerText(tenant, since_ms, [&](const std::string& t) {
+    std::string line = t;
+    for (char& c : line) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    if (line.find_first_not_of(" \t") != std::string::npos) texts.push_back(std::move(line));
+  }));
+  if (out.empty()) {
+    for (const auto& t : texts) std::cout << t << '\n';
+  } else {
+    OrFail(nlu::WriteTextLines(out, texts));
+  }
+  std::cerr << fmt::format("{} customer messages of tenant {}{}\n", texts.size(), tenant,
+                           out.empty() ? std::string() : " written to " + out);
+}
+
 }  // namespace
 
-void RegisterNluCommands(CLI::App& app) {
+void RegisterNluCommands(CLI::App& app, KbCliDeps deps) {
   auto* nlu = app.add_subcommand("nlu", "Train and run the sentiment, emotion and intent models");
   nlu->require_subcommand(1);
 
@@ -242,6 +272,21 @@ void RegisterNluCommands(CLI::App& app) {
   ms->add_option("--out", *splits_out, "directory")->required();
   ms->add_option("--data", *splits_data, "dataset directory (default $KEFU_DATA or ../shared/data)");
   ms->callback([splits_out, splits_data] { RunMakeSplits(*splits_out, *splits_data); });
+
+  struct ExportArgs {
+    std::string tenant, out;
+    int since_days = 0;
+  };
+  auto ex = std::make_shared<ExportArgs>();
+  auto shared = std::make_shared<KbCliDeps>(std::move(deps));
+  auto* em = nlu->add_subcommand("export-messages",
+                                 "Write a tenant's customer messages, one per line (unlabelled text for "
+                                 "adapting the sentiment model; uses --data-dir/--config)");
+  em->add_option("--tenant", ex->tenant, "tenant id")->required();
+  em->add_option("--since-days", ex->since_days, "only messages of the last N days (0 = all)")
+      ->check(CLI::Range(0, 36500));
+  em->add_option("--out", ex->out, "file to write (default: stdout)");
+  em->callback([shared, ex] { RunExportMessages(*shared, ex->tenant, ex->since_days, ex->out); });
 }
 
 void RegisterEvalCommands(CLI::App& app) {

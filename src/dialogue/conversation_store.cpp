@@ -308,6 +308,25 @@ Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
   return ReadMessages(st);
 }
 
+Status ConversationStore::ForEachCustomerText(const std::string& tenant_id, int64_t since_ms,
+                                              const std::function<void(const std::string&)>& fn) {
+  auto s = db_.Lock();
+  auto& st = s.Prepare("SELECT m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                       "WHERE c.tenant_id = ? AND m.role = 'customer' AND m.created_ms >= ? ORDER BY m.id");
+  st.Bind(1, tenant_id).Bind(2, since_ms);
+  for (;;) {
+    auto row = st.Step();
+    if (!row.ok()) {
+      st.Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    fn(st.Text(0));
+  }
+  st.Reset();
+  return Status::Ok();
+}
+
 int64_t ConversationStore::CountOpen() {
   auto s = db_.Lock();
   auto& st = s.Prepare("SELECT count(*) FROM conversations WHERE status = 'open'");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,12 @@ class ConversationStore {
   // system message (turns a human served); the service answers them at start-up.
   Result<std::vector<Message>> Unanswered(int limit);
   int64_t CountOpen();
+  // The texts of a tenant's customer messages written at or after
+  // `since_ms`, oldest first, handed to `fn` one at a time (`kefu nlu
+  // export-messages`: the unlabelled texts a deployment adapts its sentiment
+  // model on, docs/nlu.md).
+  Status ForEachCustomerText(const std::string& tenant_id, int64_t since_ms,
+                             const std::function<void(const std::string&)>& fn);
 
  private:
   std::optional<Message> FindReplyLocked(storage::Session& s, int64_t message_id);

@@ -68,6 +68,27 @@ TEST_F(ConversationStoreTest, UnansweredFindsMessagesWithoutReply) {
   EXPECT_EQ((*u)[0].id, b->message.id);
 }
 
+TEST_F(ConversationStoreTest, CustomerTextsOfOneTenantSinceATime) {
+  ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t2','T2','w2',0)").ok());
+  auto c = store_->Create("t1", "C1", "web");
+  auto other = store_->Create("t2", "C9", "web");
+  ASSERT_TRUE(c.ok() && other.ok());
+  ASSERT_TRUE(store_->AppendCustomerMessage(c->id, "m1", "旧消息", {}).ok());
+  clock_.AdvanceMs(1000);
+  const int64_t since = clock_.NowMs();
+  auto a = store_->AppendCustomerMessage(c->id, "m2", "送餐太慢了", {});
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store_->AppendMessage(c->id, "bot", "抱歉", a->message.id, {}).ok());
+  ASSERT_TRUE(store_->AppendCustomerMessage(c->id, "m3", "菜都凉了", {}).ok());
+  ASSERT_TRUE(store_->AppendCustomerMessage(other->id, "m1", "别的租户", {}).ok());
+  std::vector<std::string> got;
+  ASSERT_TRUE(store_->ForEachCustomerText("t1", since, [&](const std::string& t) { got.push_back(t); }).ok());
+  EXPECT_EQ(got, (std::vector<std::string>{"送餐太慢了", "菜都凉了"}));
+  got.clear();
+  ASSERT_TRUE(store_->ForEachCustomerText("t1", 0, [&](const std::string& t) { got.push_back(t); }).ok());
+  EXPECT_EQ(got.size(), 3u);
+}
+
 TEST_F(ConversationStoreTest, ContextRoundTrips) {
   auto c = store_->Create("t1", "C1", "web");
   ASSERT_TRUE(store_->SaveContext(c->id, {{"last_order_id", "SO1"}}).ok());
