@@ -605,20 +605,7 @@ std::string Classifier::Serialize() const {
   return std::string(kMagic) + meta.dump() + "\n" + payload_;
 }
 
-Status Classifier::Save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) return Unavailable("cannot write " + tmp);
-    out << Serialize();
-    out.close();
-    if (!out) return Unavailable("error writing " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unavailable(fmt::format("cannot move model to {}: {}", path, ec.message()));
-  return Status::Ok();
-}
+Status Classifier::Save(const std::string& path) const { return WriteFileReplacing(path, Serialize()); }
 
 std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const {
   std::vector<Prediction> out;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/utf8.h"
+#include "nlu/scratch.h"
 
 namespace kefu::nlu {
 
@@ -137,13 +138,9 @@ std::string Quote(std::string_view s) {
 }  // namespace
 
 Status WriteLabeledCsv(const std::string& path, const std::vector<LabeledExample>& examples) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return Unavailable(fmt::format("cannot write {}", path));
-  out << "text,label\n";
-  for (const auto& ex : examples) out << Quote(ex.text) << ',' << Quote(ex.label) << '\n';
-  out.close();
-  if (!out) return Unavailable(fmt::format("error writing {}", path));
-  return Status::Ok();
+  std::string out = "text,label\n";
+  for (const auto& ex : examples) out += Quote(ex.text) + ',' + Quote(ex.label) + '\n';
+  return WriteFileReplacing(path, out);
 }
 
 Result<std::vector<std::string>> ParseTextLines(std::string_view data, std::string_view what) {
@@ -169,17 +166,16 @@ Result<std::vector<std::string>> ReadTextLines(const std::string& path) {
 }
 
 Status WriteTextLines(const std::string& path, const std::vector<std::string>& texts) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return Unavailable(fmt::format("cannot write {}", path));
-  for (std::string t : texts) {
-    for (char& c : t) {
-      if (c == '\n' || c == '\r') c = ' ';
+  std::string out;
+  for (const auto& t : texts) {
+    const size_t at = out.size();
+    out += t;
+    for (size_t i = at; i < out.size(); ++i) {
+      if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
     }
-    out << t << '\n';
+    out += '\n';
   }
-  out.close();
-  if (!out) return Unavailable(fmt::format("error writing {}", path));
-  return Status::Ok();
+  return WriteFileReplacing(path, out);
 }
 
 }  // namespace kefu::nlu

@@ -1,5 +1,6 @@
 // Small helpers shared inside src/nlu: fixed-width little-endian fields of the
-// model payloads and a scratch directory for fastText's file-based training.
+// model payloads, a scratch directory for fastText's file-based training, and
+// whole-file writes that replace a file at once.
 #pragma once
 
 #include <fmt/format.h>
@@ -8,9 +9,12 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <string_view>
+
+#include "common/status.h"
 
 namespace kefu::nlu {
 
@@ -50,5 +54,27 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Writes `bytes` to `path` through `path`.tmp and a rename: a reader sees the
+// old file or the whole new one, never a part of it, and a failed write
+// leaves the old file as it was.
+inline Status WriteFileReplacing(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) return Unavailable("cannot write " + tmp);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return Unavailable("error writing " + tmp);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Unavailable(fmt::format("cannot move {} to {}: {}", tmp, path, ec.message()));
+  return Status::Ok();
+}
 
 }  // namespace kefu::nlu
