@@ -39,7 +39,6 @@ TEST(Config, RejectsWrongTypesAndRanges) {
   EXPECT_NE(bad.status().message().find("line"), std::string::npos);
 }
 
-
 TEST(Config, NluModelPaths) {
   auto c = Config::Parse("[nlu]\nintent_model = \"-\"\nsentiment_model = \"/m/s.kmodel\"\n",
                          {"KEFU_NLU_EMOTION_MODEL=/m/e.kmodel"});
