@@ -463,8 +463,10 @@ TEST_F(TenantIsolationTest, EveryAgentSupervisorAdminRouteAndTheWebSocket) {
       EXPECT_TRUE(b["alerts"].empty());
     }
     auto agents = Fetch(port_, "GET", "/v1/admin/agents", "", h);
-    if (agents->status == 200)
-      for (const auto& a : json::parse(agents->body)["items"]) EXPECT_EQ(a["tenant_id"], "other");
+    if (agents->status == 200) {
+      const json listed = json::parse(agents->body);  // named: a range over a temporary's member would dangle
+      for (const auto& a : listed["items"]) EXPECT_EQ(a["tenant_id"], "other");
+    }
     auto put = Fetch(port_, "PUT", "/v1/admin/agents/" + demo_agent_id, R"({"name":"hijack"})", h);
     EXPECT_TRUE(put->status == 404 || put->status == 403) << put->status;
     auto groups = Fetch(port_, "GET", "/v1/admin/groups", "", h);
@@ -592,6 +594,17 @@ TEST_F(AutoAssignTest, AWaitingConversationIsAssignedWhenASlotFreesOrAnAgentCome
   Say(c4, "转人工");  // solo is full, agent2 has room: assigned to agent2
   EXPECT_EQ(Mine(t2).size(), 2u);
   ws2.reset();  // agent2's workspace goes away: nothing more for it
+  // The server notices the closed socket asynchronously: wait until the
+  // supervisor board shows agent2 without a workspace.
+  const std::string tsup = Login("super");
+  bool gone = false;
+  const std::string id2 = IdOf(t2);
+  for (int i = 0; i < 250 && !gone; ++i) {
+    const json board = Call("GET", "/v1/supervisor/board", nullptr, 200, Bearer(tsup));
+    for (const auto& a : board["agents"]) gone |= a["id"] == id2 && a["workspace_connected"] == false;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(gone);
   std::string c5 = NewConversation("C0009");
   Say(c5, "转人工");
   EXPECT_EQ(Call("GET", "/v1/conversations/" + c5, nullptr, 200)["status"], "queued");

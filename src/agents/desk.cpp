@@ -268,6 +268,8 @@ json Desk::AgentJsonLocked(const AgentState& a) const {
   json j = a.agent.ToJson();
   j["presence"] = a.presence;
   j["active_chats"] = a.chats.size();
+  // Automatic assignment skips an online agent whose workspace is not open.
+  j["workspace_connected"] = std::any_of(a.conns.begin(), a.conns.end(), [](const auto& w) { return !w.expired(); });
   return j;
 }
 
