@@ -9,6 +9,7 @@
 
 #include "api/openapi.h"
 #include "nlu/analyzer.h"
+#include "nlu/classifier.h"
 #include "support/test_server.h"
 #include "http/testing.h"
 
@@ -289,6 +290,30 @@ TEST(ServerNluConfig, NamedModelsLoadOrStopStartUp) {
   EXPECT_EQ(an["sentiment"], "negative") << an.dump();
   EXPECT_EQ(an["intent"], "") << an.dump();  // no intent model: no intent, not a guess
   a->reset();
+
+  // tenant_intents_dir: <tenant>.kmodel is that tenant's own intent model.
+  std::vector<nlu::LabeledExample> ex;
+  for (const char* t : {"我要退款", "申请退款", "退款什么时候到账", "怎么退钱", "钱能退回来吗", "帮我退款"})
+    ex.push_back({t, "demo_own_refund"});
+  for (const char* t : {"你好", "在吗", "有人吗", "您好", "哈喽", "早上好"}) ex.push_back({t, "demo_own_hello"});
+  auto m = nlu::Classifier::Train(nlu::Task::kIntent, ex, nlu::DefaultTrainOptions(nlu::Task::kIntent, "zh"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  fs::create_directories(dir / "intents");
+  ASSERT_TRUE((*m)->Save((dir / "intents" / "demo.kmodel").string()).ok());
+  cfg.nlu = NluConfig{};
+  cfg.nlu.tenant_intents_dir = (dir / "intents").string();
+  auto b = testing::StartServer(cfg);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto c2 = Fetch((*b)->port(), "POST", "/v1/conversations", json{{"customer_id", "C0001"}, {"channel", "web"}}.dump(),
+                  kWidget);
+  ASSERT_TRUE(c2.ok() && c2->status == 201);
+  auto r2 = Fetch((*b)->port(), "POST", "/v1/conversations/" + json::parse(c2->body)["id"].get<std::string>() + "/messages",
+                  json{{"client_msg_id", "n2"}, {"text", "我想申请退款"}}.dump(), kWidget);
+  ASSERT_TRUE(r2.ok() && r2->status == 200) << (r2.ok() ? r2->body : r2.status().ToString());
+  EXPECT_EQ(json::parse(r2->body)["message"]["meta"]["analysis"]["intent"], "demo_own_refund") << r2->body;
+  b->reset();
+  cfg.nlu.tenant_intents_dir = (dir / "no_such_dir").string();
+  EXPECT_FALSE(testing::StartServer(cfg).ok());
   fs::remove_all(dir);
 }
 

@@ -177,11 +177,24 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   nlu_settings.sentiment_model = config.nlu.sentiment_model;
   nlu_settings.emotion_model = config.nlu.emotion_model;
   nlu_settings.intent_model = config.nlu.intent_model;
+  if (!config.nlu.tenant_intents_dir.empty()) {
+    // Tenants' own intent models: <dir>/<tenant_id>.kmodel.
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(config.nlu.tenant_intents_dir, ec)) {
+      if (f.path().extension() == ".kmodel") nlu_settings.tenant_intent_models[f.path().stem().string()] = f.path().string();
+    }
+    if (ec) return Unavailable("[nlu] tenant_intents_dir " + config.nlu.tenant_intents_dir + ": " + ec.message());
+  }
   auto analyzer = nlu::Analyzer::Create(nlu_settings);
-  const bool nlu_configured =
-      !config.nlu.sentiment_model.empty() || !config.nlu.emotion_model.empty() || !config.nlu.intent_model.empty();
+  const bool nlu_configured = !config.nlu.sentiment_model.empty() || !config.nlu.emotion_model.empty() ||
+                              !config.nlu.intent_model.empty() || !config.nlu.tenant_intents_dir.empty();
   if (analyzer.ok()) {
     a.analyzer = std::move(*analyzer);
+    if (!nlu_settings.tenant_intent_models.empty()) {
+      nlohmann::json tenants = nlohmann::json::array();
+      for (const auto& [tenant, path] : nlu_settings.tenant_intent_models) tenants.push_back(tenant);
+      log::Info("tenant_intent_models_loaded", {{"tenants", tenants}});
+    }
   } else if (nlu_configured) {
     // A model the operator named must load: serving without the analysis it
     // was chosen for would be a silent downgrade.

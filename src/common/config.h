@@ -103,7 +103,8 @@ struct RoutingConfig {
 struct NluConfig {
   std::string sentiment_model;          // e.g. one adapted to this deployment's own traffic (docs/nlu.md)
   std::string emotion_model;
-  std::string intent_model;             // the tenant's intents (kefu nlu train --task intent); "-" = none
+  std::string intent_model;             // intents of every tenant without its own (kefu nlu train --task intent); "-" = none
+  std::string tenant_intents_dir;       // <tenant_id>.kmodel files: a tenant's own intent model
 };
 
 struct LogConfig {

@@ -191,7 +191,7 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
       return;
     }
     nlohmann::json meta = nlohmann::json::object();
-    if (analyzer_) meta["analysis"] = analyzer_->Analyze(text).ToJson();
+    if (analyzer_) meta["analysis"] = analyzer_->Analyze(text, tenant_id).ToJson();
     nlohmann::json context = conv->context;
     nlohmann::json decision = Route(*conv, text, meta.value("analysis", nlohmann::json()), context);
     if (!decision.is_null()) meta["decision"] = std::move(decision);

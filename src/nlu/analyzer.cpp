@@ -125,11 +125,33 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& setti
     KEFU_ASSIGN_OR_RETURN(a->intent_,
                           Classifier::Load(pick(settings.intent_model, "intent_demo.kmodel"), Task::kIntent));
   }
+  for (const auto& [tenant, path] : settings.tenant_intent_models) {
+    auto m = Classifier::Load(path, Task::kIntent);
+    if (!m.ok()) return Status(m.status().code(), "intent model of tenant " + tenant + ": " + m.status().message());
+    a->tenant_intents_.emplace(tenant, std::move(*m));
+  }
   return a;
 }
 
-TurnAnalysis Analyzer::Analyze(std::string_view text) const {
+const Classifier* Analyzer::intent_model(std::string_view tenant_id) const {
+  const auto it = tenant_intents_.find(tenant_id);
+  return it != tenant_intents_.end() ? it->second.get() : intent_.get();
+}
+
+namespace {
+
+void ClassifyIntent(const Classifier* model, std::string_view text, TurnAnalysis& t) {
+  if (!model) return;
+  Prediction p = model->Classify(text);
+  t.intent = p.label.empty() ? std::string(kOutOfScope) : p.label;
+  t.intent_score = p.label.empty() ? 1.0 : p.score;
+}
+
+}  // namespace
+
+TurnAnalysis Analyzer::Analyze(std::string_view text, std::string_view tenant_id) const {
   TurnAnalysis t;
+  const Classifier* intent = intent_model(tenant_id);
   t.language = DetectLanguage(text);
   t.urgency = DetectUrgency(text);
   if (t.language != "zh") {
@@ -138,11 +160,7 @@ TurnAnalysis Analyzer::Analyze(std::string_view text) const {
     // not guessed (neutral, score 0) rather than reported as certain.
     t.sentiment = "neutral";
     t.emotion = "neutral";
-    if (intent_) {
-      Prediction p = intent_->Classify(text);
-      t.intent = p.label.empty() ? std::string(kOutOfScope) : p.label;
-      t.intent_score = p.label.empty() ? 1.0 : p.score;
-    }
+    ClassifyIntent(intent, text, t);
     return t;
   }
 
@@ -203,11 +221,7 @@ TurnAnalysis Analyzer::Analyze(std::string_view text) const {
     }
   }
 
-  if (intent_) {
-    Prediction p = intent_->Classify(text);
-    t.intent = p.label.empty() ? std::string(kOutOfScope) : p.label;
-    t.intent_score = p.label.empty() ? 1.0 : p.score;
-  }
+  ClassifyIntent(intent, text, t);
   return t;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ struct AnalyzerSettings {
   // probability below emotion_neutral_below_when_neutral) is reported "neutral".
   double emotion_neutral_below = 0.40;
   double emotion_neutral_below_when_neutral = 0.60;
+  // Tenants with intents of their own: tenant id -> intent model file. Their
+  // turns are classified by their model; every other tenant's by intent_model.
+  std::map<std::string, std::string> tenant_intent_models;
 };
 
 // Loads its models once in Create(); immutable afterwards, so Analyze() may be
@@ -57,9 +61,11 @@ class Analyzer {
  public:
   static Result<std::unique_ptr<Analyzer>> Create(const AnalyzerSettings& settings);
 
-  TurnAnalysis Analyze(std::string_view text) const;
+  // `tenant_id` picks the tenant's own intent model when it has one.
+  TurnAnalysis Analyze(std::string_view text, std::string_view tenant_id = {}) const;
 
-  const Classifier* intent_model() const { return intent_.get(); }
+  // The intent model a tenant's turns get (null: none).
+  const Classifier* intent_model(std::string_view tenant_id = {}) const;
 
  private:
   Analyzer() = default;
@@ -68,6 +74,7 @@ class Analyzer {
   bool has_neutral_class_ = false;  // sentiment_ was trained with a "neutral" label
   std::unique_ptr<Classifier> emotion_;
   std::unique_ptr<Classifier> intent_;  // may be null
+  std::map<std::string, std::unique_ptr<Classifier>, std::less<>> tenant_intents_;
 };
 
 // Urgency signals in `text` (also used by Analyze).

@@ -1,6 +1,7 @@
 #include "nlu/analyzer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -100,6 +101,38 @@ TEST(Urgency, ThreatsAndKeywords) {
   EXPECT_TRUE(DetectUrgency("请问有没有优惠券").empty());
   EXPECT_TRUE(Has(DetectUrgency("I want a refund now"), "keyword:refund"));
   EXPECT_FALSE(Has(DetectUrgency("refundable items"), "keyword:refund"));
+}
+
+// A tenant with an intent model of its own gets its intents; every other
+// tenant keeps the default (the shipped demo intents); a tenant model that
+// does not load stops Create with the tenant named.
+TEST_F(ShippedModels, TenantIntentModelsReplaceTheDefaultForThatTenantOnly) {
+  std::vector<LabeledExample> ex;
+  for (const char* t : {"我要退款", "申请退款", "退款什么时候到账", "怎么退钱", "钱能退回来吗", "帮我退款"})
+    ex.push_back({t, "bank_refund"});
+  for (const char* t : {"开户要带什么", "怎么开户", "我想开个账户", "开户需要多久", "网上能开户吗", "开户流程"})
+    ex.push_back({t, "open_account"});
+  auto m = Classifier::Train(Task::kIntent, ex, DefaultTrainOptions(Task::kIntent, "zh"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("kefu_tenant_intent_" + std::to_string(::getpid()) + ".kmodel")).string();
+  ASSERT_TRUE((*m)->Save(path).ok());
+  AnalyzerSettings s;
+  s.tenant_intent_models = {{"bank", path}};
+  auto a = Analyzer::Create(s);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ((*a)->Analyze("我想申请退款", "bank").intent, "bank_refund");
+  EXPECT_EQ((*a)->Analyze("怎么开户", "bank").intent, "open_account");
+  const std::string demo = (*a)->Analyze("我想申请退款", "demo").intent;
+  EXPECT_EQ(demo, analyzer_->Analyze("我想申请退款").intent);  // the shipped demo intents
+  EXPECT_NE(demo, "bank_refund");
+  EXPECT_NE((*a)->intent_model("bank"), (*a)->intent_model("demo"));
+
+  s.tenant_intent_models = {{"broken", path + ".missing"}};
+  auto bad = Analyzer::Create(s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("tenant broken"), std::string::npos) << bad.status().ToString();
+  std::filesystem::remove(path);
 }
 
 TEST(EmotionTrajectory, SlopeRisesAsTurnsGetAngrier) {
