@@ -314,6 +314,15 @@ TEST(ServerNluConfig, NamedModelsLoadOrStopStartUp) {
   b->reset();
   cfg.nlu.tenant_intents_dir = (dir / "no_such_dir").string();
   EXPECT_FALSE(testing::StartServer(cfg).ok());
+  // tenant_sentiment_dir: a file of another task stops start-up, naming the tenant.
+  cfg.nlu = NluConfig{};
+  fs::create_directories(dir / "sentiment");
+  ASSERT_TRUE((*m)->Save((dir / "sentiment" / "demo.kmodel").string()).ok());  // an intent model
+  cfg.nlu.tenant_sentiment_dir = (dir / "sentiment").string();
+  auto wrong = testing::StartServer(cfg);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("sentiment model of tenant demo"), std::string::npos)
+      << wrong.status().ToString();
   fs::remove_all(dir);
 }
 

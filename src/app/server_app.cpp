@@ -177,23 +177,32 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   nlu_settings.sentiment_model = config.nlu.sentiment_model;
   nlu_settings.emotion_model = config.nlu.emotion_model;
   nlu_settings.intent_model = config.nlu.intent_model;
-  if (!config.nlu.tenant_intents_dir.empty()) {
-    // Tenants' own intent models: <dir>/<tenant_id>.kmodel.
+  // Tenants' own models: <dir>/<tenant_id>.kmodel.
+  auto tenant_models = [](const std::string& key, const std::string& dir,
+                          std::map<std::string, std::string>& into) -> Status {
+    if (dir.empty()) return Status::Ok();
     std::error_code ec;
-    for (const auto& f : fs::directory_iterator(config.nlu.tenant_intents_dir, ec)) {
-      if (f.path().extension() == ".kmodel") nlu_settings.tenant_intent_models[f.path().stem().string()] = f.path().string();
+    for (const auto& f : fs::directory_iterator(dir, ec)) {
+      if (f.path().extension() == ".kmodel") into[f.path().stem().string()] = f.path().string();
     }
-    if (ec) return Unavailable("[nlu] tenant_intents_dir " + config.nlu.tenant_intents_dir + ": " + ec.message());
-  }
+    if (ec) return Unavailable("[nlu] " + key + " " + dir + ": " + ec.message());
+    return Status::Ok();
+  };
+  KEFU_RETURN_IF_ERROR(
+      tenant_models("tenant_intents_dir", config.nlu.tenant_intents_dir, nlu_settings.tenant_intent_models));
+  KEFU_RETURN_IF_ERROR(
+      tenant_models("tenant_sentiment_dir", config.nlu.tenant_sentiment_dir, nlu_settings.tenant_sentiment_models));
   auto analyzer = nlu::Analyzer::Create(nlu_settings);
   const bool nlu_configured = !config.nlu.sentiment_model.empty() || !config.nlu.emotion_model.empty() ||
-                              !config.nlu.intent_model.empty() || !config.nlu.tenant_intents_dir.empty();
+                              !config.nlu.intent_model.empty() || !config.nlu.tenant_intents_dir.empty() ||
+                              !config.nlu.tenant_sentiment_dir.empty();
   if (analyzer.ok()) {
     a.analyzer = std::move(*analyzer);
-    if (!nlu_settings.tenant_intent_models.empty()) {
-      nlohmann::json tenants = nlohmann::json::array();
-      for (const auto& [tenant, path] : nlu_settings.tenant_intent_models) tenants.push_back(tenant);
-      log::Info("tenant_intent_models_loaded", {{"tenants", tenants}});
+    if (!nlu_settings.tenant_intent_models.empty() || !nlu_settings.tenant_sentiment_models.empty()) {
+      nlohmann::json intents = nlohmann::json::array(), sentiment = nlohmann::json::array();
+      for (const auto& [tenant, path] : nlu_settings.tenant_intent_models) intents.push_back(tenant);
+      for (const auto& [tenant, path] : nlu_settings.tenant_sentiment_models) sentiment.push_back(tenant);
+      log::Info("tenant_models_loaded", {{"intent", intents}, {"sentiment", sentiment}});
     }
   } else if (nlu_configured) {
     // A model the operator named must load: serving without the analysis it

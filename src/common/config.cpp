@@ -86,7 +86,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(inbox, webhook_max_attempts); F(inbox, webhook_initial_backoff_ms); F(inbox, webhook_max_backoff_ms);
   F(inbox, webhook_timeout_ms); F(inbox, webhook_workers); F(inbox, webhook_poll_ms); F(inbox, customer_token_ttl_s);
   F(inbox, webhook_allow_private);
-  F(nlu, sentiment_model); F(nlu, emotion_model); F(nlu, intent_model); F(nlu, tenant_intents_dir);
+  F(nlu, sentiment_model); F(nlu, emotion_model); F(nlu, intent_model); F(nlu, tenant_intents_dir); F(nlu, tenant_sentiment_dir);
   F(log, level); F(log, json);
 #undef F
   return d;

@@ -105,6 +105,7 @@ struct NluConfig {
   std::string emotion_model;
   std::string intent_model;             // intents of every tenant without its own (kefu nlu train --task intent); "-" = none
   std::string tenant_intents_dir;       // <tenant_id>.kmodel files: a tenant's own intent model
+  std::string tenant_sentiment_dir;     // <tenant_id>.kmodel files: a tenant's own (e.g. adapted) sentiment model
 };
 
 struct LogConfig {

@@ -1,5 +1,7 @@
 #include "nlu/analyzer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -118,24 +120,36 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& setti
   auto pick = [&](const std::string& given, const char* file) { return given.empty() ? dir + "/" + file : given; };
   KEFU_ASSIGN_OR_RETURN(a->sentiment_,
                         Classifier::Load(pick(settings.sentiment_model, "sentiment.kmodel"), Task::kSentiment));
-  const auto& sl = a->sentiment_->labels();
-  a->has_neutral_class_ = std::find(sl.begin(), sl.end(), "neutral") != sl.end();
   KEFU_ASSIGN_OR_RETURN(a->emotion_, Classifier::Load(pick(settings.emotion_model, "emotion.kmodel"), Task::kEmotion));
   if (settings.intent_model != "-") {
     KEFU_ASSIGN_OR_RETURN(a->intent_,
                           Classifier::Load(pick(settings.intent_model, "intent_demo.kmodel"), Task::kIntent));
   }
-  for (const auto& [tenant, path] : settings.tenant_intent_models) {
-    auto m = Classifier::Load(path, Task::kIntent);
-    if (!m.ok()) return Status(m.status().code(), "intent model of tenant " + tenant + ": " + m.status().message());
-    a->tenant_intents_.emplace(tenant, std::move(*m));
-  }
+  auto load_tenants = [](const std::map<std::string, std::string>& files, Task task, const char* what,
+                         std::map<std::string, std::unique_ptr<Classifier>, std::less<>>& into) -> Status {
+    for (const auto& [tenant, path] : files) {
+      auto m = Classifier::Load(path, task);
+      if (!m.ok()) {
+        return Status(m.status().code(), fmt::format("{} model of tenant {}: {}", what, tenant, m.status().message()));
+      }
+      into.emplace(tenant, std::move(*m));
+    }
+    return Status::Ok();
+  };
+  KEFU_RETURN_IF_ERROR(load_tenants(settings.tenant_intent_models, Task::kIntent, "intent", a->tenant_intents_));
+  KEFU_RETURN_IF_ERROR(
+      load_tenants(settings.tenant_sentiment_models, Task::kSentiment, "sentiment", a->tenant_sentiments_));
   return a;
 }
 
 const Classifier* Analyzer::intent_model(std::string_view tenant_id) const {
   const auto it = tenant_intents_.find(tenant_id);
   return it != tenant_intents_.end() ? it->second.get() : intent_.get();
+}
+
+const Classifier* Analyzer::sentiment_model(std::string_view tenant_id) const {
+  const auto it = tenant_sentiments_.find(tenant_id);
+  return it != tenant_sentiments_.end() ? it->second.get() : sentiment_.get();
 }
 
 namespace {
@@ -168,11 +182,14 @@ TurnAnalysis Analyzer::Analyze(std::string_view text, std::string_view tenant_id
   // plus customer-service questions) decides by argmax, except that a
   // polar label below `polar_min_score` is neutral. A binary model's
   // low-confidence region is neutral instead.
-  auto s = sentiment_->Predict(text, 1);
+  const Classifier& sentiment = *sentiment_model(tenant_id);
+  const auto& sl = sentiment.labels();
+  const bool has_neutral_class = std::find(sl.begin(), sl.end(), "neutral") != sl.end();
+  auto s = sentiment.Predict(text, 1);
   if (s.empty()) {
     t.sentiment = "neutral";
     t.sentiment_score = 1.0;
-  } else if (has_neutral_class_) {
+  } else if (has_neutral_class) {
     if (s.front().label != "neutral" && s.front().score < settings_.polar_min_score) {
       t.sentiment = "neutral";
       t.sentiment_score = 1.0 - s.front().score;

@@ -50,9 +50,12 @@ struct AnalyzerSettings {
   // probability below emotion_neutral_below_when_neutral) is reported "neutral".
   double emotion_neutral_below = 0.40;
   double emotion_neutral_below_when_neutral = 0.60;
-  // Tenants with intents of their own: tenant id -> intent model file. Their
-  // turns are classified by their model; every other tenant's by intent_model.
+  // Tenants with models of their own: tenant id -> model file. Their turns
+  // are read by their model; every other tenant's by intent_model /
+  // sentiment_model (a tenant's sentiment model: e.g. one adapted to its
+  // customers' messages, docs/nlu.md).
   std::map<std::string, std::string> tenant_intent_models;
+  std::map<std::string, std::string> tenant_sentiment_models;
 };
 
 // Loads its models once in Create(); immutable afterwards, so Analyze() may be
@@ -61,20 +64,20 @@ class Analyzer {
  public:
   static Result<std::unique_ptr<Analyzer>> Create(const AnalyzerSettings& settings);
 
-  // `tenant_id` picks the tenant's own intent model when it has one.
+  // `tenant_id` picks the tenant's own intent and sentiment models when it has them.
   TurnAnalysis Analyze(std::string_view text, std::string_view tenant_id = {}) const;
 
-  // The intent model a tenant's turns get (null: none).
+  // The models a tenant's turns get (intent: null = none).
   const Classifier* intent_model(std::string_view tenant_id = {}) const;
+  const Classifier* sentiment_model(std::string_view tenant_id = {}) const;
 
  private:
   Analyzer() = default;
   AnalyzerSettings settings_;
   std::unique_ptr<Classifier> sentiment_;
-  bool has_neutral_class_ = false;  // sentiment_ was trained with a "neutral" label
   std::unique_ptr<Classifier> emotion_;
   std::unique_ptr<Classifier> intent_;  // may be null
-  std::map<std::string, std::unique_ptr<Classifier>, std::less<>> tenant_intents_;
+  std::map<std::string, std::unique_ptr<Classifier>, std::less<>> tenant_intents_, tenant_sentiments_;
 };
 
 // Urgency signals in `text` (also used by Analyze).

@@ -135,6 +135,36 @@ TEST_F(ShippedModels, TenantIntentModelsReplaceTheDefaultForThatTenantOnly) {
   std::filesystem::remove(path);
 }
 
+// A tenant's own sentiment model reads that tenant's turns (here one trained
+// to call praise negative, so the difference cannot be a coincidence).
+TEST_F(ShippedModels, TenantSentimentModelReadsThatTenantsTurnsOnly) {
+  std::vector<LabeledExample> ex;
+  for (int rep = 0; rep < 3; ++rep) {
+    const std::string tail(rep, '!');
+    for (const char* t : {"太棒了", "非常满意", "好极了", "很喜欢", "超赞", "真不错"}) ex.push_back({t + tail, "negative"});
+    for (const char* t : {"太差了", "很失望", "糟透了", "不喜欢", "垃圾", "真烂"}) ex.push_back({t + tail, "positive"});
+    for (const char* t : {"几点发货", "在吗", "怎么开发票", "运费多少", "有现货吗", "能改地址吗"}) ex.push_back({t + tail, "neutral"});
+  }
+  auto m = Classifier::Train(Task::kSentiment, ex, DefaultTrainOptions(Task::kSentiment, "zh"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("kefu_tenant_sentiment_" + std::to_string(::getpid()) + ".kmodel")).string();
+  ASSERT_TRUE((*m)->Save(path).ok());
+  AnalyzerSettings s;
+  s.tenant_sentiment_models = {{"odd", path}};
+  auto a = Analyzer::Create(s);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ((*a)->Analyze("太棒了，很喜欢", "odd").sentiment, "negative");
+  EXPECT_EQ((*a)->Analyze("太棒了，很喜欢", "demo").sentiment, analyzer_->Analyze("太棒了，很喜欢").sentiment);
+  EXPECT_EQ((*a)->Analyze("太棒了，很喜欢", "demo").sentiment, "positive");
+  EXPECT_NE((*a)->sentiment_model("odd"), (*a)->sentiment_model("demo"));
+  s.tenant_sentiment_models = {{"odd", (std::filesystem::path(DefaultModelDir()) / "emotion.kmodel").string()}};
+  auto wrong = Analyzer::Create(s);  // another task's model
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("sentiment model of tenant odd"), std::string::npos) << wrong.status().ToString();
+  std::filesystem::remove(path);
+}
+
 TEST(EmotionTrajectory, SlopeRisesAsTurnsGetAngrier) {
   EmotionTrajectory tr(5);
   for (double v : {0.0, 0.3, 0.6, 0.9}) {
