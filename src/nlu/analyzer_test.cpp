@@ -13,6 +13,19 @@ bool Has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// A tenant's model trained with the Chinese defaults, saved under the temp
+// directory; its path ("" when training or saving failed, which is reported).
+std::string TrainTenantModel(Task task, const std::vector<LabeledExample>& ex, const std::string& name) {
+  auto m = Classifier::Train(task, ex, DefaultTrainOptions(task, "zh"));
+  EXPECT_TRUE(m.ok()) << m.status().ToString();
+  if (!m.ok()) return "";
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("kefu_tenant_" + name + "_" + std::to_string(::getpid()) + ".kmodel")).string();
+  const Status saved = (*m)->Save(path);
+  EXPECT_TRUE(saved.ok()) << saved.ToString();
+  return saved.ok() ? path : "";
+}
+
 class ShippedModels : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -112,11 +125,8 @@ TEST_F(ShippedModels, TenantIntentModelsReplaceTheDefaultForThatTenantOnly) {
     ex.push_back({t, "bank_refund"});
   for (const char* t : {"开户要带什么", "怎么开户", "我想开个账户", "开户需要多久", "网上能开户吗", "开户流程"})
     ex.push_back({t, "open_account"});
-  auto m = Classifier::Train(Task::kIntent, ex, DefaultTrainOptions(Task::kIntent, "zh"));
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("kefu_tenant_intent_" + std::to_string(::getpid()) + ".kmodel")).string();
-  ASSERT_TRUE((*m)->Save(path).ok());
+  const std::string path = TrainTenantModel(Task::kIntent, ex, "intent");
+  ASSERT_FALSE(path.empty());
   AnalyzerSettings s;
   s.tenant_intent_models = {{"bank", path}};
   auto a = Analyzer::Create(s);
@@ -145,11 +155,8 @@ TEST_F(ShippedModels, TenantSentimentModelReadsThatTenantsTurnsOnly) {
     for (const char* t : {"太差了", "很失望", "糟透了", "不喜欢", "垃圾", "真烂"}) ex.push_back({t + tail, "positive"});
     for (const char* t : {"几点发货", "在吗", "怎么开发票", "运费多少", "有现货吗", "能改地址吗"}) ex.push_back({t + tail, "neutral"});
   }
-  auto m = Classifier::Train(Task::kSentiment, ex, DefaultTrainOptions(Task::kSentiment, "zh"));
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("kefu_tenant_sentiment_" + std::to_string(::getpid()) + ".kmodel")).string();
-  ASSERT_TRUE((*m)->Save(path).ok());
+  const std::string path = TrainTenantModel(Task::kSentiment, ex, "sentiment");
+  ASSERT_FALSE(path.empty());
   AnalyzerSettings s;
   s.tenant_sentiment_models = {{"odd", path}};
   auto a = Analyzer::Create(s);
