@@ -118,17 +118,16 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& setti
   a->settings_ = settings;
   const std::string dir = DefaultModelDir();
   auto pick = [&](const std::string& given, const char* file) { return given.empty() ? dir + "/" + file : given; };
-  KEFU_ASSIGN_OR_RETURN(a->sentiment_,
-                        Classifier::Load(pick(settings.sentiment_model, "sentiment.kmodel"), Task::kSentiment));
+  KEFU_ASSIGN_OR_RETURN(a->sentiment_, LoadSentiment(pick(settings.sentiment_model, "sentiment.kmodel")));
   KEFU_ASSIGN_OR_RETURN(a->emotion_, Classifier::Load(pick(settings.emotion_model, "emotion.kmodel"), Task::kEmotion));
   if (settings.intent_model != "-") {
     KEFU_ASSIGN_OR_RETURN(a->intent_,
                           Classifier::Load(pick(settings.intent_model, "intent_demo.kmodel"), Task::kIntent));
   }
-  auto load_tenants = [](const std::map<std::string, std::string>& files, Task task, const char* what,
-                         std::map<std::string, std::unique_ptr<Classifier>, std::less<>>& into) -> Status {
+  auto load_tenants = [](const std::map<std::string, std::string>& files, const char* what, auto load,
+                         auto& into) -> Status {
     for (const auto& [tenant, path] : files) {
-      auto m = Classifier::Load(path, task);
+      auto m = load(path);
       if (!m.ok()) {
         return Status(m.status().code(), fmt::format("{} model of tenant {}: {}", what, tenant, m.status().message()));
       }
@@ -136,10 +135,25 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& setti
     }
     return Status::Ok();
   };
-  KEFU_RETURN_IF_ERROR(load_tenants(settings.tenant_intent_models, Task::kIntent, "intent", a->tenant_intents_));
+  KEFU_RETURN_IF_ERROR(load_tenants(settings.tenant_intent_models, "intent",
+                                    [](const std::string& p) { return Classifier::Load(p, Task::kIntent); },
+                                    a->tenant_intents_));
   KEFU_RETURN_IF_ERROR(
-      load_tenants(settings.tenant_sentiment_models, Task::kSentiment, "sentiment", a->tenant_sentiments_));
+      load_tenants(settings.tenant_sentiment_models, "sentiment", &Analyzer::LoadSentiment, a->tenant_sentiments_));
   return a;
+}
+
+Result<Analyzer::SentimentModel> Analyzer::LoadSentiment(const std::string& path) {
+  SentimentModel m;
+  KEFU_ASSIGN_OR_RETURN(m.model, Classifier::Load(path, Task::kSentiment));
+  const auto& labels = m.model->labels();
+  m.has_neutral_class = std::find(labels.begin(), labels.end(), "neutral") != labels.end();
+  return m;
+}
+
+const Analyzer::SentimentModel& Analyzer::SentimentFor(std::string_view tenant_id) const {
+  const auto it = tenant_sentiments_.find(tenant_id);
+  return it != tenant_sentiments_.end() ? it->second : sentiment_;
 }
 
 const Classifier* Analyzer::intent_model(std::string_view tenant_id) const {
@@ -148,8 +162,7 @@ const Classifier* Analyzer::intent_model(std::string_view tenant_id) const {
 }
 
 const Classifier* Analyzer::sentiment_model(std::string_view tenant_id) const {
-  const auto it = tenant_sentiments_.find(tenant_id);
-  return it != tenant_sentiments_.end() ? it->second.get() : sentiment_.get();
+  return SentimentFor(tenant_id).model.get();
 }
 
 namespace {
@@ -182,10 +195,9 @@ TurnAnalysis Analyzer::Analyze(std::string_view text, std::string_view tenant_id
   // plus customer-service questions) decides by argmax, except that a
   // polar label below `polar_min_score` is neutral. A binary model's
   // low-confidence region is neutral instead.
-  const Classifier& sentiment = *sentiment_model(tenant_id);
-  const auto& sl = sentiment.labels();
-  const bool has_neutral_class = std::find(sl.begin(), sl.end(), "neutral") != sl.end();
-  auto s = sentiment.Predict(text, 1);
+  const SentimentModel& sentiment = SentimentFor(tenant_id);
+  const bool has_neutral_class = sentiment.has_neutral_class;
+  auto s = sentiment.model->Predict(text, 1);
   if (s.empty()) {
     t.sentiment = "neutral";
     t.sentiment_score = 1.0;

@@ -73,11 +73,19 @@ class Analyzer {
 
  private:
   Analyzer() = default;
+  struct SentimentModel {
+    std::unique_ptr<Classifier> model;
+    bool has_neutral_class = false;  // trained with a "neutral" label (decided once, at load)
+  };
+  static Result<SentimentModel> LoadSentiment(const std::string& path);
+  const SentimentModel& SentimentFor(std::string_view tenant_id) const;
+
   AnalyzerSettings settings_;
-  std::unique_ptr<Classifier> sentiment_;
+  SentimentModel sentiment_;
   std::unique_ptr<Classifier> emotion_;
   std::unique_ptr<Classifier> intent_;  // may be null
-  std::map<std::string, std::unique_ptr<Classifier>, std::less<>> tenant_intents_, tenant_sentiments_;
+  std::map<std::string, std::unique_ptr<Classifier>, std::less<>> tenant_intents_;
+  std::map<std::string, SentimentModel, std::less<>> tenant_sentiments_;
 };
 
 // Urgency signals in `text` (also used by Analyze).
