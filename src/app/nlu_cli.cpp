@@ -248,7 +248,8 @@ void RegisterNluCommands(CLI::App& app, KbCliDeps deps) {
                 "labelled data lacks) and for the word clusters (option clusters; sentiment default 2048)");
   t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
                                      "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
-                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos|log_odds_oos), prune, self_train, "
+                                     "calibration_folds, oos_recall, oos_score (top|top_minus_oos|log_odds_oos|log_odds_knn), knn_weight, "
+                                     "prune, self_train, "
                                      "self_train_new_only, self_train_weight, self_train_rounds, clusters (0 = none), "
                                      "cluster_dim, cluster_epoch, cluster_min_count; fasttext: dim, bucket, cutoff, quantize, "
                                      "calibration_share, threads; repeatable");

@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "nlu/linear.h"
+#include "nlu/neighbours.h"
 #include "nlu/scratch.h"
 #include "nlu/text_features.h"
 
@@ -117,6 +118,7 @@ nlohmann::json TrainOptions::ToJson() const {
     j["calibration_folds"] = calibration_folds;
     j["oos_recall"] = oos_recall;
     j["oos_score"] = oos_score;
+    if (oos_score == "log_odds_knn") j["knn_weight"] = knn_weight;
     j["self_train"] = self_train;
     j["self_train_weight"] = self_train_weight;
     j["self_train_new_only"] = self_train_new_only;
@@ -157,7 +159,8 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
       case Task::kIntent:
         if (language == "en") {
           o.word_ngrams = 3; o.epoch = 30; o.lr = 0.2; o.bits = 21; o.min_count = 1; o.oos_recall = 0.75;
-          o.oos_score = "log_odds_oos";
+          // log-odds plus 10 x the similarity to the top class's nearest example (docs/nlu.md, nlu7).
+          o.oos_score = "log_odds_knn"; o.knn_weight = 10;
           o.clusters = 256; o.cluster_min_count = 3;  // clusters of the examples' own words
         } else {  // small hand-written tenant sets: keep every feature
           o.word_ngrams = 2; o.epoch = 20; o.lr = 0.5; o.bits = 20; o.min_count = 1;
@@ -255,7 +258,35 @@ std::pair<int, double> TopAndScore(const std::vector<float>& p, std::string_view
   return {best, score};
 }
 
-bool ValidOosScore(std::string_view s) { return s == "top" || s == "top_minus_oos" || s == "log_odds_oos"; }
+bool ValidOosScore(std::string_view s) {
+  return s == "top" || s == "top_minus_oos" || s == "log_odds_oos" || s == "log_odds_knn";
+}
+
+// The in-scope examples of `examples` as nearest-example vectors of `model`.
+ExampleNeighbours InScopeNeighbours(const LinearModel& model, const std::vector<LabeledExample>& examples,
+                                    const std::vector<std::string>& labels) {
+  std::vector<std::string> texts;
+  std::vector<uint16_t> classes;
+  for (const auto& ex : examples) {
+    if (ex.label == kOutOfScope) continue;
+    texts.push_back(ex.text);
+    classes.push_back(static_cast<uint16_t>(std::lower_bound(labels.begin(), labels.end(), ex.label) - labels.begin()));
+  }
+  return ExampleNeighbours::Build(model, std::move(texts), std::move(classes));
+}
+
+// TopAndScore for every oos_score: "log_odds_knn" adds the weighted
+// similarity to the top class's nearest example to the log-odds.
+std::pair<int, double> RejectionScore(const LinearModel& model, std::string_view text, std::string_view kind,
+                                      int oos_id, const ExampleNeighbours* neighbours, double knn_weight,
+                                      std::vector<float>* probabilities) {
+  LinearModel::SparseVector v;
+  const bool knn = kind == "log_odds_knn" && neighbours;
+  *probabilities = model.Probabilities(text, knn ? &v : nullptr);
+  auto [best, score] = TopAndScore(*probabilities, knn ? "log_odds_oos" : kind, oos_id);
+  if (knn && best >= 0 && best != oos_id) score += knn_weight * neighbours->MaxSimilarity(v, best);
+  return {best, score};
+}
 
 // The unlabelled texts (each once, none that is already an example) that a
 // model trained on `examples` labels with probability >= `threshold`, with
@@ -296,6 +327,9 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   double threshold = 0;
   size_t calibration = 0;
   if (!ValidOosScore(options.oos_score)) return InvalidArgument("unknown oos_score '" + options.oos_score + "'");
+  if (!(options.knn_weight >= 0 && options.knn_weight <= 1000)) {
+    return InvalidArgument(fmt::format("knn_weight must be in 0..1000, not {}", options.knn_weight));
+  }
   // The rejection score: the top probability unless the task has an oos class to compare with.
   const std::string score_kind = task == Task::kIntent && has_oos ? options.oos_score : "top";
   // Word clusters from the examples' and the unlabelled texts, shared by every model trained below.
@@ -337,9 +371,12 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
       }
       if (DistinctLabels(train) != labels) continue;  // a class lives only in this fold: too small to use
       KEFU_ASSIGN_OR_RETURN(LinearModel m, TrainLinearOn(train, labels, lo, {}, nullptr, clusters));
+      std::optional<ExampleNeighbours> nb;
+      if (score_kind == "log_odds_knn") nb = InScopeNeighbours(m, train, labels);
+      std::vector<float> p;
       for (const auto& ex : held) {
         if (ex.label != kOutOfScope) continue;
-        auto [id, score] = TopAndScore(m.Probabilities(ex.text), score_kind, oos_id);
+        auto [id, score] = RejectionScore(m, ex.text, score_kind, oos_id, nb ? &*nb : nullptr, options.knn_weight, &p);
         scored.push_back({score, id < 0 || id == oos_id});
       }
     }
@@ -386,8 +423,15 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
     trained = std::move(plain);
   }
   const LinearModel& model = *trained;
-  const std::string payload = model.Serialize();
+  std::string payload = model.Serialize();
   nlohmann::json meta;
+  if (score_kind == "log_odds_knn") {
+    // The nearest-example block follows the linear payload; the header says how long it is.
+    const std::string block = InScopeNeighbours(model, examples, labels).Serialize();
+    payload += block;
+    meta["knn_weight"] = options.knn_weight;
+    meta["neighbour_bytes"] = block.size();
+  }
   meta["task"] = TaskName(task);
   meta["kind"] = "linear";
   meta["labels"] = labels;
@@ -411,8 +455,8 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   if (options.self_train < 0 || options.self_train > 1) {
     return InvalidArgument(fmt::format("self_train must be a probability in 0..1, not {}", options.self_train));
   }
-  if (!(options.self_train_weight > 0 && options.self_train_weight <= 1)) {
-    return InvalidArgument(fmt::format("self_train_weight must be in (0, 1], not {}", options.self_train_weight));
+  if (!(options.self_train_weight > 0 && options.self_train_weight <= 100)) {
+    return InvalidArgument(fmt::format("self_train_weight must be in (0, 100], not {}", options.self_train_weight));
   }
   if (options.self_train_rounds < 1) {
     return InvalidArgument(fmt::format("self_train_rounds must be at least 1, not {}", options.self_train_rounds));
@@ -557,13 +601,36 @@ Result<std::unique_ptr<Classifier>> Classifier::FromBytes(std::string_view bytes
   }
   const std::string kind = meta.value("kind", std::string("fasttext"));
   if (kind == "linear") {
-    auto lin = LinearModel::Parse(model->payload_);
+    // oos_score "log_odds_knn": the last neighbour_bytes of the payload are the nearest-example block.
+    const bool knn = model->oos_score_ == "log_odds_knn";
+    size_t block = 0;
+    try {
+      if (knn) {
+        block = meta.at("neighbour_bytes").get<size_t>();
+        model->knn_weight_ = meta.at("knn_weight").get<double>();
+      }
+    } catch (const std::exception& e) {
+      return InvalidArgument(fmt::format("{}: incomplete model header: {}", what, e.what()));
+    }
+    if (!knn && meta.contains("neighbour_bytes")) {
+      return InvalidArgument(fmt::format("{}: nearest examples without oos_score log_odds_knn", what));
+    }
+    if (block > model->payload_.size() || !std::isfinite(model->knn_weight_)) {
+      return InvalidArgument(fmt::format("{}: corrupt nearest-example header", what));
+    }
+    const std::string_view linear_bytes = std::string_view(model->payload_).substr(0, model->payload_.size() - block);
+    auto lin = LinearModel::Parse(linear_bytes);
     if (!lin.ok()) return InvalidArgument(fmt::format("{}: {}", what, lin.status().ToString()));
     if (static_cast<size_t>(lin->n_classes()) != model->labels_.size() || model->labels_.size() < 2 ||
         !std::is_sorted(model->labels_.begin(), model->labels_.end())) {
       return InvalidArgument(fmt::format("{}: model labels do not match its header", what));
     }
     model->linear_ = std::make_unique<LinearModel>(std::move(lin).value());
+    if (knn) {
+      auto nb = ExampleNeighbours::Parse(std::string_view(model->payload_).substr(linear_bytes.size()), *model->linear_);
+      if (!nb.ok()) return InvalidArgument(fmt::format("{}: {}", what, nb.status().ToString()));
+      model->neighbours_ = std::make_unique<ExampleNeighbours>(std::move(nb).value());
+    }
     model->meta_ = std::move(meta);
     return model;
   }
@@ -638,10 +705,10 @@ std::vector<Prediction> Classifier::Predict(std::string_view text, int k) const 
 
 Prediction Classifier::Classify(std::string_view text) const {
   if (linear_ && task_ == Task::kIntent && oos_score_ != "top") {
-    const std::vector<float> p = linear_->Probabilities(text);
     const auto oos = std::lower_bound(labels_.begin(), labels_.end(), std::string(kOutOfScope));
     const int oos_id = oos != labels_.end() && *oos == kOutOfScope ? static_cast<int>(oos - labels_.begin()) : -1;
-    auto [best, score] = TopAndScore(p, oos_score_, oos_id);
+    std::vector<float> p;
+    auto [best, score] = RejectionScore(*linear_, text, oos_score_, oos_id, neighbours_.get(), knn_weight_, &p);
     if (best < 0) return {"", 0.0};
     if (best != oos_id && score < oos_threshold_) return {std::string(kOutOfScope), 1.0 - p[best]};
     return {labels_[best], static_cast<double>(p[best])};

@@ -10,7 +10,8 @@
 //           oos_threshold, oos_score (absent = "top"), payload_bytes, payload_fnv1a64 (hex), train
 //           options, example counts
 //   rest:   the model bytes: LinearModel::Serialize() or fastText's (usually
-//           quantized, ".ftz" format)
+//           quantized, ".ftz" format); with oos_score "log_odds_knn" the
+//           last `neighbour_bytes` of them are ExampleNeighbours::Serialize()
 //
 // A Classifier is immutable after Train/Load; Predict/Classify are const and
 // safe to call from many threads at once.
@@ -33,6 +34,7 @@ class FastText;
 
 namespace kefu::nlu {
 class LinearModel;
+class ExampleNeighbours;
 }
 
 namespace kefu::nlu {
@@ -66,8 +68,8 @@ struct TrainOptions {
   // domain that occur beside words the model already knows get weights too
   // (docs/nlu.md, "Self-training"). 0 = off.
   double self_train = 0;
-  // What a pseudo-labelled text weighs against a labelled one (0 < w <= 1): in
-  // the feature statistics and the gradient. With AdaGrad, features seen only
+  // What a pseudo-labelled text weighs against a labelled one (0 < w <= 100):
+  // in the feature statistics and the gradient. With AdaGrad, features seen only
   // in pseudo-labelled texts still learn at full speed, while features of the
   // labelled data stay dominated by it.
   double self_train_weight = 1;
@@ -96,8 +98,12 @@ struct TrainOptions {
   // probability minus the probability of "oos" (the oos class then also
   // pulls borderline texts out of scope); "log_odds_oos" = log p(top) -
   // log p(oos), the difference of the two logits (unbounded: it keeps
-  // separating texts where both probabilities are near 0 or 1).
+  // separating texts where both probabilities are near 0 or 1);
+  // "log_odds_knn" = that plus knn_weight times the highest cosine similarity
+  // between the text and a training example of its top class (the model then
+  // carries its in-scope examples, ExampleNeighbours).
   std::string oos_score = "top";
+  double knn_weight = 10;
   int dim = 64;
   int epoch = 25;
   double lr = 0.5;
@@ -147,7 +153,9 @@ class Classifier {
   std::vector<Prediction> Predict(std::string_view text, int k = 1) const;
   // Top-1; for intent models "oos" when the model says so or its rejection
   // score (oos_score(): the top probability, that minus the probability of
-  // "oos", or log p(top) - log p(oos)) is below oos_threshold(). Empty text gives {"", 0}.
+  // "oos", log p(top) - log p(oos), or that plus the weighted similarity to
+  // the nearest example of the top class) is below oos_threshold(). Empty
+  // text gives {"", 0}.
   Prediction Classify(std::string_view text) const;
 
   Task task() const { return task_; }
@@ -171,6 +179,8 @@ class Classifier {
   std::string payload_;
   std::unique_ptr<fasttext::FastText> ft_;  // kind "fasttext"
   std::unique_ptr<LinearModel> linear_;     // kind "linear"
+  std::unique_ptr<ExampleNeighbours> neighbours_;  // oos_score "log_odds_knn"
+  double knn_weight_ = 0;
 };
 
 // Picks the lowest score threshold whose (in-scope accuracy + oos recall) over

@@ -58,10 +58,20 @@ double MacroF1(const std::vector<std::string>& gold, const std::vector<std::stri
 }
 
 // In-scope accuracy (correct label, not rejected) and oos recall with Classify().
+// CPU time of this thread in µs: on a shared machine the wall clock includes
+// time spent descheduled.
+double ThreadCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 nlohmann::json IntentScores(const Classifier& m, const std::vector<LabeledExample>& dev) {
-  double in_ok = 0, in_n = 0, oos_ok = 0, oos_n = 0, raw_ok = 0;
+  double in_ok = 0, in_n = 0, oos_ok = 0, oos_n = 0, raw_ok = 0, classify_us = 0;
   for (const auto& ex : dev) {
+    const double cpu0 = ThreadCpuMicros();
     Prediction p = m.Classify(ex.text);
+    classify_us += ThreadCpuMicros() - cpu0;
     if (ex.label == kOutOfScope) {
       ++oos_n;
       if (p.label == kOutOfScope) ++oos_ok;
@@ -81,6 +91,8 @@ nlohmann::json IntentScores(const Classifier& m, const std::vector<LabeledExampl
     j["oos_recall"] = oos_ok / oos_n;
   }
   j["oos_threshold"] = m.oos_threshold();
+  j["oos_score"] = m.oos_score();
+  if (!dev.empty()) j["classify_cpu_us"] = classify_us / static_cast<double>(dev.size());
   return j;
 }
 
@@ -270,14 +282,8 @@ nlohmann::json EvalLatency(const std::string& dir) {
   }
   std::vector<double> us;
   size_t total_bytes = 0;
-  // CPU time of this thread as well as wall time: on a shared machine the wall
-  // clock includes time spent descheduled.
-  auto thread_cpu_us = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-  };
-  const double cpu0 = thread_cpu_us();
+  // CPU time of this thread as well as wall time.
+  const double cpu0 = ThreadCpuMicros();
   for (int rep = 0; rep < 3; ++rep) {
     for (const auto& t : texts) {
       auto t0 = Clock::now();
@@ -286,7 +292,7 @@ nlohmann::json EvalLatency(const std::string& dir) {
       total_bytes += a.sentiment.size();
     }
   }
-  const double cpu_mean = (thread_cpu_us() - cpu0) / static_cast<double>(us.size());
+  const double cpu_mean = (ThreadCpuMicros() - cpu0) / static_cast<double>(us.size());
   std::sort(us.begin(), us.end());
   double sum = 0;
   for (double v : us) sum += v;
@@ -332,6 +338,7 @@ Status ApplyOption(TrainOptions& o, const std::string& kv) {
     else if (k == "calibration_folds") o.calibration_folds = std::stoi(v);
     else if (k == "oos_recall") o.oos_recall = std::stod(v);
     else if (k == "oos_score") o.oos_score = v;
+    else if (k == "knn_weight") o.knn_weight = std::stod(v);
     else if (k == "prune") o.prune = std::stod(v);
     else if (k == "self_train") o.self_train = std::stod(v);
     else if (k == "self_train_weight") o.self_train_weight = std::stod(v);
@@ -441,13 +448,13 @@ std::string EvaluationMarkdown(const nlohmann::json& r) {
       md += fmt::format("| emotion | CLUEmotion macro-F1 ({}-fold CV) | {} | accuracy {} |\n", s["folds"].dump(),
                         Pct(s, "macro_f1"), Pct(s, "accuracy"));
     } else if (name == "banking77" || name == "clinc150" || name == "demo_intents") {
-      md += fmt::format("| {} | in-scope accuracy | {} | {} dev examples; {} without rejection; {:.1f} s training; {} |\n",
+      md += fmt::format("| {} | in-scope accuracy | {} | {} dev examples; {} without rejection; {:.1f} s training; {}; {:.1f} µs CPU per query |\n",
                         name, Pct(s, "in_scope_accuracy"), s["in_scope_examples"].dump(),
                         Pct(s, "in_scope_accuracy_without_rejection"), s["train_seconds"].get<double>(),
-                        s["options"].value("kind", "fasttext"));
+                        s["options"].value("kind", "fasttext"), s.value("classify_cpu_us", 0.0));
       if (s.contains("oos_recall")) {
-        md += fmt::format("| {} | out-of-scope recall | {} | threshold {:.2f} |\n", name, Pct(s, "oos_recall"),
-                          s["oos_threshold"].get<double>());
+        md += fmt::format("| {} | out-of-scope recall | {} | threshold {:.2f} on {} |\n", name, Pct(s, "oos_recall"),
+                          s["oos_threshold"].get<double>(), s.value("oos_score", std::string("top")));
       }
     } else if (name == "latency") {
       md += fmt::format("| latency | per analysed turn (one core) | mean {:.1f} µs, p50 {:.1f} µs, p99 {:.1f} µs wall; mean {:.1f} µs CPU | {} |\n",

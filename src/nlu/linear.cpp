@@ -439,8 +439,11 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   return m;
 }
 
-std::vector<float> LinearModel::Probabilities(std::string_view text) const {
+std::vector<float> LinearModel::Probabilities(std::string_view text) const { return Probabilities(text, nullptr); }
+
+std::vector<float> LinearModel::Probabilities(std::string_view text, SparseVector* vector) const {
   std::vector<float> s;
+  if (vector) vector->clear();
   PunctuationNgrams punctuation;
   std::vector<uint32_t> b = LinearFeatureBuckets(text, options_, clusters_.get(), &punctuation);
   if (b.empty() || n_classes_ == 0) return s;
@@ -453,6 +456,7 @@ std::vector<float> LinearModel::Probabilities(std::string_view text) const {
     ++found;
     const float x = scale_[r];
     norm += static_cast<double>(x) * x;
+    if (vector) vector->push_back({static_cast<uint32_t>(r), x});
     const float* w = &weights_[static_cast<size_t>(r) * n_classes_];
     for (int c = 0; c < n_classes_; ++c) s[c] += x * w[c];
   }
@@ -468,9 +472,16 @@ std::vector<float> LinearModel::Probabilities(std::string_view text) const {
       found += Row(bucket) >= 0 && !std::binary_search(exact.buckets.begin(), exact.buckets.end(), bucket);
     }
   }
-  if (found == 0) return {};
+  if (found == 0) {
+    if (vector) vector->clear();
+    return {};
+  }
   const float z = static_cast<float>(1.0 / std::sqrt(norm));
   for (int c = 0; c < n_classes_; ++c) s[c] = s[c] * z + bias_[c];
+  if (vector) {
+    for (auto& [row, x] : *vector) x *= z;
+    std::sort(vector->begin(), vector->end());
+  }
   Softmax(s);
   return s;
 }

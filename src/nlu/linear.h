@@ -81,6 +81,11 @@ class LinearModel {
   // feature other than punctuation marks alone (a "，" or "!!" the model knows
   // does not make an English sentence readable to a Chinese model).
   std::vector<float> Probabilities(std::string_view text) const;
+  // The same, and the text's feature vector as the model sees it: (row,
+  // value) pairs sorted by row, L2-normalised (empty with empty
+  // probabilities). Cosine similarity of two texts = dot product of these.
+  using SparseVector = std::vector<std::pair<uint32_t, float>>;
+  std::vector<float> Probabilities(std::string_view text, SparseVector* vector) const;
 
   int n_classes() const { return n_classes_; }
   size_t rows() const { return buckets_.size(); }

@@ -261,13 +261,17 @@ TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
   o.min_count = 1;
   o.bits = 16;
   o.calibration_folds = 3;
+  // English default: the threshold applies to log p(top) - log p(oos) plus
+  // 10 x the similarity to the top class's nearest example (neighbours_test.cpp);
+  // the other scores stay available.
+  EXPECT_EQ(o.oos_score, "log_odds_knn");
+  EXPECT_EQ(o.knn_weight, 10);
+  o.oos_score = "log_odds_oos";
   auto m = Classifier::Train(Task::kIntent, ex, o);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ((*m)->Classify("refunds please").label, "refund");  // sub-word n-grams
   EXPECT_EQ((*m)->Classify("tracking my parcel").label, "track");
   EXPECT_GT((*m)->metadata()["calibration_oos_examples"].get<int>(), 0);
-  // English default: the threshold applies to log p(top) - log p(oos); the
-  // other scores stay available.
   EXPECT_EQ((*m)->oos_score(), "log_odds_oos");
   o.oos_score = "top_minus_oos";
   auto minus = Classifier::Train(Task::kIntent, ex, o);

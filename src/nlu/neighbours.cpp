@@ -1,0 +1,98 @@
+#include "nlu/neighbours.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace kefu::nlu {
+namespace {
+
+constexpr std::string_view kMagic = "KNBR1";
+
+void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+
+bool GetU32(std::string_view& in, uint32_t* v) {
+  if (in.size() < 4) return false;
+  std::memcpy(v, in.data(), 4);
+  in.remove_prefix(4);
+  return true;
+}
+
+}  // namespace
+
+ExampleNeighbours ExampleNeighbours::Build(const LinearModel& model, std::vector<std::string> texts,
+                                           std::vector<uint16_t> classes) {
+  ExampleNeighbours n;
+  n.texts_ = std::move(texts);
+  n.classes_ = std::move(classes);
+  n.by_class_.resize(static_cast<size_t>(model.n_classes()));
+  LinearModel::SparseVector v;
+  for (size_t i = 0; i < n.texts_.size(); ++i) {
+    model.Probabilities(n.texts_[i], &v);
+    if (v.empty()) continue;
+    ClassVectors& cv = n.by_class_[n.classes_[i]];
+    for (const auto& [row, x] : v) {
+      cv.rows.push_back(row);
+      cv.values.push_back(x);
+    }
+    cv.ends.push_back(static_cast<uint32_t>(cv.rows.size()));
+  }
+  return n;
+}
+
+std::string ExampleNeighbours::Serialize() const {
+  std::string out(kMagic);
+  PutU32(out, static_cast<uint32_t>(texts_.size()));
+  for (size_t i = 0; i < texts_.size(); ++i) {
+    PutU32(out, classes_[i]);
+    PutU32(out, static_cast<uint32_t>(texts_[i].size()));
+    out += texts_[i];
+  }
+  return out;
+}
+
+Result<ExampleNeighbours> ExampleNeighbours::Parse(std::string_view in, const LinearModel& model) {
+  auto bad = [](std::string_view why) { return InvalidArgument(fmt::format("nearest-example block: {}", why)); };
+  if (in.substr(0, kMagic.size()) != kMagic) return bad("bad magic");
+  in.remove_prefix(kMagic.size());
+  uint32_t count = 0;
+  // Every example takes at least 8 bytes: a corrupt count cannot ask for a huge allocation.
+  if (!GetU32(in, &count) || count > in.size() / 8) return bad("bad example count");
+  std::vector<std::string> texts;
+  std::vector<uint16_t> classes;
+  texts.reserve(count);
+  classes.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t cls = 0, len = 0;
+    if (!GetU32(in, &cls) || !GetU32(in, &len) || len > in.size()) return bad("truncated");
+    if (cls >= static_cast<uint32_t>(model.n_classes())) return bad(fmt::format("class {} out of range", cls));
+    classes.push_back(static_cast<uint16_t>(cls));
+    texts.emplace_back(in.substr(0, len));
+    in.remove_prefix(len);
+  }
+  if (!in.empty()) return bad(fmt::format("{} trailing bytes", in.size()));
+  return Build(model, std::move(texts), std::move(classes));
+}
+
+double ExampleNeighbours::MaxSimilarity(const LinearModel::SparseVector& query, int cls) const {
+  if (cls < 0 || static_cast<size_t>(cls) >= by_class_.size() || query.empty()) return 0;
+  const ClassVectors& cv = by_class_[static_cast<size_t>(cls)];
+  double best = 0;
+  uint32_t begin = 0;
+  for (uint32_t end : cv.ends) {
+    // Both vectors are sorted by row: a merge join.
+    double dot = 0;
+    size_t q = 0;
+    for (uint32_t k = begin; k < end && q < query.size(); ++k) {
+      const uint32_t row = cv.rows[k];
+      while (q < query.size() && query[q].first < row) ++q;
+      if (q < query.size() && query[q].first == row) dot += static_cast<double>(query[q].second) * cv.values[k];
+    }
+    best = std::max(best, dot);
+    begin = end;
+  }
+  return best;
+}
+
+}  // namespace kefu::nlu
