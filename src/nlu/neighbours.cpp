@@ -27,6 +27,7 @@ ExampleNeighbours ExampleNeighbours::Build(const LinearModel& model, std::vector
   n.texts_ = std::move(texts);
   n.classes_ = std::move(classes);
   n.by_class_.resize(static_cast<size_t>(model.n_classes()));
+  n.rows_ = model.rows();
   LinearModel::SparseVector v;
   for (size_t i = 0; i < n.texts_.size(); ++i) {
     model.Probabilities(n.texts_[i], &v);
@@ -78,20 +79,21 @@ Result<ExampleNeighbours> ExampleNeighbours::Parse(std::string_view in, const Li
 double ExampleNeighbours::MaxSimilarity(const LinearModel::SparseVector& query, int cls) const {
   if (cls < 0 || static_cast<size_t>(cls) >= by_class_.size() || query.empty()) return 0;
   const ClassVectors& cv = by_class_[static_cast<size_t>(cls)];
+  if (cv.ends.empty()) return 0;
+  // The query scattered into a dense row-indexed array (one per thread, reset
+  // after use): each example's dot product is then one pass over its entries.
+  thread_local std::vector<float> dense;
+  if (dense.size() < rows_) dense.resize(rows_, 0.0f);
+  for (const auto& [row, x] : query) dense[row] = x;
   double best = 0;
   uint32_t begin = 0;
   for (uint32_t end : cv.ends) {
-    // Both vectors are sorted by row: a merge join.
-    double dot = 0;
-    size_t q = 0;
-    for (uint32_t k = begin; k < end && q < query.size(); ++k) {
-      const uint32_t row = cv.rows[k];
-      while (q < query.size() && query[q].first < row) ++q;
-      if (q < query.size() && query[q].first == row) dot += static_cast<double>(query[q].second) * cv.values[k];
-    }
+    double dot = 0;  // the same sum, in the same order, as a merge of the two sorted vectors
+    for (uint32_t k = begin; k < end; ++k) dot += static_cast<double>(dense[cv.rows[k]]) * cv.values[k];
     best = std::max(best, dot);
     begin = end;
   }
+  for (const auto& [row, x] : query) dense[row] = 0.0f;
   return best;
 }
 

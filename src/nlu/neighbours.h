@@ -33,8 +33,8 @@ class ExampleNeighbours {
   static Result<ExampleNeighbours> Parse(std::string_view bytes, const LinearModel& model);
   std::string Serialize() const;
 
-  // Highest cosine similarity between `query` (a vector from
-  // model.Probabilities) and the examples of class `cls`; 0 when it has none.
+  // Highest cosine similarity between `query` (a vector from the same
+  // model's Probabilities) and the examples of class `cls`; 0 when it has none.
   double MaxSimilarity(const LinearModel::SparseVector& query, int cls) const;
 
   size_t size() const { return texts_.size(); }
@@ -50,6 +50,7 @@ class ExampleNeighbours {
     std::vector<uint32_t> ends;
   };
   std::vector<ClassVectors> by_class_;
+  size_t rows_ = 0;  // the model's rows: every vector entry is below this
 };
 
 }  // namespace kefu::nlu
