@@ -234,7 +234,7 @@ TEST_F(IntegrationTest, InboxMessagesReachOnlyTheCustomersOpenStreams) {
   EXPECT_TRUE(WaitType(*ws1, "inbox", 300ms).is_null());
 
   // A closed socket is unsubscribed: later messages still reach the others.
-  ws1b->Close();
+  EXPECT_TRUE(ws1b->Close().ok());
   ws1b.reset();
   Send("C0004", "再来一条");
   EXPECT_EQ(WaitType(*ws1, "inbox", 5000ms)["message"]["title"], "再来一条");

@@ -133,7 +133,7 @@ TEST_F(ServerTest, WebSocketAckReplyAndReplayAfterReconnect) {
   }
   EXPECT_TRUE(acked);
   EXPECT_TRUE(replied);
-  (*ws)->Close();
+  EXPECT_TRUE((*ws)->Close().ok());
   // Reconnect from seq 1: exactly the messages after it are replayed.
   auto ws2 = WsClient::Connect(port_, "/v1/conversations/" + id + "/ws?widget_key=demo&after_seq=1");
   ASSERT_TRUE(ws2.ok());

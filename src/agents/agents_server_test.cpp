@@ -470,7 +470,9 @@ TEST_F(TenantIsolationTest, EveryAgentSupervisorAdminRouteAndTheWebSocket) {
     auto put = Fetch(port_, "PUT", "/v1/admin/agents/" + demo_agent_id, R"({"name":"hijack"})", h);
     EXPECT_TRUE(put->status == 404 || put->status == 403) << put->status;
     auto groups = Fetch(port_, "GET", "/v1/admin/groups", "", h);
-    if (groups->status == 200) EXPECT_TRUE(json::parse(groups->body)["items"].empty());
+    if (groups->status == 200) {
+      EXPECT_TRUE(json::parse(groups->body)["items"].empty());
+    }
   }
   // The other tenant's admin API key: same.
   json oa = Call("GET", "/v1/admin/agents", nullptr, 200, other_admin);
