@@ -53,7 +53,7 @@ std::string DefaultModelFor(Task task) {
 }
 
 struct TrainArgs {
-  std::string task, train, out, lang = "zh", unlabelled;
+  std::string task, train, out, lang = "zh", unlabelled, adapt;
   std::vector<std::string> set;
 };
 
@@ -70,6 +70,11 @@ void RunTrain(const TrainArgs& a) {
     if (kv.rfind("kind=", 0) == 0) kind = kv.substr(5);
   }
   nlu::TrainOptions opts = nlu::DefaultTrainOptions(task, a.lang, kind);
+  if (!a.adapt.empty()) {
+    if (task != Task::kSentiment) Fail("--adapt is for the sentiment task");
+    if (!a.unlabelled.empty()) Fail("--adapt names the unlabelled texts itself: give --adapt or --unlabelled, not both");
+    nlu::AdaptToDomain(opts);  // --set below may still change any option
+  }
   for (const auto& kv : a.set) OrFail(nlu::ApplyOption(opts, kv));
   if (task == Task::kSentiment) {
     for (const auto& ex : examples) {
@@ -80,11 +85,12 @@ void RunTrain(const TrainArgs& a) {
     }
   }
   std::vector<std::string> unlabelled;
-  if (!a.unlabelled.empty()) {
+  const std::string& texts = a.adapt.empty() ? a.unlabelled : a.adapt;
+  if (!texts.empty()) {
     if (opts.self_train <= 0 && opts.clusters <= 0) {
       Fail("--unlabelled needs self-training (--set self_train=P, 0 < P <= 1) or word clusters (--set clusters=K)");
     }
-    unlabelled = OrFail(nlu::ReadTextLines(a.unlabelled));
+    unlabelled = OrFail(nlu::ReadTextLines(texts));
   }
   auto t0 = std::chrono::steady_clock::now();
   auto model = OrFail(Classifier::Train(task, examples, opts, unlabelled));
@@ -246,6 +252,10 @@ void RegisterNluCommands(CLI::App& app, KbCliDeps deps) {
                 "unlabelled texts, one per line, for self-training (option self_train: the probability a "
                 "first model must give a text's label; sentiment default 0.7, training only the features the "
                 "labelled data lacks) and for the word clusters (option clusters; sentiment default 2048)");
+  t->add_option("--adapt", train->adapt,
+                "sentiment: adapt the model to one domain's own unlabelled texts, one per line (e.g. kefu nlu "
+                "export-messages): self-training on them alone, every weight retrained, each pseudo-labelled "
+                "text weighing 4 labelled ones (docs/nlu.md)");
   t->add_option("--set", train->set, "training option key=value: kind (linear|fasttext), epoch, lr, word_ngrams, minn, "
                                      "maxn, min_count; linear: bits, weighting (idf|nb|binary), l2, words, balanced, "
                                      "calibration_folds, oos_recall, oos_score (top|top_minus_oos|log_odds_oos|log_odds_knn), knn_weight, "

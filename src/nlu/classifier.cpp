@@ -194,6 +194,11 @@ TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::stri
   return o;
 }
 
+void AdaptToDomain(TrainOptions& options) {
+  options.self_train_new_only = false;
+  options.self_train_weight = 4;
+}
+
 Classifier::~Classifier() = default;
 
 double ThresholdForOosRecall(std::vector<std::pair<double, bool>> scored, double target_recall) {

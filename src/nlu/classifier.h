@@ -126,6 +126,12 @@ struct TrainOptions {
 // Sensible defaults per task, language ("zh" or "en") and model kind ("linear" or "fasttext").
 TrainOptions DefaultTrainOptions(Task task, std::string_view language, std::string_view kind = "linear");
 
+// Turns sentiment options into those that adapt a model to one domain's own
+// unlabelled texts (a deployment's customer messages; `kefu nlu train
+// --adapt`): self-training retrains every weight, and a pseudo-labelled text
+// of the domain weighs 4 labelled ones (docs/nlu.md, nlu6 and nlu7).
+void AdaptToDomain(TrainOptions& options);
+
 class Classifier {
  public:
   ~Classifier();

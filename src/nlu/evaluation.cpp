@@ -199,11 +199,11 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
     // Adapted to the domain (docs/nlu.md "Adapting the sentiment model to a
     // deployment's domain"): what a deployment gets by self-training on its
     // own unlabelled traffic, here the set's own texts (labels never read),
-    // with every weight retrained.
+    // as `kefu nlu train --adapt` does.
     const auto own = pool_by_source.find(name);
     if (opts.self_train > 0 && own != pool_by_source.end()) {
       TrainOptions adapt = opts;
-      adapt.self_train_new_only = false;
+      AdaptToDomain(adapt);
       const auto t1 = Clock::now();
       auto adapted = Classifier::Train(Task::kSentiment, train, adapt, own->second);
       if (adapted.ok()) {
