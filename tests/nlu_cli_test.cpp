@@ -91,6 +91,37 @@ TEST_F(NluCliTest, SelfTrainsOnUnlabelledTexts) {
       << Read("out.txt");
 }
 
+TEST_F(NluCliTest, AdaptSelfTrainsOnTheDomainsTextsWithEveryWeight) {
+  Write("food.txt", kFood);
+  const std::string train = "nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("m.kmodel") +
+                            " --set prune=0 --set epoch=30 --set lr=0.2 --set self_train=0.5";
+  ASSERT_EQ(Kefu(train + " --adapt " + Path("food.txt")), 0) << Read("err.txt");
+  const std::string err = Read("err.txt");
+  EXPECT_NE(err.find("\"pseudo_labelled\":10"), std::string::npos) << err;
+  EXPECT_NE(err.find("\"new_features_only\":false"), std::string::npos) << err;
+  EXPECT_NE(err.find("\"weight\":4.0"), std::string::npos) << err;
+  Write("in.txt", "凉\n香\n");
+  ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + Path("m.kmodel"), "in.txt"), 0) << Read("err.txt");
+  const std::string out = Read("out.txt");
+  const size_t nl = out.find('\n');
+  EXPECT_NE(out.substr(0, nl).find("\"label\":\"negative\""), std::string::npos) << out;
+  EXPECT_NE(out.substr(nl).find("\"label\":\"positive\""), std::string::npos) << out;
+  // --set still overrides what --adapt chose.
+  ASSERT_EQ(Kefu(train + " --adapt " + Path("food.txt") + " --set self_train_weight=1"), 0) << Read("err.txt");
+  EXPECT_NE(Read("err.txt").find("\"weight\":1.0"), std::string::npos) << Read("err.txt");
+
+  fs::remove(Path("m.kmodel"));
+  EXPECT_EQ(Kefu(train + " --adapt " + Path("food.txt") + " --unlabelled " + Path("food.txt")), 1);
+  EXPECT_NE(Read("err.txt").find("not both"), std::string::npos) << Read("err.txt");
+  EXPECT_EQ(Kefu("nlu train --task intent --train " + Path("intents.csv") + " --out " + Path("m.kmodel") +
+                 " --adapt " + Path("food.txt")),
+            1);
+  EXPECT_NE(Read("err.txt").find("--adapt is for the sentiment task"), std::string::npos) << Read("err.txt");
+  EXPECT_EQ(Kefu(train + " --adapt " + Path("missing.txt")), 1);
+  EXPECT_NE(Read("err.txt").find("missing.txt"), std::string::npos) << Read("err.txt");
+  EXPECT_FALSE(fs::exists(Path("m.kmodel")));
+}
+
 TEST_F(NluCliTest, PredictTellsEmptyInputFromUnknownText) {
   ASSERT_EQ(Kefu("nlu train --task intent --train " + Path("intents.csv") + " --out " + Path("i.kmodel")), 0)
       << Read("err.txt");
