@@ -62,6 +62,15 @@ class NluCliTest : public ::testing::Test {
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }
+  // A model that learned kFood's words: 凉 (cold) is negative, 香 (tasty) positive.
+  void ExpectFoodWordsLearned(const std::string& model) {
+    Write("in.txt", "凉\n香\n");
+    ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + model, "in.txt"), 0) << Read("err.txt");
+    const std::string out = Read("out.txt");
+    const size_t nl = out.find('\n');
+    EXPECT_NE(out.substr(0, nl).find("\"label\":\"negative\""), std::string::npos) << out;
+    EXPECT_NE(out.substr(nl).find("\"label\":\"positive\""), std::string::npos) << out;
+  }
   fs::path dir_;
 };
 
@@ -75,12 +84,7 @@ TEST_F(NluCliTest, SelfTrainsOnUnlabelledTexts) {
                             " --set prune=0 --set epoch=30 --set lr=0.2 --set self_train=0.5";
   ASSERT_EQ(Kefu(train + " --unlabelled " + Path("food.txt")), 0) << Read("err.txt");
   EXPECT_NE(Read("err.txt").find("\"pseudo_labelled\":10"), std::string::npos) << Read("err.txt");
-  Write("in.txt", "凉\n香\n");
-  ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + Path("m.kmodel"), "in.txt"), 0) << Read("err.txt");
-  const std::string out = Read("out.txt");
-  const size_t nl = out.find('\n');
-  EXPECT_NE(out.substr(0, nl).find("\"label\":\"negative\""), std::string::npos) << out;
-  EXPECT_NE(out.substr(nl).find("\"label\":\"positive\""), std::string::npos) << out;
+  ExpectFoodWordsLearned(Path("m.kmodel"));
 
   // The same model without the unlabelled texts knows neither word.
   ASSERT_EQ(Kefu("nlu train --task sentiment --train " + Path("train.csv") + " --out " + Path("plain.kmodel") +
@@ -100,12 +104,7 @@ TEST_F(NluCliTest, AdaptSelfTrainsOnTheDomainsTextsWithEveryWeight) {
   EXPECT_NE(err.find("\"pseudo_labelled\":10"), std::string::npos) << err;
   EXPECT_NE(err.find("\"new_features_only\":false"), std::string::npos) << err;
   EXPECT_NE(err.find("\"weight\":4.0"), std::string::npos) << err;
-  Write("in.txt", "凉\n香\n");
-  ASSERT_EQ(Kefu("nlu predict --task sentiment --model " + Path("m.kmodel"), "in.txt"), 0) << Read("err.txt");
-  const std::string out = Read("out.txt");
-  const size_t nl = out.find('\n');
-  EXPECT_NE(out.substr(0, nl).find("\"label\":\"negative\""), std::string::npos) << out;
-  EXPECT_NE(out.substr(nl).find("\"label\":\"positive\""), std::string::npos) << out;
+  ExpectFoodWordsLearned(Path("m.kmodel"));
   // --set still overrides what --adapt chose.
   ASSERT_EQ(Kefu(train + " --adapt " + Path("food.txt") + " --set self_train_weight=1"), 0) << Read("err.txt");
   EXPECT_NE(Read("err.txt").find("\"weight\":1.0"), std::string::npos) << Read("err.txt");

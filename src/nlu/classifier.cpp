@@ -271,11 +271,11 @@ bool ValidOosScore(std::string_view s) {
 ExampleNeighbours InScopeNeighbours(const LinearModel& model, const std::vector<LabeledExample>& examples,
                                     const std::vector<std::string>& labels) {
   std::vector<std::string> texts;
-  std::vector<uint16_t> classes;
+  std::vector<uint32_t> classes;
   for (const auto& ex : examples) {
     if (ex.label == kOutOfScope) continue;
     texts.push_back(ex.text);
-    classes.push_back(static_cast<uint16_t>(std::lower_bound(labels.begin(), labels.end(), ex.label) - labels.begin()));
+    classes.push_back(static_cast<uint32_t>(std::lower_bound(labels.begin(), labels.end(), ex.label) - labels.begin()));
   }
   return ExampleNeighbours::Build(model, std::move(texts), std::move(classes));
 }

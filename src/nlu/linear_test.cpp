@@ -1,5 +1,6 @@
 #include "nlu/linear.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -243,7 +244,9 @@ TEST(LinearModel, Version1FilesStillLoad) {
   EXPECT_FALSE(Classifier::FromBytes(flipped, Task::kSentiment, "v1").ok());
 }
 
-TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
+// Two English intents and out-of-scope questions, each phrasing four times
+// with 0-3 question marks.
+std::vector<LabeledExample> EnglishIntents() {
   std::vector<LabeledExample> ex;
   const char* refund[] = {"I want a refund", "refund my money please", "how do I get my money back",
                           "please refund the order", "request a refund"};
@@ -256,6 +259,11 @@ TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
     for (auto* t : track) ex.push_back({std::string(t) + std::string(rep, '?'), "track", 0});
     for (auto* t : oos) ex.push_back({std::string(t) + std::string(rep, '?'), "oos", 0});
   }
+  return ex;
+}
+
+TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
+  const std::vector<LabeledExample> ex = EnglishIntents();
   TrainOptions o = DefaultTrainOptions(Task::kIntent, "en");
   o.kind = "linear";
   o.min_count = 1;
@@ -309,6 +317,76 @@ TEST(LinearModel, EnglishFeaturesAndIntentRejection) {
   auto old = Classifier::FromBytes(old_header, Task::kIntent, "x");
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ((*old)->oos_score(), "top");
+}
+
+TEST(LinearModel, IntentRejectionWithNearestExampleScore) {
+  TrainOptions o = DefaultTrainOptions(Task::kIntent, "en");
+  o.bits = 16;
+  o.clusters = 0;
+  o.oos_score = "log_odds_knn";
+  o.knn_weight = 0;
+  auto zero = Classifier::Train(Task::kIntent, EnglishIntents(), o);
+  ASSERT_TRUE(zero.ok()) << zero.status().ToString();
+  o.oos_score = "log_odds_oos";
+  auto plain = Classifier::Train(Task::kIntent, EnglishIntents(), o);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  o.oos_score = "log_odds_knn";
+  o.knn_weight = 5;
+  auto knn = Classifier::Train(Task::kIntent, EnglishIntents(), o);
+  ASSERT_TRUE(knn.ok()) << knn.status().ToString();
+  EXPECT_EQ((*knn)->oos_score(), "log_odds_knn");
+  EXPECT_EQ((*knn)->metadata()["knn_weight"], 5.0);
+  EXPECT_GT((*knn)->metadata()["neighbour_bytes"].get<size_t>(), 0u);
+  // Weight 0 is the log-odds score: same threshold, same decisions.
+  EXPECT_DOUBLE_EQ((*zero)->oos_threshold(), (*plain)->oos_threshold());
+  const char* probes[] = {"refunds please",       "what is the weather", "parcel refund", "joke",
+                          "track music",          "I want a refund",     "where is my parcel??",
+                          "refund football match"};
+  for (const char* t : probes) EXPECT_EQ((*zero)->Classify(t).label, (*plain)->Classify(t).label) << t;
+  // A training phrasing scores its log-odds + 5 (similarity 1 to itself):
+  // with the threshold just under that, the plain model rejects it and the
+  // nearest-example score keeps it (the linear parts are the same model).
+  auto with_threshold = [](const Classifier& c, double t) {
+    std::string b = c.Serialize();
+    const size_t at = b.find("\"oos_threshold\":");
+    const size_t end = b.find_first_of(",}", at);
+    b.replace(at, end - at, fmt::format("\"oos_threshold\":{}", t));
+    auto m = Classifier::FromBytes(b, Task::kIntent, "threshold");
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return std::move(m).value();
+  };
+  for (const char* t : {"I want a refund", "track my package"}) {
+    auto all = (*plain)->Predict(t, 0);
+    double p_oos = 0;
+    for (const auto& p : all) p_oos = p.label == "oos" ? p.score : p_oos;
+    ASSERT_NE(all[0].label, "oos") << t;
+    const double log_odds = std::log(all[0].score) - std::log(p_oos);
+    EXPECT_EQ(with_threshold(**plain, log_odds + 4.9)->Classify(t).label, "oos") << t;
+    EXPECT_EQ(with_threshold(**knn, log_odds + 4.9)->Classify(t).label, all[0].label) << t;
+    EXPECT_EQ(with_threshold(**knn, log_odds + 5.1)->Classify(t).label, "oos") << t;
+  }
+  // The file carries the examples: a reloaded model decides the same.
+  const std::string bytes = (*knn)->Serialize();
+  auto back = Classifier::FromBytes(bytes, Task::kIntent, "knn");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (const char* t : probes) EXPECT_EQ((*back)->Classify(t).label, (*knn)->Classify(t).label) << t;
+  // Headers that disagree with the payload are refused, never loaded half-way.
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string b = bytes;
+    const size_t at = b.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) b.replace(at, from.size(), to);
+    return Classifier::FromBytes(b, Task::kIntent, "x");
+  };
+  const std::string nb = fmt::format("\"neighbour_bytes\":{}", (*knn)->metadata()["neighbour_bytes"].get<size_t>());
+  EXPECT_FALSE(with(nb, "\"neighbour_bytez\":0").ok());
+  EXPECT_FALSE(with(nb, "\"neighbour_bytes\":1").ok());
+  EXPECT_FALSE(with(nb, "\"neighbour_bytes\":99999999").ok());
+  auto no_score = with("\"oos_score\":\"log_odds_knn\"", "\"oos_score\":\"log_odds_oos\"");
+  ASSERT_FALSE(no_score.ok());
+  EXPECT_NE(no_score.status().ToString().find("nearest examples"), std::string::npos) << no_score.status().ToString();
+  o.knn_weight = -1;
+  EXPECT_FALSE(Classifier::Train(Task::kIntent, EnglishIntents(), o).ok());
 }
 
 TEST(LinearModel, FeatureBuckets) {

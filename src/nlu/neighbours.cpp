@@ -22,7 +22,7 @@ bool GetU32(std::string_view& in, uint32_t* v) {
 }  // namespace
 
 ExampleNeighbours ExampleNeighbours::Build(const LinearModel& model, std::vector<std::string> texts,
-                                           std::vector<uint16_t> classes) {
+                                           std::vector<uint32_t> classes) {
   ExampleNeighbours n;
   n.texts_ = std::move(texts);
   n.classes_ = std::move(classes);
@@ -30,6 +30,7 @@ ExampleNeighbours ExampleNeighbours::Build(const LinearModel& model, std::vector
   n.rows_ = model.rows();
   LinearModel::SparseVector v;
   for (size_t i = 0; i < n.texts_.size(); ++i) {
+    if (n.classes_[i] >= n.by_class_.size()) continue;  // not a class of the model: never matches
     model.Probabilities(n.texts_[i], &v);
     if (v.empty()) continue;
     ClassVectors& cv = n.by_class_[n.classes_[i]];
@@ -61,14 +62,14 @@ Result<ExampleNeighbours> ExampleNeighbours::Parse(std::string_view in, const Li
   // Every example takes at least 8 bytes: a corrupt count cannot ask for a huge allocation.
   if (!GetU32(in, &count) || count > in.size() / 8) return bad("bad example count");
   std::vector<std::string> texts;
-  std::vector<uint16_t> classes;
+  std::vector<uint32_t> classes;
   texts.reserve(count);
   classes.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t cls = 0, len = 0;
     if (!GetU32(in, &cls) || !GetU32(in, &len) || len > in.size()) return bad("truncated");
     if (cls >= static_cast<uint32_t>(model.n_classes())) return bad(fmt::format("class {} out of range", cls));
-    classes.push_back(static_cast<uint16_t>(cls));
+    classes.push_back(cls);
     texts.emplace_back(in.substr(0, len));
     in.remove_prefix(len);
   }

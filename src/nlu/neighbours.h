@@ -27,7 +27,7 @@ class ExampleNeighbours {
 
   // texts[i] belongs to class classes[i] (0..model.n_classes()-1); texts the
   // model has no feature for are kept in the bytes but never match.
-  static ExampleNeighbours Build(const LinearModel& model, std::vector<std::string> texts, std::vector<uint16_t> classes);
+  static ExampleNeighbours Build(const LinearModel& model, std::vector<std::string> texts, std::vector<uint32_t> classes);
   // Parses Serialize()'s bytes and rebuilds the vectors with `model`;
   // refuses malformed bytes and class ids the model does not have.
   static Result<ExampleNeighbours> Parse(std::string_view bytes, const LinearModel& model);
@@ -41,7 +41,7 @@ class ExampleNeighbours {
 
  private:
   std::vector<std::string> texts_;
-  std::vector<uint16_t> classes_;
+  std::vector<uint32_t> classes_;
   // Per class: the vectors of its examples, rows and values in one array
   // each, ends_[k] = one past the last entry of the class's k-th example.
   struct ClassVectors {
