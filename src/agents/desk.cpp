@@ -1281,6 +1281,7 @@ void Desk::Attach(const Agent& me, const std::shared_ptr<http::WsConnection>& co
   a->conns.push_back(conn);
   conn->Send(Frame({{"type", "hello"}, {"agent", AgentJsonLocked(*a)}}));
   if (a->presence == "online") dispatch_due_.insert(me.tenant_id);  // may now receive chats (I/O thread: the tick assigns)
+  board_dirty_.insert(me.tenant_id);  // supervisors see workspace_connected change
 }
 
 void Desk::Detach(const Agent& me, uint64_t conn_id) {
@@ -1291,6 +1292,7 @@ void Desk::Detach(const Agent& me, uint64_t conn_id) {
     auto c = w.lock();
     return !c || c->id() == conn_id;
   });
+  board_dirty_.insert(me.tenant_id);
 }
 
 // ---- demo ---------------------------------------------------------------------------

@@ -117,6 +117,21 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     await shot(sup, 'agent-supervisor.png');
   });
 
+  test('the supervisor board shows, live, which agents have their workspace open', T, async () => {
+    const sup = pages.supervisor;
+    const row = (user, ws) => `[data-testid="board-agents"] tr[data-agent="${user}"][data-workspace="${ws}"]`;
+    await sup.waitForSelector(row('agent1', 'connected'), { timeout: 15000 });
+    const other = await open('agent3', { width: 1280, height: 800 });
+    await loginAgent(other, server.baseUrl, 'agent3');
+    const open3 = await sup.waitForSelector(row('agent3', 'connected'), { timeout: 15000 });
+    assert.doesNotMatch(await open3.textContent(), /工作台未连接/);
+    // The tab closes while the agent is still 在线: the board says so without a reload.
+    await contexts.agent3.close();
+    const closed3 = await sup.waitForSelector(row('agent3', 'disconnected'), { timeout: 15000 });
+    assert.match(await closed3.textContent(), /在线.*工作台未连接/);
+    assert.doesNotMatch(await sup.locator(row('agent1', 'connected')).textContent(), /工作台未连接/);
+  });
+
   test('the agent accepts and replies; the customer sees the reply and who serves; the bot stays silent', T, async () => {
     assert.ok(angryConversation, 'needs the previous test');
     const agent = pages.agent;
