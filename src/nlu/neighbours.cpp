@@ -3,21 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
+
+#include "nlu/scratch.h"
 
 namespace kefu::nlu {
 namespace {
 
 constexpr std::string_view kMagic = "KNBR1";
-
-void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-
-bool GetU32(std::string_view& in, uint32_t* v) {
-  if (in.size() < 4) return false;
-  std::memcpy(v, in.data(), 4);
-  in.remove_prefix(4);
-  return true;
-}
 
 }  // namespace
 
@@ -45,10 +37,10 @@ ExampleNeighbours ExampleNeighbours::Build(const LinearModel& model, std::vector
 
 std::string ExampleNeighbours::Serialize() const {
   std::string out(kMagic);
-  PutU32(out, static_cast<uint32_t>(texts_.size()));
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(texts_.size()));
   for (size_t i = 0; i < texts_.size(); ++i) {
-    PutU32(out, classes_[i]);
-    PutU32(out, static_cast<uint32_t>(texts_[i].size()));
+    PutRaw<uint32_t>(out, classes_[i]);
+    PutRaw<uint32_t>(out, static_cast<uint32_t>(texts_[i].size()));
     out += texts_[i];
   }
   return out;
@@ -60,14 +52,14 @@ Result<ExampleNeighbours> ExampleNeighbours::Parse(std::string_view in, const Li
   in.remove_prefix(kMagic.size());
   uint32_t count = 0;
   // Every example takes at least 8 bytes: a corrupt count cannot ask for a huge allocation.
-  if (!GetU32(in, &count) || count > in.size() / 8) return bad("bad example count");
+  if (!GetRaw(in, &count) || count > in.size() / 8) return bad("bad example count");
   std::vector<std::string> texts;
   std::vector<uint32_t> classes;
   texts.reserve(count);
   classes.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t cls = 0, len = 0;
-    if (!GetU32(in, &cls) || !GetU32(in, &len) || len > in.size()) return bad("truncated");
+    if (!GetRaw(in, &cls) || !GetRaw(in, &len) || len > in.size()) return bad("truncated");
     if (cls >= static_cast<uint32_t>(model.n_classes())) return bad(fmt::format("class {} out of range", cls));
     classes.push_back(cls);
     texts.emplace_back(in.substr(0, len));
