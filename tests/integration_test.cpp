@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/pii.h"
 #include "api/tenants.h"
 #include "support/test_server.h"
 #include "common/clock.h"
@@ -118,7 +119,11 @@ TEST_F(IntegrationTest, CustomerPanelCarriesTheProfile) {
   EXPECT_FALSE(p["recent_transactions"].empty());
   EXPECT_TRUE(p["value"]["rfm"].contains("segment"));
   EXPECT_EQ(p["value"], direct["value"]);
-  EXPECT_EQ(p["identities"], direct["identities"]);
+  // An agent sees the identities masked (docs/agents.md); the API key sees them in full.
+  json masked = direct;
+  api::pii::MaskPersonalData(masked);
+  EXPECT_EQ(p["identities"], masked["identities"]);
+  EXPECT_NE(p["identities"], direct["identities"]);
 
   // A record merged into C0003: its panel shows the whole cluster's profile.
   json rec = {{"source", "app"},
@@ -145,9 +150,11 @@ TEST_F(IntegrationTest, MyOrdersCoverEveryRecordOfAMergedCustomer) {
   json ingested = Call("POST", "/v1/ingest/orders", {{"source", "erp"}, {"records", json::array({order})}}, 200, kAdmin);
   ASSERT_EQ(ingested["accepted"], 1) << ingested.dump();
 
-  // The hotline call resolves the phone to the CRM record; "my order" finds the app order.
+  // The hotline call resolves the phone to the CRM record; "my order" finds the app order. The phone
+  // gateway vouches for the caller's number with the tenant's API key (a verified conversation).
   json conv = Call("POST", "/v1/conversations", {{"identity", {{"kind", "phone"}, {"value", "13700009001"}}}, {"channel", "phone"}},
-                   201, kWidget);
+                   201, kAdmin);
+  EXPECT_EQ(conv["customer_verified"], true);
   const std::string cid = conv.value("id", "");
   json r = Call("POST", "/v1/conversations/" + cid + "/messages", {{"client_msg_id", "o1"}, {"text", "我的订单到哪了"}}, 200,
                 kWidget);
@@ -157,8 +164,8 @@ TEST_F(IntegrationTest, MyOrdersCoverEveryRecordOfAMergedCustomer) {
   EXPECT_EQ(named["reply"]["text"].get<std::string>().find("没有找到"), std::string::npos) << named.dump();
   EXPECT_NE(named["reply"]["text"].get<std::string>().find("SO209900000001"), std::string::npos) << named.dump();
 
-  // Another customer still cannot see it.
-  std::string other = NewConversation("C0002");
+  // Another (verified) customer still cannot see it.
+  std::string other = NewConversation("C0002", kAdmin);
   json stranger = Call("POST", "/v1/conversations/" + other + "/messages",
                        {{"client_msg_id", "o3"}, {"text", "订单SO209900000001到哪了"}}, 200, kWidget);
   EXPECT_EQ(stranger["reply"]["text"].get<std::string>().find("顺丰"), std::string::npos) << stranger.dump();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api/tenants.h"
+#include "common/json.h"
 #include "common/crypto.h"
 #include "dialogue/conversation_store.h"
 
@@ -61,7 +62,7 @@ Agent ReadAgent(storage::Statement& st) {
   a.username = st.Text(2);
   a.name = st.Text(3);
   a.role = ParseRole(st.Text(4)).value_or(Role::kAgent);
-  json skills = json::parse(st.Text(5), nullptr, false);
+  json skills = ParseJsonOrDiscarded(st.Text(5));
   if (skills.is_array())
     for (const auto& s : skills)
       if (s.is_string()) a.skills.push_back(s.get<std::string>());
@@ -256,7 +257,7 @@ Result<json> AccountStore::Groups(const std::string& tenant_id) {
   for (;;) {
     KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    json skills = json::parse(st.Text(1), nullptr, false);
+    json skills = ParseJsonOrDiscarded(st.Text(1));
     out.push_back({{"name", st.Text(0)}, {"skills", skills.is_array() ? skills : json::array()}});
   }
   st.Reset();
@@ -272,7 +273,7 @@ std::optional<std::vector<std::string>> AccountStore::Group(const std::string& t
     st.Reset();
     return std::nullopt;
   }
-  json skills = json::parse(st.Text(0), nullptr, false);
+  json skills = ParseJsonOrDiscarded(st.Text(0));
   st.Reset();
   std::vector<std::string> out;
   if (skills.is_array())

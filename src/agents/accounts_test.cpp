@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "api/tenants.h"
+#include "common/crypto.h"
+#include "common/random_testing.h"
 #include "storage/schema.h"
 
 namespace kefu::agents {
@@ -46,6 +48,29 @@ TEST(Password, Argon2idHashVerifies) {
   EXPECT_FALSE(VerifyPassword(*h, "correct horsE"));
   auto h2 = HashPassword("correct horse", PwhashParams{1, 64 * 1024});
   EXPECT_NE(*h, *h2);  // salted
+}
+
+// Agent ids and session tokens are drawn from the crypto::RandomSource and
+// nothing else (issue 14): exactly its bytes, one draw each.
+TEST_F(AccountsTest, AgentIdsAndSessionTokensAreTheRandomSourcesBytes) {
+  crypto::RecordingRandomSource fake;
+  std::string id, token;
+  {
+    crypto::ScopedRandomSourceForTesting scope(fake);
+    auto a = store_->Create("t1", Spec("carol"));
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    id = a->id;
+    auto login = store_->Login("t1", "carol", "secret-pass");
+    ASSERT_TRUE(login.ok());
+    token = login->first;
+  }
+  auto draws = fake.Draws();
+  ASSERT_EQ(draws.size(), 2u);
+  EXPECT_EQ(draws[0].size(), 16u);  // 128 bits
+  EXPECT_EQ(id, "a_" + crypto::Hex(draws[0]));
+  EXPECT_EQ(draws[1].size(), 32u);  // 256 bits
+  EXPECT_EQ(token, "kat_" + crypto::Hex(draws[1]));
+  EXPECT_TRUE(store_->Authenticate(token).ok());
 }
 
 TEST_F(AccountsTest, CreateLoginAuthenticateExpireLogout) {

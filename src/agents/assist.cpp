@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "common/json.h"
 #include "common/utf8.h"
 
 namespace kefu::agents {
@@ -120,7 +121,7 @@ std::vector<std::string> AgentAssist::ParseDrafts(const std::string& content, in
   std::vector<std::string> raw;
   const size_t open = content.find('['), close = content.rfind(']');
   if (open != std::string::npos && close != std::string::npos && close > open) {
-    json arr = json::parse(content.substr(open, close - open + 1), nullptr, false);
+    json arr = ParseJsonOrDiscarded(content.substr(open, close - open + 1));
     if (arr.is_array())
       for (const auto& e : arr)
         if (e.is_string()) raw.push_back(e.get<std::string>());

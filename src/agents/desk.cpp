@@ -5,6 +5,8 @@
 #include <regex>
 
 #include "api/http_util.h"
+#include "api/pii.h"
+#include "common/json.h"
 #include "common/log.h"
 
 namespace kefu::agents {
@@ -152,7 +154,7 @@ Status Desk::Load() {
     c->queued_ms = q.Int(9);
     c->created_ms = q.Int(10);
     c->updated_ms = q.Int(11);
-    json h = json::parse(q.Text(12), nullptr, false);
+    json h = ParseJsonOrDiscarded(q.Text(12));
     if (h.is_object()) c->reason = h.value("reason", "");
     if (c->status == "human")
       if (auto it = agents_.find(Key(c->tenant_id, c->agent_id)); it != agents_.end()) it->second->chats.insert(c->id);
@@ -529,8 +531,10 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
   const std::string queue = placed->queue;
   lock.unlock();
   v.kind = GateVerdict::Kind::kNotice;
-  v.text = "正在为您转接人工客服，您前面还有 " + std::to_string(ahead) + " 位，预计等待约 " + std::to_string(minutes) +
-           " 分钟。";
+  // Never "前面还有 0 位": first in line is said as such.
+  v.text = ahead == 0 ? "正在为您转接人工客服，您是下一位，预计等待约 " + std::to_string(minutes) + " 分钟。"
+                      : "正在为您转接人工客服，您前面还有 " + std::to_string(ahead) + " 位，预计等待约 " +
+                            std::to_string(minutes) + " 分钟。";
   v.meta = {{"handoff", true}, {"queue", queue}, {"position", ahead}, {"estimated_wait_ms", wait_ms}};
   log::Info("handoff_queued", {{"conversation_id", conv.id}, {"queue", queue}});
   return v;
@@ -593,7 +597,7 @@ void Desk::GenerateSummary(const std::string& tenant_id, const std::string& conv
     auto& h = s.Prepare("SELECT COALESCE(handoff_json, '{}') FROM conversations WHERE id = ? AND tenant_id = ?");
     h.Bind(1, conversation_id).Bind(2, tenant_id);
     auto row = h.Step();
-    if (row.ok() && *row) stored = json::parse(h.Text(0), nullptr, false);
+    if (row.ok() && *row) stored = ParseJsonOrDiscarded(h.Text(0));
     h.Reset();
   }
   if (!history.ok() || !stored.is_object()) return;
@@ -828,7 +832,7 @@ Result<json> Desk::Detail(const Agent& me, const std::string& conversation_id) {
     auto& h = s.Prepare("SELECT COALESCE(handoff_json, '{}') FROM conversations WHERE id = ?");
     h.Bind(1, conversation_id);
     KEFU_ASSIGN_OR_RETURN(bool row, h.Step());
-    if (row) handoff = json::parse(h.Text(0), nullptr, false);
+    if (row) handoff = ParseJsonOrDiscarded(h.Text(0));
     h.Reset();
   }
   std::stable_sort(all.begin(), all.end(),
@@ -1167,6 +1171,9 @@ Result<json> Desk::CustomerPanel(const Agent& me, const std::string& customer_id
     if (profile.ok()) panel["profile"] = std::move(*profile);
     else log::Warn("customer_profile_failed", {{"customer_id", customer_id}, {"error", profile.status().ToString()}});
   }
+  // Personal data by role (docs/agents.md): agents see phone, email, address,
+  // identity values and birthday masked; supervisors and admins in full.
+  if (me.role == Role::kAgent) api::pii::MaskPersonalData(panel);
   return panel;
 }
 
@@ -1191,7 +1198,7 @@ Result<json> Desk::PanelFromTables(const Agent& me, const std::string& customer_
   for (;;) {
     KEFU_ASSIGN_OR_RETURN(bool r, o.Step());
     if (!r) break;
-    json items = json::parse(o.Text(3), nullptr, false);
+    json items = ParseJsonOrDiscarded(o.Text(3));
     orders.push_back({{"id", o.Text(0)},        {"status", o.Text(1)},     {"total_cents", o.Int(2)},
                       {"items", items.is_discarded() ? json::array() : items}, {"carrier", o.Text(4)},
                       {"tracking_no", o.Text(5)}, {"created_ms", o.Int(6)}, {"logistics", nullptr}});
@@ -1214,7 +1221,7 @@ Result<json> Desk::PanelFromTables(const Agent& me, const std::string& customer_
   for (;;) {
     KEFU_ASSIGN_OR_RETURN(bool r, cv.Step());
     if (!r) break;
-    json ctx = json::parse(cv.Text(5), nullptr, false);
+    json ctx = ParseJsonOrDiscarded(cv.Text(5));
     json emotion = {{"mean", 0.0}, {"last", 0.0}, {"turns", 0}};
     if (ctx.is_object() && ctx.contains("emotion_trend") && ctx["emotion_trend"].is_object()) {
       emotion["mean"] = ctx["emotion_trend"].value("mean", 0.0);
@@ -1260,7 +1267,7 @@ Result<json> Desk::Decisions(const std::string& tenant_id, const std::string& co
   for (;;) {
     KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    json meta = json::parse(st.Text(3), nullptr, false);
+    json meta = ParseJsonOrDiscarded(st.Text(3));
     items.push_back({{"message_id", st.Int(0)},
                      {"seq", st.Int(1)},
                      {"text", st.Text(2)},

@@ -4,8 +4,11 @@
 #include "api/http_util.h"
 #include "api/openapi.h"
 #include "api/openapi_util.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
+
+#include <atomic>
 
 namespace kefu::agents {
 namespace {
@@ -71,12 +74,36 @@ Result<AgentSpec> SpecFrom(const json& b) {
 
 class Routes final : public AgentRoutes {
  public:
-  Routes(Desk& desk, AccountStore& accounts, api::TenantDirectory& tenants, int threads)
-      : desk_(desk), accounts_(accounts), tenants_(tenants), pool_(threads, "agents") {}
-  ~Routes() override { pool_.Shutdown(); }
+  Routes(Desk& desk, AccountStore& accounts, api::TenantDirectory& tenants, metrics::Registry& metrics,
+         const LoginSettings& login, int threads)
+      : desk_(desk),
+        accounts_(accounts),
+        tenants_(tenants),
+        limiter_(SystemClock::Instance(), login.limits),
+        hash_queue_(static_cast<size_t>(std::max(1, login.hash_queue))),
+        login_failures_(metrics.GetCounter("kefu_agent_login_failures_total",
+                                           "Agent logins refused for a wrong tenant, username or password")),
+        throttled_ip_(metrics.GetCounter("kefu_agent_login_throttled_total",
+                                         "Agent logins refused unhashed by the login limits", "scope=\"ip\"")),
+        throttled_account_(metrics.GetCounter("kefu_agent_login_throttled_total",
+                                              "Agent logins refused unhashed by the login limits", "scope=\"account\"")),
+        rejected_busy_(metrics.GetCounter("kefu_agent_login_rejected_busy_total",
+                                          "Password hashes refused because the hash pool's queue was full")),
+        pool_(threads, "agents"),
+        hash_pool_(static_cast<size_t>(std::max(1, login.hash_threads)), "pwhash") {
+    std::string bad;
+    if (!ParseTrustedProxies(login.trusted_proxies, trusted_proxies_, bad))
+      log::Warn("agent_login_trusted_proxy_ignored", {{"entry", bad}});  // Config::Parse refuses it first
+  }
+  ~Routes() override {
+    pool_.Shutdown();
+    hash_pool_.Shutdown();
+  }
 
   void Register(http::Server& s) {
-    Post(s, "POST", "/v1/agent/login", [this](const Request& q, const Responder& r) { Login(q, r); });
+    // Not on pool_: the limits are checked here, unhashed, and the password is
+    // verified on the bounded hash pool (see Login).
+    s.Route("POST", "/v1/agent/login", [this](Request&& q, Responder r) { Login(std::move(q), std::move(r)); });
     AsAgent(s, "POST", "/v1/agent/logout", Role::kAgent, [this](const Request& q, const Responder& r, const Agent&) {
       accounts_.Logout(api::Bearer(q));
       api::SendJson(r, 200, json::object());
@@ -104,7 +131,7 @@ class Routes final : public AgentRoutes {
             [this](const Request& q, const Responder& r, const Agent& me) {
               auto b = api::ParseBody(q, r);
               if (!b) return;
-              auto text = api::CleanText(b->value("text", json()));
+              auto text = api::CleanText(api::Field(*b, "text"));
               if (!text.ok()) return api::SendStatus(r, text.status());
               std::string cmid;
               if (b->contains("client_msg_id")) {
@@ -120,7 +147,7 @@ class Routes final : public AgentRoutes {
             [this](const Request& q, const Responder& r, const Agent& me) {
               auto b = api::ParseBody(q, r);
               if (!b) return;
-              auto text = api::CleanText(b->value("text", json()));
+              auto text = api::CleanText(api::Field(*b, "text"));
               if (!text.ok()) return api::SendStatus(r, text.status());
               Reply(r, desk_.AddNote(me, Id(q), *text));
             });
@@ -171,20 +198,30 @@ class Routes final : public AgentRoutes {
       if (!b) return;
       auto spec = SpecFrom(*b);
       if (!spec.ok()) return Fail(r, spec.status());
-      auto a = accounts_.Create(tenant, *spec);
-      if (!a.ok()) return Fail(r, a.status());
-      desk_.AgentChanged(*a);
-      api::SendJson(r, 201, desk_.AgentJson(tenant, a->id));
+      // Creating hashes the password: on the hash pool, like logins.
+      OnHashPool(r, [this, r, tenant, spec = *spec] {
+        auto a = accounts_.Create(tenant, spec);
+        if (!a.ok()) return Fail(r, a.status());
+        desk_.AgentChanged(*a);
+        api::SendJson(r, 201, desk_.AgentJson(tenant, a->id));
+      });
     });
     AsAdmin(s, "PUT", "/v1/admin/agents/{id}", [this](const Request& q, const Responder& r, const std::string& tenant) {
       auto b = api::ParseBody(q, r);
       if (!b) return;
       auto spec = SpecFrom(*b);
       if (!spec.ok()) return Fail(r, spec.status());
-      auto a = accounts_.Update(tenant, Id(q), *spec);
-      if (!a.ok()) return Fail(r, a.status());
-      desk_.AgentChanged(*a);
-      api::SendJson(r, 200, desk_.AgentJson(tenant, a->id));
+      auto update = [this, r, tenant, id = Id(q), spec = *spec] {
+        auto a = accounts_.Update(tenant, id, spec);
+        if (!a.ok()) return Fail(r, a.status());
+        desk_.AgentChanged(*a);
+        api::SendJson(r, 200, desk_.AgentJson(tenant, a->id));
+      };
+      if (spec->password) {
+        OnHashPool(r, std::move(update));  // a new password is hashed
+        return;
+      }
+      update();
     });
     AsAdmin(s, "GET", "/v1/admin/groups", [this](const Request&, const Responder& r, const std::string& tenant) {
       auto g = accounts_.Groups(tenant);
@@ -196,7 +233,7 @@ class Routes final : public AgentRoutes {
       if (!b) return;
       const std::string& name = q.path_params.at("name");
       if (!api::IdChars(name, 64)) return api::SendError(r, 400, "invalid_argument", "group name: 1-64 id characters");
-      auto skills = StringList(b->value("skills", json()));
+      auto skills = StringList(api::Field(*b, "skills"));
       if (!skills) return api::SendError(r, 400, "invalid_argument", "skills must be a list of strings");
       auto st = accounts_.PutGroup(tenant, name, *skills);
       if (!st.ok()) return Fail(r, st);
@@ -273,19 +310,85 @@ class Routes final : public AgentRoutes {
     });
   }
 
-  void Login(const Request& q, const Responder& r) {
+  // 429 rate_limited / 503 unavailable with Retry-After (seconds).
+  static void SendRetryLater(const Responder& r, int status, std::string_view code, std::string_view message,
+                             int64_t retry_after_s) {
+    http::Response resp = http::Response::Error(status, code, message);
+    resp.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+    r.Send(std::move(resp));
+  }
+
+  // Runs `fn` on the bounded password-hash pool; when its queue is full the
+  // request is answered 503 at once (it never waits behind other hashes).
+  bool OnHashPool(const Responder& r, std::function<void()> fn) {
+    if (hash_pool_.TrySubmit(std::move(fn), hash_queue_)) return true;
+    rejected_busy_.Inc();
+    NoteBusy();
+    SendRetryLater(r, 503, "unavailable", "too many password checks in progress; retry shortly", 1);
+    return false;
+  }
+
+  // A warning at most every 10 s while hashes are refused (each one is counted).
+  void NoteBusy() {
+    const int64_t now = SystemClock::Instance().NowMs();
+    int64_t last = last_busy_log_ms_.load();
+    if (now - last < 10'000 || !last_busy_log_ms_.compare_exchange_strong(last, now)) return;
+    log::Warn("agent_login_busy", {{"rejected_total", rejected_busy_.Value()}, {"queue", hash_queue_}});
+  }
+
+  // POST /v1/agent/login, on the I/O thread up to the hash: the body is small
+  // and the limits are in memory, so a refused attempt costs no hash and no
+  // worker; the verification itself runs on the hash pool.
+  void Login(Request&& q, Responder r) {
+    static constexpr size_t kMaxLoginBody = 4096;
+    if (q.body.size() > kMaxLoginBody)
+      return api::SendError(r, 400, "invalid_argument", "login body is larger than 4 KiB");
     auto b = api::ParseBody(q, r);
     if (!b) return;
     auto str = [&](const char* k) { return b->contains(k) && (*b)[k].is_string() ? (*b)[k].get<std::string>() : ""; };
     std::string tenant = str("tenant_id"), username = str("username"), password = str("password");
     if (tenant.empty() || username.empty() || password.empty())
       return api::SendError(r, 400, "invalid_argument", "tenant_id, username and password are required");
-    auto login = accounts_.Login(tenant, username, password);
-    if (!login.ok()) return api::SendError(r, 401, "invalid_credentials", "wrong tenant, username or password");
-    api::SendJson(r, 200,
-                  {{"token", login->first},
-                   {"expires_ms", login->second.expires_ms},
-                   {"agent", desk_.AgentJson(tenant, login->second.agent_id)}});
+    if (tenant.size() > 64 || username.size() > 64)
+      return api::SendError(r, 400, "invalid_argument", "tenant_id and username are at most 64 bytes");
+    std::string ip = ClientAddress(q.remote, trusted_proxies_.empty() ? "" : q.Header("X-Forwarded-For"),
+                                   trusted_proxies_);
+    std::string account = tenant + '\n' + username;
+    auto gate = limiter_.Begin(ip, account);
+    if (!gate.allowed) {
+      (gate.scope == LoginLimiter::Scope::kIp ? throttled_ip_ : throttled_account_).Inc();
+      int64_t secs = LoginLimiter::RetryAfterSeconds(gate.retry_after_ms);
+      log::Debug("agent_login_throttled", {{"tenant_id", tenant}, {"username", username}, {"ip", ip},
+                                           {"scope", gate.scope == LoginLimiter::Scope::kIp ? "ip" : "account"},
+                                           {"retry_after_s", secs}});
+      return SendRetryLater(r, 429, "rate_limited", "too many failed logins; retry after " + std::to_string(secs) + " s",
+                            secs);
+    }
+    auto job = [this, r, ip, account, tenant, username, password = std::move(password)] {
+      auto login = accounts_.Login(tenant, username, password);
+      if (!login.ok() && login.status().code() != ErrorCode::kUnauthenticated) {
+        limiter_.Abandon(ip, account);  // no verdict (storage error): not a failure
+        return Fail(r, login.status());
+      }
+      if (!login.ok()) {
+        auto reached = limiter_.Finish(ip, account, /*success=*/false);
+        login_failures_.Inc();
+        // Never the password.
+        log::Warn("agent_login_failed", {{"tenant_id", tenant}, {"username", username}, {"ip", ip}});
+        if (!reached.allowed)
+          log::Warn("agent_login_locked",
+                    {{"tenant_id", tenant}, {"username", username}, {"ip", ip},
+                     {"scope", reached.scope == LoginLimiter::Scope::kIp ? "ip" : "account"},
+                     {"retry_after_s", LoginLimiter::RetryAfterSeconds(reached.retry_after_ms)}});
+        return api::SendError(r, 401, "invalid_credentials", "wrong tenant, username or password");
+      }
+      limiter_.Finish(ip, account, /*success=*/true);
+      api::SendJson(r, 200,
+                    {{"token", login->first},
+                     {"expires_ms", login->second.expires_ms},
+                     {"agent", desk_.AgentJson(tenant, login->second.agent_id)}});
+    };
+    if (!OnHashPool(r, std::move(job))) limiter_.Abandon(ip, account);
   }
 
   Result<http::WsHandlers> AcceptWs(const Request& q) {
@@ -295,7 +398,7 @@ class Routes final : public AgentRoutes {
     http::WsHandlers h;
     h.on_open = [this, me](std::shared_ptr<http::WsConnection> c) { desk_.Attach(me, c); };
     h.on_message = [](std::shared_ptr<http::WsConnection> c, std::string&& text) {
-      json f = json::parse(text, nullptr, false);
+      json f = ParseJsonOrDiscarded(text);
       if (f.is_object() && f.value("type", "") == "ping") return c->Send(R"({"type":"pong"})");
       c->Send(api::DumpJson(api::ErrorFrame("invalid_request", "only {\"type\":\"ping\"} is accepted; actions go over REST")));
     };
@@ -308,7 +411,17 @@ class Routes final : public AgentRoutes {
   Desk& desk_;
   AccountStore& accounts_;
   api::TenantDirectory& tenants_;
-  ThreadPool pool_;
+  LoginLimiter limiter_;
+  std::unordered_set<std::string> trusted_proxies_;
+  const size_t hash_queue_;
+  metrics::Counter& login_failures_;
+  metrics::Counter& throttled_ip_;
+  metrics::Counter& throttled_account_;
+  metrics::Counter& rejected_busy_;
+  std::atomic<int64_t> last_busy_log_ms_{0};
+  // Last, so that their threads stop before the state above goes.
+  ThreadPool pool_;       // agent requests
+  ThreadPool hash_pool_;  // password hashing and verification only, bounded by hash_queue_
 };
 
 void Routes::Describe(json& paths, json& schemas) {
@@ -335,7 +448,8 @@ void Routes::Describe(json& paths, json& schemas) {
   schemas["ConversationSummary"] = {{"type", "object"},
                                     {"description", "conversation (+assigned_agent_id, queue), customer, emotion, last_message"}};
   paths["/v1/agent/login"]["post"] =
-      o::Op("Agent login", tag, o::Merge(obj("{token, expires_ms, agent}"), errs({"400", "401"})), json::array(),
+      o::Op("Agent login (429 rate_limited / 503 unavailable carry Retry-After)", tag,
+            o::Merge(obj("{token, expires_ms, agent}"), errs({"400", "401", "429", "503"})), json::array(),
             o::JsonBody({{"type", "object"}, {"required", {"tenant_id", "username", "password"}}}));
   paths["/v1/agent/logout"]["post"] = o::Op("Revoke the session token", tag, o::Merge(obj("{}"), errs({"401"})), json::array(), nullptr, bearer);
   paths["/v1/agent/me"]["get"] = o::Op("The calling agent", tag, o::Merge(ok("Agent", "Agent"), errs({"401"})), json::array(), nullptr, bearer);
@@ -367,9 +481,24 @@ void Routes::Describe(json& paths, json& schemas) {
 
 }  // namespace
 
+LoginSettings LoginSettingsFrom(const AgentsConfig& c) {
+  LoginSettings s;
+  s.limits.ip_max_failures = c.login_ip_max_failures;
+  s.limits.ip_window_ms = c.login_ip_window_s * 1000LL;
+  s.limits.account_max_failures = c.login_account_max_failures;
+  s.limits.lockout_ms = c.login_lockout_s * 1000LL;
+  s.limits.lockout_max_ms = c.login_lockout_max_s * 1000LL;
+  s.limits.max_tracked = static_cast<size_t>(c.login_max_tracked);
+  s.hash_threads = c.login_hash_threads;
+  s.hash_queue = c.login_hash_queue;
+  s.trusted_proxies = c.trusted_proxies;
+  return s;
+}
+
 std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, AccountStore& accounts,
-                                                 api::TenantDirectory& tenants, int worker_threads) {
-  auto r = std::make_unique<Routes>(desk, accounts, tenants, worker_threads);
+                                                 api::TenantDirectory& tenants, metrics::Registry& metrics,
+                                                 const LoginSettings& login, int worker_threads) {
+  auto r = std::make_unique<Routes>(desk, accounts, tenants, metrics, login, worker_threads);
   r->Register(server);
   return r;
 }

@@ -6,13 +6,30 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "agents/accounts.h"
 #include "agents/desk.h"
+#include "agents/login_limiter.h"
 #include "api/tenants.h"
+#include "common/config.h"
+#include "common/metrics.h"
 #include "http/server.h"
 
 namespace kefu::agents {
+
+// POST /v1/agent/login's defences (docs/agents.md, "Login throttling"): the
+// limiter's limits, checked before any hash, and the bounded pool on which
+// every password is hashed or verified (logins, and admin account changes
+// that set a password), apart from the pool that serves agent requests.
+struct LoginSettings {
+  LoginLimits limits;
+  int hash_threads = 2;         // argon2id at 64 MiB each: 2 threads = 128 MiB
+  int hash_queue = 32;          // waiting hashes; beyond, 503 unavailable + Retry-After: 1 at once
+  std::string trusted_proxies;  // comma-separated addresses whose X-Forwarded-For is believed ("" = none)
+};
+// From the [agents] section (validated by Config::Parse).
+LoginSettings LoginSettingsFrom(const AgentsConfig& config);
 
 // Owns the handlers' state and worker pool; keep it alive until the server
 // has stopped.
@@ -22,6 +39,7 @@ class AgentRoutes {
 };
 
 std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, AccountStore& accounts,
-                                                 api::TenantDirectory& tenants, int worker_threads = 2);
+                                                 api::TenantDirectory& tenants, metrics::Registry& metrics,
+                                                 const LoginSettings& login = {}, int worker_threads = 2);
 
 }  // namespace kefu::agents

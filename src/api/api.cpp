@@ -1,11 +1,15 @@
 #include "api/api.h"
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <set>
 
 #include "api/errors.h"
 #include "api/http_util.h"
 #include "api/openapi.h"
+#include "common/crypto.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/utf8.h"
 
@@ -65,8 +69,13 @@ class Routes final : public ApiRoutes {
     server.SetErrorRenderer([](const Status& s) {
       return Response::Error(HttpStatusFor(s.code()), ErrorCodeName(s.code()), s.message());
     });
-    server.Route("GET", "/healthz", [](Request&&, Responder r) { SendJson(r, 200, {{"status", "ok"}}); });
-    server.Route("GET", "/metrics", [this](Request&&, Responder r) {
+    server.Route("GET", "/healthz", [this](Request&&, Responder r) { Healthz(r); });
+    server.Route("GET", "/metrics", [this](Request&& req, Responder r) {
+      if (!MetricsAuthorized(req)) {
+        Response resp = Response::Error(401, "unauthenticated", "metrics need Authorization: Bearer <server.metrics_token>");
+        resp.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"kefu-metrics\"");
+        return r.Send(std::move(resp));
+      }
       Response resp;
       resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
       resp.body = d_.metrics.Render();
@@ -92,6 +101,48 @@ class Routes final : public ApiRoutes {
   }
 
  private:
+  // --- operations ---
+
+  // [server] metrics_token: empty = open; else the bearer token, compared in
+  // constant time (digests of equal length, so not even the length leaks).
+  bool MetricsAuthorized(const Request& req) const {
+    const std::string& want = d_.config.server.metrics_token;
+    if (want.empty()) return true;
+    const std::string got = Bearer(req);
+    return !got.empty() && crypto::SafeEqual(crypto::Sha256Hex(got), crypto::Sha256Hex(want));
+  }
+
+  static json HealthJson(const storage::StorageHealth& h) {
+    return {{"status", "unhealthy"},
+            {"storage", {{"ok", false},
+                         {"error", h.error},
+                         {"sqlite_code", h.sqlite_code},
+                         {"since_ms", h.since_ms},
+                         {"last_ms", h.last_ms},
+                         {"failures", h.failures}}}};
+  }
+
+  // 200 {"status":"ok"} while the database stores data; after a storage
+  // failure 503 {"status":"unhealthy","storage":{...}} until a write commits
+  // again. Unhealthy, it proves recovery itself (a probe write, at most one a
+  // second, on a worker): a balancer that took the server out of rotation
+  // sends no traffic that could.
+  void Healthz(const Responder& r) {
+    storage::Database* db = d_.storage;
+    if (!db || db->Healthy()) return SendJson(r, 200, {{"status", "ok"}, {"storage", {{"ok", true}}}});
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    int64_t last = last_probe_ms_.load();
+    if (now - last < 1000 || !last_probe_ms_.compare_exchange_strong(last, now))
+      return SendJson(r, 503, HealthJson(db->Health()));
+    bool queued = d_.workers.Submit([db, r] {
+      (void)db->ProbeWrite();  // success marks the database healthy
+      if (db->Healthy()) return SendJson(r, 200, {{"status", "ok"}, {"storage", {{"ok", true}}}});
+      SendJson(r, 503, HealthJson(db->Health()));
+    });
+    if (!queued) SendJson(r, 503, HealthJson(db->Health()));
+  }
+
   // --- customer-facing ---
 
   std::optional<Tenant> WidgetAuth(const Request& req, const Responder& r) {
@@ -140,7 +191,7 @@ class Routes final : public ApiRoutes {
       auto who = d_.verify_customer_token(token);
       if (!who.ok() || who->first != t->id)
         return SendError(r, 401, "unauthenticated", "invalid or expired customer token");
-      auto asserted = body->value("customer_id", json());
+      const json& asserted = Field(*body, "customer_id");
       if (asserted.is_string() && asserted.get<std::string>() != who->second)
         return SendError(r, 400, "invalid_argument", "customer_id does not match the customer token");
       customer_id = who->second;
@@ -155,7 +206,7 @@ class Routes final : public ApiRoutes {
       if (!resolved.ok()) return SendStatus(r, resolved.status());
       customer_id = *resolved;
     } else {
-      auto cust = body->value("customer_id", json());
+      const json& cust = Field(*body, "customer_id");
       if (!cust.is_string() || !IdChars(cust.get<std::string>(), 64))
         return SendError(r, 400, "invalid_argument",
                          "customer_id is required: 1-64 characters of letters, digits and - _ . : @");
@@ -163,7 +214,7 @@ class Routes final : public ApiRoutes {
     }
     std::string channel = "web";
     if (body->contains("channel")) {
-      auto ch = (*body)["channel"];
+      const json& ch = Field(*body, "channel");
       static const std::set<std::string> kChannels = {"web", "app", "api", "voice", "phone"};
       if (!ch.is_string() || !kChannels.count(ch.get<std::string>()))
         return SendError(r, 400, "invalid_argument", "channel must be one of web, app, api, voice, phone");
@@ -208,11 +259,11 @@ class Routes final : public ApiRoutes {
     if (!body) return;
     auto c = AuthConversation(req, r);
     if (!c) return;
-    auto cmid = body->value("client_msg_id", json());
+    const json& cmid = Field(*body, "client_msg_id");
     if (!cmid.is_string() || !IdChars(cmid.get<std::string>(), 64))
       return SendError(r, 400, "invalid_argument",
                        "client_msg_id is required: 1-64 characters of letters, digits and - _ . : @");
-    auto text = CleanText(body->value("text", json()));
+    auto text = CleanText(Field(*body, "text"));
     if (!text.ok()) return SendStatus(r, text.status());
     bool wait = true;
     if (auto it = req.query.find("wait"); it != req.query.end()) wait = it->second != "false" && it->second != "0";
@@ -296,16 +347,19 @@ class Routes final : public ApiRoutes {
     };
     h.on_message = [this, session, cid, tenant](std::shared_ptr<http::WsConnection> conn, std::string&& text) {
       auto send = [conn](const json& j) { conn->Send(DumpJson(j)); };
+      if (JsonNestingDepth(text) > kMaxJsonDepth)
+        return send(ErrorFrame("invalid_argument",
+                               "frame is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"));
       json j = json::parse(text, nullptr, false);
       if (j.is_discarded() || !j.is_object())
         return send(ErrorFrame("invalid_json", "each frame must be a JSON object"));
       std::string type = j.value("type", "");
       if (type == "ping") return send({{"type", "pong"}});
       if (type != "message") return send(ErrorFrame("invalid_argument", "type must be message or ping"));
-      auto cmid = j.value("client_msg_id", json());
+      const json& cmid = Field(j, "client_msg_id");
       if (!cmid.is_string() || !IdChars(cmid.get<std::string>(), 64))
         return send(ErrorFrame("invalid_argument", "client_msg_id is required: 1-64 of letters, digits, - _ . : @"));
-      auto clean = CleanText(j.value("text", json()));
+      auto clean = CleanText(Field(j, "text"));
       if (!clean.ok()) {
         json f = ErrorFrame(ErrorCodeName(clean.status().code()), clean.status().message());
         f["client_msg_id"] = cmid;
@@ -438,7 +492,8 @@ class Routes final : public ApiRoutes {
     knowledge::KbEntry e;
     e.id = req.path_params.at("id");
     if (!IdChars(e.id, 128)) return SendError(r, 400, "invalid_argument", "entry id: 1-128 of letters, digits, - _ . : @");
-    auto title = body->value("title", json()), text = body->value("body", json());
+    const json& title = Field(*body, "title");
+    const json& text = Field(*body, "body");
     if (!title.is_string() || utf8::Trim(title.get<std::string>()).empty())
       return SendError(r, 400, "invalid_argument", "title is required");
     if (!text.is_string() || utf8::Trim(text.get<std::string>()).empty())
@@ -488,7 +543,7 @@ class Routes final : public ApiRoutes {
     if (!utf8::Trim(req.body).empty()) {
       auto body = ParseBody(req, r);
       if (!body) return;
-      args = *body;
+      args = std::move(*body);
     }
     tools::ToolContext ctx;
     ctx.tenant_id = t->id;
@@ -504,6 +559,7 @@ class Routes final : public ApiRoutes {
   }
 
   ApiDeps d_;
+  std::atomic<int64_t> last_probe_ms_{0};  // steady ms of the latest health probe (GET /healthz)
   WidgetConfigFn widget_config_;
 };
 

@@ -16,6 +16,7 @@
 #include "dialogue/hub.h"
 #include "http/server.h"
 #include "knowledge/knowledge_base.h"
+#include "storage/sqlite.h"
 #include "tools/tool.h"
 
 namespace kefu::api {
@@ -39,6 +40,9 @@ struct ApiDeps {
   // Message center: a signed customer token → (tenant, customer id), for
   // POST /v1/conversations {"customer_token"}; unset = tokens are refused.
   std::function<Result<std::pair<std::string, std::string>>(const std::string& token)> verify_customer_token = nullptr;
+  // GET /healthz: 503 with the storage failure while the database cannot
+  // store data (storage::StorageHealth); unset = always healthy.
+  storage::Database* storage = nullptr;
 };
 
 // Widget settings shown to customers (name, greeting, quick questions ...).

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "api/errors.h"
+#include "common/json.h"
 #include "common/utf8.h"
 
 namespace kefu::api {
@@ -36,6 +37,11 @@ std::optional<json> ParseBody(const Request& req, const Responder& r) {
                                           std::to_string(utf8::FirstInvalid(req.body)) + ")");
     return std::nullopt;
   }
+  if (JsonNestingDepth(req.body) > kMaxJsonDepth) {
+    SendError(r, 400, "invalid_argument",
+              "request body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return std::nullopt;
+  }
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded()) {
     SendError(r, 400, "invalid_json", "request body is not valid JSON");
@@ -46,6 +52,13 @@ std::optional<json> ParseBody(const Request& req, const Responder& r) {
     return std::nullopt;
   }
   return j;
+}
+
+const json& Field(const json& obj, std::string_view key) {
+  static const json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
 }
 
 bool IdChars(std::string_view s, size_t max_len) {

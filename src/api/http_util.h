@@ -30,6 +30,10 @@ void SendStatus(const http::Responder& r, const Status& s);
 // Parses a JSON object body; on failure sends the error and returns nullopt.
 std::optional<nlohmann::json> ParseBody(const http::Request& req, const http::Responder& r);
 
+// obj[key] by reference when obj is an object that has it, else a null value.
+// Reading fields this way never copies an untrusted (possibly nested) value.
+const nlohmann::json& Field(const nlohmann::json& obj, std::string_view key);
+
 // True when `s` is 1..max_len characters of [A-Za-z0-9-_.:@].
 bool IdChars(std::string_view s, size_t max_len);
 

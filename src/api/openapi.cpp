@@ -51,7 +51,10 @@ json Build() {
        {{"type", "object"},
         {"description",
          "customer_token (a signed customer token from the shop's backend: the conversation is verified), or "
-         "customer_id, or identity (data hub: resolved to the customer, created on first contact)"},
+         "customer_id, or identity (data hub: resolved to the customer, created on first contact). Through the "
+         "widget key a customer_id or identity is only a claim: unless the server trusts claims "
+         "([dialogue] require_verified_customer = false) the order tools answer nothing about that customer's "
+         "orders; with the tenant's API key the caller vouches for the customer (verified)"},
         {"properties",
          {{"customer_token", {{"type", "string"}}},
           {"customer_id", {{"type", "string"}, {"maxLength", 64}}},
@@ -104,10 +107,15 @@ json Build() {
   };
 
   json paths = json::object();
-  paths["/healthz"]["get"] = Op("Liveness", "operations", {{"200", JsonResponse("OK", {{"type", "object"}})}});
+  paths["/healthz"]["get"] =
+      Op("Health: 503 while the storage fails (the body names the failure), until a write succeeds again", "operations",
+         {{"200", JsonResponse("OK", {{"type", "object"}})},
+          {"503", JsonResponse("Unhealthy: {\"status\":\"unhealthy\",\"storage\":{\"ok\":false,\"error\",\"sqlite_code\",...}}",
+                               {{"type", "object"}})}});
   paths["/metrics"]["get"] =
-      Op("Prometheus metrics", "operations",
-         {{"200", {{"description", "Prometheus text format"}, {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}});
+      Op("Prometheus metrics (Authorization: Bearer <server.metrics_token> when one is configured)", "operations",
+         Merge({{"200", {{"description", "Prometheus text format"}, {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}},
+               ErrorResponses({"401"})));
   paths["/openapi.json"]["get"] = Op("This document", "operations", {{"200", JsonResponse("OpenAPI 3", {{"type", "object"}})}});
   paths["/v1/widget/config"]["get"] =
       Op("Chat widget configuration of the tenant", "conversations",

@@ -24,6 +24,7 @@ int Serve(const std::string& config_path, bool demo, int port, const std::string
   if (port >= 0) config->server.port = port;
   if (!data_dir.empty()) config->storage.data_dir = data_dir;
   if (!host.empty()) config->server.host = host;
+  if (demo) kefu::app::ApplyDemoDefaults(*config);  // e.g. the demo's customer picker (unless configured)
   kefu::log::Init(config->log.level, config->log.json);
   kefu::app::ServeOptions options;
   options.demo = demo;

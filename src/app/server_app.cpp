@@ -130,6 +130,10 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
   return storage::OpenWithSchema(db_path, options);
 }
 
+void ApplyDemoDefaults(Config& config) {
+  if (!config.IsExplicit("dialogue.require_verified_customer")) config.dialogue.require_verified_customer = false;
+}
+
 ServerApp::ServerApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ServerApp::~ServerApp() { Stop(); }
 
@@ -140,6 +144,16 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.options = options;
 
   KEFU_ASSIGN_OR_RETURN(a.db, OpenDatabase(config));
+  if (!config.dialogue.require_verified_customer) {
+    // Anyone who knows a customer id could read that customer's orders through the public widget key.
+    log::Warn("unverified_customers_trusted",
+              {{"setting", "dialogue.require_verified_customer = false"},
+               {"risk", "order tools answer any visitor who claims a customer_id: orders, addresses and tracking "
+                        "numbers of real customers are readable by anyone with the public widget key"},
+               {"hint", "set [dialogue] require_verified_customer = true unless every channel authenticates its "
+                        "customers; the shop's backend mints customer tokens (docs/api.md, Customer identity)"},
+               {"demo", options.demo}});
+  }
 
   KEFU_ASSIGN_OR_RETURN(a.segmenter, text::CreateSegmenter(config.knowledge));
   KEFU_ASSIGN_OR_RETURN(a.kb, knowledge::KnowledgeBase::Create(*a.db, *a.segmenter, config.knowledge, a.clock));
@@ -263,6 +277,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   // Signed customer tokens (message center): the app's inbox and verified conversations.
   a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
+  deps.storage = a.db.get();  // GET /healthz reports storage failures
   deps.verify_customer_token = [tokens = a.customer_tokens.get()](const std::string& token)
       -> Result<std::pair<std::string, std::string>> {
     KEFU_ASSIGN_OR_RETURN(inbox::CustomerIdentity who, tokens->Verify(token));
@@ -273,7 +288,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     return identity->ResolveOrCreate(tenant, kind, value);
   };
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
-  a.agent_routes = agents::RegisterAgentRoutes(*a.server, *a.desk, *a.accounts, *a.tenants);  // human agents
+  a.agent_routes = agents::RegisterAgentRoutes(*a.server, *a.desk, *a.accounts, *a.tenants, a.metrics,
+                                               agents::LoginSettingsFrom(config.agents));  // human agents
   // Message center (issue 5): the dispatcher starts with the server.
   a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
                                                  inbox::WebhookSettings::FromConfig(config.inbox));
@@ -332,6 +348,8 @@ Status ServerApp::Start() {
 }
 
 int ServerApp::port() const { return impl_->server->port(); }
+
+storage::Database& ServerApp::DatabaseForTesting() { return *impl_->db; }
 
 std::vector<std::string> ServerApp::Routes() const { return impl_->server->Routes(); }
 

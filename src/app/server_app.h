@@ -22,6 +22,13 @@ struct ServeOptions {
 // Opens (creating) data_dir/kefu.db and applies the schema migrations.
 Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config);
 
+// `kefu serve --demo`: the settings the demo needs where the config file and
+// the environment leave them unset (Config::IsExplicit). Today one:
+// dialogue.require_verified_customer = false, so that the demo widget's
+// customer picker shows that customer's orders. Everywhere else the default
+// (true) stands.
+void ApplyDemoDefaults(Config& config);
+
 class ServerApp {
  public:
   static Result<std::unique_ptr<ServerApp>> Create(const Config& config, const ServeOptions& options);
@@ -36,6 +43,9 @@ class ServerApp {
   void Stop();
   // Blocks until SIGINT/SIGTERM, then Stop().
   void RunUntilSignal();
+
+  // Tests only: the server's database (e.g. to make writes fail).
+  storage::Database& DatabaseForTesting();
 
   struct Impl;
 

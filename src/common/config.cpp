@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -73,7 +75,8 @@ std::map<std::string, Section> Describe(Config& c) {
   F(server, host); F(server, port); F(server, io_threads); F(server, worker_threads);
   F(server, max_body_bytes); F(server, max_ws_message_bytes); F(server, request_timeout_ms);
   F(server, ws_idle_timeout_s); F(server, ws_max_messages_per_s); F(server, shutdown_grace_ms);
-  F(server, static_dir);
+  F(server, max_connections); F(server, max_connections_per_ip);
+  F(server, static_dir); F(server, metrics_token);
   F(storage, data_dir); F(storage, busy_timeout_ms);
   F(llm, base_url); F(llm, model); F(llm, api_key); F(llm, timeout_ms); F(llm, connect_timeout_ms);
   F(llm, max_retries); F(llm, retry_backoff_ms); F(llm, breaker_failures); F(llm, breaker_cooldown_ms);
@@ -82,6 +85,9 @@ std::map<std::string, Section> Describe(Config& c) {
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold); F(dialogue, require_verified_customer);
   F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
   F(agents, pwhash_ops); F(agents, pwhash_mem_kib); F(agents, assignment); F(agents, llm_assist);
+  F(agents, login_ip_max_failures); F(agents, login_ip_window_s); F(agents, login_account_max_failures);
+  F(agents, login_lockout_s); F(agents, login_lockout_max_s); F(agents, login_max_tracked);
+  F(agents, login_hash_threads); F(agents, login_hash_queue); F(agents, trusted_proxies);
   F(routing, rules_dir); F(routing, reload_interval_s);
   F(inbox, webhook_max_attempts); F(inbox, webhook_initial_backoff_ms); F(inbox, webhook_max_backoff_ms);
   F(inbox, webhook_timeout_ms); F(inbox, webhook_workers); F(inbox, webhook_poll_ms); F(inbox, customer_token_ttl_s);
@@ -97,6 +103,21 @@ std::string Upper(std::string s) {
   return s;
 }
 
+// The first entry of a comma-separated list that is not an IPv4/IPv6
+// address, "" when all are.
+std::string FirstNonAddress(const std::string& list) {
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b == std::string::npos) continue;
+    item = item.substr(b, e - b + 1);
+    unsigned char buf[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, item.c_str(), buf) != 1 && inet_pton(AF_INET6, item.c_str(), buf) != 1) return item;
+  }
+  return "";
+}
+
 Status Validate(const Config& c) {
   if (c.server.port < 0 || c.server.port > 65535) return InvalidArgument("server.port must be 0..65535");
   if (c.server.io_threads < 1 || c.server.io_threads > 256) return InvalidArgument("server.io_threads must be 1..256");
@@ -105,6 +126,9 @@ Status Validate(const Config& c) {
   if (c.server.max_body_bytes < 1024) return InvalidArgument("server.max_body_bytes must be at least 1024");
   if (c.server.max_ws_message_bytes < 256) return InvalidArgument("server.max_ws_message_bytes must be at least 256");
   if (c.server.ws_max_messages_per_s < 1) return InvalidArgument("server.ws_max_messages_per_s must be positive");
+  if (c.server.max_connections < 0) return InvalidArgument("server.max_connections must be 0 (auto) or positive");
+  if (c.server.max_connections_per_ip < 0)
+    return InvalidArgument("server.max_connections_per_ip must be 0 (no cap) or positive");
   if (c.storage.data_dir.empty()) return InvalidArgument("storage.data_dir must not be empty");
   if (c.knowledge.segmenter != "hybrid" && c.knowledge.segmenter != "jieba" && c.knowledge.segmenter != "jieba-plain" &&
       c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
@@ -131,6 +155,24 @@ Status Validate(const Config& c) {
   if (c.agents.pwhash_ops < 1 || c.agents.pwhash_ops > 10) return InvalidArgument("agents.pwhash_ops must be 1..10");
   if (c.agents.pwhash_mem_kib < 8 || c.agents.pwhash_mem_kib > 1'048'576)
     return InvalidArgument("agents.pwhash_mem_kib must be 8..1048576");
+  if (c.agents.login_ip_max_failures < 1 || c.agents.login_ip_max_failures > 1'000'000)
+    return InvalidArgument("agents.login_ip_max_failures must be 1..1000000");
+  if (c.agents.login_ip_window_s < 1 || c.agents.login_ip_window_s > 86'400)
+    return InvalidArgument("agents.login_ip_window_s must be 1..86400");
+  if (c.agents.login_account_max_failures < 1 || c.agents.login_account_max_failures > 1000)
+    return InvalidArgument("agents.login_account_max_failures must be 1..1000");
+  if (c.agents.login_lockout_s < 1 || c.agents.login_lockout_s > 86'400)
+    return InvalidArgument("agents.login_lockout_s must be 1..86400");
+  if (c.agents.login_lockout_max_s < c.agents.login_lockout_s || c.agents.login_lockout_max_s > 86'400)
+    return InvalidArgument("agents.login_lockout_max_s must be agents.login_lockout_s..86400");
+  if (c.agents.login_max_tracked < 100 || c.agents.login_max_tracked > 10'000'000)
+    return InvalidArgument("agents.login_max_tracked must be 100..10000000");
+  if (c.agents.login_hash_threads < 1 || c.agents.login_hash_threads > 64)
+    return InvalidArgument("agents.login_hash_threads must be 1..64");
+  if (c.agents.login_hash_queue < 1 || c.agents.login_hash_queue > 10'000)
+    return InvalidArgument("agents.login_hash_queue must be 1..10000");
+  if (std::string bad = FirstNonAddress(c.agents.trusted_proxies); !bad.empty())
+    return InvalidArgument("agents.trusted_proxies: '" + bad + "' is not an IP address (comma-separated addresses)");
   if (c.routing.reload_interval_s < 1) return InvalidArgument("routing.reload_interval_s must be positive");
   if (c.inbox.webhook_max_attempts < 1 || c.inbox.webhook_max_attempts > 100)
     return InvalidArgument("inbox.webhook_max_attempts must be 1..100");
@@ -170,6 +212,7 @@ Result<Config> Config::Parse(const std::string& toml_text, const std::vector<std
         if (fit == sit->second.end())
           return InvalidArgument("config: unknown key '" + section + "." + key + "'");
         KEFU_RETURN_IF_ERROR(fit->second.from_toml(kv));
+        c.explicit_keys.insert(section + "." + key);
       }
     }
   }
@@ -180,7 +223,10 @@ Result<Config> Config::Parse(const std::string& toml_text, const std::vector<std
     std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
     for (auto& [section, fields] : desc) {
       for (auto& [key, field] : fields) {
-        if (name == "KEFU_" + Upper(section) + "_" + Upper(key)) KEFU_RETURN_IF_ERROR(field.from_env(value));
+        if (name == "KEFU_" + Upper(section) + "_" + Upper(key)) {
+          KEFU_RETURN_IF_ERROR(field.from_env(value));
+          c.explicit_keys.insert(section + "." + key);
+        }
       }
     }
   }

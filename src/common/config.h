@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,15 @@ struct ServerConfig {
   int ws_idle_timeout_s = 300;          // WebSocket with no traffic (pings keep it alive)
   int ws_max_messages_per_s = 50;       // per-connection flood limit
   int shutdown_grace_ms = 10'000;       // finishing in-flight turns on SIGTERM
+  // Open TCP connections (HTTP, SSE, WebSocket) accepted at once; more are
+  // answered 503 and closed. 0 = derived from the descriptor limit
+  // (RLIMIT_NOFILE minus 64 kept for the database, logs and outbound calls).
+  int max_connections = 0;
+  int max_connections_per_ip = 256;     // per client address; 0 = no per-address cap (e.g. behind a proxy)
   std::string static_dir;               // web apps; empty = <exe>/../web or ./web/*/dist
+  // GET /metrics: empty = open (as before); set = the scraper must send
+  // "Authorization: Bearer <metrics_token>" (else 401).
+  std::string metrics_token;
 };
 
 struct StorageConfig {
@@ -57,9 +66,11 @@ struct KnowledgeConfig {
 
 struct DialogueConfig {
   // Order tools answer only in conversations whose customer id was proven
-  // with a signed customer token (POST /v1/conversations "customer_token");
-  // false trusts the customer_id the client sends (demo, trusted channels).
-  bool require_verified_customer = false;
+  // with a signed customer token (POST /v1/conversations "customer_token") or
+  // opened with the tenant's API key; false trusts the customer_id the client
+  // sends (trusted channels only). `kefu serve --demo` uses false unless the
+  // file or the environment sets it (Config::IsExplicit).
+  bool require_verified_customer = true;
   double answer_threshold = 0.45;       // retrieval confidence needed to answer directly
   double clarify_threshold = 0.25;      // between this and answer_threshold: ask to clarify
 };
@@ -89,6 +100,19 @@ struct AgentsConfig {
   // soon as one frees up); "manual": it waits in the queue until an agent accepts.
   std::string assignment = "auto";
   bool llm_assist = true;              // with [llm] configured: generated handoff summaries and suggested replies
+  // Login throttling (docs/agents.md, "Login throttling"), checked before any
+  // password is hashed; over a limit: 429 rate_limited + Retry-After.
+  int login_ip_max_failures = 20;      // failed logins per client address ...
+  int login_ip_window_s = 300;         // ... within this sliding window
+  int login_account_max_failures = 5;  // consecutive failures of one tenant+username before it is locked
+  int login_lockout_s = 30;            // first lockout; each further failure doubles it ...
+  int login_lockout_max_s = 900;       // ... up to this; a success resets
+  int login_max_tracked = 100'000;     // client addresses and accounts remembered (each); least recently used go
+  int login_hash_threads = 2;          // password hashing/verification pool (argon2id, pwhash_mem_kib each)
+  int login_hash_queue = 32;           // hashes waiting for it; beyond, 503 unavailable + Retry-After: 1
+  // Comma-separated proxy addresses whose X-Forwarded-For names the client
+  // (the right-most entry that is not one of them); "" = the peer address only.
+  std::string trusted_proxies;
 };
 
 // Routing rules (src/routing, docs/routing.md).
@@ -126,6 +150,10 @@ struct Config {
   LogConfig log;
 
   bool LlmEnabled() const { return !llm.base_url.empty(); }
+  // "section.key" entries set by the TOML text or an environment override
+  // (a default that was not written anywhere is not in it).
+  std::set<std::string> explicit_keys;
+  bool IsExplicit(const std::string& key) const { return explicit_keys.count(key) > 0; }
 
   // Parses TOML text (empty = all defaults), then applies `env` overrides
   // ("KEY=VALUE" entries; pass environ-derived entries, or {} in tests).

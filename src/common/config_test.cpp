@@ -39,6 +39,42 @@ TEST(Config, RejectsWrongTypesAndRanges) {
   EXPECT_NE(bad.status().message().find("line"), std::string::npos);
 }
 
+TEST(Config, AgentLoginLimitsParseAndAnInvalidOneNamesItsKey) {
+  auto d = Config::Parse("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->agents.login_ip_max_failures, 20);
+  EXPECT_EQ(d->agents.login_ip_window_s, 300);
+  EXPECT_EQ(d->agents.login_account_max_failures, 5);
+  EXPECT_EQ(d->agents.login_lockout_s, 30);
+  EXPECT_EQ(d->agents.login_lockout_max_s, 900);
+  EXPECT_EQ(d->agents.login_max_tracked, 100'000);
+  EXPECT_EQ(d->agents.login_hash_threads, 2);
+  EXPECT_EQ(d->agents.login_hash_queue, 32);
+  EXPECT_TRUE(d->agents.trusted_proxies.empty());
+
+  auto c = Config::Parse(
+      "[agents]\nlogin_ip_max_failures = 50\nlogin_lockout_s = 10\nlogin_lockout_max_s = 60\n"
+      "trusted_proxies = \"10.0.0.1, ::1\"\n",
+      {"KEFU_AGENTS_LOGIN_HASH_QUEUE=8", "KEFU_AGENTS_LOGIN_HASH_THREADS=1"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->agents.login_ip_max_failures, 50);
+  EXPECT_EQ(c->agents.login_lockout_s, 10);
+  EXPECT_EQ(c->agents.login_lockout_max_s, 60);
+  EXPECT_EQ(c->agents.login_hash_queue, 8);
+  EXPECT_EQ(c->agents.login_hash_threads, 1);
+  EXPECT_EQ(c->agents.trusted_proxies, "10.0.0.1, ::1");
+
+  for (const char* bad : {"login_ip_max_failures = 0", "login_ip_window_s = 0", "login_account_max_failures = 0",
+                          "login_lockout_s = 0", "login_lockout_max_s = 10", "login_max_tracked = 5",
+                          "login_hash_threads = 0", "login_hash_queue = 0", "trusted_proxies = \"10.0.0.1, proxy\"",
+                          "login_hash_queue = \"x\""}) {
+    auto r = Config::Parse(std::string("[agents]\n") + bad + "\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
+    EXPECT_NE(r.status().message().find("agents." + key), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(Config, NluModelPaths) {
   auto c = Config::Parse("[nlu]\nintent_model = \"-\"\nsentiment_model = \"/m/s.kmodel\"\n",
                          {"KEFU_NLU_EMOTION_MODEL=/m/e.kmodel"});
@@ -48,6 +84,25 @@ TEST(Config, NluModelPaths) {
   EXPECT_EQ(c->nlu.emotion_model, "/m/e.kmodel");
   EXPECT_TRUE(Config::Parse("").value().nlu.sentiment_model.empty());  // shipped models
   EXPECT_FALSE(Config::Parse("[nlu]\nsentiment = \"x\"\n").ok());
+}
+
+// Verified customers by default; which keys were written anywhere (the demo
+// default must not override them); the metrics token.
+TEST(Config, SecureDefaultsAndExplicitKeys) {
+  auto d = Config::Parse("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->dialogue.require_verified_customer);
+  EXPECT_TRUE(d->server.metrics_token.empty());
+  EXPECT_TRUE(d->explicit_keys.empty());
+  auto c = Config::Parse("[dialogue]\nrequire_verified_customer = false\n[server]\nport = 9000\n",
+                         {"KEFU_SERVER_METRICS_TOKEN=t0ken", "OTHER=1"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->dialogue.require_verified_customer);
+  EXPECT_EQ(c->server.metrics_token, "t0ken");
+  EXPECT_TRUE(c->IsExplicit("dialogue.require_verified_customer"));
+  EXPECT_TRUE(c->IsExplicit("server.port"));
+  EXPECT_TRUE(c->IsExplicit("server.metrics_token"));
+  EXPECT_FALSE(c->IsExplicit("server.host"));
 }
 
 }  // namespace kefu

@@ -6,10 +6,52 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <atomic>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 
 namespace kefu::crypto {
+namespace {
+
+class OpenSslRandomSource final : public RandomSource {
+ public:
+  void Fill(std::span<uint8_t> out) override {
+    // RAND_bytes takes an int length; draw in chunks (ids and keys are tiny,
+    // but the interface takes any span).
+    size_t done = 0;
+    while (done < out.size()) {
+      size_t n = std::min<size_t>(out.size() - done, INT_MAX);
+      if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
+        // The CSPRNG failing means the process cannot make secrets safely.
+        std::abort();
+      }
+      done += n;
+    }
+  }
+};
+
+// nullptr = the system source.
+std::atomic<RandomSource*> g_override{nullptr};
+
+}  // namespace
+
+RandomSource& SystemRandomSource() {
+  static OpenSslRandomSource source;
+  return source;
+}
+
+ScopedRandomSourceForTesting::ScopedRandomSourceForTesting(RandomSource& source)
+    : previous_(g_override.exchange(&source)) {}
+
+ScopedRandomSourceForTesting::~ScopedRandomSourceForTesting() { g_override.store(previous_); }
+
+void RandomBytes(std::span<uint8_t> out) {
+  if (out.empty()) return;
+  RandomSource* s = g_override.load();
+  (s ? *s : SystemRandomSource()).Fill(out);
+}
 
 std::string Hex(std::string_view raw) {
   static const char* kDigits = "0123456789abcdef";
@@ -24,10 +66,7 @@ std::string Hex(std::string_view raw) {
 
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    // The CSPRNG failing means the process cannot make secrets safely.
-    std::abort();
-  }
+  RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(raw.data()), raw.size()));
   return Hex(raw);
 }
 

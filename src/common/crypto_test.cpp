@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "common/random_testing.h"
+
 namespace kefu::crypto {
 namespace {
 
@@ -22,6 +26,52 @@ TEST(Crypto, RandomHexHasTheLengthAndDiffers) {
   EXPECT_EQ(a.size(), 64u);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_NE(a, b);
+}
+
+TEST(Crypto, RandomHexDrawsExactlyTheInstalledSourcesBytes) {
+  RecordingRandomSource fake;
+  std::vector<std::string> out;
+  {
+    ScopedRandomSourceForTesting scope(fake);
+    for (size_t n : {16u, 32u, 1u, 24u}) out.push_back(RandomHex(n));
+    uint8_t raw[5];
+    RandomBytes(raw);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(raw), 5), fake.Draws().back());
+    RandomBytes(std::span<uint8_t>());  // nothing to draw: the source is not asked
+  }
+  auto draws = fake.HexDraws();
+  ASSERT_EQ(draws.size(), 5u) << "one draw per call, nothing else";
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], draws[i]) << i;
+  EXPECT_EQ(draws[0].size(), 32u);
+  EXPECT_EQ(draws[1].size(), 64u);
+  // Out of scope: the process default (OpenSSL) again; the fake sees nothing.
+  std::string after = RandomHex(16);
+  EXPECT_EQ(fake.Draws().size(), 5u);
+  EXPECT_EQ(after.size(), 32u);
+}
+
+TEST(Crypto, ScopedRandomSourcesNestAndRestore) {
+  RecordingRandomSource outer, inner(nullptr, 42);
+  {
+    ScopedRandomSourceForTesting a(outer);
+    RandomHex(8);
+    {
+      ScopedRandomSourceForTesting b(inner);
+      RandomHex(8);
+      RandomHex(8);
+    }
+    RandomHex(8);
+  }
+  EXPECT_EQ(outer.Draws().size(), 2u);
+  EXPECT_EQ(inner.Draws().size(), 2u);
+}
+
+TEST(Crypto, SystemRandomSourceFillsLargeAndOddSizes) {
+  std::vector<uint8_t> big(100'001, 0);
+  SystemRandomSource().Fill(big);
+  size_t zeros = 0;
+  for (uint8_t b : big) zeros += b == 0;
+  EXPECT_LT(zeros, 1000u);  // about 391 expected
 }
 
 TEST(Crypto, Base64UrlRoundTripAndRejects) {

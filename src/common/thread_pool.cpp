@@ -20,6 +20,16 @@ bool ThreadPool::Submit(std::function<void()> task) {
   return true;
 }
 
+bool ThreadPool::TrySubmit(std::function<void()> task, size_t max_queued) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= max_queued) return false;
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
 void ThreadPool::Shutdown() {
   {
     std::lock_guard lock(mu_);

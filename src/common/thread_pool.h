@@ -22,6 +22,11 @@ class ThreadPool {
 
   // Returns false if the pool is shutting down and the task was not queued.
   bool Submit(std::function<void()> task);
+  // Bounded submit: queues the task only while fewer than `max_queued` tasks
+  // wait (running ones not counted), so at most threads + max_queued are in
+  // the pool at once. Returns false, without queuing, when the queue is full
+  // or the pool is shutting down; the caller answers "busy" at once.
+  bool TrySubmit(std::function<void()> task, size_t max_queued);
   // Stops accepting work, runs everything already queued, joins the threads.
   void Shutdown();
   size_t QueueDepth() const;

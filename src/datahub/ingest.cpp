@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "common/json.h"
 #include "common/utf8.h"
 #include "common/crypto.h"
 
@@ -752,9 +753,9 @@ Result<json> IngestService::RecordFromCsv(Kind kind, const std::vector<std::stri
       case T::kObject:
       case T::kItems:
       case T::kIdentities: {
-        json v = json::parse(cell, nullptr, false);
-        if (v.is_discarded()) return InvalidArgument(col + ": not valid JSON");
-        rec[col] = std::move(v);
+        auto v = ParseJson(cell);
+        if (!v.ok()) return InvalidArgument(col + ": " + v.status().message());
+        rec[col] = std::move(*v);
         break;
       }
     }

@@ -1,5 +1,7 @@
 #include "datahub/profile.h"
 
+#include "common/json.h"
+
 #include <algorithm>
 
 #include "tools/commerce_store.h"
@@ -106,7 +108,7 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
       if (!r) break;
-      json items = json::parse(st.Text(3), nullptr, false);
+      json items = ParseJsonOrDiscarded(st.Text(3));
       std::string status = st.Text(1);
       orders.push_back({{"id", st.Text(0)},
                         {"customer_id", id},
@@ -290,7 +292,7 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      json meta = json::parse(st.Text(2), nullptr, false);
+      json meta = ParseJsonOrDiscarded(st.Text(2));
       if (meta.is_discarded() || !meta.is_object() || !meta.contains("analysis") || !meta["analysis"].is_object())
         continue;
       const json& a = meta["analysis"];

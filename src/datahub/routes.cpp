@@ -3,6 +3,7 @@
 #include "api/http_util.h"
 #include "api/openapi.h"
 #include "api/openapi_util.h"
+#include "common/json.h"
 #include "common/log.h"
 
 namespace kefu::datahub {
@@ -61,6 +62,9 @@ class Routes final : public DatahubRoutes {
   // Parses {"source", "records"} and ingests it on a worker.
   void RunBatch(const std::string& tenant, Kind kind, const std::string& body, const Responder& r,
                 const std::string& via) {
+    if (JsonNestingDepth(body) > kMaxJsonDepth)
+      return SendError(r, 400, "invalid_argument",
+                       "body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return SendError(r, 400, "invalid_json", "body must be a JSON object");
     auto src = j.find("source");

@@ -1,6 +1,7 @@
 #include "dialogue/conversation_store.h"
 
-#include <random>
+#include "common/crypto.h"
+#include "common/json.h"
 
 namespace kefu::dialogue {
 namespace {
@@ -17,7 +18,7 @@ Message ReadMessage(storage::Statement& st) {
   m.text = st.Text(4);
   m.client_msg_id = st.OptText(5);
   m.reply_to = st.OptInt(6);
-  m.meta = nlohmann::json::parse(st.Text(7), nullptr, false);
+  m.meta = ParseJsonOrDiscarded(st.Text(7));
   if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
   m.created_ms = st.Int(8);
   return m;
@@ -30,7 +31,7 @@ Conversation ReadConversation(storage::Statement& st) {
   c.customer_id = st.Text(2);
   c.channel = st.Text(3);
   c.status = st.Text(4);
-  c.context = nlohmann::json::parse(st.Text(5), nullptr, false);
+  c.context = ParseJsonOrDiscarded(st.Text(5));
   if (!c.context.is_object()) c.context = nlohmann::json::object();
   c.created_ms = st.Int(6);
   c.updated_ms = st.Int(7);
@@ -53,13 +54,11 @@ Result<std::vector<Message>> ReadMessages(storage::Statement& st) {
 }  // namespace
 
 std::string NewId(std::string_view prefix) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
+  // 128 bits straight from the CSPRNG (crypto::RandomSource): an id is a
+  // credential (a conversation id lets its holder read and post), so no
+  // PRNG whose state could be recovered from issued ids may stand in between.
   std::string id(prefix);
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = rng();
-    for (int k = 0; k < 16; ++k) id.push_back(kHex[(v >> (k * 4)) & 0xF]);
-  }
+  id += crypto::RandomHex(kIdRandomBytes);
   return id;
 }
 

@@ -107,7 +107,10 @@ class ConversationStore {
   const Clock& clock_;
 };
 
-// A random id with a prefix, e.g. "c_3f9a0c...". Uses the OS CSPRNG.
+// Random bytes in every NewId: 128 bits, as 32 lower-case hex characters.
+inline constexpr size_t kIdRandomBytes = 16;
+// A random id with a prefix, e.g. "c_3f9a0c..." (prefix + 32 hex characters):
+// 128 bits drawn from crypto::RandomBytes (the OpenSSL CSPRNG), nothing else.
 std::string NewId(std::string_view prefix);
 
 }  // namespace kefu::dialogue

@@ -3,6 +3,7 @@
 #include <regex>
 #include <set>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "dialogue/intent_rules.h"
 
@@ -58,7 +59,7 @@ TurnReply LlmResponder::Respond(const TurnRequest& turn, const DeltaFn& on_delta
   std::string last_order_id;
   bool handoff = false;
   auto execute = [&](const llm::ToolCall& call) -> std::string {
-    json args = json::parse(call.arguments.empty() ? "{}" : call.arguments, nullptr, false);
+    json args = ParseJsonOrDiscarded(call.arguments.empty() ? "{}" : call.arguments);
     if (args.is_discarded() || !args.is_object()) {
       tool_log.push_back({{"name", call.name}, {"ok", false}, {"error", "invalid_argument"}});
       return json{{"error", "arguments must be a JSON object"}}.dump();

@@ -12,6 +12,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -65,6 +69,8 @@ ServerSettings ServerSettings::FromConfig(const ServerConfig& c) {
   s.ws_idle_timeout_s = c.ws_idle_timeout_s;
   s.ws_max_messages_per_s = c.ws_max_messages_per_s;
   s.shutdown_grace_ms = c.shutdown_grace_ms;
+  s.max_connections = c.max_connections;
+  s.max_connections_per_ip = c.max_connections_per_ip;
   s.static_dir = c.static_dir;
   return s;
 }
@@ -97,6 +103,18 @@ class SessionBase {
   virtual ~SessionBase() = default;
   // force = false: wind down gracefully; true: close the socket now.
   virtual void Shutdown(bool force) = 0;
+};
+
+class ServerImpl;
+
+// One accepted TCP connection's place under the connection caps. The HTTP
+// session holds it and hands it on to the WebSocket or SSE session the
+// connection becomes; the place is freed when the last holder goes.
+struct ConnSlot {
+  ConnSlot(ServerImpl& s, std::string a) : srv(s), ip(std::move(a)) {}
+  ~ConnSlot();
+  ServerImpl& srv;
+  std::string ip;
 };
 
 struct RouteEntry {
@@ -137,6 +155,10 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
     ws_in = &m.GetCounter("kefu_ws_messages_total", "WebSocket messages", "direction=\"in\"");
     ws_out = &m.GetCounter("kefu_ws_messages_total", "WebSocket messages", "direction=\"out\"");
     ws_limited = &m.GetCounter("kefu_ws_rate_limited_total", "WebSocket messages dropped by the per-connection rate limit");
+    rejected_total = &m.GetCounter("kefu_http_connections_rejected_total",
+                                   "TCP connections refused by a connection cap", "reason=\"max_connections\"");
+    rejected_per_ip = &m.GetCounter("kefu_http_connections_rejected_total",
+                                    "TCP connections refused by a connection cap", "reason=\"max_connections_per_ip\"");
     error_renderer = [](const Status& st) {
       int code = 500;
       std::string name = DefaultErrorCodeHttp(st.code(), &code);
@@ -173,6 +195,64 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
       }
       cv.notify_all();
     }
+  }
+  // A place for a new connection from `ip`, or null (with *reason) over a cap.
+  std::shared_ptr<ConnSlot> TryAcquire(const std::string& ip, const char** reason) {
+    std::lock_guard l(mu);
+    if (tcp_conns >= size_t(max_conns)) {
+      *reason = "max_connections";
+      return nullptr;
+    }
+    int& n = per_ip[ip];
+    if (s.max_connections_per_ip > 0 && n >= s.max_connections_per_ip) {
+      if (n == 0) per_ip.erase(ip);
+      *reason = "max_connections_per_ip";
+      return nullptr;
+    }
+    ++n;
+    ++tcp_conns;
+    return std::make_shared<ConnSlot>(*this, ip);
+  }
+  void Release(const std::string& ip) {
+    std::lock_guard l(mu);
+    --tcp_conns;
+    auto it = per_ip.find(ip);
+    if (it != per_ip.end() && --it->second <= 0) per_ip.erase(it);
+  }
+  // Answers a connection over a cap with a 503 (best effort, never blocks)
+  // and closes it. Logged at most once per 10 s, with the count since.
+  void Reject(tcp::socket& sock, const std::string& ip, const char* reason) {
+    (std::string_view(reason) == "max_connections" ? rejected_total : rejected_per_ip)->Inc();
+    bool log_now = false;
+    int64_t suppressed = 0;
+    {
+      std::lock_guard l(mu);
+      auto now = SteadyClock::now();
+      ++rejects_since_log;
+      if (now - last_reject_log >= std::chrono::seconds(10)) {
+        log_now = true;
+        suppressed = rejects_since_log - 1;
+        rejects_since_log = 0;
+        last_reject_log = now;
+      }
+    }
+    if (log_now)
+      log::Warn("http_connection_rejected", {{"reason", reason},
+                                             {"remote_ip", ip},
+                                             {"max_connections", max_conns},
+                                             {"max_connections_per_ip", s.max_connections_per_ip},
+                                             {"also_rejected_since_last_log", suppressed}});
+    static const std::string kResponse = [] {
+      std::string body = ErrorBody("unavailable", "too many open connections; retry later");
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: kefu\r\nContent-Type: application/json\r\n"
+             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ec;
+    sock.non_blocking(true, ec);
+    if (!ec) sock.write_some(net::buffer(kResponse), ec);
+    sock.shutdown(tcp::socket::shutdown_both, ec);
+    sock.close(ec);
   }
   void InFlightStart() { in_flight.fetch_add(1); }
   void InFlightDone() {
@@ -223,6 +303,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::mutex mu;
   std::condition_variable cv;
   std::unordered_map<uint64_t, std::shared_ptr<SessionBase>> sessions;  // GUARDED_BY(mu)
+  std::unordered_map<std::string, int> per_ip;                         // GUARDED_BY(mu): open per address
+  size_t tcp_conns = 0;                                                // GUARDED_BY(mu)
+  SteadyClock::time_point last_reject_log{};                           // GUARDED_BY(mu)
+  int64_t rejects_since_log = 0;                                       // GUARDED_BY(mu)
+  int max_conns = 1;  // resolved in Start()
   int running_threads = 0;                                             // GUARDED_BY(mu)
 
   std::mutex lifecycle_mu;  // serializes Start/Stop
@@ -242,7 +327,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   metrics::Counter* ws_in;
   metrics::Counter* ws_out;
   metrics::Counter* ws_limited;
+  metrics::Counter* rejected_total;
+  metrics::Counter* rejected_per_ip;
 };
+
+ConnSlot::~ConnSlot() { srv.Release(ip); }
 
 namespace {
 
@@ -268,8 +357,9 @@ bool IsHttpParseError(const beast::error_code& ec) {
 
 class WsSession : public SessionBase, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(ServerImpl& srv, tcp::socket&& sock, WsHandlers h, std::string remote)
-      : srv_(srv), ws_(std::move(sock)), h_(std::move(h)), id_(srv.next_id.fetch_add(1)), remote_(std::move(remote)) {}
+  WsSession(ServerImpl& srv, tcp::socket&& sock, WsHandlers h, std::string remote, std::shared_ptr<ConnSlot> slot)
+      : srv_(srv), ws_(std::move(sock)), h_(std::move(h)), id_(srv.next_id.fetch_add(1)), remote_(std::move(remote)),
+        slot_(std::move(slot)) {}
 
   // On the connection's strand.
   void Run(bhttp::request<bhttp::string_body>&& req) {
@@ -489,6 +579,7 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   WsHandlers h_;
   uint64_t id_;
   std::string remote_;
+  std::shared_ptr<ConnSlot> slot_;
   std::shared_ptr<WsConnection> conn_;
   std::deque<std::string> outq_;
   int64_t queued_bytes_ = 0;
@@ -508,9 +599,10 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
 
 class SseSession : public SessionBase, public std::enable_shared_from_this<SseSession> {
  public:
-  SseSession(ServerImpl& srv, tcp::socket&& sock, std::function<void(std::shared_ptr<SseStream>)> on_open)
+  SseSession(ServerImpl& srv, tcp::socket&& sock, std::function<void(std::shared_ptr<SseStream>)> on_open,
+             std::shared_ptr<ConnSlot> slot)
       : srv_(srv), stream_(std::move(sock)), heartbeat_(stream_.get_executor()), on_open_(std::move(on_open)),
-        id_(srv.next_id.fetch_add(1)) {}
+        id_(srv.next_id.fetch_add(1)), slot_(std::move(slot)) {}
 
   // On the connection's strand.
   void Run() {
@@ -627,6 +719,7 @@ class SseSession : public SessionBase, public std::enable_shared_from_this<SseSe
   net::steady_timer heartbeat_;
   std::function<void(std::shared_ptr<SseStream>)> on_open_;
   uint64_t id_;
+  std::shared_ptr<ConnSlot> slot_;
   std::shared_ptr<SseStream> handle_;
   std::deque<std::string> outq_;
   int64_t queued_bytes_ = 0;
@@ -640,8 +733,9 @@ class SseSession : public SessionBase, public std::enable_shared_from_this<SseSe
 
 class HttpSession : public SessionBase, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(ServerImpl& srv, tcp::socket&& sock)
-      : srv_(srv), stream_(std::move(sock)), timer_(stream_.get_executor()), id_(srv.next_id.fetch_add(1)) {
+  HttpSession(ServerImpl& srv, tcp::socket&& sock, std::shared_ptr<ConnSlot> slot)
+      : srv_(srv), stream_(std::move(sock)), timer_(stream_.get_executor()), id_(srv.next_id.fetch_add(1)),
+        slot_(std::move(slot)) {
     remote_ = RemoteOf(stream_.socket());
   }
 
@@ -681,8 +775,71 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+    ParseBuffered();
   }
+
+  // Most unparsed bytes kept while the parser still needs more: a request
+  // head, a chunk header or the chunked trailer (which Beast does not bound:
+  // a trailer field over 64 KiB made it throw out of the I/O handler, and the
+  // connection was never answered or closed).
+  size_t MaxUnparsed() const { return size_t(std::max<int64_t>(1024, srv_.s.max_header_bytes)) + 1024; }
+
+  // Feeds the buffered bytes to the parser (pipelined requests are already
+  // there) and reads more while it needs more. Beast's parser throws on some
+  // oversized input (std::length_error for fields over 64 KiB): every
+  // exception here ends the request with an answer instead of escaping.
+  void ParseBuffered() {
+    beast::error_code ec;
+    try {
+      while (!parser_->is_done()) {
+        if (buffer_.size() == 0) break;
+        size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == bhttp::error::need_more) {
+          ec = {};
+          break;
+        }
+        if (ec) break;
+        if (used == 0) break;
+      }
+    } catch (const std::exception& e) {
+      log::Warn("http_parse_exception", {{"remote", remote_}, {"error", e.what()}});
+      return ReadFailed(bhttp::error::header_limit);
+    }
+    if (ec) return OnRead(ec, 0);
+    if (parser_->is_done()) return OnRead({}, 0);
+    // A body of known length streams straight into the parser; anything else
+    // waiting for its end (head, chunk header, trailer) must fit MaxUnparsed.
+    bool plain_body = parser_->is_header_done() && !parser_->chunked();
+    size_t limit = MaxUnparsed();
+    if (!plain_body && buffer_.size() >= limit) return ReadFailed(bhttp::error::header_limit);
+    size_t want = plain_body ? 65536 : std::min<size_t>(65536, limit - buffer_.size());
+    try {
+      stream_.async_read_some(buffer_.prepare(want),
+                              beast::bind_front_handler(&HttpSession::OnBytes, shared_from_this()));
+    } catch (const std::exception& e) {
+      log::Warn("http_read_exception", {{"remote", remote_}, {"error", e.what()}});
+      reading_ = false;
+      Close();
+    }
+  }
+
+  void OnBytes(beast::error_code ec, size_t n) {
+    if (closed_) return;
+    buffer_.commit(n);
+    if (ec == net::error::eof) {
+      if (!parser_->got_some()) return OnRead(bhttp::error::end_of_stream, 0);
+      beast::error_code eof_ec;
+      parser_->put_eof(eof_ec);
+      if (!eof_ec && !parser_->is_done()) eof_ec = bhttp::error::partial_message;
+      return OnRead(eof_ec, 0);
+    }
+    if (ec) return OnRead(ec, 0);
+    ParseBuffered();
+  }
+
+  // Ends the current read with `ec` as if Beast had reported it.
+  void ReadFailed(beast::error_code ec) { OnRead(ec, 0); }
 
   void OnRead(beast::error_code ec, size_t) {
     reading_ = false;
@@ -705,12 +862,19 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
         return Reply(Response::Error(413, "payload_too_large",
                                      "request body exceeds " + std::to_string(srv_.s.max_body_bytes) + " bytes"));
       if (ec == bhttp::error::header_limit)
-        return Reply(Response::Error(431, "header_too_large", "request header is too large"));
+        return Reply(Response::Error(431, "header_too_large", "request header or trailer is too large"));
       if (IsHttpParseError(ec) && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
         return Reply(Response::Error(400, "invalid_request", "malformed HTTP request: " + ec.message()));
       return Close();
     }
-    Handle(parser_->release());
+    auto req = parser_->release();
+    try {
+      Handle(std::move(req));
+    } catch (const std::exception& e) {
+      log::Error("http_handle_exception", {{"request_id", request_id_}, {"route", route_}, {"error", e.what()}});
+      keep_alive_ = false;
+      if (!writing_ && !closed_) Reply(Response::Error(500, "internal", "internal error"));
+    }
   }
 
   void Handle(bhttp::request<bhttp::string_body>&& req) {
@@ -725,6 +889,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     if (srv_.stopping.load()) {
       keep_alive_ = false;
       return Reply(Response::Error(503, "unavailable", "the server is shutting down"));
+    }
+    if (req.version() >= 11 && req.count(bhttp::field::host) != 1) {
+      keep_alive_ = false;
+      return Reply(Response::Error(400, "invalid_request", "an HTTP/1.1 request needs exactly one Host header"));
     }
     Request r;
     r.method = method_;
@@ -855,6 +1023,22 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     if (!match.value) return Reply(Response::Error(404, "not_found", "no WebSocket route for " + r.path));
     route_ = *match.pattern;
     r.path_params = std::move(match.params);
+    // Answer a handshake Beast would refuse ourselves, with the JSON error
+    // body every other error has (Beast's own answer is plain text).
+    if (req[bhttp::field::sec_websocket_version] != "13") {
+      keep_alive_ = false;
+      auto resp = Response::Error(426, "upgrade_required", "unsupported WebSocket version; use Sec-WebSocket-Version: 13");
+      resp.headers.emplace_back("Sec-WebSocket-Version", "13");
+      return Reply(std::move(resp));
+    }
+    {
+      std::string_view key = req[bhttp::field::sec_websocket_key];
+      auto b64 = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/'; };
+      if (key.size() != 24 || key.substr(22) != "==" || !std::all_of(key.begin(), key.begin() + 22, b64)) {
+        keep_alive_ = false;
+        return Reply(Response::Error(400, "invalid_request", "Sec-WebSocket-Key must be 16 random bytes in base64"));
+      }
+    }
     auto handlers = CallWsAcceptor(*match.value, r);
     if (!handlers.ok()) {
       keep_alive_ = false;
@@ -862,7 +1046,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     }
     Log(101);
     srv_.CountRequest(method_, route_, 101, nullptr, Seconds());
-    auto ws = std::make_shared<WsSession>(srv_, stream_.release_socket(), std::move(handlers).value(), remote_);
+    auto ws = std::make_shared<WsSession>(srv_, stream_.release_socket(), std::move(handlers).value(), remote_, slot_);
     Detach();
     ws->Run(std::move(req));
   }
@@ -882,7 +1066,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     }
     Log(200);
     srv_.CountRequest(method_, route_, 200, nullptr, Seconds());
-    auto sse = std::make_shared<SseSession>(srv_, stream_.release_socket(), std::move(opened).value());
+    auto sse = std::make_shared<SseSession>(srv_, stream_.release_socket(), std::move(opened).value(), slot_);
     Detach();
     sse->Run();
   }
@@ -936,7 +1120,14 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     srv_.CountRequest(method_, route_, resp.status, hist_, Seconds());
     writing_ = true;
     stream_.expires_after(std::chrono::milliseconds(srv_.s.write_timeout_ms));
-    bhttp::async_write(stream_, res, beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), ka));
+    try {
+      bhttp::async_write(stream_, res, beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), ka));
+    } catch (const std::exception& e) {
+      log::Error("http_write_exception", {{"request_id", request_id_}, {"error", e.what()}});
+      writing_ = false;
+      res_.reset();
+      Close();
+    }
   }
 
   void OnWrite(bool ka, beast::error_code ec, size_t) {
@@ -990,6 +1181,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   uint64_t id_;
+  std::shared_ptr<ConnSlot> slot_;
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -1029,8 +1221,17 @@ void ServerImpl::DoAccept() {
       beast::error_code ignored;
       sock.close(ignored);
     } else {
-      sock.set_option(tcp::no_delay(true), ec);
-      std::make_shared<HttpSession>(*this, std::move(sock))->Start();
+      beast::error_code ep_ec;
+      auto ep = sock.remote_endpoint(ep_ec);
+      std::string ip = ep_ec ? std::string() : ep.address().to_string();
+      const char* reason = "";
+      auto slot = TryAcquire(ip, &reason);
+      if (!slot) {
+        Reject(sock, ip, reason);
+      } else {
+        sock.set_option(tcp::no_delay(true), ec);
+        std::make_shared<HttpSession>(*this, std::move(sock), std::move(slot))->Start();
+      }
     }
     DoAccept();
   });
@@ -1053,6 +1254,14 @@ Status ServerImpl::Start() {
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return Unavailable("listen " + where + ": " + ec.message());
   bound_port = acceptor.local_endpoint(ec).port();
+  if (s.max_connections > 0) {
+    max_conns = s.max_connections;
+  } else {
+    // Keep 64 descriptors for the database, logs, model files and outbound calls.
+    rlimit rl{};
+    int64_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? int64_t(rl.rlim_cur) : 1 << 20;
+    max_conns = int(std::clamp<int64_t>(fds - 64, 16, 1 << 20));
+  }
   started = true;
   work.emplace(ioc.get_executor());
   net::post(acceptor.get_executor(), [this] { DoAccept(); });
@@ -1078,7 +1287,11 @@ Status ServerImpl::Start() {
       cv.notify_all();
     });
   }
-  log::Info("http_listening", {{"host", s.host}, {"port", bound_port}, {"io_threads", n}});
+  log::Info("http_listening", {{"host", s.host},
+                               {"port", bound_port},
+                               {"io_threads", n},
+                               {"max_connections", max_conns},
+                               {"max_connections_per_ip", s.max_connections_per_ip}});
   return Status::Ok();
 }
 
@@ -1270,6 +1483,7 @@ int Server::port() const { return impl_->bound_port; }
 void Server::Stop() { impl_->Stop(); }
 std::vector<std::string> Server::Routes() const { return impl_->route_list; }
 size_t Server::OpenConnections() const { return impl_->open_conns.load(); }
+int Server::MaxConnections() const { return impl_->max_conns; }
 size_t Server::OpenWebSockets() const { return impl_->open_ws.load(); }
 
 }  // namespace kefu::http

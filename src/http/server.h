@@ -11,8 +11,11 @@
 // Errors the server itself produces all have the body
 //   {"error":{"code":"<code>","message":"..."}}
 // (400 invalid_request, 404 not_found, 405 method_not_allowed, 408
-// request_timeout, 413 payload_too_large, 431 header_too_large, 429
-// rate_limited, 500 internal, 503 unavailable). docs/http.md lists the limits.
+// request_timeout, 413 payload_too_large, 426 upgrade_required, 431
+// header_too_large, 429 rate_limited, 500 internal, 503 unavailable).
+// Nothing thrown while reading, parsing or writing a request escapes: the
+// client gets an answer (400/431/500) and the connection is closed.
+// docs/http.md lists the limits.
 #pragma once
 
 #include <atomic>
@@ -174,6 +177,12 @@ struct ServerSettings {
   int shutdown_grace_ms = 10'000;
   std::string static_dir;                // informational; mounts are made with Server::Static
   std::string cors_allow_origin = "*";   // empty = no CORS headers
+  // Open TCP connections at once, in total and per client address; over a
+  // cap a new connection gets a 503 and is closed (log line + metric
+  // kefu_http_connections_rejected_total). max_connections 0 = RLIMIT_NOFILE
+  // minus 64; max_connections_per_ip 0 = no per-address cap.
+  int max_connections = 0;
+  int max_connections_per_ip = 256;
 
   static ServerSettings FromConfig(const ServerConfig& c);
 };
@@ -215,6 +224,7 @@ class Server {
   // pattern, in registration order.
   std::vector<std::string> Routes() const;
   size_t OpenConnections() const;  // TCP connections: HTTP, SSE and WebSocket
+  int MaxConnections() const;      // the total cap in force (max_connections or the derived one)
   size_t OpenWebSockets() const;
 
  private:

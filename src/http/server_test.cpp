@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -228,6 +229,160 @@ TEST_F(ServerTest, MalformedRequestsGet400And431And408) {
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(*raw, "");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(2500));
+}
+
+// A chunked request whose trailer is a 70 KB field. Beast does not bound the
+// trailer and threw std::length_error out of the I/O handler for it: the
+// connection was never answered nor closed, so 300 of them (21 MB, no key)
+// used up a 256-descriptor server for good.
+std::string ChunkedWithHugeTrailer() {
+  return "POST /v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\nhello\r\n0\r\nX-Trailer: " +
+         std::string(70'000, 't') + "\r\n\r\n";
+}
+
+// Runs with a low descriptor limit (restored afterwards): a leaked connection
+// per request would exhaust it long before 300 requests.
+TEST_F(ServerTest, OversizedChunkedTrailerIsAnswered431AndFreesTheConnection) {
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit low = old;
+  low.rlim_cur = std::min<rlim_t>(old.rlim_cur, 256);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  struct Restore {
+    rlimit r;
+    ~Restore() { setrlimit(RLIMIT_NOFILE, &r); }
+  } restore{old};
+
+  auto& s = Make();
+  s.Route("POST", "/v1/upload", [](Request&& req, Responder r) { r.Send(JsonResponse({{"n", req.body.size()}})); });
+  StartServer();
+  EXPECT_LE(server_->MaxConnections(), 256 - 64);
+  for (int i = 0; i < 300; ++i) {
+    auto raw = RawExchange(port_, ChunkedWithHugeTrailer(), milliseconds(2000));
+    ASSERT_TRUE(raw.ok()) << "request " << i << ": " << raw.status().ToString();
+    ASSERT_EQ(raw->substr(0, 12), "HTTP/1.1 431") << "request " << i << ": " << raw->substr(0, 200);
+    ASSERT_NE(raw->find("\"header_too_large\""), std::string::npos) << *raw;
+  }
+  EXPECT_TRUE(Eventually([&] { return server_->OpenConnections() == 0; })) << server_->OpenConnections();
+  auto ok = Fetch(port_, "POST", "/v1/upload", "abc");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->status, 200);
+}
+
+// With a header limit above 64 KiB the trailer reaches Beast's parser, which
+// throws: the exception ends the request with an answer, not a lost handler.
+TEST_F(ServerTest, ExceptionInsideTheParserIsAnsweredAndTheServerKeepsServing) {
+  settings_.max_header_bytes = 256 << 10;
+  auto& s = Make();
+  s.Route("POST", "/v1/upload", [](Request&& req, Responder r) { r.Send(JsonResponse({{"n", req.body.size()}})); });
+  StartServer();
+  auto raw = RawExchange(port_, ChunkedWithHugeTrailer(), milliseconds(3000));
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_EQ(raw->substr(0, 12), "HTTP/1.1 431") << raw->substr(0, 200);
+  EXPECT_TRUE(Eventually([&] { return server_->OpenConnections() == 0; }));
+  // A chunked request with a small trailer still works.
+  raw = RawExchange(port_,
+                    "POST /v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->substr(0, 12), "HTTP/1.1 200") << *raw;
+  EXPECT_NE(raw->find("{\"n\":5}"), std::string::npos) << *raw;
+}
+
+TEST_F(ServerTest, MissingHostHeaderGets400) {
+  auto& s = Make();
+  s.Route("GET", "/", [](Request&&, Responder r) { r.Send(JsonResponse({})); });
+  StartServer();
+  auto raw = RawExchange(port_, "GET / HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->substr(0, 12), "HTTP/1.1 400") << *raw;
+  EXPECT_NE(raw->find("\"invalid_request\""), std::string::npos) << *raw;
+  EXPECT_NE(raw->find("Host"), std::string::npos) << *raw;
+  raw = RawExchange(port_, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->substr(0, 12), "HTTP/1.1 400") << *raw;
+  // HTTP/1.0 has no Host requirement.
+  raw = RawExchange(port_, "GET / HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_NE(raw->find(" 200 OK"), std::string::npos) << *raw;
+}
+
+TEST_F(ServerTest, BadWebSocketHandshakesGetJsonErrors) {
+  auto& s = Make();
+  Echo(s);
+  StartServer();
+  auto upgrade = [&](std::string_view version, std::string_view key) {
+    return RawExchange(port_, "GET /ws/lobby HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                              "Sec-WebSocket-Version: " + std::string(version) +
+                                  "\r\nSec-WebSocket-Key: " + std::string(key) + "\r\n\r\n");
+  };
+  auto raw = upgrade("8", "dGhlIHNhbXBsZSBub25jZQ==");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->substr(0, 12), "HTTP/1.1 426") << *raw;
+  EXPECT_NE(raw->find("Sec-WebSocket-Version: 13"), std::string::npos) << *raw;
+  auto body = json::parse(raw->substr(raw->find("\r\n\r\n") + 4), nullptr, false);
+  ASSERT_TRUE(body.is_object()) << *raw;
+  EXPECT_EQ(body["error"]["code"], "upgrade_required");
+
+  raw = upgrade("13", "not-a-key");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->substr(0, 12), "HTTP/1.1 400") << *raw;
+  EXPECT_NE(raw->find("\"invalid_request\""), std::string::npos) << *raw;
+
+  // A proper handshake still upgrades.
+  auto c = WsClient::Connect(port_, "/ws/lobby");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+}
+
+TEST_F(ServerTest, ConnectionCapsAnswer503AndCountRejections) {
+  settings_.max_connections_per_ip = 3;
+  auto& s = Make();
+  Echo(s);
+  s.Route("GET", "/", [](Request&&, Responder r) { r.Send(JsonResponse({})); });
+  StartServer();
+  std::vector<std::unique_ptr<testing::WsClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    auto c = WsClient::Connect(port_, "/ws/lobby");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    held.push_back(std::move(*c));
+  }
+  ASSERT_TRUE(Eventually([&] { return server_->OpenConnections() == 3; }));
+  auto res = Fetch(port_, "GET", "/");
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(ErrorCodeOf(*res), "unavailable");
+  EXPECT_EQ(HeaderOf(*res, "Retry-After"), "1");
+  EXPECT_NE(metrics_.Render().find("kefu_http_connections_rejected_total{reason=\"max_connections_per_ip\"} 1"),
+            std::string::npos)
+      << metrics_.Render();
+  // The held WebSockets are unaffected; closing one frees a place.
+  ASSERT_TRUE(held[0]->Send("x").ok());
+  EXPECT_EQ(*held[0]->Receive(), "echo:x");
+  ASSERT_TRUE(held[0]->Close().ok());
+  held.erase(held.begin());
+  ASSERT_TRUE(Eventually([&] {
+    auto r = Fetch(port_, "GET", "/");
+    return r.ok() && r->status == 200;
+  }));
+}
+
+TEST_F(ServerTest, TotalConnectionCap) {
+  settings_.max_connections = 2;
+  settings_.max_connections_per_ip = 0;
+  auto& s = Make();
+  Echo(s);
+  s.Route("GET", "/", [](Request&&, Responder r) { r.Send(JsonResponse({})); });
+  StartServer();
+  EXPECT_EQ(server_->MaxConnections(), 2);
+  auto a = WsClient::Connect(port_, "/ws/lobby");
+  auto b = WsClient::Connect(port_, "/ws/lobby");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto res = Fetch(port_, "GET", "/");
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->status, 503);
+  EXPECT_NE(metrics_.Render().find("kefu_http_connections_rejected_total{reason=\"max_connections\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, KeepAliveAndPipelinedRequestsAnswerInOrder) {

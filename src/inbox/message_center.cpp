@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "common/crypto.h"
@@ -36,7 +37,7 @@ InboxMessage ReadRow(storage::Statement& st) {
   m.title = st.Text(4);
   m.body = st.Text(5);
   if (auto a = st.OptText(6)) {
-    m.action = json::parse(*a, nullptr, false);
+    m.action = ParseJsonOrDiscarded(*a);
     if (m.action.is_discarded()) m.action = nullptr;
   }
   m.source = st.Text(7);

@@ -217,7 +217,7 @@ class Routes final : public InboxRoutes {
     if (!t) return;
     auto body = api::ParseBody(q, r);
     if (!body) return;
-    auto url = body->value("url", json());
+    const json& url = api::Field(*body, "url");
     if (!url.is_string()) return SendError(r, 400, "invalid_argument", "url is required and must be a string");
     std::vector<std::string> events;
     auto ev = body->value("events", json::array({"*"}));

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <latch>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "common/crypto.h"
 #include "inbox/url.h"
@@ -36,7 +37,7 @@ bool Subscribed(const std::vector<std::string>& events, const std::string& type)
 
 std::vector<std::string> EventsFromJson(const std::string& text) {
   std::vector<std::string> out;
-  json j = json::parse(text, nullptr, false);
+  json j = ParseJsonOrDiscarded(text);
   if (j.is_array())
     for (const auto& e : j)
       if (e.is_string()) out.push_back(e);
@@ -104,7 +105,7 @@ json Delivery::ToJson() const {
             {"created_ms", created_ms},
             {"updated_ms", updated_ms},
             {"delivered_ms", delivered_ms ? json(*delivered_ms) : json(nullptr)}};
-  json payload_json = json::parse(payload, nullptr, false);
+  json payload_json = ParseJsonOrDiscarded(payload);
   j["payload"] = payload_json.is_discarded() ? json(payload) : payload_json;
   return j;
 }
@@ -178,7 +179,7 @@ Result<WebhookEndpoint> Webhooks::CreateEndpoint(const std::string& tenant_id, c
   if (secret.size() < 16 || secret.size() > kMaxSecretBytes) return InvalidArgument("secret must be 16-256 bytes");
   if (description.size() > 500) return InvalidArgument("description is longer than 500 bytes");
   WebhookEndpoint e;
-  e.id = "wh_" + crypto::RandomHex(8);
+  e.id = "wh_" + crypto::RandomHex(16);  // 128 bits
   e.tenant_id = tenant_id;
   e.url = url;
   e.secret = std::move(secret);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/utf8.h"
 #include "knowledge/index.h"
 #include "knowledge/parse.h"
@@ -18,7 +19,7 @@ std::string QuestionsJson(const std::vector<std::string>& qs) { return nlohmann:
 
 std::vector<std::string> QuestionsFromJson(const std::string& s) {
   std::vector<std::string> out;
-  auto j = nlohmann::json::parse(s, nullptr, false);
+  auto j = ParseJsonOrDiscarded(s);
   if (j.is_array())
     for (const auto& v : j)
       if (v.is_string()) out.push_back(v.get<std::string>());
@@ -226,6 +227,16 @@ Result<ImportReport> KnowledgeBase::Import(const std::string& tenant, Format for
     return report;
   }
   ParsedFile parsed = ParseFile(format, content);
+  if (!parsed.refused.empty()) {
+    // All or nothing: a file with a control character in a title (a NUL can
+    // cut the title short wherever it is shown or logged) is refused whole.
+    const ImportError& first = parsed.refused.front();
+    std::string more = parsed.refused.size() > 1
+                           ? " (and " + std::to_string(parsed.refused.size() - 1) + " more entries)"
+                           : std::string();
+    return InvalidArgument("entry at line " + std::to_string(first.line) + ": " + first.reason + more +
+                           "; nothing was imported from this file");
+  }
   report.errors = std::move(parsed.errors);
   std::vector<KbEntry> entries;
   entries.reserve(parsed.entries.size());
@@ -244,6 +255,8 @@ Status KnowledgeBase::Upsert(const std::string& tenant, KbEntry entry) {
   if (entry.body.empty()) return InvalidArgument("knowledge entry needs a body");
   if (!utf8::IsValid(entry.title) || !utf8::IsValid(entry.body) || !utf8::IsValid(entry.id))
     return InvalidArgument("knowledge entry is not valid UTF-8");
+  if (std::string problem = ControlCharProblem(entry); !problem.empty())
+    return InvalidArgument("knowledge entry: " + problem);
   if (entry.id.empty()) entry.id = StableId(entry.title);
   std::vector<KbEntry> one;
   one.push_back(std::move(entry));

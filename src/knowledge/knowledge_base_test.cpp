@@ -107,6 +107,37 @@ TEST_P(KnowledgeBaseTest, ConfidenceSeparatesParaphrasesFromUnrelated) {
   }
 }
 
+// A NUL (or another control character) in one title refuses the whole file:
+// 400-style InvalidArgument naming the entry, nothing stored, nothing indexed.
+TEST_P(KnowledgeBaseTest, ControlCharacterInATitleRefusesTheWholeFile) {
+  ImportDemo();
+  const std::string file = std::string("# 售后\n## 新的条目\nid: kb-new-01\n\n新内容。\n## 退货") +
+                           std::string("\0", 1) + "政策\nid: kb-bad-01\n\n七天无理由。\n";
+  auto r = kb_->Import("t1", Format::kMarkdown, file, "bad.md");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("line 6"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("退货\\u0000政策"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("nothing was imported"), std::string::npos) << r.status().message();
+  EXPECT_EQ(kb_->Size("t1"), 5u);
+  EXPECT_FALSE(kb_->Get("t1", "kb-new-01").ok());
+  {
+    auto s = db_->Lock();
+    auto& st = s.Prepare("SELECT COUNT(*) FROM kb_entries WHERE tenant_id = 't1'");
+    ASSERT_TRUE(*st.Step());
+    EXPECT_EQ(st.Int(0), 5);
+    st.Reset();
+  }
+  // One entry at a time too.
+  KbEntry e;
+  e.id = "kb-put";
+  e.title = std::string("标题\x1b[31m");
+  e.body = "正文";
+  Status put = kb_->Upsert("t1", e);
+  EXPECT_EQ(put.code(), ErrorCode::kInvalidArgument) << put.ToString();
+  EXPECT_NE(put.message().find("U+001B"), std::string::npos) << put.message();
+}
+
 TEST_P(KnowledgeBaseTest, SynonymsExpandTheQuery) {
   ImportDemo();
   auto before = kb_->Search("t1", "怎么返款", 1);

@@ -1,10 +1,12 @@
 #include "knowledge/parse.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/utf8.h"
 
 namespace kefu::knowledge {
@@ -56,6 +58,10 @@ bool Finish(KbEntry& e, int line, std::set<std::string>& seen, ParsedFile& out) 
   e.body = Trimmed(e.body);
   e.category = Trimmed(e.category);
   e.id = Trimmed(e.id);
+  if (std::string problem = ControlCharProblem(e); !problem.empty()) {
+    out.refused.push_back({line, problem});
+    return false;
+  }
   if (e.title.empty()) {
     out.errors.push_back({line, "entry has an empty title"});
     return false;
@@ -75,7 +81,66 @@ bool Finish(KbEntry& e, int line, std::set<std::string>& seen, ParsedFile& out) 
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+// `s` for a message: control characters written as \uXXXX, cut (on a
+// character boundary) after about 60 bytes.
+std::string Visible(std::string_view s) {
+  std::string out;
+  char buf[8];
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80 && out.size() >= 60) {
+      out += "…";
+      break;
+    }
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F &&
+        static_cast<unsigned char>(s[i + 1]) >= 0x80) {
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned char>(s[++i]));
+      out += buf;
+    } else if (c < 0x20 || c == 0x7F) {
+      std::snprintf(buf, sizeof buf, "\\u%04X", c);
+      out += buf;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+size_t FindControlChar(std::string_view s, bool nul_only) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return i;
+    if (nul_only) continue;
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) return i;
+    // C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8.
+    if (c == 0xC2 && i + 1 < s.size()) {
+      unsigned char d = static_cast<unsigned char>(s[i + 1]);
+      if (d >= 0x80 && d <= 0x9F) return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string ControlCharProblem(const KbEntry& e) {
+  auto describe = [](std::string_view field, std::string_view value, size_t at) {
+    unsigned char c = static_cast<unsigned char>(value[at]);
+    unsigned cp = c == 0xC2 && at + 1 < value.size() ? static_cast<unsigned char>(value[at + 1]) : c;
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", cp);
+    return std::string(field) + " contains the control character " + code + " in \"" + Visible(value) + "\"";
+  };
+  if (size_t at = FindControlChar(e.title); at != std::string_view::npos) return describe("title", e.title, at);
+  if (size_t at = FindControlChar(e.id); at != std::string_view::npos) return describe("id", e.id, at);
+  if (size_t at = FindControlChar(e.category); at != std::string_view::npos)
+    return describe("category", e.category, at);
+  for (const auto& q : e.questions)
+    if (size_t at = FindControlChar(q); at != std::string_view::npos) return describe("question", q, at);
+  if (size_t at = FindControlChar(e.body, /*nul_only=*/true); at != std::string_view::npos)
+    return describe("body", e.body, at);
+  return "";
+}
 
 std::vector<std::string> SplitQuestions(std::string_view s) { return SplitAny(s, {"|", "｜"}); }
 
@@ -302,6 +367,10 @@ ParsedFile ParseJson(std::string_view content) {
   ParsedFile out;
   content = utf8::StripBom(content);
   nlohmann::json doc;
+  if (JsonNestingDepth(content) > kMaxJsonDepth) {
+    out.errors.push_back({1, "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"});
+    return out;
+  }
   try {
     doc = nlohmann::json::parse(content);
   } catch (const nlohmann::json::parse_error& e) {

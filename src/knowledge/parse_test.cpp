@@ -134,3 +134,55 @@ TEST(ParseJson, ArrayAndObjectForms) {
 
 }  // namespace
 }  // namespace kefu::knowledge
+
+namespace kefu::knowledge {
+
+// Control characters (NUL above all) in a title, id, category or question,
+// and NUL in a body, refuse the entry as "refused" (the import then stores
+// nothing from the file); \n and \t are allowed.
+TEST(ParseControlChars, RefusedInEveryFormat) {
+  const std::string nul("\0", 1);
+  ParsedFile md = ParseMarkdown("# 售后\n## 退货" + nul + "政策\n\n七天无理由。\n## 发票\n\n电子发票。\n");
+  ASSERT_EQ(md.refused.size(), 1u);
+  EXPECT_EQ(md.refused[0].line, 2);
+  EXPECT_NE(md.refused[0].reason.find("title"), std::string::npos) << md.refused[0].reason;
+  EXPECT_NE(md.refused[0].reason.find("U+0000"), std::string::npos) << md.refused[0].reason;
+  EXPECT_NE(md.refused[0].reason.find("退货\\u0000政策"), std::string::npos) << md.refused[0].reason;
+  EXPECT_EQ(md.entries.size(), 1u);  // the parser still reports the good one; Import refuses the file
+
+  ParsedFile csv = ParseCsv("id,title,body\nk1,发票,电子发票\nk2,\"退\x01货\",七天\n");
+  ASSERT_EQ(csv.refused.size(), 1u);
+  EXPECT_EQ(csv.refused[0].line, 3);
+  EXPECT_NE(csv.refused[0].reason.find("U+0001"), std::string::npos);
+
+  ParsedFile js = ParseJson("[{\"title\": \"退货\\u0000政策\", \"body\": \"七天\"}]");
+  ASSERT_EQ(js.refused.size(), 1u);
+  ParsedFile c1 = ParseJson("[{\"title\": \"退货\\u0085\", \"body\": \"七天\"}]");  // C1 control
+  ASSERT_EQ(c1.refused.size(), 1u);
+  EXPECT_NE(c1.refused[0].reason.find("U+0085"), std::string::npos) << c1.refused[0].reason;
+  ParsedFile q = ParseJson("[{\"title\": \"退货\", \"body\": \"七天\", \"questions\": [\"能退\\u0007吗\"]}]");
+  ASSERT_EQ(q.refused.size(), 1u);
+  EXPECT_NE(q.refused[0].reason.find("question"), std::string::npos);
+  ParsedFile body = ParseJson("[{\"title\": \"退货\", \"body\": \"七\\u0000天\"}]");
+  ASSERT_EQ(body.refused.size(), 1u);
+  EXPECT_NE(body.refused[0].reason.find("body"), std::string::npos);
+
+  // Tabs and newlines are fine (in a body other layout characters too).
+  ParsedFile ok = ParseJson("[{\"title\": \"退货\\t政策\", \"body\": \"第一行\\n\\f第二行\"}]");
+  EXPECT_TRUE(ok.refused.empty());
+  EXPECT_EQ(ok.entries.size(), 1u);
+}
+
+TEST(ParseControlChars, FindControlChar) {
+  EXPECT_EQ(FindControlChar("abc"), std::string_view::npos);
+  EXPECT_EQ(FindControlChar("a\tb\nc"), std::string_view::npos);
+  EXPECT_EQ(FindControlChar(std::string_view("ab\0c", 4)), 2u);
+  EXPECT_EQ(FindControlChar("a\rb"), 1u);
+  EXPECT_EQ(FindControlChar("a\x7f"), 1u);
+  EXPECT_EQ(FindControlChar("退\xC2\x85"), 3u);
+  EXPECT_EQ(FindControlChar("é"), std::string_view::npos);  // C3 A9: not a control
+  EXPECT_EQ(FindControlChar("\xC2\xA0"), std::string_view::npos);  // NBSP
+  EXPECT_EQ(FindControlChar("a\rb", /*nul_only=*/true), std::string_view::npos);
+}
+
+}  // namespace kefu::knowledge

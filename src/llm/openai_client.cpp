@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <openssl/ssl.h>
 
+#include "common/json.h"
 #include "common/deadline_io.h"
 #include "common/log.h"
 #include "llm/openai_protocol.h"
@@ -325,7 +326,7 @@ OpenAiClient::Attempt OpenAiClient::Exchange(Io& io, Stream& s, const std::strin
         done_marker = true;
         break;
       }
-      nlohmann::json chunk = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+      nlohmann::json chunk = ParseJsonOrDiscarded(data);
       if (chunk.is_discarded()) return Unavailable("llm stream carried an event that is not JSON");
       KEFU_RETURN_IF_ERROR(acc.Apply(chunk, delta));
       if (!delta.empty() && on_delta) {

@@ -1,5 +1,7 @@
 #include "llm/openai_protocol.h"
 
+#include "common/json.h"
+
 #include <utility>
 
 namespace kefu::llm::openai {
@@ -76,7 +78,7 @@ json BuildRequestBody(const ChatRequest& req, const std::string& model, double t
 }
 
 Result<ChatResponse> ParseCompletion(std::string_view body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(body);
   if (j.is_discarded() || !j.is_object()) return Unavailable("llm server sent a response that is not JSON");
   if (j.contains("error")) return Unavailable("llm server error: " + ErrorMessage(body));
   auto choices = j.find("choices");
@@ -109,7 +111,7 @@ Result<ChatResponse> ParseCompletion(std::string_view body) {
 }
 
 std::string ErrorMessage(std::string_view body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(body);
   if (!j.is_discarded() && j.is_object()) {
     auto err = j.find("error");
     if (err != j.end()) {

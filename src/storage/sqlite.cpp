@@ -1,19 +1,126 @@
 #include "storage/sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "common/log.h"
 
 namespace kefu::storage {
+
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool IsStorageFailure(int rc) {
+  switch (rc & 0xFF) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_NOMEM:
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOLFS: return true;
+    default: return false;
+  }
+}
+
+std::string_view SqliteCodeName(int rc) {
+  switch (rc & 0xFF) {
+    case SQLITE_OK: return "SQLITE_OK";
+    case SQLITE_ERROR: return "SQLITE_ERROR";
+    case SQLITE_INTERNAL: return "SQLITE_INTERNAL";
+    case SQLITE_PERM: return "SQLITE_PERM";
+    case SQLITE_ABORT: return "SQLITE_ABORT";
+    case SQLITE_BUSY: return "SQLITE_BUSY";
+    case SQLITE_LOCKED: return "SQLITE_LOCKED";
+    case SQLITE_NOMEM: return "SQLITE_NOMEM";
+    case SQLITE_READONLY: return "SQLITE_READONLY";
+    case SQLITE_INTERRUPT: return "SQLITE_INTERRUPT";
+    case SQLITE_IOERR: return "SQLITE_IOERR";
+    case SQLITE_CORRUPT: return "SQLITE_CORRUPT";
+    case SQLITE_NOTFOUND: return "SQLITE_NOTFOUND";
+    case SQLITE_FULL: return "SQLITE_FULL";
+    case SQLITE_CANTOPEN: return "SQLITE_CANTOPEN";
+    case SQLITE_PROTOCOL: return "SQLITE_PROTOCOL";
+    case SQLITE_SCHEMA: return "SQLITE_SCHEMA";
+    case SQLITE_TOOBIG: return "SQLITE_TOOBIG";
+    case SQLITE_CONSTRAINT: return "SQLITE_CONSTRAINT";
+    case SQLITE_MISMATCH: return "SQLITE_MISMATCH";
+    case SQLITE_MISUSE: return "SQLITE_MISUSE";
+    case SQLITE_NOLFS: return "SQLITE_NOLFS";
+    case SQLITE_AUTH: return "SQLITE_AUTH";
+    case SQLITE_RANGE: return "SQLITE_RANGE";
+    case SQLITE_NOTADB: return "SQLITE_NOTADB";
+    default: return "SQLITE_UNKNOWN";
+  }
+}
 
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::Ok();
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (IsStorageFailure(rc)) {
+    // The disk, not the request: the client may retry later (503), the operator must act.
+    if (db && sqlite3_system_errno(db) != 0) msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
+    return Unavailable("storage unavailable: " + msg);
+  }
   switch (rc & 0xFF) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return Unavailable(msg);
     case SQLITE_CONSTRAINT: return AlreadyExists(msg);
-    case SQLITE_FULL: return ResourceExhausted(msg);
     default: return Internal(msg);
   }
+}
+
+std::string DiagnoseFiles(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return "";
+  fs::path p(path);
+  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "cannot use directory " + dir.string() + ": " +
+                                         (ec ? ec.message() : std::string("not a directory"));
+  bool missing = false;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::string f = path + suffix;
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) {
+      if (errno == ENOENT) {
+        missing = true;
+        continue;
+      }
+      return "cannot open " + f + ": " + std::strerror(errno);
+    }
+    if (S_ISDIR(st.st_mode)) return "cannot open " + f + ": " + std::strerror(EISDIR);
+    // Opening (never creating or truncating) tells permission and read-only
+    // file systems apart; nothing is written.
+    int fd = ::open(f.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return "cannot open " + f + ": " + std::strerror(errno);
+    ::close(fd);
+  }
+  // SQLite creates the missing files next to the database.
+  if (missing && ::access(dir.c_str(), W_OK | X_OK) != 0)
+    return "cannot create files in " + dir.string() + ": " + std::strerror(errno);
+  return "";
 }
 
 Statement::~Statement() { sqlite3_finalize(st_); }
@@ -29,8 +136,13 @@ Statement& Statement::BindNull(int i) { sqlite3_bind_null(st_, i); return *this;
 Result<bool> Statement::Step() {
   int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_DONE) {
+    // A write outside an explicit transaction has committed (health).
+    if (owner_ && !sqlite3_stmt_readonly(st_) && sqlite3_get_autocommit(db_)) owner_->NoteWriteCommitted();
+    return false;
+  }
   Status s = SqliteStatus(db_, rc, "sqlite step");
+  if (owner_) owner_->NoteFailure(rc, s);
   sqlite3_reset(st_);
   return s;
 }
@@ -81,6 +193,7 @@ Status Transaction::Commit() {
   active_ = false;
   Status s = s_->Exec("COMMIT");
   if (!s.ok()) (void)s_->Exec("ROLLBACK");
+  else s_->db_->NoteWriteCommitted();
   return s;
 }
 
@@ -93,8 +206,12 @@ Status Session::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
+    if (IsStorageFailure(rc) && sqlite3_system_errno(db_->db_) != 0)
+      msg += std::string(" (") + std::strerror(sqlite3_system_errno(db_->db_)) + ")";
     Status s = SqliteStatus(nullptr, rc, "sqlite exec");
-    return Status(s.code(), "sqlite exec: " + msg);
+    s = Status(s.code(), (IsStorageFailure(rc) ? "storage unavailable: sqlite exec: " : "sqlite exec: ") + msg);
+    db_->NoteFailure(rc, s);
+    return s;
   }
   return Status::Ok();
 }
@@ -115,7 +232,7 @@ Statement& Session::Prepare(std::string_view sql) {
     std::abort();
   }
   auto& slot = db_->cache_[key];
-  slot = std::make_unique<Statement>(db_->db_, st);
+  slot = std::make_unique<Statement>(db_->db_, st, db_);
   return *slot;
 }
 
@@ -127,26 +244,101 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The operating system's reason ("cannot open data/kefu.db-wal: Read-only
+  // file system") beats SQLite's generic "unable to open database file".
+  auto failed = [&path](const Status& s) {
+    std::string why = DiagnoseFiles(path);
+    return Status(s.code(), "cannot open database " + path + ": " + (why.empty() ? "" : why + " (") + s.message() +
+                                (why.empty() ? "" : ")"));
+  };
   if (rc != SQLITE_OK) {
-    Status s = Unavailable(std::string("cannot open database ") + path + ": " + (db ? sqlite3_errmsg(db) : "?"));
+    std::string msg = db ? sqlite3_errmsg(db) : "?";
+    if (db && sqlite3_system_errno(db) != 0) msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
     sqlite3_close(db);
-    return s;
+    return failed(Unavailable(msg));
   }
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  std::unique_ptr<Database> d(new Database(db, path));
+  std::unique_ptr<Database> d(new Database(db, path, options));
   auto s = d->Lock();
+  auto exec = [&](const char* sql) -> Status {
+    Status st = s.Exec(sql);
+    return st.ok() ? st : failed(st);
+  };
   if (!options.read_only) {
-    KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA journal_mode=WAL"));
-    KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA synchronous=NORMAL"));
+    KEFU_RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+    KEFU_RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL"));
   }
-  KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA foreign_keys=ON"));
-  KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA temp_store=MEMORY"));
+  KEFU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=ON"));
+  KEFU_RETURN_IF_ERROR(exec("PRAGMA temp_store=MEMORY"));
   return d;
 }
 
 Database::~Database() {
   cache_.clear();
   sqlite3_close_v2(db_);
+}
+
+StorageHealth Database::Health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
+}
+
+void Database::NoteFailure(int rc, const Status& status) {
+  if (!IsStorageFailure(rc)) return;
+  std::lock_guard lock(health_mu_);
+  const int64_t now = WallMs(), steady = SteadyMs();
+  const bool first = health_.ok;
+  if (first) {
+    health_.since_ms = now;
+    health_.failures = 0;
+  }
+  health_.ok = false;
+  health_.error = status.message();
+  health_.sqlite_code = std::string(SqliteCodeName(rc));
+  health_.last_ms = now;
+  ++health_.failures;
+  healthy_.store(false, std::memory_order_relaxed);
+  // At most once per interval, across recoveries too: a full disk fails
+  // every request (and a nearly full one lets some writes through, so the
+  // state flaps), and the log must not fill what is left of it.
+  if (last_failure_log_ == 0 || steady - last_failure_log_ >= options_.failure_log_interval_ms) {
+    log::Error("storage_failure", {{"path", path_},
+                                   {"code", health_.sqlite_code},
+                                   {"error", health_.error},
+                                   {"failures", health_.failures},
+                                   {"suppressed", suppressed_}});
+    last_failure_log_ = steady;
+    suppressed_ = 0;
+  } else {
+    ++suppressed_;
+  }
+}
+
+void Database::NoteRecovered() {
+  std::lock_guard lock(health_mu_);
+  if (health_.ok) return;
+  const int64_t steady = SteadyMs();
+  if (last_recovery_log_ == 0 || steady - last_recovery_log_ >= options_.failure_log_interval_ms) {
+    log::Info("storage_recovered", {{"path", path_},
+                                    {"failures", health_.failures},
+                                    {"failures_not_logged", suppressed_},
+                                    {"unhealthy_ms", WallMs() - health_.since_ms}});
+    last_recovery_log_ = steady;
+  }
+  health_ = StorageHealth{};
+  healthy_.store(true, std::memory_order_relaxed);
+}
+
+Status Database::ProbeWrite() {
+  auto s = Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  auto& st = s.Prepare("PRAGMA user_version");
+  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  int64_t version = row ? st.Int(0) : 0;
+  st.Reset();
+  KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA user_version = " + std::to_string(version)));
+  return tx.Commit();  // NoteWriteCommitted on success
 }
 
 int Database::SchemaVersion() {

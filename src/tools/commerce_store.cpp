@@ -1,5 +1,7 @@
 #include "tools/commerce_store.h"
 
+#include "common/json.h"
+
 #include <string_view>
 
 namespace kefu::tools {
@@ -24,7 +26,7 @@ json ItemsToJson(const std::vector<OrderItem>& items) {
 
 std::vector<OrderItem> ItemsFromJson(const std::string& text) {
   std::vector<OrderItem> out;
-  json a = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json a = ParseJsonOrDiscarded(text);
   if (!a.is_array()) return out;
   for (const auto& j : a) {
     if (!j.is_object()) continue;
@@ -127,7 +129,7 @@ Product ReadProduct(const Statement& st) {
   p.price_cents = st.Int(4);
   p.stock = st.Int(5);
   p.description = st.Text(6);
-  p.attrs = json::parse(st.Text(7), nullptr, false);
+  p.attrs = ParseJsonOrDiscarded(st.Text(7));
   if (!p.attrs.is_object()) p.attrs = json::object();
   return p;
 }

@@ -1,0 +1,164 @@
+// Regression tests for the audit's remote crash (issue 14, defect 2): a JSON
+// value nested ~140,000 levels deep inside an object killed the server with a
+// stack overflow on every route that reads JSON. Each route and import path
+// must refuse it with 400 invalid_argument and keep serving.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "datahub/ingest.h"
+#include "datahub/webhook.h"
+#include "http/testing.h"
+#include "knowledge/parse.h"
+#include "support/test_server.h"
+
+namespace kefu {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using http::testing::Fetch;
+using http::testing::Headers;
+using http::testing::WsClient;
+
+const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "application/json"}};
+const Headers kAdmin = {{"Authorization", "Bearer demo-admin-key"}, {"Content-Type", "application/json"}};
+
+// {"<field>": [[[ ... 1 ... ]]]} nested `depth` levels below the object.
+std::string DeepValue(const std::string& field, int depth) {
+  std::string s = "{\"" + field + "\":";
+  s.append(size_t(depth), '[');
+  s += '1';
+  s.append(size_t(depth), ']');
+  s += '}';
+  return s;
+}
+
+class DeepJsonTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = testing::FreshTestDir("security_test");
+    Config cfg = testing::TestConfig(dir_, "error");
+    auto a = testing::StartServer(cfg);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_ = std::move(*a);
+    port_ = app_->port();
+  }
+  static void TearDownTestSuite() {
+    app_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static void ExpectRefused(const std::string& method, const std::string& target, const std::string& body,
+                            const Headers& h, int status = 400, const std::string& code = "invalid_argument") {
+    auto r = Fetch(port_, method, target, body, h);
+    ASSERT_TRUE(r.ok()) << method << " " << target << ": " << r.status().ToString();
+    EXPECT_EQ(r->status, status) << method << " " << target << " -> " << r->body.substr(0, 300);
+    auto j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r->body.substr(0, 300);
+    EXPECT_EQ(j["error"]["code"], code) << method << " " << target << " -> " << r->body.substr(0, 300);
+    auto health = Fetch(port_, "GET", "/healthz");
+    ASSERT_TRUE(health.ok()) << "server gone after " << method << " " << target;
+  }
+
+  static inline fs::path dir_;
+  static inline std::unique_ptr<app::ServerApp> app_;
+  static inline int port_ = 0;
+};
+
+// The audit's body: 140,000 levels, 280 KB.
+const std::string kAuditBody = DeepValue("customer_id", 140'000);
+
+TEST_F(DeepJsonTest, PublicConversationRoutesRefuseDeepBodies) {
+  ASSERT_GT(kAuditBody.size(), 279'000u);
+  ExpectRefused("POST", "/v1/conversations", kAuditBody, kWidget);
+  auto c = Fetch(port_, "POST", "/v1/conversations", R"({"customer_id":"C0001","channel":"web"})", kWidget);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->status, 201) << c->body;
+  std::string id = json::parse(c->body)["id"];
+  ExpectRefused("POST", "/v1/conversations/" + id + "/messages", DeepValue("text", 140'000), kWidget);
+  ExpectRefused("POST", "/v1/conversations/" + id + "/messages", DeepValue("client_msg_id", 65), kWidget);
+  // Right at the limit is parsed (and then refused for what it says, not how deep it is).
+  auto at_limit = Fetch(port_, "POST", "/v1/conversations/" + id + "/messages", DeepValue("text", 63), kWidget);
+  ASSERT_TRUE(at_limit.ok());
+  EXPECT_EQ(at_limit->status, 400);
+  EXPECT_EQ(json::parse(at_limit->body)["error"]["code"], "invalid_argument") << at_limit->body;
+  EXPECT_EQ(json::parse(at_limit->body)["error"]["message"].get<std::string>().find("nested"), std::string::npos);
+
+  // WebSocket frames: an error frame, and the socket keeps working.
+  auto ws = WsClient::Connect(port_, "/v1/conversations/" + id + "/ws?widget_key=demo");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  ASSERT_TRUE((*ws)->Send(DeepValue("text", 30'000)).ok());
+  bool saw_error = false;
+  for (int i = 0; i < 20 && !saw_error; ++i) {
+    auto m = (*ws)->Receive();
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto f = json::parse(*m, nullptr, false);
+    if (f.value("type", "") == "error") {
+      EXPECT_EQ(f["code"], "invalid_argument") << *m;
+      saw_error = true;
+    }
+  }
+  EXPECT_TRUE(saw_error);
+  ASSERT_TRUE((*ws)->Send(R"({"type":"ping"})").ok());
+  bool pong = false;
+  for (int i = 0; i < 20 && !pong; ++i) {
+    auto m = (*ws)->Receive();
+    ASSERT_TRUE(m.ok());
+    pong = json::parse(*m, nullptr, false).value("type", "") == "pong";
+  }
+  EXPECT_TRUE(pong);
+}
+
+TEST_F(DeepJsonTest, AdminToolsInboxIngestAndKbRoutesRefuseDeepBodies) {
+  ExpectRefused("POST", "/v1/tools/order_lookup", DeepValue("order_id", 140'000), kAdmin);
+  ExpectRefused("POST", "/v1/inbox/messages", DeepValue("customer_id", 140'000), kAdmin);
+  ExpectRefused("POST", "/v1/ingest/orders", DeepValue("records", 140'000), kAdmin);
+  ExpectRefused("POST", "/v1/webhooks/endpoints", DeepValue("url", 140'000), kAdmin);
+  ExpectRefused("PUT", "/v1/kb/entries/deep", DeepValue("title", 140'000), kAdmin);
+  ExpectRefused("POST", "/v1/admin/agents", DeepValue("username", 140'000),
+                {{"Authorization", "Bearer demo-admin-key"}, {"Content-Type", "application/json"}}, 400);
+  ExpectRefused("POST", "/v1/agent/login", DeepValue("tenant", 140'000), {{"Content-Type", "application/json"}});
+  // A KB import in JSON format reports the depth, imports nothing.
+  auto kb = Fetch(port_, "POST", "/v1/kb/import?format=json", "[" + DeepValue("title", 140'000) + "]", kAdmin);
+  ASSERT_TRUE(kb.ok());
+  // The import report (200, per-entry errors, as for any bad file) names the depth; nothing is imported.
+  EXPECT_LT(kb->status, 500) << kb->body.substr(0, 300);
+  EXPECT_NE(kb->body.find("nested deeper"), std::string::npos) << kb->body.substr(0, 300);
+  EXPECT_EQ(json::parse(kb->body, nullptr, false).value("imported", -1), 0) << kb->body.substr(0, 300);
+  ASSERT_TRUE(Fetch(port_, "GET", "/healthz").ok());
+}
+
+// The data hub's signed ingestion webhook: a correctly signed deep body.
+TEST_F(DeepJsonTest, SignedIngestWebhookRefusesDeepBodies) {
+  auto rot = Fetch(port_, "POST", "/v1/ingest/webhook-secret/rotate", "", kAdmin);
+  ASSERT_TRUE(rot.ok());
+  ASSERT_EQ(rot->status, 200) << rot->body;
+  std::string secret = json::parse(rot->body)["secret"];
+  std::string body = DeepValue("records", 140'000);
+  std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  ExpectRefused("POST", "/v1/webhooks/ingest/orders", body,
+                {{"Content-Type", "application/json"},
+                 {"X-Kefu-Tenant", "demo"},
+                 {"X-Kefu-Timestamp", ts},
+                 {"X-Kefu-Signature", datahub::WebhookVerifier::Sign(secret, ts, body)}});
+}
+
+TEST(DeepJsonImport, FilesRefuseDeepJsonWithoutCrashing) {
+  auto kb = knowledge::ParseJson("[" + DeepValue("title", 140'000) + "]");
+  ASSERT_FALSE(kb.errors.empty());
+  EXPECT_NE(kb.errors[0].reason.find("nested deeper than 64"), std::string::npos) << kb.errors[0].reason;
+  EXPECT_TRUE(kb.entries.empty());
+
+  std::string cell(100'000, '[');
+  auto rec = datahub::IngestService::RecordFromCsv(datahub::Kind::kOrders, {"order_id", "customer_id", "items"},
+                                              {"O1", "C1", cell});
+  ASSERT_FALSE(rec.ok());
+  EXPECT_EQ(rec.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(rec.status().message().find("items"), std::string::npos) << rec.status().message();
+}
+
+}  // namespace
+}  // namespace kefu
