@@ -1,5 +1,8 @@
 #include "app/nlu_cli.h"
 
+#include "app/dialogue_eval.h"
+#include "dialogue/understanding_eval.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -318,7 +321,30 @@ void RegisterEvalCommands(CLI::App& app) {
               "tuning mode: measure on dev splits carved from the training data (never the test splits)");
   e->add_flag("--extra-reviews", a->extra_reviews,
               "sentiment also trains on the extra polar reviews (weibo_senti, senticnet, BDCI car)");
-  e->callback([a] {
+  // kefu eval dialogue: the understanding benchmark through the real pipeline.
+  auto d = std::make_shared<DialogueEvalOptions>();
+  auto dout = std::make_shared<std::pair<std::string, std::string>>("dialogue_report.json", "dialogue_report.md");
+  auto* dc = e->add_subcommand("dialogue",
+                               "Replay tests/understanding (utterances + multi-turn exchanges) through a real demo "
+                               "server; accuracy per category, confusions, CPU per turn (JSON + Markdown)");
+  dc->add_option("--data", d->data_dir, "benchmark folder (default $KEFU_SOURCE_DIR/tests/understanding)");
+  dc->add_option("--split", d->split, "dev (default), test (run once, at the end) or all")
+      ->check(CLI::IsMember({"dev", "test", "all"}));
+  dc->add_option("--only", d->only, "utterances or dialogues")->check(CLI::IsMember({"utterances", "dialogues"}));
+  dc->add_option("--config", d->config_path, "server configuration to evaluate (e.g. with [llm])");
+  dc->add_option("--json", dout->first, "JSON report path");
+  dc->add_option("--md", dout->second, "Markdown report path");
+  dc->add_flag("!--no-agents", d->agents_online, "leave every agent offline (handoffs become leave-a-message)");
+  dc->callback([d, dout] {
+    auto r = RunDialogueEval(*d);
+    if (!r.ok()) Fail(r.status().ToString());
+    const std::string md = dialogue::UnderstandingReport::Markdown(*r);
+    std::ofstream(dout->first) << r->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::ofstream(dout->second) << md;
+    std::cout << md;
+  });
+  e->callback([a, dc] {
+    if (dc->parsed()) return;
     nlu::EvalOptions o;
     o.extra_polar_reviews = a->extra_reviews;
     o.data_dir = a->data;

@@ -1,5 +1,7 @@
 #include "dialogue/conversation_service.h"
 
+#include "dialogue/human_request.h"
+
 #include "common/log.h"
 
 namespace kefu::dialogue {
@@ -68,7 +70,11 @@ nlohmann::json ConversationService::Route(const Conversation& conv, const std::s
   }
   f.repeat_count = repeat_.Observe(context["repeat"], text);
   f.now_ms = clock_.NowMs();
-  f.human_requested = f.intent == "human" && f.intent_score >= 0.8;
+  // The same reading as the grounded responder's (dialogue/human_request.h):
+  // whenever the bot would say "转人工", routing really transfers.
+  const HumanNeed need = DetectHumanNeed(text);
+  f.human_requested = (f.intent == "human" && f.intent_score >= 0.8) || need.asks_for_human;
+  if (need.abusive) f.urgency.push_back("abuse");
   if (gate_) {
     GateFacts g = gate_->Facts(conv);
     f.customer_tier = g.customer_tier;

@@ -1,5 +1,7 @@
 #include "dialogue/grounded_responder.h"
 
+#include "dialogue/order_mention.h"
+
 #include <algorithm>
 #include <ctime>
 #include <sstream>
@@ -243,6 +245,47 @@ TurnReply GroundedResponder::Respond(const TurnRequest& turn, const DeltaFn& on_
     std::string pending = d.context.value("pending_action", "");
     action = pending == "track_logistics" ? Action::kTrackLogistics : Action::kOrderStatus;
   }
+  // 2b. The customer names one of their orders by product or state ("洗衣机到哪儿了",
+  // "还没发货的那单"): look at their orders (the lookup is recorded only when it decides).
+  if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
+      ((IsOrderAction(action) && action != Action::kListOrders) ||
+       (action == Action::kNone && HasOrderPredicate(turn.message.text)))) {
+    tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
+    ctx.customer_verified = CustomerVerified(turn.context);
+    auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});
+    if (listed.ok()) {
+      OrderMention m = FindOrderMention(turn.message.text, listed->value("orders", json::array()));
+      // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
+      bool decides = !m.candidates.empty() && (m.by_product || IsOrderAction(action));
+      if (decides && m.candidates.size() == 1) {
+        order_id = m.candidates.front();
+        d.meta["order_from_mention"] = m.by_product ? "product" : "state";
+        if (action == Action::kNone || action == Action::kListOrders) {
+          action = (m.state == "in_transit" || m.state == "delivered") ? Action::kTrackLogistics : Action::kOrderStatus;
+        }
+      } else if (decides && m.by_product && m.candidates.size() > 1) {
+        // Several orders match equally: ask which, listing just those.
+        json choices = json::array();
+        std::string text = "您有多笔相符的订单，请问是哪一笔？回复序号即可：\n";
+        int i = 0;
+        for (const auto& o : listed->value("orders", json::array())) {
+          std::string id = o.value("order_id", "");
+          if (std::find(m.candidates.begin(), m.candidates.end(), id) == m.candidates.end()) continue;
+          choices.push_back({{"kind", "order"}, {"id", id}});
+          text += std::to_string(++i) + ". " + id + "（" + o.value("status_label", "") + "）" +
+                  o.value("item_summary", "") + "\n";
+        }
+        d.text = text;
+        d.meta["clarify"] = true;
+        d.meta["intent"] = std::string(ActionName(action == Action::kNone ? Action::kOrderStatus : action));
+        d.context["pending_choices"] = choices;
+        d.context["pending_action"] = action == Action::kTrackLogistics || m.state == "in_transit"
+                                          ? "track_logistics" : "order_status";
+        goto done;
+      }
+    }
+  }
+
   // 3. References to the order under discussion ("那它什么时候到？").
   if (!order_id && IsOrderAction(action) && action != Action::kListOrders && d.context.contains("last_order_id") &&
       (reading.refers_back || !reading.strong)) {

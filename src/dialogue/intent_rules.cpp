@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "common/utf8.h"
+#include "dialogue/human_request.h"
 
 namespace kefu::dialogue {
 namespace {
@@ -20,10 +21,6 @@ template <size_t N>
 bool ContainsAny(const std::string& text, const std::array<std::string_view, N>& words) {
   return std::any_of(words.begin(), words.end(), [&](std::string_view w) { return text.find(w) != std::string::npos; });
 }
-
-constexpr std::array<std::string_view, 14> kHuman = {
-    "转人工", "人工客服", "人工服务", "找人工", "接人工", "真人", "转接人工", "要人工", "人工坐席",
-    "找客服", "human agent", "real person", "talk to a human", "speak to someone"};
 
 constexpr std::array<std::string_view, 37> kTrack = {
     "到哪", "到了吗", "到了没", "什么时候到", "何时到", "几时到", "多久到", "多久能到", "几天到", "还没到",
@@ -121,7 +118,7 @@ TurnReading ReadTurn(std::string_view raw) {
   const size_t len = utf8::Length(utf8::Trim(t));
   const bool order_ref = ContainsAny(t, kOrderRef) || r.order_id.has_value();
 
-  if (ContainsAny(t, kHuman)) {
+  if (DetectHumanNeed(raw).asks_for_human) {  // abuse is routing's (abuse-to-human), not a bot reply
     r.action = Action::kHuman;
     r.strong = true;
   } else if ((ContainsAny(t, kTrack) && (!ContainsAny(t, kMoney) || order_ref)) ||

@@ -45,11 +45,17 @@ then = [{ action = "transfer", queue = "complaints", skill = "after_sale", prior
 stop = true
 
 [[rule]]
+id = "abuse-to-human"
+description = "辱骂或暴怒（骗子、差评、TMD、退钱！！！、😡、连续感叹号）→ 投诉组人工 + 主管告警"
+when.urgency_any = ["abuse"]
+then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
+        { action = "alert_supervisor", alert = "愤怒客户（辱骂/暴怒）" }]
+stop = true
+
+[[rule]]
 id = "human-requested"
-description = "客户明确要求转人工"
-match = "any"
+description = "客户要求人工（找真人、叫经理、人呢？？、agent、real person… dialogue/human_request.h）"
 when.human_requested = true
-when.keywords_any = ["转人工", "人工客服", "找人工", "真人客服"]
 then = [{ action = "transfer", queue = "general", priority = 1 }]
 stop = true
 

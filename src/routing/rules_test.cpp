@@ -443,9 +443,13 @@ TEST(Defaults, HumanRequestVipTrendAndAfterHours) {
   TurnFacts f = Calm();
   f.human_requested = true;
   EXPECT_EQ(rs->Evaluate(f).transfer()->queue, "general");
+  // The words are read once, into the human_requested fact (dialogue/human_request.h):
+  // the rule itself matches no keywords, so "人工客服几点上班" is not a request.
   f.human_requested = false;
   f.text = "帮我转人工";
-  EXPECT_TRUE(rs->Evaluate(f).handoff());
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  f.urgency = {"abuse"};
+  EXPECT_EQ(rs->Evaluate(f).transfer()->queue, "complaints");
 
   f = Calm();
   f.customer_tier = "vip";

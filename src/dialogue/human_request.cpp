@@ -1,0 +1,163 @@
+#include "dialogue/human_request.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "common/utf8.h"
+
+namespace kefu::dialogue {
+
+namespace {
+
+// Traditional → simplified for the characters of the lexicons below.
+constexpr std::pair<char32_t, char32_t> kTraditional[] = {
+    {U'轉', U'转'}, {U'經', U'经'}, {U'騙', U'骗'}, {U'訴', U'诉'}, {U'錢', U'钱'}, {U'據', U'据'},
+    {U'帶', U'带'}, {U'讓', U'让'}, {U'們', U'们'}, {U'個', U'个'}, {U'來', U'来'}, {U'說', U'说'},
+    {U'話', U'话'}, {U'麼', U'么'}, {U'沒', U'没'}, {U'嗎', U'吗'}, {U'圾', U'圾'}, {U'黑', U'黑'},
+    {U'評', U'评'}, {U'媽', U'妈'}, {U'導', U'导'}, {U'負', U'负'}, {U'責', U'责'}, {U'務', U'务'},
+    {U'接', U'接'}, {U'處', U'处'}, {U'理', U'理'}, {U'詐', U'诈'}, {U'報', U'报'}, {U'警', U'警'},
+    {U'機', U'机'}, {U'器', U'器'}, {U'聽', U'听'}, {U'懂', U'懂'}, {U'問', U'问'}, {U'題', U'题'},
+    {U'還', U'还'}, {U'發', U'发'}, {U'貨', U'货'}, {U'爛', U'烂'}, {U'壞', U'坏'}, {U'氣', U'气'},
+    {U'員', U'员'}, {U'線', U'线'}, {U'對', U'对'}, {U'應', U'应'}, {U'無', U'无'}, {U'語', U'语'},
+    {U'舉', U'举'}, {U'協', U'协'}, {U'會', U'会'}, {U'訟', U'讼'}, {U'識', U'识'}, {U'誰', U'谁'},
+};
+
+bool IsCjk(char32_t c) { return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF); }
+
+template <size_t N>
+const std::string_view* FindAny(const std::string& text, const std::array<std::string_view, N>& words) {
+  for (const auto& w : words)
+    if (text.find(w) != std::string::npos) return &w;
+  return nullptr;
+}
+
+// Asking for a person, in the ways customers write it.
+constexpr std::array<std::string_view, 55> kHumanWords = {
+    "转人工", "人工客服", "人工服务", "找人工", "接人工", "要人工", "转接人工", "人工坐席", "给我滚", "叫人来",
+    "真人", "活人", "找个人", "来个人", "换个人", "叫个人", "有人吗", "有没有人", "人呢", "人在吗",
+    "叫经理", "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导",
+    "找领导", "你们领导", "负责人", "找客服", "客服呢", "转客服", "人工", "不要机器人", "别用机器人",
+    "跟人说", "和人说", "跟人聊", "找个客服", "你是机器人吗", "是不是机器人", "跟机器人", "和机器人",
+    "机器人听不懂", "别自动回复", "不要自动回复", "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢"};
+
+// "人工客服几点上班" asks about the service, not for it.
+constexpr std::array<std::string_view, 14> kAboutService = {
+    "几点上班", "几点下班", "上班时间", "工作时间", "服务时间", "几点开始", "几点到几点", "什么时候上班",
+    "电话多少", "电话是多少", "热线", "客服电话", "人工费", "人工成本"};
+
+constexpr std::array<std::string_view, 22> kHumanEnglish = {
+    "human", "real person", "live person", "someone real", "an agent", "agent please", "talk to someone",
+    "speak to someone", "speak with someone", "talk to somebody", "speak to somebody", "representative",
+    "operator", "supervisor", "manager", "real agent", "customer service agent", "live agent", "live chat",
+    "talk to a person", "speak to a person", "not a bot"};
+
+// Abuse and fury: a human handles these (complaints queue).
+constexpr std::array<std::string_view, 50> kAbuse = {
+    "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd", "他妈", "他娘", "妈的", "尼玛", "你妈",
+    "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋", "去死", "坑人", "坑爹",
+    "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!", "赔钱",
+    "忍无可忍", "太恶心", "恶心死", "服了你们", "废物",
+    // Complaints to the authorities (the complaint rule's words, after folding traditional forms).
+    "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局"};
+
+constexpr std::array<std::string_view, 20> kAbuseEnglish = {
+    "scam", "fraud", "rip-off", "ripoff", "rip off", "wtf", "fuck", "shit", "useless", "worst",
+    "ridiculous", "disgusting", "pathetic", "unacceptable", "terrible service", "con artist",
+    "report you", "consumer association", "file a complaint", "sue you"};
+
+constexpr std::array<std::string_view, 6> kAngryEmoji = {"😡", "🤬", "💢", "👿", "😤", "🖕"};
+
+// Thanks and praise with "!!!" are not anger.
+constexpr std::array<std::string_view, 12> kPositive = {"谢谢", "感谢", "多谢", "太好了", "好评", "棒", "赞",
+                                                        "thank", "great", "love", "awesome", "nice"};
+
+bool EnglishWord(const std::string& text, std::string_view w) {
+  // Whole words for the short English cues ("agent" not "agents' fee"? keep simple: letters around = no).
+  size_t pos = 0;
+  while ((pos = text.find(w, pos)) != std::string::npos) {
+    bool left = pos == 0 || !std::isalpha(static_cast<unsigned char>(text[pos - 1]));
+    size_t end = pos + w.size();
+    bool right = end >= text.size() || !std::isalpha(static_cast<unsigned char>(text[end]));
+    if (left && right) return true;
+    pos = end;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string FoldForHumanNeed(std::string_view text) {
+  std::string valid = utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text);
+  std::vector<char32_t> cps = utf8::Decode(valid);
+  std::string out;
+  out.reserve(valid.size());
+  for (size_t i = 0; i < cps.size(); ++i) {
+    char32_t c = cps[i];
+    if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;  // full-width ASCII
+    if (c == 0x3000) c = ' ';
+    if (c == U'？') c = '?';
+    if (c < 128) c = static_cast<char32_t>(std::tolower(static_cast<int>(c)));
+    for (const auto& [t, s] : kTraditional)
+      if (c == t) c = s;
+    // Drop spaces and zero-width characters between Chinese characters ("人 工").
+    if (c == ' ' || c == 0x200B || c == 0x200C || c == 0x200D || c == 0xFEFF) {
+      bool cjk_left = i > 0 && IsCjk(cps[i - 1]);
+      bool cjk_right = i + 1 < cps.size() && IsCjk(cps[i + 1]);
+      if (c != ' ' || (cjk_left && cjk_right)) continue;
+    }
+    utf8::Append(out, c);
+  }
+  return out;
+}
+
+HumanNeed DetectHumanNeed(std::string_view raw) {
+  HumanNeed n;
+  const std::string t = FoldForHumanNeed(raw);
+  if (auto* w = FindAny(t, kAbuse)) {
+    n.abusive = true;
+    n.cue = std::string(*w);
+  } else if (auto* e = FindAny(t, kAngryEmoji)) {
+    n.abusive = true;
+    n.cue = std::string(*e);
+  } else {
+    for (auto w : kAbuseEnglish)
+      if (EnglishWord(t, w)) {
+        n.abusive = true;
+        n.cue = std::string(w);
+        break;
+      }
+  }
+  if (!n.abusive) {
+    // Three or more ! (or ?! mixes) in a row, not in thanks or praise.
+    int run = 0, best = 0;
+    for (char c : t) {
+      run = (c == '!' || (run > 0 && c == '?')) ? run + 1 : 0;
+      best = std::max(best, run);
+    }
+    if (best >= 3 && !FindAny(t, kPositive)) {
+      n.abusive = true;
+      n.cue = "!!!";
+    }
+  }
+  if (FindAny(t, kAboutService) == nullptr) {
+    if (auto* w = FindAny(t, kHumanWords)) {
+      n.asks_for_human = true;
+      if (n.cue.empty()) n.cue = std::string(*w);
+    } else {
+      for (auto w : kHumanEnglish)
+        if (EnglishWord(t, w)) {
+          n.asks_for_human = true;
+          if (n.cue.empty()) n.cue = std::string(w);
+          break;
+        }
+      if (!n.asks_for_human && EnglishWord(t, "agent")) {
+        n.asks_for_human = true;
+        if (n.cue.empty()) n.cue = "agent";
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace kefu::dialogue

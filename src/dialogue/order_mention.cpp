@@ -1,0 +1,155 @@
+#include "dialogue/order_mention.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <set>
+
+#include "common/utf8.h"
+
+namespace kefu::dialogue {
+
+namespace {
+
+bool IsCjk(char32_t c) { return c >= 0x3400 && c <= 0x9FFF; }
+
+// Bigrams that say nothing about which product: order talk, pronouns, time.
+const std::set<std::u32string>& GenericBigrams() {
+  static const std::set<std::u32string> k = [] {
+    std::set<std::u32string> s;
+    for (const char* w : {"订单", "快递", "物流", "发货", "到哪", "时候", "什么", "签收", "退款", "包裹", "东西", "怎么",
+                          "还没", "今天", "能到", "一个", "那个", "这个", "我的", "显示", "收到", "没有", "已经", "为什",
+                          "么还", "啥时", "多久", "几天", "到了", "了吗", "送到", "派送", "取消", "退货", "换货", "钱退",
+                          "单号", "那单", "这单", "到账", "发了", "买的", "下单", "付款", "客服", "你们", "我们", "能不",
+                          "可以", "一下", "帮我", "查一", "查下", "请问", "现在", "哪里", "哪儿", "明天", "了没", "吗？"}) {
+      auto d = utf8::Decode(w);
+      s.insert(std::u32string(d.begin(), d.end()));
+    }
+    return s;
+  }();
+  return k;
+}
+
+struct StateCue {
+  std::array<std::string_view, 8> words;
+  std::array<std::string_view, 3> statuses;
+};
+
+// In order of precedence: the first cue found decides.
+constexpr StateCue kStates[] = {
+    {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "几时发", "待发货"}, {"paid", "", ""}},
+    {{"签收", "没收到", "没拿到", "没送到家", "", "", "", ""}, {"delivered", "", ""}},
+    {{"退款", "退钱", "钱退", "到账", "refund", "", "", ""}, {"refunding", "refunded", ""}},
+    {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
+    {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where is", "arrive"}, {"in_transit", "shipped", "out_for_delivery"}},
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// How strongly `text` names a product of `summary`: shared CJK bigrams that
+// are not order talk, plus Latin words of 3+ letters (iphone, mate, dyson).
+int ProductScore(const std::vector<char32_t>& text, const std::string& text_lower, const std::string& summary) {
+  const std::string sum_lower = Lower(summary);
+  int score = 0;
+  const auto& generic = GenericBigrams();
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (!IsCjk(text[i]) || !IsCjk(text[i + 1])) continue;
+    std::u32string bg{text[i], text[i + 1]};
+    if (generic.count(bg)) continue;
+    std::string b;
+    utf8::Append(b, text[i]);
+    utf8::Append(b, text[i + 1]);
+    if (summary.find(b) != std::string::npos) ++score;
+  }
+  for (size_t i = 0; i < text_lower.size();) {
+    if (!std::isalnum(static_cast<unsigned char>(text_lower[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text_lower.size() && std::isalnum(static_cast<unsigned char>(text_lower[j]))) ++j;
+    std::string w = text_lower.substr(i, j - i);
+    bool letters = std::any_of(w.begin(), w.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    if (w.size() >= 3 && letters && w != "order" && w != "the" && w != "my" && sum_lower.find(w) != std::string::npos)
+      score += 2;
+    i = j;
+  }
+  return score;
+}
+
+}  // namespace
+
+bool HasOrderPredicate(std::string_view raw) {
+  const std::string t = Lower(raw);
+  for (std::string_view w : {"到哪", "发货", "发了", "签收", "收到", "退款", "退钱", "到账", "取消", "快递", "物流",
+                             "单号", "送到", "能到", "到了", "派送", "那单", "订单", "什么时候到", "啥时候到", "几时到",
+                             "where is", "arrive", "shipped", "delivered", "refund", "tracking", "cancel"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders) {
+  OrderMention m;
+  if (!orders.is_array() || orders.empty()) return m;
+  const std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  const std::vector<char32_t> cps = utf8::Decode(text);
+  const std::string lower = Lower(text);
+
+  std::vector<std::string> states;
+  for (const auto& cue : kStates) {
+    bool hit = std::any_of(cue.words.begin(), cue.words.end(),
+                           [&](std::string_view w) { return !w.empty() && lower.find(w) != std::string::npos; });
+    if (!hit) continue;
+    for (auto s : cue.statuses)
+      if (!s.empty()) states.emplace_back(s);
+    m.state = states.front();
+    break;
+  }
+
+  struct Scored {
+    std::string id, status;
+    int score;
+  };
+  std::vector<Scored> scored;
+  int best = 0;
+  for (const auto& o : orders) {
+    if (!o.is_object()) continue;
+    Scored s{o.value("order_id", ""), o.value("status", ""),
+             ProductScore(cps, lower, o.value("item_summary", ""))};
+    best = std::max(best, s.score);
+    scored.push_back(std::move(s));
+  }
+  std::vector<Scored> pool;
+  if (best > 0) {
+    m.by_product = true;
+    for (auto& s : scored)
+      if (s.score == best) pool.push_back(s);
+  } else {
+    pool = scored;
+  }
+  if (!states.empty()) {
+    std::vector<Scored> narrowed;
+    for (auto& s : pool)
+      if (std::find(states.begin(), states.end(), s.status) != states.end()) narrowed.push_back(s);
+    if (!narrowed.empty()) {
+      m.by_state = narrowed.size() < pool.size() || !m.by_product;
+      pool = std::move(narrowed);
+    }
+  }
+  if (!m.by_product && !m.by_state) return m;  // nothing in the text points at an order
+  if (m.by_product && pool.size() > 1) {
+    // Prefer orders still under way over finished ones when the product alone decides.
+    std::vector<Scored> live;
+    for (auto& s : pool)
+      if (s.status != "delivered" && s.status != "cancelled" && s.status != "refunded") live.push_back(s);
+    if (live.size() == 1) pool = std::move(live);
+  }
+  for (auto& s : pool) m.candidates.push_back(s.id);
+  return m;
+}
+
+}  // namespace kefu::dialogue

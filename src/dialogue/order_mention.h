@@ -1,0 +1,29 @@
+// Which of the customer's orders a message means, from the product it names
+// ("洗衣机到哪儿了", "冰袖发货了吗") and the state it asks about ("还没发货的那单",
+// "显示签收了但没收到", "退款"). Pure function over list_orders' summaries.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kefu::dialogue {
+
+struct OrderMention {
+  std::vector<std::string> candidates;  // best first; one = the order meant, several = ask which
+  bool by_product = false;              // a product of the customer's orders is named
+  bool by_state = false;                // a state cue narrowed the choice
+  std::string state;                    // the order status the text asks about ("paid", "delivered", ...)
+};
+
+// `orders`: list_orders' "orders" array (order_id, status, item_summary).
+OrderMention FindOrderMention(std::string_view text, const nlohmann::json& orders);
+
+// True when the text talks about an order's progress, money or parcel (到哪,
+// 发货, 签收, 退款, 取消, 快递 ...): with a product of the customer's orders
+// named, such a message is about that order, not a policy question.
+bool HasOrderPredicate(std::string_view text);
+
+}  // namespace kefu::dialogue

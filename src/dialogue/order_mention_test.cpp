@@ -1,0 +1,47 @@
+#include "dialogue/order_mention.h"
+
+#include <gtest/gtest.h>
+
+namespace kefu::dialogue {
+namespace {
+
+using nlohmann::json;
+
+json Orders() {
+  return json::array({
+      {{"order_id", "SO1"}, {"status", "in_transit"}, {"item_summary", "索尼 WH-1000XM5 头戴式降噪耳机 ×1"}},
+      {{"order_id", "SO2"}, {"status", "paid"}, {"item_summary", "海尔 10公斤滚筒洗衣机 洗烘一体 ×1"}},
+      {{"order_id", "SO3"}, {"status", "delivered"}, {"item_summary", "海尔 10公斤滚筒洗衣机 洗烘一体 ×1"}},
+      {{"order_id", "SO4"}, {"status", "delivered"}, {"item_summary", "蕉下 防晒冰袖 UPF50+ 两双装 ×1、Apple iPhone 15 ×1"}},
+      {{"order_id", "SO5"}, {"status", "refunding"}, {"item_summary", "完美日记 小细跟口红 ×2"}},
+  });
+}
+
+TEST(OrderMention, TheProductNamedPicksTheOrder) {
+  auto m = FindOrderMention("耳机到哪了", Orders());
+  ASSERT_EQ(m.candidates, std::vector<std::string>{"SO1"});
+  EXPECT_TRUE(m.by_product);
+  EXPECT_EQ(FindOrderMention("冰袖签收了吗", Orders()).candidates, std::vector<std::string>{"SO4"});
+  EXPECT_EQ(FindOrderMention("my iPhone order, where is it", Orders()).candidates, std::vector<std::string>{"SO4"});
+}
+
+TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {
+  // Two washing machines: the live one, or the one the state names.
+  EXPECT_EQ(FindOrderMention("洗衣机到哪儿了", Orders()).candidates, std::vector<std::string>{"SO2"});
+  EXPECT_EQ(FindOrderMention("洗衣机显示签收了但是没送到家", Orders()).candidates, std::vector<std::string>{"SO3"});
+  auto unshipped = FindOrderMention("我的订单怎么还没发货", Orders());
+  EXPECT_EQ(unshipped.candidates, std::vector<std::string>{"SO2"});
+  EXPECT_TRUE(unshipped.by_state);
+  EXPECT_EQ(FindOrderMention("口红的钱退回来没有", Orders()).candidates, std::vector<std::string>{"SO5"});
+}
+
+TEST(OrderMention, NothingNamedMeansNoChoice) {
+  EXPECT_TRUE(FindOrderMention("运费怎么算", Orders()).candidates.empty());
+  EXPECT_TRUE(FindOrderMention("你好", json::array()).candidates.empty());
+  EXPECT_TRUE(FindOrderMention("\xff\xfe", Orders()).candidates.empty());
+  EXPECT_TRUE(HasOrderPredicate("冰箱今天能送到吗"));
+  EXPECT_FALSE(HasOrderPredicate("冰箱怎么安装"));
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
