@@ -241,6 +241,13 @@ Status LoadDemoTenant(storage::Database& db, tools::CommerceStore& store, knowle
       return Internal("demo kb.md line " + std::to_string(report.errors.front().line) + ": " +
                       report.errors.front().reason);
     }
+    // English versions of the most-asked entries (id "<entry>.en", lang en).
+    KEFU_ASSIGN_OR_RETURN(knowledge::ImportReport en,
+                          kb.Import(t, knowledge::Format::kMarkdown, DemoFile("kb_en.md"), "demo/shop/kb_en.md"));
+    if (!en.errors.empty()) {
+      return Internal("demo kb_en.md line " + std::to_string(en.errors.front().line) + ": " +
+                      en.errors.front().reason);
+    }
     KEFU_ASSIGN_OR_RETURN(json syn, ParseFile("synonyms.json"));
     std::vector<std::vector<std::string>> groups;
     for (const auto& g : syn) {

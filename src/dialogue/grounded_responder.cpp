@@ -29,6 +29,16 @@ namespace {
 constexpr const char* kUnknownReply =
     "抱歉，这个问题我暂时没有找到准确的答案。您可以换个说法再问我，或者回复“转人工”，由人工客服为您处理。";
 
+// "en" for a message written in English (Latin letters, no Chinese), else "zh".
+std::string CustomerLanguage(std::string_view text) {
+  int han = 0, latin = 0;
+  for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
+    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
+    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ++latin;
+  }
+  return han == 0 && latin >= 2 ? "en" : "zh";
+}
+
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
@@ -64,14 +74,30 @@ json GroundedResponder::CallTool(const TurnRequest& turn, const std::string& nam
 
 std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& turn, int top_k) const {
   const std::string& tenant = turn.conversation.tenant_id;
-  auto passages = kb_.Search(tenant, turn.message.text, top_k);
+  // Entries in the customer's language first: a Chinese question is answered
+  // from Chinese entries, an English one from English entries when the tenant
+  // has them (the others stay as a fallback).
+  const std::string lang = CustomerLanguage(turn.message.text);
+  auto in_language = [&](std::vector<knowledge::Passage> ps) {
+    std::stable_partition(ps.begin(), ps.end(), [&](const knowledge::Passage& p) {
+      return (lang == "en") == (p.lang == "en");
+    });
+    bool any = !ps.empty() && (lang == "en") == (ps.front().lang == "en");
+    if (any) ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const knowledge::Passage& p) {
+                        return (lang == "en") != (p.lang == "en");
+                      }), ps.end());
+    return ps;
+  };
+  auto passages = in_language(kb_.Search(tenant, turn.message.text, top_k * 2));
+  if (static_cast<int>(passages.size()) > top_k) passages.resize(static_cast<size_t>(top_k));
   // A short follow-up ("那运费呢？") leans on the previous question.
   const size_t len = utf8::Length(turn.message.text);
   double best = passages.empty() ? 0 : passages.front().confidence;
   if (len <= 10 && best < settings_.answer_threshold) {
     std::string prev = LastCustomerText(turn);
     if (!prev.empty()) {
-      auto merged = kb_.Search(tenant, prev + " " + turn.message.text, top_k);
+      auto merged = in_language(kb_.Search(tenant, prev + " " + turn.message.text, top_k * 2));
+      if (static_cast<int>(merged.size()) > top_k) merged.resize(static_cast<size_t>(top_k));
       // Accept the merged reading only when it is more confident and is not
       // simply the previous answer again.
       if (!merged.empty() && merged.front().confidence > best &&
@@ -208,8 +234,14 @@ void GroundedResponder::HandOff(const TurnRequest& turn, Draft& d) const {
   d.text = templates::Handoff(r);
 }
 
-TurnReply GroundedResponder::Respond(const TurnRequest& turn, const DeltaFn& on_delta) {
+TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn& on_delta) {
+  // Read the turn as the knowledge base does: traditional characters folded,
+  // homophone typos corrected against the tenant's words ("快第到哪了").
+  Message understood = raw_turn.message;
+  understood.text = kb_.Understandable(raw_turn.conversation.tenant_id, raw_turn.message.text);
+  const TurnRequest turn{raw_turn.conversation, understood, raw_turn.history, raw_turn.context};
   Draft d;
+  if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;
   d.context = turn.context.is_object() ? turn.context : json::object();
   TurnReading reading = ReadTurn(turn.message.text);
   Action action = reading.action;

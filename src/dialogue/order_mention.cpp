@@ -37,11 +37,12 @@ struct StateCue {
 
 // In order of precedence: the first cue found decides.
 constexpr StateCue kStates[] = {
-    {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "几时发", "待发货"}, {"paid", "", ""}},
-    {{"签收", "没收到", "没拿到", "没送到家", "", "", "", ""}, {"delivered", "", ""}},
+    {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
+    {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received"},
+     {"delivered", "", ""}},
     {{"退款", "退钱", "钱退", "到账", "refund", "", "", ""}, {"refunding", "refunded", ""}},
     {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
-    {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where is", "arrive"}, {"in_transit", "shipped", "out_for_delivery"}},
+    {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where", "arriv"}, {"in_transit", "shipped", "out_for_delivery"}},
 };
 
 std::string Lower(std::string_view s) {
@@ -81,13 +82,36 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
   return score;
 }
 
+// English names of the catalogue's kinds of goods, as the Chinese item names
+// write them: an English customer's "headphones" is the order with 耳机.
+constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
+    {"headphone", "耳机"}, {"earphone", "耳机"}, {"earbud", "耳机"}, {"laptop", "笔记本"}, {"notebook", "笔记本"},
+    {"phone", "手机"}, {"washing machine", "洗衣机"}, {"washer", "洗衣机"}, {"fridge", "冰箱"},
+    {"refrigerator", "冰箱"}, {"toothbrush", "牙刷"}, {"sunscreen", "防晒"}, {"sun cream", "防晒"},
+    {"vacuum", "吸尘器"}, {"robot vacuum", "扫地机"}, {"blender", "料理机"}, {"tablet", "平板"},
+    {"down jacket", "羽绒服"}, {"jacket", "外套"}, {"fleece", "摇粒绒"}, {"shoe", "鞋"}, {"sneaker", "鞋"},
+    {"camera", "相机"}, {"lipstick", "口红"}, {"face wash", "洗面奶"}, {"cleanser", "洗面奶"},
+    {"face cream", "面霜"}, {"cream", "霜"}, {"serum", "精华"}, {"air conditioner", "空调"}, {"aircon", "空调"},
+    {"rice cooker", "电饭煲"}, {"jeans", "牛仔裤"}, {"hoodie", "卫衣"}, {"sweatshirt", "卫衣"},
+    {"arm sleeve", "冰袖"}, {"sleeves", "冰袖"}, {"powder", "散粉"}, {"watch", "手表"}, {"speaker", "音箱"}};
+
+// The Chinese names of the English kinds of goods the text mentions.
+std::vector<std::string_view> ChineseGoods(std::string_view raw) {
+  std::string lower = Lower(raw);
+  std::vector<std::string_view> out;
+  for (const auto& [en, zh] : kEnglishGoods)
+    if (lower.find(en) != std::string::npos) out.push_back(zh);
+  return out;
+}
+
 }  // namespace
 
 bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"到哪", "发货", "发了", "签收", "收到", "退款", "退钱", "到账", "取消", "快递", "物流",
                              "单号", "送到", "能到", "到了", "派送", "那单", "订单", "什么时候到", "啥时候到", "几时到",
-                             "where is", "arrive", "shipped", "delivered", "refund", "tracking", "cancel"})
+                             "where is", "where's", "arrive", "shipped", "ship ", "deliver", "refund", "tracking",
+                             "cancel", "get here", "coming", "dispatch", "order"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -96,6 +120,7 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
   OrderMention m;
   if (!orders.is_array() || orders.empty()) return m;
   const std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  const std::vector<std::string_view> goods = ChineseGoods(text);
   const std::vector<char32_t> cps = utf8::Decode(text);
   const std::string lower = Lower(text);
 
@@ -118,8 +143,10 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
   int best = 0;
   for (const auto& o : orders) {
     if (!o.is_object()) continue;
-    Scored s{o.value("order_id", ""), o.value("status", ""),
-             ProductScore(cps, lower, o.value("item_summary", ""))};
+    const std::string summary = o.value("item_summary", "");
+    Scored s{o.value("order_id", ""), o.value("status", ""), ProductScore(cps, lower, summary)};
+    for (std::string_view g : goods)
+      if (summary.find(g) != std::string::npos) s.score += 2;
     best = std::max(best, s.score);
     scored.push_back(std::move(s));
   }

@@ -23,6 +23,8 @@ TEST(OrderMention, TheProductNamedPicksTheOrder) {
   EXPECT_TRUE(m.by_product);
   EXPECT_EQ(FindOrderMention("冰袖签收了吗", Orders()).candidates, std::vector<std::string>{"SO4"});
   EXPECT_EQ(FindOrderMention("my iPhone order, where is it", Orders()).candidates, std::vector<std::string>{"SO4"});
+  EXPECT_EQ(FindOrderMention("where are my headphones?", Orders()).candidates, std::vector<std::string>{"SO1"});
+  EXPECT_EQ(FindOrderMention("has the washing machine shipped", Orders()).candidates, std::vector<std::string>{"SO2"});
 }
 
 TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {

@@ -48,6 +48,10 @@ TEST(UnderstandingJudge, KbTakesTheTopCitationAmongEquallyRightEntries) {
   auto o = Answered();
   o.citations = {"kb-2", "kb-1"};
   EXPECT_TRUE(Judge({{"action", "kb"}, {"kb", json::array({"kb-1", "kb-2"})}}, o).correct);
+  auto en = Answered();
+  en.citations = {"kb-ship-01.en"};  // the English version of the entry
+  EXPECT_TRUE(Judge({{"action", "kb"}, {"kb", "kb-ship-01"}}, en).correct);
+  EXPECT_FALSE(Judge({{"action", "kb"}, {"kb", "kb-ship-02"}}, en).correct);
   EXPECT_FALSE(Judge({{"action", "kb"}, {"kb", "kb-1"}}, o).correct);
   o.clarify = true;
   EXPECT_FALSE(Judge({{"action", "kb"}, {"kb", "kb-2"}}, o).correct);

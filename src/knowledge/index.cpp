@@ -52,6 +52,30 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
     }
     syn_groups_.push_back(std::move(members));
   }
+  // The tenant's words for the spelling corrector: dictionary words of its
+  // titles and questions, its own jargon (a span in three or more entries),
+  // and every synonym term.
+  std::unordered_map<std::string, int> seen_in;
+  std::vector<std::string> vocab;
+  for (const auto& d : docs_) {
+    std::unordered_map<std::string, bool> mine;
+    auto take = [&](const std::string& text) {
+      for (std::string& t : seg_.Tokenize(text)) mine.emplace(std::move(t), true);
+    };
+    take(d->entry.title);
+    for (const auto& q : d->entry.questions) take(q);
+    for (auto& [t, _] : mine)
+      if (seg_.IsWord(t)) vocab.push_back(t);
+      else if (++seen_in[t] == 3) vocab.push_back(t);
+  }
+  for (const auto& g : synonyms_)
+    for (const auto& term : g) vocab.push_back(text::Normalize(term));
+  speller_ = std::make_unique<text::SpellingCorrector>(vocab, &seg_);
+}
+
+std::string TenantIndex::Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes) const {
+  std::string folded = text::FoldChinese(query);
+  return speller_ ? speller_->Correct(folded, fixes) : folded;
 }
 
 const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
@@ -59,9 +83,11 @@ const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
   return it == by_id_.end() ? nullptr : docs_[it->second].get();
 }
 
-std::vector<Passage> TenantIndex::Search(std::string_view query, int top_k, double min_score) const {
+std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, double min_score) const {
   std::vector<Passage> out;
   if (docs_.empty() || top_k <= 0) return out;
+  const std::string understood = Understandable(raw_query);
+  const std::string_view query = understood;
   std::vector<std::string> tokens = seg_.Tokenize(query);
   if (tokens.empty()) return out;
 
@@ -171,6 +197,7 @@ std::vector<Passage> TenantIndex::Search(std::string_view query, int top_k, doub
     p.title = e.entry.title;
     p.text = e.entry.body;
     p.category = e.entry.category;
+    p.lang = e.entry.lang;
     p.score = s;
     p.confidence = std::clamp(conf, 0.0, 1.0);
     out.push_back(std::move(p));

@@ -10,6 +10,7 @@
 
 #include "knowledge/knowledge_base.h"
 #include "text/segmenter.h"
+#include "text/spelling.h"
 
 namespace kefu::knowledge {
 
@@ -28,7 +29,11 @@ class TenantIndex {
   TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entries, std::vector<std::vector<std::string>> synonyms,
               const text::Segmenter& seg, const RankingOptions& opts);
 
+  // Searches `query` as Understandable() reads it.
   std::vector<Passage> Search(std::string_view query, int top_k, double min_score) const;
+  // `query` with traditional characters folded and homophone typos corrected
+  // against this tenant's vocabulary (text/spelling.h); `fixes` may be null.
+  std::string Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes = nullptr) const;
 
   size_t size() const { return docs_.size(); }
   const AnalyzedEntry* Find(const std::string& id) const;
@@ -50,6 +55,7 @@ class TenantIndex {
   };
 
   const text::Segmenter& seg_;
+  std::unique_ptr<text::SpellingCorrector> speller_;  // built from this tenant's words
   RankingOptions opts_;
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;
   std::vector<float> norm_;  // k1 * (1 - b + b * len / avgdl) per doc

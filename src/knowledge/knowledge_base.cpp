@@ -101,12 +101,13 @@ Status KnowledgeBase::LoadAll() {
   {
     auto s = db_.Lock();
     auto& st = s.Prepare(
-        "SELECT tenant_id, id, title, body, category, questions_json, source, updated_ms FROM kb_entries");
+        "SELECT tenant_id, id, title, body, category, questions_json, source, updated_ms, lang FROM kb_entries");
     KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      KbEntry e{st.Text(1), st.Text(2), st.Text(3), st.Text(4), QuestionsFromJson(st.Text(5)), st.Text(6), st.Int(7)};
+      KbEntry e{st.Text(1), st.Text(2), st.Text(3), st.Text(4), QuestionsFromJson(st.Text(5)), st.Text(6), st.Int(7),
+                st.Text(8)};
       entries[st.Text(0)].push_back(Analyze(std::move(e), seg_, ranking_));
     }
     auto& sy = s.Prepare("SELECT tenant_id, synonyms_json FROM kb_synonyms ORDER BY tenant_id, term");
@@ -151,24 +152,24 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
     for (KbEntry& e : upserts) {
       e.updated_ms = now;
       auto& sel = s.Prepare(
-          "SELECT title, body, category, questions_json FROM kb_entries WHERE tenant_id = ? AND id = ?");
+          "SELECT title, body, category, questions_json, lang FROM kb_entries WHERE tenant_id = ? AND id = ?");
       KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       sel.Bind(1, tenant).Bind(2, e.id);
       KEFU_ASSIGN_OR_RETURN(bool exists, sel.Step());
       const std::string qjson = QuestionsJson(e.questions);
       bool same = exists && sel.Text(0) == e.title && sel.Text(1) == e.body && sel.Text(2) == e.category &&
-                  sel.Text(3) == qjson;
+                  sel.Text(3) == qjson && sel.Text(4) == e.lang;
       sel.Reset();
       if (same) {
         if (report) ++report->unchanged;
         continue;
       }
       auto& ins = s.Prepare(
-          "INSERT OR REPLACE INTO kb_entries(tenant_id, id, title, body, category, questions_json, source, updated_ms)"
-          " VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+          "INSERT OR REPLACE INTO kb_entries(tenant_id, id, title, body, category, questions_json, source, updated_ms, lang)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
       KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       ins.Bind(1, tenant).Bind(2, e.id).Bind(3, e.title).Bind(4, e.body).Bind(5, e.category).Bind(6, qjson);
-      ins.Bind(7, e.source).Bind(8, now);
+      ins.Bind(7, e.source).Bind(8, now).Bind(9, e.lang);
       KEFU_RETURN_IF_ERROR(ins.Run());
       if (report) ++(exists ? report->updated : report->imported);
       changed.push_back(std::move(e));
@@ -275,6 +276,11 @@ std::vector<Passage> KnowledgeBase::Search(const std::string& tenant, std::strin
   auto index = Snapshot(tenant);
   if (!index) return {};
   return index->Search(query, top_k, cfg_.min_score);
+}
+
+std::string KnowledgeBase::Understandable(const std::string& tenant, std::string_view text) const {
+  auto index = Snapshot(tenant);
+  return index ? index->Understandable(text) : text::FoldChinese(text);
 }
 
 Result<KbEntry> KnowledgeBase::Get(const std::string& tenant, const std::string& id) const {

@@ -30,10 +30,15 @@ struct KbEntry {
   std::vector<std::string> questions;  // alternate phrasings of the title
   std::string source;                  // file or API the entry came from
   int64_t updated_ms = 0;
+  // Language of the entry ("en", "zh"...); "" = the tenant's main language
+  // (Chinese). A translation of entry X has the id "X.<lang>" by convention,
+  // so answers in any language cite the same underlying entry.
+  std::string lang;
 };
 
 struct Passage {
   std::string id, title, text, category;
+  std::string lang;       // the entry's language ("" = the tenant's main one)
   double score = 0;       // raw BM25
   double confidence = 0;  // 0..1, see docs/knowledge.md
 };
@@ -89,6 +94,9 @@ class KnowledgeBase {
   // Best `top_k` passages for `query`, highest score first; never blocks on writers.
   std::vector<Passage> Search(const std::string& tenant, std::string_view query, int top_k) const;
   Result<KbEntry> Get(const std::string& tenant, const std::string& id) const;
+  // `text` as the tenant's index reads it: traditional characters folded,
+  // homophone typos corrected against the tenant's words ("退宽" → "退款").
+  std::string Understandable(const std::string& tenant, std::string_view text) const;
   size_t Size(const std::string& tenant) const;
   std::vector<std::vector<std::string>> Synonyms(const std::string& tenant) const;
 

@@ -58,6 +58,15 @@ bool Finish(KbEntry& e, int line, std::set<std::string>& seen, ParsedFile& out) 
   e.body = Trimmed(e.body);
   e.category = Trimmed(e.category);
   e.id = Trimmed(e.id);
+  e.lang = Trimmed(e.lang);
+  for (auto& ch : e.lang) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!e.lang.empty() && (e.lang.size() > 8 || !std::all_of(e.lang.begin(), e.lang.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || ch == '-';
+      }))) {
+    out.errors.push_back({line, "entry '" + e.title + "': lang must be a language code such as en or zh"});
+    return false;
+  }
+  if (e.lang == "zh") e.lang.clear();  // the main language
   if (std::string problem = ControlCharProblem(e); !problem.empty()) {
     out.refused.push_back({line, problem});
     return false;
@@ -214,6 +223,7 @@ ParsedFile ParseMarkdown(std::string_view content) {
         if (key == "id") { cur.id = std::string(value); continue; }
         if (key == "category") { cur.category = std::string(value); continue; }
         if (key == "questions") { cur.questions = SplitQuestions(value); continue; }
+        if (key == "lang") { cur.lang = std::string(value); continue; }
       }
       in_meta = false;  // the body started without a blank line
     }
@@ -285,15 +295,15 @@ ParsedFile ParseCsv(std::string_view content) {
     out.errors.push_back({1, "empty file: expected header id,title,body,category,questions"});
     return out;
   }
-  static const std::vector<std::string> kKnown = {"id", "title", "body", "category", "questions"};
+  static const std::vector<std::string> kKnown = {"id", "title", "body", "category", "questions", "lang"};
   const auto& header = records->rows[0];
-  int col[5] = {-1, -1, -1, -1, -1};
+  int col[6] = {-1, -1, -1, -1, -1, -1};
   for (size_t c = 0; c < header.size(); ++c) {
     std::string name = Trimmed(header[c]);
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
     auto it = std::find(kKnown.begin(), kKnown.end(), name);
     if (it == kKnown.end()) {
-      out.errors.push_back({records->lines[0], "unknown column '" + name + "' in header (expected id,title,body,category,questions)"});
+      out.errors.push_back({records->lines[0], "unknown column '" + name + "' in header (expected id,title,body,category,questions,lang)"});
       return out;
     }
     int k = static_cast<int>(it - kKnown.begin());
@@ -323,6 +333,7 @@ ParsedFile ParseCsv(std::string_view content) {
     e.body = get(2);
     e.category = get(3);
     e.questions = SplitQuestions(get(4));
+    e.lang = get(5);
     Finish(e, line, seen, out);
   }
   return out;
@@ -451,6 +462,7 @@ ParsedFile ParseJson(std::string_view content) {
     str("title", e.title);
     str("body", e.body);
     str("category", e.category);
+    str("lang", e.lang);
     auto q = v.find("questions");
     if (q != v.end() && !q->is_null()) {
       if (q->is_string()) {

@@ -343,6 +343,10 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_ms) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries(tenant_id, status, created_ms);
 )sql"},
+      {7, "kb_lang", R"sql(
+-- The language of a knowledge entry ('' = the tenant's main language).
+ALTER TABLE kb_entries ADD COLUMN lang TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

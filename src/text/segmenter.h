@@ -24,6 +24,10 @@ class Segmenter {
   virtual std::vector<std::string> Tokenize(std::string_view text) const = 0;
   // The kind it was created as: "hybrid", "jieba", "jieba-plain", "icu" or "bigram".
   virtual std::string_view Name() const = 0;
+  // True when `word` (normalised) is a word of the segmenter's general
+  // dictionary (jieba's dict.txt); false when it has none. The spelling
+  // corrector leaves such words alone.
+  virtual bool IsWord(std::string_view word) const { return false; }
 };
 
 // config.segmenter: "hybrid" (jieba search mode plus every Han character unigram and

@@ -1,0 +1,185 @@
+#include "text/spelling.h"
+
+#include <unicode/translit.h>
+#include <unicode/unistr.h>
+
+#include <memory>
+#include <mutex>
+
+#include "common/utf8.h"
+
+namespace kefu::text {
+
+namespace {
+
+// ICU transliterators are not safe to share between threads: one per thread.
+icu::Transliterator* ThreadTransliterator(const char* id) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<icu::Transliterator>> cache;
+  auto it = cache.find(id);
+  if (it != cache.end()) return it->second.get();
+  UErrorCode err = U_ZERO_ERROR;
+  std::unique_ptr<icu::Transliterator> t(
+      icu::Transliterator::createInstance(icu::UnicodeString::fromUTF8(id), UTRANS_FORWARD, err));
+  if (U_FAILURE(err)) t.reset();
+  return cache.emplace(id, std::move(t)).first->second.get();
+}
+
+}  // namespace
+
+std::string FoldChinese(std::string_view raw) {
+  std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  bool ascii = true, wide = false;
+  for (unsigned char c : text) ascii &= c < 0x80;
+  if (ascii) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (char32_t c : utf8::Decode(text)) {
+    if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;
+    if (c == 0x3000) c = ' ';
+    wide |= IsHan(c);
+    utf8::Append(out, c);
+  }
+  if (!wide) return out;
+  icu::Transliterator* t = ThreadTransliterator("Hant-Hans");
+  if (!t) return out;
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(out);
+  t->transliterate(u);
+  std::string folded;
+  u.toUTF8String(folded);
+  return folded;
+}
+
+std::string PinyinOf(char32_t c) {
+  if (!IsHan(c)) return "";
+  static std::mutex mu;
+  static std::unordered_map<char32_t, std::string> cache;  // GUARDED_BY(mu)
+  {
+    std::lock_guard l(mu);
+    if (auto it = cache.find(c); it != cache.end()) return it->second;
+  }
+  std::string out;
+  if (icu::Transliterator* t = ThreadTransliterator("Han-Latin; Latin-ASCII; Lower")) {
+    icu::UnicodeString u(static_cast<UChar32>(c));
+    t->transliterate(u);
+    u.toUTF8String(out);
+    std::string clean;
+    for (char ch : out)
+      if (ch >= 'a' && ch <= 'z') clean.push_back(ch);
+    out = clean;
+  }
+  std::lock_guard l(mu);
+  cache.emplace(c, out);
+  return out;
+}
+
+namespace {
+
+// A syllable as a Chinese input method's fuzzy pinyin (模糊音) hears it:
+// zh/z, ch/c, sh/s, n/l, and -ng/-n finals are the same. 券 is read juàn as
+// often as quàn (优惠卷).
+std::string Fuzzy(char32_t c, std::string p) {
+  if (c == U'券') return "juan";
+  auto starts = [&](const char* x) { return p.rfind(x, 0) == 0; };
+  if (starts("zh") || starts("ch") || starts("sh")) p.erase(1, 1);
+  else if (starts("n") && p != "n" && p != "ng") p[0] = 'l';
+  auto ends = [&](const char* x) {
+    size_t n = std::char_traits<char>::length(x);
+    return p.size() > n && p.compare(p.size() - n, n, x) == 0;
+  };
+  if (ends("ing") || ends("eng") || ends("ang")) p.pop_back();
+  return p;
+}
+
+// "tui kuan" for a span of Han characters, "" when one has no reading.
+std::string Sound(const std::vector<char32_t>& cps, size_t from, size_t len) {
+  std::string key;
+  for (size_t i = from; i < from + len; ++i) {
+    std::string p = Fuzzy(cps[i], PinyinOf(cps[i]));
+    if (p.empty()) return "";
+    if (!key.empty()) key.push_back(' ');
+    key += p;
+  }
+  return key;
+}
+
+std::string Span(const std::vector<char32_t>& cps, size_t from, size_t len) {
+  std::string s;
+  for (size_t i = from; i < from + len; ++i) utf8::Append(s, cps[i]);
+  return s;
+}
+
+}  // namespace
+
+SpellingCorrector::SpellingCorrector(const std::vector<std::string>& vocabulary, const Segmenter* general)
+    : general_(general) {
+  for (const std::string& w : vocabulary) {
+    if (!utf8::IsValid(w)) continue;
+    std::vector<char32_t> cps = utf8::Decode(w);
+    if (cps.size() < 2 || cps.size() > 4) continue;
+    bool han = true;
+    for (char32_t c : cps) han &= IsHan(c);
+    if (!han || !vocab_.insert(w).second) continue;
+    std::string key = Sound(cps, 0, cps.size());
+    if (!key.empty()) by_sound_[key].push_back(w);
+  }
+}
+
+bool SpellingCorrector::Known(const std::string& w) const {
+  return vocab_.count(w) > 0 || (general_ && general_->IsWord(w));
+}
+
+std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* fixes) const {
+  std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  if (by_sound_.empty()) return text;
+  std::vector<char32_t> cps = utf8::Decode(text);
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  bool changed = false;
+  while (i < cps.size()) {
+    bool done = false;
+    if (IsHan(cps[i])) {
+      for (size_t len = 4; len >= 2 && !done; --len) {
+        if (i + len > cps.size()) continue;
+        bool han = true;
+        for (size_t k = i; k < i + len; ++k) han &= IsHan(cps[k]);
+        if (!han) continue;
+        std::string span = Span(cps, i, len);
+        if (Known(span)) {
+          if (vocab_.count(span)) {  // a tenant word: keep it whole
+            out += span;
+            i += len;
+            done = true;
+          }
+          continue;
+        }
+        auto it = by_sound_.find(Sound(cps, i, len));
+        if (it == by_sound_.end()) continue;
+        // The same sound and at least one character in common, and exactly one candidate.
+        const std::string* pick = nullptr;
+        int picks = 0;
+        for (const std::string& w : it->second) {
+          std::vector<char32_t> wc = utf8::Decode(w);
+          int same = 0;
+          for (size_t k = 0; k < len; ++k) same += wc[k] == cps[i + k];
+          if (same >= 1 && same < static_cast<int>(len)) {
+            pick = &w;
+            ++picks;
+          }
+        }
+        if (picks != 1) continue;
+        if (fixes) fixes->push_back({span, *pick});
+        out += *pick;
+        i += len;
+        done = changed = true;
+      }
+    }
+    if (!done) {
+      utf8::Append(out, cps[i]);
+      ++i;
+    }
+  }
+  return changed ? out : text;
+}
+
+}  // namespace kefu::text

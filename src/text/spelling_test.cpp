@@ -1,0 +1,54 @@
+#include "text/spelling.h"
+
+#include <gtest/gtest.h>
+
+namespace kefu::text {
+namespace {
+
+TEST(FoldChinese, TraditionalAndFullWidth) {
+  EXPECT_EQ(FoldChinese("發票怎麼開"), "发票怎么开");
+  EXPECT_EQ(FoldChinese("我的訂單到哪裡了？"), "我的订单到哪里了?");
+  EXPECT_EQ(FoldChinese("ＡＢＣ１２３"), "ABC123");
+  EXPECT_EQ(FoldChinese("plain ascii"), "plain ascii");
+  EXPECT_EQ(FoldChinese("\xff"), FoldChinese("\xff"));  // invalid bytes: replaced, no crash
+}
+
+TEST(Pinyin, TonelessReadings) {
+  EXPECT_EQ(PinyinOf(U'快'), "kuai");
+  EXPECT_EQ(PinyinOf(U'递'), "di");
+  EXPECT_EQ(PinyinOf(U'第'), "di");
+  EXPECT_EQ(PinyinOf(U'a'), "");
+}
+
+TEST(SpellingCorrector, HomophoneTyposBecomeTheTenantsWords) {
+  SpellingCorrector c({"快递", "退款", "发票", "运费", "优惠券", "包邮", "物流", "保修", "卧室", "哪个"}, nullptr);
+  std::vector<SpellingCorrector::Fix> fixes;
+  EXPECT_EQ(c.Correct("快第到哪里了", &fixes), "快递到哪里了");
+  ASSERT_EQ(fixes.size(), 1u);
+  EXPECT_EQ(fixes[0].from, "快第");
+  EXPECT_EQ(c.Correct("退宽多久能到"), "退款多久能到");
+  EXPECT_EQ(c.Correct("发漂怎么开"), "发票怎么开");
+  EXPECT_EQ(c.Correct("退货运废谁出"), "退货运费谁出");
+  EXPECT_EQ(c.Correct("优惠卷怎么用"), "优惠券怎么用");
+  EXPECT_EQ(c.Correct("包油吗"), "包邮吗");
+  EXPECT_EQ(c.Correct("物留不动了"), "物流不动了");
+  // Nothing in common: not a typo of 卧室.
+  EXPECT_EQ(c.Correct("我是会员"), "我是会员");
+  EXPECT_EQ(c.Correct("hello 快递"), "hello 快递");
+  EXPECT_EQ(c.Correct(""), "");
+}
+
+TEST(SpellingCorrector, GeneralWordsAreNeverRewritten) {
+  struct Dict : Segmenter {
+    std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
+    std::string_view Name() const override { return "test"; }
+    bool IsWord(std::string_view w) const override { return w == "那个"; }
+  } dict;
+  SpellingCorrector c({"哪个"}, &dict);
+  EXPECT_EQ(c.Correct("那个订单"), "那个订单");
+  SpellingCorrector bare({"哪个"}, nullptr);
+  EXPECT_EQ(bare.Correct("那个订单"), "哪个订单");  // what the dictionary prevents
+}
+
+}  // namespace
+}  // namespace kefu::text
