@@ -39,6 +39,21 @@ std::string CustomerLanguage(std::string_view text) {
   return han == 0 && latin >= 2 ? "en" : "zh";
 }
 
+// Too little to act on: at most five Chinese characters or two English
+// words, or nothing but punctuation and emoji ("有问题", "急", "help", "？？？").
+bool Vague(std::string_view text) {
+  int han = 0, words = 0;
+  bool in_word = false;
+  for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
+    bool latin = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
+    if (latin && !in_word) ++words;
+    in_word = latin;
+  }
+  if (han == 0) return words <= 2;
+  return han <= 5 && words == 0;
+}
+
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
@@ -132,7 +147,9 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   if (candidates == 1) {
     // One plausible entry only: answer it, saying what we understood.
     const auto& p = passages.front();
-    d.text = "您是想了解「" + p.title + "」吗？\n" + templates::KnowledgeAnswer(p.title, p.text);
+    d.text = (CustomerLanguage(turn.message.text) == "en" ? "Did you mean \"" + p.title + "\"?\n"
+                                                           : "您是想了解「" + p.title + "」吗？\n") +
+             templates::KnowledgeAnswer(p.title, p.text);
     d.citations.push_back({{"id", p.id}, {"title", p.title}, {"score", p.score}});
     d.context["last_kb_id"] = p.id;
     d.context.erase("pending_choices");
@@ -148,14 +165,28 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
       titles.push_back(p.title);
       d.suggestions.push_back(p.title);
     }
-    d.text = templates::Clarify(titles);
+    d.text = CustomerLanguage(turn.message.text) == "en" ? templates::ClarifyEnglish(titles) : templates::Clarify(titles);
     d.context["pending_choices"] = choices;
     d.meta["clarify"] = true;
     return;
   }
-  d.text = kUnknownReply;
+  const bool en = CustomerLanguage(turn.message.text) == "en";
+  if (Vague(turn.message.text)) {
+    // "有问题", "帮我看看", "？？？", "help": nothing to look up yet; ask what it is about.
+    d.text = en ? "Sure, I'm here to help. What is it about: an order or delivery, a return or refund, an invoice, "
+                  "payment, or something else? A few words or your order number is enough."
+                : "请问您具体想咨询什么呢？比如订单物流、退换货、退款、发票或支付，简单说一下情况或发订单号给我就行。";
+    d.meta["clarify"] = true;
+    d.suggestions = en ? std::vector<std::string>{"Where is my order?", "How do I return an item?", "Human agent"}
+                       : std::vector<std::string>{"我的订单到哪了", "怎么退货", "转人工"};
+    d.context.erase("pending_choices");
+    return;
+  }
+  d.text = en ? "Sorry, I couldn't find a reliable answer to that. You can rephrase it, or reply \"human agent\" "
+                "to talk to a person."
+              : kUnknownReply;
   d.meta["unknown"] = true;
-  d.suggestions.push_back("转人工");
+  d.suggestions.push_back(en ? "human agent" : "转人工");
   d.context.erase("pending_choices");
 }
 
@@ -295,7 +326,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         if (action == Action::kNone || action == Action::kListOrders) {
           action = (m.state == "in_transit" || m.state == "delivered") ? Action::kTrackLogistics : Action::kOrderStatus;
         }
-      } else if (decides && m.by_product && m.candidates.size() > 1) {
+      } else if (decides && m.candidates.size() > 1 &&
+                 (m.by_product || (IsOrderAction(action) && (m.state == "in_transit" || m.state == "paid")))) {
+        // Several orders fit equally (two parcels on the way, two named products): ask which.
         // Several orders match equally: ask which, listing just those.
         json choices = json::array();
         std::string text = "您有多笔相符的订单，请问是哪一笔？回复序号即可：\n";
@@ -357,13 +390,18 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       break;
     }
     case Action::kGreeting:
-      d.text = templates::Greeting();
+      d.text = CustomerLanguage(turn.message.text) == "en"
+                   ? "Hello! I'm the shop's assistant: I can track your orders and parcels and answer questions about "
+                     "returns, refunds, invoices and payment. How can I help?"
+                   : templates::Greeting();
       break;
     case Action::kThanks:
-      d.text = "不客气，很高兴能帮到您！还有其他问题随时找我。";
+      d.text = CustomerLanguage(turn.message.text) == "en" ? "You're welcome! Anything else, just ask."
+                                                            : "不客气，很高兴能帮到您！还有其他问题随时找我。";
       break;
     case Action::kGoodbye:
-      d.text = "好的，感谢您的咨询，祝您生活愉快，再见！";
+      d.text = CustomerLanguage(turn.message.text) == "en" ? "Thanks for contacting us, have a nice day!"
+                                                            : "好的，感谢您的咨询，祝您生活愉快，再见！";
       break;
     case Action::kNone:
       AnswerFromKnowledge(turn, d);

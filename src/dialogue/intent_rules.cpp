@@ -32,8 +32,10 @@ constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订�
                                                            "订单信息", "订单详情", "订单情况", "order status",
                                                            "my order", "查询订单"};
 
-constexpr std::array<std::string_view, 7> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
-                                                         "最近订单", "买过什么", "my orders"};
+constexpr std::array<std::string_view, 14> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+                                                          "最近订单", "买过什么", "my orders", "买了哪些", "最近买的",
+                                                          "买的东西都", "都发了", "everything i ordered",
+                                                          "list my orders", "what did i order"};
 
 constexpr std::array<std::string_view, 12> kOrderRef = {"我的订单", "我的快递", "我的包裹", "我买的", "我的货",
                                                         "这单", "这个订单", "那个订单", "这笔订单", "订单",
@@ -47,12 +49,18 @@ constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱"
 
 constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
 
-constexpr std::array<std::string_view, 12> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
-                                                       "价钱", "还有货", "有货吗", "库存", "想买", "do you sell"};
+constexpr std::array<std::string_view, 19> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+                                                       "价钱", "还有货", "有货吗", "库存", "想买", "do you sell",
+                                                       "有哪些", "有什么款", "recommend", "looking for", "do you have",
+                                                       "do you carry", "what do you have"};
 
 constexpr std::array<std::string_view, 8> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨"};
-constexpr std::array<std::string_view, 7> kThanks = {"谢谢", "感谢", "多谢", "thank", "thx", "好的谢", "辛苦了"};
-constexpr std::array<std::string_view, 7> kGoodbye = {"再见", "拜拜", "没事了", "没有了", "bye", "就这样", "没问题了"};
+constexpr std::array<std::string_view, 9> kThanks = {"谢谢", "感谢", "多谢", "thank", "thx", "好的谢", "辛苦了",
+                                                      "谢了", "谢啦"};
+// Goodbyes and plain acknowledgements ("好的", "知道了", "👍"): nothing to act on.
+constexpr std::array<std::string_view, 18> kGoodbye = {"再见", "拜拜", "没事了", "没有了", "bye", "就这样", "没问题了",
+                                                       "晚安", "知道了", "明白了", "行吧", "收到", "好的", "嗯嗯",
+                                                       "okay", "got it", "👍", "🙏"};
 
 std::optional<int> ReadChoice(const std::string& t) {
   std::string s(utf8::Trim(t));
@@ -117,6 +125,8 @@ TurnReading ReadTurn(std::string_view raw) {
   r.refers_back = ContainsAny(t, kBackRef);
   const size_t len = utf8::Length(utf8::Trim(t));
   const bool order_ref = ContainsAny(t, kOrderRef) || r.order_id.has_value();
+  // English small talk is longer than Chinese ("thank you so much!").
+  const bool latin_only = std::none_of(t.begin(), t.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 
   if (DetectHumanNeed(raw).asks_for_human) {  // abuse is routing's (abuse-to-human), not a bot reply
     r.action = Action::kHuman;
@@ -134,10 +144,10 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if (ContainsAny(t, kProduct)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
-  } else if (len <= 8 && ContainsAny(t, kThanks)) {
+  } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks)) {
     r.action = Action::kThanks;
     r.strong = true;
-  } else if (len <= 8 && ContainsAny(t, kGoodbye)) {
+  } else if ((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye)) {
     r.action = Action::kGoodbye;
     r.strong = true;
   } else if (len <= 6 && ContainsAny(t, kGreeting)) {

@@ -27,6 +27,13 @@ std::string Clarify(const std::vector<std::string>& titles) {
   return s;
 }
 
+std::string ClarifyEnglish(const std::vector<std::string>& titles) {
+  std::string s = "I'm not sure which question you mean. Is it one of these?";
+  for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
+  s += "\nReply with the number; if none fits, rephrase it or reply \"human agent\".";
+  return s;
+}
+
 std::string Logistics(const json& r) {
   std::string id = Str(r, "order_id");
   std::string items = Str(r, "item_summary");

@@ -13,6 +13,8 @@ namespace kefu::dialogue::templates {
 std::string Greeting();
 std::string KnowledgeAnswer(const std::string& title, const std::string& body);
 std::string Clarify(const std::vector<std::string>& titles);
+// The same in English, for customers who write in English.
+std::string ClarifyEnglish(const std::vector<std::string>& titles);
 std::string Logistics(const nlohmann::json& track_result);
 // A follow-up asking only when it arrives ("那它什么时候到？").
 std::string ArrivalTime(const nlohmann::json& track_result);

@@ -43,7 +43,8 @@ std::string ObservedAction(const TurnObservation& o) {
   if (o.handoff_claimed) return "empty_handoff";
   if (Has(o.tools, "list_orders") && !OrderTool(o)) return "order_list";
   if (OrderTool(o)) return "order:" + (o.order_id.empty() ? std::string("?") : o.order_id);
-  if (Has(o.tools, "search_products")) return "products";
+  // A product search that found nothing ends in "I don't know" for the customer.
+  if (Has(o.tools, "search_products") && !o.unknown) return "products";
   if (o.clarify) return "clarify";
   if (o.unknown) return "unknown";
   if (!o.citations.empty()) return "kb:" + o.citations.front();
