@@ -238,6 +238,16 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
                                                               a.clock, dialogue::ServiceSettings{}, a.analyzer.get(),
                                                               a.rules.get());
+  // Repeats by meaning: two messages answered by the same knowledge entry
+  // (in any of its languages) ask the same thing.
+  a.service->SetNeedKey([kb = a.kb.get(), min = config.dialogue.clarify_threshold](const std::string& tenant,
+                                                                                  const std::string& text) {
+    auto top = kb->Search(tenant, text, 1);
+    if (top.empty() || top.front().confidence < min) return std::string();
+    std::string id = top.front().id;
+    if (auto dot = id.rfind('.'); dot != std::string::npos && id.size() - dot <= 4) id.resize(dot);
+    return id;
+  });
   // Human agents: accounts, demo accounts, the desk as the turn gate.
   {
     agents::AccountSettings as;

@@ -68,13 +68,14 @@ nlohmann::json ConversationService::Route(const Conversation& conv, const std::s
     f.emotion_trend_slope = context["emotion_trend"].value("slope", 0.0);
     f.emotion_trend_mean = context["emotion_trend"].value("mean", 0.0);
   }
-  f.repeat_count = repeat_.Observe(context["repeat"], text);
+  f.repeat_count = repeat_.Observe(context["repeat"], text, need_key_ ? need_key_(conv.tenant_id, text) : "");
   f.now_ms = clock_.NowMs();
   // The same reading as the grounded responder's (dialogue/human_request.h):
   // whenever the bot would say "转人工", routing really transfers.
   const HumanNeed need = DetectHumanNeed(text);
   f.human_requested = (f.intent == "human" && f.intent_score >= 0.8) || need.asks_for_human;
   if (need.abusive) f.urgency.push_back("abuse");
+  if (need.stuck) f.urgency.push_back("stuck");
   if (gate_) {
     GateFacts g = gate_->Facts(conv);
     f.customer_tier = g.customer_tier;

@@ -62,6 +62,11 @@ class ConversationService {
   // Installs the gate asked before every answer (null = the bot answers every
   // turn). Call before the first Post; the gate must outlive the service.
   void SetGate(TurnGate* gate) { gate_ = gate; }
+  // Names what a customer message is about (e.g. the knowledge entry that
+  // answers it) for repeat detection by meaning; "" = unknown. Call before
+  // the first Post; any thread may run it.
+  using NeedFn = std::function<std::string(const std::string& tenant_id, const std::string& text)>;
+  void SetNeedKey(NeedFn fn) { need_key_ = std::move(fn); }
 
   Result<Conversation> Start(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
@@ -104,6 +109,7 @@ class ConversationService {
   const nlu::Analyzer* analyzer_;
   const routing::RuleStore* rules_;
   routing::RepeatDetector repeat_;
+  NeedFn need_key_;
   TurnGate* gate_ = nullptr;
   ServiceSettings settings_;
 

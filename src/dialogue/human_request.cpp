@@ -53,11 +53,11 @@ constexpr std::array<std::string_view, 22> kHumanEnglish = {
     "talk to a person", "speak to a person", "not a bot"};
 
 // Abuse and fury: a human handles these (complaints queue).
-constexpr std::array<std::string_view, 50> kAbuse = {
+constexpr std::array<std::string_view, 54> kAbuse = {
     "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd", "他妈", "他娘", "妈的", "尼玛", "你妈",
     "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋", "去死", "坑人", "坑爹",
     "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!", "赔钱",
-    "忍无可忍", "太恶心", "恶心死", "服了你们", "废物",
+    "忍无可忍", "太恶心", "恶心死", "服了你们", "废物", "别跟我扯", "少废话", "别废话", "废话少说",
     // Complaints to the authorities (the complaint rule's words, after folding traditional forms).
     "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局"};
 
@@ -71,6 +71,12 @@ constexpr std::array<std::string_view, 6> kAngryEmoji = {"😡", "🤬", "💢",
 // Thanks and praise with "!!!" are not anger.
 constexpr std::array<std::string_view, 12> kPositive = {"谢谢", "感谢", "多谢", "太好了", "好评", "棒", "赞",
                                                         "thank", "great", "love", "awesome", "nice"};
+
+// The customer says they are going round in circles.
+constexpr std::array<std::string_view, 22> kStuck = {
+    "说了三遍", "说了好几遍", "说了多少遍", "问了三遍", "问了好几遍", "问了几遍", "问了多少遍", "第三次问", "第三遍",
+    "你倒是说啊", "答非所问", "没用的回答", "还是不行", "还是没用", "还是登不上", "到底咋整", "到底怎么办", "听不懂人话",
+    "i already asked", "asked three times", "you're not helping", "not helpful"};
 
 bool EnglishWord(const std::string& text, std::string_view w) {
   // Whole words for the short English cues ("agent" not "agents' fee"? keep simple: letters around = no).
@@ -139,6 +145,10 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
       n.abusive = true;
       n.cue = "!!!";
     }
+  }
+  if (auto* w = FindAny(t, kStuck)) {
+    n.stuck = true;
+    if (n.cue.empty()) n.cue = std::string(*w);
   }
   if (FindAny(t, kAboutService) == nullptr) {
     if (auto* w = FindAny(t, kHumanWords)) {

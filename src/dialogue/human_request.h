@@ -18,6 +18,7 @@ namespace kefu::dialogue {
 struct HumanNeed {
   bool asks_for_human = false;  // 找真人, 叫经理来, 人呢？？, "agent", "real person please"
   bool abusive = false;         // 骗子, 差评, TMD, 退钱！！！, 😡, repeated ！, "scam"
+  bool stuck = false;           // says the bot is not helping: 说了三遍了, 你倒是说啊, 还是不行, "I already asked"
   std::string cue;              // the wording that decided it (for the decision trace)
 };
 

@@ -24,6 +24,12 @@ TEST(HumanNeed, AngerAndAbuse) {
   }
 }
 
+TEST(HumanNeed, GoingRoundInCircles) {
+  for (const char* t : {"说了三遍了 到底送不送", "你倒是说啊", "还是不行啊", "I already asked this"})
+    EXPECT_TRUE(DetectHumanNeed(t).stuck) << t;
+  EXPECT_FALSE(DetectHumanNeed("发票怎么开").stuck);
+}
+
 TEST(HumanNeed, NotARequestOrNotAngry) {
   for (const char* t : {"人工客服几点上班", "客服电话多少", "海尔滚筒洗衣机有货吗", "谢谢！！！", "太好了!!!",
                         "what size for a person 170cm tall", "我的订单到哪了", "退款多久到账", "agents fee?"}) {

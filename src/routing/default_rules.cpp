@@ -79,6 +79,13 @@ then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", prior
 stop = true
 
 [[rule]]
+id = "stuck-customer"
+description = "客户说机器人帮不上（说了三遍了、你倒是说啊、还是不行）→ 人工"
+when.urgency_any = ["stuck"]
+then = [{ action = "transfer", queue = "general", priority = 1 }]
+stop = true
+
+[[rule]]
 id = "repeat"
 description = "同一个问题（按意思）问到第三次 → 人工"
 when.min_repeat = 3

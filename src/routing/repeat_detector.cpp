@@ -129,19 +129,31 @@ double RepeatDetector::Similarity(std::string_view a, std::string_view b) const 
   return Cosine(Features(NormalizeCp(a)), Features(NormalizeCp(b)));
 }
 
-int RepeatDetector::Observe(nlohmann::json& state, std::string_view text) const {
+int RepeatDetector::Observe(nlohmann::json& state, std::string_view text, std::string_view need) const {
   if (!state.is_object()) state = nlohmann::json::object();
   if (!state.contains("questions") || !state["questions"].is_array()) state["questions"] = nlohmann::json::array();
+  if (!state.contains("needs") || !state["needs"].is_array() || state["needs"].size() != state["questions"].size())
+    state["needs"] = nlohmann::json::array();
   nlohmann::json& qs = state["questions"];
+  nlohmann::json& needs = state["needs"];
+  const bool keyed = needs.size() == qs.size();
 
   const std::u32string norm = NormalizeCp(text);
   if (!IsQuestion(norm)) return 0;
   const Vec f = Features(norm);
   int count = 1;
-  for (const auto& q : qs)
-    if (q.is_string() && Cosine(f, Features(NormalizeCp(q.get<std::string>()))) >= settings_.threshold) ++count;
+  for (size_t i = 0; i < qs.size(); ++i) {
+    const auto& q = qs[i];
+    bool same_need = keyed && !need.empty() && needs[i].is_string() && needs[i].get<std::string>() == need;
+    if (same_need || (q.is_string() && Cosine(f, Features(NormalizeCp(q.get<std::string>()))) >= settings_.threshold))
+      ++count;
+  }
   qs.push_back(utf8::Sanitize(text));
-  while (qs.size() > settings_.window) qs.erase(qs.begin());
+  needs.push_back(std::string(need));
+  while (qs.size() > settings_.window) {
+    qs.erase(qs.begin());
+    needs.erase(needs.begin());
+  }
   return count;
 }
 

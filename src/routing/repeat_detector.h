@@ -38,7 +38,11 @@ class RepeatDetector {
   // this one included: 1 + the number of remembered questions similar to it.
   // Acknowledgements and near-empty messages ("好的", "嗯", "?") are not
   // questions: they return 0 and are not remembered.
-  int Observe(nlohmann::json& state, std::string_view text) const;
+  // `need` (may be empty) names what the question is about in the tenant's
+  // terms, e.g. the knowledge entry that answers it: two questions with the
+  // same need are the same question however they are worded ("发票咋弄",
+  // "我要开票 在哪弄啊", "怎么开发票").
+  int Observe(nlohmann::json& state, std::string_view text, std::string_view need = {}) const;
 
   const RepeatSettings& settings() const { return settings_; }
 
