@@ -273,6 +273,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   const TurnRequest turn{raw_turn.conversation, understood, raw_turn.history, raw_turn.context};
   Draft d;
   if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;
+  bool about_orders = false;  // set below, declared before the jumps to `done`
   d.context = turn.context.is_object() ? turn.context : json::object();
   TurnReading reading = ReadTurn(turn.message.text);
   Action action = reading.action;
@@ -310,9 +311,15 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   }
   // 2b. The customer names one of their orders by product or state ("洗衣机到哪儿了",
   // "还没发货的那单"): look at their orders (the lookup is recorded only when it decides).
+  // In a conversation already about orders ("the laptop one", "笔记本呢"), naming
+  // a product of the customer's orders is enough.
+  about_orders = d.context.contains("last_order_id") ||
+                            (d.context.contains("pending_choices") && d.context["pending_choices"].is_array() &&
+                             !d.context["pending_choices"].empty() &&
+                             d.context["pending_choices"][0].value("kind", "") == "order");
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
       ((IsOrderAction(action) && action != Action::kListOrders) ||
-       (action == Action::kNone && HasOrderPredicate(turn.message.text)))) {
+       (action == Action::kNone && (HasOrderPredicate(turn.message.text) || about_orders)))) {
     tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
     ctx.customer_verified = CustomerVerified(turn.context);
     auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});

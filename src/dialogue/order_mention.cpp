@@ -110,8 +110,8 @@ bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"到哪", "发货", "发了", "签收", "收到", "退款", "退钱", "到账", "取消", "快递", "物流",
                              "单号", "送到", "能到", "到了", "派送", "那单", "订单", "什么时候到", "啥时候到", "几时到",
-                             "where is", "where's", "arrive", "shipped", "ship ", "deliver", "refund", "tracking",
-                             "cancel", "get here", "coming", "dispatch", "order"})
+                             "where", "arriv", "ship", "deliver", "refund", "tracking", "cancel", "get here", "coming",
+                             "dispatch", "order", "today", "今天", "几号"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
