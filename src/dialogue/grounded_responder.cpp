@@ -330,9 +330,17 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       if (decides && m.candidates.size() == 1) {
         order_id = m.candidates.front();
         d.meta["order_from_mention"] = m.by_product ? "product" : "state";
-        if (action == Action::kNone || action == Action::kListOrders) {
-          action = (m.state == "in_transit" || m.state == "delivered") ? Action::kTrackLogistics : Action::kOrderStatus;
-        }
+        std::string status;
+        for (const auto& o : listed->value("orders", json::array()))
+          if (o.value("order_id", "") == *order_id) status = o.value("status", "");
+        // Nothing to track before it ships: the order's own state answers "发货了吗";
+        // a parcel on its way is tracked.
+        const bool moving = status == "shipped" || status == "in_transit" || status == "out_for_delivery" ||
+                            status == "delivered";
+        if (!moving) action = Action::kOrderStatus;
+        else if (action == Action::kNone || action == Action::kListOrders)
+          action = (m.state == "paid" || m.state == "refunding" || m.state == "cancelled") ? Action::kOrderStatus
+                                                                                          : Action::kTrackLogistics;
       } else if (decides && m.candidates.size() > 1 &&
                  (m.by_product || (IsOrderAction(action) && (m.state == "in_transit" || m.state == "paid")))) {
         // Several orders fit equally (two parcels on the way, two named products): ask which.

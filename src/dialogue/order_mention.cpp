@@ -42,6 +42,7 @@ constexpr StateCue kStates[] = {
      {"delivered", "", ""}},
     {{"退款", "退钱", "钱退", "到账", "refund", "", "", ""}, {"refunding", "refunded", ""}},
     {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
+    {{"正在派送", "派送中", "在派送", "out for delivery", "", "", "", ""}, {"out_for_delivery", "", ""}},
     {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where", "arriv"}, {"in_transit", "shipped", "out_for_delivery"}},
 };
 
@@ -66,17 +67,24 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
     utf8::Append(b, text[i + 1]);
     if (summary.find(b) != std::string::npos) ++score;
   }
+  // Latin words and numbers, split where letters meet digits ("mate60" = mate + 60).
   for (size_t i = 0; i < text_lower.size();) {
-    if (!std::isalnum(static_cast<unsigned char>(text_lower[i]))) {
+    unsigned char c = static_cast<unsigned char>(text_lower[i]);
+    if (!std::isalnum(c)) {
       ++i;
       continue;
     }
+    const bool alpha = std::isalpha(c);
     size_t j = i;
-    while (j < text_lower.size() && std::isalnum(static_cast<unsigned char>(text_lower[j]))) ++j;
+    while (j < text_lower.size() && std::isalnum(static_cast<unsigned char>(text_lower[j])) &&
+           bool(std::isalpha(static_cast<unsigned char>(text_lower[j]))) == alpha)
+      ++j;
     std::string w = text_lower.substr(i, j - i);
-    bool letters = std::any_of(w.begin(), w.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-    if (w.size() >= 3 && letters && w != "order" && w != "the" && w != "my" && sum_lower.find(w) != std::string::npos)
+    if (alpha && w.size() >= 3 && w != "order" && w != "the" && w != "and" && w != "where" &&
+        sum_lower.find(w) != std::string::npos)
       score += 2;
+    else if (!alpha && w.size() >= 2 && sum_lower.find(w) != std::string::npos)
+      score += 1;
     i = j;
   }
   return score;

@@ -53,9 +53,8 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
     syn_groups_.push_back(std::move(members));
   }
   // The tenant's words for the spelling corrector: dictionary words of its
-  // titles and questions, its own jargon (a span in three or more entries),
-  // and every synonym term.
-  std::unordered_map<std::string, int> seen_in;
+  // titles and questions, and every synonym term. (Spans that merely recur
+  // across entries were tried too: they admitted non-words such as 冰修.)
   std::vector<std::string> vocab;
   for (const auto& d : docs_) {
     std::unordered_map<std::string, bool> mine;
@@ -66,7 +65,6 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
     for (const auto& q : d->entry.questions) take(q);
     for (auto& [t, _] : mine)
       if (seg_.IsWord(t)) vocab.push_back(t);
-      else if (++seen_in[t] == 3) vocab.push_back(t);
   }
   for (const auto& g : synonyms_)
     for (const auto& term : g) vocab.push_back(text::Normalize(term));

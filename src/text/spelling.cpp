@@ -74,19 +74,11 @@ std::string PinyinOf(char32_t c) {
 
 namespace {
 
-// A syllable as a Chinese input method's fuzzy pinyin (模糊音) hears it:
-// zh/z, ch/c, sh/s, n/l, and -ng/-n finals are the same. 券 is read juàn as
-// often as quàn (优惠卷).
+// A syllable as customers type it. Exact toneless pinyin only: the fuzzy
+// rules of input methods (z/zh, -n/-ng) rewrote product names (大疆 → 大件)
+// and were dropped. 券 is read juàn as often as quàn (优惠卷).
 std::string Fuzzy(char32_t c, std::string p) {
   if (c == U'券') return "juan";
-  auto starts = [&](const char* x) { return p.rfind(x, 0) == 0; };
-  if (starts("zh") || starts("ch") || starts("sh")) p.erase(1, 1);
-  else if (starts("n") && p != "n" && p != "ng") p[0] = 'l';
-  auto ends = [&](const char* x) {
-    size_t n = std::char_traits<char>::length(x);
-    return p.size() > n && p.compare(p.size() - n, n, x) == 0;
-  };
-  if (ends("ing") || ends("eng") || ends("ang")) p.pop_back();
   return p;
 }
 
