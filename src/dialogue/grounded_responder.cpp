@@ -92,27 +92,23 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
   // Entries in the customer's language first: a Chinese question is answered
   // from Chinese entries, an English one from English entries when the tenant
   // has them (the others stay as a fallback).
-  const std::string lang = CustomerLanguage(turn.message.text);
-  auto in_language = [&](std::vector<knowledge::Passage> ps) {
-    std::stable_partition(ps.begin(), ps.end(), [&](const knowledge::Passage& p) {
-      return (lang == "en") == (p.lang == "en");
-    });
-    bool any = !ps.empty() && (lang == "en") == (ps.front().lang == "en");
-    if (any) ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const knowledge::Passage& p) {
-                        return (lang == "en") != (p.lang == "en");
-                      }), ps.end());
+  const std::string lang = CustomerLanguage(turn.message.text) == "en" ? "en" : "";
+  auto search = [&](const std::string& query) {
+    auto ps = kb_.Search(tenant, query, top_k, lang);
+    if (ps.empty() || ps.front().confidence < settings_.clarify_threshold) {
+      auto any = kb_.Search(tenant, query, top_k, "*");  // a tenant without entries in that language
+      if (!any.empty() && (ps.empty() || any.front().confidence > ps.front().confidence)) ps = std::move(any);
+    }
     return ps;
   };
-  auto passages = in_language(kb_.Search(tenant, turn.message.text, top_k * 2));
-  if (static_cast<int>(passages.size()) > top_k) passages.resize(static_cast<size_t>(top_k));
+  auto passages = search(turn.message.text);
   // A short follow-up ("那运费呢？") leans on the previous question.
   const size_t len = utf8::Length(turn.message.text);
   double best = passages.empty() ? 0 : passages.front().confidence;
   if (len <= 10 && best < settings_.answer_threshold) {
     std::string prev = LastCustomerText(turn);
     if (!prev.empty()) {
-      auto merged = in_language(kb_.Search(tenant, prev + " " + turn.message.text, top_k * 2));
-      if (static_cast<int>(merged.size()) > top_k) merged.resize(static_cast<size_t>(top_k));
+      auto merged = search(prev + " " + turn.message.text);
       // Accept the merged reading only when it is more confident and is not
       // simply the previous answer again.
       if (!merged.empty() && merged.front().confidence > best &&

@@ -81,7 +81,8 @@ const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
   return it == by_id_.end() ? nullptr : docs_[it->second].get();
 }
 
-std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, double min_score) const {
+std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, double min_score,
+                                         std::string_view lang) const {
   std::vector<Passage> out;
   if (docs_.empty() || top_k <= 0) return out;
   const std::string understood = Understandable(raw_query);
@@ -147,6 +148,10 @@ std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, 
   }
   if (touched.empty()) return out;
   size_t k = std::min<size_t>(static_cast<size_t>(top_k), touched.size());
+  if (lang != "*")
+    touched.erase(std::remove_if(touched.begin(), touched.end(),
+                                 [&](uint32_t d) { return docs_[d]->entry.lang != lang; }),
+                  touched.end());
   auto better = [&](uint32_t a, uint32_t b) { return score[a] != score[b] ? score[a] > score[b] : a < b; };
   // One extra candidate gives the margin of the last returned passage.
   size_t k_margin = std::min(k + 1, touched.size());

@@ -30,7 +30,8 @@ class TenantIndex {
               const text::Segmenter& seg, const RankingOptions& opts);
 
   // Searches `query` as Understandable() reads it.
-  std::vector<Passage> Search(std::string_view query, int top_k, double min_score) const;
+  // `lang`: "*" = every entry; otherwise only entries of that language ("" = the main one).
+  std::vector<Passage> Search(std::string_view query, int top_k, double min_score, std::string_view lang = "*") const;
   // `query` with traditional characters folded and homophone typos corrected
   // against this tenant's vocabulary (text/spelling.h); `fixes` may be null.
   std::string Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes = nullptr) const;

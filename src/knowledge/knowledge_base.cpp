@@ -272,10 +272,11 @@ Status KnowledgeBase::SetSynonyms(const std::string& tenant, const std::vector<s
   return Apply(tenant, {}, {}, &groups, nullptr);
 }
 
-std::vector<Passage> KnowledgeBase::Search(const std::string& tenant, std::string_view query, int top_k) const {
+std::vector<Passage> KnowledgeBase::Search(const std::string& tenant, std::string_view query, int top_k,
+                                           std::string_view lang) const {
   auto index = Snapshot(tenant);
   if (!index) return {};
-  return index->Search(query, top_k, cfg_.min_score);
+  return index->Search(query, top_k, cfg_.min_score, lang);
 }
 
 std::string KnowledgeBase::Understandable(const std::string& tenant, std::string_view text) const {

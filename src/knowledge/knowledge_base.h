@@ -92,7 +92,9 @@ class KnowledgeBase {
   Status SetSynonyms(const std::string& tenant, const std::vector<std::vector<std::string>>& groups);
 
   // Best `top_k` passages for `query`, highest score first; never blocks on writers.
-  std::vector<Passage> Search(const std::string& tenant, std::string_view query, int top_k) const;
+  // `lang`: "*" = entries of every language; "en", ... = only that language; "" = the main one.
+  std::vector<Passage> Search(const std::string& tenant, std::string_view query, int top_k,
+                              std::string_view lang = "*") const;
   Result<KbEntry> Get(const std::string& tenant, const std::string& id) const;
   // `text` as the tenant's index reads it: traditional characters folded,
   // homophone typos corrected against the tenant's words ("退宽" → "退款").
