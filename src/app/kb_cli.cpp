@@ -198,6 +198,7 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
   tm->add_option("--l2", mo->train.l2, "L2 strength");
   tm->add_option("--hash-bits", mo->train.hash_bits, "sparse weights: 2^bits")->check(CLI::Range(8, 26));
   tm->add_option("--max-train", mo->max_train, "train on only this many pairs (quick runs)");
+  tm->add_flag("--dev", mo->dev, "tuning: evaluate on a dev 10 % of afqmc instead of the held-out test 10 %");
   tm->callback([mo] {
     knowledge::MatcherRunOptions o = *mo;
     o.data_dir = DataDir(o.data_dir);

@@ -15,6 +15,7 @@
 #include "common/thread_pool.h"
 #include "datahub/routes.h"
 #include "demo/demo_shop.h"
+#include "knowledge/matcher.h"
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
 #include "dialogue/llm_responder.h"
@@ -44,6 +45,8 @@ struct ServerApp::Impl {
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<text::Segmenter> segmenter;
   std::unique_ptr<knowledge::KnowledgeBase> kb;
+  std::unique_ptr<text::Segmenter> matcher_segmenter;  // jieba exact mode, for the question matcher
+  std::unique_ptr<knowledge::QuestionMatcher> matcher;
   std::unique_ptr<tools::CommerceStore> commerce;
   tools::ToolRegistry tools;
   std::unique_ptr<api::TenantDirectory> tenants;
@@ -157,6 +160,22 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
 
   KEFU_ASSIGN_OR_RETURN(a.segmenter, text::CreateSegmenter(config.knowledge));
   KEFU_ASSIGN_OR_RETURN(a.kb, knowledge::KnowledgeBase::Create(*a.db, *a.segmenter, config.knowledge, a.clock));
+  {
+    // The trained question matcher scores every passage the KB finds.
+    std::string path = config.knowledge.matcher_model;
+    const bool named = !path.empty() && path != "-";
+    if (path.empty()) path = nlu::DefaultModelDir() + "/matcher.kmodel";
+    if (path != "-" && (named || std::filesystem::exists(path))) {
+      KnowledgeConfig kc = config.knowledge;
+      kc.segmenter = "jieba-plain";
+      KEFU_ASSIGN_OR_RETURN(a.matcher_segmenter, text::CreateSegmenter(kc));
+      auto m = knowledge::QuestionMatcher::Load(path, *a.matcher_segmenter);
+      if (!m.ok()) return Status(m.status().code(), "knowledge.matcher_model " + path + ": " + m.status().message());
+      a.matcher = std::move(*m);
+      a.kb->SetMatcher(a.matcher.get());
+      log::Info("question_matcher_loaded", {{"path", path}});
+    }
+  }
   KEFU_RETURN_IF_ERROR(a.kb->LoadAll());
   a.commerce = std::make_unique<tools::CommerceStore>(*a.db, a.clock);
   tools::CommerceToolsOptions topts;

@@ -82,6 +82,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(llm, max_retries); F(llm, retry_backoff_ms); F(llm, breaker_failures); F(llm, breaker_cooldown_ms);
   F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
   F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
+  F(knowledge, matcher_model);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold); F(dialogue, require_verified_customer);
   F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
   F(agents, pwhash_ops); F(agents, pwhash_mem_kib); F(agents, assignment); F(agents, llm_assist);

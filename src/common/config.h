@@ -62,6 +62,10 @@ struct KnowledgeConfig {
   std::string jieba_dict = "/usr/lib/python3/dist-packages/jieba/dict.txt";
   int top_k = 5;
   double min_score = 0.0;               // below this a passage is not used
+  // The trained question matcher (kefu kb train-matcher): "" = the shipped
+  // models/matcher.kmodel when present, "-" = none; a named file that does
+  // not load stops start-up.
+  std::string matcher_model;
 };
 
 struct DialogueConfig {

@@ -3,6 +3,7 @@
 #include "dialogue/order_mention.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <sstream>
 
@@ -122,6 +123,11 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
 
 void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
   auto passages = Retrieve(turn, settings_.top_k);
+  // Meaning as well as words: blend in the trained matcher's probability
+  // (Chinese questions only: it was trained on Chinese pairs).
+  const double w = CustomerLanguage(turn.message.text) == "en" ? 0.0 : settings_.matcher_weight;
+  for (auto& p : passages)
+    if (p.match >= 0 && w > 0) p.confidence = (1 - w) * p.confidence + w * p.match;
   // Decide by confidence (coverage of the question), not raw BM25 order.
   std::stable_sort(passages.begin(), passages.end(),
                    [](const auto& a, const auto& b) { return a.confidence > b.confidence; });

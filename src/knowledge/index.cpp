@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace kefu::knowledge {
 
@@ -24,8 +25,8 @@ std::shared_ptr<const AnalyzedEntry> Analyze(KbEntry entry, const text::Segmente
 
 TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entries,
                          std::vector<std::vector<std::string>> synonyms, const text::Segmenter& seg,
-                         const RankingOptions& opts)
-    : seg_(seg), opts_(opts), docs_(std::move(entries)), synonyms_(std::move(synonyms)) {
+                         const RankingOptions& opts, const QuestionMatcher* matcher)
+    : seg_(seg), opts_(opts), docs_(std::move(entries)), synonyms_(std::move(synonyms)), matcher_(matcher) {
   std::sort(docs_.begin(), docs_.end(), [](const auto& a, const auto& b) { return a->entry.id < b->entry.id; });
   double total = 0;
   for (uint32_t d = 0; d < docs_.size(); ++d) {
@@ -69,6 +70,13 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   for (const auto& g : synonyms_)
     for (const auto& term : g) vocab.push_back(text::Normalize(term));
   speller_ = std::make_unique<text::SpellingCorrector>(vocab, &seg_);
+  if (matcher_) {
+    prepared_.resize(docs_.size());
+    for (size_t d = 0; d < docs_.size(); ++d) {
+      prepared_[d].push_back(matcher_->Prepare(docs_[d]->entry.title));
+      for (const auto& q : docs_[d]->entry.questions) prepared_[d].push_back(matcher_->Prepare(q));
+    }
+  }
 }
 
 std::string TenantIndex::Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes) const {
@@ -173,6 +181,7 @@ std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, 
     self += user_idf[i] * tf * k1p1 / (tf + self_norm);
   }
   std::vector<char> covered(n_user);
+  std::optional<QuestionMatcher::Prepared> query_prepared;
   for (size_t r = 0; r < k; ++r) {
     uint32_t d = touched[r];
     if (score[d] < min_score) break;
@@ -203,6 +212,12 @@ std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, 
     p.lang = e.entry.lang;
     p.score = s;
     p.confidence = std::clamp(conf, 0.0, 1.0);
+    if (matcher_ && d < prepared_.size()) {
+      if (!query_prepared) query_prepared.emplace(matcher_->Prepare(query));
+      double best = 0;
+      for (const auto& kq : prepared_[d]) best = std::max(best, matcher_->Score(*query_prepared, kq));
+      p.match = best;
+    }
     out.push_back(std::move(p));
   }
   return out;

@@ -10,6 +10,7 @@
 
 #include "knowledge/knowledge_base.h"
 #include "text/segmenter.h"
+#include "knowledge/matcher.h"
 #include "text/spelling.h"
 
 namespace kefu::knowledge {
@@ -27,7 +28,7 @@ class TenantIndex {
  public:
   // `entries` in any order (ids unique); `synonyms`: groups of equivalent terms.
   TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entries, std::vector<std::vector<std::string>> synonyms,
-              const text::Segmenter& seg, const RankingOptions& opts);
+              const text::Segmenter& seg, const RankingOptions& opts, const QuestionMatcher* matcher = nullptr);
 
   // Searches `query` as Understandable() reads it.
   // `lang`: "*" = every entry; otherwise only entries of that language ("" = the main one).
@@ -57,6 +58,8 @@ class TenantIndex {
 
   const text::Segmenter& seg_;
   std::unique_ptr<text::SpellingCorrector> speller_;  // built from this tenant's words
+  const QuestionMatcher* matcher_ = nullptr;
+  std::vector<std::vector<QuestionMatcher::Prepared>> prepared_;  // per doc: title and questions
   RankingOptions opts_;
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;
   std::vector<float> norm_;  // k1 * (1 - b + b * len / avgdl) per doc

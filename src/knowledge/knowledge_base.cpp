@@ -123,7 +123,7 @@ Status KnowledgeBase::LoadAll() {
   for (auto& [t, _] : entries) tenants.insert(t);
   for (auto& [t, _] : synonyms) tenants.insert(t);
   for (const std::string& t : tenants)
-    fresh[t] = std::make_shared<TenantIndex>(std::move(entries[t]), std::move(synonyms[t]), seg_, ranking_);
+    fresh[t] = std::make_shared<TenantIndex>(std::move(entries[t]), std::move(synonyms[t]), seg_, ranking_, matcher_);
   std::unique_lock lock(mu_);
   tenants_ = std::move(fresh);
   return Status::Ok();
@@ -214,7 +214,7 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
   std::vector<std::shared_ptr<const AnalyzedEntry>> list;
   list.reserve(docs.size());
   for (auto& [_, d] : docs) list.push_back(std::move(d));
-  Publish(tenant, std::make_shared<TenantIndex>(std::move(list), std::move(syn), seg_, ranking_));
+  Publish(tenant, std::make_shared<TenantIndex>(std::move(list), std::move(syn), seg_, ranking_, matcher_));
   return Status::Ok();
 }
 

@@ -41,6 +41,7 @@ struct Passage {
   std::string lang;       // the entry's language ("" = the tenant's main one)
   double score = 0;       // raw BM25
   double confidence = 0;  // 0..1, see docs/knowledge.md
+  double match = -1;      // P(same meaning) of the query and the entry's closest question (matcher.h); -1 = no matcher
 };
 
 struct ImportError {
@@ -68,6 +69,7 @@ struct RankingOptions {
 };
 
 class TenantIndex;
+class QuestionMatcher;
 
 class KnowledgeBase {
  public:
@@ -75,6 +77,10 @@ class KnowledgeBase {
                                                        const KnowledgeConfig& cfg, const Clock& clock,
                                                        const RankingOptions& ranking = {});
   ~KnowledgeBase();
+
+  // A trained question matcher (knowledge/matcher.h) that scores each passage
+  // found (Passage::match). Set before LoadAll; it must outlive the KB.
+  void SetMatcher(const QuestionMatcher* matcher) { matcher_ = matcher; }
 
   // (Re)builds the in-memory indexes of every tenant from the database.
   Status LoadAll();
@@ -116,6 +122,7 @@ class KnowledgeBase {
   KnowledgeConfig cfg_;
   const Clock& clock_;
   RankingOptions ranking_;
+  const QuestionMatcher* matcher_ = nullptr;
 
   std::mutex write_mu_;  // serialises writers, held across the transaction and the rebuild
   mutable std::shared_mutex mu_;

@@ -24,6 +24,7 @@ constexpr char kMagic[8] = {'K', 'E', 'F', 'U', 'Q', 'M', 'A', 'T'};
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kPairSalt = 0x5bd1e9955bd1e995ULL;
 constexpr uint64_t kSharedSalt = 0x27d4eb2f165667c5ULL;
+constexpr uint64_t kOnlySalt = 0x165667b19e3779f9ULL;
 
 uint64_t Fnv1a(std::string_view s, uint64_t h = 1469598103934665603ULL) {
   for (unsigned char c : s) {
@@ -42,9 +43,13 @@ uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
   return x;
 }
 
-uint64_t HashWord(std::string_view w) { return Mix(Fnv1a(w)); }
+uint64_t HashWord(std::string_view w) {
+  return Mix(Fnv1a(w));
+}
 
-bool IsNegation(uint32_t cp) { return cp == U'不' || cp == U'没' || cp == U'无' || cp == U'非' || cp == U'未'; }
+bool IsNegation(uint32_t cp) {
+  return cp == U'不' || cp == U'没' || cp == U'无' || cp == U'非' || cp == U'未';
+}
 
 template <typename T>
 void SortUnique(std::vector<T>& v) {
@@ -56,9 +61,12 @@ template <typename T>
 size_t Intersection(const std::vector<T>& a, const std::vector<T>& b) {
   size_t i = 0, j = 0, n = 0;
   while (i < a.size() && j < b.size()) {
-    if (a[i] < b[j]) ++i;
-    else if (b[j] < a[i]) ++j;
-    else ++n, ++i, ++j;
+    if (a[i] < b[j])
+      ++i;
+    else if (b[j] < a[i])
+      ++j;
+    else
+      ++n, ++i, ++j;
   }
   return n;
 }
@@ -81,10 +89,10 @@ float Coverage(const QuestionMatcher::Prepared& a, const QuestionMatcher::Prepar
   return total > 0 ? hit / total : 0;
 }
 
-float Sigmoid(double z) {
-  if (z > 35) z = 35;
-  if (z < -35) z = -35;
-  return static_cast<float>(1.0 / (1.0 + std::exp(-z)));
+// Strictly inside (0, 1) in double precision.
+double Sigmoid(double z) {
+  z = std::clamp(z, -30.0, 30.0);
+  return 1.0 / (1.0 + std::exp(-z));
 }
 
 // --- little-endian binary helpers ---
@@ -123,16 +131,21 @@ struct Reader {
 }  // namespace
 
 nlohmann::json MatcherTrainOptions::ToJson() const {
-  return {{"epochs", epochs}, {"learning_rate", learning_rate}, {"l2", l2},
-          {"hash_bits", hash_bits}, {"sparse", sparse}, {"seed", seed}};
+  return {{"epochs", epochs},
+          {"learning_rate", learning_rate},
+          {"l2", l2},
+          {"hash_bits", hash_bits},
+          {"sparse", sparse},
+          {"seed", seed},
+          {"calibration_share", calibration_share}};
 }
 
 QuestionMatcher::QuestionMatcher(const text::Segmenter& seg, int hash_bits)
     : seg_(seg), segmenter_name_(seg.Name()), hash_bits_(hash_bits), sparse_(size_t{1} << hash_bits, 0.0f) {}
 
 const char* QuestionMatcher::DenseFeatureName(int i) {
-  static const char* const kNames[kDense] = {"bias",         "char_dice",    "bigram_dice",
-                                             "word_dice",    "coverage_min", "coverage_max",
+  static const char* const kNames[kDense] = {"bias",         "char_dice",         "bigram_dice",
+                                             "word_dice",    "coverage_min",      "coverage_max",
                                              "length_ratio", "negation_mismatch", "digit_mismatch"};
   return i >= 0 && i < kDense ? kNames[i] : "";
 }
@@ -222,6 +235,12 @@ void QuestionMatcher::ForEachSparse(const Prepared& a0, const Prepared& b0, Fn&&
     const float v = 1.0f / std::sqrt(static_cast<float>(ns));
     for (int k = 0; k < ns; ++k) fn(shared[k], v);
   }
+  // Each word only one side has (what a non-paraphrase tends to differ in: 如何 vs 哪里).
+  if (na + nb > 0) {
+    const float v = 1.0f / std::sqrt(static_cast<float>(na + nb));
+    for (int k = 0; k < na; ++k) fn(static_cast<uint32_t>(Mix(a.words[only_a[k]] ^ kOnlySalt) >> shift), v);
+    for (int k = 0; k < nb; ++k) fn(static_cast<uint32_t>(Mix(b.words[only_b[k]] ^ kOnlySalt) >> shift), v);
+  }
   if (na == 0 || nb == 0) return;
   auto by_idf = [](const Prepared& p) {
     return [&p](int x, int y) { return p.idf[x] != p.idf[y] ? p.idf[x] > p.idf[y] : p.words[x] < p.words[y]; };
@@ -247,7 +266,7 @@ double QuestionMatcher::Score(const Prepared& a, const Prepared& b) const {
   double z = 0;
   for (int k = 0; k < kDense; ++k) z += double{dense_[k]} * x[k];
   ForEachSparse(a, b, [&](uint32_t bucket, float v) { z += double{sparse_[bucket]} * v; });
-  return Sigmoid(z);
+  return Sigmoid(double{platt_a_} * z + platt_b_);
 }
 
 Result<std::unique_ptr<QuestionMatcher>> QuestionMatcher::Train(const text::Segmenter& seg,
@@ -268,7 +287,14 @@ Result<std::unique_ptr<QuestionMatcher>> QuestionMatcher::Train(const text::Segm
     if (fresh) texts.push_back(&it->first);
     return it->second;
   };
-  for (const auto& p : pairs) ex.push_back({id_of(p.q1), id_of(p.q2)});
+  std::vector<uint32_t> order, calib;  // SGD examples, calibration slice
+  for (const auto& p : pairs) {
+    const bool held = Mix(Fnv1a(p.q1 + "\t" + p.q2) ^ 0x63616c6962ULL) % 1000 <
+                      static_cast<uint64_t>(std::clamp(o.calibration_share, 0.0, 0.5) * 1000);
+    (held ? calib : order).push_back(static_cast<uint32_t>(ex.size()));
+    ex.push_back({id_of(p.q1), id_of(p.q2)});
+  }
+  if (order.empty()) return InvalidArgument("matcher: no training pairs left after the calibration slice");
 
   // IDF: log((N + 1) / (df + 1)) + 1 over the distinct questions; words seen once
   // are not stored (they get unknown_idf_, the df = 1 value).
@@ -291,10 +317,8 @@ Result<std::unique_ptr<QuestionMatcher>> QuestionMatcher::Train(const text::Segm
   for (auto& p : prepared)
     for (size_t k = 0; k < p.words.size(); ++k) p.idf[k] = m->Idf(p.words[k]);
 
-  std::vector<uint32_t> order(ex.size());
-  std::iota(order.begin(), order.end(), 0u);
   std::mt19937_64 rng(o.seed);
-  const double total_steps = static_cast<double>(o.epochs) * static_cast<double>(ex.size());
+  const double total_steps = static_cast<double>(o.epochs) * static_cast<double>(order.size());
   double step = 0;
   std::vector<std::pair<uint32_t, float>> active;
   for (int e = 0; e < o.epochs; ++e) {
@@ -323,11 +347,38 @@ Result<std::unique_ptr<QuestionMatcher>> QuestionMatcher::Train(const text::Segm
       }
     }
   }
+  if (calib.size() >= 200) {
+    // Platt scaling: logistic regression of the label on the raw score, by Newton's method.
+    std::vector<double> z;
+    for (uint32_t idx : calib) {
+      const double p = m->Score(prepared[ex[idx][0]], prepared[ex[idx][1]]);  // a = 1, b = 0 so far
+      z.push_back(std::log(p / (1 - p)));
+    }
+    double a = 1, b = 0;
+    for (int it = 0; it < 50; ++it) {
+      double ga = 0, gb = 0, haa = 1e-6, hab = 0, hbb = 1e-6;
+      for (size_t i = 0; i < z.size(); ++i) {
+        const double p = Sigmoid(a * z[i] + b), r = p - (pairs[calib[i]].same ? 1.0 : 0.0), w = p * (1 - p);
+        ga += r * z[i], gb += r;
+        haa += w * z[i] * z[i], hab += w * z[i], hbb += w;
+      }
+      const double det = haa * hbb - hab * hab;
+      if (!(det > 0)) break;
+      const double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+      a -= da, b -= db;
+      if (std::abs(da) + std::abs(db) < 1e-9) break;
+    }
+    if (a > 0 && std::isfinite(a) && std::isfinite(b)) {
+      m->platt_a_ = static_cast<float>(a);
+      m->platt_b_ = static_cast<float>(b);
+    }
+  }
   return m;
 }
 
 // Layout (version 1, little-endian): magic "KEFUQMAT", u32 version, u32 hash_bits,
 // u32 length + segmenter name, u32 kDense + f32 dense weights, f32 unknown idf,
+// f32 Platt a, f32 Platt b,
 // u32 n + u64 sorted word hashes[n] + f32 idf[n], f32 sparse[2^hash_bits],
 // u64 FNV-1a of every byte before it.
 std::string QuestionMatcher::Serialize() const {
@@ -339,6 +390,8 @@ std::string QuestionMatcher::Serialize() const {
   Put<uint32_t>(out, kDense);
   PutArray(out, dense_.data(), dense_.size());
   Put<float>(out, unknown_idf_);
+  Put<float>(out, platt_a_);
+  Put<float>(out, platt_b_);
   Put<uint32_t>(out, static_cast<uint32_t>(idf_keys_.size()));
   PutArray(out, idf_keys_.data(), idf_keys_.size());
   PutArray(out, idf_values_.data(), idf_values_.size());
@@ -366,7 +419,9 @@ Result<std::unique_ptr<QuestionMatcher>> QuestionMatcher::Parse(std::string_view
   std::unique_ptr<QuestionMatcher> m(new QuestionMatcher(seg, static_cast<int>(bits)));
   m->segmenter_name_ = name;
   std::vector<float> dense;
-  if (!r.GetArray(dense, kDense) || !r.Get(m->unknown_idf_) || !r.Get(nidf)) return corrupt("truncated");
+  if (!r.GetArray(dense, kDense) || !r.Get(m->unknown_idf_) || !r.Get(m->platt_a_) || !r.Get(m->platt_b_) ||
+      !r.Get(nidf))
+    return corrupt("truncated");
   std::copy(dense.begin(), dense.end(), m->dense_.begin());
   if (!r.GetArray(m->idf_keys_, nidf) || !r.GetArray(m->idf_values_, nidf)) return corrupt("truncated idf table");
   for (size_t i = 1; i < m->idf_keys_.size(); ++i)
@@ -375,6 +430,7 @@ Result<std::unique_ptr<QuestionMatcher>> QuestionMatcher::Parse(std::string_view
   if (r.pos != r.in.size()) return corrupt("trailing bytes");
   auto finite = [](float f) { return std::isfinite(f); };
   if (!std::all_of(m->dense_.begin(), m->dense_.end(), finite) || !std::isfinite(m->unknown_idf_) ||
+      !std::isfinite(m->platt_a_) || !std::isfinite(m->platt_b_) ||
       !std::all_of(m->idf_values_.begin(), m->idf_values_.end(), finite) ||
       !std::all_of(m->sparse_.begin(), m->sparse_.end(), finite))
     return corrupt("non-finite weight");
@@ -416,8 +472,8 @@ nlohmann::json MatcherMetrics::ToJson() const {
                     {"mean_predicted", b.mean_predicted},
                     {"observed", b.observed}});
   }
-  return {{"pairs", pairs},       {"positive_rate", positive_rate}, {"accuracy", accuracy},
-          {"auc", auc},           {"log_loss", log_loss},           {"calibration", bins}};
+  return {{"pairs", pairs}, {"positive_rate", positive_rate}, {"accuracy", accuracy},
+          {"auc", auc},     {"log_loss", log_loss},           {"calibration", bins}};
 }
 
 MatcherMetrics ComputeMetrics(const std::vector<double>& p, const std::vector<bool>& y) {
@@ -484,7 +540,8 @@ Status ReadTsv(const std::string& path, bool header, size_t q_col, std::vector<M
     if (header && lineno == 1) continue;
     if (line.empty()) continue;
     auto f = SplitTabs(line);
-    if (f.size() < q_col + 3) return InvalidArgument(path + ":" + std::to_string(lineno) + ": expected tab-separated fields");
+    if (f.size() < q_col + 3)
+      return InvalidArgument(path + ":" + std::to_string(lineno) + ": expected tab-separated fields");
     std::string_view label = f[q_col + 2];
     if (label != "0" && label != "1") return InvalidArgument(path + ":" + std::to_string(lineno) + ": label not 0/1");
     out.push_back({std::string(f[q_col]), std::string(f[q_col + 1]), label == "1"});
@@ -500,10 +557,22 @@ double CpuSeconds() {
 
 }  // namespace
 
-Status ReadAfqmc(const std::string& path, std::vector<MatcherPair>& out) { return ReadTsv(path, true, 1, out); }
-Status ReadLcqmc(const std::string& path, std::vector<MatcherPair>& out) { return ReadTsv(path, false, 0, out); }
+Status ReadAfqmc(const std::string& path, std::vector<MatcherPair>& out) {
+  return ReadTsv(path, true, 1, out);
+}
+Status ReadLcqmc(const std::string& path, std::vector<MatcherPair>& out) {
+  return ReadTsv(path, false, 0, out);
+}
 
-bool IsHeldOut(const MatcherPair& p) { return Mix(Fnv1a(p.q1 + "\t" + p.q2)) % 10 == 0; }
+namespace {
+uint64_t SplitBucket(const MatcherPair& p) {
+  return Mix(Fnv1a(p.q1 + "\t" + p.q2)) % 10;
+}
+}  // namespace
+
+bool IsHeldOut(const MatcherPair& p) {
+  return SplitBucket(p) == 0;
+}
 
 Result<nlohmann::json> RunMatcherTraining(const MatcherRunOptions& o) {
   const std::string afqmc_dir = o.data_dir + "/matching/afqmc";
@@ -519,7 +588,16 @@ Result<nlohmann::json> RunMatcherTraining(const MatcherRunOptions& o) {
   std::vector<MatcherPair> afqmc, lcqmc, train, test;
   for (const auto& f : afqmc_files) KEFU_RETURN_IF_ERROR(ReadAfqmc(f, afqmc));
   KEFU_RETURN_IF_ERROR(ReadLcqmc(lcqmc_path, lcqmc));
-  for (auto& p : afqmc) (IsHeldOut(p) ? test : train).push_back(std::move(p));
+  for (auto& p : afqmc) {
+    const uint64_t bucket = SplitBucket(p);
+    if (bucket == 0) {
+      if (!o.dev) test.push_back(std::move(p));
+    } else if (o.dev && bucket == 1) {
+      test.push_back(std::move(p));
+    } else {
+      train.push_back(std::move(p));
+    }
+  }
   if (o.max_train > 0 && static_cast<int>(train.size()) > o.max_train) train.resize(o.max_train);
 
   KnowledgeConfig kc;
@@ -528,9 +606,14 @@ Result<nlohmann::json> RunMatcherTraining(const MatcherRunOptions& o) {
   KEFU_ASSIGN_OR_RETURN(auto seg, text::CreateSegmenter(kc));
 
   nlohmann::json out;
-  out["data"] = {{"afqmc_pairs", train.size() + test.size()}, {"train_pairs", train.size()},
-                 {"afqmc_heldout_pairs", test.size()}, {"lcqmc_dev_pairs", lcqmc.size()},
-                 {"heldout_rule", "FNV-1a+splitmix64 of q1 \\t q2, mod 10 == 0"}};
+  out["data"] = {
+      {"afqmc_pairs", train.size() + test.size()},
+      {"train_pairs", train.size()},
+      {"afqmc_heldout_pairs", test.size()},
+      {"lcqmc_dev_pairs", lcqmc.size()},
+      {"heldout_rule",
+       o.dev ? "DEV MODE: bucket 1 of FNV-1a+splitmix64 of q1 \\t q2 mod 10 (bucket 0, the test part, unused)"
+             : "FNV-1a+splitmix64 of q1 \\t q2, mod 10 == 0"}};
   out["segmenter"] = "jieba-plain";
 
   std::unique_ptr<QuestionMatcher> shipped;
@@ -547,8 +630,9 @@ Result<nlohmann::json> RunMatcherTraining(const MatcherRunOptions& o) {
     r["train_seconds_wall"] = train_wall;
     r["train_seconds_cpu"] = train_cpu;
     r["vocabulary"] = m->vocabulary_size();
-    for (const auto& [name, set] : {std::pair<const char*, const std::vector<MatcherPair>*>{"afqmc_heldout", &test},
-                                    {"lcqmc_dev", &lcqmc}}) {
+    r["platt"] = {m->calibration().first, m->calibration().second};
+    for (const auto& [name, set] :
+         {std::pair<const char*, const std::vector<MatcherPair>*>{"afqmc_heldout", &test}, {"lcqmc_dev", &lcqmc}}) {
       std::vector<QuestionMatcher::Prepared> a, b;
       std::vector<bool> y;
       for (const auto& p : *set) {

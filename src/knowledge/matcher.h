@@ -14,7 +14,9 @@
 //    mismatch (不/没/无/非/未 in one only), digit-string mismatch;
 //  * sparse, hashed into 2^hash_bits float weights: the unordered pair of a
 //    word only in q1 and a word only in q2 (at most 64 pairs, highest IDF
-//    first) — what learns 邮费≈运费 — and each word the two share.
+//    first) — what learns 邮费≈运费 —, each word the two share, and each word
+//    only one of them has (added after measuring on a dev split: afqmc AUC
+//    0.801 → 0.821).
 // Score(a, b) == Score(b, a) exactly.
 //
 // Ownership: the matcher references (does not own) the Segmenter; it must
@@ -25,11 +27,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "text/segmenter.h"
@@ -43,11 +44,15 @@ struct MatcherPair {
 
 struct MatcherTrainOptions {
   int epochs = 5;
-  double learning_rate = 0.2;     // linearly decayed to learning_rate / 10 over the run
-  double l2 = 1e-5;               // applied to the weights an example touches (lazy L2)
-  int hash_bits = 18;             // sparse weights: 2^hash_bits floats
-  bool sparse = true;             // false: dense features only (the baseline)
-  uint64_t seed = 20261206;       // shuffle seed
+  double learning_rate = 0.2;  // linearly decayed to learning_rate / 10 over the run
+  double l2 = 1e-5;            // applied to the weights an example touches (lazy L2)
+  int hash_bits = 18;          // sparse weights: 2^hash_bits floats
+  bool sparse = true;          // false: dense features only (the baseline)
+  uint64_t seed = 20261206;    // shuffle seed
+  // Share of the training pairs (a deterministic hash slice) kept out of SGD to
+  // fit Platt scaling (p = sigmoid(a * z + b)) of the raw score z. 0 = none;
+  // with fewer than 200 such pairs no scaling is fitted either.
+  double calibration_share = 0.1;
 
   nlohmann::json ToJson() const;
 };
@@ -71,7 +76,8 @@ class QuestionMatcher {
 
   // Trains on `pairs` (IDF estimated on their questions). InvalidArgument for
   // an empty set or bad options.
-  static Result<std::unique_ptr<QuestionMatcher>> Train(const text::Segmenter& seg, const std::vector<MatcherPair>& pairs,
+  static Result<std::unique_ptr<QuestionMatcher>> Train(const text::Segmenter& seg,
+                                                        const std::vector<MatcherPair>& pairs,
                                                         const MatcherTrainOptions& options);
   // Reads a model written by Save / Serialize; refuses a wrong magic, an
   // unknown version, a truncated or corrupt file (checksum).
@@ -93,6 +99,8 @@ class QuestionMatcher {
   // Segmenter the model was trained with (Name()), informational.
   const std::string& segmenter_name() const { return segmenter_name_; }
   size_t vocabulary_size() const { return idf_keys_.size(); }
+  // Platt scaling fitted on the calibration slice (1, 0 when none).
+  std::pair<float, float> calibration() const { return {platt_a_, platt_b_}; }
 
  private:
   QuestionMatcher(const text::Segmenter& seg, int hash_bits);
@@ -105,10 +113,11 @@ class QuestionMatcher {
   std::string segmenter_name_;
   int hash_bits_;
   std::array<float, kDense> dense_{};
-  std::vector<float> sparse_;      // 2^hash_bits_
+  std::vector<float> sparse_;       // 2^hash_bits_
   std::vector<uint64_t> idf_keys_;  // sorted word hashes
   std::vector<float> idf_values_;
-  float unknown_idf_ = 1;  // idf of a word no training question contains
+  float unknown_idf_ = 1;            // idf of a word no training question contains
+  float platt_a_ = 1, platt_b_ = 0;  // p = sigmoid(platt_a_ * z + platt_b_)
 };
 
 // --- evaluation (kefu kb train-matcher) ---
@@ -144,7 +153,10 @@ struct MatcherRunOptions {
   std::string json_path;   // results to write ("" = none)
   std::string jieba_dict;  // for the jieba-plain segmenter
   MatcherTrainOptions train;
-  int max_train = 0;       // > 0: train on only the first this-many training pairs (tests)
+  int max_train = 0;  // > 0: train on only the first this-many training pairs (tests)
+  // Tuning mode: a second deterministic 10 % of afqmc (never the held-out
+  // test part) replaces the held-out set, and is left out of training.
+  bool dev = false;
 };
 
 // Trains the matcher and the dense-only baseline on afqmc (less its held-out

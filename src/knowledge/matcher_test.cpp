@@ -95,9 +95,9 @@ TEST(QuestionMatcherTest, DenseFeaturesOfHandMadePairs) {
 
   auto neg = f("我不要发票", "我要发票");
   EXPECT_FLOAT_EQ(neg[7], 1);
-  EXPECT_FLOAT_EQ(neg[6], 0.75f);  // 4 / 5 characters... of the words: 我要发票 vs 我不要发票
+  EXPECT_FLOAT_EQ(neg[6], 0.8f);  // 我要发票 / 我不要发票: 4 of 5 characters
   EXPECT_LT(neg[3], 1);
-  EXPECT_FLOAT_EQ(neg[5], 1);      // every word of the shorter one is in the longer
+  EXPECT_FLOAT_EQ(neg[5], 1);  // every word of the shorter one is in the longer
   EXPECT_LT(neg[4], 1);
 
   auto digits = f("订单１２３", "订单456");  // full-width digits fold to ASCII
@@ -127,8 +127,11 @@ TEST(QuestionMatcherTest, SparsePairFeaturesLearnSynonymsDenseCannot) {
 
 TEST(QuestionMatcherTest, ScoreIsAProbabilityAndSymmetric) {
   auto m = TrainSmall(true);
-  for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{
-           {"什么时候到账", "退回要多久"}, {"我不要发票", "发票怎么开"}, {"", "手机"}, {"", ""}, {"订单123", "订单456"}}) {
+  for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{{"什么时候到账", "退回要多久"},
+                                                                             {"我不要发票", "发票怎么开"},
+                                                                             {"", "手机"},
+                                                                             {"", ""},
+                                                                             {"订单123", "订单456"}}) {
     double p = m->Score(a, b), q = m->Score(b, a);
     EXPECT_GT(p, 0) << a << " / " << b;
     EXPECT_LT(p, 1) << a << " / " << b;
@@ -212,6 +215,26 @@ TEST(QuestionMatcherTest, TrainsOnAfqmcWhenPresent) {
   EXPECT_GT(auc, 0.65);
   EXPECT_GT(j["matcher"]["lcqmc_dev"]["auc"].get<double>(), 0.65);
   EXPECT_GT(j["dense_only_baseline"]["afqmc_heldout"]["auc"].get<double>(), 0.6);
+}
+
+TEST(QuestionMatcherTest, ShippedModelLoadsAndRanksParaphrases) {
+  const char* src = std::getenv("KEFU_SOURCE_DIR");
+  const std::string path = std::string(src ? src : ".") + "/models/matcher.kmodel";
+  const std::string dict = KnowledgeConfig{}.jieba_dict;
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  if (!std::filesystem::exists(dict)) GTEST_SKIP() << "python3-jieba dict.txt not installed at " << dict;
+  KnowledgeConfig kc;
+  kc.segmenter = "jieba-plain";
+  auto seg = text::CreateSegmenter(kc);
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  auto m = QuestionMatcher::Load(path, **seg);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->segmenter_name(), "jieba-plain");
+  const auto q = (*m)->Prepare("花呗如何还款");
+  const double same = (*m)->Score(q, (*m)->Prepare("花呗怎么还款"));
+  const double other = (*m)->Score(q, (*m)->Prepare("借呗额度怎么提升"));
+  EXPECT_GT(same, 0.5);
+  EXPECT_LT(other, 0.2);
 }
 
 TEST(QuestionMatcherTest, MissingDataIsAClearError) {
