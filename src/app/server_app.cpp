@@ -1,5 +1,6 @@
 #include "app/server_app.h"
 
+#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -259,9 +260,16 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
                                                               a.rules.get());
   // Repeats by meaning: two messages answered by the same knowledge entry
   // (in any of its languages) ask the same thing.
-  a.service->SetNeedKey([kb = a.kb.get(), min = config.dialogue.clarify_threshold](const std::string& tenant,
-                                                                                  const std::string& text) {
-    auto top = kb->Search(tenant, text, 1);
+  a.service->SetNeedKey([kb = a.kb.get(), min = config.dialogue.clarify_threshold, top_k = config.knowledge.top_k](
+                            const std::string& tenant, const std::string& text) {
+    // The same search the bot's first retrieval makes (memoised per thread).
+    const std::string understood = kb->Understandable(tenant, text);
+    bool english = false, han = false;
+    for (unsigned char c : understood) {
+      han |= c >= 0x80;
+      english |= std::isalpha(c) != 0;
+    }
+    auto top = kb->Search(tenant, understood, top_k, english && !han ? "en" : "");
     if (top.empty() || top.front().confidence < min) return std::string();
     std::string id = top.front().id;
     if (auto dot = id.rfind('.'); dot != std::string::npos && id.size() - dot <= 4) id.resize(dot);

@@ -1,6 +1,7 @@
 #include "knowledge/index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 
@@ -27,6 +28,8 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
                          std::vector<std::vector<std::string>> synonyms, const text::Segmenter& seg,
                          const RankingOptions& opts, const QuestionMatcher* matcher)
     : seg_(seg), opts_(opts), docs_(std::move(entries)), synonyms_(std::move(synonyms)), matcher_(matcher) {
+  static std::atomic<uint64_t> generations{0};
+  generation_ = ++generations;
   std::sort(docs_.begin(), docs_.end(), [](const auto& a, const auto& b) { return a->entry.id < b->entry.id; });
   double total = 0;
   for (uint32_t d = 0; d < docs_.size(); ++d) {
@@ -80,8 +83,19 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
 }
 
 std::string TenantIndex::Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes) const {
+  // One turn reads the same text several times (the bot, its searches, the
+  // repeat detector): remember the last answer of this thread for this index.
+  struct Memo {
+    const TenantIndex* index = nullptr;
+    uint64_t generation = 0;
+    std::string in, out;
+  };
+  thread_local Memo memo;
+  if (!fixes && memo.index == this && memo.generation == generation_ && memo.in == query) return memo.out;
   std::string folded = text::FoldChinese(query);
-  return speller_ ? speller_->Correct(folded, fixes) : folded;
+  std::string out = speller_ ? speller_->Correct(folded, fixes) : folded;
+  if (!fixes) memo = {this, generation_, std::string(query), out};
+  return out;
 }
 
 const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
@@ -91,6 +105,26 @@ const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
 
 std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, double min_score,
                                          std::string_view lang) const {
+  // A turn asks the same question twice (the repeat detector, then the bot):
+  // the last search of this thread for this index is remembered.
+  struct Memo {
+    uint64_t generation = 0;
+    std::string query, lang;
+    int top_k = 0;
+    double min_score = 0;
+    std::vector<Passage> out;
+  };
+  thread_local Memo memo;
+  if (memo.generation == generation_ && memo.top_k == top_k && memo.min_score == min_score && memo.lang == lang &&
+      memo.query == raw_query)
+    return memo.out;
+  std::vector<Passage> out = SearchUncached(raw_query, top_k, min_score, lang);
+  memo = {generation_, std::string(raw_query), std::string(lang), top_k, min_score, out};
+  return out;
+}
+
+std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int top_k, double min_score,
+                                                 std::string_view lang) const {
   std::vector<Passage> out;
   if (docs_.empty() || top_k <= 0) return out;
   const std::string understood = Understandable(raw_query);
@@ -212,7 +246,7 @@ std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, 
     p.lang = e.entry.lang;
     p.score = s;
     p.confidence = std::clamp(conf, 0.0, 1.0);
-    if (matcher_ && d < prepared_.size()) {
+    if (matcher_ && d < prepared_.size() && r < 3) {  // the three best are what a decision looks at
       if (!query_prepared) query_prepared.emplace(matcher_->Prepare(query));
       double best = 0;
       for (const auto& kq : prepared_[d]) best = std::max(best, matcher_->Score(*query_prepared, kq));

@@ -58,7 +58,9 @@ class TenantIndex {
 
   const text::Segmenter& seg_;
   std::unique_ptr<text::SpellingCorrector> speller_;  // built from this tenant's words
+  std::vector<Passage> SearchUncached(std::string_view query, int top_k, double min_score, std::string_view lang) const;
   const QuestionMatcher* matcher_ = nullptr;
+  uint64_t generation_ = 0;  // unique per index (keys the Understandable memo)
   std::vector<std::vector<QuestionMatcher::Prepared>> prepared_;  // per doc: title and questions
   RankingOptions opts_;
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;

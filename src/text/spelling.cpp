@@ -26,6 +26,35 @@ icu::Transliterator* ThreadTransliterator(const char* id) {
 
 }  // namespace
 
+namespace {
+
+// The Han characters that Hant-Hans changes, found once by asking ICU about
+// each of the 21k unified ideographs, so a simplified text (most of them)
+// never pays for a transliteration.
+const std::vector<bool>& TraditionalChars() {
+  static const std::vector<bool> table = [] {
+    std::vector<bool> t(0xA000 - 0x3400, false);
+    icu::Transliterator* tr = ThreadTransliterator("Hant-Hans");
+    if (!tr) return t;
+    for (UChar32 c = 0x3400; c < 0xA000; ++c) {
+      icu::UnicodeString u(c);
+      tr->transliterate(u);
+      t[static_cast<size_t>(c - 0x3400)] = !(u.length() == 1 && u.char32At(0) == c);
+    }
+    return t;
+  }();
+  return table;
+}
+
+bool HasTraditional(const std::vector<char32_t>& cps) {
+  const auto& t = TraditionalChars();
+  for (char32_t c : cps)
+    if (c >= 0x3400 && c < 0xA000 && t[c - 0x3400]) return true;
+  return false;
+}
+
+}  // namespace
+
 std::string FoldChinese(std::string_view raw) {
   std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
   bool ascii = true, wide = false;
@@ -33,13 +62,14 @@ std::string FoldChinese(std::string_view raw) {
   if (ascii) return text;
   std::string out;
   out.reserve(text.size());
-  for (char32_t c : utf8::Decode(text)) {
+  std::vector<char32_t> cps = utf8::Decode(text);
+  for (char32_t& c : cps) {
     if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;
     if (c == 0x3000) c = ' ';
     wide |= IsHan(c);
     utf8::Append(out, c);
   }
-  if (!wide) return out;
+  if (!wide || !HasTraditional(cps)) return out;
   icu::Transliterator* t = ThreadTransliterator("Hant-Hans");
   if (!t) return out;
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(out);
@@ -51,12 +81,8 @@ std::string FoldChinese(std::string_view raw) {
 
 std::string PinyinOf(char32_t c) {
   if (!IsHan(c)) return "";
-  static std::mutex mu;
-  static std::unordered_map<char32_t, std::string> cache;  // GUARDED_BY(mu)
-  {
-    std::lock_guard l(mu);
-    if (auto it = cache.find(c); it != cache.end()) return it->second;
-  }
+  thread_local std::unordered_map<char32_t, std::string> cache;  // per thread: no lock on the turn path
+  if (auto it = cache.find(c); it != cache.end()) return it->second;
   std::string out;
   if (icu::Transliterator* t = ThreadTransliterator("Han-Latin; Latin-ASCII; Lower")) {
     icu::UnicodeString u(static_cast<UChar32>(c));
@@ -67,7 +93,6 @@ std::string PinyinOf(char32_t c) {
       if (ch >= 'a' && ch <= 'z') clean.push_back(ch);
     out = clean;
   }
-  std::lock_guard l(mu);
   cache.emplace(c, out);
   return out;
 }
@@ -124,6 +149,19 @@ std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* f
   std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
   if (by_sound_.empty()) return text;
   std::vector<char32_t> cps = utf8::Decode(text);
+  // Syllables once per character, not once per window.
+  std::vector<std::string> syl(cps.size());
+  for (size_t k = 0; k < cps.size(); ++k)
+    if (IsHan(cps[k])) syl[k] = Fuzzy(cps[k], PinyinOf(cps[k]));
+  auto sound = [&](size_t from, size_t len) {
+    std::string key;
+    for (size_t k = from; k < from + len; ++k) {
+      if (syl[k].empty()) return std::string();
+      if (!key.empty()) key.push_back(' ');
+      key += syl[k];
+    }
+    return key;
+  };
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -145,7 +183,7 @@ std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* f
           }
           continue;
         }
-        auto it = by_sound_.find(Sound(cps, i, len));
+        auto it = by_sound_.find(sound(i, len));
         if (it == by_sound_.end()) continue;
         // The same sound and at least one character in common, and exactly one candidate.
         const std::string* pick = nullptr;
