@@ -146,6 +146,28 @@ TEST_F(DeepJsonTest, SignedIngestWebhookRefusesDeepBodies) {
                  {"X-Kefu-Signature", datahub::WebhookVerifier::Sign(secret, ts, body)}});
 }
 
+// Messages are limited in characters, not bytes: 4,000 Chinese characters
+// (12,000 bytes) pass, the 4,001st is refused in Chinese and English.
+TEST_F(DeepJsonTest, MessageLengthIsCountedInCharacters) {
+  auto c = Fetch(port_, "POST", "/v1/conversations", R"({"customer_id":"C0002","channel":"web"})", kWidget);
+  ASSERT_TRUE(c.ok());
+  std::string id = json::parse(c->body)["id"];
+  std::string text;
+  for (int i = 0; i < 4000; ++i) text += "退";
+  auto ok = Fetch(port_, "POST", "/v1/conversations/" + id + "/messages?wait=false",
+                  json{{"client_msg_id", "long-1"}, {"text", text}}.dump(), kWidget);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 202) << ok->body.substr(0, 200);
+  auto too_long = Fetch(port_, "POST", "/v1/conversations/" + id + "/messages",
+                        json{{"client_msg_id", "long-2"}, {"text", text + "款"}}.dump(), kWidget);
+  ASSERT_TRUE(too_long.ok());
+  EXPECT_EQ(too_long->status, 400);
+  auto err = json::parse(too_long->body);
+  EXPECT_EQ(err["error"]["code"], "invalid_argument");
+  EXPECT_NE(err["error"]["message"].get<std::string>().find("最多 4000 个字"), std::string::npos) << too_long->body;
+  EXPECT_NE(err["error"]["message"].get<std::string>().find("4001"), std::string::npos) << too_long->body;
+}
+
 TEST(DeepJsonImport, FilesRefuseDeepJsonWithoutCrashing) {
   auto kb = knowledge::ParseJson("[" + DeepValue("title", 140'000) + "]");
   ASSERT_FALSE(kb.errors.empty());

@@ -16,8 +16,9 @@
 
 namespace kefu::api {
 
-// Longest customer or agent message accepted, in bytes.
-inline constexpr size_t kMaxTextBytes = 4000;
+// Longest customer or agent message accepted, in characters (Unicode code
+// points: 4,000 Chinese characters are as long as 4,000 Latin letters).
+inline constexpr size_t kMaxTextChars = 4000;
 
 // Serialises without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string DumpJson(const nlohmann::json& j);
@@ -43,7 +44,7 @@ std::optional<int64_t> ParseInt(const std::string& s);
 std::optional<int64_t> QueryInt(const http::Request& req, const http::Responder& r, const char* name, int64_t def,
                                 int64_t lo, int64_t hi);
 
-// Validates a message text: a string, at most kMaxTextBytes, control
+// Validates a message text: a string, at most kMaxTextChars characters, control
 // characters other than \n and \t dropped, trimmed, not empty.
 Result<std::string> CleanText(const nlohmann::json& v);
 

@@ -34,7 +34,7 @@ namespace kefu::dialogue {
 
 struct ServiceSettings {
   int history_turns = 12;         // messages given to the responder
-  size_t max_text_bytes = 4000;   // longer customer messages are rejected at the edge
+  size_t max_text_bytes = 16000;  // unused here: the API edge limits messages to 4,000 characters
 };
 
 struct PostCallbacks {
