@@ -241,7 +241,9 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
   d.context.erase("pending_choices");
   d.meta["order_id"] = resolved;
   const bool asks_arrival = ArrivalQuestion(turn.message.text);
-  if (action == Action::kTrackLogistics && asks_arrival && d.meta.value("resolved_from_context", false))
+  if (CustomerLanguage(turn.message.text) == "en")
+    d.text = action == Action::kTrackLogistics ? templates::LogisticsEnglish(r) : templates::OrderStatusEnglish(r);
+  else if (action == Action::kTrackLogistics && asks_arrival && d.meta.value("resolved_from_context", false))
     d.text = templates::ArrivalTime(r);
   else
     d.text = action == Action::kTrackLogistics ? templates::Logistics(r) : templates::OrderStatus(r);

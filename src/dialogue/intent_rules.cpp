@@ -22,11 +22,13 @@ bool ContainsAny(const std::string& text, const std::array<std::string_view, N>&
   return std::any_of(words.begin(), words.end(), [&](std::string_view w) { return text.find(w) != std::string::npos; });
 }
 
-constexpr std::array<std::string_view, 37> kTrack = {
+constexpr std::array<std::string_view, 45> kTrack = {
     "到哪", "到了吗", "到了没", "什么时候到", "何时到", "几时到", "多久到", "多久能到", "几天到", "还没到",
     "还没收到", "没收到", "怎么还没", "物流信息", "物流状态", "物流到", "查物流", "查快递", "快递到", "物流呢",
     "快递呢", "包裹呢", "发货了吗", "发货了没", "发了吗", "发货没", "发出了吗", "派送", "配送到哪", "运单",
-    "物流进度", "到货", "where is my", "tracking", "track my", "delivery status", "when will it arrive"};
+    "物流进度", "到货", "where is my", "tracking", "track my", "delivery status", "when will it arrive",
+    "where's my", "where are my", "get here", "coming today", "arrive today", "arriving", "when will it come",
+    "has it shipped"};
 
 constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订单怎么样", "查订单", "查一下订单",
                                                            "订单信息", "订单详情", "订单情况", "order status",
@@ -41,8 +43,8 @@ constexpr std::array<std::string_view, 12> kOrderRef = {"我的订单", "我的�
                                                         "这单", "这个订单", "那个订单", "这笔订单", "订单",
                                                         "my order", "my package"};
 
-constexpr std::array<std::string_view, 9> kBackRef = {"它", "这个订单", "那个订单", "这单", "那单", "刚才那个",
-                                                      "上面那个", "这笔", " it "};
+constexpr std::array<std::string_view, 12> kBackRef = {"它", "这个订单", "那个订单", "这单", "那单", "刚才那个",
+                                                       "上面那个", "这笔", " it ", " it?", "it's", "that order"};
 
 // Money moving back to the customer: "退款多久到账", "钱会退回到哪里" are not parcels.
 constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱", "钱", "返款", "退回", "refund"};

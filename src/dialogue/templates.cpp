@@ -1,5 +1,7 @@
 #include "dialogue/templates.h"
 
+#include <map>
+
 #include <cstdio>
 
 namespace kefu::dialogue::templates {
@@ -97,6 +99,60 @@ std::string OrderStatus(const json& r) {
   std::string deadline = Str(r, "return_deadline");
   if (!deadline.empty() && r.value("can_return_without_reason", false))
     s += "\n支持七天无理由退货，截止 " + deadline + "。";
+  return s;
+}
+
+namespace {
+
+// English names of the order states list_orders and get_order report.
+std::string StatusEnglish(const std::string& code) {
+  static const std::map<std::string, std::string> k = {
+      {"pending_payment", "awaiting payment"}, {"paid", "paid, not shipped yet"}, {"shipped", "shipped"},
+      {"in_transit", "in transit"},           {"out_for_delivery", "out for delivery"},
+      {"delivered", "delivered"},             {"cancelled", "cancelled"},
+      {"refunding", "refund in progress"},    {"refunded", "refunded"}};
+  auto it = k.find(code);
+  return it == k.end() ? code : it->second;
+}
+
+}  // namespace
+
+std::string LogisticsEnglish(const json& r) {
+  std::string s = "Your order " + Str(r, "order_id");
+  std::string items = Str(r, "item_summary");
+  if (!items.empty()) s += " (" + items + ")";
+  if (!r.value("shipped", false)) {
+    s += " is " + StatusEnglish(Str(r, "status")) + ", so there is no tracking yet.";
+    if (Str(r, "status") == "paid") s += " Items ship within 48 hours of payment; tracking appears here once it ships.";
+    return s;
+  }
+  std::string carrier = Str(r, "carrier"), tracking = Str(r, "tracking_no");
+  s += " is with " + (carrier.empty() ? std::string("the courier") : carrier);
+  if (!tracking.empty()) s += ", tracking number " + tracking;
+  s += ": " + StatusEnglish(Str(r, "status")) + ".";
+  if (r.contains("latest_event") && r["latest_event"].is_object())
+    s += "\nLatest update (" + Str(r["latest_event"], "time") + "): " + Str(r["latest_event"], "description");
+  if (r.contains("eta") && r["eta"].is_object()) {
+    std::string eta = Str(r["eta"], "date");
+    if (!eta.empty()) s += "\nExpected delivery: " + eta + ".";
+    if (r["eta"].value("delayed", false)) s += " It is a little slower than usual; reply \"human agent\" to have it chased.";
+  }
+  std::string delivered = Str(r, "delivered_at");
+  if (!delivered.empty()) s += "\nDelivered on " + delivered + ".";
+  return s;
+}
+
+std::string OrderStatusEnglish(const json& r) {
+  std::string s = "Order " + Str(r, "order_id") + " is " + StatusEnglish(Str(r, "status")) + ".";
+  std::string items = Str(r, "item_summary");
+  if (!items.empty()) s += "\nItems: " + items;
+  std::string total = Str(r, "total_text");
+  if (!total.empty()) s += "\nTotal: " + total;
+  std::string created = Str(r, "created_at");
+  if (!created.empty()) s += "\nOrdered: " + created;
+  std::string tracking = Str(r, "tracking_no");
+  if (!tracking.empty()) s += "\nShipping: " + Str(r, "carrier") + " " + tracking;
+  if (r.value("can_cancel", false)) s += "\nIt has not shipped yet: you can cancel it in My Orders (我的订单).";
   return s;
 }
 

@@ -19,6 +19,9 @@ std::string Logistics(const nlohmann::json& track_result);
 // A follow-up asking only when it arrives ("那它什么时候到？").
 std::string ArrivalTime(const nlohmann::json& track_result);
 std::string OrderStatus(const nlohmann::json& order_result);
+// English versions for customers who write in English (facts as above; item names stay as sold).
+std::string LogisticsEnglish(const nlohmann::json& r);
+std::string OrderStatusEnglish(const nlohmann::json& r);
 std::string OrderList(const nlohmann::json& list_result);
 std::string Products(const std::string& query, const nlohmann::json& search_result);
 std::string Handoff(const nlohmann::json& request_human_result);
