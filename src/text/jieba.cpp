@@ -1,5 +1,7 @@
 #include "text/jieba.h"
 
+#include <unordered_set>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -224,6 +226,29 @@ std::vector<std::string> JiebaSegmenter::CutHan(std::string_view han_run) const 
   return out;
 }
 
+namespace {
+
+// English words as search terms: function words dropped ("what's the weather
+// like" must not match an entry on "the" and "like"), a plural -s removed so
+// "refunds" finds "refund". Other scripts and numbers pass unchanged.
+std::string EnglishTerm(std::string_view run) {
+  static const std::unordered_set<std::string_view> kStop = {
+      "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "i", "me", "my",
+      "you", "your", "we", "our", "us", "it", "its", "it's", "to", "of", "in", "on", "at", "for", "with", "and",
+      "or", "but", "if", "so", "this", "that", "there", "what", "what's", "how", "can", "could", "will", "would",
+      "should", "please", "hi", "hello", "any", "some", "just", "about", "like", "get", "got", "have", "has",
+      "had", "from", "by", "as", "up", "out", "s", "t", "don", "not", "no", "yes", "ok", "im", "i'm"};
+  std::string w(run);
+  bool letters = !w.empty();
+  for (char c : w) letters &= (c >= 'a' && c <= 'z') || c == '\'';
+  if (!letters) return w;
+  if (kStop.count(w)) return "";
+  if (w.size() > 4 && w.back() == 's' && w[w.size() - 2] != 's' && w[w.size() - 2] != 'u') w.pop_back();
+  return w;
+}
+
+}  // namespace
+
 std::vector<std::string> JiebaSegmenter::Tokenize(std::string_view text) const {
   std::vector<std::string> out;
   std::string norm = Normalize(text);
@@ -237,8 +262,8 @@ std::vector<std::string> JiebaSegmenter::Tokenize(std::string_view text) const {
           if (options_.char_bigrams && k + 2 < off.size()) out.emplace_back(run.substr(off[k], off[k + 2] - off[k]));
         }
       }
-    } else {
-      out.emplace_back(run);
+    } else if (std::string w = EnglishTerm(run); !w.empty()) {
+      out.push_back(std::move(w));
     }
   });
   return out;

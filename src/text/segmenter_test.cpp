@@ -92,7 +92,9 @@ TEST(Jieba, RealDictionary) {
   EXPECT_GT((*seg)->DictionarySize(), 300000u);
   EXPECT_LT(secs, 3.0);  // ~0.3 s in Release on an idle core; generous for sanitizer builds
   EXPECT_EQ((*seg)->Tokenize("我的订单到哪了"), (Tokens{"我", "的", "订单", "到", "哪", "了"}));
-  EXPECT_EQ((*seg)->Tokenize("Refund my ORDER"), (Tokens{"refund", "my", "order"}));
+  // English function words are no search terms; a plural -s goes.
+  EXPECT_EQ((*seg)->Tokenize("Refund my ORDER"), (Tokens{"refund", "order"}));
+  EXPECT_EQ((*seg)->Tokenize("what's the status of my refunds"), (Tokens{"status", "refund"}));
   EXPECT_EQ((*seg)->Tokenize("全角ＯＲＤＥＲ１２３"), (Tokens{"全角", "order123"}));
   EXPECT_EQ((*seg)->Tokenize("我来到北京清华大学"), (Tokens{"我", "来到", "北京", "清华大学"}));
 
@@ -136,7 +138,8 @@ TEST(Hybrid, WordsPlusCharacterNgrams) {
   auto seg = CreateSegmenter(cfg);
   ASSERT_TRUE(seg.ok());
   EXPECT_EQ((*seg)->Name(), "hybrid");
-  EXPECT_EQ((*seg)->Tokenize("订单到了 ok"), (Tokens{"订单", "到", "了", "订", "订单", "单", "单到", "到", "到了", "了", "ok"}));
+  EXPECT_EQ((*seg)->Tokenize("订单到了 ok"), (Tokens{"订单", "到", "了", "订", "订单", "单", "单到", "到", "到了", "了"}));
+  EXPECT_EQ((*seg)->Tokenize("订单到了 iPhone15"), (Tokens{"订单", "到", "了", "订", "订单", "单", "单到", "到", "到了", "了", "iphone15"}));
 }
 }  // namespace
 }  // namespace kefu::text
