@@ -341,7 +341,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         // a parcel on its way is tracked.
         const bool moving = status == "shipped" || status == "in_transit" || status == "out_for_delivery" ||
                             status == "delivered";
-        if (!moving) action = Action::kOrderStatus;
+        // "发货了吗" asks about shipping, which the order's own status answers.
+        const std::string& t = turn.message.text;
+        const bool asks_shipping = (t.find("发货") != std::string::npos || t.find("发了") != std::string::npos ||
+                                    t.find("发出") != std::string::npos) &&
+                                   t.find("到") == std::string::npos && t.find("送") == std::string::npos;
+        if (!moving || asks_shipping) action = Action::kOrderStatus;
         else if (action == Action::kNone || action == Action::kListOrders)
           action = (m.state == "paid" || m.state == "refunding" || m.state == "cancelled") ? Action::kOrderStatus
                                                                                           : Action::kTrackLogistics;

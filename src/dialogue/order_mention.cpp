@@ -60,6 +60,13 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
   const auto& generic = GenericBigrams();
   for (size_t i = 0; i + 1 < text.size(); ++i) {
     if (!IsCjk(text[i]) || !IsCjk(text[i + 1])) continue;
+    // "鞋子", "裤子", "袜子": the noun is the first character (跑鞋, 牛仔裤).
+    if ((text[i + 1] == U'子' || text[i + 1] == U'儿') && text[i] != U'样' && text[i] != U'单' && text[i] != U'那' &&
+        text[i] != U'这' && text[i] != U'一' && text[i] != U'个' && text[i] != U'会' && text[i] != U'点') {
+      std::string stem;
+      utf8::Append(stem, text[i]);
+      if (summary.find(stem) != std::string::npos) ++score;
+    }
     std::u32string bg{text[i], text[i + 1]};
     if (generic.count(bg)) continue;
     std::string b;
