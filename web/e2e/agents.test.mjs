@@ -183,7 +183,10 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     assert.ok(fired.length > 0, 'a rule fired for the angry turn');
     await agent.locator('[data-testid="message"][data-role="customer"] [data-testid="trace-toggle"]').first().click();
     const trace = await agent.textContent('[data-testid="trace"]');
-    for (const rule of fired) assert.ok(trace.includes(rule), `trace shows ${rule}: ${trace}`);
+    // Each fired rule is in the trace under its Chinese label (the rule id stays in data-rule).
+    for (const rule of fired) {
+      assert.equal(await agent.locator(`[data-testid="trace"] [data-rule="${rule}"].fired`).count(), 1, `trace shows ${rule}: ${trace}`);
+    }
     assert.match(trace, /转人工/);
     // A suggested reply goes into the composer; an internal note never reaches the customer.
     await agent.waitForSelector('[data-testid="suggestion"]', { timeout: 10000 });
@@ -238,6 +241,60 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     const supName = (await sup.textContent('[data-testid="me-name"]')).trim();
     await page.waitForFunction((n) => [...document.querySelectorAll('.msg[data-role="system"][data-notice="agent"]')]
       .some((el) => el.textContent.includes(n)), supName, { timeout: 15000 });
+  });
+
+  test('an abusive message: the agent\'s conversation view shows Chinese labels, no raw codes; the supervisor\'s alert names the customer', T, async () => {
+    const sup = pages.supervisor;
+    const agent = pages.agent;
+    await sup.click('[data-testid="tab-supervisor"]');  // the take-over above opened the workspace tab
+    await sup.waitForSelector('[data-testid="supervisor"]');
+    const page = await open('customer3', { width: 480, height: 820 });
+    await page.goto(`${server.baseUrl}/?customer=C0003`);
+    await waitConnected(page);
+    await sendMessage(page, '你们就是骗子 退钱！！！');
+    await page.waitForSelector('.msg[data-role="system"][data-notice="handoff"]', { timeout: 30000 });
+    const id = await page.evaluate(() => window.__kefu.state.conversation.id);
+
+    // Supervisor: the alert of this conversation names the customer (as the queue does), not just the conversation.
+    const queued = await sup.waitForSelector(`[data-testid="super-queue-item"][data-conversation="${id}"]`, { timeout: 15000 });
+    const name = (await queued.evaluate((el) => el.querySelector('span').textContent)).trim();
+    assert.match(name, /[\u4e00-\u9fff]/, `the demo customer C0003 has a Chinese name: ${name}`);
+    await sup.waitForFunction((cid) => window.__agent.state.alerts.some((a) => a.conversation_id === cid), id, { timeout: 15000 });
+    const alertIndex = await sup.evaluate((cid) => window.__agent.state.alerts.findIndex((a) => a.conversation_id === cid), id);
+    const alert = sup.locator('[data-testid="alert"]').nth(alertIndex);
+    await sup.waitForFunction(({ i, n }) => {
+      const el = document.querySelectorAll('[data-testid="alert"]')[i];
+      return el && el.querySelector('[data-testid="alert-customer"]').textContent.includes(n);
+    }, { i: alertIndex, n: name }, { timeout: 10000 });
+    assert.doesNotMatch(await alert.textContent(), new RegExp(id), 'the alert shows the customer, not the conversation id');
+    await shot(sup, 'agent-supervisor-alert-customer.png');
+
+    // Agent: the queue item, then the accepted conversation with its handoff card and decision trace.
+    const item = await waitQueueItem(agent, id);
+    const itemText = await item.textContent();
+    assert.match(itemText, /投诉组/);
+    assert.match(itemText, /辱骂\/暴怒/);
+    await item.locator('[data-testid="accept"]').click();
+    await agent.waitForSelector(`[data-testid="chat"][data-conversation="${id}"] [data-testid="handoff"]`, { timeout: 15000 });
+    assert.equal(await agent.textContent('[data-testid="handoff-reason"]'), '辱骂/暴怒');
+    const row = agent.locator(`[data-testid="mine"] [data-conversation="${id}"]`);
+    assert.equal(await row.locator('[data-testid="reply-state"]').getAttribute('data-reply'), 'pending', '待回复 before the agent replies');
+    await agent.locator(`[data-testid="chat"][data-conversation="${id}"] [data-testid="message"][data-role="customer"] [data-testid="trace-toggle"]`).first().click();
+    await agent.waitForSelector('[data-testid="trace"]');
+    await agent.waitForSelector('[data-testid="orders"] [data-testid="order"]', { timeout: 10000 }).catch(() => {});
+    const RAW = /\b(abuse-to-human|angry-to-human|complaint-to-human|human-requested|stuck-customer|upset-after-sale|upset-refund|rising-negative|long-wait|vip-priority|repeat|neutral|anger|disgust|sadness|negative|positive|complaints?|after_sale|general|human_agent|human|track_logistics|order_status|faq|oos|repeated_punctuation|abuse|keyword|transfer|alert_supervisor|raise_priority|in_transit|delivered|picked_up|out_for_delivery|paid|shipped|refunding|refunded|cancelled|web|app)\b/;
+    for (const sel of [`[data-testid="chat"][data-conversation="${id}"]`, `[data-testid="mine"] [data-conversation="${id}"]`, '[data-testid="orders"]']) {
+      const text = await agent.textContent(sel);
+      const m = RAW.exec(text);
+      assert.equal(m, null, `raw code "${m && m[0]}" in ${sel}: …${m ? text.slice(Math.max(0, m.index - 60), m.index + 60) : ''}…`);
+    }
+    assert.match(await agent.textContent('[data-testid="trace"]'), /辱骂\/暴怒/);
+    await shot(agent, 'agent-labels.png');
+
+    // 已回复 once the agent has answered.
+    await agent.fill('[data-testid="composer-input"]', '非常抱歉，我马上为您核实退款。');
+    await agent.click('[data-testid="composer-send"]');
+    await agent.waitForSelector(`[data-testid="mine"] [data-conversation="${id}"] [data-testid="reply-state"][data-reply="replied"]`, { timeout: 10000 });
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
   });
 });

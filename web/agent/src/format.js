@@ -1,20 +1,153 @@
 // Display helpers shared by the workspace's components (pure functions).
 
-const EMOTION_LABELS = {
-  anger: '愤怒',
-  disgust: '厌恶',
-  sadness: '难过',
-  fear: '担忧',
-  surprise: '惊讶',
-  happiness: '开心',
-  like: '满意',
-  neutral: '平静',
+// The one label table: every code the workspace shows (emotions, sentiments,
+// routing rules and handoff reasons, intents, order and logistics statuses,
+// channels, queues, alert kinds, …) is looked up here; an unknown code is shown
+// as it is (label(kind, code) === code), so a new server code never disappears.
+export const LABELS = {
+  emotion: {
+    anger: '愤怒', disgust: '厌恶', sadness: '难过', fear: '担忧', surprise: '惊讶',
+    happiness: '开心', joy: '开心', like: '满意', neutral: '平静',
+  },
+  sentiment: { negative: '负面', positive: '正面', neutral: '中性' },
+  // Routing rule ids (src/routing/default_rules.cpp, docs/routing.md) and free-form handoff reasons.
+  reason: {
+    'abuse-to-human': '辱骂/暴怒',
+    'angry-to-human': '客户愤怒',
+    'complaint-to-human': '投诉',
+    'human-requested': '客户要求人工',
+    'stuck-customer': '客户说机器人帮不上',
+    'upset-after-sale': '售后不满',
+    'upset-after-sale-emotion': '售后不满（情绪）',
+    'upset-refund': '退款不满',
+    repeat: '重复提问',
+    'rising-negative': '情绪持续变差',
+    'long-wait': '等待过久',
+    'vip-priority': 'VIP 客户',
+    human_agent: '客户要求人工',
+    human: '客户要求人工',
+    anger: '客户情绪激动',
+    complaint: '投诉',
+    complaint_keywords: '投诉关键词',
+    repeated_question: '重复提问',
+    explicit_request: '客户要求人工',
+    human_request: '客户要求人工',
+    transfer: '转接',
+    takeover: '主管接管',
+  },
+  // NLU intents (demo/intents/intents.csv) and the bot's answer intents/sources.
+  intent: {
+    account: '账户问题', cancel_order: '取消订单', change_address: '修改地址', complaint: '投诉', coupon: '优惠券',
+    exchange: '换货', greeting: '问候', human_agent: '转人工', human: '转人工', invoice: '发票', logistics: '物流查询',
+    membership: '会员', oos: '未识别', order_status: '订单状态', payment: '支付', price_protect: '价格保护',
+    product_inquiry: '商品咨询', refund: '退款', return: '退货', shipping_fee: '运费', size: '尺码', stock: '库存',
+    thanks: '感谢', warranty_repair: '保修维修', track_logistics: '物流查询', faq: '常见问题', list_orders: '订单列表',
+    product_search: '商品搜索', recommend: '商品推荐', goodbye: '告别', order_lookup: '订单查询',
+    grounded: '查询回答', kb: '知识库', llm: '大模型', template: '模板回复', fallback: '兜底回复', answer: '回答',
+  },
+  order: {
+    pending: '待付款', unpaid: '待付款', paid: '已付款', processing: '处理中', shipped: '已发货', picked_up: '已揽收',
+    in_transit: '运输中', out_for_delivery: '派送中', delivered: '已签收', completed: '已完成', cancelled: '已取消',
+    canceled: '已取消', refunding: '退款中', refunded: '已退款', returned: '已退货', exception: '物流异常',
+    after_sale: '售后中', closed: '已关闭',
+  },
+  logistics: {
+    created: '已下单', pending: '待揽收', picked_up: '已揽收', shipped: '已发货', in_transit: '运输中',
+    arrived: '已到达', out_for_delivery: '派送中', delivered: '已签收', failed: '派送失败', exception: '物流异常',
+    returned: '已退回', returning: '退回中', customs: '清关中',
+  },
+  channel: {
+    web: '网页', app: 'App 客户端', wechat: '微信', miniprogram: '小程序', mini_program: '小程序', phone: '电话', voice: '电话',
+    email: '邮件', sms: '短信', api: '接口', weibo: '微博', douyin: '抖音', whatsapp: 'WhatsApp', demo: '演示数据',
+  },
+  queue: { complaints: '投诉组', after_sale: '售后组', general: '综合组', vip: 'VIP 组' },
+  urgency: {
+    repeated_punctuation: '连续标点', all_caps: '全大写', threat: '威胁', abuse: '辱骂', stuck: '机器人帮不上',
+    emoji_anger: '愤怒表情', exclamation: '感叹号',
+  },
+  // Conditions of a routing rule in the decision trace (src/routing/rules.cpp, `when.*`).
+  condition: {
+    emotion: '情绪', min_intensity: '情绪强度下限', sentiment: '情感', urgency_any: '紧急信号', keywords_any: '包含关键词',
+    keywords_none: '不含关键词', human_requested: '要求人工', tier: '会员等级', min_wait_ms: '等待时长下限',
+    min_repeat: '重复次数下限', min_trend_slope: '情绪变差斜率下限', min_trend_mean: '情绪负面均值下限', intent: '意图',
+    intent_any: '意图', channel: '渠道', after_hours: '非工作时间', queue: '队列', priority: '优先级', skill: '技能',
+    intensity: '强度', rule: '规则', alert: '告警', text: '内容', wait_ms: '等待时长', repeat_count: '重复次数',
+    trend_slope: '情绪变差斜率', trend_mean: '情绪负面均值',
+  },
+  skill: { after_sale: '售后', general: '综合', vip: 'VIP' },
+  action: {
+    transfer: '转人工队列', alert_supervisor: '告警主管', raise_priority: '提高优先级', calming_reply: '安抚回复',
+    continue: '继续自助', continue_self_service: '继续自助',
+  },
+  alert: { anger_spike: '情绪激增', long_wait: '等待过久', repeated_escalation: '反复转人工' },
+  status: { open: '机器人服务中', queued: '排队中', human: '人工服务中', closed: '已关闭' },
+  tier: {
+    vip: 'VIP', normal: '普通会员', regular: '普通会员', silver: '银卡会员', gold: '金卡会员', platinum: '白金会员',
+    diamond: '钻石会员',
+  },
+  presence: { online: '在线', away: '离开', offline: '离线' },
+  role: { agent: '客服', supervisor: '主管', admin: '管理员' },
+  segment: {
+    champion: '核心客户', loyal: '忠诚客户', new: '新客户', at_risk: '流失风险', hibernating: '沉睡客户',
+    regular: '普通客户', prospect: '潜在客户',
+  },
+  identity: {
+    phone: '手机', email: '邮箱', app_user_id: 'App', wechat_openid: '微信', wechat_unionid: '微信 union',
+    device_id: '设备', loyalty_no: '会员号',
+  },
+  browse: {
+    page_view: '浏览页面', product_view: '浏览商品', search: '搜索', add_to_cart: '加购', remove_from_cart: '移出购物车',
+    checkout: '结算', purchase: '购买',
+  },
+  transaction: { payment: '支付', refund: '退款', chargeback: '拒付' },
+  transaction_status: { succeeded: '成功', pending: '处理中', failed: '失败' },
+  ticket_status: { open: '待处理', pending: '处理中', resolved: '已解决', closed: '已关闭' },
+  priority: { urgent: '紧急', high: '高', normal: '普通', low: '低' },
+  payment_method: { unionpay: '银联', wechat_pay: '微信支付', alipay: '支付宝', card: '银行卡' },
 };
-const NEGATIVE = new Set(['anger', 'disgust', 'sadness', 'fear']);
-const POSITIVE = new Set(['happiness', 'like']);
 
-export function emotionLabel(label) {
-  return EMOTION_LABELS[label] || (label ? String(label) : '未知');
+/** The Chinese label of `code` in table `kind` (LABELS); an unknown code is returned as it is ('' for none). */
+export function label(kind, code) {
+  if (code == null || code === '') return '';
+  const t = LABELS[kind];
+  const s = String(code);
+  return (t && Object.prototype.hasOwnProperty.call(t, s) && t[s]) || s;
+}
+
+const NEGATIVE = new Set(['anger', 'disgust', 'sadness', 'fear']);
+const POSITIVE = new Set(['happiness', 'joy', 'like']);
+
+export function emotionLabel(code) {
+  return code ? label('emotion', code) : '未知';
+}
+
+export const sentimentLabel = (c) => label('sentiment', c);
+export const intentLabel = (c) => label('intent', c);
+export const ruleLabel = (c) => label('reason', c);
+export const logisticsStatusLabel = (c) => label('logistics', c);
+export const channelLabel = (c) => label('channel', c);
+export const queueLabel = (c) => label('queue', c);
+export const actionLabel = (c) => label('action', c);
+
+/**
+ * A code of unknown kind (a rule condition's value): the first table that knows
+ * it, in an order where the ambiguous codes read right; else the code itself.
+ */
+export function anyLabel(code, kinds = ['emotion', 'sentiment', 'urgency', 'tier', 'intent', 'queue', 'channel', 'reason', 'order']) {
+  if (typeof code !== 'string' || !code) return code == null ? '' : String(code);
+  if (code.startsWith('keyword:')) return urgencyLabel(code);
+  for (const k of kinds) {
+    const t = LABELS[k];
+    if (Object.prototype.hasOwnProperty.call(t, code)) return t[code];
+  }
+  return code;
+}
+
+/** An NLU urgency signal: 'keyword:骗子' → 关键词「骗子」, others from the table. */
+export function urgencyLabel(u) {
+  const s = String(u || '');
+  if (s.startsWith('keyword:')) return `关键词「${s.slice(8)}」`;
+  return label('urgency', s);
 }
 
 /**
@@ -73,22 +206,13 @@ export function formatDate(t) {
   return new Date(t).toLocaleString('zh-CN', { hour12: false });
 }
 
-export const PRESENCE = [
-  { value: 'online', label: '在线' },
-  { value: 'away', label: '离开' },
-  { value: 'offline', label: '离线' },
-];
+export const PRESENCE = ['online', 'away', 'offline'].map((value) => ({ value, label: LABELS.presence[value] }));
 
 export function presenceLabel(p) {
-  const x = PRESENCE.find((e) => e.value === p);
-  return x ? x.label : p || '未知';
+  return p ? label('presence', p) : '未知';
 }
 
-export const ROLE_LABELS = { agent: '客服', supervisor: '主管', admin: '管理员' };
-
-export function roleLabel(role) {
-  return ROLE_LABELS[role] || role || '';
-}
+export const roleLabel = (r) => label('role', r);
 
 export function messageRoleLabel(m) {
   switch (m.role) {
@@ -109,56 +233,74 @@ export function messageRoleLabel(m) {
   }
 }
 
-export const ALERT_KINDS = {
-  anger_spike: '情绪激增',
-  long_wait: '等待过久',
-  repeated_escalation: '反复转人工',
-};
-
 export function alertKindLabel(kind) {
-  return ALERT_KINDS[kind] || kind || '告警';
+  return kind ? label('alert', kind) : '告警';
 }
 
-export const STATUS_LABELS = { open: '机器人服务中', queued: '排队中', human: '人工服务中', closed: '已关闭' };
+export const statusLabel = (s) => label('status', s);
+export const tierLabel = (t) => label('tier', t);
+export const orderStatusLabel = (s) => label('order', s);
+export const reasonLabel = (r) => label('reason', r);
 
-export function statusLabel(s) {
-  return STATUS_LABELS[s] || s || '';
+/** "¥2,499.00" from cents ('' for none). */
+export function yuan(cents) {
+  if (cents == null || cents === '' || !Number.isFinite(Number(cents))) return '';
+  return `¥${(Number(cents) / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 
-export const TIER_LABELS = { vip: 'VIP', normal: '普通会员', regular: '普通会员', silver: '银卡会员', gold: '金卡会员', platinum: '白金会员', diamond: '钻石会员' };
-
-export function tierLabel(t) {
-  return TIER_LABELS[t] || t || '';
+/**
+ * product id → name from what the customer panel carries (order items of
+ * `orders` and of the profile's `recent_orders`; browsing events with a name).
+ * The server sends product ids alone in profile.recent_browsing and in a
+ * handoff's facts.product: only products seen in an order get a name here.
+ */
+export function productNames(panel) {
+  const names = {};
+  if (!panel || typeof panel !== 'object') return names;
+  const profile = panel.profile && typeof panel.profile === 'object' ? panel.profile : {};
+  const orders = [...(Array.isArray(panel.orders) ? panel.orders : []), ...(Array.isArray(profile.recent_orders) ? profile.recent_orders : [])];
+  for (const o of orders) {
+    for (const i of Array.isArray(o && o.items) ? o.items : []) {
+      const name = i && (i.name || i.title);
+      if (name && i.product_id && !names[i.product_id]) names[i.product_id] = name;
+    }
+  }
+  for (const b of Array.isArray(profile.recent_browsing) ? profile.recent_browsing : []) {
+    const name = b && (b.product_name || b.name || b.title);
+    if (name && b.product_id && !names[b.product_id]) names[b.product_id] = name;
+  }
+  return names;
 }
 
-// Handoff reasons: the routing rule that transferred (docs/routing.md defaults) or a free-form reason.
-export const REASON_LABELS = {
-  'angry-to-human': '客户愤怒',
-  'complaint-to-human': '投诉',
-  'upset-after-sale-emotion': '售后不满',
-  repeat: '重复提问',
-  'human-requested': '客户要求人工',
-  'upset-after-sale': '售后不满',
-  'long-wait': '等待过久',
-  'vip-priority': 'VIP 客户',
-  anger: '客户情绪激动',
-  complaint: '投诉',
-  repeated_question: '重复提问',
-  explicit_request: '客户要求人工',
-  human_request: '客户要求人工',
-};
-
-export const ORDER_STATUS_LABELS = {
-  pending: '待付款', unpaid: '待付款', paid: '已付款', processing: '处理中', shipped: '已发货', in_transit: '运输中',
-  out_for_delivery: '派送中', delivered: '已签收', completed: '已完成', cancelled: '已取消', canceled: '已取消',
-  refunding: '退款中', refunded: '已退款', returned: '已退货', exception: '物流异常',
-};
-
-export function orderStatusLabel(s) {
-  return ORDER_STATUS_LABELS[s] || s || '';
+/** A product as the agent reads it: its name when known (item object or id + names map), else the id. */
+export function productLabel(p, names = {}) {
+  if (p == null || p === '') return '';
+  if (typeof p === 'object') {
+    const n = p.name || p.title || p.product_name || names[p.product_id || p.id] || p.product_id || p.id || '';
+    const qty = Number(p.qty) > 1 ? ` ×${p.qty}` : '';
+    return `${n}${p.spec ? `（${p.spec}）` : ''}${qty}`;
+  }
+  return names[p] || String(p);
 }
 
-export function reasonLabel(r) {
-  if (!r) return '';
-  return REASON_LABELS[r] || r;
+/**
+ * The server's extractive handoff summary (src/agents/desk.cpp ExtractiveHandoff)
+ * carries codes ("转人工原因：abuse-to-human。意图：complaint。商品：P4005。
+ * 情绪：neutral→anger。"): they are replaced by their labels (and the product id by
+ * its name when `names` knows it); the rest of the text is kept.
+ */
+export function localizeSummary(text, names = {}) {
+  if (!text) return '';
+  return String(text)
+    .replace(/转人工原因：([^。]*)。/, (_, c) => `转人工原因：${reasonLabel(c)}。`)
+    .replace(/意图：([^。]*)。/, (_, c) => `意图：${intentLabel(c)}。`)
+    .replace(/商品：([^。]*)。/, (_, c) => `商品：${productLabel(c, names)}。`)
+    .replace(/情绪：([^。]*)。/, (_, c) => `情绪：${c.split('→').map((e) => emotionLabel(e)).join('→')}。`);
+}
+
+/** One entry of a handoff's bot_tried ("track_logistics: 您的订单…"): the intent or source as its label. */
+export function localizeTried(t) {
+  const s = String(t == null ? '' : t);
+  const m = /^([a-z_]+): ?([\s\S]*)$/.exec(s);
+  return m ? `${intentLabel(m[1])}：${m[2]}` : s;
 }

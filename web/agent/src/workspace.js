@@ -60,6 +60,51 @@ export function summaryId(s) {
   return (s && s.conversation && s.conversation.id) || (s && s.conversation_id) || '';
 }
 
+/**
+ * Whether the agent owes the customer an answer, from a conversation's
+ * messages (oldest first; or just a summary's last_message): 'replied' when
+ * the agent's own message is the latest customer/agent turn, else 'pending'
+ * (the customer wrote after it, or nobody from the desk has answered yet:
+ * bot answers, handoff/assignment notices and internal notes are no reply).
+ * since_ms: the first customer message still unanswered (0 when unknown).
+ */
+export function replyState(messages) {
+  const list = Array.isArray(messages) ? messages : [];
+  let since = 0;
+  let customerAfter = false;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const m = list[i];
+    if (!m) continue;
+    if (m.role === 'agent') {
+      if (!customerAfter) return { state: 'replied', since_ms: 0 };
+      break;
+    }
+    if (m.role === 'customer') {
+      customerAfter = true;
+      since = Number(m.created_ms) || since;
+    }
+  }
+  return { state: 'pending', since_ms: since };
+}
+
+/** The reply state after message `m` (live feed), from the state before it. */
+export function nextReplyState(prev, m) {
+  const p = prev || { state: 'pending', since_ms: 0 };
+  if (!m) return p;
+  if (m.role === 'agent') return { state: 'replied', since_ms: 0 };
+  if (m.role === 'customer') {
+    if (p.state === 'pending' && p.since_ms) return p;
+    return { state: 'pending', since_ms: Number(m.created_ms) || 0 };
+  }
+  return p;  // bot, system, note: no answer from the agent
+}
+
+/** The reply state of a summary in my list (computed from last_message until the feed tracks it). */
+export function replyOf(summary) {
+  if (!summary) return { state: 'pending', since_ms: 0 };
+  return summary.reply || replyState(summary.last_message ? [summary.last_message] : []);
+}
+
 export function isSupervisor(agent) {
   return Boolean(agent) && (agent.role === 'supervisor' || agent.role === 'admin');
 }
@@ -148,7 +193,10 @@ export class Workspace {
     s.queue = Array.isArray(queue.items) ? queue.items : [];
     sortQueue(s.queue);
     s.mine = Array.isArray(mine.items) ? mine.items : [];
+    for (const x of s.mine) this._initReply(x);
     s.mine.sort((a, b) => lastActivity(b) - lastActivity(a));
+    for (const q of s.queue) this._fillAlertCustomer(q.conversation_id, q.customer);
+    for (const x of s.mine) this._fillAlertCustomer(summaryId(x), x.customer);
     if (this.supervisor) await this.loadBoard().catch(() => {});
     if (!s.canned.length) {
       this.api.canned().then((c) => { s.canned = Array.isArray(c.items) ? c.items : []; }).catch(() => {});
@@ -184,6 +232,9 @@ export class Workspace {
       for (const m of d.messages) mergeMessage(merged, m);
       d.messages = merged;
       for (const m of merged) if (m.client_msg_id) this._confirmOutbox(d, m.client_msg_id);
+      const sum = s.mine.find((x) => summaryId(x) === id);
+      if (sum) sum.reply = replyState(merged);
+      this._fillAlertCustomer(id, summary.customer);
       d.error = '';
       d.gone = false;
       return d;
@@ -437,6 +488,7 @@ export class Workspace {
   }
 
   _upsertQueued(item) {
+    this._fillAlertCustomer(item.conversation_id, item.customer);
     const q = this.state.queue;
     const i = q.findIndex((x) => x.conversation_id === item.conversation_id);
     if (i >= 0) q.splice(i, 1, item);
@@ -455,7 +507,9 @@ export class Workspace {
     const id = summaryId(summary);
     if (!id) return;
     this._removeQueued(id);
+    this._fillAlertCustomer(id, summary.customer);
     const i = s.mine.findIndex((x) => summaryId(x) === id);
+    this._initReply(summary, i >= 0 ? s.mine[i] : null);
     if (i >= 0) s.mine.splice(i, 1, summary);
     else s.mine.unshift(summary);
     if (i < 0 && id !== s.selectedId) s.unread[id] = (s.unread[id] || 0) + 1;  // e.g. assigned automatically
@@ -499,6 +553,7 @@ export class Workspace {
     if (sum) {
       if (m.role === 'customer' && id !== s.selectedId) s.unread[id] = (s.unread[id] || 0) + 1;
       sum.last_message = m;
+      sum.reply = nextReplyState(replyOf(sum), m);
       const emo = m.role === 'customer' ? emotionOfMessage(m) : null;
       if (emo) sum.emotion = { ...(sum.emotion || {}), ...emo };
       s.mine.sort((a, b) => lastActivity(b) - lastActivity(a));
@@ -506,10 +561,60 @@ export class Workspace {
     if (m.role === 'customer' && id === s.selectedId) this.loadSuggestions(id).catch(() => {});
   }
 
+  // The reply state of a summary from the server: from the loaded messages when
+  // the detail is open, else from its last_message; a summary replacing one I
+  // already track keeps the tracked state unless its last message says more.
+  _initReply(summary, prev = null) {
+    const id = summaryId(summary);
+    const d = this.state.details[id];
+    if (d && d.messages.length) summary.reply = replyState(d.messages);
+    else if (prev && prev.reply) summary.reply = summary.last_message ? nextReplyState(prev.reply, summary.last_message) : prev.reply;
+    else summary.reply = replyState(summary.last_message ? [summary.last_message] : []);
+  }
+
+  /** The customer {id, name} of a conversation as far as the workspace knows it, or null. */
+  customerOf(conversationId) {
+    const s = this.state;
+    const pick = (c) => (c && (c.name || c.id) ? c : null);
+    const q = s.queue.find((x) => x.conversation_id === conversationId);
+    if (q && pick(q.customer)) return q.customer;
+    const m = s.mine.find((x) => summaryId(x) === conversationId);
+    if (m && pick(m.customer)) return m.customer;
+    const d = s.details[conversationId];
+    if (d && d.summary && pick(d.summary.customer)) return d.summary.customer;
+    if (d && d.summary && d.summary.conversation && d.summary.conversation.customer_id) return { id: d.summary.conversation.customer_id };
+    return null;
+  }
+
+  // Alerts carry only the conversation id (docs/agents.md, Alert): the workspace
+  // names the customer from what it knows (queue item, my list, open details).
+  _fillAlertCustomer(conversationId, customer) {
+    if (!conversationId || !customer || !(customer.name || customer.id)) return;
+    for (const a of this.state.alerts) {
+      if (a.conversation_id === conversationId && !(a.customer && a.customer.name)) a.customer = { id: customer.id, name: customer.name };
+    }
+  }
+
+  // Nothing known yet: ask the server once (supervisors may read any conversation in human service).
+  _lookupAlertCustomer(conversationId) {
+    this._alertLookups = this._alertLookups || new Set();
+    if (!conversationId || this._alertLookups.has(conversationId) || typeof this.api.conversation !== 'function') return;
+    this._alertLookups.add(conversationId);
+    Promise.resolve()
+      .then(() => this.api.conversation(conversationId))
+      .then((detail) => {
+        const c = (detail && detail.customer) || (detail && detail.conversation && { id: detail.conversation.customer_id });
+        this._fillAlertCustomer(conversationId, c);
+      })
+      .catch(() => { this._alertLookups.delete(conversationId); });  // e.g. not queued yet: the queue frame names it
+  }
+
   _addAlert(alert, live) {
     const list = this.state.alerts;
     if (alert.id != null && list.some((a) => a.id === alert.id)) return;
-    list.unshift({ ...alert, live });
+    const known = alert.customer && (alert.customer.name || alert.customer.id) ? alert.customer : this.customerOf(alert.conversation_id);
+    list.unshift({ ...alert, customer: known ? { id: known.id, name: known.name } : null, live });
+    if (!known || !known.name) this._lookupAlertCustomer(alert.conversation_id);
     list.sort((a, b) => (b.created_ms || 0) - (a.created_ms || 0));
     if (list.length > MAX_ALERTS) list.splice(MAX_ALERTS);
   }

@@ -215,3 +215,72 @@ test('unread: a new assignment and customer messages count until the conversatio
   w.applyFrame({ type: 'unassigned', conversation_id: 'c2' });
   assert.equal(state.unread.c2, undefined, 'gone: nothing left to read');
 });
+
+test('replyState: 待回复 until the agent\'s own reply is the latest turn; bot answers, notices and notes are no reply', async () => {
+  const { replyState, nextReplyState } = await import('../src/workspace.js');
+  assert.deepEqual(replyState([]), { state: 'pending', since_ms: 0 }, 'just assigned: nothing answered yet');
+  const c1 = msg(1, 1, 'customer', '你们就是骗子 退钱！！！', { created_ms: 100 });
+  const sys = msg(2, 2, 'system', '客服 小王 为您服务', { created_ms: 150 });
+  assert.deepEqual(replyState([c1, sys]), { state: 'pending', since_ms: 100 }, 'the assignment notice is no reply');
+  assert.deepEqual(replyState([msg(3, 3, 'bot', '您好', { created_ms: 90 })]), { state: 'pending', since_ms: 0 });
+  const a = msg(4, 4, 'agent', '非常抱歉', { created_ms: 200 });
+  assert.equal(replyState([c1, sys, a]).state, 'replied');
+  assert.equal(replyState([c1, sys, a, { ...msg(5, 0, 'note', '内部'), created_ms: 210 }]).state, 'replied', 'a note changes nothing');
+  const c2 = msg(6, 6, 'customer', '快点', { created_ms: 300 });
+  const c3 = msg(7, 7, 'customer', '人呢', { created_ms: 400 });
+  assert.deepEqual(replyState([c1, a, c2, c3]), { state: 'pending', since_ms: 300 }, 'waiting since the first unanswered message');
+  // Live: the same, one message at a time.
+  let r = nextReplyState(null, sys);
+  assert.equal(r.state, 'pending');
+  r = nextReplyState(r, c2);
+  assert.deepEqual(r, { state: 'pending', since_ms: 300 });
+  r = nextReplyState(r, c3);
+  assert.deepEqual(r, { state: 'pending', since_ms: 300 });
+  r = nextReplyState(r, a);
+  assert.equal(r.state, 'replied');
+  assert.equal(nextReplyState(r, msg(8, 8, 'system', '通知')).state, 'replied');
+});
+
+test('an automatically assigned conversation shows 待回复 through the assignment notice, 已回复 after the agent replies', async () => {
+  const { replyOf } = await import('../src/workspace.js');
+  const state = initialState();
+  const { api } = fakeApi({ sendMessage: async (id, text, cmid) => msg(20, 5, 'agent', text, { client_msg_id: cmid, created_ms: 500 }) });
+  const w = new Workspace({ state, api, env });
+  // Assigned by the server (no accept): the summary's last message is the customer's angry turn.
+  w.applyFrame({ type: 'assigned', conversation: summary('c1', { last_message: msg(1, 1, 'customer', '你们就是骗子 退钱！！！', { created_ms: 100 }) }) });
+  assert.deepEqual(replyOf(state.mine[0]), { state: 'pending', since_ms: 100 });
+  // The "客服 小王 为您服务" notice arrives on the feed: still 待回复.
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(2, 2, 'system', '客服 小王 为您服务', { created_ms: 150 }) });
+  assert.equal(replyOf(state.mine[0]).state, 'pending');
+  assert.equal(replyOf(state.mine[0]).since_ms, 100);
+  // An assignment whose summary ends with the notice (no customer message known) is 待回复 too.
+  w.applyFrame({ type: 'assigned', conversation: summary('c2', { last_message: msg(3, 2, 'system', '正在为您转接人工客服', { created_ms: 120 }) }) });
+  assert.equal(replyOf(state.mine.find((s) => s.conversation.id === 'c2')).state, 'pending');
+  await w.select('c1');
+  w.send('c1', '非常抱歉，我来处理');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(replyOf(state.mine.find((s) => s.conversation.id === 'c1')).state, 'replied');
+  w.applyFrame({ type: 'message', conversation_id: 'c1', message: msg(21, 6, 'customer', '好的', { created_ms: 600 }) });
+  assert.deepEqual(replyOf(state.mine.find((s) => s.conversation.id === 'c1')), { state: 'pending', since_ms: 600 });
+});
+
+test('alerts name the customer: from the queue item, or looked up when the alert comes first', async () => {
+  const state = initialState();
+  const { api, calls } = fakeApi({
+    me: async () => ({ id: 's1', role: 'supervisor' }),
+    conversation: async (id) => ({ conversation: { id, status: 'queued' }, customer: { id: 'C0009', name: '李雷' }, messages: [] }),
+  });
+  const w = new Workspace({ state, api, env });
+  state.agent = { id: 's1', role: 'supervisor' };
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'q1', priority: 2, customer: { id: 'C0001', name: '张伟' } } });
+  w.applyFrame({ type: 'alert', alert: { id: 'al_1', kind: 'anger_spike', conversation_id: 'q1', text: '愤怒客户', created_ms: 5 } });
+  assert.deepEqual(state.alerts[0].customer, { id: 'C0001', name: '张伟' });
+  // An alert before its queue item: asked once, and the queue frame would name it as well.
+  w.applyFrame({ type: 'alert', alert: { id: 'al_2', kind: 'anger_spike', conversation_id: 'q2', text: '愤怒客户', created_ms: 6 } });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(state.alerts.find((a) => a.id === 'al_2').customer.name, '李雷');
+  assert.equal(calls.filter((c) => c[0] === 'conversation' && c[1] === 'q2').length, 1);
+  w.applyFrame({ type: 'alert', alert: { id: 'al_3', kind: 'long_wait', conversation_id: 'q3', created_ms: 7 } });
+  w.applyFrame({ type: 'queue', item: { conversation_id: 'q3', customer: { id: 'C0003' } } });
+  assert.equal(state.alerts.find((a) => a.id === 'al_3').customer.id, 'C0003');
+});

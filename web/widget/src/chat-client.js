@@ -207,6 +207,9 @@ export class ChatClient {
       client_msg_id: newClientMsgId(this.env.crypto),
       text: t,
       created_ms: this.env.now(),
+      // Highest seq shown when it was sent: a rejected entry stays there in the
+      // list (App.vue) while later messages appear below it.
+      after_seq: this._maxSeq,
       state: 'sending',
       error: '',
     };

@@ -358,12 +358,36 @@ test('a rejected message is marked failed and can be retried with the same id', 
   ws.push({ type: 'error', code: 'payload_too_large', message: '消息太长', client_msg_id: e.client_msg_id });
   assert.equal(state.outbox[0].state, 'failed');
   assert.equal(state.outbox[0].error, '消息太长');
+  assert.equal(state.outbox[0].after_seq, 0, 'remembers where it was sent (src/timeline.js keeps it there)');
   ws.holdAcks = false;
   client.retry(e.client_msg_id);
   await flush();
   assert.equal(state.outbox.length, 0);
   assert.deepEqual(server.received.map((f) => f.client_msg_id), [e.client_msg_id, e.client_msg_id]);
   assert.equal(server.conv('c_1').msgs.length, 1);
+});
+
+test('a rejected message stays failed while later messages and replies still arrive', async () => {
+  const { client, state, server } = setup();
+  await client.start();
+  await flush();
+  const ws = server.sockets[0];
+  ws.push({ type: 'message', message: server.store('c_1', 'bot', '您好') });
+  ws.holdAcks = true;
+  const bad = client.send('x'.repeat(4001));
+  ws.push({ type: 'error', code: 'invalid_argument', message: '消息太长了', client_msg_id: bad.client_msg_id });
+  ws.holdAcks = false;
+  client.send('运费怎么算');
+  await flush();
+  const question = state.messages.find((m) => m.text === '运费怎么算');
+  ws.push({ type: 'message', message: server.store('c_1', 'bot', '满 **99 元**包邮', { reply_to: question.id }) });
+  // (The fake server stores even what the real one rejects, hence the gap in seq.)
+  assert.deepEqual(texts(state), ['1:bot:您好', '3:customer:运费怎么算', '4:bot:满 **99 元**包邮']);
+  assert.deepEqual(state.outbox.map((e) => [e.state, e.error, e.after_seq]), [['failed', '消息太长了', 1]]);
+  assert.equal(state.awaiting, null, 'the reply cleared the typing indicator');
+  // Not resent on reconnect: only 重试 resends it.
+  client.debug.dropConnection();
+  assert.equal(server.received.filter((f) => f.client_msg_id === bad.client_msg_id).length, 1);
 });
 
 test('with a customer token the conversation is created with the token, not a claimed id', async () => {
