@@ -1,6 +1,8 @@
 // `kefu nlu train/predict` as a user runs them: the real binary, files in a
 // temporary directory, exit codes and the messages on stderr.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -217,3 +219,33 @@ TEST_F(NluCliTest, ExportMessagesWritesOneTenantsCustomerTexts) {
 }
 
 }  // namespace
+
+// `kefu eval dialogue`: a tiny benchmark replayed through a real demo server;
+// each labelled action is judged as the understanding benchmark judges it.
+TEST_F(NluCliTest, EvalDialogueJudgesEveryTurnThroughARealServer) {
+  Write("utterances.jsonl",
+        R"({"id":"u1","customer":"C0001","text":"我的耳机到哪了","lang":"zh","style":["colloquial"],"split":"dev","expect":{"action":"order","order":"SO202611010001","tool":"track_logistics"}})"
+        "\n"
+        R"({"id":"u2","customer":"C0002","text":"我要找真人","lang":"zh","style":["short"],"split":"dev","expect":{"action":"handoff"}})"
+        "\n"
+        R"({"id":"u3","customer":"C0003","text":"你们公司股票代码多少","lang":"zh","style":["standard"],"split":"test","expect":{"action":"unknown"}})"
+        "\n");
+  Write("dialogues.jsonl",
+        R"({"id":"d1","customer":"C0001","lang":"zh","phenomena":["carryover"],"split":"dev","turns":[{"text":"你好","expect":{"action":"smalltalk"}},{"text":"运费怎么算","expect":{"action":"kb","kb":"kb-ship-05"}}]})"
+        "\n");
+  ASSERT_EQ(Kefu("eval dialogue --data " + dir_.string() + " --split dev --json " + Path("r.json") + " --md " +
+                 Path("r.md")),
+            0)
+      << Read("err.txt");
+  auto r = nlohmann::json::parse(Read("r.json"));
+  EXPECT_EQ(r["overall"]["n"], 4);  // u1, u2 and the two turns of d1; u3 is in the test split
+  EXPECT_EQ(r["by_kind"]["utterance"]["n"], 2);
+  EXPECT_EQ(r["by_kind"]["dialogue"]["n"], 2);
+  EXPECT_EQ(r["overall"]["correct"], 4) << r["failures"].dump(2);
+  EXPECT_DOUBLE_EQ(r["targets"]["human_and_angry_reach_a_human"]["value"].get<double>(), 1.0);
+  EXPECT_GT(r["server_cpu_per_turn"]["mean_us"].get<double>(), 0);
+  EXPECT_NE(Read("r.md").find("| **all** | 4 | 100.0 % |"), std::string::npos) << Read("r.md");
+  // A bad split and a missing file are errors, not empty reports.
+  EXPECT_NE(Kefu("eval dialogue --data " + dir_.string() + " --split nope"), 0);
+  EXPECT_NE(Kefu("eval dialogue --data " + (dir_ / "missing").string()), 0);
+}

@@ -248,49 +248,39 @@ Result<json> RunDialogueEval(const DialogueEvalOptions& options) {
     if (auto st = rp.LogInAgent(); !st.ok()) return st;
 
   dialogue::UnderstandingReport report;
-  for (const auto& u : utterances) {
-    if (!InSplit(u, options.split)) continue;
-    auto conv = rp.Start(u.contains("customer") ? u["customer"] : json());
-    if (!conv.ok()) return conv.status();
+  // Posts one turn of `item` (an utterance or an exchange) and judges it.
+  auto replay = [&](const std::string& conv, const json& item, const json& turn, std::string id, const char* kind,
+                    const char* tags) -> Status {
     double cpu = 0;
-    auto o = rp.Turn(*conv, u.value("text", ""), &cpu);
+    auto o = rp.Turn(conv, turn.value("text", ""), &cpu);
     if (!o.ok()) return o.status();
     dialogue::UnderstandingReport::Item it;
-    it.id = u.value("id", "");
-    it.kind = "utterance";
-    it.split = u.value("split", "");
-    it.lang = u.value("lang", "");
-    it.tags = Strings(u.value("style", json::array()));
-    it.text = u.value("text", "");
-    it.expect = u.value("expect", json::object());
+    it.id = std::move(id);
+    it.kind = kind;
+    it.split = item.value("split", "");
+    it.lang = item.value("lang", "");
+    it.tags = Strings(item.value(tags, json::array()));
+    it.text = turn.value("text", "");
+    it.expect = turn.value("expect", json::object());
     it.verdict = dialogue::Judge(it.expect, *o);
     it.reply_text = o->reply_text;
     it.server_cpu_us = cpu;
     report.Add(std::move(it));
+    return Status::Ok();
+  };
+  for (const auto& u : utterances) {
+    if (!InSplit(u, options.split)) continue;
+    auto conv = rp.Start(u.contains("customer") ? u["customer"] : json());
+    if (!conv.ok()) return conv.status();
+    KEFU_RETURN_IF_ERROR(replay(*conv, u, u, u.value("id", ""), "utterance", "style"));
   }
   for (const auto& d : dialogues) {
     if (!InSplit(d, options.split)) continue;
     auto conv = rp.Start(d.contains("customer") ? d["customer"] : json());
     if (!conv.ok()) return conv.status();
     int n = 0;
-    for (const auto& t : d.value("turns", json::array())) {
-      ++n;
-      double cpu = 0;
-      auto o = rp.Turn(*conv, t.value("text", ""), &cpu);
-      if (!o.ok()) return o.status();
-      dialogue::UnderstandingReport::Item it;
-      it.id = d.value("id", "") + "#" + std::to_string(n);
-      it.kind = "dialogue";
-      it.split = d.value("split", "");
-      it.lang = d.value("lang", "");
-      it.tags = Strings(d.value("phenomena", json::array()));
-      it.text = t.value("text", "");
-      it.expect = t.value("expect", json::object());
-      it.verdict = dialogue::Judge(it.expect, *o);
-      it.reply_text = o->reply_text;
-      it.server_cpu_us = cpu;
-      report.Add(std::move(it));
-    }
+    for (const auto& t : d.value("turns", json::array()))
+      KEFU_RETURN_IF_ERROR(replay(*conv, d, t, d.value("id", "") + "#" + std::to_string(++n), "dialogue", "phenomena"));
   }
   (*app)->Stop();
   json j = report.ToJson();
