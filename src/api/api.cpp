@@ -225,7 +225,7 @@ class Routes final : public ApiRoutes {
     // Read by the order tools (dialogue::CustomerVerified): an asserted id counts as
     // verified only where the server trusts clients ([dialogue] require_verified_customer = false).
     const bool trusted = verified || !d_.config.dialogue.require_verified_customer;
-    Status saved = d_.store.SaveContext(c->id, {{"customer_verified", trusted}});
+    Status saved = d_.store.SaveContext(c->id, {{"customer_verified", trusted}, {"customer_proven", verified}});
     if (!saved.ok()) return SendStatus(r, saved);
     json out = c->ToJson();
     out["customer_verified"] = verified;

@@ -255,8 +255,10 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     if (ec) log::Warn("routing_rules_dir_unreadable", {{"dir", config.routing.rules_dir}, {"error", ec.message()}});
   }
   a.workers = std::make_unique<ThreadPool>(config.server.worker_threads, "turn");
+  dialogue::ServiceSettings service_settings;
+  service_settings.require_verified_customer = config.dialogue.require_verified_customer;
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
-                                                              a.clock, dialogue::ServiceSettings{}, a.analyzer.get(),
+                                                              a.clock, service_settings, a.analyzer.get(),
                                                               a.rules.get());
   // Repeats by meaning: two messages answered by the same knowledge entry
   // (in any of its languages) ask the same thing.

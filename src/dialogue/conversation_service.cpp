@@ -277,6 +277,12 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
       return stored;
     }
   }
+  // A customer trusted only because the server trusted claims when the
+  // conversation began (require_verified_customer was off) is not trusted
+  // once it is on: proof (a customer token, the API key) is what counts.
+  if (settings_.require_verified_customer && conv->context.is_object() &&
+      conv->context.value("customer_verified", true) && !conv->context.value("customer_proven", false))
+    conv->context["customer_verified"] = false;
   TurnRequest turn{*conv, customer_message, history, conv->context};
   const std::string& cid = conv->id;
   int64_t reply_to = customer_message.id;
@@ -285,7 +291,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     reply.text = calming + "\n" + reply.text;
     reply.meta["calming"] = true;
   }
-  for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified"})
+  for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified", "customer_proven"})
     if (conv->context.contains(key)) reply.context[key] = conv->context[key];
   const bool context_changed = reply.context != stored_context;
   auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);

@@ -35,6 +35,10 @@ namespace kefu::dialogue {
 struct ServiceSettings {
   int history_turns = 12;         // messages given to the responder
   size_t max_text_bytes = 16000;  // unused here: the API edge limits messages to 4,000 characters
+  // [dialogue] require_verified_customer: when on, a conversation whose
+  // customer was never proven (no "customer_proven" in its context) gets no
+  // order data, even if it began while claims were trusted.
+  bool require_verified_customer = false;
 };
 
 struct PostCallbacks {

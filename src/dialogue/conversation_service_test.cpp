@@ -15,12 +15,14 @@ class EchoResponder final : public Responder {
  public:
   TurnReply Respond(const TurnRequest& turn, const DeltaFn&) override {
     ++calls;
+    verified = CustomerVerified(turn.context);
     TurnReply r;
     r.text = "echo:" + turn.message.text;
     r.context = turn.context;
     return r;
   }
   std::atomic<int> calls{0};
+  std::atomic<bool> verified{false};
 };
 
 // Serves the conversation by a "human" after the first handoff decision.
@@ -84,6 +86,27 @@ class ConversationServiceTest : public ::testing::Test {
   std::unique_ptr<ConversationService> service_;
   int n_ = 0;
 };
+
+// Upgrading to require_verified_customer = true: a conversation whose customer
+// was trusted only because claims were trusted then loses order access; a
+// proven one keeps it.
+TEST_F(ConversationServiceTest, OnlyProvenCustomersStayVerifiedWhenVerificationIsRequired) {
+  ServiceSettings s;
+  s.require_verified_customer = true;
+  service_->Drain(5000);
+  service_ = std::make_unique<ConversationService>(*store_, responder_, pool_, hub_, metrics_, clock_, s, nullptr,
+                                                   &rules_);
+  auto claimed = service_->Start("t1", "C1", "web");
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_TRUE(store_->SaveContext(claimed->id, {{"customer_verified", true}}).ok());  // opened under the old default
+  Turn(claimed->id, "你好");
+  EXPECT_FALSE(responder_.verified.load());
+  auto proven = service_->Start("t1", "C2", "web");
+  ASSERT_TRUE(proven.ok());
+  ASSERT_TRUE(store_->SaveContext(proven->id, {{"customer_verified", true}, {"customer_proven", true}}).ok());
+  Turn(proven->id, "你好");
+  EXPECT_TRUE(responder_.verified.load());
+}
 
 TEST_F(ConversationServiceTest, DecisionIsStoredAndTheBotAnswersWithoutAGate) {
   auto c = service_->Start("t1", "C1", "web");
