@@ -278,6 +278,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   Draft d;
   if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;
   bool about_orders = false;  // set below, declared before the jumps to `done`
+  bool back_reference = false;
   d.context = turn.context.is_object() ? turn.context : json::object();
   TurnReading reading = ReadTurn(turn.message.text);
   Action action = reading.action;
@@ -321,6 +322,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                             (d.context.contains("pending_choices") && d.context["pending_choices"].is_array() &&
                              !d.context["pending_choices"].empty() &&
                              d.context["pending_choices"][0].value("kind", "") == "order");
+  // "那它什么时候到？" refers to the order under discussion (step 3) unless a
+  // product is named ("冰袖那单呢").
+  back_reference = reading.refers_back && d.context.contains("last_order_id");
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
       ((IsOrderAction(action) && action != Action::kListOrders) ||
        (action == Action::kNone && (HasOrderPredicate(turn.message.text) || about_orders)))) {
@@ -330,7 +334,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     if (listed.ok()) {
       OrderMention m = FindOrderMention(turn.message.text, listed->value("orders", json::array()));
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
-      bool decides = !m.candidates.empty() && (m.by_product || IsOrderAction(action));
+      bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       if (decides && m.candidates.size() == 1) {
         order_id = m.candidates.front();
         d.meta["order_from_mention"] = m.by_product ? "product" : "state";
