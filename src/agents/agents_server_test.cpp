@@ -658,8 +658,10 @@ TEST_F(LlmAssistTest, GeneratedHandoffSummaryIsPushedAndDraftsAreGrounded) {
   std::string cid = NewConversation("C0002");
   json r = Say(cid, "我要投诉！你们的东西用了两天就坏了，太气人了");  // no bot turn: routed to agent1 at once
   ASSERT_EQ(r["reply"]["meta"]["event"], "assigned") << r.dump();
-  // The summary is written in the background and pushed as a handoff frame.
-  json h = WaitFrame(*ws, [&](const json& f) { return f["type"] == "handoff" && f["conversation_id"] == cid; });
+  // The summary is written in the background and pushed as a handoff frame
+  // (generous wait: once timed out at 5 s with the whole suite running on two cores).
+  json h = WaitFrame(
+      *ws, [&](const json& f) { return f["type"] == "handoff" && f["conversation_id"] == cid; }, 15000ms);
   ASSERT_FALSE(h.is_null());
   EXPECT_EQ(h["handoff"]["summary_source"], "llm");
   const std::string gen = h["handoff"]["generated_summary"];
