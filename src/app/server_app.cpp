@@ -1,6 +1,5 @@
 #include "app/server_app.h"
 
-#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include "knowledge/matcher.h"
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
+#include "dialogue/intent_rules.h"
 #include "dialogue/llm_responder.h"
 #include "http/server.h"
 #include "inbox/customer_tokens.h"
@@ -266,12 +266,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
                             const std::string& tenant, const std::string& text) {
     // The same search the bot's first retrieval makes (memoised per thread).
     const std::string understood = kb->Understandable(tenant, text);
-    bool english = false, han = false;
-    for (unsigned char c : understood) {
-      han |= c >= 0x80;
-      english |= std::isalpha(c) != 0;
-    }
-    auto top = kb->Search(tenant, understood, top_k, english && !han ? "en" : "");
+    auto top = kb->Search(tenant, understood, top_k, dialogue::CustomerLanguage(understood) == "en" ? "en" : "");
     if (top.empty() || top.front().confidence < min) return std::string();
     std::string id = top.front().id;
     if (auto dot = id.rfind('.'); dot != std::string::npos && id.size() - dot <= 4) id.resize(dot);

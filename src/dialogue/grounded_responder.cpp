@@ -23,22 +23,13 @@ struct GroundedResponder::Draft {
   json tools = json::array();
   json suggestions = json::array();
   bool handoff = false;
+  bool english = false;  // the customer wrote in English: reply in English
 };
 
 namespace {
 
 constexpr const char* kUnknownReply =
     "抱歉，这个问题我暂时没有找到准确的答案。您可以换个说法再问我，或者回复“转人工”，由人工客服为您处理。";
-
-// "en" for a message written in English (Latin letters, no Chinese), else "zh".
-std::string CustomerLanguage(std::string_view text) {
-  int han = 0, latin = 0;
-  for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
-    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
-    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ++latin;
-  }
-  return han == 0 && latin >= 2 ? "en" : "zh";
-}
 
 // Too little to act on: at most five Chinese characters or two English
 // words, or nothing but punctuation and emoji ("有问题", "急", "help", "？？？").
@@ -125,7 +116,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   auto passages = Retrieve(turn, settings_.top_k);
   // Meaning as well as words: blend in the trained matcher's probability
   // (Chinese questions only: it was trained on Chinese pairs).
-  const double w = CustomerLanguage(turn.message.text) == "en" ? 0.0 : settings_.matcher_weight;
+  const double w = d.english ? 0.0 : settings_.matcher_weight;
   for (auto& p : passages)
     if (p.match >= 0 && w > 0) p.confidence = (1 - w) * p.confidence + w * p.match;
   // Decide by confidence (coverage of the question), not raw BM25 order.
@@ -149,7 +140,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   if (candidates == 1) {
     // One plausible entry only: answer it, saying what we understood.
     const auto& p = passages.front();
-    d.text = (CustomerLanguage(turn.message.text) == "en" ? "Did you mean \"" + p.title + "\"?\n"
+    d.text = (d.english ? "Did you mean \"" + p.title + "\"?\n"
                                                            : "您是想了解「" + p.title + "」吗？\n") +
              templates::KnowledgeAnswer(p.title, p.text);
     d.citations.push_back({{"id", p.id}, {"title", p.title}, {"score", p.score}});
@@ -167,12 +158,12 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
       titles.push_back(p.title);
       d.suggestions.push_back(p.title);
     }
-    d.text = CustomerLanguage(turn.message.text) == "en" ? templates::ClarifyEnglish(titles) : templates::Clarify(titles);
+    d.text = d.english ? templates::ClarifyEnglish(titles) : templates::Clarify(titles);
     d.context["pending_choices"] = choices;
     d.meta["clarify"] = true;
     return;
   }
-  const bool en = CustomerLanguage(turn.message.text) == "en";
+  const bool en = d.english;
   if (Vague(turn.message.text)) {
     // "有问题", "帮我看看", "？？？", "help": nothing to look up yet; ask what it is about.
     d.text = en ? "Sure, I'm here to help. What is it about: an order or delivery, a return or refund, an invoice, "
@@ -241,7 +232,7 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
   d.context.erase("pending_choices");
   d.meta["order_id"] = resolved;
   const bool asks_arrival = ArrivalQuestion(turn.message.text);
-  if (CustomerLanguage(turn.message.text) == "en")
+  if (d.english)
     d.text = action == Action::kTrackLogistics ? templates::LogisticsEnglish(r) : templates::OrderStatusEnglish(r);
   else if (action == Action::kTrackLogistics && asks_arrival && d.meta.value("resolved_from_context", false))
     d.text = templates::ArrivalTime(r);
@@ -277,6 +268,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   const TurnRequest turn{raw_turn.conversation, understood, raw_turn.history, raw_turn.context};
   Draft d;
   if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;
+  d.english = CustomerLanguage(turn.message.text) == "en";
   bool about_orders = false;  // set below, declared before the jumps to `done`
   bool back_reference = false;
   d.context = turn.context.is_object() ? turn.context : json::object();
@@ -418,17 +410,17 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       break;
     }
     case Action::kGreeting:
-      d.text = CustomerLanguage(turn.message.text) == "en"
+      d.text = d.english
                    ? "Hello! I'm the shop's assistant: I can track your orders and parcels and answer questions about "
                      "returns, refunds, invoices and payment. How can I help?"
                    : templates::Greeting();
       break;
     case Action::kThanks:
-      d.text = CustomerLanguage(turn.message.text) == "en" ? "You're welcome! Anything else, just ask."
+      d.text = d.english ? "You're welcome! Anything else, just ask."
                                                             : "不客气，很高兴能帮到您！还有其他问题随时找我。";
       break;
     case Action::kGoodbye:
-      d.text = CustomerLanguage(turn.message.text) == "en" ? "Thanks for contacting us, have a nice day!"
+      d.text = d.english ? "Thanks for contacting us, have a nice day!"
                                                             : "好的，感谢您的咨询，祝您生活愉快，再见！";
       break;
     case Action::kNone:

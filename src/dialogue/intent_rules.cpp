@@ -113,6 +113,15 @@ std::string_view ActionName(Action a) {
   return "faq";
 }
 
+std::string CustomerLanguage(std::string_view text) {
+  int han = 0, latin = 0;
+  for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
+    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
+    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ++latin;
+  }
+  return han == 0 && latin >= 2 ? "en" : "zh";
+}
+
 TurnReading ReadTurn(std::string_view raw) {
   TurnReading r;
   std::string t = Lower(raw);

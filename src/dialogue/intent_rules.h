@@ -34,4 +34,9 @@ TurnReading ReadTurn(std::string_view text);
 
 std::string_view ActionName(Action a);
 
+// The language a customer wrote in: "en" for Latin letters and no Chinese
+// (two letters at least), else "zh". The bot answers in it and searches the
+// knowledge base in it first.
+std::string CustomerLanguage(std::string_view text);
+
 }  // namespace kefu::dialogue
