@@ -183,6 +183,7 @@ class Replayer {
       o.unknown = meta.value("unknown", false);
       o.handoff_claimed = meta.value("handoff", false);
       o.intent = meta.value("intent", "");
+      o.understood_as = meta.value("understood_as", "");
     }
     auto c = client_.Call(bhttp::verb::get, "/v1/conversations/" + conv, nullptr, kWidget);
     if (c.ok() && c->status == 200) o.conversation_status = c->body.value("status", "");
@@ -264,6 +265,7 @@ Result<json> RunDialogueEval(const DialogueEvalOptions& options) {
     it.expect = turn.value("expect", json::object());
     it.verdict = dialogue::Judge(it.expect, *o);
     it.reply_text = o->reply_text;
+    it.understood_as = o->understood_as;
     it.server_cpu_us = cpu;
     report.Add(std::move(it));
     return Status::Ok();

@@ -10,6 +10,7 @@
 #include "common/utf8.h"
 #include "dialogue/intent_rules.h"
 #include "dialogue/templates.h"
+#include "text/spelling.h"
 
 namespace kefu::dialogue {
 
@@ -324,7 +325,10 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     ctx.customer_verified = CustomerVerified(turn.context);
     auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});
     if (listed.ok()) {
-      OrderMention m = FindOrderMention(turn.message.text, listed->value("orders", json::array()));
+      // Product names are read from the customer's own words (traditional folded,
+      // no typo correction: the speller knows the knowledge base, not the catalogue,
+      // and would turn 冰袖 into a word of its own).
+      OrderMention m = FindOrderMention(text::FoldChinese(raw_turn.message.text), listed->value("orders", json::array()));
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       if (decides && m.candidates.size() == 1) {

@@ -110,6 +110,46 @@ constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
     {"rice cooker", "电饭煲"}, {"jeans", "牛仔裤"}, {"hoodie", "卫衣"}, {"sweatshirt", "卫衣"},
     {"arm sleeve", "冰袖"}, {"sleeves", "冰袖"}, {"powder", "散粉"}, {"watch", "手表"}, {"speaker", "音箱"}};
 
+// Kinds of goods customers name instead of the product ("手机那单", "my phone",
+// "电脑"), with the words shop item names use for them: brands and model lines
+// that are phones, computers and so on. General shopping knowledge, not this
+// catalogue's: item names rarely say the kind (小米 Redmi Note 13 Pro).
+struct Kind {
+  std::array<std::string_view, 4> said;    // what the customer writes (lower case)
+  std::array<std::string_view, 12> names;  // what the item name contains (lower case)
+};
+constexpr Kind kKinds[] = {
+    {{"手机", "phone", "", ""},
+     {"手机", "iphone", "mate 60", "mate60", "redmi", "红米", "galaxy", "荣耀", "oppo", "vivo", "pura", "nova"}},
+    {{"红米", "", "", ""}, {"redmi", "红米", "", "", "", "", "", "", "", "", "", ""}},
+    {{"苹果", "apple", "", ""}, {"iphone", "apple", "ipad", "macbook", "", "", "", "", "", "", "", ""}},
+    {{"电脑", "computer", "", ""},
+     {"笔记本", "电脑", "macbook", "thinkpad", "matebook", "小新", "", "", "", "", "", ""}},
+    {{"平板", "tablet", "ipad", ""}, {"平板", "ipad", "matepad", "", "", "", "", "", "", "", "", ""}},
+};
+
+// How strongly the kinds of goods named in `lower` point at `sum_lower`.
+int KindScore(const std::string& lower, const std::string& sum_lower) {
+  int score = 0;
+  // An English word counts on its own only ("phone", not the one in "headphones").
+  auto says = [&](std::string_view w) {
+    if (w.empty()) return false;
+    for (size_t at = lower.find(w); at != std::string::npos; at = lower.find(w, at + 1)) {
+      if (static_cast<unsigned char>(w[0]) >= 0x80) return true;
+      if (at == 0 || !std::isalpha(static_cast<unsigned char>(lower[at - 1]))) return true;
+    }
+    return false;
+  };
+  for (const Kind& k : kKinds) {
+    bool said = std::any_of(k.said.begin(), k.said.end(), says);
+    if (!said) continue;
+    if (std::any_of(k.names.begin(), k.names.end(),
+                    [&](std::string_view w) { return !w.empty() && sum_lower.find(w) != std::string::npos; }))
+      score += 2;
+  }
+  return score;
+}
+
 // The Chinese names of the English kinds of goods the text mentions.
 std::vector<std::string_view> ChineseGoods(std::string_view raw) {
   std::string lower = Lower(raw);
@@ -123,11 +163,24 @@ std::vector<std::string_view> ChineseGoods(std::string_view raw) {
 
 bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
-  for (std::string_view w : {"到哪", "发货", "发了", "签收", "收到", "退款", "退钱", "到账", "取消", "快递", "物流",
-                             "单号", "送到", "能到", "到了", "派送", "那单", "订单", "什么时候到", "啥时候到", "几时到",
-                             "where", "arriv", "ship", "deliver", "refund", "tracking", "cancel", "get here", "coming",
-                             "dispatch", "order", "today", "今天", "几号"})
+  for (std::string_view w : {"到哪", "到那", "发货", "发了", "签收", "收到", "退款", "退钱", "到账", "取消", "快递",
+                             "物流", "单号", "送到", "能到", "到了", "派送", "那单", "订单", "where", "arriv", "ship",
+                             "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "order",
+                             "today", "今天", "几号"})
     if (t.find(w) != std::string::npos) return true;
+  // A question about when or whether it moves: a time or "still not" word
+  // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
+  // "耳机咋还不来").
+  const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+  const std::u32string text(cps.begin(), cps.end());
+  for (std::u32string_view when : {U"什么时候", U"啥时候", U"啥时", U"几时", U"何时", U"多久", U"哪天", U"几天",
+                                   U"怎么还", U"咋还", U"还没", U"还不"}) {
+    size_t at = text.find(when);
+    if (at == std::u32string::npos) continue;
+    const std::u32string_view rest = std::u32string_view(text).substr(at + when.size(), 4);
+    for (char32_t verb : {U'发', U'到', U'送', U'寄', U'来'})
+      if (rest.find(verb) != std::u32string_view::npos) return true;
+  }
   return false;
 }
 
@@ -160,6 +213,7 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
     if (!o.is_object()) continue;
     const std::string summary = o.value("item_summary", "");
     Scored s{o.value("order_id", ""), o.value("status", ""), ProductScore(cps, lower, summary)};
+    if (s.score == 0) s.score = KindScore(lower, Lower(summary));
     for (std::string_view g : goods)
       if (summary.find(g) != std::string::npos) s.score += 2;
     best = std::max(best, s.score);

@@ -27,6 +27,20 @@ TEST(OrderMention, TheProductNamedPicksTheOrder) {
   EXPECT_EQ(FindOrderMention("has the washing machine shipped", Orders()).candidates, std::vector<std::string>{"SO2"});
 }
 
+TEST(OrderMention, KindsOfGoodsNameTheProduct) {
+  json orders = json::array({
+      {{"order_id", "SO7"}, {"status", "refunding"}, {"item_summary", "小米 Redmi Note 13 Pro 8GB+256GB ×1"}},
+      {{"order_id", "SO8"}, {"status", "paid"}, {"item_summary", "联想 小新Pro14 轻薄笔记本 R7 32G 1T ×1"}},
+      {{"order_id", "SO9"}, {"status", "in_transit"}, {"item_summary", "索尼 WH-1000XM5 头戴式降噪耳机 ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("手机那单退款还要多久", orders).candidates, std::vector<std::string>{"SO7"});
+  EXPECT_EQ(FindOrderMention("红米今天能到不", orders).candidates, std::vector<std::string>{"SO7"});
+  EXPECT_EQ(FindOrderMention("我付了款的那台电脑几时发货", orders).candidates, std::vector<std::string>{"SO8"});
+  EXPECT_EQ(FindOrderMention("where is my phone", orders).candidates, std::vector<std::string>{"SO7"});
+  // "phone" inside "headphones" is not a phone.
+  EXPECT_EQ(FindOrderMention("where are my headphones", orders).candidates, std::vector<std::string>{"SO9"});
+}
+
 TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {
   // Two washing machines: the live one, or the one the state names.
   EXPECT_EQ(FindOrderMention("洗衣机到哪儿了", Orders()).candidates, std::vector<std::string>{"SO2"});
@@ -43,6 +57,12 @@ TEST(OrderMention, NothingNamedMeansNoChoice) {
   EXPECT_TRUE(FindOrderMention("\xff\xfe", Orders()).candidates.empty());
   EXPECT_TRUE(HasOrderPredicate("冰箱今天能送到吗"));
   EXPECT_FALSE(HasOrderPredicate("冰箱怎么安装"));
+  EXPECT_TRUE(HasOrderPredicate("笔记本啥时候发"));
+  EXPECT_TRUE(HasOrderPredicate("相机几时能寄出"));
+  EXPECT_TRUE(HasOrderPredicate("耳机咋还不来"));
+  EXPECT_TRUE(HasOrderPredicate("防晒霜到那了"));
+  EXPECT_FALSE(HasOrderPredicate("冰箱保修多久"));
+  EXPECT_FALSE(HasOrderPredicate("什么时候有优惠"));
 }
 
 }  // namespace

@@ -157,6 +157,7 @@ json UnderstandingReport::ToJson() const {
                           {"got", got},
                           {"reason", it.verdict.reason},
                           {"reply", std::string(utf8::TruncateBytes(it.reply_text, 300))}});
+      if (!it.understood_as.empty()) failures.back()["understood_as"] = it.understood_as;
     }
   }
   auto table = [](const std::map<std::string, Tally>& m) {

@@ -29,6 +29,7 @@ struct TurnObservation {
   bool handoff_claimed = false;      // the reply said a human was arranged (meta.handoff)
   std::string intent;                // meta.intent
   std::string reply_text;
+  std::string understood_as;         // meta.understood_as: the text after folding and typo correction
 };
 
 struct TurnVerdict {
@@ -59,6 +60,7 @@ class UnderstandingReport {
     nlohmann::json expect;
     TurnVerdict verdict;
     std::string reply_text;
+    std::string understood_as;
     double server_cpu_us = 0;  // server CPU spent on this turn (0 when unmeasured)
   };
   void Add(Item item);
