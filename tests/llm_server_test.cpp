@@ -2,6 +2,7 @@
 // protocol-faithful fake OpenAI-compatible server (tests/support/fake_openai).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "http/testing.h"
@@ -140,6 +141,116 @@ TEST_F(LlmServerTest, GracefulStopFinishesInFlightTurns) {
   auto row = st.Step();
   ASSERT_TRUE(row.ok() && *row);
   EXPECT_EQ(st.Text(0), "慢慢的回答。");
+}
+
+// [dialogue] llm_understanding with llm_answers = false: the model only reads
+// the turn (intent + the question restated); answers come from the knowledge
+// base and the tools.
+class LlmUnderstandingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::FreshTestDir("llm_understanding_test", /*per_test=*/true);
+    config_ = testing::TestConfig(dir_);
+    config_.llm.base_url = fake_.base_url();
+    config_.llm.model = "fake-model";
+    config_.llm.timeout_ms = 3000;
+    config_.llm.max_retries = 1;
+    config_.llm.retry_backoff_ms = 10;
+    config_.dialogue.llm_understanding = true;
+    config_.dialogue.llm_understanding_timeout_ms = 400;
+    config_.dialogue.llm_answers = false;
+    config_.dialogue.require_verified_customer = false;
+    auto a = testing::StartServer(config_);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_ = std::move(*a);
+  }
+  void TearDown() override {
+    app_.reset();
+    fs::remove_all(dir_);
+  }
+  json Ask(const std::string& text) {
+    auto c = Fetch(app_->port(), "POST", "/v1/conversations", R"({"customer_id":"C0001"})", kWidget);
+    EXPECT_TRUE(c.ok());
+    std::string id = json::parse(c->body).value("id", "");
+    auto r = Fetch(app_->port(), "POST", "/v1/conversations/" + id + "/messages",
+                   json{{"client_msg_id", "m1"}, {"text", text}}.dump(), kWidget);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << r->body;
+    json j = json::parse(r->body);
+    j["conversation_id"] = id;
+    return j;
+  }
+
+  FakeOpenAiServer fake_;
+  Config config_;
+  fs::path dir_;
+  std::unique_ptr<app::ServerApp> app_;
+};
+
+TEST_F(LlmUnderstandingTest, TheModelsRestatementFindsTheEntry) {
+  fake_.Enqueue(FakeReply::Json(R"({"intent":"faq","query":"退货流程是什么","product":""})"));
+  json r = Ask("这玩意儿我不想要了 咋整");
+  const json& meta = r["reply"]["meta"];
+  EXPECT_EQ(meta["source"], "grounded");
+  EXPECT_EQ(meta["llm_reading"]["intent"], "faq");
+  EXPECT_EQ(meta["llm_reading"]["query"], "退货流程是什么");
+  ASSERT_FALSE(meta["citations"].empty()) << r.dump();
+  EXPECT_EQ(meta["citations"][0]["id"], "kb-return-02") << r.dump();
+  // One short JSON-mode request, not streamed, with the customer's words in it.
+  ASSERT_EQ(fake_.RequestCount(), 1u);
+  const json req = fake_.Requests()[0].json;
+  EXPECT_EQ(req["response_format"]["type"], "json_object");
+  EXPECT_FALSE(req["stream"].get<bool>());
+  EXPECT_FALSE(req.contains("tools"));
+  EXPECT_NE(req["messages"][1]["content"].get<std::string>().find("这玩意儿我不想要了"), std::string::npos);
+}
+
+TEST_F(LlmUnderstandingTest, AHumanReadByTheModelReachesTheQueue) {
+  fake_.Enqueue(FakeReply::Json("```json\n{\"intent\":\"human\",\"query\":\"\",\"product\":\"\"}\n```"));
+  json r = Ask("你们这服务我真是服了");
+  // No agent is online in this test: the real outcome is leave-a-message,
+  // told by the desk, not a bot's "已为您转人工".
+  EXPECT_EQ(r["reply"]["role"], "system") << r.dump();
+  EXPECT_TRUE(r["reply"]["meta"]["handoff"].get<bool>()) << r.dump();
+  EXPECT_EQ(r["reply"]["meta"]["llm_reading"]["intent"], "human");
+  auto c = Fetch(app_->port(), "GET", "/v1/conversations/" + r["conversation_id"].get<std::string>(), "", kWidget);
+  ASSERT_TRUE(c.ok());
+  std::string status = json::parse(c->body).value("status", "");
+  EXPECT_TRUE(status == "queued" || status == "human" || r["reply"]["meta"].value("leave_message", false)) << c->body;
+}
+
+TEST_F(LlmUnderstandingTest, OutOfScopeIsNotAnsweredFromAWeakEntry) {
+  fake_.Enqueue(FakeReply::Json(R"({"intent":"out_of_scope","query":"明天上海天气怎么样","product":""})"));
+  json r = Ask("明天上海会下雨吗 发货会不会受影响啊");
+  const json& meta = r["reply"]["meta"];
+  EXPECT_TRUE(meta.value("unknown", false) || !meta["citations"].empty()) << r.dump();
+  EXPECT_FALSE(meta.value("tentative", false));
+  EXPECT_FALSE(meta.value("clarify", false));
+}
+
+TEST_F(LlmUnderstandingTest, AFailingOrUnreadableModelChangesNothing) {
+  // The fake's default reply is prose, not a reading: the rules and the index alone ...
+  json before = Ask("退货运费谁承担");
+  const size_t asked = fake_.RequestCount();
+  // ... a 500 (twice: one retry), prose instead of JSON, an unknown intent, and
+  // a reply slower than the reading's 400 ms budget all give the same answer.
+  for (int i = 0; i < 2; ++i) fake_.Enqueue(FakeReply::Error(500, "overloaded"));
+  json failed = Ask("退货运费谁承担");
+  fake_.Enqueue(FakeReply::Json("The customer asks who pays for return shipping."));
+  json prose = Ask("退货运费谁承担");
+  fake_.Enqueue(FakeReply::Json(R"({"intent":"refund_please","query":"x"})"));
+  json unknown_intent = Ask("退货运费谁承担");
+  fake_.Enqueue(FakeReply::Json(R"({"intent":"human"})").DelayBeforeHeaders(3000));
+  auto t0 = std::chrono::steady_clock::now();
+  json slow = Ask("退货运费谁承担");
+  double slow_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GT(fake_.RequestCount(), asked);
+  for (const json* r : {&failed, &prose, &unknown_intent, &slow}) {
+    EXPECT_EQ((*r)["reply"]["text"], before["reply"]["text"]) << r->dump();
+    EXPECT_FALSE((*r)["reply"]["meta"].contains("llm_reading")) << r->dump();
+    EXPECT_FALSE((*r)["reply"]["meta"]["handoff"].get<bool>());
+  }
+  EXPECT_LT(slow_s, 2.5);  // the reading's 400 ms budget, not the model's 3 s
 }
 
 }  // namespace

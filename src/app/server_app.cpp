@@ -53,6 +53,7 @@ struct ServerApp::Impl {
   std::unique_ptr<api::TenantDirectory> tenants;
   std::unique_ptr<dialogue::ConversationStore> store;
   dialogue::ConversationHub hub;
+  std::unique_ptr<dialogue::TurnInterpreter> interpreter;  // before `grounded`, which points at it
   std::unique_ptr<dialogue::GroundedResponder> grounded;
   std::unique_ptr<llm::OpenAiClient> llm_client;
   std::unique_ptr<dialogue::LlmResponder> llm_responder;
@@ -196,10 +197,19 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   gs.answer_threshold = config.dialogue.answer_threshold;
   gs.clarify_threshold = config.dialogue.clarify_threshold;
   gs.top_k = config.knowledge.top_k;
-  a.grounded = std::make_unique<dialogue::GroundedResponder>(*a.kb, a.tools, gs);
-  dialogue::Responder* responder = a.grounded.get();
   if (config.LlmEnabled()) {
     KEFU_ASSIGN_OR_RETURN(a.llm_client, llm::OpenAiClient::Create(config.llm, a.metrics, a.clock));
+    if (config.dialogue.llm_understanding) {
+      dialogue::LlmInterpreterSettings is;
+      is.timeout_ms = config.dialogue.llm_understanding_timeout_ms;
+      a.interpreter = std::make_unique<dialogue::LlmTurnInterpreter>(*a.llm_client, is);
+    }
+  } else if (config.dialogue.llm_understanding) {
+    log::Warn("llm_understanding_without_llm", {{"detail", "[dialogue] llm_understanding needs [llm] base_url; ignored"}});
+  }
+  a.grounded = std::make_unique<dialogue::GroundedResponder>(*a.kb, a.tools, gs, a.interpreter.get());
+  dialogue::Responder* responder = a.grounded.get();
+  if (config.LlmEnabled() && config.dialogue.llm_answers) {
     dialogue::LlmResponderSettings ls;
     ls.max_tool_rounds = config.llm.max_tool_rounds;
     ls.temperature = config.llm.temperature;

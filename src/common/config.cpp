@@ -84,6 +84,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
   F(knowledge, matcher_model);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold); F(dialogue, require_verified_customer);
+  F(dialogue, llm_understanding); F(dialogue, llm_understanding_timeout_ms); F(dialogue, llm_answers);
   F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
   F(agents, pwhash_ops); F(agents, pwhash_mem_kib); F(agents, assignment); F(agents, llm_assist);
   F(agents, login_ip_max_failures); F(agents, login_ip_window_s); F(agents, login_account_max_failures);
@@ -144,6 +145,8 @@ Status Validate(const Config& c) {
   bool level_ok = false;
   for (auto* l : kLevels) level_ok |= c.log.level == l;
   if (!level_ok) return InvalidArgument("log.level must be one of trace, debug, info, warn, error");
+  if (c.dialogue.llm_understanding_timeout_ms < 50 || c.dialogue.llm_understanding_timeout_ms > 60'000)
+    return InvalidArgument("dialogue.llm_understanding_timeout_ms must be 50..60000");
   if (c.dialogue.clarify_threshold > c.dialogue.answer_threshold)
     return InvalidArgument("dialogue.clarify_threshold must not exceed dialogue.answer_threshold");
   if (c.agents.session_ttl_s < 60) return InvalidArgument("agents.session_ttl_s must be at least 60");

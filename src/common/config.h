@@ -77,6 +77,14 @@ struct DialogueConfig {
   bool require_verified_customer = true;
   double answer_threshold = 0.45;       // retrieval confidence needed to answer directly
   double clarify_threshold = 0.25;      // between this and answer_threshold: ask to clarify
+  // With [llm]: the model reads the turns the rules are unsure of (intent and
+  // the question restated to stand alone; dialogue/llm_understanding.h). The
+  // rules, the trained matcher and the index stay the fallback.
+  bool llm_understanding = false;
+  int llm_understanding_timeout_ms = 2'000;  // a reading slower than this is not waited for
+  // With [llm]: the model writes the answers (grounded on the same passages and
+  // tools). false = answers come from the knowledge base and templates only.
+  bool llm_answers = true;
 };
 
 // Message center (src/inbox, docs/inbox.md): outbound webhook delivery.

@@ -287,6 +287,44 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   const std::string& cid = conv->id;
   int64_t reply_to = customer_message.id;
   TurnReply reply = responder_.Respond(turn, [&](std::string_view delta) { hub_.PublishDelta(cid, reply_to, delta); });
+  // The responder found a request for a human the routing facts did not show
+  // (a language model's reading, its request_human tool call): route it now,
+  // through the tenant's rules, so the reply states the real outcome (queue
+  // place, the agent, leave-a-message) and never an empty promise.
+  if (gate_ && rules_ && reply.meta.value("handoff", false) &&
+      !(decision.is_object() && decision.value("handoff", false))) {
+    routing::TurnFacts f;
+    f.tenant_id = conv->tenant_id;
+    f.channel = conv->channel;
+    f.text = customer_message.text;
+    f.emotion = "neutral";
+    f.sentiment = "neutral";
+    f.human_requested = true;
+    f.now_ms = clock_.NowMs();
+    GateFacts g = gate_->Facts(*conv);
+    f.customer_tier = g.customer_tier;
+    f.wait_ms = g.wait_ms;
+    nlohmann::json late = rules_->For(conv->tenant_id)->Evaluate(f).ToJson();
+    if (late.value("handoff", false)) {
+      late["late"] = true;  // decided after the bot read the turn
+      GateVerdict v = gate_->Admit(*conv, customer_message, late, reply.context);
+      if (v.kind == GateVerdict::Kind::kNotice) {
+        for (const char* key : {"llm_reading", "tools", "intent"})
+          if (reply.meta.contains(key)) v.meta[key] = reply.meta[key];
+        v.meta["decision"] = std::move(late);
+        for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified", "customer_proven"})
+          if (conv->context.contains(key)) reply.context[key] = conv->context[key];
+        auto stored = store_.AppendReply(cid, v.text, reply_to, v.meta, &reply.context, "system");
+        if (!stored.ok()) {
+          turns_failed_.Inc();
+          return stored.status();
+        }
+        turns_ok_.Inc();
+        hub_.PublishMessage(*stored);
+        return stored;
+      }
+    }
+  }
   if (!calming.empty()) {
     reply.text = calming + "\n" + reply.text;
     reply.meta["calming"] = true;

@@ -25,6 +25,11 @@ struct GroundedResponder::Draft {
   json suggestions = json::array();
   bool handoff = false;
   bool english = false;  // the customer wrote in English: reply in English
+  // A language model's reading of the turn (dialogue/llm_understanding.h).
+  std::string rewrite;        // the question restated to stand alone
+  bool unclear = false;       // too vague: ask rather than guess
+  bool out_of_scope = false;  // nothing the shop answers: only a confident entry may answer
+  bool policy_question = false;  // a question for the knowledge base, even if it names goods
 };
 
 namespace {
@@ -66,8 +71,8 @@ std::string LastCustomerText(const TurnRequest& turn) {
 }  // namespace
 
 GroundedResponder::GroundedResponder(const knowledge::KnowledgeBase& kb, const tools::ToolRegistry& tools,
-                                     GroundedSettings settings)
-    : kb_(kb), tools_(tools), settings_(settings) {}
+                                     GroundedSettings settings, TurnInterpreter* interpreter)
+    : kb_(kb), tools_(tools), settings_(settings), interpreter_(interpreter) {}
 
 json GroundedResponder::CallTool(const TurnRequest& turn, const std::string& name, const json& args, Draft& d) const {
   tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
@@ -80,7 +85,8 @@ json GroundedResponder::CallTool(const TurnRequest& turn, const std::string& nam
   return *r;
 }
 
-std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& turn, int top_k) const {
+std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& turn, int top_k,
+                                                           std::string_view rewrite) const {
   const std::string& tenant = turn.conversation.tenant_id;
   // Entries in the customer's language first: a Chinese question is answered
   // from Chinese entries, an English one from English entries when the tenant
@@ -95,6 +101,13 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
     return ps;
   };
   auto passages = search(turn.message.text);
+  if (!rewrite.empty() && rewrite != turn.message.text) {
+    // The model's standalone restatement ("那退货呢？" → "怎么退货") is searched
+    // too; the more confident reading wins.
+    auto restated = search(kb_.Understandable(tenant, rewrite));
+    if (!restated.empty() && (passages.empty() || restated.front().confidence > passages.front().confidence))
+      passages = std::move(restated);
+  }
   // A short follow-up ("那运费呢？") leans on the previous question.
   const size_t len = utf8::Length(turn.message.text);
   double best = passages.empty() ? 0 : passages.front().confidence;
@@ -114,7 +127,12 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
 }
 
 void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
-  auto passages = Retrieve(turn, settings_.top_k);
+  auto passages = Retrieve(turn, settings_.top_k, d.rewrite);
+  if (d.out_of_scope) {
+    // The model read it as nothing the shop answers: only an entry the words
+    // confirm on their own may answer; no tentative answers or choices.
+    while (!passages.empty() && passages.back().confidence < settings_.answer_threshold) passages.pop_back();
+  }
   // Meaning as well as words: blend in the trained matcher's probability
   // (Chinese questions only: it was trained on Chinese pairs).
   const double w = d.english ? 0.0 : settings_.matcher_weight;
@@ -138,7 +156,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   }
   size_t candidates = 0;
   for (const auto& p : passages) candidates += p.confidence >= settings_.clarify_threshold;
-  if (candidates == 1) {
+  if (candidates == 1 && !d.unclear) {
     // One plausible entry only: answer it, saying what we understood.
     const auto& p = passages.front();
     d.text = (d.english ? "Did you mean \"" + p.title + "\"?\n"
@@ -150,7 +168,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
     d.meta["tentative"] = true;
     return;
   }
-  if (conf >= settings_.clarify_threshold) {
+  if (conf >= settings_.clarify_threshold && !d.unclear) {
     json choices = json::array();
     std::vector<std::string> titles;
     for (const auto& p : passages) {
@@ -165,7 +183,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
     return;
   }
   const bool en = d.english;
-  if (Vague(turn.message.text)) {
+  if (Vague(turn.message.text) || d.unclear) {
     // "有问题", "帮我看看", "？？？", "help": nothing to look up yet; ask what it is about.
     d.text = en ? "Sure, I'm here to help. What is it about: an order or delivery, a return or refund, an invoice, "
                   "payment, or something else? A few words or your order number is enough."
@@ -276,6 +294,43 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   TurnReading reading = ReadTurn(turn.message.text);
   Action action = reading.action;
   std::optional<std::string> order_id = reading.order_id;
+  // The text order mentions are looked for in: the customer's own words
+  // (traditional folded, no typo correction: the speller knows the knowledge
+  // base, not the catalogue, and would turn 冰袖 into a word of its own).
+  std::string mention_text = text::FoldChinese(raw_turn.message.text);
+
+  // 0. Where the rules are unsure, a language model may read the turn.
+  const bool rules_sure = reading.strong || reading.choice || order_id || action == Action::kHuman ||
+                          action == Action::kGreeting || action == Action::kThanks || action == Action::kGoodbye;
+  if (interpreter_ && !rules_sure) {
+    std::vector<PriorMessage> prior;
+    for (const auto& m : turn.history)
+      if (m.role == "customer" || m.role == "bot" || m.role == "agent") prior.push_back({m.role, m.text});
+    if (auto r = interpreter_->Interpret(raw_turn.message.text, prior)) {
+      d.meta["llm_reading"] = {{"intent", std::string(IntentName(r->intent))}, {"query", r->query},
+                               {"product", r->product}};
+      d.rewrite = r->query;
+      if (!r->product.empty()) mention_text += " " + r->product;
+      using I = Interpretation::Intent;
+      switch (r->intent) {
+        case I::kHuman: action = Action::kHuman; break;
+        case I::kOrderStatus: action = Action::kOrderStatus; break;
+        case I::kTrackLogistics: action = Action::kTrackLogistics; break;
+        case I::kListOrders: action = Action::kListOrders; break;
+        case I::kProducts:
+          action = Action::kProductSearch;
+          if (reading.product_query.empty()) reading.product_query = !r->product.empty() ? r->product : r->query;
+          break;
+        case I::kFaq:
+          if (!IsOrderAction(action)) action = Action::kNone;
+          d.policy_question = true;
+          break;
+        case I::kUnclear: d.unclear = true; break;
+        case I::kOutOfScope: d.out_of_scope = true; action = Action::kNone; break;
+        case I::kSmalltalk: break;
+      }
+    }
+  }
 
   // 1. The customer picks one of the options offered in the previous turn.
   if (reading.choice && d.context.contains("pending_choices")) {
@@ -320,15 +375,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   back_reference = reading.refers_back && d.context.contains("last_order_id");
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
       ((IsOrderAction(action) && action != Action::kListOrders) ||
-       (action == Action::kNone && (HasOrderPredicate(turn.message.text) || about_orders)))) {
+       (action == Action::kNone && !d.policy_question && (HasOrderPredicate(turn.message.text) || about_orders)))) {
     tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
     ctx.customer_verified = CustomerVerified(turn.context);
     auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});
     if (listed.ok()) {
-      // Product names are read from the customer's own words (traditional folded,
-      // no typo correction: the speller knows the knowledge base, not the catalogue,
-      // and would turn 冰袖 into a word of its own).
-      OrderMention m = FindOrderMention(text::FoldChinese(raw_turn.message.text), listed->value("orders", json::array()));
+      OrderMention m = FindOrderMention(mention_text, listed->value("orders", json::array()));
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       if (decides && m.candidates.size() == 1) {

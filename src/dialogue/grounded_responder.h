@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "dialogue/llm_understanding.h"
 #include "dialogue/responder.h"
 #include "knowledge/knowledge_base.h"
 #include "tools/tool.h"
@@ -36,12 +37,16 @@ struct Evidence {
 
 class GroundedResponder final : public Responder {
  public:
-  GroundedResponder(const knowledge::KnowledgeBase& kb, const tools::ToolRegistry& tools, GroundedSettings settings);
+  // `interpreter` (may be null, not owned): a language model's reading of
+  // turns the rules are unsure of (dialogue/llm_understanding.h).
+  GroundedResponder(const knowledge::KnowledgeBase& kb, const tools::ToolRegistry& tools, GroundedSettings settings,
+                    TurnInterpreter* interpreter = nullptr);
 
   TurnReply Respond(const TurnRequest& turn, const DeltaFn& on_delta) override;
 
   // Knowledge-base search with the conversation's context folded in.
-  std::vector<knowledge::Passage> Retrieve(const TurnRequest& turn, int top_k) const;
+  // `rewrite`: the question restated to stand alone (by a language model), searched too.
+  std::vector<knowledge::Passage> Retrieve(const TurnRequest& turn, int top_k, std::string_view rewrite = {}) const;
 
  private:
   struct Draft;
@@ -55,6 +60,7 @@ class GroundedResponder final : public Responder {
   const knowledge::KnowledgeBase& kb_;
   const tools::ToolRegistry& tools_;
   GroundedSettings settings_;
+  TurnInterpreter* interpreter_ = nullptr;
 };
 
 }  // namespace kefu::dialogue

@@ -46,6 +46,11 @@ struct ChatRequest {
   bool stream = true;
   // OpenAI "tool_choice" ("auto", "none", "required"); empty = not sent.
   std::string tool_choice;
+  // OpenAI "response_format": {"type":"json_object"} (JSON mode).
+  bool json_object = false;
+  // Bounds this whole call instead of LlmConfig::timeout_ms (a quick
+  // classification should not wait as long as a generated answer).
+  std::optional<int> timeout_ms;
 };
 
 struct ChatResponse {

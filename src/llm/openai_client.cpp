@@ -130,7 +130,9 @@ Result<ChatResponse> OpenAiClient::Chat(const ChatRequest& req, const DeltaFn& o
     registry_.GetCounter("kefu_llm_requests_total", "LLM chat calls by outcome", "outcome=\"breaker_open\"").Inc();
     return rejected;
   }
-  const auto deadline = SteadyClock::now() + milliseconds(cfg_.timeout_ms);
+  const int timeout_ms = req.timeout_ms && *req.timeout_ms > 0 ? std::min(*req.timeout_ms, cfg_.timeout_ms)
+                                                                 : cfg_.timeout_ms;
+  const auto deadline = SteadyClock::now() + milliseconds(timeout_ms);
   const std::string body =
       openai::BuildRequestBody(req, cfg_.model, req.temperature.value_or(cfg_.temperature),
                                req.max_tokens.value_or(cfg_.max_tokens))
@@ -245,7 +247,7 @@ OpenAiClient::Attempt OpenAiClient::Exchange(Io& io, Stream& s, const std::strin
   };
   auto io_failure = [&](beast::error_code ec, const std::string& what) {
     if (ec == net::error::timed_out) {
-      a.status = DeadlineExceeded("llm request timed out after " + std::to_string(cfg_.timeout_ms) + " ms (" + what + ")");
+      a.status = DeadlineExceeded("llm request ran out of its time (" + what + ")");
       a.retryable = false;  // the whole call's time is used up
     } else {
       a.status = Unavailable("llm connection failed while " + what + ": " + ec.message());

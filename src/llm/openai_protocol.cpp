@@ -70,6 +70,7 @@ json BuildRequestBody(const ChatRequest& req, const std::string& model, double t
     body["tools"] = std::move(tools);
   }
   if (!req.tool_choice.empty()) body["tool_choice"] = req.tool_choice;
+  if (req.json_object) body["response_format"] = {{"type", "json_object"}};
   body["temperature"] = temperature;
   body["max_tokens"] = max_tokens;
   body["stream"] = req.stream;
