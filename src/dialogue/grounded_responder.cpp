@@ -383,6 +383,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       OrderMention m = FindOrderMention(mention_text, listed->value("orders", json::array()));
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
+      // Goods named, but a policy question ("冰箱收到了 有师傅来装吗", "牛仔裤有点小
+      // 能换大一码吗"): the knowledge base answers when it is sure.
+      if (decides && !IsOrderAction(action) && !AsksAboutProgress(turn.message.text)) {
+        auto passages = Retrieve(turn, 1);
+        if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) decides = false;
+      }
       if (decides && m.candidates.size() == 1) {
         order_id = m.candidates.front();
         d.meta["order_from_mention"] = m.by_product ? "product" : "state";

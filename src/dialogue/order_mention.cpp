@@ -163,10 +163,17 @@ std::vector<std::string_view> ChineseGoods(std::string_view raw) {
 
 bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
-  for (std::string_view w : {"到哪", "到那", "发货", "发了", "签收", "收到", "退款", "退钱", "到账", "取消", "快递",
-                             "物流", "单号", "送到", "能到", "到了", "派送", "那单", "订单", "where", "arriv", "ship",
-                             "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "order",
-                             "today", "今天", "几号"})
+  for (std::string_view w : {"收到", "那单", "订单", "order"})
+    if (t.find(w) != std::string::npos) return true;
+  return AsksAboutProgress(raw);
+}
+
+bool AsksAboutProgress(std::string_view raw) {
+  const std::string t = Lower(raw);
+  for (std::string_view w : {"到哪", "到那", "发货", "发了", "签收", "没收到", "退款", "退钱", "到账", "取消", "快递",
+                             "物流", "单号", "送到", "能到", "到了吗", "到了没", "到没到", "没到", "派送", "where", "arriv", "ship",
+                             "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "today",
+                             "今天", "几号", "never got", "didn't get", "not received", "haven't received"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",

@@ -26,4 +26,9 @@ OrderMention FindOrderMention(std::string_view text, const nlohmann::json& order
 // named, such a message is about that order, not a policy question.
 bool HasOrderPredicate(std::string_view text);
 
+// True when the text asks how an order is progressing (where, when, shipped,
+// refunded, cancelled, not received). "冰箱收到了 有师傅来装吗" names an order's
+// goods and says it arrived, but asks a policy question: not progress.
+bool AsksAboutProgress(std::string_view text);
+
 }  // namespace kefu::dialogue

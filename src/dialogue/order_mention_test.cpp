@@ -63,6 +63,12 @@ TEST(OrderMention, NothingNamedMeansNoChoice) {
   EXPECT_TRUE(HasOrderPredicate("防晒霜到那了"));
   EXPECT_FALSE(HasOrderPredicate("冰箱保修多久"));
   EXPECT_FALSE(HasOrderPredicate("什么时候有优惠"));
+  EXPECT_TRUE(HasOrderPredicate("冰箱收到了 有师傅来装吗"));
+  EXPECT_FALSE(AsksAboutProgress("冰箱收到了 有师傅来装吗"));
+  EXPECT_FALSE(AsksAboutProgress("got my order but the lipstick shade is wrong, can I swap it?"));
+  EXPECT_TRUE(AsksAboutProgress("When will the Dyson vacuum ship?"));
+  EXPECT_TRUE(AsksAboutProgress("冰箱还没收到"));
+  EXPECT_TRUE(AsksAboutProgress("has my phone shipped"));
 }
 
 }  // namespace
