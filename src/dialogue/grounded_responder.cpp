@@ -52,6 +52,19 @@ bool Vague(std::string_view text) {
   return han <= 5 && words == 0;
 }
 
+// A short follow-up: at most six Chinese characters, or four English words.
+bool ShortFollowUp(std::string_view text) {
+  int han = 0, words = 0;
+  bool in_word = false;
+  for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
+    bool latin = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
+    if (latin && !in_word) ++words;
+    in_word = latin;
+  }
+  return han == 0 ? words <= 4 : han <= 6 && words <= 1;
+}
+
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
@@ -385,7 +398,10 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       // Goods named, but a policy question ("冰箱收到了 有师傅来装吗", "牛仔裤有点小
       // 能换大一码吗"): the knowledge base answers when it is sure.
-      if (decides && !IsOrderAction(action) && !AsksAboutProgress(turn.message.text)) {
+      // In a conversation about orders, a short reply naming goods ("the laptop
+      // one", "外套呢") picks the order.
+      const bool picks_order = about_orders && ShortFollowUp(turn.message.text);
+      if (decides && !IsOrderAction(action) && !picks_order && !AsksAboutProgress(turn.message.text)) {
         auto passages = Retrieve(turn, 1);
         if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) decides = false;
       }
