@@ -147,19 +147,21 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
   });
 
   struct SearchArgs {
-    std::string tenant, query;
+    std::string tenant, query, context;
     int top_k = 5;
   };
   auto sa = std::make_shared<SearchArgs>();
   CLI::App* search = kb->add_subcommand("search", "Search a tenant's knowledge base");
   search->add_option("--tenant", sa->tenant, "tenant id")->required();
   search->add_option("--top-k", sa->top_k, "passages to show")->check(CLI::Range(1, 100));
+  search->add_option("--context", sa->context, "the conversation so far, for a follow-up ('冰箱呢')");
   search->add_option("query", sa->query, "question")->required();
   search->callback([shared, sa] {
     KbSession s = Open(*shared);
     Status st = s.kb->LoadAll();
     if (!st.ok()) Fail(st);
-    auto hits = s.kb->Search(sa->tenant, sa->query, sa->top_k);
+    auto hits = sa->context.empty() ? s.kb->Search(sa->tenant, sa->query, sa->top_k)
+                                    : s.kb->SearchFollowUp(sa->tenant, sa->query, sa->context, sa->top_k);
     if (hits.empty()) std::printf("no passages\n");
     for (const auto& p : hits)
       std::printf("%-20s score %7.3f  confidence %.2f  %s\n", p.id.c_str(), p.score, p.confidence, p.title.c_str());

@@ -121,19 +121,24 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
     if (!restated.empty() && (passages.empty() || restated.front().confidence > passages.front().confidence))
       passages = std::move(restated);
   }
-  // A short follow-up ("那运费呢？") leans on the previous question.
+  // A short follow-up ("冰箱呢", "那换货呢？", "运费呢") leans on the topic so far:
+  // the entry answered last and the previous question rank the entries, the
+  // follow-up's own words decide the confidence (KnowledgeBase::SearchFollowUp).
   const size_t len = utf8::Length(turn.message.text);
   double best = passages.empty() ? 0 : passages.front().confidence;
   if (len <= 10 && best < settings_.answer_threshold) {
-    std::string prev = LastCustomerText(turn);
-    if (!prev.empty()) {
-      auto merged = search(prev + " " + turn.message.text);
-      // Accept the merged reading only when it is more confident and is not
-      // simply the previous answer again.
-      if (!merged.empty() && merged.front().confidence > best &&
-          merged.front().id != turn.context.value("last_kb_id", "")) {
-        passages = std::move(merged);
+    std::string context = LastCustomerText(turn);
+    const std::string last_kb = turn.context.is_object() ? turn.context.value("last_kb_id", "") : "";
+    if (!last_kb.empty())
+      if (auto e = kb_.Get(tenant, last_kb); e.ok()) context = e->title + " " + context;
+    if (!context.empty()) {
+      auto follow = kb_.SearchFollowUp(tenant, turn.message.text, context, top_k, lang);
+      if (follow.empty() || follow.front().confidence < settings_.clarify_threshold) {
+        auto any = kb_.SearchFollowUp(tenant, turn.message.text, context, top_k, "*");
+        if (!any.empty() && (follow.empty() || any.front().confidence > follow.front().confidence))
+          follow = std::move(any);
       }
+      if (!follow.empty() && follow.front().confidence > best) passages = std::move(follow);
     }
   }
   return passages;

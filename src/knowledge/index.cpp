@@ -104,27 +104,27 @@ const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
 }
 
 std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, double min_score,
-                                         std::string_view lang) const {
+                                         std::string_view lang, std::string_view context) const {
   // A turn asks the same question twice (the repeat detector, then the bot):
   // the last search of this thread for this index is remembered.
   struct Memo {
     uint64_t generation = 0;
-    std::string query, lang;
+    std::string query, lang, context;
     int top_k = 0;
     double min_score = 0;
     std::vector<Passage> out;
   };
   thread_local Memo memo;
   if (memo.generation == generation_ && memo.top_k == top_k && memo.min_score == min_score && memo.lang == lang &&
-      memo.query == raw_query)
+      memo.query == raw_query && memo.context == context)
     return memo.out;
-  std::vector<Passage> out = SearchUncached(raw_query, top_k, min_score, lang);
-  memo = {generation_, std::string(raw_query), std::string(lang), top_k, min_score, out};
+  std::vector<Passage> out = SearchUncached(raw_query, top_k, min_score, lang, context);
+  memo = {generation_, std::string(raw_query), std::string(lang), std::string(context), top_k, min_score, out};
   return out;
 }
 
 std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int top_k, double min_score,
-                                                 std::string_view lang) const {
+                                                 std::string_view lang, std::string_view context) const {
   std::vector<Passage> out;
   if (docs_.empty() || top_k <= 0) return out;
   const std::string understood = Understandable(raw_query);
@@ -175,6 +175,19 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
       }
     }
   }
+
+  // The follow-up's context: its words rank, at context_weight, and cover nothing.
+  std::vector<uint32_t> context_terms;  // positions in q of the context's words
+  if (!context.empty()) {
+    for (const std::string& t : seg_.Tokenize(Understandable(context))) {
+      add(t, opts_.context_weight, {});
+      uint32_t at = pos[t];
+      if (std::find(context_terms.begin(), context_terms.end(), at) == context_terms.end() && q[at].term)
+        context_terms.push_back(at);
+    }
+  }
+  double context_idf = 0;
+  for (uint32_t c : context_terms) context_idf += q[c].term->idf;
 
   // BM25 accumulation over the postings of the query terms.
   const double k1p1 = opts_.k1 + 1;
@@ -233,11 +246,28 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     double cov = 0;
     for (size_t i = 0; i < n_user; ++i) cov += covered[i] ? user_idf[i] : 0;
     cov = idf_total > 0 ? cov / idf_total : 0;
+    // A follow-up: an entry must contain some of the follow-up's own words; the
+    // share of the context it contains scales the confidence (0.6 .. 1).
+    double topic = 1;
+    if (!context_terms.empty()) {
+      if (cov == 0) continue;
+      double in_doc = 0;
+      for (uint32_t c : context_terms) {
+        const auto& postings = q[c].term->postings;
+        auto it = std::lower_bound(postings.begin(), postings.end(), d,
+                                   [](const Posting& p, uint32_t doc) { return p.doc < doc; });
+        if (it != postings.end() && it->doc == d) in_doc += q[c].term->idf;
+      }
+      topic = 0.6 + 0.4 * (context_idf > 0 ? in_doc / context_idf : 0);
+    }
     double s = score[d];
     double rel = self > 0 ? std::min(1.0, s / self) : 0;
     double next = r + 1 < k_margin ? score[touched[r + 1]] : 0;
     double margin = s > 0 ? (s - next) / s : 0;
-    double conf = cov * (0.5 + 0.5 * rel) * (0.8 + 0.2 * margin);
+    // (A follow-up's score is mostly its context's: how close it comes to the
+    // follow-up alone, `rel`, says nothing there.)
+    double conf = context_terms.empty() ? cov * (0.5 + 0.5 * rel) * (0.8 + 0.2 * margin)
+                                        : cov * topic * (0.8 + 0.2 * margin);
     Passage p;
     p.id = e.entry.id;
     p.title = e.entry.title;

@@ -32,7 +32,9 @@ class TenantIndex {
 
   // Searches `query` as Understandable() reads it.
   // `lang`: "*" = every entry; otherwise only entries of that language ("" = the main one).
-  std::vector<Passage> Search(std::string_view query, int top_k, double min_score, std::string_view lang = "*") const;
+  // `context`: words that help rank but do not count in the confidence (KnowledgeBase::SearchFollowUp).
+  std::vector<Passage> Search(std::string_view query, int top_k, double min_score, std::string_view lang = "*",
+                              std::string_view context = {}) const;
   // `query` with traditional characters folded and homophone typos corrected
   // against this tenant's vocabulary (text/spelling.h); `fixes` may be null.
   std::string Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes = nullptr) const;
@@ -58,7 +60,8 @@ class TenantIndex {
 
   const text::Segmenter& seg_;
   std::unique_ptr<text::SpellingCorrector> speller_;  // built from this tenant's words
-  std::vector<Passage> SearchUncached(std::string_view query, int top_k, double min_score, std::string_view lang) const;
+  std::vector<Passage> SearchUncached(std::string_view query, int top_k, double min_score, std::string_view lang,
+                                     std::string_view context) const;
   const QuestionMatcher* matcher_ = nullptr;
   uint64_t generation_ = 0;  // unique per index (keys the Understandable memo)
   std::vector<std::vector<QuestionMatcher::Prepared>> prepared_;  // per doc: title and questions

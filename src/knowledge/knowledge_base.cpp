@@ -279,6 +279,13 @@ std::vector<Passage> KnowledgeBase::Search(const std::string& tenant, std::strin
   return index->Search(query, top_k, cfg_.min_score, lang);
 }
 
+std::vector<Passage> KnowledgeBase::SearchFollowUp(const std::string& tenant, std::string_view query,
+                                                   std::string_view context, int top_k, std::string_view lang) const {
+  auto index = Snapshot(tenant);
+  if (!index) return {};
+  return index->Search(query, top_k, cfg_.min_score, lang, context);
+}
+
 std::string KnowledgeBase::Understandable(const std::string& tenant, std::string_view text) const {
   auto index = Snapshot(tenant);
   return index ? index->Understandable(text) : text::FoldChinese(text);

@@ -66,6 +66,7 @@ struct RankingOptions {
   double question_weight = 2.0;  // per token of each alternate question
   double body_weight = 1.0;
   double synonym_weight = 0.8;   // query-expansion terms relative to the user's own
+  double context_weight = 0.5;   // a follow-up's context terms (SearchFollowUp) relative to its own
 };
 
 class TenantIndex;
@@ -101,6 +102,12 @@ class KnowledgeBase {
   // `lang`: "*" = entries of every language; "en", ... = only that language; "" = the main one.
   std::vector<Passage> Search(const std::string& tenant, std::string_view query, int top_k,
                               std::string_view lang = "*") const;
+  // A follow-up ("冰箱呢", "那换货呢？", "运费呢") searched with the conversation's
+  // topic: the words of `context` (the question answered before) help rank
+  // entries at RankingOptions::context_weight, but the confidence is the
+  // coverage of the follow-up's own words only (docs/knowledge.md).
+  std::vector<Passage> SearchFollowUp(const std::string& tenant, std::string_view query, std::string_view context,
+                                      int top_k, std::string_view lang = "*") const;
   Result<KbEntry> Get(const std::string& tenant, const std::string& id) const;
   // `text` as the tenant's index reads it: traditional characters folded,
   // homophone typos corrected against the tenant's words ("退宽" → "退款").

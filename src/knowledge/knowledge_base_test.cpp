@@ -91,6 +91,30 @@ TEST_P(KnowledgeBaseTest, RanksTheMatchingEntryFirst) {
   EXPECT_TRUE(kb_->Search("t1", "？！。", 3).empty());
 }
 
+TEST_P(KnowledgeBaseTest, AFollowUpIsReadWithTheTopicSoFar) {
+  ImportDemo();
+  // "那退款呢？" after a question about returns: the follow-up's own word
+  // decides, the context only ranks.
+  // (Passages come in score order; the dialogue decides by confidence.)
+  auto most_confident = [](std::vector<Passage> ps) {
+    std::stable_sort(ps.begin(), ps.end(), [](const auto& a, const auto& b) { return a.confidence > b.confidence; });
+    return ps;
+  };
+  auto p = most_confident(kb_->SearchFollowUp("t1", "那退款呢？", "七天无理由退货 不想要了能退吗", 3));
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p[0].id, "kb-refund-01");
+  // The entry the context alone points at is not what the follow-up asks.
+  for (const auto& x : p)
+    if (x.id == "kb-return-01") EXPECT_LT(x.confidence, p[0].confidence);
+  // "专票呢" after the invoice question: same entry, found through the topic.
+  auto q = most_confident(kb_->SearchFollowUp("t1", "专票呢", "怎么开发票", 3));
+  ASSERT_FALSE(q.empty());
+  EXPECT_EQ(q[0].id, "kb-invoice-01");
+  // A follow-up about nothing the knowledge base has finds nothing confident.
+  auto none = kb_->SearchFollowUp("t1", "天气呢", "用什么快递", 3);
+  EXPECT_TRUE(none.empty() || none[0].confidence < 0.25) << none[0].id << " " << none[0].confidence;
+}
+
 TEST_P(KnowledgeBaseTest, ConfidenceSeparatesParaphrasesFromUnrelated) {
   ImportDemo();
   for (const char* q : {"什么时候发货", "几天能发货啊", "怎么退款"}) {

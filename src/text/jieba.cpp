@@ -247,6 +247,15 @@ std::string EnglishTerm(std::string_view run) {
   return w;
 }
 
+// Sentence-final particles (呢, 吗, 吧, 啊 ...): no search terms, and no
+// character bigram spans them ("那换货呢" gives no 货呢), so a chatty follow-up
+// is not a question about words no entry has.
+bool IsParticle(std::string_view ch) {
+  static const std::unordered_set<std::string_view> kParticles = {"呢", "吗", "吧", "啊", "呀", "哦", "嘛", "啦", "哈",
+                                                                   "呗", "哇", "噢", "咯", "喔", "嘞", "么"};
+  return kParticles.count(ch) > 0;
+}
+
 }  // namespace
 
 std::vector<std::string> JiebaSegmenter::Tokenize(std::string_view text) const {
@@ -254,12 +263,25 @@ std::vector<std::string> JiebaSegmenter::Tokenize(std::string_view text) const {
   std::string norm = Normalize(text);
   ForEachRun(norm, [&](RunKind kind, std::string_view run) {
     if (kind == RunKind::kHan) {
+      const size_t first = out.size();
       CutHanInto(run, out, options_.search_mode);
       if (options_.char_bigrams || options_.char_unigrams) {
+        // (hybrid) particles go, as words and as characters.
+        out.erase(std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                                 [](const std::string& w) { return IsParticle(w); }),
+                  out.end());
         std::vector<uint32_t> off = CpOffsets(run);
-        for (size_t k = 0; k + 1 < off.size(); ++k) {
-          if (options_.char_unigrams) out.emplace_back(run.substr(off[k], off[k + 1] - off[k]));
-          if (options_.char_bigrams && k + 2 < off.size()) out.emplace_back(run.substr(off[k], off[k + 2] - off[k]));
+        auto ch = [&](size_t k) { return run.substr(off[k], off[k + 1] - off[k]); };
+        // A leading 那 ("那退货呢？", "那运费呢") only says "what about".
+        const bool lead_na = off.size() > 2 && ch(0) == "那";
+        if (lead_na)
+          out.erase(std::remove(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(), std::string("那")),
+                    out.end());
+        for (size_t k = lead_na ? 1 : 0; k + 1 < off.size(); ++k) {
+          if (IsParticle(ch(k))) continue;
+          if (options_.char_unigrams) out.emplace_back(ch(k));
+          if (options_.char_bigrams && k + 2 < off.size() && !IsParticle(ch(k + 1)))
+            out.emplace_back(run.substr(off[k], off[k + 2] - off[k]));
         }
       }
     } else if (std::string w = EnglishTerm(run); !w.empty()) {

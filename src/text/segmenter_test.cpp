@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -102,6 +103,20 @@ TEST(Jieba, RealDictionary) {
   Tokens before = (*seg)->Tokenize("小米手环真好用");
   (*seg)->AddWord("米手环");
   EXPECT_EQ((*seg)->Tokenize("小米手环真好用")[1], "米手环") << before[0];
+
+  // hybrid (words + characters + character bigrams): particles are no terms,
+  // no bigram spans one, and a leading 那 ("what about") goes.
+  KnowledgeConfig hybrid_cfg;
+  hybrid_cfg.segmenter = "hybrid";
+  auto hybrid = CreateSegmenter(hybrid_cfg);
+  ASSERT_TRUE(hybrid.ok());
+  Tokens follow_up = (*hybrid)->Tokenize("那换货呢？");
+  for (const char* gone : {"那", "呢", "那换", "货呢"})
+    EXPECT_EQ(std::count(follow_up.begin(), follow_up.end(), gone), 0) << gone;
+  EXPECT_GT(std::count(follow_up.begin(), follow_up.end(), "换货"), 0);
+  Tokens that_order = (*hybrid)->Tokenize("我要那个吗");
+  EXPECT_GT(std::count(that_order.begin(), that_order.end(), "那个"), 0);  // 那 inside keeps
+  EXPECT_EQ(std::count(that_order.begin(), that_order.end(), "吗"), 0);
 
   KnowledgeConfig cfg;
   cfg.segmenter = "jieba";  // search mode
