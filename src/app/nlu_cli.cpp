@@ -167,14 +167,15 @@ void RunMakeSplits(const std::string& out_dir, const std::string& data_dir_arg) 
     OrFail(nlu::WriteLabeledCsv(out_dir + "/" + name, ex));
     std::cerr << fmt::format("{}/{}: {} rows\n", out_dir, name, ex.size());
   };
-  auto shop = OrFail(nlu::LoadOnlineShopping(dir));
-  // The sentiment model trains on the reviews and the chat turns (neutral class).
-  auto chat = OrFail(nlu::LoadChatTurns(dir));
-  std::vector<nlu::LabeledExample> sentiment_train = shop.train;
-  sentiment_train.insert(sentiment_train.end(), chat.train.begin(), chat.train.end());
-  write("sentiment_train.csv", sentiment_train);
-  write("sentiment_dev.csv", shop.dev);
-  write("chat_dev.csv", chat.dev);
+  // The sentiment model trains on the reviews, the chat turns (neutral class),
+  // the conversation messages and Weibo posts (train parts) and the emoji
+  // lexicon examples; the held-back parts are the tests `kefu eval` reports.
+  const auto sentiment = OrFail(nlu::LoadSentimentSplits(dir));
+  write("sentiment_train.csv", nlu::SentimentTrainingExamples(sentiment));
+  write("sentiment_dev.csv", sentiment.shop.dev);
+  write("chat_dev.csv", sentiment.chat.dev);
+  write("conversation_test.csv", sentiment.conversation.dev);
+  write("weibo_test.csv", sentiment.weibo.dev);
   // Unlabelled review texts the shipped sentiment model self-trains on.
   std::vector<std::string> pool;
   for (auto& src : OrFail(nlu::LoadUnlabelledReviews(dir))) pool.insert(pool.end(), src.texts.begin(), src.texts.end());

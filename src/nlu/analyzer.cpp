@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
 
 #include "common/utf8.h"
 #include "nlu/text_features.h"
@@ -113,6 +114,50 @@ std::vector<std::string> DetectUrgency(std::string_view raw) {
   return out;
 }
 
+std::string_view InterjectionSentiment(std::string_view raw) {
+  if (raw.size() > 256) return {};  // not a short message
+  // The message without spaces and punctuation, ASCII lower-cased.
+  std::string body;
+  size_t chars = 0, he = 0;
+  for (char32_t c : utf8::Decode(utf8::Sanitize(raw))) {
+    std::string token;
+    utf8::Append(token, c);
+    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000;
+    if (space || IsPunctuationToken(token)) continue;
+    if (c >= 'A' && c <= 'Z') token[0] = static_cast<char>(c - 'A' + 'a');
+    body += token;
+    ++chars;
+    he += c == U'呵';
+  }
+  if (he >= 2 && he == chars) return "negative";
+  const auto strip_prefix = [&body](std::initializer_list<std::string_view> heads) {
+    for (std::string_view h : heads) {
+      if (body.size() > h.size() && body.compare(0, h.size(), h) == 0) {
+        body.erase(0, h.size());
+        return;
+      }
+    }
+  };
+  const auto strip_suffix = [&body](std::initializer_list<std::string_view> tails) {
+    for (std::string_view t : tails) {
+      if (body.size() > t.size() && body.compare(body.size() - t.size(), t.size(), t) == 0) {
+        body.erase(body.size() - t.size());
+        return;
+      }
+    }
+  };
+  // Not a bare 好: "好辛苦" is "so tiring".
+  strip_prefix({"好的", "嗯嗯", "嗯", "行", "okay", "ok"});
+  strip_suffix({"谢谢你", "谢谢您", "谢谢啦", "谢谢", "哈"});
+  strip_suffix({"亲"});
+  static constexpr std::string_view kThanksForTheTrouble[] = {
+      "辛苦了", "辛苦啦", "辛苦你了", "辛苦您了", "辛苦你啦", "麻烦了", "麻烦啦", "麻烦你了", "麻烦您了", "有劳了", "劳驾了"};
+  for (std::string_view p : kThanksForTheTrouble) {
+    if (body == p) return "positive";
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Analyzer>> Analyzer::Create(const AnalyzerSettings& settings) {
   auto a = std::unique_ptr<Analyzer>(new Analyzer());
   a->settings_ = settings;
@@ -216,6 +261,12 @@ TurnAnalysis Analyzer::Analyze(std::string_view text, std::string_view tenant_id
   } else {
     t.sentiment = s.front().label;
     t.sentiment_score = s.front().score;
+  }
+
+  // Whole-message interjections and polite formulas the corpora read wrongly ("呵呵", "辛苦了").
+  if (const std::string_view fixed = InterjectionSentiment(text); !fixed.empty()) {
+    t.sentiment_score = t.sentiment == fixed ? std::max(t.sentiment_score, 0.8) : 0.8;
+    t.sentiment = std::string(fixed);
   }
 
   // Emotion: CLUEmotion has no neutral class; neutral = low confidence.

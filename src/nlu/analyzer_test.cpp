@@ -83,6 +83,56 @@ TEST_F(ShippedModels, ClearComplaintsAreNegative) {
   }
 }
 
+// Issue 15: upset customers write short messages, emoji included. The
+// sentiment model now trains on short chat messages and reads emoji through
+// the emoji-emotion lexicon; these must be negative, as the Analyzer reports
+// them (the polar floor applied), whatever the review corpora taught.
+TEST_F(ShippedModels, ShortUpsetMessagesAreNegative) {
+  for (const char* q : {"😡", "🙄🙄", "什么破服务", "垃圾", "退钱！！！", "你们就是骗子", "TMD还发不发货", "气死我了",
+                        "无语", "呵呵", "呵呵。", "退款呢😡", "还不发货😠"}) {
+    TurnAnalysis t = analyzer_->Analyze(q);
+    EXPECT_EQ(t.sentiment, "negative") << q << " " << t.ToJson().dump();
+    EXPECT_GE(t.sentiment_score, 0.6) << q << " " << t.ToJson().dump();
+  }
+}
+
+// ... while plain shop questions stay neutral (negative sentiment can send a
+// turn to a human) and polite messages are positive or neutral.
+TEST_F(ShippedModels, ShortPlainQuestionsStayNeutral) {
+  for (const char* q : {"在吗", "运费多少", "我的快递到哪了", "能开发票吗", "这件衣服有没有L码", "退款多久到账",
+                        "怎么申请退款", "发什么快递", "有优惠券吗"}) {
+    TurnAnalysis t = analyzer_->Analyze(q);
+    EXPECT_EQ(t.sentiment, "neutral") << q << " " << t.ToJson().dump();
+  }
+}
+
+TEST_F(ShippedModels, PoliteShortMessagesAreNotNegative) {
+  for (const char* q : {"谢谢", "好的 辛苦了", "谢谢👍", "好的，谢谢", "麻烦了", "辛苦了", "麻烦您了"}) {
+    TurnAnalysis t = analyzer_->Analyze(q);
+    EXPECT_TRUE(t.sentiment == "positive" || t.sentiment == "neutral") << q << " " << t.ToJson().dump();
+  }
+  for (const char* q : {"谢谢👍", "谢谢", "太好了😊"}) {
+    EXPECT_EQ(analyzer_->Analyze(q).sentiment, "positive") << q << " " << analyzer_->Analyze(q).ToJson().dump();
+  }
+}
+
+TEST(ShortMessages, InterjectionsReadAsCustomersMeanThem) {
+  EXPECT_EQ(InterjectionSentiment("呵呵"), "negative");
+  EXPECT_EQ(InterjectionSentiment(" 呵呵呵！"), "negative");
+  EXPECT_EQ(InterjectionSentiment("呵呵。。"), "negative");
+  EXPECT_EQ(InterjectionSentiment("呵呵，好的谢谢"), "");  // only a whole message
+  EXPECT_EQ(InterjectionSentiment("呵"), "");
+  EXPECT_EQ(InterjectionSentiment(""), "");
+  EXPECT_EQ(InterjectionSentiment("在吗"), "");
+  EXPECT_EQ(InterjectionSentiment("好的 辛苦了"), "positive");
+  EXPECT_EQ(InterjectionSentiment("麻烦您了，谢谢！"), "positive");
+  EXPECT_EQ(InterjectionSentiment("OK 辛苦啦"), "positive");
+  EXPECT_EQ(InterjectionSentiment("这下麻烦了"), "");
+  EXPECT_EQ(InterjectionSentiment("好辛苦"), "");  // "so tiring"
+  EXPECT_EQ(InterjectionSentiment("好的"), "");
+  EXPECT_EQ(InterjectionSentiment("谢谢"), "");  // the model's business
+}
+
 TEST_F(ShippedModels, DemoIntentsAndOutOfScope) {
   EXPECT_EQ(analyzer_->Analyze("我的快递到哪了，怎么还没送到").intent, "logistics");
   EXPECT_EQ(analyzer_->Analyze("我想申请退货").intent, "return");

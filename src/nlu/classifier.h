@@ -88,6 +88,8 @@ struct TrainOptions {
   int cluster_dim = 100;
   int cluster_epoch = 5;
   int cluster_min_count = 5;
+  // Emoji polarity features (linear kind; see LinearOptions::emoji).
+  bool emoji = false;
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.

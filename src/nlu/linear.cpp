@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "nlu/emoji_lexicon.h"
 #include "nlu/scratch.h"
 #include "nlu/text_features.h"
 
@@ -144,6 +145,7 @@ nlohmann::json LinearOptions::ToJson() const {
                       {"lr", lr}, {"l2", l2}, {"balanced", balanced}};
   if (prune > 0) j["prune"] = prune;  // absent = 0, as in files written before pruning
   if (clusters > 0) j["clusters"] = clusters;  // absent = 0
+  if (emoji) j["emoji"] = true;                  // absent = false
   return j;
 }
 
@@ -163,6 +165,7 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
     o.balanced = j.at("balanced").get<bool>();
     o.prune = j.value("prune", 0.0);  // absent in files written before pruning
     o.clusters = j.value("clusters", 0);
+    o.emoji = j.value("emoji", false);
   } catch (const std::exception& e) {
     return InvalidArgument(fmt::format("linear model options: {}", e.what()));
   }
@@ -209,6 +212,12 @@ std::vector<uint32_t> LinearFeatureBuckets(std::string_view text, const LinearOp
       }
     }
     const std::string_view t = toks[i];
+    if (o.emoji) {
+      if (const auto p = EmojiTokenPolarity(t)) {
+        const uint64_t cls = *p <= -1 ? 1 : *p >= 1 ? 3 : 2;
+        out.push_back(static_cast<uint32_t>(Mix(0xE30E30E300ULL + cls)) & mask);
+      }
+    }
     if (o.minn > 0 && t.size() > 1 && static_cast<unsigned char>(t[0]) < 0x80) {
       std::string w = "<" + std::string(t) + ">";
       for (size_t b = 0; b < w.size(); ++b) {

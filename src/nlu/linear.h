@@ -49,6 +49,12 @@ struct LinearOptions {
   // this many clusters; 0 = none): each segmenter word's cluster and the
   // clusters of adjacent words.
   int clusters = 0;
+  // Emoji polarity features (EmojiTokenPolarity, the emoji-emotion lexicon):
+  // every rated emoji also adds one shared "negative emoji" (polarity <= -1),
+  // "neutral emoji" (0) or "positive emoji" (>= 1) feature, so that an emoji
+  // the training data has rarely seen still reads like the others of its
+  // polarity. Absent in files written before (= false).
+  bool emoji = false;
 
   nlohmann::json ToJson() const;
   static Result<LinearOptions> FromJson(const nlohmann::json& j);
