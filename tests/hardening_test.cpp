@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/pii.h"
+#include "common/utf8.h"
 #include "http/testing.h"
 #include "support/test_server.h"
 
@@ -322,6 +323,53 @@ TEST_F(ServerTest, KbImportWithANulInATitleIsRefusedWhole) {
   json ok = Call("POST", "/v1/kb/import?format=json", json::array({{{"id", "kb-fresh-01"}, {"title", "全新条目"}, {"body", "全新内容"}}}),
                  200, kAdmin);
   EXPECT_EQ(ok["imported"], 1);
+}
+
+// --- issue 15, bad input: odd text gets an answer or a clarifying question,
+// never a crash or a confident wrong action ---
+
+TEST_F(ServerTest, OddTextIsAnsweredOrClarifiedNeverMisread) {
+  Config cfg = testing::TestConfig(dir_);
+  cfg.dialogue.require_verified_customer = false;
+  Start(cfg);
+  auto conv = [&] { return Call("POST", "/v1/conversations", {{"customer_id", "C0001"}}, 201).value("id", ""); };
+  auto tools_of = [](const json& reply) {
+    std::vector<std::string> names;
+    for (const auto& t : reply["meta"].value("tools", json::array())) names.push_back(t.value("name", ""));
+    return names;
+  };
+  // Emoji only: a clarifying question, no tool, no knowledge-base answer.
+  for (const char* text : {"😀😀😀", "🙄", "👀❓"}) {
+    json r = Ask(conv(), text);
+    EXPECT_FALSE(r.value("text", "").empty()) << text;
+    EXPECT_TRUE(r["meta"]["citations"].empty()) << text << " " << r.dump();
+    EXPECT_TRUE(tools_of(r).empty()) << text << " " << r.dump();
+  }
+  // Zero-width characters inside words read as the words.
+  json zw = Ask(conv(), "退\u200b款\u200d多久\u2060到账\ufeff");
+  ASSERT_FALSE(zw["meta"]["citations"].empty()) << zw.dump();
+  EXPECT_EQ(zw["meta"]["citations"][0]["id"].get<std::string>().rfind("kb-refund-", 0), 0u) << zw.dump();
+  // Full-width order number and letters: the customer's own order.
+  json fw = Ask(conv(), "ＳＯ２０２６１１０１０００１到哪了");
+  EXPECT_EQ(fw["meta"].value("order_id", ""), "SO202611010001") << fw.dump();
+  // Mixed scripts.
+  json mixed = Ask(conv(), "我的 order SO202611010001 咋还没到 bro");
+  EXPECT_EQ(mixed["meta"].value("order_id", ""), "SO202611010001") << mixed.dump();
+  // 4,000 characters (the limit) with the question buried in it: answered or
+  // clarified, in time; one more character is refused with a Chinese message.
+  std::string ramble;
+  while (utf8::Length(ramble) < 3990) ramble += "我想说一下情况。";
+  std::string at_limit = std::string(utf8::TruncateBytes(ramble, 3990 * 3));
+  while (utf8::Length(at_limit) < 3990) at_limit += "啊";
+  at_limit += "退款多久到账？";
+  while (utf8::Length(at_limit) < 4000) at_limit += "？";
+  ASSERT_EQ(utf8::Length(at_limit), 4000u);
+  json longest = Ask(conv(), at_limit);
+  EXPECT_FALSE(longest.value("text", "").empty());
+  EXPECT_TRUE(tools_of(longest).empty()) << longest.dump();  // no order tool taken on a hunch
+  json over = Call("POST", "/v1/conversations/" + conv() + "/messages",
+                   {{"client_msg_id", "over"}, {"text", at_limit + "啊"}}, 400);
+  EXPECT_NE(over.dump().find("4000"), std::string::npos) << over.dump();
 }
 
 }  // namespace
