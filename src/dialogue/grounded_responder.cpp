@@ -401,6 +401,10 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       OrderMention m = FindOrderMention(mention_text, listed->value("orders", json::array()));
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
+      // "我的订单什么时候发货": their own order, narrowed by the state asked about.
+      if (!decides && m.by_state && NamesOwnOrder(turn.message.text)) decides = true;
+      // "寄出了吗？单号多少" with exactly one order on its way: that one.
+      if (m.only_live) decides = !back_reference && AsksAboutParcel(turn.message.text);
       // Goods named, but a policy question ("冰箱收到了 有师傅来装吗", "牛仔裤有点小
       // 能换大一码吗"): the knowledge base answers when it is sure.
       // In a conversation about orders, a short reply naming goods ("the laptop
@@ -412,7 +416,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       }
       if (decides && m.candidates.size() == 1) {
         order_id = m.candidates.front();
-        d.meta["order_from_mention"] = m.by_product ? "product" : "state";
+        d.meta["order_from_mention"] = m.by_product ? "product" : m.only_live ? "only_live" : "state";
         std::string status;
         for (const auto& o : listed->value("orders", json::array()))
           if (o.value("order_id", "") == *order_id) status = o.value("status", "");

@@ -168,6 +168,24 @@ bool HasOrderPredicate(std::string_view raw) {
   return AsksAboutProgress(raw);
 }
 
+bool AsksAboutParcel(std::string_view raw) {
+  const std::string t = Lower(raw);
+  for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "寄了", "单号", "物流", "快递到", "包裹",
+                             "送到", "能到", "到了吗", "到了没", "没到", "派送", "where", "arriv", "shipped",
+                             "tracking", "deliver", "package", "parcel", "dispatch"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+bool NamesOwnOrder(std::string_view raw) {
+  const std::string t = Lower(raw);
+  for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我买的", "我下的单", "那单",
+                             "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
+                             "my stuff", "the one that"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 bool AsksAboutProgress(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "签收", "没收到", "退款", "退钱", "到账", "取消", "快递",
@@ -243,7 +261,18 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
       pool = std::move(narrowed);
     }
   }
-  if (!m.by_product && !m.by_state) return m;  // nothing in the text points at an order
+  if (!m.by_product && !m.by_state) {
+    // Nothing in the text points at an order; remember a single one on its way.
+    std::vector<std::string> live;
+    for (auto& s : scored)
+      if (s.status == "paid" || s.status == "shipped" || s.status == "in_transit" || s.status == "out_for_delivery")
+        live.push_back(s.id);
+    if (live.size() == 1) {
+      m.only_live = true;
+      m.candidates = std::move(live);
+    }
+    return m;
+  }
   if (m.by_product && pool.size() > 1) {
     // Prefer orders still under way over finished ones when the product alone decides.
     std::vector<Scored> live;

@@ -16,6 +16,10 @@ struct OrderMention {
   bool by_product = false;              // a product of the customer's orders is named
   bool by_state = false;                // a state cue narrowed the choice
   std::string state;                    // the order status the text asks about ("paid", "delivered", ...)
+  // Nothing named, but the customer has exactly one order on its way (paid,
+  // shipped, in transit, out for delivery): `candidates` holds it. Whether a
+  // parcel question ("寄出了吗？单号多少") means it is the caller's decision.
+  bool only_live = false;
 };
 
 // `orders`: list_orders' "orders" array (order_id, status, item_summary).
@@ -30,5 +34,13 @@ bool HasOrderPredicate(std::string_view text);
 // refunded, cancelled, not received). "冰箱收到了 有师傅来装吗" names an order's
 // goods and says it arrived, but asks a policy question: not progress.
 bool AsksAboutProgress(std::string_view text);
+
+// True when the text asks about a parcel (sent? where? tracking number?),
+// not money: with a single order on its way, that order is meant.
+bool AsksAboutParcel(std::string_view text);
+
+// True when the customer speaks of one of their orders ("我的订单", "还没发货的那单",
+// "my package"): a state they name then picks it.
+bool NamesOwnOrder(std::string_view text);
 
 }  // namespace kefu::dialogue

@@ -41,6 +41,24 @@ TEST(OrderMention, KindsOfGoodsNameTheProduct) {
   EXPECT_EQ(FindOrderMention("where are my headphones", orders).candidates, std::vector<std::string>{"SO9"});
 }
 
+TEST(OrderMention, OneOrderOnItsWayIsTheParcelMeant) {
+  json orders = json::array({
+      {{"order_id", "SO1"}, {"status", "delivered"}, {"item_summary", "索尼 WH-1000XM5 头戴式降噪耳机 ×1"}},
+      {{"order_id", "SO2"}, {"status", "in_transit"}, {"item_summary", "海尔 10公斤滚筒洗衣机 洗烘一体 ×1"}},
+      {{"order_id", "SO3"}, {"status", "refunded"}, {"item_summary", "完美日记 小细跟口红 ×2"}},
+  });
+  auto m = FindOrderMention("寄出了吗？单号多少", orders);
+  EXPECT_TRUE(m.only_live);
+  EXPECT_EQ(m.candidates, std::vector<std::string>{"SO2"});
+  EXPECT_TRUE(AsksAboutParcel("寄出了吗？单号多少"));
+  EXPECT_FALSE(AsksAboutParcel("退款多久到账"));  // money, not a parcel
+  orders.push_back({{"order_id", "SO4"}, {"status", "paid"}, {"item_summary", "蕉下 防晒冰袖 ×1"}});
+  EXPECT_FALSE(FindOrderMention("寄出了吗？单号多少", orders).only_live);  // two on their way: nothing decided
+  EXPECT_TRUE(NamesOwnOrder("我的訂單什麼時候發貨") || NamesOwnOrder("我的订单什么时候发货"));
+  EXPECT_TRUE(NamesOwnOrder("还没发货的那单 什么时候能发"));
+  EXPECT_FALSE(NamesOwnOrder("下单后多久发货"));
+}
+
 TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {
   // Two washing machines: the live one, or the one the state names.
   EXPECT_EQ(FindOrderMention("洗衣机到哪儿了", Orders()).candidates, std::vector<std::string>{"SO2"});

@@ -141,6 +141,14 @@ SpellingCorrector::SpellingCorrector(const std::vector<std::string>& vocabulary,
   }
 }
 
+// Grammatical characters: a customer's 的/了/吗 is never a typo of a content
+// word's character ("还没发货的那单" must not become "发货地").
+bool IsFunctionChar(char32_t c) {
+  for (char32_t f : U"的地得了着过吗呢吧啊呀嘛么那这哪个是在有和与就都也还")
+    if (f && c == f) return true;
+  return false;
+}
+
 bool SpellingCorrector::Known(const std::string& w) const {
   return vocab_.count(w) > 0 || (general_ && general_->IsWord(w));
 }
@@ -191,8 +199,12 @@ std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* f
         for (const std::string& w : it->second) {
           std::vector<char32_t> wc = utf8::Decode(w);
           int same = 0;
-          for (size_t k = 0; k < len; ++k) same += wc[k] == cps[i + k];
-          if (same >= 1 && same < static_cast<int>(len)) {
+          bool function_char = false;  // 发货的 is not a misspelt 发货地
+          for (size_t k = 0; k < len; ++k) {
+            same += wc[k] == cps[i + k];
+            if (wc[k] != cps[i + k]) function_char |= IsFunctionChar(cps[i + k]);
+          }
+          if (same >= 1 && same < static_cast<int>(len) && !function_char) {
             pick = &w;
             ++picks;
           }

@@ -42,12 +42,19 @@ TEST(SpellingCorrector, GeneralWordsAreNeverRewritten) {
   struct Dict : Segmenter {
     std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
     std::string_view Name() const override { return "test"; }
-    bool IsWord(std::string_view w) const override { return w == "那个"; }
+    bool IsWord(std::string_view w) const override { return w == "报修"; }
   } dict;
-  SpellingCorrector c({"哪个"}, &dict);
-  EXPECT_EQ(c.Correct("那个订单"), "那个订单");
-  SpellingCorrector bare({"哪个"}, nullptr);
-  EXPECT_EQ(bare.Correct("那个订单"), "哪个订单");  // what the dictionary prevents
+  SpellingCorrector c({"保修"}, &dict);
+  EXPECT_EQ(c.Correct("怎么报修"), "怎么报修");
+  SpellingCorrector bare({"保修"}, nullptr);
+  EXPECT_EQ(bare.Correct("怎么报修"), "怎么保修");  // what the dictionary prevents
+}
+
+TEST(SpellingCorrector, GrammaticalCharactersAreNoTypos) {
+  SpellingCorrector c({"发货地", "哪个", "退款"}, nullptr);
+  EXPECT_EQ(c.Correct("还没发货的那单"), "还没发货的那单");  // not 发货地
+  EXPECT_EQ(c.Correct("那个订单"), "那个订单");            // not 哪个
+  EXPECT_EQ(c.Correct("退宽的钱"), "退款的钱");            // a real typo still goes
 }
 
 }  // namespace
