@@ -65,6 +65,55 @@ bool ShortFollowUp(std::string_view text) {
   return han == 0 ? words <= 4 : han <= 6 && words <= 1;
 }
 
+// The question-like clauses of a long message, each joined with the clause
+// before it (at most four, last first): split at sentence and clause
+// punctuation; a clause is question-like when it has a question mark or a
+// question word.
+std::vector<std::string> QuestionClauses(std::string_view raw) {
+  const std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  std::vector<std::string> clauses;
+  std::string cur;
+  auto flush = [&] {
+    if (utf8::Length(cur) >= 2) clauses.push_back(cur);
+    cur.clear();
+  };
+  for (char32_t c : utf8::Decode(text)) {
+    const bool question_mark = c == U'？' || c == U'?';
+    if (question_mark) utf8::Append(cur, c);
+    if (question_mark || c == U'。' || c == U'！' || c == U'!' || c == U'，' || c == U',' || c == U'；' ||
+        c == U';' || c == U'\n' || c == U'.' || c == U'…') {
+      flush();
+      continue;
+    }
+    utf8::Append(cur, c);
+  }
+  flush();
+  auto questionlike = [](const std::string& c) {
+    std::string l = c;
+    for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (std::string_view w : {"？", "?", "吗", "呢", "吧", "怎么", "如何", "什么", "啥", "多久", "多少", "几", "哪",
+                               "能不能", "可不可以", "是不是", "有没有", "要不要", "还能", "能否", "可以", "不能", "谁",
+                               "how", "what", "when", "where", "which", "can ", "could", "do you", "is it", "will"})
+      if (l.find(w) != std::string::npos) return true;
+    return false;
+  };
+  std::vector<std::string> out;
+  for (size_t i = clauses.size(); i-- > 0 && out.size() < 4;) {
+    if (!questionlike(clauses[i])) continue;
+    out.push_back(i > 0 ? clauses[i - 1] + " " + clauses[i] : clauses[i]);
+  }
+  return out;
+}
+
+// How things usually go ("下单后多久发货", "一般几天到", "how long does shipping take").
+bool AsksPolicy(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"多久", "几天", "一般", "通常", "下单后", "付款后", "how long", "usually", "normally"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
@@ -114,6 +163,17 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
     return ps;
   };
   auto passages = search(turn.message.text);
+  // A long message with the question buried in it ("我去年买过……想问下你们空调是包
+  // 安装的吧？要不要另外出钱？"): the whole text covers too many words for any
+  // entry, so its question-like clauses are searched too, each with the clause
+  // before it, and the most confident reading wins.
+  if (utf8::Length(turn.message.text) > 30) {
+    for (const std::string& clause : QuestionClauses(turn.message.text)) {
+      auto ps = search(clause);
+      if (!ps.empty() && (passages.empty() || ps.front().confidence > passages.front().confidence))
+        passages = std::move(ps);
+    }
+  }
   if (!rewrite.empty() && rewrite != turn.message.text) {
     // The model's standalone restatement ("那退货呢？" → "怎么退货") is searched
     // too; the more confident reading wins.
@@ -404,7 +464,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // "我的订单什么时候发货": their own order, narrowed by the state asked about.
       if (!decides && m.by_state && NamesOwnOrder(turn.message.text)) decides = true;
       // "寄出了吗？单号多少" with exactly one order on its way: that one.
-      if (m.only_live) decides = !back_reference && AsksAboutParcel(turn.message.text);
+      // ("下单后多久能发货" asks the shop's policy, not about that parcel.)
+      if (m.only_live) decides = !back_reference && AsksAboutParcel(turn.message.text) && !AsksPolicy(turn.message.text);
       // Goods named, but a policy question ("冰箱收到了 有师傅来装吗", "牛仔裤有点小
       // 能换大一码吗"): the knowledge base answers when it is sure.
       // In a conversation about orders, a short reply naming goods ("the laptop

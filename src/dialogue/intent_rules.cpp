@@ -57,6 +57,14 @@ constexpr std::array<std::string_view, 19> kProduct = {"推荐", "有没有卖",
                                                        "do you carry", "what do you have"};
 
 constexpr std::array<std::string_view, 8> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨"};
+// A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
+bool AsksSomething(const std::string& t) {
+  for (std::string_view w : {"吗", "？", "?", "多久", "怎么", "什么", "啥", "几", "哪", "能不能", "可以", "是不是", "how",
+                             "what", "when", "where", "can i", "could", "why"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 constexpr std::array<std::string_view, 9> kThanks = {"谢谢", "感谢", "多谢", "thank", "thx", "好的谢", "辛苦了",
                                                       "谢了", "谢啦"};
 // Goodbyes and plain acknowledgements ("好的", "知道了", "👍"): nothing to act on.
@@ -155,10 +163,10 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if (ContainsAny(t, kProduct)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
-  } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks)) {
+  } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) {
     r.action = Action::kThanks;
     r.strong = true;
-  } else if ((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye)) {
+  } else if ((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t)) {
     r.action = Action::kGoodbye;
     r.strong = true;
   } else if (len <= 6 && ContainsAny(t, kGreeting)) {

@@ -222,7 +222,13 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
   for (size_t i = 0; i < n_user; ++i) {
     // A term no entry contains weighs like a term in one entry; a single character the KB
     // does not know is most often a particle (啊, 呢, 吧), so it weighs less.
-    user_idf[i] = q[i].term ? q[i].term->idf : unknown_idf_ * (q[i].text.size() <= 3 ? 0.3 : 1.0);
+    // An unknown character bigram that is no dictionary word is an accident of
+    // the hybrid segmenter ("们空" in "你们空调"), not a concept: it weighs 0.1.
+    double unknown_weight = q[i].text.size() <= 3 ? 0.3 : 1.0;
+    if (!q[i].term && unknown_weight == 1.0 && q[i].text.size() == 6 &&
+        static_cast<unsigned char>(q[i].text[0]) >= 0xE0 && !seg_.IsWord(q[i].text))
+      unknown_weight = 0.1;
+    user_idf[i] = q[i].term ? q[i].term->idf : unknown_idf_ * unknown_weight;
     idf_total += user_idf[i];
     double tf = opts_.title_weight;
     self += user_idf[i] * tf * k1p1 / (tf + self_norm);
