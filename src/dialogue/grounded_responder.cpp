@@ -472,7 +472,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // one", "外套呢") picks the order.
       const bool picks_order = about_orders && ShortFollowUp(turn.message.text);
       if (decides && !IsOrderAction(action) && !picks_order && !AsksAboutProgress(turn.message.text)) {
-        auto passages = Retrieve(turn, 1);
+        auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
         if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) decides = false;
       }
       if (decides && m.candidates.size() == 1) {
@@ -536,7 +536,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     case Action::kListOrders: {
       if (!reading.strong && !order_id) {
         // "快递费多少" is a question for the knowledge base, not about an order.
-        auto passages = Retrieve(turn, 1);
+        auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
         if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
           d.meta["intent"] = "faq";
           AnswerFromKnowledge(turn, d);
@@ -548,7 +548,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     }
     case Action::kProductSearch: {
       // "支持花呗分期吗，有没有手续费" asks about policy, not products.
-      auto passages = Retrieve(turn, 1);
+      auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
       if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
         d.meta["intent"] = "faq";
         AnswerFromKnowledge(turn, d);
