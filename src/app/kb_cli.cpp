@@ -187,6 +187,67 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 
+  // kb decision-rows: what a search shows for held-out KB questions and for
+  // out-of-scope questions (knowledge::DecisionRows), one JSON line each.
+  struct RowsArgs {
+    std::string data_dir, out;
+    std::vector<std::string> kbs;
+  };
+  auto ra = std::make_shared<RowsArgs>();
+  CLI::App* rows = kb->add_subcommand("decision-rows", "Search figures for held-out KB questions and out-of-scope questions (JSON lines)");
+  rows->add_option("--data", ra->data_dir, "datasets folder (default $KEFU_DATA or ../shared/data)");
+  rows->add_option("--kb", ra->kbs, "Markdown knowledge files")->required();
+  rows->add_option("--out", ra->out, "JSON lines file to write")->required();
+  rows->callback([ra] {
+    const std::string data = DataDir(ra->data_dir);
+    KnowledgeConfig kc;
+    auto seg = text::CreateSegmenter(kc);
+    if (!seg.ok()) Fail(seg.status());
+    KnowledgeConfig mc;
+    mc.segmenter = "jieba-plain";
+    auto mseg = text::CreateSegmenter(mc);
+    if (!mseg.ok()) Fail(mseg.status());
+    std::unique_ptr<knowledge::QuestionMatcher> matcher;
+    const char* dir = std::getenv("KEFU_MODEL_DIR");
+    auto m = knowledge::QuestionMatcher::Load(std::string(dir ? dir : "models") + "/matcher.kmodel", **mseg);
+    if (m.ok()) matcher = std::move(*m);
+    // Out of scope: CLINC150's out-of-scope queries (English) and SMP2019's
+    // assistant commands (Chinese: weather, music, apps, flights ...).
+    std::vector<std::string> oos;
+    {
+      std::ifstream in(data + "/intent/clinc150/train_val.json");
+      nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+      for (const char* k : {"oos_train", "oos_val"})
+        if (j.is_object() && j.contains(k))
+          for (const auto& row : j[k]) oos.push_back(row[0].get<std::string>());
+    }
+    {
+      // Pretty-printed JSON with bare NaN slot values (not JSON): each
+      // `"text": "..."` line is read on its own (as nlu/datasets.cpp does).
+      std::ifstream in(data + "/intent/smp2019_ecdt_nlu/train.json");
+      std::string line;
+      int n = 0;
+      while (std::getline(in, line)) {
+        const size_t key = line.find("\"text\":");
+        if (key == std::string::npos) continue;
+        std::string member = line.substr(key);
+        while (!member.empty() && (member.back() == ',' || member.back() == '\r' || member.back() == ' ')) member.pop_back();
+        auto j = nlohmann::json::parse("{" + member + "}", nullptr, false);
+        if (!j.is_discarded() && j["text"].is_string() && n++ % 3 == 0) oos.push_back(j["text"].get<std::string>());
+      }
+    }
+    auto r = knowledge::DecisionRows(**seg, matcher.get(), ra->kbs, oos, knowledge::RankingOptions{});
+    if (!r.ok()) Fail(r.status());
+    std::ofstream out(ra->out);
+    for (const auto& x : *r)
+      out << nlohmann::json{{"c1", x.c1}, {"c2", x.c2}, {"m1", x.m1}, {"en", x.english}, {"pos", x.positive},
+                            {"right", x.right}, {"chars", x.chars}, {"q", x.query}, {"expected", x.expected},
+                            {"got", x.got}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          << "\n";
+    std::printf("%zu rows (%zu out of scope), matcher %s\n", r->size(), oos.size(), matcher ? "on" : "off");
+  });
+
   // kb train-matcher: the question-pair matcher (knowledge/matcher.h) on afqmc, tested on lcqmc dev.
   auto mo = std::make_shared<knowledge::MatcherRunOptions>();
   mo->jieba_dict = KnowledgeConfig{}.jieba_dict;

@@ -148,7 +148,8 @@ json GroundedResponder::CallTool(const TurnRequest& turn, const std::string& nam
 }
 
 std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& turn, int top_k,
-                                                           std::string_view rewrite) const {
+                                                           std::string_view rewrite, std::string* searched) const {
+  std::string used = turn.message.text;
   const std::string& tenant = turn.conversation.tenant_id;
   // Entries in the customer's language first: a Chinese question is answered
   // from Chinese entries, an English one from English entries when the tenant
@@ -170,16 +171,20 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
   if (utf8::Length(turn.message.text) > 30) {
     for (const std::string& clause : QuestionClauses(turn.message.text)) {
       auto ps = search(clause);
-      if (!ps.empty() && (passages.empty() || ps.front().confidence > passages.front().confidence))
+      if (!ps.empty() && (passages.empty() || ps.front().confidence > passages.front().confidence)) {
         passages = std::move(ps);
+        used = clause;
+      }
     }
   }
   if (!rewrite.empty() && rewrite != turn.message.text) {
     // The model's standalone restatement ("那退货呢？" → "怎么退货") is searched
     // too; the more confident reading wins.
     auto restated = search(kb_.Understandable(tenant, rewrite));
-    if (!restated.empty() && (passages.empty() || restated.front().confidence > passages.front().confidence))
+    if (!restated.empty() && (passages.empty() || restated.front().confidence > passages.front().confidence)) {
       passages = std::move(restated);
+      used = std::string(rewrite);
+    }
   }
   // A short follow-up ("冰箱呢", "那换货呢？", "运费呢") leans on the topic so far:
   // the entry answered last and the previous question rank the entries, the
@@ -198,14 +203,19 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
         if (!any.empty() && (follow.empty() || any.front().confidence > follow.front().confidence))
           follow = std::move(any);
       }
-      if (!follow.empty() && follow.front().confidence > best) passages = std::move(follow);
+      if (!follow.empty() && follow.front().confidence > best) {
+        passages = std::move(follow);
+        used = turn.message.text;
+      }
     }
   }
+  if (searched) *searched = std::move(used);
   return passages;
 }
 
 void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
-  auto passages = Retrieve(turn, settings_.top_k, d.rewrite);
+  std::string searched;
+  auto passages = Retrieve(turn, settings_.top_k, d.rewrite, &searched);
   if (d.out_of_scope) {
     // The model read it as nothing the shop answers: only an entry the words
     // confirm on their own may answer; no tentative answers or choices.
@@ -214,6 +224,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   // Meaning as well as words: blend in the trained matcher's probability
   // (Chinese questions only: it was trained on Chinese pairs).
   const double w = d.english ? 0.0 : settings_.matcher_weight;
+  if (w > 0) kb_.ScoreMatches(turn.conversation.tenant_id, searched, passages, 3);
   for (auto& p : passages)
     if (p.match >= 0 && w > 0) p.confidence = (1 - w) * p.confidence + w * p.match;
   // Decide by confidence (coverage of the question), not raw BM25 order.

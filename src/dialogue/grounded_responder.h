@@ -46,7 +46,9 @@ class GroundedResponder final : public Responder {
 
   // Knowledge-base search with the conversation's context folded in.
   // `rewrite`: the question restated to stand alone (by a language model), searched too.
-  std::vector<knowledge::Passage> Retrieve(const TurnRequest& turn, int top_k, std::string_view rewrite = {}) const;
+  // `searched` (may be null): the text whose search gave the passages (a clause of a long message, the restatement).
+  std::vector<knowledge::Passage> Retrieve(const TurnRequest& turn, int top_k, std::string_view rewrite = {},
+                                           std::string* searched = nullptr) const;
 
  private:
   struct Draft;

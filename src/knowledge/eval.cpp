@@ -9,6 +9,7 @@
 
 #include "knowledge/index.h"
 #include "knowledge/parse.h"
+#include "common/utf8.h"
 
 namespace kefu::knowledge {
 
@@ -191,6 +192,79 @@ Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const
     }
   }
   return tally.Finish(static_cast<int>(all.size()));
+}
+
+Result<std::vector<DecisionRow>> DecisionRows(const text::Segmenter& seg, const QuestionMatcher* matcher,
+                                              const std::vector<std::string>& paths,
+                                              const std::vector<std::string>& out_of_scope,
+                                              const RankingOptions& ranking) {
+  std::vector<KbEntry> entries;
+  std::vector<std::vector<std::string>> synonyms;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return NotFound("knowledge file not found: " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ParsedFile parsed = ParseMarkdown(ss.str());
+    for (auto& item : parsed.entries) entries.push_back(item.entry);
+    for (auto& g : parsed.synonyms) synonyms.push_back(g);
+  }
+  if (entries.empty()) return InvalidArgument("no entries");
+  auto row_of = [&](const TenantIndex& index, const std::string& q, bool english) {
+    DecisionRow r;
+    r.query = q;
+    r.english = english;
+    r.chars = static_cast<int>(utf8::Length(utf8::Sanitize(q)));
+    auto ps = index.Search(q, 5, 0.0, english ? "en" : "");
+    if (!english) index.ScoreMatches(q, ps, 3);
+    // As the dialogue does: Chinese confidences blend in the matcher at 0.15.
+    if (!english)
+      for (auto& p : ps)
+        if (p.match >= 0) p.confidence = 0.85 * p.confidence + 0.15 * p.match;
+    std::stable_sort(ps.begin(), ps.end(), [](const auto& a, const auto& b) { return a.confidence > b.confidence; });
+    if (!ps.empty()) {
+      r.c1 = ps[0].confidence;
+      r.m1 = ps[0].match;
+      r.got = ps[0].id;
+    }
+    if (ps.size() > 1) r.c2 = ps[1].confidence;
+    return r;
+  };
+  std::vector<DecisionRow> rows;
+  constexpr int kFolds = 5;
+  for (int fold = 0; fold < kFolds; ++fold) {
+    std::vector<std::shared_ptr<const AnalyzedEntry>> docs;
+    std::vector<std::pair<std::string, const KbEntry*>> held;
+    for (const KbEntry& e : entries) {
+      KbEntry reduced = e;
+      reduced.questions.clear();
+      for (const auto& q : e.questions) {
+        if (static_cast<int>(Fnv(q) % kFolds) == fold) held.emplace_back(q, &e);
+        else reduced.questions.push_back(q);
+      }
+      docs.push_back(Analyze(std::move(reduced), seg, ranking));
+    }
+    TenantIndex index(std::move(docs), synonyms, seg, ranking, matcher);
+    for (const auto& [q, e] : held) {
+      DecisionRow r = row_of(index, q, e->lang == "en");
+      r.query = q;
+      r.positive = true;
+      r.expected = e->id;
+      r.right = r.got == e->id;
+      rows.push_back(std::move(r));
+    }
+  }
+  std::vector<std::shared_ptr<const AnalyzedEntry>> docs;
+  for (const KbEntry& e : entries) docs.push_back(Analyze(e, seg, ranking));
+  TenantIndex full(std::move(docs), synonyms, seg, ranking, matcher);
+  for (const auto& q : out_of_scope) {
+    bool english = true;
+    for (unsigned char c : q) english &= c < 0x80;
+    DecisionRow r = row_of(full, q, english);
+    r.query = q;
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 }  // namespace kefu::knowledge

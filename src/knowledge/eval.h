@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "knowledge/knowledge_base.h"
+#include "knowledge/matcher.h"
 #include "text/segmenter.h"
 
 namespace kefu::knowledge {
@@ -43,5 +44,23 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
 // entry it belongs to. Same result fields (entries = KB size, queries = questions held out).
 Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const std::string& markdown_path,
                                                const RankingOptions& ranking);
+
+// Data for learning when to answer (issue 15, "decisions on calibrated
+// confidence"): one row per query with what a search shows (the best and second
+// confidences, the matcher's probability for the best) and whether the best
+// passage is right. Positives: every question variant of the Markdown KBs,
+// held out by 5-fold cross-validation (fold = hash of the question); the row is
+// right when its own entry comes first. Negatives: `out_of_scope` questions
+// (nothing in the KB answers them), against the whole KB; never right.
+struct DecisionRow {
+  double c1 = 0, c2 = 0, m1 = -1;  // confidences of the best two passages; matcher P for the best (-1: none)
+  bool english = false, positive = false, right = false;
+  int chars = 0;                   // query length in code points
+  std::string query, expected, got;
+};
+Result<std::vector<DecisionRow>> DecisionRows(const text::Segmenter& seg, const QuestionMatcher* matcher,
+                                              const std::vector<std::string>& markdown_paths,
+                                              const std::vector<std::string>& out_of_scope,
+                                              const RankingOptions& ranking);
 
 }  // namespace kefu::knowledge

@@ -234,7 +234,6 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     self += user_idf[i] * tf * k1p1 / (tf + self_norm);
   }
   std::vector<char> covered(n_user);
-  std::optional<QuestionMatcher::Prepared> query_prepared;
   for (size_t r = 0; r < k; ++r) {
     uint32_t d = touched[r];
     if (score[d] < min_score) break;
@@ -282,15 +281,23 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     p.lang = e.entry.lang;
     p.score = s;
     p.confidence = std::clamp(conf, 0.0, 1.0);
-    if (matcher_ && d < prepared_.size() && r < 3) {  // the three best are what a decision looks at
-      if (!query_prepared) query_prepared.emplace(matcher_->Prepare(query));
-      double best = 0;
-      for (const auto& kq : prepared_[d]) best = std::max(best, matcher_->Score(*query_prepared, kq));
-      p.match = best;
-    }
     out.push_back(std::move(p));
   }
   return out;
+}
+
+void TenantIndex::ScoreMatches(std::string_view raw_query, std::vector<Passage>& passages, size_t top) const {
+  if (!matcher_) return;
+  const std::string understood = Understandable(raw_query);
+  std::optional<QuestionMatcher::Prepared> query_prepared;
+  for (size_t r = 0; r < passages.size() && r < top; ++r) {
+    auto it = by_id_.find(passages[r].id);
+    if (it == by_id_.end() || it->second >= prepared_.size()) continue;
+    if (!query_prepared) query_prepared.emplace(matcher_->Prepare(understood));
+    double best = 0;
+    for (const auto& kq : prepared_[it->second]) best = std::max(best, matcher_->Score(*query_prepared, kq));
+    passages[r].match = best;
+  }
 }
 
 }  // namespace kefu::knowledge

@@ -35,6 +35,10 @@ class TenantIndex {
   // `context`: words that help rank but do not count in the confidence (KnowledgeBase::SearchFollowUp).
   std::vector<Passage> Search(std::string_view query, int top_k, double min_score, std::string_view lang = "*",
                               std::string_view context = {}) const;
+  // Passage::match for the first `top` passages: the matcher's probability that
+  // `query` means the same as the entry's closest title or question. Only the
+  // answer decision needs it, so searches do not compute it.
+  void ScoreMatches(std::string_view query, std::vector<Passage>& passages, size_t top) const;
   // `query` with traditional characters folded and homophone typos corrected
   // against this tenant's vocabulary (text/spelling.h); `fixes` may be null.
   std::string Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes = nullptr) const;

@@ -286,6 +286,12 @@ std::vector<Passage> KnowledgeBase::SearchFollowUp(const std::string& tenant, st
   return index->Search(query, top_k, cfg_.min_score, lang, context);
 }
 
+void KnowledgeBase::ScoreMatches(const std::string& tenant, std::string_view query, std::vector<Passage>& passages,
+                                 size_t top) const {
+  auto index = Snapshot(tenant);
+  if (index) index->ScoreMatches(query, passages, top);
+}
+
 std::string KnowledgeBase::Understandable(const std::string& tenant, std::string_view text) const {
   auto index = Snapshot(tenant);
   return index ? index->Understandable(text) : text::FoldChinese(text);

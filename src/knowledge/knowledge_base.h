@@ -79,8 +79,8 @@ class KnowledgeBase {
                                                        const RankingOptions& ranking = {});
   ~KnowledgeBase();
 
-  // A trained question matcher (knowledge/matcher.h) that scores each passage
-  // found (Passage::match). Set before LoadAll; it must outlive the KB.
+  // A trained question matcher (knowledge/matcher.h) for ScoreMatches
+  // (Passage::match). Set before LoadAll; it must outlive the KB.
   void SetMatcher(const QuestionMatcher* matcher) { matcher_ = matcher; }
 
   // (Re)builds the in-memory indexes of every tenant from the database.
@@ -108,6 +108,10 @@ class KnowledgeBase {
   // coverage of the follow-up's own words only (docs/knowledge.md).
   std::vector<Passage> SearchFollowUp(const std::string& tenant, std::string_view query, std::string_view context,
                                       int top_k, std::string_view lang = "*") const;
+  // Fills Passage::match (the question matcher's probability) for the first
+  // `top` passages of a search for `query`; nothing without a matcher.
+  void ScoreMatches(const std::string& tenant, std::string_view query, std::vector<Passage>& passages,
+                    size_t top = 3) const;
   Result<KbEntry> Get(const std::string& tenant, const std::string& id) const;
   // `text` as the tenant's index reads it: traditional characters folded,
   // homophone typos corrected against the tenant's words ("退宽" → "退款").
