@@ -29,7 +29,7 @@ struct GroundedResponder::Draft {
   std::string rewrite;        // the question restated to stand alone
   bool unclear = false;       // too vague: ask rather than guess
   bool out_of_scope = false;  // nothing the shop answers: only a confident entry may answer
-  bool policy_question = false;  // a question for the knowledge base, even if it names goods
+  bool policy_question = false;  // not about one of the customer's orders, even if it names goods
 };
 
 namespace {
@@ -415,7 +415,11 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
           d.policy_question = true;
           break;
         case I::kUnclear: d.unclear = true; break;
-        case I::kOutOfScope: d.out_of_scope = true; action = Action::kNone; break;
+        case I::kOutOfScope:
+          d.out_of_scope = true;
+          d.policy_question = true;  // not about an order either
+          action = Action::kNone;
+          break;
         case I::kSmalltalk: break;
       }
     }
