@@ -252,6 +252,20 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
   } else {
     pool = scored;
   }
+  // "笔记本到哪了" with one laptop paid and another on its way: the unshipped
+  // one is "somewhere" too, so the generic where-is-it cue does not choose
+  // between live orders of the product named; the customer is asked.
+  auto live = [](const Scored& s) {
+    return s.status == "paid" || s.status == "shipped" || s.status == "in_transit" || s.status == "out_for_delivery";
+  };
+  const bool generic_where = states == std::vector<std::string>{"in_transit", "shipped", "out_for_delivery"};
+  if (generic_where && m.by_product && std::count_if(pool.begin(), pool.end(), live) >= 2) {
+    std::vector<Scored> lives;
+    for (auto& s : pool)
+      if (live(s)) lives.push_back(s);
+    pool = std::move(lives);
+    states.clear();
+  }
   if (!states.empty()) {
     std::vector<Scored> narrowed;
     for (auto& s : pool)

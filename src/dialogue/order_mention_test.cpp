@@ -59,6 +59,18 @@ TEST(OrderMention, OneOrderOnItsWayIsTheParcelMeant) {
   EXPECT_FALSE(NamesOwnOrder("下单后多久发货"));
 }
 
+TEST(OrderMention, WhereIsItDoesNotChooseBetweenTwoLiveOrdersOfTheProduct) {
+  json orders = json::array({
+      {{"order_id", "SO1"}, {"status", "paid"}, {"item_summary", "联想 小新Pro14 轻薄笔记本 ×1"}},
+      {{"order_id", "SO2"}, {"status", "in_transit"}, {"item_summary", "联想 小新Pro14 轻薄笔记本 ×1"}},
+      {{"order_id", "SO3"}, {"status", "delivered"}, {"item_summary", "联想 小新Pro14 轻薄笔记本 ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("笔记本到哪了", orders).candidates, (std::vector<std::string>{"SO1", "SO2"}));
+  // A state that really differs still chooses.
+  EXPECT_EQ(FindOrderMention("还没发货的笔记本", orders).candidates, std::vector<std::string>{"SO1"});
+  EXPECT_EQ(FindOrderMention("笔记本签收了没收到", orders).candidates, std::vector<std::string>{"SO3"});
+}
+
 TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {
   // Two washing machines: the live one, or the one the state names.
   EXPECT_EQ(FindOrderMention("洗衣机到哪儿了", Orders()).candidates, std::vector<std::string>{"SO2"});
