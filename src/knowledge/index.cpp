@@ -73,6 +73,17 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   for (const auto& g : synonyms_)
     for (const auto& term : g) vocab.push_back(text::Normalize(term));
   speller_ = std::make_unique<text::SpellingCorrector>(vocab, &seg_);
+  question_terms_.resize(docs_.size());
+  for (size_t d = 0; d < docs_.size(); ++d) {
+    auto terms_of = [&](const std::string& text) {
+      std::vector<std::string> t = seg_.Tokenize(text);
+      std::sort(t.begin(), t.end());
+      t.erase(std::unique(t.begin(), t.end()), t.end());
+      return t;
+    };
+    question_terms_[d].push_back(terms_of(docs_[d]->entry.title));
+    for (const auto& q : docs_[d]->entry.questions) question_terms_[d].push_back(terms_of(q));
+  }
   if (matcher_) {
     prepared_.resize(docs_.size());
     for (size_t d = 0; d < docs_.size(); ++d) {
@@ -80,6 +91,37 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
       for (const auto& q : docs_[d]->entry.questions) prepared_[d].push_back(matcher_->Prepare(q));
     }
   }
+}
+
+// max over the doc's title and questions of Σ idf(shared) / Σ idf(union), over
+// unique terms; a term no entry has weighs as in the confidence's coverage.
+double TenantIndex::QuestionSimilarity(uint32_t doc, const std::vector<std::string>& query_terms) const {
+  auto idf = [&](const std::string& t) {
+    auto it = terms_.find(t);
+    return it != terms_.end() ? static_cast<double>(it->second.idf) : unknown_idf_ * (t.size() <= 3 ? 0.3 : 1.0);
+  };
+  double q_mass = 0;
+  for (const auto& t : query_terms) q_mass += idf(t);
+  double best = 0;
+  for (const auto& qt : question_terms_[doc]) {
+    double shared = 0, other = 0;
+    size_t i = 0, j = 0;
+    while (i < query_terms.size() || j < qt.size()) {
+      if (j == qt.size() || (i < query_terms.size() && query_terms[i] < qt[j])) {
+        ++i;
+      } else if (i == query_terms.size() || qt[j] < query_terms[i]) {
+        other += idf(qt[j]);
+        ++j;
+      } else {
+        shared += idf(qt[j]);
+        ++i;
+        ++j;
+      }
+    }
+    const double uni = q_mass + other;
+    if (uni > 0) best = std::max(best, shared / uni);
+  }
+  return best;
 }
 
 std::string TenantIndex::Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes) const {
@@ -233,6 +275,8 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     double tf = opts_.title_weight;
     self += user_idf[i] * tf * k1p1 / (tf + self_norm);
   }
+  std::vector<std::string> query_terms;  // the user's unique terms, sorted (for QuestionSimilarity)
+  std::vector<double> similarity;         // per passage in `out`
   std::vector<char> covered(n_user);
   for (size_t r = 0; r < k; ++r) {
     uint32_t d = touched[r];
@@ -280,8 +324,23 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     p.category = e.entry.category;
     p.lang = e.entry.lang;
     p.score = s;
+    if (opts_.question_similarity_weight > 0 && !question_terms_.empty()) {
+      if (query_terms.empty()) {
+        for (size_t i = 0; i < n_user; ++i) query_terms.push_back(q[i].text);
+        std::sort(query_terms.begin(), query_terms.end());
+      }
+      similarity.push_back(QuestionSimilarity(d, query_terms));
+    }
     p.confidence = std::clamp(conf, 0.0, 1.0);
     out.push_back(std::move(p));
+  }
+  // Relative to the candidate with the closest single question: that one keeps
+  // its confidence, the others lose up to question_similarity_weight of theirs.
+  if (!similarity.empty() && similarity.size() == out.size()) {
+    const double top = *std::max_element(similarity.begin(), similarity.end());
+    const double w = opts_.question_similarity_weight;
+    if (top > 0)
+      for (size_t i = 0; i < out.size(); ++i) out[i].confidence *= 1 - w + w * similarity[i] / top;
   }
   return out;
 }

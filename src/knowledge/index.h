@@ -69,6 +69,9 @@ class TenantIndex {
   const QuestionMatcher* matcher_ = nullptr;
   uint64_t generation_ = 0;  // unique per index (keys the Understandable memo)
   std::vector<std::vector<QuestionMatcher::Prepared>> prepared_;  // per doc: title and questions
+  // Per doc: the unique terms of its title and of each question (sorted).
+  std::vector<std::vector<std::vector<std::string>>> question_terms_;
+  double QuestionSimilarity(uint32_t doc, const std::vector<std::string>& query_terms) const;
   RankingOptions opts_;
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;
   std::vector<float> norm_;  // k1 * (1 - b + b * len / avgdl) per doc

@@ -67,6 +67,11 @@ struct RankingOptions {
   double body_weight = 1.0;
   double synonym_weight = 0.8;   // query-expansion terms relative to the user's own
   double context_weight = 0.5;   // a follow-up's context terms (SearchFollowUp) relative to its own
+  // Confidence × (1 − w + w · the best idf-weighted Jaccard similarity of the
+  // query to one of the entry's title and questions): an entry with one
+  // question close to the query beats one that merely repeats the query's
+  // words across many questions (docs/knowledge.md, "Question similarity").
+  double question_similarity_weight = 0.3;
 };
 
 class TenantIndex;
