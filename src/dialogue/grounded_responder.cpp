@@ -468,7 +468,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   back_reference = reading.refers_back && d.context.contains("last_order_id");
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
       ((IsOrderAction(action) && action != Action::kListOrders) ||
-       (action == Action::kNone && !d.policy_question && (HasOrderPredicate(turn.message.text) || about_orders)))) {
+       (action == Action::kNone && !d.policy_question &&
+        // "多久发货", "退款一般几天到账": how things usually go, no order of theirs
+        // named: not worth reading their orders.
+        ((HasOrderPredicate(turn.message.text) &&
+          !(AsksPolicy(turn.message.text) && !NamesOwnOrder(turn.message.text))) ||
+         about_orders)))) {
     tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
     ctx.customer_verified = CustomerVerified(turn.context);
     auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});

@@ -76,10 +76,15 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   question_terms_.resize(docs_.size());
   for (size_t d = 0; d < docs_.size(); ++d) {
     auto terms_of = [&](const std::string& text) {
-      std::vector<std::string> t = seg_.Tokenize(text);
-      std::sort(t.begin(), t.end());
-      t.erase(std::unique(t.begin(), t.end()), t.end());
-      return t;
+      QuestionTerms qt;
+      for (const std::string& t : seg_.Tokenize(text)) {
+        auto it = terms_.find(t);
+        if (it != terms_.end()) qt.terms.push_back(&it->second);
+      }
+      std::sort(qt.terms.begin(), qt.terms.end());
+      qt.terms.erase(std::unique(qt.terms.begin(), qt.terms.end()), qt.terms.end());
+      for (const void* t : qt.terms) qt.mass += static_cast<const Term*>(t)->idf;
+      return qt;
     };
     question_terms_[d].push_back(terms_of(docs_[d]->entry.title));
     for (const auto& q : docs_[d]->entry.questions) question_terms_[d].push_back(terms_of(q));
@@ -94,31 +99,26 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
 }
 
 // max over the doc's title and questions of Σ idf(shared) / Σ idf(union), over
-// unique terms; a term no entry has weighs as in the confidence's coverage.
-double TenantIndex::QuestionSimilarity(uint32_t doc, const std::vector<std::string>& query_terms) const {
-  auto idf = [&](const std::string& t) {
-    auto it = terms_.find(t);
-    return it != terms_.end() ? static_cast<double>(it->second.idf) : unknown_idf_ * (t.size() <= 3 ? 0.3 : 1.0);
-  };
-  double q_mass = 0;
-  for (const auto& t : query_terms) q_mass += idf(t);
+// unique terms; the query's terms no entry has count in its mass (as in the
+// confidence's coverage) and are never shared.
+double TenantIndex::QuestionSimilarity(uint32_t doc, const std::vector<const void*>& query_terms,
+                                       double query_mass) const {
   double best = 0;
-  for (const auto& qt : question_terms_[doc]) {
-    double shared = 0, other = 0;
+  for (const QuestionTerms& qt : question_terms_[doc]) {
+    double shared = 0;
     size_t i = 0, j = 0;
-    while (i < query_terms.size() || j < qt.size()) {
-      if (j == qt.size() || (i < query_terms.size() && query_terms[i] < qt[j])) {
+    while (i < query_terms.size() && j < qt.terms.size()) {
+      if (query_terms[i] < qt.terms[j]) {
         ++i;
-      } else if (i == query_terms.size() || qt[j] < query_terms[i]) {
-        other += idf(qt[j]);
+      } else if (qt.terms[j] < query_terms[i]) {
         ++j;
       } else {
-        shared += idf(qt[j]);
+        shared += static_cast<const Term*>(qt.terms[j])->idf;
         ++i;
         ++j;
       }
     }
-    const double uni = q_mass + other;
+    const double uni = query_mass + qt.mass - shared;
     if (uni > 0) best = std::max(best, shared / uni);
   }
   return best;
@@ -275,7 +275,8 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     double tf = opts_.title_weight;
     self += user_idf[i] * tf * k1p1 / (tf + self_norm);
   }
-  std::vector<std::string> query_terms;  // the user's unique terms, sorted (for QuestionSimilarity)
+  std::vector<const void*> query_terms;  // the user's known terms, sorted (for QuestionSimilarity)
+  double query_mass = 0;
   std::vector<double> similarity;         // per passage in `out`
   std::vector<char> covered(n_user);
   for (size_t r = 0; r < k; ++r) {
@@ -325,11 +326,14 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     p.lang = e.entry.lang;
     p.score = s;
     if (opts_.question_similarity_weight > 0 && !question_terms_.empty()) {
-      if (query_terms.empty()) {
-        for (size_t i = 0; i < n_user; ++i) query_terms.push_back(q[i].text);
+      if (query_mass == 0) {
+        for (size_t i = 0; i < n_user; ++i) {
+          query_mass += user_idf[i];
+          if (q[i].term) query_terms.push_back(q[i].term);
+        }
         std::sort(query_terms.begin(), query_terms.end());
       }
-      similarity.push_back(QuestionSimilarity(d, query_terms));
+      similarity.push_back(QuestionSimilarity(d, query_terms, query_mass));
     }
     p.confidence = std::clamp(conf, 0.0, 1.0);
     out.push_back(std::move(p));
@@ -348,13 +352,39 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
 void TenantIndex::ScoreMatches(std::string_view raw_query, std::vector<Passage>& passages, size_t top) const {
   if (!matcher_) return;
   const std::string understood = Understandable(raw_query);
+  // The matcher reads the three title/questions of each entry closest to the
+  // query by words (question_terms_), not all of them (~16 per entry in the demo).
+  std::vector<const void*> query_terms;
+  double query_mass = 0;
+  for (const std::string& t : seg_.Tokenize(understood)) {
+    auto it = terms_.find(t);
+    if (it != terms_.end()) query_terms.push_back(&it->second);
+  }
+  std::sort(query_terms.begin(), query_terms.end());
+  query_terms.erase(std::unique(query_terms.begin(), query_terms.end()), query_terms.end());
+  for (const void* t : query_terms) query_mass += static_cast<const Term*>(t)->idf;
   std::optional<QuestionMatcher::Prepared> query_prepared;
   for (size_t r = 0; r < passages.size() && r < top; ++r) {
     auto it = by_id_.find(passages[r].id);
     if (it == by_id_.end() || it->second >= prepared_.size()) continue;
+    const uint32_t d = it->second;
+    std::vector<std::pair<double, size_t>> closest;  // (-similarity, question index)
+    for (size_t k = 0; k < question_terms_[d].size() && k < prepared_[d].size(); ++k) {
+      const QuestionTerms& qt = question_terms_[d][k];
+      double shared = 0;
+      for (size_t i = 0, j = 0; i < query_terms.size() && j < qt.terms.size();) {
+        if (query_terms[i] < qt.terms[j]) ++i;
+        else if (qt.terms[j] < query_terms[i]) ++j;
+        else shared += static_cast<const Term*>(qt.terms[j++])->idf, ++i;
+      }
+      const double uni = query_mass + qt.mass - shared;
+      closest.emplace_back(uni > 0 ? -shared / uni : 0, k);
+    }
+    const size_t n = std::min<size_t>(3, closest.size());
+    std::partial_sort(closest.begin(), closest.begin() + static_cast<std::ptrdiff_t>(n), closest.end());
     if (!query_prepared) query_prepared.emplace(matcher_->Prepare(understood));
     double best = 0;
-    for (const auto& kq : prepared_[it->second]) best = std::max(best, matcher_->Score(*query_prepared, kq));
+    for (size_t c = 0; c < n; ++c) best = std::max(best, matcher_->Score(*query_prepared, prepared_[d][closest[c].second]));
     passages[r].match = best;
   }
 }

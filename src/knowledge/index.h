@@ -69,9 +69,15 @@ class TenantIndex {
   const QuestionMatcher* matcher_ = nullptr;
   uint64_t generation_ = 0;  // unique per index (keys the Understandable memo)
   std::vector<std::vector<QuestionMatcher::Prepared>> prepared_;  // per doc: title and questions
-  // Per doc: the unique terms of its title and of each question (sorted).
-  std::vector<std::vector<std::vector<std::string>>> question_terms_;
-  double QuestionSimilarity(uint32_t doc, const std::vector<std::string>& query_terms) const;
+  // Per doc: its title and each question as the set of their terms (sorted
+  // pointers into terms_, which never move) with the sum of their idf.
+  struct QuestionTerms {
+    std::vector<const void*> terms;
+    double mass = 0;
+  };
+  std::vector<std::vector<QuestionTerms>> question_terms_;
+  // `query_terms`: the query's known terms, sorted; `query_mass`: the idf of all its terms.
+  double QuestionSimilarity(uint32_t doc, const std::vector<const void*>& query_terms, double query_mass) const;
   RankingOptions opts_;
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;
   std::vector<float> norm_;  // k1 * (1 - b + b * len / avgdl) per doc
