@@ -133,7 +133,9 @@ std::string TenantIndex::Understandable(std::string_view query, std::vector<text
     std::string in, out;
   };
   thread_local Memo memo;
-  if (!fixes && memo.index == this && memo.generation == generation_ && memo.in == query) return memo.out;
+  // (Reading is idempotent: the text it gave back reads as itself.)
+  if (!fixes && memo.index == this && memo.generation == generation_ && (memo.in == query || memo.out == query))
+    return memo.out;
   std::string folded = text::FoldChinese(query);
   std::string out = speller_ ? speller_->Correct(folded, fixes) : folded;
   if (!fixes) memo = {this, generation_, std::string(query), out};
