@@ -33,7 +33,11 @@ const std::string_view* FindAny(const std::string& text, const std::array<std::s
 }
 
 // Asking for a person, in the ways customers write it.
-constexpr std::array<std::string_view, 55> kHumanWords = {
+constexpr std::array<std::string_view, 73> kHumanWords = {
+    // Calls for the service staff by other names, and for a call back.
+    "小二", "小姐姐来", "客服小姐姐", "客服小哥", "工作人员", "换客服", "换个客服", "不跟机器", "不和机器",
+    "不要跟机器", "打电话给我", "给我打电话", "给我打个电话", "电话联系我", "回个电话", "回电话给我", "来个电话",
+    "找能解决",
     "转人工", "人工客服", "人工服务", "找人工", "接人工", "要人工", "转接人工", "人工坐席", "给我滚", "叫人来",
     "真人", "活人", "找个人", "来个人", "换个人", "叫个人", "有人吗", "有没有人", "人呢", "人在吗",
     "叫经理", "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导",
@@ -46,14 +50,19 @@ constexpr std::array<std::string_view, 14> kAboutService = {
     "几点上班", "几点下班", "上班时间", "工作时间", "服务时间", "几点开始", "几点到几点", "什么时候上班",
     "电话多少", "电话是多少", "热线", "客服电话", "人工费", "人工成本"};
 
-constexpr std::array<std::string_view, 22> kHumanEnglish = {
+constexpr std::array<std::string_view, 33> kHumanEnglish = {
+    "customer service staff", "staff member", "a staff", "connect me", "put me through", "transfer me",
+    "someone who can", "get me someone", "call me", "phone me", "give me a call",
     "human", "real person", "live person", "someone real", "an agent", "agent please", "talk to someone",
     "speak to someone", "speak with someone", "talk to somebody", "speak to somebody", "representative",
     "operator", "supervisor", "manager", "real agent", "customer service agent", "live agent", "live chat",
     "talk to a person", "speak to a person", "not a bot"};
 
 // Abuse and fury: a human handles these (complaints queue).
-constexpr std::array<std::string_view, 54> kAbuse = {
+constexpr std::array<std::string_view, 70> kAbuse = {
+    // Contempt for the service, legal threats, masked swearing.
+    "一问三不知", "要你有啥用", "要你何用", "要你们何用", "有啥用啊", "啥玩意", "什么玩意", "死人吗", "是死人",
+    "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "卧草",
     "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd", "他妈", "他娘", "妈的", "尼玛", "你妈",
     "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋", "去死", "坑人", "坑爹",
     "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!", "赔钱",
@@ -61,7 +70,8 @@ constexpr std::array<std::string_view, 54> kAbuse = {
     // Complaints to the authorities (the complaint rule's words, after folding traditional forms).
     "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局"};
 
-constexpr std::array<std::string_view, 20> kAbuseEnglish = {
+constexpr std::array<std::string_view, 23> kAbuseEnglish = {
+    "complain", "complaint", "lawyer",
     "scam", "fraud", "rip-off", "ripoff", "rip off", "wtf", "fuck", "shit", "useless", "worst",
     "ridiculous", "disgusting", "pathetic", "unacceptable", "terrible service", "con artist",
     "report you", "consumer association", "file a complaint", "sue you"};
@@ -73,7 +83,9 @@ constexpr std::array<std::string_view, 12> kPositive = {"谢谢", "感谢", "多
                                                         "thank", "great", "love", "awesome", "nice"};
 
 // The customer says they are going round in circles.
-constexpr std::array<std::string_view, 22> kStuck = {
+constexpr std::array<std::string_view, 31> kStuck = {
+    "听不懂是吧", "你听不懂", "听不明白", "说不清楚", "not answering", "not listening", "don't understand me",
+    "third time", "doesn't understand",
     "说了三遍", "说了好几遍", "说了多少遍", "问了三遍", "问了好几遍", "问了几遍", "问了多少遍", "第三次问", "第三遍",
     "你倒是说啊", "答非所问", "没用的回答", "还是不行", "还是没用", "还是登不上", "到底咋整", "到底怎么办", "听不懂人话",
     "i already asked", "asked three times", "you're not helping", "not helpful"};
@@ -89,6 +101,24 @@ bool EnglishWord(const std::string& text, std::string_view w) {
     pos = end;
   }
   return false;
+}
+
+// "要人", "换人", "来人": a bare 人 after a verb of asking, at the end of a
+// clause ("找人代付" asks about paying, not for a person); "客服客服！", "客服呢".
+bool HumanByPattern(const std::string& t) {
+  std::u32string s;
+  for (char32_t c : utf8::Decode(t)) s.push_back(c);
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (s[i] != U'人') continue;
+    const char32_t v = s[i - 1];
+    if (v != U'要' && v != U'换' && v != U'来' && v != U'找' && v != U'叫') continue;
+    const bool clause_end = i + 1 == s.size() || !IsCjk(s[i + 1]) || s[i + 1] == U'啊' || s[i + 1] == U'吧' ||
+                            s[i + 1] == U'呀' || s[i + 1] == U'呢' || s[i + 1] == U'来';
+    if (clause_end) return true;
+  }
+  size_t count = 0;
+  for (size_t at = t.find("客服"); at != std::string::npos; at = t.find("客服", at + 1)) ++count;
+  return count >= 2;
 }
 
 }  // namespace
@@ -151,7 +181,10 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
     if (n.cue.empty()) n.cue = std::string(*w);
   }
   if (FindAny(t, kAboutService) == nullptr) {
-    if (auto* w = FindAny(t, kHumanWords)) {
+    if (HumanByPattern(t)) {
+      n.asks_for_human = true;
+      if (n.cue.empty()) n.cue = "person";
+    } else if (auto* w = FindAny(t, kHumanWords)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = std::string(*w);
     } else {
