@@ -105,6 +105,35 @@ std::vector<std::string> QuestionClauses(std::string_view raw) {
   return out;
 }
 
+// "不是这个，是上一单", "no, the other order", "不是iPhone 是washing machine那单".
+struct Correction {
+  bool is = false;
+  bool previous = false;  // "上一单", "previous order": the one before it in the list
+  std::string rest;       // what follows the last 是 after a 不是 ("洗衣机那单"), "" if nothing
+};
+Correction ReadCorrection(const std::string& raw) {
+  Correction c;
+  std::string t = raw;
+  for (auto& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view w : {"不是这", "不是那", "不对", "搞错", "弄错", "另一单", "另外一单", "另一个订单", "上一单",
+                             "前一单", "换一单", "the other", "another order", "not this", "not that", "wrong order",
+                             "previous order", "other one"})
+    if (t.find(w) != std::string::npos) c.is = true;
+  for (std::string_view w : {"上一单", "前一单", "previous order"})
+    if (t.find(w) != std::string::npos) c.previous = true;
+  if (t.find("不是") != std::string::npos) {
+    c.is = true;
+    // The part after a 是 that is not 不是, up to the next 不是: "我说的是洗衣机不是耳机" → 洗衣机.
+    for (size_t at = t.find("是"); at != std::string::npos; at = t.find("是", at + 3)) {
+      if (at >= 3 && t.compare(at - 3, 3, "不") == 0) continue;
+      std::string rest = t.substr(at + 3);
+      if (size_t stop = rest.find("不是"); stop != std::string::npos) rest.resize(stop);
+      if (!rest.empty()) c.rest = rest;
+    }
+  }
+  return c;
+}
+
 // How things usually go ("下单后多久发货", "一般几天到", "how long does shipping take").
 bool AsksPolicy(std::string_view raw) {
   std::string t(raw);
@@ -477,8 +506,46 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
     ctx.customer_verified = CustomerVerified(turn.context);
     auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});
+    // A correction ("不是这个，是上一单", "no, the other order", "不是iPhone 是洗衣机那单"):
+    // the order under discussion is not meant, nor what follows 不是.
+    const std::string last_order = d.context.value("last_order_id", "");
+    const Correction correction = about_orders ? ReadCorrection(mention_text) : Correction{};
+    auto moving_status = [](const std::string& st) {
+      return st == "shipped" || st == "in_transit" || st == "out_for_delivery";
+    };
+    bool last_moving = false;
+    if (correction.is && listed.ok()) {
+      json kept = json::array();
+      for (const auto& o : listed->value("orders", json::array()))
+        if (o.value("order_id", "") != last_order) kept.push_back(o);
+        else last_moving = moving_status(o.value("status", ""));
+      (*listed)["orders"] = std::move(kept);
+      if (!correction.rest.empty()) mention_text = correction.rest;
+    }
     if (listed.ok()) {
       OrderMention m = FindOrderMention(mention_text, listed->value("orders", json::array()));
+      if (correction.is && m.candidates.empty()) {
+        // "the other one": the customer's other live order, or the one listed after it ("上一单").
+        std::vector<std::string> live;
+        for (const auto& o : listed->value("orders", json::array())) {
+          const std::string st = o.value("status", "");
+          if (st == "paid" || st == "shipped" || st == "in_transit" || st == "out_for_delivery") live.push_back(o.value("order_id", ""));
+        }
+        // Of several, the one in the same phase as the order corrected (both on their way, or not yet shipped).
+        if (live.size() > 1) {
+          std::vector<std::string> same;
+          for (const auto& o : listed->value("orders", json::array()))
+            if (std::find(live.begin(), live.end(), o.value("order_id", "")) != live.end() &&
+                moving_status(o.value("status", "")) == last_moving)
+              same.push_back(o.value("order_id", ""));
+          if (same.size() == 1) live = same;
+        }
+        if (live.size() == 1) m.candidates = live;
+        else if (correction.previous && !listed->value("orders", json::array()).empty())
+          m.candidates = {(*listed)["orders"][0].value("order_id", "")};
+        m.by_state = !m.candidates.empty();
+      }
+
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       // "我的订单什么时候发货": their own order, narrowed by the state asked about.
@@ -486,6 +553,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // "寄出了吗？单号多少" with exactly one order on its way: that one.
       // ("下单后多久能发货" asks the shop's policy, not about that parcel.)
       if (m.only_live) decides = !back_reference && AsksAboutParcel(turn.message.text) && !AsksPolicy(turn.message.text);
+      // A correction names the order meant (the tool follows that order's state below).
+      if (correction.is && !m.candidates.empty()) decides = true;
       // Goods named, but a policy question ("冰箱收到了 有师傅来装吗", "牛仔裤有点小
       // 能换大一码吗"): the knowledge base answers when it is sure.
       // In a conversation about orders, a short reply naming goods ("the laptop

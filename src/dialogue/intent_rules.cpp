@@ -34,7 +34,9 @@ constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订�
                                                            "订单信息", "订单详情", "订单情况", "order status",
                                                            "my order", "查询订单"};
 
-constexpr std::array<std::string_view, 14> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+constexpr std::array<std::string_view, 23> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+                                                          "全部订单", "有几单", "几单还没", "有几个订单", "有几笔订单", "all my orders",
+                                                          "all orders", "show me my orders", "订单都",
                                                           "最近订单", "买过什么", "my orders", "买了哪些", "最近买的",
                                                           "买的东西都", "都发了", "everything i ordered",
                                                           "list my orders", "what did i order"};
@@ -57,6 +59,22 @@ constexpr std::array<std::string_view, 19> kProduct = {"推荐", "有没有卖",
                                                        "do you carry", "what do you have"};
 
 constexpr std::array<std::string_view, 8> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨"};
+// Nothing but "my orders" ("我的订单", "查一下订单？", "我的订单呢"): show the list.
+bool BareOrdersRequest(const std::string& t) {
+  std::string core;
+  for (char32_t c : utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t))) {
+    if (c == U'呢' || c == U'吧' || c == U'啊' || c == U'呀' || c == U'？' || c == U'?' || c == U'！' || c == U'!' ||
+        c == U'。' || c == U' ' || c == U'，')
+      continue;
+    utf8::Append(core, c);
+  }
+  for (std::string_view w : {"我的订单", "订单", "查订单", "查一下订单", "查下订单", "查查订单", "看看订单", "看下订单",
+                             "查一下我的订单", "查下我的订单", "看看我的订单", "查询订单", "订单查询", "帮我查订单",
+                             "帮我查一下订单", "帮我查下订单"})
+    if (core == w) return true;
+  return false;
+}
+
 // A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
 bool AsksSomething(const std::string& t) {
   for (std::string_view w : {"吗", "？", "?", "多久", "怎么", "什么", "啥", "几", "哪", "能不能", "可以", "是不是", "how",
@@ -154,7 +172,7 @@ TurnReading ReadTurn(std::string_view raw) {
              (r.order_id && ContainsAny(t, kParcel))) {
     r.action = Action::kTrackLogistics;
     r.strong = order_ref || r.refers_back;
-  } else if (ContainsAny(t, kListOrders)) {
+  } else if (ContainsAny(t, kListOrders) || BareOrdersRequest(t)) {
     r.action = Action::kListOrders;
     r.strong = true;
   } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 24)) {
