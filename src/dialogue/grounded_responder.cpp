@@ -274,7 +274,14 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   }
   size_t candidates = 0;
   for (const auto& p : passages) candidates += p.confidence >= settings_.clarify_threshold;
-  if (candidates == 1 && !d.unclear) {
+  // A guess (one plausible entry, below the answer threshold) must contain the
+  // question's most specific word, or the matcher must vouch for it; otherwise
+  // the entry is offered as a choice ("学生有优惠吗" is not about birthday gifts).
+  // (Not for a clause found in a long message: its neighbour clause is context there.)
+  const bool guess_ok = !passages.empty() &&
+                        (passages.front().key_word_covered || passages.front().match >= settings_.guess_min_match ||
+                         searched != turn.message.text);
+  if (candidates == 1 && !d.unclear && guess_ok) {
     // One plausible entry only: answer it, saying what we understood.
     const auto& p = passages.front();
     d.text = (d.english ? "Did you mean \"" + p.title + "\"?\n"
@@ -284,6 +291,21 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
     d.context["last_kb_id"] = p.id;
     d.context.erase("pending_choices");
     d.meta["tentative"] = true;
+    return;
+  }
+  if (candidates == 1 && !d.unclear) {
+    // One weak entry that lacks the question's key word: say so honestly and
+    // offer it ("您是不是想问…？") instead of answering from it.
+    const auto& p = passages.front();
+    d.text = d.english ? "Sorry, I don't have a reliable answer to that. Did you perhaps mean \"" + p.title +
+                             "\"? Reply 1 for that, or \"human agent\" to talk to a person."
+                       : "抱歉，这个问题我暂时没有找到准确的答案。您是不是想问「" + p.title +
+                             "」？是的话回复 1；也可以回复“转人工”，由人工客服为您处理。";
+    d.meta["unknown"] = true;
+    d.meta["offered"] = p.id;
+    d.context["pending_choices"] = json::array({{{"kind", "kb"}, {"id", p.id}, {"title", p.title}}});
+    d.suggestions.push_back(p.title);
+    d.suggestions.push_back(d.english ? "human agent" : "转人工");
     return;
   }
   if (conf >= settings_.clarify_threshold && !d.unclear) {

@@ -26,6 +26,10 @@ struct GroundedSettings {
   // (1 - w) * confidence + w * match. 0.15 was the best of 0, 0.15, 0.3,
   // 0.5, 0.7 on the understanding benchmark's dev split (docs/knowledge.md).
   double matcher_weight = 0.15;
+  // A tentative answer whose entry lacks the question's most specific word
+  // needs at least this matcher probability; otherwise the bot says it does
+  // not know and offers the entry ("您是不是想问…？回复 1").
+  double guess_min_match = 0.5;
 };
 
 // What the grounded pass found for a turn; the LLM responder uses the same

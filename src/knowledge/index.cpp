@@ -298,6 +298,10 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     double cov = 0;
     for (size_t i = 0; i < n_user; ++i) cov += covered[i] ? user_idf[i] : 0;
     cov = idf_total > 0 ? cov / idf_total : 0;
+    size_t key = 0;
+    for (size_t i = 1; i < n_user; ++i)
+      if (user_idf[i] > user_idf[key]) key = i;
+    const bool key_covered = n_user == 0 || covered[key];
     // A follow-up: an entry must contain some of the follow-up's own words; the
     // share of the context it contains scales the confidence (0.6 .. 1).
     double topic = 1;
@@ -338,6 +342,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
       similarity.push_back(QuestionSimilarity(d, query_terms, query_mass));
     }
     p.confidence = std::clamp(conf, 0.0, 1.0);
+    p.key_word_covered = key_covered;
     out.push_back(std::move(p));
   }
   // Relative to the candidate with the closest single question: that one keeps

@@ -42,6 +42,9 @@ struct Passage {
   double score = 0;       // raw BM25
   double confidence = 0;  // 0..1, see docs/knowledge.md
   double match = -1;      // P(same meaning) of the query and the entry's closest question (matcher.h); -1 = no matcher
+  // The query's most specific word (highest idf; a word no entry has counts
+  // too) is in this passage: "学生有优惠吗" → a birthday-gift entry has 优惠, not 学生.
+  bool key_word_covered = true;
 };
 
 struct ImportError {

@@ -210,6 +210,12 @@ std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* f
           }
         }
         if (picks != 1) continue;
+        // The span's last character starts a real word with what follows
+        // ("有活动": 活动 is a word, so 有活 is no typo of 有货).
+        bool overlaps_word = false;
+        for (size_t wl = 2; wl <= 4 && !overlaps_word && i + len - 1 + wl <= cps.size(); ++wl)
+          overlaps_word = Known(Span(cps, i + len - 1, wl));
+        if (overlaps_word) continue;
         if (fixes) fixes->push_back({span, *pick});
         out += *pick;
         i += len;

@@ -50,6 +50,17 @@ TEST(SpellingCorrector, GeneralWordsAreNeverRewritten) {
   EXPECT_EQ(bare.Correct("怎么报修"), "怎么保修");  // what the dictionary prevents
 }
 
+TEST(SpellingCorrector, AWordThatFollowsIsKept) {
+  struct Dict : Segmenter {
+    std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
+    std::string_view Name() const override { return "test"; }
+    bool IsWord(std::string_view w) const override { return w == "活动"; }
+  } dict;
+  SpellingCorrector c({"有货"}, &dict);
+  EXPECT_EQ(c.Correct("教师节有活动吗"), "教师节有活动吗");  // not 有货动
+  EXPECT_EQ(c.Correct("还有活吗"), "还有货吗");              // 活吗 is no word: a typo
+}
+
 TEST(SpellingCorrector, GrammaticalCharactersAreNoTypos) {
   SpellingCorrector c({"发货地", "哪个", "退款"}, nullptr);
   EXPECT_EQ(c.Correct("还没发货的那单"), "还没发货的那单");  // not 发货地
