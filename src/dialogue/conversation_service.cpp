@@ -227,6 +227,27 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
   });
 }
 
+// The service's own state in the context (emotion trajectory, repeats, proof
+// of identity) outlives whatever the responder returns.
+void ConversationService::CarryServiceState(const nlohmann::json& from, nlohmann::json& to) {
+  for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified", "customer_proven"})
+    if (from.contains(key)) to[key] = from[key];
+}
+
+// Stores a reply (and the context, when given), counts the turn and publishes it.
+Result<Message> ConversationService::StoreReply(const std::string& conversation_id, const std::string& text,
+                                                int64_t reply_to, const nlohmann::json& meta,
+                                                const nlohmann::json* context, const std::string& role) {
+  auto stored = store_.AppendReply(conversation_id, text, reply_to, meta, context, role);
+  if (!stored.ok()) {
+    turns_failed_.Inc();
+    return stored.status();
+  }
+  turns_ok_.Inc();
+  hub_.PublishMessage(*stored);
+  return stored;
+}
+
 Result<Message> ConversationService::Answer(const Message& customer_message, std::optional<Conversation> known,
                                             std::optional<nlohmann::json> routed_context) {
   Result<Conversation> conv = known ? Result<Conversation>(std::move(*known))
@@ -266,15 +287,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
         turns_ok_.Inc();
         return NoReply(customer_message);
       }
-      auto stored = store_.AppendReply(conv->id, v.text, customer_message.id, v.meta, changed ? &conv->context : nullptr,
-                                       "system");
-      if (!stored.ok()) {
-        turns_failed_.Inc();
-        return stored.status();
-      }
-      turns_ok_.Inc();
-      hub_.PublishMessage(*stored);
-      return stored;
+      return StoreReply(conv->id, v.text, customer_message.id, v.meta, changed ? &conv->context : nullptr, "system");
     }
   }
   // A customer trusted only because the server trusted claims when the
@@ -312,16 +325,8 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
         for (const char* key : {"llm_reading", "tools", "intent"})
           if (reply.meta.contains(key)) v.meta[key] = reply.meta[key];
         v.meta["decision"] = std::move(late);
-        for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified", "customer_proven"})
-          if (conv->context.contains(key)) reply.context[key] = conv->context[key];
-        auto stored = store_.AppendReply(cid, v.text, reply_to, v.meta, &reply.context, "system");
-        if (!stored.ok()) {
-          turns_failed_.Inc();
-          return stored.status();
-        }
-        turns_ok_.Inc();
-        hub_.PublishMessage(*stored);
-        return stored;
+        CarryServiceState(conv->context, reply.context);
+        return StoreReply(cid, v.text, reply_to, v.meta, &reply.context, "system");
       }
     }
   }
@@ -329,8 +334,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     reply.text = calming + "\n" + reply.text;
     reply.meta["calming"] = true;
   }
-  for (const char* key : {"negativity", "emotion_trend", "repeat", "customer_verified", "customer_proven"})
-    if (conv->context.contains(key)) reply.context[key] = conv->context[key];
+  CarryServiceState(conv->context, reply.context);
   const bool context_changed = reply.context != stored_context;
   auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);
   if (!stored.ok()) {

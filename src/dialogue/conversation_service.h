@@ -90,6 +90,9 @@ class ConversationService {
   int64_t InFlight() const { return in_flight_.load(); }
 
  private:
+  static void CarryServiceState(const nlohmann::json& from, nlohmann::json& to);
+  Result<Message> StoreReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
+                             const nlohmann::json& meta, const nlohmann::json* context, const std::string& role);
   using Task = std::function<void()>;
   // Runs `task` after every earlier task of the same conversation.
   void Enqueue(const std::string& conversation_id, Task task);

@@ -37,32 +37,33 @@ namespace {
 constexpr const char* kUnknownReply =
     "抱歉，这个问题我暂时没有找到准确的答案。您可以换个说法再问我，或者回复“转人工”，由人工客服为您处理。";
 
-// Too little to act on: at most five Chinese characters or two English
-// words, or nothing but punctuation and emoji ("有问题", "急", "help", "？？？").
-bool Vague(std::string_view text) {
+// How long a message is: Chinese characters and Latin words (runs of letters/digits).
+struct Size {
   int han = 0, words = 0;
+};
+Size SizeOf(std::string_view text) {
+  Size n;
   bool in_word = false;
   for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
     bool latin = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
-    if (latin && !in_word) ++words;
+    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++n.han;
+    if (latin && !in_word) ++n.words;
     in_word = latin;
   }
-  if (han == 0) return words <= 2;
-  return han <= 5 && words == 0;
+  return n;
+}
+
+// Too little to act on: at most five Chinese characters or two English
+// words, or nothing but punctuation and emoji ("有问题", "急", "help", "？？？").
+bool Vague(std::string_view text) {
+  const Size n = SizeOf(text);
+  return n.han == 0 ? n.words <= 2 : n.han <= 5 && n.words == 0;
 }
 
 // A short follow-up: at most six Chinese characters, or four English words.
 bool ShortFollowUp(std::string_view text) {
-  int han = 0, words = 0;
-  bool in_word = false;
-  for (char32_t c : utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text))) {
-    bool latin = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF)) ++han;
-    if (latin && !in_word) ++words;
-    in_word = latin;
-  }
-  return han == 0 ? words <= 4 : han <= 6 && words <= 1;
+  const Size n = SizeOf(text);
+  return n.han == 0 ? n.words <= 4 : n.han <= 6 && n.words <= 1;
 }
 
 // The question-like clauses of a long message, each joined with the clause
