@@ -34,6 +34,7 @@ class LlmServerTest : public ::testing::Test {
     config_.llm.max_retries = 1;
     config_.llm.retry_backoff_ms = 10;
     config_.dialogue.require_verified_customer = false;  // a trusted channel: the claimed customer_id stands
+    Configure(config_);
     auto a = testing::StartServer(config_);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
@@ -42,6 +43,7 @@ class LlmServerTest : public ::testing::Test {
     app_.reset();
     fs::remove_all(dir_);
   }
+  virtual void Configure(Config&) {}
 
   std::string NewConversation() {
     auto r = Fetch(app_->port(), "POST", "/v1/conversations", R"({"customer_id":"C0001"})", kWidget);
@@ -146,27 +148,12 @@ TEST_F(LlmServerTest, GracefulStopFinishesInFlightTurns) {
 // [dialogue] llm_understanding with llm_answers = false: the model only reads
 // the turn (intent + the question restated); answers come from the knowledge
 // base and the tools.
-class LlmUnderstandingTest : public ::testing::Test {
+class LlmUnderstandingTest : public LlmServerTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::FreshTestDir("llm_understanding_test", /*per_test=*/true);
-    config_ = testing::TestConfig(dir_);
-    config_.llm.base_url = fake_.base_url();
-    config_.llm.model = "fake-model";
-    config_.llm.timeout_ms = 3000;
-    config_.llm.max_retries = 1;
-    config_.llm.retry_backoff_ms = 10;
-    config_.dialogue.llm_understanding = true;
-    config_.dialogue.llm_understanding_timeout_ms = 400;
-    config_.dialogue.llm_answers = false;
-    config_.dialogue.require_verified_customer = false;
-    auto a = testing::StartServer(config_);
-    ASSERT_TRUE(a.ok()) << a.status().ToString();
-    app_ = std::move(*a);
-  }
-  void TearDown() override {
-    app_.reset();
-    fs::remove_all(dir_);
+  void Configure(Config& c) override {
+    c.dialogue.llm_understanding = true;
+    c.dialogue.llm_understanding_timeout_ms = 400;
+    c.dialogue.llm_answers = false;
   }
   json Ask(const std::string& text) {
     auto c = Fetch(app_->port(), "POST", "/v1/conversations", R"({"customer_id":"C0001"})", kWidget);
@@ -180,11 +167,6 @@ class LlmUnderstandingTest : public ::testing::Test {
     j["conversation_id"] = id;
     return j;
   }
-
-  FakeOpenAiServer fake_;
-  Config config_;
-  fs::path dir_;
-  std::unique_ptr<app::ServerApp> app_;
 };
 
 TEST_F(LlmUnderstandingTest, TheModelsRestatementFindsTheEntry) {
