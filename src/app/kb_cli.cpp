@@ -242,7 +242,12 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
     for (const auto& x : *r)
       out << nlohmann::json{{"c1", x.c1}, {"c2", x.c2}, {"m1", x.m1}, {"en", x.english}, {"pos", x.positive},
                             {"right", x.right}, {"chars", x.chars}, {"q", x.query}, {"expected", x.expected},
-                            {"got", x.got}}
+                            {"got", x.got}, {"cands", [&] {
+                              nlohmann::json a = nlohmann::json::array();
+                              for (const auto& c : x.candidates)
+                                a.push_back({c.id, c.confidence, c.match, c.classified});
+                              return a;
+                            }()}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n";
     std::printf("%zu rows (%zu out of scope), matcher %s\n", r->size(), oos.size(), matcher ? "on" : "off");

@@ -569,6 +569,22 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         m.by_state = !m.candidates.empty();
       }
 
+      // "我的包裹呢", "where's my parcel" from a customer with several parcels on
+      // their way and nothing naming one: ask which, rather than show the newest.
+      bool several_live = false;
+      if (m.candidates.empty() && !correction.is && !back_reference && IsOrderAction(action) &&
+          action != Action::kListOrders) {
+        std::vector<std::string> fitting;
+        for (const auto& o : listed->value("orders", json::array())) {
+          const std::string st = o.value("status", "");
+          if (moving_status(st) || (action != Action::kTrackLogistics && st == "paid"))
+            fitting.push_back(o.value("order_id", ""));
+        }
+        if (fitting.size() >= 2) {
+          m.candidates = std::move(fitting);
+          several_live = true;
+        }
+      }
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       // "我的订单什么时候发货": their own order, narrowed by the state asked about.
@@ -607,7 +623,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
           action = (m.state == "paid" || m.state == "refunding" || m.state == "cancelled") ? Action::kOrderStatus
                                                                                           : Action::kTrackLogistics;
       } else if (decides && m.candidates.size() > 1 &&
-                 (m.by_product || (IsOrderAction(action) && (m.state == "in_transit" || m.state == "paid")))) {
+                 // (Not among delivered orders: "显示签收了但没收到" gets the policy answer.)
+                 (m.by_product || (m.by_state && m.state != "delivered") || several_live ||
+                  (IsOrderAction(action) && (m.state == "in_transit" || m.state == "paid")))) {
         // Several orders fit equally (two parcels on the way, two named products): ask which.
         // Several orders match equally: ask which, listing just those.
         json choices = json::array();

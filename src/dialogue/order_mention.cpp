@@ -40,7 +40,7 @@ constexpr StateCue kStates[] = {
     {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
     {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received"},
      {"delivered", "", ""}},
-    {{"退款", "退钱", "钱退", "到账", "refund", "", "", ""}, {"refunding", "refunded", ""}},
+    {{"退款", "退钱", "钱退", "到账", "refund", "退回来", "money back", ""}, {"refunding", "refunded", ""}},
     {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
     {{"正在派送", "派送中", "在派送", "out for delivery", "", "", "", ""}, {"out_for_delivery", "", ""}},
     {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where", "arriv"}, {"in_transit", "shipped", "out_for_delivery"}},
@@ -108,7 +108,12 @@ constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
     {"camera", "相机"}, {"lipstick", "口红"}, {"face wash", "洗面奶"}, {"cleanser", "洗面奶"},
     {"face cream", "面霜"}, {"cream", "霜"}, {"serum", "精华"}, {"air conditioner", "空调"}, {"aircon", "空调"},
     {"rice cooker", "电饭煲"}, {"jeans", "牛仔裤"}, {"hoodie", "卫衣"}, {"sweatshirt", "卫衣"},
-    {"arm sleeve", "冰袖"}, {"sleeves", "冰袖"}, {"powder", "散粉"}, {"watch", "手表"}, {"speaker", "音箱"}};
+    {"arm sleeve", "冰袖"}, {"sleeves", "冰袖"}, {"powder", "散粉"}, {"watch", "手表"}, {"speaker", "音箱"},
+    {"shirt", "衬衫"},
+    // Chinese words for the same goods as item names write them.
+    {"衬衣", "衬衫"}, {"夹克", "外套"}, {"运动鞋", "鞋"}, {"球鞋", "鞋"}, {"鞋子", "鞋"}, {"电饭锅", "电饭煲"},
+    {"榨汁机", "料理机"}, {"破壁机", "料理机"}, {"扫地机", "机器人"}, {"粉饼", "散粉"},
+    {"童装", "儿童"}, {"羽绒衣", "羽绒服"}, {"小棕瓶", "特润修护"}, {"定妆粉", "散粉"}};
 
 // Kinds of goods customers name instead of the product ("手机那单", "my phone",
 // "电脑"), with the words shop item names use for them: brands and model lines
@@ -165,13 +170,14 @@ bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"收到", "那单", "订单", "order"})
     if (t.find(w) != std::string::npos) return true;
-  return AsksAboutProgress(raw);
+  return AsksAboutProgress(raw) || AsksAboutParcel(raw);
 }
 
 bool AsksAboutParcel(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "寄了", "单号", "物流", "快递到", "包裹",
                              "送到", "能到", "到了吗", "到了没", "没到", "派送", "where", "arriv", "shipped",
+                             "sent out", "on the way", "on its way",
                              "tracking", "deliver", "package", "parcel", "dispatch"})
     if (t.find(w) != std::string::npos) return true;
   return false;
@@ -181,14 +187,18 @@ bool NamesOwnOrder(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我买的", "我下的单", "那单",
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
-                             "my stuff", "the one that"})
+                             "my stuff", "the one that", "我的退款", "我的钱", "my refund", "my money",
+                             // Impatience is about one's own order, never the shop's policy:
+                             // "怎么还不发货啊", "退款咋还没到".
+                             "怎么还没", "怎么还不", "咋还没", "咋还不", "怎么还在", "咋还在", "still not", "still hasn't",
+                             "still haven't"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
 
 bool AsksAboutProgress(std::string_view raw) {
   const std::string t = Lower(raw);
-  for (std::string_view w : {"到哪", "到那", "发货", "发了", "签收", "没收到", "退款", "退钱", "到账", "取消", "快递",
+  for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "发没发", "寄没寄", "签收", "没收到", "退款", "退钱", "钱退", "退回来", "到账", "取消", "快递",
                              "物流", "单号", "送到", "能到", "到了吗", "到了没", "到没到", "没到", "派送", "where", "arriv", "ship",
                              "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "today",
                              "今天", "几号", "never got", "didn't get", "not received", "haven't received"})

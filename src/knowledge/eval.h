@@ -57,6 +57,13 @@ struct DecisionRow {
   bool english = false, positive = false, right = false;
   int chars = 0;                   // query length in code points
   std::string query, expected, got;
+  // The first five passages before any matcher blending: id, confidence,
+  // matcher P (-1: none), entry classifier P (-1: none).
+  struct Candidate {
+    std::string id;
+    double confidence = 0, match = -1, classified = -1;
+  };
+  std::vector<Candidate> candidates;
 };
 Result<std::vector<DecisionRow>> DecisionRows(const text::Segmenter& seg, const QuestionMatcher* matcher,
                                               const std::vector<std::string>& markdown_paths,

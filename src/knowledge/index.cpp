@@ -89,6 +89,7 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
     question_terms_[d].push_back(terms_of(docs_[d]->entry.title));
     for (const auto& q : docs_[d]->entry.questions) question_terms_[d].push_back(terms_of(q));
   }
+  TrainClassifier();
   if (matcher_) {
     prepared_.resize(docs_.size());
     for (size_t d = 0; d < docs_.size(); ++d) {
@@ -96,6 +97,57 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
       for (const auto& q : docs_[d]->entry.questions) prepared_[d].push_back(matcher_->Prepare(q));
     }
   }
+}
+
+void TenantIndex::TrainClassifier() {
+  if (opts_.classifier_weight <= 0) return;
+  std::vector<std::string> langs;
+  for (const auto& d : docs_)
+    if (std::find(langs.begin(), langs.end(), d->entry.lang) == langs.end()) langs.push_back(d->entry.lang);
+  for (const std::string& lang : langs) {
+    LanguageClassifier c;
+    c.lang = lang;
+    std::vector<std::string> texts;
+    std::vector<int> labels;
+    for (uint32_t d = 0; d < docs_.size(); ++d) {
+      if (docs_[d]->entry.lang != lang) continue;
+      const int label = static_cast<int>(c.docs.size());
+      c.docs.push_back(d);
+      texts.push_back(Understandable(docs_[d]->entry.title));
+      labels.push_back(label);
+      for (const auto& q : docs_[d]->entry.questions) {
+        texts.push_back(Understandable(q));
+        labels.push_back(label);
+      }
+    }
+    if (c.docs.size() < 2) continue;
+    // Measured with `kefu kb decision-rows` (docs/knowledge.md, "Entry classifier").
+    nlu::LinearOptions o;
+    o.word_ngrams = 2;  // character 1..2-grams of Chinese, word 1..2-grams of English
+    o.minn = 3;         // and 3..5-grams inside English words ("refunds" ~ "refund")
+    o.maxn = 5;
+    o.bits = 20;
+    o.min_count = 1;
+    o.epoch = 5;
+    auto m = nlu::LinearModel::Train(texts, labels, static_cast<int>(c.docs.size()), o);
+    if (!m.ok()) continue;
+    c.model = std::make_unique<nlu::LinearModel>(std::move(*m));
+    classifiers_.push_back(std::move(c));
+  }
+}
+
+std::vector<float> TenantIndex::Classify(std::string_view understood) const {
+  if (classifiers_.empty()) return {};
+  std::vector<float> out(docs_.size(), 0.0f);
+  bool any = false;
+  for (const LanguageClassifier& c : classifiers_) {
+    std::vector<float> p = c.model->Probabilities(understood);
+    if (p.size() != c.docs.size()) continue;
+    any = true;
+    for (size_t i = 0; i < p.size(); ++i) out[c.docs[i]] = p[i];
+  }
+  if (!any) out.clear();
+  return out;
 }
 
 // max over the doc's title and questions of Σ idf(shared) / Σ idf(union), over
@@ -255,6 +307,26 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
   // One extra candidate gives the margin of the last returned passage.
   size_t k_margin = std::min(k + 1, touched.size());
   std::partial_sort(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(k_margin), touched.end(), better);
+  // The entry classifier's favourite joins the candidates when the words alone
+  // rank it lower (it must share a word with the query).
+  std::vector<float> classified;
+  if (context.empty() && !classifiers_.empty()) {
+    classified = Classify(query);
+    if (classified.size() == docs_.size()) {
+      uint32_t fav = 0;
+      for (uint32_t d = 1; d < classified.size(); ++d)
+        if ((lang == "*" || docs_[d]->entry.lang == lang) &&
+            (classified[d] > classified[fav] || (lang != "*" && docs_[fav]->entry.lang != lang)))
+          fav = d;
+      auto at = std::find(touched.begin(), touched.end(), fav);
+      const auto end_k = touched.begin() + static_cast<std::ptrdiff_t>(k);
+      if (at != touched.end() && at >= end_k && (lang == "*" || docs_[fav]->entry.lang == lang)) {
+        std::rotate(end_k - 1, at, at + 1);  // fav takes place k-1, the rest move down one
+      }
+    } else {
+      classified.clear();
+    }
+  }
 
   // Confidence ingredients (docs/knowledge.md):
   //   self  = BM25 of the query against a document that is exactly the query, as a title;
@@ -343,6 +415,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     }
     p.confidence = std::clamp(conf, 0.0, 1.0);
     p.key_word_covered = key_covered;
+    if (!classified.empty()) p.classified = classified[d];
     out.push_back(std::move(p));
   }
   // Relative to the candidate with the closest single question: that one keeps
@@ -352,6 +425,10 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     const double w = opts_.question_similarity_weight;
     if (top > 0)
       for (size_t i = 0; i < out.size(); ++i) out[i].confidence *= 1 - w + w * similarity[i] / top;
+  }
+  if (opts_.classifier_weight > 0 && !classified.empty()) {
+    const double w = opts_.classifier_weight;
+    for (Passage& p : out) p.confidence = (1 - w) * p.confidence + w * p.classified;
   }
   return out;
 }

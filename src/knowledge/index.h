@@ -11,6 +11,7 @@
 #include "knowledge/knowledge_base.h"
 #include "text/segmenter.h"
 #include "knowledge/matcher.h"
+#include "nlu/linear.h"
 #include "text/spelling.h"
 
 namespace kefu::knowledge {
@@ -43,6 +44,12 @@ class TenantIndex {
   // against this tenant's vocabulary (text/spelling.h); `fixes` may be null.
   std::string Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes = nullptr) const;
 
+  // The entry classifier's probability per document (in entries() order) for
+  // `understood` (Understandable()'s text): a logistic regression over
+  // character n-grams trained on every entry's title and similar questions
+  // when the index is built ("Entry classifier", docs/knowledge.md). Empty
+  // when there is none (fewer than two entries) or the text has no known feature.
+  std::vector<float> Classify(std::string_view understood) const;
   size_t size() const { return docs_.size(); }
   const AnalyzedEntry* Find(const std::string& id) const;
   const std::vector<std::shared_ptr<const AnalyzedEntry>>& entries() const { return docs_; }
@@ -79,6 +86,15 @@ class TenantIndex {
   // `query_terms`: the query's known terms, sorted; `query_mass`: the idf of all its terms.
   double QuestionSimilarity(uint32_t doc, const std::vector<const void*>& query_terms, double query_mass) const;
   RankingOptions opts_;
+  // One classifier per entry language (entries of other languages are not its
+  // classes): its docs (doc numbers, ascending) and its model.
+  struct LanguageClassifier {
+    std::string lang;
+    std::vector<uint32_t> docs;
+    std::unique_ptr<nlu::LinearModel> model;
+  };
+  std::vector<LanguageClassifier> classifiers_;
+  void TrainClassifier();
   std::vector<std::shared_ptr<const AnalyzedEntry>> docs_;
   std::vector<float> norm_;  // k1 * (1 - b + b * len / avgdl) per doc
   std::unordered_map<std::string, uint32_t> by_id_;

@@ -45,6 +45,8 @@ struct Passage {
   // The query's most specific word (highest idf; a word no entry has counts
   // too) is in this passage: "学生有优惠吗" → a birthday-gift entry has 优惠, not 学生.
   bool key_word_covered = true;
+  // The entry classifier's probability for this entry (TenantIndex::Classify); -1 = none.
+  double classified = -1;
 };
 
 struct ImportError {
@@ -75,6 +77,10 @@ struct RankingOptions {
   // question close to the query beats one that merely repeats the query's
   // words across many questions (docs/knowledge.md, "Question similarity").
   double question_similarity_weight = 0.3;
+  // Confidence = (1 − w) · confidence + w · the entry classifier's probability
+  // (a classifier trained on the entries' own titles and similar questions,
+  // docs/knowledge.md "Entry classifier"); 0 = off (and none is trained). Not for follow-ups.
+  double classifier_weight = 0.3;
 };
 
 class TenantIndex;

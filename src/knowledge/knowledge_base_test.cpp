@@ -115,6 +115,28 @@ TEST_P(KnowledgeBaseTest, AFollowUpIsReadWithTheTopicSoFar) {
   EXPECT_TRUE(none.empty() || none[0].confidence < 0.25) << none[0].id << " " << none[0].confidence;
 }
 
+TEST_P(KnowledgeBaseTest, TheEntryClassifierReadsParaphrases) {
+  ImportDemo();
+  // Trained on the entries' titles and similar questions when the index is built.
+  for (auto [q, want] : {std::pair{"啥时候给我发货啊", "kb-ship-01"}, std::pair{"钱怎么退回来，流程是啥", "kb-refund-01"},
+                         std::pair{"发票咋开", "kb-invoice-01"}}) {
+    auto ps = kb_->Search("t1", q, 5);
+    ASSERT_FALSE(ps.empty()) << q;
+    const Passage* top = nullptr;
+    double sum = 0;
+    for (const auto& p : ps) {
+      ASSERT_GE(p.classified, 0.0) << q << " " << p.id;
+      ASSERT_LE(p.classified, 1.0);
+      sum += p.classified;
+      if (!top || p.classified > top->classified) top = &p;
+    }
+    EXPECT_LE(sum, 1.0 + 1e-6) << q;
+    EXPECT_EQ(top->id, want) << q;
+  }
+  // A follow-up's confidence is its own words' (no classifier).
+  for (const auto& p : kb_->SearchFollowUp("t1", "专票呢", "怎么开发票", 3)) EXPECT_EQ(p.classified, -1) << p.id;
+}
+
 TEST_P(KnowledgeBaseTest, ConfidenceSeparatesParaphrasesFromUnrelated) {
   ImportDemo();
   for (const char* q : {"什么时候发货", "几天能发货啊", "怎么退款"}) {

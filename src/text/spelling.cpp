@@ -215,6 +215,10 @@ std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* f
         bool overlaps_word = false;
         for (size_t wl = 2; wl <= 4 && !overlaps_word && i + len - 1 + wl <= cps.size(); ++wl)
           overlaps_word = Known(Span(cps, i + len - 1, wl));
+        // Nor when its first character ends a real word with what precedes
+        // ("耳机到哪": 耳机 is a word, so 机到 is no typo of 寄到).
+        for (size_t wl = 2; wl <= 4 && !overlaps_word && i + 1 >= wl; ++wl)
+          overlaps_word = Known(Span(cps, i + 1 - wl, wl));
         if (overlaps_word) continue;
         if (fixes) fixes->push_back({span, *pick});
         out += *pick;

@@ -61,6 +61,17 @@ TEST(SpellingCorrector, AWordThatFollowsIsKept) {
   EXPECT_EQ(c.Correct("还有活吗"), "还有货吗");              // 活吗 is no word: a typo
 }
 
+TEST(SpellingCorrector, AWordThatPrecedesIsKept) {
+  struct Dict : Segmenter {
+    std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
+    std::string_view Name() const override { return "test"; }
+    bool IsWord(std::string_view w) const override { return w == "耳机"; }
+  } dict;
+  SpellingCorrector c({"寄到"}, &dict);
+  EXPECT_EQ(c.Correct("耳机到哪了"), "耳机到哪了");  // not 耳寄到
+  EXPECT_EQ(c.Correct("几时机到"), "几时寄到");      // 时机 is no word here: a typo
+}
+
 TEST(SpellingCorrector, GrammaticalCharactersAreNoTypos) {
   SpellingCorrector c({"发货地", "哪个", "退款"}, nullptr);
   EXPECT_EQ(c.Correct("还没发货的那单"), "还没发货的那单");  // not 发货地
