@@ -60,6 +60,35 @@ bool Vague(std::string_view text) {
   return n.han == 0 ? n.words <= 2 : n.han <= 5 && n.words == 0;
 }
 
+// Nothing but filler: no word that says what it is about ("帮我看看", "那个东西怎么弄",
+// "在吗 有个事问下", "I have a problem", "东西不对"). Asked first, it gets a
+// question back rather than a guess from the knowledge base.
+bool ContentFree(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static constexpr std::string_view kFiller[] = {
+      "有个事", "问一下", "问下", "请问", "帮我", "帮忙", "麻烦", "看一下", "看看", "看下", "一下", "那个", "这个",
+      "东西", "怎么办", "怎么弄", "怎么处理", "怎么", "咋办", "咋整", "咋弄", "咋", "处理", "问题", "在吗", "在不在",
+      "你好", "您好", "你们", "不对", "还没", "还不", "有点", "要", "想", "急", "弄", "搞", "办", "有", "个", "事",
+      "我", "你", "您", "的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "么", "是", "这", "那", "下", "亲", "在",
+      "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
+      "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got"};
+  for (std::string_view f : kFiller) {
+    const bool latin = static_cast<unsigned char>(f[0]) < 0x80;
+    for (size_t at = t.find(f); at != std::string::npos; at = t.find(f, at)) {
+      // English filler only as whole words.
+      if (latin && ((at > 0 && std::isalpha(static_cast<unsigned char>(t[at - 1]))) ||
+                    (at + f.size() < t.size() && std::isalpha(static_cast<unsigned char>(t[at + f.size()]))))) {
+        at += f.size();
+        continue;
+      }
+      t.replace(at, f.size(), " ");
+    }
+  }
+  const Size n = SizeOf(t);
+  return n.han == 0 && n.words == 0;
+}
+
 // A short follow-up: at most six Chinese characters, or four English words.
 bool ShortFollowUp(std::string_view text) {
   const Size n = SizeOf(text);
@@ -140,6 +169,29 @@ bool AsksPolicy(std::string_view raw) {
   std::string t(raw);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (std::string_view w : {"多久", "几天", "一般", "通常", "下单后", "付款后", "how long", "usually", "normally"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+// Where the parcel is or when it comes ("今天能到吗", "怎么还在杭州", "物流不动了",
+// "when will it get here"), not money or a service ("退款多久到账", "能帮我搬上楼吗").
+bool AsksWhereOrWhen(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"退款", "钱", "到账", "退回", "优惠", "帮", "refund", "money", "help"})
+    if (t.find(w) != std::string::npos) return false;
+  for (std::string_view w : {"到哪", "在哪了", "在哪儿了", "能到", "哪天到", "哪天能", "哪天送", "几号到", "几号能", "啥时候到", "什么时候到", "啥时候能", "什么时候能",
+                             "今天", "明天", "还在", "不动", "没动", "没更新", "分拣", "where", "when will", "today",
+                             "tomorrow", "arriv", "deliver", "get here", "moving", "stuck"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+// Words of the shop's usual course ("一般几天到", "usually"), not of one parcel.
+bool AsksHowThingsUsuallyGo(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -324,17 +376,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
     return;
   }
   const bool en = d.english;
-  if (Vague(turn.message.text) || d.unclear) {
-    // "有问题", "帮我看看", "？？？", "help": nothing to look up yet; ask what it is about.
-    d.text = en ? "Sure, I'm here to help. What is it about: an order or delivery, a return or refund, an invoice, "
-                  "payment, or something else? A few words or your order number is enough."
-                : "请问您具体想咨询什么呢？比如订单物流、退换货、退款、发票或支付，简单说一下情况或发订单号给我就行。";
-    d.meta["clarify"] = true;
-    d.suggestions = en ? std::vector<std::string>{"Where is my order?", "How do I return an item?", "Human agent"}
-                       : std::vector<std::string>{"我的订单到哪了", "怎么退货", "转人工"};
-    d.context.erase("pending_choices");
-    return;
-  }
+  if (Vague(turn.message.text) || d.unclear) return AskWhatAbout(d);
   d.text = en ? "Sorry, I couldn't find a reliable answer to that. You can rephrase it, or reply \"human agent\" "
                 "to talk to a person."
               : kUnknownReply;
@@ -344,6 +386,18 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
 }
 
 // The order tools refused: the customer id was not verified (see tools/tool.h).
+// "有问题", "帮我看看", "？？？", "help": nothing to look up yet; ask what it is about.
+void GroundedResponder::AskWhatAbout(Draft& d) const {
+  const bool en = d.english;
+  d.text = en ? "Sure, I'm here to help. What is it about: an order or delivery, a return or refund, an invoice, "
+                "payment, or something else? A few words or your order number is enough."
+              : "请问您具体想咨询什么呢？比如订单物流、退换货、退款、发票或支付，简单说一下情况或发订单号给我就行。";
+  d.meta["clarify"] = true;
+  d.suggestions = en ? std::vector<std::string>{"Where is my order?", "How do I return an item?", "Human agent"}
+                     : std::vector<std::string>{"我的订单到哪了", "怎么退货", "转人工"};
+  d.context.erase("pending_choices");
+}
+
 void GroundedResponder::AskToSignIn(Draft& d) const {
   d.text = "为了保护您的隐私，查询订单需要先确认您的身份：请在 App 或网站登录后再打开客服，"
            "或转人工由客服为您核实。";
@@ -431,6 +485,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   d.english = CustomerLanguage(turn.message.text) == "en";
   bool about_orders = false;  // set below, declared before the jumps to `done`
   bool back_reference = false;
+  bool continues_order = false;
   d.context = turn.context.is_object() ? turn.context : json::object();
   TurnReading reading = ReadTurn(turn.message.text);
   Action action = reading.action;
@@ -518,6 +573,17 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   // "那它什么时候到？" refers to the order under discussion (step 3) unless a
   // product is named ("冰袖那单呢").
   back_reference = reading.refers_back && d.context.contains("last_order_id");
+  // Right after an order's answer, a progress question that names no goods
+  // ("今天能deliver吗", "那几天能到石家庄", "怎么还在杭州分拣") is about that order,
+  // unless it asks how things usually go.
+  {
+    const std::string last_intent = d.context.value("last_intent", "");
+    continues_order = !order_id && !reading.choice && !d.policy_question && d.context.contains("last_order_id") &&
+                      (last_intent == "track_logistics" || last_intent == "order_status") &&
+                      (action == Action::kNone || action == Action::kTrackLogistics ||
+                       action == Action::kOrderStatus) &&
+                      AsksWhereOrWhen(turn.message.text) && !AsksHowThingsUsuallyGo(turn.message.text);
+  }
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
       ((IsOrderAction(action) && action != Action::kListOrders) ||
        (action == Action::kNone && !d.policy_question &&
@@ -585,6 +651,11 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
           several_live = true;
         }
       }
+      // The order under discussion is meant (step 3) unless goods are named.
+      if (continues_order && !m.by_product && !correction.is) {
+        m.candidates.clear();
+        several_live = false;
+      }
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
       // "我的订单什么时候发货": their own order, narrowed by the state asked about.
@@ -650,6 +721,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   }
 
   // 3. References to the order under discussion ("那它什么时候到？").
+  if (continues_order && !order_id && action == Action::kNone) action = Action::kTrackLogistics;
   if (!order_id && IsOrderAction(action) && action != Action::kListOrders && d.context.contains("last_order_id") &&
       (reading.refers_back || !reading.strong)) {
     order_id = d.context.value("last_order_id", "");
@@ -702,6 +774,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                                                             : "好的，感谢您的咨询，祝您生活愉快，再见！";
       break;
     case Action::kNone:
+      if (ContentFree(turn.message.text) && !d.context.contains("last_kb_id") && !d.context.contains("last_order_id") &&
+          !d.context.contains("pending_choices")) {
+        d.meta["content_free"] = true;
+        AskWhatAbout(d);
+        break;
+      }
       AnswerFromKnowledge(turn, d);
       break;
   }

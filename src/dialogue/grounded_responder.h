@@ -59,6 +59,7 @@ class GroundedResponder final : public Responder {
   void AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const;
   void AnswerOrder(const TurnRequest& turn, int action, std::optional<std::string> order_id, Draft& d) const;
   void AskToSignIn(Draft& d) const;
+  void AskWhatAbout(Draft& d) const;
   void AnswerProducts(const TurnRequest& turn, const std::string& query, Draft& d) const;
   void HandOff(const TurnRequest& turn, Draft& d) const;
   nlohmann::json CallTool(const TurnRequest& turn, const std::string& name, const nlohmann::json& args, Draft& d) const;

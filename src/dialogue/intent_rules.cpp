@@ -34,7 +34,10 @@ constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订�
                                                            "订单信息", "订单详情", "订单情况", "order status",
                                                            "my order", "查询订单"};
 
-constexpr std::array<std::string_view, 23> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+constexpr std::array<std::string_view, 33> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+                                                          "哪些单", "订单记录", "购买记录", "买过的东西", "买过哪些",
+                                                          "都有哪些订单", "order都有哪些", "有几单", "订单都有哪些",
+                                                          "what have i ordered",
                                                           "全部订单", "有几单", "几单还没", "有几个订单", "有几笔订单", "all my orders",
                                                           "all orders", "show me my orders", "订单都",
                                                           "最近订单", "买过什么", "my orders", "买了哪些", "最近买的",
@@ -68,8 +71,17 @@ bool BareOrdersRequest(const std::string& t) {
       continue;
     utf8::Append(core, c);
   }
+  // "帮我看看我的订单", "麻烦查下订单": a polite lead-in changes nothing.
+  for (bool stripped = true; stripped;) {
+    stripped = false;
+    for (std::string_view lead : {"帮我", "麻烦", "请", "给我", "帮忙"})
+      if (core.rfind(lead, 0) == 0 && core.size() > lead.size()) {
+        core.erase(0, lead.size());
+        stripped = true;
+      }
+  }
   for (std::string_view w : {"我的订单", "订单", "查订单", "查一下订单", "查下订单", "查查订单", "看看订单", "看下订单",
-                             "查一下我的订单", "查下我的订单", "看看我的订单", "查询订单", "订单查询", "帮我查订单",
+                             "查一下我的订单", "查下我的订单", "看看我的订单", "看下我的订单", "看一下我的订单", "查查我的订单", "查询订单", "订单查询", "帮我查订单",
                              "帮我查一下订单", "帮我查下订单"})
     if (core == w) return true;
   return false;
@@ -167,6 +179,11 @@ TurnReading ReadTurn(std::string_view raw) {
 
   if (DetectHumanNeed(raw).asks_for_human) {  // abuse is routing's (abuse-to-human), not a bot reply
     r.action = Action::kHuman;
+    r.strong = true;
+  } else if (ContainsAny(t, std::array<std::string_view, 7>{"有几单", "有几个订单", "有几笔订单", "哪些单", "哪些订单",
+                                                           "how many orders", "多少单"})) {
+    // "我有几单还没到？": how many, so the list, even with a parcel word.
+    r.action = Action::kListOrders;
     r.strong = true;
   } else if ((ContainsAny(t, kTrack) && (!ContainsAny(t, kMoney) || order_ref)) ||
              (r.order_id && ContainsAny(t, kParcel))) {

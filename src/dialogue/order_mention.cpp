@@ -74,6 +74,17 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
     utf8::Append(b, text[i + 1]);
     if (summary.find(b) != std::string::npos) ++score;
   }
+  // A colour ("白色那双", "黑色的"): the spec says it in its own words (标准白, 黑色).
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i + 1] != U'色') continue;
+    for (char32_t c : U"白黑红蓝灰粉绿黄紫棕金银")
+      if (c && text[i] == c) {
+        std::string col;
+        utf8::Append(col, c);
+        const size_t open = summary.find("（");  // the spec follows the item name
+        if (open != std::string::npos && summary.find(col, open) != std::string::npos) ++score;
+      }
+  }
   // Latin words and numbers, split where letters meet digits ("mate60" = mate + 60).
   for (size_t i = 0; i < text_lower.size();) {
     unsigned char c = static_cast<unsigned char>(text_lower[i]);

@@ -216,9 +216,16 @@ std::string SpellingCorrector::Correct(std::string_view raw, std::vector<Fix>* f
         for (size_t wl = 2; wl <= 4 && !overlaps_word && i + len - 1 + wl <= cps.size(); ++wl)
           overlaps_word = Known(Span(cps, i + len - 1, wl));
         // Nor when its first character ends a real word with what precedes
-        // ("耳机到哪": 耳机 is a word, so 机到 is no typo of 寄到).
-        for (size_t wl = 2; wl <= 4 && !overlaps_word && i + 1 >= wl; ++wl)
-          overlaps_word = Known(Span(cps, i + 1 - wl, wl));
+        // ("耳机到哪": 耳机 is a word, so 机到 is no typo of 寄到), unless that
+        // word's own first character ends a word before it ("机器人物留": 人 is
+        // 机器人's, so 人物 is no reading and 物留 is a typo of 物流).
+        for (size_t wl = 2; wl <= 4 && !overlaps_word && i + 1 >= wl; ++wl) {
+          const size_t start = i + 1 - wl;
+          if (!Known(Span(cps, start, wl))) continue;
+          bool taken = false;
+          for (size_t k = 2; k <= 4 && !taken && start + 1 >= k; ++k) taken = Known(Span(cps, start + 1 - k, k));
+          overlaps_word = !taken;
+        }
         if (overlaps_word) continue;
         if (fixes) fixes->push_back({span, *pick});
         out += *pick;

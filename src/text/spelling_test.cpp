@@ -65,11 +65,12 @@ TEST(SpellingCorrector, AWordThatPrecedesIsKept) {
   struct Dict : Segmenter {
     std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
     std::string_view Name() const override { return "test"; }
-    bool IsWord(std::string_view w) const override { return w == "耳机"; }
+    bool IsWord(std::string_view w) const override { return w == "耳机" || w == "机器人" || w == "人物"; }
   } dict;
-  SpellingCorrector c({"寄到"}, &dict);
+  SpellingCorrector c({"寄到", "物流"}, &dict);
   EXPECT_EQ(c.Correct("耳机到哪了"), "耳机到哪了");  // not 耳寄到
   EXPECT_EQ(c.Correct("几时机到"), "几时寄到");      // 时机 is no word here: a typo
+  EXPECT_EQ(c.Correct("机器人物留不动"), "机器人物流不动");  // 人 is 机器人's: 人物 is no reading
 }
 
 TEST(SpellingCorrector, GrammaticalCharactersAreNoTypos) {
