@@ -187,6 +187,25 @@ bool AsksWhereOrWhen(std::string_view raw) {
   return false;
 }
 
+// How to do something ("怎么查订单", "咋查快递", "如何改地址", "can I change it?"),
+// not why something has not happened ("怎么还没发", "咋一直不动", "怎么回事").
+bool AsksHowTo(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"how do i", "how can i", "how to", "can i ", "could i", "is it possible"})
+    if (t.find(w) != std::string::npos) return true;
+  for (std::string_view how : {"怎么", "咋", "如何", "怎样"}) {
+    for (size_t at = t.find(how); at != std::string::npos; at = t.find(how, at + 1)) {
+      std::string_view rest = std::string_view(t).substr(at + how.size());
+      bool why = false;
+      for (std::string_view w : {"还", "一直", "没", "不", "回事", "了", "样了", "会", "这么", "又"})
+        why |= rest.substr(0, w.size()) == w;
+      if (!why) return true;
+    }
+  }
+  return false;
+}
+
 // Words of the shop's usual course ("一般几天到", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
   std::string t(raw);
@@ -736,8 +755,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     case Action::kTrackLogistics:
     case Action::kOrderStatus:
     case Action::kListOrders: {
-      if (!reading.strong && !order_id) {
-        // "快递费多少" is a question for the knowledge base, not about an order.
+      if ((!reading.strong || AsksHowTo(turn.message.text)) && !order_id) {
+        // "快递费多少" is a question for the knowledge base, not about an order;
+        // so is "怎么查订单", "can I get an invoice for my order?" (how to do something).
         auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
         if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
           d.meta["intent"] = "faq";

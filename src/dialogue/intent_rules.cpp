@@ -61,7 +61,35 @@ constexpr std::array<std::string_view, 19> kProduct = {"推荐", "有没有卖",
                                                        "有哪些", "有什么款", "recommend", "looking for", "do you have",
                                                        "do you carry", "what do you have"};
 
-constexpr std::array<std::string_view, 8> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨"};
+constexpr std::array<std::string_view, 15> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨",
+                                                       "早上好", "下午好", "晚上好", "早安", "hey", "good morning",
+                                                       "good evening"};
+// Nothing but a greeting in English ("hi there", "hello!!", "good morning :)"):
+// the words left are greeting words and fillers.
+bool EnglishGreetingOnly(const std::string& t) {
+  bool greeting = false;
+  std::string word;
+  auto take = [&]() {
+    if (word.empty()) return true;
+    static constexpr std::string_view kWords[] = {"hi", "hello", "hey", "hiya", "morning", "evening", "afternoon",
+                                                  "good", "there", "everyone", "team", "guys", "anyone", "again"};
+    bool known = false;
+    for (auto w : kWords) known |= word == w;
+    greeting |= known && word != "good" && word != "there" && word != "everyone" && word != "team" &&
+                word != "guys" && word != "anyone" && word != "again";
+    word.clear();
+    return known;
+  };
+  for (char c : t) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      word.push_back(c);
+    } else if (!take()) {
+      return false;
+    }
+  }
+  return take() && greeting;
+}
 // Nothing but "my orders" ("我的订单", "查一下订单？", "我的订单呢"): show the list.
 bool BareOrdersRequest(const std::string& t) {
   std::string core;
@@ -204,7 +232,9 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if ((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t)) {
     r.action = Action::kGoodbye;
     r.strong = true;
-  } else if (len <= 6 && ContainsAny(t, kGreeting)) {
+  } else if ((len <= 6 && ContainsAny(t, kGreeting)) || (len <= 8 && ContainsAny(t, std::array<std::string_view, 4>{
+                                                                          "早上好", "下午好", "晚上好", "早安"})) ||
+             EnglishGreetingOnly(t)) {
     r.action = Action::kGreeting;
     r.strong = true;
   }

@@ -121,6 +121,13 @@ constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
     {"rice cooker", "电饭煲"}, {"jeans", "牛仔裤"}, {"hoodie", "卫衣"}, {"sweatshirt", "卫衣"},
     {"arm sleeve", "冰袖"}, {"sleeves", "冰袖"}, {"powder", "散粉"}, {"watch", "手表"}, {"speaker", "音箱"},
     {"shirt", "衬衫"},
+    // Brands as English speakers write them.
+    {"dyson", "戴森"}, {"sony", "索尼"}, {"huawei", "华为"}, {"xiaomi", "小米"}, {"lenovo", "联想"},
+    {"philips", "飞利浦"}, {"lancome", "兰蔻"}, {"estee lauder", "雅诗兰黛"}, {"loreal", "欧莱雅"},
+    {"l'oreal", "欧莱雅"}, {"uniqlo", "优衣库"}, {"li ning", "李宁"}, {"lining", "李宁"}, {"anessa", "安热沙"},
+    {"midea", "美的"}, {"haier", "海尔"}, {"joyoung", "九阳"}, {"supor", "苏泊尔"}, {"dji", "大疆"},
+    {"winona", "薇诺娜"}, {"proya", "珀莱雅"}, {"bosideng", "波司登"}, {"anta", "安踏"}, {"peacebird", "太平鸟"},
+    {"perfect diary", "完美日记"}, {"florasis", "花西子"}, {"hla", "海澜之家"}, {"beneunder", "蕉下"},
     // Chinese words for the same goods as item names write them.
     {"衬衣", "衬衫"}, {"夹克", "外套"}, {"运动鞋", "鞋"}, {"球鞋", "鞋"}, {"鞋子", "鞋"}, {"电饭锅", "电饭煲"},
     {"榨汁机", "料理机"}, {"破壁机", "料理机"}, {"扫地机", "机器人"}, {"粉饼", "散粉"},
@@ -170,8 +177,15 @@ int KindScore(const std::string& lower, const std::string& sum_lower) {
 std::vector<std::string_view> ChineseGoods(std::string_view raw) {
   std::string lower = Lower(raw);
   std::vector<std::string_view> out;
-  for (const auto& [en, zh] : kEnglishGoods)
-    if (lower.find(en) != std::string::npos) out.push_back(zh);
+  for (const auto& [en, zh] : kEnglishGoods) {
+    // An English word from its start ("anta", not the one in "santa").
+    for (size_t at = lower.find(en); at != std::string::npos; at = lower.find(en, at + 1)) {
+      const bool latin = static_cast<unsigned char>(en[0]) < 0x80;
+      if (latin && at > 0 && std::isalpha(static_cast<unsigned char>(lower[at - 1]))) continue;
+      out.push_back(zh);
+      break;
+    }
+  }
   return out;
 }
 
