@@ -475,8 +475,12 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
   else d.suggestions.push_back("物流到哪了");
 }
 
-void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::string& query, Draft& d) const {
-  json r = CallTool(turn, "search_products", {{"keyword", query}}, d);
+void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::string& raw_query, Draft& d) const {
+  // English goods words in Chinese too: the catalogue's names are Chinese.
+  std::string query = raw_query;
+  for (std::string_view zh : ChineseGoodsNamed(raw_query))
+    if (query.find(zh) == std::string::npos) query += " " + std::string(zh);
+  json r = CallTool(turn, "search_products", {{"keyword", std::string(utf8::TruncateBytes(query, 150))}}, d);
   auto products = r.value("products", json::array());
   if (r.contains("__error") || products.empty()) {
     AnswerFromKnowledge(turn, d);

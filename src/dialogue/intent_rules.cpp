@@ -56,7 +56,9 @@ constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱"
 
 constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
 
-constexpr std::array<std::string_view, 19> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+constexpr std::array<std::string_view, 26> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+                                                       "卖吗", "卖不卖", "哪款好", "哪个牌子", "any good",
+                                                       "i want to buy", "i'd like to buy",
                                                        "价钱", "还有货", "有货吗", "库存", "想买", "do you sell",
                                                        "有哪些", "有什么款", "recommend", "looking for", "do you have",
                                                        "do you carry", "what do you have"};
@@ -152,10 +154,21 @@ std::optional<int> ReadChoice(const std::string& t) {
   return std::nullopt;
 }
 
+// "冰箱有双开门的吗", "有高腰的吗": a kind of goods asked for.
+bool AsksForAKind(const std::string& t) {
+  const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (cps[i] != U'有') continue;
+    for (size_t j = i + 2; j + 1 < cps.size() && j <= i + 9; ++j)
+      if (cps[j] == U'的' && (cps[j + 1] == U'吗' || cps[j + 1] == U'不' || cps[j + 1] == U'么')) return true;
+  }
+  return false;
+}
+
 std::string StripProductWords(std::string t) {
-  static const std::array<std::string_view, 22> kStrip = {
+  static const std::array<std::string_view, 25> kStrip = {
       "请问", "你们", "有没有卖", "有没有", "有卖", "推荐一下", "推荐", "多少钱", "价格", "价钱", "还有货吗",
-      "有货吗", "还有货", "库存", "想买", "一款", "一个", "的", "吗", "呢", "？", "?"};
+      "有货吗", "还有货", "库存", "想买", "一款", "一个", "卖不卖", "卖吗", "的", "吗", "呢", "？", "?", "有"};
   for (auto w : kStrip) {
     for (size_t p; (p = t.find(w)) != std::string::npos;) t.erase(p, w.size());
   }
@@ -223,7 +236,7 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 24)) {
     r.action = Action::kOrderStatus;
     r.strong = true;
-  } else if (ContainsAny(t, kProduct)) {
+  } else if (ContainsAny(t, kProduct) || AsksForAKind(t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
   } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) {

@@ -244,6 +244,8 @@ bool AsksAboutProgress(std::string_view raw) {
   return false;
 }
 
+std::vector<std::string_view> ChineseGoodsNamed(std::string_view text) { return ChineseGoods(text); }
+
 OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders) {
   OrderMention m;
   if (!orders.is_array() || orders.empty()) return m;

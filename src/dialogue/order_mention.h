@@ -25,6 +25,11 @@ struct OrderMention {
 // `orders`: list_orders' "orders" array (order_id, status, item_summary).
 OrderMention FindOrderMention(std::string_view text, const nlohmann::json& orders);
 
+// The Chinese names of the kinds of goods and brands an English (or mixed)
+// text names ("noise-cancelling headphones" → 耳机, "Dyson" → 戴森): the
+// catalogue's item names are Chinese.
+std::vector<std::string_view> ChineseGoodsNamed(std::string_view text);
+
 // True when the text talks about an order's progress, money or parcel (到哪,
 // 发货, 签收, 退款, 取消, 快递 ...): with a product of the customer's orders
 // named, such a message is about that order, not a policy question.

@@ -299,17 +299,41 @@ class SearchProductsTool final : public CommerceTool {
   }
 
  private:
+  // Chinese character bigrams and whole Latin words (lower case) of `text`.
   static std::vector<std::string> Bigrams(std::string_view text) {
     std::vector<std::string> out;
-    std::vector<char32_t> cps = utf8::Decode(text);
-    for (size_t i = 0; i + 1 < cps.size(); ++i) {
-      if (cps[i] == U' ' || cps[i + 1] == U' ') continue;
-      std::string g;
-      utf8::Append(g, cps[i]);
-      utf8::Append(g, cps[i + 1]);
-      out.push_back(std::move(g));
+    std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(text) ? std::string(text) : utf8::Sanitize(text));
+    auto cjk = [](char32_t c) { return c >= 0x3400 && c <= 0x9FFF; };
+    auto latin = [](char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    for (size_t i = 0; i < cps.size(); ++i) {
+      if (cjk(cps[i]) && i + 1 < cps.size() && cjk(cps[i + 1])) {
+        std::string g;
+        utf8::Append(g, cps[i]);
+        utf8::Append(g, cps[i + 1]);
+        out.push_back(std::move(g));
+      } else if (latin(cps[i]) && (i == 0 || !latin(cps[i - 1]))) {
+        std::string w;
+        for (size_t j = i; j < cps.size() && latin(cps[j]); ++j)
+          w.push_back(static_cast<char>(std::tolower(static_cast<int>(cps[j]))));
+        if (w.size() >= 2) out.push_back(" " + w);  // marked: a whole word
+      }
     }
     return out;
+  }
+
+  // `gram` in `text`: a bigram anywhere, a Latin word only as a whole word ("app" is not in "Apple").
+  static bool Has(const std::string& text, const std::string& gram) {
+    if (gram.empty() || gram[0] != ' ') return text.find(gram) != std::string::npos;
+    const std::string w = gram.substr(1);
+    std::string lower = text;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (size_t at = lower.find(w); at != std::string::npos; at = lower.find(w, at + 1)) {
+      const bool start = at == 0 || !std::isalnum(static_cast<unsigned char>(lower[at - 1]));
+      const size_t end = at + w.size();
+      const bool stop = end >= lower.size() || !std::isalnum(static_cast<unsigned char>(lower[end]));
+      if (start && stop) return true;
+    }
+    return false;
   }
 
   Result<std::vector<Product>> FuzzySearch(const std::string& tenant, const ProductQuery& q) const {
@@ -322,12 +346,14 @@ class SearchProductsTool final : public CommerceTool {
     std::vector<std::pair<int, Product>> scored;
     for (auto& p : candidates) {
       std::string label = p.name + " " + p.brand + " " + p.category;
-      int score = 0;
+      int score = 0, in_label = 0;
       for (const auto& g : grams) {
-        if (label.find(g) != std::string::npos) score += 2;
-        else if (p.description.find(g) != std::string::npos) score += 1;
+        if (Has(label, g)) score += 2, ++in_label;
+        else if (Has(p.description, g)) score += 1;
       }
-      if (score > 0) scored.emplace_back(score, std::move(p));
+      // The name, brand or category must share something: a word of the
+      // description alone ("深色" in a phone's) is no product the customer named.
+      if (in_label > 0) scored.emplace_back(score, std::move(p));
     }
     std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<Product> out;
