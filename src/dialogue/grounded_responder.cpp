@@ -198,7 +198,7 @@ bool AsksHowTo(std::string_view raw) {
     for (size_t at = t.find(how); at != std::string::npos; at = t.find(how, at + 1)) {
       std::string_view rest = std::string_view(t).substr(at + how.size());
       bool why = false;
-      for (std::string_view w : {"还", "一直", "没", "不", "回事", "了", "样了", "会", "这么", "又"})
+      for (std::string_view w : {"还", "一直", "没", "不", "回事", "了", "样", "会", "这么", "又"})
         why |= rest.substr(0, w.size()) == w;
       if (!why) return true;
     }
