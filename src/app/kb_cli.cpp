@@ -164,7 +164,8 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
                                     : s.kb->SearchFollowUp(sa->tenant, sa->query, sa->context, sa->top_k);
     if (hits.empty()) std::printf("no passages\n");
     for (const auto& p : hits)
-      std::printf("%-20s score %7.3f  confidence %.2f  %s\n", p.id.c_str(), p.score, p.confidence, p.title.c_str());
+      std::printf("%-20s score %7.3f  confidence %.2f  classifier %5.2f  key word %s  %s\n", p.id.c_str(), p.score,
+                  p.confidence, p.classified, p.key_word_covered ? "yes" : "no ", p.title.c_str());
   });
 
   auto eo = std::make_shared<KbEvalOptions>();
