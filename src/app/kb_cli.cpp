@@ -165,7 +165,8 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
     if (hits.empty()) std::printf("no passages\n");
     for (const auto& p : hits)
       std::printf("%-20s score %7.3f  confidence %.2f  classifier %5.2f  key word %s  %s\n", p.id.c_str(), p.score,
-                  p.confidence, p.classified, p.key_word_covered ? "yes" : "no ", p.title.c_str());
+                  p.confidence, p.classified,
+                  p.key_word_unknown ? "unknown" : p.key_word_covered ? "yes" : "no ", p.title.c_str());
   });
 
   auto eo = std::make_shared<KbEvalOptions>();
@@ -246,7 +247,7 @@ void RegisterKbCommands(CLI::App& app, KbCliDeps deps) {
                             {"got", x.got}, {"cands", [&] {
                               nlohmann::json a = nlohmann::json::array();
                               for (const auto& c : x.candidates)
-                                a.push_back({c.id, c.confidence, c.match, c.classified});
+                                a.push_back({c.id, c.confidence, c.match, c.classified, c.key_word_covered, c.key_word_unknown});
                               return a;
                             }()}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)

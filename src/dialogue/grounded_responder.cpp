@@ -1,6 +1,7 @@
 #include "dialogue/grounded_responder.h"
 
 #include "dialogue/order_mention.h"
+#include "dialogue/third_party.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -802,6 +803,21 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
           !d.context.contains("pending_choices")) {
         d.meta["content_free"] = true;
         AskWhatAbout(d);
+        break;
+      }
+      if (const ThirdParty other = AboutAThirdParty(turn.message.text); other.is) {
+        // Another company's hotline or policy, goods bought elsewhere: the
+        // knowledge base speaks for this shop only.
+        d.text = d.english ? "Sorry, I can only answer for our own shop, so I don't have reliable information about " +
+                                 other.who +
+                                 ". For questions about our orders, returns or service, just ask; or reply \"human "
+                                 "agent\" to talk to a person."
+                           : "抱歉，我只能解答本店的问题，关于“" + other.who +
+                                 "”的信息我没有准确的答案，建议直接咨询对方。本店的订单、售后等问题随时问我，也可以回复“转人工”。";
+        d.meta["unknown"] = true;
+        d.meta["third_party"] = other.who;
+        d.suggestions.push_back(d.english ? "human agent" : "转人工");
+        d.context.erase("pending_choices");
         break;
       }
       AnswerFromKnowledge(turn, d);

@@ -222,7 +222,7 @@ Result<std::vector<DecisionRow>> DecisionRows(const text::Segmenter& seg, const 
     r.chars = static_cast<int>(utf8::Length(utf8::Sanitize(q)));
     auto ps = index.Search(q, 5, 0.0, english ? "en" : "");
     if (!english) index.ScoreMatches(q, ps, 3);
-    for (const auto& p : ps) r.candidates.push_back({p.id, p.confidence, p.match, p.classified});
+    for (const auto& p : ps) r.candidates.push_back({p.id, p.confidence, p.match, p.classified, p.key_word_covered, p.key_word_unknown});
     // As the dialogue does: Chinese confidences blend in the matcher at 0.15.
     if (!english)
       for (auto& p : ps)

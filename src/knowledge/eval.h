@@ -62,6 +62,7 @@ struct DecisionRow {
   struct Candidate {
     std::string id;
     double confidence = 0, match = -1, classified = -1;
+    bool key_word_covered = true, key_word_unknown = false;
   };
   std::vector<Candidate> candidates;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <optional>
 
@@ -374,6 +375,13 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     for (size_t i = 1; i < n_user; ++i)
       if (user_idf[i] > user_idf[key]) key = i;
     const bool key_covered = n_user == 0 || covered[key];
+    bool key_unknown = false;
+    if (n_user > 0 && !q[key].term) {
+      const std::string& w = q[key].text;
+      const bool latin = static_cast<unsigned char>(w[0]) < 0x80;
+      key_unknown = latin ? w.size() >= 3 && std::all_of(w.begin(), w.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })
+                          : w.size() >= 6 && seg_.IsWord(w);
+    }
     // A follow-up: an entry must contain some of the follow-up's own words; the
     // share of the context it contains scales the confidence (0.6 .. 1).
     double topic = 1;
@@ -415,6 +423,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     }
     p.confidence = std::clamp(conf, 0.0, 1.0);
     p.key_word_covered = key_covered;
+    p.key_word_unknown = key_unknown;
     if (!classified.empty()) p.classified = classified[d];
     out.push_back(std::move(p));
   }

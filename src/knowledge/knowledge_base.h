@@ -45,6 +45,11 @@ struct Passage {
   // The query's most specific word (highest idf; a word no entry has counts
   // too) is in this passage: "学生有优惠吗" → a birthday-gift entry has 优惠, not 学生.
   bool key_word_covered = true;
+  // That word is a real word (a dictionary word of two or more characters, or
+  // an English word of three or more letters) that no entry of the tenant
+  // contains: the question is likely about something the knowledge base does
+  // not cover ("军人有优惠吗", "小米的售后电话").
+  bool key_word_unknown = false;
   // The entry classifier's probability for this entry (TenantIndex::Classify); -1 = none.
   double classified = -1;
 };

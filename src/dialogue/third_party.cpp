@@ -1,0 +1,91 @@
+#include "dialogue/third_party.h"
+
+#include <cctype>
+
+#include "common/utf8.h"
+
+namespace kefu::dialogue {
+namespace {
+
+// Other shopping platforms.
+constexpr std::string_view kPlatforms[] = {"京东商城", "京东", "淘宝", "天猫", "拼多多", "苏宁", "抖音", "快手", "唯品会",
+                                           "亚马逊", "amazon", "jd.com", "taobao", "tmall", "pinduoduo"};
+// Carriers and brands: the shop works with them, but their own hotlines and
+// policies are theirs.
+constexpr std::string_view kCompanies[] = {
+    "顺丰", "中通", "圆通", "韵达", "申通", "邮政", "ems", "京东物流", "德邦", "sf express", "小米", "华为", "苹果",
+    "apple", "戴森", "dyson", "索尼", "sony", "联想", "lenovo", "美的", "海尔", "格力", "九阳", "苏泊尔", "飞利浦",
+    "大疆", "dji", "兰蔻", "雅诗兰黛", "欧莱雅", "优衣库", "李宁", "xiaomi", "huawei"};
+// What belongs to that company when it is named right before it.
+constexpr std::string_view kTheirs[] = {"客服电话", "客服", "电话", "售后电话", "售后热线", "热线", "官网", "官方",
+                                        "门店", "政策", "规定", "规则", "customer service", "hotline", "phone number",
+                                        "'s number", "'s phone", "support", "policy", "website"};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// `name` at `at` in `t` stands as a word: Latin names not inside a longer word.
+bool Standalone(const std::string& t, size_t at, std::string_view name) {
+  if (static_cast<unsigned char>(name[0]) >= 0x80) return true;
+  const bool start = at == 0 || !std::isalnum(static_cast<unsigned char>(t[at - 1]));
+  const size_t end = at + name.size();
+  const bool stop = end >= t.size() || !std::isalnum(static_cast<unsigned char>(t[end]));
+  return start && stop;
+}
+
+// What follows `name` (skipping 的, spaces and a possessive) starts with one of `words`.
+template <size_t N>
+bool Followed(const std::string& t, size_t after, const std::string_view (&words)[N]) {
+  std::string_view rest = std::string_view(t).substr(after);
+  for (bool skipped = true; skipped;) {
+    skipped = false;
+    for (std::string_view skip : {" ", "的", "家", "那边", "那里", "自己", "'s", "’s"})
+      if (rest.substr(0, skip.size()) == skip) {
+        rest.remove_prefix(skip.size());
+        skipped = true;
+      }
+  }
+  for (std::string_view w : words)
+    if (rest.substr(0, w.size()) == w) return true;
+  return false;
+}
+
+}  // namespace
+
+ThirdParty AboutAThirdParty(std::string_view raw) {
+  ThirdParty r;
+  const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  auto found = [&](std::string_view name) {
+    r.is = true;
+    r.who = std::string(name);
+    return r;
+  };
+  for (std::string_view name : kPlatforms) {
+    for (size_t at = t.find(name); at != std::string::npos; at = t.find(name, at + 1)) {
+      if (!Standalone(t, at, name)) continue;
+      const size_t after = at + name.size();
+      // Bought there: "京东买的", "在淘宝上买的", "bought on amazon".
+      static constexpr std::string_view kBought[] = {"买的", "上买的", "下的单", "购买的", "买了", "上买"};
+      if (Followed(t, after, kBought) || Followed(t, after, kTheirs)) return found(name);
+      const std::string_view before = std::string_view(t).substr(0, at);
+      for (std::string_view w : {"bought on ", "bought it on ", "bought from ", "ordered on ", "price match with ",
+                                 "price-match with ", "比", "跟", "和"})
+        if (before.size() >= w.size() && before.substr(before.size() - w.size()) == w) return found(name);
+      // Comparisons: "does Amazon have a better return policy than you?", "京东比你们便宜".
+      for (std::string_view w : {"than you", "比你们", "比你家", "compared to you", "price match", "价格一样", "便宜"})
+        if (t.find(w) != std::string::npos) return found(name);
+    }
+  }
+  for (std::string_view name : kCompanies) {
+    for (size_t at = t.find(name); at != std::string::npos; at = t.find(name, at + 1)) {
+      if (!Standalone(t, at, name)) continue;
+      if (Followed(t, at + name.size(), kTheirs)) return found(name);
+    }
+  }
+  return r;
+}
+
+}  // namespace kefu::dialogue

@@ -1,0 +1,30 @@
+#include "dialogue/third_party.h"
+
+#include <gtest/gtest.h>
+
+namespace kefu::dialogue {
+namespace {
+
+TEST(ThirdParty, AnotherCompanysContactOrPolicy) {
+  for (const char* q : {"顺丰的客服电话是多少", "小米的售后电话多少", "华为官网上怎么说的", "中通客服电话",
+                        "what's Dyson's customer service number", "SF Express hotline?"})
+    EXPECT_TRUE(AboutAThirdParty(q).is) << q;
+  EXPECT_EQ(AboutAThirdParty("顺丰的客服电话是多少").who, "顺丰");
+}
+
+TEST(ThirdParty, BoughtElsewhereOrComparedWithAnotherPlatform) {
+  for (const char* q : {"京东买的东西能在你们这退吗", "在淘宝上买的能保修吗", "does Amazon have a better return policy than you?",
+                        "Do you price match with JD.com?", "拼多多比你们便宜多了", "I bought it on amazon, can you fix it"})
+    EXPECT_TRUE(AboutAThirdParty(q).is) << q;
+}
+
+TEST(ThirdParty, TheShopsOwnQuestionsAreNot) {
+  // Carriers and brands the shop works with, asked about the shop's service.
+  for (const char* q : {"能发顺丰吗", "顺丰的快递员电话打不通", "京东物流到哪了", "小米手机有货吗", "华为平板保修多久",
+                        "客服电话是多少", "用哪家快递", "do you ship with SF Express?", "my Sony headphones haven't arrived",
+                        "Santa hat in stock?", "我的京东物流单号是多少"})
+    EXPECT_FALSE(AboutAThirdParty(q).is) << q;
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
