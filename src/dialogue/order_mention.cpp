@@ -52,6 +52,14 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// "白色", "黑色": a colour word.
+bool IsColour(char32_t a, char32_t b) {
+  if (b != U'色') return false;
+  for (char32_t c : U"白黑红蓝灰粉绿黄紫棕金银")
+    if (c && a == c) return true;
+  return false;
+}
+
 // How strongly `text` names a product of `summary`: shared CJK bigrams that
 // are not order talk, plus Latin words of 3+ letters (iphone, mate, dyson).
 int ProductScore(const std::vector<char32_t>& text, const std::string& text_lower, const std::string& summary) {
@@ -68,22 +76,20 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
       if (summary.find(stem) != std::string::npos) ++score;
     }
     std::u32string bg{text[i], text[i + 1]};
-    if (generic.count(bg)) continue;
+    if (generic.count(bg) || IsColour(text[i], text[i + 1])) continue;
     std::string b;
     utf8::Append(b, text[i]);
     utf8::Append(b, text[i + 1]);
     if (summary.find(b) != std::string::npos) ++score;
   }
-  // A colour ("白色那双", "黑色的"): the spec says it in its own words (标准白, 黑色).
+  // A colour ("白色那双", "黑色的") tells apart orders of the goods named (or of
+  // the goods under discussion); the spec says it in its own words (标准白, 黑色).
   for (size_t i = 0; i + 1 < text.size(); ++i) {
-    if (text[i + 1] != U'色') continue;
-    for (char32_t c : U"白黑红蓝灰粉绿黄紫棕金银")
-      if (c && text[i] == c) {
-        std::string col;
-        utf8::Append(col, c);
-        const size_t open = summary.find("（");  // the spec follows the item name
-        if (open != std::string::npos && summary.find(col, open) != std::string::npos) ++score;
-      }
+    if (!IsColour(text[i], text[i + 1])) continue;
+    std::string col;
+    utf8::Append(col, text[i]);
+    const size_t open = summary.find("（");  // the spec follows the item name
+    if (open != std::string::npos && summary.find(col, open) != std::string::npos) ++score;
   }
   // Latin words and numbers, split where letters meet digits ("mate60" = mate + 60).
   for (size_t i = 0; i < text_lower.size();) {

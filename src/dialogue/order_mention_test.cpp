@@ -27,6 +27,23 @@ TEST(OrderMention, TheProductNamedPicksTheOrder) {
   EXPECT_EQ(FindOrderMention("has the washing machine shipped", Orders()).candidates, std::vector<std::string>{"SO2"});
 }
 
+TEST(OrderMention, ColoursBrandsAndOtherWordsForTheGoods) {
+  json orders = json::array({
+      {{"order_id", "SO11"}, {"status", "paid"}, {"item_summary", "李宁 男子运动跑鞋 超轻21代（黑色 / 43） ×1"}},
+      {{"order_id", "SO12"}, {"status", "paid"}, {"item_summary", "李宁 男子运动跑鞋 超轻21代（标准白 / 42） ×1"}},
+      {{"order_id", "SO13"}, {"status", "in_transit"}, {"item_summary", "海澜之家 男士免烫长袖衬衫（白色 / 39） ×1"}},
+      {{"order_id", "SO14"}, {"status", "paid"}, {"item_summary", "戴森 V12 无线吸尘器 ×1"}},
+  });
+  // The spec's own words for a colour: 标准白 is the white pair.
+  EXPECT_EQ(FindOrderMention("白色那双跑鞋发了吗", orders).candidates, std::vector<std::string>{"SO12"});
+  EXPECT_EQ(FindOrderMention("黑色的跑鞋呢", orders).candidates, std::vector<std::string>{"SO11"});
+  EXPECT_EQ(FindOrderMention("跑鞋发了吗", orders).candidates.size(), 2u);  // no colour: both
+  EXPECT_EQ(FindOrderMention("我的衬衣发没发", orders).candidates, std::vector<std::string>{"SO13"});
+  EXPECT_EQ(FindOrderMention("Dyson order still not shipped?", orders).candidates, std::vector<std::string>{"SO14"});
+  EXPECT_TRUE(FindOrderMention("Santa hat shipped?", orders).candidates.size() != 1 ||
+              FindOrderMention("Santa hat shipped?", orders).candidates.front() != "SO14");
+}
+
 TEST(OrderMention, KindsOfGoodsNameTheProduct) {
   json orders = json::array({
       {{"order_id", "SO7"}, {"status", "refunding"}, {"item_summary", "小米 Redmi Note 13 Pro 8GB+256GB ×1"}},
