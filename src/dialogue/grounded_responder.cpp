@@ -207,6 +207,20 @@ bool AsksHowTo(std::string_view raw) {
   return false;
 }
 
+// A service the customer wants for goods they have (exchange, return, invoice,
+// installation, repair), not where an order is or where the money went.
+bool AsksForAfterSales(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"退款", "到账", "钱", "refund"})
+    if (t.find(w) != std::string::npos) return false;
+  for (std::string_view w : {"能换", "想换", "换大", "换小", "换个", "换一", "换货", "可以换", "能退", "想退", "退货", "退掉",
+                             "发票", "安装", "来装", "装吗", "维修", "报修", "保修", "swap", "exchange", "return it",
+                             "send it back", "invoice", "install", "repair", "warranty"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 // Words of the shop's usual course ("一般几天到", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
   std::string t(raw);
@@ -353,6 +367,8 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   // (Not for a clause found in a long message: its neighbour clause is context there.)
   const bool guess_ok = !passages.empty() &&
                         (passages.front().key_word_covered || passages.front().match >= settings_.guess_min_match ||
+                         (passages.front().classified >= settings_.guess_min_classified &&
+                          !passages.front().key_word_unknown) ||
                          searched != turn.message.text);
   if (candidates == 1 && !d.unclear && guess_ok) {
     // One plausible entry only: answer it, saying what we understood.
@@ -698,6 +714,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
         if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) decides = false;
       }
+      // Goods named to ask for an after-sales service ("牛仔裤收到了 有点小 能换大一码吗",
+      // "手机收到了 想开个发票", "the lipstick shade is wrong, can I swap it?"): the
+      // policy answers, not the order's status.
+      if (decides && !IsOrderAction(action) && !correction.is && AsksForAfterSales(turn.message.text) &&
+          !AsksWhereOrWhen(turn.message.text))
+        decides = false;
       if (decides && m.candidates.size() == 1) {
         order_id = m.candidates.front();
         d.meta["order_from_mention"] = m.by_product ? "product" : m.only_live ? "only_live" : "state";

@@ -30,6 +30,9 @@ struct GroundedSettings {
   // needs at least this matcher probability; otherwise the bot says it does
   // not know and offers the entry ("您是不是想问…？回复 1").
   double guess_min_match = 0.5;
+  // ... or the entry classifier this sure of it, when the question's key word
+  // is one the knowledge base knows (Passage::key_word_unknown).
+  double guess_min_classified = 0.7;
 };
 
 // What the grounded pass found for a turn; the LLM responder uses the same
