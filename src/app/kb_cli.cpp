@@ -58,7 +58,9 @@ KbSession Open(const KbCliDeps& deps) {
   auto seg = text::CreateSegmenter(s.config.knowledge);
   if (!seg.ok()) Fail(seg.status());
   s.seg = std::move(*seg);
-  auto kb = knowledge::KnowledgeBase::Create(*s.db, *s.seg, s.config.knowledge, SystemClock::Instance());
+  knowledge::RankingOptions ranking;
+  ranking.classifier_weight = s.config.knowledge.classifier_weight;
+  auto kb = knowledge::KnowledgeBase::Create(*s.db, *s.seg, s.config.knowledge, SystemClock::Instance(), ranking);
   if (!kb.ok()) Fail(kb.status());
   s.kb = std::move(*kb);
   return s;

@@ -161,7 +161,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   }
 
   KEFU_ASSIGN_OR_RETURN(a.segmenter, text::CreateSegmenter(config.knowledge));
-  KEFU_ASSIGN_OR_RETURN(a.kb, knowledge::KnowledgeBase::Create(*a.db, *a.segmenter, config.knowledge, a.clock));
+  knowledge::RankingOptions ranking;
+  ranking.classifier_weight = config.knowledge.classifier_weight;
+  KEFU_ASSIGN_OR_RETURN(a.kb, knowledge::KnowledgeBase::Create(*a.db, *a.segmenter, config.knowledge, a.clock, ranking));
   {
     // The trained question matcher scores every passage the KB finds.
     std::string path = config.knowledge.matcher_model;

@@ -82,7 +82,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(llm, max_retries); F(llm, retry_backoff_ms); F(llm, breaker_failures); F(llm, breaker_cooldown_ms);
   F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
   F(knowledge, segmenter); F(knowledge, jieba_dict); F(knowledge, top_k); F(knowledge, min_score);
-  F(knowledge, matcher_model);
+  F(knowledge, matcher_model); F(knowledge, classifier_weight);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold); F(dialogue, require_verified_customer);
   F(dialogue, llm_understanding); F(dialogue, llm_understanding_timeout_ms); F(dialogue, llm_answers);
   F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
@@ -136,6 +136,8 @@ Status Validate(const Config& c) {
       c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
     return InvalidArgument("knowledge.segmenter must be one of hybrid, jieba, jieba-plain, icu, bigram");
   if (c.knowledge.top_k < 1 || c.knowledge.top_k > 100) return InvalidArgument("knowledge.top_k must be 1..100");
+  if (!(c.knowledge.classifier_weight >= 0 && c.knowledge.classifier_weight <= 1))
+    return InvalidArgument("knowledge.classifier_weight must be 0..1");
   if (!c.llm.base_url.empty() && c.llm.base_url.rfind("http://", 0) != 0 && c.llm.base_url.rfind("https://", 0) != 0)
     return InvalidArgument("llm.base_url must start with http:// or https://");
   if (!c.llm.base_url.empty() && c.llm.model.empty()) return InvalidArgument("llm.model is required when llm.base_url is set");

@@ -66,6 +66,10 @@ struct KnowledgeConfig {
   // models/matcher.kmodel when present, "-" = none; a named file that does
   // not load stops start-up.
   std::string matcher_model;
+  // Weight of the entry classifier trained on the entries' own similar
+  // questions in each passage's confidence (docs/knowledge.md "Entry
+  // classifier"); 0 = none is trained.
+  double classifier_weight = 0.3;
 };
 
 struct DialogueConfig {
