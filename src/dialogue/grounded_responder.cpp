@@ -717,9 +717,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // Goods named to ask for an after-sales service ("牛仔裤收到了 有点小 能换大一码吗",
       // "手机收到了 想开个发票", "the lipstick shade is wrong, can I swap it?"): the
       // policy answers, not the order's status.
-      if (decides && !IsOrderAction(action) && !correction.is && AsksForAfterSales(turn.message.text) &&
-          !AsksWhereOrWhen(turn.message.text))
+      // ("got my order but the shade is wrong, can I swap it?": even with "my order".)
+      if (decides && !correction.is && AsksForAfterSales(turn.message.text) && !AsksWhereOrWhen(turn.message.text) &&
+          (!IsOrderAction(action) || (!reading.order_id && AsksHowTo(turn.message.text)))) {
         decides = false;
+        if (IsOrderAction(action)) action = Action::kNone;
+      }
       if (decides && m.candidates.size() == 1) {
         order_id = m.candidates.front();
         d.meta["order_from_mention"] = m.by_product ? "product" : m.only_live ? "only_live" : "state";
