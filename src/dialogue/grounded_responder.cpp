@@ -221,6 +221,59 @@ bool AsksForAfterSales(std::string_view raw) {
   return false;
 }
 
+// The text without a greeting or thanks at its start or end, and without the
+// "请问"/"quick question" that introduce the question ("" when nothing is left).
+std::string WithoutPleasantries(std::string_view raw) {
+  std::string t(utf8::Trim(raw));
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  static constexpr std::string_view kLead[] = {"您好", "你好", "亲", "在吗", "打扰一下", "打扰了", "请问一下", "请问", "问一下",
+                                               "hello", "hi there", "hi", "hey", "quick question", "excuse me"};
+  static constexpr std::string_view kTail[] = {"谢谢您", "谢谢你", "谢谢啦", "谢谢", "多谢", "感谢", "thank you", "thanks",
+                                               "thx", "please"};
+  auto is_sep = [](std::string_view rest) {
+    for (std::string_view sep : {"，", "。", "！", "？", ",", ".", "!", "?", " ", "~", "～", "😊", "🙏", "😀", "啊", "呀"})
+      if (rest.substr(0, sep.size()) == sep) return sep.size();
+    return size_t{0};
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t n; (n = is_sep(t)) > 0;) t.erase(0, n), changed = true;
+    const std::string l = lower(t);
+    for (std::string_view w : kLead)
+      if (l.rfind(w, 0) == 0 && (l.size() == w.size() || static_cast<unsigned char>(w[0]) >= 0x80 ||
+                                 !std::isalpha(static_cast<unsigned char>(l[w.size()])))) {
+        t.erase(0, w.size());
+        changed = true;
+        break;
+      }
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    while (!t.empty()) {
+      // Trailing separators (one UTF-8 character at a time).
+      size_t start = t.size() - 1;
+      while (start > 0 && (static_cast<unsigned char>(t[start]) & 0xC0) == 0x80) --start;
+      if (is_sep(std::string_view(t).substr(start)) == t.size() - start) {
+        t.erase(start);
+        changed = true;
+      } else {
+        break;
+      }
+    }
+    const std::string l = lower(t);
+    for (std::string_view w : kTail)
+      if (l.size() > w.size() && l.compare(l.size() - w.size(), w.size(), w) == 0) {
+        t.erase(t.size() - w.size());
+        changed = true;
+        break;
+      }
+  }
+  return t;
+}
+
 // Words of the shop's usual course ("一般几天到", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
   std::string t(raw);
@@ -291,6 +344,15 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
         passages = std::move(ps);
         used = clause;
       }
+    }
+  }
+  // Greetings and thanks around the question ("您好，请问积分怎么使用呢？谢谢",
+  // "hello!! quick question 😊 ..."): the question alone is searched too.
+  if (std::string bare = WithoutPleasantries(turn.message.text); !bare.empty() && bare != turn.message.text) {
+    auto ps = search(bare);
+    if (!ps.empty() && (passages.empty() || ps.front().confidence > passages.front().confidence)) {
+      passages = std::move(ps);
+      used = bare;
     }
   }
   if (!rewrite.empty() && rewrite != turn.message.text) {
@@ -789,7 +851,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         // "快递费多少" is a question for the knowledge base, not about an order;
         // so is "怎么查订单", "can I get an invoice for my order?" (how to do something).
         auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
-        if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
+        // A how-to question from someone we cannot look orders up for ("咋查快递 不会弄"
+        // in a conversation without a customer) is the knowledge base's even when
+        // it is only fairly sure: asking for an order number answers nothing.
+        const double needed = AsksHowTo(turn.message.text) && turn.conversation.customer_id.empty()
+                                  ? settings_.clarify_threshold
+                                  : settings_.answer_threshold;
+        if (!passages.empty() && passages.front().confidence >= needed) {
           d.meta["intent"] = "faq";
           AnswerFromKnowledge(turn, d);
           break;
