@@ -495,13 +495,16 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     unreserve();
     return v;
   }
+  lock.lock();
+  ConvState* placed = state.get();
+  convs_[c.id] = std::move(state);
+  // Only now: a summary finished before the conversation is in convs_ would
+  // find nobody to push its frame to (the model answered faster than this
+  // thread took the lock back: the agent never saw the summary).
   if (assist_) {
     const std::string tenant = c.tenant_id, id = c.id;
     (void)assist_pool_->Submit([this, tenant, id] { GenerateSummary(tenant, id); });
   }
-  lock.lock();
-  ConvState* placed = state.get();
-  convs_[c.id] = std::move(state);
   handoffs_.Inc();
   board_dirty_.insert(placed->tenant_id);
   if (!target.empty()) {
