@@ -183,7 +183,8 @@ bool AsksWhereOrWhen(std::string_view raw) {
     if (t.find(w) != std::string::npos) return false;
   for (std::string_view w : {"到哪", "在哪了", "在哪儿了", "能到", "哪天到", "哪天能", "哪天送", "几号到", "几号能", "啥时候到", "什么时候到", "啥时候能", "什么时候能",
                              "今天", "明天", "还在", "不动", "没动", "没更新", "分拣", "where", "when will", "today",
-                             "tomorrow", "arriv", "deliver", "get here", "moving", "stuck"})
+                             "tomorrow", "arriv", "deliver", "get here", "moving", "stuck", "这么久", "这么慢", "太慢",
+                             "so long", "taking long", "still waiting"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -272,6 +273,15 @@ std::string WithoutPleasantries(std::string_view raw) {
       }
   }
   return t;
+}
+
+// Which carrier or tracking number ("发的哪家快递", "单号多少", "which courier").
+bool AsksWhichParcel(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"快递", "物流", "单号", "运单", "courier", "carrier", "tracking"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
 }
 
 // Words of the shop's usual course ("一般几天到", "usually"), not of one parcel.
@@ -684,7 +694,10 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                       (last_intent == "track_logistics" || last_intent == "order_status") &&
                       (action == Action::kNone || action == Action::kTrackLogistics ||
                        action == Action::kOrderStatus) &&
-                      AsksWhereOrWhen(turn.message.text) && !AsksHowThingsUsuallyGo(turn.message.text);
+                      (AsksWhereOrWhen(turn.message.text) ||
+                       // "这单发的哪家快递": this order's parcel.
+                       (reading.refers_back && AsksWhichParcel(turn.message.text))) &&
+                      !AsksHowThingsUsuallyGo(turn.message.text);
   }
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
       ((IsOrderAction(action) && action != Action::kListOrders) ||
@@ -832,7 +845,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   }
 
   // 3. References to the order under discussion ("那它什么时候到？").
-  if (continues_order && !order_id && action == Action::kNone) action = Action::kTrackLogistics;
+  // (The same tool as that answer: an order not shipped yet has no parcel to track.)
+  if (continues_order && !order_id && action == Action::kNone)
+    action = d.context.value("last_intent", "") == "order_status" && !ArrivalQuestion(turn.message.text) &&
+                     !AsksAboutParcel(turn.message.text)
+                 ? Action::kOrderStatus
+                 : Action::kTrackLogistics;
   if (!order_id && IsOrderAction(action) && action != Action::kListOrders && d.context.contains("last_order_id") &&
       (reading.refers_back || !reading.strong)) {
     order_id = d.context.value("last_order_id", "");
