@@ -25,6 +25,7 @@
 #include "demo/demo_shop.h"
 #include "dialogue/conversation_service.h"
 #include "dialogue/grounded_responder.h"
+#include "dialogue/need_key.h"
 #include "knowledge/knowledge_base.h"
 #include "routing/rule_store.h"
 #include "storage/schema.h"
@@ -146,6 +147,10 @@ class ScenarioEnv {
     pool = std::make_unique<ThreadPool>(2);
     service = std::make_unique<dialogue::ConversationService>(*store, *grounded, *pool, hub, metrics, clock,
                                                               dialogue::ServiceSettings{}, nullptr, &rules);
+    // Repeats by meaning, as the server counts them.
+    service->SetNeedKey([this](const std::string& tenant, const std::string& text) {
+      return dialogue::NeedKey(*kb, tenant, text, dialogue::GroundedSettings{}.clarify_threshold, 5);
+    });
     return Status::Ok();
   }
 };

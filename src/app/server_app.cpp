@@ -17,6 +17,7 @@
 #include "demo/demo_shop.h"
 #include "knowledge/matcher.h"
 #include "dialogue/conversation_service.h"
+#include "dialogue/need_key.h"
 #include "dialogue/grounded_responder.h"
 #include "dialogue/intent_rules.h"
 #include "dialogue/llm_responder.h"
@@ -272,17 +273,10 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
                                                               a.clock, service_settings, a.analyzer.get(),
                                                               a.rules.get());
-  // Repeats by meaning: two messages answered by the same knowledge entry
-  // (in any of its languages) ask the same thing.
+  // Repeats by meaning (dialogue/need_key.h).
   a.service->SetNeedKey([kb = a.kb.get(), min = config.dialogue.clarify_threshold, top_k = config.knowledge.top_k](
                             const std::string& tenant, const std::string& text) {
-    // The same search the bot's first retrieval makes (memoised per thread).
-    const std::string understood = kb->Understandable(tenant, text);
-    auto top = kb->Search(tenant, understood, top_k, dialogue::CustomerLanguage(understood) == "en" ? "en" : "");
-    if (top.empty() || top.front().confidence < min) return std::string();
-    std::string id = top.front().id;
-    if (auto dot = id.rfind('.'); dot != std::string::npos && id.size() - dot <= 4) id.resize(dot);
-    return id;
+    return dialogue::NeedKey(*kb, tenant, text, min, top_k);
   });
   // Human agents: accounts, demo accounts, the desk as the turn gate.
   {

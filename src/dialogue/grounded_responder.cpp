@@ -284,15 +284,6 @@ bool AsksWhichParcel(std::string_view raw) {
   return false;
 }
 
-// Words of the shop's usual course ("一般几天到", "usually"), not of one parcel.
-bool AsksHowThingsUsuallyGo(std::string_view raw) {
-  std::string t(raw);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})
-    if (t.find(w) != std::string::npos) return true;
-  return false;
-}
-
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }

@@ -252,6 +252,30 @@ bool AsksAboutProgress(std::string_view raw) {
 
 std::vector<std::string_view> ChineseGoodsNamed(std::string_view text) { return ChineseGoods(text); }
 
+bool AsksHowThingsUsuallyGo(std::string_view raw) {
+  const std::string t = Lower(raw);
+  for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+std::string GoodsWords(std::string_view raw) {
+  static constexpr std::string_view kGoods[] = {
+      "耳机", "手机", "电脑", "笔记本", "平板", "相机", "冰箱", "洗衣机", "空调", "电饭煲", "吸尘器", "扫地机", "料理机",
+      "破壁机", "牙刷", "衣服", "外套", "羽绒服", "卫衣", "衬衫", "衬衣", "裤", "鞋", "袜", "冰袖", "口红", "面霜", "精华",
+      "防晒", "洗面奶", "散粉", "护肤", "化妆品", "手表", "音箱", "电视", "书"};
+  std::vector<std::string> found;
+  const std::string t = Lower(raw);
+  for (std::string_view g : kGoods)
+    if (t.find(g) != std::string::npos) found.emplace_back(g);
+  for (std::string_view g : ChineseGoods(raw)) found.emplace_back(g);
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  std::string out;
+  for (const auto& g : found) out += (out.empty() ? "" : "+") + g;
+  return out;
+}
+
 OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders) {
   OrderMention m;
   if (!orders.is_array() || orders.empty()) return m;

@@ -30,6 +30,15 @@ OrderMention FindOrderMention(std::string_view text, const nlohmann::json& order
 // catalogue's item names are Chinese.
 std::vector<std::string_view> ChineseGoodsNamed(std::string_view text);
 
+// Words of how things usually go ("一般几天到", "通常", "usually"), not of one parcel.
+bool AsksHowThingsUsuallyGo(std::string_view text);
+
+// The kinds of goods a text names from a fixed list of everyday goods nouns
+// (耳机, 冰箱, 外套, 口红 ..., and the English ones in Chinese), sorted and
+// joined by '+' ("" = none): which parcel a where-question is about, as far
+// as words tell without the customer's orders.
+std::string GoodsWords(std::string_view text);
+
 // True when the text talks about an order's progress, money or parcel (到哪,
 // 发货, 签收, 退款, 取消, 快递 ...): with a product of the customer's orders
 // named, such a message is about that order, not a policy question.

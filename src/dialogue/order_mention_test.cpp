@@ -120,3 +120,19 @@ TEST(OrderMention, NothingNamedMeansNoChoice) {
 
 }  // namespace
 }  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+TEST(GoodsWords, WhichGoodsAWhereQuestionIsAbout) {
+  EXPECT_EQ(GoodsWords("我的快递到哪了"), "");
+  EXPECT_EQ(GoodsWords("我是问我那个包裹现在在哪"), "");
+  EXPECT_EQ(GoodsWords("耳机到哪了"), "耳机");
+  EXPECT_EQ(GoodsWords("where are my headphones"), "耳机");
+  EXPECT_NE(GoodsWords("冰箱到哪了"), GoodsWords("洗衣机到哪了"));
+  EXPECT_TRUE(AsksHowThingsUsuallyGo("一般几天能到"));
+  EXPECT_FALSE(AsksHowThingsUsuallyGo("我的快递几天能到"));
+}
+
+}  // namespace
+}  // namespace kefu::dialogue

@@ -129,7 +129,22 @@ nlohmann::json BinarySentimentScores(const Classifier& m, const std::vector<Labe
   }
   const double n = static_cast<double>(test.size());
   const auto share = [](size_t k, double of) { return of > 0 ? static_cast<double>(k) / of : 0.0; };
+  // The same at other floors (choosing polar_min_score on the inner dev split).
+  nlohmann::json by_floor = nlohmann::json::object();
+  for (double floor : {0.5, 0.55, 0.6, 0.65}) {
+    size_t w = 0, nn = 0;
+    for (const auto& ex : test) {
+      auto p = m.Predict(ex.text, 1);
+      const std::string top = p.empty() ? "neutral" : p.front().label;
+      const std::string shown = top != "neutral" && p.front().score < floor ? "neutral" : top;
+      w += shown != ex.label;
+      nn += ex.label == "negative" && shown == "neutral";
+    }
+    by_floor[fmt::format("{:.2f}", floor)] = {{"error", share(w, n)},
+                                               {"negative_called_neutral", share(nn, static_cast<double>(neg))}};
+  }
   return {{"examples", test.size()},
+          {"analyzer_by_floor", by_floor},
           {"error", share(wrong, n)},
           {"error_neutral_wrong", share(wrong3, n)},
           {"error_analyzer", share(wrong_analyzer, n)},
@@ -192,6 +207,7 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
     // (negative at or above polar_min_score): what could send a plain question to a human.
     const double polar_min = AnalyzerSettings{}.polar_min_score;
     double ok = 0, neu_n = 0, neu_ok = 0, pred_neu = 0, neu_neg = 0;
+    std::map<std::string, double> neu_neg_by_floor;
     for (const auto& ex : chat->dev) {
       auto p = (*model)->Predict(ex.text, 1);
       const std::string got = p.empty() ? "neutral" : p.front().label;
@@ -201,6 +217,8 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
         ++neu_n;
         neu_ok += got == "neutral";
         neu_neg += got == "negative" && p.front().score >= polar_min;
+        for (double floor : {0.5, 0.55, 0.6, 0.65})
+          neu_neg_by_floor[fmt::format("{:.2f}", floor)] += got == "negative" && p.front().score >= floor;
       }
     }
     const double n = static_cast<double>(chat->dev.size());
@@ -209,6 +227,8 @@ nlohmann::json EvalSentiment(const EvalOptions& o, const std::string& dir) {
                      {"neutral_recall", neu_n > 0 ? neu_ok / neu_n : 0},
                      {"neutral_precision", pred_neu > 0 ? neu_ok / pred_neu : 0},
                      {"neutral_called_negative", neu_n > 0 ? neu_neg / neu_n : 0}};
+    for (const auto& [floor, k] : neu_neg_by_floor)
+      j["chat_dev"]["neutral_called_negative_by_floor"][floor] = neu_n > 0 ? k / neu_n : 0;
   }
   for (const char* name : {"waimai", "hotel"}) {
     if (o.inner_dev && std::string_view(name) == "waimai") continue;  // the cross-domain test set
