@@ -392,6 +392,26 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
   return passages;
 }
 
+void GroundedResponder::BlendMatches(const TurnRequest& turn, const std::string& searched, bool english,
+                                     std::vector<knowledge::Passage>& passages) const {
+  // Meaning as well as words: blend in the trained matcher's probability
+  // (Chinese questions only: it was trained on Chinese pairs).
+  const double w = english ? 0.0 : settings_.matcher_weight;
+  if (w > 0) kb_.ScoreMatches(turn.conversation.tenant_id, searched, passages, 3);
+  for (auto& p : passages)
+    if (p.match >= 0 && w > 0) p.confidence = (1 - w) * p.confidence + w * p.match;
+  // Decide by confidence (coverage of the question), not raw BM25 order.
+  std::stable_sort(passages.begin(), passages.end(),
+                   [](const auto& a, const auto& b) { return a.confidence > b.confidence; });
+}
+
+double GroundedResponder::KnowledgeConfidence(const TurnRequest& turn, const Draft& d) const {
+  std::string searched;
+  auto passages = Retrieve(turn, settings_.top_k, d.rewrite, &searched);
+  BlendMatches(turn, searched, d.english, passages);
+  return passages.empty() ? 0.0 : passages.front().confidence;
+}
+
 void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
   std::string searched;
   auto passages = Retrieve(turn, settings_.top_k, d.rewrite, &searched);
@@ -400,15 +420,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
     // confirm on their own may answer; no tentative answers or choices.
     while (!passages.empty() && passages.back().confidence < settings_.answer_threshold) passages.pop_back();
   }
-  // Meaning as well as words: blend in the trained matcher's probability
-  // (Chinese questions only: it was trained on Chinese pairs).
-  const double w = d.english ? 0.0 : settings_.matcher_weight;
-  if (w > 0) kb_.ScoreMatches(turn.conversation.tenant_id, searched, passages, 3);
-  for (auto& p : passages)
-    if (p.match >= 0 && w > 0) p.confidence = (1 - w) * p.confidence + w * p.match;
-  // Decide by confidence (coverage of the question), not raw BM25 order.
-  std::stable_sort(passages.begin(), passages.end(),
-                   [](const auto& a, const auto& b) { return a.confidence > b.confidence; });
+  BlendMatches(turn, searched, d.english, passages);
   double conf = passages.empty() ? 0.0 : passages.front().confidence;
   d.meta["confidence"] = conf;
   if (conf >= settings_.answer_threshold) {
@@ -555,12 +567,15 @@ void GroundedResponder::AnswerOrder(const TurnRequest& turn, int action_int, std
   else d.suggestions.push_back("物流到哪了");
 }
 
-void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::string& raw_query, Draft& d) const {
+void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::string& raw_query,
+                                       std::optional<double> max_price, Draft& d) const {
   // English goods words in Chinese too: the catalogue's names are Chinese.
   std::string query = raw_query;
   for (std::string_view zh : ChineseGoodsNamed(raw_query))
     if (query.find(zh) == std::string::npos) query += " " + std::string(zh);
-  json r = CallTool(turn, "search_products", {{"keyword", std::string(utf8::TruncateBytes(query, 150))}}, d);
+  json args = {{"keyword", std::string(utf8::TruncateBytes(query, 150))}};
+  if (max_price) args["max_price"] = *max_price;
+  json r = CallTool(turn, "search_products", args, d);
   auto products = r.value("products", json::array());
   if (r.contains("__error") || products.empty()) {
     AnswerFromKnowledge(turn, d);
@@ -777,8 +792,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // one", "外套呢") picks the order.
       const bool picks_order = about_orders && ShortFollowUp(turn.message.text);
       if (decides && !IsOrderAction(action) && !picks_order && !AsksAboutProgress(turn.message.text)) {
-        auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
-        if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) decides = false;
+        if (KnowledgeConfidence(turn, d) >= settings_.answer_threshold) decides = false;
       }
       // Goods named to ask for an after-sales service ("牛仔裤收到了 有点小 能换大一码吗",
       // "手机收到了 想开个发票", "the lipstick shade is wrong, can I swap it?"): the
@@ -859,14 +873,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       if ((!reading.strong || AsksHowTo(turn.message.text)) && !order_id) {
         // "快递费多少" is a question for the knowledge base, not about an order;
         // so is "怎么查订单", "can I get an invoice for my order?" (how to do something).
-        auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
         // A how-to question from someone we cannot look orders up for ("咋查快递 不会弄"
         // in a conversation without a customer) is the knowledge base's even when
         // it is only fairly sure: asking for an order number answers nothing.
         const double needed = AsksHowTo(turn.message.text) && turn.conversation.customer_id.empty()
                                   ? settings_.clarify_threshold
                                   : settings_.answer_threshold;
-        if (!passages.empty() && passages.front().confidence >= needed) {
+        if (KnowledgeConfidence(turn, d) >= needed) {
           d.meta["intent"] = "faq";
           AnswerFromKnowledge(turn, d);
           break;
@@ -877,12 +890,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     }
     case Action::kProductSearch: {
       // "支持花呗分期吗，有没有手续费" asks about policy, not products.
-      auto passages = Retrieve(turn, settings_.top_k);  // the same search as the answer's (memoised)
-      if (!passages.empty() && passages.front().confidence >= settings_.answer_threshold) {
+      // ("do you sell running shoes", "推荐一款扫地机器人": the catalogue first, and
+      // the knowledge base when it has nothing.)
+      if (!reading.strong && KnowledgeConfidence(turn, d) >= settings_.answer_threshold) {
         d.meta["intent"] = "faq";
         AnswerFromKnowledge(turn, d);
       } else {
-        AnswerProducts(turn, reading.product_query, d);
+        AnswerProducts(turn, reading.product_query, reading.max_price, d);
       }
       break;
     }

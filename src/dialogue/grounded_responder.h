@@ -63,7 +63,13 @@ class GroundedResponder final : public Responder {
   void AnswerOrder(const TurnRequest& turn, int action, std::optional<std::string> order_id, Draft& d) const;
   void AskToSignIn(Draft& d) const;
   void AskWhatAbout(Draft& d) const;
-  void AnswerProducts(const TurnRequest& turn, const std::string& query, Draft& d) const;
+  // The matcher blended into `passages` (Chinese only), best first.
+  void BlendMatches(const TurnRequest& turn, const std::string& searched, bool english,
+                    std::vector<knowledge::Passage>& passages) const;
+  // The confidence AnswerFromKnowledge would answer with (the same search and blend).
+  double KnowledgeConfidence(const TurnRequest& turn, const Draft& d) const;
+  void AnswerProducts(const TurnRequest& turn, const std::string& query, std::optional<double> max_price,
+                      Draft& d) const;
   void HandOff(const TurnRequest& turn, Draft& d) const;
   nlohmann::json CallTool(const TurnRequest& turn, const std::string& name, const nlohmann::json& args, Draft& d) const;
 

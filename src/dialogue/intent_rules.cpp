@@ -56,9 +56,11 @@ constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱"
 
 constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
 
-constexpr std::array<std::string_view, 26> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+constexpr std::array<std::string_view, 35> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
                                                        "卖吗", "卖不卖", "哪款好", "哪个牌子", "any good",
-                                                       "i want to buy", "i'd like to buy",
+                                                       "i want to buy", "i'd like to buy", "有几款", "几款",
+                                                       "哪些牌子", "什么牌子", "卖哪些", "有啥", "以内的", "以下的",
+                                                       "do you stock",
                                                        "价钱", "还有货", "有货吗", "库存", "想买", "do you sell",
                                                        "有哪些", "有什么款", "recommend", "looking for", "do you have",
                                                        "do you carry", "what do you have"};
@@ -165,10 +167,64 @@ bool AsksForAKind(const std::string& t) {
   return false;
 }
 
+// A price cap: "三千以内", "2000块以下", "under 2000", "below ¥500" (yuan).
+std::optional<double> PriceCap(const std::string& t) {
+  static const std::regex kLatin(R"((?:under|below|less than|cheaper than)\s*(?:¥|rmb|cny)?\s*(\d{2,6}))");
+  std::smatch m;
+  if (std::regex_search(t, m, kLatin)) return std::stod(m[1].str());
+  static const std::regex kDigits(R"((\d{2,6})\s*(?:块|元)?\s*(?:以内|以下|之内|内))");
+  if (std::regex_search(t, m, kDigits)) return std::stod(m[1].str());
+  // 三千以内, 两千五以下, 五百块以内
+  const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+  auto digit = [](char32_t c) -> int {
+    const std::u32string_view d = U"零一二三四五六七八九";
+    if (c == U'两') return 2;
+    size_t at = d.find(c);
+    return at == std::u32string_view::npos ? -1 : static_cast<int>(at);
+  };
+  for (size_t i = 0; i + 1 < cps.size(); ++i) {
+    const int a = digit(cps[i]);
+    if (a <= 0) continue;
+    double unit = cps[i + 1] == U'千' ? 1000 : cps[i + 1] == U'百' ? 100 : cps[i + 1] == U'万' ? 10000 : 0;
+    if (unit == 0) continue;
+    double v = a * unit;
+    size_t j = i + 2;
+    if (j < cps.size() && digit(cps[j]) > 0) v += digit(cps[j++]) * unit / 10;  // 两千五
+    while (j < cps.size() && (cps[j] == U'块' || cps[j] == U'元' || cps[j] == U' ')) ++j;
+    if (j < cps.size() && (cps[j] == U'以' || cps[j] == U'之' || cps[j] == U'内')) return v;
+  }
+  return std::nullopt;
+}
+
 std::string StripProductWords(std::string t) {
-  static const std::array<std::string_view, 25> kStrip = {
+  static constexpr std::string_view kStrip[] = {
       "请问", "你们", "有没有卖", "有没有", "有卖", "推荐一下", "推荐", "多少钱", "价格", "价钱", "还有货吗",
-      "有货吗", "还有货", "库存", "想买", "一款", "一个", "卖不卖", "卖吗", "的", "吗", "呢", "？", "?", "有"};
+      "有货吗", "还有货", "库存", "想买", "一款", "一个", "卖不卖", "卖吗", "有几款", "几款", "哪些牌子", "什么牌子",
+      "卖哪些", "有啥", "以内", "以下", "之内", "的", "吗", "呢", "？", "?", "有"};
+  // The price cap's number ("三千", "2000块"), by code point (std::regex reads bytes).
+  {
+    const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+    const std::u32string_view numerals = U"一二三四五六七八九两";
+    std::string kept;
+    for (size_t i = 0; i < cps.size();) {
+      size_t j = i;
+      if (cps[i] >= U'0' && cps[i] <= U'9') {
+        while (j < cps.size() && cps[j] >= U'0' && cps[j] <= U'9') ++j;
+        if (j - i < 2) j = i;
+      } else if (numerals.find(cps[i]) != std::u32string_view::npos && i + 1 < cps.size() &&
+                 (cps[i + 1] == U'千' || cps[i + 1] == U'百' || cps[i + 1] == U'万')) {
+        j = i + 2;
+        if (j < cps.size() && numerals.find(cps[j]) != std::u32string_view::npos) ++j;
+      }
+      if (j > i) {
+        while (j < cps.size() && (cps[j] == U'块' || cps[j] == U'元')) ++j;
+        i = j;
+        continue;
+      }
+      utf8::Append(kept, cps[i++]);
+    }
+    t = std::move(kept);
+  }
   for (auto w : kStrip) {
     for (size_t p; (p = t.find(w)) != std::string::npos;) t.erase(p, w.size());
   }
@@ -233,12 +289,17 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if (ContainsAny(t, kListOrders) || BareOrdersRequest(t)) {
     r.action = Action::kListOrders;
     r.strong = true;
-  } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 24)) {
+  } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 60)) {
     r.action = Action::kOrderStatus;
     r.strong = true;
-  } else if (ContainsAny(t, kProduct) || AsksForAKind(t)) {
+  } else if (ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
+    r.max_price = PriceCap(t);
+    // Asking to buy or be recommended goods: the catalogue first.
+    r.strong = ContainsAny(t, std::array<std::string_view, 10>{"do you sell", "有没有卖", "有卖", "卖吗", "推荐",
+                                                               "recommend", "looking for", "do you carry", "any good",
+                                                               "哪款好"});
   } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) {
     r.action = Action::kThanks;
     r.strong = true;

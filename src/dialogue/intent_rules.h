@@ -28,6 +28,7 @@ struct TurnReading {
   std::optional<std::string> order_id;  // e.g. "SO202611010001"
   std::optional<int> choice;            // "1", "第二个": picks an option we offered
   std::string product_query;            // for kProductSearch: the product words
+  std::optional<double> max_price;      // for kProductSearch: "三千以内", "under 2000" (yuan)
 };
 
 TurnReading ReadTurn(std::string_view text);
