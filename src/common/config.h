@@ -40,6 +40,9 @@ struct ServerConfig {
 struct StorageConfig {
   std::string data_dir = "./data";      // SQLite database and other state
   int busy_timeout_ms = 5'000;
+  int read_connections = 4;             // read-only SQLite connections beside the writer (0 = reads share it)
+  bool group_commit = true;             // writes waiting at one moment share one transaction
+  int group_commit_max_batch = 64;      // at most this many writes per shared transaction
 };
 
 struct LlmConfig {
