@@ -495,13 +495,15 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     unreserve();
     return v;
   }
+  lock.lock();
+  ConvState* placed = state.get();
+  convs_[c.id] = std::move(state);
+  // Only now: a summary that finished before the conversation was placed
+  // would find nobody to push it to.
   if (assist_) {
     const std::string tenant = c.tenant_id, id = c.id;
     (void)assist_pool_->Submit([this, tenant, id] { GenerateSummary(tenant, id); });
   }
-  lock.lock();
-  ConvState* placed = state.get();
-  convs_[c.id] = std::move(state);
   handoffs_.Inc();
   board_dirty_.insert(placed->tenant_id);
   if (!target.empty()) {
