@@ -1,6 +1,6 @@
 // kefu_loadgen: drives N concurrent WebSocket conversations against a running
 // kefu server (grounded mode) and reports turns/s, turn latency percentiles
-// and the server's memory per open conversation.
+// and the server's memory per open conversation and CPU per turn.
 //
 //   kefu_loadgen --port 8080 --conversations 500 --seconds 20 --server-pid PID
 //
@@ -15,13 +15,17 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +51,26 @@ long RssKiB(int pid) {
   while (std::getline(in, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+// User + system CPU seconds the process has used so far (/proc/PID/stat), -1 if unknown.
+double CpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = -1, stime = -1;
+  for (int i = 3; fields >> f; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) {
+      stime = std::stod(f);
+      break;
+    }
+  }
+  if (utime < 0 || stime < 0) return -1;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string CreateConversation(const std::string& host, int port, const std::string& key, const std::string& customer) {
@@ -271,10 +295,12 @@ int main(int argc, char** argv) {
     stats.latencies_ms.clear();
   }
   long turns0 = stats.turns;
+  const double cpu0 = server_pid ? CpuSeconds(server_pid) : -1;
   auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   long turns1 = stats.turns;
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu1 = server_pid ? CpuSeconds(server_pid) : -1;
   long rss_load = server_pid ? RssKiB(server_pid) : -1;
   sending = false;
   std::vector<double> lat;
@@ -300,6 +326,10 @@ int main(int argc, char** argv) {
     out["server_rss_kib_idle_open"] = rss_idle;
     out["server_rss_kib_under_load"] = rss_load;
     out["kib_per_idle_conversation"] = conversations ? double(rss_idle - rss_before) / conversations : 0;
+    if (cpu0 >= 0 && cpu1 >= 0) {
+      out["server_cpu_s"] = cpu1 - cpu0;
+      out["server_cpu_us_per_turn"] = turns1 > turns0 ? (cpu1 - cpu0) * 1e6 / double(turns1 - turns0) : 0;
+    }
   }
   std::printf("conversations      %d (%ld WebSockets open)\n", conversations, stats.open.load());
   std::printf("turns              %ld in %.1f s\n", turns1 - turns0, elapsed);
@@ -312,6 +342,9 @@ int main(int argc, char** argv) {
   if (server_pid)
     std::printf("server memory      %.1f KiB per idle open conversation (RSS %ld -> %ld KiB; %ld KiB under load)\n",
                 out["kib_per_idle_conversation"].get<double>(), rss_before, rss_idle, rss_load);
+  if (out.contains("server_cpu_s"))
+    std::printf("server CPU         %.0f us per turn (%.2f cores busy)\n", out["server_cpu_us_per_turn"].get<double>(),
+                out["server_cpu_s"].get<double>() / elapsed);
   if (!json_out.empty()) std::ofstream(json_out) << out.dump(2) << "\n";
   return stats.errors > 0 ? 1 : 0;
 }

@@ -279,7 +279,7 @@ json Desk::CustomerLocked(const std::string& tenant_id, const std::string& custo
   const std::string key = Key(tenant_id, customer_id);
   if (auto it = customers_.find(key); it != customers_.end()) return it->second;
   json c = {{"id", customer_id}, {"name", customer_id}, {"tier", "normal"}};
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT name, tier FROM customers WHERE tenant_id = ? AND id = ?");
   st.Bind(1, tenant_id).Bind(2, customer_id);
   auto row = st.Step();

@@ -5,7 +5,7 @@
 namespace kefu::api {
 
 Result<Tenant> TenantDirectory::Query(const char* sql, const std::string& arg) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(sql);
   st.Bind(1, arg);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());

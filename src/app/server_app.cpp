@@ -133,6 +133,9 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
   std::string db_path = (fs::path(config.storage.data_dir) / "kefu.db").string();
   storage::DatabaseOptions options;
   options.busy_timeout_ms = config.storage.busy_timeout_ms;
+  options.read_connections = config.storage.read_connections;
+  options.group_commit = config.storage.group_commit;
+  options.group_commit_max_batch = config.storage.group_commit_max_batch;
   return storage::OpenWithSchema(db_path, options);
 }
 

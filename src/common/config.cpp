@@ -77,7 +77,8 @@ std::map<std::string, Section> Describe(Config& c) {
   F(server, ws_idle_timeout_s); F(server, ws_max_messages_per_s); F(server, shutdown_grace_ms);
   F(server, max_connections); F(server, max_connections_per_ip);
   F(server, static_dir); F(server, metrics_token);
-  F(storage, data_dir); F(storage, busy_timeout_ms);
+  F(storage, data_dir); F(storage, busy_timeout_ms); F(storage, read_connections); F(storage, group_commit);
+  F(storage, group_commit_max_batch);
   F(llm, base_url); F(llm, model); F(llm, api_key); F(llm, timeout_ms); F(llm, connect_timeout_ms);
   F(llm, max_retries); F(llm, retry_backoff_ms); F(llm, breaker_failures); F(llm, breaker_cooldown_ms);
   F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
@@ -132,6 +133,10 @@ Status Validate(const Config& c) {
   if (c.server.max_connections_per_ip < 0)
     return InvalidArgument("server.max_connections_per_ip must be 0 (no cap) or positive");
   if (c.storage.data_dir.empty()) return InvalidArgument("storage.data_dir must not be empty");
+  if (c.storage.read_connections < 0 || c.storage.read_connections > 64)
+    return InvalidArgument("storage.read_connections must be 0..64");
+  if (c.storage.group_commit_max_batch < 1 || c.storage.group_commit_max_batch > 10'000)
+    return InvalidArgument("storage.group_commit_max_batch must be 1..10000");
   if (c.knowledge.segmenter != "hybrid" && c.knowledge.segmenter != "jieba" && c.knowledge.segmenter != "jieba-plain" &&
       c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
     return InvalidArgument("knowledge.segmenter must be one of hybrid, jieba, jieba-plain, icu, bigram");

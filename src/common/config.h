@@ -40,6 +40,12 @@ struct ServerConfig {
 struct StorageConfig {
   std::string data_dir = "./data";      // SQLite database and other state
   int busy_timeout_ms = 5'000;
+  // Read-only SQLite connections beside the writer; 0 = reads share the
+  // writer connection (faster on the 2-core machine we measure on: a reader
+  // loses its page cache whenever the writer commits; docs/operations.md).
+  int read_connections = 0;
+  bool group_commit = true;             // writes waiting at one moment share one transaction
+  int group_commit_max_batch = 64;      // at most this many writes per shared transaction
 };
 
 struct LlmConfig {

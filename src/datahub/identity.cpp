@@ -88,7 +88,7 @@ Result<std::vector<std::string>> IdentityService::ClusterIds(storage::Session& s
 
 Result<std::vector<std::string>> IdentityService::ClusterIds(const std::string& tenant,
                                                              const std::string& customer_id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   return ClusterIds(s, tenant, customer_id);
 }
 
@@ -194,7 +194,7 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
 Result<std::string> IdentityService::Resolve(const std::string& tenant, const std::string& kind,
                                              const std::string& value) {
   KEFU_ASSIGN_OR_RETURN(std::string v, NormalizeIdentity(kind, value));
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& find = s.Prepare("SELECT customer_id FROM customer_identities WHERE tenant_id = ? AND kind = ? AND value = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   find.Bind(1, tenant).Bind(2, kind).Bind(3, v);

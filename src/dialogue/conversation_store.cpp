@@ -99,17 +99,18 @@ Result<Conversation> ConversationStore::Create(const std::string& tenant_id, con
   c.channel = channel;
   c.status = "open";
   c.created_ms = c.updated_ms = clock_.NowMs();
-  auto s = db_.Lock();
-  auto& st = s.Prepare(
-      "INSERT INTO conversations(id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms) "
-      "VALUES(?, ?, ?, ?, 'open', '{}', ?, ?)");
-  st.Bind(1, c.id).Bind(2, tenant_id).Bind(3, customer_id).Bind(4, channel).Bind(5, c.created_ms).Bind(6, c.updated_ms);
-  KEFU_RETURN_IF_ERROR(st.Run());
+  KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
+    auto& st = s.Prepare(
+        "INSERT INTO conversations(id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms) "
+        "VALUES(?, ?, ?, ?, 'open', '{}', ?, ?)");
+    st.Bind(1, c.id).Bind(2, tenant_id).Bind(3, customer_id).Bind(4, channel).Bind(5, c.created_ms).Bind(6, c.updated_ms);
+    return st.Run();
+  }));
   return c;
 }
 
 Result<Conversation> ConversationStore::GetById(const std::string& id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(
       "SELECT id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms "
       "FROM conversations WHERE id = ?");
@@ -129,20 +130,24 @@ Result<Conversation> ConversationStore::Get(const std::string& tenant_id, const 
 }
 
 Status ConversationStore::Close(const std::string& id) {
-  auto s = db_.Lock();
-  auto& st = s.Prepare("UPDATE conversations SET status = 'closed', closed_ms = ?, updated_ms = ? WHERE id = ?");
-  int64_t now = clock_.NowMs();
-  st.Bind(1, now).Bind(2, now).Bind(3, id);
-  KEFU_RETURN_IF_ERROR(st.Run());
-  if (s.Changes() == 0) return NotFound("conversation " + id + " does not exist");
-  return Status::Ok();
+  const int64_t now = clock_.NowMs();
+  return db_.Write([&](storage::Session& s) -> Status {
+    auto& st = s.Prepare("UPDATE conversations SET status = 'closed', closed_ms = ?, updated_ms = ? WHERE id = ?");
+    st.Bind(1, now).Bind(2, now).Bind(3, id);
+    KEFU_RETURN_IF_ERROR(st.Run());
+    if (s.Changes() == 0) return NotFound("conversation " + id + " does not exist");
+    return Status::Ok();
+  });
 }
 
 Status ConversationStore::SaveContext(const std::string& id, const nlohmann::json& context) {
-  auto s = db_.Lock();
-  auto& st = s.Prepare("UPDATE conversations SET context_json = ?, updated_ms = ? WHERE id = ?");
-  st.Bind(1, context.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(2, clock_.NowMs()).Bind(3, id);
-  return st.Run();
+  const std::string json = context.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const int64_t now = clock_.NowMs();
+  return db_.Write([&](storage::Session& s) -> Status {
+    auto& st = s.Prepare("UPDATE conversations SET context_json = ?, updated_ms = ? WHERE id = ?");
+    st.Bind(1, json).Bind(2, now).Bind(3, id);
+    return st.Run();
+  });
 }
 
 std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, int64_t message_id) {
@@ -156,124 +161,139 @@ std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, i
   return m;
 }
 
-Result<Message> ConversationStore::InsertLocked(storage::Session& s, const std::string& conversation_id,
-                                                const std::string& role, const std::string& text,
-                                                const std::optional<std::string>& client_msg_id,
-                                                std::optional<int64_t> reply_to, const nlohmann::json& meta) {
+Status ConversationStore::InsertLocked(storage::Session& s, Message& m, const std::string& meta_json) {
   auto& q = s.Prepare("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?");
-  q.Bind(1, conversation_id);
+  q.Bind(1, m.conversation_id);
   KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
-  int64_t seq = (row ? q.Int(0) : 0) + 1;
+  m.seq = (row ? q.Int(0) : 0) + 1;
   q.Reset();
+  m.created_ms = clock_.NowMs();
+  auto& ins = s.Prepare(
+      "INSERT INTO messages(conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.role).Bind(4, m.text).Bind(5, m.client_msg_id);
+  ins.Bind(6, m.reply_to).Bind(7, meta_json).Bind(8, m.created_ms);
+  KEFU_RETURN_IF_ERROR(ins.Run());
+  m.id = s.LastInsertRowId();
+  auto& up = s.Prepare("UPDATE conversations SET updated_ms = ? WHERE id = ?");
+  up.Bind(1, m.created_ms).Bind(2, m.conversation_id);
+  return up.Run();
+}
+
+namespace {
+
+// A message to insert, all but what InsertLocked sets; its meta as stored.
+Message NewMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
+                   const std::optional<std::string>& client_msg_id, std::optional<int64_t> reply_to,
+                   const nlohmann::json& meta, std::string& meta_json) {
   Message m;
   m.conversation_id = conversation_id;
-  m.seq = seq;
   m.role = role;
   m.text = text;
   m.client_msg_id = client_msg_id;
   m.reply_to = reply_to;
   m.meta = meta.is_object() ? meta : nlohmann::json::object();
-  m.created_ms = clock_.NowMs();
-  auto& ins = s.Prepare(
-      "INSERT INTO messages(conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-  ins.Bind(1, conversation_id).Bind(2, seq).Bind(3, role).Bind(4, text).Bind(5, client_msg_id).Bind(6, reply_to);
-  ins.Bind(7, m.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(8, m.created_ms);
-  KEFU_RETURN_IF_ERROR(ins.Run());
-  m.id = s.LastInsertRowId();
-  auto& up = s.Prepare("UPDATE conversations SET updated_ms = ? WHERE id = ?");
-  up.Bind(1, m.created_ms).Bind(2, conversation_id);
-  KEFU_RETURN_IF_ERROR(up.Run());
+  meta_json = m.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return m;
 }
+
+}  // namespace
+
+// The writes below run inside Database::Write: one transaction shared with
+// the other writes waiting at the same moment (group commit). A closure may
+// run again (see Database::Write), so it sets its outputs afresh each time.
 
 Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string& conversation_id,
                                                               const std::string& client_msg_id,
                                                               const std::string& text, const nlohmann::json& meta) {
-  auto s = db_.Lock();
-  auto tx = s.Begin();
-  KEFU_RETURN_IF_ERROR(tx.status());
-  auto& cst = s.Prepare("SELECT status FROM conversations WHERE id = ?");
-  cst.Bind(1, conversation_id);
-  KEFU_ASSIGN_OR_RETURN(bool exists, cst.Step());
-  if (!exists) return NotFound("conversation " + conversation_id + " does not exist");
-  std::string status = cst.Text(0);
-  cst.Reset();
-
-  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
-  dup.Bind(1, conversation_id).Bind(2, client_msg_id);
-  KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
-  if (found) {
-    AppendResult r;
-    r.message = ReadMessage(dup);
-    dup.Reset();
-    r.duplicate = true;
-    r.reply = FindReplyLocked(s, r.message.id);
-    return r;
-  }
-  dup.Reset();
-  if (status == "closed") return Conflict("conversation " + conversation_id + " is closed");
-  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, "customer", text, client_msg_id, std::nullopt, meta));
-  KEFU_RETURN_IF_ERROR(tx.Commit());
+  std::string meta_json;
+  Message fresh = NewMessage(conversation_id, "customer", text, client_msg_id, std::nullopt, meta, meta_json);
   AppendResult r;
-  r.message = std::move(m);
+  KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
+    r = AppendResult{};
+    auto& cst = s.Prepare("SELECT status FROM conversations WHERE id = ?");
+    cst.Bind(1, conversation_id);
+    KEFU_ASSIGN_OR_RETURN(bool exists, cst.Step());
+    if (!exists) return NotFound("conversation " + conversation_id + " does not exist");
+    const bool closed = cst.Text(0) == "closed";
+    cst.Reset();
+
+    auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                          " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+    dup.Bind(1, conversation_id).Bind(2, client_msg_id);
+    KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+    if (found) {
+      r.message = ReadMessage(dup);
+      dup.Reset();
+      r.duplicate = true;
+      r.reply = FindReplyLocked(s, r.message.id);
+      return Status::Ok();
+    }
+    dup.Reset();
+    if (closed) return Conflict("conversation " + conversation_id + " is closed");
+    return InsertLocked(s, fresh, meta_json);
+  }));
+  if (!r.duplicate) r.message = std::move(fresh);
   return r;
 }
 
 Result<Message> ConversationStore::AppendMessage(const std::string& conversation_id, const std::string& role,
                                                  const std::string& text, std::optional<int64_t> reply_to,
                                                  const nlohmann::json& meta) {
-  auto s = db_.Lock();
-  auto tx = s.Begin();
-  KEFU_RETURN_IF_ERROR(tx.status());
-  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, role, text, std::nullopt, reply_to, meta));
-  KEFU_RETURN_IF_ERROR(tx.Commit());
+  std::string meta_json;
+  Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, meta, meta_json);
+  KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status { return InsertLocked(s, m, meta_json); }));
   return m;
 }
 
 Result<AppendResult> ConversationStore::AppendIdempotent(const std::string& conversation_id, const std::string& role,
                                                          const std::string& client_msg_id, const std::string& text,
                                                          const nlohmann::json& meta) {
-  auto s = db_.Lock();
-  auto tx = s.Begin();
-  KEFU_RETURN_IF_ERROR(tx.status());
-  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
-  dup.Bind(1, conversation_id).Bind(2, client_msg_id);
-  KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+  std::string meta_json;
+  Message fresh = NewMessage(conversation_id, role, text, client_msg_id, std::nullopt, meta, meta_json);
   AppendResult r;
-  if (found) {
-    r.message = ReadMessage(dup);
+  KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
+    r = AppendResult{};
+    auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                          " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+    dup.Bind(1, conversation_id).Bind(2, client_msg_id);
+    KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+    if (found) {
+      r.message = ReadMessage(dup);
+      dup.Reset();
+      r.duplicate = true;
+      return Status::Ok();
+    }
     dup.Reset();
-    r.duplicate = true;
-    return r;
-  }
-  dup.Reset();
-  KEFU_ASSIGN_OR_RETURN(r.message, InsertLocked(s, conversation_id, role, text, client_msg_id, std::nullopt, meta));
-  KEFU_RETURN_IF_ERROR(tx.Commit());
+    return InsertLocked(s, fresh, meta_json);
+  }));
+  if (!r.duplicate) r.message = std::move(fresh);
   return r;
 }
 
 Result<Message> ConversationStore::AppendReply(const std::string& conversation_id, const std::string& text,
                                                int64_t reply_to, const nlohmann::json& meta,
                                                const nlohmann::json* context, const std::string& role) {
-  auto s = db_.Lock();
-  auto tx = s.Begin();
-  KEFU_RETURN_IF_ERROR(tx.status());
-  KEFU_ASSIGN_OR_RETURN(Message m, InsertLocked(s, conversation_id, role, text, std::nullopt, reply_to, meta));
-  if (context) {
-    auto& st = s.Prepare("UPDATE conversations SET context_json = ? WHERE id = ?");
-    st.Bind(1, context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(2, conversation_id);
-    KEFU_RETURN_IF_ERROR(st.Run());
-  }
-  KEFU_RETURN_IF_ERROR(tx.Commit());
+  // Serialised before the write: the writer connection is shared.
+  const std::string context_json =
+      context ? context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : std::string();
+  std::string meta_json;
+  Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, meta, meta_json);
+  KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
+    KEFU_RETURN_IF_ERROR(InsertLocked(s, m, meta_json));
+    if (context) {
+      auto& st = s.Prepare("UPDATE conversations SET context_json = ? WHERE id = ?");
+      st.Bind(1, context_json).Bind(2, conversation_id);
+      KEFU_RETURN_IF_ERROR(st.Run());
+    }
+    return Status::Ok();
+  }));
   return m;
 }
 
 Result<std::vector<Message>> ConversationStore::List(const std::string& conversation_id, int64_t after_seq,
                                                      int limit) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
                        " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?");
   st.Bind(1, conversation_id).Bind(2, after_seq).Bind(3, static_cast<int64_t>(limit));
@@ -281,7 +301,7 @@ Result<std::vector<Message>> ConversationStore::List(const std::string& conversa
 }
 
 Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n, bool with_meta) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(with_meta ? std::string("SELECT ") + kMessageColumns +
                                        " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?"
                                  : std::string("SELECT id, conversation_id, seq, role, text, client_msg_id, reply_to, "
@@ -294,7 +314,7 @@ Result<std::vector<Message>> ConversationStore::Recent(const std::string& conver
 }
 
 Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(std::string("SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
                                    "m.reply_to, m.meta_json, m.created_ms FROM messages m "
                                    "JOIN conversations c ON c.id = m.conversation_id "
@@ -309,7 +329,7 @@ Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
 
 Status ConversationStore::ForEachCustomerText(const std::string& tenant_id, int64_t since_ms,
                                               const std::function<void(const std::string&)>& fn) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
                        "WHERE c.tenant_id = ? AND m.role = 'customer' AND m.created_ms >= ? ORDER BY m.id");
   st.Bind(1, tenant_id).Bind(2, since_ms);
@@ -327,7 +347,7 @@ Status ConversationStore::ForEachCustomerText(const std::string& tenant_id, int6
 }
 
 int64_t ConversationStore::CountOpen() {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT count(*) FROM conversations WHERE status = 'open'");
   auto row = st.Step();
   int64_t n = row.ok() && *row ? st.Int(0) : 0;

@@ -99,9 +99,10 @@ class ConversationStore {
 
  private:
   std::optional<Message> FindReplyLocked(storage::Session& s, int64_t message_id);
-  Result<Message> InsertLocked(storage::Session& s, const std::string& conversation_id, const std::string& role,
-                               const std::string& text, const std::optional<std::string>& client_msg_id,
-                               std::optional<int64_t> reply_to, const nlohmann::json& meta);
+  // Inserts `m` (its conversation_id, role, text, client_msg_id, reply_to;
+  // `meta_json` its meta, serialised before the write) with the next seq and
+  // the time now, and sets m.seq, m.created_ms and m.id.
+  Status InsertLocked(storage::Session& s, Message& m, const std::string& meta_json);
 
   storage::Database& db_;
   const Clock& clock_;

@@ -5,9 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 
 #include "common/log.h"
@@ -26,7 +30,101 @@ int64_t WallMs() {
       .count();
 }
 
+// Databases that exist only inside one connection: a reader could not see them.
+bool InMemory(const std::string& path) {
+  return path.empty() || path == ":memory:" ||
+         (path.rfind("file:", 0) == 0 && (path.find("mode=memory") != std::string::npos ||
+                                          path.rfind("file::memory:", 0) == 0));
+}
+
 }  // namespace
+
+// Checkpoints the WAL of a database file on a thread and connection of its
+// own, so that the commit that crosses SQLite's autocheckpoint size does not
+// copy pages and fdatasync the file while it holds the writer (and every
+// turn waits). PASSIVE: it never blocks the writer or readers, and the WAL
+// stays the record of what committed until it is copied, so durability is
+// unchanged. The writer's WAL hook (after each commit) wakes it once the WAL
+// holds kPages pages; it runs at most every 20 ms. The WAL file only starts
+// over after a checkpoint that copied every frame, which one running beside
+// a busy writer rarely does: at kInlinePages (SQLite's default
+// autocheckpoint size, so the WAL stays as bounded as before) the committing
+// writer checkpoints itself, and then finds most frames already copied.
+class Checkpointer {
+ public:
+  static constexpr int kPages = 400;
+  static constexpr int kInlinePages = 1000;  // SQLite's default autocheckpoint size
+
+  explicit Checkpointer(sqlite3* db) : db_(db), thread_([this] { Run(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);
+  }
+  // sqlite3_wal_hook callback, on the committing thread.
+  static int Hook(void* self, sqlite3* db, const char*, int pages) {
+    if (pages >= kInlinePages) {
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kPages) {
+      auto* c = static_cast<Checkpointer*>(self);
+      {
+        std::lock_guard lock(c->mu_);
+        c->due_ = true;
+      }
+      c->cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return due_ || stop_; });
+      if (stop_) return;
+      due_ = false;
+      lock.unlock();
+      (void)sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stop_; });
+    }
+  }
+
+  sqlite3* db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;   // GUARDED_BY(mu_)
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+// One SQLite connection: its handle, the mutex a Session holds, and the
+// prepared statements cached on it; the writer's also its checkpointer.
+struct Connection {
+  explicit Connection(sqlite3* h) : db(h) {}
+  ~Connection() {
+    if (checkpointer) {
+      sqlite3_wal_hook(db, nullptr, nullptr);
+      checkpointer.reset();
+    }
+    cache.clear();  // finalize before closing
+    sqlite3_close_v2(db);
+  }
+  sqlite3* db;
+  std::mutex mu;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache;  // GUARDED_BY(mu)
+  std::unique_ptr<Checkpointer> checkpointer;
+};
+
+struct Database::PendingWrite {
+  const std::function<Status(Session&)>* fn;
+  Status status;
+  bool done = false;  // GUARDED_BY(write_mu_)
+};
 
 bool IsStorageFailure(int rc) {
   switch (rc & 0xFF) {
@@ -197,17 +295,49 @@ Status Transaction::Commit() {
   return s;
 }
 
-Session::Session(Database& db) : db_(&db), lock_(db.mu_) {}
+Session::Session(Database& db) : Session(db, *db.writer_) {}
+Session::Session(Database& db, Connection& conn) : db_(&db), conn_(&conn), lock_(conn.mu) {}
+Session::Session(Database& db, Connection& conn, std::unique_lock<std::mutex> held)
+    : db_(&db), conn_(&conn), lock_(std::move(held)) {}
+
+Session::Session(Session&& o) noexcept
+    : db_(o.db_),
+      conn_(o.conn_),
+      lock_(std::move(o.lock_)),
+      prepare_status_(std::move(o.prepare_status_)),
+      used_(o.used_),
+      used_count_(o.used_count_),
+      used_overflow_(o.used_overflow_) {
+  o.used_count_ = 0;
+  o.used_overflow_ = false;
+}
+
+Session::~Session() {
+  if (lock_.owns_lock()) ResetStatements();
+}
+
+sqlite3* Session::handle() const { return conn_->db; }
+
+void Session::ResetStatements() {
+  if (used_overflow_) {
+    for (sqlite3_stmt* st = sqlite3_next_stmt(conn_->db, nullptr); st; st = sqlite3_next_stmt(conn_->db, st))
+      if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  } else {
+    for (int i = 0; i < used_count_; ++i) used_[i]->Reset();
+  }
+  used_count_ = 0;
+  used_overflow_ = false;
+}
 
 Status Session::Exec(std::string_view sql) {
   char* err = nullptr;
   std::string q(sql);
-  int rc = sqlite3_exec(db_->db_, q.c_str(), nullptr, nullptr, &err);
+  int rc = sqlite3_exec(conn_->db, q.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    if (IsStorageFailure(rc) && sqlite3_system_errno(db_->db_) != 0)
-      msg += std::string(" (") + std::strerror(sqlite3_system_errno(db_->db_)) + ")";
+    if (IsStorageFailure(rc) && sqlite3_system_errno(conn_->db) != 0)
+      msg += std::string(" (") + std::strerror(sqlite3_system_errno(conn_->db)) + ")";
     Status s = SqliteStatus(nullptr, rc, "sqlite exec");
     s = Status(s.code(), (IsStorageFailure(rc) ? "storage unavailable: sqlite exec: " : "sqlite exec: ") + msg);
     db_->NoteFailure(rc, s);
@@ -218,32 +348,58 @@ Status Session::Exec(std::string_view sql) {
 
 Statement& Session::Prepare(std::string_view sql) {
   std::string key(sql);
-  auto it = db_->cache_.find(key);
-  if (it != db_->cache_.end()) {
-    it->second->Reset();
-    return *it->second;
+  Statement* out;
+  auto it = conn_->cache.find(key);
+  if (it != conn_->cache.end()) {
+    out = it->second.get();
+    out->Reset();
+  } else {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v3(conn_->db, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &st,
+                                nullptr);
+    if (rc != SQLITE_OK) {
+      // A bad SQL string is a programming error; fail loudly in every build.
+      std::fprintf(stderr, "kefu: cannot prepare SQL: %s\n%s\n", sqlite3_errmsg(conn_->db), key.c_str());
+      std::abort();
+    }
+    auto& slot = conn_->cache[key];
+    slot = std::make_unique<Statement>(conn_->db, st, db_);
+    out = slot.get();
   }
-  sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v3(db_->db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &st,
-                              nullptr);
-  if (rc != SQLITE_OK) {
-    // A bad SQL string is a programming error; fail loudly in every build.
-    std::fprintf(stderr, "kefu: cannot prepare SQL: %s\n%s\n", sqlite3_errmsg(db_->db_), key.c_str());
-    std::abort();
+  if (!used_overflow_) {
+    if (std::find(used_.begin(), used_.begin() + used_count_, out) == used_.begin() + used_count_) {
+      if (used_count_ < static_cast<int>(used_.size())) used_[used_count_++] = out;
+      else used_overflow_ = true;
+    }
   }
-  auto& slot = db_->cache_[key];
-  slot = std::make_unique<Statement>(db_->db_, st, db_);
-  return *slot;
+  return *out;
 }
 
-int64_t Session::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_->db_); }
-int Session::Changes() const { return sqlite3_changes(db_->db_); }
+int64_t Session::LastInsertRowId() const { return sqlite3_last_insert_rowid(conn_->db); }
+int Session::Changes() const { return sqlite3_changes(conn_->db); }
+
+namespace {
+
+// Opens one connection; `failed` words the error.
+template <typename Failed>
+Result<sqlite3*> OpenHandle(const std::string& path, int flags, const Failed& failed) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "?";
+    if (db && sqlite3_system_errno(db) != 0) msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
+    sqlite3_close(db);
+    return failed(Unavailable(msg));
+  }
+  return db;
+}
+
+}  // namespace
+
+Database::Database(std::unique_ptr<Connection> writer, std::string path, const DatabaseOptions& options)
+    : writer_(std::move(writer)), path_(std::move(path)), options_(options) {}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const DatabaseOptions& options) {
-  sqlite3* db = nullptr;
-  int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   // The operating system's reason ("cannot open data/kefu.db-wal: Read-only
   // file system") beats SQLite's generic "unable to open database file".
   auto failed = [&path](const Status& s) {
@@ -251,32 +407,79 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
     return Status(s.code(), "cannot open database " + path + ": " + (why.empty() ? "" : why + " (") + s.message() +
                                 (why.empty() ? "" : ")"));
   };
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "?";
-    if (db && sqlite3_system_errno(db) != 0) msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
-    sqlite3_close(db);
-    return failed(Unavailable(msg));
+  const int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  KEFU_ASSIGN_OR_RETURN(sqlite3* handle, OpenHandle(path, flags | (path.rfind("file:", 0) == 0 ? SQLITE_OPEN_URI : 0),
+                                                    failed));
+  sqlite3_busy_timeout(handle, options.busy_timeout_ms);
+  std::unique_ptr<Database> d(new Database(std::make_unique<Connection>(handle), path, options));
+  {
+    auto s = d->Lock();
+    auto exec = [&](const char* sql) -> Status {
+      Status st = s.Exec(sql);
+      return st.ok() ? st : failed(st);
+    };
+    if (!options.read_only) {
+      KEFU_RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+      KEFU_RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL"));
+    }
+    KEFU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=ON"));
+    KEFU_RETURN_IF_ERROR(exec("PRAGMA temp_store=MEMORY"));
   }
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  std::unique_ptr<Database> d(new Database(db, path, options));
-  auto s = d->Lock();
-  auto exec = [&](const char* sql) -> Status {
-    Status st = s.Exec(sql);
-    return st.ok() ? st : failed(st);
-  };
-  if (!options.read_only) {
-    KEFU_RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
-    KEFU_RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL"));
+  // Readers: the file exists now, in WAL mode. query_only makes a write
+  // through one fail instead of taking the write lock beside the writer.
+  if (!options.read_only && !InMemory(path)) {
+    const int readers = std::max(0, options.read_connections);
+    for (int i = 0; i < readers; ++i) {
+      KEFU_ASSIGN_OR_RETURN(sqlite3* rh, OpenHandle(path,
+                                                    SQLITE_OPEN_READWRITE |
+                                                        (path.rfind("file:", 0) == 0 ? SQLITE_OPEN_URI : 0),
+                                                    failed));
+      sqlite3_busy_timeout(rh, options.busy_timeout_ms);
+      auto conn = std::make_unique<Connection>(rh);
+      {
+        Session s(*d, *conn);
+        for (const char* sql : {"PRAGMA query_only=ON", "PRAGMA temp_store=MEMORY"}) {
+          Status st = s.Exec(sql);
+          if (!st.ok()) return failed(st);
+        }
+      }
+      d->readers_.push_back(std::move(conn));
+    }
+    // Checkpoints off the write path (replaces SQLite's autocheckpoint; a
+    // later PRAGMA wal_autocheckpoint replaces this in turn).
+    KEFU_ASSIGN_OR_RETURN(sqlite3* ch, OpenHandle(path,
+                                                  SQLITE_OPEN_READWRITE |
+                                                      (path.rfind("file:", 0) == 0 ? SQLITE_OPEN_URI : 0),
+                                                  failed));
+    sqlite3_busy_timeout(ch, options.busy_timeout_ms);
+    // A connection checkpoints nothing until it has read the file once and
+    // so found it in WAL mode.
+    if (int rc = sqlite3_exec(ch, "PRAGMA schema_version", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+      Status st = SqliteStatus(ch, rc, "sqlite exec");
+      sqlite3_close_v2(ch);
+      return failed(st);
+    }
+    d->writer_->checkpointer = std::make_unique<Checkpointer>(ch);
+    sqlite3_wal_hook(d->writer_->db, &Checkpointer::Hook, d->writer_->checkpointer.get());
   }
-  KEFU_RETURN_IF_ERROR(exec("PRAGMA foreign_keys=ON"));
-  KEFU_RETURN_IF_ERROR(exec("PRAGMA temp_store=MEMORY"));
   return d;
 }
 
-Database::~Database() {
-  cache_.clear();
-  sqlite3_close_v2(db_);
+Session Database::Lock() { return Session(*this, *writer_); }
+
+Session Database::Read() {
+  if (readers_.empty()) return Session(*this, *writer_);
+  const size_t n = readers_.size();
+  const size_t start = next_reader_.fetch_add(1, std::memory_order_relaxed) % n;
+  for (size_t i = 0; i < n; ++i) {
+    Connection& c = *readers_[(start + i) % n];
+    std::unique_lock<std::mutex> held(c.mu, std::try_to_lock);
+    if (held.owns_lock()) return Session(*this, c, std::move(held));
+  }
+  return Session(*this, *readers_[start]);  // all busy: wait for one
 }
+
+Database::~Database() = default;
 
 StorageHealth Database::Health() const {
   std::lock_guard lock(health_mu_);
@@ -327,6 +530,129 @@ void Database::NoteRecovered() {
   }
   health_ = StorageHealth{};
   healthy_.store(true, std::memory_order_relaxed);
+}
+
+namespace {
+
+// A closure's status; what escapes it is its own failure, not the batch's.
+Status RunClosure(const std::function<Status(Session&)>& fn, Session& s) {
+  try {
+    return fn(s);
+  } catch (const std::exception& e) {
+    return Internal(std::string("write failed: ") + e.what());
+  } catch (...) {
+    return Internal("write failed: unknown exception");
+  }
+}
+
+}  // namespace
+
+Status Database::Write(const std::function<Status(Session&)>& fn) {
+  PendingWrite me{&fn, Status::Ok()};
+  if (!options_.group_commit) {
+    std::vector<PendingWrite*> one{&me};
+    auto s = Lock();
+    RunBatch(s, one);
+    return me.status;
+  }
+  const size_t max_batch = static_cast<size_t>(std::max(1, options_.group_commit_max_batch));
+  std::unique_lock lock(write_mu_);
+  write_queue_.push_back(&me);
+  while (!me.done) {
+    if (batch_running_) {
+      write_cv_.wait(lock);
+      continue;
+    }
+    // Lead the next batch: everything queued by now, oldest first.
+    batch_running_ = true;
+    std::vector<PendingWrite*> batch;
+    while (!write_queue_.empty() && batch.size() < max_batch) {
+      batch.push_back(write_queue_.front());
+      write_queue_.pop_front();
+    }
+    lock.unlock();
+    {
+      auto s = Lock();
+      RunBatch(s, batch);
+    }
+    lock.lock();
+    for (PendingWrite* p : batch) p->done = true;
+    batch_running_ = false;
+    write_cv_.notify_all();
+  }
+  return me.status;
+}
+
+void Database::RunBatch(Session& s, std::vector<PendingWrite*>& batch) {
+  std::vector<PendingWrite*> todo = batch, committed;
+  committed.reserve(todo.size());
+  while (!todo.empty()) {
+    stat_transactions_.fetch_add(1, std::memory_order_relaxed);
+    int64_t size = static_cast<int64_t>(todo.size());
+    for (int64_t seen = stat_max_batch_.load(std::memory_order_relaxed);
+         size > seen && !stat_max_batch_.compare_exchange_weak(seen, size, std::memory_order_relaxed);) {}
+    Status begin = s.Exec("BEGIN IMMEDIATE");
+    if (!begin.ok()) {
+      for (PendingWrite* p : todo) p->status = begin;
+      return;
+    }
+    // Savepoints only when the transaction is shared: alone, a failure
+    // rolls the whole transaction back.
+    const bool shared = todo.size() > 1;
+    std::vector<PendingWrite*> retry;
+    bool abandoned = false;  // the transaction is gone; `retry` runs again in a new one
+    committed.clear();
+    for (size_t i = 0; i < todo.size(); ++i) {
+      PendingWrite* p = todo[i];
+      stat_writes_.fetch_add(1, std::memory_order_relaxed);
+      Status st = shared ? s.Exec("SAVEPOINT kefu_write") : Status::Ok();
+      if (st.ok()) st = RunClosure(*p->fn, s);
+      s.ResetStatements();
+      if (st.ok() && shared) st = s.Exec("RELEASE kefu_write");
+      if (st.ok()) {
+        committed.push_back(p);
+        continue;
+      }
+      p->status = st;
+      if (!shared) {  // alone: its failure undoes the whole transaction
+        if (!sqlite3_get_autocommit(s.handle())) (void)s.Exec("ROLLBACK");
+        break;
+      }
+      // Undo this closure only. Some failures (SQLITE_FULL, SQLITE_IOERR,
+      // SQLITE_NOMEM, ...) make SQLite roll the whole transaction back: the
+      // writes before this one are lost with it and run again in a new one.
+      if (!sqlite3_get_autocommit(s.handle()) && s.Exec("ROLLBACK TO kefu_write").ok() &&
+          s.Exec("RELEASE kefu_write").ok())
+        continue;
+      if (!sqlite3_get_autocommit(s.handle())) (void)s.Exec("ROLLBACK");
+      retry = std::move(committed);
+      retry.insert(retry.end(), todo.begin() + static_cast<std::ptrdiff_t>(i) + 1, todo.end());
+      committed.clear();
+      abandoned = true;
+      break;
+    }
+    if (!abandoned) {
+      if (!sqlite3_get_autocommit(s.handle())) {
+        if (committed.empty()) {
+          (void)s.Exec("ROLLBACK");
+        } else {
+          Status c = s.Exec("COMMIT");
+          if (!c.ok()) (void)s.Exec("ROLLBACK");
+          else NoteWriteCommitted();
+          for (PendingWrite* p : committed) p->status = c;
+        }
+      }
+    }
+    todo = std::move(retry);
+  }
+}
+
+WriteStats Database::Stats() const {
+  WriteStats w;
+  w.writes = stat_writes_.load(std::memory_order_relaxed);
+  w.transactions = stat_transactions_.load(std::memory_order_relaxed);
+  w.max_batch = stat_max_batch_.load(std::memory_order_relaxed);
+  return w;
 }
 
 Status Database::ProbeWrite() {

@@ -4,7 +4,13 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "storage/schema.h"
 
@@ -208,6 +214,255 @@ TEST_F(SqliteHealthTest, OpenNamesTheFileThatCannotBeUsed) {
   const std::string file = (dir_ / "plain").string();
   { std::FILE* f = std::fopen(file.c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
   EXPECT_NE(DiagnoseFiles(file + "/kefu.db").find("cannot use directory"), std::string::npos);
+}
+
+// ---- Read connections and group commit ---------------------------------------
+
+class SqlitePoolTest : public SqliteHealthTest {
+ protected:
+  std::unique_ptr<Database> OpenDb(DatabaseOptions options = {}) {
+    auto db = Database::Open(Path(), options);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return nullptr;
+    EXPECT_TRUE((*db)->Lock().Exec("CREATE TABLE IF NOT EXISTS t(seq INTEGER UNIQUE, v TEXT)").ok());
+    return std::move(*db);
+  }
+  static int64_t CountRows(Session s, const std::string& where = "1") {
+    auto& st = s.Prepare("SELECT count(*) FROM t WHERE " + where);
+    auto row = st.Step();
+    return row.ok() && *row ? st.Int(0) : -1;
+  }
+  // Inserts the next seq (MAX+1) with value v.
+  static Status InsertNext(Session& s, const std::string& v) {
+    auto& q = s.Prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM t");
+    KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
+    const int64_t seq = row ? q.Int(0) : 1;
+    q.Reset();
+    auto& ins = s.Prepare("INSERT INTO t(seq, v) VALUES(?, ?)");
+    ins.Bind(1, seq).Bind(2, v);
+    return ins.Run();
+  }
+};
+
+TEST_F(SqlitePoolTest, ReadSessionsSeeCommittedDataAndCannotWrite) {
+  DatabaseOptions options;
+  options.read_connections = 2;
+  auto db = OpenDb(options);
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->read_connections(), 2);
+  EXPECT_EQ(CountRows(db->Read()), 0);
+  ASSERT_TRUE(db->Write([](Session& s) { return InsertNext(s, "a"); }).ok());
+  // Every reader, whichever the pool hands out, sees the commit.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(CountRows(db->Read()), 1);
+  {
+    auto s = db->Lock();
+    auto tx = s.Begin();
+    ASSERT_TRUE(InsertNext(s, "b").ok());
+    // Uncommitted: invisible to readers (and readers are not blocked).
+    EXPECT_EQ(CountRows(db->Read()), 1);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(CountRows(db->Read()), 2);
+  // Two read sessions at once, beside a writer session.
+  {
+    auto w = db->Lock();
+    auto r1 = db->Read();
+    auto r2 = db->Read();
+    auto& a = r1.Prepare("SELECT count(*) FROM t");
+    auto& b = r2.Prepare("SELECT count(*) FROM t");
+    ASSERT_TRUE(*a.Step());
+    ASSERT_TRUE(*b.Step());
+    EXPECT_EQ(a.Int(0), 2);
+    EXPECT_EQ(b.Int(0), 2);
+  }
+  // A statement left on a row does not pin the reader's snapshot past its session.
+  {
+    auto r = db->Read();
+    auto& st = r.Prepare("SELECT seq FROM t ORDER BY seq");
+    ASSERT_TRUE(*st.Step());
+  }
+  ASSERT_TRUE(db->Write([](Session& s) { return InsertNext(s, "c"); }).ok());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(CountRows(db->Read()), 3);
+  // Readers are read-only.
+  auto r = db->Read();
+  EXPECT_FALSE(r.Exec("INSERT INTO t(seq, v) VALUES(100, 'x')").ok());
+}
+
+TEST(SqlitePool, InMemoryDatabasesReadOnTheWriter) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->read_connections(), 0);
+  ASSERT_TRUE((*db)->Lock().Exec("CREATE TABLE x(a)").ok());
+  ASSERT_TRUE((*db)->Write([](Session& s) { return s.Exec("INSERT INTO x VALUES(1)"); }).ok());
+  auto s = (*db)->Read();
+  auto& st = s.Prepare("SELECT count(*) FROM x");
+  ASSERT_TRUE(*st.Step());
+  EXPECT_EQ(st.Int(0), 1);
+}
+
+// Many threads allocating MAX(seq)+1 at once: every write commits, the
+// sequence has no gap and no duplicate, and writes shared transactions.
+TEST_F(SqlitePoolTest, ConcurrentWritersShareCommitsAndAllocateSequencesCorrectly) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db);
+  constexpr int kThreads = 8, kEach = 150;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string v = std::to_string(t) + ":" + std::to_string(i);
+        if (!db->Write([&](Session& s) { return InsertNext(s, v); }).ok()) ++failed;
+        if (i % 10 == 0) (void)CountRows(db->Read());
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto s = db->Read();
+  auto& st = s.Prepare("SELECT count(*), MIN(seq), MAX(seq), count(DISTINCT v) FROM t");
+  ASSERT_TRUE(*st.Step());
+  EXPECT_EQ(st.Int(0), kThreads * kEach);
+  EXPECT_EQ(st.Int(1), 1);
+  EXPECT_EQ(st.Int(2), kThreads * kEach);
+  EXPECT_EQ(st.Int(3), kThreads * kEach);
+  WriteStats w = db->Stats();
+  EXPECT_EQ(w.writes, kThreads * kEach);
+  EXPECT_LE(w.transactions, w.writes);
+}
+
+// Runs `fns` as concurrent writers that all queue behind one slow write, so
+// they form one batch; returns their statuses.
+std::vector<Status> RunBehindSlowWrite(Database& db, const std::vector<std::function<Status(Session&)>>& fns) {
+  std::vector<Status> out(fns.size());
+  std::atomic<bool> in_slow{false};
+  std::thread slow([&] {
+    (void)db.Write([&](Session& s) {
+      in_slow = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the others queue meanwhile
+      return s.Exec("INSERT INTO t(seq, v) VALUES(1000, 'slow')");
+    });
+  });
+  while (!in_slow) std::this_thread::yield();
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < fns.size(); ++i) threads.emplace_back([&, i] { out[i] = db.Write(fns[i]); });
+  for (auto& th : threads) th.join();
+  slow.join();
+  return out;
+}
+
+TEST_F(SqlitePoolTest, AFailingWriteIsUndoneAloneInItsBatch) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Write([](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(1, 'first')"); }).ok());
+  std::vector<std::function<Status(Session&)>> fns = {
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(10, 'ok1')"); },
+      // A constraint violation (seq 1 exists).
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(1, 'dup')"); },
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(11, 'ok2')"); },
+      // Wrote, then decided to fail: its write must go.
+      [](Session& s) -> Status {
+        KEFU_RETURN_IF_ERROR(s.Exec("INSERT INTO t(seq, v) VALUES(12, 'undone')"));
+        return InvalidArgument("changed my mind");
+      },
+      // Threw after writing.
+      [](Session& s) -> Status {
+        (void)s.Exec("INSERT INTO t(seq, v) VALUES(13, 'thrown')");
+        throw std::runtime_error("boom");
+      },
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(14, 'ok3')"); },
+  };
+  std::vector<Status> st = RunBehindSlowWrite(*db, fns);
+  EXPECT_TRUE(st[0].ok()) << st[0].ToString();
+  EXPECT_EQ(st[1].code(), ErrorCode::kAlreadyExists) << st[1].ToString();
+  EXPECT_TRUE(st[2].ok()) << st[2].ToString();
+  EXPECT_EQ(st[3].code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(st[4].code(), ErrorCode::kInternal);
+  EXPECT_NE(st[4].message().find("boom"), std::string::npos);
+  EXPECT_TRUE(st[5].ok()) << st[5].ToString();
+  EXPECT_GE(db->Stats().max_batch, 2);  // they did share a transaction
+  EXPECT_EQ(CountRows(db->Read(), "v IN ('ok1', 'ok2', 'ok3', 'slow', 'first')"), 5);
+  EXPECT_EQ(CountRows(db->Read(), "v IN ('dup', 'undone', 'thrown')"), 0);
+}
+
+// A failure that makes SQLite abandon the whole transaction (the disk is
+// full): the writes that shared it still commit (they run again).
+TEST_F(SqlitePoolTest, DiskFullInOneWriteKeepsTheOthers) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db);
+  {
+    auto s = db->Lock();
+    auto& pages = s.Prepare("PRAGMA page_count");
+    ASSERT_TRUE(*pages.Step());
+    const int64_t count = pages.Int(0);
+    pages.Reset();
+    ASSERT_TRUE(s.Exec("PRAGMA max_page_count = " + std::to_string(count + 4)).ok());
+  }
+  ::testing::internal::CaptureStderr();
+  std::vector<std::function<Status(Session&)>> fns = {
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(1, 'a')"); },
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(2, zeroblob(1000000))"); },
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(3, 'c')"); },
+  };
+  std::vector<Status> st = RunBehindSlowWrite(*db, fns);
+  (void)::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(st[0].ok()) << st[0].ToString();
+  EXPECT_EQ(st[1].code(), ErrorCode::kUnavailable) << st[1].ToString();
+  EXPECT_TRUE(st[2].ok()) << st[2].ToString();
+  EXPECT_GE(db->Stats().max_batch, 2);
+  EXPECT_EQ(CountRows(db->Read(), "seq IN (1, 3, 1000)"), 3);
+  EXPECT_EQ(CountRows(db->Read(), "seq = 2"), 0);
+}
+
+// An acknowledged write is in the file: another connection, opened after
+// Write returned, sees it (and so would a restart after kill -9: WAL with
+// synchronous=NORMAL survives a process crash).
+TEST_F(SqlitePoolTest, AcknowledgedWritesAreCommitted) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db);
+  std::vector<std::thread> threads;
+  std::atomic<int> acked{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string v = std::to_string(t) + ":" + std::to_string(i);
+        if (!db->Write([&](Session& s) { return InsertNext(s, v); }).ok()) continue;
+        ++acked;
+        sqlite3* other = nullptr;
+        ASSERT_EQ(sqlite3_open_v2(Path().c_str(), &other, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(other, "SELECT count(*) FROM t WHERE v = ?", -1, &st, nullptr), SQLITE_OK);
+        sqlite3_bind_text(st, 1, v.c_str(), -1, SQLITE_TRANSIENT);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 1) << v;
+        sqlite3_finalize(st);
+        sqlite3_close(other);
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(acked.load(), 80);
+}
+
+TEST_F(SqlitePoolTest, WithoutGroupCommitEachWriteIsItsOwnTransaction) {
+  DatabaseOptions options;
+  options.group_commit = false;
+  options.read_connections = 0;
+  auto db = OpenDb(options);
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->read_connections(), 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string v = std::to_string(t) + ":" + std::to_string(i);
+        EXPECT_TRUE(db->Write([&](Session& s) { return InsertNext(s, v); }).ok());
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(CountRows(db->Read()), 100);
+  EXPECT_EQ(db->Stats().transactions, 100);
+  EXPECT_EQ(db->Stats().max_batch, 1);
+  EXPECT_EQ(db->Write([](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(1, 'dup')"); }).code(),
+            ErrorCode::kAlreadyExists);
 }
 
 }  // namespace kefu::storage

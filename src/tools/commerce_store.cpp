@@ -189,7 +189,7 @@ Status CommerceStore::UpsertTenant(const Tenant& tenant) {
 }
 
 Result<Tenant> CommerceStore::GetTenant(const std::string& tenant_id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT id, name, widget_key, created_ms FROM tenants WHERE id = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant_id);
@@ -232,7 +232,7 @@ Status CommerceStore::UpsertBatch(const CommerceBatch& b) {
 }
 
 Result<Customer> CommerceStore::GetCustomer(const std::string& tenant, const std::string& id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(
       "SELECT id, name, phone, email, tier, city, created_ms FROM customers WHERE tenant_id = ? AND id = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
@@ -251,7 +251,7 @@ Result<Customer> CommerceStore::GetCustomer(const std::string& tenant, const std
 }
 
 Result<Product> CommerceStore::GetProduct(const std::string& tenant, const std::string& id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT " + std::string(kProductColumns) + " FROM products WHERE tenant_id = ? AND id = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
@@ -261,7 +261,7 @@ Result<Product> CommerceStore::GetProduct(const std::string& tenant, const std::
 }
 
 Result<Order> CommerceStore::GetOrder(const std::string& tenant, const std::string& id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT " + std::string(kOrderColumns) + " FROM orders WHERE tenant_id = ? AND id = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
@@ -284,7 +284,7 @@ Result<std::vector<Order>> CommerceStore::LatestOrders(const std::string& tenant
   const std::vector<std::string> records = CustomerRecords(tenant, customer_id);  // before the lock: it locks too
   std::string in = "?";
   for (size_t i = 1; i < records.size(); ++i) in += ", ?";
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT " + std::string(kOrderColumns) + " FROM orders WHERE tenant_id = ? AND customer_id IN (" +
                        in + ") ORDER BY created_ms DESC, id DESC LIMIT ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
@@ -303,7 +303,7 @@ Result<std::vector<Order>> CommerceStore::LatestOrders(const std::string& tenant
 
 Result<std::vector<LogisticsEvent>> CommerceStore::LogisticsEvents(const std::string& tenant,
                                                                    const std::string& order_id) {
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(
       "SELECT order_id, ts_ms, status, location, description FROM logistics_events "
       "WHERE tenant_id = ? AND order_id = ? ORDER BY ts_ms ASC");
@@ -333,7 +333,7 @@ Result<std::vector<Product>> CommerceStore::SearchProducts(const std::string& te
   if (!words.empty()) sql += " ORDER BY (name LIKE ? ESCAPE '\\') DESC, price_cents ASC, id ASC LIMIT ?";
   else sql += " ORDER BY price_cents ASC, id ASC LIMIT ?";
 
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare(sql);
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   int i = 1;
@@ -374,7 +374,7 @@ Result<int64_t> CommerceStore::Count(const std::string& tenant, std::string_view
   bool known = false;
   for (auto t : kTables) known = known || t == table;
   if (!known) return InvalidArgument("unknown table " + std::string(table));
-  auto s = db_.Lock();
+  auto s = db_.Read();
   auto& st = s.Prepare("SELECT COUNT(*) FROM " + std::string(table) + " WHERE tenant_id = ?");
   KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant);
