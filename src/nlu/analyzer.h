@@ -45,7 +45,7 @@ struct AnalyzerSettings {
   double neutral_below = 0.75;
   // Three-class sentiment model (has a "neutral" label): a positive/negative
   // argmax with probability below this is reported "neutral".
-  double polar_min_score = 0.6;
+  double polar_min_score = 0.55;  // chosen on the inner dev split (docs/nlu.md "Chat messages and emoji")
   // Emotion with top probability below this (or with neutral sentiment and
   // probability below emotion_neutral_below_when_neutral) is reported "neutral".
   double emotion_neutral_below = 0.40;
