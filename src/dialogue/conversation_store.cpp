@@ -150,6 +150,17 @@ Status ConversationStore::SaveContext(const std::string& id, const nlohmann::jso
   });
 }
 
+Result<bool> ConversationStore::FindByClientIdLocked(storage::Session& s, const std::string& conversation_id,
+                                                     const std::string& client_msg_id, Message& out) {
+  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
+                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+  dup.Bind(1, conversation_id).Bind(2, client_msg_id);
+  KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+  if (found) out = ReadMessage(dup);
+  dup.Reset();
+  return found;
+}
+
 std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, int64_t message_id) {
   auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
                        " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
@@ -218,18 +229,12 @@ Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string&
     const bool closed = cst.Text(0) == "closed";
     cst.Reset();
 
-    auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                          " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
-    dup.Bind(1, conversation_id).Bind(2, client_msg_id);
-    KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+    KEFU_ASSIGN_OR_RETURN(bool found, FindByClientIdLocked(s, conversation_id, client_msg_id, r.message));
     if (found) {
-      r.message = ReadMessage(dup);
-      dup.Reset();
       r.duplicate = true;
       r.reply = FindReplyLocked(s, r.message.id);
       return Status::Ok();
     }
-    dup.Reset();
     if (closed) return Conflict("conversation " + conversation_id + " is closed");
     return InsertLocked(s, fresh, meta_json);
   }));
@@ -254,17 +259,11 @@ Result<AppendResult> ConversationStore::AppendIdempotent(const std::string& conv
   AppendResult r;
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     r = AppendResult{};
-    auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                          " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
-    dup.Bind(1, conversation_id).Bind(2, client_msg_id);
-    KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
+    KEFU_ASSIGN_OR_RETURN(bool found, FindByClientIdLocked(s, conversation_id, client_msg_id, r.message));
     if (found) {
-      r.message = ReadMessage(dup);
-      dup.Reset();
       r.duplicate = true;
       return Status::Ok();
     }
-    dup.Reset();
     return InsertLocked(s, fresh, meta_json);
   }));
   if (!r.duplicate) r.message = std::move(fresh);

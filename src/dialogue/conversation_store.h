@@ -99,6 +99,9 @@ class ConversationStore {
 
  private:
   std::optional<Message> FindReplyLocked(storage::Session& s, int64_t message_id);
+  // The message a client already sent with this id (idempotent appends): true and `out` when there is one.
+  Result<bool> FindByClientIdLocked(storage::Session& s, const std::string& conversation_id,
+                                    const std::string& client_msg_id, Message& out);
   // Inserts `m` (its conversation_id, role, text, client_msg_id, reply_to;
   // `meta_json` its meta, serialised before the write) with the next seq and
   // the time now, and sets m.seq, m.created_ms and m.id.
