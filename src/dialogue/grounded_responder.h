@@ -32,7 +32,7 @@ struct GroundedSettings {
   double guess_min_match = 0.5;
   // ... or the entry classifier this sure of it, when the question's key word
   // is one the knowledge base knows (Passage::key_word_unknown).
-  double guess_min_classified = 0.7;
+  double guess_min_classified = 0.5;
 };
 
 // What the grounded pass found for a turn; the LLM responder uses the same
