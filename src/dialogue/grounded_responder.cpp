@@ -577,6 +577,19 @@ void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::strin
   if (max_price) args["max_price"] = *max_price;
   json r = CallTool(turn, "search_products", args, d);
   auto products = r.value("products", json::array());
+  if (!r.contains("__error") && products.empty()) {
+    // "三千以内的手机": no item name says 手机; the names of that kind of goods do (iPhone, Mate, Redmi).
+    for (std::string_view name : KindNames(raw_query)) {
+      json a = args;
+      a["keyword"] = std::string(name);
+      json more = CallTool(turn, "search_products", a, d);
+      for (auto& p : more.value("products", json::array()))
+        if (products.size() < 5 &&
+            std::none_of(products.begin(), products.end(), [&](const json& x) { return x.value("id", "") == p.value("id", ""); }))
+          products.push_back(p);
+    }
+    if (!products.empty()) r = {{"count", products.size()}, {"match", "kind"}, {"products", products}};
+  }
   if (r.contains("__error") || products.empty()) {
     AnswerFromKnowledge(turn, d);
     return;

@@ -252,6 +252,19 @@ bool AsksAboutProgress(std::string_view raw) {
 
 std::vector<std::string_view> ChineseGoodsNamed(std::string_view text) { return ChineseGoods(text); }
 
+std::vector<std::string_view> KindNames(std::string_view raw) {
+  const std::string lower = Lower(raw);
+  std::vector<std::string_view> out;
+  for (const Kind& k : kKinds) {
+    bool said = false;
+    for (std::string_view w : k.said) said = said || (!w.empty() && lower.find(w) != std::string::npos);
+    if (!said) continue;
+    for (std::string_view n : k.names)
+      if (!n.empty() && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})

@@ -39,6 +39,11 @@ bool AsksHowThingsUsuallyGo(std::string_view text);
 // as words tell without the customer's orders.
 std::string GoodsWords(std::string_view text);
 
+// What item names say for the kinds of goods the text names ("手机" → iphone,
+// mate 60, redmi, ...; "电脑" → 笔记本, macbook, ...): shop item names rarely
+// say the kind. Empty when no kind is named.
+std::vector<std::string_view> KindNames(std::string_view text);
+
 // True when the text talks about an order's progress, money or parcel (到哪,
 // 发货, 签收, 退款, 取消, 快递 ...): with a product of the customer's orders
 // named, such a message is about that order, not a policy question.

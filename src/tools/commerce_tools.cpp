@@ -281,6 +281,19 @@ class SearchProductsTool final : public CommerceTool {
       return InvalidArgument("argument 'min_price': must not exceed max_price");
     q.limit = args.value("limit", 5);
     KEFU_ASSIGN_OR_RETURN(auto products, store_.SearchProducts(ctx.tenant_id, q));
+    // A keyword found only in descriptions ("手机" in an air conditioner's "手机App远程控制")
+    // names none of those goods: keep the products whose name, brand or category has a keyword.
+    if (!q.keyword.empty() && !products.empty()) {
+      std::vector<Product> named;
+      std::vector<std::string> words = Bigrams(q.keyword);
+      for (auto& p : products) {
+        const std::string label = p.name + " " + p.brand + " " + p.category;
+        bool has = false;
+        for (const auto& w : words) has = has || Has(label, w);
+        if (has) named.push_back(std::move(p));
+      }
+      products = std::move(named);
+    }
     bool fuzzy = false;
     if (products.empty() && !q.keyword.empty()) {
       // Unsegmented Chinese ("索尼耳机") rarely occurs verbatim: rank by shared character bigrams.
