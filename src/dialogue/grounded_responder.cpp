@@ -31,6 +31,12 @@ struct GroundedResponder::Draft {
   bool unclear = false;       // too vague: ask rather than guess
   bool out_of_scope = false;  // nothing the shop answers: only a confident entry may answer
   bool policy_question = false;  // not about one of the customer's orders, even if it names goods
+  // The knowledge base's passages for this turn, matcher blended (GroundedResponder::Ranked).
+  struct RankedPassages {
+    std::vector<knowledge::Passage> passages;
+    std::string searched;
+  };
+  mutable std::optional<RankedPassages> ranked;
 };
 
 namespace {
@@ -405,22 +411,35 @@ void GroundedResponder::BlendMatches(const TurnRequest& turn, const std::string&
                    [](const auto& a, const auto& b) { return a.confidence > b.confidence; });
 }
 
+const std::vector<knowledge::Passage>& GroundedResponder::Ranked(const TurnRequest& turn, const Draft& d) const {
+  // Once per turn: the checks before the answer and the answer read the same
+  // search, and the matcher is the costly part.
+  if (!d.ranked) {
+    d.ranked.emplace();
+    d.ranked->passages = Retrieve(turn, settings_.top_k, d.rewrite, &d.ranked->searched);
+    BlendMatches(turn, d.ranked->searched, d.english, d.ranked->passages);
+  }
+  return d.ranked->passages;
+}
+
 double GroundedResponder::KnowledgeConfidence(const TurnRequest& turn, const Draft& d) const {
-  std::string searched;
-  auto passages = Retrieve(turn, settings_.top_k, d.rewrite, &searched);
-  BlendMatches(turn, searched, d.english, passages);
+  const auto& passages = Ranked(turn, d);
   return passages.empty() ? 0.0 : passages.front().confidence;
 }
 
 void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) const {
   std::string searched;
-  auto passages = Retrieve(turn, settings_.top_k, d.rewrite, &searched);
+  std::vector<knowledge::Passage> passages;
   if (d.out_of_scope) {
     // The model read it as nothing the shop answers: only an entry the words
     // confirm on their own may answer; no tentative answers or choices.
+    passages = Retrieve(turn, settings_.top_k, d.rewrite, &searched);
     while (!passages.empty() && passages.back().confidence < settings_.answer_threshold) passages.pop_back();
+    BlendMatches(turn, searched, d.english, passages);
+  } else {
+    passages = Ranked(turn, d);
+    searched = d.ranked->searched;
   }
-  BlendMatches(turn, searched, d.english, passages);
   double conf = passages.empty() ? 0.0 : passages.front().confidence;
   d.meta["confidence"] = conf;
   if (conf >= settings_.answer_threshold) {

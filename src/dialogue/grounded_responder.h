@@ -68,6 +68,8 @@ class GroundedResponder final : public Responder {
                     std::vector<knowledge::Passage>& passages) const;
   // The confidence AnswerFromKnowledge would answer with (the same search and blend).
   double KnowledgeConfidence(const TurnRequest& turn, const Draft& d) const;
+  // The turn's knowledge passages, matcher blended, computed once per turn.
+  const std::vector<knowledge::Passage>& Ranked(const TurnRequest& turn, const Draft& d) const;
   void AnswerProducts(const TurnRequest& turn, const std::string& query, std::optional<double> max_price,
                       Draft& d) const;
   void HandOff(const TurnRequest& turn, Draft& d) const;
