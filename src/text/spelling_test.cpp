@@ -2,8 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace kefu::text {
 namespace {
+
+// A general dictionary that knows just `words`.
+struct Dict : Segmenter {
+  explicit Dict(std::set<std::string> w) : words(std::move(w)) {}
+  std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
+  std::string_view Name() const override { return "test"; }
+  bool IsWord(std::string_view w) const override { return words.count(std::string(w)) > 0; }
+  std::set<std::string> words;
+};
 
 TEST(FoldChinese, TraditionalAndFullWidth) {
   EXPECT_EQ(FoldChinese("發票怎麼開"), "发票怎么开");
@@ -39,11 +50,7 @@ TEST(SpellingCorrector, HomophoneTyposBecomeTheTenantsWords) {
 }
 
 TEST(SpellingCorrector, GeneralWordsAreNeverRewritten) {
-  struct Dict : Segmenter {
-    std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
-    std::string_view Name() const override { return "test"; }
-    bool IsWord(std::string_view w) const override { return w == "报修"; }
-  } dict;
+  Dict dict({"报修"});
   SpellingCorrector c({"保修"}, &dict);
   EXPECT_EQ(c.Correct("怎么报修"), "怎么报修");
   SpellingCorrector bare({"保修"}, nullptr);
@@ -51,22 +58,14 @@ TEST(SpellingCorrector, GeneralWordsAreNeverRewritten) {
 }
 
 TEST(SpellingCorrector, AWordThatFollowsIsKept) {
-  struct Dict : Segmenter {
-    std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
-    std::string_view Name() const override { return "test"; }
-    bool IsWord(std::string_view w) const override { return w == "活动"; }
-  } dict;
+  Dict dict({"活动"});
   SpellingCorrector c({"有货"}, &dict);
   EXPECT_EQ(c.Correct("教师节有活动吗"), "教师节有活动吗");  // not 有货动
   EXPECT_EQ(c.Correct("还有活吗"), "还有货吗");              // 活吗 is no word: a typo
 }
 
 TEST(SpellingCorrector, AWordThatPrecedesIsKept) {
-  struct Dict : Segmenter {
-    std::vector<std::string> Tokenize(std::string_view) const override { return {}; }
-    std::string_view Name() const override { return "test"; }
-    bool IsWord(std::string_view w) const override { return w == "耳机" || w == "机器人" || w == "人物"; }
-  } dict;
+  Dict dict({"耳机", "机器人", "人物"});
   SpellingCorrector c({"寄到", "物流"}, &dict);
   EXPECT_EQ(c.Correct("耳机到哪了"), "耳机到哪了");  // not 耳寄到
   EXPECT_EQ(c.Correct("几时机到"), "几时寄到");      // 时机 is no word here: a typo
