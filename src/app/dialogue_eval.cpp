@@ -172,6 +172,7 @@ class Replayer {
     if (o.bot_replied) {
       o.reply_text = reply.value("text", "");
       const json meta = reply.value("meta", json::object());
+      o.meta = meta;
       if (meta.contains("tools") && meta["tools"].is_array())
         for (const auto& t : meta["tools"])
           if (t.is_object()) o.tools.push_back(t.value("name", ""));
@@ -249,6 +250,11 @@ Result<json> RunDialogueEval(const DialogueEvalOptions& options) {
     if (auto st = rp.LogInAgent(); !st.ok()) return st;
 
   dialogue::UnderstandingReport report;
+  std::ofstream turns_out;
+  if (!options.turns_path.empty()) {
+    turns_out.open(options.turns_path);
+    if (!turns_out) return InvalidArgument("cannot write " + options.turns_path);
+  }
   // Posts one turn of `item` (an utterance or an exchange) and judges it.
   auto replay = [&](const std::string& conv, const json& item, const json& turn, std::string id, const char* kind,
                     const char* tags) -> Status {
@@ -264,6 +270,12 @@ Result<json> RunDialogueEval(const DialogueEvalOptions& options) {
     it.text = turn.value("text", "");
     it.expect = turn.value("expect", json::object());
     it.verdict = dialogue::Judge(it.expect, *o);
+    if (turns_out)
+      turns_out << json{{"id", it.id},           {"kind", it.kind},     {"lang", it.lang},
+                        {"text", it.text},       {"expect", it.expect}, {"got", it.verdict.got},
+                        {"correct", it.verdict.correct}, {"meta", o->meta}}
+                       .dump()
+                << "\n";
     it.reply_text = o->reply_text;
     it.understood_as = o->understood_as;
     it.server_cpu_us = cpu;

@@ -22,6 +22,7 @@ struct DialogueEvalOptions {
   std::string config_path;       // TOML config for the server under test ("" = defaults)
   bool agents_online = true;     // agent1 is online, so handoffs are assigned or queued, not left as messages
   std::string only;              // "" | utterances | dialogues
+  std::string turns_path;        // every turn with its verdict and reply meta, as JSON Lines ("" = none)
 };
 
 Result<nlohmann::json> RunDialogueEval(const DialogueEvalOptions& options);

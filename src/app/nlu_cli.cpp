@@ -335,6 +335,7 @@ void RegisterEvalCommands(CLI::App& app) {
   dc->add_option("--config", d->config_path, "server configuration to evaluate (e.g. with [llm])");
   dc->add_option("--json", dout->first, "JSON report path");
   dc->add_option("--md", dout->second, "Markdown report path");
+  dc->add_option("--turns", d->turns_path, "every turn with its verdict and the reply's meta (JSON Lines)");
   dc->add_flag("!--no-agents", d->agents_online, "leave every agent offline (handoffs become leave-a-message)");
   dc->callback([d, dout] {
     auto r = RunDialogueEval(*d);

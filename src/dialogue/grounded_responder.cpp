@@ -442,6 +442,19 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   }
   double conf = passages.empty() ? 0.0 : passages.front().confidence;
   d.meta["confidence"] = conf;
+  if (!passages.empty()) {
+    // What the decision below read (decision traces, `kefu eval dialogue --turns`).
+    const auto& p = passages.front();
+    d.meta["kb_top"] = {{"id", p.id},
+                        {"confidence", p.confidence},
+                        {"match", p.match},
+                        {"classified", p.classified},
+                        {"key_word_covered", p.key_word_covered},
+                        {"key_word_unknown", p.key_word_unknown},
+                        {"key_word", p.key_word},
+                        {"second", passages.size() > 1 ? passages[1].confidence : 0.0},
+                        {"clause", searched != turn.message.text}};
+  }
   if (conf >= settings_.answer_threshold) {
     const auto& p = passages.front();
     d.text = templates::KnowledgeAnswer(p.title, p.text);
@@ -459,10 +472,14 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   // question's most specific word, or the matcher must vouch for it; otherwise
   // the entry is offered as a choice ("学生有优惠吗" is not about birthday gifts).
   // (Not for a clause found in a long message: its neighbour clause is context there.)
+  // A key word that names goods ("how do i get an invoice for my iphone") is
+  // what a policy question is about, not a topic the knowledge base lacks.
+  const bool key_is_goods = !passages.empty() && passages.front().key_word_unknown &&
+                            !passages.front().key_word_covered && NamesGoods(passages.front().key_word);
   const bool guess_ok = !passages.empty() &&
                         (passages.front().key_word_covered || passages.front().match >= settings_.guess_min_match ||
                          (passages.front().classified >= settings_.guess_min_classified &&
-                          !passages.front().key_word_unknown) ||
+                          (!passages.front().key_word_unknown || key_is_goods)) ||
                          searched != turn.message.text);
   if (candidates == 1 && !d.unclear && guess_ok) {
     // One plausible entry only: answer it, saying what we understood.

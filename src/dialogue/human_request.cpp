@@ -70,11 +70,28 @@ constexpr std::array<std::string_view, 70> kAbuse = {
     // Complaints to the authorities (the complaint rule's words, after folding traditional forms).
     "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局"};
 
-constexpr std::array<std::string_view, 23> kAbuseEnglish = {
-    "complain", "complaint", "lawyer",
+// English anger, contempt and threats; matched as whole words with their
+// inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
+constexpr std::string_view kAbuseEnglish[] = {
+    "complain", "complaint", "lawyer", "attorney", "lawsuit", "legal action", "sue", "police",
     "scam", "fraud", "rip-off", "ripoff", "rip off", "wtf", "fuck", "shit", "useless", "worst",
     "ridiculous", "disgusting", "pathetic", "unacceptable", "terrible service", "con artist",
-    "report you", "consumer association", "file a complaint", "sue you"};
+    "report you", "consumer association", "file a complaint",
+    // Threats of a chargeback or a public review.
+    "chargeback", "charge back", "dispute the charge", "1 star", "one star", "1-star", "bad review", "negative review",
+    "better business bureau", "bbb", "never shop", "never buy", "never order", "never again",
+    // Insults and fury.
+    "thief", "thieves", "steal", "stole", "robbed", "liar", "lying", "cheat", "idiot", "stupid", "dumb", "moron",
+    "clown", "incompetent", "horrible", "awful", "furious", "pissed", "fed up", "sick of", "had enough",
+    "bullshit", "crap", "damn", "screw you", "shut up", "what the hell", "kidding me", "a joke",
+    "waste of time", "wasting my time", "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude"};
+
+// Words written in capitals that are names, not shouting.
+constexpr std::string_view kAcronyms[] = {
+    "USB", "SMS", "APP", "VIP", "DHL", "UPS", "EMS", "ZTO", "YTO", "STO", "SKU", "CEO", "USD", "RMB", "CNY", "GPS",
+    "PDF", "FAQ", "OTP", "PIN", "ETA", "COD", "DOA", "LED", "HDMI", "SPF", "JD", "SF", "XL", "XXL", "XXXL", "NFC",
+    "OLED", "LCD", "SSD", "RAM", "GB", "TB", "MAX", "PRO", "IPHONE", "IPAD", "AAA", "WIFI", "TV", "DIY", "ID", "OK",
+    "PS", "FYI", "BTW", "ASAP", "AM", "PM", "UK", "US", "USA", "EU", "HK", "NO", "TCL", "DJI", "HLA", "AC"};
 
 constexpr std::array<std::string_view, 6> kAngryEmoji = {"😡", "🤬", "💢", "👿", "😤", "🖕"};
 
@@ -83,12 +100,20 @@ constexpr std::array<std::string_view, 12> kPositive = {"谢谢", "感谢", "多
                                                         "thank", "great", "love", "awesome", "nice"};
 
 // The customer says they are going round in circles.
-constexpr std::array<std::string_view, 31> kStuck = {
-    "听不懂是吧", "你听不懂", "听不明白", "说不清楚", "not answering", "not listening", "don't understand me",
-    "third time", "doesn't understand",
+// The customer says they are going round in circles.
+constexpr std::array<std::string_view, 29> kStuck = {
+    "听不懂是吧", "你听不懂", "听不明白", "说不清楚",
     "说了三遍", "说了好几遍", "说了多少遍", "问了三遍", "问了好几遍", "问了几遍", "问了多少遍", "第三次问", "第三遍",
     "你倒是说啊", "答非所问", "没用的回答", "还是不行", "还是没用", "还是登不上", "到底咋整", "到底怎么办", "听不懂人话",
-    "i already asked", "asked three times", "you're not helping", "not helpful"};
+    "说了半天", "问了半天", "跟你说不通", "车轱辘话", "复读机", "又是这句", "还是这句"};
+
+constexpr std::string_view kStuckEnglish[] = {
+    "not answering", "not listening", "don't understand me", "doesn't understand", "third time", "i already asked",
+    "asked three times", "asked you twice", "you're not helping", "youre not helping", "not helpful", "no help",
+    "repeating yourself", "repeat yourself", "same answer", "keep saying", "already said",
+    "already told you", "told you already", "not what i asked", "didn't answer", "didnt answer", "did not answer",
+    "useless bot", "stupid bot", "are you a bot", "are you a robot", "is this a bot", "talking to a bot",
+    "going in circles", "round in circles", "again and again"};
 
 bool EnglishWord(const std::string& text, std::string_view w) {
   // Whole words for the short English cues ("agent" not "agents' fee"? keep simple: letters around = no).
@@ -101,6 +126,56 @@ bool EnglishWord(const std::string& text, std::string_view w) {
     pos = end;
   }
   return false;
+}
+
+// Whole words with their inflections: "scam" in "scammers", "cheat" in
+// "cheated"; the remainder after the cue must be one of these (after a
+// doubled last letter, too: "scam" + "m" + "ers").
+bool EnglishWordInflected(const std::string& text, std::string_view w) {
+  static constexpr std::string_view kSuffixes[] = {"", "s", "es", "ed", "d", "er", "ers", "ing", "y", "ly", "ulent"};
+  size_t pos = 0;
+  while ((pos = text.find(w, pos)) != std::string::npos) {
+    const bool left = pos == 0 || !std::isalpha(static_cast<unsigned char>(text[pos - 1]));
+    size_t end = pos + w.size();
+    size_t stop = end;
+    while (stop < text.size() && std::isalpha(static_cast<unsigned char>(text[stop]))) ++stop;
+    std::string_view rest(text.data() + end, stop - end);
+    bool ok = std::find(std::begin(kSuffixes), std::end(kSuffixes), rest) != std::end(kSuffixes);
+    if (!ok && !rest.empty() && rest[0] == w.back())
+      ok = rest.size() > 1 && std::find(std::begin(kSuffixes), std::end(kSuffixes), rest.substr(1)) != std::end(kSuffixes);
+    if (left && ok) return true;
+    pos = end;
+  }
+  return false;
+}
+
+// Shouting: two words in capitals (not names such as "SF" or "USB"), or one
+// of the words customers shout ("NOW", "STILL", "NEVER").
+bool Shouts(std::string_view raw) {
+  int caps = 0;
+  bool loud_word = false;
+  size_t i = 0;
+  while (i < raw.size()) {
+    if (!std::isalpha(static_cast<unsigned char>(raw[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    bool upper = true;
+    while (j < raw.size() && std::isalpha(static_cast<unsigned char>(raw[j]))) {
+      upper &= std::isupper(static_cast<unsigned char>(raw[j])) != 0;
+      ++j;
+    }
+    std::string_view w = raw.substr(i, j - i);
+    if (upper && w.size() >= 3 && std::find(std::begin(kAcronyms), std::end(kAcronyms), w) == std::end(kAcronyms)) {
+      ++caps;
+      for (std::string_view loud : {"NOW", "STILL", "NEVER", "WHY", "WHERE", "STOP", "NOTHING", "ANYONE", "HELLO",
+                                    "SERIOUSLY", "REFUND", "MONEY", "TODAY", "ASAP"})
+        loud_word |= w == loud;
+    }
+    i = j;
+  }
+  return caps >= 2 || loud_word;
 }
 
 // "要人", "换人", "来人": a bare 人 after a verb of asking, at the end of a
@@ -158,7 +233,7 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
     n.cue = std::string(*e);
   } else {
     for (auto w : kAbuseEnglish)
-      if (EnglishWord(t, w)) {
+      if (EnglishWordInflected(t, w)) {
         n.abusive = true;
         n.cue = std::string(w);
         break;
@@ -176,9 +251,20 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
       n.cue = "!!!";
     }
   }
+  if (!n.abusive && Shouts(raw)) {
+    n.abusive = true;
+    n.cue = "CAPITALS";
+  }
   if (auto* w = FindAny(t, kStuck)) {
     n.stuck = true;
     if (n.cue.empty()) n.cue = std::string(*w);
+  } else {
+    for (auto w : kStuckEnglish)
+      if (EnglishWord(t, w)) {
+        n.stuck = true;
+        if (n.cue.empty()) n.cue = std::string(w);
+        break;
+      }
   }
   if (FindAny(t, kAboutService) == nullptr) {
     if (HumanByPattern(t)) {

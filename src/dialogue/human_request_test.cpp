@@ -53,6 +53,23 @@ TEST(HumanNeed, OtherWaysOfAskingForAPerson) {
     EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
 }
 
+TEST(HumanNeed, EnglishAngerWithInflectionsAndShouting) {
+  for (const char* t : {"you lot are scammers", "this is fraudulent", "i got cheated", "stop lying to me",
+                        "filing a chargeback with my bank", "leaving you a one star review", "what a joke of a shop",
+                        "i am so fed up with this", "WHERE IS MY ORDER", "i need it changed NOW", "idiots"})
+    EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
+  for (const char* t : {"youre just repeating yourself", "that's not what i asked", "you didnt answer my question",
+                        "are you a bot or what", "说了半天还是这句"})
+    EXPECT_TRUE(DetectHumanNeed(t).stuck) << t;
+  // Names in capitals, and inflections that make another word, are not anger.
+  for (const char* t : {"can you ship by SF or JD", "is the USB-C cable included", "do you sell scampi",
+                        "my iPhone 15 PRO MAX", "I want the same thing in blue", "how many times can I exchange"}) {
+    auto n = DetectHumanNeed(t);
+    EXPECT_FALSE(n.abusive) << t;
+    EXPECT_FALSE(n.stuck) << t;
+  }
+}
+
 TEST(HumanNeed, FoldingIsUtf8Safe) {
   EXPECT_EQ(FoldForHumanNeed("ＡＢＣ！？"), "abc!?");
   EXPECT_EQ(FoldForHumanNeed("人 工"), "人工");

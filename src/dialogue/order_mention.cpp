@@ -1,11 +1,14 @@
 #include "dialogue/order_mention.h"
 
+#include "text/english.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <set>
 
 #include "common/utf8.h"
+#include "text/english.h"
 
 namespace kefu::dialogue {
 
@@ -196,6 +199,24 @@ std::vector<std::string_view> ChineseGoods(std::string_view raw) {
 }
 
 }  // namespace
+
+bool NamesGoods(std::string_view raw) {
+  const std::string w = Lower(raw);
+  if (w.empty()) return false;
+  const bool latin = static_cast<unsigned char>(w[0]) < 0x80;
+  auto same = [&](std::string_view name) {
+    if (name.empty()) return false;
+    if (!latin) return static_cast<unsigned char>(name[0]) >= 0x80 && (name == w || (w.find(name) != std::string::npos));
+    if (static_cast<unsigned char>(name[0]) >= 0x80) return false;
+    return name == w || text::PorterStem(name) == w;
+  };
+  for (const auto& [en, zh] : kEnglishGoods)
+    if (same(en) || same(zh)) return true;
+  for (const Kind& k : kKinds)
+    if (std::any_of(k.said.begin(), k.said.end(), same) || std::any_of(k.names.begin(), k.names.end(), same))
+      return true;
+  return !latin && !GoodsWords(w).empty();
+}
 
 bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);

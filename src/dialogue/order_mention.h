@@ -30,6 +30,12 @@ OrderMention FindOrderMention(std::string_view text, const nlohmann::json& order
 // catalogue's item names are Chinese.
 std::vector<std::string_view> ChineseGoodsNamed(std::string_view text);
 
+// True when `word` (one word, any case; an English one may be given as its
+// Porter stem, "headphon") names goods, a kind of goods or a brand the shop's
+// customers name: 耳机, 手机, "iphone", "lancome". Such a word is the thing a
+// policy question is about, not a topic the knowledge base lacks.
+bool NamesGoods(std::string_view word);
+
 // Words of how things usually go ("一般几天到", "通常", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view text);
 

@@ -30,6 +30,7 @@ struct TurnObservation {
   std::string intent;                // meta.intent
   std::string reply_text;
   std::string understood_as;         // meta.understood_as: the text after folding and typo correction
+  nlohmann::json meta;               // the reply's whole meta (for `kefu eval dialogue --turns`)
 };
 
 struct TurnVerdict {

@@ -6,13 +6,15 @@
 #include <cmath>
 #include <optional>
 
+#include "text/english.h"
+
 namespace kefu::knowledge {
 
 std::shared_ptr<const AnalyzedEntry> Analyze(KbEntry entry, const text::Segmenter& seg, const RankingOptions& opts) {
   auto a = std::make_shared<AnalyzedEntry>();
   std::unordered_map<std::string, float> tf;
   auto add = [&](std::string_view text, double w) {
-    for (std::string& t : seg.Tokenize(text)) {
+    for (std::string& t : text::EnglishSearchTerms(seg.Tokenize(text))) {
       tf[std::move(t)] += static_cast<float>(w);
       a->length += static_cast<float>(w);
     }
@@ -51,7 +53,7 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   for (uint32_t g = 0; g < synonyms_.size(); ++g) {
     std::vector<SynonymMember> members;
     for (const std::string& term : synonyms_[g]) {
-      SynonymMember m{text::Normalize(term), seg_.Tokenize(term)};
+      SynonymMember m{text::Normalize(term), text::EnglishSearchTerms(seg_.Tokenize(term))};
       if (m.tokens.empty()) continue;
       members.push_back(std::move(m));
     }
@@ -78,7 +80,7 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   for (size_t d = 0; d < docs_.size(); ++d) {
     auto terms_of = [&](const std::string& text) {
       QuestionTerms qt;
-      for (const std::string& t : seg_.Tokenize(text)) {
+      for (const std::string& t : text::EnglishSearchTerms(seg_.Tokenize(text))) {
         auto it = terms_.find(t);
         if (it != terms_.end()) qt.terms.push_back(&it->second);
       }
@@ -226,7 +228,9 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
   if (docs_.empty() || top_k <= 0) return out;
   const std::string understood = Understandable(raw_query);
   const std::string_view query = understood;
-  std::vector<std::string> tokens = seg_.Tokenize(query);
+  // English: chat spellings, inflections and filler words brought to the
+  // entries' forms (text/english.h).
+  std::vector<std::string> tokens = text::EnglishSearchTerms(seg_.Tokenize(query), /*drop_fillers=*/true);
   if (tokens.empty()) return out;
 
   // Query terms: the user's own (unique), then synonym expansions. `covers` says which of
@@ -276,7 +280,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
   // The follow-up's context: its words rank, at context_weight, and cover nothing.
   std::vector<uint32_t> context_terms;  // positions in q of the context's words
   if (!context.empty()) {
-    for (const std::string& t : seg_.Tokenize(Understandable(context))) {
+    for (const std::string& t : text::EnglishSearchTerms(seg_.Tokenize(Understandable(context)), true)) {
       add(t, opts_.context_weight, {});
       uint32_t at = pos[t];
       if (std::find(context_terms.begin(), context_terms.end(), at) == context_terms.end() && q[at].term)
@@ -424,6 +428,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     p.confidence = std::clamp(conf, 0.0, 1.0);
     p.key_word_covered = key_covered;
     p.key_word_unknown = key_unknown;
+    if (n_user > 0) p.key_word = q[key].text;
     if (!classified.empty()) p.classified = classified[d];
     out.push_back(std::move(p));
   }

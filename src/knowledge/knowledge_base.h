@@ -50,6 +50,8 @@ struct Passage {
   // contains: the question is likely about something the knowledge base does
   // not cover ("军人有优惠吗", "小米的售后电话").
   bool key_word_unknown = false;
+  // That word as the search read it (English words stemmed: "iphon").
+  std::string key_word;
   // The entry classifier's probability for this entry (TenantIndex::Classify); -1 = none.
   double classified = -1;
 };
