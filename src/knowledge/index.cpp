@@ -354,6 +354,22 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     double tf = opts_.title_weight;
     self += user_idf[i] * tf * k1p1 / (tf + self_norm);
   }
+  // The query's most specific word: the highest idf among its content words
+  // — dictionary words of two or more characters that are no function word
+  // (那个 and 昨天 are no topic; nor is a character pair across two words,
+  // 们仓 in 你们仓库), or Latin words —, among all its terms when it has none.
+  size_t key_term = 0;
+  {
+    bool content = false;
+    for (size_t i = 0; i < n_user; ++i) {
+      const std::string& w = q[i].text;
+      const bool latin = !w.empty() && static_cast<unsigned char>(w[0]) < 0x80;
+      const bool c = latin ? w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0]))
+                           : w.size() >= 6 && seg_.IsWord(w) && !seg_.IsFunctionWord(w);
+      if ((c && !content) || (c == content && user_idf[i] > user_idf[key_term])) key_term = i;
+      content |= c;
+    }
+  }
   std::vector<const void*> query_terms;  // the user's known terms, sorted (for QuestionSimilarity)
   double query_mass = 0;
   std::vector<double> similarity;         // per passage in `out`
@@ -375,9 +391,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     double cov = 0;
     for (size_t i = 0; i < n_user; ++i) cov += covered[i] ? user_idf[i] : 0;
     cov = idf_total > 0 ? cov / idf_total : 0;
-    size_t key = 0;
-    for (size_t i = 1; i < n_user; ++i)
-      if (user_idf[i] > user_idf[key]) key = i;
+    const size_t key = key_term;
     const bool key_covered = n_user == 0 || covered[key];
     bool key_unknown = false;
     if (n_user > 0 && !q[key].term) {

@@ -42,6 +42,22 @@ Result<std::unique_ptr<JiebaSegmenter>> JiebaSegmenter::FromText(std::string_vie
   return s;
 }
 
+namespace {
+
+// jieba's (ICTCLAS) tags of words that carry no topic: pronouns (r), numerals
+// and measure words (m, q, mq), adverbs (d, ad), conjunctions
+// (c), prepositions (p), particles (u, y, e, o), direction and place words
+// (f, s), set phrases (l) and their morpheme forms. Not time words (t): the
+// dictionary tags 过期 and 下个月 so, and those are topics.
+bool IsFunctionTag(std::string_view tag) {
+  static constexpr std::string_view kTags[] = {"r",  "rr", "rz", "rg", "m",  "mq", "mg", "q",  "d", "dg",
+                                               "df", "ad", "c",  "p",  "u",  "ud", "ug", "uj", "ul", "uv", "uz",
+                                               "y",  "e",  "o",  "f",  "s",  "l",  "k",  "h"};
+  return std::find(std::begin(kTags), std::end(kTags), tag) != std::end(kTags);
+}
+
+}  // namespace
+
 Status JiebaSegmenter::Parse(std::string_view text) {
   size_t lines = 0;
   for (char c : text) lines += c == '\n';
@@ -62,10 +78,14 @@ Status JiebaSegmenter::Parse(std::string_view text) {
     size_t sp = line.find(' ');
     std::string_view word = line.substr(0, sp);
     int64_t freq = 1;
+    std::string_view tag;
     if (sp != std::string_view::npos) {
       freq = 0;
-      for (size_t i = sp + 1; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) freq = freq * 10 + (line[i] - '0');
+      size_t i = sp + 1;
+      for (; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) freq = freq * 10 + (line[i] - '0');
+      if (i < line.size() && line[i] == ' ') tag = line.substr(i + 1);
     }
+    if (!tag.empty() && IsFunctionTag(tag)) function_words_.push_back(std::hash<std::string_view>{}(word));
     if (freq <= 0 || word.empty()) continue;
     bool plain = true;  // fast path: no ASCII upper case and no full-width forms to fold
     for (unsigned char c : word) plain &= !(c >= 'A' && c <= 'Z') && c != 0xEF;
@@ -78,8 +98,14 @@ Status JiebaSegmenter::Parse(std::string_view text) {
     }
   }
   if (words_ == 0) return InvalidArgument("jieba dictionary is empty");
+  std::sort(function_words_.begin(), function_words_.end());
+  function_words_.erase(std::unique(function_words_.begin(), function_words_.end()), function_words_.end());
   log_total_ = std::log(total_);
   return Status::Ok();
+}
+
+bool JiebaSegmenter::IsFunctionWord(std::string_view word) const {
+  return std::binary_search(function_words_.begin(), function_words_.end(), std::hash<std::string_view>{}(word));
 }
 
 int64_t JiebaSegmenter::Find(std::string_view w) const {

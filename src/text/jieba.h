@@ -45,6 +45,7 @@ class JiebaSegmenter final : public Segmenter {
 
   std::vector<std::string> Tokenize(std::string_view text) const override;
   bool IsWord(std::string_view word) const override { return Find(word) > 0; }
+  bool IsFunctionWord(std::string_view word) const override;
   std::string_view Name() const override {
     if (options_.char_bigrams) return "hybrid";
     return options_.search_mode ? "jieba" : "jieba-plain";
@@ -73,6 +74,7 @@ class JiebaSegmenter final : public Segmenter {
     int64_t freq = 0;
   };
   JiebaOptions options_;
+  std::vector<uint64_t> function_words_;  // sorted hashes of the words with a function tag
   std::string arena_;             // concatenated words; prefixes point into their words
   std::vector<Slot> slots_;       // open addressing, power-of-two size
   size_t used_ = 0, words_ = 0;

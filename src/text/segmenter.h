@@ -28,6 +28,12 @@ class Segmenter {
   // dictionary (jieba's dict.txt); false when it has none. The spelling
   // corrector leaves such words alone.
   virtual bool IsWord(std::string_view word) const { return false; }
+  // True when the general dictionary tags `word` as a function word: a
+  // pronoun, numeral, adverb, conjunction, preposition, particle, place or
+  // direction word, or a set phrase (jieba's tags r, m, d, c, p, u, y, e, o,
+  // f, q, s, l and their kin): 那个, 三条, 突然, 可是, 是不是.
+  // Such a word says nothing about what a question is about.
+  virtual bool IsFunctionWord(std::string_view word) const { return false; }
 };
 
 // config.segmenter: "hybrid" (jieba search mode plus every Han character unigram and

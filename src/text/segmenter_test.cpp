@@ -158,3 +158,17 @@ TEST(Hybrid, WordsPlusCharacterNgrams) {
 }
 }  // namespace
 }  // namespace kefu::text
+
+namespace kefu::text {
+namespace {
+
+TEST(JiebaSegmenter, FunctionWordsByTag) {
+  auto seg = JiebaSegmenter::FromText("那个 14550 r\n三条 452 m\n突然 14998 ad\n冰箱 3000 n\n过期 186 t\n学生 30776 n\n掉色 4 v\n");
+  ASSERT_TRUE(seg.ok());
+  for (const char* w : {"那个", "三条", "突然"}) EXPECT_TRUE((*seg)->IsFunctionWord(w)) << w;
+  // Nouns, verbs and time words are topics; a word the dictionary lacks is no function word.
+  for (const char* w : {"冰箱", "过期", "学生", "掉色", "退款"}) EXPECT_FALSE((*seg)->IsFunctionWord(w)) << w;
+}
+
+}  // namespace
+}  // namespace kefu::text
