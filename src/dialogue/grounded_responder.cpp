@@ -114,17 +114,47 @@ std::vector<std::string> QuestionClauses(std::string_view raw) {
     if (utf8::Length(cur) >= 2) clauses.push_back(cur);
     cur.clear();
   };
-  for (char32_t c : utf8::Decode(text)) {
+  const std::vector<char32_t> cps = utf8::Decode(text);
+  auto cjk = [](char32_t c) { return c >= 0x2E80; };
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const char32_t c = cps[i];
     const bool question_mark = c == U'？' || c == U'?';
     if (question_mark) utf8::Append(cur, c);
-    if (question_mark || c == U'。' || c == U'！' || c == U'!' || c == U'，' || c == U',' || c == U'；' ||
-        c == U';' || c == U'\n' || c == U'.' || c == U'…') {
+    // A space between Chinese words ends a clause the way a comma does
+    // ("上周买的面霜 用了两天脸上就发红 这种情况怎么处理").
+    const bool chinese_space = (c == U' ' || c == 0x3000) && i > 0 && i + 1 < cps.size() && cjk(cps[i - 1]) &&
+                               cjk(cps[i + 1]);
+    if (question_mark || chinese_space || c == U'。' || c == U'！' || c == U'!' || c == U'，' || c == U',' ||
+        c == U'；' || c == U';' || c == U'\n' || c == U'.' || c == U'…') {
       flush();
       continue;
     }
     utf8::Append(cur, c);
   }
   flush();
+  // What follows "想问一下", "请问", "I was wondering" is the question itself,
+  // however the customer punctuates it: it is a clause of its own too.
+  std::vector<std::string> asked;
+  {
+    std::string lower = text;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    size_t best = std::string::npos, best_len = 0;
+    for (std::string_view m : {"想问一下", "想问下", "问一下", "问下", "请问", "我想知道", "想了解一下", "想咨询",
+                               "咨询一下", "i was wondering", "i want to know", "my question is", "quick question"}) {
+      const size_t at = lower.rfind(m);
+      if (at != std::string::npos && (best == std::string::npos || at > best)) {
+        best = at;
+        best_len = m.size();
+      }
+    }
+    if (best != std::string::npos) {
+      std::string rest = text.substr(best + best_len);
+      while (!rest.empty() && (rest[0] == ' ' || rest[0] == ',' || rest[0] == ':')) rest.erase(0, 1);
+      for (std::string_view lead : {"，", "：", "就是", "啊", "哈", "下"})
+        if (rest.compare(0, lead.size(), lead) == 0) rest.erase(0, lead.size());
+      if (utf8::Length(rest) >= 4) asked.push_back(std::string(utf8::TruncateBytes(rest, 150)));
+    }
+  }
   auto questionlike = [](const std::string& c) {
     std::string l = c;
     for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -134,8 +164,8 @@ std::vector<std::string> QuestionClauses(std::string_view raw) {
       if (l.find(w) != std::string::npos) return true;
     return false;
   };
-  std::vector<std::string> out;
-  for (size_t i = clauses.size(); i-- > 0 && out.size() < 4;) {
+  std::vector<std::string> out = asked;
+  for (size_t i = clauses.size(); i-- > 0 && out.size() < 4 + asked.size();) {
     if (!questionlike(clauses[i])) continue;
     out.push_back(i > 0 ? clauses[i - 1] + " " + clauses[i] : clauses[i]);
   }
