@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <unordered_map>
 
 namespace kefu::text {
@@ -252,7 +253,100 @@ constexpr std::array<std::string_view, 36> kFillers = {
     "literally", "basically", "anyway", "anyways", "yeah", "yep", "yup", "ok", "okay", "pls", "plz", "thx", "hi",
     "hello", "really", "actually", "honestly", "seriously", "omg", "dude", "folks"};
 
+// English service words and their Chinese in the entries' vocabulary.
+constexpr std::pair<std::string_view, std::string_view> kCodeSwitch[] = {
+    {"price protection", "价保"}, {"tracking number", "运单号"}, {"shipping fee", "运费"}, {"shipping cost", "运费"},
+    {"delivery fee", "运费"}, {"out of stock", "缺货"}, {"in stock", "有货"}, {"customer service", "客服"},
+    {"cash on delivery", "货到付款"}, {"pre order", "预售"}, {"gift card", "礼品卡"}, {"credit card", "信用卡"},
+    {"refund", "退款"}, {"return", "退货"}, {"exchange", "换货"}, {"invoice", "发票"}, {"tracking", "物流"},
+    {"track", "物流"}, {"logistics", "物流"}, {"shipping", "发货"}, {"ship", "发货"}, {"dispatch", "发货"},
+    {"delivery", "配送"}, {"deliver", "配送"}, {"cancel", "取消"}, {"order", "订单"}, {"coupon", "优惠券"},
+    {"voucher", "优惠券"}, {"discount", "优惠"}, {"promo", "活动"}, {"promotion", "活动"}, {"warranty", "保修"},
+    {"repair", "维修"}, {"install", "安装"}, {"installation", "安装"}, {"warehouse", "仓库"}, {"courier", "快递"},
+    {"express", "快递"}, {"parcel", "包裹"}, {"package", "包裹"}, {"address", "地址"}, {"payment", "付款"},
+    {"pay", "付款"}, {"account", "账号"}, {"password", "密码"}, {"member", "会员"}, {"membership", "会员"},
+    {"points", "积分"}, {"size", "尺码"}, {"colour", "颜色"}, {"color", "颜色"},
+    {"restock", "补货"}, {"presale", "预售"}, {"deposit", "定金"}, {"installment", "分期"}, {"genuine", "正品"},
+    {"authentic", "正品"}, {"fake", "假货"}, {"activate", "激活"}, {"unbox", "拆封"}, {"gift", "赠品"},
+    {"receive", "收到"}, {"signed", "签收"}, {"damaged", "破损"}, {"broken", "坏了"}, {"missing", "少件"},
+    {"checkout", "结算"}, {"cart", "购物车"}, {"balance", "余额"}, {"birthday", "生日"}};
+
 }  // namespace
+
+std::string CodeSwitchToChinese(std::string_view text) {
+  bool han = false, latin = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    latin |= std::isalpha(c) != 0;
+    // A Chinese character (U+3400..U+9FFF: lead byte E3..E9), not an emoji.
+    han |= c >= 0xE3 && c <= 0xE9 && i + 2 < text.size() && !(c == 0xE3 && static_cast<unsigned char>(text[i + 1]) < 0x90);
+  }
+  if (!han || !latin) return std::string(text);
+  // The Latin words of the text: [begin, end) byte ranges and their stems.
+  struct Word {
+    size_t begin, end;
+    std::string stem;
+  };
+  std::vector<Word> words;
+  for (size_t i = 0; i < text.size();) {
+    if (!std::isalpha(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && (std::isalpha(static_cast<unsigned char>(text[j])) || text[j] == '-')) ++j;
+    std::string w(text.substr(i, j - i));
+    for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!w.empty() && w.back() == '-') w.pop_back();
+    std::replace(w.begin(), w.end(), '-', ' ');
+    words.push_back({i, j, w.find(' ') == std::string::npos ? PorterStem(w) : w});
+    i = j;
+  }
+  struct Phrase {
+    std::vector<std::string> stems;
+    std::string_view chinese;
+  };
+  static const std::vector<Phrase>* phrases = [] {
+    auto* v = new std::vector<Phrase>;
+    for (const auto& [en, zh] : kCodeSwitch) {
+      Phrase p{{}, zh};
+      size_t at = 0;
+      while (at <= en.size()) {
+        size_t sp = en.find(' ', at);
+        if (sp == std::string_view::npos) sp = en.size();
+        p.stems.push_back(PorterStem(en.substr(at, sp - at)));
+        at = sp + 1;
+      }
+      v->push_back(std::move(p));
+    }
+    std::stable_sort(v->begin(), v->end(), [](const Phrase& a, const Phrase& b) { return a.stems.size() > b.stems.size(); });
+    return v;
+  }();
+  std::string out;
+  size_t copied = 0;
+  for (size_t w = 0; w < words.size();) {
+    const Phrase* hit = nullptr;
+    for (const Phrase& p : *phrases) {
+      if (w + p.stems.size() > words.size()) continue;
+      bool all = true;
+      for (size_t k = 0; k < p.stems.size() && all; ++k) all = words[w + k].stem == p.stems[k];
+      if (all) {
+        hit = &p;
+        break;
+      }
+    }
+    if (!hit) {
+      ++w;
+      continue;
+    }
+    out.append(text.substr(copied, words[w].begin - copied));
+    out.append(hit->chinese);
+    copied = words[w + hit->stems.size() - 1].end;
+    w += hit->stems.size();
+  }
+  out.append(text.substr(copied));
+  return out;
+}
 
 std::string PorterStem(std::string_view word) {
   if (word.size() <= 2 || !IsLatinWord(word)) return std::string(word);

@@ -39,4 +39,12 @@ bool IsEnglishFiller(std::string_view token);
 // out; Chinese and digit tokens unchanged.
 std::vector<std::string> EnglishSearchTerms(std::vector<std::string> tokens, bool drop_fillers = false);
 
+// A Chinese message's English service words in Chinese ("能开 invoice 吗" →
+// "能开 发票 吗", "refund 几天到" → "退款 几天到"): code-switching customers
+// use English for the shop's own vocabulary, which the entries write in
+// Chinese. Whole words in any inflection ("refunds", "returned"), longest
+// phrase first; a text without Chinese characters, and English words not in
+// the list (names such as iPhone), are left as they are.
+std::string CodeSwitchToChinese(std::string_view text);
+
 }  // namespace kefu::text

@@ -49,5 +49,18 @@ TEST(EnglishSearchTerms, ChatSpellingsAndFillers) {
   EXPECT_EQ(EnglishSearchTerms({"退款", "refunds"}), (std::vector<std::string>{"退款", "refund"}));
 }
 
+TEST(CodeSwitchToChinese, ServiceWordsInAChineseMessage) {
+  EXPECT_EQ(CodeSwitchToChinese("能开 invoice 吗"), "能开 发票 吗");
+  EXPECT_EQ(CodeSwitchToChinese("Refunds 一般几天到"), "退款 一般几天到");
+  EXPECT_EQ(CodeSwitchToChinese("price protection几天"), "价保几天");
+  EXPECT_EQ(CodeSwitchToChinese("手机returned了还能退款吗"), "手机退货了还能退款吗");
+  // Names and words not in the list stay; an English message stays English.
+  EXPECT_EQ(CodeSwitchToChinese("iPhone 15 有货吗"), "iPhone 15 有货吗");
+  EXPECT_EQ(CodeSwitchToChinese("can i get a refund"), "can i get a refund");
+  EXPECT_EQ(CodeSwitchToChinese("退款多久"), "退款多久");
+  // Emoji are no Chinese.
+  EXPECT_EQ(CodeSwitchToChinese("quick question 😊 if I return it"), "quick question 😊 if I return it");
+}
+
 }  // namespace
 }  // namespace kefu::text
