@@ -119,6 +119,28 @@ bool BareOrdersRequest(const std::string& t) {
   return false;
 }
 
+// "把我所有的订单列一下", "订单全部列出来", "我都买了啥", "order history pls":
+// the customer's own orders as a list. All/every with an order word and a
+// verb of showing (or nothing else said), or what the customer bought.
+bool AsksForOrderList(const std::string& t) {
+  auto has = [&](std::initializer_list<std::string_view> ws) {
+    for (auto w : ws)
+      if (t.find(w) != std::string::npos) return true;
+    return false;
+  };
+  const bool all = has({"所有", "全部", "全都", "都"});
+  const bool orders = has({"订单", "单子", "order"});
+  const bool show = has({"列", "看", "查", "显示", "给我", "有哪些", "list"});
+  if (all && orders && (show || utf8::Length(t) <= 10)) return true;
+  if (has({"订单", "order"}) && has({"list", "列表", "列一下", "列出", "history", "记录"})) return true;
+  if (has({"我"}) && has({"都买了啥", "都买过啥", "都买了什么", "都买过什么", "都买了哪些", "买过啥", "买过什么",
+                          "买过哪些", "家买过啥", "家买了啥", "都在你们家买"}))
+    return true;
+  return has({"order history", "purchase history", "past orders", "previous orders", "everything i've ordered",
+              "everything i ordered", "everything i bought", "everything i've bought", "all of my orders",
+              "list everything", "what have i bought", "what i've bought", "what did i buy"});
+}
+
 // A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
 bool AsksSomething(const std::string& t) {
   for (std::string_view w : {"吗", "？", "?", "多久", "怎么", "什么", "啥", "几", "哪", "能不能", "可以", "是不是", "how",
@@ -286,7 +308,7 @@ TurnReading ReadTurn(std::string_view raw) {
              (r.order_id && ContainsAny(t, kParcel))) {
     r.action = Action::kTrackLogistics;
     r.strong = order_ref || r.refers_back;
-  } else if (ContainsAny(t, kListOrders) || BareOrdersRequest(t)) {
+  } else if (ContainsAny(t, kListOrders) || BareOrdersRequest(t) || AsksForOrderList(t)) {
     r.action = Action::kListOrders;
     r.strong = true;
   } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 60)) {

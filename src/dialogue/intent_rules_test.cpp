@@ -35,4 +35,12 @@ TEST(IntentRules, PolicyQuestionsAreNotOrderLookups) {
   EXPECT_EQ(p.product_query, "吹风机");
 }
 
+TEST(IntentRules, TheCustomersOrdersAsAList) {
+  for (const char* t : {"把我全部的订单都列出来", "所有订单给我看看", "我这几年都买了啥", "previous orders pls",
+                        "show me my purchase history", "订单 list 发我"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kListOrders) << t;
+  // A policy question about every order is no list.
+  EXPECT_NE(ReadTurn("是不是所有商品都包邮").action, Action::kListOrders);
+}
+
 }  // namespace kefu::dialogue
