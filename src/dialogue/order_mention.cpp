@@ -253,7 +253,11 @@ bool AsksAboutProgress(std::string_view raw) {
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "发没发", "寄没寄", "签收", "没收到", "退款", "退钱", "钱退", "退回来", "到账", "取消", "快递",
                              "物流", "单号", "送到", "能到", "到了吗", "到了没", "到没到", "没到", "派送", "where", "arriv", "ship",
                              "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "today",
-                             "今天", "几号", "never got", "didn't get", "not received", "haven't received"})
+                             "今天", "几号", "never got", "didn't get", "not received", "haven't received",
+                             // No news of it, still on the way, the courier that carries it.
+                             "没发", "动静", "在路上", "揽收", "出货", "退款中", "进度", "没人送", "没送", "一直没",
+                             "顺丰", "中通", "圆通", "韵达", "申通", "京东物流", "哪家快递", "status", "update",
+                             "still waiting", "taking so long"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",

@@ -116,6 +116,9 @@ TEST(OrderMention, NothingNamedMeansNoChoice) {
   EXPECT_TRUE(AsksAboutProgress("When will the Dyson vacuum ship?"));
   EXPECT_TRUE(AsksAboutProgress("冰箱还没收到"));
   EXPECT_TRUE(AsksAboutProgress("has my phone shipped"));
+  // No news yet, still on the road, which courier carries it.
+  for (const char* t : {"洗衣机咋一点动静没有", "耳机还在路上吗", "冰箱走的中通吗", "any update on the fridge"})
+    EXPECT_TRUE(AsksAboutProgress(t)) << t;
 }
 
 }  // namespace
