@@ -69,10 +69,17 @@ ThirdParty AboutAThirdParty(std::string_view raw) {
       const size_t after = at + name.size();
       // Bought there: "京东买的", "在淘宝上买的", "bought on amazon".
       static constexpr std::string_view kBought[] = {"买的", "上买的", "下的单", "购买的", "买了", "上买"};
-      if (Followed(t, after, kBought) || Followed(t, after, kTheirs)) return found(name);
+      // Their own promotions and services: "淘宝的退货运费险", "天猫双十一", "京东的价保".
+      static constexpr std::string_view kTheirServices[] = {
+          "运费险", "退货险", "价保", "保价", "活动", "双十一", "双11", "双十二", "双12", "618", "会员", "88vip", "plus会员",
+          "优惠", "红包", "补贴", "规则", "退货", "退款", "售后", "包邮", "运费", "积分", "return", "refund", "prime",
+          "sale", "shipping", "membership"};
+      if (Followed(t, after, kBought) || Followed(t, after, kTheirs) || Followed(t, after, kTheirServices))
+        return found(name);
       const std::string_view before = std::string_view(t).substr(0, at);
       for (std::string_view w : {"bought on ", "bought it on ", "bought from ", "ordered on ", "price match with ",
-                                 "price-match with ", "比", "跟", "和"})
+                                 "price-match with ", "比", "跟", "和", "does ", "do ", "will ", "can ", "is ",
+                                 "on ", "at "})
         if (before.size() >= w.size() && before.substr(before.size() - w.size()) == w) return found(name);
       // Comparisons: "does Amazon have a better return policy than you?", "京东比你们便宜".
       for (std::string_view w : {"than you", "比你们", "比你家", "compared to you", "price match", "价格一样", "便宜"})

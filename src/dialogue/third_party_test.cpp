@@ -14,7 +14,8 @@ TEST(ThirdParty, AnotherCompanysContactOrPolicy) {
 
 TEST(ThirdParty, BoughtElsewhereOrComparedWithAnotherPlatform) {
   for (const char* q : {"京东买的东西能在你们这退吗", "在淘宝上买的能保修吗", "does Amazon have a better return policy than you?",
-                        "Do you price match with JD.com?", "拼多多比你们便宜多了", "I bought it on amazon, can you fix it"})
+                        "Do you price match with JD.com?", "拼多多比你们便宜多了", "I bought it on amazon, can you fix it",
+                        "拼多多的运费险怎么赔", "天猫618什么时候开始", "京东的保价是几天", "Does Amazon do free returns?"})
     EXPECT_TRUE(AboutAThirdParty(q).is) << q;
 }
 
@@ -22,7 +23,7 @@ TEST(ThirdParty, TheShopsOwnQuestionsAreNot) {
   // Carriers and brands the shop works with, asked about the shop's service.
   for (const char* q : {"能发顺丰吗", "顺丰的快递员电话打不通", "京东物流到哪了", "小米手机有货吗", "华为平板保修多久",
                         "客服电话是多少", "用哪家快递", "do you ship with SF Express?", "my Sony headphones haven't arrived",
-                        "Santa hat in stock?", "我的京东物流单号是多少"})
+                        "Santa hat in stock?", "我的京东物流单号是多少", "可以指定京东快递送吗"})
     EXPECT_FALSE(AboutAThirdParty(q).is) << q;
 }
 
