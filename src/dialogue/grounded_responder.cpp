@@ -106,6 +106,24 @@ bool ShortFollowUp(std::string_view text) {
 // before it (at most four, last first): split at sentence and clause
 // punctuation; a clause is question-like when it has a question mark or a
 // question word.
+// A follow-up that leaves out what it is about: "冰箱呢", "那花呗付的呢",
+// "如果是信用卡呢", "要是拆封了呢", "what about exchanges?", "and for phones?".
+bool IsElliptical(std::string_view raw) {
+  std::string t(utf8::Trim(raw));
+  for (auto& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  while (!t.empty() && (t.back() == '?' || t.back() == '!' || t.back() == ' ' || t.back() == '.')) t.pop_back();
+  for (std::string_view tail : {"？", "！", "。", "🤔"})
+    while (t.size() >= tail.size() && t.compare(t.size() - tail.size(), tail.size(), tail) == 0)
+      t.resize(t.size() - tail.size());
+  if (t.size() >= 3 && t.compare(t.size() - 3, 3, "呢") == 0) return true;
+  for (std::string_view lead : {"那如果", "如果是", "要是", "那要是", "那", "what about", "how about", "and for",
+                                "and if", "what if"})
+    if (t.rfind(lead, 0) == 0 && t.find("呢") != std::string::npos) return true;
+  for (std::string_view lead : {"what about", "how about", "and for", "and what about", "same for"})
+    if (t.rfind(lead, 0) == 0) return true;
+  return false;
+}
+
 std::vector<std::string> QuestionClauses(std::string_view raw) {
   const std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
   std::vector<std::string> clauses;
@@ -406,7 +424,15 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
   // follow-up's own words decide the confidence (KnowledgeBase::SearchFollowUp).
   const size_t len = utf8::Length(turn.message.text);
   double best = passages.empty() ? 0 : passages.front().confidence;
-  if (len <= 10 && best < settings_.answer_threshold) {
+  // "冰箱呢", "那花呗付的呢", "如果是信用卡呢", "what about exchanges?": the
+  // previous question with one thing changed. Right after a knowledge answer
+  // the follow-up reading wins when it finds an entry at all, however well
+  // the words alone match another one (冰箱呢 after 空调保修几年 is about the
+  // warranty, not about installing fridges).
+  const bool elliptical = len <= 14 && turn.context.is_object() && turn.context.contains("last_kb_id") &&
+                          IsElliptical(turn.message.text);
+  if (elliptical) best = 0;
+  if ((len <= 10 || elliptical) && best < settings_.answer_threshold) {
     std::string context = LastCustomerText(turn);
     const std::string last_kb = turn.context.is_object() ? turn.context.value("last_kb_id", "") : "";
     if (!last_kb.empty())
@@ -418,7 +444,9 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
         if (!any.empty() && (follow.empty() || any.front().confidence > follow.front().confidence))
           follow = std::move(any);
       }
-      if (!follow.empty() && follow.front().confidence > best) {
+      if (!follow.empty() && follow.front().confidence > best &&
+          (!elliptical || follow.front().confidence >= settings_.clarify_threshold ||
+           passages.empty() || passages.front().confidence < settings_.clarify_threshold)) {
         passages = std::move(follow);
         used = turn.message.text;
       }
