@@ -25,15 +25,15 @@ constexpr std::pair<char32_t, char32_t> kTraditional[] = {
 
 bool IsCjk(char32_t c) { return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF); }
 
-template <size_t N>
-const std::string_view* FindAny(const std::string& text, const std::array<std::string_view, N>& words) {
+template <typename Words>
+const std::string_view* FindAny(const std::string& text, const Words& words) {
   for (const auto& w : words)
     if (text.find(w) != std::string::npos) return &w;
   return nullptr;
 }
 
 // Asking for a person, in the ways customers write it.
-constexpr std::array<std::string_view, 73> kHumanWords = {
+constexpr std::string_view kHumanWords[] = {
     // Calls for the service staff by other names, and for a call back.
     "小二", "小姐姐来", "客服小姐姐", "客服小哥", "工作人员", "换客服", "换个客服", "不跟机器", "不和机器",
     "不要跟机器", "打电话给我", "给我打电话", "给我打个电话", "电话联系我", "回个电话", "回电话给我", "来个电话",
@@ -43,23 +43,32 @@ constexpr std::array<std::string_view, 73> kHumanWords = {
     "叫经理", "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导",
     "找领导", "你们领导", "负责人", "找客服", "客服呢", "转客服", "人工", "不要机器人", "别用机器人",
     "跟人说", "和人说", "跟人聊", "找个客服", "你是机器人吗", "是不是机器人", "跟机器人", "和机器人",
-    "机器人听不懂", "别自动回复", "不要自动回复", "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢"};
+    "机器人听不懂", "别自动回复", "不要自动回复", "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢",
+    // Transfers, people who can talk, no more AI or robot replies, staff gone home.
+    "转接客服", "转接一下", "能不能转接", "可以转接", "帮我转接", "转接给", "接通人工", "接个人工", "能说话的人",
+    "说人话的", "不想跟ai", "不要ai", "不跟ai", "你是ai", "是不是ai", "别用ai", "机器人回复", "一直是机器人",
+    "老是机器人", "都是机器人", "别让机器人", "不想跟机器人", "客服是不是下班", "客服下班了", "人都下班"};
 
 // "人工客服几点上班" asks about the service, not for it.
-constexpr std::array<std::string_view, 14> kAboutService = {
+constexpr std::string_view kAboutService[] = {
     "几点上班", "几点下班", "上班时间", "工作时间", "服务时间", "几点开始", "几点到几点", "什么时候上班",
     "电话多少", "电话是多少", "热线", "客服电话", "人工费", "人工成本"};
 
-constexpr std::array<std::string_view, 33> kHumanEnglish = {
+constexpr std::string_view kHumanEnglish[] = {
     "customer service staff", "staff member", "a staff", "connect me", "put me through", "transfer me",
     "someone who can", "get me someone", "call me", "phone me", "give me a call",
     "human", "real person", "live person", "someone real", "an agent", "agent please", "talk to someone",
     "speak to someone", "speak with someone", "talk to somebody", "speak to somebody", "representative",
     "operator", "supervisor", "manager", "real agent", "customer service agent", "live agent", "live chat",
-    "talk to a person", "speak to a person", "not a bot"};
+    "talk to a person", "speak to a person", "not a bot",
+    "your boss", "from a person", "with a person", "a human being", "live support", "live help", "human support",
+    "real support", "escalate", "transfer me", "be transferred", "transfer to", "connect me to", "connect me with",
+    "speak with customer service", "talk to customer service", "speak to customer service",
+    "chat with customer service", "speak with support", "talk to support", "anyone there", "anybody there",
+    "anyone here", "someone there", "anyone?", "anybody?", "is anyone", "is anybody"};
 
 // Abuse and fury: a human handles these (complaints queue).
-constexpr std::array<std::string_view, 70> kAbuse = {
+constexpr std::string_view kAbuse[] = {
     // Contempt for the service, legal threats, masked swearing.
     "一问三不知", "要你有啥用", "要你何用", "要你们何用", "有啥用啊", "啥玩意", "什么玩意", "死人吗", "是死人",
     "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "卧草",
@@ -68,7 +77,11 @@ constexpr std::array<std::string_view, 70> kAbuse = {
     "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!", "赔钱",
     "忍无可忍", "太恶心", "恶心死", "服了你们", "废物", "别跟我扯", "少废话", "别废话", "废话少说",
     // Complaints to the authorities (the complaint rule's words, after folding traditional forms).
-    "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局"};
+    "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局",
+    // Fury and disgust at the shop, demands made at once.
+    "太坑", "被坑", "坑货", "生气", "火大", "受够了", "太过分", "过分了", "差劲", "离谱", "什么鬼", "搞什么",
+    "什么服务", "恶心", "无语", "失望", "很不满意", "非常不满意", "太不满意", "极度不满", "马上退钱", "退钱马上", "赶紧退钱", "立刻退钱", "马上给我退",
+    "赶紧给我退"};
 
 // English anger, contempt and threats; matched as whole words with their
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
@@ -84,7 +97,9 @@ constexpr std::string_view kAbuseEnglish[] = {
     "thief", "thieves", "steal", "stole", "robbed", "liar", "lying", "cheat", "idiot", "stupid", "dumb", "moron",
     "clown", "incompetent", "horrible", "awful", "furious", "pissed", "fed up", "sick of", "had enough",
     "bullshit", "crap", "damn", "screw you", "shut up", "what the hell", "kidding me", "a joke",
-    "waste of time", "wasting my time", "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude"};
+    "waste of time", "wasting my time", "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude",
+    "upset", "disappointed", "frustrated", "annoyed", "unhappy", "not happy", "terrible experience",
+    "horrible experience", "bad experience", "awful experience"};
 
 // Words written in capitals that are names, not shouting.
 constexpr std::string_view kAcronyms[] = {
@@ -93,19 +108,20 @@ constexpr std::string_view kAcronyms[] = {
     "OLED", "LCD", "SSD", "RAM", "GB", "TB", "MAX", "PRO", "IPHONE", "IPAD", "AAA", "WIFI", "TV", "DIY", "ID", "OK",
     "PS", "FYI", "BTW", "ASAP", "AM", "PM", "UK", "US", "USA", "EU", "HK", "NO", "TCL", "DJI", "HLA", "AC"};
 
-constexpr std::array<std::string_view, 6> kAngryEmoji = {"😡", "🤬", "💢", "👿", "😤", "🖕"};
+constexpr std::string_view kAngryEmoji[] = {"😡", "🤬", "💢", "👿", "😤", "🖕"};
 
 // Thanks and praise with "!!!" are not anger.
-constexpr std::array<std::string_view, 12> kPositive = {"谢谢", "感谢", "多谢", "太好了", "好评", "棒", "赞",
+constexpr std::string_view kPositive[] = {"谢谢", "感谢", "多谢", "太好了", "好评", "棒", "赞",
                                                         "thank", "great", "love", "awesome", "nice"};
 
 // The customer says they are going round in circles.
 // The customer says they are going round in circles.
-constexpr std::array<std::string_view, 29> kStuck = {
+constexpr std::string_view kStuck[] = {
     "听不懂是吧", "你听不懂", "听不明白", "说不清楚",
     "说了三遍", "说了好几遍", "说了多少遍", "问了三遍", "问了好几遍", "问了几遍", "问了多少遍", "第三次问", "第三遍",
     "你倒是说啊", "答非所问", "没用的回答", "还是不行", "还是没用", "还是登不上", "到底咋整", "到底怎么办", "听不懂人话",
-    "说了半天", "问了半天", "跟你说不通", "车轱辘话", "复读机", "又是这句", "还是这句"};
+    "说了半天", "问了半天", "跟你说不通", "车轱辘话", "复读机", "又是这句", "还是这句",
+    "直接告诉我", "你能不能直接", "没人管", "没人理", "没人处理", "没人回"};
 
 constexpr std::string_view kStuckEnglish[] = {
     "not answering", "not listening", "don't understand me", "doesn't understand", "third time", "i already asked",
@@ -113,7 +129,8 @@ constexpr std::string_view kStuckEnglish[] = {
     "repeating yourself", "repeat yourself", "same answer", "keep saying", "already said",
     "already told you", "told you already", "not what i asked", "didn't answer", "didnt answer", "did not answer",
     "useless bot", "stupid bot", "are you a bot", "are you a robot", "is this a bot", "talking to a bot",
-    "going in circles", "round in circles", "again and again"};
+    "going in circles", "round in circles", "again and again", "nobody helps", "nobody is helping",
+    "no one helps", "no one is helping", "nobody is answering", "no one is answering", "no one answers"};
 
 bool EnglishWord(const std::string& text, std::string_view w) {
   // Whole words for the short English cues ("agent" not "agents' fee"? keep simple: letters around = no).
@@ -191,9 +208,13 @@ bool HumanByPattern(const std::string& t) {
                             s[i + 1] == U'呀' || s[i + 1] == U'呢' || s[i + 1] == U'来';
     if (clause_end) return true;
   }
-  size_t count = 0;
-  for (size_t at = t.find("客服"); at != std::string::npos; at = t.find("客服", at + 1)) ++count;
-  return count >= 2;
+  // "客服客服！", "在吗在吗在吗", "在不在 在不在": calling again and again.
+  for (std::string_view call : {"客服", "在吗", "在不在", "hello?", "hello ?"}) {
+    size_t count = 0;
+    for (size_t at = t.find(call); at != std::string::npos; at = t.find(call, at + 1)) ++count;
+    if (count >= 2) return true;
+  }
+  return false;
 }
 
 }  // namespace

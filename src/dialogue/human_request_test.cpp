@@ -70,6 +70,21 @@ TEST(HumanNeed, EnglishAngerWithInflectionsAndShouting) {
   }
 }
 
+TEST(HumanNeed, MoreWaysOfAskingAndOfBeingUpset) {
+  for (const char* t : {"能不能帮我转接一下", "你是AI吧 我想找个能说话的人", "一直是机器人在回", "在吗 在吗", "get me your boss",
+                        "can I speak with support", "is anybody there?", "I'd like to escalate"})
+    EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
+  for (const char* t : {"真的很生气", "你们太坑了", "无语了", "我很不满意", "退钱马上", "I'm really upset",
+                        "such a bad experience", "i am disappointed"})
+    EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
+  for (const char* t : {"nobody is helping me", "你能不能直接告诉我"}) EXPECT_TRUE(DetectHumanNeed(t).stuck) << t;
+  // A condition in a policy question, a bank transfer and an adapter are not.
+  for (const char* t : {"到了如果不满意可以退吗", "can I pay by bank transfer", "有type-c转接头吗"}) {
+    auto n = DetectHumanNeed(t);
+    EXPECT_FALSE(n.abusive || n.asks_for_human || n.stuck) << t;
+  }
+}
+
 TEST(HumanNeed, FoldingIsUtf8Safe) {
   EXPECT_EQ(FoldForHumanNeed("ＡＢＣ！？"), "abc!?");
   EXPECT_EQ(FoldForHumanNeed("人 工"), "人工");
