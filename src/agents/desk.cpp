@@ -1,6 +1,7 @@
 #include "agents/desk.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <regex>
 
@@ -22,7 +23,14 @@ struct Desk::ConvState {
   json emotion = {{"label", "neutral"}, {"intensity", 0.0}, {"trend", "steady"}};
   json last_message;
   bool long_wait_alerted = false;
+  // Order of admission: breaks ties between conversations queued in the same
+  // millisecond (the first to ask is served first, not the smaller id).
+  uint64_t order = 0;
 };
+
+namespace {
+std::atomic<uint64_t> admissions{0};
+}  // namespace
 
 struct Desk::AgentState {
   Agent agent;
@@ -142,6 +150,7 @@ Status Desk::Load() {
     KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
     auto c = std::make_unique<ConvState>();
+    c->order = ++admissions;
     c->id = q.Text(0);
     c->tenant_id = q.Text(1);
     c->customer_id = q.Text(2);
@@ -251,7 +260,9 @@ int Desk::PositionLocked(const ConvState& c) const {
   int ahead = 0;
   for (const auto& [id, o] : convs_) {
     if (o->status != "queued" || o->tenant_id != c.tenant_id || o->queue != c.queue || o->id == c.id) continue;
-    if (o->priority > c.priority || (o->priority == c.priority && o->queued_ms <= c.queued_ms)) ++ahead;
+    if (o->priority > c.priority ||
+        (o->priority == c.priority && (o->queued_ms < c.queued_ms || (o->queued_ms == c.queued_ms && o->order < c.order))))
+      ++ahead;
   }
   return ahead;
 }
@@ -434,6 +445,7 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
 
   auto state = std::make_unique<ConvState>();
   ConvState& c = *state;
+  c.order = ++admissions;
   c.id = conv.id;
   c.tenant_id = conv.tenant_id;
   c.customer_id = conv.customer_id;
@@ -665,6 +677,7 @@ void Desk::Dispatch(const std::string& tenant) {
       std::sort(waiting.begin(), waiting.end(), [](const ConvState* x, const ConvState* y) {
         if (x->priority != y->priority) return x->priority > y->priority;
         if (x->queued_ms != y->queued_ms) return x->queued_ms < y->queued_ms;
+        if (x->order != y->order) return x->order < y->order;
         return x->id < y->id;
       });
       // Highest priority first, oldest first; one that no free agent can take
