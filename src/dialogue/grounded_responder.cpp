@@ -538,6 +538,7 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
                         (passages.front().key_word_covered || passages.front().match >= settings_.guess_min_match ||
                          (passages.front().classified >= settings_.guess_min_classified &&
                           (!passages.front().key_word_unknown || key_is_goods)) ||
+                         passages.front().classified >= settings_.guess_sure_classified ||
                          searched != turn.message.text);
   if (candidates == 1 && !d.unclear && guess_ok) {
     // One plausible entry only: answer it, saying what we understood.
