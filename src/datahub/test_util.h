@@ -36,7 +36,6 @@ class DatahubTest : public ::testing::Test {
   int64_t Scalar(const std::string& sql) {
     auto s = db_->Lock();
     auto& st = s.Prepare(sql);
-    EXPECT_TRUE(s.PrepareStatus().ok()) << s.PrepareStatus().ToString();
     auto row = st.Step();
     return row.ok() && *row ? st.Int(0) : -1;
   }
