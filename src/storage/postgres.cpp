@@ -113,6 +113,7 @@ class PgConnection final : public Connection {
       : owner_(owner), uri_(std::move(uri)), options_(options) {}
   ~PgConnection() override;
   Status Exec(std::string_view sql) override;
+  Status ExecOnce(std::string_view sql);
   Statement& Prepare(std::string_view sql) override;
   int Changes() const override { return changes_; }
   bool InTransaction() const override {
@@ -219,6 +220,9 @@ class PgStatement final : public Statement {
     return PQgetvalue(res_, row_, col);
   }
   Status PrepareOnServer();
+  // Runs the statement once; the result in res_.
+  Status ExecuteOnce();
+  bool IsRead() const;
 
   PgConnection* c_;
   std::string sql_;  // PostgreSQL's ($n)
@@ -384,6 +388,13 @@ void PgConnection::NoteChanges(PGresult* r) {
 }
 
 Status PgConnection::Exec(std::string_view sql) {
+  Status s = ExecOnce(sql);
+  // BEGIN on a connection that turns out to be gone starts on a new one.
+  if (!s.ok() && lost_ && sql == "BEGIN" && !in_transaction_) s = ExecOnce(sql);
+  return s;
+}
+
+Status PgConnection::ExecOnce(std::string_view sql) {
   const bool ends = sql == "COMMIT" || sql == "ROLLBACK";
   if (ends && in_transaction_ && (!conn_ || PQstatus(conn_) != CONNECTION_OK)) {
     in_transaction_ = false;  // the server rolled it back when the connection went
@@ -458,6 +469,26 @@ Status PgStatement::PrepareOnServer() {
 
 Result<bool> PgStatement::Step() {
   if (res_) return ++row_ < PQntuples(res_);
+  // A read outside a transaction runs once more, on a new connection, when
+  // the old one turns out to be gone (a server restart, an idle connection
+  // cut): it changed nothing, so nothing can happen twice.
+  const bool may_retry = !c_->InTransaction() && IsRead();
+  for (int attempt = 0;; ++attempt) {
+    Status s = ExecuteOnce();
+    if (s.ok()) return PQntuples(res_) > 0;
+    if (attempt == 0 && may_retry && c_->lost()) continue;
+    return s;
+  }
+}
+
+bool PgStatement::IsRead() const {
+  size_t i = 0;
+  while (i < sql_.size() && std::isspace(static_cast<unsigned char>(sql_[i]))) ++i;
+  return WordIs(std::string_view(sql_).substr(i, 6), "SELECT") &&
+         (i + 6 == sql_.size() || !IsWordChar(sql_[i + 6]));
+}
+
+Status PgStatement::ExecuteOnce() {
   KEFU_RETURN_IF_ERROR(c_->Ensure());
   if (prepared_generation_ != c_->generation()) KEFU_RETURN_IF_ERROR(PrepareOnServer());
   const int n = static_cast<int>(values_.size());
@@ -474,7 +505,7 @@ Result<bool> PgStatement::Step() {
     res_ = r;
     row_ = 0;
     if (st == PGRES_COMMAND_OK && !c_->InTransaction()) c_->NoteCommitted();
-    return PQntuples(r) > 0;
+    return Status::Ok();
   }
   Status s = c_->Failed(r, "postgresql step");
   PQclear(r);

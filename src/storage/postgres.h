@@ -7,8 +7,11 @@
 // on first use and cached. A lost connection makes its statements fail with
 // "storage unavailable" (503) and is re-opened on the next use, backing off
 // from reconnect_backoff_ms to max_reconnect_backoff_ms while the server
-// stays away; Write retries a closure whose transaction failed before COMMIT
-// because of a lost connection, a serialization failure or a deadlock.
+// stays away. A read outside a transaction (and a BEGIN) whose connection
+// turns out to be gone runs again once on a new one; a transaction whose
+// connection was lost fails to its end, never continuing in autocommit on a
+// new connection. Write retries a closure whose transaction failed before
+// COMMIT because of a lost connection, a serialization failure or a deadlock.
 // Only storage/ includes this header.
 #pragma once
 
