@@ -18,7 +18,7 @@ function(kefu_module name)
     add_executable(kefu_${name}_test ${M_TESTS})
     target_link_libraries(kefu_${name}_test PRIVATE kefu_${name} ${M_TEST_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
     gtest_discover_tests(kefu_${name}_test
-      PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+      PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR}" FIXTURES_REQUIRED kefu_pg
       DISCOVERY_TIMEOUT 60)
   endif()
 endfunction()

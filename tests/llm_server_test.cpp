@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "http/testing.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 #include "support/fake_openai.h"
 #include "support/test_server.h"
 

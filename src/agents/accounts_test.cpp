@@ -7,14 +7,19 @@
 #include "common/crypto.h"
 #include "common/random_testing.h"
 #include "storage/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::agents {
 namespace {
 
-class AccountsTest : public ::testing::Test {
+class AccountsTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
+      GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto location = storage::testdb::FreshLocation(GetParam());
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    auto db = storage::OpenWithSchema(*location);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     api::TenantDirectory tenants(*db_, clock_);
@@ -50,9 +55,13 @@ TEST(Password, Argon2idHashVerifies) {
   EXPECT_NE(*h, *h2);  // salted
 }
 
+// On SQLite and on PostgreSQL (skipped without a test server: storage/testing.h).
+INSTANTIATE_TEST_SUITE_P(Engines, AccountsTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
 // Agent ids and session tokens are drawn from the crypto::RandomSource and
 // nothing else (issue 14): exactly its bytes, one draw each.
-TEST_F(AccountsTest, AgentIdsAndSessionTokensAreTheRandomSourcesBytes) {
+TEST_P(AccountsTest, AgentIdsAndSessionTokensAreTheRandomSourcesBytes) {
   crypto::RecordingRandomSource fake;
   std::string id, token;
   {
@@ -73,7 +82,7 @@ TEST_F(AccountsTest, AgentIdsAndSessionTokensAreTheRandomSourcesBytes) {
   EXPECT_TRUE(store_->Authenticate(token).ok());
 }
 
-TEST_F(AccountsTest, CreateLoginAuthenticateExpireLogout) {
+TEST_P(AccountsTest, CreateLoginAuthenticateExpireLogout) {
   auto a = store_->Create("t1", Spec("alice"));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->role, Role::kAgent);
@@ -115,7 +124,7 @@ TEST_F(AccountsTest, CreateLoginAuthenticateExpireLogout) {
   EXPECT_EQ(store_->Authenticate(again->first).status().code(), ErrorCode::kUnauthenticated);
 }
 
-TEST_F(AccountsTest, UpdateAndTenantScopedLookups) {
+TEST_P(AccountsTest, UpdateAndTenantScopedLookups) {
   auto a = store_->Create("t1", Spec("carol"));
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(store_->Get("t2", a->id).status().code(), ErrorCode::kNotFound);

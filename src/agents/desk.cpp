@@ -627,17 +627,24 @@ void Desk::GenerateSummary(const std::string& tenant_id, const std::string& conv
     log::Warn("handoff_summary_llm_failed", {{"conversation_id", conversation_id},
                                              {"error", generated.status().ToString()}});
   }
-  // Merged into the stored handoff in one statement: another handoff of the
-  // same conversation written meanwhile keeps its own fields.
+  // Merged into the handoff as stored now, in one transaction: another
+  // handoff of the same conversation written meanwhile keeps its own fields.
   {
     auto s = db_.Lock();
-    auto& u = s.Prepare(
-        "UPDATE conversations SET handoff_json = json_patch(COALESCE(handoff_json, '{}'), ?) WHERE id = ? AND "
-        "tenant_id = ?");
-    u.Bind(1, patch.dump()).Bind(2, conversation_id).Bind(3, tenant_id);
-    if (!u.Run().ok()) return;
+    auto tx = s.Begin();
+    if (!tx.status().ok()) return;
+    auto& h = s.Prepare("SELECT COALESCE(handoff_json, '{}') FROM conversations WHERE id = ? AND tenant_id = ?");
+    h.Bind(1, conversation_id).Bind(2, tenant_id);
+    auto row = h.Step();
+    if (!row.ok() || !*row) return;
+    json now = ParseJsonOrDiscarded(h.Text(0));
+    h.Reset();
+    if (now.is_object()) stored = std::move(now);
+    stored.merge_patch(patch);
+    auto& u = s.Prepare("UPDATE conversations SET handoff_json = ? WHERE id = ? AND tenant_id = ?");
+    u.Bind(1, stored.dump()).Bind(2, conversation_id).Bind(3, tenant_id);
+    if (!u.Run().ok() || !tx.Commit().ok()) return;
   }
-  stored.merge_patch(patch);
   std::lock_guard lock(mu_);
   auto it = convs_.find(conversation_id);
   if (it == convs_.end()) return;  // closed meanwhile: nobody is looking
@@ -969,10 +976,12 @@ Result<json> Desk::AddNote(const Agent& me, const std::string& conversation_id, 
   {
     auto s = db_.Lock();
     auto& st = s.Prepare(
-        "INSERT INTO agent_notes(tenant_id, conversation_id, agent_id, text, created_ms) VALUES(?, ?, ?, ?, ?)");
+        "INSERT INTO agent_notes(tenant_id, conversation_id, agent_id, text, created_ms) VALUES(?, ?, ?, ?, ?) "
+        "RETURNING id");
     st.Bind(1, me.tenant_id).Bind(2, conversation_id).Bind(3, me.id).Bind(4, text).Bind(5, now);
-    KEFU_RETURN_IF_ERROR(st.Run());
-    id = s.LastInsertRowId();
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    id = row ? st.Int(0) : 0;
+    st.Reset();
   }
   json note = NoteJson(id, conversation_id, text, me.id, me.name, now);
   std::lock_guard lock(mu_);

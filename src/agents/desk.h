@@ -49,7 +49,7 @@
 #include "knowledge/knowledge_base.h"
 #include "llm/llm_client.h"
 #include "routing/rule_store.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 
 namespace kefu::agents {
 

@@ -115,8 +115,10 @@ class Routes final : public ApiRoutes {
   static json HealthJson(const storage::StorageHealth& h) {
     return {{"status", "unhealthy"},
             {"storage", {{"ok", false},
+                         {"engine", h.engine},
                          {"error", h.error},
-                         {"sqlite_code", h.sqlite_code},
+                         {"code", h.code},
+                         {"sqlite_code", h.engine == "sqlite" ? h.code : std::string()},
                          {"since_ms", h.since_ms},
                          {"last_ms", h.last_ms},
                          {"failures", h.failures}}}};

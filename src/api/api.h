@@ -16,7 +16,7 @@
 #include "dialogue/hub.h"
 #include "http/server.h"
 #include "knowledge/knowledge_base.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 #include "tools/tool.h"
 
 namespace kefu::api {

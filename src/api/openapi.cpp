@@ -110,7 +110,7 @@ json Build() {
   paths["/healthz"]["get"] =
       Op("Health: 503 while the storage fails (the body names the failure), until a write succeeds again", "operations",
          {{"200", JsonResponse("OK", {{"type", "object"}})},
-          {"503", JsonResponse("Unhealthy: {\"status\":\"unhealthy\",\"storage\":{\"ok\":false,\"error\",\"sqlite_code\",...}}",
+          {"503", JsonResponse("Unhealthy: {\"status\":\"unhealthy\",\"storage\":{\"ok\":false,\"engine\",\"error\",\"code\",\"sqlite_code\",...}}",
                                {{"type", "object"}})}});
   paths["/metrics"]["get"] =
       Op("Prometheus metrics (Authorization: Bearer <server.metrics_token> when one is configured)", "operations",

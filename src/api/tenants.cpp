@@ -54,7 +54,7 @@ Result<Tenant> TenantDirectory::ById(const std::string& id) {
 Result<Tenant> TenantDirectory::Ensure(const std::string& id, const std::string& name, const std::string& widget_key) {
   {
     auto s = db_.Lock();
-    auto& st = s.Prepare("INSERT OR IGNORE INTO tenants(id, name, widget_key, created_ms) VALUES(?, ?, ?, ?)");
+    auto& st = s.Prepare("INSERT INTO tenants(id, name, widget_key, created_ms) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING");
     st.Bind(1, id).Bind(2, name).Bind(3, widget_key).Bind(4, clock_.NowMs());
     KEFU_RETURN_IF_ERROR(st.Run());
   }
@@ -64,7 +64,7 @@ Result<Tenant> TenantDirectory::Ensure(const std::string& id, const std::string&
 Status TenantDirectory::AddApiKey(const std::string& tenant_id, const std::string& api_key, const std::string& name) {
   if (api_key.size() < 8) return InvalidArgument("API keys must be at least 8 characters");
   auto s = db_.Lock();
-  auto& st = s.Prepare("INSERT OR IGNORE INTO api_keys(key_sha256, tenant_id, name, created_ms) VALUES(?, ?, ?, ?)");
+  auto& st = s.Prepare("INSERT INTO api_keys(key_sha256, tenant_id, name, created_ms) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING");
   st.Bind(1, crypto::Sha256Hex(api_key)).Bind(2, tenant_id).Bind(3, name).Bind(4, clock_.NowMs());
   return st.Run();
 }

@@ -10,7 +10,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "knowledge/knowledge_base.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 
 namespace CLI {
 class App;

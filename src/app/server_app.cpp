@@ -130,8 +130,11 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
   std::error_code ec;
   fs::create_directories(config.storage.data_dir, ec);
   if (ec) return Unavailable("cannot create data dir " + config.storage.data_dir + ": " + ec.message());
-  std::string db_path = (fs::path(config.storage.data_dir) / "kefu.db").string();
+  const std::string db_path = config.storage.url.empty()
+                                  ? (fs::path(config.storage.data_dir) / "kefu.db").string()
+                                  : config.storage.url;
   storage::DatabaseOptions options;
+  options.pool_size = config.storage.pool_size;
   options.busy_timeout_ms = config.storage.busy_timeout_ms;
   options.read_connections = config.storage.read_connections;
   options.group_commit = config.storage.group_commit;

@@ -39,6 +39,11 @@ struct ServerConfig {
 
 struct StorageConfig {
   std::string data_dir = "./data";      // SQLite database and other state
+  // Where the database is: "" = SQLite at data_dir/kefu.db (as before);
+  // "sqlite:///path/kefu.db"; or "postgresql://user@host:port/db" (any libpq
+  // URI; docs/operations.md, PostgreSQL).
+  std::string url;
+  int pool_size = 8;                    // PostgreSQL: connections in the pool
   int busy_timeout_ms = 5'000;
   // Read-only SQLite connections beside the writer; 0 = reads share the
   // writer connection (faster on the 2-core machine we measure on: a reader

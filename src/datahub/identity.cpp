@@ -61,7 +61,6 @@ json MergeAudit::ToJson() const {
 Result<std::string> IdentityService::Canonical(storage::Session& s, const std::string& tenant,
                                                const std::string& customer_id) {
   auto& st = s.Prepare("SELECT merged_into FROM customers WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, customer_id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("customer " + customer_id + " not found");
@@ -75,7 +74,6 @@ Result<std::vector<std::string>> IdentityService::ClusterIds(storage::Session& s
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, customer_id));
   std::vector<std::string> ids = {root};
   auto& st = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND merged_into = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, root);
   while (true) {
     KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -97,9 +95,8 @@ Status IdentityService::Suggest(storage::Session& s, const std::string& tenant, 
   const std::string& lo = std::min(a, b);
   const std::string& hi = std::max(a, b);
   auto& st = s.Prepare(
-      "INSERT OR IGNORE INTO merge_suggestions(tenant_id, customer_a, customer_b, reason, status, created_ms) "
-      "VALUES(?, ?, ?, ?, 'open', ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+      "INSERT INTO merge_suggestions(tenant_id, customer_a, customer_b, reason, status, created_ms) "
+      "VALUES(?, ?, ?, ?, 'open', ?) ON CONFLICT DO NOTHING");
   st.Bind(1, tenant).Bind(2, lo).Bind(3, hi).Bind(4, reason).Bind(5, clock_.NowMs());
   KEFU_RETURN_IF_ERROR(st.Run());
   created += s.Changes();
@@ -113,19 +110,16 @@ Status IdentityService::MergeLocked(storage::Session& s, const std::string& tena
   KEFU_ASSIGN_OR_RETURN(std::string other, Canonical(s, tenant, secondary));
   if (root == other) return FailedPrecondition(primary + " and " + secondary + " are already one customer");
   auto& up = s.Prepare("UPDATE customers SET merged_into = ? WHERE tenant_id = ? AND (id = ? OR merged_into = ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   up.Bind(1, root).Bind(2, tenant).Bind(3, other).Bind(4, other);
   KEFU_RETURN_IF_ERROR(up.Run());
   auto& audit = s.Prepare(
       "INSERT INTO customer_merges(tenant_id, action, primary_id, secondary_id, reason, actor, created_ms) "
       "VALUES(?, 'merge', ?, ?, ?, ?, ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   audit.Bind(1, tenant).Bind(2, root).Bind(3, other).Bind(4, reason).Bind(5, actor).Bind(6, clock_.NowMs());
   KEFU_RETURN_IF_ERROR(audit.Run());
   auto& sug = s.Prepare(
       "UPDATE merge_suggestions SET status = 'accepted' WHERE tenant_id = ? AND status = 'open' AND "
       "((customer_a = ? AND customer_b = ?) OR (customer_a = ? AND customer_b = ?))");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   sug.Bind(1, tenant).Bind(2, root).Bind(3, other).Bind(4, other).Bind(5, root);
   return sug.Run();
 }
@@ -137,14 +131,12 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, customer_id));
   for (const auto& id : ids) {
     auto& find = s.Prepare("SELECT customer_id FROM customer_identities WHERE tenant_id = ? AND kind = ? AND value = ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     find.Bind(1, tenant).Bind(2, id.kind).Bind(3, id.value);
     KEFU_ASSIGN_OR_RETURN(bool row, find.Step());
     if (!row) {
       auto& ins = s.Prepare(
           "INSERT INTO customer_identities(tenant_id, kind, value, customer_id, source, created_ms) "
           "VALUES(?, ?, ?, ?, ?, ?)");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       ins.Bind(1, tenant).Bind(2, id.kind).Bind(3, id.value).Bind(4, customer_id).Bind(5, source).Bind(6,
                                                                                                     clock_.NowMs());
       KEFU_RETURN_IF_ERROR(ins.Run());
@@ -166,7 +158,6 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
   }
   // Same name and city: a weak signal.
   auto& me = s.Prepare("SELECT name, COALESCE(city, '') FROM customers WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   me.Bind(1, tenant).Bind(2, customer_id);
   KEFU_ASSIGN_OR_RETURN(bool found, me.Step());
   if (found) {
@@ -175,7 +166,6 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
     if (!name.empty() && !city.empty()) {
       std::vector<std::string> same;
       auto& q = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND name = ? AND city = ? AND id != ? LIMIT 5");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       q.Bind(1, tenant).Bind(2, name).Bind(3, city).Bind(4, customer_id);
       while (true) {
         KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -196,7 +186,6 @@ Result<std::string> IdentityService::Resolve(const std::string& tenant, const st
   KEFU_ASSIGN_OR_RETURN(std::string v, NormalizeIdentity(kind, value));
   auto s = db_.Read();
   auto& find = s.Prepare("SELECT customer_id FROM customer_identities WHERE tenant_id = ? AND kind = ? AND value = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   find.Bind(1, tenant).Bind(2, kind).Bind(3, v);
   KEFU_ASSIGN_OR_RETURN(bool row, find.Step());
   if (!row) return NotFound("no customer has " + kind + " " + v);
@@ -217,9 +206,8 @@ Result<std::string> IdentityService::ResolveOrCreate(const std::string& tenant, 
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
   auto& ins = s.Prepare(
-      "INSERT OR IGNORE INTO customers(tenant_id, id, name, phone, email, created_ms, updated_ms) "
-      "VALUES(?, ?, '', ?, ?, ?, ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+      "INSERT INTO customers(tenant_id, id, name, phone, email, created_ms, updated_ms) "
+      "VALUES(?, ?, '', ?, ?, ?, ?) ON CONFLICT DO NOTHING");
   ins.Bind(1, tenant).Bind(2, id);
   if (kind == "phone") ins.Bind(3, v);
   else ins.BindNull(3);
@@ -250,13 +238,11 @@ Status IdentityService::Unmerge(const std::string& tenant, const std::string& cu
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, customer_id));
   if (root == customer_id) return FailedPrecondition("customer " + customer_id + " is not merged into another");
   auto& up = s.Prepare("UPDATE customers SET merged_into = NULL WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   up.Bind(1, tenant).Bind(2, customer_id);
   KEFU_RETURN_IF_ERROR(up.Run());
   auto& audit = s.Prepare(
       "INSERT INTO customer_merges(tenant_id, action, primary_id, secondary_id, reason, actor, created_ms) "
       "VALUES(?, 'unmerge', ?, ?, ?, ?, ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   audit.Bind(1, tenant).Bind(2, root).Bind(3, customer_id).Bind(4, reason).Bind(5, actor).Bind(6, clock_.NowMs());
   KEFU_RETURN_IF_ERROR(audit.Run());
   return tx.Commit();
@@ -268,7 +254,6 @@ Result<std::vector<MergeSuggestion>> IdentityService::Suggestions(const std::str
   auto& st = s.Prepare(
       "SELECT id, customer_a, customer_b, reason, status, created_ms FROM merge_suggestions "
       "WHERE tenant_id = ? AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, status).Bind(3, status).Bind(4, limit);
   std::vector<MergeSuggestion> out;
   while (true) {
@@ -282,7 +267,6 @@ Result<std::vector<MergeSuggestion>> IdentityService::Suggestions(const std::str
 Status IdentityService::RejectSuggestion(const std::string& tenant, int64_t id, const std::string& actor) {
   auto s = db_.Lock();
   auto& st = s.Prepare("SELECT status FROM merge_suggestions WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("merge suggestion " + std::to_string(id) + " not found");
@@ -291,7 +275,6 @@ Status IdentityService::RejectSuggestion(const std::string& tenant, int64_t id, 
   if (status != "open") return FailedPrecondition("merge suggestion " + std::to_string(id) + " is " + status);
   (void)actor;
   auto& up = s.Prepare("UPDATE merge_suggestions SET status = 'rejected' WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   up.Bind(1, tenant).Bind(2, id);
   return up.Run();
 }
@@ -301,7 +284,6 @@ Result<std::vector<MergeAudit>> IdentityService::Audit(const std::string& tenant
   auto& st = s.Prepare(
       "SELECT id, action, primary_id, secondary_id, reason, actor, created_ms FROM customer_merges "
       "WHERE tenant_id = ? ORDER BY id DESC LIMIT ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, limit);
   std::vector<MergeAudit> out;
   while (true) {

@@ -1,6 +1,7 @@
 #include "datahub/identity.h"
 
 #include "datahub/test_util.h"
+#include "storage/testing.h"
 
 namespace kefu::datahub {
 namespace {
@@ -12,6 +13,7 @@ class IdentityTest : public DatahubTest {
  protected:
   void SetUp() override {
     DatahubTest::SetUp();
+    if (IsSkipped()) return;
     json crm = json::array({{{"id", "C1"},
                              {"name", "张伟"},
                              {"city", "杭州"},
@@ -34,7 +36,11 @@ TEST(NormalizeIdentity, PhonesAndEmails) {
   EXPECT_FALSE(IsStrongIdentity("device_id"));
 }
 
-TEST_F(IdentityTest, StrongIdentifierMergesAutomaticallyAndUnmergeRestores) {
+// On SQLite and on PostgreSQL (skipped without a test server: storage/testing.h).
+INSTANTIATE_TEST_SUITE_P(Engines, IdentityTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(IdentityTest, StrongIdentifierMergesAutomaticallyAndUnmergeRestores) {
   // The app knows the same person by app user id and phone number.
   json app = json::array({{{"id", "APP-77"},
                            {"name", "Zhang Wei"},
@@ -73,7 +79,7 @@ TEST_F(IdentityTest, StrongIdentifierMergesAutomaticallyAndUnmergeRestores) {
   EXPECT_EQ(identity_->Merge("t1", "C1", "APP-77", "", "x").code(), ErrorCode::kFailedPrecondition);
 }
 
-TEST_F(IdentityTest, WeakIdentifiersOnlySuggest) {
+TEST_P(IdentityTest, WeakIdentifiersOnlySuggest) {
   json wechat = json::array({{{"id", "WX-1"},
                               {"name", "微信用户"},
                               {"identities", json::array({{{"kind", "device_id"}, {"value", "dev-1"}},
@@ -91,7 +97,7 @@ TEST_F(IdentityTest, WeakIdentifiersOnlySuggest) {
   EXPECT_EQ(identity_->Suggestions("t1", "accepted", 10)->size(), 1u);
 }
 
-TEST_F(IdentityTest, SameNameAndCitySuggestsAndCanBeRejected) {
+TEST_P(IdentityTest, SameNameAndCitySuggestsAndCanBeRejected) {
   json store = json::array({{{"id", "POS-9"}, {"name", "张伟"}, {"city", "杭州"}}});
   ASSERT_EQ(Ingest(Kind::kCustomers, store, "pos").created, 1);
   auto open = identity_->Suggestions("t1", "open", 10);
@@ -103,7 +109,7 @@ TEST_F(IdentityTest, SameNameAndCitySuggestsAndCanBeRejected) {
   EXPECT_EQ(identity_->RejectSuggestion("t1", 999, "agent").code(), ErrorCode::kNotFound);
 }
 
-TEST_F(IdentityTest, UnknownIdentityCreatesACustomerOnce) {
+TEST_P(IdentityTest, UnknownIdentityCreatesACustomerOnce) {
   auto a = identity_->ResolveOrCreate("t1", "wechat_unionid", "uX");
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->rfind("U-", 0), 0u);

@@ -314,7 +314,6 @@ bool IsRowError(const Status& s) {
 
 Status RequireCustomer(storage::Session& s, const std::string& tenant, const std::string& id) {
   auto& st = s.Prepare("SELECT 1 FROM customers WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   st.Reset();
@@ -353,7 +352,6 @@ class BatchWriter {
     auto& find = s_.Prepare(
         "SELECT hash, version, updated_ms FROM dh_records WHERE tenant_id = ? AND kind = ? AND source = ? AND "
         "source_id = ?");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     find.Bind(1, tenant_).Bind(2, KindName(kind_)).Bind(3, source_).Bind(4, id);
     KEFU_ASSIGN_OR_RETURN(bool exists, find.Step());
     RowOutcome out;
@@ -383,7 +381,6 @@ class BatchWriter {
         "INSERT INTO dh_records(tenant_id, kind, source, source_id, entity_id, hash, version, updated_ms) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tenant_id, kind, source, source_id) DO UPDATE SET "
         "hash = ?6, version = ?7, updated_ms = ?8");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     put.Bind(1, tenant_).Bind(2, KindName(kind_)).Bind(3, source_).Bind(4, id).Bind(5, id).Bind(6, hash);
     put.Bind(7, version).Bind(8, incoming.value_or(0));
     KEFU_RETURN_IF_ERROR(put.Run());
@@ -424,8 +421,7 @@ class BatchWriter {
         "INSERT INTO customers(tenant_id, id, name, phone, email, tier, city, gender, birthday, created_ms, "
         "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(tenant_id, id) DO UPDATE SET "
         "name = ?3, phone = ?4, email = ?5, tier = ?6, city = ?7, gender = ?8, birthday = ?9, "
-        "created_ms = CASE WHEN ?12 THEN ?10 ELSE created_ms END, updated_ms = ?11");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
+        "created_ms = CASE WHEN ?12 THEN ?10 ELSE customers.created_ms END, updated_ms = ?11");
     st.Bind(1, tenant_).Bind(2, id).Bind(3, Str(r, "name")).Bind(4, OptStr(r, "phone")).Bind(5, OptStr(r, "email"));
     st.Bind(6, Str(r, "tier", "normal")).Bind(7, OptStr(r, "city")).Bind(8, OptStr(r, "gender"));
     st.Bind(9, OptStr(r, "birthday")).Bind(10, OptInt(r, "created_ms").value_or(now_));
@@ -438,9 +434,8 @@ class BatchWriter {
     auto& st = s_.Prepare(
         "INSERT INTO products(tenant_id, id, name, category, brand, price_cents, stock, description, attrs_json) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, COALESCE(?7, 0), ?8, ?9) ON CONFLICT(tenant_id, id) DO UPDATE SET "
-        "name = ?3, category = ?4, brand = ?5, price_cents = ?6, stock = COALESCE(?7, stock), description = ?8, "
+        "name = ?3, category = ?4, brand = ?5, price_cents = ?6, stock = COALESCE(?7, products.stock), description = ?8, "
         "attrs_json = ?9");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     st.Bind(1, tenant_).Bind(2, id).Bind(3, Str(r, "name")).Bind(4, Str(r, "category")).Bind(5, Str(r, "brand"));
     st.Bind(6, r["price_cents"].get<int64_t>()).Bind(7, OptInt(r, "stock")).Bind(8, Str(r, "description"));
     st.Bind(9, r.value("attrs", json::object()).dump());
@@ -449,7 +444,6 @@ class BatchWriter {
 
   Status Inventory(const json& r, const std::string& id) {
     auto& st = s_.Prepare("UPDATE products SET stock = ? WHERE tenant_id = ? AND id = ?");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     st.Bind(1, r["stock"].get<int64_t>()).Bind(2, tenant_).Bind(3, id);
     KEFU_RETURN_IF_ERROR(st.Run());
     if (s_.Changes() == 0) return NotFound("product_id: unknown product '" + id + "' (ingest the product first)");
@@ -471,8 +465,7 @@ class BatchWriter {
         "tracking_no, created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
         "ON CONFLICT(tenant_id, id) DO UPDATE SET customer_id = ?3, status = ?4, total_cents = ?5, "
         "items_json = ?6, address = ?7, carrier = ?8, tracking_no = ?9, created_ms = ?10, "
-        "updated_ms = MAX(updated_ms, ?11)");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
+        "updated_ms = CASE WHEN orders.updated_ms > ?11 THEN orders.updated_ms ELSE ?11 END");
     st.Bind(1, tenant_).Bind(2, id).Bind(3, customer).Bind(4, Str(r, "status")).Bind(5, r["total_cents"].get<int64_t>());
     st.Bind(6, items.dump()).Bind(7, Str(r, "address")).Bind(8, OptStr(r, "carrier")).Bind(9, OptStr(r, "tracking_no"));
     st.Bind(10, created).Bind(11, OptInt(r, "updated_ms").value_or(created));
@@ -483,14 +476,12 @@ class BatchWriter {
     std::string order = r["order_id"];
     int64_t ts = r["ts_ms"];
     auto& ord = s_.Prepare("SELECT status FROM orders WHERE tenant_id = ? AND id = ?");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     ord.Bind(1, tenant_).Bind(2, order);
     KEFU_ASSIGN_OR_RETURN(bool found, ord.Step());
     if (!found) return NotFound("order_id: unknown order '" + order + "' (ingest the order first)");
     std::string order_status = ord.Text(0);
     ord.Reset();
     auto& last = s_.Prepare("SELECT MAX(ts_ms) FROM logistics_events WHERE tenant_id = ? AND order_id = ?");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     last.Bind(1, tenant_).Bind(2, order);
     KEFU_ASSIGN_OR_RETURN(bool has, last.Step());
     std::optional<int64_t> prev_max = has ? last.OptInt(0) : std::nullopt;
@@ -498,7 +489,6 @@ class BatchWriter {
     auto& ins = s_.Prepare(
         "INSERT INTO logistics_events(tenant_id, order_id, ts_ms, status, location, description) "
         "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     ins.Bind(1, tenant_).Bind(2, order).Bind(3, ts).Bind(4, Str(r, "status")).Bind(5, Str(r, "location"));
     ins.Bind(6, Str(r, "description"));
     KEFU_RETURN_IF_ERROR(ins.Run());
@@ -508,7 +498,6 @@ class BatchWriter {
         "SELECT status, ts_ms FROM logistics_events WHERE tenant_id = ? AND order_id = ? ORDER BY ts_ms DESC, "
         "CASE status WHEN 'delivered' THEN 4 WHEN 'out_for_delivery' THEN 3 WHEN 'in_transit' THEN 2 ELSE 1 END "
         "DESC LIMIT 1");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     latest.Bind(1, tenant_).Bind(2, order);
     KEFU_ASSIGN_OR_RETURN(bool any, latest.Step());
     if (!any) return Status::Ok();
@@ -518,8 +507,9 @@ class BatchWriter {
     static const std::string_view kShipping[] = {"paid", "shipped", "in_transit", "out_for_delivery", "delivered"};
     bool in_flow = std::find(std::begin(kShipping), std::end(kShipping), order_status) != std::end(kShipping);
     std::string next = in_flow && LogisticsRank(status) > 0 ? std::string(OrderStatusForLogistics(status)) : order_status;
-    auto& up = s_.Prepare("UPDATE orders SET status = ?, updated_ms = MAX(updated_ms, ?) WHERE tenant_id = ? AND id = ?");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
+    auto& up = s_.Prepare(
+        "UPDATE orders SET status = ?1, updated_ms = CASE WHEN updated_ms > ?2 THEN updated_ms ELSE ?2 END "
+        "WHERE tenant_id = ?3 AND id = ?4");
     up.Bind(1, next).Bind(2, latest_ts).Bind(3, tenant_).Bind(4, order);
     return up.Run();
   }
@@ -532,7 +522,6 @@ class BatchWriter {
         "created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(tenant_id, id) "
         "DO UPDATE SET customer_id = ?3, order_id = ?4, subject = ?5, body = ?6, status = ?7, priority = ?8, "
         "channel = ?9, created_ms = ?10, updated_ms = ?11");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     st.Bind(1, tenant_).Bind(2, id).Bind(3, Str(r, "customer_id")).Bind(4, OptStr(r, "order_id"));
     st.Bind(5, Str(r, "subject")).Bind(6, Str(r, "body")).Bind(7, Str(r, "status")).Bind(8, Str(r, "priority", "normal"));
     st.Bind(9, Str(r, "channel")).Bind(10, created).Bind(11, OptInt(r, "updated_ms").value_or(created));
@@ -544,7 +533,6 @@ class BatchWriter {
     auto& st = s_.Prepare(
         "INSERT INTO browsing_events(tenant_id, id, customer_id, device_id, ts_ms, type, product_id, url, query) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     st.Bind(1, tenant_).Bind(2, id).Bind(3, OptStr(r, "customer_id")).Bind(4, OptStr(r, "device_id"));
     st.Bind(5, r["ts_ms"].get<int64_t>()).Bind(6, Str(r, "type")).Bind(7, OptStr(r, "product_id"));
     st.Bind(8, Str(r, "url")).Bind(9, Str(r, "query"));
@@ -559,7 +547,6 @@ class BatchWriter {
     auto& st = s_.Prepare(
         "INSERT INTO transactions(tenant_id, id, customer_id, order_id, ts_ms, type, method, amount_cents, "
         "currency, status, card_last4) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    KEFU_RETURN_IF_ERROR(s_.PrepareStatus());
     st.Bind(1, tenant_).Bind(2, id).Bind(3, Str(r, "customer_id")).Bind(4, OptStr(r, "order_id"));
     st.Bind(5, r["ts_ms"].get<int64_t>()).Bind(6, Str(r, "type")).Bind(7, Str(r, "method"));
     st.Bind(8, r["amount_cents"].get<int64_t>()).Bind(9, Str(r, "currency", "CNY")).Bind(10, Str(r, "status"));
@@ -626,7 +613,6 @@ Result<IngestReport> IngestService::Ingest(const std::string& tenant, Kind kind,
   KEFU_RETURN_IF_ERROR(tx.status());
   {
     auto& t = s.Prepare("SELECT 1 FROM tenants WHERE id = ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     t.Bind(1, tenant);
     KEFU_ASSIGN_OR_RETURN(bool row, t.Step());
     t.Reset();
@@ -647,16 +633,13 @@ Result<IngestReport> IngestService::Ingest(const std::string& tenant, Kind kind,
     }
     std::string id = RecordId(kind, *valid);
     auto& sp = s.Prepare("SAVEPOINT dh_row");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     KEFU_RETURN_IF_ERROR(sp.Run());
     auto outcome = writer.Row(*valid, id);
     if (!outcome.ok()) {
       auto& rb = s.Prepare("ROLLBACK TO dh_row");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       KEFU_RETURN_IF_ERROR(rb.Run());
     }
     auto& rel = s.Prepare("RELEASE dh_row");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     KEFU_RETURN_IF_ERROR(rel.Run());
     if (!outcome.ok()) {
       if (!IsRowError(outcome.status())) return outcome.status();

@@ -33,7 +33,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "datahub/identity.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 
 namespace kefu::datahub {
 

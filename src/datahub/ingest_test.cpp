@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "datahub/test_util.h"
+#include "storage/testing.h"
 
 namespace kefu::datahub {
 namespace {
@@ -16,6 +17,7 @@ class IngestTest : public DatahubTest {
  protected:
   void SetUp() override {
     DatahubTest::SetUp();
+    if (IsSkipped()) return;
     ASSERT_EQ(Ingest(Kind::kCustomers, json::array({{{"id", "C1"}, {"name", "张伟"}, {"phone", "13800000001"}}}))
                   .accepted,
               1);
@@ -37,7 +39,11 @@ const std::string& ReasonOf(const IngestReport& r, size_t index) {
   return kNone;
 }
 
-TEST_F(IngestTest, RejectsBadRowsWithReasonsAndCommitsTheGoodOnes) {
+// On SQLite and on PostgreSQL (skipped without a test server: storage/testing.h).
+INSTANTIATE_TEST_SUITE_P(Engines, IngestTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(IngestTest, RejectsBadRowsWithReasonsAndCommitsTheGoodOnes) {
   json batch = json::array({
       Order("O1", kT0),                                                          // 0 good
       {{"id", "O2"}, {"customer_id", "C1"}, {"status", "paid"}, {"total_cents", "1000"},
@@ -69,7 +75,7 @@ TEST_F(IngestTest, RejectsBadRowsWithReasonsAndCommitsTheGoodOnes) {
   EXPECT_TRUE(store_->GetOrder("t1", "O1").ok());
 }
 
-TEST_F(IngestTest, SameContentAgainIsUnchanged) {
+TEST_P(IngestTest, SameContentAgainIsUnchanged) {
   json batch = json::array({Order("O1", kT0), Order("O2", kT0 + 1)});
   IngestReport first = Ingest(Kind::kOrders, batch);
   EXPECT_EQ(first.created, 2);
@@ -80,7 +86,7 @@ TEST_F(IngestTest, SameContentAgainIsUnchanged) {
   EXPECT_EQ(Scalar("SELECT MAX(version) FROM dh_records WHERE kind = 'orders'"), 1);
 }
 
-TEST_F(IngestTest, EntitiesUpdateOnlyWithNewerVersions) {
+TEST_P(IngestTest, EntitiesUpdateOnlyWithNewerVersions) {
   json o = Order("O1", kT0);
   o["updated_ms"] = kT0 + 10;
   EXPECT_EQ(Ingest(Kind::kOrders, json::array({o})).created, 1);
@@ -98,7 +104,7 @@ TEST_F(IngestTest, EntitiesUpdateOnlyWithNewerVersions) {
   EXPECT_EQ(store_->GetOrder("t1", "O1")->status, "cancelled");
 }
 
-TEST_F(IngestTest, EventsAreImmutable) {
+TEST_P(IngestTest, EventsAreImmutable) {
   json e = {{"id", "E1"}, {"customer_id", "C1"}, {"ts_ms", kT0}, {"type", "product_view"}, {"product_id", "P1"}};
   EXPECT_EQ(Ingest(Kind::kBrowsing, json::array({e})).created, 1);
   json changed = e;
@@ -117,7 +123,7 @@ TEST_F(IngestTest, EventsAreImmutable) {
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM dh_records WHERE kind = 'browsing'"), 1);
 }
 
-TEST_F(IngestTest, OutOfOrderLogisticsAreReconciledByEventTime) {
+TEST_P(IngestTest, OutOfOrderLogisticsAreReconciledByEventTime) {
   ASSERT_EQ(Ingest(Kind::kOrders, json::array({Order("O1", kT0)})).created, 1);
   json delivered = {{"order_id", "O1"}, {"ts_ms", kT0 + 3000}, {"status", "delivered"}, {"location", "杭州"}};
   json picked = {{"order_id", "O1"}, {"ts_ms", kT0 + 1000}, {"status", "picked_up"}, {"location", "广州"}};
@@ -142,14 +148,14 @@ TEST_F(IngestTest, OutOfOrderLogisticsAreReconciledByEventTime) {
   EXPECT_NE(r3.rejected[0].reason.find("unknown order"), std::string::npos);
 }
 
-TEST_F(IngestTest, LogisticsDoNotReopenCancelledOrders) {
+TEST_P(IngestTest, LogisticsDoNotReopenCancelledOrders) {
   ASSERT_EQ(Ingest(Kind::kOrders, json::array({Order("O1", kT0, "refunding")})).created, 1);
   json ev = {{"order_id", "O1"}, {"ts_ms", kT0 + 10}, {"status", "delivered"}};
   EXPECT_EQ(Ingest(Kind::kLogistics, json::array({ev})).accepted, 1);
   EXPECT_EQ(store_->GetOrder("t1", "O1")->status, "refunding");
 }
 
-TEST_F(IngestTest, OversizedBatchIsRejectedWhole) {
+TEST_P(IngestTest, OversizedBatchIsRejectedWhole) {
   json batch = json::array();
   for (int i = 0; i < 1001; ++i) batch.push_back(Order("O" + std::to_string(i), kT0));
   auto r = ingest_->Ingest("t1", Kind::kOrders, "src", batch);
@@ -158,7 +164,7 @@ TEST_F(IngestTest, OversizedBatchIsRejectedWhole) {
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM orders"), 0);
 }
 
-TEST_F(IngestTest, WholeBatchErrors) {
+TEST_P(IngestTest, WholeBatchErrors) {
   EXPECT_EQ(ingest_->Ingest("nope", Kind::kOrders, "src", json::array()).status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(ingest_->Ingest("t1", Kind::kOrders, "bad source", json::array()).status().code(),
             ErrorCode::kInvalidArgument);
@@ -166,7 +172,7 @@ TEST_F(IngestTest, WholeBatchErrors) {
             ErrorCode::kInvalidArgument);
 }
 
-TEST_F(IngestTest, ARowIsAllOrNothing) {
+TEST_P(IngestTest, ARowIsAllOrNothing) {
   // A rejected customer leaves neither the customer row nor identities behind.
   json bad = {{"id", "C2"}, {"name", "李娜"}, {"identities", json::array({{{"kind", "fax"}, {"value", "1"}}})}};
   IngestReport r = Ingest(Kind::kCustomers, json::array({bad}));
@@ -185,7 +191,7 @@ TEST_F(IngestTest, ARowIsAllOrNothing) {
   EXPECT_NE(full_pan.rejected[0].reason.find("card_last4"), std::string::npos);
 }
 
-TEST_F(IngestTest, InventoryAndProducts) {
+TEST_P(IngestTest, InventoryAndProducts) {
   json p = {{"id", "P1"}, {"name", "耳机"}, {"category", "数码"}, {"price_cents", 249900}, {"stock", 5}};
   EXPECT_EQ(Ingest(Kind::kProducts, json::array({p})).created, 1);
   json inv = {{"product_id", "P1"}, {"stock", 2}, {"updated_ms", kT0 + 1}};
@@ -203,7 +209,7 @@ TEST_F(IngestTest, InventoryAndProducts) {
   EXPECT_EQ(store_->GetProduct("t1", "P1")->price_cents, 199900);
 }
 
-TEST_F(IngestTest, CsvRowsBecomeTypedRecords) {
+TEST_P(IngestTest, CsvRowsBecomeTypedRecords) {
   std::vector<std::string> header = {"id", "customer_id", "status", "total_cents", "items", "created_ms", "carrier"};
   auto rec = IngestService::RecordFromCsv(
       Kind::kOrders, header,
@@ -217,7 +223,7 @@ TEST_F(IngestTest, CsvRowsBecomeTypedRecords) {
   EXPECT_FALSE(IngestService::RecordFromCsv(Kind::kOrders, header, {"O2"}).ok());
 }
 
-TEST_F(IngestTest, SchemasDescribeEveryKind) {
+TEST_P(IngestTest, SchemasDescribeEveryKind) {
   for (Kind k : kAllKinds) {
     json s = IngestService::RecordSchema(k);
     EXPECT_EQ(s["type"], "object");

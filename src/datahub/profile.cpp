@@ -54,7 +54,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& st = s.Prepare(
         "SELECT name, phone, email, tier, city, gender, birthday, created_ms FROM customers "
         "WHERE tenant_id = ? AND id = ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, root);
     KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return NotFound("customer " + root + " not found");
@@ -72,7 +71,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
   for (const auto& id : ids) {
     auto& st = s.Prepare(
         "SELECT kind, value, source, created_ms FROM customer_identities INDEXED BY identities_by_customer WHERE tenant_id = ? AND customer_id = ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -90,7 +88,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& agg = s.Prepare(
         "SELECT COUNT(*), COALESCE(SUM(total_cents), 0), MAX(created_ms), MIN(created_ms) FROM orders "
         "WHERE tenant_id = ? AND customer_id = ? AND status NOT IN ('pending_payment', 'cancelled', 'refunded')");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     agg.Bind(1, tenant).Bind(2, id);
     KEFU_ASSIGN_OR_RETURN(bool row, agg.Step());
     if (row && agg.Int(0) > 0) {
@@ -103,7 +100,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& st = s.Prepare(
         "SELECT id, status, total_cents, items_json, carrier, tracking_no, created_ms, updated_ms FROM orders "
         "WHERE tenant_id = ? AND customer_id = ? ORDER BY created_ms DESC LIMIT ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id).Bind(3, o.recent_orders);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
@@ -128,7 +124,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
         "SELECT status, ts_ms, location, description FROM logistics_events WHERE tenant_id = ? AND order_id = ? "
         "ORDER BY ts_ms DESC, CASE status WHEN 'delivered' THEN 4 WHEN 'out_for_delivery' THEN 3 WHEN 'in_transit' "
         "THEN 2 ELSE 1 END DESC LIMIT 1");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, ord["id"].get<std::string>());
     KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
     if (r) {
@@ -151,7 +146,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN type = 'payment' THEN amount_cents ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN type != 'payment' THEN amount_cents ELSE 0 END), 0) FROM transactions "
         "INDEXED BY transactions_by_customer WHERE tenant_id = ? AND customer_id = ? AND status = 'succeeded'");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     agg.Bind(1, tenant).Bind(2, id);
     KEFU_ASSIGN_OR_RETURN(bool row, agg.Step());
     if (row) {
@@ -163,7 +157,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& st = s.Prepare(
         "SELECT id, order_id, ts_ms, type, method, amount_cents, currency, status, card_last4 FROM transactions "
         "INDEXED BY transactions_by_customer WHERE tenant_id = ? AND customer_id = ? ORDER BY ts_ms DESC LIMIT ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id).Bind(3, o.transactions);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
@@ -212,7 +205,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& st = s.Prepare(
         "SELECT id, order_id, subject, status, priority, channel, created_ms, updated_ms FROM tickets "
         "WHERE tenant_id = ? AND customer_id = ? AND status IN ('open', 'pending') ORDER BY updated_ms DESC LIMIT ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id).Bind(3, o.tickets);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -233,7 +225,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
   json browsing = json::array();
   auto browse = [&](const char* sql, const std::string& key) -> Status {
     auto& st = s.Prepare(sql);
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, key).Bind(3, o.browsing);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -268,7 +259,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& st = s.Prepare(
         "SELECT id, channel, status, created_ms, updated_ms FROM conversations WHERE tenant_id = ? AND "
         "customer_id = ? ORDER BY created_ms DESC LIMIT ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id).Bind(3, o.conversations);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -286,7 +276,6 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
     auto& st = s.Prepare(
         "SELECT seq, created_ms, meta_json FROM messages WHERE conversation_id = ? AND role = 'customer' "
         "ORDER BY seq DESC LIMIT ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, c["id"].get<std::string>()).Bind(2, o.messages_per_conversation);
     json emotions = json::array();
     while (true) {
@@ -317,7 +306,6 @@ Result<json> ProfileService::Conversations(const std::string& tenant, const std:
     auto& st = s.Prepare(
         "SELECT id, channel, status, created_ms, updated_ms FROM conversations WHERE tenant_id = ? AND "
         "customer_id = ? ORDER BY created_ms DESC LIMIT ?");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     st.Bind(1, tenant).Bind(2, id).Bind(3, limit);
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());

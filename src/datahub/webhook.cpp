@@ -16,7 +16,6 @@ Status WebhookVerifier::SetSecret(const std::string& tenant, const std::string& 
   auto& st = s.Prepare(
       "INSERT INTO ingest_webhook_secrets(tenant_id, secret, rotated_ms) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(tenant_id) DO UPDATE SET secret = ?2, rotated_ms = ?3");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, secret).Bind(3, clock_.NowMs());
   return st.Run();
 }
@@ -41,7 +40,6 @@ Status WebhookVerifier::Verify(const std::string& tenant, const std::string& tim
     return Unauthenticated("stale timestamp: outside the " + std::to_string(window_ms_ / 1000) + " s window");
   auto s = db_.Lock();
   auto& sec = s.Prepare("SELECT secret FROM ingest_webhook_secrets WHERE tenant_id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   sec.Bind(1, tenant);
   KEFU_ASSIGN_OR_RETURN(bool row, sec.Step());
   if (!row) return Unauthenticated("no webhook secret is set for this tenant");
@@ -51,11 +49,9 @@ Status WebhookVerifier::Verify(const std::string& tenant, const std::string& tim
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
   auto& prune = s.Prepare("DELETE FROM ingest_webhook_nonces WHERE tenant_id = ? AND ts_ms < ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   prune.Bind(1, tenant).Bind(2, now - 2 * window_ms_);
   KEFU_RETURN_IF_ERROR(prune.Run());
-  auto& ins = s.Prepare("INSERT OR IGNORE INTO ingest_webhook_nonces(tenant_id, signature, ts_ms) VALUES(?, ?, ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+  auto& ins = s.Prepare("INSERT INTO ingest_webhook_nonces(tenant_id, signature, ts_ms) VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
   ins.Bind(1, tenant).Bind(2, signature).Bind(3, ts_ms);
   KEFU_RETURN_IF_ERROR(ins.Run());
   if (s.Changes() == 0) return Conflict("replayed webhook: this signature was already accepted");

@@ -17,7 +17,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 
 namespace kefu::datahub {
 

@@ -176,7 +176,6 @@ Result<DemoRecords> BuildRecords(int64_t now) {
 Result<int64_t> CountRows(storage::Database& db, const char* sql, const std::string& tenant) {
   auto s = db.Lock();
   auto& st = s.Prepare(sql);
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   int64_t n = row ? st.Int(0) : 0;

@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "knowledge/knowledge_base.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 #include "tools/commerce_store.h"
 #include "tools/commerce_tools.h"
 

@@ -173,22 +173,28 @@ std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, i
 }
 
 Status ConversationStore::InsertLocked(storage::Session& s, Message& m, const std::string& meta_json) {
-  auto& q = s.Prepare("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?");
-  q.Bind(1, m.conversation_id);
-  KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
-  m.seq = (row ? q.Int(0) : 0) + 1;
-  q.Reset();
   m.created_ms = clock_.NowMs();
+  // The conversation's counter hands out the sequence number. The UPDATE
+  // locks the conversation's row until the transaction ends, so concurrent
+  // writers (PostgreSQL) take turns instead of both reading one MAX(seq).
+  auto& up = s.Prepare("UPDATE conversations SET updated_ms = ?, last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq");
+  up.Bind(1, m.created_ms).Bind(2, m.conversation_id);
+  KEFU_ASSIGN_OR_RETURN(bool row, up.Step());
+  if (!row) {
+    up.Reset();
+    return NotFound("conversation " + m.conversation_id + " does not exist");
+  }
+  m.seq = up.Int(0);
+  up.Reset();
   auto& ins = s.Prepare(
       "INSERT INTO messages(conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   ins.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.role).Bind(4, m.text).Bind(5, m.client_msg_id);
   ins.Bind(6, m.reply_to).Bind(7, meta_json).Bind(8, m.created_ms);
-  KEFU_RETURN_IF_ERROR(ins.Run());
-  m.id = s.LastInsertRowId();
-  auto& up = s.Prepare("UPDATE conversations SET updated_ms = ? WHERE id = ?");
-  up.Bind(1, m.created_ms).Bind(2, m.conversation_id);
-  return up.Run();
+  KEFU_ASSIGN_OR_RETURN(bool inserted, ins.Step());
+  m.id = inserted ? ins.Int(0) : 0;
+  ins.Reset();
+  return inserted ? Status::Ok() : Internal("message insert returned no id");
 }
 
 namespace {
@@ -222,7 +228,10 @@ Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string&
   AppendResult r;
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     r = AppendResult{};
-    auto& cst = s.Prepare("SELECT status FROM conversations WHERE id = ?");
+    // Locks the conversation's row (a no-op update) before the duplicate
+    // check, so two writers with one client_msg_id (PostgreSQL runs them
+    // concurrently) cannot both miss the other's message.
+    auto& cst = s.Prepare("UPDATE conversations SET last_seq = last_seq WHERE id = ? RETURNING status");
     cst.Bind(1, conversation_id);
     KEFU_ASSIGN_OR_RETURN(bool exists, cst.Step());
     if (!exists) return NotFound("conversation " + conversation_id + " does not exist");
@@ -259,6 +268,9 @@ Result<AppendResult> ConversationStore::AppendIdempotent(const std::string& conv
   AppendResult r;
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     r = AppendResult{};
+    auto& lock = s.Prepare("UPDATE conversations SET last_seq = last_seq WHERE id = ?");  // as above
+    lock.Bind(1, conversation_id);
+    KEFU_RETURN_IF_ERROR(lock.Run());
     KEFU_ASSIGN_OR_RETURN(bool found, FindByClientIdLocked(s, conversation_id, client_msg_id, r.message));
     if (found) {
       r.duplicate = true;

@@ -15,15 +15,22 @@
 #include "common/crypto.h"
 #include "common/random_testing.h"
 #include "storage/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::dialogue {
 namespace {
 
-class ConversationStoreTest : public ::testing::Test {
+// Every store test runs on SQLite and on PostgreSQL (skipped without a test
+// server: storage/testing.h).
+class ConversationStoreTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
-    ASSERT_TRUE(db.ok());
+    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
+      GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto location = storage::testdb::FreshLocation(GetParam());
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    auto db = storage::OpenWithSchema(*location);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());
     store_ = std::make_unique<ConversationStore>(*db_, clock_);
@@ -33,7 +40,10 @@ class ConversationStoreTest : public ::testing::Test {
   std::unique_ptr<ConversationStore> store_;
 };
 
-TEST_F(ConversationStoreTest, AppendsWithIncreasingSeqAndDedupesByClientId) {
+INSTANTIATE_TEST_SUITE_P(Engines, ConversationStoreTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(ConversationStoreTest, AppendsWithIncreasingSeqAndDedupesByClientId) {
   auto c = store_->Create("t1", "C1", "web");
   ASSERT_TRUE(c.ok());
   auto a = store_->AppendCustomerMessage(c->id, "m1", "你好", {});
@@ -59,7 +69,7 @@ TEST_F(ConversationStoreTest, AppendsWithIncreasingSeqAndDedupesByClientId) {
   ASSERT_EQ(after->size(), 1u);
 }
 
-TEST_F(ConversationStoreTest, TenantIsolationAndClosedConversations) {
+TEST_P(ConversationStoreTest, TenantIsolationAndClosedConversations) {
   auto c = store_->Create("t1", "C1", "web");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(store_->Get("other", c->id).status().code(), ErrorCode::kNotFound);
@@ -69,7 +79,7 @@ TEST_F(ConversationStoreTest, TenantIsolationAndClosedConversations) {
   EXPECT_EQ(store_->AppendCustomerMessage("c_missing", "m1", "x", {}).status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(ConversationStoreTest, UnansweredFindsMessagesWithoutReply) {
+TEST_P(ConversationStoreTest, UnansweredFindsMessagesWithoutReply) {
   auto c = store_->Create("t1", "C1", "web");
   auto a = store_->AppendCustomerMessage(c->id, "m1", "q1", {});
   auto b = store_->AppendCustomerMessage(c->id, "m2", "q2", {});
@@ -80,7 +90,7 @@ TEST_F(ConversationStoreTest, UnansweredFindsMessagesWithoutReply) {
   EXPECT_EQ((*u)[0].id, b->message.id);
 }
 
-TEST_F(ConversationStoreTest, CustomerTextsOfOneTenantSinceATime) {
+TEST_P(ConversationStoreTest, CustomerTextsOfOneTenantSinceATime) {
   ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t2','T2','w2',0)").ok());
   auto c = store_->Create("t1", "C1", "web");
   auto other = store_->Create("t2", "C9", "web");
@@ -101,7 +111,7 @@ TEST_F(ConversationStoreTest, CustomerTextsOfOneTenantSinceATime) {
   EXPECT_EQ(got.size(), 3u);
 }
 
-TEST_F(ConversationStoreTest, ContextRoundTrips) {
+TEST_P(ConversationStoreTest, ContextRoundTrips) {
   auto c = store_->Create("t1", "C1", "web");
   ASSERT_TRUE(store_->SaveContext(c->id, {{"last_order_id", "SO1"}}).ok());
   auto g = store_->GetById(c->id);
@@ -127,7 +137,7 @@ TEST(NewId, IsThePrefixAndExactlyTheSourcesBytes) {
   EXPECT_EQ(kIdRandomBytes * 8, 128u);
 }
 
-TEST_F(ConversationStoreTest, ConversationIdsComeFromTheRandomSource) {
+TEST_P(ConversationStoreTest, ConversationIdsComeFromTheRandomSource) {
   crypto::RecordingRandomSource fake;
   std::vector<std::string> ids;
   {
@@ -175,16 +185,26 @@ TEST(NewId, RealSourceIsUniqueAndUnbiased) {
   }
 }
 
-// On a database file (reader connections, group commit): writers racing on
-// one conversation get distinct, gapless seqs; a client_msg_id raced from
-// several threads is stored once; reads see every acknowledged message.
-TEST(ConversationStoreConcurrency, SeqsAndIdempotencyHoldUnderConcurrentWriters) {
+// On a database file (SQLite: reader connections, group commit) and on
+// PostgreSQL (concurrent transactions on a pool): writers racing on one
+// conversation get distinct, gapless seqs; a client_msg_id raced from several
+// threads is stored once; reads see every acknowledged message.
+class ConversationStoreConcurrency : public ::testing::TestWithParam<storage::Engine> {};
+
+INSTANTIATE_TEST_SUITE_P(Engines, ConversationStoreConcurrency, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(ConversationStoreConcurrency, SeqsAndIdempotencyHoldUnderConcurrentWriters) {
+  if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
+    GTEST_SKIP() << storage::testdb::kPostgresMissing;
   const auto dir = std::filesystem::temp_directory_path() / ("kefu_conv_store_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
     FakeClock clock;
-    auto db = storage::OpenWithSchema((dir / "kefu.db").string());
+    auto location = storage::testdb::FreshLocation(GetParam(), (dir / "kefu.db").string());
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    auto db = storage::OpenWithSchema(*location);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_GT((*db)->read_connections(), 0);
     ASSERT_TRUE((*db)->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());

@@ -2,6 +2,8 @@
 // real server (port 0) with real SQLite.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <set>
 
@@ -12,6 +14,7 @@
 #include "inbox/message_center.h"
 #include "inbox/routes.h"
 #include "storage/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::inbox {
 namespace {
@@ -21,15 +24,20 @@ using http::testing::Fetch;
 using http::testing::Headers;
 using nlohmann::json;
 
-class InboxTest : public ::testing::Test {
+class InboxTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kefu_inbox_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
+      GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test.begin(), test.end(), '/', '_');  // "SendListReadAck/postgresql"
+    dir_ = fs::temp_directory_path() / ("kefu_inbox_test_" + std::to_string(::getpid()) + "_" + test);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto db = storage::Database::Open((dir_ / "kefu.db").string());
-    ASSERT_TRUE(db.ok());
+    auto location = storage::testdb::FreshLocation(GetParam(), (dir_ / "kefu.db").string());
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    auto db = storage::Database::Open(*location);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     tenants_ = std::make_unique<api::TenantDirectory>(*db_, clock_);
@@ -97,7 +105,11 @@ class InboxTest : public ::testing::Test {
   std::unique_ptr<InboxRoutes> routes_;
 };
 
-TEST_F(InboxTest, SendListReadAck) {
+// On SQLite and on PostgreSQL (skipped without a test server: storage/testing.h).
+INSTANTIATE_TEST_SUITE_P(Engines, InboxTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(InboxTest, SendListReadAck) {
   auto a = center_->Send(Req("到货提醒"));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_TRUE(a->created);
@@ -142,7 +154,7 @@ TEST_F(InboxTest, SendListReadAck) {
   EXPECT_NE(metrics_.Render().find("kefu_inbox_messages_total{kind=\"proactive\"} 2"), std::string::npos);
 }
 
-TEST_F(InboxTest, IdempotencyKeyReturnsSameMessageAndRejectsOtherContent) {
+TEST_P(InboxTest, IdempotencyKeyReturnsSameMessageAndRejectsOtherContent) {
   auto first = center_->Send(Req("到货提醒", "proactive-42"));
   ASSERT_TRUE(first.ok());
   auto again = center_->Send(Req("到货提醒", "proactive-42"));
@@ -158,7 +170,7 @@ TEST_F(InboxTest, IdempotencyKeyReturnsSameMessageAndRejectsOtherContent) {
   EXPECT_EQ(center_->List("t1", "C0001", {})->messages.size(), 1u);
 }
 
-TEST_F(InboxTest, CursorPaginationAndExpiry) {
+TEST_P(InboxTest, CursorPaginationAndExpiry) {
   std::vector<int64_t> ids;
   for (int i = 0; i < 25; ++i) ids.push_back(center_->Send(Req("消息 " + std::to_string(i)))->message.id);
   ListQuery q;
@@ -201,7 +213,7 @@ TEST_F(InboxTest, CursorPaginationAndExpiry) {
   EXPECT_EQ(center_->List("t1", "C0001", {})->messages[0].id, ids.back());
 }
 
-TEST_F(InboxTest, RejectsBadMessages) {
+TEST_P(InboxTest, RejectsBadMessages) {
   auto code = [&](SendRequest r) { return center_->Send(r).status().code(); };
   SendRequest r = Req("x");
   r.kind = "spam";
@@ -229,7 +241,7 @@ TEST_F(InboxTest, RejectsBadMessages) {
   EXPECT_EQ(*center_->UnreadCount("t1", "C0001"), 0);
 }
 
-TEST_F(InboxTest, CustomerTokens) {
+TEST_P(InboxTest, CustomerTokens) {
   auto t = tokens_->Mint("t1", "C0001", 3600);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   auto id = tokens_->Verify(t->token);
@@ -259,7 +271,7 @@ TEST_F(InboxTest, CustomerTokens) {
   EXPECT_EQ(tokens_->Mint("t1", "C0001", 10).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(InboxTest, HttpAdminAndCustomerRoutes) {
+TEST_P(InboxTest, HttpAdminAndCustomerRoutes) {
   int port = StartServer();
   const Headers k1 = {{"Authorization", "Bearer key-one-0001"}, {"Content-Type", "application/json"}};
   const Headers k2 = {{"Authorization", "Bearer key-two-0002"}, {"Content-Type", "application/json"}};
@@ -336,7 +348,7 @@ TEST_F(InboxTest, HttpAdminAndCustomerRoutes) {
   EXPECT_EQ(Call(port, "GET", "/v1/me/inbox", nullptr, 401, app)["error"]["message"], "customer token has expired");
 }
 
-TEST_F(InboxTest, HttpWebhookAdminRoutes) {
+TEST_P(InboxTest, HttpWebhookAdminRoutes) {
   int port = StartServer();
   const Headers k1 = {{"Authorization", "Bearer key-one-0001"}, {"Content-Type", "application/json"}};
   const Headers k2 = {{"Authorization", "Bearer key-two-0002"}, {"Content-Type", "application/json"}};
@@ -367,7 +379,7 @@ TEST_F(InboxTest, HttpWebhookAdminRoutes) {
   EXPECT_EQ(Call(port, "GET", "/v1/webhooks/deliveries/" + did, nullptr, 200, k1)["delivery"]["status"], "cancelled");
 }
 
-TEST_F(InboxTest, OpenApiFragmentMatchesRoutes) {
+TEST_P(InboxTest, OpenApiFragmentMatchesRoutes) {
   StartServer();
   std::set<std::string> served;
   for (const auto& r : server_->Routes()) served.insert(r);

@@ -144,13 +144,14 @@ Result<SendResult> MessageCenter::Send(const SendRequest& req) {
     }
     auto& ins = s.Prepare(
         "INSERT INTO inbox_messages(tenant_id, customer_id, kind, title, body, action_json, source, "
-        "idempotency_key, content_sha256, created_ms, expires_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "idempotency_key, content_sha256, created_ms, expires_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
     ins.Bind(1, req.tenant_id).Bind(2, req.customer_id).Bind(3, req.kind).Bind(4, req.title).Bind(5, req.body);
     ins.Bind(6, action).Bind(7, req.source);
     ins.Bind(8, req.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(req.idempotency_key));
     ins.Bind(9, hash).Bind(10, now).Bind(11, req.expires_ms);
-    KEFU_RETURN_IF_ERROR(ins.Run());
-    m.id = s.LastInsertRowId();
+    KEFU_ASSIGN_OR_RETURN(bool inserted, ins.Step());
+    m.id = inserted ? ins.Int(0) : 0;
+    ins.Reset();
     m.tenant_id = req.tenant_id;
     m.customer_id = req.customer_id;
     m.kind = req.kind;

@@ -36,7 +36,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "inbox/webhooks.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 
 namespace kefu::inbox {
 

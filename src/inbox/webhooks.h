@@ -44,7 +44,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 
 namespace kefu::inbox {
 

@@ -102,7 +102,6 @@ Status KnowledgeBase::LoadAll() {
     auto s = db_.Lock();
     auto& st = s.Prepare(
         "SELECT tenant_id, id, title, body, category, questions_json, source, updated_ms, lang FROM kb_entries");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -111,7 +110,6 @@ Status KnowledgeBase::LoadAll() {
       entries[st.Text(0)].push_back(Analyze(std::move(e), seg_, ranking_));
     }
     auto& sy = s.Prepare("SELECT tenant_id, synonyms_json FROM kb_synonyms ORDER BY tenant_id, term");
-    KEFU_RETURN_IF_ERROR(s.PrepareStatus());
     while (true) {
       KEFU_ASSIGN_OR_RETURN(bool row, sy.Step());
       if (!row) break;
@@ -141,7 +139,6 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
     auto s = db_.Lock();
     {
       auto& t = s.Prepare("SELECT 1 FROM tenants WHERE id = ?");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       t.Bind(1, tenant);
       KEFU_ASSIGN_OR_RETURN(bool exists, t.Step());
       t.Reset();
@@ -153,7 +150,6 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
       e.updated_ms = now;
       auto& sel = s.Prepare(
           "SELECT title, body, category, questions_json, lang FROM kb_entries WHERE tenant_id = ? AND id = ?");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       sel.Bind(1, tenant).Bind(2, e.id);
       KEFU_ASSIGN_OR_RETURN(bool exists, sel.Step());
       const std::string qjson = QuestionsJson(e.questions);
@@ -165,9 +161,10 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
         continue;
       }
       auto& ins = s.Prepare(
-          "INSERT OR REPLACE INTO kb_entries(tenant_id, id, title, body, category, questions_json, source, updated_ms, lang)"
-          " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+          "INSERT INTO kb_entries(tenant_id, id, title, body, category, questions_json, source, updated_ms, lang)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tenant_id, id) DO UPDATE SET title = excluded.title, "
+          "body = excluded.body, category = excluded.category, questions_json = excluded.questions_json, "
+          "source = excluded.source, updated_ms = excluded.updated_ms, lang = excluded.lang");
       ins.Bind(1, tenant).Bind(2, e.id).Bind(3, e.title).Bind(4, e.body).Bind(5, e.category).Bind(6, qjson);
       ins.Bind(7, e.source).Bind(8, now).Bind(9, e.lang);
       KEFU_RETURN_IF_ERROR(ins.Run());
@@ -176,19 +173,16 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
     }
     for (const std::string& id : removals) {
       auto& del = s.Prepare("DELETE FROM kb_entries WHERE tenant_id = ? AND id = ?");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       del.Bind(1, tenant).Bind(2, id);
       KEFU_RETURN_IF_ERROR(del.Run());
       if (s.Changes() == 0) return NotFound("knowledge entry '" + id + "' does not exist");
     }
     if (synonyms) {
       auto& del = s.Prepare("DELETE FROM kb_synonyms WHERE tenant_id = ?");
-      KEFU_RETURN_IF_ERROR(s.PrepareStatus());
       del.Bind(1, tenant);
       KEFU_RETURN_IF_ERROR(del.Run());
       for (const auto& g : groups) {
         auto& ins = s.Prepare("INSERT INTO kb_synonyms(tenant_id, term, synonyms_json) VALUES(?, ?, ?)");
-        KEFU_RETURN_IF_ERROR(s.PrepareStatus());
         ins.Bind(1, tenant).Bind(2, g[0]).Bind(3, nlohmann::json(g).dump());
         KEFU_RETURN_IF_ERROR(ins.Run());
       }

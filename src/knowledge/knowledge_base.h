@@ -20,7 +20,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/status.h"
-#include "storage/sqlite.h"
+#include "storage/database.h"
 #include "text/segmenter.h"
 
 namespace kefu::knowledge {

@@ -347,6 +347,13 @@ CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries(tenant_id, statu
 -- The language of a knowledge entry ('' = the tenant's main language).
 ALTER TABLE kb_entries ADD COLUMN lang TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Each conversation counts its messages: InsertLocked takes the next
+      // seq with a row-locking UPDATE ... RETURNING, correct under concurrent
+      // writers (PostgreSQL), instead of MAX(seq) + 1.
+      {8, "conversation_seq", R"sql(
+ALTER TABLE conversations ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE conversations SET last_seq = COALESCE((SELECT MAX(seq) FROM messages WHERE messages.conversation_id = conversations.id), 0);
+)sql"},
   };
   return kMigrations;
 }

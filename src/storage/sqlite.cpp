@@ -9,26 +9,21 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "common/log.h"
+#include "storage/database.h"
 
 namespace kefu::storage {
 
 namespace {
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Databases that exist only inside one connection: a reader could not see them.
 bool InMemory(const std::string& path) {
@@ -102,11 +97,53 @@ class Checkpointer {
   std::thread thread_;
 };
 
+class SqliteStatement final : public Statement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* st, Database* owner) : db_(db), st_(st), owner_(owner) {}
+  ~SqliteStatement() override { sqlite3_finalize(st_); }
+  using Statement::Bind;
+  Statement& Bind(int i, int64_t v) override {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, double v) override {
+    sqlite3_bind_double(st_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, std::string_view v) override {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& BindNull(int i) override {
+    sqlite3_bind_null(st_, i);
+    return *this;
+  }
+  Result<bool> Step() override;
+  void Reset() override {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  int64_t Int(int col) const override { return sqlite3_column_int64(st_, col); }
+  double Double(int col) const override { return sqlite3_column_double(st_, col); }
+  std::string Text(int col) const override {
+    const auto* p = sqlite3_column_text(st_, col);
+    int n = sqlite3_column_bytes(st_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
+  }
+  bool IsNull(int col) const override { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_;
+  Database* owner_;  // told about storage failures and committed writes (health)
+};
+
 // One SQLite connection: its handle, the mutex a Session holds, and the
 // prepared statements cached on it; the writer's also its checkpointer.
-struct Connection {
-  explicit Connection(sqlite3* h) : db(h) {}
-  ~Connection() {
+class SqliteConnection final : public Connection {
+ public:
+  SqliteConnection(sqlite3* h, Database* owner) : db(h), owner_(owner) {}
+  ~SqliteConnection() override {
     if (checkpointer) {
       sqlite3_wal_hook(db, nullptr, nullptr);
       checkpointer.reset();
@@ -114,13 +151,62 @@ struct Connection {
     cache.clear();  // finalize before closing
     sqlite3_close_v2(db);
   }
+  Status Exec(std::string_view sql) override;
+  Statement& Prepare(std::string_view sql) override;
+  int Changes() const override { return sqlite3_changes(db); }
+  bool InTransaction() const override { return !sqlite3_get_autocommit(db); }
+  void ResetAll() override {
+    for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st; st = sqlite3_next_stmt(db, st))
+      if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  }
+  std::string_view BeginSql() const override { return "BEGIN IMMEDIATE"; }
+
   sqlite3* db;
-  std::mutex mu;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache;  // GUARDED_BY(mu)
+  Database* owner_;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache;  // GUARDED_BY(mu)
   std::unique_ptr<Checkpointer> checkpointer;
 };
 
-struct Database::PendingWrite {
+// The SQLite engine: one writer with group commit, a pool of readers.
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(std::string path, const DatabaseOptions& options) : Database(std::move(path), options) {}
+  Engine engine() const override { return Engine::kSqlite; }
+  Session Lock() override;
+  Session Read() override;
+  Status Write(const std::function<Status(Session&)>& fn) override;
+  WriteStats Stats() const override;
+  int SchemaVersion() override;
+  int read_connections() const override { return static_cast<int>(readers_.size()); }
+  Status ProbeWrite() override;
+
+  void NoteSqliteFailure(int rc, const Status& status) {
+    if (IsStorageFailure(rc)) NoteFailure(SqliteCodeName(rc), status);
+  }
+
+  std::unique_ptr<SqliteConnection> writer_;
+  std::vector<std::unique_ptr<SqliteConnection>> readers_;
+
+ protected:
+  Status ApplyMigration(const Migration& m) override;
+
+ private:
+  struct PendingWrite;
+  // Runs `batch` on the writer session `s` in one transaction (or as few as
+  // failures allow) and sets each one's status.
+  void RunBatch(Session& s, std::vector<PendingWrite*>& batch);
+
+  std::atomic<uint32_t> next_reader_{0};
+  // Group commit: writers queue here; the first one to find no batch in
+  // progress leads the next batch (leader/follower), the others wait.
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<PendingWrite*> write_queue_;  // GUARDED_BY(write_mu_)
+  bool batch_running_ = false;             // GUARDED_BY(write_mu_)
+  std::atomic<int64_t> stat_writes_{0}, stat_transactions_{0}, stat_max_batch_{0};
+};
+
+struct SqliteDatabase::PendingWrite {
   const std::function<Status(Session&)>* fn;
   Status status;
   bool done = false;  // GUARDED_BY(write_mu_)
@@ -221,17 +307,7 @@ std::string DiagnoseFiles(const std::string& path) {
   return "";
 }
 
-Statement::~Statement() { sqlite3_finalize(st_); }
-
-Statement& Statement::Bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); return *this; }
-Statement& Statement::Bind(int i, double v) { sqlite3_bind_double(st_, i, v); return *this; }
-Statement& Statement::Bind(int i, std::string_view v) {
-  sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-Statement& Statement::BindNull(int i) { sqlite3_bind_null(st_, i); return *this; }
-
-Result<bool> Statement::Step() {
+Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) {
@@ -240,143 +316,46 @@ Result<bool> Statement::Step() {
     return false;
   }
   Status s = SqliteStatus(db_, rc, "sqlite step");
-  if (owner_) owner_->NoteFailure(rc, s);
+  if (owner_) static_cast<SqliteDatabase*>(owner_)->NoteSqliteFailure(rc, s);
   sqlite3_reset(st_);
   return s;
 }
 
-Status Statement::Run() {
-  for (;;) {
-    auto r = Step();
-    if (!r.ok()) { Reset(); return r.status(); }
-    if (!*r) break;
-  }
-  Reset();
-  return Status::Ok();
-}
-
-void Statement::Reset() {
-  sqlite3_reset(st_);
-  sqlite3_clear_bindings(st_);
-}
-
-int64_t Statement::Int(int col) const { return sqlite3_column_int64(st_, col); }
-double Statement::Double(int col) const { return sqlite3_column_double(st_, col); }
-std::string Statement::Text(int col) const {
-  const auto* p = sqlite3_column_text(st_, col);
-  int n = sqlite3_column_bytes(st_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
-}
-bool Statement::IsNull(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
-std::optional<std::string> Statement::OptText(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Text(col);
-}
-std::optional<int64_t> Statement::OptInt(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Int(col);
-}
-
-Transaction::Transaction(Session& s) : s_(&s) {
-  begin_status_ = s.Exec("BEGIN IMMEDIATE");
-  active_ = begin_status_.ok();
-}
-
-Transaction::~Transaction() {
-  if (active_) (void)s_->Exec("ROLLBACK");
-}
-
-Status Transaction::Commit() {
-  if (!active_) return begin_status_.ok() ? FailedPrecondition("transaction already finished") : begin_status_;
-  active_ = false;
-  Status s = s_->Exec("COMMIT");
-  if (!s.ok()) (void)s_->Exec("ROLLBACK");
-  else s_->db_->NoteWriteCommitted();
-  return s;
-}
-
-Session::Session(Database& db) : Session(db, *db.writer_) {}
-Session::Session(Database& db, Connection& conn) : db_(&db), conn_(&conn), lock_(conn.mu) {}
-Session::Session(Database& db, Connection& conn, std::unique_lock<std::mutex> held)
-    : db_(&db), conn_(&conn), lock_(std::move(held)) {}
-
-Session::Session(Session&& o) noexcept
-    : db_(o.db_),
-      conn_(o.conn_),
-      lock_(std::move(o.lock_)),
-      prepare_status_(std::move(o.prepare_status_)),
-      used_(o.used_),
-      used_count_(o.used_count_),
-      used_overflow_(o.used_overflow_) {
-  o.used_count_ = 0;
-  o.used_overflow_ = false;
-}
-
-Session::~Session() {
-  if (lock_.owns_lock()) ResetStatements();
-}
-
-sqlite3* Session::handle() const { return conn_->db; }
-
-void Session::ResetStatements() {
-  if (used_overflow_) {
-    for (sqlite3_stmt* st = sqlite3_next_stmt(conn_->db, nullptr); st; st = sqlite3_next_stmt(conn_->db, st))
-      if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
-  } else {
-    for (int i = 0; i < used_count_; ++i) used_[i]->Reset();
-  }
-  used_count_ = 0;
-  used_overflow_ = false;
-}
-
-Status Session::Exec(std::string_view sql) {
+Status SqliteConnection::Exec(std::string_view sql) {
   char* err = nullptr;
   std::string q(sql);
-  int rc = sqlite3_exec(conn_->db, q.c_str(), nullptr, nullptr, &err);
+  int rc = sqlite3_exec(db, q.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    if (IsStorageFailure(rc) && sqlite3_system_errno(conn_->db) != 0)
-      msg += std::string(" (") + std::strerror(sqlite3_system_errno(conn_->db)) + ")";
+    if (IsStorageFailure(rc) && sqlite3_system_errno(db) != 0)
+      msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
     Status s = SqliteStatus(nullptr, rc, "sqlite exec");
     s = Status(s.code(), (IsStorageFailure(rc) ? "storage unavailable: sqlite exec: " : "sqlite exec: ") + msg);
-    db_->NoteFailure(rc, s);
+    if (owner_) static_cast<SqliteDatabase*>(owner_)->NoteSqliteFailure(rc, s);
     return s;
   }
   return Status::Ok();
 }
 
-Statement& Session::Prepare(std::string_view sql) {
+Statement& SqliteConnection::Prepare(std::string_view sql) {
   std::string key(sql);
-  Statement* out;
-  auto it = conn_->cache.find(key);
-  if (it != conn_->cache.end()) {
-    out = it->second.get();
-    out->Reset();
-  } else {
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v3(conn_->db, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &st,
-                                nullptr);
-    if (rc != SQLITE_OK) {
-      // A bad SQL string is a programming error; fail loudly in every build.
-      std::fprintf(stderr, "kefu: cannot prepare SQL: %s\n%s\n", sqlite3_errmsg(conn_->db), key.c_str());
-      std::abort();
-    }
-    auto& slot = conn_->cache[key];
-    slot = std::make_unique<Statement>(conn_->db, st, db_);
-    out = slot.get();
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    it->second->Reset();
+    return *it->second;
   }
-  if (!used_overflow_) {
-    if (std::find(used_.begin(), used_.begin() + used_count_, out) == used_.begin() + used_count_) {
-      if (used_count_ < static_cast<int>(used_.size())) used_[used_count_++] = out;
-      else used_overflow_ = true;
-    }
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v3(db, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+  if (rc != SQLITE_OK) {
+    // A bad SQL string is a programming error; fail loudly in every build.
+    std::fprintf(stderr, "kefu: cannot prepare SQL: %s\n%s\n", sqlite3_errmsg(db), key.c_str());
+    std::abort();
   }
-  return *out;
+  auto& slot = cache[key];
+  slot = std::make_unique<SqliteStatement>(db, st, owner_);
+  return *slot;
 }
-
-int64_t Session::LastInsertRowId() const { return sqlite3_last_insert_rowid(conn_->db); }
-int Session::Changes() const { return sqlite3_changes(conn_->db); }
 
 namespace {
 
@@ -396,10 +375,7 @@ Result<sqlite3*> OpenHandle(const std::string& path, int flags, const Failed& fa
 
 }  // namespace
 
-Database::Database(std::unique_ptr<Connection> writer, std::string path, const DatabaseOptions& options)
-    : writer_(std::move(writer)), path_(std::move(path)), options_(options) {}
-
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const DatabaseOptions& options) {
+Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const DatabaseOptions& options) {
   // The operating system's reason ("cannot open data/kefu.db-wal: Read-only
   // file system") beats SQLite's generic "unable to open database file".
   auto failed = [&path](const Status& s) {
@@ -411,7 +387,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   KEFU_ASSIGN_OR_RETURN(sqlite3* handle, OpenHandle(path, flags | (path.rfind("file:", 0) == 0 ? SQLITE_OPEN_URI : 0),
                                                     failed));
   sqlite3_busy_timeout(handle, options.busy_timeout_ms);
-  std::unique_ptr<Database> d(new Database(std::make_unique<Connection>(handle), path, options));
+  auto d = std::make_unique<SqliteDatabase>(path, options);
+  d->writer_ = std::make_unique<SqliteConnection>(handle, d.get());
   {
     auto s = d->Lock();
     auto exec = [&](const char* sql) -> Status {
@@ -435,13 +412,10 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
                                                         (path.rfind("file:", 0) == 0 ? SQLITE_OPEN_URI : 0),
                                                     failed));
       sqlite3_busy_timeout(rh, options.busy_timeout_ms);
-      auto conn = std::make_unique<Connection>(rh);
-      {
-        Session s(*d, *conn);
-        for (const char* sql : {"PRAGMA query_only=ON", "PRAGMA temp_store=MEMORY"}) {
-          Status st = s.Exec(sql);
-          if (!st.ok()) return failed(st);
-        }
+      auto conn = std::make_unique<SqliteConnection>(rh, d.get());
+      for (const char* sql : {"PRAGMA query_only=ON", "PRAGMA temp_store=MEMORY"}) {
+        Status st = conn->Exec(sql);
+        if (!st.ok()) return failed(st);
       }
       d->readers_.push_back(std::move(conn));
     }
@@ -462,13 +436,13 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
     d->writer_->checkpointer = std::make_unique<Checkpointer>(ch);
     sqlite3_wal_hook(d->writer_->db, &Checkpointer::Hook, d->writer_->checkpointer.get());
   }
-  return d;
+  return std::unique_ptr<Database>(std::move(d));
 }
 
-Session Database::Lock() { return Session(*this, *writer_); }
+Session SqliteDatabase::Lock() { return Session(*this, *writer_, std::unique_lock<std::mutex>(writer_->mu)); }
 
-Session Database::Read() {
-  if (readers_.empty()) return Session(*this, *writer_);
+Session SqliteDatabase::Read() {
+  if (readers_.empty()) return Lock();
   const size_t n = readers_.size();
   const size_t start = next_reader_.fetch_add(1, std::memory_order_relaxed) % n;
   for (size_t i = 0; i < n; ++i) {
@@ -476,60 +450,7 @@ Session Database::Read() {
     std::unique_lock<std::mutex> held(c.mu, std::try_to_lock);
     if (held.owns_lock()) return Session(*this, c, std::move(held));
   }
-  return Session(*this, *readers_[start]);  // all busy: wait for one
-}
-
-Database::~Database() = default;
-
-StorageHealth Database::Health() const {
-  std::lock_guard lock(health_mu_);
-  return health_;
-}
-
-void Database::NoteFailure(int rc, const Status& status) {
-  if (!IsStorageFailure(rc)) return;
-  std::lock_guard lock(health_mu_);
-  const int64_t now = WallMs(), steady = SteadyMs();
-  const bool first = health_.ok;
-  if (first) {
-    health_.since_ms = now;
-    health_.failures = 0;
-  }
-  health_.ok = false;
-  health_.error = status.message();
-  health_.sqlite_code = std::string(SqliteCodeName(rc));
-  health_.last_ms = now;
-  ++health_.failures;
-  healthy_.store(false, std::memory_order_relaxed);
-  // At most once per interval, across recoveries too: a full disk fails
-  // every request (and a nearly full one lets some writes through, so the
-  // state flaps), and the log must not fill what is left of it.
-  if (last_failure_log_ == 0 || steady - last_failure_log_ >= options_.failure_log_interval_ms) {
-    log::Error("storage_failure", {{"path", path_},
-                                   {"code", health_.sqlite_code},
-                                   {"error", health_.error},
-                                   {"failures", health_.failures},
-                                   {"suppressed", suppressed_}});
-    last_failure_log_ = steady;
-    suppressed_ = 0;
-  } else {
-    ++suppressed_;
-  }
-}
-
-void Database::NoteRecovered() {
-  std::lock_guard lock(health_mu_);
-  if (health_.ok) return;
-  const int64_t steady = SteadyMs();
-  if (last_recovery_log_ == 0 || steady - last_recovery_log_ >= options_.failure_log_interval_ms) {
-    log::Info("storage_recovered", {{"path", path_},
-                                    {"failures", health_.failures},
-                                    {"failures_not_logged", suppressed_},
-                                    {"unhealthy_ms", WallMs() - health_.since_ms}});
-    last_recovery_log_ = steady;
-  }
-  health_ = StorageHealth{};
-  healthy_.store(true, std::memory_order_relaxed);
+  return Session(*this, *readers_[start], std::unique_lock<std::mutex>(readers_[start]->mu));  // all busy: wait for one
 }
 
 namespace {
@@ -547,7 +468,7 @@ Status RunClosure(const std::function<Status(Session&)>& fn, Session& s) {
 
 }  // namespace
 
-Status Database::Write(const std::function<Status(Session&)>& fn) {
+Status SqliteDatabase::Write(const std::function<Status(Session&)>& fn) {
   PendingWrite me{&fn, Status::Ok()};
   if (!options_.group_commit) {
     std::vector<PendingWrite*> one{&me};
@@ -583,7 +504,7 @@ Status Database::Write(const std::function<Status(Session&)>& fn) {
   return me.status;
 }
 
-void Database::RunBatch(Session& s, std::vector<PendingWrite*>& batch) {
+void SqliteDatabase::RunBatch(Session& s, std::vector<PendingWrite*>& batch) {
   std::vector<PendingWrite*> todo = batch, committed;
   committed.reserve(todo.size());
   while (!todo.empty()) {
@@ -615,16 +536,16 @@ void Database::RunBatch(Session& s, std::vector<PendingWrite*>& batch) {
       }
       p->status = st;
       if (!shared) {  // alone: its failure undoes the whole transaction
-        if (!sqlite3_get_autocommit(s.handle())) (void)s.Exec("ROLLBACK");
+        if (s.InTransaction()) (void)s.Exec("ROLLBACK");
         break;
       }
       // Undo this closure only. Some failures (SQLITE_FULL, SQLITE_IOERR,
       // SQLITE_NOMEM, ...) make SQLite roll the whole transaction back: the
       // writes before this one are lost with it and run again in a new one.
-      if (!sqlite3_get_autocommit(s.handle()) && s.Exec("ROLLBACK TO kefu_write").ok() &&
+      if (s.InTransaction() && s.Exec("ROLLBACK TO kefu_write").ok() &&
           s.Exec("RELEASE kefu_write").ok())
         continue;
-      if (!sqlite3_get_autocommit(s.handle())) (void)s.Exec("ROLLBACK");
+      if (s.InTransaction()) (void)s.Exec("ROLLBACK");
       retry = std::move(committed);
       retry.insert(retry.end(), todo.begin() + static_cast<std::ptrdiff_t>(i) + 1, todo.end());
       committed.clear();
@@ -632,7 +553,7 @@ void Database::RunBatch(Session& s, std::vector<PendingWrite*>& batch) {
       break;
     }
     if (!abandoned) {
-      if (!sqlite3_get_autocommit(s.handle())) {
+      if (s.InTransaction()) {
         if (committed.empty()) {
           (void)s.Exec("ROLLBACK");
         } else {
@@ -647,7 +568,7 @@ void Database::RunBatch(Session& s, std::vector<PendingWrite*>& batch) {
   }
 }
 
-WriteStats Database::Stats() const {
+WriteStats SqliteDatabase::Stats() const {
   WriteStats w;
   w.writes = stat_writes_.load(std::memory_order_relaxed);
   w.transactions = stat_transactions_.load(std::memory_order_relaxed);
@@ -655,7 +576,7 @@ WriteStats Database::Stats() const {
   return w;
 }
 
-Status Database::ProbeWrite() {
+Status SqliteDatabase::ProbeWrite() {
   auto s = Lock();
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
@@ -667,7 +588,7 @@ Status Database::ProbeWrite() {
   return tx.Commit();  // NoteWriteCommitted on success
 }
 
-int Database::SchemaVersion() {
+int SqliteDatabase::SchemaVersion() {
   auto s = Lock();
   auto& st = s.Prepare("PRAGMA user_version");
   auto r = st.Step();
@@ -676,22 +597,13 @@ int Database::SchemaVersion() {
   return version;
 }
 
-Status Database::Migrate(const std::vector<Migration>& migrations) {
-  int current = SchemaVersion();
-  int prev = 0;
-  for (const auto& m : migrations) {
-    if (m.version <= prev) return Internal("migrations out of order at version " + std::to_string(m.version));
-    prev = m.version;
-    if (m.version <= current) continue;
-    auto s = Lock();
-    auto tx = s.Begin();
-    KEFU_RETURN_IF_ERROR(tx.status());
-    Status st = s.Exec(m.sql);
-    if (!st.ok()) return Status(st.code(), "migration " + std::to_string(m.version) + " (" + m.name + "): " + st.message());
-    KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA user_version = " + std::to_string(m.version)));
-    KEFU_RETURN_IF_ERROR(tx.Commit());
-  }
-  return Status::Ok();
+Status SqliteDatabase::ApplyMigration(const Migration& m) {
+  auto s = Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  KEFU_RETURN_IF_ERROR(s.Exec(m.sql));
+  KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA user_version = " + std::to_string(m.version)));
+  return tx.Commit();
 }
 
 }  // namespace kefu::storage

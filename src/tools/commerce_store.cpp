@@ -41,13 +41,10 @@ std::vector<OrderItem> ItemsFromJson(const std::string& text) {
   return out;
 }
 
-Status PrepareOk(Session& s) { return s.PrepareStatus(); }
-
 Status PutTenant(Session& s, const Tenant& t) {
   auto& st = s.Prepare(
       "INSERT INTO tenants(id, name, widget_key, created_ms) VALUES(?,?,?,?) "
       "ON CONFLICT(id) DO UPDATE SET name = excluded.name, widget_key = excluded.widget_key");
-  KEFU_RETURN_IF_ERROR(PrepareOk(s));
   st.Bind(1, t.id).Bind(2, t.name).Bind(3, t.widget_key).Bind(4, t.created_ms);
   return st.Run();
 }
@@ -57,7 +54,6 @@ Status PutCustomer(Session& s, const std::string& tenant, const Customer& c) {
       "INSERT INTO customers(tenant_id, id, name, phone, email, tier, city, created_ms) VALUES(?,?,?,?,?,?,?,?) "
       "ON CONFLICT(tenant_id, id) DO UPDATE SET name = excluded.name, phone = excluded.phone, "
       "email = excluded.email, tier = excluded.tier, city = excluded.city");
-  KEFU_RETURN_IF_ERROR(PrepareOk(s));
   st.Bind(1, tenant).Bind(2, c.id).Bind(3, c.name).Bind(4, c.phone).Bind(5, c.email).Bind(6, c.tier)
       .Bind(7, c.city).Bind(8, c.created_ms);
   return st.Run();
@@ -69,7 +65,6 @@ Status PutProduct(Session& s, const std::string& tenant, const Product& p) {
       "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(tenant_id, id) DO UPDATE SET name = excluded.name, "
       "category = excluded.category, brand = excluded.brand, price_cents = excluded.price_cents, "
       "stock = excluded.stock, description = excluded.description, attrs_json = excluded.attrs_json");
-  KEFU_RETURN_IF_ERROR(PrepareOk(s));
   st.Bind(1, tenant).Bind(2, p.id).Bind(3, p.name).Bind(4, p.category).Bind(5, p.brand).Bind(6, p.price_cents)
       .Bind(7, p.stock).Bind(8, p.description).Bind(9, p.attrs.is_object() ? p.attrs.dump() : std::string("{}"));
   return st.Run();
@@ -82,7 +77,6 @@ Status PutOrder(Session& s, const std::string& tenant, const Order& o) {
       "customer_id = excluded.customer_id, status = excluded.status, total_cents = excluded.total_cents, "
       "items_json = excluded.items_json, address = excluded.address, carrier = excluded.carrier, "
       "tracking_no = excluded.tracking_no, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms");
-  KEFU_RETURN_IF_ERROR(PrepareOk(s));
   st.Bind(1, tenant).Bind(2, o.id).Bind(3, o.customer_id).Bind(4, o.status).Bind(5, o.total_cents)
       .Bind(6, ItemsToJson(o.items).dump()).Bind(7, o.address).Bind(8, NonEmpty(o.carrier))
       .Bind(9, NonEmpty(o.tracking_no)).Bind(10, o.created_ms).Bind(11, o.updated_ms);
@@ -94,7 +88,6 @@ Status PutEvent(Session& s, const std::string& tenant, const LogisticsEvent& e) 
       "INSERT INTO logistics_events(tenant_id, order_id, ts_ms, status, location, description) VALUES(?,?,?,?,?,?) "
       "ON CONFLICT(tenant_id, order_id, ts_ms, status) DO UPDATE SET location = excluded.location, "
       "description = excluded.description");
-  KEFU_RETURN_IF_ERROR(PrepareOk(s));
   st.Bind(1, tenant).Bind(2, e.order_id).Bind(3, e.ts_ms).Bind(4, e.status).Bind(5, e.location)
       .Bind(6, e.description);
   return st.Run();
@@ -191,7 +184,6 @@ Status CommerceStore::UpsertTenant(const Tenant& tenant) {
 Result<Tenant> CommerceStore::GetTenant(const std::string& tenant_id) {
   auto s = db_.Read();
   auto& st = s.Prepare("SELECT id, name, widget_key, created_ms FROM tenants WHERE id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant_id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("tenant " + tenant_id + " does not exist");
@@ -235,7 +227,6 @@ Result<Customer> CommerceStore::GetCustomer(const std::string& tenant, const std
   auto s = db_.Read();
   auto& st = s.Prepare(
       "SELECT id, name, phone, email, tier, city, created_ms FROM customers WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("customer " + id + " does not exist");
@@ -253,7 +244,6 @@ Result<Customer> CommerceStore::GetCustomer(const std::string& tenant, const std
 Result<Product> CommerceStore::GetProduct(const std::string& tenant, const std::string& id) {
   auto s = db_.Read();
   auto& st = s.Prepare("SELECT " + std::string(kProductColumns) + " FROM products WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("product " + id + " does not exist");
@@ -263,7 +253,6 @@ Result<Product> CommerceStore::GetProduct(const std::string& tenant, const std::
 Result<Order> CommerceStore::GetOrder(const std::string& tenant, const std::string& id) {
   auto s = db_.Read();
   auto& st = s.Prepare("SELECT " + std::string(kOrderColumns) + " FROM orders WHERE tenant_id = ? AND id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("order " + id + " does not exist");
@@ -287,7 +276,6 @@ Result<std::vector<Order>> CommerceStore::LatestOrders(const std::string& tenant
   auto s = db_.Read();
   auto& st = s.Prepare("SELECT " + std::string(kOrderColumns) + " FROM orders WHERE tenant_id = ? AND customer_id IN (" +
                        in + ") ORDER BY created_ms DESC, id DESC LIMIT ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   int k = 1;
   st.Bind(k++, tenant);
   for (const auto& r : records) st.Bind(k++, r);
@@ -307,7 +295,6 @@ Result<std::vector<LogisticsEvent>> CommerceStore::LogisticsEvents(const std::st
   auto& st = s.Prepare(
       "SELECT order_id, ts_ms, status, location, description FROM logistics_events "
       "WHERE tenant_id = ? AND order_id = ? ORDER BY ts_ms ASC");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant).Bind(2, order_id);
   std::vector<LogisticsEvent> out;
   while (true) {
@@ -335,7 +322,6 @@ Result<std::vector<Product>> CommerceStore::SearchProducts(const std::string& te
 
   auto s = db_.Read();
   auto& st = s.Prepare(sql);
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   int i = 1;
   st.Bind(i++, tenant);
   for (const auto& w : words) {
@@ -360,12 +346,13 @@ Result<int64_t> CommerceStore::RecordHandoffRequest(const HandoffRequest& r) {
   auto s = db_.Lock();
   auto& st = s.Prepare(
       "INSERT INTO handoff_requests(tenant_id, conversation_id, customer_id, reason, status, created_ms) "
-      "VALUES(?,?,?,?, 'pending', ?)");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
+      "VALUES(?,?,?,?, 'pending', ?) RETURNING id");
   st.Bind(1, r.tenant_id).Bind(2, r.conversation_id).Bind(3, r.customer_id).Bind(4, r.reason)
       .Bind(5, r.created_ms != 0 ? r.created_ms : clock_.NowMs());
-  KEFU_RETURN_IF_ERROR(st.Run());
-  return s.LastInsertRowId();
+  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  const int64_t id = row ? st.Int(0) : 0;
+  st.Reset();
+  return id;
 }
 
 Result<int64_t> CommerceStore::Count(const std::string& tenant, std::string_view table) {
@@ -376,7 +363,6 @@ Result<int64_t> CommerceStore::Count(const std::string& tenant, std::string_view
   if (!known) return InvalidArgument("unknown table " + std::string(table));
   auto s = db_.Read();
   auto& st = s.Prepare("SELECT COUNT(*) FROM " + std::string(table) + " WHERE tenant_id = ?");
-  KEFU_RETURN_IF_ERROR(s.PrepareStatus());
   st.Bind(1, tenant);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Internal("COUNT returned no row");

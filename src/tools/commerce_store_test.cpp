@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::tools {
 namespace {
@@ -18,10 +19,14 @@ ProductQuery Query(std::string keyword, std::string category = "", std::optional
   return q;
 }
 
-class CommerceStoreTest : public ::testing::Test {
+class CommerceStoreTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
+      GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto location = storage::testdb::FreshLocation(GetParam());
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    auto db = storage::OpenWithSchema(*location);
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
     store_ = std::make_unique<CommerceStore>(*db_);
@@ -46,7 +51,11 @@ class CommerceStoreTest : public ::testing::Test {
   std::unique_ptr<CommerceStore> store_;
 };
 
-TEST_F(CommerceStoreTest, UpsertIsIdempotentAndUpdates) {
+// On SQLite and on PostgreSQL (skipped without a test server: storage/testing.h).
+INSTANTIATE_TEST_SUITE_P(Engines, CommerceStoreTest, ::testing::ValuesIn(storage::testdb::AllEngines()),
+                         [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
+
+TEST_P(CommerceStoreTest, UpsertIsIdempotentAndUpdates) {
   Order o = MakeOrder("SO1", "C1", 1000);
   ASSERT_TRUE(store_->UpsertOrder("a", o).ok());
   ASSERT_TRUE(store_->UpsertOrder("a", o).ok());
@@ -68,7 +77,7 @@ TEST_F(CommerceStoreTest, UpsertIsIdempotentAndUpdates) {
   EXPECT_EQ(store_->Count("a", "tenants; DROP TABLE x").status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(CommerceStoreTest, TenantIsolation) {
+TEST_P(CommerceStoreTest, TenantIsolation) {
   ASSERT_TRUE(store_->UpsertOrder("a", MakeOrder("SO1", "C1", 1000)).ok());
   ASSERT_TRUE(store_->UpsertCustomer("a", {"C1", "张伟", "13800000000", "z@example.com", "gold", "杭州", 1}).ok());
   ASSERT_TRUE(store_->UpsertProduct("a", {"P1", "外套", "服装", "优衣库", 19900, 5, "", {}}).ok());
@@ -85,7 +94,7 @@ TEST_F(CommerceStoreTest, TenantIsolation) {
   EXPECT_FALSE(store_->UpsertCustomer("nope", {"C1", "x", "", "", "normal", "", 1}).ok());
 }
 
-TEST_F(CommerceStoreTest, LatestOrdersNewestFirstAndEventsInTimeOrder) {
+TEST_P(CommerceStoreTest, LatestOrdersNewestFirstAndEventsInTimeOrder) {
   ASSERT_TRUE(store_->UpsertOrder("a", MakeOrder("SO1", "C1", 1000)).ok());
   ASSERT_TRUE(store_->UpsertOrder("a", MakeOrder("SO2", "C1", 3000)).ok());
   ASSERT_TRUE(store_->UpsertOrder("a", MakeOrder("SO3", "C1", 2000)).ok());
@@ -107,7 +116,7 @@ TEST_F(CommerceStoreTest, LatestOrdersNewestFirstAndEventsInTimeOrder) {
   EXPECT_EQ((*ev)[2].location, "B");
 }
 
-TEST_F(CommerceStoreTest, ProductSearch) {
+TEST_P(CommerceStoreTest, ProductSearch) {
   ASSERT_TRUE(store_->UpsertProduct("a", {"P1", "男士摇粒绒外套", "服装", "优衣库", 19900, 5, "保暖", {}}).ok());
   ASSERT_TRUE(store_->UpsertProduct("a", {"P2", "轻薄羽绒服", "服装", "波司登", 69900, 0, "保暖 外套", {}}).ok());
   ASSERT_TRUE(store_->UpsertProduct("a", {"P3", "降噪耳机", "数码", "索尼", 249900, 3, "100%降噪", {{"warranty", "1年"}}}).ok());
@@ -131,7 +140,7 @@ TEST_F(CommerceStoreTest, ProductSearch) {
   EXPECT_EQ(store_->GetProduct("a", "P3")->attrs["warranty"], "1年");
 }
 
-TEST_F(CommerceStoreTest, BatchIsAllOrNothing) {
+TEST_P(CommerceStoreTest, BatchIsAllOrNothing) {
   CommerceBatch b;
   b.tenant = {"c", "商城", "wk-c", 1};
   b.customers = {{"C1", "张伟", "", "", "normal", "", 1}};
@@ -147,7 +156,7 @@ TEST_F(CommerceStoreTest, BatchIsAllOrNothing) {
   EXPECT_EQ(*store_->Count("d", "orders"), 0);
 }
 
-TEST_F(CommerceStoreTest, HandoffRequestsAreRecorded) {
+TEST_P(CommerceStoreTest, HandoffRequestsAreRecorded) {
   FakeClock clock(42'000);
   CommerceStore store(*db_, clock);
   ASSERT_TRUE(store.RecordHandoffRequest({"a", "conv0", "C1", "", 0}).ok());

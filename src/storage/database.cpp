@@ -1,0 +1,219 @@
+#include "storage/database.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/log.h"
+#include "storage/postgres.h"
+#include "storage/sqlite.h"
+
+namespace kefu::storage {
+
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string_view EngineName(Engine e) { return e == Engine::kPostgres ? "postgresql" : "sqlite"; }
+
+Status Statement::Run() {
+  for (;;) {
+    auto r = Step();
+    if (!r.ok()) {
+      Reset();
+      return r.status();
+    }
+    if (!*r) break;
+  }
+  Reset();
+  return Status::Ok();
+}
+
+Transaction::Transaction(Session& s) : s_(&s) {
+  begin_status_ = s.Exec(s.conn_->BeginSql());
+  active_ = begin_status_.ok();
+}
+
+Transaction::~Transaction() {
+  if (active_) (void)s_->Exec("ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  if (!active_) return begin_status_.ok() ? FailedPrecondition("transaction already finished") : begin_status_;
+  active_ = false;
+  Status s = s_->Exec("COMMIT");
+  if (!s.ok()) {
+    if (s_->InTransaction()) (void)s_->Exec("ROLLBACK");
+  } else {
+    s_->db_->NoteWriteCommitted();
+  }
+  return s;
+}
+
+Session::Session(Database& db, Connection& conn, std::unique_lock<std::mutex> held,
+                 std::unique_lock<std::mutex> exclusive)
+    : db_(&db), conn_(&conn), exclusive_(std::move(exclusive)), lock_(std::move(held)) {}
+
+Session::Session(Session&& o) noexcept
+    : db_(o.db_),
+      conn_(o.conn_),
+      exclusive_(std::move(o.exclusive_)),
+      lock_(std::move(o.lock_)),
+      used_(o.used_),
+      used_count_(o.used_count_),
+      used_overflow_(o.used_overflow_) {
+  o.used_count_ = 0;
+  o.used_overflow_ = false;
+}
+
+Session::~Session() {
+  if (lock_.owns_lock()) ResetStatements();
+}
+
+void Session::ResetStatements() {
+  if (used_overflow_) {
+    conn_->ResetAll();
+  } else {
+    for (int i = 0; i < used_count_; ++i) used_[i]->Reset();
+  }
+  used_count_ = 0;
+  used_overflow_ = false;
+}
+
+Status Session::Exec(std::string_view sql) { return conn_->Exec(sql); }
+
+Statement& Session::Prepare(std::string_view sql) {
+  Statement& out = conn_->Prepare(sql);
+  if (!used_overflow_) {
+    if (std::find(used_.begin(), used_.begin() + used_count_, &out) == used_.begin() + used_count_) {
+      if (used_count_ < static_cast<int>(used_.size())) used_[used_count_++] = &out;
+      else used_overflow_ = true;
+    }
+  }
+  return out;
+}
+
+Result<StorageLocation> ParseStorageLocation(const std::string& location) {
+  StorageLocation out;
+  const auto scheme_end = location.find("://");
+  if (scheme_end == std::string::npos) {
+    out.target = location;  // a path, ":memory:" or a "file:" URI
+    return out;
+  }
+  const std::string scheme = location.substr(0, scheme_end);
+  if (scheme == "sqlite") {
+    // sqlite:///abs/path -> /abs/path; sqlite://rel/path -> rel/path
+    out.target = location.substr(scheme_end + 3);
+    if (out.target.empty()) return InvalidArgument("storage url " + location + " names no database file");
+    return out;
+  }
+  if (scheme == "postgresql" || scheme == "postgres") {
+    out.engine = Engine::kPostgres;
+    out.target = location;
+    return out;
+  }
+  return InvalidArgument("storage url " + RedactLocation(location) + ": unknown scheme '" + scheme +
+                         "' (use sqlite:///path/kefu.db or postgresql://user@host:port/db)");
+}
+
+std::string RedactLocation(const std::string& location) {
+  const auto scheme_end = location.find("://");
+  if (scheme_end == std::string::npos) return location;
+  const auto at = location.find('@', scheme_end + 3);
+  const auto slash = location.find('/', scheme_end + 3);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return location;
+  const auto colon = location.find(':', scheme_end + 3);
+  if (colon == std::string::npos || colon > at) return location;
+  return location.substr(0, colon) + ":***" + location.substr(at);
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& location, const DatabaseOptions& options) {
+  KEFU_ASSIGN_OR_RETURN(StorageLocation loc, ParseStorageLocation(location));
+  if (loc.engine == Engine::kPostgres) return OpenPostgres(loc.target, options);
+  return OpenSqlite(loc.target, options);
+}
+
+Database::Database(std::string path, const DatabaseOptions& options) : path_(std::move(path)), options_(options) {}
+Database::~Database() = default;
+
+Status Database::Migrate(const std::vector<Migration>& migrations) {
+  int prev = 0;
+  for (const auto& m : migrations) {
+    if (m.version <= prev) return Internal("migrations out of order at version " + std::to_string(m.version));
+    prev = m.version;
+  }
+  const int current = SchemaVersion();
+  if (!migrations.empty() && current > migrations.back().version)
+    return FailedPrecondition("the database " + path_ + " has schema version " + std::to_string(current) +
+                              ", newer than this kefu knows (" + std::to_string(migrations.back().version) +
+                              "): it was written by a newer kefu; run that version, or restore a backup");
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    Status st = ApplyMigration(m);
+    if (!st.ok()) return Status(st.code(), "migration " + std::to_string(m.version) + " (" + m.name + "): " + st.message());
+  }
+  return Status::Ok();
+}
+
+StorageHealth Database::Health() const {
+  std::lock_guard lock(health_mu_);
+  StorageHealth h = health_;
+  h.engine = std::string(EngineName(engine()));
+  return h;
+}
+
+void Database::NoteFailure(std::string_view code, const Status& status) {
+  std::lock_guard lock(health_mu_);
+  const int64_t now = WallMs(), steady = SteadyMs();
+  const bool first = health_.ok;
+  if (first) {
+    health_.since_ms = now;
+    health_.failures = 0;
+  }
+  health_.ok = false;
+  health_.error = status.message();
+  health_.code = std::string(code);
+  health_.last_ms = now;
+  ++health_.failures;
+  healthy_.store(false, std::memory_order_relaxed);
+  // At most once per interval, across recoveries too: a full disk fails
+  // every request (and a nearly full one lets some writes through, so the
+  // state flaps), and the log must not fill what is left of it.
+  if (last_failure_log_ == 0 || steady - last_failure_log_ >= options_.failure_log_interval_ms) {
+    log::Error("storage_failure", {{"path", path_},
+                                   {"code", health_.code},
+                                   {"error", health_.error},
+                                   {"failures", health_.failures},
+                                   {"suppressed", suppressed_}});
+    last_failure_log_ = steady;
+    suppressed_ = 0;
+  } else {
+    ++suppressed_;
+  }
+}
+
+void Database::NoteRecovered() {
+  std::lock_guard lock(health_mu_);
+  if (health_.ok) return;
+  const int64_t steady = SteadyMs();
+  if (last_recovery_log_ == 0 || steady - last_recovery_log_ >= options_.failure_log_interval_ms) {
+    log::Info("storage_recovered", {{"path", path_},
+                                    {"failures", health_.failures},
+                                    {"failures_not_logged", suppressed_},
+                                    {"unhealthy_ms", WallMs() - health_.since_ms}});
+    last_recovery_log_ = steady;
+  }
+  health_ = StorageHealth{};
+  healthy_.store(true, std::memory_order_relaxed);
+}
+
+}  // namespace kefu::storage

@@ -1,0 +1,422 @@
+// The storage seam's contract, on both engines (SQLite and PostgreSQL; the
+// PostgreSQL half skips without a test server, see storage/testing.h).
+// SQLite-only behaviour (WAL, readers, disk full, group commit batches) is in
+// sqlite_test.cpp.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "storage/database.h"
+#include "storage/postgres.h"
+#include "storage/schema.h"
+#include "storage/testing.h"
+
+namespace kefu::storage {
+namespace {
+
+class DatabaseTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres && testdb::PostgresTestUrl().empty()) GTEST_SKIP() << testdb::kPostgresMissing;
+  }
+  std::unique_ptr<Database> Open(const DatabaseOptions& options = {}) {
+    auto loc = testdb::FreshLocation(GetParam());
+    EXPECT_TRUE(loc.ok()) << loc.status().ToString();
+    if (!loc.ok()) return nullptr;
+    location_ = *loc;
+    auto db = Database::Open(*loc, options);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+  static int64_t Scalar(Session&& s, const std::string& sql) { return Scalar(s, sql); }
+  static int64_t Scalar(Session& s, const std::string& sql) {
+    auto& st = s.Prepare(sql);
+    auto row = st.Step();
+    EXPECT_TRUE(row.ok()) << row.status().ToString();
+    return row.ok() && *row ? st.Int(0) : -1;
+  }
+  std::string location_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Engines, DatabaseTest, ::testing::ValuesIn(testdb::AllEngines()),
+                         [](const auto& info) { return testdb::EngineTestName(info.param); });
+
+TEST_P(DatabaseTest, MigratesAndRoundTrips) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->engine(), GetParam());
+  ASSERT_TRUE(db->Migrate(SchemaMigrations()).ok());
+  EXPECT_EQ(db->SchemaVersion(), SchemaMigrations().back().version);
+  ASSERT_TRUE(db->Migrate(SchemaMigrations()).ok());  // again: a no-op
+
+  auto s = db->Lock();
+  ASSERT_TRUE(s.Exec("INSERT INTO tenants VALUES('t','T','k',1)").ok());
+  auto& st = s.Prepare("SELECT name, widget_key, created_ms FROM tenants WHERE id = ?");
+  st.Bind(1, "t");
+  auto row = st.Step();
+  ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
+  EXPECT_EQ(st.Text(0), "T");
+  EXPECT_EQ(st.Int(2), 1);
+  // Milliseconds do not fit 32 bits.
+  auto& big = s.Prepare("INSERT INTO tenants VALUES(?, 'B', ?, ?)");
+  big.Bind(1, "b").Bind(2, "kb").Bind(3, int64_t{1'790'000'000'000});
+  ASSERT_TRUE(big.Run().ok());
+  EXPECT_EQ(Scalar(s, "SELECT created_ms FROM tenants WHERE id = 'b'"), 1'790'000'000'000);
+  // AUTOINCREMENT / identity ids come back through RETURNING.
+  auto& ins = s.Prepare("INSERT INTO handoff_requests(tenant_id, created_ms) VALUES('t', 5) RETURNING id");
+  ASSERT_TRUE(*ins.Step());
+  const int64_t first = ins.Int(0);
+  ins.Reset();
+  ASSERT_TRUE(*ins.Step());
+  EXPECT_EQ(ins.Int(0), first + 1);
+}
+
+TEST_P(DatabaseTest, RefusesASchemaNewerThanItKnows) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Migrate({{1, "a", "CREATE TABLE a(x INTEGER)"}, {2, "b", "CREATE TABLE b(x INTEGER)"}}).ok());
+  EXPECT_EQ(db->SchemaVersion(), 2);
+  Status s = db->Migrate({{1, "a", "CREATE TABLE a(x INTEGER)"}});
+  EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("schema version 2, newer than this kefu knows (1)"), std::string::npos) << s.message();
+}
+
+TEST_P(DatabaseTest, RejectsOutOfOrderMigrations) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  EXPECT_FALSE(db->Migrate({{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}}).ok());
+}
+
+TEST_P(DatabaseTest, AFailedMigrationNamesItselfAndChangesNothing) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  Status s = db->Migrate({{1, "good", "CREATE TABLE a(x INTEGER)"}, {2, "bad", "CREATE TABLE b(x INTEGER); NOT SQL"}});
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("migration 2 (bad)"), std::string::npos) << s.message();
+  EXPECT_EQ(db->SchemaVersion(), 1);
+}
+
+TEST_P(DatabaseTest, TransactionRollsBackUnlessCommitted) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  auto s = db->Lock();
+  ASSERT_TRUE(s.Exec("CREATE TABLE x(a INTEGER UNIQUE)").ok());
+  {
+    auto tx = s.Begin();
+    ASSERT_TRUE(tx.status().ok()) << tx.status().ToString();
+    ASSERT_TRUE(s.Exec("INSERT INTO x VALUES(1)").ok());
+  }  // rolled back
+  auto tx = s.Begin();
+  ASSERT_TRUE(s.Exec("INSERT INTO x VALUES(2)").ok());
+  ASSERT_TRUE(tx.Commit().ok());
+  auto& st = s.Prepare("SELECT count(*) FROM x");
+  ASSERT_TRUE(*st.Step());
+  EXPECT_EQ(st.Int(0), 1);
+  auto& ins = s.Prepare("INSERT INTO x VALUES(?)");
+  ins.Bind(1, int64_t{2});
+  Status dup = ins.Run();
+  EXPECT_EQ(dup.code(), ErrorCode::kAlreadyExists) << dup.ToString();
+}
+
+// The SQL both engines understand, written once.
+TEST_P(DatabaseTest, OneDialect) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  auto s = db->Lock();
+  ASSERT_TRUE(s.Exec("CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT, n INTEGER NOT NULL DEFAULT 0, d REAL)").ok());
+  // ON CONFLICT DO NOTHING / DO UPDATE, and Changes.
+  auto& put = s.Prepare("INSERT INTO kv(k, v) VALUES(?, ?) ON CONFLICT DO NOTHING");
+  put.Bind(1, "a").Bind(2, "x");
+  ASSERT_TRUE(put.Run().ok());
+  EXPECT_EQ(s.Changes(), 1);
+  put.Bind(1, "a").Bind(2, "y");
+  ASSERT_TRUE(put.Run().ok());
+  EXPECT_EQ(s.Changes(), 0);
+  auto& up = s.Prepare("INSERT INTO kv(k, v, n) VALUES(?, ?, 1) ON CONFLICT(k) DO UPDATE SET v = excluded.v, n = kv.n + 1 "
+                       "RETURNING n");
+  up.Bind(1, "a").Bind(2, "z");
+  ASSERT_TRUE(*up.Step());
+  EXPECT_EQ(up.Int(0), 1);
+  up.Reset();
+  // Numbered parameters, reused; a '?' inside a literal stays a question mark.
+  auto& num = s.Prepare("SELECT ?2 || '?' || ?1 || ?2, v FROM kv WHERE k = ?3");
+  num.Bind(1, "one").Bind(2, "two").Bind(3, "a");
+  ASSERT_TRUE(*num.Step());
+  EXPECT_EQ(num.Text(0), "two?onetwo");
+  EXPECT_EQ(num.Text(1), "z");
+  num.Reset();
+  // LIKE ignores ASCII case on both.
+  EXPECT_EQ(Scalar(s, "SELECT count(*) FROM kv WHERE v LIKE 'Z'"), 1);
+  // NULLs, doubles, comparisons read as integers.
+  auto& nul = s.Prepare("INSERT INTO kv(k, v, d) VALUES(?, ?, ?)");
+  nul.Bind(1, "b").BindNull(2).Bind(3, 2.5);
+  ASSERT_TRUE(nul.Run().ok());
+  auto& get = s.Prepare("SELECT v, d, v IS NULL, d > 2 FROM kv WHERE k = ?");
+  get.Bind(1, "b");
+  ASSERT_TRUE(*get.Step());
+  EXPECT_TRUE(get.IsNull(0));
+  EXPECT_EQ(get.OptText(0), std::nullopt);
+  EXPECT_DOUBLE_EQ(get.Double(1), 2.5);
+  EXPECT_EQ(get.Int(2), 1);
+  EXPECT_EQ(get.Int(3), 1);
+  get.Reset();
+  // A parameter whose type only the bound value tells.
+  auto& opt = s.Prepare("SELECT count(*) FROM kv WHERE (? IS NULL OR k = ?)");
+  opt.BindNull(1).BindNull(2);
+  ASSERT_TRUE(*opt.Step());
+  EXPECT_EQ(opt.Int(0), 2);
+  opt.Reset();
+  // Text with quotes, backslashes and multi-byte characters round-trips.
+  const std::string odd = "it's \\ 100% \"您好\" ?";
+  auto& t = s.Prepare("INSERT INTO kv(k, v) VALUES('odd', ?)");
+  t.Bind(1, odd);
+  ASSERT_TRUE(t.Run().ok());
+  auto& back = s.Prepare("SELECT v FROM kv WHERE k = 'odd'");
+  ASSERT_TRUE(*back.Step());
+  EXPECT_EQ(back.Text(0), odd);
+}
+
+// Many writers taking sequence numbers from a counter row (the pattern the
+// conversation store uses): no duplicate and no gap on either engine, while
+// PostgreSQL runs the transactions concurrently.
+TEST_P(DatabaseTest, ConcurrentWritersAllocateSequencesCorrectly) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  {
+    auto s = db->Lock();
+    ASSERT_TRUE(s.Exec("CREATE TABLE counters(id TEXT PRIMARY KEY, last INTEGER NOT NULL);"
+                       "CREATE TABLE items(counter TEXT NOT NULL, seq INTEGER NOT NULL, v TEXT, UNIQUE(counter, seq));"
+                       "INSERT INTO counters VALUES('c', 0)")
+                    .ok());
+  }
+  constexpr int kThreads = 8, kEach = 60;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string v = std::to_string(t) + ":" + std::to_string(i);
+        Status st = db->Write([&](Session& s) -> Status {
+          auto& up = s.Prepare("UPDATE counters SET last = last + 1 WHERE id = ? RETURNING last");
+          up.Bind(1, "c");
+          KEFU_ASSIGN_OR_RETURN(bool row, up.Step());
+          if (!row) return Internal("no counter");
+          const int64_t seq = up.Int(0);
+          up.Reset();
+          auto& ins = s.Prepare("INSERT INTO items(counter, seq, v) VALUES('c', ?, ?)");
+          ins.Bind(1, seq).Bind(2, v);
+          return ins.Run();
+        });
+        if (!st.ok()) {
+          ADD_FAILURE() << st.ToString();
+          ++failed;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto s = db->Read();
+  auto& st = s.Prepare("SELECT count(*), MIN(seq), MAX(seq), count(DISTINCT v) FROM items");
+  ASSERT_TRUE(*st.Step());
+  EXPECT_EQ(st.Int(0), kThreads * kEach);
+  EXPECT_EQ(st.Int(1), 1);
+  EXPECT_EQ(st.Int(2), kThreads * kEach);
+  EXPECT_EQ(st.Int(3), kThreads * kEach);
+  EXPECT_GE(db->Stats().writes, kThreads * kEach);
+}
+
+// Compare-and-set (the desk's accept, transfer and take-over): of many
+// sessions racing to claim one row, exactly one changes it.
+TEST_P(DatabaseTest, CompareAndSetHasOneWinner) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Lock().Exec("CREATE TABLE claims(id TEXT PRIMARY KEY, owner TEXT)").ok());
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = "c" + std::to_string(round);
+    ASSERT_TRUE(db->Lock().Exec("INSERT INTO claims VALUES('" + id + "', NULL)").ok());
+    std::atomic<int> winners{0}, errors{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t)
+      threads.emplace_back([&, t] {
+        Status st = db->Write([&](Session& s) -> Status {
+          auto& up = s.Prepare("UPDATE claims SET owner = ? WHERE id = ? AND owner IS NULL");
+          up.Bind(1, "agent" + std::to_string(t)).Bind(2, id);
+          KEFU_RETURN_IF_ERROR(up.Run());
+          return s.Changes() == 1 ? Status::Ok() : Conflict("taken");
+        });
+        if (st.ok()) ++winners;
+        else if (st.code() != ErrorCode::kConflict) ++errors;
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(winners.load(), 1);
+    EXPECT_EQ(errors.load(), 0);
+  }
+}
+
+// A closure that fails (its own error, a constraint, an exception) is undone
+// alone; the writes beside it commit.
+TEST_P(DatabaseTest, AFailingWriteIsUndoneAlone) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Lock().Exec("CREATE TABLE t(seq INTEGER UNIQUE, v TEXT)").ok());
+  ASSERT_TRUE(db->Write([](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(1, 'first')"); }).ok());
+  std::vector<std::function<Status(Session&)>> fns = {
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(10, 'ok1')"); },
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(1, 'dup')"); },
+      [](Session& s) -> Status {
+        KEFU_RETURN_IF_ERROR(s.Exec("INSERT INTO t(seq, v) VALUES(12, 'undone')"));
+        return InvalidArgument("changed my mind");
+      },
+      [](Session& s) -> Status {
+        (void)s.Exec("INSERT INTO t(seq, v) VALUES(13, 'thrown')");
+        throw std::runtime_error("boom");
+      },
+      [](Session& s) { return s.Exec("INSERT INTO t(seq, v) VALUES(14, 'ok2')"); },
+  };
+  std::vector<Status> st(fns.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < fns.size(); ++i) threads.emplace_back([&, i] { st[i] = db->Write(fns[i]); });
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(st[0].ok()) << st[0].ToString();
+  EXPECT_EQ(st[1].code(), ErrorCode::kAlreadyExists) << st[1].ToString();
+  EXPECT_EQ(st[2].code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(st[3].code(), ErrorCode::kInternal);
+  EXPECT_NE(st[3].message().find("boom"), std::string::npos);
+  EXPECT_TRUE(st[4].ok()) << st[4].ToString();
+  EXPECT_EQ(Scalar(db->Read(), "SELECT count(*) FROM t WHERE v IN ('ok1', 'ok2', 'first')"), 3);
+  EXPECT_EQ(Scalar(db->Read(), "SELECT count(*) FROM t WHERE v IN ('dup', 'undone', 'thrown')"), 0);
+}
+
+TEST_P(DatabaseTest, ReadsSeeCommittedWritesOnly) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Lock().Exec("CREATE TABLE t(v TEXT)").ok());
+  ASSERT_TRUE(db->Write([](Session& s) { return s.Exec("INSERT INTO t VALUES('a')"); }).ok());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Scalar(db->Read(), "SELECT count(*) FROM t"), 1);
+  EXPECT_TRUE(db->Healthy());
+  EXPECT_TRUE(db->ProbeWrite().ok());
+  EXPECT_EQ(db->Health().engine, std::string(EngineName(GetParam())));
+}
+
+// PostgreSQL: a connection killed under the server's feet (a restart, a cut
+// idle connection). A read outside a transaction runs again on a new
+// connection; inside a transaction the statement fails with "storage
+// unavailable" (503), marks the database unhealthy, and the rest of that
+// transaction fails too rather than run in autocommit on a new connection; a
+// write retries by itself; the next commit heals the health.
+TEST_P(DatabaseTest, PostgresReconnectsAfterALostConnection) {
+  if (GetParam() != Engine::kPostgres) GTEST_SKIP() << "PostgreSQL only";
+  DatabaseOptions one;
+  one.pool_size = 1;
+  one.reconnect_backoff_ms = 10;
+  auto db = Open(one);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Lock().Exec("CREATE TABLE t(v TEXT)").ok());
+  auto admin = Database::Open(testdb::PostgresTestUrl(), one);
+  ASSERT_TRUE(admin.ok());
+  auto kill = [&](Session& victim) {
+    auto& pid = victim.Prepare("SELECT pg_backend_pid()");
+    ASSERT_TRUE(*pid.Step());
+    const std::string id = std::to_string(pid.Int(0));
+    pid.Reset();
+    EXPECT_EQ(Scalar((*admin)->Read(), "SELECT count(*) FROM (SELECT pg_terminate_backend(" + id + ")) x"), 1);
+  };
+  ::testing::internal::CaptureStderr();
+  {
+    auto s = db->Read();
+    kill(s);
+    EXPECT_EQ(Scalar(s, "SELECT count(*) FROM t"), 0);  // read again on a new connection
+  }
+  {
+    auto s = db->Lock();
+    auto tx = s.Begin();
+    ASSERT_TRUE(tx.status().ok());
+    ASSERT_TRUE(s.Exec("INSERT INTO t VALUES('lost')").ok());
+    kill(s);
+    Status lost = s.Exec("INSERT INTO t VALUES('after')");
+    EXPECT_EQ(lost.code(), ErrorCode::kUnavailable) << lost.ToString();
+    EXPECT_NE(lost.message().find("storage unavailable"), std::string::npos) << lost.message();
+    auto& more = s.Prepare("SELECT count(*) FROM t");
+    auto r = more.Step();
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("during a transaction"), std::string::npos) << r.status().message();
+    Status c = tx.Commit();
+    EXPECT_FALSE(c.ok());
+  }
+  EXPECT_FALSE(db->Healthy());
+  EXPECT_EQ(db->Health().code, "CONNECTION_BAD");
+  EXPECT_EQ(Scalar(db->Read(), "SELECT count(*) FROM t"), 0);  // nothing of the lost transaction
+  ASSERT_TRUE(db->Write([](Session& s) { return s.Exec("INSERT INTO t VALUES('a')"); }).ok());
+  EXPECT_TRUE(db->Healthy());
+  // A write whose connection is gone before it runs is retried on a new one.
+  {
+    auto s = db->Read();
+    kill(s);
+  }
+  Status w = db->Write([](Session& s) { return s.Exec("INSERT INTO t VALUES('b')"); });
+  (void)::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(w.ok()) << w.ToString();
+  EXPECT_EQ(Scalar(db->Read(), "SELECT count(*) FROM t"), 2);
+}
+
+TEST(Postgres, AnUnreachableServerIsAClearError) {
+  DatabaseOptions options;
+  ::testing::internal::CaptureStderr();
+  auto db = Database::Open("postgresql://kefu:secret@127.0.0.1:1/kefu", options);
+  (void)::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), ErrorCode::kUnavailable);
+  const std::string& m = db.status().message();
+  EXPECT_NE(m.find("cannot connect to postgresql://kefu:***@127.0.0.1:1/kefu"), std::string::npos) << m;
+  EXPECT_EQ(m.find("secret"), std::string::npos) << m;
+}
+
+TEST(StorageLocation, ParsesUrlsAndPaths) {
+  auto a = ParseStorageLocation("sqlite:///var/lib/kefu/kefu.db");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->engine, Engine::kSqlite);
+  EXPECT_EQ(a->target, "/var/lib/kefu/kefu.db");
+  auto b = ParseStorageLocation("data/kefu.db");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->target, "data/kefu.db");
+  auto c = ParseStorageLocation("postgres://u@h:5433/db");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->engine, Engine::kPostgres);
+  auto d = ParseStorageLocation("mysql://u:pw@h/db");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("unknown scheme 'mysql'"), std::string::npos);
+  EXPECT_EQ(d.status().message().find("pw"), std::string::npos);
+  EXPECT_FALSE(ParseStorageLocation("sqlite://").ok());
+  EXPECT_EQ(RedactLocation("postgresql://u:pw@h/db"), "postgresql://u:***@h/db");
+  EXPECT_EQ(RedactLocation("postgresql://u@h/db"), "postgresql://u@h/db");
+}
+
+TEST(PostgresDialect, TranslatesPlaceholdersOutsideLiterals) {
+  int n = 0;
+  EXPECT_EQ(TranslateSql("SELECT a FROM t WHERE b = ? AND c = ?", &n), "SELECT a FROM t WHERE b = $1 AND c = $2");
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(TranslateSql("UPDATE t SET a = ?2 WHERE b = ?1 AND c = ?", &n), "UPDATE t SET a = $2 WHERE b = $1 AND c = $3");
+  EXPECT_EQ(n, 3);
+  EXPECT_EQ(TranslateSql("SELECT '?', \"q?\", 'it''s ?' -- what?\n FROM t WHERE x = ? /* ? */", &n),
+            "SELECT '?', \"q?\", 'it''s ?' -- what?\n FROM t WHERE x = $1 /* ? */");
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(TranslateSql("WHERE name LIKE ? ESCAPE '\\' AND x NOT like 'LIKE'"),
+            "WHERE name ILIKE $1 ESCAPE '\\' AND x NOT ILIKE 'LIKE'");
+  EXPECT_EQ(TranslateSql("SELECT liked, unlike FROM t"), "SELECT liked, unlike FROM t");
+  EXPECT_EQ(TranslateSql("SELECT a FROM t INDEXED BY t_by_b WHERE b = ?"), "SELECT a FROM t    WHERE b = $1");
+}
+
+TEST(PostgresDialect, TranslatesMigrationDdl) {
+  EXPECT_EQ(PostgresDdl("CREATE TABLE m (id INTEGER PRIMARY KEY AUTOINCREMENT, f REAL, b BLOB, s TEXT DEFAULT 'INTEGER')"),
+            "CREATE TABLE m (id BIGINT PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, f DOUBLE PRECISION, b BYTEA, "
+            "s TEXT DEFAULT 'INTEGER')");
+  EXPECT_EQ(PostgresDdl("CREATE TABLE k (a TEXT, PRIMARY KEY (a)) WITHOUT ROWID;"),
+            "CREATE TABLE k (a TEXT, PRIMARY KEY (a))  ;");
+}
+
+}  // namespace
+}  // namespace kefu::storage
