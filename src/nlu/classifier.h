@@ -90,6 +90,12 @@ struct TrainOptions {
   int cluster_min_count = 5;
   // Emoji polarity features (linear kind; see LinearOptions::emoji).
   bool emoji = false;
+  // Storage of a linear model (see LinearOptions::weight_bits): 0 = format
+  // version 2/3 (8-bit codes); 1..8 = the compact version 4 with codes of this
+  // many bits for the weights and scale_bits for the scales.
+  int weight_bits = 0;
+  int scale_bits = 8;
+  bool prune_scaled = false;  // see LinearOptions::prune_scaled
   // linear intent models with "oos" examples: out-of-fold scores from this many
   // folds choose the rejection threshold as the lowest one whose out-of-scope
   // recall reaches oos_recall; the model is then trained on everything.
@@ -114,6 +120,12 @@ struct TrainOptions {
   int maxn = 0;
   int bucket = 1000000;
   int min_count = 1;  // fastText: word count; linear: texts a feature must occur in
+  // linear: a training set of fewer than small_set texts uses min_count_small
+  // instead of a larger min_count (0 = off): the shipped sentiment model drops features
+  // seen in fewer than 4 of its ~100,000 texts to stay under 2 MiB, which
+  // would leave a tenant's few hundred phrasings with almost no features.
+  int min_count_small = 0;
+  int small_set = 10000;
   int threads = 1;       // 1 keeps training deterministic
   bool quantize = true;  // product quantization + vocabulary/bucket pruning
   int cutoff = 200000;   // rows kept when quantizing (0 = all)

@@ -392,6 +392,11 @@ Status ApplyOption(TrainOptions& o, const std::string& kv) {
     else if (k == "self_train_rounds") o.self_train_rounds = std::stoi(v);
     else if (k == "clusters") o.clusters = std::stoi(v);
     else if (k == "emoji") o.emoji = v == "1" || v == "true";
+    else if (k == "weight_bits") o.weight_bits = std::stoi(v);
+    else if (k == "scale_bits") o.scale_bits = std::stoi(v);
+    else if (k == "prune_scaled") o.prune_scaled = v == "1" || v == "true";
+    else if (k == "min_count_small") o.min_count_small = std::stoi(v);
+    else if (k == "small_set") o.small_set = std::stoi(v);
     else if (k == "cluster_dim") o.cluster_dim = std::stoi(v);
     else if (k == "cluster_epoch") o.cluster_epoch = std::stoi(v);
     else if (k == "cluster_min_count") o.cluster_min_count = std::stoi(v);

@@ -21,8 +21,10 @@ constexpr std::string_view kLinearMagic = "KLIN";
 // a bitmap of the rows that store weights (the others were pruned).
 // Version 3: version 2 followed by the WordClusters block (written only for a
 // model with cluster features, so every other model stays version 2).
+// Version 4 (written for options.weight_bits > 0): compact; see SerializeCompact().
 constexpr uint32_t kLinearVersion = 2;
 constexpr uint32_t kLinearVersionClusters = 3;
+constexpr uint32_t kLinearVersionCompact = 4;
 constexpr uint32_t kLinearVersionBf16 = 1;
 constexpr size_t kCodebookSize = 256;
 constexpr uint32_t kEmpty = 0xFFFFFFFFu;
@@ -70,16 +72,16 @@ void Softmax(std::vector<float>& s) {
 // spaced in sign(v)·sqrt(|v|) between the extremes (so the rare large values,
 // which decide predictions, keep fine steps), then Lloyd (k-means) iterations
 // lower the squared error. Fewer distinct values give a shorter codebook
-// padded with its largest entry.
-std::vector<float> BuildCodebook(std::vector<float> values) {
+// padded with its largest entry. `size` entries (256 for version 2).
+std::vector<float> BuildCodebook(std::vector<float> values, size_t size = kCodebookSize) {
   std::vector<float> book;
-  if (values.empty()) return std::vector<float>(kCodebookSize, 0.0f);
+  if (values.empty()) return std::vector<float>(size, 0.0f);
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
   auto compand = [](double v) { return v < 0 ? -std::sqrt(-v) : std::sqrt(v); };
   const double lo_c = compand(values.front()), hi_c = compand(values.back());
-  for (size_t k = 0; k < kCodebookSize; ++k) {
-    const double c = lo_c + (hi_c - lo_c) * static_cast<double>(k) / (kCodebookSize - 1);
+  for (size_t k = 0; k < size; ++k) {
+    const double c = size == 1 ? lo_c : lo_c + (hi_c - lo_c) * static_cast<double>(k) / static_cast<double>(size - 1);
     book.push_back(static_cast<float>(c < 0 ? -c * c : c * c));
   }
   book.erase(std::unique(book.begin(), book.end()), book.end());
@@ -101,7 +103,7 @@ std::vector<float> BuildCodebook(std::vector<float> values) {
     next.erase(std::unique(next.begin(), next.end()), next.end());
     book = std::move(next);
   }
-  book.resize(kCodebookSize, book.back());
+  book.resize(size, book.back());
   return book;
 }
 
@@ -119,6 +121,90 @@ void PutVarint(std::string& out, uint32_t v) {
     v >>= 7;
   }
   out.push_back(static_cast<char>(v));
+}
+
+// Bits written least significant first into bytes; Finish() pads the last
+// byte with zero bits.
+class BitWriter {
+ public:
+  void Put(uint32_t v, int bits) {
+    acc_ |= static_cast<uint64_t>(v) << n_;
+    n_ += bits;
+    while (n_ >= 8) {
+      out_.push_back(static_cast<char>(acc_ & 0xFF));
+      acc_ >>= 8;
+      n_ -= 8;
+    }
+  }
+  // Rice code of v with parameter k: v >> k as that many 1 bits and a 0, then the k low bits.
+  void Rice(uint32_t v, int k) {
+    for (uint32_t q = v >> k; q > 0; q -= std::min<uint32_t>(q, 24)) Put((1u << std::min<uint32_t>(q, 24)) - 1, static_cast<int>(std::min<uint32_t>(q, 24)));
+    Put(0, 1);
+    if (k > 0) Put(v & ((1u << k) - 1), k);
+  }
+  std::string Finish() {
+    if (n_ > 0) out_.push_back(static_cast<char>(acc_ & 0xFF));
+    acc_ = 0;
+    n_ = 0;
+    return std::move(out_);
+  }
+
+ private:
+  std::string out_;
+  uint64_t acc_ = 0;
+  int n_ = 0;
+};
+
+class BitReader {
+ public:
+  explicit BitReader(std::string_view in) : in_(in) {}
+  bool Get(int bits, uint32_t* v) {
+    if (pos_ + static_cast<uint64_t>(bits) > in_.size() * 8ULL) return false;
+    uint32_t r = 0;
+    for (int i = 0; i < bits; ++i, ++pos_) {
+      r |= static_cast<uint32_t>((static_cast<unsigned char>(in_[pos_ >> 3]) >> (pos_ & 7)) & 1) << i;
+    }
+    *v = r;
+    return true;
+  }
+  // A Rice code whose value is at most `max`; false when it is longer or the bits run out.
+  bool Rice(int k, uint64_t max, uint32_t* v) {
+    uint64_t q = 0;
+    for (;;) {
+      uint32_t bit = 0;
+      if (!Get(1, &bit)) return false;
+      if (!bit) break;
+      if (++q > (max >> k)) return false;
+    }
+    uint32_t low = 0;
+    if (k > 0 && !Get(k, &low)) return false;
+    const uint64_t r = (q << k) | low;
+    if (r > max) return false;
+    *v = static_cast<uint32_t>(r);
+    return true;
+  }
+  // True when every byte was used and the bits after the last value are zero.
+  bool AtPaddedEnd() const {
+    if (in_.size() * 8ULL - pos_ >= 8) return false;
+    if (pos_ & 7) return (static_cast<unsigned char>(in_[pos_ >> 3]) >> (pos_ & 7)) == 0;
+    return true;
+  }
+
+ private:
+  std::string_view in_;
+  uint64_t pos_ = 0;
+};
+
+// The Rice parameter that codes `values` in the fewest bits.
+int BestRiceK(const std::vector<uint32_t>& values) {
+  int best = 0;
+  uint64_t best_bits = UINT64_MAX;
+  for (int k = 0; k < 31; ++k) {
+    uint64_t bits = 0;
+    for (uint32_t v : values) bits += (v >> k) + 1 + static_cast<uint64_t>(k);
+    if (bits < best_bits) best_bits = bits, best = k;
+  }
+  return best;
 }
 
 bool GetVarint(std::string_view& in, uint32_t* v) {
@@ -146,6 +232,11 @@ nlohmann::json LinearOptions::ToJson() const {
   if (prune > 0) j["prune"] = prune;  // absent = 0, as in files written before pruning
   if (clusters > 0) j["clusters"] = clusters;  // absent = 0
   if (emoji) j["emoji"] = true;                  // absent = false
+  if (weight_bits > 0) {                         // absent = 0 (format version 2/3)
+    j["weight_bits"] = weight_bits;
+    j["scale_bits"] = scale_bits;
+    if (prune_scaled) j["prune_scaled"] = true;
+  }
   return j;
 }
 
@@ -166,11 +257,15 @@ Result<LinearOptions> LinearOptions::FromJson(const nlohmann::json& j) {
     o.prune = j.value("prune", 0.0);  // absent in files written before pruning
     o.clusters = j.value("clusters", 0);
     o.emoji = j.value("emoji", false);
+    o.weight_bits = j.value("weight_bits", 0);
+    o.scale_bits = j.value("scale_bits", 8);
+    o.prune_scaled = j.value("prune_scaled", false);
   } catch (const std::exception& e) {
     return InvalidArgument(fmt::format("linear model options: {}", e.what()));
   }
   if (o.bits < 10 || o.bits > 30 || o.word_ngrams < 1 || o.word_ngrams > 5 || o.minn < 0 || o.maxn > 10 ||
-      !(o.prune >= 0 && o.prune < 1e3) || o.clusters < 0 || o.clusters > 65535) {
+      !(o.prune >= 0 && o.prune < 1e3) || o.clusters < 0 || o.clusters > 65535 || o.weight_bits < 0 ||
+      o.weight_bits > 8 || o.scale_bits < 1 || o.scale_bits > 8 || (o.prune_scaled && o.weight_bits == 0)) {
     return InvalidArgument("linear model options out of range");
   }
   if (o.weighting != "idf" && o.weighting != "nb" && o.weighting != "binary") {
@@ -496,6 +591,10 @@ std::vector<float> LinearModel::Probabilities(std::string_view text, SparseVecto
 }
 
 void LinearModel::Quantize() {
+  if (options_.weight_bits > 0) {
+    QuantizeCompact();
+    return;
+  }
   version_ = clusters_ ? kLinearVersionClusters : kLinearVersion;
   const size_t C = static_cast<size_t>(n_classes_);
   has_weights_.assign(buckets_.size(), 1);
@@ -519,7 +618,114 @@ void LinearModel::Quantize() {
   }
 }
 
+void LinearModel::QuantizeCompact() {
+  version_ = kLinearVersionCompact;
+  const size_t C = static_cast<size_t>(n_classes_), R = buckets_.size();
+  has_weights_.assign(R, 1);
+  for (size_t r = 0; r < R; ++r) {
+    float mean = 0, mx = 0;
+    if (options_.prune_scaled) {
+      for (size_t c = 0; c < C; ++c) mean += weights_[r * C + c];
+      mean /= static_cast<float>(C);
+    }
+    const float x = options_.prune_scaled ? scale_[r] : 1.0f;
+    for (size_t c = 0; c < C; ++c) mx = std::max(mx, x * std::abs(weights_[r * C + c] - mean));
+    if (options_.prune > 0 && mx < options_.prune) {
+      has_weights_[r] = 0;
+      std::fill_n(&weights_[r * C], C, 0.0f);
+    }
+  }
+  scale_book_ = BuildCodebook(scale_, size_t{1} << options_.scale_bits);
+  for (float& v : scale_) v = scale_book_[Encode(scale_book_, v)];
+  // Reference class: the one closest to the others (least squared difference
+  // of the scaled weights), so the stored differences are small.
+  std::vector<double> cost(C, 0);
+  for (size_t r = 0; r < R; ++r) {
+    if (!has_weights_[r]) continue;
+    double s1 = 0, s2 = 0;
+    const double x2 = static_cast<double>(scale_[r]) * scale_[r];
+    for (size_t c = 0; c < C; ++c) s1 += weights_[r * C + c], s2 += static_cast<double>(weights_[r * C + c]) * weights_[r * C + c];
+    for (size_t c = 0; c < C; ++c) {
+      const double w = weights_[r * C + c];
+      cost[c] += x2 * (s2 - 2 * w * s1 + static_cast<double>(C) * w * w);
+    }
+  }
+  ref_class_ = static_cast<uint32_t>(std::min_element(cost.begin(), cost.end()) - cost.begin());
+  std::vector<float> kept;
+  for (size_t r = 0; r < R; ++r) {
+    if (!has_weights_[r]) continue;
+    const float ref = weights_[r * C + ref_class_];
+    for (size_t c = 0; c < C; ++c) {
+      if (c != ref_class_) kept.push_back(scale_[r] * (weights_[r * C + c] - ref));
+    }
+  }
+  weight_book_ = BuildCodebook(std::move(kept), size_t{1} << options_.weight_bits);
+  // What the file stores (scale x difference) back as a weight, exactly as Parse computes it.
+  for (size_t r = 0; r < R; ++r) {
+    if (!has_weights_[r]) continue;
+    const float ref = weights_[r * C + ref_class_];
+    for (size_t c = 0; c < C; ++c) {
+      float& w = weights_[r * C + c];
+      w = c == ref_class_ ? 0.0f : weight_book_[Encode(weight_book_, scale_[r] * (w - ref))] / scale_[r];
+    }
+  }
+}
+
+// Version 4: magic, version, options (JSON; weight_bits and scale_bits say the
+// code widths), class count, row count, float biases, the reference class,
+// the scale codebook (2^scale_bits floats, ascending, positive) and the weight
+// codebook (2^weight_bits floats, ascending), the Rice parameter (1 byte) and
+// byte length of the bucket block, the bucket ids as Rice-coded gaps (the
+// first id, then each gap minus 1), one scale code per row (bit-packed), a
+// bitmap of the rows that store weights, C - 1 weight codes per such row
+// (bit-packed, classes in order, the reference class left out; a code stands
+// for scale x (weight - reference weight)), then the WordClusters block when
+// the options have clusters. Every bit-packed block is padded with zero bits
+// to a whole byte.
+std::string LinearModel::SerializeCompact() const {
+  std::string out(kLinearMagic);
+  PutRaw<uint32_t>(out, version_);
+  const std::string opts = options_.ToJson().dump();
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(opts.size()));
+  out += opts;
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(n_classes_));
+  PutRaw<uint64_t>(out, buckets_.size());
+  for (float b : bias_) PutRaw<float>(out, b);
+  PutRaw<uint32_t>(out, ref_class_);
+  for (float v : scale_book_) PutRaw<float>(out, v);
+  for (float v : weight_book_) PutRaw<float>(out, v);
+  const size_t R = buckets_.size(), C = static_cast<size_t>(n_classes_);
+  std::vector<uint32_t> gaps(R);
+  for (size_t r = 0; r < R; ++r) gaps[r] = r == 0 ? buckets_[0] : buckets_[r] - buckets_[r - 1] - 1;
+  const int k = BestRiceK(gaps);
+  BitWriter bw;
+  for (uint32_t g : gaps) bw.Rice(g, k);
+  const std::string bucket_bits = bw.Finish();
+  out.push_back(static_cast<char>(k));
+  PutRaw<uint64_t>(out, bucket_bits.size());
+  out += bucket_bits;
+  BitWriter sw;
+  for (float v : scale_) sw.Put(Encode(scale_book_, v), options_.scale_bits);
+  out += sw.Finish();
+  std::string bitmap((R + 7) / 8, '\0');
+  for (size_t r = 0; r < R; ++r) {
+    if (has_weights_[r]) bitmap[r / 8] = static_cast<char>(bitmap[r / 8] | (1 << (r % 8)));
+  }
+  out += bitmap;
+  BitWriter ww;
+  for (size_t r = 0; r < R; ++r) {
+    if (!has_weights_[r]) continue;
+    for (size_t c = 0; c < C; ++c) {
+      if (c != ref_class_) ww.Put(Encode(weight_book_, scale_[r] * weights_[r * C + c]), options_.weight_bits);
+    }
+  }
+  out += ww.Finish();
+  if (clusters_) clusters_->AppendTo(out);
+  return out;
+}
+
 std::string LinearModel::Serialize() const {
+  if (version_ == kLinearVersionCompact) return SerializeCompact();
   std::string out(kLinearMagic);
   PutRaw<uint32_t>(out, version_);
   const std::string opts = options_.ToJson().dump();
@@ -567,7 +773,8 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   uint32_t version = 0, opts_len = 0, classes = 0;
   uint64_t nrows = 0;
   if (!GetRaw(in, &version) ||
-      (version != kLinearVersion && version != kLinearVersionBf16 && version != kLinearVersionClusters)) {
+      (version != kLinearVersion && version != kLinearVersionBf16 && version != kLinearVersionClusters &&
+       version != kLinearVersionCompact)) {
     return bad("unsupported version");
   }
   if (!GetRaw(in, &opts_len) || opts_len > in.size()) return bad("truncated options");
@@ -576,7 +783,10 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
   if (oj.is_discarded()) return bad("corrupt options");
   LinearModel m;
   KEFU_ASSIGN_OR_RETURN(m.options_, LinearOptions::FromJson(oj));
-  if ((m.options_.clusters > 0) != (version == kLinearVersionClusters)) {
+  if ((m.options_.weight_bits > 0) != (version == kLinearVersionCompact)) {
+    return bad("weight_bits option and format version disagree");
+  }
+  if (version != kLinearVersionCompact && (m.options_.clusters > 0) != (version == kLinearVersionClusters)) {
     return bad("word-cluster option and format version disagree");
   }
   if (!GetRaw(in, &classes) || classes < 2 || classes > 100000) return bad("bad class count");
@@ -591,6 +801,10 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
     m.scale_.resize(nrows);
     m.weights_.resize(nrows * classes);
   };
+  if (version == kLinearVersionCompact) {
+    m.version_ = version;
+    return ParseCompact(std::move(m), nrows, in, payload_bytes);
+  }
   if (version == kLinearVersionBf16) {
     const uint64_t need = classes * 4ULL + nrows * (8ULL + 2ULL * classes);
     if (in.size() != need) return bad(fmt::format("{} bytes of weights, expected {}", in.size(), need));
@@ -686,6 +900,121 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
     return Unavailable("model uses word features but the jieba dictionary is missing");
   }
   m.version_ = version;
+  m.BuildIndex();
+  return m;
+}
+
+}  // namespace kefu::nlu
+
+namespace kefu::nlu {
+
+// The rest of a version 4 payload (SerializeCompact), after the row count.
+Result<LinearModel> LinearModel::ParseCompact(LinearModel m, uint64_t nrows, std::string_view in,
+                                              uint64_t payload_bytes) {
+  auto bad = [](std::string_view why) { return InvalidArgument(fmt::format("linear model payload: {}", why)); };
+  const uint64_t classes = static_cast<uint64_t>(m.n_classes_);
+  const uint64_t limit = 1ULL << m.options_.bits;
+  const size_t scale_entries = size_t{1} << m.options_.scale_bits;
+  const size_t weight_entries = size_t{1} << m.options_.weight_bits;
+  const uint64_t fixed = classes * 4 + 4 + (scale_entries + weight_entries) * 4 + 1 + 8;
+  // A row takes at least one bucket bit, scale_bits and a bitmap bit: check
+  // the counts against the bytes present before anything is allocated.
+  if (in.size() < fixed || (in.size() - fixed) * 8 < nrows * static_cast<uint64_t>(m.options_.scale_bits + 2)) {
+    return bad("truncated payload");
+  }
+  if (nrows > limit) return bad("more rows than buckets");
+  if (nrows * classes > 64 * payload_bytes) return bad("row and class counts too large for the payload");
+  m.bias_.resize(classes);
+  for (auto& b : m.bias_) GetRaw(in, &b);
+  GetRaw(in, &m.ref_class_);
+  if (m.ref_class_ >= classes) return bad("reference class out of range");
+  m.scale_book_.resize(scale_entries);
+  m.weight_book_.resize(weight_entries);
+  for (auto& v : m.scale_book_) GetRaw(in, &v);
+  for (auto& v : m.weight_book_) GetRaw(in, &v);
+  for (const auto* book : {&m.scale_book_, &m.weight_book_}) {
+    for (size_t k = 0; k < book->size(); ++k) {
+      if (!std::isfinite((*book)[k]) || (k > 0 && (*book)[k] < (*book)[k - 1])) return bad("corrupt codebook");
+    }
+  }
+  if (!(m.scale_book_.front() > 0)) return bad("scale codebook not positive");
+  const int k = static_cast<unsigned char>(in.front());
+  in.remove_prefix(1);
+  if (k > 30) return bad("bad Rice parameter");
+  uint64_t bucket_bytes = 0;
+  GetRaw(in, &bucket_bytes);
+  if (bucket_bytes > in.size()) return bad("truncated buckets");
+  m.buckets_.assign(nrows, 0);
+  {
+    BitReader br(in.substr(0, bucket_bytes));
+    uint64_t bucket = 0;
+    for (size_t r = 0; r < nrows; ++r) {
+      uint32_t gap = 0;
+      if (!br.Rice(k, limit - 1, &gap)) return bad("corrupt bucket gaps");
+      bucket = r == 0 ? gap : bucket + gap + 1;
+      if (bucket >= limit) return bad("buckets not sorted/in range");
+      m.buckets_[r] = static_cast<uint32_t>(bucket);
+    }
+    if (!br.AtPaddedEnd()) return bad("trailing bits after the buckets");
+  }
+  in.remove_prefix(bucket_bytes);
+  const uint64_t scale_bytes = (nrows * static_cast<uint64_t>(m.options_.scale_bits) + 7) / 8;
+  const uint64_t bitmap_bytes = (nrows + 7) / 8;
+  if (in.size() < scale_bytes + bitmap_bytes) return bad("truncated scales");
+  m.scale_.resize(nrows);
+  {
+    BitReader br(in.substr(0, scale_bytes));
+    for (size_t r = 0; r < nrows; ++r) {
+      uint32_t code = 0;
+      br.Get(m.options_.scale_bits, &code);
+      m.scale_[r] = m.scale_book_[code];
+    }
+    if (!br.AtPaddedEnd()) return bad("stray bits after the scale codes");
+  }
+  in.remove_prefix(scale_bytes);
+  m.has_weights_.assign(nrows, 0);
+  uint64_t weighted = 0;
+  for (size_t r = 0; r < nrows; ++r) {
+    m.has_weights_[r] = (static_cast<unsigned char>(in[r / 8]) >> (r % 8)) & 1;
+    weighted += m.has_weights_[r];
+  }
+  if (nrows % 8 != 0 && (static_cast<unsigned char>(in[nrows / 8]) >> (nrows % 8)) != 0) {
+    return bad("stray bits in the weight bitmap");
+  }
+  in.remove_prefix(bitmap_bytes);
+  const uint64_t code_bytes = (weighted * (classes - 1) * static_cast<uint64_t>(m.options_.weight_bits) + 7) / 8;
+  if (in.size() < code_bytes) return bad("truncated weight codes");
+  std::string_view tail = in.substr(code_bytes);
+  if (m.options_.clusters > 0) {
+    auto parsed = WordClusters::Parse(tail);
+    if (!parsed.ok()) return bad(parsed.status().message());
+    if (parsed->clusters() != m.options_.clusters) return bad("word-cluster count disagrees with the options");
+    m.clusters_ = std::make_shared<const WordClusters>(std::move(parsed).value());
+  }
+  if (!tail.empty()) return bad(fmt::format("{} bytes after the weight codes", tail.size()));
+  m.weights_.assign(nrows * classes, 0.0f);
+  {
+    BitReader br(in.substr(0, code_bytes));
+    for (size_t r = 0; r < nrows; ++r) {
+      if (!m.has_weights_[r]) continue;
+      for (size_t c = 0; c < classes; ++c) {
+        if (c == m.ref_class_) continue;
+        uint32_t code = 0;
+        br.Get(m.options_.weight_bits, &code);
+        m.weights_[r * classes + c] = m.weight_book_[code] / m.scale_[r];
+      }
+    }
+    if (!br.AtPaddedEnd()) return bad("stray bits after the weight codes");
+  }
+  for (float b : m.bias_) {
+    if (!std::isfinite(b)) return bad("non-finite bias");
+  }
+  for (float w : m.weights_) {
+    if (!std::isfinite(w)) return bad("non-finite weight");
+  }
+  if ((m.options_.words || m.options_.clusters > 0) && !SegmenterAvailable()) {
+    return Unavailable("model uses word features but the jieba dictionary is missing");
+  }
   m.BuildIndex();
   return m;
 }

@@ -55,6 +55,23 @@ struct LinearOptions {
   // the training data has rarely seen still reads like the others of its
   // polarity. Absent in files written before (= false).
   bool emoji = false;
+  // Storage (docs/nlu.md, "Model files"). 0 = format version 2 (3 with word
+  // clusters): 8-bit codebook scales and weights, varint bucket gaps.
+  // 1..8 = the compact format version 4: each row's weights stored as their
+  // differences to one reference class (the softmax does not change when a
+  // constant is added to every class of a row, so C - 1 numbers per row carry
+  // everything), multiplied by the row's scale, as `weight_bits`-bit indices
+  // into a 2^weight_bits-entry codebook; scales as `scale_bits`-bit indices
+  // (they then only enter the text's norm); bucket gaps Rice-coded. Absent in
+  // older files (= 0).
+  int weight_bits = 0;
+  int scale_bits = 8;
+  // Version 4 only: what `prune` is compared with. false = the row's largest
+  // |weight|; true = its largest |scale x (weight - mean weight of the row)|,
+  // the most the feature can move one class's score against the others (a
+  // row with equal weights for every class, or with a scale near 0, does
+  // nothing however large its weights). Absent in older files (= false).
+  bool prune_scaled = false;
 
   nlohmann::json ToJson() const;
   static Result<LinearOptions> FromJson(const nlohmann::json& j);
@@ -75,11 +92,13 @@ class LinearModel {
                                    int n_classes, const LinearOptions& options,
                                    const std::vector<float>& weights = {}, const LinearModel* base = nullptr,
                                    std::shared_ptr<const WordClusters> clusters = nullptr);
-  // Parses Serialize()'s bytes (format version 2, 3 = 2 with word clusters, or
-  // version 1 written before 8-bit weights); refuses anything malformed or inconsistent.
+  // Parses Serialize()'s bytes (format version 4 = compact, 2, 3 = 2 with word
+  // clusters, or version 1 written before 8-bit weights); refuses anything
+  // malformed or inconsistent.
   static Result<LinearModel> Parse(std::string_view bytes);
-  // Version 2 for a trained model (3 with word clusters); a model parsed from
-  // version 1 bytes is written back as version 1.
+  // Version 4 for a model trained with options().weight_bits > 0, else version
+  // 2 (3 with word clusters); a model parsed from version 1 bytes is written
+  // back as version 1.
   std::string Serialize() const;
   uint32_t format_version() const { return version_; }
 
@@ -103,8 +122,11 @@ class LinearModel {
   int64_t Row(uint32_t bucket) const;
   void BuildIndex();
   // Replaces scales and weights by their nearest entries in two 256-entry
-  // codebooks (what version 2 stores).
+  // codebooks (what version 2 stores), or what version 4 stores.
   void Quantize();
+  void QuantizeCompact();
+  std::string SerializeCompact() const;
+  static Result<LinearModel> ParseCompact(LinearModel m, uint64_t nrows, std::string_view in, uint64_t payload_bytes);
 
   LinearOptions options_;
   int n_classes_ = 0;
@@ -114,6 +136,7 @@ class LinearModel {
   std::vector<float> bias_;        // n_classes
   std::vector<float> scale_book_, weight_book_;  // version 2: 256 entries each, ascending
   std::vector<uint8_t> has_weights_;  // version 2: per row, 0 = pruned (weights all zero, not stored)
+  uint32_t ref_class_ = 0;            // version 4: the class whose weights are stored as 0
   uint32_t version_ = 2;
   std::vector<uint32_t> table_keys_, table_rows_;  // open addressing bucket -> row
   std::shared_ptr<const WordClusters> clusters_;   // when options_.clusters > 0

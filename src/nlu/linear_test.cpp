@@ -31,6 +31,9 @@ TrainOptions Linear() {
   o.min_count = 1;
   o.bits = 16;
   o.epoch = 20;
+  // The tests below pin format version 2 (the compact version 4 has its own test).
+  o.weight_bits = 0;
+  o.scale_bits = 8;
   return o;
 }
 
@@ -217,6 +220,147 @@ TEST(LinearModel, PrunedRowsKeepTheirScaleButStoreNoWeights) {
   while (cleared[byte] == 0) ++byte;
   cleared[byte] = static_cast<char>(cleared[byte] & (cleared[byte] - 1));  // drop the lowest set bit
   EXPECT_FALSE(LinearModel::Parse(cleared).ok());
+}
+
+// Version 4 (weight_bits > 0): C - 1 scaled weight differences per row as
+// short codes, bit-packed scales, Rice-coded buckets.
+TEST(LinearModel, CompactVersion4RoundTripsAndIsStrict) {
+  TrainOptions o = Linear();
+  o.weight_bits = 4;
+  o.scale_bits = 4;
+  o.prune = 0.1;
+  std::vector<LabeledExample> three = Toy();
+  for (const char* t : {"在吗", "请问什么时候发货", "怎么开发票", "运费怎么算", "可以改地址吗"}) {
+    for (int rep = 0; rep < 3; ++rep) three.push_back({std::string(t) + std::string(rep, '?'), "neutral", 0});
+  }
+  auto m = Classifier::Train(Task::kSentiment, three, o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  for (const auto& ex : three) EXPECT_EQ((*m)->Classify(ex.text).label, ex.label) << ex.text;
+  const std::string payload = PayloadOf((*m)->Serialize());
+  auto lin = LinearModel::Parse(payload);
+  ASSERT_TRUE(lin.ok()) << lin.status().ToString();
+  EXPECT_EQ(lin->format_version(), 4u);
+  EXPECT_EQ(lin->options().weight_bits, 4);
+  EXPECT_EQ(lin->options().scale_bits, 4);
+  EXPECT_EQ(lin->Serialize(), payload);  // written back byte for byte
+  // The freshly trained model predicts exactly like its reloaded copy.
+  auto reloaded = Classifier::FromBytes((*m)->Serialize(), Task::kSentiment, "copy");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
+  for (const char* t : {"质量很差", "非常满意", "物流", "在吗", "请问运费"}) {
+    auto a = (*m)->Predict(t, 0), b = (*reloaded)->Predict(t, 0);
+    ASSERT_EQ(a.size(), 3u) << t;
+    ASSERT_EQ(b.size(), 3u) << t;
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(a[i].label, b[i].label);
+      EXPECT_EQ(a[i].score, b[i].score);
+    }
+  }
+  // Smaller than the same model in version 2.
+  TrainOptions o2 = o;
+  o2.weight_bits = 0;
+  o2.scale_bits = 8;
+  auto v2 = Classifier::Train(Task::kSentiment, three, o2);
+  ASSERT_TRUE(v2.ok());
+  const std::string payload2 = PayloadOf((*v2)->Serialize());
+  EXPECT_EQ(LinearModel::Parse(payload2)->format_version(), 2u);
+  EXPECT_EQ(LinearModel::Parse(payload2)->rows(), lin->rows());
+  EXPECT_LT(payload.size() + 2 * 256 * 4 - 2 * 16 * 4, payload2.size());
+  // With 8-bit codes the class differences lose nothing the softmax sees:
+  // probabilities within 8-bit rounding of version 2's.
+  TrainOptions o8 = o2;
+  o8.weight_bits = 8;
+  o8.scale_bits = 8;
+  auto v4_8 = Classifier::Train(Task::kSentiment, three, o8);
+  ASSERT_TRUE(v4_8.ok());
+  for (const char* t : {"质量很差", "非常满意", "在吗"}) {
+    auto a = (*v2)->Predict(t, 0), b = (*v4_8)->Predict(t, 0);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(a[0].label, b[0].label) << t;
+    EXPECT_NEAR(a[0].score, b[0].score, 0.02) << t;
+  }
+  // Every truncation is refused, and so are trailing bytes and an unknown version.
+  for (size_t cut = 0; cut < payload.size(); cut += std::max<size_t>(1, payload.size() / 97)) {
+    EXPECT_FALSE(LinearModel::Parse(payload.substr(0, cut)).ok()) << cut;
+  }
+  EXPECT_FALSE(LinearModel::Parse(payload + std::string(1, '\0')).ok());
+  EXPECT_FALSE(LinearModel::Parse(payload + "x").ok());
+  // Layout: magic, version, options, classes, rows, biases, reference class, codebooks.
+  uint32_t opts_len = 0;
+  std::memcpy(&opts_len, payload.data() + 8, 4);
+  const size_t classes_at = 12 + opts_len, rows_at = classes_at + 4, bias_at = rows_at + 8;
+  const size_t ref_at = bias_at + 3 * 4, scale_book_at = ref_at + 4, weight_book_at = scale_book_at + 16 * 4;
+  const size_t k_at = weight_book_at + 16 * 4, bucket_bytes_at = k_at + 1, buckets_at = bucket_bytes_at + 8;
+  {
+    std::string bad = payload;
+    const uint32_t ref = 3;
+    std::memcpy(&bad[ref_at], &ref, 4);
+    EXPECT_FALSE(LinearModel::Parse(bad).ok());  // reference class out of range
+  }
+  {
+    std::string bad = payload;
+    const uint64_t rows = 1ULL << 30;
+    std::memcpy(&bad[rows_at], &rows, 8);
+    EXPECT_FALSE(LinearModel::Parse(bad).ok());  // refused before allocating
+  }
+  {
+    std::string bad = payload;
+    const float zero = 0;
+    std::memcpy(&bad[scale_book_at], &zero, 4);
+    EXPECT_FALSE(LinearModel::Parse(bad).ok());  // a scale must be positive
+    std::string nan = payload;
+    const float q = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(&nan[weight_book_at + 5 * 4], &q, 4);
+    EXPECT_FALSE(LinearModel::Parse(nan).ok());
+  }
+  {
+    std::string bad = payload;
+    bad[k_at] = 31;
+    EXPECT_FALSE(LinearModel::Parse(bad).ok());
+  }
+  {
+    // One more bucket byte than the bits need: refused.
+    uint64_t bucket_bytes = 0;
+    std::memcpy(&bucket_bytes, payload.data() + bucket_bytes_at, 8);
+    ASSERT_LT(buckets_at + bucket_bytes, payload.size());
+    std::string bad = payload;
+    const uint64_t more = bucket_bytes + 1;
+    std::memcpy(&bad[bucket_bytes_at], &more, 8);
+    EXPECT_FALSE(LinearModel::Parse(bad).ok());
+  }
+  // The option and the version must agree.
+  std::string v2tag = payload;
+  v2tag[4] = 2;
+  EXPECT_FALSE(LinearModel::Parse(v2tag).ok());
+  // Options round-trip, and are absent (version 2) by default.
+  LinearOptions lo;
+  EXPECT_FALSE(lo.ToJson().contains("weight_bits"));
+  lo.weight_bits = 5;
+  lo.scale_bits = 3;
+  auto back = LinearOptions::FromJson(lo.ToJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->weight_bits, 5);
+  EXPECT_EQ(back->scale_bits, 3);
+  auto j = lo.ToJson();
+  j["weight_bits"] = 9;
+  EXPECT_FALSE(LinearOptions::FromJson(j).ok());
+}
+
+// The sentiment defaults drop features seen in fewer than 4 texts, but a
+// small (tenant) training set keeps min_count 2.
+TEST(LinearModel, SmallTrainingSetsKeepMinCount2) {
+  TrainOptions o = DefaultTrainOptions(Task::kSentiment, "zh");
+  EXPECT_EQ(o.min_count, 4);
+  EXPECT_EQ(o.weight_bits, 6);
+  auto small = Classifier::Train(Task::kSentiment, Toy(), o);  // 40 texts
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  auto lin = LinearModel::Parse(PayloadOf((*small)->Serialize()));
+  ASSERT_TRUE(lin.ok()) << lin.status().ToString();
+  EXPECT_EQ(lin->options().min_count, 2);
+  EXPECT_EQ(lin->format_version(), 4u);
+  o.small_set = 40;  // 40 texts are no longer "small"
+  auto large = Classifier::Train(Task::kSentiment, Toy(), o);
+  ASSERT_TRUE(large.ok()) << large.status().ToString();
+  EXPECT_EQ(LinearModel::Parse(PayloadOf((*large)->Serialize()))->options().min_count, 4);
 }
 
 TEST(LinearModel, Version1FilesStillLoad) {

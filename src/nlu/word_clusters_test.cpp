@@ -177,6 +177,24 @@ TEST(WordClusters, LinearPayloadWithClustersIsStrict) {
   EXPECT_FALSE(LinearModel::Train({"苹果", "汽车"}, {0, 1}, 2, o, {}, nullptr, shared).ok());
   o.clusters = 2;
   EXPECT_FALSE(LinearModel::Train({"苹果", "汽车"}, {0, 1}, 2, o).ok());
+  // The compact version 4 carries the same cluster block at its end.
+  {
+    LinearOptions c = o;
+    c.weight_bits = 4;
+    c.scale_bits = 4;
+    auto v4 = LinearModel::Train({"苹果", "汽车"}, {0, 1}, 2, c, {}, nullptr, shared);
+    ASSERT_TRUE(v4.ok()) << v4.status().ToString();
+    EXPECT_EQ(v4->format_version(), 4u);
+    const std::string b4 = v4->Serialize();
+    auto p4 = LinearModel::Parse(b4);
+    ASSERT_TRUE(p4.ok()) << p4.status().ToString();
+    ASSERT_NE(p4->clusters(), nullptr);
+    EXPECT_EQ(p4->clusters()->words(), shared->words());
+    EXPECT_EQ(p4->Probabilities("苹果"), v4->Probabilities("苹果"));
+    EXPECT_EQ(p4->Serialize(), b4);
+    EXPECT_FALSE(LinearModel::Parse(b4 + "x").ok());
+    EXPECT_FALSE(LinearModel::Parse(b4.substr(0, b4.size() - 1)).ok());
+  }
   // Without clusters the model stays version 2.
   o.clusters = 0;
   auto v2 = LinearModel::Train({"苹果", "汽车"}, {0, 1}, 2, o, {}, nullptr, shared);
