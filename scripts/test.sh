@@ -2,7 +2,8 @@
 # Sets everything up and runs every test: GoogleTest suites (units, integration
 # against real SQLite and real HTTP/WebSocket on port 0, the LLM path against a
 # fake OpenAI-compatible server, conversation scenarios) via ctest, then the
-# Playwright end-to-end tests of the web apps in Debian's chromium.
+# Playwright end-to-end tests of the web apps in Debian's chromium, then the
+# concurrent modules' unit tests under ThreadSanitizer (scripts/tsan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -16,3 +17,8 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${KEFU_JOBS:-$(nproc)}"
 
 echo "== web end-to-end (Playwright + chromium)"
 bash web/e2e/run.sh
+
+if [[ "${KEFU_TSAN:-1}" != 0 ]]; then
+  echo "== ThreadSanitizer (storage, knowledge, dialogue)"
+  bash scripts/tsan.sh
+fi
