@@ -765,6 +765,23 @@ std::string LinearModel::Serialize() const {
   return out;
 }
 
+namespace {
+
+// The rows-with-weights bitmap ((nrows + 7) / 8 bytes at the start of `in`,
+// which the caller has checked are there): fills `has` and counts the set
+// bits; false when bits beyond the last row are set.
+bool ReadWeightBitmap(std::string_view in, uint64_t nrows, std::vector<uint8_t>& has, uint64_t& weighted) {
+  has.assign(nrows, 0);
+  weighted = 0;
+  for (size_t r = 0; r < nrows; ++r) {
+    has[r] = (static_cast<unsigned char>(in[r / 8]) >> (r % 8)) & 1;
+    weighted += has[r];
+  }
+  return nrows % 8 == 0 || (static_cast<unsigned char>(in[nrows / 8]) >> (nrows % 8)) == 0;
+}
+
+}  // namespace
+
 Result<LinearModel> LinearModel::Parse(std::string_view in) {
   const uint64_t payload_bytes = in.size();
   auto bad = [](std::string_view why) { return InvalidArgument(fmt::format("linear model payload: {}", why)); };
@@ -853,15 +870,8 @@ Result<LinearModel> LinearModel::Parse(std::string_view in) {
     if (in.size() < nrows + bitmap_bytes) return bad("truncated scales");
     for (size_t r = 0; r < nrows; ++r) m.scale_[r] = m.scale_book_[static_cast<unsigned char>(in[r])];
     in.remove_prefix(nrows);
-    m.has_weights_.assign(nrows, 0);
     uint64_t weighted = 0;
-    for (size_t r = 0; r < nrows; ++r) {
-      m.has_weights_[r] = (static_cast<unsigned char>(in[r / 8]) >> (r % 8)) & 1;
-      weighted += m.has_weights_[r];
-    }
-    if (nrows % 8 != 0 && (static_cast<unsigned char>(in[nrows / 8]) >> (nrows % 8)) != 0) {
-      return bad("stray bits in the weight bitmap");
-    }
+    if (!ReadWeightBitmap(in, nrows, m.has_weights_, weighted)) return bad("stray bits in the weight bitmap");
     in.remove_prefix(bitmap_bytes);
     if (version == kLinearVersionClusters) {
       if (in.size() < weighted * classes) return bad("truncated weight codes");
@@ -972,15 +982,8 @@ Result<LinearModel> LinearModel::ParseCompact(LinearModel m, uint64_t nrows, std
     if (!br.AtPaddedEnd()) return bad("stray bits after the scale codes");
   }
   in.remove_prefix(scale_bytes);
-  m.has_weights_.assign(nrows, 0);
   uint64_t weighted = 0;
-  for (size_t r = 0; r < nrows; ++r) {
-    m.has_weights_[r] = (static_cast<unsigned char>(in[r / 8]) >> (r % 8)) & 1;
-    weighted += m.has_weights_[r];
-  }
-  if (nrows % 8 != 0 && (static_cast<unsigned char>(in[nrows / 8]) >> (nrows % 8)) != 0) {
-    return bad("stray bits in the weight bitmap");
-  }
+  if (!ReadWeightBitmap(in, nrows, m.has_weights_, weighted)) return bad("stray bits in the weight bitmap");
   in.remove_prefix(bitmap_bytes);
   const uint64_t code_bytes = (weighted * (classes - 1) * static_cast<uint64_t>(m.options_.weight_bits) + 7) / 8;
   if (in.size() < code_bytes) return bad("truncated weight codes");
