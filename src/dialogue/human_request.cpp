@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <vector>
 
 #include "common/utf8.h"
 
@@ -57,7 +58,7 @@ constexpr std::string_view kAboutService[] = {
 constexpr std::string_view kHumanEnglish[] = {
     "customer service staff", "staff member", "a staff", "connect me", "put me through", "transfer me",
     "someone who can", "get me someone", "call me", "phone me", "give me a call",
-    "human", "real person", "live person", "someone real", "an agent", "agent please", "talk to someone",
+    "human", "humans", "real person", "live person", "someone real", "an agent", "agent please", "talk to someone",
     "speak to someone", "speak with someone", "talk to somebody", "speak to somebody", "representative",
     "operator", "supervisor", "manager", "real agent", "customer service agent", "live agent", "live chat",
     "talk to a person", "speak to a person", "not a bot",
@@ -217,6 +218,57 @@ bool HumanByPattern(const std::string& t) {
   return false;
 }
 
+// "what hours are your live agents available": about the service, not for it.
+bool AboutServiceEnglish(const std::string& t) {
+  for (std::string_view w : {"hours", "what time", "when are", "when do", "when does", "when is", "opening",
+                             "phone number", "hotline", "email address", "fee", "cost"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+// English requests for a person in words no list foresees: a verb of
+// reaching someone a few words before a noun for staff ("can i just talk to an
+// actual person", "get me a customer service rep"), or a qualifier right before
+// one ("a real human being", "live rep?"). Not a delivery or repair person.
+bool HumanByPatternEnglish(const std::string& t) {
+  static constexpr std::string_view kStaff[] = {
+      "person", "persons", "human", "humans", "rep", "reps", "representative", "representatives", "agent",
+      "agents", "operator", "operators", "staff", "staffer", "employee", "employees", "associate", "supervisor",
+      "supervisors", "manager", "managers", "boss", "advisor", "adviser", "specialist"};
+  static constexpr std::string_view kAnyone[] = {"someone", "somebody", "anyone", "anybody"};
+  static constexpr std::string_view kReach[] = {"talk", "speak", "chat", "connect", "transfer", "reach",
+                                                "contact", "get",  "want", "need",    "put",     "see"};
+  static constexpr std::string_view kSpeak[] = {"talk", "speak", "chat", "connect", "transfer", "reach"};
+  static constexpr std::string_view kReal[] = {"real", "actual", "live", "proper", "flesh"};
+  static constexpr std::string_view kOtherTrades[] = {"delivery", "repair", "installation", "install", "courier",
+                                                      "mail", "sales", "salesperson", "shipping", "travel"};
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < t.size();) {
+    if (!std::isalpha(static_cast<unsigned char>(t[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < t.size() && std::isalpha(static_cast<unsigned char>(t[j]))) ++j;
+    words.emplace_back(t.data() + i, j - i);
+    i = j;
+  }
+  auto in = [](std::string_view w, const auto& list) {
+    return std::find(std::begin(list), std::end(list), w) != std::end(list);
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    const bool staff = in(words[i], kStaff) && !(i > 0 && in(words[i - 1], kOtherTrades));
+    const bool anyone = in(words[i], kAnyone);
+    if (!staff && !anyone) continue;
+    for (size_t back = 1; back <= 5 && back <= i; ++back) {
+      const std::string_view v = words[i - back];
+      if (staff && (in(v, kReach) || (back <= 2 && in(v, kReal)))) return true;
+      if (anyone && in(v, kSpeak)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string FoldForHumanNeed(std::string_view text) {
@@ -289,6 +341,9 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
   }
   if (FindAny(t, kAboutService) == nullptr) {
     if (HumanByPattern(t)) {
+      n.asks_for_human = true;
+      if (n.cue.empty()) n.cue = "person";
+    } else if (HumanByPatternEnglish(t) && !AboutServiceEnglish(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = "person";
     } else if (auto* w = FindAny(t, kHumanWords)) {

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "common/utf8.h"
+#include "text/english.h"
 #include "dialogue/human_request.h"
 
 namespace kefu::dialogue {
@@ -117,6 +118,55 @@ bool BareOrdersRequest(const std::string& t) {
                              "帮我查一下订单", "帮我查下订单"})
     if (core == w) return true;
   return false;
+}
+
+// An English question about the customer's own parcel in words no list
+// foresees: "yo i ordered stuff, where is it", "any news on my delivery?",
+// "parcel status?". Something of theirs (my + a parcel word, "i ordered", "it")
+// and a word about where it is or how it moves; a message of a few words needs
+// only the parcel word and the state ("package update?"). English only; money
+// ("refund") is not a parcel.
+bool EnglishParcelQuestion(const std::string& t) {
+  std::vector<std::string_view> w;
+  for (size_t i = 0; i < t.size();) {
+    if (!std::isalpha(static_cast<unsigned char>(t[i]))) {
+      if (static_cast<unsigned char>(t[i]) >= 0x80) return false;
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < t.size() && (std::isalpha(static_cast<unsigned char>(t[j])) || t[j] == '\'')) ++j;
+    w.emplace_back(t.data() + i, j - i);
+    i = j;
+  }
+  auto in = [](std::string_view x, std::initializer_list<std::string_view> list) {
+    return std::find(list.begin(), list.end(), x) != list.end();
+  };
+  static constexpr std::string_view kParcelWords[] = {
+      "package", "parcel", "order", "stuff", "delivery", "shipment", "item", "items", "things", "purchase", "box",
+      "packages", "parcels", "orders", "goods", "shipping"};
+  static constexpr std::string_view kState[] = {
+      "where", "status", "update", "updates", "news", "eta", "arrive", "arrived", "arriving", "coming", "come",
+      "shipped", "dispatched", "yet", "delayed", "late", "stuck", "received", "receive", "progress", "whereabouts"};
+  // How things work, and after-sale questions, are the knowledge base's.
+  static constexpr std::string_view kPolicy[] = {
+      "how does", "how do", "what do i do", "what should", "what can i do", "policy", "usually", "normally",
+      "damaged", "broken", "wrong", "missing", "defective", "swap", "exchange", "return", "cancel", "invoice",
+      "receipt", "refund", "money", "charged"};
+  bool parcel = false, mine = false, state = false;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const bool p = std::find(std::begin(kParcelWords), std::end(kParcelWords), w[i]) != std::end(kParcelWords);
+    parcel |= p;
+    state |= std::find(std::begin(kState), std::end(kState), w[i]) != std::end(kState) ||
+             (w[i] == "way" && i > 0 && (w[i - 1] == "its" || w[i - 1] == "the" || w[i - 1] == "it's"));
+    if (p)
+      for (size_t b = 1; b <= 3 && b <= i; ++b) mine |= w[i - b] == "my";
+    if (in(w[i], {"ordered", "bought", "purchased"}) && i > 0 && w[i - 1] == "i") mine = true;
+  }
+  if (!state) return false;
+  for (auto p : kPolicy)
+    if (t.find(p) != std::string::npos) return false;
+  return mine || (parcel && w.size() <= 4);
 }
 
 // "把我所有的订单列一下", "订单全部列出来", "我都买了啥", "order history pls":
@@ -281,7 +331,7 @@ std::string CustomerLanguage(std::string_view text) {
 
 TurnReading ReadTurn(std::string_view raw) {
   TurnReading r;
-  std::string t = Lower(raw);
+  std::string t = text::ExpandChatEnglish(Lower(raw));
   static const std::regex kOrderId(R"((so\d{8,20}))", std::regex::icase);
   std::smatch m;
   if (std::regex_search(t, m, kOrderId)) {
@@ -291,7 +341,7 @@ TurnReading ReadTurn(std::string_view raw) {
   }
   r.choice = ReadChoice(t);
   r.refers_back = ContainsAny(t, kBackRef);
-  const size_t len = utf8::Length(utf8::Trim(t));
+  const size_t len = utf8::Length(utf8::Trim(Lower(raw)));
   const bool order_ref = ContainsAny(t, kOrderRef) || r.order_id.has_value();
   // English small talk is longer than Chinese ("thank you so much!").
   const bool latin_only = std::none_of(t.begin(), t.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
@@ -305,7 +355,7 @@ TurnReading ReadTurn(std::string_view raw) {
     r.action = Action::kListOrders;
     r.strong = true;
   } else if ((ContainsAny(t, kTrack) && (!ContainsAny(t, kMoney) || order_ref)) ||
-             (r.order_id && ContainsAny(t, kParcel))) {
+             (r.order_id && ContainsAny(t, kParcel)) || (latin_only && EnglishParcelQuestion(t))) {
     r.action = Action::kTrackLogistics;
     r.strong = order_ref || r.refers_back;
   } else if (ContainsAny(t, kListOrders) || BareOrdersRequest(t) || AsksForOrderList(t)) {

@@ -43,4 +43,18 @@ TEST(IntentRules, TheCustomersOrdersAsAList) {
   EXPECT_NE(ReadTurn("是不是所有商品都包邮").action, Action::kListOrders);
 }
 
+TEST(IntentRules, EnglishQuestionsAboutTheirOwnParcel) {
+  for (const char* t : {"yo i ordered stuff, where is it", "any news on my delivery?", "parcel status?",
+                        "package update??", "i bought a blender last week and it still hasn't arrived",
+                        "wheres my pkg"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kTrackLogistics) << t;
+  // Policies, money and someone else's parcel are not.
+  for (const char* t : {"how long does delivery usually take", "do you deliver to tibet",
+                        "when do you usually ship stuff out", "where is my refund", "i ordered the wrong size, can i exchange it",
+                        "what's your shipping policy for hong kong", "my package arrived damaged, what do I do",
+                        "i ordered a jacket and it turned out way too big, can i swap it"})
+    EXPECT_NE(ReadTurn(t).action, Action::kTrackLogistics) << t;
+  EXPECT_EQ(ReadTurn("do u sell yoga mats").action, Action::kProductSearch);
+}
+
 }  // namespace kefu::dialogue

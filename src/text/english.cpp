@@ -359,6 +359,35 @@ const std::vector<std::string>* ChatEnglish(std::string_view token) {
   return it == t.end() ? nullptr : &it->second;
 }
 
+std::string ExpandChatEnglish(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  size_t i = 0;
+  auto word_char = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  while (i < text.size()) {
+    if (!word_char(text[i])) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && word_char(text[j])) ++j;
+    const std::string_view w = text.substr(i, j - i);
+    // Not a piece of a longer token ("u" in "u2", "r" after an apostrophe).
+    const bool alone = (i == 0 || text[i - 1] != '\'') && (j == text.size() || text[j] != '\'');
+    const auto* chat = alone ? ChatEnglish(w) : nullptr;
+    if (!chat) {
+      out.append(w);
+    } else if (chat->size() == 2 && ((*chat)[1] == "t" || (*chat)[1] == "m" || (*chat)[1] == "s" ||
+                                     (*chat)[1] == "re" || (*chat)[1] == "ve")) {
+      out.append((*chat)[0]).append("'").append((*chat)[1]);
+    } else {
+      for (size_t k = 0; k < chat->size(); ++k) out.append(k ? " " : "").append((*chat)[k]);
+    }
+    i = j;
+  }
+  return out;
+}
+
 bool IsEnglishFiller(std::string_view token) {
   return std::find(kFillers.begin(), kFillers.end(), token) != kFillers.end();
 }

@@ -34,6 +34,12 @@ const std::vector<std::string>* ChatEnglish(std::string_view token);
 
 bool IsEnglishFiller(std::string_view token);
 
+// A lower-case text with its chat spellings written out, for rules that read
+// whole phrases: "do u sell yoga mats" → "do you sell yoga mats", "wheres my
+// pkg" → "where's my package". Contractions get their apostrophe back ("dont"
+// → "don't"); everything else is kept byte for byte.
+std::string ExpandChatEnglish(std::string_view text);
+
 // Tokens as a search reads them: chat spellings expanded, Latin words
 // stemmed, and (for a customer's question, `drop_fillers`) filler words left
 // out; Chinese and digit tokens unchanged.

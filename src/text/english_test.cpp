@@ -63,4 +63,12 @@ TEST(CodeSwitchToChinese, ServiceWordsInAChineseMessage) {
 }
 
 }  // namespace
+TEST(ExpandChatEnglish, WritesChatSpellingsOut) {
+  EXPECT_EQ(ExpandChatEnglish("do u sell yoga mats"), "do you sell yoga mats");
+  EXPECT_EQ(ExpandChatEnglish("wheres my pkg??"), "where's my package??");
+  EXPECT_EQ(ExpandChatEnglish("i dont know, im lost"), "i don't know, i'm lost");
+  EXPECT_EQ(ExpandChatEnglish("u2 and you're"), "u2 and you're");
+  EXPECT_EQ(ExpandChatEnglish("能开 invoice 吗 u"), "能开 invoice 吗 you");
+}
+
 }  // namespace kefu::text
