@@ -74,12 +74,17 @@ bool ContentFree(std::string_view raw) {
   std::string t(raw);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static constexpr std::string_view kFiller[] = {
-      "有个事", "问一下", "问下", "请问", "帮我", "帮忙", "麻烦", "看一下", "看看", "看下", "一下", "那个", "这个",
+      // Longest first where one contains another (想问个 before 问, 事情 before 事).
+      "有个事", "想问个", "问一下", "问下", "请问", "帮我", "帮忙", "麻烦", "看一下", "看看", "看下", "一下", "那个",
+      "这个", "事情", "回事", "就是", "上次", "昨天", "前天", "之前", "一直", "还是", "解决", "情况", "买的", "买了",
       "东西", "怎么办", "怎么弄", "怎么处理", "怎么", "咋办", "咋整", "咋弄", "咋", "处理", "问题", "在吗", "在不在",
       "你好", "您好", "你们", "不对", "还没", "还不", "有点", "要", "想", "急", "弄", "搞", "办", "有", "个", "事",
       "我", "你", "您", "的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "么", "是", "这", "那", "下", "亲", "在",
+      "买", "问", "出", "说", "没",
       "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
-      "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got"};
+      "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
+      "about", "bought", "ordered", "purchase", "item", "stuff", "some", "this", "that", "one", "problems", "issues",
+      "questions", "quick", "just", "so", "um", "ok", "okay"};
   for (std::string_view f : kFiller) {
     const bool latin = static_cast<unsigned char>(f[0]) < 0x80;
     for (size_t at = t.find(f); at != std::string::npos; at = t.find(f, at)) {
@@ -239,6 +244,18 @@ bool AsksWhereOrWhen(std::string_view raw) {
                              "今天", "明天", "还在", "不动", "没动", "没更新", "分拣", "where", "when will", "today",
                              "tomorrow", "arriv", "deliver", "get here", "moving", "stuck", "这么久", "这么慢", "太慢",
                              "so long", "taking long", "still waiting"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+// Impatience about the order just discussed, money included: "都二十多天了
+// 还在退款中？", "还要等多久啊 我都等了一个月了", "still nothing?".
+bool AsksHowMuchLonger(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"还在退款", "退款中", "要等多久", "还要等", "等了", "多久能好", "多久才", "还没退", "还不退",
+                             "还没到账", "还没好", "多久啊", "still nothing", "how much longer", "still not", "still waiting",
+                             "still no"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -809,6 +826,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                       (action == Action::kNone || action == Action::kTrackLogistics ||
                        action == Action::kOrderStatus) &&
                       (AsksWhereOrWhen(turn.message.text) ||
+                       (last_intent == "order_status" && AsksHowMuchLonger(turn.message.text)) ||
                        // "这单发的哪家快递": this order's parcel.
                        (reading.refers_back && AsksWhichParcel(turn.message.text))) &&
                       !AsksHowThingsUsuallyGo(turn.message.text);

@@ -82,7 +82,10 @@ constexpr std::string_view kAbuse[] = {
     // Fury and disgust at the shop, demands made at once.
     "太坑", "被坑", "坑货", "生气", "火大", "受够了", "太过分", "过分了", "差劲", "离谱", "什么鬼", "搞什么",
     "什么服务", "恶心", "无语", "失望", "很不满意", "非常不满意", "太不满意", "极度不满", "马上退钱", "退钱马上", "赶紧退钱", "立刻退钱", "马上给我退",
-    "赶紧给我退"};
+    "赶紧给我退",
+    // Contempt for the bot or the service, threats to go public.
+    "摆设", "智障", "弱智", "白痴", "笨蛋", "屁用", "狗屁", "形同虚设", "鸡同鸭讲", "发微博", "发抖音", "发小红书",
+    "找媒体", "找记者", "给一星", "打一星"};
 
 // English anger, contempt and threats; matched as whole words with their
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
@@ -100,7 +103,8 @@ constexpr std::string_view kAbuseEnglish[] = {
     "bullshit", "crap", "damn", "screw you", "shut up", "what the hell", "kidding me", "a joke",
     "waste of time", "wasting my time", "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude",
     "upset", "disappointed", "frustrated", "annoyed", "unhappy", "not happy", "terrible experience",
-    "horrible experience", "bad experience", "awful experience"};
+    "horrible experience", "bad experience", "awful experience", "pointless", "worthless", "garbage", "hopeless",
+    "joke of a", "what a joke"};
 
 // Words written in capitals that are names, not shouting.
 constexpr std::string_view kAcronyms[] = {

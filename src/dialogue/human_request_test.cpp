@@ -98,6 +98,12 @@ TEST(HumanNeed, EnglishVerbBeforeStaffWord) {
   }
 }
 
+TEST(HumanNeed, ContemptAndGoingPublic) {
+  for (const char* t : {"你们这客服就是摆设吧", "人工智障", "再不处理我就发微博", "this bot is pointless",
+                        "what a joke of a shop"})
+    EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
+}
+
 TEST(HumanNeed, FoldingIsUtf8Safe) {
   EXPECT_EQ(FoldForHumanNeed("ＡＢＣ！？"), "abc!?");
   EXPECT_EQ(FoldForHumanNeed("人 工"), "人工");

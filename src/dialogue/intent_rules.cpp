@@ -8,6 +8,7 @@
 #include "common/utf8.h"
 #include "text/english.h"
 #include "dialogue/human_request.h"
+#include "dialogue/order_mention.h"
 
 namespace kefu::dialogue {
 namespace {
@@ -57,14 +58,15 @@ constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱"
 
 constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
 
-constexpr std::array<std::string_view, 35> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+constexpr std::array<std::string_view, 39> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
                                                        "卖吗", "卖不卖", "哪款好", "哪个牌子", "any good",
                                                        "i want to buy", "i'd like to buy", "有几款", "几款",
                                                        "哪些牌子", "什么牌子", "卖哪些", "有啥", "以内的", "以下的",
                                                        "do you stock",
                                                        "价钱", "还有货", "有货吗", "库存", "想买", "do you sell",
                                                        "有哪些", "有什么款", "recommend", "looking for", "do you have",
-                                                       "do you carry", "what do you have"};
+                                                       "do you carry", "what do you have", "你们家有", "你家有",
+                                                       "show me your", "show me some"};
 
 constexpr std::array<std::string_view, 15> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨",
                                                        "早上好", "下午好", "晚上好", "早安", "hey", "good morning",
@@ -169,6 +171,39 @@ bool EnglishParcelQuestion(const std::string& t) {
   return mine || (parcel && w.size() <= 4);
 }
 
+// "之前买过的东西去哪里看记录啊", "订单在哪查看": where to look it up in the
+// app (the knowledge base's how-to), unless they ask to be shown ("帮我看看").
+bool AsksWhereToLook(const std::string& t) {
+  auto has = [&](std::initializer_list<std::string_view> ws) {
+    for (auto w : ws)
+      if (t.find(w) != std::string::npos) return true;
+    return false;
+  };
+  return has({"去哪里看", "去哪看", "在哪看", "在哪里看", "哪里能看", "哪里可以看", "在哪查", "去哪查", "在哪里查",
+              "哪里查", "怎么查看", "在哪儿看", "where can i see", "where do i see", "where can i find",
+              "how do i see", "how can i see"}) &&
+         !has({"帮我", "给我", "帮忙", "show me"});
+}
+
+// Goods of a kind the shop sells, asked after as goods: whether there are
+// any, in stock, in a colour, how many models ("羽绒服有黑色的吗", "电动牙刷有几款",
+// "想给我妈买个扫地机器人 你们有吗"), not a service for them (退, 换, 修, 安装,
+// 发票, 运费: the knowledge base's) and not the customer's own order.
+bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
+  if (GoodsWords(raw).empty()) return false;
+  auto has = [&](std::initializer_list<std::string_view> ws) {
+    for (auto w : ws)
+      if (t.find(w) != std::string::npos) return true;
+    return false;
+  };
+  if (has({"退", "换", "修", "安装", "装", "发票", "运费", "邮费", "坏", "洗", "尺码", "码", "保", "我的", "我买的",
+           "订单", "到", "发货", "寄", "优惠", "便宜", "积分", "会员", "活动", "限购", "企业", "公司", "批量", "团购",
+           "手续费", "分期", "花呗", "白条", "信用卡", "支付", "付款"}))
+    return false;
+  return has({"有货", "几款", "有吗", "有没有", "有黑色", "有白色", "什么颜色", "哪些颜色", "有哪些", "想找个",
+              "想找一", "想买个", "想买一", "你们有", "你家有"});
+}
+
 // "把我所有的订单列一下", "订单全部列出来", "我都买了啥", "order history pls":
 // the customer's own orders as a list. All/every with an order word and a
 // verb of showing (or nothing else said), or what the customer bought.
@@ -179,10 +214,12 @@ bool AsksForOrderList(const std::string& t) {
     return false;
   };
   const bool all = has({"所有", "全部", "全都", "都"});
-  const bool orders = has({"订单", "单子", "order"});
+  const bool orders = has({"订单", "单子", "order", "下的单", "下过的单", "个单", "名下的单"});
   const bool show = has({"列", "看", "查", "显示", "给我", "有哪些", "list"});
   if (all && orders && (show || utf8::Length(t) <= 10)) return true;
   if (has({"订单", "order"}) && has({"list", "列表", "列一下", "列出", "history", "记录"})) return true;
+  // "我名下的订单", "我账号下的单": everything under the customer's name.
+  if (has({"名下", "账号下", "账户下"}) && has({"订单", "单"})) return true;
   if (has({"我"}) && has({"都买了啥", "都买过啥", "都买了什么", "都买过什么", "都买了哪些", "买过啥", "买过什么",
                           "买过哪些", "家买过啥", "家买了啥", "都在你们家买"}))
     return true;
@@ -349,8 +386,9 @@ TurnReading ReadTurn(std::string_view raw) {
   if (DetectHumanNeed(raw).asks_for_human) {  // abuse is routing's (abuse-to-human), not a bot reply
     r.action = Action::kHuman;
     r.strong = true;
-  } else if (ContainsAny(t, std::array<std::string_view, 7>{"有几单", "有几个订单", "有几笔订单", "哪些单", "哪些订单",
-                                                           "how many orders", "多少单"})) {
+  } else if (ContainsAny(t, std::array<std::string_view, 9>{"有几单", "有几个订单", "有几笔订单", "哪些单", "哪些订单",
+                                                           "how many orders", "多少单", "几个单", "几笔单"}) &&
+             !AsksWhereToLook(t)) {
     // "我有几单还没到？": how many, so the list, even with a parcel word.
     r.action = Action::kListOrders;
     r.strong = true;
@@ -358,20 +396,21 @@ TurnReading ReadTurn(std::string_view raw) {
              (r.order_id && ContainsAny(t, kParcel)) || (latin_only && EnglishParcelQuestion(t))) {
     r.action = Action::kTrackLogistics;
     r.strong = order_ref || r.refers_back;
-  } else if (ContainsAny(t, kListOrders) || BareOrdersRequest(t) || AsksForOrderList(t)) {
+  } else if ((ContainsAny(t, kListOrders) || BareOrdersRequest(t) || AsksForOrderList(t)) && !AsksWhereToLook(t)) {
     r.action = Action::kListOrders;
     r.strong = true;
   } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 60)) {
     r.action = Action::kOrderStatus;
     r.strong = true;
-  } else if (ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t)) {
+  } else if (ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
     r.max_price = PriceCap(t);
     // Asking to buy or be recommended goods: the catalogue first.
     r.strong = ContainsAny(t, std::array<std::string_view, 10>{"do you sell", "有没有卖", "有卖", "卖吗", "推荐",
                                                                "recommend", "looking for", "do you carry", "any good",
-                                                               "哪款好"});
+                                                               "哪款好"}) ||
+               AsksAboutNamedGoods(raw, t);
   } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) {
     r.action = Action::kThanks;
     r.strong = true;

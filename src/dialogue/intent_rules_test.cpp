@@ -39,6 +39,11 @@ TEST(IntentRules, TheCustomersOrdersAsAList) {
   for (const char* t : {"把我全部的订单都列出来", "所有订单给我看看", "我这几年都买了啥", "previous orders pls",
                         "show me my purchase history", "订单 list 发我"})
     EXPECT_EQ(ReadTurn(t).action, Action::kListOrders) << t;
+  for (const char* t : {"我最近下的单都有哪些", "我有几个单还没付款来着 都给我看看", "帮我看看我名下的订单"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kListOrders) << t;
+  // Where to look it up in the app is a how-to question.
+  EXPECT_NE(ReadTurn("之前买过的东西去哪里看记录啊").action, Action::kListOrders);
+  EXPECT_NE(ReadTurn("订单记录在哪查").action, Action::kListOrders);
   // A policy question about every order is no list.
   EXPECT_NE(ReadTurn("是不是所有商品都包邮").action, Action::kListOrders);
 }
@@ -55,6 +60,17 @@ TEST(IntentRules, EnglishQuestionsAboutTheirOwnParcel) {
                         "i ordered a jacket and it turned out way too big, can i swap it"})
     EXPECT_NE(ReadTurn(t).action, Action::kTrackLogistics) << t;
   EXPECT_EQ(ReadTurn("do u sell yoga mats").action, Action::kProductSearch);
+}
+
+TEST(IntentRules, NamedGoodsAskedAfterAsGoods) {
+  for (const char* t : {"羽绒服有黑色的吗", "电动牙刷有几款", "想给我妈买个扫地机器人 你们有吗", "冬天穿的羽绒服有吗 女款"}) {
+    const auto r = ReadTurn(t);
+    EXPECT_EQ(r.action, Action::kProductSearch) << t;
+    EXPECT_TRUE(r.strong) << t;
+  }
+  for (const char* t : {"羽绒服能机洗吗", "空调安装收费吗", "我买的羽绒服到哪了", "手机有发票吗", "公司要买60台电动牙刷 有没有限购",
+                        "花呗分期有手续费吗 想买个手机"})
+    EXPECT_FALSE(ReadTurn(t).action == Action::kProductSearch && ReadTurn(t).strong) << t;
 }
 
 }  // namespace kefu::dialogue
