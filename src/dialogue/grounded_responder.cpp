@@ -859,7 +859,21 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       if (!correction.rest.empty()) mention_text = correction.rest;
     }
     if (listed.ok()) {
-      OrderMention m = FindOrderMention(mention_text, listed->value("orders", json::array()));
+      OrderMention m;
+      // Right after "which order?", the orders offered come first: "已经发出来的那个",
+      // "还没付款的那个" choose among them, not among all the customer's orders.
+      if (!correction.is && d.context.contains("pending_choices") && d.context["pending_choices"].is_array()) {
+        json offered = json::array();
+        for (const auto& o : listed->value("orders", json::array()))
+          for (const auto& c : d.context["pending_choices"])
+            if (c.is_object() && c.value("kind", "") == "order" && c.value("id", "") == o.value("order_id", ""))
+              offered.push_back(o);
+        if (offered.size() >= 2) {
+          OrderMention among = FindOrderMention(mention_text, offered);
+          if (among.candidates.size() == 1 && (among.by_product || among.by_state)) m = std::move(among);
+        }
+      }
+      if (m.candidates.empty()) m = FindOrderMention(mention_text, listed->value("orders", json::array()));
       if (correction.is && m.candidates.empty()) {
         // "the other one": the customer's other live order, or the one listed after it ("上一单").
         std::vector<std::string> live;

@@ -40,6 +40,9 @@ struct StateCue {
 
 // In order of precedence: the first cue found decides.
 constexpr StateCue kStates[] = {
+    {{"还没付款", "没付款", "未付款", "待付款", "没付钱", "还没付", "unpaid", "not paid"}, {"pending_payment", "", ""}},
+    {{"已经发", "已发货", "发出来的", "发出的", "已发出", "寄出的", "already shipped", "has shipped"},
+     {"shipped", "in_transit", "out_for_delivery"}},
     {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
     {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received"},
      {"delivered", "", ""}},
@@ -314,10 +317,41 @@ std::string GoodsWords(std::string_view raw) {
   return out;
 }
 
+// "单买的那个 不是跟洗面奶一起的": what follows 不是 up to 一起 (or the next
+// 的) names the order the customer does not mean. Returns the text without it
+// and the words cut out.
+std::pair<std::string, std::string> SplitNegatedGoods(std::string text) {
+  std::string negated;
+  for (std::string_view neg : {"不是跟", "不是和", "不是有", "不是带", "不是那个有"}) {
+    size_t at = text.find(neg);
+    if (at == std::string::npos) continue;
+    size_t end = std::string::npos;
+    for (std::string_view stop : {"一起的", "一起", "的"}) {
+      size_t e = text.find(stop, at + neg.size());
+      if (e != std::string::npos && e - at <= 30) {
+        end = e + stop.size();
+        break;
+      }
+    }
+    const size_t len = end == std::string::npos ? std::string::npos : end - at;
+    negated += text.substr(at + neg.size(), len == std::string::npos ? len : len - neg.size());
+    text.erase(at, len);
+  }
+  return {text, negated};
+}
+
+// "单买的那个", "只买了洗衣机的那单": the order with that one item alone.
+bool MeansTheOrderWithOneItem(const std::string& lower) {
+  for (std::string_view w : {"单买", "只买了", "只买", "单独买", "单独下", "就买了一", "只有一件", "only one item",
+                             "by itself", "on its own"})
+    if (lower.find(w) != std::string::npos) return true;
+  return false;
+}
+
 OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders) {
   OrderMention m;
   if (!orders.is_array() || orders.empty()) return m;
-  const std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  const auto [text, negated] = SplitNegatedGoods(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   const std::vector<std::string_view> goods = ChineseGoods(text);
   const std::vector<char32_t> cps = utf8::Decode(text);
   const std::string lower = Lower(text);
@@ -336,14 +370,16 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
   struct Scored {
     std::string id, status;
     int score;
+    bool one_item = false;
   };
   std::vector<Scored> scored;
   int best = 0;
   for (const auto& o : orders) {
     if (!o.is_object()) continue;
     const std::string summary = o.value("item_summary", "");
-    Scored s{o.value("order_id", ""), o.value("status", ""), ProductScore(cps, lower, summary)};
-    if (s.score == 0) s.score = KindScore(lower, Lower(summary));
+    Scored s{o.value("order_id", ""), o.value("status", ""), ProductScore(cps, lower, summary),
+             !summary.empty() && summary.find("、") == std::string::npos};
+    s.score += KindScore(lower, Lower(summary));
     for (std::string_view g : goods)
       if (summary.find(g) != std::string::npos) s.score += 2;
     best = std::max(best, s.score);
@@ -356,6 +392,31 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
       if (s.score == best) pool.push_back(s);
   } else {
     pool = scored;
+  }
+  if (!negated.empty()) {
+    // Not the order with those goods.
+    const std::vector<char32_t> ncps = utf8::Decode(negated);
+    const std::string nlower = Lower(negated);
+    std::vector<Scored> kept;
+    for (auto& s : pool) {
+      std::string summary;
+      for (const auto& o : orders)
+        if (o.is_object() && o.value("order_id", "") == s.id) summary = o.value("item_summary", "");
+      if (ProductScore(ncps, nlower, summary) == 0 && KindScore(nlower, Lower(summary)) == 0) kept.push_back(s);
+    }
+    if (!kept.empty() && kept.size() < pool.size()) {
+      pool = std::move(kept);
+      m.by_product = true;
+    }
+  }
+  if (MeansTheOrderWithOneItem(lower)) {
+    std::vector<Scored> alone;
+    for (auto& s : pool)
+      if (s.one_item) alone.push_back(s);
+    if (!alone.empty() && alone.size() < pool.size()) {
+      pool = std::move(alone);
+      m.by_product = true;
+    }
   }
   // "笔记本到哪了" with one laptop paid and another on its way: the unshipped
   // one is "somewhere" too, so the generic where-is-it cue does not choose

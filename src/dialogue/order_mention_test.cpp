@@ -98,6 +98,18 @@ TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {
   EXPECT_EQ(FindOrderMention("口红的钱退回来没有", Orders()).candidates, std::vector<std::string>{"SO5"});
 }
 
+TEST(OrderMention, TheOrderWithOneItemAndTheOneItIsNot) {
+  json orders = json::array({
+      {{"order_id", "A"}, {"status", "in_transit"}, {"item_summary", "海尔 滚筒洗衣机 ×1、兰蔻 小黑瓶 ×1"}},
+      {{"order_id", "B"}, {"status", "in_transit"}, {"item_summary", "海尔 滚筒洗衣机 ×1"}},
+      {{"order_id", "C"}, {"status", "pending_payment"}, {"item_summary", "华为 Mate 60 ×1、华为 手环 ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("只买了洗衣机的那单", orders).candidates, std::vector<std::string>{"B"});
+  EXPECT_EQ(FindOrderMention("不是跟兰蔻一起的那个洗衣机", orders).candidates, std::vector<std::string>{"B"});
+  EXPECT_EQ(FindOrderMention("还没付款的那个", orders).candidates, std::vector<std::string>{"C"});
+  EXPECT_EQ(FindOrderMention("跟兰蔻一起的那个", orders).candidates, std::vector<std::string>{"A"});
+}
+
 TEST(OrderMention, NothingNamedMeansNoChoice) {
   EXPECT_TRUE(FindOrderMention("运费怎么算", Orders()).candidates.empty());
   EXPECT_TRUE(FindOrderMention("你好", json::array()).candidates.empty());

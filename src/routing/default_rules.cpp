@@ -63,7 +63,7 @@ stop = true
 id = "upset-after-sale"
 description = "退款/故障/坏了 + 负面情感 → 售后人工（问办理方法/时长的仍由自助回答）"
 when.keywords_any = ["退款", "故障", "坏了"]
-when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退"]
+when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退", "我问的是", "我说的是", "不是这个", "不是这单"]
 when.sentiment = ["negative"]
 then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", priority = 1 }]
 stop = true
@@ -72,7 +72,7 @@ stop = true
 id = "upset-after-sale-emotion"
 description = "退款/故障/坏了 + 负面情绪 → 售后人工"
 when.keywords_any = ["退款", "故障", "坏了"]
-when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退"]
+when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退", "我问的是", "我说的是", "不是这个", "不是这单"]
 when.emotion = ["anger", "disgust", "sadness"]
 when.min_intensity = 0.5
 then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", priority = 1 }]
