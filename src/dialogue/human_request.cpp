@@ -222,10 +222,12 @@ bool HumanByPattern(const std::string& t) {
   return false;
 }
 
-// "what hours are your live agents available": about the service, not for it.
+// "what hours are your live agents available", "what time do the human agents
+// start": about the service, not for it. (Only hours and numbers: "when is a
+// real person going to answer" does ask for one.)
 bool AboutServiceEnglish(const std::string& t) {
-  for (std::string_view w : {"hours", "what time", "when are", "when do", "when does", "when is", "opening",
-                             "phone number", "hotline", "email address", "fee", "cost"})
+  for (std::string_view w : {"hours", "what time", "opening", "open until", "work until", "start work",
+                             "start in the", "phone number", "hotline", "email address", "agent fee", "agents fee"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -353,7 +355,7 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
     } else if (auto* w = FindAny(t, kHumanWords)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = std::string(*w);
-    } else {
+    } else if (!AboutServiceEnglish(t)) {
       for (auto w : kHumanEnglish)
         if (EnglishWord(t, w)) {
           n.asks_for_human = true;

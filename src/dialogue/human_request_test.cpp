@@ -88,12 +88,14 @@ TEST(HumanNeed, MoreWaysOfAskingAndOfBeingUpset) {
 TEST(HumanNeed, EnglishVerbBeforeStaffWord) {
   for (const char* t : {"can i just talk to an actual person please", "can i talk to a customer service rep please",
                         "hello?? any humans here", "get me a supervisor", "i need a live rep", "a real human being pls",
-                        "i wanna speak with somebody from your team", "let me talk to the store manager"}) {
+                        "i wanna speak with somebody from your team", "let me talk to the store manager",
+                        "when is a real person going to answer me", "human please, when is my refund coming"}) {
     EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
   }
   for (const char* t : {"the delivery person left it at the door", "can i get a refund", "what size for a person 170cm",
                         "my repair person never came", "do you need my order number", "i see people saying it's fake",
-                        "is there a size chart for people with wide feet", "what hours are your live agents available"}) {
+                        "is there a size chart for people with wide feet", "what hours are your live agents available",
+                        "what time do the human agents start in the morning"}) {
     EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
   }
 }

@@ -260,7 +260,8 @@ bool AsksAboutProgress(std::string_view raw) {
                              // No news of it, still on the way, the courier that carries it.
                              "没发", "动静", "在路上", "揽收", "出货", "退款中", "进度", "没人送", "没送", "一直没",
                              "顺丰", "中通", "圆通", "韵达", "申通", "京东物流", "哪家快递", "status", "update",
-                             "still waiting", "taking so long"})
+                             "still waiting", "taking so long", "gets here", "money back", "got my money",
+                             "get my money", "which courier", "what courier", "carrier"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
