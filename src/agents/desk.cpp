@@ -1,5 +1,7 @@
 #include "agents/desk.h"
 
+#include "tools/commerce_rows.h"
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -291,14 +293,11 @@ json Desk::CustomerLocked(const std::string& tenant_id, const std::string& custo
   if (auto it = customers_.find(key); it != customers_.end()) return it->second;
   json c = {{"id", customer_id}, {"name", customer_id}, {"tier", "normal"}};
   auto s = db_.Read();
-  auto& st = s.Prepare("SELECT name, tier FROM customers WHERE tenant_id = ? AND id = ?");
-  st.Bind(1, tenant_id).Bind(2, customer_id);
-  auto row = st.Step();
-  if (row.ok() && *row) {
-    c["name"] = st.Text(0);
-    c["tier"] = st.Text(1);
+  auto record = tools::rows::GetCustomerRecord(s, tenant_id, customer_id);
+  if (record.ok() && *record) {
+    c["name"] = (*record)->name;
+    c["tier"] = (*record)->tier;
   }
-  st.Reset();
   if (customers_.size() > 100'000) customers_.clear();
   customers_[key] = c;
   return c;
@@ -430,11 +429,9 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     context.erase("leave_message");
     lock.unlock();
     auto s = db_.Lock();
-    auto& st = s.Prepare(
-        "INSERT INTO handoff_requests(tenant_id, conversation_id, customer_id, reason, status, created_ms) "
-        "VALUES(?, ?, ?, ?, 'follow_up', ?)");
-    st.Bind(1, conv.tenant_id).Bind(2, conv.id).Bind(3, conv.customer_id).Bind(4, msg.text).Bind(5, clock_.NowMs());
-    if (st.Run().ok()) {
+    if (tools::rows::RecordHandoffRequest(s, {conv.tenant_id, conv.id, conv.customer_id, msg.text, 0}, "follow_up",
+                                          clock_.NowMs())
+            .ok()) {
       v.kind = GateVerdict::Kind::kNotice;
       v.text = "已收到您的留言，客服上线后会尽快联系您。您也可以继续向智能助手提问。";
       v.meta = {{"follow_up", true}};
@@ -1204,39 +1201,24 @@ Result<json> Desk::CustomerPanel(const Agent& me, const std::string& customer_id
 
 Result<json> Desk::PanelFromTables(const Agent& me, const std::string& customer_id) {
   auto s = db_.Lock();
-  auto& c = s.Prepare("SELECT id, name, phone, email, tier, city, created_ms FROM customers WHERE tenant_id = ? AND id = ?");
-  c.Bind(1, me.tenant_id).Bind(2, customer_id);
-  KEFU_ASSIGN_OR_RETURN(bool row, c.Step());
-  if (!row) {
-    c.Reset();
-    return NotFound("not_found: customer " + customer_id + " does not exist");
-  }
-  json customer = {{"id", c.Text(0)},   {"name", c.Text(1)}, {"phone", c.OptText(2).value_or("")},
-                   {"email", c.OptText(3).value_or("")}, {"tier", c.Text(4)}, {"city", c.OptText(5).value_or("")},
-                   {"created_ms", c.Int(6)}};
-  c.Reset();
+  KEFU_ASSIGN_OR_RETURN(std::optional<tools::rows::CustomerRecord> c,
+                        tools::rows::GetCustomerRecord(s, me.tenant_id, customer_id));
+  if (!c) return NotFound("not_found: customer " + customer_id + " does not exist");
+  json customer = {{"id", c->id},   {"name", c->name}, {"phone", c->phone.value_or("")},
+                   {"email", c->email.value_or("")}, {"tier", c->tier}, {"city", c->city.value_or("")},
+                   {"created_ms", c->created_ms}};
   json orders = json::array();
-  auto& o = s.Prepare(
-      "SELECT id, status, total_cents, items_json, COALESCE(carrier, ''), COALESCE(tracking_no, ''), created_ms "
-      "FROM orders WHERE tenant_id = ? AND customer_id = ? ORDER BY created_ms DESC LIMIT 20");
-  o.Bind(1, me.tenant_id).Bind(2, customer_id);
-  for (;;) {
-    KEFU_ASSIGN_OR_RETURN(bool r, o.Step());
-    if (!r) break;
-    json items = ParseJsonOrDiscarded(o.Text(3));
-    orders.push_back({{"id", o.Text(0)},        {"status", o.Text(1)},     {"total_cents", o.Int(2)},
-                      {"items", items.is_discarded() ? json::array() : items}, {"carrier", o.Text(4)},
-                      {"tracking_no", o.Text(5)}, {"created_ms", o.Int(6)}, {"logistics", nullptr}});
-  }
-  o.Reset();
-  auto& l = s.Prepare(
-      "SELECT status, location, description, ts_ms FROM logistics_events WHERE tenant_id = ? AND order_id = ? "
-      "ORDER BY ts_ms DESC LIMIT 1");
-  for (auto& ord : orders) {
-    l.Bind(1, me.tenant_id).Bind(2, ord["id"].get<std::string>());
-    KEFU_ASSIGN_OR_RETURN(bool r, l.Step());
-    if (r) ord["logistics"] = {{"status", l.Text(0)}, {"location", l.Text(1)}, {"description", l.Text(2)}, {"ts_ms", l.Int(3)}};
-    l.Reset();
+  KEFU_ASSIGN_OR_RETURN(std::vector<tools::rows::OrderRecord> recent,
+                        tools::rows::RecentOrders(s, me.tenant_id, customer_id, 20));
+  for (const auto& o : recent) {
+    json items = ParseJsonOrDiscarded(o.items_json);
+    json logistics = nullptr;
+    KEFU_ASSIGN_OR_RETURN(std::optional<tools::LogisticsEvent> e,
+                          tools::rows::LatestLogisticsEvent(s, me.tenant_id, o.id));
+    if (e) logistics = {{"status", e->status}, {"location", e->location}, {"description", e->description}, {"ts_ms", e->ts_ms}};
+    orders.push_back({{"id", o.id},        {"status", o.status},     {"total_cents", o.total_cents},
+                      {"items", items.is_discarded() ? json::array() : items}, {"carrier", o.carrier.value_or("")},
+                      {"tracking_no", o.tracking_no.value_or("")}, {"created_ms", o.created_ms}, {"logistics", logistics}});
   }
   json convs = json::array();
   auto& cv = s.Prepare(

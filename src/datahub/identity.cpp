@@ -1,5 +1,7 @@
 #include "datahub/identity.h"
 
+#include "tools/commerce_rows.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -60,26 +62,16 @@ json MergeAudit::ToJson() const {
 
 Result<std::string> IdentityService::Canonical(storage::Session& s, const std::string& tenant,
                                                const std::string& customer_id) {
-  auto& st = s.Prepare("SELECT merged_into FROM customers WHERE tenant_id = ? AND id = ?");
-  st.Bind(1, tenant).Bind(2, customer_id);
-  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return NotFound("customer " + customer_id + " not found");
-  std::optional<std::string> root = st.OptText(0);
-  st.Reset();  // a statement left on a row keeps a read snapshot open (and the WAL from being reset)
-  return root && !root->empty() ? *root : customer_id;
+  KEFU_ASSIGN_OR_RETURN(std::string root, tools::rows::MergedInto(s, tenant, customer_id));
+  return root.empty() ? customer_id : root;
 }
 
 Result<std::vector<std::string>> IdentityService::ClusterIds(storage::Session& s, const std::string& tenant,
                                                              const std::string& customer_id) {
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, customer_id));
   std::vector<std::string> ids = {root};
-  auto& st = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND merged_into = ?");
-  st.Bind(1, tenant).Bind(2, root);
-  while (true) {
-    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ids.push_back(st.Text(0));
-  }
+  KEFU_ASSIGN_OR_RETURN(std::vector<std::string> merged, tools::rows::RecordsMergedInto(s, tenant, root));
+  ids.insert(ids.end(), merged.begin(), merged.end());
   std::sort(ids.begin() + 1, ids.end());
   return ids;
 }
@@ -109,9 +101,7 @@ Status IdentityService::MergeLocked(storage::Session& s, const std::string& tena
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, primary));
   KEFU_ASSIGN_OR_RETURN(std::string other, Canonical(s, tenant, secondary));
   if (root == other) return FailedPrecondition(primary + " and " + secondary + " are already one customer");
-  auto& up = s.Prepare("UPDATE customers SET merged_into = ? WHERE tenant_id = ? AND (id = ? OR merged_into = ?)");
-  up.Bind(1, root).Bind(2, tenant).Bind(3, other).Bind(4, other);
-  KEFU_RETURN_IF_ERROR(up.Run());
+  KEFU_RETURN_IF_ERROR(tools::rows::MergeRecords(s, tenant, root, other));
   auto& audit = s.Prepare(
       "INSERT INTO customer_merges(tenant_id, action, primary_id, secondary_id, reason, actor, created_ms) "
       "VALUES(?, 'merge', ?, ?, ?, ?, ?)");
@@ -157,21 +147,13 @@ Result<AttachOutcome> IdentityService::Attach(storage::Session& s, const std::st
     }
   }
   // Same name and city: a weak signal.
-  auto& me = s.Prepare("SELECT name, COALESCE(city, '') FROM customers WHERE tenant_id = ? AND id = ?");
-  me.Bind(1, tenant).Bind(2, customer_id);
-  KEFU_ASSIGN_OR_RETURN(bool found, me.Step());
-  if (found) {
-    std::string name = me.Text(0), city = me.Text(1);
-    me.Reset();
+  KEFU_ASSIGN_OR_RETURN(std::optional<tools::rows::CustomerRecord> me,
+                        tools::rows::GetCustomerRecord(s, tenant, customer_id));
+  if (me) {
+    const std::string name = me->name, city = me->city.value_or("");
     if (!name.empty() && !city.empty()) {
-      std::vector<std::string> same;
-      auto& q = s.Prepare("SELECT id FROM customers WHERE tenant_id = ? AND name = ? AND city = ? AND id != ? LIMIT 5");
-      q.Bind(1, tenant).Bind(2, name).Bind(3, city).Bind(4, customer_id);
-      while (true) {
-        KEFU_ASSIGN_OR_RETURN(bool row, q.Step());
-        if (!row) break;
-        same.push_back(q.Text(0));
-      }
+      KEFU_ASSIGN_OR_RETURN(std::vector<std::string> same,
+                            tools::rows::CustomersNamed(s, tenant, name, city, customer_id, 5));
       for (const auto& o : same) {
         KEFU_ASSIGN_OR_RETURN(std::string other, Canonical(s, tenant, o));
         if (other != root) KEFU_RETURN_IF_ERROR(Suggest(s, tenant, root, other, "same name and city", out.suggestions));
@@ -205,16 +187,9 @@ Result<std::string> IdentityService::ResolveOrCreate(const std::string& tenant, 
   auto s = db_.Lock();
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
-  auto& ins = s.Prepare(
-      "INSERT INTO customers(tenant_id, id, name, phone, email, created_ms, updated_ms) "
-      "VALUES(?, ?, '', ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-  ins.Bind(1, tenant).Bind(2, id);
-  if (kind == "phone") ins.Bind(3, v);
-  else ins.BindNull(3);
-  if (kind == "email") ins.Bind(4, v);
-  else ins.BindNull(4);
-  ins.Bind(5, clock_.NowMs()).Bind(6, clock_.NowMs());
-  KEFU_RETURN_IF_ERROR(ins.Run());
+  KEFU_RETURN_IF_ERROR(tools::rows::InsertContactCustomer(
+      s, tenant, id, kind == "phone" ? std::optional<std::string>(v) : std::nullopt,
+      kind == "email" ? std::optional<std::string>(v) : std::nullopt, clock_.NowMs()));
   KEFU_RETURN_IF_ERROR(Attach(s, tenant, id, {{kind, v}}, "conversation").status());
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, id));
   KEFU_RETURN_IF_ERROR(tx.Commit());
@@ -237,9 +212,7 @@ Status IdentityService::Unmerge(const std::string& tenant, const std::string& cu
   KEFU_RETURN_IF_ERROR(tx.status());
   KEFU_ASSIGN_OR_RETURN(std::string root, Canonical(s, tenant, customer_id));
   if (root == customer_id) return FailedPrecondition("customer " + customer_id + " is not merged into another");
-  auto& up = s.Prepare("UPDATE customers SET merged_into = NULL WHERE tenant_id = ? AND id = ?");
-  up.Bind(1, tenant).Bind(2, customer_id);
-  KEFU_RETURN_IF_ERROR(up.Run());
+  KEFU_RETURN_IF_ERROR(tools::rows::ClearMerge(s, tenant, customer_id));
   auto& audit = s.Prepare(
       "INSERT INTO customer_merges(tenant_id, action, primary_id, secondary_id, reason, actor, created_ms) "
       "VALUES(?, 'unmerge', ?, ?, ?, ?, ?)");

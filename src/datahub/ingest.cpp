@@ -1,5 +1,7 @@
 #include "datahub/ingest.h"
 
+#include "tools/commerce_rows.h"
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -313,11 +315,8 @@ bool IsRowError(const Status& s) {
 }
 
 Status RequireCustomer(storage::Session& s, const std::string& tenant, const std::string& id) {
-  auto& st = s.Prepare("SELECT 1 FROM customers WHERE tenant_id = ? AND id = ?");
-  st.Bind(1, tenant).Bind(2, id);
-  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-  st.Reset();
-  if (!row) return NotFound("customer_id: unknown customer '" + id + "' (ingest the customer first)");
+  KEFU_ASSIGN_OR_RETURN(bool exists, tools::rows::CustomerExists(s, tenant, id));
+  if (!exists) return NotFound("customer_id: unknown customer '" + id + "' (ingest the customer first)");
   return Status::Ok();
 }
 
@@ -417,36 +416,37 @@ class BatchWriter {
       KEFU_ASSIGN_OR_RETURN(std::string v, NormalizeIdentity(k, i["value"].get<std::string>()));
       ids.push_back({k, v});
     }
-    auto& st = s_.Prepare(
-        "INSERT INTO customers(tenant_id, id, name, phone, email, tier, city, gender, birthday, created_ms, "
-        "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(tenant_id, id) DO UPDATE SET "
-        "name = ?3, phone = ?4, email = ?5, tier = ?6, city = ?7, gender = ?8, birthday = ?9, "
-        "created_ms = CASE WHEN ?12 THEN ?10 ELSE customers.created_ms END, updated_ms = ?11");
-    st.Bind(1, tenant_).Bind(2, id).Bind(3, Str(r, "name")).Bind(4, OptStr(r, "phone")).Bind(5, OptStr(r, "email"));
-    st.Bind(6, Str(r, "tier", "normal")).Bind(7, OptStr(r, "city")).Bind(8, OptStr(r, "gender"));
-    st.Bind(9, OptStr(r, "birthday")).Bind(10, OptInt(r, "created_ms").value_or(now_));
-    st.Bind(11, OptInt(r, "updated_ms").value_or(now_)).Bind(12, static_cast<int64_t>(r.contains("created_ms")));
-    KEFU_RETURN_IF_ERROR(st.Run());
+    tools::rows::CustomerRecord c;
+    c.id = id;
+    c.name = Str(r, "name");
+    c.phone = OptStr(r, "phone");
+    c.email = OptStr(r, "email");
+    c.tier = Str(r, "tier", "normal");
+    c.city = OptStr(r, "city");
+    c.gender = OptStr(r, "gender");
+    c.birthday = OptStr(r, "birthday");
+    c.created_ms = OptInt(r, "created_ms").value_or(now_);
+    c.updated_ms = OptInt(r, "updated_ms").value_or(now_);
+    KEFU_RETURN_IF_ERROR(tools::rows::UpsertCustomer(s_, tenant_, c, r.contains("created_ms")));
     return identity_.Attach(s_, tenant_, id, ids, source_).status();
   }
 
   Status Product(const json& r, const std::string& id) {
-    auto& st = s_.Prepare(
-        "INSERT INTO products(tenant_id, id, name, category, brand, price_cents, stock, description, attrs_json) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, COALESCE(?7, 0), ?8, ?9) ON CONFLICT(tenant_id, id) DO UPDATE SET "
-        "name = ?3, category = ?4, brand = ?5, price_cents = ?6, stock = COALESCE(?7, products.stock), description = ?8, "
-        "attrs_json = ?9");
-    st.Bind(1, tenant_).Bind(2, id).Bind(3, Str(r, "name")).Bind(4, Str(r, "category")).Bind(5, Str(r, "brand"));
-    st.Bind(6, r["price_cents"].get<int64_t>()).Bind(7, OptInt(r, "stock")).Bind(8, Str(r, "description"));
-    st.Bind(9, r.value("attrs", json::object()).dump());
-    return st.Run();
+    tools::rows::ProductRecord p;
+    p.id = id;
+    p.name = Str(r, "name");
+    p.category = Str(r, "category");
+    p.brand = Str(r, "brand");
+    p.price_cents = r["price_cents"].get<int64_t>();
+    p.stock = OptInt(r, "stock");
+    p.description = Str(r, "description");
+    p.attrs_json = r.value("attrs", json::object()).dump();
+    return tools::rows::UpsertProduct(s_, tenant_, p);
   }
 
   Status Inventory(const json& r, const std::string& id) {
-    auto& st = s_.Prepare("UPDATE products SET stock = ? WHERE tenant_id = ? AND id = ?");
-    st.Bind(1, r["stock"].get<int64_t>()).Bind(2, tenant_).Bind(3, id);
-    KEFU_RETURN_IF_ERROR(st.Run());
-    if (s_.Changes() == 0) return NotFound("product_id: unknown product '" + id + "' (ingest the product first)");
+    KEFU_ASSIGN_OR_RETURN(bool found, tools::rows::SetProductStock(s_, tenant_, id, r["stock"].get<int64_t>()));
+    if (!found) return NotFound("product_id: unknown product '" + id + "' (ingest the product first)");
     return Status::Ok();
   }
 
@@ -459,59 +459,40 @@ class BatchWriter {
                        {"spec", it.value("spec", "")}, {"qty", it.value("qty", int64_t{1})},
                        {"price_cents", it.value("price_cents", int64_t{0})}});
     }
-    int64_t created = r["created_ms"].get<int64_t>();
-    auto& st = s_.Prepare(
-        "INSERT INTO orders(tenant_id, id, customer_id, status, total_cents, items_json, address, carrier, "
-        "tracking_no, created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-        "ON CONFLICT(tenant_id, id) DO UPDATE SET customer_id = ?3, status = ?4, total_cents = ?5, "
-        "items_json = ?6, address = ?7, carrier = ?8, tracking_no = ?9, created_ms = ?10, "
-        "updated_ms = CASE WHEN orders.updated_ms > ?11 THEN orders.updated_ms ELSE ?11 END");
-    st.Bind(1, tenant_).Bind(2, id).Bind(3, customer).Bind(4, Str(r, "status")).Bind(5, r["total_cents"].get<int64_t>());
-    st.Bind(6, items.dump()).Bind(7, Str(r, "address")).Bind(8, OptStr(r, "carrier")).Bind(9, OptStr(r, "tracking_no"));
-    st.Bind(10, created).Bind(11, OptInt(r, "updated_ms").value_or(created));
-    return st.Run();
+    tools::rows::OrderRecord o;
+    o.id = id;
+    o.customer_id = customer;
+    o.status = Str(r, "status");
+    o.total_cents = r["total_cents"].get<int64_t>();
+    o.items_json = items.dump();
+    o.address = Str(r, "address");
+    o.carrier = OptStr(r, "carrier");
+    o.tracking_no = OptStr(r, "tracking_no");
+    o.created_ms = r["created_ms"].get<int64_t>();
+    o.updated_ms = OptInt(r, "updated_ms").value_or(o.created_ms);
+    return tools::rows::UpsertOrder(s_, tenant_, o);
   }
 
   Status Logistics(const json& r, RowOutcome& out) {
     std::string order = r["order_id"];
     int64_t ts = r["ts_ms"];
-    auto& ord = s_.Prepare("SELECT status FROM orders WHERE tenant_id = ? AND id = ?");
-    ord.Bind(1, tenant_).Bind(2, order);
-    KEFU_ASSIGN_OR_RETURN(bool found, ord.Step());
-    if (!found) return NotFound("order_id: unknown order '" + order + "' (ingest the order first)");
-    std::string order_status = ord.Text(0);
-    ord.Reset();
-    auto& last = s_.Prepare("SELECT MAX(ts_ms) FROM logistics_events WHERE tenant_id = ? AND order_id = ?");
-    last.Bind(1, tenant_).Bind(2, order);
-    KEFU_ASSIGN_OR_RETURN(bool has, last.Step());
-    std::optional<int64_t> prev_max = has ? last.OptInt(0) : std::nullopt;
-    last.Reset();
-    auto& ins = s_.Prepare(
-        "INSERT INTO logistics_events(tenant_id, order_id, ts_ms, status, location, description) "
-        "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-    ins.Bind(1, tenant_).Bind(2, order).Bind(3, ts).Bind(4, Str(r, "status")).Bind(5, Str(r, "location"));
-    ins.Bind(6, Str(r, "description"));
-    KEFU_RETURN_IF_ERROR(ins.Run());
+    KEFU_ASSIGN_OR_RETURN(std::optional<std::string> current, tools::rows::OrderStatus(s_, tenant_, order));
+    if (!current) return NotFound("order_id: unknown order '" + order + "' (ingest the order first)");
+    std::string order_status = std::move(*current);
+    KEFU_ASSIGN_OR_RETURN(std::optional<int64_t> prev_max, tools::rows::LastLogisticsTime(s_, tenant_, order));
+    KEFU_RETURN_IF_ERROR(tools::rows::InsertLogisticsEvent(
+        s_, tenant_, {order, ts, Str(r, "status"), Str(r, "location"), Str(r, "description")}));
     if (prev_max && ts < *prev_max) out.reordered = true;
     // The order follows its latest event (by event time, then by progress).
-    auto& latest = s_.Prepare(
-        "SELECT status, ts_ms FROM logistics_events WHERE tenant_id = ? AND order_id = ? ORDER BY ts_ms DESC, "
-        "CASE status WHEN 'delivered' THEN 4 WHEN 'out_for_delivery' THEN 3 WHEN 'in_transit' THEN 2 ELSE 1 END "
-        "DESC LIMIT 1");
-    latest.Bind(1, tenant_).Bind(2, order);
-    KEFU_ASSIGN_OR_RETURN(bool any, latest.Step());
-    if (!any) return Status::Ok();
-    std::string status = latest.Text(0);
-    int64_t latest_ts = latest.Int(1);
-    latest.Reset();
+    KEFU_ASSIGN_OR_RETURN(std::optional<tools::LogisticsEvent> latest_event,
+                          tools::rows::LatestLogisticsEvent(s_, tenant_, order));
+    if (!latest_event) return Status::Ok();
+    std::string status = latest_event->status;
+    int64_t latest_ts = latest_event->ts_ms;
     static const std::string_view kShipping[] = {"paid", "shipped", "in_transit", "out_for_delivery", "delivered"};
     bool in_flow = std::find(std::begin(kShipping), std::end(kShipping), order_status) != std::end(kShipping);
     std::string next = in_flow && LogisticsRank(status) > 0 ? std::string(OrderStatusForLogistics(status)) : order_status;
-    auto& up = s_.Prepare(
-        "UPDATE orders SET status = ?1, updated_ms = CASE WHEN updated_ms > ?2 THEN updated_ms ELSE ?2 END "
-        "WHERE tenant_id = ?3 AND id = ?4");
-    up.Bind(1, next).Bind(2, latest_ts).Bind(3, tenant_).Bind(4, order);
-    return up.Run();
+    return tools::rows::SetOrderStatus(s_, tenant_, order, next, latest_ts);
   }
 
   Status Ticket(const json& r, const std::string& id) {

@@ -1,5 +1,7 @@
 #include "datahub/profile.h"
 
+#include "tools/commerce_rows.h"
+
 #include "common/json.h"
 
 #include <algorithm>
@@ -51,18 +53,13 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
   profile["requested_id"] = customer_id;
   profile["merged_ids"] = json(std::vector<std::string>(ids.begin() + 1, ids.end()));
   {
-    auto& st = s.Prepare(
-        "SELECT name, phone, email, tier, city, gender, birthday, created_ms FROM customers "
-        "WHERE tenant_id = ? AND id = ?");
-    st.Bind(1, tenant).Bind(2, root);
-    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return NotFound("customer " + root + " not found");
-    auto opt = [&](int col) { return st.IsNull(col) ? json(nullptr) : json(st.Text(col)); };
-    profile["demographics"] = {{"name", st.Text(0)}, {"phone", opt(1)},  {"email", opt(2)},
-                               {"city", opt(4)},     {"gender", opt(5)}, {"birthday", opt(6)},
-                               {"customer_since_ms", st.Int(7)}};
-    profile["tier"] = st.Text(3);
-    st.Reset();
+    KEFU_ASSIGN_OR_RETURN(std::optional<tools::rows::CustomerRecord> c, tools::rows::GetCustomerRecord(s, tenant, root));
+    if (!c) return NotFound("customer " + root + " not found");
+    auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+    profile["demographics"] = {{"name", c->name},      {"phone", opt(c->phone)},   {"email", opt(c->email)},
+                               {"city", opt(c->city)}, {"gender", opt(c->gender)}, {"birthday", opt(c->birthday)},
+                               {"customer_since_ms", c->created_ms}};
+    profile["tier"] = c->tier;
   }
 
   // Identities of every record in the cluster; device ids also find anonymous browsing.
@@ -85,57 +82,42 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
   int64_t frequency = 0, monetary = 0, last_order = 0, first_order = 0;
   json orders = json::array();
   for (const auto& id : ids) {
-    auto& agg = s.Prepare(
-        "SELECT COUNT(*), COALESCE(SUM(total_cents), 0), MAX(created_ms), MIN(created_ms) FROM orders "
-        "WHERE tenant_id = ? AND customer_id = ? AND status NOT IN ('pending_payment', 'cancelled', 'refunded')");
-    agg.Bind(1, tenant).Bind(2, id);
-    KEFU_ASSIGN_OR_RETURN(bool row, agg.Step());
-    if (row && agg.Int(0) > 0) {
-      frequency += agg.Int(0);
-      monetary += agg.Int(1);
-      last_order = std::max(last_order, agg.Int(2));
-      first_order = first_order == 0 ? agg.Int(3) : std::min(first_order, agg.Int(3));
+    KEFU_ASSIGN_OR_RETURN(tools::rows::OrderStats stats, tools::rows::PaidOrderStats(s, tenant, id));
+    if (stats.count > 0) {
+      frequency += stats.count;
+      monetary += stats.total_cents;
+      last_order = std::max(last_order, stats.last_ms);
+      first_order = first_order == 0 ? stats.first_ms : std::min(first_order, stats.first_ms);
     }
-    agg.Reset();
-    auto& st = s.Prepare(
-        "SELECT id, status, total_cents, items_json, carrier, tracking_no, created_ms, updated_ms FROM orders "
-        "WHERE tenant_id = ? AND customer_id = ? ORDER BY created_ms DESC LIMIT ?");
-    st.Bind(1, tenant).Bind(2, id).Bind(3, o.recent_orders);
-    while (true) {
-      KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
-      if (!r) break;
-      json items = ParseJsonOrDiscarded(st.Text(3));
-      std::string status = st.Text(1);
-      orders.push_back({{"id", st.Text(0)},
+    KEFU_ASSIGN_OR_RETURN(std::vector<tools::rows::OrderRecord> recent,
+                          tools::rows::RecentOrders(s, tenant, id, o.recent_orders));
+    for (const auto& r : recent) {
+      json items = ParseJsonOrDiscarded(r.items_json);
+      orders.push_back({{"id", r.id},
                         {"customer_id", id},
-                        {"status", status},
-                        {"status_label", std::string(tools::OrderStatusLabel(status))},
-                        {"total_cents", st.Int(2)},
+                        {"status", r.status},
+                        {"status_label", std::string(tools::OrderStatusLabel(r.status))},
+                        {"total_cents", r.total_cents},
                         {"items", items.is_discarded() ? json::array() : items},
-                        {"carrier", st.IsNull(4) ? json(nullptr) : json(st.Text(4))},
-                        {"tracking_no", st.IsNull(5) ? json(nullptr) : json(st.Text(5))},
-                        {"created_ms", st.Int(6)},
-                        {"updated_ms", st.Int(7)}});
+                        {"carrier", r.carrier ? json(*r.carrier) : json(nullptr)},
+                        {"tracking_no", r.tracking_no ? json(*r.tracking_no) : json(nullptr)},
+                        {"created_ms", r.created_ms},
+                        {"updated_ms", r.updated_ms}});
     }
   }
   NewestFirst(orders, "created_ms", o.recent_orders);
   for (auto& ord : orders) {
-    auto& st = s.Prepare(
-        "SELECT status, ts_ms, location, description FROM logistics_events WHERE tenant_id = ? AND order_id = ? "
-        "ORDER BY ts_ms DESC, CASE status WHEN 'delivered' THEN 4 WHEN 'out_for_delivery' THEN 3 WHEN 'in_transit' "
-        "THEN 2 ELSE 1 END DESC LIMIT 1");
-    st.Bind(1, tenant).Bind(2, ord["id"].get<std::string>());
-    KEFU_ASSIGN_OR_RETURN(bool r, st.Step());
-    if (r) {
-      ord["logistics"] = {{"status", st.Text(0)},
-                          {"status_label", std::string(tools::LogisticsStatusLabel(st.Text(0)))},
-                          {"ts_ms", st.Int(1)},
-                          {"location", st.Text(2)},
-                          {"description", st.Text(3)}};
+    KEFU_ASSIGN_OR_RETURN(std::optional<tools::LogisticsEvent> e,
+                          tools::rows::LatestLogisticsEvent(s, tenant, ord["id"].get<std::string>()));
+    if (e) {
+      ord["logistics"] = {{"status", e->status},
+                          {"status_label", std::string(tools::LogisticsStatusLabel(e->status))},
+                          {"ts_ms", e->ts_ms},
+                          {"location", e->location},
+                          {"description", e->description}};
     } else {
       ord["logistics"] = nullptr;
     }
-    st.Reset();
   }
   profile["recent_orders"] = orders;
 

@@ -87,12 +87,19 @@ TEST_F(DemoShopTest, CompletesAPartialLoad) {
   ASSERT_TRUE(LoadDemoTenant(*db_, *store_, *kb_, clock_).ok());
   EXPECT_EQ(Count("orders"), 200);
   EXPECT_GE(kb_->Size("demo"), 80u);
-  // A missing knowledge base is loaded again without touching the orders.
+  // A missing knowledge base is loaded again without touching the orders
+  // (its entries gone from the database, and a server started on it).
   ASSERT_TRUE(kb_->Remove("demo", "kb-ship-01").ok());
   {
     auto s = db_->Lock();
     ASSERT_TRUE(s.Exec("DELETE FROM kb_entries WHERE tenant_id = 'demo'").ok());
   }
+  KnowledgeConfig cfg;
+  cfg.segmenter = "bigram";
+  auto kb = knowledge::KnowledgeBase::Create(*db_, *seg_, cfg, clock_);
+  ASSERT_TRUE(kb.ok()) << kb.status().ToString();
+  kb_ = std::move(*kb);
+  ASSERT_EQ(kb_->Size("demo"), 0u);
   auto before = store_->GetOrder("demo", "SO202611010001");
   clock_.AdvanceMs(3'600'000);
   ASSERT_TRUE(LoadDemoTenant(*db_, *store_, *kb_, clock_).ok());

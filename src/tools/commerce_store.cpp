@@ -1,5 +1,7 @@
 #include "tools/commerce_store.h"
 
+#include "tools/commerce_rows.h"
+
 #include "common/json.h"
 
 #include <string_view>
@@ -342,17 +344,9 @@ Result<std::vector<Product>> CommerceStore::SearchProducts(const std::string& te
   return out;
 }
 
-Result<int64_t> CommerceStore::RecordHandoffRequest(const HandoffRequest& r) {
+Result<int64_t> CommerceStore::RecordHandoffRequest(const HandoffRequest& r, const std::string& status) {
   auto s = db_.Lock();
-  auto& st = s.Prepare(
-      "INSERT INTO handoff_requests(tenant_id, conversation_id, customer_id, reason, status, created_ms) "
-      "VALUES(?,?,?,?, 'pending', ?) RETURNING id");
-  st.Bind(1, r.tenant_id).Bind(2, r.conversation_id).Bind(3, r.customer_id).Bind(4, r.reason)
-      .Bind(5, r.created_ms != 0 ? r.created_ms : clock_.NowMs());
-  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-  const int64_t id = row ? st.Int(0) : 0;
-  st.Reset();
-  return id;
+  return rows::RecordHandoffRequest(s, r, status, clock_.NowMs());
 }
 
 Result<int64_t> CommerceStore::Count(const std::string& tenant, std::string_view table) {

@@ -154,7 +154,8 @@ class CommerceStore {
   Result<std::vector<Product>> SearchProducts(const std::string& tenant, const ProductQuery& q);
 
   // Records a request to talk to a human agent (status "pending"); returns its id.
-  Result<int64_t> RecordHandoffRequest(const HandoffRequest& r);
+  // status "pending" (the request_human tool) or "follow_up" (a message left while no agent was online).
+  Result<int64_t> RecordHandoffRequest(const HandoffRequest& r, const std::string& status = "pending");
 
   // Row counts of one tenant's table: "customers", "products", "orders",
   // "logistics_events" or "handoff_requests"; InvalidArgument otherwise.
