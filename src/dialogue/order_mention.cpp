@@ -268,6 +268,11 @@ bool AsksAboutProgress(std::string_view raw) {
   // "耳机咋还不来").
   const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
   const std::u32string text(cps.begin(), cps.end());
+  // "防晒霜到Lhasa了没", "到北京了吗": arrived somewhere yet.
+  for (size_t at = text.find(U'到'); at != std::u32string::npos; at = text.find(U'到', at + 1)) {
+    const std::u32string_view rest = std::u32string_view(text).substr(at + 1, 12);
+    if (rest.find(U"了没") != std::u32string_view::npos || rest.find(U"了吗") != std::u32string_view::npos) return true;
+  }
   for (std::u32string_view when : {U"什么时候", U"啥时候", U"啥时", U"几时", U"何时", U"多久", U"哪天", U"几天",
                                    U"怎么还", U"咋还", U"还没", U"还不"}) {
     size_t at = text.find(when);
