@@ -101,11 +101,11 @@ bool ContentFree(std::string_view raw) {
   return n.han == 0 && n.words == 0;
 }
 
-// A short follow-up: at most six Chinese characters, or six English words
+// A short follow-up: at most eight Chinese characters ("那羽绒服那个呢"), or six English words
 // ("the one with the laptop").
 bool ShortFollowUp(std::string_view text) {
   const Size n = SizeOf(text);
-  return n.han == 0 ? n.words <= 6 : n.han <= 6 && n.words <= 1;
+  return n.han == 0 ? n.words <= 6 : n.han <= 8 && n.words <= 1;
 }
 
 // The question-like clauses of a long message, each joined with the clause
