@@ -453,8 +453,10 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
   if ((len <= 10 || elliptical) && best < settings_.answer_threshold) {
     std::string context = LastCustomerText(turn);
     const std::string last_kb = turn.context.is_object() ? turn.context.value("last_kb_id", "") : "";
+    // The entry answered last says what the topic was in the shop's words; the
+    // customer's own wording of it only adds noise ("退回去的话邮费是我出还是你们出").
     if (!last_kb.empty())
-      if (auto e = kb_.Get(tenant, last_kb); e.ok()) context = e->title + " " + context;
+      if (auto e = kb_.Get(tenant, last_kb); e.ok()) context = e->title;
     if (!context.empty()) {
       auto follow = kb_.SearchFollowUp(tenant, turn.message.text, context, top_k, lang);
       if (follow.empty() || follow.front().confidence < settings_.clarify_threshold) {
