@@ -48,7 +48,9 @@ constexpr std::string_view kHumanWords[] = {
     // Transfers, people who can talk, no more AI or robot replies, staff gone home.
     "转接客服", "转接一下", "能不能转接", "可以转接", "帮我转接", "转接给", "接通人工", "接个人工", "能说话的人",
     "说人话的", "不想跟ai", "不要ai", "不跟ai", "你是ai", "是不是ai", "别用ai", "机器人回复", "一直是机器人",
-    "老是机器人", "都是机器人", "别让机器人", "不想跟机器人", "客服是不是下班", "客服下班了", "人都下班"};
+    "老是机器人", "都是机器人", "别让机器人", "不想跟机器人", "客服是不是下班", "客服下班了", "人都下班",
+    // A specialist to follow it up, someone who can decide, no more canned replies.
+    "专员", "专人", "做主", "自动回复", "模板话", "模板回复", "套话"};
 
 // "人工客服几点上班" asks about the service, not for it.
 constexpr std::string_view kAboutService[] = {
@@ -85,7 +87,7 @@ constexpr std::string_view kAbuse[] = {
     "赶紧给我退",
     // Contempt for the bot or the service, threats to go public.
     "摆设", "智障", "弱智", "白痴", "笨蛋", "屁用", "狗屁", "形同虚设", "鸡同鸭讲", "发微博", "发抖音", "发小红书",
-    "找媒体", "找记者", "给一星", "打一星"};
+    "找媒体", "找记者", "给一星", "打一星", "个毛线", "mmp", "服务太差", "态度太差", "太差劲", "service太差"};
 
 // English anger, contempt and threats; matched as whole words with their
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
@@ -104,7 +106,7 @@ constexpr std::string_view kAbuseEnglish[] = {
     "waste of time", "wasting my time", "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude",
     "upset", "disappointed", "frustrated", "annoyed", "unhappy", "not happy", "terrible experience",
     "horrible experience", "bad experience", "awful experience", "pointless", "worthless", "garbage", "hopeless",
-    "joke of a", "what a joke"};
+    "joke of a", "what a joke", "thanks for nothing", "reporting you", "reported you"};
 
 // Words written in capitals that are names, not shouting.
 constexpr std::string_view kAcronyms[] = {
@@ -135,7 +137,9 @@ constexpr std::string_view kStuckEnglish[] = {
     "already told you", "told you already", "not what i asked", "didn't answer", "didnt answer", "did not answer",
     "useless bot", "stupid bot", "are you a bot", "are you a robot", "is this a bot", "talking to a bot",
     "going in circles", "round in circles", "again and again", "nobody helps", "nobody is helping",
-    "no one helps", "no one is helping", "nobody is answering", "no one is answering", "no one answers"};
+    "no one helps", "no one is helping", "nobody is answering", "no one is answering", "no one answers",
+    "canned", "template", "scripted", "automated answer", "automated response", "automated reply", "copy paste",
+    "copy-paste", "bot answers"};
 
 bool EnglishWord(const std::string& text, std::string_view w) {
   // Whole words for the short English cues ("agent" not "agents' fee"? keep simple: letters around = no).

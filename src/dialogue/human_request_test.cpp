@@ -106,6 +106,19 @@ TEST(HumanNeed, ContemptAndGoingPublic) {
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
 }
 
+TEST(HumanNeed, SpecialistsCannedRepliesAndSarcasm) {
+  for (const char* t : {"这个问题你解决不了的 请安排专员跟进一下", "别再给我发这些模板话了 找个能做主的来", "mmp 又是自动回复",
+                        "等了一个礼拜了 天天说在处理 处理个毛线", "stop sending me canned answers",
+                        "wow, great help, thanks for nothing", "你们这service太差了 I'm reporting you"}) {
+    const auto n = DetectHumanNeed(t);
+    EXPECT_TRUE(n.asks_for_human || n.abusive || n.stuck) << t;
+  }
+  for (const char* t : {"质量太差了能退吗", "毛线帽有货吗", "发票模板在哪下载"}) {
+    const auto n = DetectHumanNeed(t);
+    EXPECT_FALSE(n.asks_for_human || n.abusive) << t;
+  }
+}
+
 TEST(HumanNeed, FoldingIsUtf8Safe) {
   EXPECT_EQ(FoldForHumanNeed("ＡＢＣ！？"), "abc!?");
   EXPECT_EQ(FoldForHumanNeed("人 工"), "人工");

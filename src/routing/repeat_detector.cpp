@@ -109,6 +109,19 @@ double Cosine(const Vec& a, const Vec& b) {
   return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0.0;
 }
 
+// The customer says this is the question before, asked again.
+bool AsksAgain(std::string_view text) {
+  std::string t = utf8::Sanitize(text);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"我问的是", "我問的是", "我是问", "我是問", "我是说", "我是說", "我就想知道", "我只想知道",
+                             "我就问", "我就問", "再问一遍", "再問一遍", "我再问", "我再問", "我说的是", "我說的是",
+                             "给我个准话", "給我個準話", "给个准话", "i asked", "i'm asking", "im asking",
+                             "my question was", "my question is", "i just want to know", "i just wanna know",
+                             "like i said", "as i said"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 bool IsQuestion(const std::u32string& norm) {
   if (norm.empty()) return false;
   if (std::find(kAcknowledgements.begin(), kAcknowledgements.end(), std::u32string_view(norm)) !=
@@ -134,9 +147,13 @@ int RepeatDetector::Observe(nlohmann::json& state, std::string_view text, std::s
   if (!state.contains("questions") || !state["questions"].is_array()) state["questions"] = nlohmann::json::array();
   if (!state.contains("needs") || !state["needs"].is_array() || state["needs"].size() != state["questions"].size())
     state["needs"] = nlohmann::json::array();
+  if (!state.contains("counts") || !state["counts"].is_array() || state["counts"].size() != state["questions"].size())
+    state["counts"] = nlohmann::json::array();
   nlohmann::json& qs = state["questions"];
   nlohmann::json& needs = state["needs"];
+  nlohmann::json& counts = state["counts"];
   const bool keyed = needs.size() == qs.size();
+  const bool counted = counts.size() == qs.size();
 
   const std::u32string norm = NormalizeCp(text);
   if (!IsQuestion(norm)) return 0;
@@ -148,11 +165,22 @@ int RepeatDetector::Observe(nlohmann::json& state, std::string_view text, std::s
     if (same_need || (q.is_string() && Cosine(f, Features(NormalizeCp(q.get<std::string>()))) >= settings_.threshold))
       ++count;
   }
+  std::string kept_need(need);
+  if (AsksAgain(text) && !qs.empty()) {
+    const int before = counted && counts.back().is_number_integer() ? counts.back().get<int>() : 1;
+    count = std::max(count, before + 1);
+    if (keyed && needs.back().is_string() && !needs.back().get<std::string>().empty())
+      kept_need = needs.back().get<std::string>();  // the same need as the question it repeats
+  }
+  if (!counted) counts = nlohmann::json::array();
   qs.push_back(utf8::Sanitize(text));
-  needs.push_back(std::string(need));
+  needs.push_back(kept_need);
+  while (counts.size() + 1 < qs.size()) counts.push_back(1);  // older state without counts
+  counts.push_back(count);
   while (qs.size() > settings_.window) {
     qs.erase(qs.begin());
     needs.erase(needs.begin());
+    counts.erase(counts.begin());
   }
   return count;
 }

@@ -42,6 +42,9 @@ class RepeatDetector {
   // terms, e.g. the knowledge entry that answers it: two questions with the
   // same need are the same question however they are worded ("发票咋弄",
   // "我要开票 在哪弄啊", "怎么开发票").
+  // A message that says it asks again ("我问的是…", "我就想知道…", "I asked…",
+  // "like I said") is the previous question asked once more, whatever its
+  // words: its count is at least the previous question's count + 1.
   int Observe(nlohmann::json& state, std::string_view text, std::string_view need = {}) const;
 
   const RepeatSettings& settings() const { return settings_; }

@@ -52,6 +52,22 @@ TEST(RepeatDetector, ObserveCountsRepetitionsInState) {
   EXPECT_EQ(d.Observe(reloaded, "积分怎么使用"), 2);
 }
 
+TEST(RepeatDetector, SayingItAsksAgainContinuesTheCount) {
+  RepeatDetector d;
+  nlohmann::json state;
+  EXPECT_EQ(d.Observe(state, "薇诺娜付款两天了怎么还不发", "kb-ship-01"), 1);
+  EXPECT_EQ(d.Observe(state, "我问的是到底哪天能到手", "order:where::"), 2);
+  EXPECT_EQ(d.Observe(state, "我就想知道哪天能发出来 你给我个准话", "order:where::"), 3);
+  // A state written before counts were kept is read as ones.
+  nlohmann::json old = {{"questions", {"积分怎么用"}}, {"needs", {"kb-member-02"}}};
+  EXPECT_EQ(d.Observe(old, "I asked about something else entirely"), 2);
+  EXPECT_EQ(old["counts"].size(), 2u);
+  // Without such words, different questions stay different.
+  nlohmann::json fresh;
+  EXPECT_EQ(d.Observe(fresh, "积分怎么用"), 1);
+  EXPECT_EQ(d.Observe(fresh, "发票怎么开"), 1);
+}
+
 TEST(RepeatDetector, WindowForgetsOldQuestions) {
   RepeatDetector d(RepeatSettings{.window = 2, .threshold = 0.55});
   nlohmann::json state = "garbage";  // malformed state is replaced
