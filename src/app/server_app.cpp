@@ -168,6 +168,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     bo.prefix = config.bus.prefix;
     bo.stream_maxlen = config.bus.stream_maxlen;
     KEFU_ASSIGN_OR_RETURN(a.bus, bus::OpenEventBus(bo));
+    // Several nodes: conversation events cross to the other nodes' streams.
+    if (a.bus->Distributed()) a.hub.AttachBus(a.bus.get());
   }
   KEFU_ASSIGN_OR_RETURN(a.db, OpenDatabase(config));
   if (!config.dialogue.require_verified_customer) {
