@@ -2,8 +2,8 @@
 #             [FIXTURES kefu_redis])
 # Builds the static library kefu_NAME from src/NAME and, when tests are on,
 # one GoogleTest executable kefu_NAME_test from the *_test.cpp files beside it.
-# Its tests require the ctest fixture FIXTURES (default kefu_pg, the throwaway
-# PostgreSQL; kefu_redis is the throwaway Redis).
+# Its tests require the ctest fixture FIXTURES (one name: default kefu_pg, the
+# throwaway PostgreSQL; kefu_redis the throwaway Redis; kefu_pg_redis both).
 function(kefu_module name)
   cmake_parse_arguments(M "" "FIXTURES" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
   if(NOT M_FIXTURES)
