@@ -11,9 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "bus/testing.h"
 #include "http/testing.h"
@@ -95,16 +94,16 @@ TEST_F(ClusterTest, ACustomersWebSocketOnOneNodeSeesTheTurnMadeOnTheOther) {
     EXPECT_EQ(h["bus"]["ok"], true) << h.dump();
     EXPECT_EQ(h["bus"]["node_id"], n == 0 ? "node-a" : "node-b");
   }
-  const std::string id = Call(0, "POST", "/v1/conversations", {{"customer_id", "C0001"}, {"channel", "web"}}, 201)
-                             .value("id", "");
+  const std::string id =
+      Call(0, "POST", "/v1/conversations", {{"customer_id", "C0001"}, {"channel", "web"}}, 201).value("id", "");
   ASSERT_FALSE(id.empty());
   auto ws = WsClient::Connect(nodes_[0]->port(), "/v1/conversations/" + id + "/ws?widget_key=demo");
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
   ASSERT_TRUE(nodes_[0]->BusForTesting().WaitIdle(10s));  // node a's subscription is active at Redis
 
   // The turn runs on node b (the same conversation, from the shared database).
-  json turn = Call(1, "POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "b1"}, {"text", "多久发货"}},
-                   200);
+  json turn =
+      Call(1, "POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "b1"}, {"text", "多久发货"}}, 200);
   ASSERT_EQ(turn["reply"]["role"], "bot") << turn.dump();
 
   std::vector<json> frames = Frames(**ws, 10s, 500ms);
@@ -137,8 +136,8 @@ TEST_F(ClusterTest, ACustomersWebSocketOnOneNodeSeesTheTurnMadeOnTheOther) {
 }
 
 TEST_F(ClusterTest, ATurnOnTheSameNodeIsDeliveredOnceNotEchoed) {
-  const std::string id = Call(0, "POST", "/v1/conversations", {{"customer_id", "C0002"}, {"channel", "web"}}, 201)
-                             .value("id", "");
+  const std::string id =
+      Call(0, "POST", "/v1/conversations", {{"customer_id", "C0002"}, {"channel", "web"}}, 201).value("id", "");
   auto ws = WsClient::Connect(nodes_[0]->port(), "/v1/conversations/" + id + "/ws?widget_key=demo");
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
   ASSERT_TRUE(nodes_[0]->BusForTesting().WaitIdle(10s));

@@ -439,8 +439,9 @@ void ServerApp::Stop() {
   if (a.server) a.server->Stop();
   if (a.webhooks) a.webhooks->Stop();  // message center: unfinished deliveries stay pending
   if (a.workers) a.workers->Shutdown();
-  // Events published by the last turns reach Redis before the bus closes.
-  if (a.bus && a.bus->Distributed() && !a.bus->WaitIdle(std::chrono::seconds(2)))
+  // Events published by the last turns reach Redis before the bus closes
+  // (not worth waiting for while Redis is unreachable).
+  if (a.bus && a.bus->Distributed() && a.bus->Health().ok && !a.bus->WaitIdle(std::chrono::seconds(2)))
     log::Warn("bus_not_flushed", {{"pending", a.bus->Health().pending}});
   log::Info("stopped", {{"drained", drained}});
 }

@@ -18,11 +18,11 @@ struct Dispatcher::Sub {
   std::condition_variable done_cv;  // a handler call ended
   // Queued events with the number dropped just before each.
   std::deque<std::pair<std::shared_ptr<const Event>, uint64_t>> queue;  // GUARDED_BY(mu)
-  uint64_t missed = 0;                // dropped since the last queued event; GUARDED_BY(mu)
-  bool scheduled = false;             // on ready_ or being run; GUARDED_BY(mu)
-  bool running = false;               // the handler is being called; GUARDED_BY(mu)
-  std::thread::id runner;             // ... by this thread; GUARDED_BY(mu)
-  bool closed = false;                // removed; GUARDED_BY(mu)
+  uint64_t missed = 0;     // dropped since the last queued event; GUARDED_BY(mu)
+  bool scheduled = false;  // on ready_ or being run; GUARDED_BY(mu)
+  bool running = false;    // the handler is being called; GUARDED_BY(mu)
+  std::thread::id runner;  // ... by this thread; GUARDED_BY(mu)
+  bool closed = false;     // removed; GUARDED_BY(mu)
 };
 
 // Immutable once published in table_: Add and Remove build a new one.
@@ -42,7 +42,9 @@ Dispatcher::Dispatcher(std::string node_id, int threads)
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { RunLoop(); });
 }
 
-Dispatcher::~Dispatcher() { Shutdown(); }
+Dispatcher::~Dispatcher() {
+  Shutdown();
+}
 
 SubscriptionId Dispatcher::Add(std::string topic, Handler handler, const SubscribeOptions& options) {
   auto s = std::make_shared<Sub>();
@@ -54,8 +56,10 @@ SubscriptionId Dispatcher::Add(std::string topic, Handler handler, const Subscri
   std::lock_guard lock(table_mu_);
   s->id = next_id_++;
   auto t = std::make_shared<Table>(*table_);
-  if (s->prefix) t->prefixes.push_back(s);
-  else t->exact[s->topic].push_back(s);
+  if (s->prefix)
+    t->prefixes.push_back(s);
+  else
+    t->exact[s->topic].push_back(s);
   t->by_id.emplace(s->id, s);
   table_ = std::move(t);
   return s->id;

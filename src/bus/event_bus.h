@@ -30,8 +30,10 @@
 //     node whose connection is down meanwhile misses it.
 //   - A durable event (PublishOptions::durable) goes through a Redis stream:
 //     every node reads it, also after a reconnect, exactly once (duplicates of
-//     a resend are dropped by (origin, seq)). Use one kind per topic: the
-//     order between a live and a durable event is not kept.
+//     a resend are dropped by (origin, seq)) — every node whose bus had first
+//     reached Redis (WaitIdle, Health().ok) before the event was added; a
+//     node reads from where the stream ended when it first connected. Use one
+//     kind per topic: the order between a live and a durable event is not kept.
 //   - A node's own events are delivered to its subscribers at once, without a
 //     round trip; the echo that comes back from Redis is ignored.
 //     SubscribeOptions::own_events = false leaves them out (e.g. a component
@@ -86,7 +88,9 @@ struct BusHealth {
   bool ok = true;
   std::string engine;             // "inprocess" or "redis"
   std::string node_id;
-  std::string error;              // what is down and why, e.g. "redis 127.0.0.1:6379 unreachable (publish, subscribe, stream): connection refused"
+  // What is down and why, e.g. "redis 127.0.0.1:6379 unreachable (publish,
+  // subscribe, stream): Connection refused".
+  std::string error;
   std::vector<std::string> down;  // Redis connections down: "publish", "subscribe", "stream"
   int64_t since_ms = 0;           // wall clock (Unix ms) since when it is not ok
   int64_t reconnects = 0;         // Redis connections re-established since start
@@ -126,9 +130,10 @@ class EventBus {
 
   // Blocks until every event published before the call was handed to the
   // transport (Redis: sent and acknowledged), every subscription made before
-  // the call is active there, and every subscriber queue is empty with no
-  // handler running. false on timeout (e.g. Redis unreachable). For tests
-  // and shutdown: never call it on an I/O thread or from a handler.
+  // the call is active there (Redis: also the stream reader's starting
+  // point is set), and every subscriber queue is empty with no handler
+  // running. false on timeout (e.g. Redis unreachable). For tests and
+  // shutdown: never call it on an I/O thread or from a handler.
   virtual bool WaitIdle(std::chrono::milliseconds timeout) = 0;
 };
 

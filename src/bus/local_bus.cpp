@@ -7,7 +7,9 @@ LocalBus::LocalBus(const BusOptions& options)
       max_event_bytes_(options.max_event_bytes),
       dispatcher_(node_id_, options.delivery_threads) {}
 
-LocalBus::~LocalBus() { dispatcher_.Shutdown(); }
+LocalBus::~LocalBus() {
+  dispatcher_.Shutdown();
+}
 
 Status LocalBus::Publish(std::string_view topic, std::string payload, PublishOptions options) {
   if (!ValidTopic(topic)) return InvalidArgument("bus: invalid topic '" + std::string(topic.substr(0, 64)) + "'");
@@ -31,7 +33,9 @@ Result<SubscriptionId> LocalBus::Subscribe(std::string topic, Handler handler, S
   return dispatcher_.Add(std::move(topic), std::move(handler), options);
 }
 
-void LocalBus::Unsubscribe(SubscriptionId id) { (void)dispatcher_.Remove(id); }
+void LocalBus::Unsubscribe(SubscriptionId id) {
+  (void)dispatcher_.Remove(id);
+}
 
 BusHealth LocalBus::Health() const {
   BusHealth h;

@@ -96,8 +96,8 @@ TEST(LocalBus, UnsubscribeStopsDeliveryAndWaitsForARunningHandler) {
   ASSERT_TRUE(bus.Publish("t", "3").ok());
   ASSERT_TRUE(bus.WaitIdle(10s));
   EXPECT_EQ(calls, 1);
-  bus.Unsubscribe(*id);      // twice: ignored
-  bus.Unsubscribe(123456);   // unknown: ignored
+  bus.Unsubscribe(*id);     // twice: ignored
+  bus.Unsubscribe(123456);  // unknown: ignored
 }
 
 TEST(LocalBus, AHandlerMayUnsubscribeItself) {
@@ -242,9 +242,9 @@ TEST(EventBus, OpensInProcessByDefaultAndRefusesBadUrls) {
   EXPECT_EQ((*local)->Health().engine, "inprocess");
   EXPECT_TRUE(ValidNodeId((*local)->NodeId())) << (*local)->NodeId();
 
-  for (const char* bad : {"http://127.0.0.1:6379", "redis://", "redis://host:port", "redis://host:0",
-                          "redis://host:70000", "redis://host/db", "rediss://host:6379", "127.0.0.1:6379",
-                          "redis://host:6379?x=1"}) {
+  for (const char* bad :
+       {"http://127.0.0.1:6379", "redis://", "redis://host:port", "redis://host:0", "redis://host:70000",
+        "redis://host/db", "rediss://host:6379", "127.0.0.1:6379", "redis://host:6379?x=1"}) {
     auto b = OpenEventBus(WithUrl(bad));
     ASSERT_FALSE(b.ok()) << bad;
     EXPECT_EQ(b.status().code(), ErrorCode::kInvalidArgument) << bad;

@@ -116,14 +116,16 @@ class SeenSeqs {
 // An error reply after which the command may succeed later (the server is
 // loading, out of memory, a replica ...): the connection counts as down and
 // the event is sent again. "ERR ..." and "WRONGTYPE ..." will not get better.
-bool TransientError(std::string_view e) { return e.rfind("ERR", 0) != 0 && e.rfind("WRONGTYPE", 0) != 0; }
+bool TransientError(std::string_view e) {
+  return e.rfind("ERR", 0) != 0 && e.rfind("WRONGTYPE", 0) != 0;
+}
 
 }  // namespace
 
 struct RedisBus::Impl {
   BusOptions opts;
   RedisEndpoint endpoint;
-  std::string where;           // host:port for messages
+  std::string where;  // host:port for messages
   std::string node_id;
   std::string instance;        // this process's bus (a node id may be reused by a restarted node)
   std::string channel_prefix;  // "<prefix>:bus:" + topic = a pub/sub channel
@@ -135,24 +137,27 @@ struct RedisBus::Impl {
 
   // Publishing.
   mutable std::mutex pub_mu;
-  std::condition_variable pub_cv;       // events queued, or stopping
-  std::condition_variable pub_done_cv;  // events handled, or stopping
+  std::condition_variable pub_cv;                 // events queued, or stopping
+  std::condition_variable pub_done_cv;            // events handled, or stopping
   std::deque<std::shared_ptr<const Event>> outq;  // GUARDED_BY(pub_mu)
-  uint64_t seq = 0;                     // GUARDED_BY(pub_mu)
-  uint64_t queued = 0;                  // events ever queued; GUARDED_BY(pub_mu)
-  uint64_t handled = 0;                 // acknowledged or given up; GUARDED_BY(pub_mu)
-  Waker pub_waker;                      // stop
+  uint64_t seq = 0;                               // GUARDED_BY(pub_mu)
+  uint64_t queued = 0;                            // events ever queued; GUARDED_BY(pub_mu)
+  uint64_t handled = 0;                           // acknowledged or given up; GUARDED_BY(pub_mu)
+  Waker pub_waker;                                // stop
   std::atomic<int64_t> refused{0};
 
   // Subscriptions wanted at Redis: topic → local subscriptions.
   std::mutex sub_mu;
-  std::condition_variable sub_cv;           // applied_version moved
-  std::map<std::string, int> want_topics;   // GUARDED_BY(sub_mu)
-  std::map<std::string, int> want_prefixes; // GUARDED_BY(sub_mu)
-  uint64_t want_version = 0;                // GUARDED_BY(sub_mu)
-  uint64_t applied_version = 0;             // confirmed by Redis; GUARDED_BY(sub_mu)
-  Waker sub_waker;                          // a change to apply, or stop
-  Waker stream_waker;                       // stop
+  std::condition_variable sub_cv;            // applied_version moved
+  std::map<std::string, int> want_topics;    // GUARDED_BY(sub_mu)
+  std::map<std::string, int> want_prefixes;  // GUARDED_BY(sub_mu)
+  uint64_t want_version = 0;                 // GUARDED_BY(sub_mu)
+  uint64_t applied_version = 0;              // confirmed by Redis; GUARDED_BY(sub_mu)
+  // The stream reader knows where it starts (durable events added after that
+  // point reach this node); also signalled through sub_cv. GUARDED_BY(sub_mu)
+  bool stream_positioned = false;
+  Waker sub_waker;     // a change to apply, or stop
+  Waker stream_waker;  // stop
 
   // Health.
   struct LinkState {
@@ -163,8 +168,8 @@ struct RedisBus::Impl {
     int64_t down_since_ms = 0;
   };
   mutable std::mutex health_mu;
-  LinkState links[3];       // GUARDED_BY(health_mu)
-  int64_t reconnects = 0;   // GUARDED_BY(health_mu)
+  LinkState links[3];      // GUARDED_BY(health_mu)
+  int64_t reconnects = 0;  // GUARDED_BY(health_mu)
 
   std::thread publisher, subscriber, streamer;
 
@@ -201,8 +206,10 @@ struct RedisBus::Impl {
       s.logged_down = false;
       s.error.clear();
     }
-    if (again) log::Info("bus_redis_reconnected", {{"redis", where}, {"connection", kLinkNames[l]}, {"down_ms", down_ms}});
-    else log::Debug("bus_redis_connected", {{"redis", where}, {"connection", kLinkNames[l]}});
+    if (again)
+      log::Info("bus_redis_reconnected", {{"redis", where}, {"connection", kLinkNames[l]}, {"down_ms", down_ms}});
+    else
+      log::Debug("bus_redis_connected", {{"redis", where}, {"connection", kLinkNames[l]}});
   }
 
   void LinkDown(Link l, std::string error) {
@@ -217,8 +224,10 @@ struct RedisBus::Impl {
       log_it = !s.logged_down;  // once per outage; the retries stay quiet
       s.logged_down = true;
     }
-    if (log_it) log::Warn("bus_redis_down", {{"redis", where}, {"connection", kLinkNames[l]}, {"error", error}});
-    else log::Debug("bus_redis_retry_failed", {{"redis", where}, {"connection", kLinkNames[l]}, {"error", error}});
+    if (log_it)
+      log::Warn("bus_redis_down", {{"redis", where}, {"connection", kLinkNames[l]}, {"error", error}});
+    else
+      log::Debug("bus_redis_retry_failed", {{"redis", where}, {"connection", kLinkNames[l]}, {"error", error}});
   }
 
   Result<std::unique_ptr<RedisConnection>> Connect() {
@@ -247,8 +256,10 @@ struct RedisBus::Impl {
     std::vector<std::shared_ptr<const Event>> again;
     uint64_t given_up = 0;
     for (size_t i = from; i < batch.size(); ++i) {
-      if (batch[i]->durable || (unapplied && i == from)) again.push_back(std::move(batch[i]));
-      else ++given_up;
+      if (batch[i]->durable || (unapplied && i == from))
+        again.push_back(std::move(batch[i]));
+      else
+        ++given_up;
     }
     {
       std::lock_guard lock(pub_mu);
@@ -256,7 +267,8 @@ struct RedisBus::Impl {
       handled += given_up;
     }
     pub_done_cv.notify_all();
-    if (given_up > 0) log::Warn("bus_live_events_lost", {{"redis", where}, {"events", given_up}, {"error", why.message()}});
+    if (given_up > 0)
+      log::Warn("bus_live_events_lost", {{"redis", where}, {"events", given_up}, {"error", why.message()}});
     return why;
   }
 
@@ -513,11 +525,16 @@ struct RedisBus::Impl {
     for (size_t i = 0; i + 1 < fields.size(); i += 2) {
       const std::string& k = fields[i].str;
       const std::string& v = fields[i + 1].str;
-      if (k == "o") origin = v;
-      else if (k == "i") inst = v;
-      else if (k == "s") seq_text = v;
-      else if (k == "t") topic = v;
-      else if (k == "p") payload = v;
+      if (k == "o")
+        origin = v;
+      else if (k == "i")
+        inst = v;
+      else if (k == "s")
+        seq_text = v;
+      else if (k == "t")
+        topic = v;
+      else if (k == "p")
+        payload = v;
     }
     uint64_t seq = 0;
     if (origin.empty() || topic.empty() || !ParseSeq(seq_text, seq)) {
@@ -563,6 +580,11 @@ struct RedisBus::Impl {
             continue;
           }
           last_id = *tail;
+          {
+            std::lock_guard lock(sub_mu);
+            stream_positioned = true;
+          }
+          sub_cv.notify_all();
         }
         LinkUp(kStream);
       }
@@ -603,14 +625,10 @@ struct RedisBus::Impl {
 
   void Stop() {
     stop = true;
-    {
-      std::lock_guard lock(pub_mu);
-    }
+    { std::lock_guard lock(pub_mu); }
     pub_cv.notify_all();
     pub_done_cv.notify_all();
-    {
-      std::lock_guard lock(sub_mu);
-    }
+    { std::lock_guard lock(sub_mu); }
     sub_cv.notify_all();
     pub_waker.Signal();
     sub_waker.Signal();
@@ -635,9 +653,13 @@ Result<std::unique_ptr<RedisBus>> RedisBus::Create(const BusOptions& options) {
 
 RedisBus::RedisBus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-RedisBus::~RedisBus() { impl_->Stop(); }
+RedisBus::~RedisBus() {
+  impl_->Stop();
+}
 
-const std::string& RedisBus::NodeId() const { return impl_->node_id; }
+const std::string& RedisBus::NodeId() const {
+  return impl_->node_id;
+}
 
 Status RedisBus::Publish(std::string_view topic, std::string payload, PublishOptions options) {
   Impl& a = *impl_;
@@ -747,7 +769,8 @@ bool RedisBus::WaitIdle(std::chrono::milliseconds timeout) {
   {
     std::unique_lock lock(a.sub_mu);
     const uint64_t target = a.want_version;
-    if (!a.sub_cv.wait_until(lock, deadline, [&] { return a.applied_version >= target || a.stop.load(); }))
+    if (!a.sub_cv.wait_until(lock, deadline,
+                             [&] { return (a.applied_version >= target && a.stream_positioned) || a.stop.load(); }))
       return false;
   }
   return a.dispatcher.WaitIdle(deadline);

@@ -77,8 +77,7 @@ TEST_F(RedisBusTest, TwoNodesSeeEachOthersEventsInOrderPerTopic) {
     EXPECT_EQ(c->Payloads("conv.2"), Numbered("a", 1, 300));
     EXPECT_EQ(c->Payloads("conv.3"), Numbered("b", 1, 300));
   }
-  for (const auto& e : at_b.events())
-    EXPECT_EQ(e.origin, e.topic == "conv.3" ? "node-b" : "node-a") << e.topic;
+  for (const auto& e : at_b.events()) EXPECT_EQ(e.origin, e.topic == "conv.3" ? "node-b" : "node-a") << e.topic;
 }
 
 TEST_F(RedisBusTest, DurableEventsReachTheOtherNodeOnceInOrder) {

@@ -30,7 +30,9 @@ namespace {
 
 constexpr const char* kUrlForm = "expected redis://[[user]:password@]host[:port][/db]";
 
-Status BadUrl(const std::string& why) { return InvalidArgument("bus.url: " + why + " (" + kUrlForm + ")"); }
+Status BadUrl(const std::string& why) {
+  return InvalidArgument("bus.url: " + why + " (" + kUrlForm + ")");
+}
 
 bool AllDigits(std::string_view s) {
   if (s.empty() || s.size() > 9) return false;
@@ -138,12 +140,18 @@ struct ParseState {
 
 RedisReply::Type TypeOf(int hiredis_type) {
   switch (hiredis_type) {
-    case REDIS_REPLY_STRING: return RedisReply::Type::kString;
-    case REDIS_REPLY_STATUS: return RedisReply::Type::kStatus;
-    case REDIS_REPLY_ERROR: return RedisReply::Type::kError;
-    case REDIS_REPLY_INTEGER: return RedisReply::Type::kInteger;
-    case REDIS_REPLY_ARRAY: return RedisReply::Type::kArray;
-    default: return RedisReply::Type::kNil;
+    case REDIS_REPLY_STRING:
+      return RedisReply::Type::kString;
+    case REDIS_REPLY_STATUS:
+      return RedisReply::Type::kStatus;
+    case REDIS_REPLY_ERROR:
+      return RedisReply::Type::kError;
+    case REDIS_REPLY_INTEGER:
+      return RedisReply::Type::kInteger;
+    case REDIS_REPLY_ARRAY:
+      return RedisReply::Type::kArray;
+    default:
+      return RedisReply::Type::kNil;
   }
 }
 
@@ -174,8 +182,8 @@ void* CreateString(const redisReadTask* task, char* str, size_t len) {
 void* CreateArray(const redisReadTask* task, int elements) {
   auto* st = static_cast<ParseState*>(task->privdata);
   if (elements < 0 || elements > st->limits.max_elements) {
-    st->over = "an array of " + std::to_string(elements) + " elements (limit " +
-               std::to_string(st->limits.max_elements) + ")";
+    st->over =
+        "an array of " + std::to_string(elements) + " elements (limit " + std::to_string(st->limits.max_elements) + ")";
     return nullptr;
   }
   RedisReply* r = Slot(task, static_cast<size_t>(elements) * sizeof(RedisReply));
@@ -201,7 +209,9 @@ void* CreateNil(const redisReadTask* task) {
 }
 
 // hiredis frees only a root (an unfinished reply when it fails or is freed).
-void FreeObject(void* reply) { delete static_cast<RedisReply*>(reply); }
+void FreeObject(void* reply) {
+  delete static_cast<RedisReply*>(reply);
+}
 
 redisReplyObjectFunctions kReplyFunctions = {CreateString, CreateArray, CreateInteger, CreateNil, FreeObject};
 
@@ -244,7 +254,9 @@ struct RedisConnection::Impl {
 RedisConnection::RedisConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RedisConnection::~RedisConnection() = default;
 
-int RedisConnection::fd() const { return impl_->ctx ? impl_->ctx->fd : -1; }
+int RedisConnection::fd() const {
+  return impl_->ctx ? impl_->ctx->fd : -1;
+}
 
 Result<std::unique_ptr<RedisConnection>> RedisConnection::Open(const RedisEndpoint& endpoint, int connect_timeout_ms,
                                                                ReplyLimits limits) {
@@ -306,10 +318,14 @@ Result<bool> RedisConnection::Flush(Clock::time_point deadline, int wake_fd) {
     if (redisBufferWrite(impl_->ctx, &done) != REDIS_OK) return impl_->Fail(impl_->ctx->errstr);
     if (done) return true;
     switch (WaitFor(impl_->ctx->fd, POLLOUT, deadline, wake_fd)) {
-      case Wait::kReady: break;
-      case Wait::kWoken: return false;
-      case Wait::kTimeout: return impl_->Fail("write timed out");
-      case Wait::kError: return impl_->Fail(std::string("poll: ") + std::strerror(errno));
+      case Wait::kReady:
+        break;
+      case Wait::kWoken:
+        return false;
+      case Wait::kTimeout:
+        return impl_->Fail("write timed out");
+      case Wait::kError:
+        return impl_->Fail(std::string("poll: ") + std::strerror(errno));
     }
   }
 }
@@ -331,10 +347,14 @@ Result<std::optional<RedisReply>> RedisConnection::Read(Clock::time_point deadli
     if (c->reader->len - c->reader->pos > impl_->parse.limits.max_bytes)
       return impl_->Fail("refused a reply larger than " + std::to_string(impl_->parse.limits.max_bytes) + " bytes");
     switch (WaitFor(c->fd, POLLIN, deadline, wake_fd)) {
-      case Wait::kReady: break;
-      case Wait::kWoken: return std::optional<RedisReply>();
-      case Wait::kTimeout: return DeadlineExceeded("redis " + impl_->where + ": no reply in time");
-      case Wait::kError: return impl_->Fail(std::string("poll: ") + std::strerror(errno));
+      case Wait::kReady:
+        break;
+      case Wait::kWoken:
+        return std::optional<RedisReply>();
+      case Wait::kTimeout:
+        return DeadlineExceeded("redis " + impl_->where + ": no reply in time");
+      case Wait::kError:
+        return impl_->Fail(std::string("poll: ") + std::strerror(errno));
     }
     if (redisBufferRead(c) != REDIS_OK)
       return impl_->Fail(c->err == REDIS_ERR_EOF ? std::string("connection closed by the server") : c->errstr);

@@ -31,7 +31,8 @@ RedisEndpoint Local(int port) {
 // `close_after` is set).
 class FakeRedis {
  public:
-  explicit FakeRedis(std::string reply, bool close_after = false) : reply_(std::move(reply)), close_after_(close_after) {
+  explicit FakeRedis(std::string reply, bool close_after = false)
+      : reply_(std::move(reply)), close_after_(close_after) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -216,9 +217,9 @@ TEST(RedisUrl, Parses) {
 }
 
 TEST(RedisUrl, RefusesWithAMessageNamingTheKey) {
-  for (const char* bad : {"", "redis://", "redis://:6379", "redis://h:", "redis://h:x", "redis://h:99999",
-                          "redis://h/x", "redis://[::1", "redis://user@h", "redis://h?db=1", "rediss://h",
-                          "tcp://h:1", "redis://:%zz@h"}) {
+  for (const char* bad :
+       {"", "redis://", "redis://:6379", "redis://h:", "redis://h:x", "redis://h:99999", "redis://h/x", "redis://[::1",
+        "redis://user@h", "redis://h?db=1", "rediss://h", "tcp://h:1", "redis://:%zz@h"}) {
     auto r = ParseRedisUrl(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().message().rfind("bus.url: ", 0), 0u) << r.status().message();

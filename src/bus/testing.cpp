@@ -58,8 +58,12 @@ TempRedis::~TempRedis() {
   std::filesystem::remove_all(state_, ec);
 }
 
-Status TempRedis::Down() { return Run("down"); }
-Status TempRedis::Up() { return Run("up"); }
+Status TempRedis::Down() {
+  return Run("down");
+}
+Status TempRedis::Up() {
+  return Run("up");
+}
 
 Status TempRedis::Run(const std::string& command) {
   const std::string line = "bash '" + script_ + "' " + command + " '" + state_ + "' >/dev/null";

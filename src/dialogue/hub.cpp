@@ -12,10 +12,14 @@ std::string CustomerKey(const std::string& tenant_id, const std::string& custome
   return tenant_id + '\n' + customer_id;
 }
 
-std::string ConversationTopic(const std::string& conversation_id) { return "conv." + conversation_id; }
+std::string ConversationTopic(const std::string& conversation_id) {
+  return "conv." + conversation_id;
+}
 
 // Customer ids are whatever a tenant uses: hashed into a topic-safe name.
-std::string CustomerTopic(const std::string& key) { return "cust." + crypto::Sha256Hex(key).substr(0, 32); }
+std::string CustomerTopic(const std::string& key) {
+  return "cust." + crypto::Sha256Hex(key).substr(0, 32);
+}
 }  // namespace
 
 ConversationHub::~ConversationHub() {
@@ -28,7 +32,9 @@ ConversationHub::~ConversationHub() {
   for (const auto& [topic, ref] : remote) bus_->Unsubscribe(ref.second);
 }
 
-void ConversationHub::AttachBus(bus::EventBus* bus) { bus_ = bus; }
+void ConversationHub::AttachBus(bus::EventBus* bus) {
+  bus_ = bus;
+}
 
 uint64_t ConversationHub::Subscribe(const std::string& conversation_id, std::weak_ptr<Subscriber> s,
                                     const std::string& tenant_id, const std::string& customer_id) {
