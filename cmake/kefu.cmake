@@ -1,8 +1,14 @@
-# kefu_module(NAME SOURCES a.cpp b.cpp DEPS kefu_common ... TESTS a_test.cpp ...)
+# kefu_module(NAME SOURCES a.cpp b.cpp DEPS kefu_common ... TESTS a_test.cpp ...
+#             [FIXTURES kefu_redis])
 # Builds the static library kefu_NAME from src/NAME and, when tests are on,
 # one GoogleTest executable kefu_NAME_test from the *_test.cpp files beside it.
+# Its tests require the ctest fixture FIXTURES (one name: default kefu_pg, the
+# throwaway PostgreSQL; kefu_redis the throwaway Redis; kefu_pg_redis both).
 function(kefu_module name)
-  cmake_parse_arguments(M "" "" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "FIXTURES" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  if(NOT M_FIXTURES)
+    set(M_FIXTURES kefu_pg)
+  endif()
   add_library(kefu_${name} STATIC ${M_SOURCES})
   target_include_directories(kefu_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(kefu_${name} PUBLIC ${M_DEPS})
@@ -18,7 +24,7 @@ function(kefu_module name)
     add_executable(kefu_${name}_test ${M_TESTS})
     target_link_libraries(kefu_${name}_test PRIVATE kefu_${name} ${M_TEST_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
     gtest_discover_tests(kefu_${name}_test
-      PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR}" FIXTURES_REQUIRED kefu_pg
+      PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR}" FIXTURES_REQUIRED ${M_FIXTURES}
       DISCOVERY_TIMEOUT 60)
   endif()
 endfunction()

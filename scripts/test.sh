@@ -19,6 +19,6 @@ echo "== web end-to-end (Playwright + chromium)"
 bash web/e2e/run.sh
 
 if [[ "${KEFU_TSAN:-1}" != 0 ]]; then
-  echo "== ThreadSanitizer (storage, knowledge, dialogue)"
+  echo "== ThreadSanitizer (storage, bus, knowledge, dialogue)"
   bash scripts/tsan.sh
 fi

@@ -124,25 +124,55 @@ class Routes final : public ApiRoutes {
                          {"failures", h.failures}}}};
   }
 
-  // 200 {"status":"ok"} while the database stores data; after a storage
-  // failure 503 {"status":"unhealthy","storage":{...}} until a write commits
-  // again. Unhealthy, it proves recovery itself (a probe write, at most one a
+  // "bus": {"ok", "engine", "node_id", ...}; what is down and why when not ok.
+  json BusJson(bool& ok) const {
+    const bus::BusHealth h = d_.bus->Health();
+    ok = h.ok;
+    json j = {{"ok", h.ok}, {"engine", h.engine}, {"node_id", h.node_id}, {"dropped", h.dropped}};
+    if (h.engine == "redis") {
+      j["pending"] = h.pending;
+      j["refused"] = h.refused;
+      j["reconnects"] = h.reconnects;
+    }
+    if (!h.ok) {
+      j["error"] = h.error;
+      j["down"] = h.down;
+      j["since_ms"] = h.since_ms;
+    }
+    return j;
+  }
+
+  // The storage part (healthy or the failure), plus the bus; 503 when either is down.
+  void SendHealth(const Responder& r, bool storage_ok) const {
+    json body = storage_ok ? json{{"status", "ok"}, {"storage", {{"ok", true}}}} : HealthJson(d_.storage->Health());
+    bool ok = storage_ok;
+    if (d_.bus) {
+      bool bus_ok = true;
+      body["bus"] = BusJson(bus_ok);
+      ok = ok && bus_ok;
+    }
+    body["status"] = ok ? "ok" : "unhealthy";
+    SendJson(r, ok ? 200 : 503, body);
+  }
+
+  // 200 {"status":"ok"} while the database stores data and the bus reaches
+  // its Redis; after a storage failure 503 {"status":"unhealthy","storage":{...}}
+  // until a write commits again (and 503 while the bus is down, "bus":{...}).
+  // Unhealthy storage proves recovery itself (a probe write, at most one a
   // second, on a worker): a balancer that took the server out of rotation
   // sends no traffic that could.
   void Healthz(const Responder& r) {
     storage::Database* db = d_.storage;
-    if (!db || db->Healthy()) return SendJson(r, 200, {{"status", "ok"}, {"storage", {{"ok", true}}}});
+    if (!db || db->Healthy()) return SendHealth(r, true);
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now().time_since_epoch()).count();
     int64_t last = last_probe_ms_.load();
-    if (now - last < 1000 || !last_probe_ms_.compare_exchange_strong(last, now))
-      return SendJson(r, 503, HealthJson(db->Health()));
-    bool queued = d_.workers.Submit([db, r] {
+    if (now - last < 1000 || !last_probe_ms_.compare_exchange_strong(last, now)) return SendHealth(r, false);
+    bool queued = d_.workers.Submit([this, db, r] {
       (void)db->ProbeWrite();  // success marks the database healthy
-      if (db->Healthy()) return SendJson(r, 200, {{"status", "ok"}, {"storage", {{"ok", true}}}});
-      SendJson(r, 503, HealthJson(db->Health()));
+      SendHealth(r, db->Healthy());
     });
-    if (!queued) SendJson(r, 503, HealthJson(db->Health()));
+    if (!queued) SendHealth(r, false);
   }
 
   // --- customer-facing ---

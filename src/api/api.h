@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "api/tenants.h"
+#include "bus/event_bus.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
@@ -43,6 +44,9 @@ struct ApiDeps {
   // GET /healthz: 503 with the storage failure while the database cannot
   // store data (storage::StorageHealth); unset = always healthy.
   storage::Database* storage = nullptr;
+  // GET /healthz "bus": 503 while the bus cannot reach Redis (bus::BusHealth);
+  // unset = not reported.
+  const bus::EventBus* bus = nullptr;
 };
 
 // Widget settings shown to customers (name, greeting, quick questions ...).

@@ -108,9 +108,13 @@ json Build() {
 
   json paths = json::object();
   paths["/healthz"]["get"] =
-      Op("Health: 503 while the storage fails (the body names the failure), until a write succeeds again", "operations",
-         {{"200", JsonResponse("OK", {{"type", "object"}})},
-          {"503", JsonResponse("Unhealthy: {\"status\":\"unhealthy\",\"storage\":{\"ok\":false,\"engine\",\"error\",\"code\",\"sqlite_code\",...}}",
+      Op("Health: 503 while the storage fails (the body names the failure), until a write succeeds again, and while "
+         "the event bus cannot reach its Redis",
+         "operations",
+         {{"200", JsonResponse("OK: {\"status\":\"ok\",\"storage\":{\"ok\":true},\"bus\":{\"ok\":true,\"engine\",\"node_id\",...}}",
+                               {{"type", "object"}})},
+          {"503", JsonResponse("Unhealthy: {\"status\":\"unhealthy\",\"storage\":{\"ok\":false,\"engine\",\"error\",\"code\",\"sqlite_code\",...},"
+                               "\"bus\":{\"ok\":false,\"error\",\"down\",\"since_ms\",...}}",
                                {{"type", "object"}})}});
   paths["/metrics"]["get"] =
       Op("Prometheus metrics (Authorization: Bearer <server.metrics_token> when one is configured)", "operations",

@@ -9,6 +9,7 @@
 #include "agents/routes.h"
 #include "api/api.h"
 #include "api/tenants.h"
+#include "bus/event_bus.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -44,6 +45,9 @@ struct ServerApp::Impl {
   ServeOptions options;
   const Clock& clock = SystemClock::Instance();
   metrics::Registry metrics;
+  // Live state shared with the other nodes ([bus]; in-process by default).
+  // Declared early: destroyed after everything that publishes or subscribes.
+  std::unique_ptr<bus::EventBus> bus;
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<text::Segmenter> segmenter;
   std::unique_ptr<knowledge::KnowledgeBase> kb;
@@ -155,6 +159,18 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.config = config;
   a.options = options;
 
+  // The bus first: a bad [bus] url stops start-up before anything else is
+  // opened. An unreachable Redis does not (it is retried; /healthz says so).
+  {
+    bus::BusOptions bo;
+    bo.url = config.bus.url;
+    bo.node_id = config.bus.node_id;
+    bo.prefix = config.bus.prefix;
+    bo.stream_maxlen = config.bus.stream_maxlen;
+    KEFU_ASSIGN_OR_RETURN(a.bus, bus::OpenEventBus(bo));
+    // Several nodes: conversation events cross to the other nodes' streams.
+    if (a.bus->Distributed()) a.hub.AttachBus(a.bus.get());
+  }
   KEFU_ASSIGN_OR_RETURN(a.db, OpenDatabase(config));
   if (!config.dialogue.require_verified_customer) {
     // Anyone who knows a customer id could read that customer's orders through the public widget key.
@@ -324,6 +340,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
   deps.storage = a.db.get();  // GET /healthz reports storage failures
+  deps.bus = a.bus.get();     // ... and the bus's
   deps.verify_customer_token = [tokens = a.customer_tokens.get()](const std::string& token)
       -> Result<std::pair<std::string, std::string>> {
     KEFU_ASSIGN_OR_RETURN(inbox::CustomerIdentity who, tokens->Verify(token));
@@ -365,6 +382,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
 
   log::Info("configured", {{"data_dir", config.storage.data_dir},
                            {"llm", config.LlmEnabled() ? config.llm.base_url : "off"},
+                           {"bus", a.bus->Health().engine},
+                           {"node_id", a.bus->NodeId()},
                            {"segmenter", std::string(a.segmenter->Name())},
                            {"static_dir", static_dir},
                            {"agent_dir", agent_dir}});
@@ -373,6 +392,16 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
 
 Status ServerApp::Start() {
   Impl& a = *impl_;
+  if (a.bus->Distributed()) {
+    // Give Redis a moment to answer; serve anyway if it does not (the bus
+    // reconnects with backoff and /healthz reports it meanwhile).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!a.bus->Health().ok && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    bus::BusHealth h = a.bus->Health();
+    if (h.ok) log::Info("bus_connected", {{"engine", h.engine}, {"node_id", h.node_id}});
+    else log::Warn("bus_unavailable", {{"error", h.error}, {"hint", "serving anyway; retrying in the background"}});
+  }
   a.service->RecoverUnanswered();
   a.desk->Start();  // human agents: long-wait alerts, board frames, rule reload
   KEFU_RETURN_IF_ERROR(a.server->Start());
@@ -397,6 +426,8 @@ int ServerApp::port() const { return impl_->server->port(); }
 
 storage::Database& ServerApp::DatabaseForTesting() { return *impl_->db; }
 
+bus::EventBus& ServerApp::BusForTesting() { return *impl_->bus; }
+
 std::vector<std::string> ServerApp::Routes() const { return impl_->server->Routes(); }
 
 void ServerApp::Stop() {
@@ -408,6 +439,10 @@ void ServerApp::Stop() {
   if (a.server) a.server->Stop();
   if (a.webhooks) a.webhooks->Stop();  // message center: unfinished deliveries stay pending
   if (a.workers) a.workers->Shutdown();
+  // Events published by the last turns reach Redis before the bus closes
+  // (not worth waiting for while Redis is unreachable).
+  if (a.bus && a.bus->Distributed() && a.bus->Health().ok && !a.bus->WaitIdle(std::chrono::seconds(2)))
+    log::Warn("bus_not_flushed", {{"pending", a.bus->Health().pending}});
   log::Info("stopped", {{"drained", drained}});
 }
 

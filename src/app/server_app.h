@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/event_bus.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "storage/database.h"
@@ -46,6 +47,9 @@ class ServerApp {
 
   // Tests only: the server's database (e.g. to make writes fail).
   storage::Database& DatabaseForTesting();
+  // Tests only: the server's event bus (e.g. to wait until Redis confirmed
+  // its subscriptions).
+  bus::EventBus& BusForTesting();
 
   struct Impl;
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -79,6 +80,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(server, static_dir); F(server, metrics_token);
   F(storage, data_dir); F(storage, url); F(storage, pool_size); F(storage, busy_timeout_ms); F(storage, read_connections); F(storage, group_commit);
   F(storage, group_commit_max_batch);
+  F(bus, url); F(bus, node_id); F(bus, prefix); F(bus, stream_maxlen);
   F(llm, base_url); F(llm, model); F(llm, api_key); F(llm, timeout_ms); F(llm, connect_timeout_ms);
   F(llm, max_retries); F(llm, retry_backoff_ms); F(llm, breaker_failures); F(llm, breaker_cooldown_ms);
   F(llm, temperature); F(llm, max_tokens); F(llm, max_tool_rounds);
@@ -145,6 +147,24 @@ Status Validate(const Config& c) {
     return InvalidArgument("storage.read_connections must be 0..64");
   if (c.storage.group_commit_max_batch < 1 || c.storage.group_commit_max_batch > 10'000)
     return InvalidArgument("storage.group_commit_max_batch must be 1..10000");
+  // The URL's form is checked here; bus::OpenEventBus checks the rest (host,
+  // port, database) when the server starts.
+  if (!c.bus.url.empty() && c.bus.url.rfind("redis://", 0) != 0)
+    return InvalidArgument("bus.url must be redis://host:port (or empty for in-process; got '" +
+                           (c.bus.url.find("://") == std::string::npos ? std::string("no scheme")
+                                                                       : c.bus.url.substr(0, c.bus.url.find("://")) + "://...") +
+                           "')");
+  if (!c.bus.node_id.empty()) {
+    bool ok = c.bus.node_id.size() <= 64;
+    for (char ch : c.bus.node_id)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-');
+    if (!ok) return InvalidArgument("bus.node_id must be 1..64 characters of A-Z a-z 0-9 . _ -");
+  }
+  if (c.bus.prefix.empty() || c.bus.prefix.size() > 64 ||
+      c.bus.prefix.find_first_of(" \t\r\n") != std::string::npos)
+    return InvalidArgument("bus.prefix must be 1..64 characters without spaces");
+  if (c.bus.stream_maxlen < 1000 || c.bus.stream_maxlen > 100'000'000)
+    return InvalidArgument("bus.stream_maxlen must be 1000..100000000");
   if (c.knowledge.segmenter != "hybrid" && c.knowledge.segmenter != "jieba" && c.knowledge.segmenter != "jieba-plain" &&
       c.knowledge.segmenter != "icu" && c.knowledge.segmenter != "bigram")
     return InvalidArgument("knowledge.segmenter must be one of hybrid, jieba, jieba-plain, icu, bigram");

@@ -53,6 +53,16 @@ struct StorageConfig {
   int group_commit_max_batch = 64;      // at most this many writes per shared transaction
 };
 
+// Live state shared between nodes (src/bus, docs/operations.md "[bus]").
+struct BusConfig {
+  // "" = in-process (one node, the default); "redis://[[user]:password@]host[:port][/db]"
+  // = Redis 7, shared by every node that names it. Validated at start.
+  std::string url;
+  std::string node_id;              // "" = the host name + a random suffix; unique per node
+  std::string prefix = "kefu";      // Redis key and channel namespace (several deployments, one Redis)
+  int64_t stream_maxlen = 100'000;  // durable events Redis keeps for nodes that were away
+};
+
 struct LlmConfig {
   std::string base_url;                 // empty = no LLM, grounded answers only
   std::string model;
@@ -167,6 +177,7 @@ struct LogConfig {
 struct Config {
   ServerConfig server;
   StorageConfig storage;
+  BusConfig bus;
   LlmConfig llm;
   KnowledgeConfig knowledge;
   DialogueConfig dialogue;

@@ -105,4 +105,26 @@ TEST(Config, SecureDefaultsAndExplicitKeys) {
   EXPECT_FALSE(c->IsExplicit("server.host"));
 }
 
+// [bus]: in-process by default; a Redis URL from the file or KEFU_BUS_URL;
+// anything else stops start-up naming the key.
+TEST(Config, BusUrlDefaultsToInProcessAndIsValidated) {
+  auto d = Config::Parse("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->bus.url.empty());
+  EXPECT_EQ(d->bus.prefix, "kefu");
+  auto f = Config::Parse("[bus]\nurl = \"redis://10.0.0.7:6379\"\nnode_id = \"web-1\"\n");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->bus.url, "redis://10.0.0.7:6379");
+  EXPECT_EQ(f->bus.node_id, "web-1");
+  auto e = Config::Parse("", {"KEFU_BUS_URL=redis://127.0.0.1:6380"});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->bus.url, "redis://127.0.0.1:6380");
+  for (const char* bad : {"KEFU_BUS_URL=http://127.0.0.1:6379", "KEFU_BUS_URL=127.0.0.1:6379",
+                          "KEFU_BUS_NODE_ID=has space", "KEFU_BUS_PREFIX=", "KEFU_BUS_STREAM_MAXLEN=5"}) {
+    auto b = Config::Parse("", {bad});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("bus."), std::string::npos) << b.status().message();
+  }
+}
+
 }  // namespace kefu

@@ -67,6 +67,19 @@ nlohmann::json Conversation::ToJson() const {
           {"status", status},   {"created_ms", created_ms}, {"updated_ms", updated_ms}};
 }
 
+Conversation Conversation::FromJson(const nlohmann::json& j) {
+  Conversation c;
+  if (!j.is_object()) return c;
+  c.id = j.value("id", "");
+  c.tenant_id = j.value("tenant_id", "");
+  c.customer_id = j.value("customer_id", "");
+  c.channel = j.value("channel", "");
+  c.status = j.value("status", "");
+  c.created_ms = j.value("created_ms", int64_t{0});
+  c.updated_ms = j.value("updated_ms", int64_t{0});
+  return c;
+}
+
 namespace {
 
 nlohmann::json MessageJson(const Message& m, nlohmann::json meta) {
@@ -81,6 +94,21 @@ nlohmann::json MessageJson(const Message& m, nlohmann::json meta) {
 }  // namespace
 
 nlohmann::json Message::ToJson() const { return MessageJson(*this, meta); }
+
+Message Message::FromJson(const nlohmann::json& j) {
+  Message m;
+  if (!j.is_object()) return m;
+  m.id = j.value("id", int64_t{0});
+  m.conversation_id = j.value("conversation_id", "");
+  m.seq = j.value("seq", int64_t{0});
+  m.role = j.value("role", "");
+  m.text = j.value("text", "");
+  m.created_ms = j.value("created_ms", int64_t{0});
+  if (auto it = j.find("client_msg_id"); it != j.end() && it->is_string()) m.client_msg_id = it->get<std::string>();
+  if (auto it = j.find("reply_to"); it != j.end() && it->is_number_integer()) m.reply_to = it->get<int64_t>();
+  if (auto it = j.find("meta"); it != j.end() && it->is_object()) m.meta = *it;
+  return m;
+}
 
 nlohmann::json Message::CustomerJson() const {
   if (!meta.is_object() || !meta.contains("decision")) return MessageJson(*this, meta);

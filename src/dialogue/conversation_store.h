@@ -28,6 +28,8 @@ struct Conversation {
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   nlohmann::json ToJson() const;  // public view (no context)
+  // From ToJson's form (another node's event; context stays empty).
+  static Conversation FromJson(const nlohmann::json& j);
 };
 
 struct Message {
@@ -45,6 +47,8 @@ struct Message {
   // the internal routing decision (`decision`: rules, trace, facts), which
   // agents and integrations read through their own routes.
   nlohmann::json CustomerJson() const;
+  // From ToJson's form (another node's event); missing fields stay default.
+  static Message FromJson(const nlohmann::json& j);
 };
 
 struct AppendResult {

@@ -6,6 +6,17 @@
 // Customer-level events (e.g. a new inbox message) go to the subscribers of
 // every conversation of that (tenant, customer) subscribed with its customer:
 // PublishToCustomer → Subscriber::OnCustomerEvent.
+//
+// Several nodes (AttachBus with a distributed bus::EventBus): every Publish*
+// also goes out on the bus as a live event — topic "conv.<conversation id>"
+// (messages, deltas, closes, in order) or "cust.<hash of tenant and
+// customer>" — and the hub subscribes, for as long as this node has a
+// subscriber of that conversation (or customer), to the events other nodes
+// publish there, so a customer's WebSocket on node A sees the reply made on
+// node B. Those remote events reach the conversation's (and customer's)
+// subscribers on the bus's delivery thread; SubscribeAll subscribers (the
+// agent desk, whose state is per node) get only this node's events. Without
+// AttachBus (one node, the default) nothing of this runs.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +31,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dialogue/conversation_store.h"
+
+namespace kefu::bus {
+class EventBus;
+}
 
 namespace kefu::dialogue {
 
@@ -38,6 +53,15 @@ class Subscriber {
 
 class ConversationHub {
  public:
+  ConversationHub() = default;
+  ~ConversationHub();  // ends its bus subscriptions (the bus must still exist)
+  ConversationHub(const ConversationHub&) = delete;
+  ConversationHub& operator=(const ConversationHub&) = delete;
+
+  // Shares events with other nodes through `bus` (see above). Call once,
+  // before any other call; `bus` must outlive the hub.
+  void AttachBus(bus::EventBus* bus);
+
   // Returns a token for Unsubscribe. The hub keeps only a weak reference.
   // With `tenant_id` and `customer_id` (the conversation's customer) the
   // subscriber also receives that customer's PublishToCustomer events.
@@ -58,6 +82,13 @@ class ConversationHub {
 
  private:
   std::vector<std::shared_ptr<Subscriber>> Snapshot(const std::string& conversation_id, bool global);
+  std::vector<std::shared_ptr<Subscriber>> CustomerSnapshot(const std::string& key);
+  void FanOutCustomer(const std::string& key, std::string_view kind, const nlohmann::json& payload);
+  // Bus topics this node listens to, reference-counted by local subscriptions.
+  void Listen(const std::string& topic, bool customer, const std::string& key);
+  void StopListening(const std::string& topic);
+  void OnRemote(const std::string& key, bool customer, const std::string& payload);
+  void Share(const std::string& topic, const nlohmann::json& event);
 
   mutable std::mutex mu_;
   uint64_t next_token_ = 1;  // GUARDED_BY(mu_)
@@ -66,6 +97,13 @@ class ConversationHub {
   // Key: tenant_id + '\n' + customer_id → (token, subscriber); token → key.
   std::unordered_map<std::string, std::vector<std::pair<uint64_t, std::weak_ptr<Subscriber>>>> customers_;  // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::string> token_customer_;  // GUARDED_BY(mu_)
+
+  bus::EventBus* bus_ = nullptr;  // set once by AttachBus, before use
+  // Bus subscriptions: topic → (local subscriptions wanting it, bus id).
+  // remote_mu_ is never held together with mu_: a bus handler takes mu_, and
+  // the bus's Unsubscribe waits for running handlers.
+  std::mutex remote_mu_;
+  std::unordered_map<std::string, std::pair<int, uint64_t>> remote_;  // GUARDED_BY(remote_mu_)
 };
 
 }  // namespace kefu::dialogue
