@@ -142,22 +142,21 @@ class Routes final : public ApiRoutes {
     return j;
   }
 
-  // The storage part (healthy or the failure), plus the bus; 503 when either is down.
+  // The storage part (healthy or the failure), plus the bus. 503 only when
+  // storage is down: without the bus a node still serves its own connections
+  // (other nodes' events reach them when they reconnect), and a Redis outage
+  // must not take every node out of a load balancer at once: "degraded", 200.
   void SendHealth(const Responder& r, bool storage_ok) const {
     json body = storage_ok ? json{{"status", "ok"}, {"storage", {{"ok", true}}}} : HealthJson(d_.storage->Health());
-    bool ok = storage_ok;
-    if (d_.bus) {
-      bool bus_ok = true;
-      body["bus"] = BusJson(bus_ok);
-      ok = ok && bus_ok;
-    }
-    body["status"] = ok ? "ok" : "unhealthy";
-    SendJson(r, ok ? 200 : 503, body);
+    bool bus_ok = true;
+    if (d_.bus) body["bus"] = BusJson(bus_ok);
+    body["status"] = !storage_ok ? "unhealthy" : bus_ok ? "ok" : "degraded";
+    SendJson(r, storage_ok ? 200 : 503, body);
   }
 
   // 200 {"status":"ok"} while the database stores data and the bus reaches
   // its Redis; after a storage failure 503 {"status":"unhealthy","storage":{...}}
-  // until a write commits again (and 503 while the bus is down, "bus":{...}).
+  // until a write commits again; 200 {"status":"degraded","bus":{...}} while the bus is down.
   // Unhealthy storage proves recovery itself (a probe write, at most one a
   // second, on a worker): a balancer that took the server out of rotation
   // sends no traffic that could.

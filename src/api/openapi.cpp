@@ -108,13 +108,14 @@ json Build() {
 
   json paths = json::object();
   paths["/healthz"]["get"] =
-      Op("Health: 503 while the storage fails (the body names the failure), until a write succeeds again, and while "
-         "the event bus cannot reach its Redis",
+      Op("Health: 503 while the storage fails (the body names the failure), until a write succeeds again; 200 "
+         "\"degraded\" while the event bus cannot reach its Redis (the node still serves its own connections)",
          "operations",
-         {{"200", JsonResponse("OK: {\"status\":\"ok\",\"storage\":{\"ok\":true},\"bus\":{\"ok\":true,\"engine\",\"node_id\",...}}",
+         {{"200", JsonResponse("OK: {\"status\":\"ok\",\"storage\":{\"ok\":true},\"bus\":{\"ok\":true,\"engine\",\"node_id\",...}}; "
+                               "or {\"status\":\"degraded\",...,\"bus\":{\"ok\":false,\"error\",\"down\",\"since_ms\",...}}",
                                {{"type", "object"}})},
           {"503", JsonResponse("Unhealthy: {\"status\":\"unhealthy\",\"storage\":{\"ok\":false,\"engine\",\"error\",\"code\",\"sqlite_code\",...},"
-                               "\"bus\":{\"ok\":false,\"error\",\"down\",\"since_ms\",...}}",
+                               "\"bus\":{...}}",
                                {{"type", "object"}})}});
   paths["/metrics"]["get"] =
       Op("Prometheus metrics (Authorization: Bearer <server.metrics_token> when one is configured)", "operations",
