@@ -393,6 +393,10 @@ TEST(StorageLocation, ParsesUrlsAndPaths) {
   EXPECT_FALSE(ParseStorageLocation("sqlite://").ok());
   EXPECT_EQ(RedactLocation("postgresql://u:pw@h/db"), "postgresql://u:***@h/db");
   EXPECT_EQ(RedactLocation("postgresql://u@h/db"), "postgresql://u@h/db");
+  // libpq also takes the password as a query parameter.
+  EXPECT_EQ(RedactLocation("postgresql://u@h/db?sslmode=require&password=pw&host=/run/pg"),
+            "postgresql://u@h/db?sslmode=require&password=***&host=/run/pg");
+  EXPECT_EQ(RedactLocation("postgresql:///kefu?password="), "postgresql:///kefu?password=***");
 }
 
 TEST(PostgresDialect, TranslatesPlaceholdersOutsideLiterals) {
