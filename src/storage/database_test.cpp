@@ -410,14 +410,14 @@ TEST(Postgres, OpenWaitsForAServerThatStartsLater) {
   if (!source || !*source) GTEST_SKIP() << "KEFU_SOURCE_DIR (the checkout, for scripts/pg_temp.sh) is not set";
   const int port = UnusedPort();
   ASSERT_GT(port, 0);
-  const std::string state = (std::filesystem::temp_directory_path() /
-                             ("kefu_pg_late_" + std::to_string(::getpid()))).string();
+  const std::string state =
+      (std::filesystem::temp_directory_path() / ("kefu_pg_late_" + std::to_string(::getpid()))).string();
   const std::string script = std::string(source) + "/scripts/pg_temp.sh";
   std::atomic<int> started{-1};
   std::thread late([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(800));
-    started = std::system(("KEFU_PG_PORT=" + std::to_string(port) + " bash '" + script + "' start '" + state +
-                           "' >/dev/null").c_str());
+    started = std::system(
+        ("KEFU_PG_PORT=" + std::to_string(port) + " bash '" + script + "' start '" + state + "' >/dev/null").c_str());
   });
   DatabaseOptions options;
   options.pool_size = 1;

@@ -134,7 +134,8 @@ std::vector<std::string> UriPasswords(const std::string& uri) {
 // logged and shown.
 std::string Scrub(std::string message, const std::string& uri) {
   for (const auto& pw : UriPasswords(uri))
-    for (auto i = message.find(pw); i != std::string::npos; i = message.find(pw, i + 3)) message.replace(i, pw.size(), "***");
+    for (auto i = message.find(pw); i != std::string::npos; i = message.find(pw, i + 3))
+      message.replace(i, pw.size(), "***");
   return message;
 }
 
@@ -147,7 +148,9 @@ std::string SqlStateOf(std::string_view m) {
   for (size_t i = m.find(":  "); i != std::string_view::npos; i = m.find(":  ", i + 1)) {
     if (i + 3 + 6 > m.size() || m[i + 8] != ':') continue;
     const auto code = m.substr(i + 3, 5);
-    if (std::all_of(code.begin(), code.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)); }))
+    if (std::all_of(code.begin(), code.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c));
+        }))
       found = std::string(code);
   }
   return found;
@@ -406,12 +409,13 @@ class PostgresDatabase final : public Database {
   Status Bootstrap() {
     auto s = Lock();
     static_cast<PgConnection&>(s.connection()).RetryNow();
-    Status st = s.Exec(std::string("SELECT pg_advisory_lock(") + kSchemaLockKey +
-                       ");\n"
-                       "CREATE TABLE IF NOT EXISTS kefu_schema_version (version BIGINT NOT NULL);\n"
-                       "INSERT INTO kefu_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM kefu_schema_version);\n"
-                       "SELECT pg_advisory_unlock(" +
-                       kSchemaLockKey + ");");
+    Status st =
+        s.Exec(std::string("SELECT pg_advisory_lock(") + kSchemaLockKey +
+               ");\n"
+               "CREATE TABLE IF NOT EXISTS kefu_schema_version (version BIGINT NOT NULL);\n"
+               "INSERT INTO kefu_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM kefu_schema_version);\n"
+               "SELECT pg_advisory_unlock(" +
+               kSchemaLockKey + ");");
     if (st.ok()) NoteWriteCommitted();  // healthy again after the tries that failed
     return st;
   }
@@ -732,8 +736,9 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const Dat
       st = d->Bootstrap();
       if (st.ok()) {
         if (attempt > 1)
-          log::Info("storage_connected", {{"engine", "postgresql"}, {"url", where}, {"attempts", attempt},
-                                          {"waited_ms", SteadyMs() - start}});
+          log::Info(
+              "storage_connected",
+              {{"engine", "postgresql"}, {"url", where}, {"attempts", attempt}, {"waited_ms", SteadyMs() - start}});
         return std::unique_ptr<Database>(std::move(d));
       }
       // Not the server's absence (e.g. no right to create the table): final.
@@ -744,13 +749,14 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const Dat
       st = Unavailable("storage unavailable: postgresql: cannot connect to " + where + ": " + probe.error);
       reason = probe.error;
       if (probe.kind == Probe::kRefused)
-        return Status(ErrorCode::kFailedPrecondition,
-                      "cannot open database " + where + ": " + st.message() + " (not retried: waiting cannot fix this)");
+        return Status(ErrorCode::kFailedPrecondition, "cannot open database " + where + ": " + st.message() +
+                                                          " (not retried: waiting cannot fix this)");
     }
     const int64_t now = SteadyMs();
     if (now >= deadline)
       return Status(st.code(), "cannot open database " + where + ": " + st.message() + " (tried " +
-                                   std::to_string(attempt) + " times in " + std::to_string((now - start) / 1000) + " s)");
+                                   std::to_string(attempt) + " times in " + std::to_string((now - start) / 1000) +
+                                   " s)");
     const int64_t wait_ms = std::min<int64_t>(backoff_ms, deadline - now);
     log::Warn("storage_waiting", {{"engine", "postgresql"},
                                   {"url", where},
