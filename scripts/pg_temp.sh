@@ -11,7 +11,8 @@
 # (the socket directory in host=, the TCP port for other tools). initdb refuses
 # to run as root; as root the server runs as the unprivileged user
 # ${KEFU_PG_USER:-nobody}. fsync is off unless KEFU_PG_DURABLE=1 (for
-# benchmarks). Without PostgreSQL installed, start says so and
+# benchmarks). KEFU_PG_PORT=N listens on that port instead of a free one the
+# kernel picks. Without PostgreSQL installed, start says so and
 # exits 0 without writing a URL, and the tests that need it skip.
 set -euo pipefail
 
@@ -63,7 +64,7 @@ case "$cmd" in
     # A free TCP port on loopback (the kernel picks it; a race with another
     # process taking it in between makes pg_ctl fail, and we try again).
     for attempt in 1 2 3; do
-      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      port=${KEFU_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
       if [[ ! -d "$dir/data" ]]; then
         as_owner "$PG_BIN/initdb" -D "$dir/data" -U kefu --auth=trust --no-locale -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
           echo "pg_temp: initdb failed:" >&2

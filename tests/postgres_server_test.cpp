@@ -201,5 +201,38 @@ TEST(PostgresOutage, TurnsFailClearlyAndTheServerRecovers) {
   exec("DROP DATABASE " + db);
 }
 
+// Start-up with [storage] connect_timeout_s: a database that does not exist
+// stops the server at once with PostgreSQL's reason (waiting cannot create
+// it); a server that is not there is waited for, then given up on clearly.
+TEST(PostgresStart, ClearErrorsWithoutWaitingForWhatWaitingCannotFix) {
+  const std::string base = storage::testdb::PostgresTestUrl();
+  if (base.empty()) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+  const auto at = base.find("/kefu?");
+  if (at == std::string::npos) GTEST_SKIP() << "needs a URL of the form .../kefu?... (scripts/pg_temp.sh)";
+  const fs::path dir = testing::FreshTestDir("pg_start_test", /*per_test=*/true);
+  Config cfg = testing::TestConfig(dir, "error");
+  ASSERT_EQ(cfg.storage.connect_timeout_s, 60);  // the default
+  cfg.storage.url = base.substr(0, at) + "/kefu_missing_db" + base.substr(at + 5);
+  auto t0 = std::chrono::steady_clock::now();
+  auto app = testing::StartServer(cfg);
+  ASSERT_FALSE(app.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_NE(app.status().message().find("database \"kefu_missing_db\" does not exist"), std::string::npos)
+      << app.status().ToString();
+
+  cfg.storage.url = "postgresql://kefu:secret@127.0.0.1:1/kefu";  // nothing listens on port 1
+  cfg.storage.connect_timeout_s = 1;
+  t0 = std::chrono::steady_clock::now();
+  ::testing::internal::CaptureStderr();
+  app = testing::StartServer(cfg);
+  (void)::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(app.ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(app.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(app.status().message().find("cannot connect to postgresql://kefu:***@127.0.0.1:1/kefu"), std::string::npos)
+      << app.status().ToString();
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kefu

@@ -129,6 +129,14 @@ class ScenarioEnv {
   std::unique_ptr<dialogue::ConversationService> service;
   Status status;
 
+  // At exit. The workers may still be finishing a turn's bookkeeping inside
+  // the service after its reply was handed over: they are joined before the
+  // service (declared after the pool, so destroyed first) goes away.
+  ~ScenarioEnv() {
+    if (service) service->Drain(5'000);
+    if (pool) pool->Shutdown();
+  }
+
  private:
   ScenarioEnv() { status = Init(); }
   Status Init() {

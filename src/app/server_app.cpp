@@ -139,6 +139,7 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
                                   : config.storage.url;
   storage::DatabaseOptions options;
   options.pool_size = config.storage.pool_size;
+  options.connect_timeout_ms = config.storage.connect_timeout_s * 1000;
   options.busy_timeout_ms = config.storage.busy_timeout_ms;
   options.read_connections = config.storage.read_connections;
   options.group_commit = config.storage.group_commit;

@@ -78,7 +78,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(server, ws_idle_timeout_s); F(server, ws_max_messages_per_s); F(server, shutdown_grace_ms);
   F(server, max_connections); F(server, max_connections_per_ip);
   F(server, static_dir); F(server, metrics_token);
-  F(storage, data_dir); F(storage, url); F(storage, pool_size); F(storage, busy_timeout_ms); F(storage, read_connections); F(storage, group_commit);
+  F(storage, data_dir); F(storage, url); F(storage, pool_size); F(storage, connect_timeout_s); F(storage, busy_timeout_ms); F(storage, read_connections); F(storage, group_commit);
   F(storage, group_commit_max_batch);
   F(bus, url); F(bus, node_id); F(bus, prefix); F(bus, stream_maxlen);
   F(llm, base_url); F(llm, model); F(llm, api_key); F(llm, timeout_ms); F(llm, connect_timeout_ms);
@@ -143,6 +143,8 @@ Status Validate(const Config& c) {
                              u.substr(0, u.find("://")) + "://...')");
   }
   if (c.storage.pool_size < 1 || c.storage.pool_size > 256) return InvalidArgument("storage.pool_size must be 1..256");
+  if (c.storage.connect_timeout_s < 0 || c.storage.connect_timeout_s > 86'400)
+    return InvalidArgument("storage.connect_timeout_s must be 0..86400");
   if (c.storage.read_connections < 0 || c.storage.read_connections > 64)
     return InvalidArgument("storage.read_connections must be 0..64");
   if (c.storage.group_commit_max_batch < 1 || c.storage.group_commit_max_batch > 10'000)

@@ -44,6 +44,9 @@ struct StorageConfig {
   // URI; docs/operations.md, PostgreSQL).
   std::string url;
   int pool_size = 8;                    // PostgreSQL: connections in the pool
+  // PostgreSQL: how long start-up waits for a server it cannot reach yet,
+  // trying again from 100 ms backing off to 5 s; 0 = fail at once.
+  int connect_timeout_s = 60;
   int busy_timeout_ms = 5'000;
   // Read-only SQLite connections beside the writer; 0 = reads share the
   // writer connection (faster on the 2-core machine we measure on: a reader

@@ -85,7 +85,9 @@ class ConversationService {
   void RecoverUnanswered();
 
   // Stops accepting new turns and waits up to `timeout_ms` for in-flight ones.
-  // Returns true when everything finished.
+  // Returns true when everything finished. A worker may still be on its way
+  // out of the service's code when it returns: shut the worker pool down
+  // (joining its threads) before destroying the service.
   bool Drain(int timeout_ms);
   int64_t InFlight() const { return in_flight_.load(); }
 

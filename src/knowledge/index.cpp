@@ -302,12 +302,13 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
       score[p.doc] += static_cast<float>(w * p.tf * k1p1 / (p.tf + norm_[p.doc]));
     }
   }
-  if (touched.empty()) return out;
-  size_t k = std::min<size_t>(static_cast<size_t>(top_k), touched.size());
   if (lang != "*")
     touched.erase(std::remove_if(touched.begin(), touched.end(),
                                  [&](uint32_t d) { return docs_[d]->entry.lang != lang; }),
                   touched.end());
+  if (touched.empty()) return out;
+  // Counted after the language filter: the candidates are what is left of it.
+  const size_t k = std::min<size_t>(static_cast<size_t>(top_k), touched.size());
   auto better = [&](uint32_t a, uint32_t b) { return score[a] != score[b] ? score[a] > score[b] : a < b; };
   // One extra candidate gives the margin of the last returned passage.
   size_t k_margin = std::min(k + 1, touched.size());

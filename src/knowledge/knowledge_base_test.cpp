@@ -91,6 +91,27 @@ TEST_P(KnowledgeBaseTest, RanksTheMatchingEntryFirst) {
   EXPECT_TRUE(kb_->Search("t1", "？！。", 3).empty());
 }
 
+// A search restricted to one language returns that language's entries only,
+// even when entries of another language share the query's words and fill
+// top_k (the candidates were counted before the filter, and the passages past
+// the filtered ones were read from the stale end of the candidate list).
+TEST_P(KnowledgeBaseTest, ALanguageFilterReturnsOnlyThatLanguage) {
+  ImportDemo();  // five Chinese entries; four mention 发货, 退款, 退货 or 订单
+  KbEntry en;
+  en.id = "kb-refund-01.en";
+  en.title = "How do I get a refund";
+  en.body = "Open the order and tap 申请退款 (request a refund); it is paid back in 1-3 working days.";
+  en.questions = {"refund", "退款 in English"};
+  en.lang = "en";
+  ASSERT_TRUE(kb_->Upsert("t1", en).ok());
+  const auto all = kb_->Search("t1", "退款 退货 发货 订单 refund", 5, "*");
+  ASSERT_GE(all.size(), 3u);  // both languages match
+  const auto only_en = kb_->Search("t1", "退款 退货 发货 订单 refund", 5, "en");
+  ASSERT_EQ(only_en.size(), 1u);
+  EXPECT_EQ(only_en[0].id, "kb-refund-01.en");
+  for (const auto& p : kb_->Search("t1", "退款 退货 发货 订单", 5, "")) EXPECT_EQ(p.lang, "") << p.id;
+}
+
 TEST_P(KnowledgeBaseTest, AFollowUpIsReadWithTheTopicSoFar) {
   ImportDemo();
   // "那退款呢？" after a question about returns: the follow-up's own word

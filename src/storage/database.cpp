@@ -128,12 +128,28 @@ Result<StorageLocation> ParseStorageLocation(const std::string& location) {
 std::string RedactLocation(const std::string& location) {
   const auto scheme_end = location.find("://");
   if (scheme_end == std::string::npos) return location;
-  const auto at = location.find('@', scheme_end + 3);
-  const auto slash = location.find('/', scheme_end + 3);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return location;
-  const auto colon = location.find(':', scheme_end + 3);
-  if (colon == std::string::npos || colon > at) return location;
-  return location.substr(0, colon) + ":***" + location.substr(at);
+  std::string out = location;
+  // user:password@ before the host.
+  const auto at = out.find('@', scheme_end + 3);
+  const auto slash = out.find('/', scheme_end + 3);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    const auto colon = out.find(':', scheme_end + 3);
+    if (colon != std::string::npos && colon < at) out = out.substr(0, colon) + ":***" + out.substr(at);
+  }
+  // password=... among the query parameters (libpq takes it there too).
+  const auto query = out.find('?');
+  if (query == std::string::npos) return out;
+  size_t i = query + 1;
+  while (i < out.size()) {
+    size_t end = out.find('&', i);
+    if (end == std::string::npos) end = out.size();
+    if (out.compare(i, 9, "password=") == 0) {
+      out.replace(i + 9, end - (i + 9), "***");
+      end = i + 12;
+    }
+    i = end + 1;
+  }
+  return out;
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& location, const DatabaseOptions& options) {

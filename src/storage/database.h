@@ -205,6 +205,12 @@ struct DatabaseOptions {
   // backing off to max_reconnect_backoff_ms.
   int reconnect_backoff_ms = 100;
   int max_reconnect_backoff_ms = 5000;
+  // PostgreSQL: how long Open waits for a server that cannot be reached yet
+  // (not listening, starting up, too many connections), trying again with
+  // the backoff above and logging each failed try. 0 = fail at once. A server
+  // that refuses kefu (authentication failed, no such role or database, no
+  // CONNECT privilege) or an invalid URI fails at once either way.
+  int connect_timeout_ms = 0;
   // Storage failures are logged at most once per interval (with the number
   // of repeats suppressed in between).
   int failure_log_interval_ms = 10'000;

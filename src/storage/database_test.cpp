@@ -4,7 +4,14 @@
 // sqlite_test.cpp.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -375,6 +382,135 @@ TEST(Postgres, AnUnreachableServerIsAClearError) {
   EXPECT_EQ(m.find("secret"), std::string::npos) << m;
 }
 
+int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since).count();
+}
+
+// A loopback TCP port nothing listens on (the kernel's pick, released).
+int UnusedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// Start-up against a PostgreSQL that is not listening yet (a service manager
+// starting kefu and PostgreSQL together): Open waits, trying again with
+// backoff and a warning per failed try, and succeeds once the server is up.
+TEST(Postgres, OpenWaitsForAServerThatStartsLater) {
+  if (testdb::PostgresTestUrl().empty()) GTEST_SKIP() << testdb::kPostgresMissing;
+  const char* source = std::getenv("KEFU_SOURCE_DIR");
+  if (!source || !*source) GTEST_SKIP() << "KEFU_SOURCE_DIR (the checkout, for scripts/pg_temp.sh) is not set";
+  const int port = UnusedPort();
+  ASSERT_GT(port, 0);
+  const std::string state =
+      (std::filesystem::temp_directory_path() / ("kefu_pg_late_" + std::to_string(::getpid()))).string();
+  const std::string script = std::string(source) + "/scripts/pg_temp.sh";
+  std::atomic<int> started{-1};
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    started = std::system(
+        ("KEFU_PG_PORT=" + std::to_string(port) + " bash '" + script + "' start '" + state + "' >/dev/null").c_str());
+  });
+  DatabaseOptions options;
+  options.pool_size = 1;
+  options.connect_timeout_ms = 60'000;
+  const auto t0 = std::chrono::steady_clock::now();
+  ::testing::internal::CaptureStderr();
+  // The database initdb always makes: the server's, not pg_temp.sh's createdb (which runs just after it is up).
+  auto db = Database::Open("postgresql://kefu:not-a-secret@127.0.0.1:" + std::to_string(port) + "/postgres", options);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  const int64_t waited = ElapsedMs(t0);
+  late.join();
+  ASSERT_EQ(started.load(), 0) << "scripts/pg_temp.sh start failed";
+  EXPECT_TRUE(db.ok()) << db.status().ToString() << "\n" << log;
+  if (db.ok()) {
+    EXPECT_TRUE((*db)->Healthy());
+    auto s = (*db)->Read();
+    auto& st = s.Prepare("SELECT version FROM kefu_schema_version");
+    ASSERT_TRUE(*st.Step());
+    EXPECT_EQ(st.Int(0), 0);
+  }
+  if (db.ok()) db->reset();  // disconnected before the server goes
+  (void)std::system(("bash '" + script + "' stop '" + state + "' >/dev/null 2>&1").c_str());
+  std::filesystem::remove_all(state);
+  EXPECT_GE(waited, 800);
+  EXPECT_NE(log.find("storage_waiting"), std::string::npos) << log;
+  EXPECT_NE(log.find("Connection refused"), std::string::npos) << log;  // the reason of each failed try
+  EXPECT_EQ(log.find("not-a-secret"), std::string::npos) << log;
+}
+
+// What waiting cannot fix fails at once, however long Open may wait: no such
+// database (3D000), no such role (28000), a URI libpq cannot read.
+TEST(Postgres, OpenFailsAtOnceWhenTheServerRefuses) {
+  const std::string base = testdb::PostgresTestUrl();
+  if (base.empty()) GTEST_SKIP() << testdb::kPostgresMissing;
+  const auto at = base.find("/kefu?");
+  const auto user = base.find("://kefu@");
+  if (at == std::string::npos || user == std::string::npos)
+    GTEST_SKIP() << "needs a URL of the form postgresql://kefu@.../kefu?... (scripts/pg_temp.sh)";
+  DatabaseOptions options;
+  options.connect_timeout_ms = 60'000;
+  auto open = [&](const std::string& url) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ::testing::internal::CaptureStderr();
+    auto db = Database::Open(url, options);
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_LT(ElapsedMs(t0), 5'000) << url;
+    EXPECT_EQ(log.find("storage_waiting"), std::string::npos) << log;
+    EXPECT_FALSE(db.ok()) << url;
+    return db.ok() ? Status::Ok() : db.status();
+  };
+  Status no_db = open(base.substr(0, at) + "/kefu_no_such_db" + base.substr(at + 5));
+  EXPECT_EQ(no_db.code(), ErrorCode::kFailedPrecondition) << no_db.ToString();
+  EXPECT_NE(no_db.message().find("database \"kefu_no_such_db\" does not exist"), std::string::npos) << no_db.message();
+  EXPECT_NE(no_db.message().find("3D000"), std::string::npos) << no_db.message();
+  EXPECT_EQ(no_db.message().find("LOCATION"), std::string::npos) << no_db.message();
+
+  Status no_role = open(base.substr(0, user) + "://kefu_no_such_role:pw123@" + base.substr(user + 8));
+  EXPECT_EQ(no_role.code(), ErrorCode::kFailedPrecondition) << no_role.ToString();
+  EXPECT_NE(no_role.message().find("kefu_no_such_role"), std::string::npos) << no_role.message();
+  EXPECT_EQ(no_role.message().find("pw123"), std::string::npos) << no_role.message();
+
+  Status bad_uri = open("postgresql://kefu@127.0.0.1:1/kefu?no_such_option=1&password=pw456");
+  EXPECT_EQ(bad_uri.code(), ErrorCode::kInvalidArgument) << bad_uri.ToString();
+  EXPECT_EQ(bad_uri.message().find("pw456"), std::string::npos) << bad_uri.message();
+}
+
+// Nothing listens and nothing will: Open gives up after connect_timeout_ms
+// with libpq's reason.
+TEST(Postgres, OpenGivesUpAfterTheConnectTimeout) {
+  DatabaseOptions options;
+  options.connect_timeout_ms = 700;
+  const auto t0 = std::chrono::steady_clock::now();
+  ::testing::internal::CaptureStderr();
+  auto db = Database::Open("postgresql://kefu:secret@127.0.0.1:" + std::to_string(UnusedPort()) + "/kefu", options);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  const int64_t waited = ElapsedMs(t0);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), ErrorCode::kUnavailable);
+  EXPECT_GE(waited, 700);
+  EXPECT_LT(waited, 5'000);
+  const std::string& m = db.status().message();
+  EXPECT_NE(m.find("cannot connect to postgresql://kefu:***@127.0.0.1:"), std::string::npos) << m;
+  EXPECT_NE(m.find("Connection refused"), std::string::npos) << m;
+  EXPECT_NE(m.find(" times in "), std::string::npos) << m;
+  EXPECT_EQ(m.find("secret"), std::string::npos) << m;
+  EXPECT_EQ(log.find("secret"), std::string::npos) << log;
+  // 100, 200, 400 ms... within 700 ms: a few tries, each logged once.
+  size_t tries = 0;
+  for (auto i = log.find("storage_waiting"); i != std::string::npos; i = log.find("storage_waiting", i + 1)) ++tries;
+  EXPECT_GE(tries, 2u) << log;
+  EXPECT_LE(tries, 5u) << log;
+}
+
 TEST(StorageLocation, ParsesUrlsAndPaths) {
   auto a = ParseStorageLocation("sqlite:///var/lib/kefu/kefu.db");
   ASSERT_TRUE(a.ok());
@@ -393,6 +529,10 @@ TEST(StorageLocation, ParsesUrlsAndPaths) {
   EXPECT_FALSE(ParseStorageLocation("sqlite://").ok());
   EXPECT_EQ(RedactLocation("postgresql://u:pw@h/db"), "postgresql://u:***@h/db");
   EXPECT_EQ(RedactLocation("postgresql://u@h/db"), "postgresql://u@h/db");
+  // libpq also takes the password as a query parameter.
+  EXPECT_EQ(RedactLocation("postgresql://u@h/db?sslmode=require&password=pw&host=/run/pg"),
+            "postgresql://u@h/db?sslmode=require&password=***&host=/run/pg");
+  EXPECT_EQ(RedactLocation("postgresql:///kefu?password="), "postgresql:///kefu?password=***");
 }
 
 TEST(PostgresDialect, TranslatesPlaceholdersOutsideLiterals) {

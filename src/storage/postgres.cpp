@@ -1,9 +1,11 @@
 #include "storage/postgres.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -106,6 +108,137 @@ std::string TrimMessage(const char* m) {
   return s;
 }
 
+// The passwords written in a libpq URI (user:password@host and the password
+// query parameter) as they are written there, for Scrub.
+std::vector<std::string> UriPasswords(const std::string& uri) {
+  std::vector<std::string> out;
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return out;
+  const auto at = uri.find('@', scheme_end + 3);
+  const auto slash = uri.find('/', scheme_end + 3);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    const auto colon = uri.find(':', scheme_end + 3);
+    if (colon != std::string::npos && colon + 1 < at) out.push_back(uri.substr(colon + 1, at - colon - 1));
+  }
+  for (auto i = uri.find('?'); i != std::string::npos; i = uri.find('&', i)) {
+    ++i;
+    if (uri.compare(i, 9, "password=") != 0) continue;
+    const auto end = std::min(uri.find('&', i), uri.size());
+    if (end > i + 9) out.push_back(uri.substr(i + 9, end - i - 9));
+  }
+  return out;
+}
+
+// libpq's message with the URI's passwords masked: a malformed URI is quoted
+// back in it ("invalid percent-encoded token: ..."), and these messages are
+// logged and shown.
+std::string Scrub(std::string message, const std::string& uri) {
+  for (const auto& pw : UriPasswords(uri))
+    for (auto i = message.find(pw); i != std::string::npos; i = message.find(pw, i + 3))
+      message.replace(i, pw.size(), "***");
+  return message;
+}
+
+// The SQLSTATE that a server's refusal carries in a verbose libpq message
+// ("... failed: FATAL:  3D000: database \"x\" does not exist"; the severity
+// may be translated, the code never is); the last one when several hosts were
+// tried, "" when there is none (the server was not reached).
+std::string SqlStateOf(std::string_view m) {
+  std::string found;
+  for (size_t i = m.find(":  "); i != std::string_view::npos; i = m.find(":  ", i + 1)) {
+    if (i + 3 + 6 > m.size() || m[i + 8] != ':') continue;
+    const auto code = m.substr(i + 3, 5);
+    if (std::all_of(code.begin(), code.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c));
+        }))
+      found = std::string(code);
+  }
+  return found;
+}
+
+// Whether a connection failure is one that waiting for the server cannot
+// fix: the server refused kefu's credentials (class 28: no such role,
+// password authentication failed, no pg_hba.conf entry), the database does
+// not exist (3D000) or may not be connected to (42501), or libpq has no
+// password to send.
+bool RefusedForGood(const std::string& sqlstate, std::string_view message) {
+  return sqlstate.rfind("28", 0) == 0 || sqlstate == "3D000" || sqlstate == "42501" ||
+         message.find("fe_sendauth: no password supplied") != std::string_view::npos;
+}
+
+// A verbose message without the server's LOCATION lines (its source file).
+std::string WithoutLocation(std::string_view m) {
+  std::string out;
+  size_t i = 0;
+  while (i < m.size()) {
+    size_t end = m.find('\n', i);
+    end = end == std::string_view::npos ? m.size() : end + 1;
+    const auto line = m.substr(i, end - i);
+    if (line.rfind("LOCATION:", 0) != 0) out.append(line);
+    i = end;
+  }
+  return TrimMessage(out.c_str());
+}
+
+// What one start-up try to connect learned (ProbeServer).
+struct Probe {
+  enum Kind { kConnected, kRefused, kUnreachable, kTimedOut } kind = kUnreachable;
+  std::string error;  // libpq's reason (passwords scrubbed)
+};
+
+// Connects to `uri` once, as PgConnection does (connect_timeout 5 s unless the
+// URI says otherwise), but with verbose errors so that a refusal carries its
+// SQLSTATE, then disconnects. Gives up at `deadline_ms` (steady) or after the
+// connect timeout, whichever is first, with kTimedOut: a URI with several
+// hosts or addresses moves on to the next one only in libpq's blocking
+// connect, so the caller tries that next.
+Probe ProbeServer(const std::string& uri, int64_t deadline_ms) {
+  const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+  const char* values[] = {"5", "kefu", uri.c_str(), nullptr};
+  PGconn* c = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (!c) return {Probe::kUnreachable, "out of memory"};
+  PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
+  int timeout_s = 0;
+  if (PQconninfoOption* opts = PQconninfo(c)) {
+    for (auto* o = opts; o->keyword; ++o)
+      if (std::strcmp(o->keyword, "connect_timeout") == 0 && o->val) timeout_s = std::atoi(o->val);
+    PQconninfoFree(opts);
+  }
+  const int64_t start = SteadyMs();
+  int64_t until = std::max(deadline_ms, start + 1000);
+  if (timeout_s > 0) until = std::min(until, start + std::max(2, timeout_s) * 1000);  // libpq's minimum is 2 s
+  auto st = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+  bool timed_out = false;
+  while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+    const int fd = PQsocket(c);
+    if (fd < 0) {
+      st = PGRES_POLLING_FAILED;
+      break;
+    }
+    const int64_t left = until - SteadyMs();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fd, static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (n > 0 || (n < 0 && errno != EINTR)) st = PQconnectPoll(c);
+  }
+  Probe out;
+  if (st == PGRES_POLLING_OK) {
+    out.kind = Probe::kConnected;
+  } else if (timed_out) {
+    out.kind = Probe::kTimedOut;
+    out.error = "timeout expired";
+  } else {
+    const std::string message = PQerrorMessage(c);
+    out.kind = RefusedForGood(SqlStateOf(message), message) ? Probe::kRefused : Probe::kUnreachable;
+    out.error = Scrub(WithoutLocation(message), uri);
+  }
+  PQfinish(c);
+  return out;
+}
+
 // One libpq connection, (re)opened on demand, with its prepared statements.
 class PgConnection final : public Connection {
  public:
@@ -139,6 +272,8 @@ class PgConnection final : public Connection {
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   bool lost() const { return lost_; }
   void NoteCommitted() { owner_->NoteWriteCommitted(); }
+  // The next Ensure connects at once, whatever the backoff says.
+  void RetryNow() { next_attempt_ms_ = 0; }
   std::string NextStatementName() { return "kefu_" + std::to_string(++statements_); }
 
  private:
@@ -269,6 +404,21 @@ class PostgresDatabase final : public Database {
     return v;
   }
   int read_connections() const override { return static_cast<int>(pool_.size()); }
+  // Start-up: connects a pooled connection now and makes sure the schema
+  // version table exists.
+  Status Bootstrap() {
+    auto s = Lock();
+    static_cast<PgConnection&>(s.connection()).RetryNow();
+    Status st =
+        s.Exec(std::string("SELECT pg_advisory_lock(") + kSchemaLockKey +
+               ");\n"
+               "CREATE TABLE IF NOT EXISTS kefu_schema_version (version BIGINT NOT NULL);\n"
+               "INSERT INTO kefu_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM kefu_schema_version);\n"
+               "SELECT pg_advisory_unlock(" +
+               kSchemaLockKey + ");");
+    if (st.ok()) NoteWriteCommitted();  // healthy again after the tries that failed
+    return st;
+  }
   Status ProbeWrite() override {
     auto s = Lock();
     auto tx = s.Begin();
@@ -339,7 +489,7 @@ Status PgConnection::Ensure() {
     lost_ = false;
     return Status::Ok();
   }
-  last_connect_error_ = TrimMessage(conn_ ? PQerrorMessage(conn_) : "out of memory");
+  last_connect_error_ = Scrub(TrimMessage(conn_ ? PQerrorMessage(conn_) : "out of memory"), uri_);
   const auto& o = options_;
   backoff_ms_ = backoff_ms_ == 0 ? std::max(1, o.reconnect_backoff_ms)
                                  : std::min(std::max(1, o.max_reconnect_backoff_ms), backoff_ms_ * 2);
@@ -561,18 +711,63 @@ Status PostgresDatabase::Write(const std::function<Status(Session&)>& fn) {
 }  // namespace
 
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const DatabaseOptions& options) {
-  auto d = std::make_unique<PostgresDatabase>(uri, options);
-  {
-  auto s = d->Lock();
-  Status st = s.Exec(std::string("SELECT pg_advisory_lock(") + kSchemaLockKey +
-                     ");\n"
-                     "CREATE TABLE IF NOT EXISTS kefu_schema_version (version BIGINT NOT NULL);\n"
-                     "INSERT INTO kefu_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM kefu_schema_version);\n"
-                     "SELECT pg_advisory_unlock(" +
-                     kSchemaLockKey + ");");
-  if (!st.ok()) return Status(st.code(), "cannot open database " + RedactLocation(uri) + ": " + st.message());
+  const std::string where = RedactLocation(uri);
+  // A URI libpq cannot read will not get better by waiting.
+  char* parse_error = nullptr;
+  if (PQconninfoOption* parsed = PQconninfoParse(uri.c_str(), &parse_error)) {
+    PQconninfoFree(parsed);
+  } else {
+    std::string why = parse_error ? Scrub(TrimMessage(parse_error), uri) : "out of memory";
+    PQfreemem(parse_error);
+    return InvalidArgument("cannot open database " + where + ": invalid postgresql URI: " + why);
   }
-  return std::unique_ptr<Database>(std::move(d));
+  auto d = std::make_unique<PostgresDatabase>(uri, options);
+  const int64_t start = SteadyMs();
+  const int64_t deadline = start + std::max(0, options.connect_timeout_ms);
+  int backoff_ms = std::max(1, options.reconnect_backoff_ms);
+  for (int attempt = 1;; ++attempt) {
+    // Waiting: a verbose probe first, which tells a server that is not there
+    // (yet) from one that refuses kefu.
+    Probe probe;
+    if (options.connect_timeout_ms > 0) probe = ProbeServer(uri, deadline);
+    Status st;
+    std::string reason;  // for the log: the URL is logged beside it
+    if (options.connect_timeout_ms <= 0 || probe.kind == Probe::kConnected || probe.kind == Probe::kTimedOut) {
+      st = d->Bootstrap();
+      if (st.ok()) {
+        if (attempt > 1)
+          log::Info(
+              "storage_connected",
+              {{"engine", "postgresql"}, {"url", where}, {"attempts", attempt}, {"waited_ms", SteadyMs() - start}});
+        return std::unique_ptr<Database>(std::move(d));
+      }
+      // Not the server's absence (e.g. no right to create the table): final.
+      if (st.code() != ErrorCode::kUnavailable || options.connect_timeout_ms <= 0)
+        return Status(st.code(), "cannot open database " + where + ": " + st.message());
+      reason = st.message();
+    } else {
+      st = Unavailable("storage unavailable: postgresql: cannot connect to " + where + ": " + probe.error);
+      reason = probe.error;
+      if (probe.kind == Probe::kRefused)
+        return Status(ErrorCode::kFailedPrecondition, "cannot open database " + where + ": " + st.message() +
+                                                          " (not retried: waiting cannot fix this)");
+    }
+    const int64_t now = SteadyMs();
+    if (now >= deadline)
+      return Status(st.code(), "cannot open database " + where + ": " + st.message() + " (tried " +
+                                   std::to_string(attempt) + " times in " + std::to_string((now - start) / 1000) +
+                                   " s)");
+    const int64_t wait_ms = std::min<int64_t>(backoff_ms, deadline - now);
+    log::Warn("storage_waiting", {{"engine", "postgresql"},
+                                  {"url", where},
+                                  {"error", reason},
+                                  {"attempt", attempt},
+                                  {"retry_in_ms", wait_ms},
+                                  {"waited_ms", now - start},
+                                  {"gives_up_in_ms", deadline - now}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    backoff_ms = std::min(std::max(1, options.max_reconnect_backoff_ms), backoff_ms * 2);
+  }
 }
 
 std::string TranslateSql(std::string_view sql, int* params) {

@@ -25,8 +25,13 @@ namespace kefu::storage {
 
 // Connects to the PostgreSQL database named by the libpq URI `uri`
 // ("postgresql://user@host:port/db?host=/socket/dir") and makes sure the
-// schema version table exists. Fails with the server's reason when it
-// cannot connect.
+// schema version table exists. A server that cannot be reached is waited for
+// up to options.connect_timeout_ms (backing off from reconnect_backoff_ms to
+// max_reconnect_backoff_ms, a "storage_waiting" warning per failed try), then
+// fails with libpq's reason (Unavailable). A server that refuses kefu
+// (SQLSTATE class 28: authentication, no such role; 3D000: no such database;
+// 42501: no CONNECT privilege) fails at once (FailedPrecondition), and so does
+// a URI libpq cannot read (InvalidArgument). Messages never hold a password.
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const DatabaseOptions& options);
 
 // The one place where kefu's SQL meets PostgreSQL's dialect:
