@@ -13,18 +13,19 @@ namespace {
 
 // Traditional → simplified for the characters of the lexicons below.
 constexpr std::pair<char32_t, char32_t> kTraditional[] = {
-    {U'轉', U'转'}, {U'經', U'经'}, {U'騙', U'骗'}, {U'訴', U'诉'}, {U'錢', U'钱'}, {U'據', U'据'},
-    {U'帶', U'带'}, {U'讓', U'让'}, {U'們', U'们'}, {U'個', U'个'}, {U'來', U'来'}, {U'說', U'说'},
-    {U'話', U'话'}, {U'麼', U'么'}, {U'沒', U'没'}, {U'嗎', U'吗'}, {U'圾', U'圾'}, {U'黑', U'黑'},
-    {U'評', U'评'}, {U'媽', U'妈'}, {U'導', U'导'}, {U'負', U'负'}, {U'責', U'责'}, {U'務', U'务'},
-    {U'接', U'接'}, {U'處', U'处'}, {U'理', U'理'}, {U'詐', U'诈'}, {U'報', U'报'}, {U'警', U'警'},
-    {U'機', U'机'}, {U'器', U'器'}, {U'聽', U'听'}, {U'懂', U'懂'}, {U'問', U'问'}, {U'題', U'题'},
-    {U'還', U'还'}, {U'發', U'发'}, {U'貨', U'货'}, {U'爛', U'烂'}, {U'壞', U'坏'}, {U'氣', U'气'},
-    {U'員', U'员'}, {U'線', U'线'}, {U'對', U'对'}, {U'應', U'应'}, {U'無', U'无'}, {U'語', U'语'},
-    {U'舉', U'举'}, {U'協', U'协'}, {U'會', U'会'}, {U'訟', U'讼'}, {U'識', U'识'}, {U'誰', U'谁'},
+    {U'轉', U'转'}, {U'經', U'经'}, {U'騙', U'骗'}, {U'訴', U'诉'}, {U'錢', U'钱'}, {U'據', U'据'}, {U'帶', U'带'},
+    {U'讓', U'让'}, {U'們', U'们'}, {U'個', U'个'}, {U'來', U'来'}, {U'說', U'说'}, {U'話', U'话'}, {U'麼', U'么'},
+    {U'沒', U'没'}, {U'嗎', U'吗'}, {U'圾', U'圾'}, {U'黑', U'黑'}, {U'評', U'评'}, {U'媽', U'妈'}, {U'導', U'导'},
+    {U'負', U'负'}, {U'責', U'责'}, {U'務', U'务'}, {U'接', U'接'}, {U'處', U'处'}, {U'理', U'理'}, {U'詐', U'诈'},
+    {U'報', U'报'}, {U'警', U'警'}, {U'機', U'机'}, {U'器', U'器'}, {U'聽', U'听'}, {U'懂', U'懂'}, {U'問', U'问'},
+    {U'題', U'题'}, {U'還', U'还'}, {U'發', U'发'}, {U'貨', U'货'}, {U'爛', U'烂'}, {U'壞', U'坏'}, {U'氣', U'气'},
+    {U'員', U'员'}, {U'線', U'线'}, {U'對', U'对'}, {U'應', U'应'}, {U'無', U'无'}, {U'語', U'语'}, {U'舉', U'举'},
+    {U'協', U'协'}, {U'會', U'会'}, {U'訟', U'讼'}, {U'識', U'识'}, {U'誰', U'谁'},
 };
 
-bool IsCjk(char32_t c) { return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF); }
+bool IsCjk(char32_t c) {
+  return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF);
+}
 
 template <typename Words>
 const std::string_view* FindAny(const std::string& text, const Words& words) {
@@ -38,13 +39,12 @@ constexpr std::string_view kHumanWords[] = {
     // Calls for the service staff by other names, and for a call back.
     "小二", "小姐姐来", "客服小姐姐", "客服小哥", "工作人员", "换客服", "换个客服", "不跟机器", "不和机器",
     "不要跟机器", "打电话给我", "给我打电话", "给我打个电话", "电话联系我", "回个电话", "回电话给我", "来个电话",
-    "找能解决",
-    "转人工", "人工客服", "人工服务", "找人工", "接人工", "要人工", "转接人工", "人工坐席", "给我滚", "叫人来",
-    "真人", "活人", "找个人", "来个人", "换个人", "叫个人", "有人吗", "有没有人", "人呢", "人在吗",
-    "叫经理", "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导",
-    "找领导", "你们领导", "负责人", "找客服", "客服呢", "转客服", "人工", "不要机器人", "别用机器人",
-    "跟人说", "和人说", "跟人聊", "找个客服", "你是机器人吗", "是不是机器人", "跟机器人", "和机器人",
-    "机器人听不懂", "别自动回复", "不要自动回复", "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢",
+    "找能解决", "转人工", "人工客服", "人工服务", "找人工", "接人工", "要人工", "转接人工", "人工坐席", "给我滚",
+    "叫人来", "真人", "活人", "找个人", "来个人", "换个人", "叫个人", "有人吗", "有没有人", "人呢", "人在吗", "叫经理",
+    "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导", "找领导", "你们领导",
+    "负责人", "找客服", "客服呢", "转客服", "人工", "不要机器人", "别用机器人", "跟人说", "和人说", "跟人聊",
+    "找个客服", "你是机器人吗", "是不是机器人", "跟机器人", "和机器人", "机器人听不懂", "别自动回复", "不要自动回复",
+    "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢",
     // Transfers, people who can talk, no more AI or robot replies, staff gone home.
     "转接客服", "转接一下", "能不能转接", "可以转接", "帮我转接", "转接给", "接通人工", "接个人工", "能说话的人",
     "说人话的", "不想跟ai", "不要ai", "不跟ai", "你是ai", "是不是ai", "别用ai", "机器人回复", "一直是机器人",
@@ -53,38 +53,87 @@ constexpr std::string_view kHumanWords[] = {
     "专员", "专人", "做主", "自动回复", "模板话", "模板回复", "套话"};
 
 // "人工客服几点上班" asks about the service, not for it.
-constexpr std::string_view kAboutService[] = {
-    "几点上班", "几点下班", "上班时间", "工作时间", "服务时间", "几点开始", "几点到几点", "什么时候上班",
-    "电话多少", "电话是多少", "热线", "客服电话", "人工费", "人工成本"};
+constexpr std::string_view kAboutService[] = {"几点上班", "几点下班",   "上班时间",     "工作时间", "服务时间",
+                                              "几点开始", "几点到几点", "什么时候上班", "电话多少", "电话是多少",
+                                              "热线",     "客服电话",   "人工费",       "人工成本"};
 
-constexpr std::string_view kHumanEnglish[] = {
-    "customer service staff", "staff member", "a staff", "connect me", "put me through", "transfer me",
-    "someone who can", "get me someone", "call me", "phone me", "give me a call",
-    "human", "humans", "real person", "live person", "someone real", "an agent", "agent please", "talk to someone",
-    "speak to someone", "speak with someone", "talk to somebody", "speak to somebody", "representative",
-    "operator", "supervisor", "manager", "real agent", "customer service agent", "live agent", "live chat",
-    "talk to a person", "speak to a person", "not a bot",
-    "your boss", "from a person", "with a person", "a human being", "live support", "live help", "human support",
-    "real support", "escalate", "transfer me", "be transferred", "transfer to", "connect me to", "connect me with",
-    "speak with customer service", "talk to customer service", "speak to customer service",
-    "chat with customer service", "speak with support", "talk to support", "anyone there", "anybody there",
-    "anyone here", "someone there", "anyone?", "anybody?", "is anyone", "is anybody"};
+constexpr std::string_view kHumanEnglish[] = {"customer service staff",
+                                              "staff member",
+                                              "a staff",
+                                              "connect me",
+                                              "put me through",
+                                              "transfer me",
+                                              "someone who can",
+                                              "get me someone",
+                                              "call me",
+                                              "phone me",
+                                              "give me a call",
+                                              "human",
+                                              "humans",
+                                              "real person",
+                                              "live person",
+                                              "someone real",
+                                              "an agent",
+                                              "agent please",
+                                              "talk to someone",
+                                              "speak to someone",
+                                              "speak with someone",
+                                              "talk to somebody",
+                                              "speak to somebody",
+                                              "representative",
+                                              "operator",
+                                              "supervisor",
+                                              "manager",
+                                              "real agent",
+                                              "customer service agent",
+                                              "live agent",
+                                              "live chat",
+                                              "talk to a person",
+                                              "speak to a person",
+                                              "not a bot",
+                                              "your boss",
+                                              "from a person",
+                                              "with a person",
+                                              "a human being",
+                                              "live support",
+                                              "live help",
+                                              "human support",
+                                              "real support",
+                                              "escalate",
+                                              "transfer me",
+                                              "be transferred",
+                                              "transfer to",
+                                              "connect me to",
+                                              "connect me with",
+                                              "speak with customer service",
+                                              "talk to customer service",
+                                              "speak to customer service",
+                                              "chat with customer service",
+                                              "speak with support",
+                                              "talk to support",
+                                              "anyone there",
+                                              "anybody there",
+                                              "anyone here",
+                                              "someone there",
+                                              "anyone?",
+                                              "anybody?",
+                                              "is anyone",
+                                              "is anybody"};
 
 // Abuse and fury: a human handles these (complaints queue).
 constexpr std::string_view kAbuse[] = {
     // Contempt for the service, legal threats, masked swearing.
     "一问三不知", "要你有啥用", "要你何用", "要你们何用", "有啥用啊", "啥玩意", "什么玩意", "死人吗", "是死人",
-    "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "卧草",
-    "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd", "他妈", "他娘", "妈的", "尼玛", "你妈",
-    "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋", "去死", "坑人", "坑爹",
-    "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!", "赔钱",
-    "忍无可忍", "太恶心", "恶心死", "服了你们", "废物", "别跟我扯", "少废话", "别废话", "废话少说",
+    "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "卧草", "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd",
+    "他妈", "他娘", "妈的", "尼玛", "你妈", "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋",
+    "去死", "坑人", "坑爹", "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!",
+    "赔钱", "忍无可忍", "太恶心", "恶心死", "服了你们", "废物", "别跟我扯", "少废话", "别废话", "废话少说",
     // Complaints to the authorities (the complaint rule's words, after folding traditional forms).
     "投诉", "12315", "消协", "消基会", "消保", "曝光", "举报", "起诉", "报警", "工商局",
     // Fury and disgust at the shop, demands made at once.
     "太坑", "被坑", "坑货", "生气", "火大", "受够了", "太过分", "过分了", "差劲", "离谱", "什么鬼", "搞什么",
-    "什么服务", "恶心", "无语", "失望", "很不满意", "非常不满意", "太不满意", "极度不满", "马上退钱", "退钱马上", "赶紧退钱", "立刻退钱", "马上给我退",
-    "赶紧给我退",
+    "什么服务", "恶心", "无语", "失望", "很不满意", "非常不满意", "太不满意", "极度不满", "马上退钱", "退钱马上",
+    "赶紧退钱", "立刻退钱", "马上给我退", "赶紧给我退",
     // Contempt for the bot or the service, threats to go public.
     "摆设", "智障", "弱智", "白痴", "笨蛋", "屁用", "狗屁", "形同虚设", "鸡同鸭讲", "发微博", "发抖音", "发小红书",
     "找媒体", "找记者", "给一星", "打一星", "个毛线", "mmp", "服务太差", "态度太差", "太差劲", "service太差"};
@@ -92,54 +141,92 @@ constexpr std::string_view kAbuse[] = {
 // English anger, contempt and threats; matched as whole words with their
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
 constexpr std::string_view kAbuseEnglish[] = {
-    "complain", "complaint", "lawyer", "attorney", "lawsuit", "legal action", "sue", "police",
-    "scam", "fraud", "rip-off", "ripoff", "rip off", "wtf", "fuck", "shit", "useless", "worst",
-    "ridiculous", "disgusting", "pathetic", "unacceptable", "terrible service", "con artist",
-    "report you", "consumer association", "file a complaint",
+    "complain", "complaint", "lawyer", "attorney", "lawsuit", "legal action", "sue", "police", "scam", "fraud",
+    "rip-off", "ripoff", "rip off", "wtf", "fuck", "shit", "useless", "worst", "ridiculous", "disgusting", "pathetic",
+    "unacceptable", "terrible service", "con artist", "report you", "consumer association", "file a complaint",
     // Threats of a chargeback or a public review.
     "chargeback", "charge back", "dispute the charge", "1 star", "one star", "1-star", "bad review", "negative review",
     "better business bureau", "bbb", "never shop", "never buy", "never order", "never again",
     // Insults and fury.
     "thief", "thieves", "steal", "stole", "robbed", "liar", "lying", "cheat", "idiot", "stupid", "dumb", "moron",
-    "clown", "incompetent", "horrible", "awful", "furious", "pissed", "fed up", "sick of", "had enough",
-    "bullshit", "crap", "damn", "screw you", "shut up", "what the hell", "kidding me", "a joke",
-    "waste of time", "wasting my time", "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude",
-    "upset", "disappointed", "frustrated", "annoyed", "unhappy", "not happy", "terrible experience",
-    "horrible experience", "bad experience", "awful experience", "pointless", "worthless", "garbage", "hopeless",
-    "joke of a", "what a joke", "thanks for nothing", "reporting you", "reported you"};
+    "clown", "incompetent", "horrible", "awful", "furious", "pissed", "fed up", "sick of", "had enough", "bullshit",
+    "crap", "damn", "screw you", "shut up", "what the hell", "kidding me", "a joke", "waste of time", "wasting my time",
+    "unbelievable", "outrageous", "disgrace", "shame on you", "angry", "rude", "upset", "disappointed", "frustrated",
+    "annoyed", "unhappy", "not happy", "terrible experience", "horrible experience", "bad experience",
+    "awful experience", "pointless", "worthless", "garbage", "hopeless", "joke of a", "what a joke",
+    "thanks for nothing", "reporting you", "reported you"};
 
 // Words written in capitals that are names, not shouting.
 constexpr std::string_view kAcronyms[] = {
-    "USB", "SMS", "APP", "VIP", "DHL", "UPS", "EMS", "ZTO", "YTO", "STO", "SKU", "CEO", "USD", "RMB", "CNY", "GPS",
-    "PDF", "FAQ", "OTP", "PIN", "ETA", "COD", "DOA", "LED", "HDMI", "SPF", "JD", "SF", "XL", "XXL", "XXXL", "NFC",
-    "OLED", "LCD", "SSD", "RAM", "GB", "TB", "MAX", "PRO", "IPHONE", "IPAD", "AAA", "WIFI", "TV", "DIY", "ID", "OK",
-    "PS", "FYI", "BTW", "ASAP", "AM", "PM", "UK", "US", "USA", "EU", "HK", "NO", "TCL", "DJI", "HLA", "AC"};
+    "USB", "SMS",    "APP",  "VIP", "DHL",  "UPS", "EMS",  "ZTO", "YTO", "STO", "SKU", "CEO",  "USD",
+    "RMB", "CNY",    "GPS",  "PDF", "FAQ",  "OTP", "PIN",  "ETA", "COD", "DOA", "LED", "HDMI", "SPF",
+    "JD",  "SF",     "XL",   "XXL", "XXXL", "NFC", "OLED", "LCD", "SSD", "RAM", "GB",  "TB",   "MAX",
+    "PRO", "IPHONE", "IPAD", "AAA", "WIFI", "TV",  "DIY",  "ID",  "OK",  "PS",  "FYI", "BTW",  "ASAP",
+    "AM",  "PM",     "UK",   "US",  "USA",  "EU",  "HK",   "NO",  "TCL", "DJI", "HLA", "AC"};
 
 constexpr std::string_view kAngryEmoji[] = {"😡", "🤬", "💢", "👿", "😤", "🖕"};
 
 // Thanks and praise with "!!!" are not anger.
-constexpr std::string_view kPositive[] = {"谢谢", "感谢", "多谢", "太好了", "好评", "棒", "赞",
-                                                        "thank", "great", "love", "awesome", "nice"};
+constexpr std::string_view kPositive[] = {"谢谢", "感谢",  "多谢",  "太好了", "好评",    "棒",
+                                          "赞",   "thank", "great", "love",   "awesome", "nice"};
 
 // The customer says they are going round in circles.
 // The customer says they are going round in circles.
 constexpr std::string_view kStuck[] = {
-    "听不懂是吧", "你听不懂", "听不明白", "说不清楚",
-    "说了三遍", "说了好几遍", "说了多少遍", "问了三遍", "问了好几遍", "问了几遍", "问了多少遍", "第三次问", "第三遍",
-    "你倒是说啊", "答非所问", "没用的回答", "还是不行", "还是没用", "还是登不上", "到底咋整", "到底怎么办", "听不懂人话",
-    "说了半天", "问了半天", "跟你说不通", "车轱辘话", "复读机", "又是这句", "还是这句",
-    "直接告诉我", "你能不能直接", "没人管", "没人理", "没人处理", "没人回"};
+    "听不懂是吧", "你听不懂",   "听不明白",     "说不清楚",   "说了三遍",   "说了好几遍", "说了多少遍",
+    "问了三遍",   "问了好几遍", "问了几遍",     "问了多少遍", "第三次问",   "第三遍",     "你倒是说啊",
+    "答非所问",   "没用的回答", "还是不行",     "还是没用",   "还是登不上", "到底咋整",   "到底怎么办",
+    "听不懂人话", "说了半天",   "问了半天",     "跟你说不通", "车轱辘话",   "复读机",     "又是这句",
+    "还是这句",   "直接告诉我", "你能不能直接", "没人管",     "没人理",     "没人处理",   "没人回"};
 
-constexpr std::string_view kStuckEnglish[] = {
-    "not answering", "not listening", "don't understand me", "doesn't understand", "third time", "i already asked",
-    "asked three times", "asked you twice", "you're not helping", "youre not helping", "not helpful", "no help",
-    "repeating yourself", "repeat yourself", "same answer", "keep saying", "already said",
-    "already told you", "told you already", "not what i asked", "didn't answer", "didnt answer", "did not answer",
-    "useless bot", "stupid bot", "are you a bot", "are you a robot", "is this a bot", "talking to a bot",
-    "going in circles", "round in circles", "again and again", "nobody helps", "nobody is helping",
-    "no one helps", "no one is helping", "nobody is answering", "no one is answering", "no one answers",
-    "canned", "template", "scripted", "automated answer", "automated response", "automated reply", "copy paste",
-    "copy-paste", "bot answers"};
+constexpr std::string_view kStuckEnglish[] = {"not answering",
+                                              "not listening",
+                                              "don't understand me",
+                                              "doesn't understand",
+                                              "third time",
+                                              "i already asked",
+                                              "asked three times",
+                                              "asked you twice",
+                                              "you're not helping",
+                                              "youre not helping",
+                                              "not helpful",
+                                              "no help",
+                                              "repeating yourself",
+                                              "repeat yourself",
+                                              "same answer",
+                                              "keep saying",
+                                              "already said",
+                                              "already told you",
+                                              "told you already",
+                                              "not what i asked",
+                                              "didn't answer",
+                                              "didnt answer",
+                                              "did not answer",
+                                              "useless bot",
+                                              "stupid bot",
+                                              "are you a bot",
+                                              "are you a robot",
+                                              "is this a bot",
+                                              "talking to a bot",
+                                              "going in circles",
+                                              "round in circles",
+                                              "again and again",
+                                              "nobody helps",
+                                              "nobody is helping",
+                                              "no one helps",
+                                              "no one is helping",
+                                              "nobody is answering",
+                                              "no one is answering",
+                                              "no one answers",
+                                              "canned",
+                                              "template",
+                                              "scripted",
+                                              "automated answer",
+                                              "automated response",
+                                              "automated reply",
+                                              "copy paste",
+                                              "copy-paste",
+                                              "bot answers"};
 
 bool EnglishWord(const std::string& text, std::string_view w) {
   // Whole words for the short English cues ("agent" not "agents' fee"? keep simple: letters around = no).
@@ -168,7 +255,8 @@ bool EnglishWordInflected(const std::string& text, std::string_view w) {
     std::string_view rest(text.data() + end, stop - end);
     bool ok = std::find(std::begin(kSuffixes), std::end(kSuffixes), rest) != std::end(kSuffixes);
     if (!ok && !rest.empty() && rest[0] == w.back())
-      ok = rest.size() > 1 && std::find(std::begin(kSuffixes), std::end(kSuffixes), rest.substr(1)) != std::end(kSuffixes);
+      ok = rest.size() > 1 &&
+           std::find(std::begin(kSuffixes), std::end(kSuffixes), rest.substr(1)) != std::end(kSuffixes);
     if (left && ok) return true;
     pos = end;
   }
@@ -230,8 +318,8 @@ bool HumanByPattern(const std::string& t) {
 // start": about the service, not for it. (Only hours and numbers: "when is a
 // real person going to answer" does ask for one.)
 bool AboutServiceEnglish(const std::string& t) {
-  for (std::string_view w : {"hours", "what time", "opening", "open until", "work until", "start work",
-                             "start in the", "phone number", "hotline", "email address", "agent fee", "agents fee"})
+  for (std::string_view w : {"hours", "what time", "opening", "open until", "work until", "start work", "start in the",
+                             "phone number", "hotline", "email address", "agent fee", "agents fee"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -240,18 +328,75 @@ bool AboutServiceEnglish(const std::string& t) {
 // reaching someone a few words before a noun for staff ("can i just talk to an
 // actual person", "get me a customer service rep"), or a qualifier right before
 // one ("a real human being", "live rep?"). Not a delivery or repair person.
+// "你们真人客服周末上不上班", "晚上十点还有人工吗": a time and whether someone
+// is on duty then asks about the service's hours, not for a person now
+// ("现在有人工吗" does ask for one).
+bool AboutServiceHours(const std::string& t) {
+  static constexpr std::string_view kWhen[] = {"周末", "周六",   "周日",   "星期", "礼拜",     "节假日", "假期", "过年",
+                                               "春节", "国庆",   "五一",   "晚上", "半夜",     "凌晨",   "早上", "中午",
+                                               "几点", "点以后", "点之后", "点后", "什么时候", "哪天",   "每天"};
+  static constexpr std::string_view kOnDuty[] = {"上班",     "上不上班", "在线",   "值班",   "营业",     "有人吗",
+                                                 "有没有人", "人工吗",   "客服吗", "在吗",   "在不在",   "休息",
+                                                 "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服"};
+  if (t.find("现在") != std::string::npos || t.find("马上") != std::string::npos) return false;
+  return FindAny(t, kWhen) != nullptr && FindAny(t, kOnDuty) != nullptr;
+}
+
+// "说是你们的客服 让我下个会议软件", "有人发短信让我交会员费 是你们发的吗",
+// "someone called claiming to be your support": a report of someone posing as
+// the shop. Its fraud words (骗钱, 赔钱, scam) describe the caller, not the
+// shop, so they are no abuse; the knowledge base answers how to tell.
+bool ReportsImpostor(const std::string& t) {
+  static constexpr std::string_view kZh[] = {"说是你们",     "说是你家",       "说是客服",   "说是官方",
+                                             "自称",         "冒充",           "假冒",       "假客服",
+                                             "是你们发的",   "是你们打的",     "是你们的人", "是不是你们的",
+                                             "是你们客服吗", "是你们的客服吗", "是你们官方", "是不是官方"};
+  static constexpr std::string_view kEn[] = {
+      "claiming to be",      "claimed to be",      "claims to be",          "pretending to be", "pretended to be",
+      "said they were from", "says they are from", "saying they were from", "said he was from", "said she was from",
+      "really from you",     "really you",         "is this legit",         "was that legit"};
+  return FindAny(t, kZh) != nullptr || FindAny(t, kEn) != nullptr;
+}
+
+// An abuse word that is no abuse where it stands: 妈的 in 我妈的卡 / 老妈的,
+// and the fraud words of a report of an impostor.
+bool BenignAbuse(const std::string& t, size_t at, std::string_view w, bool impostor) {
+  if (w == "妈的" && at >= 3) {
+    const std::string_view before(t.data() + at - 3, 3);
+    for (std::string_view kin : {"我", "她", "咱", "俺", "老", "姨", "姑", "舅", "婆", "娘"})
+      if (before == kin) return true;
+  }
+  if (impostor) {
+    // ... unless said of the shop itself ("你们这帮骗子").
+    const std::string_view before(t.data() + (at >= 12 ? at - 12 : 0), at >= 12 ? 12 : at);
+    if (before.find("你们") != std::string_view::npos || before.find("你家") != std::string_view::npos) return false;
+    for (std::string_view fraud : {"骗子", "骗人", "诈骗", "骗钱", "赔钱", "报警"})
+      if (w == fraud) return true;
+  }
+  return false;
+}
+
+const std::string_view* FindAbuse(const std::string& t) {
+  const bool impostor = ReportsImpostor(t);
+  for (const auto& w : kAbuse)
+    for (size_t at = t.find(w); at != std::string::npos; at = t.find(w, at + 1))
+      if (!BenignAbuse(t, at, w, impostor)) return &w;
+  return nullptr;
+}
+
 bool HumanByPatternEnglish(const std::string& t) {
   static constexpr std::string_view kStaff[] = {
-      "person", "persons", "human", "humans", "rep", "reps", "representative", "representatives", "agent",
-      "agents", "operator", "operators", "staff", "staffer", "employee", "employees", "associate", "supervisor",
-      "supervisors", "manager", "managers", "boss", "advisor", "adviser", "specialist"};
+      "person",    "persons",    "human",       "humans",    "rep",      "reps",    "representative", "representatives",
+      "agent",     "agents",     "operator",    "operators", "staff",    "staffer", "employee",       "employees",
+      "associate", "supervisor", "supervisors", "manager",   "managers", "boss",    "advisor",        "adviser",
+      "specialist"};
   static constexpr std::string_view kAnyone[] = {"someone", "somebody", "anyone", "anybody"};
-  static constexpr std::string_view kReach[] = {"talk", "speak", "chat", "connect", "transfer", "reach",
-                                                "contact", "get",  "want", "need",    "put",     "see"};
+  static constexpr std::string_view kReach[] = {"talk",    "speak", "chat", "connect", "transfer", "reach",
+                                                "contact", "get",   "want", "need",    "put",      "see"};
   static constexpr std::string_view kSpeak[] = {"talk", "speak", "chat", "connect", "transfer", "reach"};
   static constexpr std::string_view kReal[] = {"real", "actual", "live", "proper", "flesh"};
-  static constexpr std::string_view kOtherTrades[] = {"delivery", "repair", "installation", "install", "courier",
-                                                      "mail", "sales", "salesperson", "shipping", "travel"};
+  static constexpr std::string_view kOtherTrades[] = {"delivery", "repair", "installation", "install",  "courier",
+                                                      "mail",     "sales",  "salesperson",  "shipping", "travel"};
   std::vector<std::string_view> words;
   for (size_t i = 0; i < t.size();) {
     if (!std::isalpha(static_cast<unsigned char>(t[i]))) {
@@ -308,15 +453,18 @@ std::string FoldForHumanNeed(std::string_view text) {
 HumanNeed DetectHumanNeed(std::string_view raw) {
   HumanNeed n;
   const std::string t = FoldForHumanNeed(raw);
-  if (auto* w = FindAny(t, kAbuse)) {
+  if (auto* w = FindAbuse(t)) {
     n.abusive = true;
     n.cue = std::string(*w);
   } else if (auto* e = FindAny(t, kAngryEmoji)) {
     n.abusive = true;
     n.cue = std::string(*e);
   } else {
+    const bool impostor = ReportsImpostor(t);
     for (auto w : kAbuseEnglish)
-      if (EnglishWordInflected(t, w)) {
+      if (EnglishWordInflected(t, w) &&
+          !(impostor && (w == "scam" || w == "fraud" || w == "police" || w == "con artist" || w == "steal" ||
+                         w == "cheat" || w == "liar" || w == "lying"))) {
         n.abusive = true;
         n.cue = std::string(w);
         break;
@@ -349,7 +497,7 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
         break;
       }
   }
-  if (FindAny(t, kAboutService) == nullptr) {
+  if (FindAny(t, kAboutService) == nullptr && !AboutServiceHours(t)) {
     if (HumanByPattern(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = "person";

@@ -9,8 +9,8 @@ namespace {
 // strings is in tests/understanding (the benchmark stays unseen).
 TEST(HumanNeed, EveryWayOfAskingForAPerson) {
   for (const char* t : {"我要找真人", "叫你们经理来", "转个人工呗", "human agent please", "人工！", "人呢？？",
-                        "人工客服", "轉人工", "ＡＧＥＮＴ", "I want a real person", "can I speak to someone",
-                        "人 工", "不要机器人回答", "找你们领导", "Representative."}) {
+                        "人工客服", "轉人工", "ＡＧＥＮＴ", "I want a real person", "can I speak to someone", "人 工",
+                        "不要机器人回答", "找你们领导", "Representative."}) {
     auto n = DetectHumanNeed(t);
     EXPECT_TRUE(n.asks_for_human) << t;
     EXPECT_FALSE(n.cue.empty()) << t;
@@ -40,14 +40,34 @@ TEST(HumanNeed, NotARequestOrNotAngry) {
   EXPECT_FALSE(DetectHumanNeed("agents fee?").asks_for_human);
 }
 
-TEST(HumanNeed, OtherWaysOfAskingForAPerson) {
-  for (const char* t : {"不想跟机器聊 要人", "换人！", "能让小二来一下吗", "叫你们客服小姐姐出来", "给我打个电话吧 打字太累",
-                        "客服！客服！在不在", "来人啊", "put me through to your staff", "can someone who can actually help reply",
-                        "please call me back"})
-    EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
-  for (const char* t : {"我要complain", "你们客服都是死人吗", "等着吃官司吧", "我找律师", "这都什么玩意儿", "一问三不知"})
+TEST(HumanNeed, HoursOfTheServiceAndImpostorsAreQuestions) {
+  // When someone is on duty: a question about the service, not a request now.
+  for (const char* t :
+       {"人工客服周六上不上班", "凌晨两点还有客服在线吗", "国庆放假客服休息吗", "每天几点以后就没人工了"})
+    EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
+  EXPECT_TRUE(DetectHumanNeed("现在有人工吗 我要转人工").asks_for_human);
+  // A report of someone posing as the shop: the fraud words are the caller's.
+  for (const char* t :
+       {"有个自称你们客服的打电话说要赔钱给我 让我下载软件", "短信说我中奖了 是你们发的吗 不会是诈骗吧",
+        "a guy phoned pretending to be your support, said it's a refund, is this a scam", "我妈的手机收到退款短信"}) {
+    EXPECT_FALSE(DetectHumanNeed(t).abusive) << t;
+    EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
+  }
+  // Still abuse: at the shop itself, or 他妈的.
+  for (const char* t : {"你们就是诈骗", "他妈的 退钱", "妈的 又没到", "你们这帮骗子 冒充什么正规店"})
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
-  for (const char* t : {"you're not answering my question", "你听不懂我说的吗"}) EXPECT_TRUE(DetectHumanNeed(t).stuck) << t;
+}
+
+TEST(HumanNeed, OtherWaysOfAskingForAPerson) {
+  for (const char* t : {"不想跟机器聊 要人", "换人！", "能让小二来一下吗", "叫你们客服小姐姐出来",
+                        "给我打个电话吧 打字太累", "客服！客服！在不在", "来人啊", "put me through to your staff",
+                        "can someone who can actually help reply", "please call me back"})
+    EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
+  for (const char* t :
+       {"我要complain", "你们客服都是死人吗", "等着吃官司吧", "我找律师", "这都什么玩意儿", "一问三不知"})
+    EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
+  for (const char* t : {"you're not answering my question", "你听不懂我说的吗"})
+    EXPECT_TRUE(DetectHumanNeed(t).stuck) << t;
   // Not requests: paying by someone else, the delivery person, hiring.
   for (const char* t : {"可以找人代付吗", "送货的人什么时候来", "你们还要人吗", "我想找人帮我收货", "客服电话多少"})
     EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
@@ -71,8 +91,8 @@ TEST(HumanNeed, EnglishAngerWithInflectionsAndShouting) {
 }
 
 TEST(HumanNeed, MoreWaysOfAskingAndOfBeingUpset) {
-  for (const char* t : {"能不能帮我转接一下", "你是AI吧 我想找个能说话的人", "一直是机器人在回", "在吗 在吗", "get me your boss",
-                        "can I speak with support", "is anybody there?", "I'd like to escalate"})
+  for (const char* t : {"能不能帮我转接一下", "你是AI吧 我想找个能说话的人", "一直是机器人在回", "在吗 在吗",
+                        "get me your boss", "can I speak with support", "is anybody there?", "I'd like to escalate"})
     EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
   for (const char* t : {"真的很生气", "你们太坑了", "无语了", "我很不满意", "退钱马上", "I'm really upset",
                         "such a bad experience", "i am disappointed"})
@@ -101,14 +121,14 @@ TEST(HumanNeed, EnglishVerbBeforeStaffWord) {
 }
 
 TEST(HumanNeed, ContemptAndGoingPublic) {
-  for (const char* t : {"你们这客服就是摆设吧", "人工智障", "再不处理我就发微博", "this bot is pointless",
-                        "what a joke of a shop"})
+  for (const char* t :
+       {"你们这客服就是摆设吧", "人工智障", "再不处理我就发微博", "this bot is pointless", "what a joke of a shop"})
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
 }
 
 TEST(HumanNeed, SpecialistsCannedRepliesAndSarcasm) {
-  for (const char* t : {"这个问题你解决不了的 请安排专员跟进一下", "别再给我发这些模板话了 找个能做主的来", "mmp 又是自动回复",
-                        "等了一个礼拜了 天天说在处理 处理个毛线", "stop sending me canned answers",
+  for (const char* t : {"这个问题你解决不了的 请安排专员跟进一下", "别再给我发这些模板话了 找个能做主的来",
+                        "mmp 又是自动回复", "等了一个礼拜了 天天说在处理 处理个毛线", "stop sending me canned answers",
                         "wow, great help, thanks for nothing", "你们这service太差了 I'm reporting you"}) {
     const auto n = DetectHumanNeed(t);
     EXPECT_TRUE(n.asks_for_human || n.abusive || n.stuck) << t;
