@@ -359,6 +359,12 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
   // — dictionary words of two or more characters that are no function word
   // (那个 and 昨天 are no topic; nor is a character pair across two words,
   // 们仓 in 你们仓库), or Latin words —, among all its terms when it has none.
+  // A Han word counts only as the dictionary cuts the query: 开机设置 has 开机
+  // and 设置, not 机设, though a rare dictionary entry spells that too.
+  const std::vector<std::string> cut = seg_.Words(query);
+  auto as_cut = [&](const std::string& w) {
+    return cut.empty() || std::find(cut.begin(), cut.end(), w) != cut.end();
+  };
   size_t key_term = 0;
   {
     bool content = false;
@@ -366,7 +372,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
       const std::string& w = q[i].text;
       const bool latin = !w.empty() && static_cast<unsigned char>(w[0]) < 0x80;
       const bool c = latin ? w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0]))
-                           : w.size() >= 6 && seg_.IsWord(w) && !seg_.IsFunctionWord(w);
+                           : w.size() >= 6 && seg_.IsWord(w) && !seg_.IsFunctionWord(w) && as_cut(w);
       if ((c && !content) || (c == content && user_idf[i] > user_idf[key_term])) key_term = i;
       content |= c;
     }
@@ -399,7 +405,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
       const std::string& w = q[key].text;
       const bool latin = static_cast<unsigned char>(w[0]) < 0x80;
       key_unknown = latin ? w.size() >= 3 && std::all_of(w.begin(), w.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })
-                          : w.size() >= 6 && seg_.IsWord(w);
+                          : w.size() >= 6 && seg_.IsWord(w) && as_cut(w);
     }
     // A follow-up: an entry must contain some of the follow-up's own words; the
     // share of the context it contains scales the confidence (0.6 .. 1).

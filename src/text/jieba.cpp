@@ -284,6 +284,14 @@ bool IsParticle(std::string_view ch) {
 
 }  // namespace
 
+std::vector<std::string> JiebaSegmenter::Words(std::string_view text) const {
+  std::vector<std::string> out;
+  ForEachRun(Normalize(text), [&](RunKind kind, std::string_view run) {
+    if (kind == RunKind::kHan) CutHanInto(run, out, /*search=*/false);
+  });
+  return out;
+}
+
 std::vector<std::string> JiebaSegmenter::Tokenize(std::string_view text) const {
   std::vector<std::string> out;
   std::string norm = Normalize(text);

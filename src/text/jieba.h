@@ -46,6 +46,7 @@ class JiebaSegmenter final : public Segmenter {
   std::vector<std::string> Tokenize(std::string_view text) const override;
   bool IsWord(std::string_view word) const override { return Find(word) > 0; }
   bool IsFunctionWord(std::string_view word) const override;
+  std::vector<std::string> Words(std::string_view text) const override;
   std::string_view Name() const override {
     if (options_.char_bigrams) return "hybrid";
     return options_.search_mode ? "jieba" : "jieba-plain";

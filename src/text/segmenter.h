@@ -34,6 +34,10 @@ class Segmenter {
   // f, q, s, l and their kin): 那个, 三条, 突然, 可是, 是不是.
   // Such a word says nothing about what a question is about.
   virtual bool IsFunctionWord(std::string_view word) const { return false; }
+  // The Han words of `text` as the dictionary cuts it (jieba's exact mode,
+  // normalised): 开机 and 设置 in 开机设置, never the pair across them (机设),
+  // which a hybrid Tokenize emits too. Empty without a dictionary.
+  virtual std::vector<std::string> Words(std::string_view text) const { return {}; }
 };
 
 // config.segmenter: "hybrid" (jieba search mode plus every Han character unigram and

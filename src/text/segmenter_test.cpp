@@ -127,6 +127,19 @@ TEST(Jieba, RealDictionary) {
             (Tokens{"中华", "华人", "人民", "共和", "共和国", "中华人民共和国"}));
 }
 
+// Words: the dictionary's cut, never a pair across two words that a rare
+// entry happens to spell (机设 in 开机设置), while the hybrid kind emits it.
+TEST(Jieba, WordsAreTheCutNotEveryPair) {
+  JiebaOptions hybrid;
+  hybrid.char_bigrams = hybrid.char_unigrams = true;
+  auto seg = JiebaSegmenter::FromText("开机 104 n\n设置 4230 vn\n机设 3 vn\n手机 500 n\n", hybrid);
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ((*seg)->Words("手机开机设置, ok"), (Tokens{"手机", "开机", "设置"}));
+  const Tokens all = (*seg)->Tokenize("开机设置");
+  EXPECT_NE(std::find(all.begin(), all.end(), "机设"), all.end());
+  EXPECT_TRUE((*seg)->IsWord("机设"));
+}
+
 TEST(Jieba, ConcurrentTokenize) {
   auto seg = JiebaSegmenter::FromText("订单 50 n\n到 80 v\n");
   ASSERT_TRUE(seg.ok());
