@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "knowledge/places.h"
 #include "text/english.h"
 
 namespace kefu::knowledge {
@@ -275,6 +276,19 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
         }
       }
     }
+  }
+
+  // A place the entries name by its region: the region's words stand for it
+  // (喀什 → 新疆, "lhasa" → tibet, 新加坡 → 海外; knowledge/places.h).
+  for (const PlaceMention& m : FindPlaces(text::Normalize(query))) {
+    std::vector<uint32_t> covers;
+    for (const std::string& t : text::EnglishSearchTerms(seg_.Tokenize(m.place))) {
+      auto it = pos.find(t);
+      if (it != pos.end() && it->second < n_user) covers.push_back(it->second);
+    }
+    for (const std::string* region : {&m.region_zh, &m.region_en})
+      for (const std::string& t : text::EnglishSearchTerms(seg_.Tokenize(*region)))
+        add(t, opts_.synonym_weight, covers);
   }
 
   // The follow-up's context: its words rank, at context_weight, and cover nothing.
