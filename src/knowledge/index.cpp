@@ -7,9 +7,33 @@
 #include <optional>
 
 #include "knowledge/places.h"
+#include "knowledge/thesaurus.h"
 #include "text/english.h"
 
 namespace kefu::knowledge {
+
+namespace {
+
+// A synonym term in a normalised query: Chinese anywhere; a Latin term as
+// whole words, with a regular inflection ("expired", "cracks"), so "take
+// back" is not found in "mistake" nor "cod" in "code".
+bool MentionsTerm(std::string_view text, std::string_view term) {
+  if (term.empty()) return false;
+  if (static_cast<unsigned char>(term[0]) >= 0x80) return text.find(term) != std::string_view::npos;
+  auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  for (size_t at = text.find(term); at != std::string_view::npos; at = text.find(term, at + 1)) {
+    if (at > 0 && letter(text[at - 1])) continue;
+    size_t end = at + term.size();
+    size_t run = end;
+    while (run < text.size() && letter(text[run])) ++run;
+    const std::string_view rest = text.substr(end, run - end);
+    if (rest.empty() || rest == "s" || rest == "es" || rest == "d" || rest == "ed" || rest == "ing" || rest == "ly")
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::shared_ptr<const AnalyzedEntry> Analyze(KbEntry entry, const text::Segmenter& seg, const RankingOptions& opts) {
   auto a = std::make_shared<AnalyzedEntry>();
@@ -51,9 +75,13 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
     t.idf = static_cast<float>(std::log(1 + (n - df + 0.5) / (df + 0.5)));
   }
   unknown_idf_ = static_cast<float>(std::log(1 + (n + 0.5) / 0.5));
-  for (uint32_t g = 0; g < synonyms_.size(); ++g) {
+  // The tenant's groups, then the built-in English thesaurus.
+  std::vector<const std::vector<std::string>*> groups;
+  for (const auto& g : synonyms_) groups.push_back(&g);
+  for (const auto& g : EnglishThesaurus()) groups.push_back(&g);
+  for (const auto* group : groups) {
     std::vector<SynonymMember> members;
-    for (const std::string& term : synonyms_[g]) {
+    for (const std::string& term : *group) {
       SynonymMember m{text::Normalize(term), text::EnglishSearchTerms(seg_.Tokenize(term))};
       if (m.tokens.empty()) continue;
       members.push_back(std::move(m));
@@ -264,7 +292,7 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
     const std::string norm = text::Normalize(query);
     for (const auto& group : syn_groups_) {
       for (size_t m = 0; m < group.size(); ++m) {
-        if (norm.find(group[m].normalized) == std::string::npos) continue;
+        if (!MentionsTerm(norm, group[m].normalized)) continue;
         std::vector<uint32_t> covers;
         for (const std::string& t : group[m].tokens) {
           auto it = pos.find(t);

@@ -216,6 +216,38 @@ TEST_P(KnowledgeBaseTest, SynonymsExpandTheQuery) {
   EXPECT_EQ(kb_->Synonyms("t1").size(), 1u);
 }
 
+// The built-in English thesaurus and the places table (knowledge/thesaurus.h,
+// places.h): the customer's words find the entry written in the shop's.
+TEST_P(KnowledgeBaseTest, CustomersWordsFindTheShopsEntry) {
+  KbEntry fee;
+  fee.id = "kb-member-fee.en";
+  fee.title = "Is there an annual fee for membership?";
+  fee.body = "Membership is free; there is no annual fee.";
+  fee.lang = "en";
+  KbEntry remote;
+  remote.id = "kb-remote.en";
+  remote.title = "Do you deliver to Xinjiang and Tibet?";
+  remote.body = "Yes, remote areas take 5-7 days.";
+  remote.lang = "en";
+  KbEntry back;
+  back.id = "kb-return.en";
+  back.title = "How do I send back an item?";
+  back.body = "Request a return in the order page.";
+  back.lang = "en";
+  for (const auto& e : {fee, remote, back}) ASSERT_TRUE(kb_->Upsert("t1", e).ok());
+  auto yearly = kb_->Search("t1", "is there a yearly charge for vip", 1, "en");
+  ASSERT_FALSE(yearly.empty());
+  EXPECT_EQ(yearly[0].id, "kb-member-fee.en");
+  auto lhasa = kb_->Search("t1", "can you deliver to lhasa", 1, "en");
+  ASSERT_FALSE(lhasa.empty());
+  EXPECT_EQ(lhasa[0].id, "kb-remote.en");
+  EXPECT_GT(lhasa[0].confidence, kb_->Search("t1", "can you deliver to gotham", 1, "en").at(0).confidence);
+  // Whole words only: "mistake" holds no "take back".
+  const double returned = kb_->Search("t1", "can i take back an item", 1, "en").at(0).confidence;
+  const double mistaken = kb_->Search("t1", "can i mistake back an item", 1, "en").at(0).confidence;
+  EXPECT_GT(returned, mistaken);
+}
+
 TEST_P(KnowledgeBaseTest, IncrementalUpdatesAreVisibleAndPersisted) {
   ImportDemo();
   KbEntry e;

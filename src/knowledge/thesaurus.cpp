@@ -1,0 +1,58 @@
+#include "knowledge/thesaurus.h"
+
+namespace kefu::knowledge {
+
+const std::vector<std::vector<std::string>>& EnglishThesaurus() {
+  // Shopping and after-sale vocabulary only: each group is words a customer
+  // may use for what an entry names. No word that is common in other senses
+  // ("take", "run", "fit" alone).
+  static const std::vector<std::vector<std::string>> groups = {
+      {"annual", "yearly", "per year", "a year", "every year"},
+      {"fee", "charge", "surcharge"},
+      {"expire", "expiry", "expiration", "run out", "runs out", "lapse", "valid until", "use by"},
+      {"accept", "work with"},
+      {"payment method", "pay with", "pay by", "apple pay", "google pay", "paypal", "alipay", "wechat pay",
+       "union pay", "unionpay", "visa", "mastercard", "debit card"},
+      {"refund", "money back", "reimburse", "reimbursement", "get my money", "paid back"},
+      {"return", "send back", "send it back", "ship back", "post back", "take back", "bring back"},
+      {"exchange", "swap", "replacement", "replace"},
+      {"arrive", "get here", "turn up", "show up"},
+      {"damaged", "broken", "cracked", "shattered", "smashed", "dented", "crushed", "defective", "faulty",
+       "stopped working", "not working", "doesn't work", "dead on arrival"},
+      {"missing", "wasn't in", "wasnt in", "not in the box", "didn't come with", "left out", "only got half",
+       "only got part"},
+      {"separately", "separate parcel", "separate package", "more than one parcel", "another parcel",
+       "second parcel"},
+      {"change address", "change the address", "different address", "redirect", "send somewhere else",
+       "wrong address"},
+      {"invoice", "receipt", "fapiao", "tax receipt", "vat receipt", "billing document"},
+      {"coupon", "voucher", "promo code", "discount code"},
+      {"points", "reward points", "loyalty points", "credits"},
+      {"membership", "member", "vip", "tier", "loyalty"},
+      {"hours", "opening hours", "working hours", "clock off", "finish work", "knock off", "open until",
+       "closing time"},
+      {"phone number", "hotline", "call you", "ring you", "telephone"},
+      {"size", "too small", "too big", "too tight", "too loose", "too short", "too long", "sizing"},
+      {"warranty", "guarantee", "guaranteed"},
+      {"install", "installation", "set up", "mount", "mounting", "fitting"},
+      {"instalment", "installment", "pay monthly", "monthly payments", "pay later", "financing", "huabei",
+       "interest free", "spread the cost"},
+      {"cash on delivery", "pay on delivery", "cod"},
+      {"freight collect", "receiver pays", "unpaid", "postage due", "pay on arrival"},
+      {"counterfeit", "fake", "knockoff", "knock off", "genuine", "authentic"},
+      {"overseas", "abroad", "international", "outside china", "another country"},
+      {"reception", "front desk", "concierge", "doorman", "security guard", "mailroom", "parcel locker", "locker"},
+      {"delivered", "signed for", "marked as delivered", "says delivered", "shows delivered"},
+      {"out of stock", "sold out", "unavailable", "no stock"},
+      {"restock", "back in stock", "in stock again"},
+      {"free gift", "freebie", "sample"},
+      {"cancel", "call off"},
+      {"password", "log in", "login", "sign in", "locked out"},
+      {"price drop", "cheaper now", "price went down", "price protection", "price match"},
+      {"slow", "taking forever", "taking ages", "so long"},
+      {"courier", "delivery guy", "delivery man", "driver", "postman"},
+  };
+  return groups;
+}
+
+}  // namespace kefu::knowledge
