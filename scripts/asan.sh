@@ -3,11 +3,12 @@
 # reaches: the HTTP/WebSocket server and its request parser (kefu_http_test),
 # the API's edge helpers, the modules a turn runs through (text, nlu,
 # knowledge, dialogue, storage on SQLite and on a throwaway PostgreSQL from
-# scripts/pg_temp.sh), and the conversation scenarios plus random text through
-# the conversation service (kefu_scenario_test); KEFU_ASAN_SERVER=1 adds the
-# whole-server tests in tests/ (real HTTP turns, random text over HTTP, the
-# security and hardening regressions, the LLM path against the fake server,
-# PostgreSQL). Builds them into ${KEFU_ASAN_BUILD_DIR:-build-asan} with
+# scripts/pg_temp.sh, the bus that carries customers' messages between nodes
+# on a throwaway Redis from scripts/redis_temp.sh), and the conversation
+# scenarios plus random text through the conversation service
+# (kefu_scenario_test); KEFU_ASAN_SERVER=1 adds the whole-server tests in
+# tests/ (real HTTP turns, random text over HTTP, the security and hardening
+# regressions, the LLM path against the fake server, PostgreSQL, two nodes). Builds them into ${KEFU_ASAN_BUILD_DIR:-build-asan} with
 # -fsanitize=address,undefined, _GLIBCXX_ASSERTIONS (an index past a
 # container's size but inside its capacity, which ASan cannot see) and leak
 # checks, and fails on the first report. Called by scripts/test.sh
@@ -24,10 +25,10 @@ cd "$(dirname "$0")/.."
 DIR=${KEFU_ASAN_BUILD_DIR:-build-asan}
 JOBS=${KEFU_JOBS:-$(nproc)}
 # Slowest first (they run in parallel below).
-units=(kefu_knowledge_test kefu_scenario_test kefu_http_test kefu_nlu_test kefu_storage_test kefu_text_test
-       kefu_dialogue_test kefu_api_test)
-servers=(kefu_llm_server_test kefu_hardening_test kefu_server_test kefu_postgres_server_test kefu_integration_test
-         kefu_security_test)
+units=(kefu_knowledge_test kefu_scenario_test kefu_http_test kefu_nlu_test kefu_storage_test kefu_bus_test
+       kefu_text_test kefu_dialogue_test kefu_api_test)
+servers=(kefu_llm_server_test kefu_hardening_test kefu_server_test kefu_postgres_server_test kefu_cluster_test
+         kefu_integration_test kefu_security_test)
 targets=("${units[@]}")
 [[ "${KEFU_ASAN_SERVER:-0}" != 0 ]] && targets=("${servers[@]}" "${units[@]}")
 # -Og: the sanitizers check every access it keeps, and it compiles in about
@@ -39,11 +40,17 @@ cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAG
   -DKEFU_BUILD_BENCH=OFF >/dev/null
 cmake --build "$DIR" -j "$JOBS" --target "${targets[@]}"
 export KEFU_SOURCE_DIR="$PWD"
-# The PostgreSQL engine and the whole server on it: a throwaway server for this run.
+# The PostgreSQL engine and the whole server on it, and the bus on Redis:
+# throwaway servers for this run.
 pg=$(mktemp -d)
-trap 'bash scripts/pg_temp.sh stop "$pg" >/dev/null 2>&1 || true; rm -rf "$pg"' EXIT
+redis=$(mktemp -d)
+logs=$(mktemp -d)
+trap 'bash scripts/pg_temp.sh stop "$pg" >/dev/null 2>&1 || true; bash scripts/redis_temp.sh stop "$redis" \
+      >/dev/null 2>&1 || true; rm -rf "$pg" "$redis" "$logs"' EXIT
 bash scripts/pg_temp.sh start "$pg" >/dev/null
 [[ -s "$pg/url" ]] && export KEFU_TEST_PG_URL="$(cat "$pg/url")"
+bash scripts/redis_temp.sh start "$redis" >/dev/null
+[[ -s "$redis/url" ]] && export KEFU_TEST_REDIS_URL="$(cat "$redis/url")"
 # The first report fails the run (exit code 66: ASan, 67: UBSan, told apart
 # from a test failure); leaks are reported at exit (none needs suppressing);
 # handle_abort: a failed _GLIBCXX_ASSERTIONS check is reported with its stack.
@@ -52,8 +59,6 @@ export UBSAN_OPTIONS="halt_on_error=1:exitcode=67:print_stacktrace=1"
 # Single-threaded evaluations over whole data sets: minutes under the
 # sanitizers and nothing a remote client reaches.
 skip='FaqEval.DemoKbParaphrases:QuestionMatcherTest.TrainsOnAfqmcWhenPresent'
-logs=$(mktemp -d)
-trap 'bash scripts/pg_temp.sh stop "$pg" >/dev/null 2>&1 || true; rm -rf "$pg" "$logs"' EXIT
 run_one() {
   local t=$1 module=${1#kefu_} bin=$DIR/tests/$1
   module=${module%_test}
