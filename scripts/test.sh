@@ -3,7 +3,8 @@
 # against real SQLite and real HTTP/WebSocket on port 0, the LLM path against a
 # fake OpenAI-compatible server, conversation scenarios) via ctest, then the
 # Playwright end-to-end tests of the web apps in Debian's chromium, then the
-# concurrent modules' unit tests under ThreadSanitizer (scripts/tsan.sh).
+# concurrent modules' unit tests under ThreadSanitizer (scripts/tsan.sh), then
+# the code a remote client reaches under AddressSanitizer + UBSan (scripts/asan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -21,4 +22,9 @@ bash web/e2e/run.sh
 if [[ "${KEFU_TSAN:-1}" != 0 ]]; then
   echo "== ThreadSanitizer (storage, bus, knowledge, dialogue)"
   bash scripts/tsan.sh
+fi
+
+if [[ "${KEFU_ASAN:-1}" != 0 ]]; then
+  echo "== AddressSanitizer + UBSan (http, api, text, nlu, knowledge, dialogue, storage, scenarios)"
+  bash scripts/asan.sh
 fi

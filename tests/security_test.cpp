@@ -189,24 +189,25 @@ TEST_F(DeepJsonTest, RandomTextIsAnsweredOrRefusedNeverAFailure) {
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   int answered = 0, refused = 0;
   for (int conversation = 0; conversation < 6; ++conversation) {
-    auto c = Fetch(port_, "POST", "/v1/conversations",
-                   json{{"customer_id", "C000" + std::to_string(conversation % 5 + 1)}, {"channel", "web"}}.dump(), kWidget);
+    auto c =
+        Fetch(port_, "POST", "/v1/conversations",
+              json{{"customer_id", "C000" + std::to_string(conversation % 5 + 1)}, {"channel", "web"}}.dump(), kWidget);
     ASSERT_TRUE(c.ok());
     ASSERT_EQ(c->status, 201) << c->body;
     const std::string id = json::parse(c->body)["id"];
     for (int turn = 0; turn < 60; ++turn) {
       const std::string text = testing::RandomHardText(rng, turn % 10 == 9 ? 400 : 12);
-      std::string body = json{{"client_msg_id", "r" + std::to_string(conversation) + "-" + std::to_string(turn)},
-                              {"text", text}}
-                             .dump();
+      std::string body = json{
+          {"client_msg_id", "r" + std::to_string(conversation) + "-" + std::to_string(turn)},
+          {"text", text}}.dump();
       if (turn % 13 == 12) {  // a stray byte that is not UTF-8
         const auto at = body.find("\"text\":\"") + 8;
         body.insert(at + pick(std::max<size_t>(1, body.size() - at - 2)), 1, static_cast<char>(0x80 + pick(0x80)));
       }
       auto r = Fetch(port_, "POST", "/v1/conversations/" + id + "/messages", body, kWidget);
       ASSERT_TRUE(r.ok()) << "server gone after " << body.substr(0, 300);
-      ASSERT_TRUE(r->status == 200 || r->status == 400) << r->status << " for " << body.substr(0, 300) << " -> "
-                                                         << r->body.substr(0, 300);
+      ASSERT_TRUE(r->status == 200 || r->status == 400)
+          << r->status << " for " << body.substr(0, 300) << " -> " << r->body.substr(0, 300);
       ++(r->status == 200 ? answered : refused);
     }
   }

@@ -23,6 +23,7 @@ inline unsigned TestSeed(unsigned fixed) {
 // One message of 1..max_pieces pieces (valid UTF-8; may hold NUL and control
 // characters, which the API edge drops).
 inline std::string RandomHardText(std::mt19937& rng, size_t max_pieces) {
+  // clang-format off
   static const std::vector<std::string> kPieces = {
       "我的订单", "到哪了", "那它什么时候到？", "SO2026", "SO20260101001", "SO9999999999999999999", "退款", "退宽",
       "快第", "發票", "换货呢", "冰箱呢", "洗衣机", "还没发货的那单", "第2个", "第一个", "找真人", "人呢？？",
@@ -33,6 +34,7 @@ inline std::string RandomHardText(std::mt19937& rng, size_t max_pieces) {
       "的", "吗", "想问一下", "请问", "%s", "%n", "{", "}", "[", "\"", "\\", "'", "--", "/*", "<script>",
       "𠮷", "𪚥", "\U0001F600", "ﾊﾝｶｸ", "한국어", "العربية", "ไทย", std::string(1, '\0'), "\u0001", "\u007f",
       "\u00ad", "\U0010FFFF", "\uFFFD", "Ω", "ß", "İ", "ǅ", "ﬁ"};
+  // clang-format on
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   std::string text;
   const size_t pieces = 1 + pick(max_pieces);
