@@ -243,6 +243,46 @@ constexpr std::array<std::string_view, 18> kGoodbye = {"再见", "拜拜", "没�
                                                        "晚安", "知道了", "明白了", "行吧", "收到", "好的", "嗯嗯",
                                                        "okay", "got it", "👍", "🙏"};
 
+// Nothing but pleasantries, however many ("好的 谢谢亲 辛苦啦🌹", "嗯嗯 知道了 谢啦",
+// "👌👌"): what is left after the courtesy words, a friendly emoji, spaces and
+// punctuation is nothing. 1 = with thanks, 2 = an acknowledgement only, 0 = no.
+int OnlyCourtesy(const std::string& t) {
+  static constexpr std::string_view kThankWords[] = {"谢谢", "感谢", "多谢", "谢啦", "谢了", "辛苦了", "辛苦啦", "辛苦",
+                                                     "thanks", "thank you", "thx", "ty"};
+  static constexpr std::string_view kAckWords[] = {
+      "好的", "好滴", "好嘞", "好吧", "嗯嗯", "嗯", "知道了", "明白了", "明白", "了解了", "了解", "收到了", "收到",
+      "行吧", "行", "可以了", "没事了", "没问题", "ok", "okay", "got it", "cool", "great", "亲爱的", "亲", "哈哈",
+      "啦", "哈", "呀", "哦", "噢", "啊", "您", "你", "了", "的"};
+  static constexpr char32_t kFriendly[] = {U'👌', U'👍', U'🙏', U'😊', U'🌹', U'❤', U'🤝', U'✅', U'💐', U'😁',
+                                           U'😄', U'🥰', U'☺', U'🙂', U'😀', U'💕', U'🌸', U'✌', U'🤗', U'\uFE0F'};
+  std::string rest = t;
+  bool thanks = false;
+  auto strip = [&](std::string_view w) {
+    bool found = false;
+    for (size_t at = rest.find(w); at != std::string::npos; at = rest.find(w)) {
+      rest.replace(at, w.size(), " ");
+      found = true;
+    }
+    return found;
+  };
+  for (auto w : kThankWords) thanks |= strip(w);
+  bool ack = false;
+  for (auto w : kAckWords) ack |= strip(w);
+  bool friendly = false;
+  for (char32_t c : utf8::Decode(utf8::IsValid(rest) ? rest : utf8::Sanitize(rest))) {
+    if (std::find(std::begin(kFriendly), std::end(kFriendly), c) != std::end(kFriendly)) {
+      friendly = true;
+      continue;
+    }
+    const bool space_or_punct = c < 0x80 ? !std::isalnum(static_cast<int>(c))
+                                         : (c >= 0x3000 && c <= 0x303F) || (c >= 0xFF00 && c <= 0xFF0F) ||
+                                               c == U'～' || c == U'！' || c == U'？' || c == U'，' || c == U'…';
+    if (!space_or_punct) return 0;
+  }
+  if (thanks) return 1;
+  return ack || friendly ? 2 : 0;
+}
+
 std::optional<int> ReadChoice(const std::string& t) {
   std::string s(utf8::Trim(t));
   static const std::array<std::pair<std::string_view, int>, 10> kWords = {{{"第一个", 1},
@@ -411,10 +451,12 @@ TurnReading ReadTurn(std::string_view raw) {
                                                                "recommend", "looking for", "do you carry", "any good",
                                                                "哪款好"}) ||
                AsksAboutNamedGoods(raw, t);
-  } else if ((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) {
+  } else if (((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) ||
+             OnlyCourtesy(t) == 1) {
     r.action = Action::kThanks;
     r.strong = true;
-  } else if ((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t)) {
+  } else if (((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t)) ||
+             OnlyCourtesy(t) == 2) {
     r.action = Action::kGoodbye;
     r.strong = true;
   } else if ((len <= 6 && ContainsAny(t, kGreeting)) || (len <= 8 && ContainsAny(t, std::array<std::string_view, 4>{

@@ -27,6 +27,14 @@ TEST(IntentRules, HumanGreetingThanksChoice) {
   EXPECT_FALSE(ReadTurn("退货运费谁出").choice.has_value());
 }
 
+TEST(IntentRules, PleasantriesOfAnyLengthAreSmalltalk) {
+  for (const char* t : {"好的好的 谢谢亲亲 辛苦了🌹🌹", "嗯 了解了 多谢啦", "ok thank you so much!!"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kThanks) << t;
+  for (const char* t : {"👍👍👍", "好滴 收到", "🙏"}) EXPECT_EQ(ReadTurn(t).action, Action::kGoodbye) << t;
+  for (const char* t : {"好的 谢谢 那发票怎么开", "谢谢 退款多久到账", "😡😡"})
+    EXPECT_NE(ReadTurn(t).action, Action::kThanks) << t;
+}
+
 TEST(IntentRules, PolicyQuestionsAreNotOrderLookups) {
   EXPECT_EQ(ReadTurn("七天无理由退货怎么操作").action, Action::kNone);
   EXPECT_EQ(ReadTurn("可以开增值税专用发票吗").action, Action::kNone);
