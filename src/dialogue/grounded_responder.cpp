@@ -208,7 +208,10 @@ Correction ReadCorrection(const std::string& raw) {
   for (auto& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   for (std::string_view w : {"不是这", "不是那", "不对", "搞错", "弄错", "另一单", "另外一单", "另一个订单", "上一单",
                              "前一单", "换一单", "the other", "another order", "not this", "not that", "wrong order",
-                             "previous order", "other one"})
+                             "previous order", "other one",
+                             // "另外那单呢", "那另一台呢": the other of the orders under discussion.
+                             "另外那", "另外一台", "另外一件", "另外一个", "另一台", "另一件", "另一双", "另一个",
+                             "另一部", "另一笔"})
     if (t.find(w) != std::string::npos) c.is = true;
   for (std::string_view w : {"上一单", "前一单", "previous order"})
     if (t.find(w) != std::string::npos) c.previous = true;
@@ -854,11 +857,16 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       return st == "shipped" || st == "in_transit" || st == "out_for_delivery";
     };
     bool last_moving = false;
+    std::string last_status;
     if (correction.is && listed.ok()) {
       json kept = json::array();
       for (const auto& o : listed->value("orders", json::array()))
-        if (o.value("order_id", "") != last_order) kept.push_back(o);
-        else last_moving = moving_status(o.value("status", ""));
+        if (o.value("order_id", "") != last_order) {
+          kept.push_back(o);
+        } else {
+          last_status = o.value("status", "");
+          last_moving = moving_status(last_status);
+        }
       (*listed)["orders"] = std::move(kept);
       if (!correction.rest.empty()) mention_text = correction.rest;
     }
@@ -893,6 +901,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                 moving_status(o.value("status", "")) == last_moving)
               same.push_back(o.value("order_id", ""));
           if (same.size() == 1) live = same;
+        }
+        // Else the one other order in the same state ("牛仔裤的退款到哪一步了" … "另外那单呢": the other refund).
+        if (live.size() != 1 && !last_status.empty()) {
+          std::vector<std::string> same_status;
+          for (const auto& o : listed->value("orders", json::array()))
+            if (o.value("status", "") == last_status) same_status.push_back(o.value("order_id", ""));
+          if (same_status.size() == 1) live = same_status;
         }
         if (live.size() == 1) m.candidates = live;
         else if (correction.previous && !listed->value("orders", json::array()).empty())

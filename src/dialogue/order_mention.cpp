@@ -110,6 +110,16 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
            bool(std::isalpha(static_cast<unsigned char>(text_lower[j]))) == alpha)
       ++j;
     std::string w = text_lower.substr(i, j - i);
+    // An English colour: the spec's colour character ("the white ones" → 标准白).
+    static constexpr std::pair<std::string_view, std::string_view> kColours[] = {
+        {"white", "白"}, {"black", "黑"},  {"red", "红"},    {"blue", "蓝"},   {"navy", "蓝"},  {"grey", "灰"},
+        {"gray", "灰"},  {"pink", "粉"},   {"green", "绿"},  {"yellow", "黄"}, {"purple", "紫"}, {"brown", "棕"},
+        {"gold", "金"},  {"silver", "银"}, {"khaki", "卡其"}};
+    for (const auto& [en, zh] : kColours)
+      if (alpha && w == en) {
+        const size_t open = summary.find("（");
+        if (open != std::string::npos && summary.find(zh, open) != std::string::npos) ++score;
+      }
     if (alpha && w.size() >= 3 && w != "order" && w != "the" && w != "and" && w != "where" &&
         sum_lower.find(w) != std::string::npos)
       score += 2;

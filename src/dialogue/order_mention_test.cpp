@@ -40,6 +40,10 @@ TEST(OrderMention, ColoursBrandsAndOtherWordsForTheGoods) {
   EXPECT_EQ(FindOrderMention("跑鞋发了吗", orders).candidates.size(), 2u);  // no colour: both
   EXPECT_EQ(FindOrderMention("我的衬衣发没发", orders).candidates, std::vector<std::string>{"SO13"});
   EXPECT_EQ(FindOrderMention("Dyson order still not shipped?", orders).candidates, std::vector<std::string>{"SO14"});
+  // English colours read the spec too: "the white ones" are the 标准白 pair.
+  EXPECT_EQ(FindOrderMention("the white running shoes", orders).candidates, std::vector<std::string>{"SO12"});
+  EXPECT_EQ(FindOrderMention("sorry, I meant the black pair of shoes", orders).candidates,
+            std::vector<std::string>{"SO11"});
   EXPECT_TRUE(FindOrderMention("Santa hat shipped?", orders).candidates.size() != 1 ||
               FindOrderMention("Santa hat shipped?", orders).candidates.front() != "SO14");
 }
