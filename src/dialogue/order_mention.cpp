@@ -136,7 +136,7 @@ constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
     {"headphone", "耳机"}, {"earphone", "耳机"}, {"earbud", "耳机"}, {"laptop", "笔记本"}, {"notebook", "笔记本"},
     {"phone", "手机"}, {"washing machine", "洗衣机"}, {"washer", "洗衣机"}, {"fridge", "冰箱"},
     {"refrigerator", "冰箱"}, {"toothbrush", "牙刷"}, {"sunscreen", "防晒"}, {"sun cream", "防晒"},
-    {"vacuum", "吸尘器"}, {"robot vacuum", "扫地机"}, {"blender", "料理机"}, {"tablet", "平板"},
+    {"vacuum", "吸尘器"}, {"robot vacuum", "机器人"}, {"blender", "料理机"}, {"tablet", "平板"},
     {"down jacket", "羽绒服"}, {"jacket", "外套"}, {"fleece", "摇粒绒"}, {"shoe", "鞋"}, {"sneaker", "鞋"},
     {"camera", "相机"}, {"lipstick", "口红"}, {"face wash", "洗面奶"}, {"cleanser", "洗面奶"},
     {"face cream", "面霜"}, {"cream", "霜"}, {"serum", "精华"}, {"air conditioner", "空调"}, {"aircon", "空调"},
@@ -242,7 +242,7 @@ bool AsksAboutParcel(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "寄了", "单号", "物流", "快递到", "包裹",
                              "送到", "能到", "到了吗", "到了没", "没到", "派送", "where", "arriv", "shipped",
-                             "sent out", "on the way", "on its way",
+                             "sent out", "on the way", "on its way", "getting here", "出库", "代收", "取件码",
                              "tracking", "deliver", "package", "parcel", "dispatch"})
     if (t.find(w) != std::string::npos) return true;
   return false;
@@ -271,7 +271,10 @@ bool AsksAboutProgress(std::string_view raw) {
                              "没发", "动静", "在路上", "揽收", "出货", "退款中", "进度", "没人送", "没送", "一直没",
                              "顺丰", "中通", "圆通", "韵达", "申通", "京东物流", "哪家快递", "status", "update",
                              "still waiting", "taking so long", "gets here", "money back", "got my money",
-                             "get my money", "which courier", "what courier", "carrier"})
+                             "get my money", "which courier", "what courier", "carrier", "getting here", "出库",
+                             // Left with someone ("显示驿站代收"), a locker's pick-up code: where exactly.
+                             // (Not 驿站 or 快递柜 alone: "能放驿站吗" asks what the courier may do.)
+                             "代收", "取件码"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
@@ -406,6 +409,25 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
     m.by_product = true;
     for (auto& s : scored)
       if (s.score == best) pool.push_back(s);
+    // "the robot vacuum, when's it getting here?": when it moves or arrives is
+    // asked of an order under way; one delivered months ago with more of the
+    // words (a robot and a vacuum) is not meant while one of the goods is coming.
+    auto finished = [](const Scored& s) {
+      return s.status == "delivered" || s.status == "cancelled" || s.status == "refunded";
+    };
+    bool money = false;
+    for (std::string_view w : {"退", "钱", "refund", "return", "money", "发票", "invoice", "保修", "warranty"})
+      money |= lower.find(w) != std::string::npos;
+    if (!money && AsksAboutProgress(text) && std::all_of(pool.begin(), pool.end(), finished)) {
+      int live_best = 0;
+      for (const auto& s : scored)
+        if (!finished(s)) live_best = std::max(live_best, s.score);
+      if (live_best > 0) {
+        pool.clear();
+        for (auto& s : scored)
+          if (!finished(s) && s.score == live_best) pool.push_back(s);
+      }
+    }
   } else {
     pool = scored;
   }

@@ -48,6 +48,19 @@ TEST(OrderMention, ColoursBrandsAndOtherWordsForTheGoods) {
               FindOrderMention("Santa hat shipped?", orders).candidates.front() != "SO14");
 }
 
+// When it comes is asked of an order under way, not of one delivered months
+// ago that holds more of the words.
+TEST(OrderMention, ArrivalIsAskedOfAnOrderUnderWay) {
+  json orders = json::array({
+      {{"order_id", "SO21"}, {"status", "delivered"}, {"item_summary", "小米 米家扫拖机器人 2 Pro ×1、戴森 V12 无线吸尘器 ×1"}},
+      {{"order_id", "SO22"}, {"status", "in_transit"}, {"item_summary", "小米 米家扫拖机器人 2 Pro ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("the robot vacuum, when's it getting here?", orders).candidates,
+            std::vector<std::string>{"SO22"});
+  // A refund or warranty question may be about the delivered one.
+  EXPECT_EQ(FindOrderMention("扫拖机器人和吸尘器的发票", orders).candidates, std::vector<std::string>{"SO21"});
+}
+
 TEST(OrderMention, KindsOfGoodsNameTheProduct) {
   json orders = json::array({
       {{"order_id", "SO7"}, {"status", "refunding"}, {"item_summary", "小米 Redmi Note 13 Pro 8GB+256GB ×1"}},
