@@ -223,6 +223,12 @@ bool AsksForOrderList(const std::string& t) {
   if (has({"我"}) && has({"都买了啥", "都买过啥", "都买了什么", "都买过什么", "都买了哪些", "买过啥", "买过什么",
                           "买过哪些", "家买过啥", "家买了啥", "都在你们家买"}))
     return true;
+  // "我最近都买了些啥 列一下", "我在你们这儿有订单吗", "i wanna see all my purchases".
+  if (has({"我"}) && has({"都买了些", "都买过些", "买了些啥", "买过些啥", "买了些什么", "买过些什么"})) return true;
+  if (has({"有订单吗", "有没有订单", "有没有我的订单", "下过单吗", "有没有下过单", "有我的订单吗"})) return true;
+  if (has({"all my", "all of my", "every", "my recent"}) &&
+      has({"purchase", "bought", "ordered", "orders", "order"}) && has({"see", "show", "list", "view", "check", "look"}))
+    return true;
   return has({"order history", "purchase history", "past orders", "previous orders", "everything i've ordered",
               "everything i ordered", "everything i bought", "everything i've bought", "all of my orders",
               "list everything", "what have i bought", "what i've bought", "what did i buy"});

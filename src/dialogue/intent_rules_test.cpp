@@ -27,6 +27,13 @@ TEST(IntentRules, HumanGreetingThanksChoice) {
   EXPECT_FALSE(ReadTurn("退货运费谁出").choice.has_value());
 }
 
+TEST(IntentRules, TheOrdersAsAListInOtherWords) {
+  for (const char* t : {"我这阵子都买了些什么 给我列列", "你们这里有没有我的订单", "can i see all my recent orders",
+                        "show me every order i placed"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kListOrders) << t;
+  EXPECT_NE(ReadTurn("every order ships in 48 hours?").action, Action::kListOrders);
+}
+
 TEST(IntentRules, PleasantriesOfAnyLengthAreSmalltalk) {
   for (const char* t : {"好的好的 谢谢亲亲 辛苦了🌹🌹", "嗯 了解了 多谢啦", "ok thank you so much!!"})
     EXPECT_EQ(ReadTurn(t).action, Action::kThanks) << t;
