@@ -200,6 +200,14 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
            "订单", "到", "发货", "寄", "优惠", "便宜", "积分", "会员", "活动", "限购", "企业", "公司", "批量", "团购",
            "手续费", "分期", "花呗", "白条", "信用卡", "支付", "付款"}))
     return false;
+  // "有加绒卫衣吗", "any noise cancelling headphones?": is there such goods.
+  const std::string_view trimmed = utf8::Trim(t);
+  auto starts = [&](std::string_view w) { return trimmed.substr(0, w.size()) == w; };
+  auto ends = [&](std::string_view w) {
+    return trimmed.size() >= w.size() && trimmed.substr(trimmed.size() - w.size()) == w;
+  };
+  if (starts("有") && (ends("吗") || ends("吗?") || ends("吗？") || ends("么"))) return true;
+  if (starts("any ") && !has({"update", "news", "order", "refund", "deliver", "my ", "status", "word on"})) return true;
   return has({"有货", "几款", "有吗", "有没有", "有黑色", "有白色", "什么颜色", "哪些颜色", "有哪些", "想找个",
               "想找一", "想买个", "想买一", "你们有", "你家有"});
 }
@@ -316,8 +324,16 @@ bool AsksForAKind(const std::string& t) {
   const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
   for (size_t i = 0; i < cps.size(); ++i) {
     if (cps[i] != U'有') continue;
-    for (size_t j = i + 2; j + 1 < cps.size() && j <= i + 9; ++j)
-      if (cps[j] == U'的' && (cps[j + 1] == U'吗' || cps[j + 1] == U'不' || cps[j + 1] == U'么')) return true;
+    for (size_t j = i + 2; j + 1 < cps.size() && j <= i + 9; ++j) {
+      if (cps[j] != U'的') continue;
+      // "有加绒的吗", "有加绒的没", "有大容量的冰箱吗": a kind, then at most a few
+      // characters naming the goods, then the question.
+      for (size_t k = j + 1; k < cps.size() && k <= j + 4; ++k) {
+        const char32_t c = cps[k];
+        if (c == U'吗' || c == U'不' || c == U'么' || c == U'没') return true;
+        if (c < 0x3400 || c > 0x9FFF) break;
+      }
+    }
   }
   return false;
 }
@@ -453,9 +469,10 @@ TurnReading ReadTurn(std::string_view raw) {
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
     r.max_price = PriceCap(t);
     // Asking to buy or be recommended goods: the catalogue first.
-    r.strong = ContainsAny(t, std::array<std::string_view, 10>{"do you sell", "有没有卖", "有卖", "卖吗", "推荐",
+    r.strong = ContainsAny(t, std::array<std::string_view, 14>{"do you sell", "有没有卖", "有卖", "卖吗", "推荐",
                                                                "recommend", "looking for", "do you carry", "any good",
-                                                               "哪款好"}) ||
+                                                               "哪款好", "do you have any", "got any",
+                                                               "have you got", "do you guys have"}) ||
                AsksAboutNamedGoods(raw, t);
   } else if (((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) ||
              OnlyCourtesy(t) == 1) {

@@ -34,6 +34,12 @@ TEST(IntentRules, TheOrdersAsAListInOtherWords) {
   EXPECT_NE(ReadTurn("every order ships in 48 hours?").action, Action::kListOrders);
 }
 
+TEST(IntentRules, IsThereSuchGoods) {
+  for (const char* t : {"有加厚的羽绒服吗", "有大尺寸的电视没", "any wireless earbuds?", "do you have any hoodies"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
+  EXPECT_NE(ReadTurn("any update on my hoodie order?").action, Action::kProductSearch);
+}
+
 TEST(IntentRules, PleasantriesOfAnyLengthAreSmalltalk) {
   for (const char* t : {"好的好的 谢谢亲亲 辛苦了🌹🌹", "嗯 了解了 多谢啦", "ok thank you so much!!"})
     EXPECT_EQ(ReadTurn(t).action, Action::kThanks) << t;
