@@ -212,6 +212,15 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
               "想找一", "想买个", "想买一", "你们有", "你家有"});
 }
 
+// "有没有上门清洗空调的服务", "do you have a military discount", "买iPhone有没有国补":
+// a service, a discount or a subsidy is no goods to look up in the catalogue.
+bool AsksForAService(const std::string& t) {
+  for (std::string_view w : {"服务", "service", "discount", "折扣", "补贴", "国补", "program", "优惠", "活动", "deal",
+                             "promotion", "policy", "政策", "membership", "会员"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 // "把我所有的订单列一下", "订单全部列出来", "我都买了啥", "order history pls":
 // the customer's own orders as a list. All/every with an order word and a
 // verb of showing (or nothing else said), or what the customer bought.
@@ -464,7 +473,8 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 60)) {
     r.action = Action::kOrderStatus;
     r.strong = true;
-  } else if (ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t)) {
+  } else if ((ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t)) &&
+             !AsksForAService(t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
     r.max_price = PriceCap(t);

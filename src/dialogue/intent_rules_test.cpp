@@ -38,6 +38,9 @@ TEST(IntentRules, IsThereSuchGoods) {
   for (const char* t : {"有加厚的羽绒服吗", "有大尺寸的电视没", "any wireless earbuds?", "do you have any hoodies"})
     EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
   EXPECT_NE(ReadTurn("any update on my hoodie order?").action, Action::kProductSearch);
+  // A service or a subsidy is no goods.
+  for (const char* t : {"有没有上门保养洗衣机的服务", "买冰箱有没有补贴"})
+    EXPECT_NE(ReadTurn(t).action, Action::kProductSearch) << t;
 }
 
 TEST(IntentRules, PleasantriesOfAnyLengthAreSmalltalk) {
