@@ -34,6 +34,11 @@ TEST(IntentRules, TheOrdersAsAListInOtherWords) {
   EXPECT_NE(ReadTurn("every order ships in 48 hours?").action, Action::kListOrders);
 }
 
+TEST(IntentRules, WhenTheParcelComes) {
+  for (const char* t : {"快递啥时候能到", "包裹什么时候送来", "is my parcel near?"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kTrackLogistics) << t;
+}
+
 TEST(IntentRules, IsThereSuchGoods) {
   for (const char* t : {"有加厚的羽绒服吗", "有大尺寸的电视没", "any wireless earbuds?", "do you have any hoodies"})
     EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
