@@ -245,7 +245,7 @@ bool AsksWhereOrWhen(std::string_view raw) {
   for (std::string_view w : {"退款", "钱", "到账", "退回", "优惠", "帮", "refund", "money", "help"})
     if (t.find(w) != std::string::npos) return false;
   for (std::string_view w : {"到哪", "在哪了", "在哪儿了", "能到", "哪天到", "哪天能", "哪天送", "几号到", "几号能", "啥时候到", "什么时候到", "啥时候能", "什么时候能",
-                             "什么时候发", "啥时候发", "哪天发", "几号发", "几时发", "几点",
+                             "什么时候发", "啥时候发", "哪天发", "几号发", "几时发", "几点", "发不发", "到底发", "还发不",
                              "今天", "明天", "还在", "不动", "没动", "没更新", "分拣", "where", "when will", "today",
                              "tomorrow", "arriv", "deliver", "get here", "moving", "stuck", "这么久", "这么慢", "太慢",
                              "so long", "taking long", "still waiting"})

@@ -20,7 +20,8 @@ constexpr std::pair<char32_t, char32_t> kTraditional[] = {
     {U'報', U'报'}, {U'警', U'警'}, {U'機', U'机'}, {U'器', U'器'}, {U'聽', U'听'}, {U'懂', U'懂'}, {U'問', U'问'},
     {U'題', U'题'}, {U'還', U'还'}, {U'發', U'发'}, {U'貨', U'货'}, {U'爛', U'烂'}, {U'壞', U'坏'}, {U'氣', U'气'},
     {U'員', U'员'}, {U'線', U'线'}, {U'對', U'对'}, {U'應', U'应'}, {U'無', U'无'}, {U'語', U'语'}, {U'舉', U'举'},
-    {U'協', U'协'}, {U'會', U'会'}, {U'訟', U'讼'}, {U'識', U'识'}, {U'誰', U'谁'},
+    {U'協', U'协'}, {U'會', U'会'}, {U'訟', U'讼'}, {U'識', U'识'}, {U'誰', U'谁'}, {U'時', U'时'}, {U'幾', U'几'},
+    {U'點', U'点'}, {U'週', U'周'}, {U'閉', U'闭'},
 };
 
 bool IsCjk(char32_t c) {
@@ -136,7 +137,9 @@ constexpr std::string_view kAbuse[] = {
     "赶紧退钱", "立刻退钱", "马上给我退", "赶紧给我退",
     // Contempt for the bot or the service, threats to go public.
     "摆设", "智障", "弱智", "白痴", "笨蛋", "屁用", "狗屁", "形同虚设", "鸡同鸭讲", "发微博", "发抖音", "发小红书",
-    "找媒体", "找记者", "给一星", "打一星", "个毛线", "mmp", "服务太差", "态度太差", "太差劲", "service太差"};
+    "找媒体", "找记者", "给一星", "打一星", "个毛线", "mmp", "服务太差", "态度太差", "太差劲", "service太差",
+    // Masked swearing, wishing the shop gone, shutting the bot up.
+    "傻x", "傻b", "傻叉", "煞笔", "坑消费者", "坑顾客", "倒闭", "关门吧", "闭嘴", "你们真行", "真有你们的"};
 
 // English anger, contempt and threats; matched as whole words with their
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
@@ -300,7 +303,7 @@ bool HumanByPattern(const std::string& t) {
   for (size_t i = 1; i < s.size(); ++i) {
     if (s[i] != U'人') continue;
     const char32_t v = s[i - 1];
-    if (v != U'要' && v != U'换' && v != U'来' && v != U'找' && v != U'叫') continue;
+    if (v != U'要' && v != U'换' && v != U'来' && v != U'找' && v != U'叫' && v != U'让') continue;
     const bool clause_end = i + 1 == s.size() || !IsCjk(s[i + 1]) || s[i + 1] == U'啊' || s[i + 1] == U'吧' ||
                             s[i + 1] == U'呀' || s[i + 1] == U'呢' || s[i + 1] == U'来';
     if (clause_end) return true;
@@ -337,7 +340,7 @@ bool AboutServiceHours(const std::string& t) {
                                                "几点", "点以后", "点之后", "点后", "什么时候", "哪天",   "每天"};
   static constexpr std::string_view kOnDuty[] = {"上班",     "上不上班", "在线",   "值班",   "营业",     "有人吗",
                                                  "有没有人", "人工吗",   "客服吗", "在吗",   "在不在",   "休息",
-                                                 "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服"};
+                                                 "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服", "有人在"};
   if (t.find("现在") != std::string::npos || t.find("马上") != std::string::npos) return false;
   return FindAny(t, kWhen) != nullptr && FindAny(t, kOnDuty) != nullptr;
 }
@@ -482,6 +485,16 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
       n.cue = "!!!";
     }
   }
+  // Sarcasm: an eye roll on praise ("wow great service 🙄", "你们真棒🙄").
+  if (!n.abusive && t.find("🙄") != std::string::npos) {
+    for (std::string_view praise : {"great", "wow", "amazing", "brilliant", "lovely", "fantastic", "真棒", "真好", "厉害",
+                                    "呵呵", "真快", "效率"})
+      if (t.find(praise) != std::string::npos) {
+        n.abusive = true;
+        n.cue = "🙄";
+        break;
+      }
+  }
   if (!n.abusive && Shouts(raw)) {
     n.abusive = true;
     n.cue = "CAPITALS";
@@ -497,7 +510,10 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
         break;
       }
   }
-  if (FindAny(t, kAboutService) == nullptr && !AboutServiceHours(t)) {
+  // A report of an impostor: "打电话给我", "让我加他微信" are the caller's doing.
+  const bool impostor_report = ReportsImpostor(t) && t.find("转人工") == std::string::npos &&
+                               t.find("人工客服") == std::string::npos;
+  if (FindAny(t, kAboutService) == nullptr && !AboutServiceHours(t) && !impostor_report) {
     if (HumanByPattern(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = "person";

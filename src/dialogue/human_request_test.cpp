@@ -58,6 +58,15 @@ TEST(HumanNeed, HoursOfTheServiceAndImpostorsAreQuestions) {
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
 }
 
+TEST(HumanNeed, MaskedSwearingSarcasmAndShuttingTheBotUp) {
+  for (const char* t : {"傻x客服", "你们这么坑顾客 早点关门吧", "lovely, still nothing 🙄", "你们真行 又发错了"})
+    EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
+  EXPECT_TRUE(DetectHumanNeed("别回复了 让人来").asks_for_human);
+  EXPECT_FALSE(DetectHumanNeed("页面一直转圈🙄 付不了款").abusive);  // an eye roll alone is no fury
+  EXPECT_FALSE(DetectHumanNeed("人工客服週末幾點有人在").asks_for_human);
+  EXPECT_FALSE(DetectHumanNeed("有人打电话给我说是你们平台的 让我加微信 是真的吗").asks_for_human);
+}
+
 TEST(HumanNeed, OtherWaysOfAskingForAPerson) {
   for (const char* t : {"不想跟机器聊 要人", "换人！", "能让小二来一下吗", "叫你们客服小姐姐出来",
                         "给我打个电话吧 打字太累", "客服！客服！在不在", "来人啊", "put me through to your staff",

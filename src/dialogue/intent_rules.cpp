@@ -213,11 +213,24 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
               "想找一", "想买个", "想买一", "你们有", "你家有"});
 }
 
+// "你们卖加湿器吗", "got any high waisted jeans?": whether the shop sells
+// something, named or not in the catalogue.
+bool AsksWhetherSold(const std::string& t) {
+  const std::string_view s = utf8::Trim(t);
+  auto starts = [&](std::string_view w) { return s.substr(0, w.size()) == w; };
+  auto ends = [&](std::string_view w) { return s.size() >= w.size() && s.substr(s.size() - w.size()) == w; };
+  bool sells = false;
+  for (std::string_view w : {"你们卖", "你家卖", "你们有卖", "你们家卖", "你们店卖"})
+    sells |= s.find(w) != std::string_view::npos;
+  return (sells && (ends("吗") || ends("吗?") || ends("吗？") || ends("不") || ends("么"))) || starts("got any ") ||
+         starts("you got any ") || starts("do you guys sell") || starts("you sell ");
+}
+
 // "有没有上门清洗空调的服务", "do you have a military discount", "买iPhone有没有国补":
 // a service, a discount or a subsidy is no goods to look up in the catalogue.
 bool AsksForAService(const std::string& t) {
   for (std::string_view w : {"服务", "service", "discount", "折扣", "补贴", "国补", "program", "优惠", "活动", "deal",
-                             "promotion", "policy", "政策", "membership", "会员"})
+                             "promotion", "policy", "政策", "membership", "会员", "客服", "人工"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -276,9 +289,10 @@ int OnlyCourtesy(const std::string& t) {
   static constexpr std::string_view kAckWords[] = {
       "好的", "好滴", "好嘞", "好吧", "嗯嗯", "嗯", "知道了", "明白了", "明白", "了解了", "了解", "收到了", "收到",
       "行吧", "行", "可以了", "没事了", "没问题", "ok", "okay", "got it", "cool", "great", "亲爱的", "亲", "哈哈",
+      "拜拜", "再见", "bye", "晚安", "回见",
       "啦", "哈", "呀", "哦", "噢", "啊", "您", "你", "了", "的"};
   static constexpr char32_t kFriendly[] = {U'👌', U'👍', U'🙏', U'😊', U'🌹', U'❤', U'🤝', U'✅', U'💐', U'😁',
-                                           U'😄', U'🥰', U'☺', U'🙂', U'😀', U'💕', U'🌸', U'✌', U'🤗', U'\uFE0F'};
+                                           U'😄', U'🥰', U'☺', U'🙂', U'😀', U'💕', U'🌸', U'✌', U'🤗', U'👋', U'\uFE0F'};
   std::string rest = t;
   bool thanks = false;
   auto strip = [&](std::string_view w) {
@@ -474,7 +488,8 @@ TurnReading ReadTurn(std::string_view raw) {
   } else if (ContainsAny(t, kOrderStatus) || (r.order_id && len <= 60)) {
     r.action = Action::kOrderStatus;
     r.strong = true;
-  } else if ((ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t)) &&
+  } else if ((ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t) ||
+              AsksWhetherSold(t)) &&
              !AsksForAService(t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));

@@ -43,6 +43,9 @@ TEST(IntentRules, IsThereSuchGoods) {
   for (const char* t : {"有加厚的羽绒服吗", "有大尺寸的电视没", "any wireless earbuds?", "do you have any hoodies"})
     EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
   EXPECT_NE(ReadTurn("any update on my hoodie order?").action, Action::kProductSearch);
+  for (const char* t : {"你们卖电热毯吗", "got any linen shirts?"})
+    EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
+  EXPECT_EQ(ReadTurn("好的 没事了 拜拜👋").action, Action::kGoodbye);
   // A service or a subsidy is no goods.
   for (const char* t : {"有没有上门保养洗衣机的服务", "买冰箱有没有补贴"})
     EXPECT_NE(ReadTurn(t).action, Action::kProductSearch) << t;

@@ -274,7 +274,10 @@ bool AsksAboutProgress(std::string_view raw) {
                              "get my money", "which courier", "what courier", "carrier", "getting here", "出库",
                              // Left with someone ("显示驿站代收"), a locker's pick-up code: where exactly.
                              // (Not 驿站 or 快递柜 alone: "能放驿站吗" asks what the courier may do.)
-                             "代收", "取件码"})
+                             "代收", "取件码",
+                             // Which station or locker it was left in, left at the door.
+                             "哪个驿站", "哪个丰巢", "哪个快递柜", "放驿站了", "放丰巢了", "放快递柜了", "放哪个",
+                             "是不是放", "放家门口", "放门口", "放在门口", "left at", "reached"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
