@@ -5,7 +5,9 @@
 A module reaches another module's table through that module's store
 interface: the shop tables (customers, products, orders, logistics_events,
 handoff_requests) through tools/commerce_store.h and tools/commerce_rows.h,
-which take the caller's session so a data-hub batch stays one transaction.
+which take the caller's session so a data-hub batch stays one transaction;
+conversations and messages through dialogue/conversation_rows.h (the
+profile's history, read in the profile's snapshot).
 
 KNOWN_DEBT lists the breaches left, each with the reason, so the list can only
 shrink: a new breach fails, and so does an entry here that no longer occurs
@@ -47,8 +49,6 @@ KNOWN_DEBT = {
     ("conversations", "src/agents/desk.cpp"): "the desk's accept/transfer compare-and-set and the customer panel "
                                               "(issue 16 item 6 splits the desk)",
     ("messages", "src/agents/desk.cpp"): "agent replies and the conversation view (issue 16 item 6)",
-    ("conversations", "src/datahub/profile.cpp"): "the 360° profile's conversation history",
-    ("messages", "src/datahub/profile.cpp"): "the 360° profile's conversation history",
 }
 
 SQL_USE = r"(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+{}\b"

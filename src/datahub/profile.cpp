@@ -1,6 +1,7 @@
 #include "datahub/profile.h"
 
 #include "tools/commerce_rows.h"
+#include "dialogue/conversation_rows.h"
 
 #include "common/json.h"
 
@@ -11,7 +12,13 @@
 namespace kefu::datahub {
 namespace {
 
+
 using nlohmann::json;
+
+json ConversationJson(const dialogue::rows::ConversationRow& c) {
+  return {{"id", c.id},          {"customer_id", c.customer_id}, {"channel", c.channel},
+          {"status", c.status},  {"created_ms", c.created_ms},   {"updated_ms", c.updated_ms}};
+}
 
 constexpr int64_t kDayMs = 86'400'000;
 
@@ -238,42 +245,20 @@ Result<json> ProfileService::Get(const std::string& tenant, const std::string& c
 
   json conversations = json::array();
   for (const auto& id : ids) {
-    auto& st = s.Prepare(
-        "SELECT id, channel, status, created_ms, updated_ms FROM conversations WHERE tenant_id = ? AND "
-        "customer_id = ? ORDER BY created_ms DESC LIMIT ?");
-    st.Bind(1, tenant).Bind(2, id).Bind(3, o.conversations);
-    while (true) {
-      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      conversations.push_back({{"id", st.Text(0)},
-                               {"customer_id", id},
-                               {"channel", st.Text(1)},
-                               {"status", st.Text(2)},
-                               {"created_ms", st.Int(3)},
-                               {"updated_ms", st.Int(4)}});
-    }
+    KEFU_ASSIGN_OR_RETURN(auto rows, dialogue::rows::CustomerConversations(s, tenant, id, o.conversations));
+    for (const auto& c : rows) conversations.push_back(ConversationJson(c));
   }
   NewestFirst(conversations, "created_ms", o.conversations);
   for (auto& c : conversations) {
-    auto& st = s.Prepare(
-        "SELECT seq, created_ms, meta_json FROM messages WHERE conversation_id = ? AND role = 'customer' "
-        "ORDER BY seq DESC LIMIT ?");
-    st.Bind(1, c["id"].get<std::string>()).Bind(2, o.messages_per_conversation);
+    KEFU_ASSIGN_OR_RETURN(auto analyses, dialogue::rows::CustomerMessageAnalyses(s, c["id"].get<std::string>(),
+                                                                                 o.messages_per_conversation));
     json emotions = json::array();
-    while (true) {
-      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      json meta = ParseJsonOrDiscarded(st.Text(2));
-      if (meta.is_discarded() || !meta.is_object() || !meta.contains("analysis") || !meta["analysis"].is_object())
-        continue;
-      const json& a = meta["analysis"];
-      emotions.push_back({{"seq", st.Int(0)},
-                          {"ts_ms", st.Int(1)},
-                          {"emotion", a.value("emotion", "")},
-                          {"emotion_intensity", a.value("emotion_intensity", 0.0)},
-                          {"sentiment", a.value("sentiment", "")}});
-    }
-    std::reverse(emotions.begin(), emotions.end());
+    for (const auto& a : analyses)
+      emotions.push_back({{"seq", a.seq},
+                          {"ts_ms", a.created_ms},
+                          {"emotion", a.emotion},
+                          {"emotion_intensity", a.emotion_intensity},
+                          {"sentiment", a.sentiment}});
     c["emotions"] = emotions;
   }
   profile["conversations"] = conversations;
@@ -285,20 +270,8 @@ Result<json> ProfileService::Conversations(const std::string& tenant, const std:
   KEFU_ASSIGN_OR_RETURN(std::vector<std::string> ids, identity_.ClusterIds(s, tenant, customer_id));
   json out = json::array();
   for (const auto& id : ids) {
-    auto& st = s.Prepare(
-        "SELECT id, channel, status, created_ms, updated_ms FROM conversations WHERE tenant_id = ? AND "
-        "customer_id = ? ORDER BY created_ms DESC LIMIT ?");
-    st.Bind(1, tenant).Bind(2, id).Bind(3, limit);
-    while (true) {
-      KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      out.push_back({{"id", st.Text(0)},
-                     {"customer_id", id},
-                     {"channel", st.Text(1)},
-                     {"status", st.Text(2)},
-                     {"created_ms", st.Int(3)},
-                     {"updated_ms", st.Int(4)}});
-    }
+    KEFU_ASSIGN_OR_RETURN(auto rows, dialogue::rows::CustomerConversations(s, tenant, id, limit));
+    for (const auto& c : rows) out.push_back(ConversationJson(c));
   }
   NewestFirst(out, "created_ms", limit);
   return out;
