@@ -36,8 +36,8 @@ Result<std::vector<MessageAnalysis>> CustomerMessageAnalyses(storage::Session& s
     if (meta.is_discarded() || !meta.is_object() || !meta.contains("analysis") || !meta["analysis"].is_object())
       continue;
     const nlohmann::json& a = meta["analysis"];
-    out.push_back({st.Int(0), st.Int(1), a.value("emotion", ""), a.value("emotion_intensity", 0.0),
-                   a.value("sentiment", "")});
+    out.push_back(
+        {st.Int(0), st.Int(1), a.value("emotion", ""), a.value("emotion_intensity", 0.0), a.value("sentiment", "")});
   }
   std::reverse(out.begin(), out.end());
   return out;
