@@ -62,6 +62,43 @@ Size SizeOf(std::string_view text) {
 
 // Too little to act on: at most five Chinese characters or two English
 // words, or nothing but punctuation and emoji ("有问题", "急", "help", "？？？").
+// Shopping festivals by their names: an entry about 双十一 does not answer
+// "双十二有活动吗" or "年货节什么时候开始". True when `query` names a festival
+// that `entry` (title and answer) names under none of its names.
+bool OtherFestival(std::string_view query, const std::string& entry) {
+  static constexpr std::array<std::array<std::string_view, 5>, 16> kFestivals = {{
+      {"双十二", "双12", "12.12", "double 12", ""},
+      {"双十一", "双11", "11.11", "singles day", "double 11"},
+      {"618", "六一八", "年中大促", "", ""},
+      {"年货节", "", "", "", ""},
+      {"圣诞", "christmas", "xmas", "", ""},
+      {"黑五", "黑色星期五", "black friday", "cyber monday", ""},
+      {"女神节", "三八节", "38节", "妇女节", "women's day"},
+      {"周年庆", "anniversary", "", "", ""},
+      {"情人节", "valentine", "", "", ""},
+      {"七夕", "", "", "", ""},
+      {"春节", "过年", "chinese new year", "lunar new year", ""},
+      {"国庆", "golden week", "", "", ""},
+      {"中秋", "mid-autumn", "", "", ""},
+      {"开学季", "back to school", "", "", ""},
+      {"99大促", "99划算", "", "", ""},
+      {"520", "", "", "", ""},
+  }};
+  std::string q(query), e(entry);
+  for (auto& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& names : kFestivals) {
+    bool asked = false, named = false;
+    for (std::string_view n : names) {
+      if (n.empty()) continue;
+      asked |= q.find(n) != std::string::npos;
+      named |= e.find(n) != std::string::npos;
+    }
+    if (asked && !named) return true;
+  }
+  return false;
+}
+
 bool Vague(std::string_view text) {
   const Size n = SizeOf(text);
   return n.han == 0 ? n.words <= 2 : n.han <= 5 && n.words == 0;
@@ -521,6 +558,12 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   } else {
     passages = Ranked(turn, d);
     searched = d.ranked->searched;
+  }
+  // A festival the top entry does not name is not what it answers: no entry
+  // is sure enough then, and none is offered (the KB has no such event).
+  if (!passages.empty() && OtherFestival(turn.message.text, passages.front().title + "\n" + passages.front().text)) {
+    d.meta["other_festival"] = true;
+    passages.clear();
   }
   double conf = passages.empty() ? 0.0 : passages.front().confidence;
   d.meta["confidence"] = conf;
