@@ -3,7 +3,8 @@
 // schema, shared) and [bus] url on the throwaway Redis (ctest's kefu_pg and
 // kefu_redis fixtures). A customer's WebSocket on node A sees the turn made
 // on node B (the customer message and the bot's reply), a close made on B,
-// and an inbox message sent through B. Skips without PostgreSQL or Redis.
+// and an inbox message sent through B; an agent on B serves a conversation
+// queued through A. Skips without PostgreSQL or Redis.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -153,6 +154,62 @@ TEST_F(ClusterTest, ATurnOnTheSameNodeIsDeliveredOnceNotEchoed) {
   EXPECT_EQ(acks, 1);
   EXPECT_EQ(customer, 1) << json(frames).dump();
   EXPECT_EQ(bot, 1) << json(frames).dump();
+}
+
+// The desk across nodes: an agent logged in on node b (presence and workspace
+// there) is assigned a conversation queued through node a, serves it through
+// b, and sees the customer's next message written through a; the bot stays
+// silent on a meanwhile.
+TEST_F(ClusterTest, AnAgentOnOneNodeServesAConversationQueuedOnTheOther) {
+  json login = Call(1, "POST", "/v1/agent/login",
+                    {{"tenant_id", "demo"}, {"username", "agent1"}, {"password", "demo1234"}}, 200);
+  const std::string token = login.value("token", "");
+  ASSERT_FALSE(token.empty()) << login.dump();
+  const Headers bearer = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  auto agent_ws = WsClient::Connect(nodes_[1]->port(), "/v1/agent/ws?token=" + token);
+  ASSERT_TRUE(agent_ws.ok()) << agent_ws.status().ToString();
+  Call(1, "PUT", "/v1/agent/presence", {{"presence", "online"}}, 200, bearer);
+  ASSERT_TRUE(nodes_[1]->BusForTesting().WaitIdle(10s));  // b's presence heartbeat reached Redis
+  // Node a learns that agent1 is online (b's heartbeat) within a tick.
+  std::this_thread::sleep_for(1500ms);
+
+  const std::string id =
+      Call(0, "POST", "/v1/conversations", {{"customer_id", "C0002"}, {"channel", "web"}}, 201).value("id", "");
+  auto customer_ws = WsClient::Connect(nodes_[0]->port(), "/v1/conversations/" + id + "/ws?widget_key=demo");
+  ASSERT_TRUE(customer_ws.ok());
+  ASSERT_TRUE(nodes_[0]->BusForTesting().WaitIdle(10s));
+  json turn = Call(0, "POST", "/v1/conversations/" + id + "/messages",
+                   {{"client_msg_id", "q1"}, {"text", "我要投诉！你们的东西用了两天就坏了，太气人了"}}, 200);
+  ASSERT_EQ(turn["reply"]["role"], "system") << turn.dump();
+  EXPECT_NE(turn["reply"]["text"].get<std::string>().find("转接人工"), std::string::npos)
+      << "queued for the agent online on b, not 'leave a message': " << turn.dump();
+
+  // Node b's desk picks it up from the database and assigns it to its agent.
+  json assigned;
+  for (const auto& f : Frames(**agent_ws, 10s, 3s, 50))
+    if (f.value("type", "") == "assigned" && f["conversation"]["conversation"]["id"] == id) assigned = f;
+  ASSERT_FALSE(assigned.is_null()) << "the agent on b was never assigned the conversation queued on a";
+  json conv = Call(0, "GET", "/v1/conversations/" + id, nullptr, 200);
+  EXPECT_EQ(conv["status"], "human");
+
+  // The agent answers through b; the customer's stream on a gets it.
+  Call(1, "POST", "/v1/agent/conversations/" + id + "/messages", {{"text", "您好，我来处理"}, {"client_msg_id", "a1"}},
+       200, bearer);
+  bool saw_agent = false;
+  for (const auto& f : Frames(**customer_ws, 10s, 1s))
+    if (f.value("type", "") == "message" && f["message"]["role"] == "agent") saw_agent = true;
+  EXPECT_TRUE(saw_agent);
+
+  // The customer writes through a: no bot reply, and the agent on b sees it.
+  json r2 = Call(0, "POST", "/v1/conversations/" + id + "/messages",
+                 {{"client_msg_id", "q2"}, {"text", "订单号是多少来着"}}, 200);
+  EXPECT_TRUE(r2["reply"].is_null()) << "the bot must not talk over the agent: " << r2.dump();
+  bool agent_got = false;
+  for (const auto& f : Frames(**agent_ws, 10s, 1s))
+    if (f.value("type", "") == "message" && f["conversation_id"] == id && f["message"]["role"] == "customer" &&
+        f["message"]["text"] == "订单号是多少来着")
+      agent_got = true;
+  EXPECT_TRUE(agent_got) << "the agent on b did not see the customer message written through a";
 }
 
 // [bus] url at start: a malformed one stops start-up naming the key; a Redis

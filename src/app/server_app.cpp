@@ -318,6 +318,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     ds.auto_assign = config.agents.assignment == "auto";
     ds.llm_assist = config.agents.llm_assist;
     agents::DeskDeps dd{*a.db, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get(), a.llm_client.get()};
+    dd.bus = a.bus.get();  // several nodes: presence, queues and customer messages across nodes
     KEFU_ASSIGN_OR_RETURN(a.desk, agents::Desk::Create(dd, ds));
     a.service->SetGate(a.desk.get());
   }
