@@ -4,9 +4,12 @@
 // kefu_redis fixtures). A customer's WebSocket on node A sees the turn made
 // on node B (the customer message and the bot's reply), a close made on B,
 // and an inbox message sent through B; an agent on B serves a conversation
-// queued through A. Skips without PostgreSQL or Redis.
+// queued through A; a conversation leased by another node is busy (503) and
+// then served once. Skips without PostgreSQL or Redis. (Killing a real node
+// under load: bench/cluster_soak.py, ctest ClusterKill.)
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -210,6 +213,45 @@ TEST_F(ClusterTest, AnAgentOnOneNodeServesAConversationQueuedOnTheOther) {
         f["message"]["text"] == "订单号是多少来着")
       agent_got = true;
   EXPECT_TRUE(agent_got) << "the agent on b did not see the customer message written through a";
+}
+
+// Leases across nodes: a turn for a conversation whose turn another node is
+// running is refused with 503 conversation_busy and Retry-After, nothing
+// stored; once that node is done, the retry goes through once.
+TEST_F(ClusterTest, AConversationLeasedByTheOtherNodeIsBusyThenServedOnce) {
+  const std::string id =
+      Call(0, "POST", "/v1/conversations", {{"customer_id", "C0001"}, {"channel", "web"}}, 201).value("id", "");
+  // Node "ghost" holds the conversation's lease (as a node that died mid-turn would, for 3 s).
+  {
+    auto s = nodes_[0]->DatabaseForTesting().Lock();
+    auto& st = s.Prepare(
+        "INSERT INTO leases(name, owner, token, expires_ms) VALUES(?, 'ghost', 1, "
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) + 3000)");
+    st.Bind(1, "conv:" + id);
+    ASSERT_TRUE(st.Run().ok());
+  }
+  auto busy = Fetch(nodes_[1]->port(), "POST", "/v1/conversations/" + id + "/messages",
+                    json{{"client_msg_id", "k1"}, {"text", "多久发货"}}.dump(), kWidget);
+  ASSERT_TRUE(busy.ok());
+  EXPECT_EQ(busy->status, 503) << busy->body;
+  EXPECT_EQ(json::parse(busy->body)["error"]["code"], "conversation_busy") << busy->body;
+  bool retry_after = false;
+  for (const auto& [k, v] : busy->headers)
+    if (strcasecmp(k.c_str(), "Retry-After") == 0) retry_after = !v.empty() && std::stoi(v) >= 1 && std::stoi(v) <= 3;
+  EXPECT_TRUE(retry_after) << "Retry-After: the seconds left on the other node's lease";
+  json history = Call(0, "GET", "/v1/conversations/" + id + "/messages", nullptr, 200);
+  EXPECT_TRUE(history["messages"].empty()) << "nothing stored for a refused turn";
+
+  // The lease expires (the "node" never renews it): the retry is served.
+  std::this_thread::sleep_for(3200ms);
+  json ok =
+      Call(1, "POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "k1"}, {"text", "多久发货"}}, 200);
+  EXPECT_EQ(ok["reply"]["role"], "bot") << ok.dump();
+  json again =
+      Call(0, "POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "k1"}, {"text", "多久发货"}}, 200);
+  EXPECT_EQ(again["duplicate"], true);
+  EXPECT_EQ(again["reply"]["id"], ok["reply"]["id"]);
+  EXPECT_EQ(Call(1, "GET", "/v1/conversations/" + id + "/messages", nullptr, 200)["messages"].size(), 2u);
 }
 
 // [bus] url at start: a malformed one stops start-up naming the key; a Redis
