@@ -93,6 +93,7 @@ node_id = "node-$n"
 [dialogue]
 lease_ttl_ms = 5000
 lease_wait_ms = 1000
+lease_linger_ms = 200
 failover_interval_ms = 1000
 EOF
 }

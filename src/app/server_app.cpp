@@ -309,6 +309,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     ls.owner = a.bus->NodeId() + "." + crypto::RandomHex(4);  // a restarted node is a new owner
     ls.ttl_ms = config.dialogue.lease_ttl_ms;
     ls.wait_ms = config.dialogue.lease_wait_ms;
+    ls.linger_ms = config.dialogue.lease_linger_ms;
     a.leases = std::make_unique<dialogue::Leases>(*a.lease_store, a.clock, ls);
     a.service->SetLeases(a.leases.get());
   }
@@ -456,6 +457,7 @@ void ServerApp::Stop() {
   a.stopped = true;
   log::Info("shutting_down", {{"in_flight_turns", a.service ? a.service->InFlight() : 0}});
   bool drained = a.service ? a.service->Drain(a.config.server.shutdown_grace_ms) : true;
+  if (a.leases) a.leases->ReleaseIdle(/*all=*/true);  // other nodes need not wait for them to expire
   if (a.server) a.server->Stop();
   if (a.webhooks) a.webhooks->Stop();  // message center: unfinished deliveries stay pending
   if (a.workers) a.workers->Shutdown();

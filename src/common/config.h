@@ -121,6 +121,9 @@ struct DialogueConfig {
   // conversation_busy with Retry-After.
   int64_t lease_ttl_ms = 5'000;
   int64_t lease_wait_ms = 1'000;
+  // An idle lease is released after this long: the conversation's next turn
+  // on the same node needs no database round trip meanwhile.
+  int64_t lease_linger_ms = 200;
   int64_t failover_interval_ms = 1'000;
 };
 

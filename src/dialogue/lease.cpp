@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "common/log.h"
 
@@ -289,6 +290,48 @@ bool LeaseTracker::Remove(const std::string& name, int64_t token) {
   return true;
 }
 
+bool LeaseTracker::Reuse(const std::string& name, int64_t now_ms) {
+  if (!Valid(name, now_ms)) return false;
+  ++held_[name].users;
+  return true;
+}
+
+bool LeaseTracker::Unused(const std::string& name, int64_t token, int64_t now_ms) {
+  auto it = held_.find(name);
+  if (it == held_.end() || it->second.token != token || it->second.users == 0) return false;
+  if (--it->second.users == 0) it->second.idle_since_ms = now_ms;
+  return true;
+}
+
+void LeaseTracker::Abandon(const std::string& name, int64_t token, int64_t now_ms) {
+  auto it = held_.find(name);
+  if (it == held_.end() || it->second.token != token) return;
+  if (it->second.users <= 1) {
+    held_.erase(it);
+    return;
+  }
+  it->second.abandoned = true;
+  Unused(name, token, now_ms);
+}
+
+int LeaseTracker::Users(const std::string& name) const {
+  auto it = held_.find(name);
+  return it == held_.end() ? 0 : it->second.users;
+}
+
+std::vector<std::pair<std::string, int64_t>> LeaseTracker::TakeIdle(int64_t now_ms, int64_t linger_ms) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second.users == 0 && (it->second.abandoned || now_ms - it->second.idle_since_ms >= linger_ms)) {
+      if (!it->second.abandoned) out.emplace_back(it->first, it->second.token);
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- Leases
 
 namespace {
@@ -321,7 +364,14 @@ void Leases::Start() {
 
 Result<Leases::Grant> Leases::Acquire(const std::string& name) {
   using Steady = std::chrono::steady_clock;
-  const auto deadline = Steady::now() + std::chrono::milliseconds(s_.wait_ms);
+  const auto start = Steady::now();
+  auto deadline = start + std::chrono::milliseconds(s_.wait_ms);
+  bool outlasts = false;
+  {
+    // Still ours from a turn a moment ago (lingering) or running now: no round trip.
+    std::lock_guard lock(mu_);
+    if (tracker_.Reuse(name, NowMs())) return Grant{*tracker_.Token(name), false};
+  }
   int64_t pause_ms = 20;
   for (;;) {
     const int64_t sent = NowMs();
@@ -332,12 +382,19 @@ Result<Leases::Grant> Leases::Acquire(const std::string& name) {
       tracker_.Granted(name, a->token, sent);
       return Grant{a->token, a->taken_over};
     }
+    if (!outlasts && a->remaining_ms > s_.wait_ms + 50) {
+      // Held elsewhere for longer than we may wait: its holder may be done
+      // and only lingering (it releases within about two lingers), or dead
+      // (then nothing but expiry frees it): wait only the former, rather
+      // than hold a worker for the whole wait.
+      outlasts = true;
+      deadline = std::min(deadline, start + std::chrono::milliseconds(2 * s_.linger_ms + 100));
+    }
     const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count();
-    // Held elsewhere for longer than we may wait: refuse now rather than hold a worker.
-    if (left <= 0 || a->remaining_ms > left + 50) return LeaseBusy(name, *a);
+    if (left <= 0) return LeaseBusy(name, *a);
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::max<int64_t>(1, std::min({pause_ms, left, a->remaining_ms + 5}))));
-    pause_ms = std::min<int64_t>(pause_ms * 2, 200);
+    pause_ms = std::min<int64_t>(pause_ms * 2, 100);
   }
 }
 
@@ -349,15 +406,27 @@ bool Leases::Held(const std::string& name) const {
 void Leases::Release(const std::string& name, int64_t token) {
   {
     std::lock_guard lock(mu_);
-    if (!tracker_.Remove(name, token)) return;
+    if (!tracker_.Unused(name, token, NowMs())) return;
+    if (s_.linger_ms > 0) return;  // the renewal thread releases it once it has lingered
   }
-  Status st = store_.Release(name, s_.owner, token);
-  if (!st.ok()) log::Warn("lease_release_failed", {{"lease", name}, {"error", st.ToString()}});
+  ReleaseIdle();
 }
 
 void Leases::Abandon(const std::string& name, int64_t token) {
   std::lock_guard lock(mu_);
-  tracker_.Remove(name, token);
+  tracker_.Abandon(name, token, NowMs());
+}
+
+void Leases::ReleaseIdle(bool all) {
+  std::vector<std::pair<std::string, int64_t>> idle;
+  {
+    std::lock_guard lock(mu_);
+    idle = tracker_.TakeIdle(all ? std::numeric_limits<int64_t>::max() / 2 : NowMs(), s_.linger_ms);
+  }
+  for (const auto& [name, token] : idle) {
+    Status st = store_.Release(name, s_.owner, token);
+    if (!st.ok()) log::Warn("lease_release_failed", {{"lease", name}, {"error", st.ToString()}});
+  }
 }
 
 size_t Leases::HeldCount() const {
@@ -367,11 +436,18 @@ size_t Leases::HeldCount() const {
 
 void Leases::RenewLoop() {
   const LeaseTracker::Settings t = TrackerSettings(s_);
-  const auto tick = std::chrono::milliseconds(std::max<int64_t>(10, t.renew_every_ms / 4));
+  int64_t tick_ms = t.renew_every_ms / 4;
+  if (s_.linger_ms > 0) tick_ms = std::min(tick_ms, s_.linger_ms / 2);
+  const auto tick = std::chrono::milliseconds(std::max<int64_t>(10, tick_ms));
   std::unique_lock lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, tick, [this] { return stop_; });
     if (stop_) break;
+    if (s_.linger_ms > 0) {
+      lock.unlock();
+      ReleaseIdle();
+      lock.lock();
+    }
     auto due = tracker_.DueForRenewal(NowMs());
     if (due.empty()) continue;
     lock.unlock();

@@ -142,6 +142,22 @@ class LeaseTracker {
   void RenewResult(const std::string& name, int64_t token, int64_t sent_ms, bool ok, bool failed = false);
   // Forgets `name` if it is held with `token`; true when it was.
   bool Remove(const std::string& name, int64_t token);
+  // A lease is used by one or more turns at a time: a grant counts one user,
+  // Reuse (of a held, still trusted lease) one more, Unused one less; a lease
+  // without users is idle since then. Reuse is false when it is not held
+  // and trusted (the caller asks the store).
+  bool Reuse(const std::string& name, int64_t now_ms);
+  // One user of grant `token` is done; false when it is not that grant.
+  bool Unused(const std::string& name, int64_t token, int64_t now_ms);
+  // Users of `name` (0 when not held).
+  int Users(const std::string& name) const;
+  // One user of grant `token` is done and wants the lease left to expire
+  // unreleased: forgotten at once when it was the last user, else when the
+  // last one is done.
+  void Abandon(const std::string& name, int64_t token, int64_t now_ms);
+  // Leases idle for at least `linger_ms` at `now_ms`, forgotten here; the
+  // caller releases them in the store.
+  std::vector<std::pair<std::string, int64_t>> TakeIdle(int64_t now_ms, int64_t linger_ms);
   size_t size() const { return held_.size(); }
   int64_t lost() const { return lost_; }
 
@@ -152,6 +168,9 @@ class LeaseTracker {
     int64_t last_sent_ms = 0;
     bool renewing = false;
     bool lost = false;
+    int users = 1;
+    int64_t idle_since_ms = 0;  // when users reached 0
+    bool abandoned = false;     // once idle: forgotten, not released (Abandon)
   };
   Settings s_;
   std::map<std::string, Held> held_;
@@ -163,6 +182,11 @@ struct LeaseSettings {
   int64_t ttl_ms = 5'000;      // a dead node's leases expire after this
   int64_t wait_ms = 1'000;     // Acquire waits at most this for a lease held elsewhere
   int64_t renew_every_ms = 0;  // 0 = ttl_ms / 3
+  // A lease no turn uses any more is released after this long, so that the
+  // next turn of the same conversation on this node (a chat's next message)
+  // needs no database round trip; a turn on another node waits for it
+  // meanwhile (within wait_ms). 0 = released at once.
+  int64_t linger_ms = 0;
 };
 
 // The message of a turn refused because another node holds the
@@ -193,12 +217,17 @@ class Leases {
   Result<Grant> Acquire(const std::string& name);
   // Whether `name` is still ours and trusted (renewed in time, not lost).
   bool Held(const std::string& name) const;
-  // Ends the grant `token` of `name` (here and in the store). Failing to
-  // reach the store is logged: the lease then expires on its own.
+  // One user of the grant `token` of `name` is done with it; once none is
+  // left it is released in the store after linger_ms (by the renewal thread,
+  // or at once when linger_ms is 0). Failing to reach the store is logged:
+  // the lease then expires on its own.
   void Release(const std::string& name, int64_t token);
-  // Forgets `token` of `name` here without releasing it in the store: it
-  // expires after ttl_ms and the failover sweep of some node takes it over.
+  // Like Release, but the last user leaves the lease unreleased in the store:
+  // it expires after ttl_ms and the failover sweep of some node takes it over.
   void Abandon(const std::string& name, int64_t token);
+  // Releases the idle leases (linger passed, or every idle one with `all`:
+  // shutdown). The renewal thread calls it each tick.
+  void ReleaseIdle(bool all = false);
   LeaseStore& store() { return store_; }
   const LeaseSettings& settings() const { return s_; }
   size_t HeldCount() const;

@@ -76,6 +76,35 @@ TEST(LeaseTracker, ALateResultOrReleaseOfAnOlderGrantDoesNotTouchTheNewOne) {
   EXPECT_FALSE(t.Valid("conv:a", 1700));
 }
 
+TEST(LeaseTracker, CountsUsersAndHandsOutIdleLeasesOnlyAfterTheirLinger) {
+  LeaseTracker t({.ttl_ms = 5000, .renew_every_ms = 1500, .safety_margin_ms = 1000});
+  t.Granted("conv:a", 3, 0);
+  EXPECT_TRUE(t.Reuse("conv:a", 10)) << "a second turn of this node";
+  EXPECT_FALSE(t.Reuse("conv:b", 10));
+  EXPECT_EQ(t.Users("conv:a"), 2);
+  EXPECT_TRUE(t.Unused("conv:a", 3, 20));
+  EXPECT_TRUE(t.TakeIdle(10'000, 200).empty()) << "still used";
+  EXPECT_FALSE(t.Unused("conv:a", 9, 30)) << "another grant";
+  EXPECT_TRUE(t.Unused("conv:a", 3, 100));
+  EXPECT_TRUE(t.TakeIdle(299, 200).empty()) << "idle since 100, lingers 200";
+  EXPECT_TRUE(t.Valid("conv:a", 299));
+  EXPECT_EQ(t.TakeIdle(300, 200), (std::vector<std::pair<std::string, int64_t>>{{"conv:a", 3}}));
+  EXPECT_FALSE(t.Valid("conv:a", 301)) << "handed out for release: a new turn asks the store";
+  EXPECT_FALSE(t.Reuse("conv:a", 301));
+  EXPECT_FALSE(t.Reuse("conv:a", 5000)) << "an expired lease is never reused";
+}
+
+TEST(LeaseTracker, AnAbandonedLeaseIsForgottenUnreleasedOnceTheLastUserIsDone) {
+  LeaseTracker t({.ttl_ms = 5000, .renew_every_ms = 1500, .safety_margin_ms = 1000});
+  t.Granted("conv:a", 3, 0);
+  ASSERT_TRUE(t.Reuse("conv:a", 1));
+  t.Abandon("conv:a", 3, 2);  // one turn left a message unanswered
+  EXPECT_TRUE(t.Valid("conv:a", 3)) << "the other turn still runs under it";
+  EXPECT_TRUE(t.Unused("conv:a", 3, 4));
+  EXPECT_TRUE(t.TakeIdle(5, 10'000).empty()) << "not released: left to expire for the failover sweep";
+  EXPECT_EQ(t.size(), 0u);
+}
+
 // ---------------------------------------------------------------- MemoryLeaseStore (the fake)
 
 TEST(MemoryLeaseStore, GrantsOneOwnerUntilExpiryThenTheNextWithAHigherToken) {
@@ -121,7 +150,8 @@ TEST(Leases, RefusesAtOnceWhenTheHolderHasLongerThanTheWaitLeftAndSaysWhenToRetr
   EXPECT_TRUE(a.Held("conv:1"));
   const auto start = std::chrono::steady_clock::now();
   auto tb = b.Acquire("conv:1");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms) << "5 s left > 300 ms wait: no point waiting";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms)
+      << "5 s left > 300 ms wait: it waits only as long as a lingering lease takes (100 ms without linger)";
   ASSERT_FALSE(tb.ok());
   EXPECT_TRUE(IsLeaseBusy(tb.status())) << tb.status().ToString();
   EXPECT_NE(tb.status().message().find("node-a"), std::string::npos);
@@ -154,6 +184,55 @@ TEST(Leases, WaitsForALeaseReleasedWithinTheWait) {
   EXPECT_FALSE(tb->taken_over) << "released, not taken over";
   EXPECT_FALSE(a.Held("conv:1"));
   EXPECT_TRUE(b.Held("conv:1"));
+}
+
+TEST(Leases, AnIdleLeaseLingersForTheConversationsNextTurnHereThenIsReleased) {
+  FakeClock clock;
+  MemoryLeaseStore store(clock);
+  Leases a(store, clock, {.owner = "node-a", .ttl_ms = 5000, .wait_ms = 0, .linger_ms = 200});
+  Leases b(store, clock, {.owner = "node-b", .ttl_ms = 5000, .wait_ms = 0, .linger_ms = 200});
+  auto first = a.Acquire("conv:1");
+  ASSERT_TRUE(first.ok());
+  a.Release("conv:1", first->token);
+  EXPECT_FALSE(b.Acquire("conv:1").ok()) << "lingering on a";
+  clock.AdvanceMs(100);
+  store.SetFailing(true);  // proves the next turn on a needs no round trip
+  auto second = a.Acquire("conv:1");
+  store.SetFailing(false);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->token, first->token);
+  a.Release("conv:1", second->token);
+  clock.AdvanceMs(199);
+  a.ReleaseIdle();
+  EXPECT_FALSE(b.Acquire("conv:1").ok()) << "idle since 100 ms, lingers 200";
+  clock.AdvanceMs(1);
+  a.ReleaseIdle();
+  auto taken = b.Acquire("conv:1");
+  ASSERT_TRUE(taken.ok());
+  EXPECT_FALSE(taken->taken_over) << "released, not taken over";
+  EXPECT_FALSE(a.Held("conv:1"));
+}
+
+// REST clients behind a round-robin balancer: the next message reaches the
+// other node while the lease lingers on the first; it waits for the release
+// instead of answering 503.
+TEST(Leases, ATurnOnAnotherNodeWaitsForALingeringLeaseRatherThanRefusing) {
+  FakeClock clock;
+  MemoryLeaseStore store(clock);
+  Leases a(store, clock, {.owner = "node-a", .ttl_ms = 5000, .wait_ms = 1000, .linger_ms = 200});
+  Leases b(store, clock, {.owner = "node-b", .ttl_ms = 5000, .wait_ms = 1000, .linger_ms = 200});
+  auto ta = a.Acquire("conv:1");
+  ASSERT_TRUE(ta.ok());
+  a.Release("conv:1", ta->token);  // done, lingering
+  std::thread release([&] {
+    std::this_thread::sleep_for(50ms);
+    clock.AdvanceMs(200);
+    a.ReleaseIdle();  // what a's renewal thread does each tick
+  });
+  auto tb = b.Acquire("conv:1");
+  release.join();
+  ASSERT_TRUE(tb.ok()) << tb.status().ToString();
+  EXPECT_FALSE(tb->taken_over);
 }
 
 TEST(Leases, AnUnreachableStoreIsUnavailableNotBusy) {
