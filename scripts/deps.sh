@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
-  libboost1.81-dev libsqlite3-dev sqlite3 libpq-dev postgresql-15 libhiredis-dev redis-server nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libboost1.81-dev libsqlite3-dev sqlite3 libpq-dev postgresql-15 libhiredis-dev redis-server haproxy nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev libicu-dev libssl-dev libsodium-dev
   libfasttext-dev python3-jieba
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -3,9 +3,13 @@
 // schema, shared) and [bus] url on the throwaway Redis (ctest's kefu_pg and
 // kefu_redis fixtures). A customer's WebSocket on node A sees the turn made
 // on node B (the customer message and the bot's reply), a close made on B,
-// and an inbox message sent through B. Skips without PostgreSQL or Redis.
+// and an inbox message sent through B; an agent on B serves a conversation
+// queued through A; a conversation leased by another node is busy (503) and
+// then served once. Skips without PostgreSQL or Redis. (Killing a real node
+// under load: bench/cluster_soak.py, ctest ClusterKill.)
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -153,6 +157,101 @@ TEST_F(ClusterTest, ATurnOnTheSameNodeIsDeliveredOnceNotEchoed) {
   EXPECT_EQ(acks, 1);
   EXPECT_EQ(customer, 1) << json(frames).dump();
   EXPECT_EQ(bot, 1) << json(frames).dump();
+}
+
+// The desk across nodes: an agent logged in on node b (presence and workspace
+// there) is assigned a conversation queued through node a, serves it through
+// b, and sees the customer's next message written through a; the bot stays
+// silent on a meanwhile.
+TEST_F(ClusterTest, AnAgentOnOneNodeServesAConversationQueuedOnTheOther) {
+  json login = Call(1, "POST", "/v1/agent/login",
+                    {{"tenant_id", "demo"}, {"username", "agent1"}, {"password", "demo1234"}}, 200);
+  const std::string token = login.value("token", "");
+  ASSERT_FALSE(token.empty()) << login.dump();
+  const Headers bearer = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  auto agent_ws = WsClient::Connect(nodes_[1]->port(), "/v1/agent/ws?token=" + token);
+  ASSERT_TRUE(agent_ws.ok()) << agent_ws.status().ToString();
+  Call(1, "PUT", "/v1/agent/presence", {{"presence", "online"}}, 200, bearer);
+  ASSERT_TRUE(nodes_[1]->BusForTesting().WaitIdle(10s));  // b's presence heartbeat reached Redis
+  // Node a learns that agent1 is online (b's heartbeat) within a tick.
+  std::this_thread::sleep_for(1500ms);
+
+  const std::string id =
+      Call(0, "POST", "/v1/conversations", {{"customer_id", "C0002"}, {"channel", "web"}}, 201).value("id", "");
+  auto customer_ws = WsClient::Connect(nodes_[0]->port(), "/v1/conversations/" + id + "/ws?widget_key=demo");
+  ASSERT_TRUE(customer_ws.ok());
+  ASSERT_TRUE(nodes_[0]->BusForTesting().WaitIdle(10s));
+  json turn = Call(0, "POST", "/v1/conversations/" + id + "/messages",
+                   {{"client_msg_id", "q1"}, {"text", "我要投诉！你们的东西用了两天就坏了，太气人了"}}, 200);
+  ASSERT_EQ(turn["reply"]["role"], "system") << turn.dump();
+  EXPECT_NE(turn["reply"]["text"].get<std::string>().find("转接人工"), std::string::npos)
+      << "queued for the agent online on b, not 'leave a message': " << turn.dump();
+
+  // Node b's desk picks it up from the database and assigns it to its agent.
+  json assigned;
+  for (const auto& f : Frames(**agent_ws, 10s, 3s, 50))
+    if (f.value("type", "") == "assigned" && f["conversation"]["conversation"]["id"] == id) assigned = f;
+  ASSERT_FALSE(assigned.is_null()) << "the agent on b was never assigned the conversation queued on a";
+  json conv = Call(0, "GET", "/v1/conversations/" + id, nullptr, 200);
+  EXPECT_EQ(conv["status"], "human");
+
+  // The agent answers through b; the customer's stream on a gets it.
+  Call(1, "POST", "/v1/agent/conversations/" + id + "/messages", {{"text", "您好，我来处理"}, {"client_msg_id", "a1"}},
+       200, bearer);
+  bool saw_agent = false;
+  for (const auto& f : Frames(**customer_ws, 10s, 1s))
+    if (f.value("type", "") == "message" && f["message"]["role"] == "agent") saw_agent = true;
+  EXPECT_TRUE(saw_agent);
+
+  // The customer writes through a: no bot reply, and the agent on b sees it.
+  json r2 = Call(0, "POST", "/v1/conversations/" + id + "/messages",
+                 {{"client_msg_id", "q2"}, {"text", "订单号是多少来着"}}, 200);
+  EXPECT_TRUE(r2["reply"].is_null()) << "the bot must not talk over the agent: " << r2.dump();
+  bool agent_got = false;
+  for (const auto& f : Frames(**agent_ws, 10s, 1s))
+    if (f.value("type", "") == "message" && f["conversation_id"] == id && f["message"]["role"] == "customer" &&
+        f["message"]["text"] == "订单号是多少来着")
+      agent_got = true;
+  EXPECT_TRUE(agent_got) << "the agent on b did not see the customer message written through a";
+}
+
+// Leases across nodes: a turn for a conversation whose turn another node is
+// running is refused with 503 conversation_busy and Retry-After, nothing
+// stored; once that node is done, the retry goes through once.
+TEST_F(ClusterTest, AConversationLeasedByTheOtherNodeIsBusyThenServedOnce) {
+  const std::string id =
+      Call(0, "POST", "/v1/conversations", {{"customer_id", "C0001"}, {"channel", "web"}}, 201).value("id", "");
+  // Node "ghost" holds the conversation's lease (as a node that died mid-turn would, for 3 s).
+  {
+    auto s = nodes_[0]->DatabaseForTesting().Lock();
+    auto& st = s.Prepare(
+        "INSERT INTO leases(name, owner, token, expires_ms) VALUES(?, 'ghost', 1, "
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) + 3000)");
+    st.Bind(1, "conv:" + id);
+    ASSERT_TRUE(st.Run().ok());
+  }
+  auto busy = Fetch(nodes_[1]->port(), "POST", "/v1/conversations/" + id + "/messages",
+                    json{{"client_msg_id", "k1"}, {"text", "多久发货"}}.dump(), kWidget);
+  ASSERT_TRUE(busy.ok());
+  EXPECT_EQ(busy->status, 503) << busy->body;
+  EXPECT_EQ(json::parse(busy->body)["error"]["code"], "conversation_busy") << busy->body;
+  bool retry_after = false;
+  for (const auto& [k, v] : busy->headers)
+    if (strcasecmp(k.c_str(), "Retry-After") == 0) retry_after = !v.empty() && std::stoi(v) >= 1 && std::stoi(v) <= 3;
+  EXPECT_TRUE(retry_after) << "Retry-After: the seconds left on the other node's lease";
+  json history = Call(0, "GET", "/v1/conversations/" + id + "/messages", nullptr, 200);
+  EXPECT_TRUE(history["messages"].empty()) << "nothing stored for a refused turn";
+
+  // The lease expires (the "node" never renews it): the retry is served.
+  std::this_thread::sleep_for(3200ms);
+  json ok =
+      Call(1, "POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "k1"}, {"text", "多久发货"}}, 200);
+  EXPECT_EQ(ok["reply"]["role"], "bot") << ok.dump();
+  json again =
+      Call(0, "POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "k1"}, {"text", "多久发货"}}, 200);
+  EXPECT_EQ(again["duplicate"], true);
+  EXPECT_EQ(again["reply"]["id"], ok["reply"]["id"]);
+  EXPECT_EQ(Call(1, "GET", "/v1/conversations/" + id + "/messages", nullptr, 200)["messages"].size(), 2u);
 }
 
 // [bus] url at start: a malformed one stops start-up naming the key; a Redis

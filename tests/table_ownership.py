@@ -30,7 +30,7 @@ OWNER = {
     "dh_records": "datahub", "ingest_webhook_nonces": "datahub", "ingest_webhook_secrets": "datahub",
     "browsing_events": "datahub", "tickets": "datahub", "transactions": "datahub",
     # dialogue: conversations and their messages
-    "conversations": "dialogue", "messages": "dialogue",
+    "conversations": "dialogue", "messages": "dialogue", "leases": "dialogue",
     # inbox: the message center and outbound webhooks
     "inbox_messages": "inbox", "inbox_token_keys": "inbox", "webhook_deliveries": "inbox",
     "webhook_endpoints": "inbox",

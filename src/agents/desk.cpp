@@ -57,6 +57,9 @@ namespace {
 
 std::string Key(const std::string& tenant, const std::string& id) { return tenant + "/" + id; }
 
+// Several nodes: a node's presence heartbeat (each tick) counts this long.
+constexpr int64_t kPresenceTtlMs = 5'000;
+
 std::string Frame(const json& j) { return api::DumpJson(j); }
 
 json EmotionOf(const json& meta) {
@@ -116,6 +119,7 @@ Desk::Desk(const DeskDeps& d, DeskSettings settings)
       auto_assigned_(d.metrics.GetCounter("kefu_auto_assignments_total", "Conversations assigned to an agent automatically")),
       assist_calls_(d.metrics.GetCounter("kefu_agent_assist_calls_total", "LLM assist calls (summaries, reply drafts)")),
       assist_failures_(d.metrics.GetCounter("kefu_agent_assist_failures_total", "LLM assist calls that failed")) {
+  if (d.bus && d.bus->Distributed()) bus_ = d.bus;
   if (d.llm && settings_.llm_assist) {
     assist_ = std::make_unique<AgentAssist>(*d.llm);
     assist_pool_ = std::make_unique<ThreadPool>(std::max(1, settings_.assist_threads), "assist");
@@ -127,11 +131,23 @@ Result<std::unique_ptr<Desk>> Desk::Create(const DeskDeps& deps, DeskSettings se
   KEFU_RETURN_IF_ERROR(d->Load());
   d->listener_ = std::make_shared<Listener>(d.get());
   deps.hub.SubscribeAll(d->listener_);
+  if (d->bus_) {
+    bus::SubscribeOptions o;
+    o.own_events = false;
+    Desk* desk = d.get();
+    auto id = d->bus_->Subscribe(
+        "desk.presence", [desk](const bus::Event& e) { desk->OnPresence(e.payload); }, o);
+    if (id.ok())
+      d->presence_sub_ = *id;
+    else
+      log::Warn("desk_presence_unavailable", {{"error", id.status().ToString()}});
+  }
   return d;
 }
 
 Desk::~Desk() {
   Stop();
+  if (bus_ && presence_sub_) bus_->Unsubscribe(presence_sub_);
   if (assist_pool_) assist_pool_->Shutdown();  // its tasks use the desk
 }
 
@@ -218,6 +234,10 @@ void Desk::ReloadRules() {
 }
 
 void Desk::Tick() {
+  if (bus_) {
+    PublishPresence();
+    Resync();
+  }
   std::set<std::string> dirty, due;
   {
     std::lock_guard lock(mu_);
@@ -241,6 +261,153 @@ void Desk::Tick() {
     json board = Board(tenant);
     std::lock_guard lock(mu_);
     SendToSupervisorsLocked(tenant, Frame({{"type", "board"}, {"board", board}}));
+  }
+}
+
+// ---- several nodes ----------------------------------------------------------------
+
+void Desk::PublishPresence() {
+  json online = json::array();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, a] : agents_)
+      if (a->presence == "online") online.push_back(k);
+  }
+  Status st = bus_->Publish("desk.presence", json{{"node", bus_->NodeId()}, {"online", online}}.dump());
+  if (!st.ok()) log::Debug("desk_presence_not_sent", {{"error", st.ToString()}});
+}
+
+void Desk::OnPresence(const std::string& payload) {
+  json j = ParseJsonOrDiscarded(payload);
+  if (!j.is_object() || !j.contains("online") || !j["online"].is_array()) return;
+  std::set<std::string> online;
+  for (const auto& k : j["online"])
+    if (k.is_string()) online.insert(k.get<std::string>());
+  std::lock_guard lock(mu_);
+  auto& slot = remote_online_[j.value("node", "")];
+  const bool more = std::any_of(online.begin(), online.end(), [&](const auto& k) { return !slot.second.count(k); });
+  slot = {clock_.NowMs(), std::move(online)};
+  if (more)
+    for (const auto& k : slot.second)
+      if (auto it = agents_.find(k); it != agents_.end()) board_dirty_.insert(it->second->agent.tenant_id);
+}
+
+void Desk::Resync() {
+  std::unique_lock sync(sync_mu_);
+  struct Row {
+    std::string tenant_id, customer_id, channel, status, queue, skill, agent_id, reason;
+    int priority = 0;
+    int64_t queued_ms = 0, created_ms = 0, updated_ms = 0;
+  };
+  std::map<std::string, Row> rows;
+  {
+    auto s = db_.Read();
+    auto& q = s.Prepare(
+        "SELECT id, tenant_id, customer_id, channel, status, COALESCE(queue, ''), COALESCE(queue_skill, ''), "
+        "COALESCE(assigned_agent_id, ''), queue_priority, COALESCE(queued_ms, 0), created_ms, updated_ms, "
+        "COALESCE(handoff_json, '{}') FROM conversations WHERE status IN ('queued', 'human')");
+    for (;;) {
+      auto row = q.Step();
+      if (!row.ok()) {
+        q.Reset();
+        log::Warn("desk_resync_failed", {{"error", row.status().ToString()}});
+        return;
+      }
+      if (!*row) break;
+      Row r{q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6), q.Text(7), ""};
+      r.priority = static_cast<int>(q.Int(8));
+      r.queued_ms = q.Int(9);
+      r.created_ms = q.Int(10);
+      r.updated_ms = q.Int(11);
+      json h = ParseJsonOrDiscarded(q.Text(12));
+      if (h.is_object()) r.reason = h.value("reason", "");
+      rows.emplace(q.Text(0), std::move(r));
+    }
+    q.Reset();
+  }
+  std::lock_guard lock(mu_);
+  // Gone from the database's queues: closed, or handed back to the bot, elsewhere.
+  for (auto it = convs_.begin(); it != convs_.end();) {
+    if (rows.count(it->first) || admitting_.count(it->first)) {
+      ++it;
+      continue;
+    }
+    ConvState& c = *it->second;
+    if (c.status == "human") {
+      if (AgentState* a = AgentLocked(c.tenant_id, c.agent_id)) {
+        a->chats.erase(c.id);
+        SendToAgentLocked(*a, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
+      }
+    } else {
+      queued_gauge_.Add(-1);
+      SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
+    }
+    board_dirty_.insert(c.tenant_id);
+    dispatch_due_.insert(c.tenant_id);
+    drafts_.erase(c.id);
+    it = convs_.erase(it);
+  }
+  for (auto& [id, r] : rows) {
+    if (admitting_.count(id)) continue;
+    auto it = convs_.find(id);
+    if (it == convs_.end()) {
+      // Queued or assigned on another node.
+      auto c = std::make_unique<ConvState>();
+      c->order = ++admissions;
+      c->id = id;
+      c->tenant_id = r.tenant_id;
+      c->customer_id = r.customer_id;
+      c->channel = r.channel;
+      c->status = r.status;
+      c->queue = r.queue;
+      c->skill = r.skill;
+      c->agent_id = r.status == "human" ? r.agent_id : "";
+      c->priority = r.priority;
+      c->queued_ms = r.queued_ms;
+      c->created_ms = r.created_ms;
+      c->updated_ms = r.updated_ms;
+      c->reason = r.reason;
+      ConvState& placed = *c;
+      convs_[id] = std::move(c);
+      (void)CustomerLocked(r.tenant_id, r.customer_id);  // name and tier for the frames (cached)
+      board_dirty_.insert(r.tenant_id);
+      if (placed.status == "queued") {
+        queued_gauge_.Add(1);
+        dispatch_due_.insert(r.tenant_id);
+        SendToEligibleLocked(placed, Frame({{"type", "queue"}, {"item", QueueItemLocked(placed)}}));
+      } else if (AgentState* a = AgentLocked(r.tenant_id, placed.agent_id)) {
+        a->chats.insert(id);
+        SendToAgentLocked(*a, Frame({{"type", "assigned"}, {"conversation", SummaryLocked(placed)}}));
+      }
+      continue;
+    }
+    ConvState& c = *it->second;
+    const std::string agent = r.status == "human" ? r.agent_id : "";
+    if (c.status == r.status && c.agent_id == agent) continue;
+    // Accepted, transferred or queued again on another node.
+    if (c.status == "queued") {
+      queued_gauge_.Add(-1);
+      SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
+    } else if (AgentState* from = AgentLocked(c.tenant_id, c.agent_id)) {
+      from->chats.erase(c.id);
+      SendToAgentLocked(*from, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
+    }
+    c.status = r.status;
+    c.agent_id = agent;
+    c.queue = r.queue;
+    c.skill = r.skill;
+    c.priority = r.priority;
+    c.queued_ms = r.queued_ms;
+    c.updated_ms = r.updated_ms;
+    board_dirty_.insert(c.tenant_id);
+    if (c.status == "queued") {
+      queued_gauge_.Add(1);
+      dispatch_due_.insert(c.tenant_id);
+      SendToEligibleLocked(c, Frame({{"type", "queue"}, {"item", QueueItemLocked(c)}}));
+    } else if (AgentState* to = AgentLocked(c.tenant_id, c.agent_id)) {
+      to->chats.insert(c.id);
+      SendToAgentLocked(*to, Frame({{"type", "assigned"}, {"conversation", SummaryLocked(c)}}));
+    }
   }
 }
 
@@ -270,12 +437,22 @@ int Desk::PositionLocked(const ConvState& c) const {
 }
 
 int Desk::OnlineFor(const ConvState& c) const {
-  int n = 0;
+  // Online here, or (several nodes) online on another node that said so in
+  // the last few seconds.
+  std::set<std::string> online;
   for (const auto& [k, a] : agents_)
-    if (a->presence == "online" && a->agent.role == Role::kAgent && EligibleLocked(*a, c)) ++n;
+    if (a->presence == "online") online.insert(k);
+  const int64_t now = clock_.NowMs();
+  for (const auto& [node, heard] : remote_online_)
+    if (now - heard.first <= kPresenceTtlMs) online.insert(heard.second.begin(), heard.second.end());
+  int n = 0;
+  for (const auto& k : online)
+    if (auto it = agents_.find(k);
+        it != agents_.end() && it->second->agent.role == Role::kAgent && EligibleLocked(*it->second, c))
+      ++n;
   if (n == 0)  // supervisors serve every queue, but only when no agent can
-    for (const auto& [k, a] : agents_)
-      if (a->presence == "online" && EligibleLocked(*a, c)) ++n;
+    for (const auto& k : online)
+      if (auto it = agents_.find(k); it != agents_.end() && EligibleLocked(*it->second, c)) ++n;
   return n;
 }
 
@@ -411,6 +588,7 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
       if (kind == "transfer" || kind == "raise_priority") priority = std::max(priority, a.value("priority", 0));
     }
 
+  std::shared_lock sync(sync_mu_);
   std::unique_lock lock(mu_);
   for (auto& [kind, text] : alerts) {
     // long_wait alerts from the rules and the tick are the same event: once per wait.
@@ -423,6 +601,12 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
   }
   if (auto it = convs_.find(conv.id); it != convs_.end()) {
     v.kind = GateVerdict::Kind::kSilent;  // a human serves it, or it waits for one
+    return v;
+  }
+  if (conv.status == "queued" || conv.status == "human") {
+    // Queued or served through another node, not in this node's view yet
+    // (the next tick's Resync brings it): the bot stays silent all the same.
+    v.kind = GateVerdict::Kind::kSilent;
     return v;
   }
   if (context.value("leave_message", false)) {
@@ -472,7 +656,16 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     v.meta = {{"handoff", true}, {"queue", c.queue}, {"leave_message", true}};
     return v;
   }
+  admitting_.insert(c.id);  // Resync leaves it to this Admit
   lock.unlock();
+  struct Admitted {
+    Desk* d;
+    std::string id;
+    ~Admitted() {
+      std::lock_guard l(d->mu_);
+      d->admitting_.erase(id);
+    }
+  } admitted{this, c.id};
   json handoff = ExtractiveHandoff(conv, msg, c.reason, context);
 
   // Auto assignment: straight to the least-loaded eligible agent with room.
@@ -671,13 +864,15 @@ Desk::AgentState* Desk::LeastLoadedLocked(const std::string& tenant_id,
 void Desk::Dispatch(const std::string& tenant) {
   if (!settings_.auto_assign) return;
   std::lock_guard serial(dispatch_mu_);
+  std::set<std::string> changed;  // the database no longer has them queued (another node took them)
   for (int round = 0; round < 10'000; ++round) {
+    std::shared_lock sync(sync_mu_);
     std::string conversation_id, agent_id, agent_name;
     {
       std::lock_guard lock(mu_);
       std::vector<ConvState*> waiting;
       for (auto& [id, c] : convs_)
-        if (c->status == "queued" && c->tenant_id == tenant) waiting.push_back(c.get());
+        if (c->status == "queued" && c->tenant_id == tenant && !changed.count(id)) waiting.push_back(c.get());
       std::sort(waiting.begin(), waiting.end(), [](const ConvState* x, const ConvState* y) {
         if (x->priority != y->priority) return x->priority > y->priority;
         if (x->queued_ms != y->queued_ms) return x->queued_ms < y->queued_ms;
@@ -702,7 +897,10 @@ void Desk::Dispatch(const std::string& tenant) {
           "WHERE id = ? AND tenant_id = ? AND status = 'queued'");
       st.Bind(1, agent_id).Bind(2, clock_.NowMs()).Bind(3, conversation_id).Bind(4, tenant);
       if (!st.Run().ok()) return;  // retried by the next tick
-      if (s.Changes() != 1) continue;  // accepted or closed meanwhile
+      if (s.Changes() != 1) {      // accepted or closed meanwhile (here, or on another node: Resync)
+        changed.insert(conversation_id);
+        continue;
+      }
     }
     {
       std::lock_guard lock(mu_);
@@ -794,6 +992,11 @@ Result<json> Desk::SetPresence(const Agent& me, const std::string& presence) {
   a->presence = presence;
   board_dirty_.insert(me.tenant_id);
   json out = AgentJsonLocked(*a);
+  if (bus_) {
+    lock.unlock();
+    PublishPresence();  // other nodes queue for this agent (or stop) at once
+    lock.lock();
+  }
   if (presence == "online") {
     lock.unlock();
     Dispatch(me.tenant_id);  // the queue may be waiting for exactly this agent
@@ -880,6 +1083,7 @@ void Desk::AssignLocked(ConvState& c, AgentState& to, const std::string& system_
 }
 
 Result<json> Desk::Accept(const Agent& me, const std::string& conversation_id, bool takeover) {
+  std::shared_lock sync(sync_mu_);
   std::string expected_agent;
   {
     std::lock_guard lock(mu_);
@@ -991,6 +1195,7 @@ Result<json> Desk::AddNote(const Agent& me, const std::string& conversation_id, 
 Result<json> Desk::Transfer(const Agent& me, const std::string& conversation_id,
                             const std::optional<std::string>& agent_id, const std::optional<std::string>& group) {
   if (!agent_id == !group) return InvalidArgument("give exactly one of agent_id or group");
+  std::shared_lock sync(sync_mu_);
   std::optional<std::vector<std::string>> group_skills;
   if (group) {
     group_skills = accounts_.Group(me.tenant_id, *group);
@@ -1073,11 +1278,13 @@ Result<json> Desk::Transfer(const Agent& me, const std::string& conversation_id,
                         {{"agent", {{"id", target}, {"name", target_name}}}, {"event", "transferred"}});
   else
     (void)SystemMessage(conversation_id, "正在为您转接其他客服，请稍候。", {{"event", "transferred"}});
+  sync.unlock();
   Dispatch(me.tenant_id);  // the slot it freed, or the re-queued conversation
   return summary;
 }
 
 Result<json> Desk::Close(const Agent& me, const std::string& conversation_id) {
+  std::shared_lock sync(sync_mu_);
   {
     std::lock_guard lock(mu_);
     KEFU_ASSIGN_OR_RETURN(ConvState * c, AccessLocked(me, conversation_id, /*allow_queued=*/false));
@@ -1117,6 +1324,7 @@ Result<json> Desk::Close(const Agent& me, const std::string& conversation_id) {
   }
   (void)SystemMessage(conversation_id, "本次人工服务已结束，感谢您的耐心。如还有问题，可以继续向智能助手提问。",
                       {{"event", "closed_by_agent"}, {"agent", {{"id", me.id}, {"name", me.name}}}});
+  sync.unlock();
   Dispatch(me.tenant_id);  // the slot it freed
   return summary;
 }

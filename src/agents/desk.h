@@ -27,17 +27,18 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "agents/accounts.h"
 #include "agents/assist.h"
+#include "bus/event_bus.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -84,6 +85,12 @@ struct DeskDeps {
   metrics::Registry& metrics;
   routing::RuleStore* rules = nullptr;  // reloaded periodically when set
   llm::LlmClient* llm = nullptr;        // LLM assist when set (and DeskSettings::llm_assist)
+  // Several nodes (a distributed bus): the desk shares its agents' presence
+  // on the bus (a heartbeat each tick, "desk.presence"), reloads the queued
+  // and human-served conversations from the database each tick (what other
+  // nodes queued, accepted, transferred or closed), and sees other nodes'
+  // customer messages through the hub. Null or in-process: one node.
+  bus::EventBus* bus = nullptr;
 };
 
 class Desk final : public dialogue::TurnGate {
@@ -160,6 +167,12 @@ class Desk final : public dialogue::TurnGate {
   Result<nlohmann::json> PanelFromTables(const Agent& me, const std::string& customer_id);
   void Tick();
   void ReloadRules();
+  // Several nodes: this node's online agents to the others; the others' heartbeats.
+  void PublishPresence();
+  void OnPresence(const std::string& payload);
+  // Several nodes: the queued and human-served conversations as the database
+  // has them now (changes other nodes made), merged into the memory view.
+  void Resync();
 
   // All *Locked helpers need mu_.
   AgentState* AgentLocked(const std::string& tenant_id, const std::string& id);
@@ -228,6 +241,15 @@ class Desk final : public dialogue::TurnGate {
   std::set<std::string> dispatch_due_;                                   // GUARDED_BY(mu_), tenants (tick dispatches)
   std::unordered_map<std::string, std::pair<int64_t, nlohmann::json>> drafts_;  // GUARDED_BY(mu_), conv → (last msg id, items)
   int64_t next_alert_ = 1;                                               // GUARDED_BY(mu_)
+  // Several nodes: other nodes' online agents (node → (heard at, tenant/id keys)).
+  std::map<std::string, std::pair<int64_t, std::set<std::string>>> remote_online_;  // GUARDED_BY(mu_)
+  std::set<std::string> admitting_;  // GUARDED_BY(mu_): conversations Admit is placing (Resync leaves them)
+  // Resync (exclusive) against this node's own database-then-memory changes
+  // (Admit, Accept, Transfer, Close, Dispatch: shared), so that it never sees
+  // one half-done. Taken before mu_.
+  std::shared_mutex sync_mu_;
+  bus::EventBus* bus_ = nullptr;  // distributed only; set at construction
+  uint64_t presence_sub_ = 0;
 
   std::mutex tick_mu_;
   std::condition_variable tick_cv_;

@@ -21,6 +21,17 @@ using http::Request;
 using http::Responder;
 using http::Response;
 
+// A turn that could not start: 503 with Retry-After, the code
+// conversation_busy when another node holds the conversation's lease (a
+// client retries with the same client_msg_id; nothing was stored).
+void SendTurnRefused(const Responder& r, const Status& s) {
+  if (s.code() != ErrorCode::kUnavailable) return SendStatus(r, s);
+  const bool busy = dialogue::IsLeaseBusy(s);
+  Response resp = Response::Error(503, busy ? "conversation_busy" : "unavailable", s.message());
+  resp.headers.emplace_back("Retry-After", std::to_string(busy ? dialogue::LeaseRetryAfterSeconds(s) : 1));
+  r.Send(std::move(resp));
+}
+
 // A live subscriber: pushes conversation events to one WebSocket.
 class WsSubscriber final : public dialogue::Subscriber {
  public:
@@ -305,7 +316,7 @@ class Routes final : public ApiRoutes {
     auto state = std::make_shared<State>();
     dialogue::PostCallbacks cb;
     cb.on_accepted = [r, state, wait](const Result<dialogue::AppendResult>& a) {
-      if (!a.ok()) return SendStatus(r, a.status());
+      if (!a.ok()) return SendTurnRefused(r, a.status());
       state->accepted = *a;
       if (!wait) SendJson(r, 202, {{"message", a->message.CustomerJson()}, {"duplicate", a->duplicate}});
     };
@@ -400,8 +411,11 @@ class Routes final : public ApiRoutes {
       dialogue::PostCallbacks cb;
       cb.on_accepted = [send, id](const Result<dialogue::AppendResult>& a) {
         if (!a.ok()) {
-          json f = ErrorFrame(ErrorCodeName(a.status().code()), a.status().message());
+          const bool busy = dialogue::IsLeaseBusy(a.status());
+          json f = ErrorFrame(busy ? "conversation_busy" : ErrorCodeName(a.status().code()), a.status().message());
           f["client_msg_id"] = id;
+          if (busy || a.status().code() == ErrorCode::kUnavailable)
+            f["retry_after_ms"] = busy ? dialogue::LeaseRetryAfterSeconds(a.status()) * 1000 : 1000;
           return send(f);
         }
         send({{"type", "ack"}, {"client_msg_id", id}, {"message", a->message.CustomerJson()}, {"duplicate", a->duplicate}});

@@ -11,23 +11,24 @@
 #include "api/tenants.h"
 #include "bus/event_bus.h"
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
 #include "datahub/routes.h"
 #include "demo/demo_shop.h"
-#include "knowledge/matcher.h"
 #include "dialogue/conversation_service.h"
-#include "dialogue/need_key.h"
 #include "dialogue/grounded_responder.h"
 #include "dialogue/intent_rules.h"
 #include "dialogue/llm_responder.h"
+#include "dialogue/need_key.h"
 #include "http/server.h"
 #include "inbox/customer_tokens.h"
 #include "inbox/message_center.h"
 #include "inbox/routes.h"
 #include "inbox/webhooks.h"
 #include "knowledge/knowledge_base.h"
+#include "knowledge/matcher.h"
 #include "llm/openai_client.h"
 #include "nlu/analyzer.h"
 #include "routing/rule_store.h"
@@ -65,6 +66,9 @@ struct ServerApp::Impl {
   std::unique_ptr<nlu::Analyzer> analyzer;
   std::unique_ptr<routing::RuleStore> rules;  // agents: per-tenant routing rules
   std::unique_ptr<ThreadPool> workers;
+  // Several nodes (PostgreSQL): conversation leases; before `service`, which uses them.
+  std::unique_ptr<dialogue::LeaseStore> lease_store;
+  std::unique_ptr<dialogue::Leases> leases;
   std::unique_ptr<dialogue::ConversationService> service;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<api::ApiRoutes> routes;
@@ -296,6 +300,19 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.service = std::make_unique<dialogue::ConversationService>(*a.store, *responder, *a.workers, a.hub, a.metrics,
                                                               a.clock, service_settings, a.analyzer.get(),
                                                               a.rules.get());
+  if (a.db->engine() == storage::Engine::kPostgres) {
+    // Nodes that share the database may share its conversations: a
+    // conversation's turns run on the node holding its lease (one node
+    // alone holds them all, at the cost of two short writes per busy spell).
+    a.lease_store = std::make_unique<dialogue::SqlLeaseStore>(*a.db);
+    dialogue::LeaseSettings ls;
+    ls.owner = a.bus->NodeId() + "." + crypto::RandomHex(4);  // a restarted node is a new owner
+    ls.ttl_ms = config.dialogue.lease_ttl_ms;
+    ls.wait_ms = config.dialogue.lease_wait_ms;
+    ls.linger_ms = config.dialogue.lease_linger_ms;
+    a.leases = std::make_unique<dialogue::Leases>(*a.lease_store, a.clock, ls);
+    a.service->SetLeases(a.leases.get());
+  }
   // Repeats by meaning (dialogue/need_key.h).
   a.service->SetNeedKey([kb = a.kb.get(), min = config.dialogue.clarify_threshold, top_k = config.knowledge.top_k](
                             const std::string& tenant, const std::string& text) {
@@ -318,6 +335,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     ds.auto_assign = config.agents.assignment == "auto";
     ds.llm_assist = config.agents.llm_assist;
     agents::DeskDeps dd{*a.db, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get(), a.llm_client.get()};
+    dd.bus = a.bus.get();  // several nodes: presence, queues and customer messages across nodes
     KEFU_ASSIGN_OR_RETURN(a.desk, agents::Desk::Create(dd, ds));
     a.service->SetGate(a.desk.get());
   }
@@ -403,7 +421,9 @@ Status ServerApp::Start() {
     if (h.ok) log::Info("bus_connected", {{"engine", h.engine}, {"node_id", h.node_id}});
     else log::Warn("bus_unavailable", {{"error", h.error}, {"hint", "serving anyway; retrying in the background"}});
   }
+  if (a.leases) a.leases->Start();
   a.service->RecoverUnanswered();
+  if (a.leases) a.service->StartFailover(a.config.dialogue.failover_interval_ms);
   a.desk->Start();  // human agents: long-wait alerts, board frames, rule reload
   KEFU_RETURN_IF_ERROR(a.server->Start());
   a.webhooks->Start();  // message center: deliver pending webhooks (also those left by a previous run)
@@ -437,6 +457,7 @@ void ServerApp::Stop() {
   a.stopped = true;
   log::Info("shutting_down", {{"in_flight_turns", a.service ? a.service->InFlight() : 0}});
   bool drained = a.service ? a.service->Drain(a.config.server.shutdown_grace_ms) : true;
+  if (a.leases) a.leases->ReleaseIdle(/*all=*/true);  // other nodes need not wait for them to expire
   if (a.server) a.server->Stop();
   if (a.webhooks) a.webhooks->Stop();  // message center: unfinished deliveries stay pending
   if (a.workers) a.workers->Shutdown();

@@ -88,6 +88,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(knowledge, matcher_model); F(knowledge, classifier_weight);
   F(dialogue, answer_threshold); F(dialogue, clarify_threshold); F(dialogue, require_verified_customer);
   F(dialogue, llm_understanding); F(dialogue, llm_understanding_timeout_ms); F(dialogue, llm_answers);
+  F(dialogue, lease_ttl_ms); F(dialogue, lease_wait_ms); F(dialogue, lease_linger_ms); F(dialogue, failover_interval_ms);
   F(agents, session_ttl_s); F(agents, avg_handle_s); F(agents, long_wait_alert_s); F(agents, default_max_chats);
   F(agents, pwhash_ops); F(agents, pwhash_mem_kib); F(agents, assignment); F(agents, llm_assist);
   F(agents, login_ip_max_failures); F(agents, login_ip_window_s); F(agents, login_account_max_failures);
@@ -184,6 +185,14 @@ Status Validate(const Config& c) {
   if (!level_ok) return InvalidArgument("log.level must be one of trace, debug, info, warn, error");
   if (c.dialogue.llm_understanding_timeout_ms < 50 || c.dialogue.llm_understanding_timeout_ms > 60'000)
     return InvalidArgument("dialogue.llm_understanding_timeout_ms must be 50..60000");
+  if (c.dialogue.lease_ttl_ms < 1'000 || c.dialogue.lease_ttl_ms > 600'000)
+    return InvalidArgument("dialogue.lease_ttl_ms must be 1000..600000");
+  if (c.dialogue.lease_wait_ms < 0 || c.dialogue.lease_wait_ms > 60'000)
+    return InvalidArgument("dialogue.lease_wait_ms must be 0..60000");
+  if (c.dialogue.lease_linger_ms < 0 || c.dialogue.lease_linger_ms > 10'000)
+    return InvalidArgument("dialogue.lease_linger_ms must be 0..10000");
+  if (c.dialogue.failover_interval_ms < 100 || c.dialogue.failover_interval_ms > 600'000)
+    return InvalidArgument("dialogue.failover_interval_ms must be 100..600000");
   if (c.dialogue.clarify_threshold > c.dialogue.answer_threshold)
     return InvalidArgument("dialogue.clarify_threshold must not exceed dialogue.answer_threshold");
   if (c.agents.session_ttl_s < 60) return InvalidArgument("agents.session_ttl_s must be at least 60");

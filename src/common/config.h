@@ -113,6 +113,18 @@ struct DialogueConfig {
   // With [llm]: the model writes the answers (grounded on the same passages and
   // tools). false = answers come from the knowledge base and templates only.
   bool llm_answers = true;
+  // Several nodes on one PostgreSQL (docs/operations.md, "Several nodes"): a
+  // conversation's turns run on the node holding its lease. A dead node's
+  // leases expire after lease_ttl_ms; every failover_interval_ms each node
+  // looks for expired ones and answers what was left unanswered. A turn
+  // whose lease another node holds waits up to lease_wait_ms, then gets 503
+  // conversation_busy with Retry-After.
+  int64_t lease_ttl_ms = 5'000;
+  int64_t lease_wait_ms = 1'000;
+  // An idle lease is released after this long: the conversation's next turn
+  // on the same node needs no database round trip meanwhile.
+  int64_t lease_linger_ms = 200;
+  int64_t failover_interval_ms = 1'000;
 };
 
 // Message center (src/inbox, docs/inbox.md): outbound webhook delivery.

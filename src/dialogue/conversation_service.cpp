@@ -1,8 +1,9 @@
 #include "dialogue/conversation_service.h"
 
-#include "dialogue/human_request.h"
+#include <algorithm>
 
 #include "common/log.h"
+#include "dialogue/human_request.h"
 
 namespace kefu::dialogue {
 
@@ -104,11 +105,20 @@ ConversationService::ConversationService(ConversationStore& store, Responder& re
       turns_ok_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"ok\"")),
       turns_failed_(metrics.GetCounter("kefu_turns_total", "Customer turns answered", "outcome=\"error\"")),
       messages_accepted_(metrics.GetCounter("kefu_messages_accepted_total", "Customer messages stored")),
-      duplicates_(metrics.GetCounter("kefu_messages_duplicate_total", "Retried customer messages (same client_msg_id)")),
+      duplicates_(
+          metrics.GetCounter("kefu_messages_duplicate_total", "Retried customer messages (same client_msg_id)")),
       turn_seconds_(metrics.GetHistogram("kefu_turn_seconds", "Time from accepting a message to storing the reply")),
       open_conversations_(metrics.GetGauge("kefu_open_conversations", "Conversations with status open")),
-      in_flight_gauge_(metrics.GetGauge("kefu_turns_in_flight", "Turns accepted and not yet answered")) {
+      in_flight_gauge_(metrics.GetGauge("kefu_turns_in_flight", "Turns accepted and not yet answered")),
+      failovers_(metrics.GetCounter("kefu_failover_conversations_total",
+                                    "Conversations taken over from a node whose lease expired")),
+      lease_refusals_(metrics.GetCounter("kefu_lease_busy_total",
+                                         "Turns refused because another node holds the conversation's lease")) {
   open_conversations_.Set(static_cast<double>(store_.CountOpen()));
+}
+
+ConversationService::~ConversationService() {
+  StopFailover();
 }
 
 Result<Conversation> ConversationService::Start(const std::string& tenant_id, const std::string& customer_id,
@@ -154,6 +164,10 @@ void ConversationService::Enqueue(const std::string& conversation_id, Task task)
 }
 
 void ConversationService::RunNext(const std::string& conversation_id) {
+  const std::string lease = "conv:" + conversation_id;
+  int64_t token = 0;
+  bool held = false;
+  bool dirty = false;
   for (;;) {
     Task task;
     {
@@ -161,13 +175,98 @@ void ConversationService::RunNext(const std::string& conversation_id) {
       auto it = queues_.find(conversation_id);
       if (it == queues_.end() || it->second.empty()) {
         if (it != queues_.end()) queues_.erase(it);
-        return;
+        break;
       }
       task = std::move(it->second.front());
       it->second.pop_front();
     }
-    task();
+    if (leases_ && !(held && leases_->Held(lease))) {
+      if (held) {
+        // Lost, or not renewed in time: take it again before the next turn.
+        log::Warn("lease_not_held", {{"conversation_id", conversation_id}, {"token", token}});
+        leases_->Abandon(lease, token);
+        held = false;
+      }
+      auto t = leases_->Acquire(lease);
+      if (!t.ok()) {
+        // Nothing of these turns was stored: each caller gets the error (a
+        // client retries with the same client_msg_id).
+        if (IsLeaseBusy(t.status())) lease_refusals_.Inc();
+        std::deque<Task> rest;
+        {
+          std::lock_guard lock(mu_);
+          auto it = queues_.find(conversation_id);
+          if (it != queues_.end()) {
+            rest = std::move(it->second);
+            queues_.erase(it);
+          }
+        }
+        task.fail(t.status());
+        for (auto& r : rest) r.fail(t.status());
+        return;
+      }
+      token = t->token;
+      held = true;
+      if (t->taken_over) {
+        // The previous holder died (or left a turn unfinished) with messages
+        // it had acknowledged: answer them first, in order, before this turn.
+        failovers_.Inc();
+        log::Info("failover", {{"conversation_id", conversation_id}, {"by", "turn"}});
+        auto pending = store_.UnansweredIn(conversation_id);
+        if (!pending.ok()) {
+          dirty = true;
+        } else {
+          for (const auto& m : *pending)
+            if (!Answer(m).ok()) dirty = true;
+        }
+      }
+    }
+    bool clean = false;
+    try {
+      clean = task.run();
+    } catch (const std::exception& e) {
+      log::Error("turn_threw", {{"conversation_id", conversation_id}, {"error", e.what()}});
+    }
+    if (!clean) dirty = true;
   }
+  if (held) {
+    // A turn left a message unanswered: keep the lease until it expires, so
+    // that the failover sweep (of any node) answers it then.
+    if (dirty)
+      leases_->Abandon(lease, token);
+    else
+      leases_->Release(lease, token);
+  }
+}
+
+ConversationService::Task ConversationService::RecoveryTask(const std::string& cid) {
+  Task t;
+  t.run = [this, cid] {
+    {
+      std::lock_guard lock(mu_);
+      recovering_.erase(cid);
+    }
+    // Read under the lease: what another node answered meanwhile is not answered again.
+    auto pending = store_.UnansweredIn(cid);
+    bool clean = pending.ok();
+    if (!pending.ok()) {
+      log::Error("recover_failed", {{"conversation_id", cid}, {"error", pending.status().ToString()}});
+    } else {
+      for (const auto& m : *pending)
+        if (!Answer(m).ok()) clean = false;
+    }
+    FinishOne();
+    return clean;
+  };
+  t.fail = [this, cid](const Status& st) {
+    {
+      std::lock_guard lock(mu_);
+      recovering_.erase(cid);
+    }
+    log::Info("recover_deferred", {{"conversation_id", cid}, {"reason", st.ToString()}});
+    FinishOne();
+  };
+  return t;
 }
 
 void ConversationService::FinishOne() {
@@ -190,12 +289,19 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
   }
   in_flight_gauge_.Add(1);
   int64_t start_ns = clock_.MonotonicNs();
-  Enqueue(conversation_id, [this, tenant_id, conversation_id, client_msg_id, text, cb = std::move(cb), start_ns] {
+  auto shared_cb = std::make_shared<PostCallbacks>(std::move(cb));
+  Task task;
+  task.fail = [this, shared_cb](const Status& st) {
+    if (shared_cb->on_accepted) shared_cb->on_accepted(st);
+    FinishOne();
+  };
+  task.run = [this, tenant_id, conversation_id, client_msg_id, text, shared_cb, start_ns]() -> bool {
+    const PostCallbacks& cb = *shared_cb;
     auto conv = store_.Get(tenant_id, conversation_id);
     if (!conv.ok()) {
       if (cb.on_accepted) cb.on_accepted(conv.status());
       FinishOne();
-      return;
+      return true;
     }
     nlohmann::json meta = nlohmann::json::object();
     if (analyzer_) meta["analysis"] = analyzer_->Analyze(text, tenant_id).ToJson();
@@ -206,14 +312,14 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     if (cb.on_accepted) cb.on_accepted(accepted);
     if (!accepted.ok()) {
       FinishOne();
-      return;
+      return true;
     }
     if (accepted->duplicate) {
       duplicates_.Inc();
       if (accepted->reply) {
         if (cb.on_reply) cb.on_reply(*accepted->reply);
         FinishOne();
-        return;
+        return true;
       }
     } else {
       messages_accepted_.Inc();
@@ -224,7 +330,9 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     turn_seconds_.Observe(static_cast<double>(clock_.MonotonicNs() - start_ns) / 1e9);
     if (cb.on_reply) cb.on_reply(reply);
     FinishOne();
-  });
+    return reply.ok();
+  };
+  Enqueue(conversation_id, std::move(task));
 }
 
 // The service's own state in the context (emotion trajectory, repeats, proof
@@ -358,18 +466,77 @@ void ConversationService::RecoverUnanswered() {
     return;
   }
   if (!pending->empty()) log::Info("recovering_unanswered", {{"count", pending->size()}});
-  for (auto& m : *pending) {
+  std::vector<std::string> conversations;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& m : *pending)
+      if (recovering_.insert(m.conversation_id).second) conversations.push_back(m.conversation_id);
+  }
+  for (const auto& cid : conversations) {
     ++in_flight_;
     in_flight_gauge_.Add(1);
-    std::string cid = m.conversation_id;
-    Enqueue(cid, [this, m] {
-      (void)Answer(m);
-      FinishOne();
-    });
+    Enqueue(cid, RecoveryTask(cid));
   }
 }
 
+int ConversationService::SweepAbandoned() {
+  if (!leases_) return 0;
+  auto names = leases_->store().Abandoned("conv:", 100);
+  if (!names.ok()) {
+    log::Warn("failover_sweep_failed", {{"error", names.status().ToString()}});
+    return 0;
+  }
+  std::vector<std::string> conversations;
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return 0;
+    for (const auto& name : *names) {
+      std::string cid = name.substr(5);
+      if (recovering_.insert(cid).second) conversations.push_back(std::move(cid));
+    }
+    in_flight_ += static_cast<int64_t>(conversations.size());
+  }
+  for (const auto& cid : conversations) {
+    in_flight_gauge_.Add(1);
+    failovers_.Inc();
+    log::Info("failover", {{"conversation_id", cid}});
+    Enqueue(cid, RecoveryTask(cid));
+  }
+  return static_cast<int>(conversations.size());
+}
+
+void ConversationService::StartFailover(int64_t interval_ms) {
+  if (!leases_ || failover_.joinable()) return;
+  failover_ = std::thread([this, interval_ms] {
+    std::unique_lock lock(failover_mu_);
+    int64_t sweeps = 0;
+    const int64_t purge_every = std::max<int64_t>(1, 60'000 / interval_ms);  // about once a minute
+    while (!failover_stop_) {
+      failover_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return failover_stop_; });
+      if (failover_stop_) break;
+      lock.unlock();
+      try {
+        if (++sweeps % purge_every == 0) (void)leases_->store().PurgeReleased();
+        SweepAbandoned();
+      } catch (const std::exception& e) {
+        log::Error("failover_sweep_threw", {{"error", e.what()}});
+      }
+      lock.lock();
+    }
+  });
+}
+
+void ConversationService::StopFailover() {
+  {
+    std::lock_guard lock(failover_mu_);
+    failover_stop_ = true;
+  }
+  failover_cv_.notify_all();
+  if (failover_.joinable()) failover_.join();
+}
+
 bool ConversationService::Drain(int timeout_ms) {
+  StopFailover();
   std::unique_lock lock(mu_);
   draining_ = true;
   return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return in_flight_.load() == 0; });

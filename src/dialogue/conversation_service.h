@@ -16,7 +16,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "common/clock.h"
@@ -24,6 +26,7 @@
 #include "common/thread_pool.h"
 #include "dialogue/conversation_store.h"
 #include "dialogue/hub.h"
+#include "dialogue/lease.h"
 #include "dialogue/responder.h"
 #include "dialogue/turn_gate.h"
 #include "nlu/analyzer.h"
@@ -71,6 +74,21 @@ class ConversationService {
   // the first Post; any thread may run it.
   using NeedFn = std::function<std::string(const std::string& tenant_id, const std::string& text)>;
   void SetNeedKey(NeedFn fn) { need_key_ = std::move(fn); }
+  // Several nodes on one database: a conversation's turns run only on the
+  // node holding its lease ("conv:<id>"), taken before its first queued turn
+  // and released when its queue is empty (kept, to expire, when a turn
+  // failed after its message was accepted, so that a failover sweep answers
+  // it). A turn whose lease another node holds past leases->settings().wait_ms
+  // fails with LeaseBusy before anything is stored. Null = one node (no
+  // leases). Call before the first Post; `leases` must outlive the service.
+  void SetLeases(Leases* leases) { leases_ = leases; }
+  // Starts the failover sweep (needs SetLeases): every `interval_ms` it looks
+  // for conversation leases that expired without being released (their node
+  // died or stalled), takes each over and answers the customer messages
+  // accepted there and never answered. Drain and the destructor stop it.
+  void StartFailover(int64_t interval_ms);
+  // One sweep now (tests); returns the conversations queued for recovery.
+  int SweepAbandoned();
 
   Result<Conversation> Start(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
@@ -90,15 +108,25 @@ class ConversationService {
   // (joining its threads) before destroying the service.
   bool Drain(int timeout_ms);
   int64_t InFlight() const { return in_flight_.load(); }
+  ~ConversationService();
 
  private:
   static void CarryServiceState(const nlohmann::json& from, nlohmann::json& to);
   Result<Message> StoreReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
                              const nlohmann::json& meta, const nlohmann::json* context, const std::string& role);
-  using Task = std::function<void()>;
+  struct Task {
+    // Runs the turn; false when a message was accepted and left unanswered
+    // (its lease is then kept to expire, so that a failover sweep retries).
+    std::function<bool()> run;
+    // Called instead of run when the turn cannot start (its lease is not ours).
+    std::function<void(const Status&)> fail;
+  };
   // Runs `task` after every earlier task of the same conversation.
   void Enqueue(const std::string& conversation_id, Task task);
   void RunNext(const std::string& conversation_id);
+  // A task answering what is unanswered in one conversation (recovery, failover).
+  Task RecoveryTask(const std::string& conversation_id);
+  void StopFailover();
   // `conversation` is the current state if the caller has it (saves a read).
   // `routed_context` is the context after this turn's routing (trajectory and
   // repeat state updated), when the caller computed it.
@@ -120,6 +148,7 @@ class ConversationService {
   routing::RepeatDetector repeat_;
   NeedFn need_key_;
   TurnGate* gate_ = nullptr;
+  Leases* leases_ = nullptr;
   ServiceSettings settings_;
 
   metrics::Counter& turns_ok_;
@@ -134,6 +163,14 @@ class ConversationService {
   std::condition_variable idle_cv_;
   std::unordered_map<std::string, std::deque<Task>> queues_;  // GUARDED_BY(mu_); present = a task is running
   bool draining_ = false;                                     // GUARDED_BY(mu_)
+  std::set<std::string> recovering_;  // GUARDED_BY(mu_): conversations with a recovery task queued
+
+  std::mutex failover_mu_;
+  std::condition_variable failover_cv_;
+  bool failover_stop_ = false;  // GUARDED_BY(failover_mu_)
+  std::thread failover_;
+  metrics::Counter& failovers_;
+  metrics::Counter& lease_refusals_;
   std::atomic<int64_t> in_flight_{0};
 };
 

@@ -318,15 +318,30 @@ Result<Message> ConversationStore::AppendReply(const std::string& conversation_i
       context ? context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : std::string();
   std::string meta_json;
   Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, meta, meta_json);
-  KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
+  std::optional<Message> earlier;  // a reply to the same message stored before (another node's)
+  Status written = db_.Write([&](storage::Session& s) -> Status {
+    earlier.reset();
     KEFU_RETURN_IF_ERROR(InsertLocked(s, m, meta_json));
+    // One reply per customer message, also when two nodes answered it (a
+    // lease that expired under a stalled node): InsertLocked holds the
+    // conversation's row lock, so a reply committed by another transaction
+    // is visible here; this one is then rolled back and the first returned.
+    if (reply_to > 0) {
+      std::optional<Message> first = FindReplyLocked(s, reply_to);
+      if (first && first->id != m.id) {
+        earlier = std::move(first);
+        return AlreadyExists("message " + std::to_string(reply_to) + " was answered already");
+      }
+    }
     if (context) {
       auto& st = s.Prepare("UPDATE conversations SET context_json = ? WHERE id = ?");
       st.Bind(1, context_json).Bind(2, conversation_id);
       KEFU_RETURN_IF_ERROR(st.Run());
     }
     return Status::Ok();
-  }));
+  });
+  if (earlier) return std::move(*earlier);
+  KEFU_RETURN_IF_ERROR(written);
   return m;
 }
 
@@ -353,16 +368,30 @@ Result<std::vector<Message>> ConversationStore::Recent(const std::string& conver
 }
 
 Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
+  return UnansweredWhere("", limit);
+}
+
+Result<std::vector<Message>> ConversationStore::UnansweredIn(const std::string& conversation_id) {
+  return UnansweredWhere(conversation_id, 1000);
+}
+
+Result<std::vector<Message>> ConversationStore::UnansweredWhere(const std::string& conversation_id, int limit) {
+  // Two statements rather than "? = '' OR ...": each gets a plan that uses its index.
+  const std::string sql = std::string(
+                              "SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
+                              "m.reply_to, m.meta_json, m.created_ms FROM messages m "
+                              "JOIN conversations c ON c.id = m.conversation_id WHERE ") +
+                          (conversation_id.empty() ? "" : "m.conversation_id = ? AND ") +
+                          "c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
+                          "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) "
+                          // Turns a human agent served are followed by agent/system messages.
+                          "AND NOT EXISTS (SELECT 1 FROM messages y WHERE y.conversation_id = m.conversation_id "
+                          "AND y.seq > m.seq AND y.role IN ('agent', 'system')) ORDER BY m.id LIMIT ?";
   auto s = db_.Read();
-  auto& st = s.Prepare(std::string("SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
-                                   "m.reply_to, m.meta_json, m.created_ms FROM messages m "
-                                   "JOIN conversations c ON c.id = m.conversation_id "
-                                   "WHERE c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
-                                   "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) "
-                                   // Turns a human agent served are followed by agent/system messages.
-                                   "AND NOT EXISTS (SELECT 1 FROM messages y WHERE y.conversation_id = m.conversation_id "
-                                   "AND y.seq > m.seq AND y.role IN ('agent', 'system')) ORDER BY m.id LIMIT ?"));
-  st.Bind(1, static_cast<int64_t>(limit));
+  auto& st = s.Prepare(sql);
+  int i = 1;
+  if (!conversation_id.empty()) st.Bind(i++, conversation_id);
+  st.Bind(i, static_cast<int64_t>(limit));
   return ReadMessages(st);
 }
 

@@ -80,7 +80,9 @@ class ConversationStore {
                                         const std::string& client_msg_id, const std::string& text,
                                         const nlohmann::json& meta);
   // Stores the bot's reply (or a system notice given instead, `role`) and the
-  // new dialogue context in one transaction.
+  // new dialogue context in one transaction. At most one reply per customer
+  // message (`reply_to`): when one was stored already (by another node that
+  // answered the same message), that one is returned and nothing is written.
   Result<Message> AppendReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
                               const nlohmann::json& meta, const nlohmann::json* context,
                               const std::string& role = "bot");
@@ -93,6 +95,8 @@ class ConversationStore {
   // before a crash or shutdown) and were not followed by an agent's or a
   // system message (turns a human served); the service answers them at start-up.
   Result<std::vector<Message>> Unanswered(int limit);
+  // The same, of one conversation (the failover sweep, under its lease).
+  Result<std::vector<Message>> UnansweredIn(const std::string& conversation_id);
   int64_t CountOpen();
   // The texts of a tenant's customer messages written at or after
   // `since_ms`, oldest first, handed to `fn` one at a time (`kefu nlu
@@ -103,6 +107,8 @@ class ConversationStore {
 
  private:
   std::optional<Message> FindReplyLocked(storage::Session& s, int64_t message_id);
+  // Unanswered messages of one conversation ("" = of all).
+  Result<std::vector<Message>> UnansweredWhere(const std::string& conversation_id, int limit);
   // The message a client already sent with this id (idempotent appends): true and `out` when there is one.
   Result<bool> FindByClientIdLocked(storage::Session& s, const std::string& conversation_id,
                                     const std::string& client_msg_id, Message& out);

@@ -243,3 +243,45 @@ TEST_P(ConversationStoreConcurrency, SeqsAndIdempotencyHoldUnderConcurrentWriter
 
 }  // namespace
 }  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+// Two nodes answering one message (a lease that expired under a stalled
+// node): the second reply is not stored, the first is returned to it.
+TEST_P(ConversationStoreTest, AMessageIsAnsweredAtMostOnceEvenWhenTwoWritersReply) {
+  auto c = store_->Create("t1", "C1", "web");
+  ASSERT_TRUE(c.ok());
+  auto a = store_->AppendCustomerMessage(c->id, "m1", "你好", {});
+  ASSERT_TRUE(a.ok());
+  const nlohmann::json first_context = {{"turn", 1}};
+  auto r1 = store_->AppendReply(c->id, "您好", a->message.id, {{"source", "grounded"}}, &first_context);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  const nlohmann::json second_context = {{"turn", 2}};
+  auto r2 = store_->AppendReply(c->id, "您好呀", a->message.id, {}, &second_context);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->id, r1->id);
+  EXPECT_EQ(r2->text, "您好");
+  auto all = store_->List(c->id, 0, 10);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(store_->GetById(c->id)->context, first_context) << "the second writer's context is not stored either";
+  auto next = store_->AppendCustomerMessage(c->id, "m2", "在吗", {});
+  EXPECT_EQ(next->message.seq, 3) << "the refused reply took no seq";
+
+  // Concurrent writers (PostgreSQL runs them side by side): one reply.
+  auto b = store_->AppendCustomerMessage(c->id, "m3", "发货", {});
+  std::vector<std::thread> writers;
+  std::atomic<int64_t> ids[4];
+  for (int i = 0; i < 4; ++i)
+    writers.emplace_back([&, i] {
+      auto r = store_->AppendReply(c->id, "reply " + std::to_string(i), b->message.id, {}, nullptr);
+      ids[i] = r.ok() ? r->id : -1;
+    });
+  for (auto& w : writers) w.join();
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(ids[i].load(), ids[0].load());
+  EXPECT_GT(ids[0].load(), 0);
+  EXPECT_TRUE(store_->UnansweredIn(c->id)->size() == 1u) << "m2 only";
+}
+
+}  // namespace
+}  // namespace kefu::dialogue

@@ -28,6 +28,8 @@ ConversationHub::~ConversationHub() {
   {
     std::lock_guard lock(remote_mu_);
     remote.swap(remote_);
+    if (remote_all_) remote.emplace("*", std::make_pair(1, remote_all_));
+    remote_all_ = 0;
   }
   for (const auto& [topic, ref] : remote) bus_->Unsubscribe(ref.second);
 }
@@ -84,8 +86,23 @@ void ConversationHub::Unsubscribe(const std::string& conversation_id, uint64_t t
 }
 
 void ConversationHub::SubscribeAll(std::weak_ptr<Subscriber> s) {
-  std::lock_guard lock(mu_);
-  all_.push_back(std::move(s));
+  {
+    std::lock_guard lock(mu_);
+    all_.push_back(std::move(s));
+  }
+  if (!bus_) return;
+  std::lock_guard lock(remote_mu_);
+  if (remote_all_) return;
+  bus::SubscribeOptions options;
+  options.own_events = false;  // this node's events reached all_ at Publish*
+  options.prefix = true;
+  options.queue_capacity = 65'536;
+  auto id = bus_->Subscribe(
+      "conv.", [this](const bus::Event& e) { OnRemoteAll(e.topic, e.payload); }, options);
+  if (id.ok())
+    remote_all_ = *id;
+  else
+    log::Warn("hub_listen_failed", {{"topic", "conv."}, {"error", id.status().ToString()}});
 }
 
 std::vector<std::shared_ptr<Subscriber>> ConversationHub::Snapshot(const std::string& conversation_id, bool global) {
@@ -179,6 +196,33 @@ void ConversationHub::StopListening(const std::string& topic) {
   // Outside remote_mu_ is not needed for the bus, but a Listen of the same
   // topic meanwhile simply makes a new subscription.
   bus_->Unsubscribe(id);
+}
+
+void ConversationHub::OnRemoteAll(const std::string& topic, const std::string& payload) {
+  if (payload.find("\"k\":\"d\"") != std::string::npos) return;  // deltas: not for all_ (cheap test first)
+  const nlohmann::json j = ParseJsonOrDiscarded(payload);
+  if (!j.is_object()) return;
+  const std::string kind = j.value("k", "");
+  if (kind == "m") {
+    const Message m = Message::FromJson(j.value("m", nlohmann::json::object()));
+    std::vector<std::shared_ptr<Subscriber>> all;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : all_)
+        if (auto s = w.lock()) all.push_back(std::move(s));
+    }
+    for (auto& s : all) s->OnMessage(m);
+  } else if (kind == "c") {
+    const Conversation c = Conversation::FromJson(j.value("c", nlohmann::json::object()));
+    std::vector<std::shared_ptr<Subscriber>> all;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : all_)
+        if (auto s = w.lock()) all.push_back(std::move(s));
+    }
+    for (auto& s : all) s->OnClosed(c);
+  }
+  (void)topic;
 }
 
 // Another node's event, on the bus's delivery thread: to this node's

@@ -70,6 +70,9 @@ class ConversationHub {
   void Unsubscribe(const std::string& conversation_id, uint64_t token);
   // A subscriber to every conversation's messages and closes (deltas are not
   // sent to it), e.g. the agent desk's fan-out. The hub keeps a weak reference.
+  // With a bus attached it also gets other nodes' messages and closes (on
+  // the bus's delivery thread): the hub then listens to every conversation
+  // topic ("conv." prefix) for as long as it lives.
   void SubscribeAll(std::weak_ptr<Subscriber> s);
   void PublishMessage(const Message& m);
   void PublishDelta(const std::string& conversation_id, int64_t reply_to, std::string_view text);
@@ -88,6 +91,8 @@ class ConversationHub {
   void Listen(const std::string& topic, bool customer, const std::string& key);
   void StopListening(const std::string& topic);
   void OnRemote(const std::string& key, bool customer, const std::string& payload);
+  // Another node's event of any conversation: to the SubscribeAll subscribers.
+  void OnRemoteAll(const std::string& topic, const std::string& payload);
   void Share(const std::string& topic, const nlohmann::json& event);
 
   mutable std::mutex mu_;
@@ -104,6 +109,7 @@ class ConversationHub {
   // the bus's Unsubscribe waits for running handlers.
   std::mutex remote_mu_;
   std::unordered_map<std::string, std::pair<int, uint64_t>> remote_;  // GUARDED_BY(remote_mu_)
+  uint64_t remote_all_ = 0;  // GUARDED_BY(remote_mu_): the "conv." prefix subscription (0 = none)
 };
 
 }  // namespace kefu::dialogue

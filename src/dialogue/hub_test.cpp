@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -126,16 +127,31 @@ TEST_F(HubAcrossNodes, ListensOnlyWhileItHasSubscribersThere) {
   EXPECT_TRUE(s2->got().empty());
 }
 
-TEST_F(HubAcrossNodes, SubscribersToEverythingSeeOnlyTheirOwnNode) {
+// The desk on node a sees what node b's customers write (and closes), of
+// every conversation, without subscribing to each; deltas stay out, and each
+// event comes once.
+TEST_F(HubAcrossNodes, SubscribersToEverythingSeeEveryNodesMessagesAndClosesButNoDeltas) {
   auto desk = std::make_shared<Recorder>();
   a_.SubscribeAll(desk);
   auto on_a = std::make_shared<Recorder>();
   a_.Subscribe("c_1", on_a);
+  Settle();  // a's subscriptions are active at Redis
   b_.PublishMessage(Msg("c_1", 1, "from b"));
+  b_.PublishDelta("c_9", 20, "partial");
+  b_.PublishMessage(Msg("c_9", 1, "other conversation"));
+  Conversation closed;
+  closed.id = "c_9";
+  closed.status = "closed";
+  b_.PublishClosed(closed);
   a_.PublishMessage(Msg("c_1", 2, "from a"));
+  ASSERT_TRUE(desk->WaitFor(4));
   Settle();
-  EXPECT_EQ(desk->got(), (std::vector<std::string>{"message:2:from a"}));
+  std::vector<std::string> got = desk->got();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"closed:c_9:closed", "message:1:from b", "message:1:other conversation",
+                                           "message:2:from a"}));
   ASSERT_TRUE(on_a->WaitFor(2));
+  EXPECT_EQ(on_a->got().size(), 2u) << "the conversation's own subscriber: once each";
 }
 
 TEST_F(HubAcrossNodes, ManyThreadsPublishWhileSubscribersComeAndGo) {

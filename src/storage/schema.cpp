@@ -354,6 +354,17 @@ ALTER TABLE kb_entries ADD COLUMN lang TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE conversations SET last_seq = COALESCE((SELECT MAX(seq) FROM messages WHERE messages.conversation_id = conversations.id), 0);
 )sql"},
+      // Leases (dialogue/lease.h): which node runs a conversation's turns.
+      // expires_ms 0 = released; token grows with every grant (fencing).
+      {9, "leases", R"sql(
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE INDEX leases_by_expiry ON leases(expires_ms) WHERE expires_ms > 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -504,6 +504,14 @@ export class ChatClient {
 
   _onServerError(f) {
     const code = f.code || 'internal';
+    if (code === 'conversation_busy') {
+      // Another server node is running this conversation's turn (or took it
+      // over from a node that stopped): nothing was stored; the same message
+      // goes again after the time the server names.
+      const wait = Math.min(Math.max(Number(f.retry_after_ms) || 1000, 200), 10000);
+      this.env.setTimeout(() => this._resendOutbox(), wait);
+      return;
+    }
     if (f.client_msg_id && code !== 'rate_limited' && code !== 'unavailable') {
       if (this.state.outbox.some((e) => e.client_msg_id === f.client_msg_id)) {
         this._failEntry(f.client_msg_id, f.message);

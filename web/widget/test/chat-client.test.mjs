@@ -367,6 +367,25 @@ test('a rejected message is marked failed and can be retried with the same id', 
   assert.equal(server.conv('c_1').msgs.length, 1);
 });
 
+test('a message refused because another node runs the turn is resent with the same id, not failed', async () => {
+  const { client, state, server, timers } = setup();
+  await client.start();
+  await flush();
+  const ws = server.sockets[0];
+  ws.holdAcks = true;
+  const e = client.send('多久发货');
+  ws.push({ type: 'error', code: 'conversation_busy', message: 'busy', client_msg_id: e.client_msg_id, retry_after_ms: 2000 });
+  assert.equal(state.outbox[0].state !== 'failed', true);
+  ws.holdAcks = false;
+  timers.advance(1999);
+  assert.equal(server.received.length, 1, 'not before the time the server named');
+  timers.advance(1);
+  await flush();
+  assert.deepEqual(server.received.map((f) => f.client_msg_id), [e.client_msg_id, e.client_msg_id]);
+  assert.equal(state.outbox.length, 0);
+  assert.equal(server.conv('c_1').msgs.length, 1);
+});
+
 test('a rejected message stays failed while later messages and replies still arrive', async () => {
   const { client, state, server } = setup();
   await client.start();
