@@ -200,7 +200,9 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     nlohmann::json meta = nlohmann::json::object();
     if (analyzer_) meta["analysis"] = analyzer_->Analyze(text, tenant_id).ToJson();
     nlohmann::json context = conv->context;
-    nlohmann::json decision = Route(*conv, text, meta.value("analysis", nlohmann::json()), context);
+    static const nlohmann::json kNoAnalysis;
+    const auto analysis = meta.find("analysis");
+    nlohmann::json decision = Route(*conv, text, analysis != meta.end() ? *analysis : kNoAnalysis, context);
     if (!decision.is_null()) meta["decision"] = std::move(decision);
     auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, meta);
     if (cb.on_accepted) cb.on_accepted(accepted);
@@ -262,13 +264,15 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     for (auto& m : *recent)
       if (m.seq < customer_message.seq) history.push_back(std::move(m));
   }
-  const nlohmann::json stored_context = conv->context;
   // The emotion trajectory over the last turns travels in the context, for
   // the responder now and for routing decisions.
+  nlohmann::json stored_context;
   if (routed_context) {
+    stored_context = std::move(conv->context);
     conv->context = std::move(*routed_context);
-  } else if (customer_message.meta.contains("analysis")) {
-    UpdateTrajectory(conv->context, customer_message.meta["analysis"]);
+  } else {
+    stored_context = conv->context;
+    if (customer_message.meta.contains("analysis")) UpdateTrajectory(conv->context, customer_message.meta["analysis"]);
   }
   static const nlohmann::json kNoDecision;
   const auto found = customer_message.meta.is_object() ? customer_message.meta.find("decision")

@@ -6,8 +6,7 @@
 namespace kefu::dialogue {
 namespace {
 
-constexpr const char* kMessageColumns =
-    "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms";
+#define KEFU_MESSAGE_COLUMNS "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms"
 
 Message ReadMessage(storage::Statement& st) {
   Message m;
@@ -18,8 +17,13 @@ Message ReadMessage(storage::Statement& st) {
   m.text = st.Text(4);
   m.client_msg_id = st.OptText(5);
   m.reply_to = st.OptInt(6);
-  m.meta = ParseJsonOrDiscarded(st.Text(7));
-  if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
+  const std::string meta = st.Text(7);
+  if (meta == "{}") {  // most messages, and every row of Recent(with_meta = false)
+    m.meta = nlohmann::json::object();
+  } else {
+    m.meta = ParseJsonOrDiscarded(meta);
+    if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
+  }
   m.created_ms = st.Int(8);
   return m;
 }
@@ -180,8 +184,8 @@ Status ConversationStore::SaveContext(const std::string& id, const nlohmann::jso
 
 Result<bool> ConversationStore::FindByClientIdLocked(storage::Session& s, const std::string& conversation_id,
                                                      const std::string& client_msg_id, Message& out) {
-  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+  auto& dup =
+      s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
   dup.Bind(1, conversation_id).Bind(2, client_msg_id);
   KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
   if (found) out = ReadMessage(dup);
@@ -190,8 +194,7 @@ Result<bool> ConversationStore::FindByClientIdLocked(storage::Session& s, const 
 }
 
 std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, int64_t message_id) {
-  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                       " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
+  auto& st = s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
   st.Bind(1, message_id);
   auto row = st.Step();
   if (!row.ok() || !*row) return std::nullopt;
@@ -333,7 +336,7 @@ Result<Message> ConversationStore::AppendReply(const std::string& conversation_i
 Result<std::vector<Message>> ConversationStore::List(const std::string& conversation_id, int64_t after_seq,
                                                      int limit) {
   auto s = db_.Read();
-  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
+  auto& st = s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS
                        " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?");
   st.Bind(1, conversation_id).Bind(2, after_seq).Bind(3, static_cast<int64_t>(limit));
   return ReadMessages(st);
@@ -341,11 +344,12 @@ Result<std::vector<Message>> ConversationStore::List(const std::string& conversa
 
 Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n, bool with_meta) {
   auto s = db_.Read();
-  auto& st = s.Prepare(with_meta ? std::string("SELECT ") + kMessageColumns +
-                                       " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?"
-                                 : std::string("SELECT id, conversation_id, seq, role, text, client_msg_id, reply_to, "
-                                               "'{}', created_ms FROM messages WHERE conversation_id = ? "
-                                               "ORDER BY seq DESC LIMIT ?"));
+  auto& st =
+      s.Prepare(with_meta ? std::string_view("SELECT " KEFU_MESSAGE_COLUMNS
+                                             " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?")
+                          : std::string_view("SELECT id, conversation_id, seq, role, text, client_msg_id, "
+                                             "reply_to, '{}', created_ms FROM messages WHERE conversation_id = ? "
+                                             "ORDER BY seq DESC LIMIT ?"));
   st.Bind(1, conversation_id).Bind(2, static_cast<int64_t>(n));
   KEFU_ASSIGN_OR_RETURN(std::vector<Message> out, ReadMessages(st));
   std::reverse(out.begin(), out.end());
@@ -354,14 +358,15 @@ Result<std::vector<Message>> ConversationStore::Recent(const std::string& conver
 
 Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
   auto s = db_.Read();
-  auto& st = s.Prepare(std::string("SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
-                                   "m.reply_to, m.meta_json, m.created_ms FROM messages m "
-                                   "JOIN conversations c ON c.id = m.conversation_id "
-                                   "WHERE c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
-                                   "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) "
-                                   // Turns a human agent served are followed by agent/system messages.
-                                   "AND NOT EXISTS (SELECT 1 FROM messages y WHERE y.conversation_id = m.conversation_id "
-                                   "AND y.seq > m.seq AND y.role IN ('agent', 'system')) ORDER BY m.id LIMIT ?"));
+  auto& st = s.Prepare(
+      "SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
+      "m.reply_to, m.meta_json, m.created_ms FROM messages m "
+      "JOIN conversations c ON c.id = m.conversation_id "
+      "WHERE c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "
+      "(SELECT 1 FROM messages r WHERE r.reply_to = m.id) "
+      // Turns a human agent served are followed by agent/system messages.
+      "AND NOT EXISTS (SELECT 1 FROM messages y WHERE y.conversation_id = m.conversation_id "
+      "AND y.seq > m.seq AND y.role IN ('agent', 'system')) ORDER BY m.id LIMIT ?");
   st.Bind(1, static_cast<int64_t>(limit));
   return ReadMessages(st);
 }
