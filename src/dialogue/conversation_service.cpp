@@ -204,7 +204,7 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     const auto analysis = meta.find("analysis");
     nlohmann::json decision = Route(*conv, text, analysis != meta.end() ? *analysis : kNoAnalysis, context);
     if (!decision.is_null()) meta["decision"] = std::move(decision);
-    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, meta);
+    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, std::move(meta));
     if (cb.on_accepted) cb.on_accepted(accepted);
     if (!accepted.ok()) {
       FinishOne();
@@ -340,7 +340,8 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   }
   CarryServiceState(conv->context, reply.context);
   const bool context_changed = reply.context != stored_context;
-  auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);
+  auto stored =
+      store_.AppendReply(cid, reply.text, reply_to, std::move(reply.meta), context_changed ? &reply.context : nullptr);
   if (!stored.ok()) {
     turns_failed_.Inc();
     log::Error("reply_not_stored", {{"conversation_id", cid}, {"error", stored.status().ToString()}});
@@ -350,8 +351,8 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   hub_.PublishMessage(*stored);
   log::Debug("turn", {{"conversation_id", cid},
                       {"seq", customer_message.seq},
-                      {"intent", reply.meta.value("intent", "")},
-                      {"source", reply.meta.value("source", "")}});
+                      {"intent", stored->meta.value("intent", "")},
+                      {"source", stored->meta.value("source", "")}});
   return stored;
 }
 

@@ -233,14 +233,14 @@ namespace {
 // A message to insert, all but what InsertLocked sets; its meta as stored.
 Message NewMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                    const std::optional<std::string>& client_msg_id, std::optional<int64_t> reply_to,
-                   const nlohmann::json& meta, std::string& meta_json) {
+                   nlohmann::json meta, std::string& meta_json) {
   Message m;
   m.conversation_id = conversation_id;
   m.role = role;
   m.text = text;
   m.client_msg_id = client_msg_id;
   m.reply_to = reply_to;
-  m.meta = meta.is_object() ? meta : nlohmann::json::object();
+  m.meta = meta.is_object() ? std::move(meta) : nlohmann::json::object();
   meta_json = m.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return m;
 }
@@ -252,10 +252,11 @@ Message NewMessage(const std::string& conversation_id, const std::string& role, 
 // run again (see Database::Write), so it sets its outputs afresh each time.
 
 Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string& conversation_id,
-                                                              const std::string& client_msg_id,
-                                                              const std::string& text, const nlohmann::json& meta) {
+                                                              const std::string& client_msg_id, const std::string& text,
+                                                              nlohmann::json meta) {
   std::string meta_json;
-  Message fresh = NewMessage(conversation_id, "customer", text, client_msg_id, std::nullopt, meta, meta_json);
+  Message fresh =
+      NewMessage(conversation_id, "customer", text, client_msg_id, std::nullopt, std::move(meta), meta_json);
   AppendResult r;
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     r = AppendResult{};
@@ -314,13 +315,13 @@ Result<AppendResult> ConversationStore::AppendIdempotent(const std::string& conv
 }
 
 Result<Message> ConversationStore::AppendReply(const std::string& conversation_id, const std::string& text,
-                                               int64_t reply_to, const nlohmann::json& meta,
-                                               const nlohmann::json* context, const std::string& role) {
+                                               int64_t reply_to, nlohmann::json meta, const nlohmann::json* context,
+                                               const std::string& role) {
   // Serialised before the write: the writer connection is shared.
   const std::string context_json =
       context ? context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : std::string();
   std::string meta_json;
-  Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, meta, meta_json);
+  Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, std::move(meta), meta_json);
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     KEFU_RETURN_IF_ERROR(InsertLocked(s, m, meta_json));
     if (context) {

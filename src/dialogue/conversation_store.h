@@ -69,8 +69,9 @@ class ConversationStore {
   Status SaveContext(const std::string& id, const nlohmann::json& context);
 
   // Stores a customer message idempotently by (conversation, client_msg_id).
+  // `meta` is taken (pass it with std::move to spare a copy of the routing trace).
   Result<AppendResult> AppendCustomerMessage(const std::string& conversation_id, const std::string& client_msg_id,
-                                             const std::string& text, const nlohmann::json& meta);
+                                             const std::string& text, nlohmann::json meta);
   // Stores a bot/agent/system message.
   Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                                 std::optional<int64_t> reply_to, const nlohmann::json& meta);
@@ -80,10 +81,9 @@ class ConversationStore {
                                         const std::string& client_msg_id, const std::string& text,
                                         const nlohmann::json& meta);
   // Stores the bot's reply (or a system notice given instead, `role`) and the
-  // new dialogue context in one transaction.
+  // new dialogue context in one transaction. `meta` is taken, as above.
   Result<Message> AppendReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
-                              const nlohmann::json& meta, const nlohmann::json* context,
-                              const std::string& role = "bot");
+                              nlohmann::json meta, const nlohmann::json* context, const std::string& role = "bot");
   Result<std::vector<Message>> List(const std::string& conversation_id, int64_t after_seq, int limit);
   // The newest `n` messages, oldest first. Without `with_meta` every meta is
   // an empty object (the responders' history needs only roles and texts, and
