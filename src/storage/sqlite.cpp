@@ -43,13 +43,18 @@ bool InMemory(const std::string& path) {
 // unchanged. The writer's WAL hook (after each commit) wakes it once the WAL
 // holds kPages pages; it runs at most every 20 ms. The WAL file only starts
 // over after a checkpoint that copied every frame, which one running beside
-// a busy writer rarely does: at kInlinePages (SQLite's default
-// autocheckpoint size, so the WAL stays as bounded as before) the committing
-// writer checkpoints itself, and then finds most frames already copied.
+// a busy writer rarely does: at kInlinePages the committing writer
+// checkpoints itself, and then finds most frames already copied. So the WAL
+// stays below about 16 MiB (4,000 pages of 4 KiB). Four times SQLite's
+// default autocheckpoint size: every turn rewrites the same few hot pages
+// (its conversation's row, the index leaves, the tail of the messages table),
+// and a checkpoint copies each page once, however many of its versions the
+// WAL holds, so fewer, larger checkpoints copy and fdatasync much less per
+// turn (issue 16: ≈ 10–20 % more turns/s on 2 cores).
 class Checkpointer {
  public:
-  static constexpr int kPages = 400;
-  static constexpr int kInlinePages = 1000;  // SQLite's default autocheckpoint size
+  static constexpr int kPages = 1000;
+  static constexpr int kInlinePages = 4000;
 
   explicit Checkpointer(sqlite3* db) : db_(db), thread_([this] { Run(); }) {}
   ~Checkpointer() {
