@@ -113,6 +113,7 @@ start_kefu() {  # $1 = build dir; sets kefu_pid, kefu_port
   kefu_port=$(cat "$tmp/kefu/port")
 }
 stop_kefu() { kill "$kefu_pid" 2>/dev/null || true; wait "$kefu_pid" 2>/dev/null || true; kefu_pid=""; }
+label() { echo "kefu $(basename "$(cd "$1" && cd .. && pwd)")/$(basename "$1")"; }  # kefu wt-perf/build
 
 results="$tmp/results.tsv"
 : > "$results"
@@ -128,7 +129,7 @@ print("\t".join(str(x) for x in [sys.argv[1], j["mode"], round(j["turns_per_s"])
       round(j["p99_ms"], 2), round(j.get("server_cpu_us_per_turn", -1), 1), j["errors"],
       round(j.get("kib_per_idle_conversation", 0), 1), j.get("late_sends", 0)]))
 EOF
-  tail -1 "$results" | awk -F'\t' '{printf "  %-28s %-9s %8s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req  errors %s\n", $1, $2, $3, $4, $5, $6, $7}'
+  tail -1 "$results" | awk -F'\t' '{printf "  %-22s %-9s %8s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req  errors %s\n", $1, $2, $3, $4, $5, $6, $7}'
 }
 
 echo "load: $conns connections, ${seconds}s (+${warmup}s warm-up), $rounds round(s); nginx workers ${NGINX_WORKERS:-2};" \
@@ -140,7 +141,7 @@ if [[ "$rate" == 0 ]]; then
       --server-pid "$(nginx_pids)"
     for b in "${builds[@]}"; do
       start_kefu "$b"
-      run "kefu turn ($b)" "$tmp/k$r-${b//\//_}.json" --mode "$kefu_mode" --port "$kefu_port" -c "$conns" \
+      run "$(label "$b")" "$tmp/k$r-${b//\//_}.json" --mode "$kefu_mode" --port "$kefu_port" -c "$conns" \
         --server-pid "$kefu_pid"
       stop_kefu
     done
@@ -156,10 +157,10 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 by = {}
 for r in rows: by.setdefault(r[0], []).append(r)
 nginx = [float(r[2]) for r in by.get("nginx static GET", [])]
-print("summary (median of rounds)          req/s     p50 ms    p99 ms  CPU us/req   kefu/nginx req/s (per round)")
+print("summary (median of rounds)        req/s     p50 ms    p99 ms  CPU us/req   kefu/nginx req/s (per round)")
 for label, rs in by.items():
     rps = statistics.median(float(r[2]) for r in rs)
-    line = "  %-30s %8.0f %10.2f %9.2f %11.1f" % (label, rps, statistics.median(float(r[3]) for r in rs),
+    line = "  %-28s %8.0f %10.2f %9.2f %11.1f" % (label, rps, statistics.median(float(r[3]) for r in rs),
             statistics.median(float(r[4]) for r in rs), statistics.median(float(r[5]) for r in rs))
     if label != "nginx static GET" and nginx:
         ratios = [float(k[2]) / float(n) for k, n in zip(rs, nginx)]
@@ -179,7 +180,7 @@ else
       --rate "$rate" --server-pid "$(nginx_pids)"
     for b in "${builds[@]}"; do
       start_kefu "$b"
-      run "kefu turn ($b)" "$tmp/k$r-${b//\//_}.json" --mode "$kefu_mode" --port "$kefu_port" -c "$conns" \
+      run "$(label "$b")" "$tmp/k$r-${b//\//_}.json" --mode "$kefu_mode" --port "$kefu_port" -c "$conns" \
         --rate "$rate" --server-pid "$kefu_pid"
       stop_kefu
     done

@@ -122,7 +122,7 @@ Result<Conversation> ConversationService::Start(const std::string& tenant_id, co
 }
 
 Result<Conversation> ConversationService::Get(const std::string& tenant_id, const std::string& conversation_id) {
-  return store_.Get(tenant_id, conversation_id);
+  return store_.Get(tenant_id, conversation_id, /*with_context=*/false);
 }
 
 Result<Conversation> ConversationService::Close(const std::string& tenant_id, const std::string& conversation_id) {

@@ -35,7 +35,8 @@ Conversation ReadConversation(storage::Statement& st) {
   c.customer_id = st.Text(2);
   c.channel = st.Text(3);
   c.status = st.Text(4);
-  c.context = ParseJsonOrDiscarded(st.Text(5));
+  const std::string context = st.Text(5);
+  if (context != "{}") c.context = ParseJsonOrDiscarded(context);
   if (!c.context.is_object()) c.context = nlohmann::json::object();
   c.created_ms = st.Int(6);
   c.updated_ms = st.Int(7);
@@ -141,11 +142,13 @@ Result<Conversation> ConversationStore::Create(const std::string& tenant_id, con
   return c;
 }
 
-Result<Conversation> ConversationStore::GetById(const std::string& id) {
+Result<Conversation> ConversationStore::GetById(const std::string& id, bool with_context) {
   auto s = db_.Read();
-  auto& st = s.Prepare(
-      "SELECT id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms "
-      "FROM conversations WHERE id = ?");
+  auto& st = s.Prepare(with_context ? std::string_view("SELECT id, tenant_id, customer_id, channel, status, "
+                                                       "context_json, created_ms, updated_ms "
+                                                       "FROM conversations WHERE id = ?")
+                                    : std::string_view("SELECT id, tenant_id, customer_id, channel, status, '{}', "
+                                                       "created_ms, updated_ms FROM conversations WHERE id = ?"));
   st.Bind(1, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("conversation " + id + " does not exist");
@@ -154,8 +157,8 @@ Result<Conversation> ConversationStore::GetById(const std::string& id) {
   return c;
 }
 
-Result<Conversation> ConversationStore::Get(const std::string& tenant_id, const std::string& id) {
-  auto c = GetById(id);
+Result<Conversation> ConversationStore::Get(const std::string& tenant_id, const std::string& id, bool with_context) {
+  auto c = GetById(id, with_context);
   if (!c.ok()) return c;
   if (c->tenant_id != tenant_id) return NotFound("conversation " + id + " does not exist");
   return c;

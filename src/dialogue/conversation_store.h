@@ -63,8 +63,10 @@ class ConversationStore {
 
   Result<Conversation> Create(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
   // NotFound unless the conversation exists and belongs to `tenant_id`.
-  Result<Conversation> Get(const std::string& tenant_id, const std::string& id);
-  Result<Conversation> GetById(const std::string& id);
+  // Without `with_context` the dialogue context is left out (an empty
+  // object): cheaper for callers that only check or show the conversation.
+  Result<Conversation> Get(const std::string& tenant_id, const std::string& id, bool with_context = true);
+  Result<Conversation> GetById(const std::string& id, bool with_context = true);
   Status Close(const std::string& id);
   Status SaveContext(const std::string& id, const nlohmann::json& context);
 
