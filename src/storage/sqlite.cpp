@@ -72,11 +72,13 @@ class Checkpointer {
       (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     } else if (pages >= kPages) {
       auto* c = static_cast<Checkpointer*>(self);
+      bool wake;
       {
         std::lock_guard lock(c->mu_);
+        wake = !c->due_;  // once per checkpoint, not on every commit until it runs
         c->due_ = true;
       }
-      c->cv_.notify_one();
+      if (wake) c->cv_.notify_one();
     }
     return SQLITE_OK;
   }
