@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${KEFU_BUILD_DIR:-build}
 tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-KEFU_LOG_LEVEL=warn "$BUILD_DIR/src/app/kefu" serve --demo --port 0 --data-dir "$tmp" --port-file "$tmp/port" &
+# All the load comes from 127.0.0.1: no per-address connection cap (default 256).
+KEFU_LOG_LEVEL=warn KEFU_SERVER_MAX_CONNECTIONS_PER_IP=0 "$BUILD_DIR/src/app/kefu" serve --demo --port 0 --data-dir "$tmp" --port-file "$tmp/port" &
 pid=$!
 for _ in $(seq 100); do [[ -s "$tmp/port" ]] && break; sleep 0.1; done
 port=$(cat "$tmp/port")

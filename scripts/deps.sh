@@ -9,6 +9,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev libicu-dev libssl-dev libsodium-dev
   libfasttext-dev python3-jieba
   libgtest-dev libgmock-dev libbenchmark-dev
+  nginx-light wrk libmimalloc-dev
   nodejs npm chromium fonts-wqy-microhei
 )
 

@@ -310,23 +310,26 @@ class Routes final : public ApiRoutes {
     bool wait = true;
     if (auto it = req.query.find("wait"); it != req.query.end()) wait = it->second != "false" && it->second != "0";
 
-    struct State {
-      std::optional<dialogue::AppendResult> accepted;
+    struct State {  // the accepted message as the customer sees it (not its routing trace)
+      json message;
+      bool duplicate = false;
     };
     auto state = std::make_shared<State>();
     dialogue::PostCallbacks cb;
     cb.on_accepted = [r, state, wait](const Result<dialogue::AppendResult>& a) {
       if (!a.ok()) return SendTurnRefused(r, a.status());
-      state->accepted = *a;
-      if (!wait) SendJson(r, 202, {{"message", a->message.CustomerJson()}, {"duplicate", a->duplicate}});
+      if (!wait) return SendJson(r, 202, {{"message", a->message.CustomerJson()}, {"duplicate", a->duplicate}});
+      state->message = a->message.CustomerJson();
+      state->duplicate = a->duplicate;
     };
     cb.on_reply = [r, state, wait](const Result<dialogue::Message>& reply) {
       if (!wait) return;
       if (!reply.ok()) return SendStatus(r, reply.status());
       // A conversation served by a human agent gets no automatic reply (id 0).
-      SendJson(r, 200, {{"message", state->accepted->message.CustomerJson()},
-                        {"reply", reply->id ? reply->CustomerJson() : json(nullptr)},
-                        {"duplicate", state->accepted->duplicate}});
+      SendJson(r, 200,
+               {{"message", std::move(state->message)},
+                {"reply", reply->id ? reply->CustomerJson() : json(nullptr)},
+                {"duplicate", state->duplicate}});
     };
     d_.service.Post(c->tenant_id, c->id, cmid.get<std::string>(), *text, std::move(cb));
   }

@@ -132,7 +132,7 @@ Result<Conversation> ConversationService::Start(const std::string& tenant_id, co
 }
 
 Result<Conversation> ConversationService::Get(const std::string& tenant_id, const std::string& conversation_id) {
-  return store_.Get(tenant_id, conversation_id);
+  return store_.Get(tenant_id, conversation_id, /*with_context=*/false);
 }
 
 Result<Conversation> ConversationService::Close(const std::string& tenant_id, const std::string& conversation_id) {
@@ -306,9 +306,11 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     nlohmann::json meta = nlohmann::json::object();
     if (analyzer_) meta["analysis"] = analyzer_->Analyze(text, tenant_id).ToJson();
     nlohmann::json context = conv->context;
-    nlohmann::json decision = Route(*conv, text, meta.value("analysis", nlohmann::json()), context);
+    static const nlohmann::json kNoAnalysis;
+    const auto analysis = meta.find("analysis");
+    nlohmann::json decision = Route(*conv, text, analysis != meta.end() ? *analysis : kNoAnalysis, context);
     if (!decision.is_null()) meta["decision"] = std::move(decision);
-    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, meta);
+    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, std::move(meta));
     if (cb.on_accepted) cb.on_accepted(accepted);
     if (!accepted.ok()) {
       FinishOne();
@@ -370,13 +372,15 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     for (auto& m : *recent)
       if (m.seq < customer_message.seq) history.push_back(std::move(m));
   }
-  const nlohmann::json stored_context = conv->context;
   // The emotion trajectory over the last turns travels in the context, for
   // the responder now and for routing decisions.
+  nlohmann::json stored_context;
   if (routed_context) {
+    stored_context = std::move(conv->context);
     conv->context = std::move(*routed_context);
-  } else if (customer_message.meta.contains("analysis")) {
-    UpdateTrajectory(conv->context, customer_message.meta["analysis"]);
+  } else {
+    stored_context = conv->context;
+    if (customer_message.meta.contains("analysis")) UpdateTrajectory(conv->context, customer_message.meta["analysis"]);
   }
   static const nlohmann::json kNoDecision;
   const auto found = customer_message.meta.is_object() ? customer_message.meta.find("decision")
@@ -444,7 +448,8 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   }
   CarryServiceState(conv->context, reply.context);
   const bool context_changed = reply.context != stored_context;
-  auto stored = store_.AppendReply(cid, reply.text, reply_to, reply.meta, context_changed ? &reply.context : nullptr);
+  auto stored =
+      store_.AppendReply(cid, reply.text, reply_to, std::move(reply.meta), context_changed ? &reply.context : nullptr);
   if (!stored.ok()) {
     turns_failed_.Inc();
     log::Error("reply_not_stored", {{"conversation_id", cid}, {"error", stored.status().ToString()}});
@@ -454,8 +459,8 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   hub_.PublishMessage(*stored);
   log::Debug("turn", {{"conversation_id", cid},
                       {"seq", customer_message.seq},
-                      {"intent", reply.meta.value("intent", "")},
-                      {"source", reply.meta.value("source", "")}});
+                      {"intent", stored->meta.value("intent", "")},
+                      {"source", stored->meta.value("source", "")}});
   return stored;
 }
 

@@ -91,6 +91,7 @@ class ConversationService {
   int SweepAbandoned();
 
   Result<Conversation> Start(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
+  // The conversation without its dialogue context (an empty object): what the API checks and shows.
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
   Result<Conversation> Close(const std::string& tenant_id, const std::string& conversation_id);
 

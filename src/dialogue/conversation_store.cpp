@@ -6,8 +6,7 @@
 namespace kefu::dialogue {
 namespace {
 
-constexpr const char* kMessageColumns =
-    "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms";
+#define KEFU_MESSAGE_COLUMNS "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms"
 
 Message ReadMessage(storage::Statement& st) {
   Message m;
@@ -18,8 +17,13 @@ Message ReadMessage(storage::Statement& st) {
   m.text = st.Text(4);
   m.client_msg_id = st.OptText(5);
   m.reply_to = st.OptInt(6);
-  m.meta = ParseJsonOrDiscarded(st.Text(7));
-  if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
+  const std::string meta = st.Text(7);
+  if (meta == "{}") {  // most messages, and every row of Recent(with_meta = false)
+    m.meta = nlohmann::json::object();
+  } else {
+    m.meta = ParseJsonOrDiscarded(meta);
+    if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
+  }
   m.created_ms = st.Int(8);
   return m;
 }
@@ -31,7 +35,8 @@ Conversation ReadConversation(storage::Statement& st) {
   c.customer_id = st.Text(2);
   c.channel = st.Text(3);
   c.status = st.Text(4);
-  c.context = ParseJsonOrDiscarded(st.Text(5));
+  const std::string context = st.Text(5);
+  if (context != "{}") c.context = ParseJsonOrDiscarded(context);
   if (!c.context.is_object()) c.context = nlohmann::json::object();
   c.created_ms = st.Int(6);
   c.updated_ms = st.Int(7);
@@ -137,11 +142,13 @@ Result<Conversation> ConversationStore::Create(const std::string& tenant_id, con
   return c;
 }
 
-Result<Conversation> ConversationStore::GetById(const std::string& id) {
+Result<Conversation> ConversationStore::GetById(const std::string& id, bool with_context) {
   auto s = db_.Read();
-  auto& st = s.Prepare(
-      "SELECT id, tenant_id, customer_id, channel, status, context_json, created_ms, updated_ms "
-      "FROM conversations WHERE id = ?");
+  auto& st = s.Prepare(with_context ? std::string_view("SELECT id, tenant_id, customer_id, channel, status, "
+                                                       "context_json, created_ms, updated_ms "
+                                                       "FROM conversations WHERE id = ?")
+                                    : std::string_view("SELECT id, tenant_id, customer_id, channel, status, '{}', "
+                                                       "created_ms, updated_ms FROM conversations WHERE id = ?"));
   st.Bind(1, id);
   KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return NotFound("conversation " + id + " does not exist");
@@ -150,8 +157,8 @@ Result<Conversation> ConversationStore::GetById(const std::string& id) {
   return c;
 }
 
-Result<Conversation> ConversationStore::Get(const std::string& tenant_id, const std::string& id) {
-  auto c = GetById(id);
+Result<Conversation> ConversationStore::Get(const std::string& tenant_id, const std::string& id, bool with_context) {
+  auto c = GetById(id, with_context);
   if (!c.ok()) return c;
   if (c->tenant_id != tenant_id) return NotFound("conversation " + id + " does not exist");
   return c;
@@ -180,8 +187,8 @@ Status ConversationStore::SaveContext(const std::string& id, const nlohmann::jso
 
 Result<bool> ConversationStore::FindByClientIdLocked(storage::Session& s, const std::string& conversation_id,
                                                      const std::string& client_msg_id, Message& out) {
-  auto& dup = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                        " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
+  auto& dup =
+      s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS " FROM messages WHERE conversation_id = ? AND client_msg_id = ?");
   dup.Bind(1, conversation_id).Bind(2, client_msg_id);
   KEFU_ASSIGN_OR_RETURN(bool found, dup.Step());
   if (found) out = ReadMessage(dup);
@@ -190,8 +197,7 @@ Result<bool> ConversationStore::FindByClientIdLocked(storage::Session& s, const 
 }
 
 std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, int64_t message_id) {
-  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
-                       " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
+  auto& st = s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
   st.Bind(1, message_id);
   auto row = st.Step();
   if (!row.ok() || !*row) return std::nullopt;
@@ -230,14 +236,14 @@ namespace {
 // A message to insert, all but what InsertLocked sets; its meta as stored.
 Message NewMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                    const std::optional<std::string>& client_msg_id, std::optional<int64_t> reply_to,
-                   const nlohmann::json& meta, std::string& meta_json) {
+                   nlohmann::json meta, std::string& meta_json) {
   Message m;
   m.conversation_id = conversation_id;
   m.role = role;
   m.text = text;
   m.client_msg_id = client_msg_id;
   m.reply_to = reply_to;
-  m.meta = meta.is_object() ? meta : nlohmann::json::object();
+  m.meta = meta.is_object() ? std::move(meta) : nlohmann::json::object();
   meta_json = m.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return m;
 }
@@ -249,10 +255,11 @@ Message NewMessage(const std::string& conversation_id, const std::string& role, 
 // run again (see Database::Write), so it sets its outputs afresh each time.
 
 Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string& conversation_id,
-                                                              const std::string& client_msg_id,
-                                                              const std::string& text, const nlohmann::json& meta) {
+                                                              const std::string& client_msg_id, const std::string& text,
+                                                              nlohmann::json meta) {
   std::string meta_json;
-  Message fresh = NewMessage(conversation_id, "customer", text, client_msg_id, std::nullopt, meta, meta_json);
+  Message fresh =
+      NewMessage(conversation_id, "customer", text, client_msg_id, std::nullopt, std::move(meta), meta_json);
   AppendResult r;
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     r = AppendResult{};
@@ -311,13 +318,13 @@ Result<AppendResult> ConversationStore::AppendIdempotent(const std::string& conv
 }
 
 Result<Message> ConversationStore::AppendReply(const std::string& conversation_id, const std::string& text,
-                                               int64_t reply_to, const nlohmann::json& meta,
-                                               const nlohmann::json* context, const std::string& role) {
+                                               int64_t reply_to, nlohmann::json meta, const nlohmann::json* context,
+                                               const std::string& role) {
   // Serialised before the write: the writer connection is shared.
   const std::string context_json =
       context ? context->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : std::string();
   std::string meta_json;
-  Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, meta, meta_json);
+  Message m = NewMessage(conversation_id, role, text, std::nullopt, reply_to, std::move(meta), meta_json);
   std::optional<Message> earlier;  // a reply to the same message stored before (another node's)
   Status written = db_.Write([&](storage::Session& s) -> Status {
     earlier.reset();
@@ -348,7 +355,7 @@ Result<Message> ConversationStore::AppendReply(const std::string& conversation_i
 Result<std::vector<Message>> ConversationStore::List(const std::string& conversation_id, int64_t after_seq,
                                                      int limit) {
   auto s = db_.Read();
-  auto& st = s.Prepare(std::string("SELECT ") + kMessageColumns +
+  auto& st = s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS
                        " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?");
   st.Bind(1, conversation_id).Bind(2, after_seq).Bind(3, static_cast<int64_t>(limit));
   return ReadMessages(st);
@@ -356,11 +363,12 @@ Result<std::vector<Message>> ConversationStore::List(const std::string& conversa
 
 Result<std::vector<Message>> ConversationStore::Recent(const std::string& conversation_id, int n, bool with_meta) {
   auto s = db_.Read();
-  auto& st = s.Prepare(with_meta ? std::string("SELECT ") + kMessageColumns +
-                                       " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?"
-                                 : std::string("SELECT id, conversation_id, seq, role, text, client_msg_id, reply_to, "
-                                               "'{}', created_ms FROM messages WHERE conversation_id = ? "
-                                               "ORDER BY seq DESC LIMIT ?"));
+  auto& st =
+      s.Prepare(with_meta ? std::string_view("SELECT " KEFU_MESSAGE_COLUMNS
+                                             " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?")
+                          : std::string_view("SELECT id, conversation_id, seq, role, text, client_msg_id, "
+                                             "reply_to, '{}', created_ms FROM messages WHERE conversation_id = ? "
+                                             "ORDER BY seq DESC LIMIT ?"));
   st.Bind(1, conversation_id).Bind(2, static_cast<int64_t>(n));
   KEFU_ASSIGN_OR_RETURN(std::vector<Message> out, ReadMessages(st));
   std::reverse(out.begin(), out.end());

@@ -63,14 +63,17 @@ class ConversationStore {
 
   Result<Conversation> Create(const std::string& tenant_id, const std::string& customer_id, const std::string& channel);
   // NotFound unless the conversation exists and belongs to `tenant_id`.
-  Result<Conversation> Get(const std::string& tenant_id, const std::string& id);
-  Result<Conversation> GetById(const std::string& id);
+  // Without `with_context` the dialogue context is left out (an empty
+  // object): cheaper for callers that only check or show the conversation.
+  Result<Conversation> Get(const std::string& tenant_id, const std::string& id, bool with_context = true);
+  Result<Conversation> GetById(const std::string& id, bool with_context = true);
   Status Close(const std::string& id);
   Status SaveContext(const std::string& id, const nlohmann::json& context);
 
   // Stores a customer message idempotently by (conversation, client_msg_id).
+  // `meta` is taken (pass it with std::move to spare a copy of the routing trace).
   Result<AppendResult> AppendCustomerMessage(const std::string& conversation_id, const std::string& client_msg_id,
-                                             const std::string& text, const nlohmann::json& meta);
+                                             const std::string& text, nlohmann::json meta);
   // Stores a bot/agent/system message.
   Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                                 std::optional<int64_t> reply_to, const nlohmann::json& meta);
@@ -80,12 +83,11 @@ class ConversationStore {
                                         const std::string& client_msg_id, const std::string& text,
                                         const nlohmann::json& meta);
   // Stores the bot's reply (or a system notice given instead, `role`) and the
-  // new dialogue context in one transaction. At most one reply per customer
+  // new dialogue context in one transaction. `meta` is taken, as above. At most one reply per customer
   // message (`reply_to`): when one was stored already (by another node that
   // answered the same message), that one is returned and nothing is written.
   Result<Message> AppendReply(const std::string& conversation_id, const std::string& text, int64_t reply_to,
-                              const nlohmann::json& meta, const nlohmann::json* context,
-                              const std::string& role = "bot");
+                              nlohmann::json meta, const nlohmann::json* context, const std::string& role = "bot");
   Result<std::vector<Message>> List(const std::string& conversation_id, int64_t after_seq, int limit);
   // The newest `n` messages, oldest first. Without `with_meta` every meta is
   // an empty object (the responders' history needs only roles and texts, and

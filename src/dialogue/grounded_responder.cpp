@@ -770,8 +770,18 @@ void GroundedResponder::HandOff(const TurnRequest& turn, Draft& d) const {
 TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn& on_delta) {
   // Read the turn as the knowledge base does: traditional characters folded,
   // homophone typos corrected against the tenant's words ("快第到哪了").
-  Message understood = raw_turn.message;
-  understood.text = kb_.Understandable(raw_turn.conversation.tenant_id, raw_turn.message.text);
+  // Everything but the meta (the turn's analysis and routing trace, which
+  // the responder does not read and which cost more to copy than the rest).
+  const Message& raw = raw_turn.message;
+  Message understood;
+  understood.id = raw.id;
+  understood.conversation_id = raw.conversation_id;
+  understood.seq = raw.seq;
+  understood.role = raw.role;
+  understood.client_msg_id = raw.client_msg_id;
+  understood.reply_to = raw.reply_to;
+  understood.created_ms = raw.created_ms;
+  understood.text = kb_.Understandable(raw_turn.conversation.tenant_id, raw.text);
   const TurnRequest turn{raw_turn.conversation, understood, raw_turn.history, raw_turn.context};
   Draft d;
   if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;

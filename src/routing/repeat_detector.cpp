@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "common/utf8.h"
@@ -50,7 +49,7 @@ char32_t Fold(char32_t c) {
 }
 
 bool StartsWith(const std::u32string& s, size_t i, std::u32string_view p) {
-  return s.size() - i >= p.size() && std::u32string_view(s).substr(i, p.size()) == p;
+  return s.size() - i >= p.size() && s[i] == p[0] && std::u32string_view(s).substr(i, p.size()) == p;
 }
 
 std::u32string NormalizeCp(std::string_view text) {
@@ -88,22 +87,38 @@ std::u32string NormalizeCp(std::string_view text) {
   return out;
 }
 
-using Vec = std::unordered_map<uint64_t, double>;
+// Character unigrams (0.5) and bigrams (1.0), sorted by key, each key once.
+// Every value and every sum below is a small multiple of 0.25, exact in a
+// double, so the cosine does not depend on the order of the additions.
+using Vec = std::vector<std::pair<uint64_t, double>>;
 
 Vec Features(const std::u32string& s) {
   Vec v;
+  v.reserve(2 * s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    v[(uint64_t{1} << 63) | s[i]] += 0.5;
-    if (i + 1 < s.size()) v[(uint64_t{s[i]} << 21) | s[i + 1]] += 1.0;
+    v.emplace_back((uint64_t{1} << 63) | s[i], 0.5);
+    if (i + 1 < s.size()) v.emplace_back((uint64_t{s[i]} << 21) | s[i + 1], 1.0);
   }
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t out = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (out > 0 && v[out - 1].first == v[i].first) {
+      v[out - 1].second += v[i].second;
+    } else {
+      v[out++] = v[i];
+    }
+  }
+  v.resize(out);
   return v;
 }
 
 double Cosine(const Vec& a, const Vec& b) {
   double dot = 0, na = 0, nb = 0;
+  size_t j = 0;
   for (const auto& [k, x] : a) {
     na += x * x;
-    if (auto it = b.find(k); it != b.end()) dot += x * it->second;
+    while (j < b.size() && b[j].first < k) ++j;
+    if (j < b.size() && b[j].first == k) dot += x * b[j].second;
   }
   for (const auto& [k, y] : b) nb += y * y;
   return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0.0;

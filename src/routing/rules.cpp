@@ -67,10 +67,18 @@ int Decision::priority() const {
   return p;
 }
 
-nlohmann::json Decision::ToJson() const {
+nlohmann::json Decision::ToJson() const& {
+  return Decision(*this).ToJson();
+}
+
+nlohmann::json Decision::ToJson() && {
   nlohmann::json acts = nlohmann::json::array();
   for (const Action& a : actions) acts.push_back(a.ToJson());
-  return {{"actions", std::move(acts)}, {"handoff", handoff()}, {"trace", trace}};
+  nlohmann::json j = nlohmann::json::object();
+  j["actions"] = std::move(acts);
+  j["handoff"] = handoff();
+  j["trace"] = std::move(trace);
+  return j;
 }
 
 namespace {
@@ -128,16 +136,6 @@ struct Rule {
   std::optional<Hours> hours;    // per-rule window; else the file's settings
   std::vector<Action> then;
 };
-
-// One evaluated condition for the trace.
-struct Check {
-  nlohmann::json j;
-  bool ok;
-};
-
-Check MakeCheck(std::string_view name, nlohmann::json fact, nlohmann::json threshold, bool ok) {
-  return {{{"name", name}, {"fact", std::move(fact)}, {"threshold", std::move(threshold)}, {"ok", ok}}, ok};
-}
 
 bool Contains(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
@@ -344,83 +342,147 @@ struct RuleSet::Impl {
   std::optional<Hours> business_hours;
   std::string offline_queue;
 
-  std::vector<Check> Evaluate(const Rule& r, const TurnFacts& f) const;
+  // Calls emit(name, ok, fact, threshold) for each condition of `r`, in
+  // order; fact and threshold are callables that build the trace's JSON, so
+  // a caller that only needs `ok` builds none. `lower_text` is
+  // AsciiLower(f.text).
+  template <typename Emit>
+  void Visit(const Rule& r, const TurnFacts& f, const std::string& lower_text, Emit&& emit) const;
 };
 
-std::vector<Check> RuleSet::Impl::Evaluate(const Rule& r, const TurnFacts& f) const {
-  std::vector<Check> out;
+namespace {
+
+// Keywords of `list` found in the (lower-cased) text.
+template <typename Fn>
+void ForEachFound(const std::vector<std::string>& list, const std::string& text, Fn&& fn) {
+  for (const std::string& kw : list)
+    if (!kw.empty() && text.find(kw) != std::string::npos) fn(kw);
+}
+
+bool AnyFound(const std::vector<std::string>& list, const std::string& text) {
+  bool any = false;
+  ForEachFound(list, text, [&](const std::string&) { any = true; });
+  return any;
+}
+
+nlohmann::json FoundJson(const std::vector<std::string>& list, const std::string& text) {
+  nlohmann::json found = nlohmann::json::array();
+  ForEachFound(list, text, [&](const std::string& kw) { found.push_back(kw); });
+  return found;
+}
+
+bool UrgencyMatches(const std::string& u, const std::vector<std::string>& want_any) {
+  for (const std::string& want : want_any)
+    if (u == want || (u.size() > want.size() && u.compare(0, want.size(), want) == 0 && u[want.size()] == ':'))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+template <typename Emit>
+void RuleSet::Impl::Visit(const Rule& r, const TurnFacts& f, const std::string& lower_text, Emit&& emit) const {
+  using nlohmann::json;
   if (r.emotion) {
     // With min_intensity, "emotion" means "one of these emotions at least this strong".
     bool ok = Contains(*r.emotion, f.emotion) && (!r.min_intensity || f.emotion_intensity >= *r.min_intensity);
-    nlohmann::json threshold = *r.emotion;
-    if (r.min_intensity) threshold = {{"emotion", *r.emotion}, {"min_intensity", *r.min_intensity}};
-    out.push_back(MakeCheck("emotion", {{"emotion", f.emotion}, {"intensity", f.emotion_intensity}}, threshold, ok));
+    emit(
+        "emotion", ok,
+        [&] {
+          return json{{"emotion", f.emotion}, {"intensity", f.emotion_intensity}};
+        },
+        [&] {
+          if (r.min_intensity) return json{{"emotion", *r.emotion}, {"min_intensity", *r.min_intensity}};
+          return json(*r.emotion);
+        });
   } else if (r.min_intensity) {
-    out.push_back(
-        MakeCheck("min_intensity", f.emotion_intensity, *r.min_intensity, f.emotion_intensity >= *r.min_intensity));
+    emit(
+        "min_intensity", f.emotion_intensity >= *r.min_intensity, [&] { return json(f.emotion_intensity); },
+        [&] { return json(*r.min_intensity); });
   }
   if (r.sentiment)
-    out.push_back(MakeCheck("sentiment", f.sentiment, *r.sentiment, Contains(*r.sentiment, f.sentiment)));
+    emit(
+        "sentiment", Contains(*r.sentiment, f.sentiment), [&] { return json(f.sentiment); },
+        [&] { return json(*r.sentiment); });
   if (r.min_trend_slope)
-    out.push_back(MakeCheck("min_trend_slope", f.emotion_trend_slope, *r.min_trend_slope,
-                            f.emotion_trend_slope >= *r.min_trend_slope));
+    emit(
+        "min_trend_slope", f.emotion_trend_slope >= *r.min_trend_slope, [&] { return json(f.emotion_trend_slope); },
+        [&] { return json(*r.min_trend_slope); });
   if (r.min_trend_mean)
-    out.push_back(MakeCheck("min_trend_mean", f.emotion_trend_mean, *r.min_trend_mean,
-                            f.emotion_trend_mean >= *r.min_trend_mean));
+    emit(
+        "min_trend_mean", f.emotion_trend_mean >= *r.min_trend_mean, [&] { return json(f.emotion_trend_mean); },
+        [&] { return json(*r.min_trend_mean); });
   if (r.intent) {
     bool ok = Contains(*r.intent, f.intent) && (!r.min_intent_score || f.intent_score >= *r.min_intent_score);
-    nlohmann::json threshold = *r.intent;
-    if (r.min_intent_score) threshold = {{"intent", *r.intent}, {"min_intent_score", *r.min_intent_score}};
-    out.push_back(MakeCheck("intent", {{"intent", f.intent}, {"score", f.intent_score}}, threshold, ok));
+    emit(
+        "intent", ok,
+        [&] {
+          return json{{"intent", f.intent}, {"score", f.intent_score}};
+        },
+        [&] {
+          if (r.min_intent_score) return json{{"intent", *r.intent}, {"min_intent_score", *r.min_intent_score}};
+          return json(*r.intent);
+        });
   } else if (r.min_intent_score) {
-    out.push_back(
-        MakeCheck("min_intent_score", f.intent_score, *r.min_intent_score, f.intent_score >= *r.min_intent_score));
+    emit(
+        "min_intent_score", f.intent_score >= *r.min_intent_score, [&] { return json(f.intent_score); },
+        [&] { return json(*r.min_intent_score); });
   }
   if (r.keywords_any) {
-    const std::string text = AsciiLower(f.text);
-    nlohmann::json found = nlohmann::json::array();
-    for (const std::string& kw : *r.keywords_any)
-      if (!kw.empty() && text.find(kw) != std::string::npos) found.push_back(kw);
-    bool ok = !found.empty();
-    out.push_back(MakeCheck("keywords_any", ok ? found : nlohmann::json(nullptr), *r.keywords_any, ok));
+    const bool ok = AnyFound(*r.keywords_any, lower_text);
+    emit(
+        "keywords_any", ok, [&] { return ok ? FoundJson(*r.keywords_any, lower_text) : json(nullptr); },
+        [&] { return json(*r.keywords_any); });
   }
   if (r.keywords_none) {
-    const std::string text = AsciiLower(f.text);
-    nlohmann::json found = nlohmann::json::array();
-    for (const std::string& kw : *r.keywords_none)
-      if (!kw.empty() && text.find(kw) != std::string::npos) found.push_back(kw);
-    bool ok = found.empty();
-    out.push_back(MakeCheck("keywords_none", ok ? nlohmann::json(nullptr) : found, *r.keywords_none, ok));
+    const bool ok = !AnyFound(*r.keywords_none, lower_text);
+    emit(
+        "keywords_none", ok, [&] { return ok ? json(nullptr) : FoundJson(*r.keywords_none, lower_text); },
+        [&] { return json(*r.keywords_none); });
   }
   if (r.urgency_any) {
-    nlohmann::json found = nlohmann::json::array();
+    bool ok = false;
     for (const std::string& u : f.urgency)
-      for (const std::string& want : *r.urgency_any)
-        if (u == want || (u.size() > want.size() && u.compare(0, want.size(), want) == 0 && u[want.size()] == ':')) {
-          found.push_back(u);
-          break;
-        }
-    bool ok = !found.empty();
-    out.push_back(MakeCheck("urgency_any", f.urgency, *r.urgency_any, ok));
+      if (UrgencyMatches(u, *r.urgency_any)) {
+        ok = true;
+        break;
+      }
+    emit(
+        "urgency_any", ok, [&] { return json(f.urgency); }, [&] { return json(*r.urgency_any); });
   }
   if (r.min_repeat)
-    out.push_back(MakeCheck("min_repeat", f.repeat_count, *r.min_repeat, f.repeat_count >= *r.min_repeat));
-  if (r.tier) out.push_back(MakeCheck("tier", f.customer_tier, *r.tier, Contains(*r.tier, f.customer_tier)));
-  if (r.channel) out.push_back(MakeCheck("channel", f.channel, *r.channel, Contains(*r.channel, f.channel)));
+    emit(
+        "min_repeat", f.repeat_count >= *r.min_repeat, [&] { return json(f.repeat_count); },
+        [&] { return json(*r.min_repeat); });
+  if (r.tier)
+    emit(
+        "tier", Contains(*r.tier, f.customer_tier), [&] { return json(f.customer_tier); },
+        [&] { return json(*r.tier); });
+  if (r.channel)
+    emit(
+        "channel", Contains(*r.channel, f.channel), [&] { return json(f.channel); }, [&] { return json(*r.channel); });
   if (r.in_hours) {
     const Hours* h = r.hours ? &*r.hours : business_hours ? &*business_hours : nullptr;
     int minute = LocalMinute(f.now_ms, f.utc_offset_minutes);
     // Without any configured window every time counts as business hours.
     bool in = h ? h->Contains(minute) : true;
-    out.push_back(MakeCheck("business_hours", {{"local_time", FormatMinute(minute)}, {"in", in}},
-                            {{"want", *r.in_hours ? "in" : "out"}, {"hours", h ? h->spec : "00:00-24:00"}},
-                            in == *r.in_hours));
+    emit(
+        "business_hours", in == *r.in_hours,
+        [&] {
+          return json{{"local_time", FormatMinute(minute)}, {"in", in}};
+        },
+        [&] {
+          return json{{"want", *r.in_hours ? "in" : "out"}, {"hours", h ? h->spec : "00:00-24:00"}};
+        });
   }
-  if (r.min_wait_ms) out.push_back(MakeCheck("min_wait_ms", f.wait_ms, *r.min_wait_ms, f.wait_ms >= *r.min_wait_ms));
+  if (r.min_wait_ms)
+    emit(
+        "min_wait_ms", f.wait_ms >= *r.min_wait_ms, [&] { return json(f.wait_ms); },
+        [&] { return json(*r.min_wait_ms); });
   if (r.human_requested)
-    out.push_back(
-        MakeCheck("human_requested", f.human_requested, *r.human_requested, f.human_requested == *r.human_requested));
-  return out;
+    emit(
+        "human_requested", f.human_requested == *r.human_requested, [&] { return json(f.human_requested); },
+        [&] { return json(*r.human_requested); });
 }
 
 RuleSet::RuleSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -479,28 +541,46 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::Parse(std::string_view toml_text
 Decision RuleSet::Evaluate(const TurnFacts& facts) const {
   Decision d;
   nlohmann::json rules = nlohmann::json::array();
+  std::vector<std::string> fired_ids;
   std::string stopped_by;
+  const std::string lower_text = AsciiLower(facts.text);
   for (const Rule& r : impl_->rules) {
-    std::vector<Check> checks = impl_->Evaluate(r, facts);
+    // First which conditions hold, then the trace's JSON for only the
+    // conditions it keeps.
+    size_t n = 0, n_ok = 0;
+    impl_->Visit(r, facts, lower_text, [&](std::string_view, bool ok, auto&&, auto&&) {
+      ++n;
+      n_ok += ok ? 1 : 0;
+    });
     bool fired;
-    if (checks.empty()) {
+    if (n == 0) {
       fired = true;  // a rule without conditions always fires
     } else if (r.match_any) {
-      fired = std::any_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+      fired = n_ok > 0;
     } else {
-      fired = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+      fired = n_ok == n;
     }
     // A rule that did not fire keeps only the conditions that explain why (the
     // failed ones), and keyword lists are left out of them: they are the rule
     // file's static text, repeated on every stored turn otherwise.
     nlohmann::json conds = nlohmann::json::array();
-    for (Check& c : checks) {
-      if (!fired && c.ok) continue;
-      if (!fired && c.j["name"].get_ref<const std::string&>().starts_with("keywords_")) c.j.erase("threshold");
-      conds.push_back(std::move(c.j));
-    }
-    rules.push_back({{"id", r.id}, {"fired", fired}, {"match", r.match_any ? "any" : "all"}, {"conditions", conds}});
+    impl_->Visit(r, facts, lower_text, [&](std::string_view name, bool ok, auto&& fact, auto&& threshold) {
+      if (!fired && ok) return;
+      nlohmann::json c = nlohmann::json::object();
+      c["name"] = name;
+      c["fact"] = fact();
+      if (fired || !name.starts_with("keywords_")) c["threshold"] = threshold();
+      c["ok"] = ok;
+      conds.push_back(std::move(c));
+    });
+    nlohmann::json rule = nlohmann::json::object();
+    rule["id"] = r.id;
+    rule["fired"] = fired;
+    rule["match"] = r.match_any ? "any" : "all";
+    rule["conditions"] = std::move(conds);
+    rules.push_back(std::move(rule));
     if (fired) {
+      fired_ids.push_back(r.id);
       d.actions.insert(d.actions.end(), r.then.begin(), r.then.end());
       if (r.stop) {
         stopped_by = r.id;
@@ -508,7 +588,8 @@ Decision RuleSet::Evaluate(const TurnFacts& facts) const {
       }
     }
   }
-  d.trace = {{"rules", std::move(rules)}};
+  d.trace = nlohmann::json::object();
+  d.trace["rules"] = std::move(rules);
   if (!stopped_by.empty()) d.trace["stopped_by"] = stopped_by;
   // Outside business hours nobody can take a transfer: it becomes "leave a message".
   if (!impl_->offline_queue.empty() && d.handoff()) {
@@ -526,10 +607,7 @@ Decision RuleSet::Evaluate(const TurnFacts& facts) const {
                                 {"original_queues", redirected}};
     }
   }
-  std::vector<std::string> fired_ids;
-  for (const auto& r : d.trace["rules"])
-    if (r["fired"].get<bool>()) fired_ids.push_back(r["id"].get<std::string>());
-  d.trace["fired"] = fired_ids;
+  d.trace["fired"] = std::move(fired_ids);
   if (d.actions.empty()) d.actions.push_back(Action{});
   return d;
 }

@@ -70,7 +70,8 @@ struct Decision {
   const Action* transfer() const;  // the first kTransfer, or null
   // Highest priority among transfer/raise_priority actions (0 when none).
   int priority() const;
-  nlohmann::json ToJson() const;  // {"actions": [...], "handoff": bool, "trace": ...}
+  nlohmann::json ToJson() const&;  // {"actions": [...], "handoff": bool, "trace": ...}
+  nlohmann::json ToJson() &&;      // the same, moving the trace out
 };
 
 class RuleSet {
