@@ -263,7 +263,10 @@ TEST(IngestWal, BulkIngestionKeepsTheWalBounded) {
       auto r = ingest.Ingest("t1", Kind::kBrowsing, "web", batch);
       ASSERT_TRUE(r.ok() && r->created == 1000);
     }
-    EXPECT_LT(fs::file_size(path + "-wal"), 8u << 20);  // 1,000-page autocheckpoint ≈ 4 MB
+    // The background checkpointer starts at 1,000 pages; the writer checkpoints
+    // inline at 4,000 (16 MiB, storage/sqlite.cpp) when the background one lags
+    // (a loaded machine): the WAL stays under that bound plus one batch.
+    EXPECT_LT(fs::file_size(path + "-wal"), 24u << 20);
   }
   fs::remove_all(dir);
 }
