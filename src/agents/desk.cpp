@@ -332,19 +332,7 @@ void Desk::Resync() {
       ++it;
       continue;
     }
-    ConvState& c = *it->second;
-    if (c.status == "human") {
-      if (AgentState* a = AgentLocked(c.tenant_id, c.agent_id)) {
-        a->chats.erase(c.id);
-        SendToAgentLocked(*a, Frame({{"type", "unassigned"}, {"conversation_id", c.id}}));
-      }
-    } else {
-      queued_gauge_.Add(-1);
-      SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
-    }
-    board_dirty_.insert(c.tenant_id);
-    dispatch_due_.insert(c.tenant_id);
-    drafts_.erase(c.id);
+    ForgetLocked(*it->second);
     it = convs_.erase(it);
   }
   for (auto& [id, r] : rows) {
@@ -941,7 +929,14 @@ void Desk::OnClosed(const dialogue::Conversation& conv) {
   std::lock_guard lock(mu_);
   auto it = convs_.find(conv.id);
   if (it == convs_.end()) return;
-  ConvState& c = *it->second;
+  ForgetLocked(*it->second);
+  convs_.erase(it);
+}
+
+// A conversation leaves the desk (closed, or gone from the shared queue): its
+// agent or the eligible agents are told, and the board and dispatch redone
+// (a slot freed; the hub thread must not dispatch). The caller erases it.
+void Desk::ForgetLocked(const ConvState& c) {
   if (c.status == "human") {
     if (AgentState* a = AgentLocked(c.tenant_id, c.agent_id)) {
       a->chats.erase(c.id);
@@ -952,9 +947,8 @@ void Desk::OnClosed(const dialogue::Conversation& conv) {
     SendToEligibleLocked(c, Frame({{"type", "queue_removed"}, {"conversation_id", c.id}}));
   }
   board_dirty_.insert(c.tenant_id);
-  dispatch_due_.insert(c.tenant_id);  // a slot freed (the hub thread must not dispatch)
+  dispatch_due_.insert(c.tenant_id);
   drafts_.erase(c.id);
-  convs_.erase(it);
 }
 
 // ---- accounts -------------------------------------------------------------------

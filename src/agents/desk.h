@@ -184,6 +184,7 @@ class Desk final : public dialogue::TurnGate {
   nlohmann::json AgentJsonLocked(const AgentState& a) const;
   void SendToAgentLocked(const AgentState& a, const std::string& frame);
   void SendToEligibleLocked(const ConvState& c, const std::string& frame);
+  void ForgetLocked(const ConvState& c);
   void SendToSupervisorsLocked(const std::string& tenant_id, const std::string& frame);
   void AlertLocked(const std::string& tenant_id, const std::string& kind, const std::string& conversation_id,
                    const std::string& text);
