@@ -1041,13 +1041,16 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         // Several orders fit equally (two parcels on the way, two named products): ask which.
         // Several orders match equally: ask which, listing just those.
         json choices = json::array();
-        std::string text = "您有多笔相符的订单，请问是哪一笔？回复序号即可：\n";
+        std::string text = d.english ? "Several of your orders match. Which one do you mean? Reply with its number:\n"
+                                     : "您有多笔相符的订单，请问是哪一笔？回复序号即可：\n";
         int i = 0;
         for (const auto& o : listed->value("orders", json::array())) {
           std::string id = o.value("order_id", "");
           if (std::find(m.candidates.begin(), m.candidates.end(), id) == m.candidates.end()) continue;
           choices.push_back({{"kind", "order"}, {"id", id}});
-          text += std::to_string(++i) + ". " + id + "（" + o.value("status_label", "") + "）" +
+          text += std::to_string(++i) + ". " + id +
+                  (d.english ? " (" + templates::StatusEnglish(o.value("status", "")) + ") "
+                             : "（" + o.value("status_label", "") + "）") +
                   o.value("item_summary", "") + "\n";
         }
         d.text = text;

@@ -290,8 +290,9 @@ int OnlyCourtesy(const std::string& t) {
   static constexpr std::string_view kAckWords[] = {
       "好的", "好滴", "好嘞", "好吧", "嗯嗯", "嗯", "知道了", "明白了", "明白", "了解了", "了解", "收到了", "收到",
       "行吧", "行", "可以了", "没事了", "没问题", "ok", "okay", "got it", "cool", "great", "亲爱的", "亲", "哈哈",
-      "拜拜", "再见", "bye", "晚安", "回见",
-      "啦", "哈", "呀", "哦", "噢", "啊", "您", "你", "了", "的"};
+      "拜拜", "再见", "bye", "晚安", "回见"};
+  // Particles and pronouns go with the words above, never count alone ("啊啊啊…").
+  static constexpr std::string_view kParticles[] = {"啦", "哈", "呀", "哦", "噢", "啊", "您", "你", "了", "的"};
   static constexpr char32_t kFriendly[] = {U'👌', U'👍', U'🙏', U'😊', U'🌹', U'❤', U'🤝', U'✅', U'💐', U'😁',
                                            U'😄', U'🥰', U'☺', U'🙂', U'😀', U'💕', U'🌸', U'✌', U'🤗', U'👋', U'\uFE0F'};
   std::string rest = t;
@@ -307,6 +308,7 @@ int OnlyCourtesy(const std::string& t) {
   for (auto w : kThankWords) thanks |= strip(w);
   bool ack = false;
   for (auto w : kAckWords) ack |= strip(w);
+  for (auto w : kParticles) strip(w);
   bool friendly = false;
   for (char32_t c : utf8::Decode(utf8::IsValid(rest) ? rest : utf8::Sanitize(rest))) {
     if (std::find(std::begin(kFriendly), std::end(kFriendly), c) != std::end(kFriendly)) {

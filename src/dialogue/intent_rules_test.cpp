@@ -55,6 +55,7 @@ TEST(IntentRules, PleasantriesOfAnyLengthAreSmalltalk) {
   for (const char* t : {"好的好的 谢谢亲亲 辛苦了🌹🌹", "嗯 了解了 多谢啦", "ok thank you so much!!"})
     EXPECT_EQ(ReadTurn(t).action, Action::kThanks) << t;
   for (const char* t : {"👍👍👍", "好滴 收到", "🙏"}) EXPECT_EQ(ReadTurn(t).action, Action::kGoodbye) << t;
+  EXPECT_NE(ReadTurn("啊啊啊啊啊啊啊啊啊啊啊啊").action, Action::kGoodbye);  // particles alone are no courtesy
   for (const char* t : {"好的 谢谢 那发票怎么开", "谢谢 退款多久到账", "😡😡"})
     EXPECT_NE(ReadTurn(t).action, Action::kThanks) << t;
 }

@@ -102,8 +102,6 @@ std::string OrderStatus(const json& r) {
   return s;
 }
 
-namespace {
-
 // English names of the order states list_orders and get_order report.
 std::string StatusEnglish(const std::string& code) {
   static const std::map<std::string, std::string> k = {
@@ -114,8 +112,6 @@ std::string StatusEnglish(const std::string& code) {
   auto it = k.find(code);
   return it == k.end() ? code : it->second;
 }
-
-}  // namespace
 
 std::string LogisticsEnglish(const json& r) {
   std::string s = "Your order " + Str(r, "order_id");

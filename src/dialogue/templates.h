@@ -22,6 +22,8 @@ std::string OrderStatus(const nlohmann::json& order_result);
 // English versions for customers who write in English (facts as above; item names stay as sold).
 std::string LogisticsEnglish(const nlohmann::json& r);
 std::string OrderStatusEnglish(const nlohmann::json& r);
+// English name of an order state code ("paid" → "paid, not shipped yet").
+std::string StatusEnglish(const std::string& code);
 std::string OrderList(const nlohmann::json& list_result);
 std::string Products(const std::string& query, const nlohmann::json& search_result);
 std::string Handoff(const nlohmann::json& request_human_result);
