@@ -580,13 +580,15 @@ struct RedisBus::Impl {
             continue;
           }
           last_id = *tail;
+          LinkUp(kStream);  // before WaitIdle can see the reader positioned
           {
             std::lock_guard lock(sub_mu);
             stream_positioned = true;
           }
           sub_cv.notify_all();
+        } else {
+          LinkUp(kStream);
         }
-        LinkUp(kStream);
       }
       conn->Append({"XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", stream_key, last_id});
       const auto deadline = IoDeadline() + std::chrono::milliseconds(opts.heartbeat_ms);
