@@ -322,7 +322,10 @@ bool HumanByPattern(const std::string& t) {
 // real person going to answer" does ask for one.)
 bool AboutServiceEnglish(const std::string& t) {
   for (std::string_view w : {"hours", "what time", "opening", "open until", "work until", "start work", "start in the",
-                             "phone number", "hotline", "email address", "agent fee", "agents fee"})
+                             "phone number", "hotline", "email address", "agent fee", "agents fee", "clock out",
+                             "clock in", "go home", "off work", "off duty", "on duty", "on weekends", "at weekends",
+                             "on sundays", "on saturdays", "on holidays", "around at", "available at", "work at night",
+                             "work late", "after 9", "after 10", "after 8", "at night"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -341,6 +344,10 @@ bool AboutServiceHours(const std::string& t) {
   static constexpr std::string_view kOnDuty[] = {"上班",     "上不上班", "在线",   "值班",   "营业",     "有人吗",
                                                  "有没有人", "人工吗",   "客服吗", "在吗",   "在不在",   "休息",
                                                  "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服", "有人在"};
+  // "人工客服下班了没", "你们客服几点下班": whether they have gone home, even "现在".
+  static constexpr std::string_view kOffDuty[] = {"下班了没", "下班了吗", "下班没", "下班了么", "几点下班", "下班了嘛",
+                                                  "还上班吗", "还在上班", "上班了没", "上班了吗", "上班没"};
+  if (FindAny(t, kOffDuty) != nullptr) return true;
   if (t.find("现在") != std::string::npos || t.find("马上") != std::string::npos) return false;
   return FindAny(t, kWhen) != nullptr && FindAny(t, kOnDuty) != nullptr;
 }
@@ -368,6 +375,14 @@ bool BenignAbuse(const std::string& t, size_t at, std::string_view w, bool impos
     const std::string_view before(t.data() + at - 3, 3);
     for (std::string_view kin : {"我", "她", "咱", "俺", "老", "姨", "姑", "舅", "婆", "娘"})
       if (before == kin) return true;
+  }
+  // "投诉渠道有哪些", "你们投诉一般走什么渠道": a calm question about how to
+  // complain, which the knowledge base answers (kb-contact-03), not a complaint.
+  if (w == "投诉") {
+    for (std::string_view how : {"投诉渠道", "什么渠道", "哪些渠道", "啥渠道", "投诉途径", "什么途径", "投诉方式",
+                                 "投诉电话", "投诉邮箱", "投诉热线", "去哪投诉", "在哪投诉", "哪里投诉", "哪儿投诉",
+                                 "怎么投诉", "如何投诉", "投诉流程", "投诉多久", "投诉的话"})
+      if (t.find(how) != std::string::npos) return true;
   }
   if (impostor) {
     // ... unless said of the shop itself ("你们这帮骗子").

@@ -26,9 +26,18 @@ when.tier = ["vip"]
 then = [{ action = "raise_priority", priority = 1 }]
 
 [[rule]]
+id = "threat-to-human"
+description = "威胁升级（12315、曝光、律师、消协…）→ 投诉组人工 + 主管告警"
+when.keywords_any = ["12315", "曝光", "律师", "举报", "起诉", "报警", "消协", "消费者协会", "消保委", "消基会", "工商局", "市场监管", "黑猫投诉"]
+then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
+        { action = "alert_supervisor", alert = "愤怒客户（投诉/威胁）" }]
+stop = true
+
+[[rule]]
 id = "complaint-to-human"
-description = "投诉/升级关键词 → 投诉组人工 + 主管告警"
-when.keywords_any = ["投诉", "12315", "曝光", "律师", "举报", "起诉", "报警", "消协"]
+description = "投诉 → 投诉组人工 + 主管告警（平静地问投诉渠道的，由知识库回答）"
+when.keywords_any = ["投诉"]
+when.keywords_none = ["投诉渠道", "什么渠道", "哪些渠道", "啥渠道", "投诉途径", "什么途径", "投诉方式", "投诉电话", "投诉邮箱", "投诉热线", "去哪投诉", "在哪投诉", "哪里投诉", "哪儿投诉", "怎么投诉", "如何投诉", "投诉流程", "投诉多久", "投诉的话"]
 then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
         { action = "alert_supervisor", alert = "愤怒客户（投诉）" }]
 stop = true
@@ -61,20 +70,11 @@ stop = true
 
 [[rule]]
 id = "upset-after-sale"
-description = "退款/故障/坏了 + 负面情感 → 售后人工（问办理方法/时长的仍由自助回答）"
+description = "退款/故障/坏了 + 愤怒（情绪模型 anger/disgust ≥ 0.6）→ 售后人工；只是负面（问退款没到、东西坏了怎么办）的由自助回答"
 when.keywords_any = ["退款", "故障", "坏了"]
-when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退", "我问的是", "我说的是", "不是这个", "不是这单"]
-when.sentiment = ["negative"]
-then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", priority = 1 }]
-stop = true
-
-[[rule]]
-id = "upset-after-sale-emotion"
-description = "退款/故障/坏了 + 负面情绪 → 售后人工"
-when.keywords_any = ["退款", "故障", "坏了"]
-when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退", "我问的是", "我说的是", "不是这个", "不是这单"]
-when.emotion = ["anger", "disgust", "sadness"]
-when.min_intensity = 0.5
+when.keywords_none = ["怎么申请", "如何申请", "怎么退款", "如何退款", "怎么办理", "如何办理", "流程", "多久", "多长时间", "能不能", "可以退", "能退", "我问的是", "我说的是", "不是这个", "不是这单", "要是", "如果", "万一", "假如", "自称", "冒充", "是真的吗", "靠谱吗"]
+when.emotion = ["anger", "disgust"]
+when.min_intensity = 0.6
 then = [{ action = "transfer", queue = "after_sale", skill = "after_sale", priority = 1 }]
 stop = true
 

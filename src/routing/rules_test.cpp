@@ -399,6 +399,16 @@ TEST(Defaults, AngryGoesToComplaintsWithAlert) {
   d = rs->Evaluate(f);
   ASSERT_TRUE(d.handoff());
   EXPECT_EQ(d.transfer()->queue, "complaints");
+  EXPECT_EQ(d.transfer()->rule_id, "threat-to-human");
+
+  // A calm question about where to complain is answered (kb-contact-03); a
+  // complaint is not.
+  f = Calm();
+  f.text = "想反映个问题 你们投诉一般走什么渠道";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  f.text = "我要投诉你们的快递员";
+  d = rs->Evaluate(f);
+  ASSERT_TRUE(d.handoff());
   EXPECT_EQ(d.transfer()->rule_id, "complaint-to-human");
 }
 
@@ -413,15 +423,22 @@ TEST(Defaults, RefundGoesToHumanOnlyWhenUpset) {
   EXPECT_FALSE(rs->Evaluate(f).handoff());
   f.text = "退款多久能到账";
   EXPECT_FALSE(rs->Evaluate(f).handoff());
+  // Only negative (impatient, a problem reported): the bot answers; six blind
+  // test sets label these KB or order answers, never a handoff.
   f.text = "退款到现在还没到，太慢了";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  f.text = "要是东西坏了 我拍照发给谁";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  // Angry: after-sales agents.
+  f.text = "退款到现在还没到";
+  f.emotion = "anger";
+  f.emotion_intensity = 0.7;
   Decision d = rs->Evaluate(f);
   ASSERT_TRUE(d.handoff());
   EXPECT_EQ(d.transfer()->queue, "after_sale");
-  f = Calm();
-  f.text = "东西坏了，气死了";
-  f.emotion = "anger";
-  f.emotion_intensity = 0.6;
-  EXPECT_TRUE(rs->Evaluate(f).handoff());
+  EXPECT_EQ(d.transfer()->rule_id, "upset-after-sale");
+  f.emotion = "sadness";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
 }
 
 TEST(Defaults, CalmContinuesAndThirdRepetitionTransfers) {

@@ -282,7 +282,7 @@ describe('agent workspace and handoff against kefu serve --demo', () => {
     await agent.locator(`[data-testid="chat"][data-conversation="${id}"] [data-testid="message"][data-role="customer"] [data-testid="trace-toggle"]`).first().click();
     await agent.waitForSelector('[data-testid="trace"]');
     await agent.waitForSelector('[data-testid="orders"] [data-testid="order"]', { timeout: 10000 }).catch(() => {});
-    const RAW = /\b(abuse-to-human|angry-to-human|complaint-to-human|human-requested|stuck-customer|upset-after-sale|upset-refund|rising-negative|long-wait|vip-priority|repeat|neutral|anger|disgust|sadness|negative|positive|complaints?|after_sale|general|human_agent|human|track_logistics|order_status|faq|oos|repeated_punctuation|abuse|keyword|transfer|alert_supervisor|raise_priority|in_transit|delivered|picked_up|out_for_delivery|paid|shipped|refunding|refunded|cancelled|web|app)\b/;
+    const RAW = /\b(abuse-to-human|angry-to-human|complaint-to-human|threat-to-human|human-requested|stuck-customer|upset-after-sale|upset-refund|rising-negative|long-wait|vip-priority|repeat|neutral|anger|disgust|sadness|negative|positive|complaints?|after_sale|general|human_agent|human|track_logistics|order_status|faq|oos|repeated_punctuation|abuse|keyword|transfer|alert_supervisor|raise_priority|in_transit|delivered|picked_up|out_for_delivery|paid|shipped|refunding|refunded|cancelled|web|app)\b/;
     for (const sel of [`[data-testid="chat"][data-conversation="${id}"]`, `[data-testid="mine"] [data-conversation="${id}"]`, '[data-testid="orders"]']) {
       const text = await agent.textContent(sel);
       const m = RAW.exec(text);

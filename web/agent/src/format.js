@@ -15,6 +15,7 @@ export const LABELS = {
     'abuse-to-human': '辱骂/暴怒',
     'angry-to-human': '客户愤怒',
     'complaint-to-human': '投诉',
+    'threat-to-human': '投诉/威胁（12315、曝光…）',
     'human-requested': '客户要求人工',
     'stuck-customer': '客户说机器人帮不上',
     'upset-after-sale': '售后不满',

@@ -14,7 +14,7 @@ test('every code the workspace shows maps to a Chinese label', () => {
     emotion: ['neutral', 'anger', 'disgust', 'sadness', 'fear', 'surprise', 'happiness', 'like'],
     sentiment: ['negative', 'positive', 'neutral'],
     reason: ['human_agent', 'human-requested', 'abuse-to-human', 'stuck-customer', 'repeat', 'complaint-to-human',
-      'angry-to-human', 'upset-after-sale', 'upset-after-sale-emotion', 'upset-refund', 'rising-negative', 'long-wait'],
+      'angry-to-human', 'threat-to-human', 'upset-after-sale', 'upset-after-sale-emotion', 'upset-refund', 'rising-negative', 'long-wait'],
     logistics: ['picked_up', 'in_transit', 'out_for_delivery', 'delivered'],
     order: ['paid', 'shipped', 'refunding', 'refunded', 'delivered', 'in_transit', 'cancelled'],
     intent: ['track_logistics', 'order_status', 'faq', 'human', 'human_agent', 'complaint', 'refund', 'oos'],
