@@ -266,6 +266,15 @@ bool AsksForOrderList(const std::string& t) {
               "list everything", "what have i bought", "what i've bought", "what did i buy"});
 }
 
+// "在吗 问个事", "你好 有个问题", "hi, quick question": a greeting that says a
+// question follows, which the customer is asked for (not greeted back).
+bool AnnouncesAQuestion(const std::string& t) {
+  for (std::string_view w : {"问个", "问一下", "问下", "有个事", "有事", "有个问题", "有问题", "请教", "咨询", "问问",
+                             "想问", "question", "ask you", "ask something", "need help", "help me"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 // A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
 bool AsksSomething(const std::string& t) {
   for (std::string_view w : {"吗", "？", "?", "多久", "怎么", "什么", "啥", "几", "哪", "能不能", "可以", "是不是", "how",
@@ -511,9 +520,10 @@ TurnReading ReadTurn(std::string_view raw) {
              OnlyCourtesy(t) == 2) {
     r.action = Action::kGoodbye;
     r.strong = true;
-  } else if ((len <= 6 && ContainsAny(t, kGreeting)) || (len <= 8 && ContainsAny(t, std::array<std::string_view, 4>{
-                                                                          "早上好", "下午好", "晚上好", "早安"})) ||
-             EnglishGreetingOnly(t)) {
+  } else if (((len <= 6 && ContainsAny(t, kGreeting)) || (len <= 8 && ContainsAny(t, std::array<std::string_view, 4>{
+                                                                           "早上好", "下午好", "晚上好", "早安"})) ||
+              EnglishGreetingOnly(t)) &&
+             !AnnouncesAQuestion(t)) {
     r.action = Action::kGreeting;
     r.strong = true;
   }

@@ -21,6 +21,9 @@ TEST(IntentRules, HumanGreetingThanksChoice) {
   EXPECT_EQ(ReadTurn("转人工").action, Action::kHuman);
   EXPECT_EQ(ReadTurn("我要找人工客服！").action, Action::kHuman);
   EXPECT_EQ(ReadTurn("你好").action, Action::kGreeting);
+  // A greeting that announces a question is no greeting to answer in kind.
+  EXPECT_NE(ReadTurn("在吗 问个事").action, Action::kGreeting);
+  EXPECT_NE(ReadTurn("hi, quick question").action, Action::kGreeting);
   EXPECT_EQ(ReadTurn("谢谢").action, Action::kThanks);
   EXPECT_EQ(ReadTurn("2").choice, 2);
   EXPECT_EQ(ReadTurn("第一个").choice, 1);

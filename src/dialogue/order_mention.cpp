@@ -34,14 +34,15 @@ const std::set<std::u32string>& GenericBigrams() {
 }
 
 struct StateCue {
-  std::array<std::string_view, 8> words;
+  std::array<std::string_view, 12> words;
   std::array<std::string_view, 3> statuses;
 };
 
 // In order of precedence: the first cue found decides.
 constexpr StateCue kStates[] = {
     {{"还没付款", "没付款", "未付款", "待付款", "没付钱", "还没付", "unpaid", "not paid"}, {"pending_payment", "", ""}},
-    {{"已经发", "已发货", "发出来的", "发出的", "已发出", "寄出的", "already shipped", "has shipped"},
+    {{"已经发", "已发货", "发出来的", "发出的", "已发出", "寄出的", "already shipped", "has shipped", "already on the way",
+      "one on the way", "在路上的", "已经在路上"},
      {"shipped", "in_transit", "out_for_delivery"}},
     {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
     {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received"},
@@ -49,7 +50,8 @@ constexpr StateCue kStates[] = {
     {{"退款", "退钱", "钱退", "到账", "refund", "退回来", "money back", ""}, {"refunding", "refunded", ""}},
     {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
     {{"正在派送", "派送中", "在派送", "out for delivery", "", "", "", ""}, {"out_for_delivery", "", ""}},
-    {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where", "arriv"}, {"in_transit", "shipped", "out_for_delivery"}},
+    {{"到哪", "派送", "送到", "能到", "到了吗", "物流", "where", "arriv", "送来", "能送", "", ""},
+     {"in_transit", "shipped", "out_for_delivery"}},
 };
 
 std::string Lower(std::string_view s) {
@@ -120,8 +122,14 @@ int ProductScore(const std::vector<char32_t>& text, const std::string& text_lowe
         const size_t open = summary.find("（");
         if (open != std::string::npos && summary.find(zh, open) != std::string::npos) ++score;
       }
-    if (alpha && w.size() >= 3 && w != "order" && w != "the" && w != "and" && w != "where" &&
-        sum_lower.find(w) != std::string::npos)
+    // A word of the item name starts with it ("iphone", "mate" of "mate60"):
+    // "the one already on the way" does not name the iPhone.
+    auto starts_a_word = [&](const std::string& word) {
+      for (size_t at = sum_lower.find(word); at != std::string::npos; at = sum_lower.find(word, at + 1))
+        if (at == 0 || !std::isalpha(static_cast<unsigned char>(sum_lower[at - 1]))) return true;
+      return false;
+    };
+    if (alpha && w.size() >= 3 && w != "order" && w != "the" && w != "and" && w != "where" && starts_a_word(w))
       score += 2;
     else if (!alpha && w.size() >= 2 && sum_lower.find(w) != std::string::npos)
       score += 1;
@@ -250,7 +258,9 @@ bool AsksAboutParcel(std::string_view raw) {
 
 bool NamesOwnOrder(std::string_view raw) {
   const std::string t = Lower(raw);
-  for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我买的", "我下的单", "那单",
+  for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我的东西", "我买的东西",
+                             // How far it has got: one order's progress ("退款到哪一步了").
+                             "到哪一步", "哪一步了", "到哪步", "我买的", "我下的单", "那单",
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
                              "my stuff", "the one that", "我的退款", "我的钱", "my refund", "my money",
                              // Impatience is about one's own order, never the shop's policy:
@@ -288,6 +298,11 @@ bool AsksAboutProgress(std::string_view raw) {
   for (size_t at = text.find(U'到'); at != std::u32string::npos; at = text.find(U'到', at + 1)) {
     const std::u32string_view rest = std::u32string_view(text).substr(at + 1, 12);
     if (rest.find(U"了没") != std::u32string_view::npos || rest.find(U"了吗") != std::u32string_view::npos) return true;
+    // "衬衫到泉州没", "到北京没有": 没 ends the question.
+    for (std::u32string_view end : {U"没", U"没有", U"没啊", U"没呀", U"没？", U"没?", U"没有？", U"没有?"})
+      if (rest.size() > end.size() + 1 && rest.substr(rest.size() - end.size()) == end &&
+          at + 1 + rest.size() == text.size())
+        return true;
   }
   for (std::u32string_view when : {U"什么时候", U"啥时候", U"啥时", U"几时", U"何时", U"多久", U"哪天", U"几天",
                                    U"怎么还", U"咋还", U"还没", U"还不"}) {

@@ -115,6 +115,21 @@ TEST(OrderMention, TheStateChoosesBetweenOrdersOfOneProduct) {
   EXPECT_EQ(FindOrderMention("口红的钱退回来没有", Orders()).candidates, std::vector<std::string>{"SO5"});
 }
 
+TEST(OrderMention, EnglishWordsInsideAnItemNameNameNothing) {
+  // "one" is inside "iPhone", not a word of it: the state picks the order.
+  auto m = FindOrderMention("my package status pls, the one already on the way", Orders());
+  EXPECT_FALSE(m.by_product);
+  EXPECT_EQ(m.candidates, std::vector<std::string>{"SO1"});
+}
+
+TEST(OrderMention, ArrivedSomewhereYetAndHowFarItHasGot) {
+  EXPECT_TRUE(AsksAboutProgress("衬衫到泉州没"));
+  EXPECT_TRUE(AsksAboutProgress("耳机到北京没有"));
+  EXPECT_FALSE(AsksAboutProgress("到手没几天就坏了 怎么保修"));
+  EXPECT_TRUE(NamesOwnOrder("退款到哪一步了"));
+  EXPECT_TRUE(NamesOwnOrder("我的东西今天能到吗"));
+}
+
 TEST(OrderMention, TheOrderWithOneItemAndTheOneItIsNot) {
   json orders = json::array({
       {{"order_id", "A"}, {"status", "in_transit"}, {"item_summary", "海尔 滚筒洗衣机 ×1、兰蔻 小黑瓶 ×1"}},
