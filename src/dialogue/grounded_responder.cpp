@@ -323,6 +323,19 @@ bool AsksHowTo(std::string_view raw) {
 
 // A service the customer wants for goods they have (exchange, return, invoice,
 // installation, repair), not where an order is or where the money went.
+// A fault in goods that arrived ("开不了机", "now it won't turn on"): the
+// warranty answers, not the parcel's record.
+bool ReportsFault(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"坏了", "开不了机", "不开机", "开不开机", "无法开机", "黑屏", "充不进电", "不充电", "故障",
+                             "won't turn on", "wont turn on", "doesn't turn on", "not turning on", "won't switch on",
+                             "stopped working", "is broken", "it broke", "won't charge", "not charging",
+                             "dead on arrival"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 bool AsksForAfterSales(std::string_view raw) {
   std::string t(raw);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -332,7 +345,7 @@ bool AsksForAfterSales(std::string_view raw) {
                              "发票", "安装", "来装", "装吗", "维修", "报修", "保修", "swap", "exchange", "return it",
                              "send it back", "invoice", "install", "repair", "warranty"})
     if (t.find(w) != std::string::npos) return true;
-  return false;
+  return ReportsFault(t);
 }
 
 // The text without a greeting or thanks at its start or end, and without the
@@ -1011,7 +1024,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // policy answers, not the order's status.
       // ("got my order but the shade is wrong, can I swap it?": even with "my order".)
       if (decides && !correction.is && AsksForAfterSales(turn.message.text) && !AsksWhereOrWhen(turn.message.text) &&
-          (!IsOrderAction(action) || (!reading.order_id && AsksHowTo(turn.message.text)))) {
+          (!IsOrderAction(action) ||
+           (!reading.order_id && (AsksHowTo(turn.message.text) || ReportsFault(turn.message.text))))) {
         decides = false;
         if (IsOrderAction(action)) action = Action::kNone;
       }

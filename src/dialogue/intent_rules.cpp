@@ -59,7 +59,8 @@ constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱"
 
 constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
 
-constexpr std::array<std::string_view, 39> kProduct = {"推荐", "有没有卖", "有卖", "有没有", "多少钱", "价格",
+constexpr std::array<std::string_view, 48> kProduct = {"推荐", "卖得好", "卖的好", "卖得最好", "畅销", "热销", "热卖",
+                                                       "best seller", "best-selling", "best selling", "有没有卖", "有卖", "有没有", "多少钱", "价格",
                                                        "卖吗", "卖不卖", "哪款好", "哪个牌子", "any good",
                                                        "i want to buy", "i'd like to buy", "有几款", "几款",
                                                        "哪些牌子", "什么牌子", "卖哪些", "有啥", "以内的", "以下的",
@@ -209,6 +210,16 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
     return trimmed.size() >= w.size() && trimmed.substr(trimmed.size() - w.size()) == w;
   };
   if (starts("有") && (ends("吗") || ends("吗?") || ends("吗？") || ends("么"))) return true;
+  // "有扫地机器人吗 家里养猫掉毛多": the first clause asks, the rest says why.
+  for (std::string_view sep : {" ", "，", ",", "。"}) {
+    const size_t cut = trimmed.find(sep);
+    if (cut == std::string_view::npos || cut == 0) continue;
+    const std::string_view first = trimmed.substr(0, cut);
+    auto first_ends = [&](std::string_view w) {
+      return first.size() >= w.size() && first.substr(first.size() - w.size()) == w;
+    };
+    if (starts("有") && (first_ends("吗") || first_ends("么") || first_ends("吗?") || first_ends("吗？"))) return true;
+  }
   if (starts("any ") && !has({"update", "news", "order", "refund", "deliver", "my ", "status", "word on"})) return true;
   return has({"有货", "几款", "有吗", "有没有", "有黑色", "有白色", "什么颜色", "哪些颜色", "有哪些", "想找个",
               "想找一", "想买个", "想买一", "你们有", "你家有"});

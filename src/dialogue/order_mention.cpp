@@ -45,7 +45,8 @@ constexpr StateCue kStates[] = {
       "one on the way", "在路上的", "已经在路上"},
      {"shipped", "in_transit", "out_for_delivery"}},
     {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
-    {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received"},
+    {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received", "signed for",
+      "signed by", "", ""},
      {"delivered", "", ""}},
     {{"退款", "退钱", "钱退", "到账", "refund", "退回来", "money back", ""}, {"refunding", "refunded", ""}},
     {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
@@ -287,7 +288,8 @@ bool AsksAboutProgress(std::string_view raw) {
                              "代收", "取件码",
                              // Which station or locker it was left in, left at the door.
                              "哪个驿站", "哪个丰巢", "哪个快递柜", "放驿站了", "放丰巢了", "放快递柜了", "放哪个",
-                             "是不是放", "放家门口", "放门口", "放在门口", "left at", "reached"})
+                             "是不是放", "放家门口", "放门口", "放在门口", "left at", "reached",
+                             "signed for", "signed by"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
