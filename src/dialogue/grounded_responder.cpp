@@ -279,7 +279,7 @@ bool AsksPolicy(std::string_view raw) {
 bool AsksWhereOrWhen(std::string_view raw) {
   std::string t(raw);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view w : {"退款", "钱", "到账", "退回", "优惠", "帮", "refund", "money", "help"})
+  for (std::string_view w : {"退款", "钱", "到账", "退回", "退到", "优惠", "帮", "refund", "money", "help"})
     if (t.find(w) != std::string::npos) return false;
   for (std::string_view w : {"到哪", "在哪了", "在哪儿了", "能到", "哪天到", "哪天能", "哪天送", "几号到", "几号能", "啥时候到", "什么时候到", "啥时候能", "什么时候能",
                              "什么时候发", "啥时候发", "哪天发", "几号发", "几时发", "几点", "发不发", "到底发", "还发不",
@@ -407,6 +407,23 @@ bool AsksWhichParcel(std::string_view raw) {
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (std::string_view w : {"快递", "物流", "单号", "运单", "courier", "carrier", "tracking"})
     if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
+// "快递员电话给我一个", "what's the courier's phone number": the courier
+// carrying this parcel, whose number its tracking record has.
+bool AsksForCourier(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // (Not one who cannot be reached: "快递员电话打不通" is the knowledge base's.)
+  for (std::string_view unreachable : {"打不通", "不接", "没人接", "关机", "占线", "not answering", "no answer",
+                                       "doesn't pick up", "won't pick up", "unreachable", "can't reach", "cannot reach"})
+    if (t.find(unreachable) != std::string::npos) return false;
+  for (std::string_view who : {"快递员", "快递小哥", "派件员", "配送员", "送货员", "派送员", "快递师傅", "派件的",
+                               "courier", "driver", "delivery guy", "delivery man", "delivery person"})
+    if (t.find(who) != std::string::npos)
+      for (std::string_view what : {"电话", "手机", "号码", "联系方式", "phone", "number", "contact"})
+        if (t.find(what) != std::string::npos) return true;
   return false;
 }
 
@@ -901,7 +918,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                       (AsksWhereOrWhen(turn.message.text) ||
                        (last_intent == "order_status" && AsksHowMuchLonger(turn.message.text)) ||
                        // "这单发的哪家快递": this order's parcel.
-                       (reading.refers_back && AsksWhichParcel(turn.message.text))) &&
+                       (reading.refers_back && AsksWhichParcel(turn.message.text)) ||
+                       AsksForCourier(turn.message.text)) &&
                       !AsksHowThingsUsuallyGo(turn.message.text);
   }
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
@@ -1082,7 +1100,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   // (The same tool as that answer: an order not shipped yet has no parcel to track.)
   if (continues_order && !order_id && action == Action::kNone)
     action = d.context.value("last_intent", "") == "order_status" && !ArrivalQuestion(turn.message.text) &&
-                     !AsksAboutParcel(turn.message.text)
+                     !AsksAboutParcel(turn.message.text) && !AsksForCourier(turn.message.text)
                  ? Action::kOrderStatus
                  : Action::kTrackLogistics;
   if (!order_id && IsOrderAction(action) && action != Action::kListOrders && d.context.contains("last_order_id") &&

@@ -55,7 +55,7 @@ constexpr std::array<std::string_view, 12> kBackRef = {"它", "这个订单", "�
                                                        "上面那个", "这笔", " it ", " it?", "it's", "that order"};
 
 // Money moving back to the customer: "退款多久到账", "钱会退回到哪里" are not parcels.
-constexpr std::array<std::string_view, 7> kMoney = {"到账", "退款", "退钱", "钱", "返款", "退回", "refund"};
+constexpr std::array<std::string_view, 8> kMoney = {"到账", "退款", "退钱", "钱", "返款", "退回", "退到", "refund"};
 
 constexpr std::array<std::string_view, 5> kParcel = {"物流", "快递", "包裹", "送到", "配送"};
 
@@ -286,6 +286,20 @@ bool AnnouncesAQuestion(const std::string& t) {
   return false;
 }
 
+// "订单显示运输中一会儿显示派送中 这俩啥意思", "what does 'out for delivery'
+// mean": what a word or status means, not how one order stands.
+bool AsksWhatItMeans(const std::string& t) {
+  for (std::string_view w : {"啥意思", "什么意思", "是啥", "有啥区别", "有什么区别", "啥区别", "什么区别", "区别是",
+                             "什么状态", "啥状态", "what does", "what do", "mean?", "means?", "difference between"})
+    if (t.find(w) != std::string::npos) {
+      // "我的快递是啥情况": not a meaning; "是啥" only with a status word.
+      if (w == "是啥" && t.find("状态") == std::string::npos && t.find("中") == std::string::npos) continue;
+      if ((w == "what does" || w == "what do") && t.find("mean") == std::string::npos) continue;
+      return true;
+    }
+  return false;
+}
+
 // A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
 bool AsksSomething(const std::string& t) {
   for (std::string_view w : {"吗", "？", "?", "多久", "怎么", "什么", "啥", "几", "哪", "能不能", "可以", "是不是", "how",
@@ -495,6 +509,8 @@ TurnReading ReadTurn(std::string_view raw) {
   if (DetectHumanNeed(raw).asks_for_human) {  // abuse is routing's (abuse-to-human), not a bot reply
     r.action = Action::kHuman;
     r.strong = true;
+  } else if (AsksWhatItMeans(t) && !r.order_id) {
+    // "运输中和派送中啥意思": what a status means, the knowledge base's (kNone).
   } else if (ContainsAny(t, std::array<std::string_view, 9>{"有几单", "有几个订单", "有几笔订单", "哪些单", "哪些订单",
                                                            "how many orders", "多少单", "几个单", "几笔单"}) &&
              !AsksWhereToLook(t)) {
