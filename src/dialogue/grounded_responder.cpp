@@ -117,8 +117,8 @@ bool ContentFree(std::string_view raw) {
       "东西", "怎么办", "怎么弄", "怎么处理", "怎么", "咋办", "咋整", "咋弄", "咋", "处理", "问题", "在吗", "在不在",
       "你好", "您好", "你们", "不对", "还没", "还不", "有点", "要", "想", "急", "弄", "搞", "办", "有", "个", "事",
       "我", "你", "您", "的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "么", "是", "这", "那", "下", "亲", "在",
-      "买", "问", "出", "说", "没",
-      "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
+      "买", "问", "出", "说", "没", "就",
+      "doesn't work", "does not work", "not working", "won't work", "isn't working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
       "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
       "about", "bought", "ordered", "purchase", "item", "stuff", "some", "this", "that", "one", "problems", "issues",
       "questions", "quick", "just", "so", "um", "ok", "okay"};
