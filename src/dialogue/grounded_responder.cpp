@@ -928,7 +928,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         // "多久发货", "退款一般几天到账": how things usually go, no order of theirs
         // named: not worth reading their orders.
         ((HasOrderPredicate(turn.message.text) &&
-          !(AsksPolicy(turn.message.text) && !NamesOwnOrder(turn.message.text))) ||
+          (!(AsksPolicy(turn.message.text) && !NamesOwnOrder(turn.message.text)) ||
+           NamesGoodsOrBrand(mention_text))) ||
          about_orders)))) {
     tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
     ctx.customer_verified = CustomerVerified(turn.context);
@@ -1022,6 +1023,19 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       }
       // A policy question ("退款多久到账") names no product: only a product decides it is about an order.
       bool decides = !m.candidates.empty() && (m.by_product || (IsOrderAction(action) && !back_reference));
+      // "戴森付完款多久能发" from a customer whose Dyson is paid and not shipped:
+      // how long for that order, not the shop's usual time; asked of goods the
+      // customer has no live order of ("iPhone一般几天发货"), it is the policy's.
+      if (decides && action == Action::kNone && AsksPolicy(turn.message.text) &&
+          !NamesOwnOrder(turn.message.text)) {
+        bool live = false;
+        for (const auto& o : listed->value("orders", json::array()))
+          if (std::find(m.candidates.begin(), m.candidates.end(), o.value("order_id", "")) != m.candidates.end()) {
+            const std::string st = o.value("status", "");
+            live |= st == "paid" || moving_status(st);
+          }
+        if (!m.by_product || !live || AsksHowThingsUsuallyGo(turn.message.text)) decides = false;
+      }
       // "我的订单什么时候发货": their own order, narrowed by the state asked about.
       if (!decides && m.by_state && NamesOwnOrder(turn.message.text)) decides = true;
       // "寄出了吗？单号多少" with exactly one order on its way: that one.

@@ -180,6 +180,9 @@ constexpr Kind kKinds[] = {
     {{"电脑", "computer", "", ""},
      {"笔记本", "电脑", "macbook", "thinkpad", "matebook", "小新", "", "", "", "", "", ""}},
     {{"平板", "tablet", "ipad", ""}, {"平板", "ipad", "matepad", "", "", "", "", "", "", "", "", ""}},
+    // Creams: a 面霜 is whatever cream the item name calls it (特护霜, 红宝石面霜).
+    {{"面霜", "cream", "乳霜", ""}, {"面霜", "特护霜", "乳霜", "保湿霜", "精华霜", "晚霜", "日霜", "", "", "", "", ""}},
+    {{"耳机", "headphone", "earbud", "耳麦"}, {"耳机", "airpods", "freebuds", "", "", "", "", "", "", "", "", ""}},
 };
 
 // How strongly the kinds of goods named in `lower` point at `sum_lower`.
@@ -330,6 +333,14 @@ std::vector<std::string_view> KindNames(std::string_view raw) {
       if (!n.empty() && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
   }
   return out;
+}
+
+bool NamesGoodsOrBrand(std::string_view raw) {
+  if (!GoodsWords(raw).empty() || !ChineseGoods(raw).empty() || !KindNames(raw).empty()) return true;
+  const std::string t = Lower(raw);
+  for (const auto& [en, zh] : kEnglishGoods)
+    if (static_cast<unsigned char>(zh[0]) >= 0x80 && t.find(zh) != std::string::npos) return true;
+  return false;
 }
 
 bool AsksHowThingsUsuallyGo(std::string_view raw) {

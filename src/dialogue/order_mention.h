@@ -36,6 +36,10 @@ std::vector<std::string_view> ChineseGoodsNamed(std::string_view text);
 // policy question is about, not a topic the knowledge base lacks.
 bool NamesGoods(std::string_view word);
 
+// True when the text names goods by kind, brand or English name ("戴森",
+// "面霜", "the laptop"): worth reading the customer's orders for.
+bool NamesGoodsOrBrand(std::string_view text);
+
 // Words of how things usually go ("一般几天到", "通常", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view text);
 

@@ -130,6 +130,17 @@ TEST(OrderMention, ArrivedSomewhereYetAndHowFarItHasGot) {
   EXPECT_TRUE(NamesOwnOrder("我的东西今天能到吗"));
 }
 
+TEST(OrderMention, ACreamIsWhateverCreamTheItemNameSays) {
+  json orders = json::array({
+      {{"order_id", "SO7"}, {"status", "shipped"}, {"item_summary", "薇诺娜 舒敏保湿特护霜 50g ×1"}},
+      {{"order_id", "SO8"}, {"status", "paid"}, {"item_summary", "安热沙 小金瓶防晒乳 SPF50+ 60ml ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("面霜发货了吗", orders).candidates, std::vector<std::string>{"SO7"});
+  EXPECT_TRUE(NamesGoodsOrBrand("戴森付完款多久能发"));
+  EXPECT_TRUE(NamesGoodsOrBrand("How long till my shirt gets here?"));
+  EXPECT_FALSE(NamesGoodsOrBrand("下单后多久发货"));
+}
+
 TEST(OrderMention, TheOrderWithOneItemAndTheOneItIsNot) {
   json orders = json::array({
       {{"order_id", "A"}, {"status", "in_transit"}, {"item_summary", "海尔 滚筒洗衣机 ×1、兰蔻 小黑瓶 ×1"}},
