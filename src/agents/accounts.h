@@ -22,24 +22,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/agent.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "storage/database.h"
 
 namespace kefu::agents {
-
-enum class Role { kAgent = 1, kSupervisor = 2, kAdmin = 3 };
-std::optional<Role> ParseRole(std::string_view s);
-std::string_view RoleName(Role r);
-
-struct Agent {
-  std::string tenant_id, id, username, name;
-  Role role = Role::kAgent;
-  std::vector<std::string> skills;
-  int max_chats = 5;
-  // {"id","tenant_id","username","name","role","skills","max_chats"}
-  nlohmann::json ToJson() const;
-};
 
 // Fields of a create or update; unset = unchanged (update) or default (create).
 struct AgentSpec {

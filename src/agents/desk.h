@@ -1,7 +1,11 @@
-// Desk: the live state of human service for every tenant — agent presence and
-// load, the priority queues (FIFO within a priority), assignments, alerts —
-// and the fan-out of conversation events to agents' WebSockets
-// (docs/agents.md).
+// Desk: human service for every tenant (docs/agents.md) — the shell around
+// the pure queue/assignment state machine (DeskState, desk_state.h): it
+// takes the lock, writes every change through its DeskStore first, applies
+// it to the state machine only when the write won, renders what agents
+// should see as frames for its AgentNotifier (the workspace WebSockets live
+// on the transport side), runs the tick (long-wait alerts, auto assignment,
+// board frames, rule reload) and, with several nodes, shares presence on the
+// bus and merges the database's queues (Resync).
 //
 // It is the dialogue::TurnGate of the conversation service: while a
 // conversation is queued or served by a human the bot stays silent; a routing
@@ -9,14 +13,14 @@
 // bot's answer by a notice with the customer's place and estimated wait (or an
 // offer to leave a message when nobody can take it).
 //
-// State: the in-memory view (guarded by one mutex) is the source for reads
-// and fan-out; every state change is written to SQLite first (the
-// conversations row: status, assigned_agent_id, queue...), with a
-// compare-and-set UPDATE where two agents may race (accept, take-over,
-// transfer), so exactly one wins. At start-up the view is rebuilt from SQLite.
+// State: the in-memory view (DeskState, guarded by one mutex) is the source
+// for reads and fan-out; every state change is written to the database first
+// (the conversation's queue columns, through DeskStore), with a
+// compare-and-set where two agents may race (accept, take-over, transfer),
+// so exactly one wins. At start-up the view is rebuilt from the store.
 //
-// Threads: all methods are thread-safe. Agent operations do short SQLite
-// statements and must run on a worker thread (routes.cpp uses the desk's own
+// Threads: all methods are thread-safe. Agent operations do short database
+// round trips and must run on a worker thread (routes.cpp uses its own
 // pool). The hub callbacks (customer messages → agent frames) touch memory only.
 #pragma once
 
@@ -37,7 +41,10 @@
 #include <vector>
 
 #include "agents/accounts.h"
+#include "agents/agent_notifier.h"
 #include "agents/assist.h"
+#include "agents/desk_state.h"
+#include "agents/desk_store.h"
 #include "bus/event_bus.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -46,11 +53,9 @@
 #include "dialogue/conversation_store.h"
 #include "dialogue/hub.h"
 #include "dialogue/turn_gate.h"
-#include "http/server.h"
 #include "knowledge/knowledge_base.h"
 #include "llm/llm_client.h"
 #include "routing/rule_store.h"
-#include "storage/database.h"
 
 namespace kefu::agents {
 
@@ -76,7 +81,7 @@ struct DeskSettings {
 };
 
 struct DeskDeps {
-  storage::Database& db;
+  DeskStore& desk_store;  // human service in the database (SqlDeskStore)
   dialogue::ConversationStore& store;
   dialogue::ConversationHub& hub;
   AccountStore& accounts;
@@ -91,6 +96,8 @@ struct DeskDeps {
   // nodes queued, accepted, transferred or closed), and sees other nodes'
   // customer messages through the hub. Null or in-process: one node.
   bus::EventBus* bus = nullptr;
+  // Where agents' frames go (the workspace WebSockets); null: nowhere.
+  AgentNotifier* notifier = nullptr;
 };
 
 class Desk final : public dialogue::TurnGate {
@@ -153,18 +160,19 @@ class Desk final : public dialogue::TurnGate {
   // Decision traces of every customer turn of a conversation of `tenant_id`.
   Result<nlohmann::json> Decisions(const std::string& tenant_id, const std::string& conversation_id);
 
-  // --- agent WebSockets ---
-  void Attach(const Agent& me, const std::shared_ptr<http::WsConnection>& conn);
+  // --- agent workspaces ---
+  // A workspace connection `conn_id` of `me` opened. `open` is called with
+  // the desk's lock held and the "hello" frame: it sends that on the
+  // connection and then registers the connection with the notifier, so that
+  // no other frame of the desk comes first. Not called for an unknown agent.
+  void Attach(const Agent& me, uint64_t conn_id, const std::function<void(const std::string& hello)>& open);
   void Detach(const Agent& me, uint64_t conn_id);
-
-  struct ConvState;
-  struct AgentState;
 
  private:
   class Listener;
+  class Events;
   Desk(const DeskDeps& deps, DeskSettings settings);
   Status Load();
-  Result<nlohmann::json> PanelFromTables(const Agent& me, const std::string& customer_id);
   void Tick();
   void ReloadRules();
   // Several nodes: this node's online agents to the others; the others' heartbeats.
@@ -175,29 +183,20 @@ class Desk final : public dialogue::TurnGate {
   void Resync();
 
   // All *Locked helpers need mu_.
-  AgentState* AgentLocked(const std::string& tenant_id, const std::string& id);
-  bool EligibleLocked(const AgentState& a, const ConvState& c) const;
-  int PositionLocked(const ConvState& c) const;
-  int OnlineFor(const ConvState& c) const;  // needs mu_
-  nlohmann::json QueueItemLocked(const ConvState& c) const;
-  nlohmann::json SummaryLocked(const ConvState& c) const;
-  nlohmann::json AgentJsonLocked(const AgentState& a) const;
-  void SendToAgentLocked(const AgentState& a, const std::string& frame);
-  void SendToEligibleLocked(const ConvState& c, const std::string& frame);
-  void ForgetLocked(const ConvState& c);
-  void SendToSupervisorsLocked(const std::string& tenant_id, const std::string& frame);
-  void AlertLocked(const std::string& tenant_id, const std::string& kind, const std::string& conversation_id,
-                   const std::string& text);
+  nlohmann::json QueueItemLocked(const DeskConv& c) const;
+  nlohmann::json SummaryLocked(const DeskConv& c) const;
+  nlohmann::json AgentJsonLocked(const DeskAgent& a) const;
+  nlohmann::json CustomerBriefLocked(const DeskConv& c) const;
+  void SendToLocked(const DeskAgent& a, const std::string& frame);
+  void SendToLocked(const DeskEvents::Agents& to, const std::string& frame);
   // Accessible conversation for `me`: NotFound (other tenant / unknown), or
   // PermissionDenied (not assigned) unless `allow_queued` and eligible.
-  Result<ConvState*> AccessLocked(const Agent& me, const std::string& conversation_id, bool allow_queued);
+  Result<const DeskConv*> AccessLocked(const Agent& me, const std::string& conversation_id, bool allow_queued);
   nlohmann::json CustomerLocked(const std::string& tenant_id, const std::string& customer_id);
 
   // Auto assignment: assigns queued conversations of `tenant` while some
   // eligible agent has room (one CAS per assignment). Worker threads only.
   void Dispatch(const std::string& tenant);
-  // The least-loaded online agent (role agent, workspace connected) with room for which `fits` holds.
-  AgentState* LeastLoadedLocked(const std::string& tenant_id, const std::function<bool(const AgentState&)>& fits);
   // The extractive handoff summary of a conversation being handed over.
   nlohmann::json ExtractiveHandoff(const dialogue::Conversation& conv, const dialogue::Message& msg,
                                    const std::string& reason, const nlohmann::json& context);
@@ -206,12 +205,10 @@ class Desk final : public dialogue::TurnGate {
 
   void OnMessage(const dialogue::Message& m);
   void OnClosed(const dialogue::Conversation& c);
-  // Assigns `c` to agent `to` after a successful compare-and-set (mu_ held).
-  void AssignLocked(ConvState& c, AgentState& to, const std::string& system_text);
   Result<dialogue::Message> SystemMessage(const std::string& conversation_id, const std::string& text,
                                           const nlohmann::json& meta);
 
-  storage::Database& db_;
+  DeskStore& desk_store_;
   dialogue::ConversationStore& store_;
   dialogue::ConversationHub& hub_;
   AccountStore& accounts_;
@@ -224,7 +221,6 @@ class Desk final : public dialogue::TurnGate {
 
   metrics::Counter& handoffs_;
   metrics::Counter& accepts_;
-  metrics::Counter& agent_frames_;
   metrics::Gauge& queued_gauge_;
   metrics::Counter& auto_assigned_;
   metrics::Counter& assist_calls_;
@@ -233,18 +229,15 @@ class Desk final : public dialogue::TurnGate {
   std::unique_ptr<ThreadPool> assist_pool_;  // null without an LLM
   std::mutex dispatch_mu_;                   // one Dispatch at a time (no double picks)
 
+  AgentNotifier* notifier_;  // null: frames go nowhere
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<AgentState>> agents_;  // GUARDED_BY(mu_), key tenant/id
-  std::unordered_map<std::string, std::unique_ptr<ConvState>> convs_;    // GUARDED_BY(mu_), queued or human only
+  std::unique_ptr<Events> events_;  // renders DeskState's events as frames (mu_ held)
+  DeskState state_;                 // GUARDED_BY(mu_)
+  // What the frames show of a conversation besides its state: the customer's
+  // latest emotion and message (conversation id → {emotion, last_message}).
+  std::unordered_map<std::string, std::pair<nlohmann::json, nlohmann::json>> views_;  // GUARDED_BY(mu_)
   std::unordered_map<std::string, nlohmann::json> customers_;            // GUARDED_BY(mu_), tenant/id → {id,name,tier}
-  std::map<std::string, std::deque<nlohmann::json>> alerts_;             // GUARDED_BY(mu_), per tenant
-  std::set<std::string> board_dirty_;                                    // GUARDED_BY(mu_), tenants
-  std::set<std::string> dispatch_due_;                                   // GUARDED_BY(mu_), tenants (tick dispatches)
   std::unordered_map<std::string, std::pair<int64_t, nlohmann::json>> drafts_;  // GUARDED_BY(mu_), conv → (last msg id, items)
-  int64_t next_alert_ = 1;                                               // GUARDED_BY(mu_)
-  // Several nodes: other nodes' online agents (node → (heard at, tenant/id keys)).
-  std::map<std::string, std::pair<int64_t, std::set<std::string>>> remote_online_;  // GUARDED_BY(mu_)
-  std::set<std::string> admitting_;  // GUARDED_BY(mu_): conversations Admit is placing (Resync leaves them)
   // Resync (exclusive) against this node's own database-then-memory changes
   // (Admit, Accept, Transfer, Close, Dispatch: shared), so that it never sees
   // one half-done. Taken before mu_.

@@ -74,9 +74,10 @@ Result<AgentSpec> SpecFrom(const json& b) {
 
 class Routes final : public AgentRoutes {
  public:
-  Routes(Desk& desk, AccountStore& accounts, api::TenantDirectory& tenants, metrics::Registry& metrics,
-         const LoginSettings& login, int threads)
+  Routes(Desk& desk, WsAgentFeed& feed, AccountStore& accounts, api::TenantDirectory& tenants,
+         metrics::Registry& metrics, const LoginSettings& login, int threads)
       : desk_(desk),
+        feed_(feed),
         accounts_(accounts),
         tenants_(tenants),
         limiter_(SystemClock::Instance(), login.limits),
@@ -396,19 +397,29 @@ class Routes final : public AgentRoutes {
     std::string token = it == q.query.end() ? api::Bearer(q) : it->second;
     KEFU_ASSIGN_OR_RETURN(Agent me, Authenticate(token, Role::kAgent));
     http::WsHandlers h;
-    h.on_open = [this, me](std::shared_ptr<http::WsConnection> c) { desk_.Attach(me, c); };
+    h.on_open = [this, me](std::shared_ptr<http::WsConnection> c) {
+      // The hello first, then the desk's frames (registered under the desk's lock).
+      desk_.Attach(me, c->id(), [&](const std::string& hello) {
+        c->Send(hello);
+        feed_.Add(me.tenant_id, me.id, c);
+      });
+    };
     h.on_message = [](std::shared_ptr<http::WsConnection> c, std::string&& text) {
       json f = ParseJsonOrDiscarded(text);
       if (f.is_object() && f.value("type", "") == "ping") return c->Send(R"({"type":"pong"})");
       c->Send(api::DumpJson(api::ErrorFrame("invalid_request", "only {\"type\":\"ping\"} is accepted; actions go over REST")));
     };
-    h.on_close = [this, me](std::shared_ptr<http::WsConnection> c) { desk_.Detach(me, c->id()); };
+    h.on_close = [this, me](std::shared_ptr<http::WsConnection> c) {
+      feed_.Remove(me.tenant_id, me.id, c->id());
+      desk_.Detach(me, c->id());
+    };
     return h;
   }
 
   static void Describe(json& paths, json& schemas);
 
   Desk& desk_;
+  WsAgentFeed& feed_;
   AccountStore& accounts_;
   api::TenantDirectory& tenants_;
   LoginLimiter limiter_;
@@ -495,10 +506,44 @@ LoginSettings LoginSettingsFrom(const AgentsConfig& c) {
   return s;
 }
 
-std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, AccountStore& accounts,
-                                                 api::TenantDirectory& tenants, metrics::Registry& metrics,
-                                                 const LoginSettings& login, int worker_threads) {
-  auto r = std::make_unique<Routes>(desk, accounts, tenants, metrics, login, worker_threads);
+WsAgentFeed::WsAgentFeed(metrics::Registry& metrics)
+    : frames_(metrics.GetCounter("kefu_agent_frames_total", "Frames sent to agent WebSockets")) {}
+
+void WsAgentFeed::Send(const std::string& tenant_id, const std::string& agent_id, const std::string& frame) {
+  std::lock_guard lock(mu_);
+  auto it = conns_.find(tenant_id + "/" + agent_id);
+  if (it == conns_.end()) return;
+  for (const auto& w : it->second)
+    if (auto c = w.lock()) {
+      c->Send(frame);
+      frames_.Inc();
+    }
+}
+
+void WsAgentFeed::Add(const std::string& tenant_id, const std::string& agent_id,
+                      const std::shared_ptr<http::WsConnection>& conn) {
+  std::lock_guard lock(mu_);
+  auto& list = conns_[tenant_id + "/" + agent_id];
+  std::erase_if(list, [](const auto& w) { return w.expired(); });
+  list.push_back(conn);
+}
+
+void WsAgentFeed::Remove(const std::string& tenant_id, const std::string& agent_id, uint64_t conn_id) {
+  std::lock_guard lock(mu_);
+  auto it = conns_.find(tenant_id + "/" + agent_id);
+  if (it == conns_.end()) return;
+  std::erase_if(it->second, [&](const auto& w) {
+    auto c = w.lock();
+    return !c || c->id() == conn_id;
+  });
+  if (it->second.empty()) conns_.erase(it);
+}
+
+std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, WsAgentFeed& feed,
+                                                 AccountStore& accounts, api::TenantDirectory& tenants,
+                                                 metrics::Registry& metrics, const LoginSettings& login,
+                                                 int worker_threads) {
+  auto r = std::make_unique<Routes>(desk, feed, accounts, tenants, metrics, login, worker_threads);
   r->Register(server);
   return r;
 }

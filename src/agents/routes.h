@@ -6,9 +6,13 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "agents/accounts.h"
+#include "agents/agent_notifier.h"
 #include "agents/desk.h"
 #include "agents/login_limiter.h"
 #include "api/tenants.h"
@@ -31,6 +35,24 @@ struct LoginSettings {
 // From the [agents] section (validated by Config::Parse).
 LoginSettings LoginSettingsFrom(const AgentsConfig& config);
 
+// The desk's AgentNotifier on the agent workspace's WebSockets: the open
+// connections of each agent (registered by GET /v1/agent/ws, after the desk's
+// hello frame) get the desk's frames. Thread-safe; Send only queues on the
+// connections. Create it before the desk and keep it until the desk is gone.
+class WsAgentFeed final : public AgentNotifier {
+ public:
+  explicit WsAgentFeed(metrics::Registry& metrics);
+  void Send(const std::string& tenant_id, const std::string& agent_id, const std::string& frame) override;
+  void Add(const std::string& tenant_id, const std::string& agent_id, const std::shared_ptr<http::WsConnection>& conn);
+  void Remove(const std::string& tenant_id, const std::string& agent_id, uint64_t conn_id);
+
+ private:
+  metrics::Counter& frames_;
+  std::mutex mu_;
+  // tenant/id → its open workspace connections
+  std::unordered_map<std::string, std::vector<std::weak_ptr<http::WsConnection>>> conns_;  // GUARDED_BY(mu_)
+};
+
 // Owns the handlers' state and worker pool; keep it alive until the server
 // has stopped.
 class AgentRoutes {
@@ -38,8 +60,9 @@ class AgentRoutes {
   virtual ~AgentRoutes() = default;
 };
 
-std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, AccountStore& accounts,
-                                                 api::TenantDirectory& tenants, metrics::Registry& metrics,
+std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, WsAgentFeed& feed,
+                                                 AccountStore& accounts, api::TenantDirectory& tenants,
+                                                 metrics::Registry& metrics,
                                                  const LoginSettings& login = {}, int worker_threads = 2);
 
 }  // namespace kefu::agents

@@ -74,6 +74,8 @@ struct ServerApp::Impl {
   std::unique_ptr<api::ApiRoutes> routes;
   // Human agents (issue 4): accounts, the desk (the service's TurnGate), routes.
   std::unique_ptr<agents::AccountStore> accounts;
+  std::unique_ptr<agents::WsAgentFeed> agent_feed;    // the desk's frames to the workspace WebSockets
+  std::unique_ptr<agents::SqlDeskStore> desk_store;  // human service in the database
   std::unique_ptr<agents::Desk> desk;
   std::unique_ptr<agents::AgentRoutes> agent_routes;
   // Message center (issue 5, src/inbox): inbox, customer tokens, webhooks.
@@ -334,8 +336,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     ds.rules_dir = config.routing.rules_dir;
     ds.auto_assign = config.agents.assignment == "auto";
     ds.llm_assist = config.agents.llm_assist;
-    agents::DeskDeps dd{*a.db, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get(), a.llm_client.get()};
+    a.agent_feed = std::make_unique<agents::WsAgentFeed>(a.metrics);
+    a.desk_store = std::make_unique<agents::SqlDeskStore>(*a.db);
+    agents::DeskDeps dd{*a.desk_store, *a.store, a.hub, *a.accounts, *a.kb, a.clock, a.metrics, a.rules.get(), a.llm_client.get()};
     dd.bus = a.bus.get();  // several nodes: presence, queues and customer messages across nodes
+    dd.notifier = a.agent_feed.get();
     KEFU_ASSIGN_OR_RETURN(a.desk, agents::Desk::Create(dd, ds));
     a.service->SetGate(a.desk.get());
   }
@@ -370,7 +375,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     return identity->ResolveOrCreate(tenant, kind, value);
   };
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
-  a.agent_routes = agents::RegisterAgentRoutes(*a.server, *a.desk, *a.accounts, *a.tenants, a.metrics,
+  a.agent_routes = agents::RegisterAgentRoutes(*a.server, *a.desk, *a.agent_feed, *a.accounts, *a.tenants, a.metrics,
                                                agents::LoginSettingsFrom(config.agents));  // human agents
   // Message center (issue 5): the dispatcher starts with the server.
   a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
