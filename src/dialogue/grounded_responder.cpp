@@ -410,6 +410,19 @@ bool AsksWhichParcel(std::string_view raw) {
   return false;
 }
 
+// "为什么订单被取消了", "意思是今天能到吗", "why did it come in two boxes", "can
+// someone else pay": asks why something happens or whether it may, not where one
+// parcel is.
+bool AsksWhyOrWhether(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"为什么", "为啥", "怎么会", "意思", "能不能", "可不可以", "可以吗", "能吗", "是不是",
+                             "why", "can someone", "can my", "can i", "is it", "does it", "do you", "is the rest",
+                             "separately", "what does"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 // "快递员电话给我一个", "what's the courier's phone number": the courier
 // carrying this parcel, whose number its tracking record has.
 bool AsksForCourier(std::string_view raw) {
@@ -1032,7 +1045,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         for (const auto& o : listed->value("orders", json::array()))
           if (std::find(m.candidates.begin(), m.candidates.end(), o.value("order_id", "")) != m.candidates.end()) {
             const std::string st = o.value("status", "");
-            live |= st == "paid" || moving_status(st);
+            // (A refund under way is live too: "散粉退款还要多久".)
+            live |= st == "paid" || st == "refunding" || moving_status(st);
           }
         if (!m.by_product || !live || AsksHowThingsUsuallyGo(turn.message.text)) decides = false;
       }
@@ -1131,7 +1145,20 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     case Action::kTrackLogistics:
     case Action::kOrderStatus:
     case Action::kListOrders: {
-      if ((!reading.strong || AsksHowTo(turn.message.text)) && !order_id) {
+      // Nor is "why did my order come in two boxes?", "can my mom pay for my
+      // order?" from a visitor whose orders we cannot see: a question about
+      // how orders go, which the knowledge base answers when it is sure.
+      bool visitor_asks_why = false;
+      if (!order_id && reading.strong && AsksWhyOrWhether(turn.message.text)) {
+        visitor_asks_why = turn.conversation.customer_id.empty();
+        if (!visitor_asks_why) {
+          tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
+          ctx.customer_verified = CustomerVerified(turn.context);
+          auto listed = tools_.Call(ctx, "list_orders", {{"limit", 1}});
+          visitor_asks_why = listed.ok() && listed->value("orders", json::array()).empty();
+        }
+      }
+      if ((!reading.strong || AsksHowTo(turn.message.text) || visitor_asks_why) && !order_id) {
         // "快递费多少" is a question for the knowledge base, not about an order;
         // so is "怎么查订单", "can I get an invoice for my order?" (how to do something).
         // A how-to question from someone we cannot look orders up for ("咋查快递 不会弄"
