@@ -183,8 +183,9 @@ bool AsksWhereToLook(const std::string& t) {
     return false;
   };
   return has({"去哪里看", "去哪看", "在哪看", "在哪里看", "哪里能看", "哪里可以看", "在哪查", "去哪查", "在哪里查",
-              "哪里查", "怎么查看", "在哪儿看", "where can i see", "where do i see", "where can i find",
-              "how do i see", "how can i see"}) &&
+              "哪里查", "怎么查看", "在哪儿看", "在哪能", "在哪里能", "哪里能翻", "哪能翻", "在哪翻", "where can i see",
+              "where do i see", "where can i find", "how do i see", "how can i see", "somewhere on the",
+              "anywhere on the", "on the site", "on the app", "on the website", "where on the"}) &&
          !has({"帮我", "给我", "帮忙", "show me"});
 }
 
@@ -262,14 +263,17 @@ bool AsksForOrderList(const std::string& t) {
   if (all && orders && (show || utf8::Length(t) <= 10)) return true;
   if (has({"订单", "order"}) && has({"list", "列表", "列一下", "列出", "history", "记录"})) return true;
   // "我名下的订单", "我账号下的单": everything under the customer's name.
-  if (has({"名下", "账号下", "账户下"}) && has({"订单", "单"})) return true;
+  // ("用我个人账户下的单 抬头能写单位吗" asks about the invoice.)
+  if (has({"名下", "账号下", "账户下"}) && has({"订单", "单"}) && (show || utf8::Length(t) <= 12) &&
+      !has({"发票", "抬头", "开票"}))
+    return true;
   if (has({"我"}) && has({"都买了啥", "都买过啥", "都买了什么", "都买过什么", "都买了哪些", "买过啥", "买过什么",
                           "买过哪些", "家买过啥", "家买了啥", "都在你们家买"}))
     return true;
   // "我最近都买了些啥 列一下", "我在你们这儿有订单吗", "i wanna see all my purchases".
   if (has({"我"}) && has({"都买了些", "都买过些", "买了些啥", "买过些啥", "买了些什么", "买过些什么"})) return true;
   if (has({"有订单吗", "有没有订单", "有没有我的订单", "下过单吗", "有没有下过单", "有我的订单吗"})) return true;
-  if (has({"all my", "all of my", "every", "my recent"}) &&
+  if (has({"all my", "all of my", "every order", "every purchase", "my recent"}) &&
       has({"purchase", "bought", "ordered", "orders", "order"}) && has({"see", "show", "list", "view", "check", "look"}))
     return true;
   return has({"order history", "purchase history", "past orders", "previous orders", "everything i've ordered",

@@ -30,6 +30,17 @@ TEST(IntentRules, HumanGreetingThanksChoice) {
   EXPECT_FALSE(ReadTurn("退货运费谁出").choice.has_value());
 }
 
+TEST(IntentRules, WhereToLookAndOtherQuestionsAreNoListOfOrders) {
+  EXPECT_NE(ReadTurn("is there somewhere on the site that shows everything i've bought before?").action,
+            Action::kListOrders);
+  EXPECT_NE(ReadTurn("我以前买过的东西在哪能翻到").action, Action::kListOrders);
+  EXPECT_NE(ReadTurn("用我个人账户下的单 抬头能写单位吗 回去要报销").action, Action::kListOrders);
+  EXPECT_NE(ReadTurn("i bought a blender, now theres a burning smell every time i use it. how do i get it looked at")
+                .action,
+            Action::kListOrders);
+  EXPECT_EQ(ReadTurn("我名下的订单").action, Action::kListOrders);
+}
+
 TEST(IntentRules, TheOrdersAsAListInOtherWords) {
   for (const char* t : {"我这阵子都买了些什么 给我列列", "你们这里有没有我的订单", "can i see all my recent orders",
                         "show me every order i placed"})
