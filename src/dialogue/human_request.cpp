@@ -45,7 +45,7 @@ constexpr std::string_view kHumanWords[] = {
     "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导", "找领导", "你们领导",
     "负责人", "找客服", "客服呢", "转客服", "人工", "不要机器人", "别用机器人", "跟人说", "和人说", "跟人聊",
     "找个客服", "你是机器人吗", "是不是机器人", "跟机器人", "和机器人", "机器人听不懂", "别自动回复", "不要自动回复",
-    "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢",
+    "我要人", "谁负责", "真仁", "人公客服", "转人公", "小二呢", "店长", "管事的", "出来说话", "老板出来",
     // Transfers, people who can talk, no more AI or robot replies, staff gone home.
     "转接客服", "转接一下", "能不能转接", "可以转接", "帮我转接", "转接给", "接通人工", "接个人工", "能说话的人",
     "说人话的", "不想跟ai", "不要ai", "不跟ai", "你是ai", "是不是ai", "别用ai", "机器人回复", "一直是机器人",
@@ -139,7 +139,9 @@ constexpr std::string_view kAbuse[] = {
     "摆设", "智障", "弱智", "白痴", "笨蛋", "屁用", "狗屁", "形同虚设", "鸡同鸭讲", "发微博", "发抖音", "发小红书",
     "找媒体", "找记者", "给一星", "打一星", "个毛线", "mmp", "服务太差", "态度太差", "太差劲", "service太差",
     // Masked swearing, wishing the shop gone, shutting the bot up.
-    "傻x", "傻b", "傻叉", "煞笔", "坑消费者", "坑顾客", "倒闭", "关门吧", "闭嘴", "你们真行", "真有你们的"};
+    "傻x", "傻b", "傻叉", "煞笔", "坑消费者", "坑顾客", "倒闭", "关门吧", "闭嘴", "你们真行", "真有你们的",
+    // Accusing the shop of keeping the money.
+    "吞了我的钱", "吞我的钱", "想吞", "吞钱", "黑我的钱", "黑了我的钱", "昧了我的钱"};
 
 // English anger, contempt and threats; matched as whole words with their
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
@@ -509,6 +511,22 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
         n.cue = "🙄";
         break;
       }
+  }
+  // Sarcasm: praise for the service next to its failure ("wow great service 👏
+  // three weeks and still nothing", "你们这效率真是绝了 等到明年吧"), or 呵呵 on a
+  // complaint ("你们快递是走路送的吗 呵呵").
+  if (!n.abusive) {
+    static constexpr std::string_view kPraise[] = {"great service", "amazing", "wow", "brilliant", "fantastic",
+                                                   "well done", "绝了", "真棒", "真行", "真快", "效率真高",
+                                                   "真厉害", "佩服", "服务真好", "呵呵", "👏"};
+    static constexpr std::string_view kFailure[] = {"still nothing", "still not", "still no ", "and nothing",
+                                                    "weeks", "a month", "还没", "还在", "等到", "明年", "走路",
+                                                    "蜗牛", "一个月", "半个月", "几天了", "多少天", "没到", "没动"};
+    static constexpr std::string_view kThanks[] = {"谢谢", "感谢", "多谢", "thank"};
+    if (FindAny(t, kPraise) != nullptr && FindAny(t, kFailure) != nullptr && !FindAny(t, kThanks)) {
+      n.abusive = true;
+      n.cue = "sarcasm";
+    }
   }
   if (!n.abusive && Shouts(raw)) {
     n.abusive = true;

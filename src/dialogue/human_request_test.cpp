@@ -63,6 +63,15 @@ TEST(HumanNeed, MaskedSwearingSarcasmAndShuttingTheBotUp) {
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
   EXPECT_TRUE(DetectHumanNeed("别回复了 让人来").asks_for_human);
   EXPECT_FALSE(DetectHumanNeed("页面一直转圈🙄 付不了款").abusive);  // an eye roll alone is no fury
+  // Praise next to the failure, 呵呵 on a complaint, keeping the money.
+  for (const char* t : {"wow great service 👏 three weeks and still nothing. amazing.", "呵呵 你们这效率真是绝了 等到明年吧",
+                        "大疆到现在还在派送 你们快递是走路送的吗 呵呵", "两笔退款一个多月了一分没到 你们是不是想吞了我的钱"})
+    EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
+  EXPECT_FALSE(DetectHumanNeed("发货真快 谢谢 还没拆呢").abusive);
+  EXPECT_FALSE(DetectHumanNeed("great, thanks! it still works fine").abusive);
+  EXPECT_TRUE(DetectHumanNeed("叫你们店长出来说话").asks_for_human);
+  EXPECT_FALSE(DetectHumanNeed("投诉渠道有哪些").abusive);  // a calm question (kb-contact-03)
+  EXPECT_TRUE(DetectHumanNeed("我要投诉").abusive);
   EXPECT_FALSE(DetectHumanNeed("人工客服週末幾點有人在").asks_for_human);
   EXPECT_FALSE(DetectHumanNeed("有人打电话给我说是你们平台的 让我加微信 是真的吗").asks_for_human);
 }
