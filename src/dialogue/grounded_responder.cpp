@@ -118,7 +118,8 @@ bool ContentFree(std::string_view raw) {
       "你好", "您好", "你们", "不对", "还没", "还不", "有点", "要", "想", "急", "弄", "搞", "办", "有", "个", "事",
       "我", "你", "您", "的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "么", "是", "这", "那", "下", "亲", "在",
       "买", "问", "出", "说", "没", "就",
-      "doesn't work", "does not work", "not working", "won't work", "isn't working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
+      "doesn't work", "doesnt work", "does not work", "not working", "won't work", "wont work", "isn't working",
+      "isnt working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
       "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
       "about", "bought", "ordered", "purchase", "item", "stuff", "some", "this", "that", "one", "problems", "issues",
       "questions", "quick", "just", "so", "um", "ok", "okay"};
@@ -307,7 +308,8 @@ bool AsksHowMuchLonger(std::string_view raw) {
 bool AsksHowTo(std::string_view raw) {
   std::string t(raw);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view w : {"how do i", "how can i", "how to", "can i ", "could i", "is it possible"})
+  for (std::string_view w : {"how do i", "how can i", "how to", "can i ", "could i", "is it possible", "where can i",
+                             "where do i"})
     if (t.find(w) != std::string::npos) return true;
   for (std::string_view how : {"怎么", "咋", "如何", "怎样"}) {
     for (size_t at = t.find(how); at != std::string::npos; at = t.find(how, at + 1)) {
@@ -418,7 +420,7 @@ bool AsksWhyOrWhether(std::string_view raw) {
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (std::string_view w : {"为什么", "为啥", "怎么会", "意思", "能不能", "可不可以", "可以吗", "能吗", "是不是",
                              "why", "can someone", "can my", "can i", "is it", "does it", "do you", "is the rest",
-                             "separately", "what does"})
+                             "separately", "what does", "how much", "if my", "如果", "要是", "多少钱"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }

@@ -185,7 +185,8 @@ bool AsksWhereToLook(const std::string& t) {
   return has({"去哪里看", "去哪看", "在哪看", "在哪里看", "哪里能看", "哪里可以看", "在哪查", "去哪查", "在哪里查",
               "哪里查", "怎么查看", "在哪儿看", "在哪能", "在哪里能", "哪里能翻", "哪能翻", "在哪翻", "where can i see",
               "where do i see", "where can i find", "how do i see", "how can i see", "somewhere on the",
-              "anywhere on the", "on the site", "on the app", "on the website", "where on the"}) &&
+              "anywhere on the", "on the site", "on the app", "on the website", "where on the", "where can i check",
+              "where do i check", "where can i track", "where do i track"}) &&
          !has({"帮我", "给我", "帮忙", "show me"});
 }
 
@@ -194,7 +195,7 @@ bool AsksWhereToLook(const std::string& t) {
 // "想给我妈买个扫地机器人 你们有吗"), not a service for them (退, 换, 修, 安装,
 // 发票, 运费: the knowledge base's) and not the customer's own order.
 bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
-  if (GoodsWords(raw).empty()) return false;
+  if (GoodsWords(raw).empty() && !NamesGoodsOrBrand(raw)) return false;
   auto has = [&](std::initializer_list<std::string_view> ws) {
     for (auto w : ws)
       if (t.find(w) != std::string::npos) return true;
@@ -202,7 +203,8 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
   };
   if (has({"退", "换", "修", "安装", "装", "发票", "运费", "邮费", "坏", "洗", "尺码", "码", "保", "我的", "我买的",
            "订单", "到", "发货", "寄", "优惠", "便宜", "积分", "会员", "活动", "限购", "企业", "公司", "批量", "团购",
-           "手续费", "分期", "花呗", "白条", "信用卡", "支付", "付款"}))
+           "手续费", "分期", "花呗", "白条", "信用卡", "支付", "付款", "热线", "电话", "客服", "邮箱", "小样", "赠品",
+           "试用装", "sample"}))
     return false;
   // "有加绒卫衣吗", "any noise cancelling headphones?": is there such goods.
   const std::string_view trimmed = utf8::Trim(t);
@@ -243,7 +245,7 @@ bool AsksWhetherSold(const std::string& t) {
 // a service, a discount or a subsidy is no goods to look up in the catalogue.
 bool AsksForAService(const std::string& t) {
   for (std::string_view w : {"服务", "service", "discount", "折扣", "补贴", "国补", "program", "优惠", "活动", "deal",
-                             "promotion", "policy", "政策", "membership", "会员", "客服", "人工"})
+                             "promotion", "policy", "政策", "membership", "会员", "客服", "人工", "热线", "hotline"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -261,7 +263,8 @@ bool AsksForOrderList(const std::string& t) {
   const bool orders = has({"订单", "单子", "order", "下的单", "下过的单", "个单", "名下的单"});
   const bool show = has({"列", "看", "查", "显示", "给我", "有哪些", "list"});
   if (all && orders && (show || utf8::Length(t) <= 10)) return true;
-  if (has({"订单", "order"}) && has({"list", "列表", "列一下", "列出", "history", "记录"})) return true;
+  if (has({"订单", "order", "下的单", "单子"}) && has({"list", "列表", "列一下", "列出", "全列", "history", "记录"}))
+    return true;
   // "我名下的订单", "我账号下的单": everything under the customer's name.
   // ("用我个人账户下的单 抬头能写单位吗" asks about the invoice.)
   if (has({"名下", "账号下", "账户下"}) && has({"订单", "单"}) && (show || utf8::Length(t) <= 12) &&
@@ -274,7 +277,8 @@ bool AsksForOrderList(const std::string& t) {
   if (has({"我"}) && has({"都买了些", "都买过些", "买了些啥", "买过些啥", "买了些什么", "买过些什么"})) return true;
   if (has({"有订单吗", "有没有订单", "有没有我的订单", "下过单吗", "有没有下过单", "有我的订单吗"})) return true;
   if (has({"all my", "all of my", "every order", "every purchase", "my recent"}) &&
-      has({"purchase", "bought", "ordered", "orders", "order"}) && has({"see", "show", "list", "view", "check", "look"}))
+      has({"purchase", "bought", "ordered", "orders", "order"}) &&
+      has({"see", "show", "list", "view", "check", "look", "pull up", "bring up"}))
     return true;
   return has({"order history", "purchase history", "past orders", "previous orders", "everything i've ordered",
               "everything i ordered", "everything i bought", "everything i've bought", "all of my orders",

@@ -243,8 +243,11 @@ bool NamesGoods(std::string_view raw) {
   return !latin && !GoodsWords(w).empty();
 }
 
+bool AsksWhereOwnGoodsAre(const std::string& t);
+
 bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
+  if (AsksWhereOwnGoodsAre(t)) return true;
   for (std::string_view w : {"收到", "那单", "订单", "order"})
     if (t.find(w) != std::string::npos) return true;
   return AsksAboutProgress(raw) || AsksAboutParcel(raw);
@@ -260,8 +263,17 @@ bool AsksAboutParcel(std::string_view raw) {
   return false;
 }
 
+// "我的牛仔裤呢": where the customer's own goods are, so an order.
+bool AsksWhereOwnGoodsAre(const std::string& t) {
+  const std::string_view trimmed = utf8::Trim(t);
+  return trimmed.substr(0, 6) == "我的" && utf8::Length(trimmed) <= 10 &&
+         (trimmed.ends_with("呢") || trimmed.ends_with("呢?") || trimmed.ends_with("呢？")) &&
+         (!GoodsWords(trimmed).empty() || NamesGoodsOrBrand(trimmed));
+}
+
 bool NamesOwnOrder(std::string_view raw) {
   const std::string t = Lower(raw);
+  if (AsksWhereOwnGoodsAre(t)) return true;
   for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我的东西", "我买的东西",
                              // How far it has got: one order's progress ("退款到哪一步了").
                              "到哪一步", "哪一步了", "到哪步", "我买的", "我下的单", "那单",
@@ -277,6 +289,7 @@ bool NamesOwnOrder(std::string_view raw) {
 
 bool AsksAboutProgress(std::string_view raw) {
   const std::string t = Lower(raw);
+  if (AsksWhereOwnGoodsAre(t)) return true;
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "发没发", "寄没寄", "签收", "没收到", "退款", "退钱", "钱退", "退回来", "到账", "取消", "快递",
                              "物流", "单号", "送到", "能到", "到了吗", "到了没", "到没到", "没到", "派送", "where", "arriv", "ship",
                              "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "today",

@@ -141,6 +141,12 @@ TEST(OrderMention, ACreamIsWhateverCreamTheItemNameSays) {
   EXPECT_FALSE(NamesGoodsOrBrand("下单后多久发货"));
 }
 
+TEST(OrderMention, WhereMyOwnGoodsAre) {
+  EXPECT_TRUE(NamesOwnOrder("我的牛仔裤呢"));
+  EXPECT_TRUE(AsksAboutProgress("我的牛仔裤呢"));
+  EXPECT_FALSE(NamesOwnOrder("我的尺码呢"));
+}
+
 TEST(OrderMention, TheOrderWithOneItemAndTheOneItIsNot) {
   json orders = json::array({
       {{"order_id", "A"}, {"status", "in_transit"}, {"item_summary", "海尔 滚筒洗衣机 ×1、兰蔻 小黑瓶 ×1"}},
