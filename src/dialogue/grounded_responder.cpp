@@ -286,7 +286,9 @@ bool AsksWhereOrWhen(std::string_view raw) {
                              "什么时候发", "啥时候发", "哪天发", "几号发", "几时发", "几点", "发不发", "到底发", "还发不",
                              "今天", "明天", "还在", "不动", "没动", "没更新", "分拣", "where", "when will", "today",
                              "tomorrow", "arriv", "deliver", "get here", "moving", "stuck", "这么久", "这么慢", "太慢",
-                             "so long", "taking long", "still waiting"})
+                             "so long", "taking long", "still waiting", "still not here", "not here yet", "still no sign",
+                             "still nothing", "哪天签收", "哪天收到", "什么时候签收", "啥时候签收", "哪天退的", "哪天发的",
+                             "卡在哪", "卡哪了"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -297,6 +299,7 @@ bool AsksHowMuchLonger(std::string_view raw) {
   std::string t(raw);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (std::string_view w : {"还在退款", "退款中", "要等多久", "还要等", "等了", "多久能好", "多久才", "还没退", "还不退",
+                             "卡在哪", "卡哪了", "到底卡", "哪天退的", "什么时候退的",
                              "还没到账", "还没好", "多久啊", "still nothing", "how much longer", "still not", "still waiting",
                              "still no"})
     if (t.find(w) != std::string::npos) return true;

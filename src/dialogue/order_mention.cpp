@@ -34,14 +34,14 @@ const std::set<std::u32string>& GenericBigrams() {
 }
 
 struct StateCue {
-  std::array<std::string_view, 12> words;
+  std::array<std::string_view, 13> words;
   std::array<std::string_view, 3> statuses;
 };
 
 // In order of precedence: the first cue found decides.
 constexpr StateCue kStates[] = {
     {{"还没付款", "没付款", "未付款", "待付款", "没付钱", "还没付", "unpaid", "not paid"}, {"pending_payment", "", ""}},
-    {{"已经发", "已发货", "发出来的", "发出的", "已发出", "寄出的", "already shipped", "has shipped", "already on the way",
+    {{"已经发", "已发货", "发出来的", "发出的", "已发出", "寄出的", "already shipped", "has shipped", "寄出来的", "already on the way",
       "one on the way", "在路上的", "已经在路上"},
      {"shipped", "in_transit", "out_for_delivery"}},
     {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
@@ -197,6 +197,10 @@ int KindScore(const std::string& lower, const std::string& sum_lower) {
     }
     return false;
   };
+  // "电脑" is a computer: a 平板电脑 (tablet) is not meant unless a tablet is said.
+  if (says("电脑") && !says("平板") && !says("tablet") && !says("ipad") &&
+      sum_lower.find("平板") != std::string::npos)
+    score -= 2;
   for (const Kind& k : kKinds) {
     bool said = std::any_of(k.said.begin(), k.said.end(), says);
     if (!said) continue;
@@ -248,7 +252,7 @@ bool AsksWhereOwnGoodsAre(const std::string& t);
 bool HasOrderPredicate(std::string_view raw) {
   const std::string t = Lower(raw);
   if (AsksWhereOwnGoodsAre(t)) return true;
-  for (std::string_view w : {"收到", "那单", "订单", "order"})
+  for (std::string_view w : {"收到", "那单", "订单", "order", "单子"})
     if (t.find(w) != std::string::npos) return true;
   return AsksAboutProgress(raw) || AsksAboutParcel(raw);
 }
@@ -276,7 +280,8 @@ bool NamesOwnOrder(std::string_view raw) {
   if (AsksWhereOwnGoodsAre(t)) return true;
   for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我的东西", "我买的东西",
                              // How far it has got: one order's progress ("退款到哪一步了").
-                             "到哪一步", "哪一步了", "到哪步", "我买的", "我下的单", "那单",
+                             "到哪一步", "哪一步了", "到哪步", "我退款", "退款咋样", "退款怎么样", "退款好了没",
+                             "退款好了吗", "退款啥时候到", "退款什么时候到", "我买的", "我下的单", "那单",
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
                              "my stuff", "the one that", "我的退款", "我的钱", "my refund", "my money",
                              // Impatience is about one's own order, never the shop's policy:

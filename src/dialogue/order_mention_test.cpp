@@ -141,6 +141,17 @@ TEST(OrderMention, ACreamIsWhateverCreamTheItemNameSays) {
   EXPECT_FALSE(NamesGoodsOrBrand("下单后多久发货"));
 }
 
+TEST(OrderMention, AComputerIsNoTablet) {
+  json orders = json::array({
+      {{"order_id", "SO9"}, {"status", "in_transit"}, {"item_summary", "华为 MatePad 11.5 平板电脑 8GB+128GB ×1、小米 米家扫拖机器人 2 Pro ×1"}},
+      {{"order_id", "SO10"}, {"status", "out_for_delivery"}, {"item_summary", "九阳 破壁料理机 ×1、联想 小新Pro14 轻薄笔记本 ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("有电脑的那单", orders).candidates, std::vector<std::string>{"SO10"});
+  EXPECT_EQ(FindOrderMention("平板电脑那单", orders).candidates, std::vector<std::string>{"SO9"});
+  EXPECT_TRUE(NamesOwnOrder("退款咋样了"));
+  EXPECT_TRUE(HasOrderPredicate("我那个洗面奶的单子是不是没付成功"));
+}
+
 TEST(OrderMention, WhereMyOwnGoodsAre) {
   EXPECT_TRUE(NamesOwnOrder("我的牛仔裤呢"));
   EXPECT_TRUE(AsksAboutProgress("我的牛仔裤呢"));
