@@ -49,6 +49,15 @@ const std::vector<std::vector<std::string>>& EnglishThesaurus() {
       {"price drop", "cheaper now", "price went down", "price protection", "price match"},
       {"slow", "taking forever", "taking ages", "so long"},
       {"courier", "delivery guy", "delivery man", "driver", "postman"},
+      {"delete account", "delete my account", "close my account", "account gone", "get rid of my account",
+       "remove my account", "deactivate", "account deleted", "wipe my account"},
+      {"trade in", "trade-in", "old one for", "give you my old", "swap my old", "old iphone", "old phone",
+       "pay less for the new"},
+      {"pay for all", "pay all of them", "pay them all", "pay together", "pay at once", "all at once",
+       "combine payment", "combined payment", "one payment"},
+      {"shelf life", "how long does it last", "how long can i keep", "use within", "once opened", "after opening"},
+      {"return shipping", "shipping back", "send it back who pays", "who covers the shipping", "who pays shipping",
+       "who pays the postage", "return postage"},
   };
   return groups;
 }
