@@ -23,9 +23,9 @@ namespace {
 
 using storage::Engine;
 
-// Frozen copy of src/storage/schema.cpp's one global list as the last kefu
-// that had it (global version 9) shipped it. Never edit: it is what
-// databases in the field were built with.
+// Frozen copy of the one global list (src/storage/schema.cpp up to commit
+// 1659551) as the last kefu that had it (global version 9) shipped it. Never
+// edit: it is what databases in the field were built with.
 struct GlobalMigration {
   int version;
   const char* name;

@@ -28,7 +28,7 @@ namespace {
 class DatabaseTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == Engine::kPostgres && testdb::PostgresTestUrl().empty()) GTEST_SKIP() << testdb::kPostgresMissing;
+    if (testdb::Missing(GetParam())) GTEST_SKIP() << testdb::kPostgresMissing;
   }
   std::unique_ptr<Database> Open(const DatabaseOptions& options = {}) {
     auto loc = testdb::FreshLocation(GetParam());
