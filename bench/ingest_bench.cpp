@@ -22,10 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/schema.h"
 #include "common/clock.h"
 #include "datahub/ingest.h"
 #include "datahub/profile.h"
-#include "storage/schema.h"
 #include "tools/commerce_store.h"
 
 namespace {
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
-  auto db = storage::OpenWithSchema(db_path);
+  auto db = storage::OpenWithSchema(db_path, app::Schema());
   if (!db.ok()) {
     std::fprintf(stderr, "cannot open %s\n", db_path.c_str());
     return 1;

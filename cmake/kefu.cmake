@@ -1,17 +1,27 @@
 # kefu_module(NAME SOURCES a.cpp b.cpp DEPS kefu_common ... TESTS a_test.cpp ...
-#             [FIXTURES kefu_redis])
+#             [SCHEMA schema.cpp] [FIXTURES kefu_redis])
 # Builds the static library kefu_NAME from src/NAME and, when tests are on,
 # one GoogleTest executable kefu_NAME_test from the *_test.cpp files beside it.
+# SCHEMA: the module's migrations (storage/migration.h), built alone into
+# kefu_NAME_schema, which depends on kefu_storage only, so that the app's
+# schema (kefu_schema, app/schema.cpp) and any test can have every module's
+# tables without linking the modules themselves.
 # Its tests require the ctest fixture FIXTURES (one name: default kefu_pg, the
 # throwaway PostgreSQL; kefu_redis the throwaway Redis; kefu_pg_redis both).
 function(kefu_module name)
-  cmake_parse_arguments(M "" "FIXTURES" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "FIXTURES;SCHEMA" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
   if(NOT M_FIXTURES)
     set(M_FIXTURES kefu_pg)
   endif()
   add_library(kefu_${name} STATIC ${M_SOURCES})
   target_include_directories(kefu_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(kefu_${name} PUBLIC ${M_DEPS})
+  if(M_SCHEMA)
+    add_library(kefu_${name}_schema STATIC ${M_SCHEMA})
+    target_include_directories(kefu_${name}_schema PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(kefu_${name}_schema PUBLIC kefu_storage)
+    target_link_libraries(kefu_${name} PUBLIC kefu_${name}_schema)
+  endif()
   # Only test files that exist (a module being written may list one early).
   set(existing_tests "")
   foreach(t IN LISTS M_TESTS)

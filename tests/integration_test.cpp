@@ -12,10 +12,10 @@
 
 #include "api/pii.h"
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "support/test_server.h"
 #include "common/clock.h"
 #include "http/testing.h"
-#include "storage/schema.h"
 
 namespace kefu {
 namespace {
@@ -38,9 +38,8 @@ class IntegrationTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = testing::FreshTestDir("integration_test");
     {  // a second tenant with its own keys, before the server starts
-      auto db = storage::Database::Open((dir_ / "kefu.db").string());
-      ASSERT_TRUE(db.ok());
-      ASSERT_TRUE((*db)->Migrate(storage::SchemaMigrations()).ok());
+      auto db = storage::OpenWithSchema((dir_ / "kefu.db").string(), app::Schema());
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
       FakeClock clock;
       api::TenantDirectory dir(**db, clock);
       ASSERT_TRUE(dir.Ensure("other", "Other shop", "other-widget").ok());

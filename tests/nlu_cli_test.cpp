@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "app/schema.h"
 #include "common/clock.h"
 #include "dialogue/conversation_store.h"
-#include "storage/schema.h"
 
 namespace {
 
@@ -197,7 +197,7 @@ TEST_F(NluCliTest, ExportMessagesWritesOneTenantsCustomerTexts) {
   EXPECT_FALSE(fs::exists(Path("nodb/kefu.db")));  // looking did not create one
   {
     fs::create_directories(Path("state"));
-    auto db = kefu::storage::OpenWithSchema(Path("state/kefu.db"));
+    auto db = kefu::storage::OpenWithSchema(Path("state/kefu.db"), kefu::app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_TRUE((*db)->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0), ('t2','T2','w2',0)").ok());
     kefu::dialogue::ConversationStore store(**db, kefu::SystemClock::Instance());

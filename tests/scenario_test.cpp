@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "api/http_util.h"
+#include "app/schema.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
@@ -31,7 +32,7 @@
 #include "knowledge/knowledge_base.h"
 #include "nlu/analyzer.h"
 #include "routing/rule_store.h"
-#include "storage/schema.h"
+#include "storage/testing.h"
 #include "support/random_text.h"
 #include "text/segmenter.h"
 #include "tools/commerce_store.h"
@@ -144,7 +145,7 @@ class ScenarioEnv {
  private:
   ScenarioEnv() { status = Init(); }
   Status Init() {
-    KEFU_ASSIGN_OR_RETURN(db, storage::OpenWithSchema(":memory:"));
+    KEFU_ASSIGN_OR_RETURN(db, storage::testdb::OpenFresh(storage::Engine::kSqlite, app::Schema()));
     KnowledgeConfig kc;
     KEFU_ASSIGN_OR_RETURN(seg, text::CreateSegmenter(kc));
     KEFU_ASSIGN_OR_RETURN(kb, knowledge::KnowledgeBase::Create(*db, *seg, kc, clock));

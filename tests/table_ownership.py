@@ -1,6 +1,18 @@
 #!/usr/bin/env python3
-"""Each table has one owning module; no other module's code writes SQL on it
+"""Each table has one owning module; no other module's code writes SQL on it,
+and its tables are created and altered by that module's own migrations
 (issue 16, item 1). Run by ctest (TableOwnership); prints every breach.
+
+Migrations: each module that owns tables declares them in src/<module>/schema.cpp
+(storage/migration.h; a library of its own, kefu_<module>_schema) and the app
+assembles every module's into kefu's schema (src/app/schema.cpp). Checked here:
+  - every CREATE TABLE, ALTER TABLE and CREATE INDEX ... ON in a schema.cpp is
+    on a table that module owns (OWNER), and every table created has an owner;
+  - no other source file (tests aside) creates or alters a table, except
+    storage's own bookkeeping (kefu_schema_*) in src/storage;
+  - src/app/schema.cpp adds every module that has a schema.cpp;
+  - storage includes nothing of the business modules (the dependency goes
+    module -> storage; storage knows no module's tables).
 
 A module reaches another module's table through that module's store
 interface: the shop tables (customers, products, orders, logistics_events,
@@ -50,36 +62,72 @@ KNOWN_DEBT = {
 }
 
 SQL_USE = r"(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+{}\b"
+DDL = re.compile(r"\b(?:CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE|"
+                 r"CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+IF\s+NOT\s+EXISTS)?\s+\w+\s+ON)\s+(\w+)")
+# storage's own tables: the schema versions (storage/database.cpp, postgres.cpp).
+STORAGE_TABLES = re.compile(r"kefu_schema_\w+$")
+
+
+def sources():
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "src")):
+        for name in sorted(files):
+            if name.endswith((".cpp", ".h")) and not name.endswith("_test.cpp"):
+                path = os.path.join(dirpath, name)
+                rel = os.path.relpath(path, ROOT)
+                yield rel, rel.split(os.sep)[1], open(path, encoding="utf-8").read()
+
+
+def check_migrations(errors):
+    """Returns the tables the modules' migrations create."""
+    tables = set()
+    with_schema = []
+    for rel, module, text in sources():
+        is_schema = rel == os.path.join("src", module, "schema.cpp") and module not in ("storage", "app")
+        if is_schema:
+            with_schema.append(module)
+            tables.update(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", text))
+        for t in DDL.findall(text):
+            if is_schema:
+                owner = OWNER.get(t)
+                if owner is not None and owner != module:
+                    errors.append(f"{rel} creates or alters {t}, which {owner} owns: "
+                                  f"move it to src/{owner}/schema.cpp")
+            elif not (module == "storage" and STORAGE_TABLES.match(t)):
+                where = f"src/{OWNER[t]}/schema.cpp" if t in OWNER else "its owner's src/<module>/schema.cpp"
+                errors.append(f"{rel} creates or alters {t} outside a module's migrations: move it to {where}")
+    app = open(os.path.join(ROOT, "src/app/schema.cpp"), encoding="utf-8").read()
+    for module in with_schema:
+        if f'#include "{module}/schema.h"' not in app or f"{module}::SchemaMigrations()" not in app:
+            errors.append(f"src/app/schema.cpp does not add {module}'s migrations (src/{module}/schema.cpp)")
+    for rel, module, text in sources():
+        if module != "storage":
+            continue
+        for inc in re.findall(r'#include "(\w+)/', text):
+            if inc not in ("storage", "common"):
+                errors.append(f"{rel} includes {inc}/: storage knows no module (the app assembles the schema)")
+    return sorted(tables)
 
 
 def main():
-    schema = open(os.path.join(ROOT, "src/storage/schema.cpp"), encoding="utf-8").read()
-    tables = sorted(set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", schema)))
     errors = []
+    tables = check_migrations(errors)
     for t in tables:
         if t not in OWNER:
             errors.append(f"table {t} has no owner: add it to OWNER in tests/table_ownership.py")
     seen_debt = set()
-    for dirpath, _, files in os.walk(os.path.join(ROOT, "src")):
-        for name in files:
-            if not name.endswith((".cpp", ".h")) or name.endswith("_test.cpp"):
+    for rel, module, text in sources():
+        if module == "storage":  # the engines
+            continue
+        for t in tables:
+            if not re.search(SQL_USE.format(t), text):
                 continue
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, ROOT)
-            module = rel.split(os.sep)[1]
-            if module == "storage":  # the schema and the engines
+            owner = OWNER.get(t)
+            if owner is None or owner == module:
                 continue
-            text = open(path, encoding="utf-8").read()
-            for t in tables:
-                if not re.search(SQL_USE.format(t), text):
-                    continue
-                owner = OWNER.get(t)
-                if owner is None or owner == module:
-                    continue
-                if (t, rel) in KNOWN_DEBT:
-                    seen_debt.add((t, rel))
-                    continue
-                errors.append(f"{rel} writes SQL on {t}, which {owner} owns: go through {owner}'s store")
+            if (t, rel) in KNOWN_DEBT:
+                seen_debt.add((t, rel))
+                continue
+            errors.append(f"{rel} writes SQL on {t}, which {owner} owns: go through {owner}'s store")
     for key in sorted(set(KNOWN_DEBT) - seen_debt):
         errors.append(f"KNOWN_DEBT {key} no longer occurs: delete it from tests/table_ownership.py")
     for e in errors:

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "common/crypto.h"
 #include "common/random_testing.h"
-#include "storage/schema.h"
 #include "storage/testing.h"
 
 namespace kefu::agents {
@@ -15,11 +15,8 @@ namespace {
 class AccountsTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(GetParam());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     api::TenantDirectory tenants(*db_, clock_);

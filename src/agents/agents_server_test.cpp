@@ -19,12 +19,12 @@
 #include <thread>
 
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "app/server_app.h"
 #include "common/crypto.h"
 #include "common/random_testing.h"
 #include "http/testing.h"
 #include "routing/rule_store.h"
-#include "storage/schema.h"
 #include "support/fake_openai.h"
 #include "support/test_server.h"
 
@@ -400,9 +400,8 @@ TEST_F(TextOnlyRoutingTest, RulesFileHotReloadRejectsUnknownFieldAndKeepsOldRule
 class TenantIsolationTest : public AgentsServerTest {
  protected:
   void Prepare() override {
-    auto db = storage::Database::Open((dir_ / "kefu.db").string());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Migrate(storage::SchemaMigrations()).ok());
+    auto db = storage::OpenWithSchema((dir_ / "kefu.db").string(), app::Schema());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     FakeClock clock;
     api::TenantDirectory dir(**db, clock);
     ASSERT_TRUE(dir.Ensure("other", "Other shop", "other-widget").ok());

@@ -16,9 +16,9 @@
 
 #include "agents/desk_store_fake.h"
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "common/clock.h"
 #include "dialogue/conversation_store.h"
-#include "storage/schema.h"
 #include "storage/testing.h"
 #include "tools/commerce_rows.h"
 
@@ -53,11 +53,8 @@ class DeskStoreTest : public ::testing::TestWithParam<Impl> {
       return;
     }
     const storage::Engine engine = GetParam() == Impl::kSqlite ? storage::Engine::kSqlite : storage::Engine::kPostgres;
-    if (engine == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(engine);
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
+    if (storage::testdb::Missing(engine)) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(engine, app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     api::TenantDirectory tenants(*db_, clock_);

@@ -13,8 +13,9 @@
 
 #include "agents/desk_store_fake.h"
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "common/json.h"
-#include "storage/schema.h"
+#include "storage/testing.h"
 #include "text/segmenter.h"
 
 namespace kefu::agents {
@@ -59,7 +60,7 @@ class RecordingNotifier final : public AgentNotifier {
 class DeskTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    auto db = storage::testdb::OpenFresh(storage::Engine::kSqlite, app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     api::TenantDirectory tenants(*db_, clock_);

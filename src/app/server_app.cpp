@@ -9,6 +9,7 @@
 #include "agents/routes.h"
 #include "api/api.h"
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "bus/event_bus.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -32,7 +33,6 @@
 #include "llm/openai_client.h"
 #include "nlu/analyzer.h"
 #include "routing/rule_store.h"
-#include "storage/schema.h"
 #include "text/segmenter.h"
 #include "tools/commerce_store.h"
 #include "tools/commerce_tools.h"
@@ -150,7 +150,7 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
   options.read_connections = config.storage.read_connections;
   options.group_commit = config.storage.group_commit;
   options.group_commit_max_batch = config.storage.group_commit_max_batch;
-  return storage::OpenWithSchema(db_path, options);
+  return storage::OpenWithSchema(db_path, Schema(), options);
 }
 
 void ApplyDemoDefaults(Config& config) {

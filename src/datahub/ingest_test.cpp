@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "app/schema.h"
 #include "datahub/test_util.h"
 #include "storage/testing.h"
 
@@ -244,9 +245,8 @@ TEST(IngestWal, BulkIngestionKeepsTheWalBounded) {
   fs::create_directories(dir);
   std::string path = (dir / "kefu.db").string();
   {
-    auto db = storage::Database::Open(path);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Migrate(storage::SchemaMigrations()).ok());
+    auto db = storage::OpenWithSchema(path, app::Schema());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     FakeClock clock;
     tools::CommerceStore store(**db, clock);
     ASSERT_TRUE(store.UpsertTenant({"t1", "Shop", "w1", 1}).ok());

@@ -6,10 +6,10 @@
 
 #include <memory>
 
+#include "app/schema.h"
 #include "datahub/identity.h"
 #include "datahub/ingest.h"
 #include "datahub/profile.h"
-#include "storage/schema.h"
 #include "storage/testing.h"
 #include "tools/commerce_store.h"
 
@@ -18,12 +18,9 @@ namespace kefu::datahub::testing {
 class DatahubTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(GetParam());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
-    ASSERT_TRUE(db.ok());
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     store_ = std::make_unique<tools::CommerceStore>(*db_, clock_);
     ASSERT_TRUE(store_->UpsertTenant({"t1", "Shop", "w1", clock_.NowMs()}).ok());

@@ -5,8 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "app/schema.h"
 #include "datahub/identity.h"
-#include "storage/schema.h"
+#include "storage/testing.h"
 #include "text/segmenter.h"
 #include "tools/commerce_tools.h"
 
@@ -18,7 +19,7 @@ using nlohmann::json;
 class DemoShopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    auto db = storage::testdb::OpenFresh(storage::Engine::kSqlite, app::Schema());
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
     store_ = std::make_unique<tools::CommerceStore>(*db_);

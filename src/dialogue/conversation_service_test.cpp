@@ -7,7 +7,8 @@
 #include <future>
 #include <thread>
 
-#include "storage/schema.h"
+#include "app/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::dialogue {
 namespace {
@@ -50,7 +51,7 @@ class ScriptedGate final : public TurnGate {
 class ConversationServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    auto db = storage::testdb::OpenFresh(storage::Engine::kSqlite, app::Schema());
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
     ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());

@@ -12,9 +12,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "app/schema.h"
 #include "common/crypto.h"
 #include "common/random_testing.h"
-#include "storage/schema.h"
 #include "storage/testing.h"
 
 namespace kefu::dialogue {
@@ -25,11 +25,8 @@ namespace {
 class ConversationStoreTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(GetParam());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     ASSERT_TRUE(db_->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());
@@ -195,16 +192,13 @@ INSTANTIATE_TEST_SUITE_P(Engines, ConversationStoreConcurrency, ::testing::Value
                          [](const auto& info) { return storage::testdb::EngineTestName(info.param); });
 
 TEST_P(ConversationStoreConcurrency, SeqsAndIdempotencyHoldUnderConcurrentWriters) {
-  if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-    GTEST_SKIP() << storage::testdb::kPostgresMissing;
+  if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
   const auto dir = std::filesystem::temp_directory_path() / ("kefu_conv_store_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
     FakeClock clock;
-    auto location = storage::testdb::FreshLocation(GetParam(), (dir / "kefu.db").string());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema(), (dir / "kefu.db").string());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_GT((*db)->read_connections(), 0);
     ASSERT_TRUE((*db)->Lock().Exec("INSERT INTO tenants VALUES('t1','T','w1',0)").ok());

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage/schema.h"
+#include "app/schema.h"
 #include "storage/testing.h"
 
 namespace kefu::dialogue {
@@ -269,11 +269,8 @@ TEST(Leases, TheRenewalThreadKeepsALeaseAndNoticesATakeOver) {
 class SqlLeaseStoreTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(GetParam());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     store_ = std::make_unique<SqlLeaseStore>(*db_);

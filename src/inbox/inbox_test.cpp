@@ -9,11 +9,11 @@
 
 #include "api/openapi.h"
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "http/testing.h"
 #include "inbox/customer_tokens.h"
 #include "inbox/message_center.h"
 #include "inbox/routes.h"
-#include "storage/schema.h"
 #include "storage/testing.h"
 
 namespace kefu::inbox {
@@ -27,19 +27,15 @@ using nlohmann::json;
 class InboxTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::replace(test.begin(), test.end(), '/', '_');  // "SendListReadAck/postgresql"
     dir_ = fs::temp_directory_path() / ("kefu_inbox_test_" + std::to_string(::getpid()) + "_" + test);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto location = storage::testdb::FreshLocation(GetParam(), (dir_ / "kefu.db").string());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::Database::Open(*location);
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema(), (dir_ / "kefu.db").string());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
     tenants_ = std::make_unique<api::TenantDirectory>(*db_, clock_);
     ASSERT_TRUE(tenants_->Ensure("t1", "Shop 1", "w1").ok());
     ASSERT_TRUE(tenants_->Ensure("t2", "Shop 2", "w2").ok());

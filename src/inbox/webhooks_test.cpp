@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "api/tenants.h"
+#include "app/schema.h"
 #include "http/server.h"
 #include "inbox/message_center.h"
-#include "storage/schema.h"
 
 namespace kefu::inbox {
 namespace {
@@ -124,10 +124,9 @@ class WebhooksTest : public ::testing::Test {
   }
 
   void OpenDb() {
-    auto db = storage::Database::Open((dir_ / "kefu.db").string());
+    auto db = storage::OpenWithSchema((dir_ / "kefu.db").string(), app::Schema());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Migrate(storage::SchemaMigrations()).ok());
   }
   void MakeServices() {
     hooks_ = std::make_unique<Webhooks>(*db_, clock_, metrics_, settings_);

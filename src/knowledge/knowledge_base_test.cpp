@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "storage/schema.h"
+#include "app/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::knowledge {
 namespace {
@@ -50,7 +51,7 @@ class KnowledgeBaseTest : public ::testing::TestWithParam<const char*> {
     auto seg = text::CreateSegmenter(cfg_);
     ASSERT_TRUE(seg.ok()) << seg.status().ToString();
     seg_ = std::move(*seg);
-    auto db = storage::OpenWithSchema(":memory:");
+    auto db = storage::testdb::OpenFresh(storage::Engine::kSqlite, app::Schema());
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
     {

@@ -158,26 +158,122 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& location, co
   return OpenSqlite(loc.target, options);
 }
 
+Result<std::unique_ptr<Database>> OpenWithSchema(const std::string& location, const MigrationSet& schema,
+                                                 const DatabaseOptions& options) {
+  KEFU_ASSIGN_OR_RETURN(auto db, Database::Open(location, options));
+  KEFU_RETURN_IF_ERROR(db->Migrate(schema));
+  return db;
+}
+
 Database::Database(std::string path, const DatabaseOptions& options) : path_(std::move(path)), options_(options) {}
 Database::~Database() = default;
 
-Status Database::Migrate(const std::vector<Migration>& migrations) {
-  int prev = 0;
-  for (const auto& m : migrations) {
-    if (m.version <= prev) return Internal("migrations out of order at version " + std::to_string(m.version));
-    prev = m.version;
+namespace {
+
+std::string NewerThanKnown(const std::string& path, const std::string& what) {
+  return "the database " + path + " has " + what +
+         ": it was written by a newer kefu; run that version, or restore a backup";
+}
+
+}  // namespace
+
+Status Database::Migrate(const MigrationSet& schema) {
+  KEFU_RETURN_IF_ERROR(schema.Validate());
+  KEFU_RETURN_IF_ERROR(AdoptGlobalVersion(schema));
+  KEFU_ASSIGN_OR_RETURN(auto stored, ModuleVersions());
+  for (const auto& [module, version] : stored) {
+    const int known = schema.Latest(module);
+    if (known == 0)
+      return FailedPrecondition(NewerThanKnown(path_, "tables of module " + module + " (schema version " +
+                                                          std::to_string(version) +
+                                                          "), which this kefu does not know"));
+    if (version > known)
+      return FailedPrecondition(NewerThanKnown(path_, "module " + module + " at schema version " +
+                                                          std::to_string(version) + ", newer than this kefu knows (" +
+                                                          std::to_string(known) + ")"));
   }
-  const int current = SchemaVersion();
-  if (!migrations.empty() && current > migrations.back().version)
-    return FailedPrecondition("the database " + path_ + " has schema version " + std::to_string(current) +
-                              ", newer than this kefu knows (" + std::to_string(migrations.back().version) +
-                              "): it was written by a newer kefu; run that version, or restore a backup");
-  for (const auto& m : migrations) {
-    if (m.version <= current) continue;
+  nlohmann::json applied = nlohmann::json::array();
+  for (const auto& m : schema.migrations()) {
+    const auto it = std::find_if(stored.begin(), stored.end(), [&](const auto& p) { return p.first == m.module; });
+    if (it != stored.end() && it->second >= m.version) continue;
     Status st = ApplyMigration(m);
-    if (!st.ok()) return Status(st.code(), "migration " + std::to_string(m.version) + " (" + m.name + "): " + st.message());
+    if (!st.ok())
+      return Status(st.code(),
+                    "migration " + m.module + " " + std::to_string(m.version) + " (" + m.name + "): " + st.message());
+    applied.push_back(m.module + " " + std::to_string(m.version) + " " + m.name);
+  }
+  // An upgrade is worth a line; a new database (every test's) is not.
+  if (!applied.empty()) {
+    const nlohmann::json fields = {{"path", path_}, {"applied", applied}};
+    if (stored.empty())
+      log::Debug("schema_created", fields);
+    else
+      log::Info("schema_migrated", fields);
   }
   return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, int>>> Database::ModuleVersions() {
+  std::vector<std::pair<std::string, int>> out;
+  if (SchemaVersion() < kPerModuleSchema) return out;
+  auto s = Lock();
+  auto& st = s.Prepare("SELECT module, version FROM kefu_schema_modules ORDER BY module");
+  while (true) {
+    KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.emplace_back(st.Text(0), static_cast<int>(st.Int(1)));
+  }
+  return out;
+}
+
+// A new database, or one at a version of the old global list, gets
+// per-module versions: each module the version it had then.
+Status Database::AdoptGlobalVersion(const MigrationSet& schema) {
+  auto s = Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  KEFU_RETURN_IF_ERROR(LockSchema(s));
+  KEFU_ASSIGN_OR_RETURN(const int global, ReadSchemaVersion(s));
+  if (global > kPerModuleSchema)
+    return FailedPrecondition(NewerThanKnown(path_, "schema version " + std::to_string(global) +
+                                                        ", newer than this kefu knows (" +
+                                                        std::to_string(kPerModuleSchema) + ")"));
+  if (global == kPerModuleSchema) return tx.Commit();
+  KEFU_RETURN_IF_ERROR(
+      s.Exec("CREATE TABLE IF NOT EXISTS kefu_schema_modules (module TEXT PRIMARY KEY, version INTEGER NOT NULL)"));
+  if (global > 0) {
+    for (const std::string& module : schema.Modules()) {
+      const int v = schema.AtGlobalVersion(module, global);
+      if (v == 0) continue;
+      auto& ins = s.Prepare("INSERT INTO kefu_schema_modules(module, version) VALUES(?, ?)");
+      ins.Bind(1, module).Bind(2, int64_t{v});
+      KEFU_RETURN_IF_ERROR(ins.Run());
+    }
+  }
+  KEFU_RETURN_IF_ERROR(WriteSchemaVersion(s, kPerModuleSchema));
+  KEFU_RETURN_IF_ERROR(tx.Commit());
+  if (global > 0) log::Info("schema_adopted", {{"path", path_}, {"global_version", global}});
+  return Status::Ok();
+}
+
+Status Database::ApplyMigration(const Migration& m) {
+  auto s = Lock();
+  auto tx = s.Begin();
+  KEFU_RETURN_IF_ERROR(tx.status());
+  KEFU_RETURN_IF_ERROR(LockSchema(s));
+  auto& cur = s.Prepare("SELECT version FROM kefu_schema_modules WHERE module = ?");
+  cur.Bind(1, m.module);
+  KEFU_ASSIGN_OR_RETURN(bool row, cur.Step());
+  const int64_t now = row ? cur.Int(0) : 0;
+  cur.Reset();
+  if (now >= m.version) return tx.Commit();  // another node got there first
+  KEFU_RETURN_IF_ERROR(s.Exec(MigrationSql(m)));
+  auto& up = s.Prepare(
+      "INSERT INTO kefu_schema_modules(module, version) VALUES(?, ?) "
+      "ON CONFLICT (module) DO UPDATE SET version = excluded.version");
+  up.Bind(1, m.module).Bind(2, int64_t{m.version});
+  KEFU_RETURN_IF_ERROR(up.Run());
+  return tx.Commit();
 }
 
 StorageHealth Database::Health() const {

@@ -49,9 +49,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
+#include "storage/migration.h"
 
 namespace kefu::storage {
 
@@ -180,13 +182,6 @@ class Session {
   bool used_overflow_ = false;        // more than used_ holds: reset every busy statement
 };
 
-struct Migration {
-  int version;
-  std::string name;
-  std::string sql;  // SQLite; PostgreSQL runs PostgresDdl(sql) unless postgres_sql is set
-  std::string postgres_sql = {};
-};
-
 struct DatabaseOptions {
   int busy_timeout_ms = 5000;
   bool read_only = false;
@@ -284,12 +279,24 @@ class Database {
   virtual Status Write(const std::function<Status(Session&)>& fn) = 0;
   virtual WriteStats Stats() const = 0;
 
-  // Applies, in one transaction each, every migration newer than the stored
-  // schema version (SQLite: PRAGMA user_version; PostgreSQL: the table
-  // kefu_schema_version). Versions must increase. A database whose schema
-  // is newer than the newest migration is refused (FailedPrecondition).
-  Status Migrate(const std::vector<Migration>& migrations);
+  // Brings the database to `schema` (storage/migration.h): applies, in one
+  // transaction each, every migration newer than its module's stored version
+  // (the table kefu_schema_modules), module by module in the set's order.
+  // A database at a version of the old global list (1..kLastGlobalVersion)
+  // is first adopted: each module gets the version it had at that global
+  // version, and the database-wide version becomes kPerModuleSchema. A
+  // database newer than the binary is refused (FailedPrecondition): a
+  // database-wide version above kPerModuleSchema, a module newer than the
+  // set's newest migration of it, or a module the set does not know. On
+  // PostgreSQL, nodes that start together are serialised by an advisory
+  // lock: one migrates, the others find it done.
+  Status Migrate(const MigrationSet& schema);
+  // The database-wide version (SQLite: PRAGMA user_version; PostgreSQL: the
+  // table kefu_schema_version): 0 new, 1..kLastGlobalVersion the old global
+  // list, kPerModuleSchema once migrated by this kefu.
   virtual int SchemaVersion() = 0;
+  // Each module's version (empty before the first Migrate).
+  Result<std::vector<std::pair<std::string, int>>> ModuleVersions();
 
   // The location, without a password.
   const std::string& path() const { return path_; }
@@ -312,14 +319,23 @@ class Database {
 
  protected:
   Database(std::string path, const DatabaseOptions& options);
-  // One migration in its own transaction, with the version bump.
-  virtual Status ApplyMigration(const Migration& m) = 0;
+  // The migration hooks, each on a Lock session inside the migration's
+  // transaction: serialise migrating processes (PostgreSQL: an advisory
+  // transaction lock; SQLite: BEGIN IMMEDIATE already does), read and write
+  // the database-wide version, and the DDL of a migration on this engine.
+  virtual Status LockSchema(Session& s) = 0;
+  virtual Result<int> ReadSchemaVersion(Session& s) = 0;
+  virtual Status WriteSchemaVersion(Session& s, int version) = 0;
+  virtual std::string MigrationSql(const Migration& m) const = 0;
 
   std::string path_;
   DatabaseOptions options_;
 
  private:
   void NoteRecovered();
+  // Migrate's steps, each in a transaction of its own.
+  Status AdoptGlobalVersion(const MigrationSet& schema);
+  Status ApplyMigration(const Migration& m);
 
   std::atomic<bool> healthy_{true};
   mutable std::mutex health_mu_;
@@ -328,5 +344,10 @@ class Database {
   int64_t last_recovery_log_ = 0;      // steady ms; GUARDED_BY(health_mu_)
   int64_t suppressed_ = 0;             // failures not logged since the last storage_failure line; GUARDED_BY(health_mu_)
 };
+
+// Opens the database at `location` (see Database::Open) and brings it to
+// `schema` (Database::Migrate). The app's schema is app::Schema().
+Result<std::unique_ptr<Database>> OpenWithSchema(const std::string& location, const MigrationSet& schema,
+                                                 const DatabaseOptions& options = {});
 
 }  // namespace kefu::storage

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "storage/database.h"
+#include "storage/migration.h"
 #include "storage/postgres.h"
-#include "storage/schema.h"
 #include "storage/testing.h"
 
 namespace kefu::storage {
@@ -28,7 +28,7 @@ namespace {
 class DatabaseTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == Engine::kPostgres && testdb::PostgresTestUrl().empty()) GTEST_SKIP() << testdb::kPostgresMissing;
+    if (testdb::Missing(GetParam())) GTEST_SKIP() << testdb::kPostgresMissing;
   }
   std::unique_ptr<Database> Open(const DatabaseOptions& options = {}) {
     auto loc = testdb::FreshLocation(GetParam());
@@ -52,29 +52,58 @@ class DatabaseTest : public ::testing::TestWithParam<Engine> {
 INSTANTIATE_TEST_SUITE_P(Engines, DatabaseTest, ::testing::ValuesIn(testdb::AllEngines()),
                          [](const auto& info) { return testdb::EngineTestName(info.param); });
 
+// Two modules' migrations, the way the app assembles kefu's (app/schema.cpp).
+std::vector<Migration> ModuleA(int versions = 2) {
+  std::vector<Migration> a = {
+      {.module = "a",
+       .version = 1,
+       .name = "t",
+       .sql = "CREATE TABLE t (id TEXT PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL UNIQUE, "
+              "created_ms INTEGER NOT NULL)"},
+      {.module = "a",
+       .version = 2,
+       .name = "requests",
+       .sql = "CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, t_id TEXT NOT NULL REFERENCES t(id), "
+              "created_ms INTEGER NOT NULL)"},
+  };
+  a.resize(versions);
+  return a;
+}
+std::vector<Migration> ModuleB() {
+  return {{.module = "b", .version = 1, .name = "u", .sql = "CREATE TABLE u (t_id TEXT NOT NULL REFERENCES t(id))"}};
+}
+MigrationSet Schema(int a_versions = 2) {
+  MigrationSet set;
+  set.Add(ModuleA(a_versions)).Add(ModuleB());
+  return set;
+}
+using Versions = std::vector<std::pair<std::string, int>>;
+
 TEST_P(DatabaseTest, MigratesAndRoundTrips) {
   auto db = Open();
   ASSERT_TRUE(db);
   EXPECT_EQ(db->engine(), GetParam());
-  ASSERT_TRUE(db->Migrate(SchemaMigrations()).ok());
-  EXPECT_EQ(db->SchemaVersion(), SchemaMigrations().back().version);
-  ASSERT_TRUE(db->Migrate(SchemaMigrations()).ok());  // again: a no-op
+  ASSERT_TRUE(db->Migrate(Schema()).ok());
+  EXPECT_EQ(db->SchemaVersion(), kPerModuleSchema);
+  EXPECT_EQ(*db->ModuleVersions(), (Versions{{"a", 2}, {"b", 1}}));
+  ASSERT_TRUE(db->Migrate(Schema()).ok());  // again: a no-op
+  EXPECT_EQ(*db->ModuleVersions(), (Versions{{"a", 2}, {"b", 1}}));
 
   auto s = db->Lock();
-  ASSERT_TRUE(s.Exec("INSERT INTO tenants VALUES('t','T','k',1)").ok());
-  auto& st = s.Prepare("SELECT name, widget_key, created_ms FROM tenants WHERE id = ?");
+  ASSERT_TRUE(s.Exec("INSERT INTO t VALUES('t','T','k',1)").ok());
+  auto& st = s.Prepare("SELECT name, key, created_ms FROM t WHERE id = ?");
   st.Bind(1, "t");
   auto row = st.Step();
   ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
   EXPECT_EQ(st.Text(0), "T");
   EXPECT_EQ(st.Int(2), 1);
   // Milliseconds do not fit 32 bits.
-  auto& big = s.Prepare("INSERT INTO tenants VALUES(?, 'B', ?, ?)");
+  auto& big = s.Prepare("INSERT INTO t VALUES(?, 'B', ?, ?)");
   big.Bind(1, "b").Bind(2, "kb").Bind(3, int64_t{1'790'000'000'000});
   ASSERT_TRUE(big.Run().ok());
-  EXPECT_EQ(Scalar(s, "SELECT created_ms FROM tenants WHERE id = 'b'"), 1'790'000'000'000);
+  EXPECT_EQ(Scalar(s, "SELECT created_ms FROM t WHERE id = 'b'"), 1'790'000'000'000);
   // AUTOINCREMENT / identity ids come back through RETURNING.
-  auto& ins = s.Prepare("INSERT INTO handoff_requests(tenant_id, created_ms) VALUES('t', 5) RETURNING id");
+  auto& ins = s.Prepare("INSERT INTO requests(t_id, created_ms) VALUES('t', 5) RETURNING id");
   ASSERT_TRUE(*ins.Step());
   const int64_t first = ins.Int(0);
   ins.Reset();
@@ -82,29 +111,97 @@ TEST_P(DatabaseTest, MigratesAndRoundTrips) {
   EXPECT_EQ(ins.Int(0), first + 1);
 }
 
+// A module's new migration runs on a database that has the module's older
+// ones, and only it.
+TEST_P(DatabaseTest, AppliesOnlyWhatIsNew) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Migrate(Schema(1)).ok());
+  EXPECT_EQ(*db->ModuleVersions(), (Versions{{"a", 1}, {"b", 1}}));
+  ASSERT_TRUE(db->Lock().Exec("INSERT INTO t VALUES('t','T','k',1)").ok());
+  ASSERT_TRUE(db->Migrate(Schema(2)).ok());
+  EXPECT_EQ(*db->ModuleVersions(), (Versions{{"a", 2}, {"b", 1}}));
+  EXPECT_EQ(Scalar(db->Lock(), "SELECT count(*) FROM t"), 1);
+  EXPECT_EQ(Scalar(db->Lock(), "SELECT count(*) FROM requests"), 0);
+}
+
 TEST_P(DatabaseTest, RefusesASchemaNewerThanItKnows) {
   auto db = Open();
   ASSERT_TRUE(db);
-  ASSERT_TRUE(db->Migrate({{1, "a", "CREATE TABLE a(x INTEGER)"}, {2, "b", "CREATE TABLE b(x INTEGER)"}}).ok());
-  EXPECT_EQ(db->SchemaVersion(), 2);
-  Status s = db->Migrate({{1, "a", "CREATE TABLE a(x INTEGER)"}});
+  ASSERT_TRUE(db->Migrate(Schema(2)).ok());
+  // A module newer than the binary's newest migration of it.
+  Status s = db->Migrate(Schema(1));
   EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition);
-  EXPECT_NE(s.message().find("schema version 2, newer than this kefu knows (1)"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("module a at schema version 2, newer than this kefu knows (1)"), std::string::npos)
+      << s.message();
+  // A module the binary does not know at all.
+  MigrationSet only_a;
+  only_a.Add(ModuleA());
+  s = db->Migrate(only_a);
+  EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("tables of module b (schema version 1), which this kefu does not know"),
+            std::string::npos)
+      << s.message();
+  // A database-wide version above the one that means "per module".
+  ASSERT_TRUE(db->Lock()
+                  .Exec(GetParam() == Engine::kSqlite ? "PRAGMA user_version = 11"
+                                                      : "UPDATE kefu_schema_version SET version = 11")
+                  .ok());
+  s = db->Migrate(Schema());
+  EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("schema version 11, newer than this kefu knows (10)"), std::string::npos) << s.message();
 }
 
 TEST_P(DatabaseTest, RejectsOutOfOrderMigrations) {
   auto db = Open();
   ASSERT_TRUE(db);
-  EXPECT_FALSE(db->Migrate({{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}}).ok());
+  MigrationSet backwards;
+  backwards.Add({{.module = "a", .version = 2, .name = "b", .sql = "SELECT 1"},
+                 {.module = "a", .version = 1, .name = "a", .sql = "SELECT 1"}});
+  EXPECT_FALSE(db->Migrate(backwards).ok());
+  MigrationSet twice;
+  twice.Add(ModuleA()).Add(ModuleB()).Add(ModuleA());
+  EXPECT_FALSE(db->Migrate(twice).ok());
+  EXPECT_EQ(db->SchemaVersion(), 0);  // refused before anything was written
 }
 
 TEST_P(DatabaseTest, AFailedMigrationNamesItselfAndChangesNothing) {
   auto db = Open();
   ASSERT_TRUE(db);
-  Status s = db->Migrate({{1, "good", "CREATE TABLE a(x INTEGER)"}, {2, "bad", "CREATE TABLE b(x INTEGER); NOT SQL"}});
+  MigrationSet set;
+  set.Add({{.module = "m", .version = 1, .name = "good", .sql = "CREATE TABLE a(x INTEGER)"},
+           {.module = "m", .version = 2, .name = "bad", .sql = "CREATE TABLE b(x INTEGER); NOT SQL"}});
+  Status s = db->Migrate(set);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("migration 2 (bad)"), std::string::npos) << s.message();
-  EXPECT_EQ(db->SchemaVersion(), 1);
+  EXPECT_NE(s.message().find("migration m 2 (bad)"), std::string::npos) << s.message();
+  EXPECT_EQ(*db->ModuleVersions(), (Versions{{"m", 1}}));
+  EXPECT_EQ(Scalar(db->Lock(), "SELECT count(*) FROM a"), 0);
+}
+
+// A database of the one global migration list (kefu before per-module
+// versions): each module gets the version it had at that global version,
+// nothing runs again, and what is newer runs.
+TEST_P(DatabaseTest, AdoptsAGlobalVersion) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  {
+    auto s = db->Lock();
+    ASSERT_TRUE(s.Exec("CREATE TABLE g1 (x INTEGER); CREATE TABLE g2 (x INTEGER); INSERT INTO g1 VALUES(7)").ok());
+    ASSERT_TRUE(s.Exec(GetParam() == Engine::kSqlite ? "PRAGMA user_version = 2"
+                                                     : "UPDATE kefu_schema_version SET version = 2")
+                    .ok());
+  }
+  MigrationSet set;
+  set.Add({{.module = "p", .version = 1, .name = "g1", .global_version = 1, .sql = "CREATE TABLE g1 (x INTEGER)"},
+           {.module = "p", .version = 2, .name = "g3", .global_version = 3, .sql = "CREATE TABLE g3 (x INTEGER)"},
+           {.module = "p", .version = 3, .name = "new", .sql = "CREATE TABLE p3 (x INTEGER)"}})
+      .Add({{.module = "q", .version = 1, .name = "g2", .global_version = 2, .sql = "CREATE TABLE g2 (x INTEGER)"}});
+  ASSERT_TRUE(db->Migrate(set).ok());
+  EXPECT_EQ(db->SchemaVersion(), kPerModuleSchema);
+  EXPECT_EQ(*db->ModuleVersions(), (Versions{{"p", 3}, {"q", 1}}));
+  EXPECT_EQ(Scalar(db->Lock(), "SELECT x FROM g1"), 7);
+  EXPECT_EQ(Scalar(db->Lock(), "SELECT count(*) FROM g3"), 0);
+  EXPECT_EQ(Scalar(db->Lock(), "SELECT count(*) FROM p3"), 0);
 }
 
 TEST_P(DatabaseTest, TransactionRollsBackUnlessCommitted) {

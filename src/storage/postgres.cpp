@@ -428,20 +428,22 @@ class PostgresDatabase final : public Database {
   }
 
  protected:
-  Status ApplyMigration(const Migration& m) override {
-    auto s = Lock();
-    auto tx = s.Begin();
-    KEFU_RETURN_IF_ERROR(tx.status());
-    // Nodes starting together: one migrates, the others find it done.
-    KEFU_RETURN_IF_ERROR(s.Exec(std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")"));
+  // Nodes starting together: one migrates, the others find it done.
+  Status LockSchema(Session& s) override {
+    return s.Exec(std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")");
+  }
+  Result<int> ReadSchemaVersion(Session& s) override {
     auto& st = s.Prepare("SELECT version FROM kefu_schema_version");
     KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
-    const int64_t now = row ? st.Int(0) : 0;
+    const int version = row ? static_cast<int>(st.Int(0)) : 0;
     st.Reset();
-    if (now >= m.version) return tx.Commit();
-    KEFU_RETURN_IF_ERROR(s.Exec(m.postgres_sql.empty() ? PostgresDdl(m.sql) : m.postgres_sql));
-    KEFU_RETURN_IF_ERROR(s.Exec("UPDATE kefu_schema_version SET version = " + std::to_string(m.version)));
-    return tx.Commit();
+    return version;
+  }
+  Status WriteSchemaVersion(Session& s, int version) override {
+    return s.Exec("UPDATE kefu_schema_version SET version = " + std::to_string(version));
+  }
+  std::string MigrationSql(const Migration& m) const override {
+    return m.postgres_sql.empty() ? PostgresDdl(m.sql) : m.postgres_sql;
   }
 
  private:

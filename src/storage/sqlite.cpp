@@ -212,7 +212,12 @@ class SqliteDatabase final : public Database {
   std::vector<std::unique_ptr<SqliteConnection>> readers_;
 
  protected:
-  Status ApplyMigration(const Migration& m) override;
+  Status LockSchema(Session&) override { return Status::Ok(); }  // BEGIN IMMEDIATE holds the write lock
+  Result<int> ReadSchemaVersion(Session& s) override;
+  Status WriteSchemaVersion(Session& s, int version) override {
+    return s.Exec("PRAGMA user_version = " + std::to_string(version));
+  }
+  std::string MigrationSql(const Migration& m) const override { return m.sql; }
 
  private:
   struct PendingWrite;
@@ -647,13 +652,12 @@ int SqliteDatabase::SchemaVersion() {
   return version;
 }
 
-Status SqliteDatabase::ApplyMigration(const Migration& m) {
-  auto s = Lock();
-  auto tx = s.Begin();
-  KEFU_RETURN_IF_ERROR(tx.status());
-  KEFU_RETURN_IF_ERROR(s.Exec(m.sql));
-  KEFU_RETURN_IF_ERROR(s.Exec("PRAGMA user_version = " + std::to_string(m.version)));
-  return tx.Commit();
+Result<int> SqliteDatabase::ReadSchemaVersion(Session& s) {
+  auto& st = s.Prepare("PRAGMA user_version");
+  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  const int version = row ? static_cast<int>(st.Int(0)) : 0;
+  st.Reset();
+  return version;
 }
 
 }  // namespace kefu::storage

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage/schema.h"
+#include "storage/migration.h"
 
 namespace kefu::storage {
 
@@ -124,7 +124,12 @@ TEST_F(SqliteHealthTest, DiskFullIsUnavailableLoggedOnceAndHealsOnTheNextCommit)
 TEST_F(SqliteHealthTest, ProbeWriteProvesRecovery) {
   auto db = Database::Open(Path());
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  ASSERT_TRUE((*db)->Migrate(SchemaMigrations()).ok());
+  MigrationSet schema;
+  schema.Add({{.module = "m",
+               .version = 1,
+               .name = "tenants",
+               .sql = "CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT, widget_key TEXT, created_ms INTEGER)"}});
+  ASSERT_TRUE((*db)->Migrate(schema).ok());
   const int version = (*db)->SchemaVersion();
   ASSERT_TRUE((*db)->Lock().Exec("PRAGMA query_only = 1").ok());
   Status probe = (*db)->ProbeWrite();

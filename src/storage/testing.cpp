@@ -50,4 +50,14 @@ Result<std::string> FreshLocation(Engine engine, const std::string& sqlite_path)
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20search_path%3D" + schema;
 }
 
+bool Missing(Engine engine) {
+  return engine == Engine::kPostgres && PostgresTestUrl().empty();
+}
+
+Result<std::unique_ptr<Database>> OpenFresh(Engine engine, const MigrationSet& schema, const std::string& sqlite_path,
+                                            const DatabaseOptions& options) {
+  KEFU_ASSIGN_OR_RETURN(std::string location, FreshLocation(engine, sqlite_path));
+  return OpenWithSchema(location, schema, options);
+}
+
 }  // namespace kefu::storage::testdb

@@ -33,4 +33,17 @@ std::string EngineTestName(Engine e);
 // configured or unreachable.
 Result<std::string> FreshLocation(Engine engine, const std::string& sqlite_path = ":memory:");
 
+// Whether `engine` cannot be tested here (PostgreSQL without a test server):
+//   if (testdb::Missing(GetParam())) GTEST_SKIP() << testdb::kPostgresMissing;
+bool Missing(Engine engine);
+
+// A fresh database on `engine` (FreshLocation) brought to `schema`, e.g.
+// app::Schema() for kefu's tables. The fixture every store test shares:
+//   if (testdb::Missing(GetParam())) GTEST_SKIP() << testdb::kPostgresMissing;
+//   auto db = testdb::OpenFresh(GetParam(), app::Schema());
+//   ASSERT_TRUE(db.ok()) << db.status().ToString();
+Result<std::unique_ptr<Database>> OpenFresh(Engine engine, const MigrationSet& schema,
+                                            const std::string& sqlite_path = ":memory:",
+                                            const DatabaseOptions& options = {});
+
 }  // namespace kefu::storage::testdb

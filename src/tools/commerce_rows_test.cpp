@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/schema.h"
+#include "app/schema.h"
 #include "storage/testing.h"
 #include "tools/commerce_store.h"
 
@@ -13,12 +13,9 @@ namespace {
 class CommerceRowsTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(GetParam());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
-    ASSERT_TRUE(db.ok());
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     ASSERT_TRUE(CommerceStore(*db_).UpsertTenant({"a", "a", "wk-a", 1}).ok());
   }

@@ -1,6 +1,6 @@
 // CommerceStore: the shop data tools read (tenants, customers, products,
-// orders and their logistics events) over the SQLite tables of
-// storage/schema.cpp. Every read and write is scoped to one tenant; nothing
+// orders and their logistics events) over the tables of tools/schema.cpp
+// (tenants: api/schema.cpp). Every read and write is scoped to one tenant; nothing
 // here can return another tenant's rows. Upserts are idempotent by id.
 //
 // Money is integer cents (fen). Times are Unix milliseconds.

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/schema.h"
+#include "app/schema.h"
 #include "storage/testing.h"
 
 namespace kefu::tools {
@@ -22,12 +22,9 @@ ProductQuery Query(std::string keyword, std::string category = "", std::optional
 class CommerceStoreTest : public ::testing::TestWithParam<storage::Engine> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::Engine::kPostgres && storage::testdb::PostgresTestUrl().empty())
-      GTEST_SKIP() << storage::testdb::kPostgresMissing;
-    auto location = storage::testdb::FreshLocation(GetParam());
-    ASSERT_TRUE(location.ok()) << location.status().ToString();
-    auto db = storage::OpenWithSchema(*location);
-    ASSERT_TRUE(db.ok());
+    if (storage::testdb::Missing(GetParam())) GTEST_SKIP() << storage::testdb::kPostgresMissing;
+    auto db = storage::testdb::OpenFresh(GetParam(), app::Schema());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     store_ = std::make_unique<CommerceStore>(*db_);
     for (const char* t : {"a", "b"}) ASSERT_TRUE(store_->UpsertTenant({t, t, std::string("wk-") + t, 1}).ok());

@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/schema.h"
+#include "app/schema.h"
+#include "storage/testing.h"
 
 namespace kefu::tools {
 namespace {
@@ -17,7 +18,7 @@ constexpr int64_t kNoonBeijing = 1'795'406'400'000;
 class CommerceToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = storage::OpenWithSchema(":memory:");
+    auto db = storage::testdb::OpenFresh(storage::Engine::kSqlite, app::Schema());
     ASSERT_TRUE(db.ok());
     db_ = std::move(*db);
     store_ = std::make_unique<CommerceStore>(*db_);
