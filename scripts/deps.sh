@@ -11,6 +11,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light wrk libmimalloc-dev
   nodejs npm chromium fonts-wqy-microhei
+  # pictures (src/channels): sniffing, decoding/EXIF stripping/thumbnails
+  # (libvips with HEIC through libheif), OCR (tesseract chi_sim+eng), QR and
+  # barcodes (zbar); fonts-noto-cjk renders the OCR tests' images
+  libmagic-dev libvips-dev libexif-dev libheif-dev
+  libtesseract-dev tesseract-ocr-chi-sim tesseract-ocr-eng libzbar-dev fonts-noto-cjk
 )
 
 missing=()

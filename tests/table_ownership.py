@@ -44,6 +44,7 @@ OWNER = {
     "browsing_events": "datahub", "tickets": "datahub", "transactions": "datahub",
     # dialogue: conversations and their messages
     "conversations": "dialogue", "messages": "dialogue", "leases": "dialogue",
+    "attachments": "dialogue",
     # inbox: the message center and outbound webhooks
     "inbox_messages": "inbox", "inbox_token_keys": "inbox", "webhook_deliveries": "inbox",
     "webhook_endpoints": "inbox",

@@ -707,6 +707,15 @@ json Desk::MyConversations(const Agent& me) {
   return {{"items", out}};
 }
 
+Result<dialogue::Attachment> Desk::FindAttachment(const Agent& me, const std::string& conversation_id,
+                                                  const std::string& attachment_id) {
+  {
+    std::lock_guard lock(mu_);
+    KEFU_RETURN_IF_ERROR(AccessLocked(me, conversation_id, /*allow_queued=*/true).status());
+  }
+  return store_.FindAttachment(conversation_id, attachment_id);
+}
+
 Result<json> Desk::Detail(const Agent& me, const std::string& conversation_id) {
   json summary;
   {

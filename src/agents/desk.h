@@ -126,6 +126,10 @@ class Desk final : public dialogue::TurnGate {
   nlohmann::json Queue(const Agent& me);
   nlohmann::json MyConversations(const Agent& me);
   Result<nlohmann::json> Detail(const Agent& me, const std::string& conversation_id);
+  // A picture of a conversation the agent may see (as Detail): its
+  // attachment row (the blob key, type); NotFound for another conversation's.
+  Result<dialogue::Attachment> FindAttachment(const Agent& me, const std::string& conversation_id,
+                                              const std::string& attachment_id);
   // takeover: supervisors take any queued or assigned conversation.
   Result<nlohmann::json> Accept(const Agent& me, const std::string& conversation_id, bool takeover);
   // Idempotent by `client_msg_id` when given (a retry returns the stored message).

@@ -101,6 +101,9 @@ class Routes final : public AgentRoutes {
     hash_pool_.Shutdown();
   }
 
+  // Customers' pictures for GET /v1/agent/conversations/{id}/attachments/{attachment}; null = 404.
+  void SetBlobs(channels::BlobStore* blobs) { blobs_ = blobs; }
+
   void Register(http::Server& s) {
     // Not on pool_: the limits are checked here, unhashed, and the password is
     // verified on the bounded hash pool (see Login).
@@ -126,6 +129,24 @@ class Routes final : public AgentRoutes {
     });
     AsAgent(s, "GET", "/v1/agent/conversations/{id}", Role::kAgent,
             [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Detail(me, Id(q))); });
+    // A customer's picture (a message part's attachment_id), for the agent who may see the conversation.
+    AsAgent(s, "GET", "/v1/agent/conversations/{id}/attachments/{attachment}", Role::kAgent,
+            [this](const Request& q, const Responder& r, const Agent& me) {
+              const std::string& aid = q.path_params.at("attachment");
+              if (!blobs_ || !api::IdChars(aid, 64)) return api::SendError(r, 404, "not_found", "attachment does not exist");
+              auto a = desk_.FindAttachment(me, Id(q), aid);
+              if (!a.ok()) return Fail(r, a.status());
+              const bool thumb = q.query.count("thumbnail") && (q.query.at("thumbnail") == "1" || q.query.at("thumbnail") == "true");
+              const bool use_thumb = thumb && !a->thumb_key.empty();
+              auto bytes = blobs_->Get(a->tenant_id, use_thumb ? a->thumb_key : a->blob_key);
+              if (!bytes.ok()) return Fail(r, bytes.status());
+              http::Response resp;
+              resp.content_type = use_thumb ? "image/jpeg" : a->mime;
+              resp.body = std::move(*bytes);
+              resp.headers.emplace_back("Cache-Control", "private, max-age=86400");
+              resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
+              r.Send(std::move(resp));
+            });
     AsAgent(s, "POST", "/v1/agent/conversations/{id}/accept", Role::kAgent,
             [this](const Request& q, const Responder& r, const Agent& me) { Reply(r, desk_.Accept(me, Id(q), false)); });
     AsAgent(s, "POST", "/v1/agent/conversations/{id}/messages", Role::kAgent,
@@ -419,6 +440,7 @@ class Routes final : public AgentRoutes {
   static void Describe(json& paths, json& schemas);
 
   Desk& desk_;
+  channels::BlobStore* blobs_ = nullptr;
   WsAgentFeed& feed_;
   AccountStore& accounts_;
   api::TenantDirectory& tenants_;
@@ -470,6 +492,7 @@ void Routes::Describe(json& paths, json& schemas) {
   paths["/v1/agent/queue"]["get"] = o::Op("Waiting conversations the caller may accept", tag, o::Merge(obj("{items:[QueueItem]}"), errs({"401"})), json::array(), nullptr, bearer);
   paths["/v1/agent/conversations"]["get"] = o::Op("Conversations assigned to the caller", tag, o::Merge(obj("{items:[ConversationSummary]}"), errs({"401"})), json::array(), nullptr, bearer);
   paths["/v1/agent/conversations/{id}"]["get"] = o::Op("Conversation detail with messages, notes and handoff summary", tag, o::Merge(obj("ConversationDetail"), errs({"401", "403", "404"})), id, nullptr, bearer);
+  paths["/v1/agent/conversations/{id}/attachments/{attachment}"]["get"] = o::Op("A customer's picture in the conversation (thumbnail=1: its JPEG thumbnail)", tag, o::Merge({{"200", {{"description", "The picture"}, {"content", {{"image/*", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}}}, errs({"401", "403", "404"})), json::array({id[0], o::PathParam("attachment", "Attachment id (a message part's attachment_id)"), o::QueryParam("thumbnail", "boolean", "true: the thumbnail")}), nullptr, bearer);
   paths["/v1/agent/conversations/{id}/accept"]["post"] = o::Op("Accept from the queue (exactly one of concurrent accepts wins)", tag, o::Merge(ok("summary", "ConversationSummary"), errs({"401", "403", "404", "409"})), id, nullptr, bearer);
   paths["/v1/agent/conversations/{id}/messages"]["post"] = o::Op("Send a message to the customer", tag, o::Merge(obj("Message (role agent)"), errs({"400", "401", "403", "404"})), id, o::JsonBody({{"type", "object"}}), bearer);
   paths["/v1/agent/conversations/{id}/notes"]["post"] = o::Op("Internal note (never shown to the customer)", tag, o::Merge(obj("Message (role note)"), errs({"400", "401", "403", "404"})), id, o::JsonBody({{"type", "object"}}), bearer);
@@ -542,8 +565,9 @@ void WsAgentFeed::Remove(const std::string& tenant_id, const std::string& agent_
 std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, WsAgentFeed& feed,
                                                  AccountStore& accounts, api::TenantDirectory& tenants,
                                                  metrics::Registry& metrics, const LoginSettings& login,
-                                                 int worker_threads) {
+                                                 int worker_threads, channels::BlobStore* blobs) {
   auto r = std::make_unique<Routes>(desk, feed, accounts, tenants, metrics, login, worker_threads);
+  r->SetBlobs(blobs);
   r->Register(server);
   return r;
 }

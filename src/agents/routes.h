@@ -16,6 +16,7 @@
 #include "agents/desk.h"
 #include "agents/login_limiter.h"
 #include "api/tenants.h"
+#include "channels/blob_store.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "http/server.h"
@@ -63,6 +64,7 @@ class AgentRoutes {
 std::unique_ptr<AgentRoutes> RegisterAgentRoutes(http::Server& server, Desk& desk, WsAgentFeed& feed,
                                                  AccountStore& accounts, api::TenantDirectory& tenants,
                                                  metrics::Registry& metrics,
-                                                 const LoginSettings& login = {}, int worker_threads = 2);
+                                                 const LoginSettings& login = {}, int worker_threads = 2,
+                                                 channels::BlobStore* blobs = nullptr);
 
 }  // namespace kefu::agents

@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/http_util.h"
 #include "api/openapi.h"
+#include "channels/content_parts.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -99,6 +100,8 @@ class Routes final : public ApiRoutes {
     server.Route("POST", "/v1/conversations/{id}/messages",
                  [this](Request&& req, Responder r) { PostMessage(std::move(req), std::move(r)); });
     server.Route("GET", "/v1/conversations/{id}/messages", [this](Request&& req, Responder r) { ListMessages(req, r); });
+    server.Route("GET", "/v1/conversations/{id}/attachments/{attachment}",
+                 [this](Request&& req, Responder r) { GetAttachment(std::move(req), std::move(r)); });
     server.Route("POST", "/v1/conversations/{id}/close", [this](Request&& req, Responder r) { Close(req, r); });
     server.Sse("/v1/conversations/{id}/events", [this](const Request& req) { return AcceptSse(req); });
     server.WebSocket("/v1/conversations/{id}/ws", [this](const Request& req) { return AcceptWs(req); });
@@ -296,17 +299,118 @@ class Routes final : public ApiRoutes {
     if (c) SendJson(r, 200, c->ToJson());
   }
 
-  void PostMessage(Request req, Responder r) {
+  static void SendUploadError(const Responder& r, const Status& s) {
+    const channels::UploadError e = channels::UploadErrorOf(s);
+    SendError(r, e.http_status, e.code, e.message);
+  }
+
+  // What a message POST carries: a JSON body ({"text"} or OpenAI content
+  // parts in {"content"}) or a multipart/form-data upload.
+  struct Incoming {
+    std::string client_msg_id;
+    json text = nullptr;  // the text field (string) or null
+    std::vector<channels::Upload> uploads;
+  };
+
+  channels::ContentLimits UploadLimits() const {
+    channels::ContentLimits l;
+    l.max_image_bytes = d_.config.channels.max_image_bytes;
+    l.max_images = d_.config.channels.max_images_per_message;
+    return l;
+  }
+
+  // The route's body may exceed server.max_body_bytes only to carry
+  // pictures (http: is_upload_path); anything else that large is 413 as on
+  // every other route.
+  bool OverPlainLimit(const Request& req) const {
+    return static_cast<int64_t>(req.body.size()) > d_.config.server.max_body_bytes;
+  }
+  void SendTooLarge(const Responder& r) const {
+    SendError(r, 413, "payload_too_large",
+              "request body exceeds " + std::to_string(d_.config.server.max_body_bytes) + " bytes (without pictures)");
+  }
+
+  std::optional<Incoming> ParseIncoming(const Request& req, const Responder& r) {
+    Incoming in;
+    const std::string boundary = channels::MultipartBoundary(req.Header("Content-Type"));
+    if (boundary.empty() && OverPlainLimit(req) && req.body.find("image_url") == std::string::npos) {
+      SendTooLarge(r);
+      return std::nullopt;
+    }
+    if (!boundary.empty()) {
+      auto fields = channels::ParseMultipart(req.body, boundary, 16);
+      if (!fields.ok()) {
+        SendUploadError(r, fields.status());
+        return std::nullopt;
+      }
+      const channels::ContentLimits limits = UploadLimits();
+      for (auto& f : *fields) {
+        if (f.name == "client_msg_id" && f.filename.empty()) {
+          in.client_msg_id = f.data;
+        } else if (f.name == "text" && f.filename.empty()) {
+          in.text = f.data;
+        } else if (!f.filename.empty() || f.name == "image" || f.name == "file") {
+          if (static_cast<int>(in.uploads.size()) >= limits.max_images) {
+            SendError(r, 413, "too_many_images",
+                      "at most " + std::to_string(limits.max_images) + " pictures per message");
+            return std::nullopt;
+          }
+          if (static_cast<int64_t>(f.data.size()) > limits.max_image_bytes) {
+            SendError(r, 413, "image_too_large",
+                      "the picture is " + std::to_string(f.data.size()) + " bytes; at most " +
+                          std::to_string(limits.max_image_bytes) + " are accepted");
+            return std::nullopt;
+          }
+          in.uploads.push_back({std::move(f.data), f.content_type, f.filename});
+        }
+      }
+      if (in.uploads.empty() && OverPlainLimit(req)) {
+        SendTooLarge(r);
+        return std::nullopt;
+      }
+      return in;
+    }
     auto body = ParseBody(req, r);
-    if (!body) return;
+    if (!body) return std::nullopt;
+    const json& cmid = Field(*body, "client_msg_id");
+    if (cmid.is_string()) in.client_msg_id = cmid.get<std::string>();
+    in.text = Field(*body, "text");
+    const json& content = Field(*body, "content");
+    if (!content.is_null()) {
+      if (!in.text.is_null()) {
+        SendError(r, 400, "invalid_argument", "send either text or content, not both");
+        return std::nullopt;
+      }
+      auto parsed = channels::ParseContentParts(content, UploadLimits());
+      if (!parsed.ok()) {
+        SendUploadError(r, parsed.status());
+        return std::nullopt;
+      }
+      if (!parsed->text.empty() || parsed->images.empty()) in.text = parsed->text;
+      in.uploads = std::move(parsed->images);
+    }
+    if (in.uploads.empty() && OverPlainLimit(req)) {
+      SendTooLarge(r);
+      return std::nullopt;
+    }
+    return in;
+  }
+
+  void PostMessage(Request req, Responder r) {
+    auto in = ParseIncoming(req, r);
+    if (!in) return;
     auto c = AuthConversation(req, r);
     if (!c) return;
-    const json& cmid = Field(*body, "client_msg_id");
-    if (!cmid.is_string() || !IdChars(cmid.get<std::string>(), 64))
+    if (!IdChars(in->client_msg_id, 64))
       return SendError(r, 400, "invalid_argument",
                        "client_msg_id is required: 1-64 characters of letters, digits and - _ . : @");
-    auto text = CleanText(Field(*body, "text"));
-    if (!text.ok()) return SendStatus(r, text.status());
+    // A message with pictures may have no text; a text-only message needs it.
+    std::string text;
+    if (in->uploads.empty() || !(in->text.is_null() || (in->text.is_string() && in->text.get_ref<const std::string&>().empty()))) {
+      auto clean = CleanText(in->text);
+      if (!clean.ok()) return SendStatus(r, clean.status());
+      text = std::move(*clean);
+    }
     bool wait = true;
     if (auto it = req.query.find("wait"); it != req.query.end()) wait = it->second != "false" && it->second != "0";
 
@@ -331,7 +435,57 @@ class Routes final : public ApiRoutes {
                 {"reply", reply->id ? reply->CustomerJson() : json(nullptr)},
                 {"duplicate", state->duplicate}});
     };
-    d_.service.Post(c->tenant_id, c->id, cmid.get<std::string>(), *text, std::move(cb));
+    if (in->uploads.empty()) {
+      d_.service.Post(c->tenant_id, c->id, in->client_msg_id, text, std::move(cb));
+      return;
+    }
+    if (!d_.pictures)
+      return SendError(r, 415, "unsupported_media_type", "this server does not accept pictures");
+    // Decoding, storing and reading the pictures is slow: a worker does it,
+    // then the turn is queued as usual.
+    auto job = std::make_shared<Incoming>(std::move(*in));
+    auto shared_cb = std::make_shared<dialogue::PostCallbacks>(std::move(cb));
+    const std::string tenant = c->tenant_id, cid = c->id;
+    bool queued = d_.workers.Submit([this, job, shared_cb, tenant, cid, text, r] {
+      auto taken = d_.pictures->Take(tenant, cid, job->uploads);
+      if (!taken.ok()) return SendUploadError(r, taken.status());
+      std::vector<dialogue::MessagePart> parts;
+      if (!text.empty()) parts.push_back(dialogue::MessagePart::Text(text));
+      for (auto& p : taken->parts) parts.push_back(std::move(p));
+      d_.service.Post(tenant, cid, job->client_msg_id, text, std::move(*shared_cb), std::move(parts),
+                      std::move(taken->attachments));
+    });
+    if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
+  }
+
+  // GET /v1/conversations/{id}/attachments/{attachment}[?thumbnail=1]: a
+  // picture of this conversation (the conversation id is the customer's
+  // capability, the attachment id is 128 random bits; another conversation's
+  // attachment is 404). Served as stored: EXIF-stripped, sniffed type.
+  void GetAttachment(Request req, Responder r) {
+    auto c = AuthConversation(req, r);
+    if (!c) return;
+    if (!d_.pictures) return SendError(r, 404, "not_found", "attachment does not exist");
+    const std::string aid = req.path_params.at("attachment");
+    if (!IdChars(aid, 64)) return SendError(r, 404, "not_found", "attachment does not exist");
+    bool thumb = false;
+    if (auto it = req.query.find("thumbnail"); it != req.query.end()) thumb = it->second == "1" || it->second == "true";
+    const std::string cid = c->id;
+    bool queued = d_.workers.Submit([this, cid, aid, thumb, r] {
+      auto a = d_.store.FindAttachment(cid, aid);
+      if (!a.ok()) return SendStatus(r, a.status());
+      const std::string& key = thumb && !a->thumb_key.empty() ? a->thumb_key : a->blob_key;
+      auto bytes = d_.pictures->blobs().Get(a->tenant_id, key);
+      if (!bytes.ok()) return SendStatus(r, bytes.status());
+      Response resp;
+      resp.content_type = thumb && !a->thumb_key.empty() ? "image/jpeg" : a->mime;
+      resp.body = std::move(*bytes);
+      resp.headers.emplace_back("Cache-Control", "private, max-age=86400");
+      resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      resp.headers.emplace_back("Content-Disposition", "inline");
+      r.Send(std::move(resp));
+    });
+    if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
   }
 
   void ListMessages(const Request& req, const Responder& r) {

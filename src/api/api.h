@@ -9,6 +9,7 @@
 
 #include "api/tenants.h"
 #include "bus/event_bus.h"
+#include "channels/intake.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "common/thread_pool.h"
@@ -47,6 +48,9 @@ struct ApiDeps {
   // GET /healthz "bus": 503 while the bus cannot reach Redis (bus::BusHealth);
   // unset = not reported.
   const bus::EventBus* bus = nullptr;
+  // Pictures on customer messages (src/channels): validation, the blob
+  // store, OCR. Unset = messages with pictures are refused (415).
+  channels::PictureIntake* pictures = nullptr;
 };
 
 // Widget settings shown to customers (name, greeting, quick questions ...).

@@ -8,6 +8,7 @@
 #include "app/import_cli.h"
 #include "app/kb_cli.h"
 #include "app/nlu_cli.h"
+#include "app/ocr_cli.h"
 #include "app/server_app.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   kefu::app::RegisterImportCommand(cli, kb_deps);  // data hub: kefu import
   kefu::app::RegisterNluCommands(cli, kb_deps);
   kefu::app::RegisterEvalCommands(cli);
+  kefu::app::RegisterOcrCommand(cli, kb_deps.load_config);  // pictures: kefu ocr FILE
 
   try {
     cli.parse(argc, argv);

@@ -11,6 +11,9 @@
 #include "api/tenants.h"
 #include "app/schema.h"
 #include "bus/event_bus.h"
+#include "channels/blob_store.h"
+#include "channels/intake.h"
+#include "channels/reader.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -65,6 +68,12 @@ struct ServerApp::Impl {
   std::unique_ptr<dialogue::LlmResponder> llm_responder;
   std::unique_ptr<nlu::Analyzer> analyzer;
   std::unique_ptr<routing::RuleStore> rules;  // agents: per-tenant routing rules
+  // Pictures on customer messages (src/channels): before `workers`, whose
+  // tasks use them, so that they are destroyed after the pool is.
+  std::unique_ptr<channels::BlobStore> blobs;
+  std::unique_ptr<channels::OcrEngine> ocr;
+  std::unique_ptr<channels::CodeScanner> codes;
+  std::unique_ptr<channels::PictureIntake> pictures;
   std::unique_ptr<ThreadPool> workers;
   // Several nodes (PostgreSQL): conversation leases; before `service`, which uses them.
   std::unique_ptr<dialogue::LeaseStore> lease_store;
@@ -345,7 +354,36 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
     a.service->SetGate(a.desk.get());
   }
 
+  // Pictures (issue 17): blob store under the data dir, OCR, codes.
+  {
+    const auto& cc = config.channels;
+    const std::string blob_dir = cc.blob_dir.empty() ? (fs::path(config.storage.data_dir) / "blobs").string()
+                                                     : cc.blob_dir;
+    KEFU_ASSIGN_OR_RETURN(auto blobs, channels::FsBlobStore::Create(blob_dir));
+    a.blobs = std::move(blobs);
+    if (cc.ocr == "tesseract") {
+      channels::TesseractSettings ts;
+      ts.languages = cc.ocr_languages;
+      ts.tessdata_dir = cc.tessdata_dir;
+      KEFU_ASSIGN_OR_RETURN(auto ocr, channels::TesseractOcr::Create(ts));
+      a.ocr = std::move(ocr);
+    }
+    if (cc.barcodes) a.codes = std::make_unique<channels::ZbarScanner>();
+    channels::IntakeSettings is;
+    is.limits.max_bytes = cc.max_image_bytes;
+    is.limits.max_pixels = cc.max_image_pixels;
+    is.limits.thumbnail_px = cc.thumbnail_px;
+    a.pictures = std::make_unique<channels::PictureIntake>(*a.blobs, a.ocr.get(), a.codes.get(), a.metrics, is);
+  }
+
   http::ServerSettings hs = http::ServerSettings::FromConfig(config.server);
+  // Only a message POST may carry pictures, hence a body over max_body_bytes.
+  hs.max_upload_body_bytes = config.channels.max_upload_body_bytes;
+  hs.is_upload_path = [](std::string_view method, std::string_view path) {
+    constexpr std::string_view kPrefix = "/v1/conversations/", kSuffix = "/messages";
+    return method == "POST" && path.size() > kPrefix.size() + kSuffix.size() && path.substr(0, kPrefix.size()) == kPrefix &&
+           path.substr(path.size() - kSuffix.size()) == kSuffix;
+  };
   a.server = std::make_unique<http::Server>(hs, a.metrics);
   // Data hub: ingestion, identity resolution (also for new conversations) and profiles.
   a.identity = std::make_unique<datahub::IdentityService>(*a.db, a.clock);
@@ -365,6 +403,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
   deps.storage = a.db.get();  // GET /healthz reports storage failures
   deps.bus = a.bus.get();     // ... and the bus's
+  deps.pictures = a.pictures.get();
   deps.verify_customer_token = [tokens = a.customer_tokens.get()](const std::string& token)
       -> Result<std::pair<std::string, std::string>> {
     KEFU_ASSIGN_OR_RETURN(inbox::CustomerIdentity who, tokens->Verify(token));
@@ -376,7 +415,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   };
   a.routes = api::RegisterRoutes(*a.server, deps, WidgetConfigFor);
   a.agent_routes = agents::RegisterAgentRoutes(*a.server, *a.desk, *a.agent_feed, *a.accounts, *a.tenants, a.metrics,
-                                               agents::LoginSettingsFrom(config.agents));  // human agents
+                                               agents::LoginSettingsFrom(config.agents), 2,
+                                               a.blobs.get());  // human agents (and customers' pictures)
   // Message center (issue 5): the dispatcher starts with the server.
   a.webhooks = std::make_unique<inbox::Webhooks>(*a.db, a.clock, a.metrics,
                                                  inbox::WebhookSettings::FromConfig(config.inbox));

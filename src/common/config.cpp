@@ -99,6 +99,9 @@ std::map<std::string, Section> Describe(Config& c) {
   F(inbox, webhook_timeout_ms); F(inbox, webhook_workers); F(inbox, webhook_poll_ms); F(inbox, customer_token_ttl_s);
   F(inbox, webhook_allow_private);
   F(nlu, sentiment_model); F(nlu, emotion_model); F(nlu, intent_model); F(nlu, tenant_intents_dir); F(nlu, tenant_sentiment_dir);
+  F(channels, max_image_bytes); F(channels, max_image_pixels); F(channels, max_images_per_message);
+  F(channels, max_upload_body_bytes); F(channels, thumbnail_px); F(channels, ocr); F(channels, ocr_languages);
+  F(channels, tessdata_dir); F(channels, barcodes); F(channels, blob_dir);
   F(log, level); F(log, json);
 #undef F
   return d;
@@ -136,6 +139,14 @@ Status Validate(const Config& c) {
   if (c.server.max_connections_per_ip < 0)
     return InvalidArgument("server.max_connections_per_ip must be 0 (no cap) or positive");
   if (c.storage.data_dir.empty()) return InvalidArgument("storage.data_dir must not be empty");
+  if (c.channels.max_image_bytes < 1024) return InvalidArgument("channels.max_image_bytes must be at least 1024");
+  if (c.channels.max_image_pixels < 1024) return InvalidArgument("channels.max_image_pixels must be at least 1024");
+  if (c.channels.max_images_per_message < 1 || c.channels.max_images_per_message > 16)
+    return InvalidArgument("channels.max_images_per_message must be 1..16");
+  if (c.channels.thumbnail_px < 16 || c.channels.thumbnail_px > 2048)
+    return InvalidArgument("channels.thumbnail_px must be 16..2048");
+  if (c.channels.ocr != "tesseract" && c.channels.ocr != "none")
+    return InvalidArgument("channels.ocr must be \"tesseract\" or \"none\"");
   if (!c.storage.url.empty()) {
     const auto& u = c.storage.url;
     const bool known = u.rfind("sqlite://", 0) == 0 || u.rfind("postgresql://", 0) == 0 || u.rfind("postgres://", 0) == 0;

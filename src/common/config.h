@@ -184,6 +184,23 @@ struct NluConfig {
   std::string tenant_sentiment_dir;     // <tenant_id>.kmodel files: a tenant's own (e.g. adapted) sentiment model
 };
 
+// [channels]: attachments (pictures) on customer messages (src/channels,
+// docs/security.md "Uploads").
+struct ChannelsConfig {
+  int64_t max_image_bytes = 8 << 20;        // one picture as uploaded (decoded from base64); larger → 413
+  int64_t max_image_pixels = 40'000'000;    // width × height from the header, checked before decoding
+  int max_images_per_message = 4;
+  // The HTTP body limit of POST /v1/conversations/{id}/messages only (the
+  // other routes keep server.max_body_bytes): base64 adds a third.
+  int64_t max_upload_body_bytes = 12 << 20;
+  int thumbnail_px = 320;                   // longest side of the stored thumbnail
+  std::string ocr = "tesseract";            // "tesseract" (embedded) | "none"
+  std::string ocr_languages = "chi_sim+eng";
+  std::string tessdata_dir;                 // "" = Debian's /usr/share/tesseract-ocr/5/tessdata
+  bool barcodes = true;                     // QR codes and barcodes (zbar)
+  std::string blob_dir;                     // "" = <storage.data_dir>/blobs
+};
+
 struct LogConfig {
   std::string level = "info";           // trace|debug|info|warn|error
   bool json = true;                     // structured JSON lines on stderr
@@ -200,6 +217,7 @@ struct Config {
   RoutingConfig routing;
   InboxConfig inbox;
   NluConfig nlu;
+  ChannelsConfig channels;
   LogConfig log;
 
   bool LlmEnabled() const { return !llm.base_url.empty(); }

@@ -278,7 +278,8 @@ void ConversationService::FinishOne() {
 }
 
 void ConversationService::Post(const std::string& tenant_id, const std::string& conversation_id,
-                               const std::string& client_msg_id, const std::string& text, PostCallbacks cb) {
+                               const std::string& client_msg_id, const std::string& text, PostCallbacks cb,
+                               std::vector<MessagePart> parts, std::vector<Attachment> attachments) {
   {
     std::lock_guard lock(mu_);
     if (draining_) {
@@ -295,7 +296,9 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     if (shared_cb->on_accepted) shared_cb->on_accepted(st);
     FinishOne();
   };
-  task.run = [this, tenant_id, conversation_id, client_msg_id, text, shared_cb, start_ns]() -> bool {
+  auto shared_parts = std::make_shared<std::pair<std::vector<MessagePart>, std::vector<Attachment>>>(
+      std::move(parts), std::move(attachments));
+  task.run = [this, tenant_id, conversation_id, client_msg_id, text, shared_cb, shared_parts, start_ns]() -> bool {
     const PostCallbacks& cb = *shared_cb;
     auto conv = store_.Get(tenant_id, conversation_id);
     if (!conv.ok()) {
@@ -304,13 +307,16 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
       return true;
     }
     nlohmann::json meta = nlohmann::json::object();
-    if (analyzer_) meta["analysis"] = analyzer_->Analyze(text, tenant_id).ToJson();
+    // The customer's words: what they typed plus the text read from their pictures.
+    const std::string turn_text = TurnText(text, shared_parts->first);
+    if (analyzer_) meta["analysis"] = analyzer_->Analyze(turn_text, tenant_id).ToJson();
     nlohmann::json context = conv->context;
     static const nlohmann::json kNoAnalysis;
     const auto analysis = meta.find("analysis");
-    nlohmann::json decision = Route(*conv, text, analysis != meta.end() ? *analysis : kNoAnalysis, context);
+    nlohmann::json decision = Route(*conv, turn_text, analysis != meta.end() ? *analysis : kNoAnalysis, context);
     if (!decision.is_null()) meta["decision"] = std::move(decision);
-    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, std::move(meta));
+    auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, std::move(meta),
+                                                 shared_parts->first, shared_parts->second);
     if (cb.on_accepted) cb.on_accepted(accepted);
     if (!accepted.ok()) {
       FinishOne();
@@ -369,8 +375,11 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   auto recent = store_.Recent(conv->id, settings_.history_turns + 1, /*with_meta=*/false);
   std::vector<Message> history;
   if (recent.ok()) {
-    for (auto& m : *recent)
-      if (m.seq < customer_message.seq) history.push_back(std::move(m));
+    for (auto& m : *recent) {
+      if (m.seq >= customer_message.seq) continue;
+      if (!m.parts.empty()) m.text = TurnText(m.text, m.parts);  // earlier pictures' text, as it was read
+      history.push_back(std::move(m));
+    }
   }
   // The emotion trajectory over the last turns travels in the context, for
   // the responder now and for routing decisions.
@@ -408,7 +417,15 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
   if (settings_.require_verified_customer && conv->context.is_object() &&
       conv->context.value("customer_verified", true) && !conv->context.value("customer_proven", false))
     conv->context["customer_verified"] = false;
-  TurnRequest turn{*conv, customer_message, history, conv->context};
+  // A message with pictures is answered on its turn text: the typed words
+  // plus what was read from the pictures (TurnText), as if the customer had
+  // typed it (an order number in a screenshot → the order tools).
+  std::optional<Message> with_transcripts;
+  if (!customer_message.parts.empty()) {
+    with_transcripts = customer_message;
+    with_transcripts->text = TurnText(customer_message.text, customer_message.parts);
+  }
+  TurnRequest turn{*conv, with_transcripts ? *with_transcripts : customer_message, history, conv->context};
   const std::string& cid = conv->id;
   int64_t reply_to = customer_message.id;
   TurnReply reply = responder_.Respond(turn, [&](std::string_view delta) { hub_.PublishDelta(cid, reply_to, delta); });
@@ -421,7 +438,7 @@ Result<Message> ConversationService::Answer(const Message& customer_message, std
     routing::TurnFacts f;
     f.tenant_id = conv->tenant_id;
     f.channel = conv->channel;
-    f.text = customer_message.text;
+    f.text = TurnText(customer_message.text, customer_message.parts);
     f.emotion = "neutral";
     f.sentiment = "neutral";
     f.human_requested = true;

@@ -95,9 +95,13 @@ class ConversationService {
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
   Result<Conversation> Close(const std::string& tenant_id, const std::string& conversation_id);
 
-  // Queues the turn; the conversation must belong to `tenant_id`.
+  // Queues the turn; the conversation must belong to `tenant_id`. `parts`
+  // (pictures already validated and stored, the text read from them) are
+  // stored with the message and `attachments` as its rows; the turn reads
+  // TurnText(text, parts) as the customer's words.
   void Post(const std::string& tenant_id, const std::string& conversation_id, const std::string& client_msg_id,
-            const std::string& text, PostCallbacks callbacks);
+            const std::string& text, PostCallbacks callbacks, std::vector<MessagePart> parts = {},
+            std::vector<Attachment> attachments = {});
 
   // Answers customer messages that were accepted but never answered (crash,
   // shutdown). Called once at start-up.

@@ -6,7 +6,8 @@
 namespace kefu::dialogue {
 namespace {
 
-#define KEFU_MESSAGE_COLUMNS "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms"
+#define KEFU_MESSAGE_COLUMNS \
+  "id, conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms, parts_json"
 
 Message ReadMessage(storage::Statement& st) {
   Message m;
@@ -25,6 +26,11 @@ Message ReadMessage(storage::Statement& st) {
     if (m.meta.is_discarded()) m.meta = nlohmann::json::object();
   }
   m.created_ms = st.Int(8);
+  // parts_json (migration 10): NULL for a plain text message.
+  if (auto parts = st.OptText(9); parts && !parts->empty()) {
+    nlohmann::json pj = ParseJsonOrDiscarded(*parts);
+    if (!pj.is_discarded()) m.parts = MessagePart::ListFromJson(pj);
+  }
   return m;
 }
 
@@ -93,6 +99,7 @@ nlohmann::json MessageJson(const Message& m, nlohmann::json meta) {
                       {"meta", std::move(meta)}};
   j["client_msg_id"] = m.client_msg_id ? nlohmann::json(*m.client_msg_id) : nlohmann::json(nullptr);
   j["reply_to"] = m.reply_to ? nlohmann::json(*m.reply_to) : nlohmann::json(nullptr);
+  if (!m.parts.empty()) j["parts"] = PartsToJson(m.parts);
   return j;
 }
 
@@ -112,6 +119,7 @@ Message Message::FromJson(const nlohmann::json& j) {
   if (auto it = j.find("client_msg_id"); it != j.end() && it->is_string()) m.client_msg_id = it->get<std::string>();
   if (auto it = j.find("reply_to"); it != j.end() && it->is_number_integer()) m.reply_to = it->get<int64_t>();
   if (auto it = j.find("meta"); it != j.end() && it->is_object()) m.meta = *it;
+  if (auto it = j.find("parts"); it != j.end() && it->is_array()) m.parts = MessagePart::ListFromJson(*it);
   return m;
 }
 
@@ -206,7 +214,8 @@ std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, i
   return m;
 }
 
-Status ConversationStore::InsertLocked(storage::Session& s, Message& m, const std::string& meta_json) {
+Status ConversationStore::InsertLocked(storage::Session& s, Message& m, const std::string& meta_json,
+                                       const std::string* parts_json) {
   m.created_ms = clock_.NowMs();
   // The conversation's counter hands out the sequence number. The UPDATE
   // locks the conversation's row until the transaction ends, so concurrent
@@ -221,10 +230,11 @@ Status ConversationStore::InsertLocked(storage::Session& s, Message& m, const st
   m.seq = up.Int(0);
   up.Reset();
   auto& ins = s.Prepare(
-      "INSERT INTO messages(conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+      "INSERT INTO messages(conversation_id, seq, role, text, client_msg_id, reply_to, meta_json, created_ms, "
+      "parts_json) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   ins.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.role).Bind(4, m.text).Bind(5, m.client_msg_id);
   ins.Bind(6, m.reply_to).Bind(7, meta_json).Bind(8, m.created_ms);
+  ins.Bind(9, parts_json ? std::optional<std::string>(*parts_json) : std::nullopt);
   KEFU_ASSIGN_OR_RETURN(bool inserted, ins.Step());
   m.id = inserted ? ins.Int(0) : 0;
   ins.Reset();
@@ -256,10 +266,14 @@ Message NewMessage(const std::string& conversation_id, const std::string& role, 
 
 Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string& conversation_id,
                                                               const std::string& client_msg_id, const std::string& text,
-                                                              nlohmann::json meta) {
+                                                              nlohmann::json meta,
+                                                              const std::vector<MessagePart>& parts,
+                                                              const std::vector<Attachment>& attachments) {
   std::string meta_json;
   Message fresh =
       NewMessage(conversation_id, "customer", text, client_msg_id, std::nullopt, std::move(meta), meta_json);
+  fresh.parts = parts;
+  const std::string parts_json = parts.empty() ? std::string() : PartsToJson(parts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   AppendResult r;
   KEFU_RETURN_IF_ERROR(db_.Write([&](storage::Session& s) -> Status {
     r = AppendResult{};
@@ -280,7 +294,16 @@ Result<AppendResult> ConversationStore::AppendCustomerMessage(const std::string&
       return Status::Ok();
     }
     if (closed) return Conflict("conversation " + conversation_id + " is closed");
-    return InsertLocked(s, fresh, meta_json);
+    KEFU_RETURN_IF_ERROR(InsertLocked(s, fresh, meta_json, parts.empty() ? nullptr : &parts_json));
+    for (const Attachment& a : attachments) {
+      auto& ins = s.Prepare(
+          "INSERT INTO attachments(id, conversation_id, tenant_id, message_id, blob_key, thumb_key, mime, bytes, "
+          "created_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      ins.Bind(1, a.id).Bind(2, conversation_id).Bind(3, a.tenant_id).Bind(4, fresh.id).Bind(5, a.blob_key);
+      ins.Bind(6, a.thumb_key).Bind(7, a.mime).Bind(8, a.bytes).Bind(9, fresh.created_ms);
+      KEFU_RETURN_IF_ERROR(ins.Run());
+    }
+    return Status::Ok();
   }));
   if (!r.duplicate) r.message = std::move(fresh);
   return r;
@@ -367,12 +390,38 @@ Result<std::vector<Message>> ConversationStore::Recent(const std::string& conver
       s.Prepare(with_meta ? std::string_view("SELECT " KEFU_MESSAGE_COLUMNS
                                              " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?")
                           : std::string_view("SELECT id, conversation_id, seq, role, text, client_msg_id, "
-                                             "reply_to, '{}', created_ms FROM messages WHERE conversation_id = ? "
+                                             "reply_to, '{}', created_ms, parts_json FROM messages WHERE conversation_id = ? "
                                              "ORDER BY seq DESC LIMIT ?"));
   st.Bind(1, conversation_id).Bind(2, static_cast<int64_t>(n));
   KEFU_ASSIGN_OR_RETURN(std::vector<Message> out, ReadMessages(st));
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+Result<Attachment> ConversationStore::FindAttachment(const std::string& conversation_id,
+                                                    const std::string& attachment_id) {
+  auto s = db_.Read();
+  auto& st = s.Prepare(
+      "SELECT id, conversation_id, tenant_id, message_id, blob_key, thumb_key, mime, bytes, created_ms "
+      "FROM attachments WHERE id = ? AND conversation_id = ?");
+  st.Bind(1, attachment_id).Bind(2, conversation_id);
+  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    st.Reset();
+    return NotFound("attachment does not exist");
+  }
+  Attachment a;
+  a.id = st.Text(0);
+  a.conversation_id = st.Text(1);
+  a.tenant_id = st.Text(2);
+  a.message_id = st.Int(3);
+  a.blob_key = st.Text(4);
+  a.thumb_key = st.Text(5);
+  a.mime = st.Text(6);
+  a.bytes = st.Int(7);
+  a.created_ms = st.Int(8);
+  st.Reset();
+  return a;
 }
 
 Result<std::vector<Message>> ConversationStore::Unanswered(int limit) {
@@ -387,7 +436,7 @@ Result<std::vector<Message>> ConversationStore::UnansweredWhere(const std::strin
   // Two statements rather than "? = '' OR ...": each gets a plan that uses its index.
   const std::string sql = std::string(
                               "SELECT m.id, m.conversation_id, m.seq, m.role, m.text, m.client_msg_id, "
-                              "m.reply_to, m.meta_json, m.created_ms FROM messages m "
+                              "m.reply_to, m.meta_json, m.created_ms, m.parts_json FROM messages m "
                               "JOIN conversations c ON c.id = m.conversation_id WHERE ") +
                           (conversation_id.empty() ? "" : "m.conversation_id = ? AND ") +
                           "c.status = 'open' AND m.role = 'customer' AND NOT EXISTS "

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "dialogue/message_part.h"
 #include "storage/database.h"
 
 namespace kefu::dialogue {
@@ -42,6 +43,9 @@ struct Message {
   std::optional<int64_t> reply_to;
   nlohmann::json meta = nlohmann::json::object();
   int64_t created_ms = 0;
+  // Typed parts (pictures and the text read from them); empty for a plain
+  // text message. In JSON as "parts" only when there are some.
+  std::vector<MessagePart> parts;
   nlohmann::json ToJson() const;
   // The customer's view (the conversation API and streams): `meta` without
   // the internal routing decision (`decision`: rules, trace, facts), which
@@ -72,8 +76,15 @@ class ConversationStore {
 
   // Stores a customer message idempotently by (conversation, client_msg_id).
   // `meta` is taken (pass it with std::move to spare a copy of the routing trace).
+  // `parts` are stored with it (messages.parts_json) and each of
+  // `attachments` as a row naming this message, in the same transaction.
   Result<AppendResult> AppendCustomerMessage(const std::string& conversation_id, const std::string& client_msg_id,
-                                             const std::string& text, nlohmann::json meta);
+                                             const std::string& text, nlohmann::json meta,
+                                             const std::vector<MessagePart>& parts = {},
+                                             const std::vector<Attachment>& attachments = {});
+  // The attachment `attachment_id` of this conversation; NotFound when there
+  // is none (another conversation's attachment is not found either).
+  Result<Attachment> FindAttachment(const std::string& conversation_id, const std::string& attachment_id);
   // Stores a bot/agent/system message.
   Result<Message> AppendMessage(const std::string& conversation_id, const std::string& role, const std::string& text,
                                 std::optional<int64_t> reply_to, const nlohmann::json& meta);
@@ -117,7 +128,8 @@ class ConversationStore {
   // Inserts `m` (its conversation_id, role, text, client_msg_id, reply_to;
   // `meta_json` its meta, serialised before the write) with the next seq and
   // the time now, and sets m.seq, m.created_ms and m.id.
-  Status InsertLocked(storage::Session& s, Message& m, const std::string& meta_json);
+  Status InsertLocked(storage::Session& s, Message& m, const std::string& meta_json,
+                      const std::string* parts_json = nullptr);
 
   storage::Database& db_;
   const Clock& clock_;

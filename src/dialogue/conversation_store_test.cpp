@@ -66,6 +66,71 @@ TEST_P(ConversationStoreTest, AppendsWithIncreasingSeqAndDedupesByClientId) {
   ASSERT_EQ(after->size(), 1u);
 }
 
+// Typed parts (issue 17): stored with the message, read back by every way
+// messages are read, and the attachment rows found only in their conversation.
+TEST_P(ConversationStoreTest, PartsAndAttachmentsAreStoredWithTheMessage) {
+  auto c = store_->Create("t1", "C1", "web");
+  auto other = store_->Create("t1", "C2", "web");
+  ASSERT_TRUE(c.ok() && other.ok());
+  MessagePart text = MessagePart::Text("看这个");
+  MessagePart img;
+  img.kind = PartKind::kImage;
+  img.attachment_id = "a_0123456789abcdef0123456789abcdef";
+  img.mime = "image/png";
+  img.bytes = 1234;
+  img.width = 640;
+  img.height = 480;
+  img.thumbnail = true;
+  MessagePart ocr;
+  ocr.kind = PartKind::kTranscript;
+  ocr.text = "订单号 SO202611010001";
+  ocr.source = "ocr";
+  ocr.attachment_id = img.attachment_id;
+  Attachment a;
+  a.id = img.attachment_id;
+  a.tenant_id = "t1";
+  a.blob_key = std::string(64, 'a');
+  a.thumb_key = std::string(64, 'b');
+  a.mime = "image/png";
+  a.bytes = 1234;
+  auto m = store_->AppendCustomerMessage(c->id, "p1", "看这个", {}, {text, img, ocr}, {a});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->message.parts.size(), 3u);
+  auto list = store_->List(c->id, 0, 10);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  const Message& back = (*list)[0];
+  ASSERT_EQ(back.parts.size(), 3u);
+  EXPECT_EQ(back.parts[1].kind, PartKind::kImage);
+  EXPECT_EQ(back.parts[1].width, 640);
+  EXPECT_EQ(back.parts[2].text, "订单号 SO202611010001");
+  EXPECT_EQ(TurnText(back.text, back.parts), "看这个\n订单号 SO202611010001");
+  EXPECT_EQ(back.ToJson()["parts"][2]["source"], "ocr");
+  auto recent = store_->Recent(c->id, 5, /*with_meta=*/false);
+  ASSERT_TRUE(recent.ok());
+  EXPECT_EQ((*recent)[0].parts.size(), 3u);
+  auto unanswered = store_->UnansweredIn(c->id);
+  ASSERT_TRUE(unanswered.ok());
+  ASSERT_EQ(unanswered->size(), 1u);
+  EXPECT_EQ((*unanswered)[0].parts.size(), 3u);
+  // A retry returns the stored message (with its parts) and adds no row.
+  auto dup = store_->AppendCustomerMessage(c->id, "p1", "看这个", {}, {text, img, ocr}, {a});
+  ASSERT_TRUE(dup.ok());
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(dup->message.parts.size(), 3u);
+  auto found = store_->FindAttachment(c->id, a.id);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->blob_key, a.blob_key);
+  EXPECT_EQ(found->thumb_key, a.thumb_key);
+  EXPECT_EQ(found->message_id, m->message.id);
+  EXPECT_EQ(store_->FindAttachment(other->id, a.id).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->FindAttachment(c->id, "a_nope").status().code(), ErrorCode::kNotFound);
+  // A text message has no parts in its JSON (unchanged shape).
+  auto plain = store_->AppendCustomerMessage(c->id, "p2", "你好", {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->message.ToJson().contains("parts"));
+}
+
 TEST_P(ConversationStoreTest, TenantIsolationAndClosedConversations) {
   auto c = store_->Create("t1", "C1", "web");
   ASSERT_TRUE(c.ok());

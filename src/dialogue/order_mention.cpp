@@ -419,6 +419,25 @@ bool MeansTheOrderWithOneItem(const std::string& lower) {
 OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders) {
   OrderMention m;
   if (!orders.is_array() || orders.empty()) return m;
+  // A waybill number of one of the orders (typed, or read from a screenshot
+  // of the parcel's label or the courier's page) names that order.
+  {
+    const std::string upper = [&] {
+      std::string u(raw);
+      for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return u;
+    }();
+    for (const auto& o : orders) {
+      if (!o.is_object() || !o.contains("tracking_no") || !o["tracking_no"].is_string()) continue;
+      std::string no = o["tracking_no"].get<std::string>();
+      for (auto& c : no) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (no.size() >= 8 && upper.find(no) != std::string::npos) {
+        m.candidates = {o.value("order_id", "")};
+        m.by_product = true;
+        return m;
+      }
+    }
+  }
   const auto [text, negated] = SplitNegatedGoods(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   const std::vector<std::string_view> goods = ChineseGoods(text);
   const std::vector<char32_t> cps = utf8::Decode(text);

@@ -22,7 +22,8 @@ struct OrderMention {
   bool only_live = false;
 };
 
-// `orders`: list_orders' "orders" array (order_id, status, item_summary).
+// `orders`: list_orders' "orders" array (order_id, status, item_summary,
+// tracking_no). An order's waybill number in the text names that order.
 OrderMention FindOrderMention(std::string_view text, const nlohmann::json& orders);
 
 // The Chinese names of the kinds of goods and brands an English (or mixed)

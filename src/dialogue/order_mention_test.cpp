@@ -27,6 +27,19 @@ TEST(OrderMention, TheProductNamedPicksTheOrder) {
   EXPECT_EQ(FindOrderMention("has the washing machine shipped", Orders()).candidates, std::vector<std::string>{"SO2"});
 }
 
+TEST(OrderMention, AWaybillNumberNamesItsOrder) {
+  json orders = json::array({{{"order_id", "SO1"}, {"status", "in_transit"}, {"item_summary", "耳机"},
+                              {"tracking_no", "SF2610929479530"}},
+                             {{"order_id", "SO2"}, {"status", "delivered"}, {"item_summary", "洗衣机"},
+                              {"tracking_no", "JDVA50210433418"}},
+                             {{"order_id", "SO3"}, {"status", "paid"}, {"item_summary", "冰箱"}, {"tracking_no", nullptr}}});
+  // e.g. read from a screenshot of the courier's page
+  auto m = FindOrderMention("这个到哪了\n运单号 jdva50210433418 已揽收", orders);
+  EXPECT_EQ(m.candidates, std::vector<std::string>{"SO2"});
+  EXPECT_TRUE(m.by_product);
+  EXPECT_EQ(FindOrderMention("快递单号SF2610929479530", orders).candidates, std::vector<std::string>{"SO1"});
+}
+
 TEST(OrderMention, ColoursBrandsAndOtherWordsForTheGoods) {
   json orders = json::array({
       {{"order_id", "SO11"}, {"status", "paid"}, {"item_summary", "李宁 男子运动跑鞋 超轻21代（黑色 / 43） ×1"}},

@@ -63,6 +63,26 @@ CREATE TABLE leases (
 );
 CREATE INDEX leases_by_expiry ON leases(expires_ms) WHERE expires_ms > 0;
 )sql"},
+      // Typed message parts (issue 17, src/channels): a message's parts as
+      // JSON (NULL = text only), and each attachment of a conversation: which
+      // blob (the channels blob store's tenant-scoped content hash, never shown
+      // to clients) an unguessable attachment id names.
+      {.module = "dialogue", .version = 5, .name = "message_parts", .sql = R"sql(
+ALTER TABLE messages ADD COLUMN parts_json TEXT;
+CREATE TABLE attachments (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  tenant_id TEXT NOT NULL,
+  message_id INTEGER NOT NULL,
+  blob_key TEXT NOT NULL,
+  thumb_key TEXT NOT NULL DEFAULT '',
+  mime TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX attachments_by_conversation ON attachments(conversation_id);
+CREATE INDEX attachments_by_blob ON attachments(tenant_id, blob_key);
+)sql"},
   };
 }
 

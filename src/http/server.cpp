@@ -764,7 +764,11 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     if (srv_.stopping.load()) return Close();
     parser_.emplace();
     parser_->header_limit(uint32_t(std::max<int64_t>(1024, srv_.s.max_header_bytes)));
-    parser_->body_limit(uint64_t(std::max<int64_t>(0, srv_.s.max_body_bytes)));
+    // Upload routes may carry more than max_body_bytes: the limit is the
+    // larger one until the head is read, then the route's own (CheckHead).
+    parser_->body_limit(uint64_t(std::max<int64_t>(0, std::max(srv_.s.max_body_bytes, UploadLimit()))));
+    body_limit_ = srv_.s.max_body_bytes;
+    head_checked_ = false;
     reading_ = true;
     timed_out_ = false;
     timer_.expires_after(std::chrono::milliseconds(srv_.s.request_timeout_ms));
@@ -795,6 +799,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
         if (buffer_.size() == 0) break;
         size_t used = parser_->put(buffer_.data(), ec);
         buffer_.consume(used);
+        if (!ec && !head_checked_ && parser_->is_header_done() && !CheckHead()) return;
         if (ec == bhttp::error::need_more) {
           ec = {};
           break;
@@ -841,6 +846,37 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   // Ends the current read with `ec` as if Beast had reported it.
   void ReadFailed(beast::error_code ec) { OnRead(ec, 0); }
 
+  int64_t UploadLimit() const { return srv_.s.is_upload_path ? srv_.s.max_upload_body_bytes : 0; }
+
+  // The body limit of the request being read, from its request line (parsed
+  // first, so known even when Beast refused the head for its Content-Length).
+  int64_t RouteBodyLimit() const {
+    if (UploadLimit() <= srv_.s.max_body_bytes) return srv_.s.max_body_bytes;
+    const auto& h = parser_->get();
+    std::string_view target(h.target().data(), h.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    const std::string_view method(h.method_string().data(), h.method_string().size());
+    return srv_.s.is_upload_path(method, path) ? UploadLimit() : srv_.s.max_body_bytes;
+  }
+
+  // Once the request head is parsed: the body limit of this request (the
+  // upload limit for an upload route, else max_body_bytes); a declared
+  // Content-Length over it fails before any of the body is read. False =
+  // refused (ReadFailed was called).
+  bool CheckHead() {
+    head_checked_ = true;
+    const int64_t upload = UploadLimit();
+    if (upload <= srv_.s.max_body_bytes) return true;  // one limit for every route, set in DoRead
+    const int64_t limit = RouteBodyLimit();
+    body_limit_ = limit;
+    if (auto len = parser_->content_length(); len && *len > uint64_t(limit)) {
+      ReadFailed(bhttp::error::body_limit);
+      return false;
+    }
+    parser_->body_limit(uint64_t(limit));  // chunked bodies: counted as they come
+    return true;
+  }
+
   void OnRead(beast::error_code ec, size_t) {
     reading_ = false;
     timer_.cancel();
@@ -858,9 +894,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
           return Reply(Response::Error(408, "request_timeout", "the request was not received in time"));
         return Close();
       }
+      if (ec == bhttp::error::body_limit && !head_checked_) body_limit_ = RouteBodyLimit();
       if (ec == bhttp::error::body_limit)
         return Reply(Response::Error(413, "payload_too_large",
-                                     "request body exceeds " + std::to_string(srv_.s.max_body_bytes) + " bytes"));
+                                     "request body exceeds " + std::to_string(body_limit_) + " bytes"));
       if (ec == bhttp::error::header_limit)
         return Reply(Response::Error(431, "header_too_large", "request header or trailer is too large"));
       if (IsHttpParseError(ec) && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
@@ -1194,6 +1231,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   bool lingering_ = false;
   bool keep_alive_ = false;
   bool head_ = false;
+  bool head_checked_ = false;  // CheckHead ran for the request being read
+  int64_t body_limit_ = 0;     // this request's body limit, for the 413 message
   // The request being answered (for metrics and the access log).
   SteadyClock::time_point start_;
   uint64_t request_id_ = 0;

@@ -166,6 +166,12 @@ struct ServerSettings {
   int port = 0;                          // 0 = ephemeral; see Server::port()
   int io_threads = 2;
   int64_t max_body_bytes = 1 << 20;      // larger bodies get 413
+  // Upload routes (pictures on a message): a request whose path
+  // is_upload_path says yes may carry up to max_upload_body_bytes instead
+  // (0 or no predicate = no exception). Decided from the request head,
+  // before any of the body is read.
+  int64_t max_upload_body_bytes = 0;
+  std::function<bool(std::string_view method, std::string_view path)> is_upload_path;
   int64_t max_header_bytes = 16 << 10;   // larger request heads get 431
   int64_t max_ws_message_bytes = 64 << 10;  // larger messages close the socket (1009)
   int request_timeout_ms = 30'000;       // reading one request (also keep-alive idle); 408

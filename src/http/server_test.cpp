@@ -185,6 +185,42 @@ TEST_F(ServerTest, NotFoundMethodNotAllowedAndPreflight) {
   EXPECT_EQ(HeaderOf(*res, "Access-Control-Allow-Headers"), "content-type");
 }
 
+// Pictures (issue 17): an upload route may carry more than max_body_bytes,
+// decided from the request head; every other route keeps the limit.
+TEST_F(ServerTest, UploadRoutesHaveTheirOwnBodyLimit) {
+  settings_.max_body_bytes = 1024;
+  settings_.max_upload_body_bytes = 8192;
+  settings_.is_upload_path = [](std::string_view method, std::string_view path) {
+    return method == "POST" && path == "/v1/upload";
+  };
+  auto& s = Make();
+  s.Route("POST", "/v1/upload", [](Request&& req, Responder r) { r.Send(JsonResponse({{"n", req.body.size()}})); });
+  s.Route("POST", "/v1/other", [](Request&& req, Responder r) { r.Send(JsonResponse({{"n", req.body.size()}})); });
+  StartServer();
+  auto up = Fetch(port_, "POST", "/v1/upload?x=1", std::string(6000, 'a'));
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(up->status, 200);
+  auto too_big = Fetch(port_, "POST", "/v1/upload", std::string(9000, 'a'));
+  ASSERT_TRUE(too_big.ok());
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_NE(too_big->body.find("8192"), std::string::npos) << too_big->body;
+  auto other = Fetch(port_, "POST", "/v1/other", std::string(2000, 'a'));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->status, 413);
+  EXPECT_EQ(ErrorCodeOf(*other), "payload_too_large");
+  // Chunked bodies are counted as they come, against the route's limit.
+  auto chunked = RawExchange(
+      port_, "POST /v1/other HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                 std::string("800\r\n") + std::string(2048, 'b') + "\r\n0\r\n\r\n");
+  ASSERT_TRUE(chunked.ok());
+  EXPECT_NE(chunked->find("413"), std::string::npos) << chunked->substr(0, 200);
+  auto chunked_up = RawExchange(
+      port_, "POST /v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                 std::string("800\r\n") + std::string(2048, 'b') + "\r\n0\r\n\r\n");
+  ASSERT_TRUE(chunked_up.ok());
+  EXPECT_NE(chunked_up->find("200 OK"), std::string::npos) << chunked_up->substr(0, 200);
+}
+
 TEST_F(ServerTest, OversizedBodyGets413) {
   settings_.max_body_bytes = 1024;
   auto& s = Make();

@@ -1,0 +1,100 @@
+// What a picture says: the seams that read text out of pixels.
+//   OcrEngine    — printed text (embedded default: tesseract chi_sim+eng from
+//                  Debian, TesseractOcr); FakeOcr for tests.
+//   CodeScanner  — QR codes and barcodes (zbar, ZbarScanner); FakeCodeScanner.
+// Both take an upright grey picture (image.h, GrayImage) and are CPU-bound
+// (tesseract: a few hundred milliseconds for a phone screenshot on one core):
+// call them on worker threads. Implementations are thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "channels/image.h"
+#include "common/status.h"
+
+namespace kefu::channels {
+
+class OcrEngine {
+ public:
+  virtual ~OcrEngine() = default;
+  // The text in the picture, lines separated by '\n' ("" when none).
+  virtual Result<std::string> Recognize(const GrayImage& image) = 0;
+};
+
+struct Code {
+  std::string symbology;  // "QR-Code", "EAN-13", "CODE-128", ...
+  std::string data;
+};
+
+class CodeScanner {
+ public:
+  virtual ~CodeScanner() = default;
+  virtual Result<std::vector<Code>> Scan(const GrayImage& image) = 0;
+};
+
+struct TesseractSettings {
+  std::string languages = "chi_sim+eng";
+  std::string tessdata_dir;  // "" = $TESSDATA_PREFIX, else Debian's /usr/share/tesseract-ocr/5/tessdata
+  // Load the models in Create (else on the first picture: a server that
+  // never sees one never pays the ~0.5 s and the memory).
+  bool preload = false;
+};
+
+// Keeps initialised tesseract instances in a pool (one per concurrent call;
+// loading chi_sim takes about half a second), each used by one thread at a time.
+class TesseractOcr final : public OcrEngine {
+ public:
+  // Fails when a language's <lang>.traineddata is missing (or, with
+  // preload, cannot be loaded): a wrong setting stops start-up.
+  static Result<std::unique_ptr<TesseractOcr>> Create(TesseractSettings settings);
+  ~TesseractOcr() override;
+  Result<std::string> Recognize(const GrayImage& image) override;
+
+ private:
+  struct Api;
+  explicit TesseractOcr(TesseractSettings s);
+  Result<std::unique_ptr<Api>> Take();
+  void Give(std::unique_ptr<Api> api);
+  TesseractSettings settings_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Api>> idle_;  // GUARDED_BY(mu_)
+};
+
+class ZbarScanner final : public CodeScanner {
+ public:
+  Result<std::vector<Code>> Scan(const GrayImage& image) override;
+};
+
+// Test doubles: return what they were given, count calls.
+class FakeOcr final : public OcrEngine {
+ public:
+  explicit FakeOcr(std::string text = "") : text_(std::move(text)) {}
+  Result<std::string> Recognize(const GrayImage&) override {
+    ++calls;
+    if (!fail.ok()) return fail;
+    return text_;
+  }
+  int calls = 0;
+  Status fail;
+
+ private:
+  std::string text_;
+};
+
+class FakeCodeScanner final : public CodeScanner {
+ public:
+  explicit FakeCodeScanner(std::vector<Code> codes = {}) : codes_(std::move(codes)) {}
+  Result<std::vector<Code>> Scan(const GrayImage&) override { return codes_; }
+
+ private:
+  std::vector<Code> codes_;
+};
+
+// Tidies OCR output: drops the spaces tesseract puts between Chinese
+// characters, trims lines, drops empty ones.
+std::string NormalizeOcrText(std::string_view raw);
+
+}  // namespace kefu::channels
