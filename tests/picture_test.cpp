@@ -231,6 +231,45 @@ TEST_F(PictureTest, BadPicturesAreClearErrorsAndTheConversationGoesOn) {
   EXPECT_EQ(ok2["message"]["parts"][0]["type"], "image");
 }
 
+// The agent workspace's conversation view shows the picture and what was read
+// in it, and the agent (only one who may see the conversation) fetches it.
+TEST_F(PictureTest, AgentsSeeThePictureAndItsText) {
+  json login = Call("POST", "/v1/agent/login", {{"tenant_id", "demo"}, {"username", "agent1"}, {"password", "demo1234"}},
+                    200, {{"Content-Type", "application/json"}});
+  const Headers agent = {{"Authorization", "Bearer " + login.value("token", "")}, {"Content-Type", "application/json"}};
+  Call("PUT", "/v1/agent/presence", {{"presence", "online"}}, 200, agent);
+  const std::string id = VerifiedConversation();
+  const std::string shot = channels::testing::TextPicture("支付失败 错误码 1002", ".png");
+  json r = Call("POST", "/v1/conversations/" + id + "/messages",
+                {{"client_msg_id", "angry-1"},
+                 {"content", json::array({{{"type", "text"}, {"text", "我要投诉！付款一直失败，太气人了"}}, ImagePart(shot)})}},
+                200);
+  EXPECT_EQ(r["reply"]["role"], "system") << r.dump();  // handed to a human
+  json detail = Call("GET", "/v1/agent/conversations/" + id, nullptr, 200, agent);
+  std::string aid, read;
+  for (const auto& m : detail["messages"])
+    for (const auto& p : m.value("parts", json::array())) {
+      if (p["type"] == "image") aid = p["attachment_id"];
+      if (p["type"] == "transcript") read = p["text"];
+    }
+  ASSERT_FALSE(aid.empty()) << detail.dump();
+  EXPECT_NE(read.find("1002"), std::string::npos) << read;
+  auto pic = Fetch(port_, "GET", "/v1/agent/conversations/" + id + "/attachments/" + aid, "", agent);
+  ASSERT_TRUE(pic.ok());
+  EXPECT_EQ(pic->status, 200);
+  EXPECT_EQ(pic->content_type, "image/png");
+  auto thumb = Fetch(port_, "GET", "/v1/agent/conversations/" + id + "/attachments/" + aid + "?thumbnail=1", "", agent);
+  ASSERT_TRUE(thumb.ok());
+  EXPECT_EQ(thumb->content_type, "image/jpeg");
+  auto none = Fetch(port_, "GET", "/v1/agent/conversations/" + id + "/attachments/a_00000000000000000000000000000000", "",
+                    agent);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->status, 404);
+  auto anon = Fetch(port_, "GET", "/v1/agent/conversations/" + id + "/attachments/" + aid, "", {});
+  ASSERT_TRUE(anon.ok());
+  EXPECT_EQ(anon->status, 401);
+}
+
 TEST_F(PictureTest, PlainTextMessagesAreUnchanged) {
   const std::string id = VerifiedConversation();
   json r = Call("POST", "/v1/conversations/" + id + "/messages", {{"client_msg_id", "t1"}, {"text", "多久发货"}}, 200);
