@@ -219,6 +219,49 @@ export class ChatClient {
     return entry;
   }
 
+  /**
+   * Sends a picture (a File or Blob: the photo button, a paste, a drop) with
+   * optional `text`, as a multipart upload over HTTP (pictures never go over
+   * the WebSocket). Resolves to the stored message; the server reads the
+   * picture's text and the reply arrives on the live stream. Rejects with an
+   * HttpError whose `message` says why the picture was refused (too large,
+   * not a picture, damaged); the conversation goes on either way.
+   */
+  async sendImage(file, text = '') {
+    const conv = this.state.conversation;
+    if (!conv || this.state.ended) throw new Error('no open conversation');
+    const FormDataImpl = this.env.FormData || globalThis.FormData;
+    const form = new FormDataImpl();
+    form.append('client_msg_id', newClientMsgId(this.env.crypto));
+    if (text && String(text).trim()) form.append('text', String(text).trim());
+    form.append('image', file, (file && file.name) || 'picture');
+    const res = await this.env.fetch(
+      `${this.apiBase}/v1/conversations/${encodeURIComponent(conv.id)}/messages?wait=false`,
+      { method: 'POST', headers: { 'X-Kefu-Widget-Key': this.widgetKey }, body: form },
+    );
+    let json = null;
+    try {
+      json = await res.json();
+    } catch {
+      json = null;
+    }
+    if (!res.ok) {
+      const err = (json && json.error) || {};
+      throw new HttpError(res.status, err.code, err.message || `HTTP ${res.status}`);
+    }
+    if (json && json.message) this._addMessage(json.message);
+    return json && json.message;
+  }
+
+  /** The URL of a picture of this conversation (an image part's attachment_id); `thumbnail` for the small one. */
+  attachmentUrl(attachmentId, thumbnail = false) {
+    const conv = this.state.conversation;
+    if (!conv || !attachmentId) return '';
+    const q = new URLSearchParams({ widget_key: this.widgetKey });
+    if (thumbnail) q.set('thumbnail', '1');
+    return `${this.apiBase}/v1/conversations/${encodeURIComponent(conv.id)}/attachments/${encodeURIComponent(attachmentId)}?${q}`;
+  }
+
   /** Retries an entry the server rejected (same client_msg_id). */
   retry(clientMsgId) {
     const e = this.state.outbox.find((x) => x.client_msg_id === clientMsgId);

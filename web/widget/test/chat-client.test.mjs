@@ -425,3 +425,41 @@ test('with a customer token the conversation is created with the token, not a cl
   assert.deepEqual(client.state.inbox.map((m) => m.title), ['72小时内上门维修']);
   client.stop();
 });
+
+// Pictures (issue 17): a multipart upload over HTTP, never the WebSocket; a
+// refused picture is an error with the server's reason; URLs of attachments.
+test('sendImage uploads a multipart form and adds the stored message; a refusal says why', async () => {
+  const { client, state, server } = setup();
+  await client.start();
+  await flush();
+  const realFetch = server.fetch;
+  const seen = [];
+  client.env.fetch = async (url, init) => {
+    if (init.method === 'POST' && init.body instanceof FormData) {
+      seen.push({ url, form: init.body, headers: init.headers });
+      if (init.body.get('image').size > 10) {
+        return { ok: false, status: 415, json: async () => ({ error: { code: 'unsupported_media_type', message: 'pictures must be JPEG, PNG, WebP or HEIC' } }) };
+      }
+      const m = server.store('c_1', 'customer', init.body.get('text') || '', {
+        client_msg_id: init.body.get('client_msg_id'),
+        parts: [{ type: 'image', attachment_id: 'a_1', mime: 'image/png', thumbnail: true }],
+      });
+      return { ok: true, status: 202, json: async () => ({ message: m, duplicate: false }) };
+    }
+    return realFetch(url, init);
+  };
+  const png = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' });
+  const stored = await client.sendImage(png, ' 这个订单 ');
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].url, 'http://kefu.test/v1/conversations/c_1/messages?wait=false');
+  assert.equal(seen[0].headers['X-Kefu-Widget-Key'], 'demo');
+  assert.equal(seen[0].form.get('text'), '这个订单');
+  assert.ok(seen[0].form.get('client_msg_id'));
+  assert.equal(stored.parts[0].attachment_id, 'a_1');
+  assert.equal(state.messages.filter((m) => m.seq === stored.seq).length, 1, 'shown once');
+  assert.equal(server.received.length, 0, 'nothing went over the WebSocket');
+  const big = new Blob([new Uint8Array(100)], { type: 'image/png' });
+  await assert.rejects(client.sendImage(big), (e) => e.status === 415 && /JPEG/.test(e.message));
+  assert.equal(client.attachmentUrl('a_1', true), 'http://kefu.test/v1/conversations/c_1/attachments/a_1?widget_key=demo&thumbnail=1');
+  assert.equal(client.attachmentUrl('a_1'), 'http://kefu.test/v1/conversations/c_1/attachments/a_1?widget_key=demo');
+});
