@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "channels/content_parts.h"
 #include "channels/test_images.h"
@@ -280,6 +282,32 @@ TEST_F(PictureTest, PlainTextMessagesAreUnchanged) {
                 {{"client_msg_id", "t2"}, {"content", json::array({{{"type", "text"}, {"text", "能开发票吗"}}})}}, 200);
   EXPECT_EQ(c["message"]["text"], "能开发票吗");
   EXPECT_FALSE(c["message"].contains("parts"));
+}
+
+// `kefu ocr FILE...` prints what the server reads: the text, and codes marked.
+TEST(OcrCommand, PrintsTheTextAndTheCodesOfPictures) {
+  const fs::path dir = testing::FreshTestDir("ocr_cli", true);
+  const fs::path shot = dir / "shot.png", code = dir / "code.png", junk = dir / "junk.png";
+  std::ofstream(shot, std::ios::binary) << channels::testing::TextPicture("运单号：SF2610929479530", ".png");
+  std::ofstream(code, std::ios::binary) << channels::testing::Ean13Picture("5901234123457");
+  std::ofstream(junk, std::ios::binary) << "not a picture";
+  auto run = [](const std::string& cmd, std::string& out) {
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return -1;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    return ::pclose(p);
+  };
+  std::string out;
+  const std::string bin = KEFU_BIN_PATH;
+  EXPECT_EQ(run(bin + " ocr " + shot.string() + " " + code.string(), out), 0) << out;
+  EXPECT_NE(out.find("SF2610929479530"), std::string::npos) << out;
+  EXPECT_NE(out.find("[barcode] 5901234123457"), std::string::npos) << out;
+  std::string bad;
+  EXPECT_NE(run(bin + " ocr " + junk.string(), bad), 0);
+  EXPECT_NE(bad.find("unsupported_media_type"), std::string::npos) << bad;
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ int RunOcr(const Config& config, const std::vector<std::string>& files, bool tim
       if (p.source != "ocr") std::printf("[%s] ", p.source.c_str());
       std::printf("%s\n", p.text.c_str());
     }
+    std::fflush(stdout);
     if (timing) std::fprintf(stderr, "%s: %dx%d, %.0f ms\n", path.c_str(), gray->width, gray->height, ms);
   }
   return rc;
