@@ -227,7 +227,10 @@ TEST(PostgresStart, ClearErrorsWithoutWaitingForWhatWaitingCannotFix) {
   app = testing::StartServer(cfg);
   (void)::testing::internal::GetCapturedStderr();
   ASSERT_FALSE(app.ok());
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  // It retried for about the connect timeout (1 s) rather than giving up at
+  // once; the deadline is measured on another clock read, so allow a margin
+  // (a clean-clone CI run saw 0.99995 s).
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(800));
   EXPECT_EQ(app.status().code(), ErrorCode::kUnavailable);
   EXPECT_NE(app.status().message().find("cannot connect to postgresql://kefu:***@127.0.0.1:1/kefu"), std::string::npos)
       << app.status().ToString();
