@@ -16,6 +16,11 @@ PACKAGES=(
   # barcodes (zbar); fonts-noto-cjk renders the OCR tests' images
   libmagic-dev libvips-dev libexif-dev libheif-dev
   libtesseract-dev tesseract-ocr-chi-sim tesseract-ocr-eng libzbar-dev fonts-noto-cjk
+  # voice (src/voice, src/audio): embedded ASR (pocketsphinx en-us) and TTS
+  # (espeak-ng), audio files, resampling, Opus, VAD (webrtc-audio-processing),
+  # pitch (aubio), WER scoring (sctk)
+  libpocketsphinx-dev pocketsphinx-en-us libsphinxbase-dev espeak-ng libespeak-ng-dev
+  libsndfile1-dev libsamplerate0-dev libopus-dev libwebrtc-audio-processing-dev libaubio-dev sctk
 )
 
 missing=()
