@@ -1020,9 +1020,14 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
 
       // "我的包裹呢", "where's my parcel" from a customer with several parcels on
       // their way and nothing naming one: ask which, rather than show the newest.
+      // ("我那两个包裹咋样了", "any update on my deliveries?": their own parcels, though no
+      // word of tracking was strong enough to decide it.)
+      const bool own_parcels = action == Action::kNone && !d.policy_question &&
+                               NamesOwnOrder(turn.message.text) && AsksAboutParcel(turn.message.text) &&
+                               !AsksPolicy(turn.message.text) && !AsksHowTo(turn.message.text);
       bool several_live = false;
-      if (m.candidates.empty() && !correction.is && !back_reference && IsOrderAction(action) &&
-          action != Action::kListOrders) {
+      if (m.candidates.empty() && !correction.is && !back_reference &&
+          ((IsOrderAction(action) && action != Action::kListOrders) || own_parcels)) {
         std::vector<std::string> fitting;
         for (const auto& o : listed->value("orders", json::array())) {
           const std::string st = o.value("status", "");
@@ -1032,6 +1037,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         if (fitting.size() >= 2) {
           m.candidates = std::move(fitting);
           several_live = true;
+          if (own_parcels) action = Action::kTrackLogistics;
         }
       }
       // The order under discussion is meant (step 3) unless goods are named.

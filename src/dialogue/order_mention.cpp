@@ -44,7 +44,8 @@ constexpr StateCue kStates[] = {
     {{"已经发", "已发货", "发出来的", "发出的", "已发出", "寄出的", "already shipped", "has shipped", "寄出来的", "already on the way",
       "one on the way", "在路上的", "已经在路上"},
      {"shipped", "in_transit", "out_for_delivery"}},
-    {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship"}, {"paid", "", ""}},
+    {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship", "not sent", "hasn't left"},
+     {"paid", "", ""}},
     {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received", "signed for",
       "signed by", "", ""},
      {"delivered", "", ""}},
@@ -257,14 +258,34 @@ bool HasOrderPredicate(std::string_view raw) {
   return AsksAboutProgress(raw) || AsksAboutParcel(raw);
 }
 
+namespace {
+// "防晒霜到Lhasa了没", "到北京了吗", "衬衫到泉州没": arrived somewhere yet.
+bool ArrivedSomewhereQuestion(const std::string& t) {
+  const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+  const std::u32string text(cps.begin(), cps.end());
+  for (size_t at = text.find(U'到'); at != std::u32string::npos; at = text.find(U'到', at + 1)) {
+    const std::u32string_view rest = std::u32string_view(text).substr(at + 1, 12);
+    if (rest.find(U"了没") != std::u32string_view::npos || rest.find(U"了吗") != std::u32string_view::npos) return true;
+    // "衬衫到泉州没", "到北京没有": 没 ends the question.
+    for (std::u32string_view end : {U"没", U"没有", U"没啊", U"没呀", U"没？", U"没?", U"没有？", U"没有?"})
+      if (rest.size() > end.size() + 1 && rest.substr(rest.size() - end.size()) == end &&
+          at + 1 + rest.size() == text.size())
+        return true;
+  }
+  return false;
+}
+}  // namespace
+
 bool AsksAboutParcel(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "寄了", "单号", "物流", "快递到", "包裹",
                              "送到", "能到", "到了吗", "到了没", "没到", "派送", "where", "arriv", "shipped",
                              "sent out", "on the way", "on its way", "getting here", "出库", "代收", "取件码",
-                             "tracking", "deliver", "package", "parcel", "dispatch"})
+                             "tracking", "deliver", "package", "parcel", "dispatch", "gone out", "went out",
+                             "make it to", "made it to", "left the warehouse", "一起寄", "一起发", "分开寄", "分开发"})
     if (t.find(w) != std::string::npos) return true;
-  return false;
+  // "我的快递寄到重庆了没": arrived somewhere yet.
+  return ArrivedSomewhereQuestion(t);
 }
 
 // "我的牛仔裤呢": where the customer's own goods are, so an order.
@@ -284,6 +305,7 @@ bool NamesOwnOrder(std::string_view raw) {
                              "退款好了吗", "退款啥时候到", "退款什么时候到", "我买的", "我下的单", "那单",
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
                              "my stuff", "the one that", "我的退款", "我的钱", "my refund", "my money",
+                             "我那两", "我那几", "我那些", "my deliveries", "my packages", "my parcels", "my orders",
                              // Impatience is about one's own order, never the shop's policy:
                              // "怎么还不发货啊", "退款咋还没到".
                              "怎么还没", "怎么还不", "咋还没", "咋还不", "怎么还在", "咋还在", "still not", "still hasn't",
@@ -310,23 +332,18 @@ bool AsksAboutProgress(std::string_view raw) {
                              // Which station or locker it was left in, left at the door.
                              "哪个驿站", "哪个丰巢", "哪个快递柜", "放驿站了", "放丰巢了", "放快递柜了", "放哪个",
                              "是不是放", "放家门口", "放门口", "放在门口", "left at", "reached",
-                             "signed for", "signed by"})
+                             "signed for", "signed by", "gone out", "went out", "make it to", "made it to",
+                             "left the warehouse", "left yet", "sent yet", "out yet", "sent out", "not sent",
+                             "hasn't left", "hasn't gone",
+                             // Paid or not, sent together or apart ("防晒还没付款吧", "破壁机跟洗衣机是一起寄的吗").
+                             "没付款", "付款了没", "付款了吗", "付没付", "一起寄", "一起发", "分开寄", "分开发"})
     if (t.find(w) != std::string::npos) return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
   // "耳机咋还不来").
   const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
   const std::u32string text(cps.begin(), cps.end());
-  // "防晒霜到Lhasa了没", "到北京了吗": arrived somewhere yet.
-  for (size_t at = text.find(U'到'); at != std::u32string::npos; at = text.find(U'到', at + 1)) {
-    const std::u32string_view rest = std::u32string_view(text).substr(at + 1, 12);
-    if (rest.find(U"了没") != std::u32string_view::npos || rest.find(U"了吗") != std::u32string_view::npos) return true;
-    // "衬衫到泉州没", "到北京没有": 没 ends the question.
-    for (std::u32string_view end : {U"没", U"没有", U"没啊", U"没呀", U"没？", U"没?", U"没有？", U"没有?"})
-      if (rest.size() > end.size() + 1 && rest.substr(rest.size() - end.size()) == end &&
-          at + 1 + rest.size() == text.size())
-        return true;
-  }
+  if (ArrivedSomewhereQuestion(t)) return true;
   for (std::u32string_view when : {U"什么时候", U"啥时候", U"啥时", U"几时", U"何时", U"多久", U"哪天", U"几天",
                                    U"怎么还", U"咋还", U"还没", U"还不"}) {
     size_t at = text.find(when);
@@ -486,7 +503,11 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
     bool money = false;
     for (std::string_view w : {"退", "钱", "refund", "return", "money", "发票", "invoice", "保修", "warranty"})
       money |= lower.find(w) != std::string::npos;
-    if (!money && AsksAboutProgress(text) && std::all_of(pool.begin(), pool.end(), finished)) {
+    // (Not when the state asked about is the finished order's own: "洗面奶和冰箱那单为啥被取消了".)
+    const bool asks_its_state = std::any_of(pool.begin(), pool.end(), [&](const Scored& s) {
+      return std::find(states.begin(), states.end(), s.status) != states.end();
+    });
+    if (!money && !asks_its_state && AsksAboutProgress(text) && std::all_of(pool.begin(), pool.end(), finished)) {
       int live_best = 0;
       for (const auto& s : scored)
         if (!finished(s)) live_best = std::max(live_best, s.score);
