@@ -809,6 +809,52 @@ void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::strin
   for (auto& p : products) d.context["last_products"].push_back(p.value("id", ""));
 }
 
+// What a reply answers, to tell when the bot would give the same answer
+// again: the order and tool it looked up, or the entry it answered from
+// (translations count as their entry). "" for anything else (a choice, a
+// clarifying question, don't know, thanks).
+static std::string AnswerKey(const json& tools, const json& citations, bool tentative) {
+  for (const auto& t : tools) {
+    const std::string name = t.value("name", "");
+    if ((name == "track_logistics" || name == "get_order") && t.value("ok", false) && t.contains("arguments") &&
+        t["arguments"].is_object())
+      return "order:" + t["arguments"].value("order_id", "") + ":" + name;
+  }
+  if (!tentative && citations.is_array() && !citations.empty()) {
+    std::string id = citations[0].value("id", "");
+    if (auto dot = id.rfind('.'); dot != std::string::npos && id.size() - dot <= 4) id.resize(dot);
+    return "kb:" + id;
+  }
+  return std::string();
+}
+
+void GroundedResponder::SameAnswerAgain(const TurnRequest& turn, Draft& d) const {
+  // The same answer for the third time in a row (the same order looked up the
+  // same way, the same entry): the customer keeps asking because it does not
+  // help them, however they word it ("我的牛仔裤呢" → "裤子现在到哪儿了" → "我问的是
+  // 牛仔裤现在在哪个位置"). A person takes over instead of a third copy.
+  if (d.handoff) {
+    d.context.erase("answer_streak");
+    return;
+  }
+  const std::string key = AnswerKey(d.tools, d.citations, d.meta.value("tentative", false));
+  if (key.empty()) return;  // nothing answered: the streak stands
+  int count = 1;
+  if (const auto it = d.context.find("answer_streak"); it != d.context.end() && it->is_object() &&
+                                                        it->value("key", "") == key)
+    count = it->value("count", 0) + 1;
+  if (count >= 3) {
+    d.context.erase("answer_streak");
+    d.citations = json::array();
+    d.suggestions = json::array();
+    d.meta["same_answer_again"] = key;
+    d.meta["intent"] = "human";
+    HandOff(turn, d);
+    return;
+  }
+  d.context["answer_streak"] = {{"key", key}, {"count", count}};
+}
+
 void GroundedResponder::HandOff(const TurnRequest& turn, Draft& d) const {
   json r = CallTool(turn, "request_human", {{"reason", std::string(utf8::TruncateBytes(turn.message.text, 500))}}, d);
   d.handoff = true;
@@ -1240,6 +1286,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   }
 
 done:
+  SameAnswerAgain(turn, d);
   if (on_delta) on_delta(d.text);
   TurnReply reply;
   reply.text = std::move(d.text);

@@ -51,7 +51,21 @@ constexpr std::string_view kHumanWords[] = {
     "说人话的", "不想跟ai", "不要ai", "不跟ai", "你是ai", "是不是ai", "别用ai", "机器人回复", "一直是机器人",
     "老是机器人", "都是机器人", "别让机器人", "不想跟机器人", "客服是不是下班", "客服下班了", "人都下班",
     // A specialist to follow it up, someone who can decide, no more canned replies.
-    "专员", "专人", "做主", "自动回复", "模板话", "模板回复", "套话"};
+    "专员", "专人", "做主", "自动回复", "模板话", "模板回复", "套话",
+    // A call back asked for in other words ("能让客服打个电话给我吗").
+    "打个电话给我", "打个电话过来", "回个电话给我", "给我回电", "回电给我", "打电话过来"};
+
+// Pinyin initials or pinyin for 人工 / 转人工 / 人工客服, as a whole message ("rg", "zrg").
+bool HumanByPinyin(const std::string& t) {
+  std::string letters;
+  for (char c : t) {
+    if (std::isalpha(static_cast<unsigned char>(c))) letters += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (c != ' ' && c != '!' && c != '?' && c != '.' && c != ',') return false;
+  }
+  for (std::string_view w : {"rg", "zrg", "rgkf", "zrgkf", "rengong", "zhuanrengong", "rengongkefu", "zhuanrengongkefu"})
+    if (letters == w) return true;
+  return false;
+}
 
 // "人工客服几点上班" asks about the service, not for it.
 constexpr std::string_view kAboutService[] = {"几点上班", "几点下班",   "上班时间",     "工作时间", "服务时间",
@@ -547,7 +561,7 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
   const bool impostor_report = ReportsImpostor(t) && t.find("转人工") == std::string::npos &&
                                t.find("人工客服") == std::string::npos;
   if (FindAny(t, kAboutService) == nullptr && !AboutServiceHours(t) && !impostor_report) {
-    if (HumanByPattern(t)) {
+    if (HumanByPattern(t) || HumanByPinyin(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = "person";
     } else if (HumanByPatternEnglish(t) && !AboutServiceEnglish(t)) {

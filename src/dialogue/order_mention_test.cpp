@@ -141,6 +141,24 @@ TEST(OrderMention, ArrivedSomewhereYetAndHowFarItHasGot) {
   EXPECT_FALSE(AsksAboutProgress("到手没几天就坏了 怎么保修"));
   EXPECT_TRUE(NamesOwnOrder("退款到哪一步了"));
   EXPECT_TRUE(NamesOwnOrder("我的东西今天能到吗"));
+  // Sent or arrived in other words, paid or not, sent together.
+  for (const char* t : {"has the uniqlo jacket gone out yet", "did the shirt make it to tianjin yet",
+                        "laptop order still not sent out?? paid yesterday", "防晒还没付款吧 帮我看下",
+                        "破壁机跟洗衣机是一起寄的吗"})
+    EXPECT_TRUE(AsksAboutProgress(t)) << t;
+  EXPECT_TRUE(AsksAboutParcel("我的快递寄到重庆了没"));
+  EXPECT_TRUE(NamesOwnOrder("我那两个包裹咋样了"));
+  EXPECT_TRUE(NamesOwnOrder("any update on my deliveries?"));
+}
+
+TEST(OrderMention, AFinishedOrderAskedAboutItsOwnStateIsMeant) {
+  // Both orders have the cleanser; the cancelled one has the fridge too. A
+  // question about the cancellation is about that order, not a live one.
+  const json orders = json::array({
+      {{"order_id", "SO8"}, {"status", "cancelled"}, {"item_summary", "欧莱雅 玻尿酸洗面奶 125ml ×1、格力 对开门冰箱 ×1"}},
+      {{"order_id", "SO9"}, {"status", "paid"}, {"item_summary", "欧莱雅 玻尿酸洗面奶 125ml ×1、戴森 V12 无线吸尘器 ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("洗面奶和冰箱那单为啥被取消了", orders).candidates, std::vector<std::string>{"SO8"});
 }
 
 TEST(OrderMention, ACreamIsWhateverCreamTheItemNameSays) {
