@@ -53,7 +53,11 @@ bool IsDiscourseWord(std::string_view w) {
       // English.
       "what", "whats", "those", "these", "that", "this", "mean", "quick", "actual", "actually", "realli", "really",
       "just", "pleas", "please", "happi", "happy", "thank", "thanks", "hello", "hey", "wonder", "wondering",
-      "question", "anyway", "basic", "basically", "guess", "think", "know", "tell", "told", "said", "say"};
+      "question", "anyway", "basic", "basically", "guess", "think", "know", "tell", "told", "said", "say",
+      // English: besides, instead, maybe... (as the search stems them, and not).
+      "besides", "besid", "altogether", "altogeth", "instead", "else", "otherwise", "otherwis", "rather", "somehow",
+      "maybe", "mayb", "perhaps", "perhap", "probably", "probabl", "seriously", "seriousli", "honestly", "honestli",
+      "literally", "literalli", "exactly", "exactli", "kinda", "gonna", "wanna", "gotta"};
   return std::find(std::begin(kWords), std::end(kWords), w) != std::end(kWords);
 }
 
@@ -99,10 +103,11 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
     t.idf = static_cast<float>(std::log(1 + (n - df + 0.5) / (df + 0.5)));
   }
   unknown_idf_ = static_cast<float>(std::log(1 + (n + 0.5) / 0.5));
-  // The tenant's groups, then the built-in English thesaurus.
+  // The tenant's groups, then the built-in English and Chinese thesauri.
   std::vector<const std::vector<std::string>*> groups;
   for (const auto& g : synonyms_) groups.push_back(&g);
   for (const auto& g : EnglishThesaurus()) groups.push_back(&g);
+  for (const auto& g : ChineseThesaurus()) groups.push_back(&g);
   for (const auto* group : groups) {
     std::vector<SynonymMember> members;
     for (const std::string& term : *group) {

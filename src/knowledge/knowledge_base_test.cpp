@@ -247,6 +247,19 @@ TEST_P(KnowledgeBaseTest, CustomersWordsFindTheShopsEntry) {
   const double returned = kb_->Search("t1", "can i take back an item", 1, "en").at(0).confidence;
   const double mistaken = kb_->Search("t1", "can i mistake back an item", 1, "en").at(0).confidence;
   EXPECT_GT(returned, mistaken);
+  // The built-in Chinese thesaurus: 库存不足 is 缺货 (the entry's word).
+  KbEntry stock;
+  stock.id = "kb-stock";
+  stock.title = "想换的尺码缺货怎么办";
+  stock.body = "可以先退货，等补货后重新购买。";
+  KbEntry pay;
+  pay.id = "kb-pay";
+  pay.title = "换货要补钱吗";
+  pay.body = "同价位换货不用补钱。";
+  for (const auto& e : {stock, pay}) ASSERT_TRUE(kb_->Upsert("t1", e).ok());
+  auto short_stock = kb_->Search("t1", "提示库存不足", 1, "");
+  ASSERT_FALSE(short_stock.empty());
+  EXPECT_EQ(short_stock[0].id, "kb-stock");
 }
 
 TEST_P(KnowledgeBaseTest, IncrementalUpdatesAreVisibleAndPersisted) {

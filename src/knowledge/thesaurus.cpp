@@ -8,6 +8,9 @@ const std::vector<std::vector<std::string>>& EnglishThesaurus() {
   // ("take", "run", "fit" alone).
   static const std::vector<std::vector<std::string>> groups = {
       {"annual", "yearly", "per year", "a year", "every year"},
+      {"colour", "color"},
+      {"sensitive skin", "reactive skin", "skin is reactive", "skin is really reactive", "irritated skin",
+       "skin reacts", "skin gets red"},
       {"fee", "charge", "surcharge"},
       {"expire", "expiry", "expiration", "run out", "runs out", "lapse", "valid until", "use by"},
       {"accept", "work with"},
@@ -58,6 +61,22 @@ const std::vector<std::vector<std::string>>& EnglishThesaurus() {
       {"shelf life", "how long does it last", "how long can i keep", "use within", "once opened", "after opening"},
       {"return shipping", "shipping back", "send it back who pays", "who covers the shipping", "who pays shipping",
        "who pays the postage", "return postage"},
+  };
+  return groups;
+}
+
+const std::vector<std::vector<std::string>>& ChineseThesaurus() {
+  // Shop talk only, as customers write it beside the words an entry uses: out
+  // of stock, tags, points as money, warranty length. No word that
+  // means something else in a shop (怎么办 and 咋整 are in every question).
+  static const std::vector<std::vector<std::string>> groups = {
+      {"缺货", "没货", "断货", "售罄", "库存不足", "没库存", "卖完了", "莫得货", "无货", "断码"},
+      {"吊牌", "标签", "标牌"},
+      {"顺丰", "顺风快递", "顺风"},
+      {"保修期", "保多久", "保多长时间", "保修多久", "保修多长时间", "质保期", "保几年"},
+      {"抵扣", "抵现", "抵钱", "当钱用", "抵多少钱", "等于几块钱", "换成钱"},
+      {"补差价", "加钱", "补钱", "差价我补", "多的钱我出"},
+      {"没到账", "钱没到", "没收到钱", "钱没退回来", "钱还没回来"},
   };
   return groups;
 }

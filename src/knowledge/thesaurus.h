@@ -13,5 +13,7 @@ namespace kefu::knowledge {
 // Groups of equivalent English words and phrases (lower case). A member
 // matches whole words, with a regular inflection ("expired", "cracks").
 const std::vector<std::vector<std::string>>& EnglishThesaurus();
+// The same for Chinese shop talk ("库存不足" / "缺货", "拆开" / "拆封").
+const std::vector<std::vector<std::string>>& ChineseThesaurus();
 
 }  // namespace kefu::knowledge
