@@ -855,6 +855,24 @@ void GroundedResponder::SameAnswerAgain(const TurnRequest& turn, Draft& d) const
   d.context["answer_streak"] = {{"key", key}, {"count", count}};
 }
 
+bool GroundedResponder::AnswerAboutAThirdParty(const TurnRequest& turn, Draft& d) const {
+  const ThirdParty other = AboutAThirdParty(turn.message.text);
+  if (!other.is) return false;
+  // Another company's hotline or policy, goods bought elsewhere: the
+  // knowledge base speaks for this shop only.
+  d.text = d.english ? "Sorry, I can only answer for our own shop, so I don't have reliable information about " +
+                           other.who +
+                           ". For questions about our orders, returns or service, just ask; or reply \"human "
+                           "agent\" to talk to a person."
+                     : "抱歉，我只能解答本店的问题，关于“" + other.who +
+                           "”的信息我没有准确的答案，建议直接咨询对方。本店的订单、售后等问题随时问我，也可以回复“转人工”。";
+  d.meta["unknown"] = true;
+  d.meta["third_party"] = other.who;
+  d.suggestions.push_back(d.english ? "human agent" : "转人工");
+  d.context.erase("pending_choices");
+  return true;
+}
+
 void GroundedResponder::HandOff(const TurnRequest& turn, Draft& d) const {
   json r = CallTool(turn, "request_human", {{"reason", std::string(utf8::TruncateBytes(turn.message.text, 500))}}, d);
   d.handoff = true;
@@ -1234,6 +1252,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       break;
     }
     case Action::kProductSearch: {
+      // "兰州有没有华为的售后网点": another company's service, not goods.
+      if (AnswerAboutAThirdParty(turn, d)) break;
       // "支持花呗分期吗，有没有手续费" asks about policy, not products.
       // ("do you sell running shoes", "推荐一款扫地机器人": the catalogue first, and
       // the knowledge base when it has nothing.)
@@ -1266,21 +1286,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         AskWhatAbout(d);
         break;
       }
-      if (const ThirdParty other = AboutAThirdParty(turn.message.text); other.is) {
-        // Another company's hotline or policy, goods bought elsewhere: the
-        // knowledge base speaks for this shop only.
-        d.text = d.english ? "Sorry, I can only answer for our own shop, so I don't have reliable information about " +
-                                 other.who +
-                                 ". For questions about our orders, returns or service, just ask; or reply \"human "
-                                 "agent\" to talk to a person."
-                           : "抱歉，我只能解答本店的问题，关于“" + other.who +
-                                 "”的信息我没有准确的答案，建议直接咨询对方。本店的订单、售后等问题随时问我，也可以回复“转人工”。";
-        d.meta["unknown"] = true;
-        d.meta["third_party"] = other.who;
-        d.suggestions.push_back(d.english ? "human agent" : "转人工");
-        d.context.erase("pending_choices");
-        break;
-      }
+      if (AnswerAboutAThirdParty(turn, d)) break;
       AnswerFromKnowledge(turn, d);
       break;
   }

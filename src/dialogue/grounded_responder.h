@@ -79,6 +79,8 @@ class GroundedResponder final : public Responder {
   void AnswerProducts(const TurnRequest& turn, const std::string& query, std::optional<double> max_price,
                       Draft& d) const;
   void HandOff(const TurnRequest& turn, Draft& d) const;
+  // Another company's hotline, policy or service: says the bot speaks for the shop only.
+  bool AnswerAboutAThirdParty(const TurnRequest& turn, Draft& d) const;
   // Hands off instead of giving the same answer a third time in a row.
   void SameAnswerAgain(const TurnRequest& turn, Draft& d) const;
   nlohmann::json CallTool(const TurnRequest& turn, const std::string& name, const nlohmann::json& args, Draft& d) const;

@@ -18,8 +18,11 @@ constexpr std::string_view kCompanies[] = {
     "大疆", "dji", "兰蔻", "雅诗兰黛", "欧莱雅", "优衣库", "李宁", "xiaomi", "huawei"};
 // What belongs to that company when it is named right before it.
 constexpr std::string_view kTheirs[] = {"客服电话", "客服", "电话", "售后电话", "售后热线", "热线", "官网", "官方",
-                                        "门店", "政策", "规定", "规则", "customer service", "hotline", "phone number",
-                                        "'s number", "'s phone", "support", "policy", "website"};
+                                        "门店", "政策", "规定", "规则", "投诉电话", "投诉热线", "售后网点", "网点",
+                                        "维修点", "维修网点", "售后点", "服务中心", "服务网点", "customer service",
+                                        "hotline", "phone number", "'s number", "'s phone", "support", "policy",
+                                        "website", "service center", "service centre", "repair center",
+                                        "repair centre"};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
