@@ -445,6 +445,53 @@ bool AsksForCourier(std::string_view raw) {
   return false;
 }
 
+// `entry` speaks of `asked`: at least half of its pairs of Chinese characters
+// (particles aside) and its Latin words of three letters or more are in it.
+bool SpeaksOf(const std::string& entry, const std::string& asked) {
+  const std::vector<char32_t> cps = utf8::Decode(asked);
+  auto han = [](char32_t c) {
+    if (c < 0x3400 || c > 0x9FFF) return false;
+    for (char32_t p : U"吗呢吧啊呀了的不么嘛哦")
+      if (c == p) return false;
+    return true;
+  };
+  int total = 0, found = 0;
+  for (size_t i = 0; i + 1 < cps.size(); ++i) {
+    if (!han(cps[i]) || !han(cps[i + 1])) continue;
+    std::string pair;
+    utf8::Append(pair, cps[i]);
+    utf8::Append(pair, cps[i + 1]);
+    ++total;
+    found += entry.find(pair) != std::string::npos;
+  }
+  std::string lower = entry;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (size_t i = 0; i < asked.size();) {
+    if (!std::isalpha(static_cast<unsigned char>(asked[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < asked.size() && std::isalpha(static_cast<unsigned char>(asked[j]))) ++j;
+    if (j - i >= 3) {
+      ++total;
+      found += lower.find(asked.substr(i, j - i)) != std::string::npos;
+    }
+    i = j;
+  }
+  // Nothing to compare (a single character: "含不含铅"): the character itself.
+  if (total == 0) {
+    for (char32_t c : cps)
+      if (han(c)) {
+        std::string one;
+        utf8::Append(one, c);
+        ++total;
+        found += entry.find(one) != std::string::npos;
+      }
+  }
+  return total > 0 && found * 2 >= total;
+}
+
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
@@ -612,6 +659,17 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   if (!passages.empty() && OtherFestival(turn.message.text, passages.front().title + "\n" + passages.front().text)) {
     d.meta["other_festival"] = true;
     passages.clear();
+  }
+  // A question about what goods can do or contain ("扫地机器人能爬过两厘米的门槛吗")
+  // that the top entry does not speak of: the shop's data does not say, and an
+  // entry about the same goods' warranty is no answer.
+  if (!d.english) {
+    if (const std::string asked = ProductFactPredicate(turn.message.text); !asked.empty()) {
+      if (passages.empty() || !SpeaksOf(passages.front().title + "\n" + passages.front().text, asked)) {
+        d.meta["product_fact"] = asked;
+        passages.clear();
+      }
+    }
   }
   double conf = passages.empty() ? 0.0 : passages.front().confidence;
   d.meta["confidence"] = conf;

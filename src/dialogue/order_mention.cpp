@@ -378,6 +378,38 @@ bool NamesGoodsOrBrand(std::string_view raw) {
   return false;
 }
 
+std::string ProductFactPredicate(std::string_view raw) {
+  const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  // What a shop answers about its goods (returns, delivery, installation,
+  // warranty, payment, trade-ins, stock, sizes...) is policy, not a product fact.
+  for (std::string_view w : {"退", "换", "保修", "质保", "发货", "发", "寄", "运费", "邮费", "包邮", "安装", "装",
+                             "发票", "价", "钱", "优惠", "券", "补贴", "国补", "货", "尺码", "码", "到", "送", "快递",
+                             "物流", "取消", "付", "分期", "期", "花呗", "积分", "会员", "赠", "正品", "真假", "保价",
+                             "维修", "修", "坏", "质量", "过期", "保质期", "订单", "单", "回收", "抵", "拉走", "折",
+                             "师傅", "上门", "无理由", "搬", "激活", "限购", "买", "return", "refund", "install"})
+    if (t.find(w) != std::string::npos) return std::string();
+  size_t best = std::string::npos, best_len = 0;
+  for (std::string_view m : {"能不能", "能否", "可不可以", "可以", "支持", "适不适合", "适合", "会不会", "含不含",
+                             "防不防", "耐不耐", "能"}) {
+    const size_t at = t.find(m);
+    if (at != std::string::npos && (best == std::string::npos || at < best)) {
+      best = at;
+      best_len = m.size();
+    }
+  }
+  if (best == std::string::npos || best == 0) return std::string();
+  // Where, how, who or what can be done ("说明书丢了 哪里能找") is no fact of the goods.
+  const std::string_view before = std::string_view(t).substr(0, best);
+  for (std::string_view w : {"哪", "怎么", "什么", "谁", "咋"})
+    if (before.find(w) != std::string_view::npos) return std::string();
+  // The goods come first: "扫地机器人能爬过门槛吗", "iPhone 15 支持双卡吗".
+  if (!NamesGoodsOrBrand(std::string_view(t).substr(0, best))) return std::string();
+  std::string rest = t.substr(best + best_len);
+  // 功能, 性能: a noun, not "can".
+  if (best >= 3 && (t.compare(best - 3, 3, "功") == 0 || t.compare(best - 3, 3, "性") == 0)) return std::string();
+  return rest;
+}
+
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})

@@ -40,6 +40,11 @@ bool NamesGoods(std::string_view word);
 // True when the text names goods by kind, brand or English name ("戴森",
 // "面霜", "the laptop"): worth reading the customer's orders for.
 bool NamesGoodsOrBrand(std::string_view text);
+// A question about what goods can do or contain ("扫地机器人能爬过两厘米的门槛吗",
+// "iPhone 15 支持双卡吗", "口红含不含铅"): what is asked of them (the words after
+// 能/支持/适合/含不含, "爬过两厘米的门槛吗"); "" for anything else, and for what a
+// shop answers about its goods (returns, delivery, installation, payment...).
+std::string ProductFactPredicate(std::string_view text);
 
 // Words of how things usually go ("一般几天到", "通常", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view text);

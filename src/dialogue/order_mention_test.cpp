@@ -151,6 +151,16 @@ TEST(OrderMention, ArrivedSomewhereYetAndHowFarItHasGot) {
   EXPECT_TRUE(NamesOwnOrder("any update on my deliveries?"));
 }
 
+TEST(ProductFact, WhatGoodsCanDoOrContain) {
+  EXPECT_EQ(ProductFactPredicate("扫地机器人能爬过两厘米的门槛吗"), "爬过两厘米的门槛吗");
+  EXPECT_EQ(ProductFactPredicate("iPhone 15 支持双卡吗"), "双卡吗");
+  EXPECT_EQ(ProductFactPredicate("口红含不含铅"), "铅");
+  // What the shop answers about its goods, and where or how to do something.
+  for (const char* t : {"空调能包安装吗", "手机能分期吗", "旧冰箱能回收不", "羽绒服可以退吗", "说明书丢了 哪里能找",
+                        "能帮我查下耳机吗", "冰箱有没有制冰功能", "怎么联系客服"})
+    EXPECT_EQ(ProductFactPredicate(t), "") << t;
+}
+
 TEST(OrderMention, AFinishedOrderAskedAboutItsOwnStateIsMeant) {
   // Both orders have the cleanser; the cancelled one has the fridge too. A
   // question about the cancellation is about that order, not a live one.
