@@ -12,8 +12,8 @@ constexpr size_t kMaxBackchannelBytes = 128;
 // Lower-cases ASCII and drops ASCII spaces/punctuation and the common CJK
 // punctuation (U+3000–U+303F, U+FF00–U+FF0F, U+FF1A–U+FF20, …, ～).
 std::string Normalize(std::string_view text) {
-  static constexpr std::string_view kCjkPunct[] = {"，", "。", "！", "？", "、", "；", "：", "…", "～", "“", "”",
-                                                   "‘", "’", "（", "）", "　", "《", "》", "·", "—"};
+  static constexpr std::string_view kCjkPunct[] = {"，", "。", "！", "？", "、", "；", "：", "…",  "～", "“",
+                                                   "”",  "‘",  "’",  "（", "）", "　", "《", "》", "·",  "—"};
   std::string out;
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
@@ -64,21 +64,30 @@ bool IsBackchannel(std::string_view text, const std::vector<std::string>& words)
 
 std::string_view BargeInActionName(BargeInAction a) {
   switch (a) {
-    case BargeInAction::kNone: return "none";
-    case BargeInAction::kStop: return "stop";
-    case BargeInAction::kResume: return "resume";
-    case BargeInAction::kDiscard: return "discard";
+    case BargeInAction::kNone:
+      return "none";
+    case BargeInAction::kStop:
+      return "stop";
+    case BargeInAction::kResume:
+      return "resume";
+    case BargeInAction::kDiscard:
+      return "discard";
   }
   return "?";
 }
 
 std::string_view BargeInStateName(BargeInState s) {
   switch (s) {
-    case BargeInState::kIdle: return "idle";
-    case BargeInState::kListening: return "listening";
-    case BargeInState::kOnset: return "onset";
-    case BargeInState::kHeld: return "held";
-    case BargeInState::kStopped: return "stopped";
+    case BargeInState::kIdle:
+      return "idle";
+    case BargeInState::kListening:
+      return "listening";
+    case BargeInState::kOnset:
+      return "onset";
+    case BargeInState::kHeld:
+      return "held";
+    case BargeInState::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -112,7 +121,9 @@ void BargeInPolicy::PlaybackStarted(int64_t now_ms) {
   state_ = BargeInState::kListening;
 }
 
-void BargeInPolicy::PlaybackEnded(int64_t now_ms) { ToIdle(); }
+void BargeInPolicy::PlaybackEnded(int64_t now_ms) {
+  ToIdle();
+}
 
 void BargeInPolicy::ToIdle() {
   state_ = BargeInState::kIdle;

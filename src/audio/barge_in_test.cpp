@@ -16,17 +16,21 @@
 namespace kefu::audio {
 namespace {
 
-constexpr double kBotLevel = -20;   // the reply's level
-constexpr double kEcho = -42;       // the bot's voice back in the microphone (22 dB down)
-constexpr double kCaller = -26;     // the caller speaking over it
+constexpr double kBotLevel = -20;  // the reply's level
+constexpr double kEcho = -42;      // the bot's voice back in the microphone (22 dB down)
+constexpr double kCaller = -26;    // the caller speaking over it
 
 struct Span {
   bool speech;
   int ms;
   double level = kCaller;
 };
-Span S(int ms, double level = kCaller) { return {true, ms, level}; }
-Span Q(int ms) { return {false, ms, -60}; }
+Span S(int ms, double level = kCaller) {
+  return {true, ms, level};
+}
+Span Q(int ms) {
+  return {false, ms, -60};
+}
 
 class Harness {
  public:
@@ -184,8 +188,8 @@ TEST(BargeInTest, RefusesBadFramesAndSettings) {
 
 TEST(BackchannelTest, WordsZhAndEn) {
   const auto w = DefaultBackchannels();
-  for (const char* yes : {"嗯", "嗯嗯", "嗯。", "对", "对对对", "好的", "好的好的！", "是的，是的", "哦，明白了", "嗯哼",
-                          "uh-huh", "Uh huh.", "OK", "okay okay", "Yeah, right.", "mhm", "I see", "got it"}) {
+  for (const char* yes : {"嗯", "嗯嗯", "嗯。", "对", "对对对", "好的", "好的好的！", "是的，是的", "哦，明白了",
+                          "嗯哼", "uh-huh", "Uh huh.", "OK", "okay okay", "Yeah, right.", "mhm", "I see", "got it"}) {
     EXPECT_TRUE(IsBackchannel(yes, w)) << yes;
   }
   for (const char* no : {"", "。", "不", "不对", "等一下", "嗯，不对", "对不对", "好的，我要退货", "no", "wait",

@@ -9,19 +9,26 @@ namespace kefu::audio {
 
 std::string_view EndpointStateName(EndpointState s) {
   switch (s) {
-    case EndpointState::kIdle: return "idle";
-    case EndpointState::kSpeech: return "speech";
-    case EndpointState::kTrailingSilence: return "trailing_silence";
+    case EndpointState::kIdle:
+      return "idle";
+    case EndpointState::kSpeech:
+      return "speech";
+    case EndpointState::kTrailingSilence:
+      return "trailing_silence";
   }
   return "?";
 }
 
 std::string_view EndpointEventName(EndpointEventType t) {
   switch (t) {
-    case EndpointEventType::kSpeechStart: return "speech_start";
-    case EndpointEventType::kPause: return "pause";
-    case EndpointEventType::kEndOfTurn: return "end_of_turn";
-    case EndpointEventType::kNoInput: return "no_input";
+    case EndpointEventType::kSpeechStart:
+      return "speech_start";
+    case EndpointEventType::kPause:
+      return "pause";
+    case EndpointEventType::kEndOfTurn:
+      return "end_of_turn";
+    case EndpointEventType::kNoInput:
+      return "no_input";
   }
   return "?";
 }
@@ -31,25 +38,24 @@ Result<Endpointer> Endpointer::Create(EndpointerSettings s) {
     const char* name;
     int value, lo, hi;
   };
-  for (const Field& f : {Field{"start_speech_ms", s.start_speech_ms, 10, 1000},
-                         Field{"start_gap_ms", s.start_gap_ms, 0, 1000},
-                         Field{"pause_ms", s.pause_ms, 50, 10'000},
-                         Field{"segment_gap_ms", s.segment_gap_ms, 10, 10'000},
-                         Field{"short_segment_ms", s.short_segment_ms, 0, 10'000},
-                         Field{"min_end_silence_ms", s.min_end_silence_ms, 100, 10'000},
-                         Field{"after_short_end_silence_ms", s.after_short_end_silence_ms, 100, 10'000},
-                         Field{"burst_end_silence_ms", s.burst_end_silence_ms, 100, 10'000},
-                         Field{"burst_segments", s.burst_segments, 1, 100},
-                         Field{"max_end_silence_ms", s.max_end_silence_ms, 100, 10'000},
-                         Field{"max_utterance_ms", s.max_utterance_ms, 1000, 600'000},
-                         Field{"no_input_timeout_ms", s.no_input_timeout_ms, 1000, 600'000}}) {
+  for (const Field& f :
+       {Field{"start_speech_ms", s.start_speech_ms, 10, 1000}, Field{"start_gap_ms", s.start_gap_ms, 0, 1000},
+        Field{"pause_ms", s.pause_ms, 50, 10'000}, Field{"segment_gap_ms", s.segment_gap_ms, 10, 10'000},
+        Field{"short_segment_ms", s.short_segment_ms, 0, 10'000},
+        Field{"min_end_silence_ms", s.min_end_silence_ms, 100, 10'000},
+        Field{"after_short_end_silence_ms", s.after_short_end_silence_ms, 100, 10'000},
+        Field{"burst_end_silence_ms", s.burst_end_silence_ms, 100, 10'000},
+        Field{"burst_segments", s.burst_segments, 1, 100},
+        Field{"max_end_silence_ms", s.max_end_silence_ms, 100, 10'000},
+        Field{"max_utterance_ms", s.max_utterance_ms, 1000, 600'000},
+        Field{"no_input_timeout_ms", s.no_input_timeout_ms, 1000, 600'000}}) {
     if (f.value < f.lo || f.value > f.hi) {
       return InvalidArgument(std::string("endpointer.") + f.name + " = " + std::to_string(f.value) + " outside [" +
                              std::to_string(f.lo) + ", " + std::to_string(f.hi) + "]");
     }
   }
-  if (!(s.min_end_silence_ms <= s.after_short_end_silence_ms && s.after_short_end_silence_ms <= s.burst_end_silence_ms &&
-        s.burst_end_silence_ms <= s.max_end_silence_ms)) {
+  if (!(s.min_end_silence_ms <= s.after_short_end_silence_ms &&
+        s.after_short_end_silence_ms <= s.burst_end_silence_ms && s.burst_end_silence_ms <= s.max_end_silence_ms)) {
     return InvalidArgument(
         "endpointer: need min_end_silence_ms <= after_short_end_silence_ms <= burst_end_silence_ms <= "
         "max_end_silence_ms");

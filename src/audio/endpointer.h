@@ -30,11 +30,11 @@
 namespace kefu::audio {
 
 struct EndpointerSettings {
-  int start_speech_ms = 60;     // speech (gaps up to start_gap_ms allowed) that opens an utterance
-  int start_gap_ms = 30;        // a non-speech gap longer than this during the opening run restarts it
-  int pause_ms = 250;           // silence inside an utterance worth a partial result (kPause)
-  int segment_gap_ms = 150;     // silence that separates two segments
-  int short_segment_ms = 800;   // a segment at most this long is "short"
+  int start_speech_ms = 60;    // speech (gaps up to start_gap_ms allowed) that opens an utterance
+  int start_gap_ms = 30;       // a non-speech gap longer than this during the opening run restarts it
+  int pause_ms = 250;          // silence inside an utterance worth a partial result (kPause)
+  int segment_gap_ms = 150;    // silence that separates two segments
+  int short_segment_ms = 800;  // a segment at most this long is "short"
   int min_end_silence_ms = 600;
   int after_short_end_silence_ms = 900;
   int burst_end_silence_ms = 1300;

@@ -19,8 +19,12 @@ struct Span {
   bool speech;
   int ms;
 };
-Span S(int ms) { return {true, ms}; }
-Span Q(int ms) { return {false, ms}; }  // quiet
+Span S(int ms) {
+  return {true, ms};
+}
+Span Q(int ms) {
+  return {false, ms};
+}  // quiet
 
 // Pushes the runs in frames of frame_ms (each run's length must be a multiple
 // of it) and returns the events as "type@at" (+ "[start,end]" for the end of

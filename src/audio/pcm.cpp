@@ -6,7 +6,9 @@
 
 namespace kefu::audio {
 
-bool ValidFrameMs(int ms) { return ms == 10 || ms == 20 || ms == 30; }
+bool ValidFrameMs(int ms) {
+  return ms == 10 || ms == 20 || ms == 30;
+}
 
 Status CheckFrame(std::span<const int16_t> frame) {
   const size_t n = frame.size();

@@ -20,7 +20,9 @@ bool ValidFrameMs(int ms);
 // OK for 160, 320 or 480 samples; otherwise InvalidArgument with the size seen.
 Status CheckFrame(std::span<const int16_t> frame);
 // The frame's length in ms (after CheckFrame).
-inline int FrameMs(std::span<const int16_t> frame) { return static_cast<int>(frame.size()) / kSamplesPerMs; }
+inline int FrameMs(std::span<const int16_t> frame) {
+  return static_cast<int>(frame.size()) / kSamplesPerMs;
+}
 
 // Root-mean-square level relative to full scale (32768), in dBFS; silence
 // (all zeros) reads as kSilenceDbfs.

@@ -78,8 +78,8 @@ class EspeakDigitsTest : public ::testing::TestWithParam<int> {
   std::vector<int16_t> Say(const std::string& voice, const std::string& text, int gap_10ms) {
     const auto wav = std::filesystem::temp_directory_path() /
                      ("kefu_digits_" + std::to_string(::getpid()) + "_" + voice + std::to_string(gap_10ms) + ".wav");
-    const std::string cmd = "espeak-ng -v " + voice + " -g " + std::to_string(gap_10ms) + " -w " + wav.string() +
-                            " '" + text + "'";
+    const std::string cmd =
+        "espeak-ng -v " + voice + " -g " + std::to_string(gap_10ms) + " -w " + wav.string() + " '" + text + "'";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     auto pcm = ReadAudioFile16kMono(wav.string());
     std::filesystem::remove(wav);

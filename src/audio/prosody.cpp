@@ -18,9 +18,15 @@ double Percentile(std::vector<double> v, double q) {
   return v[k];
 }
 
-double Semitones(double hz, double ref_hz) { return 12.0 * std::log2(hz / ref_hz); }
-double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-double Clamp3(double x) { return std::clamp(x, -3.0, 3.0); }
+double Semitones(double hz, double ref_hz) {
+  return 12.0 * std::log2(hz / ref_hz);
+}
+double Sigmoid(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
+double Clamp3(double x) {
+  return std::clamp(x, -3.0, 3.0);
+}
 
 }  // namespace
 
@@ -88,8 +94,8 @@ Status ProsodyAnalyzer::Push(std::span<const int16_t> frame) {
     const double hz = m.out->data[0];
     const double conf = aubio_pitch_get_confidence(m.pitch);
     const double level = RmsDbfs(hop);
-    const bool voiced = level >= m.s.min_level_dbfs && conf >= m.s.min_confidence && hz >= m.s.min_pitch_hz &&
-                        hz <= m.s.max_pitch_hz;
+    const bool voiced =
+        level >= m.s.min_level_dbfs && conf >= m.s.min_confidence && hz >= m.s.min_pitch_hz && hz <= m.s.max_pitch_hz;
     m.level.push_back(level);
     m.f0.push_back(voiced ? hz : 0.0);
   }

@@ -43,7 +43,7 @@ struct ProsodySettings {
   double phonation_range_db = 30;
   double nucleus_range_db = 20;
   double nucleus_dip_db = 2;
-  double min_level_dbfs = -55;   // quieter hops are silence whatever the percentiles say
+  double min_level_dbfs = -55;  // quieter hops are silence whatever the percentiles say
   int max_utterance_ms = 60'000;
 };
 
@@ -80,11 +80,11 @@ class ProsodyAnalyzer {
 };
 
 struct BaselineSettings {
-  int calibration_utterances = 2;  // utterances averaged before scores count …
+  int calibration_utterances = 2;     // utterances averaged before scores count …
   double calibration_voiced_s = 1.0;  // … and at least this much voiced speech in them
-  double ema_alpha = 0.2;          // after calibration, weight of a new calm utterance
-  double learn_below_arousal = 0.5;  // only utterances calmer than this update the baseline
-  double min_voiced_s = 0.3;       // shorter voiced time: the pitch terms are left out
+  double ema_alpha = 0.2;             // after calibration, weight of a new calm utterance
+  double learn_below_arousal = 0.5;   // only utterances calmer than this update the baseline
+  double min_voiced_s = 0.3;          // shorter voiced time: the pitch terms are left out
 };
 
 struct ProsodyScore {

@@ -45,7 +45,9 @@ ProsodyFeatures AnalyzeSynthetic(SpeechLike p, int frame_ms = 20) {
   return Analyze(testing::ToPcm(MakeSpeechLike(p).samples), frame_ms);
 }
 
-double St(double a, double b) { return 12 * std::log2(a / b); }
+double St(double a, double b) {
+  return 12 * std::log2(a / b);
+}
 
 TEST(ProsodyTest, PitchOfLowAndHighVoices) {
   for (double f0 : {120.0, 220.0}) {
@@ -110,13 +112,13 @@ TEST(ProsodyTest, BaselineScores) {
   CallerBaseline b = Calibrated();
   ProsodyScore calm = b.Observe(AnalyzeSynthetic({.seconds = 2.5, .f0_hz = 150, .level_dbfs = -26, .seed = 9}));
   // Angry: 4 semitones up, 8 dB louder, 30 % faster.
-  const ProsodyFeatures angry_f =
-      AnalyzeSynthetic({.seconds = 2.5, .f0_hz = 189, .f0_swing = 0.15, .syllables_per_s = 5.2, .level_dbfs = -18, .seed = 4});
+  const ProsodyFeatures angry_f = AnalyzeSynthetic(
+      {.seconds = 2.5, .f0_hz = 189, .f0_swing = 0.15, .syllables_per_s = 5.2, .level_dbfs = -18, .seed = 4});
   ProsodyScore angry = b.Observe(angry_f);
   ProsodyScore high_only = b.Score(AnalyzeSynthetic({.seconds = 2.5, .f0_hz = 189, .level_dbfs = -26, .seed = 5}));
   ProsodyScore loud_only = b.Score(AnalyzeSynthetic({.seconds = 2.5, .f0_hz = 150, .level_dbfs = -18, .seed = 6}));
-  std::printf("calm   arousal %.2f anger %.2f (Δpitch %.1f st, Δlevel %.1f dB, rate ×%.2f)\n", calm.arousal,
-              calm.anger, calm.pitch_delta_st, calm.level_delta_db, calm.rate_ratio);
+  std::printf("calm   arousal %.2f anger %.2f (Δpitch %.1f st, Δlevel %.1f dB, rate ×%.2f)\n", calm.arousal, calm.anger,
+              calm.pitch_delta_st, calm.level_delta_db, calm.rate_ratio);
   std::printf("angry  arousal %.2f anger %.2f (Δpitch %.1f st, Δlevel %.1f dB, rate ×%.2f)\n", angry.arousal,
               angry.anger, angry.pitch_delta_st, angry.level_delta_db, angry.rate_ratio);
   std::printf("high   arousal %.2f anger %.2f; loud arousal %.2f anger %.2f\n", high_only.arousal, high_only.anger,
@@ -197,8 +199,8 @@ TEST_F(EspeakTest, AnExcitedVoiceScoresAboveTheCallersBaseline) {
   ProsodyScore calm = b.Score(Say("cmn", 45, 150, 80, kZh));
   ProsodyScore excited = b.Score(Say("cmn", 75, 210, 180, kZh));
   for (const auto& [name, sc] : {std::pair{"calm", calm}, std::pair{"excited", excited}}) {
-    std::printf("espeak %s: arousal %.2f anger %.2f (Δpitch %.1f st, Δrange %.1f st, Δlevel %.1f dB, rate ×%.2f)\n", name,
-                sc.arousal, sc.anger, sc.pitch_delta_st, sc.range_delta_st, sc.level_delta_db, sc.rate_ratio);
+    std::printf("espeak %s: arousal %.2f anger %.2f (Δpitch %.1f st, Δrange %.1f st, Δlevel %.1f dB, rate ×%.2f)\n",
+                name, sc.arousal, sc.anger, sc.pitch_delta_st, sc.range_delta_st, sc.level_delta_db, sc.rate_ratio);
   }
   // Another sentence in the same voice still departs a little (its own
   // melody and rhythm): under 0.5, not at the 0.18 of the same signal.

@@ -25,9 +25,13 @@ inline std::vector<int16_t> ToPcm(const std::vector<double>& x) {
   return out;
 }
 
-inline double DbToAmp(double db) { return std::pow(10.0, db / 20.0); }
+inline double DbToAmp(double db) {
+  return std::pow(10.0, db / 20.0);
+}
 
-inline std::vector<double> Silence(double seconds) { return std::vector<double>(static_cast<size_t>(seconds * kSampleRateHz)); }
+inline std::vector<double> Silence(double seconds) {
+  return std::vector<double>(static_cast<size_t>(seconds * kSampleRateHz));
+}
 
 // White Gaussian noise with RMS `level_dbfs`.
 inline std::vector<double> WhiteNoise(double seconds, double level_dbfs, uint32_t seed = 1) {
@@ -50,12 +54,14 @@ inline void MixInto(std::vector<double>& dst, const std::vector<double>& src, si
   for (size_t i = 0; i < src.size() && at + i < dst.size(); ++i) dst[at + i] += src[i];
 }
 
-inline void Append(std::vector<double>& dst, const std::vector<double>& src) { dst.insert(dst.end(), src.begin(), src.end()); }
+inline void Append(std::vector<double>& dst, const std::vector<double>& src) {
+  dst.insert(dst.end(), src.begin(), src.end());
+}
 
 struct SpeechLike {
   double seconds = 2;
-  double f0_hz = 150;            // mean pitch; the contour moves ±f0_swing around it
-  double f0_swing = 0.08;        // relative
+  double f0_hz = 150;      // mean pitch; the contour moves ±f0_swing around it
+  double f0_swing = 0.08;  // relative
   double syllables_per_s = 4;
   double voiced_fraction = 0.6;  // of each syllable period; the rest is a pause
   double level_dbfs = -20;       // RMS of the voiced parts

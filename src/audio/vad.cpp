@@ -13,10 +13,10 @@
 namespace kefu::audio {
 namespace {
 
-constexpr int kFftSize = 256;             // one 10 ms hop (160 samples), Hann window, zero-padded
-constexpr int kBandLo = 300 * kFftSize / kSampleRateHz + 1;   // bin 5 (312.5 Hz)
-constexpr int kBandHi = 4000 * kFftSize / kSampleRateHz;      // bin 64 (4 kHz)
-constexpr int kStationaryHops = 50;      // 500 ms of levels for the stationarity test
+constexpr int kFftSize = 256;                                // one 10 ms hop (160 samples), Hann window, zero-padded
+constexpr int kBandLo = 300 * kFftSize / kSampleRateHz + 1;  // bin 5 (312.5 Hz)
+constexpr int kBandHi = 4000 * kFftSize / kSampleRateHz;     // bin 64 (4 kHz)
+constexpr int kStationaryHops = 50;                          // 500 ms of levels for the stationarity test
 
 // In-place radix-2 FFT of kFftSize points, twiddles precomputed.
 class Fft {
@@ -92,7 +92,9 @@ struct EnergyVad::Impl {
   }
 };
 
-EnergyVad::EnergyVad(EnergyVadSettings settings) : settings_(settings), impl_(std::make_unique<Impl>()) { Reset(); }
+EnergyVad::EnergyVad(EnergyVadSettings settings) : settings_(settings), impl_(std::make_unique<Impl>()) {
+  Reset();
+}
 EnergyVad::~EnergyVad() = default;
 
 void EnergyVad::Reset() {

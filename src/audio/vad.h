@@ -38,20 +38,20 @@ class Vad {
 };
 
 struct EnergyVadSettings {
-  double min_level_dbfs = -55;      // quieter than this is never speech
-  double snr_db = 5;                // above the noise floor by this much (with low flatness)
-  double strong_snr_db = 20;        // this far above the floor, a flat hop continues speech (fricatives)
-  double max_flatness = 0.35;       // spectral flatness 300–4000 Hz; white noise ≈ 0.55, vowels ≈ 0.05–0.2
+  double min_level_dbfs = -55;  // quieter than this is never speech
+  double snr_db = 5;            // above the noise floor by this much (with low flatness)
+  double strong_snr_db = 20;    // this far above the floor, a flat hop continues speech (fricatives)
+  double max_flatness = 0.35;   // spectral flatness 300–4000 Hz; white noise ≈ 0.55, vowels ≈ 0.05–0.2
   // Hysteresis: a hop right after a speech hop needs only this (the quiet
   // tail of a syllable in noise).
   double continue_snr_db = 3;
   double continue_max_flatness = 0.45;
-  double initial_floor_dbfs = -60;  // the floor before the stream has taught it anything
-  double lowest_floor_dbfs = -65;   // the floor never goes below (digital silence would drag it to -100)
-  double floor_rise_db_per_s = 0.5; // how fast the floor creeps up under a varying signal (speech)
+  double initial_floor_dbfs = -60;       // the floor before the stream has taught it anything
+  double lowest_floor_dbfs = -65;        // the floor never goes below (digital silence would drag it to -100)
+  double floor_rise_db_per_s = 0.5;      // how fast the floor creeps up under a varying signal (speech)
   double stationary_rise_db_per_s = 20;  // … and under a steady one (std below stationary_std_db)
-  double stationary_std_db = 2;     // the level's std over the last 500 ms below this → stationary
-  int hangover_ms = 60;             // speech stays on this long after the last speech hop
+  double stationary_std_db = 2;          // the level's std over the last 500 ms below this → stationary
+  int hangover_ms = 60;                  // speech stays on this long after the last speech hop
 };
 
 // What EnergyVad saw in the last 10 ms hop of the last frame (diagnostics, tests).

@@ -61,7 +61,8 @@ Score Compare(const std::vector<bool>& got, const std::vector<bool>& truth, int 
       continue;
     }
     bool near = false;
-    for (size_t j = (i > guard ? i - guard : 0); j <= std::min(truth.size() - 1, i + guard); ++j) near = near || truth[j];
+    for (size_t j = (i > guard ? i - guard : 0); j <= std::min(truth.size() - 1, i + guard); ++j)
+      near = near || truth[j];
     if (near) continue;
     ++ns;
     ns_hit += got[i];
