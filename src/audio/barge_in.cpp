@@ -104,6 +104,7 @@ Result<BargeInPolicy> BargeInPolicy::Create(BargeInSettings s) {
   KEFU_RETURN_IF_ERROR(out_of("max_gap_ms", s.max_gap_ms, 0, 1000));
   KEFU_RETURN_IF_ERROR(out_of("echo_return_loss_db", s.echo_return_loss_db, 0, 80));
   KEFU_RETURN_IF_ERROR(out_of("echo_margin_db", s.echo_margin_db, 0, 40));
+  KEFU_RETURN_IF_ERROR(out_of("echo_tail_ms", s.echo_tail_ms, 0, 10 * (kTailSlots - 4)));
   KEFU_RETURN_IF_ERROR(out_of("min_level_dbfs", s.min_level_dbfs, -100, 0));
   KEFU_RETURN_IF_ERROR(out_of("backchannel_max_ms", s.backchannel_max_ms, 100, 5000));
   KEFU_RETURN_IF_ERROR(out_of("resume_after_silence_ms", s.resume_after_silence_ms, 0, 5000));
@@ -112,8 +113,18 @@ Result<BargeInPolicy> BargeInPolicy::Create(BargeInSettings s) {
   return BargeInPolicy(std::move(s));
 }
 
-double BargeInPolicy::ThresholdDbfs(double playback_level_dbfs) const {
-  return std::max(s_.min_level_dbfs, playback_level_dbfs - s_.echo_return_loss_db + s_.echo_margin_db);
+double BargeInPolicy::ThresholdDbfs() const {
+  if (state_ == BargeInState::kStopped) return s_.min_level_dbfs;  // nothing is playing
+  double loudest = kSilenceDbfs;
+  if (last_end_ms_ != INT64_MIN) {
+    const int64_t now_tick = (last_end_ms_ - 1) / 10;
+    for (const Slot& slot : tail_) {
+      if (slot.tick >= 0 && slot.tick <= now_tick && (now_tick - slot.tick) * 10 < s_.echo_tail_ms + 10) {
+        loudest = std::max(loudest, slot.level);
+      }
+    }
+  }
+  return std::max(s_.min_level_dbfs, loudest - s_.echo_return_loss_db + s_.echo_margin_db);
 }
 
 void BargeInPolicy::PlaybackStarted(int64_t now_ms) {
@@ -151,9 +162,13 @@ Result<BargeInAction> BargeInPolicy::OnFrame(const MicFrame& f) {
                            std::to_string(last_end_ms_) + " ms)");
   }
   last_end_ms_ = f.end_ms;
+  for (int64_t t = f.end_ms - f.frame_ms; t < f.end_ms; t += 10) {
+    const int64_t tick = t >= 0 ? t / 10 : 0;
+    Slot& slot = tail_[static_cast<size_t>(tick % kTailSlots)];
+    slot = {tick, f.playback_level_dbfs};
+  }
   // While paused nothing is playing: any VAD speech above the floor is the caller.
-  const double threshold = state_ == BargeInState::kStopped ? s_.min_level_dbfs : ThresholdDbfs(f.playback_level_dbfs);
-  const bool caller = f.vad_speech && f.level_dbfs >= threshold;
+  const bool caller = f.vad_speech && f.level_dbfs >= ThresholdDbfs();
   if (caller) {
     last_speech_end_ms_ = f.end_ms;
   }

@@ -6,8 +6,10 @@
 //
 // Timing and energy decide first: a frame is caller speech when the VAD says
 // so and its level is above the echo-adjusted threshold
-//     max(min_level_dbfs, playback_level_dbfs − echo_return_loss_db + echo_margin_db)
-// (the bot's own voice leaking back into the microphone stays under it). An
+//     max(min_level_dbfs, loudest playback − echo_return_loss_db + echo_margin_db)
+// where "loudest playback" is the loudest frame the bot played in the last
+// echo_tail_ms (the echo arrives late and rings on: room and network delay),
+// so the bot's own voice leaking back into the microphone stays under it. An
 // onset (the first such frame; its start is the onset time) becomes kStop when
 //   - confirm_ms of caller speech has accumulated, or
 //   - decision_ms has passed since the onset with at least
@@ -32,6 +34,7 @@
 // thread-safe: frames and partials of one session come in order on one thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -58,6 +61,7 @@ struct BargeInSettings {
   int max_gap_ms = 60;
   double echo_return_loss_db = 20;  // how much quieter the bot's voice comes back (more with AEC upstream)
   double echo_margin_db = 6;
+  int echo_tail_ms = 300;  // how long a played frame counts for the echo threshold (≤ 1000)
   double min_level_dbfs = -50;
   int backchannel_max_ms = 800;
   int resume_after_silence_ms = 250;
@@ -106,7 +110,8 @@ class BargeInPolicy {
 
   BargeInState state() const { return state_; }
   int64_t onset_ms() const { return onset_ms_; }  // of the current or last burst
-  double ThresholdDbfs(double playback_level_dbfs) const;
+  // The echo-adjusted threshold after the frames seen so far (kStopped: min_level_dbfs).
+  double ThresholdDbfs() const;
 
  private:
   explicit BargeInPolicy(BargeInSettings s) : s_(std::move(s)) {}
@@ -119,6 +124,14 @@ class BargeInPolicy {
   int64_t onset_ms_ = 0, last_speech_end_ms_ = 0, stopped_ms_ = 0;
   int speech_ms_ = 0, gap_ms_ = 0;
   bool backchannel_heard_ = false;
+  // Playback levels of the last echo_tail_ms, one slot per 10 ms of stream
+  // time (the loudest frame covering it), a ring indexed by time.
+  static constexpr int kTailSlots = 100;
+  struct Slot {
+    int64_t tick = -1;  // stream time / 10 ms
+    double level = kSilenceDbfs;
+  };
+  std::array<Slot, kTailSlots> tail_{};
 };
 
 }  // namespace kefu::audio

@@ -73,16 +73,20 @@ Result<std::unique_ptr<ProsodyAnalyzer>> ProsodyAnalyzer::Create(ProsodySettings
 void ProsodyAnalyzer::Reset() {
   impl_->level.clear();
   impl_->f0.clear();
-  // A fresh detector: yinfast keeps the last window.
-  del_aubio_pitch(impl_->pitch);
+  // A fresh detector: yinfast keeps the last window. Should aubio fail to
+  // allocate one, Push says so instead of using a null detector.
+  if (impl_->pitch) del_aubio_pitch(impl_->pitch);
   impl_->pitch = new_aubio_pitch("yinfast", kPitchWindow, kHopSamples, kSampleRateHz);
-  aubio_pitch_set_unit(impl_->pitch, "Hz");
-  aubio_pitch_set_silence(impl_->pitch, static_cast<smpl_t>(impl_->s.min_level_dbfs));
+  if (impl_->pitch) {
+    aubio_pitch_set_unit(impl_->pitch, "Hz");
+    aubio_pitch_set_silence(impl_->pitch, static_cast<smpl_t>(impl_->s.min_level_dbfs));
+  }
 }
 
 Status ProsodyAnalyzer::Push(std::span<const int16_t> frame) {
   KEFU_RETURN_IF_ERROR(CheckFrame(frame));
   Impl& m = *impl_;
+  if (!m.pitch) return Unavailable("aubio: the yinfast pitch detector could not be created");
   const size_t hops = frame.size() / kHopSamples;
   if (m.level.size() + hops > m.max_hops) {
     return ResourceExhausted("prosody: utterance longer than " + std::to_string(m.s.max_utterance_ms) + " ms");
