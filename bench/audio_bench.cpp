@@ -74,7 +74,7 @@ void BM_EndpointerAndBargeIn(benchmark::State& state) {
   for (auto _ : state) {
     auto ep = Endpointer::Create().value();
     auto bi = BargeInPolicy::Create().value();
-    bi.PlaybackStarted(0);
+    bi.PlaybackStarted();
     int64_t t = 0;
     for (const VadResult& d : decisions) {
       t += 20;

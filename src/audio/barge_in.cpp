@@ -127,12 +127,12 @@ double BargeInPolicy::ThresholdDbfs() const {
   return std::max(s_.min_level_dbfs, loudest - s_.echo_return_loss_db + s_.echo_margin_db);
 }
 
-void BargeInPolicy::PlaybackStarted(int64_t now_ms) {
+void BargeInPolicy::PlaybackStarted() {
   ToIdle();
   state_ = BargeInState::kListening;
 }
 
-void BargeInPolicy::PlaybackEnded(int64_t now_ms) {
+void BargeInPolicy::PlaybackEnded() {
   ToIdle();
 }
 

@@ -99,9 +99,9 @@ class BargeInPolicy {
   // InvalidArgument naming the setting when one is out of range.
   static Result<BargeInPolicy> Create(BargeInSettings settings = {});
 
-  void PlaybackStarted(int64_t now_ms);
+  void PlaybackStarted();
   // The reply finished (or was dropped): nothing to interrupt any more.
-  void PlaybackEnded(int64_t now_ms);
+  void PlaybackEnded();
 
   // InvalidArgument for a frame length other than 10/20/30 ms or a time
   // going backwards (nothing changes).

@@ -34,7 +34,7 @@ Span Q(int ms) {
 
 class Harness {
  public:
-  explicit Harness(BargeInSettings s = {}) : policy_(Make(std::move(s))) { policy_.PlaybackStarted(clock_.NowMs()); }
+  explicit Harness(BargeInSettings s = {}) : policy_(Make(std::move(s))) { policy_.PlaybackStarted(); }
 
   // Plays the spans in frames of frame_ms; returns "action@ms since the start"
   // for every action other than kNone.
@@ -107,7 +107,7 @@ TEST(BargeInTest, EchoOfTheBotAndCoughsDoNotStop) {
   EXPECT_EQ(h.Play({S(60), Q(200), S(40), Q(200)}, 20), Actions{});  // a cough, a click
   EXPECT_EQ(h.policy().state(), BargeInState::kListening);
   // Without playback nothing is interrupted.
-  h.policy().PlaybackEnded(h.clock().NowMs());
+  h.policy().PlaybackEnded();
   EXPECT_EQ(h.Play({S(1000)}, 20), Actions{});
 }
 
@@ -115,7 +115,7 @@ TEST(BargeInTest, EchoOfTheBotAndCoughsDoNotStop) {
 // and 22 dB down; the VAD calls the echo speech. Returns the actions.
 std::vector<BargeInAction> DelayedEcho(BargeInSettings s) {
   auto p = BargeInPolicy::Create(s).value();
-  p.PlaybackStarted(0);
+  p.PlaybackStarted();
   std::vector<BargeInAction> out;
   auto played = [](int64_t t) { return t >= 0 && (t / 200) % 2 == 0 ? -14.0 : -70.0; };
   for (int64_t end = 20; end <= 4000; end += 20) {
@@ -192,7 +192,7 @@ TEST(BargeInTest, NoPartialWithinTheWindowDiscards) {
   Harness h;
   EXPECT_EQ(h.Play({S(300), Q(2500)}, 20), (Actions{"stop@120", "discard@2140"}));
   // Partials while nothing is pending (the bot's own echo transcribed) are ignored.
-  h.policy().PlaybackStarted(h.clock().NowMs());
+  h.policy().PlaybackStarted();
   EXPECT_EQ(h.Partial("请问还有什么可以帮您"), "none");
   EXPECT_EQ(h.policy().state(), BargeInState::kListening);
 }

@@ -147,7 +147,7 @@ TEST_F(EspeakPipelineTest, ACallerTalkingOverTheBotStopsItWithin200Ms) {
   ASSERT_GT(onset_ms, 0);
   EnergyVad vad;
   auto policy = BargeInPolicy::Create().value();
-  policy.PlaybackStarted(0);
+  policy.PlaybackStarted();
   std::vector<std::pair<int64_t, BargeInAction>> actions;
   for (size_t off = 0; off + 320 <= mic.size(); off += 320) {
     auto frame = std::span<const int16_t>(mic).subspan(off, 320);

@@ -28,6 +28,40 @@ double Clamp3(double x) {
   return std::clamp(x, -3.0, 3.0);
 }
 
+// Which hops are voiced, and their pitch (0 = unvoiced): confidence ≥
+// min_confidence, in runs of at least min_voiced_run hops (a lone hop is more
+// often an error than a syllable), and within octave_outlier_ratio of the
+// utterance's centre — the median of the confident hops (≥ 0.85) when there
+// are enough of them — which drops yin's octave and sub-harmonic errors.
+std::vector<double> Voicing(const std::vector<float>& f0, const std::vector<float>& conf, const ProsodySettings& s) {
+  const size_t n = f0.size();
+  std::vector<double> out(n, 0.0);
+  for (size_t i = 0; i < n; ++i)
+    if (f0[i] > 0 && conf[i] >= s.min_confidence) out[i] = f0[i];
+  for (size_t i = 0; i < n;) {
+    if (out[i] == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < n && out[j] > 0) ++j;
+    if (static_cast<int>(j - i) < s.min_voiced_run) std::fill(out.begin() + i, out.begin() + j, 0.0);
+    i = j;
+  }
+  std::vector<double> confident, all;
+  for (size_t i = 0; i < n; ++i) {
+    if (out[i] == 0) continue;
+    all.push_back(out[i]);
+    if (conf[i] >= 0.85) confident.push_back(out[i]);
+  }
+  if (all.empty()) return out;
+  const double centre = Percentile(confident.size() >= 10 ? confident : all, 0.5);
+  for (double& hz : out) {
+    if (hz > 0 && (hz > centre * s.octave_outlier_ratio || hz < centre / s.octave_outlier_ratio)) hz = 0;
+  }
+  return out;
+}
+
 }  // namespace
 
 struct ProsodyAnalyzer::Impl {
@@ -35,7 +69,9 @@ struct ProsodyAnalyzer::Impl {
   aubio_pitch_t* pitch = nullptr;
   fvec_t* in = nullptr;
   fvec_t* out = nullptr;
-  std::vector<double> level, f0;  // per hop; f0 0 = unvoiced
+  // Per 10 ms hop: level (dBFS), the detector's pitch (Hz; 0 outside the
+  // pitch range or below the level floor) and its confidence.
+  std::vector<float> level, f0, conf;
   size_t max_hops = 0;
 
   ~Impl() {
@@ -53,6 +89,10 @@ Result<std::unique_ptr<ProsodyAnalyzer>> ProsodyAnalyzer::Create(ProsodySettings
     return InvalidArgument("prosody: need 50 <= min_pitch_hz < max_pitch_hz <= 1000");
   }
   if (s.min_confidence < 0 || s.min_confidence > 1) return InvalidArgument("prosody.min_confidence outside [0, 1]");
+  if (s.min_voiced_run < 1 || s.min_voiced_run > 50) return InvalidArgument("prosody.min_voiced_run outside [1, 50]");
+  if (!(s.octave_outlier_ratio >= 1.2 && s.octave_outlier_ratio <= 4)) {
+    return InvalidArgument("prosody.octave_outlier_ratio outside [1.2, 4]");
+  }
   if (s.max_utterance_ms < 1000 || s.max_utterance_ms > 600'000) {
     return InvalidArgument("prosody.max_utterance_ms outside [1000, 600000]");
   }
@@ -67,12 +107,14 @@ Result<std::unique_ptr<ProsodyAnalyzer>> ProsodyAnalyzer::Create(ProsodySettings
   impl->max_hops = static_cast<size_t>(s.max_utterance_ms / 10);
   impl->level.reserve(std::min<size_t>(impl->max_hops, 3000));
   impl->f0.reserve(std::min<size_t>(impl->max_hops, 3000));
+  impl->conf.reserve(std::min<size_t>(impl->max_hops, 3000));
   return std::unique_ptr<ProsodyAnalyzer>(new ProsodyAnalyzer(std::move(impl)));
 }
 
 void ProsodyAnalyzer::Reset() {
   impl_->level.clear();
   impl_->f0.clear();
+  impl_->conf.clear();
   // A fresh detector: yinfast keeps the last window. Should aubio fail to
   // allocate one, Push says so instead of using a null detector.
   if (impl_->pitch) del_aubio_pitch(impl_->pitch);
@@ -98,17 +140,18 @@ Status ProsodyAnalyzer::Push(std::span<const int16_t> frame) {
     const double hz = m.out->data[0];
     const double conf = aubio_pitch_get_confidence(m.pitch);
     const double level = RmsDbfs(hop);
-    const bool voiced =
-        level >= m.s.min_level_dbfs && conf >= m.s.min_confidence && hz >= m.s.min_pitch_hz && hz <= m.s.max_pitch_hz;
-    m.level.push_back(level);
-    m.f0.push_back(voiced ? hz : 0.0);
+    const bool in_range = level >= m.s.min_level_dbfs && hz >= m.s.min_pitch_hz && hz <= m.s.max_pitch_hz;
+    m.level.push_back(static_cast<float>(level));
+    m.f0.push_back(in_range ? static_cast<float>(hz) : 0.0f);
+    m.conf.push_back(in_range ? static_cast<float>(conf) : 0.0f);
   }
   return Status::Ok();
 }
 
 Result<ProsodyFeatures> ProsodyAnalyzer::Finish() {
   Impl& m = *impl_;
-  std::vector<double> level = std::move(m.level), f0 = std::move(m.f0);
+  const std::vector<double> level(m.level.begin(), m.level.end());
+  std::vector<double> f0 = Voicing(m.f0, m.conf, m.s);
   Reset();
   const size_t n = level.size();
   ProsodyFeatures out;

@@ -6,15 +6,17 @@
 // 10/20/30 ms; e.g. between the Endpointer's kSpeechStart and kEndOfTurn),
 // then Finish() for its ProsodyFeatures:
 //   - pitch (aubio yinfast, 512-sample window, 10 ms hop; a hop is voiced when
-//     its confidence ≥ min_confidence and the pitch is in [min_pitch_hz,
-//     max_pitch_hz]): median, 10th/90th percentiles, range in semitones;
+//     its confidence ≥ min_confidence, its pitch is in [min_pitch_hz,
+//     max_pitch_hz], it is part of a run of min_voiced_run voiced hops and
+//     within octave_outlier_ratio of the utterance's median — yin's octave
+//     errors dropped): median, 10th/90th percentiles, range in semitones;
 //   - level (RMS dBFS per 10 ms hop): mean over phonation (hops within
 //     phonation_range_db of the 95th percentile) and the 95th percentile (peaks);
 //   - syllable nuclei: peaks of the 50 ms-smoothed level contour above
 //     p95 − nucleus_range_db, voiced, each separated from the previous one by a
 //     dip of nucleus_dip_db; rate = nuclei per second of phonation
 //     (articulation rate: pauses excluded).
-// Memory: 3 numbers per 10 ms hop, at most max_utterance_ms of them.
+// Memory: 3 floats per 10 ms hop, at most max_utterance_ms of them (60 s: 70 KiB).
 //
 // CallerBaseline: the caller's running baseline (the first calibration
 // utterances, then a slow average over calm utterances) and the score of an
@@ -39,7 +41,9 @@ namespace kefu::audio {
 struct ProsodySettings {
   double min_pitch_hz = 60;
   double max_pitch_hz = 500;
-  double min_confidence = 0.8;
+  double min_confidence = 0.6;
+  int min_voiced_run = 3;             // hops
+  double octave_outlier_ratio = 1.9;  // pitch further than this factor from the median is an error
   double phonation_range_db = 30;
   double nucleus_range_db = 20;
   double nucleus_dip_db = 2;

@@ -145,6 +145,61 @@ TEST(ProsodyTest, UncalibratedScoresAreMarked) {
   EXPECT_EQ(b.utterances(), 1);
 }
 
+TEST(ProsodyTest, ExtremeInputStaysFinite) {
+  // Full-scale square wave, DC, alternating ±32767 (Nyquist), random bytes.
+  std::vector<std::vector<int16_t>> inputs(4, std::vector<int16_t>(16'000));
+  uint32_t rng = 99;
+  for (size_t i = 0; i < 16'000; ++i) {
+    inputs[0][i] = (i / 40) % 2 ? 32767 : -32768;
+    inputs[1][i] = 20'000;
+    inputs[2][i] = i % 2 ? 32767 : -32767;
+    rng = rng * 1664525u + 1013904223u;
+    inputs[3][i] = static_cast<int16_t>(rng >> 16);
+  }
+  for (const auto& pcm : inputs) {
+    auto a = Analyzer();
+    for (size_t off = 0; off + 480 <= pcm.size(); off += 480)
+      ASSERT_TRUE(a->Push(std::span(pcm).subspan(off, 480)).ok());
+    auto f = a->Finish();
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    for (double v : {f->pitch_median_hz, f->pitch_range_st, f->level_mean_dbfs, f->level_peak_dbfs, f->syllable_rate}) {
+      EXPECT_TRUE(std::isfinite(v));
+    }
+    CallerBaseline b;
+    for (int i = 0; i < 3; ++i) {
+      ProsodyScore sc = b.Observe(*f);
+      EXPECT_TRUE(std::isfinite(sc.arousal) && sc.arousal >= 0 && sc.arousal <= 1);
+      EXPECT_TRUE(std::isfinite(sc.anger) && sc.anger >= 0 && sc.anger <= 1);
+    }
+  }
+}
+
+TEST(ProsodyTest, RecordedSpeechHasPlausibleFeatures) {
+  const char* src = std::getenv("KEFU_SOURCE_DIR");
+  const auto dir = std::filesystem::path(src ? src : ".") / ".." / "shared" / "data" / "speech";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is absent";
+  int files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().extension() != ".wav") continue;
+    auto pcm = ReadAudioFile16kMono(e.path().string());
+    ASSERT_TRUE(pcm.ok());
+    pcm->resize(pcm->size() / 320 * 320);
+    ProsodyFeatures f = Analyze(*pcm);
+    std::printf(
+        "%s: pitch %.0f Hz (p10 %.0f, p90 %.0f, range %.1f st), level %.1f / peak %.1f dBFS, %d nuclei, "
+        "%.1f/s over %.2f s phonation (%.2f s voiced)\n",
+        e.path().filename().c_str(), f.pitch_median_hz, f.pitch_p10_hz, f.pitch_p90_hz, f.pitch_range_st,
+        f.level_mean_dbfs, f.level_peak_dbfs, f.syllables, f.syllable_rate, f.phonation_s, f.voiced_s);
+    EXPECT_GT(f.pitch_median_hz, 70) << e.path();
+    EXPECT_LT(f.pitch_median_hz, 350) << e.path();
+    EXPECT_GT(f.voiced_s, 0.2) << e.path();
+    EXPECT_GT(f.syllable_rate, 1.5) << e.path();  // conversational speech: ≈ 3–7 syllables/s
+    EXPECT_LT(f.syllable_rate, 9) << e.path();
+    ++files;
+  }
+  if (files == 0) GTEST_SKIP() << "no .wav under " << dir;
+}
+
 // ---- espeak-ng ----
 
 class EspeakTest : public ::testing::Test {
