@@ -5,7 +5,10 @@
 #include "audio/vad.h"
 
 #include <gtest/gtest.h>
+#include <sndfile.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -244,6 +247,53 @@ TEST(WavTest, RefusesWhatIsNotAudio) {
   auto r = ReadAudioFile16kMono("/nonexistent/x.wav");
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("/nonexistent/x.wav"), std::string::npos);
+  const auto text = std::filesystem::temp_directory_path() / ("kefu_wav_" + std::to_string(::getpid()) + ".wav");
+  std::FILE* f = std::fopen(text.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("RIFF? no, just text pretending to be a sound file\n", f);
+  std::fclose(f);
+  EXPECT_EQ(ReadAudioFile16kMono(text.string()).status().code(), ErrorCode::kInvalidArgument);
+  std::filesystem::remove(text);
+}
+
+// Writes `seconds` of a 1 kHz tone at `rate` Hz with `channels` channels.
+std::filesystem::path WriteTone(int rate, int channels, double seconds) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("kefu_tone_" + std::to_string(::getpid()) + "_" + std::to_string(rate) + ".wav");
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  EXPECT_NE(f, nullptr) << sf_strerror(nullptr);
+  const auto frames = static_cast<size_t>(seconds * rate);
+  std::vector<float> x(frames * channels);
+  for (size_t i = 0; i < frames; ++i)
+    for (int c = 0; c < channels; ++c) x[i * channels + c] = 0.5f * std::sin(2 * M_PI * 1000.0 * i / rate);
+  sf_writef_float(f, x.data(), static_cast<sf_count_t>(frames));
+  sf_close(f);
+  return path;
+}
+
+TEST(WavTest, ResamplesAndMixesDown) {
+  const auto path = WriteTone(44'100, 2, 1.5);
+  auto pcm = ReadAudioFile16kMono(path.string());
+  std::filesystem::remove(path);
+  ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
+  EXPECT_NEAR(static_cast<double>(pcm->size()), 24'000, 2);
+  // Still a 1 kHz tone at −9 dBFS RMS (0.5 peak): 2000 zero crossings per second.
+  int crossings = 0;
+  for (size_t i = 1; i < 16'000; ++i) crossings += ((*pcm)[i - 1] < 0) != ((*pcm)[i] < 0);
+  EXPECT_NEAR(crossings, 2000, 4);
+  EXPECT_NEAR(RmsDbfs(std::span<const int16_t>(*pcm).subspan(1000, 16'000)), -9.03, 0.1);
+}
+
+TEST(WavTest, RefusesRatesItWillNotResample) {
+  const auto path = WriteTone(96'000, 1, 0.1);
+  auto pcm = ReadAudioFile16kMono(path.string());
+  std::filesystem::remove(path);
+  EXPECT_EQ(pcm.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(pcm.status().message().find("96000 Hz"), std::string::npos);
 }
 
 }  // namespace

@@ -18,22 +18,29 @@ Result<std::vector<int16_t>> ReadAudioFile16kMono(const std::string& path) {
   if (info.frames <= 0 || info.channels <= 0 || info.samplerate <= 0) {
     return InvalidArgument("audio file " + path + " is empty");
   }
-  if (info.channels > 8 || info.samplerate < 4000 || info.samplerate > 192000) {
+  if (info.channels > 8 || info.samplerate < 8000 || info.samplerate > 48000) {
     return InvalidArgument("audio file " + path + ": unsupported layout (" + std::to_string(info.channels) +
-                           " channels, " + std::to_string(info.samplerate) + " Hz)");
+                           " channels, " + std::to_string(info.samplerate) + " Hz; 1–8 channels, 8–48 kHz)");
   }
   if (static_cast<double>(info.frames) / info.samplerate > kMaxFileSeconds) {
     return InvalidArgument("audio file " + path + " is longer than " + std::to_string(int(kMaxFileSeconds)) + " s");
   }
-  std::vector<float> interleaved(static_cast<size_t>(info.frames) * info.channels);
-  const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), info.frames);
-  if (got <= 0) return InvalidArgument("audio file " + path + ": no samples could be read");
-  std::vector<float> mono(static_cast<size_t>(got));
-  for (sf_count_t i = 0; i < got; ++i) {
-    float sum = 0;
-    for (int c = 0; c < info.channels; ++c) sum += interleaved[i * info.channels + c];
-    mono[i] = sum / info.channels;
+  // Read in blocks and average the channels as we go: memory is the mono
+  // signal (≤ 600 s × 48 kHz floats), not the interleaved file.
+  std::vector<float> mono;
+  mono.reserve(static_cast<size_t>(info.frames));
+  std::vector<float> block(4096 * static_cast<size_t>(info.channels));
+  for (;;) {
+    const sf_count_t got = sf_readf_float(f.get(), block.data(), 4096);
+    if (got <= 0) break;
+    for (sf_count_t i = 0; i < got; ++i) {
+      float sum = 0;
+      for (int c = 0; c < info.channels; ++c) sum += block[i * info.channels + c];
+      mono.push_back(sum / info.channels);
+    }
+    if (mono.size() > static_cast<size_t>(info.frames)) break;  // a header that lied
   }
+  if (mono.empty()) return InvalidArgument("audio file " + path + ": no samples could be read");
   if (info.samplerate != kSampleRateHz) {
     const double ratio = static_cast<double>(kSampleRateHz) / info.samplerate;
     std::vector<float> out(static_cast<size_t>(std::ceil(mono.size() * ratio)) + 16);
