@@ -14,10 +14,11 @@
 //   - confirm_ms of caller speech has accumulated, or
 //   - decision_ms has passed since the onset with at least
 //     min_speech_fraction of it speech,
-// so with the defaults the stop is decided at most 150 ms (stream time) after
-// the onset for 10, 20 and 30 ms frames. An onset whose speech stops for more
-// than max_gap_ms is dropped (a cough, a click). kStop means pause at the
-// current position: the reply may go on.
+// so with the defaults speech that fills at least half of its frames is
+// stopped at most 150 ms (stream time) after its onset, for 10, 20 and 30 ms
+// frames (sparser speech: once confirm_ms has added up). An onset whose
+// speech stops for more than max_gap_ms is dropped (a cough, a click). kStop
+// means pause at the current position: the reply may go on.
 //
 // A partial transcript overrides: made only of backchannel words (嗯, 对, 好的,
 // uh-huh, okay …; IsBackchannel) it
@@ -30,7 +31,7 @@
 // resume_window_ms. Partials while no onset is pending are ignored (they would
 // be the bot's own echo).
 //
-// One per voice session; a few hundred bytes plus the word list. Not
+// One per voice session; ≈ 2 KiB plus the word list. Not
 // thread-safe: frames and partials of one session come in order on one thread.
 #pragma once
 
