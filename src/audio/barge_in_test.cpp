@@ -100,6 +100,16 @@ TEST(BargeInTest, ChoppySpeechStillStopsWithin200Ms) {
   }
 }
 
+TEST(BargeInTest, SparseSpeechStopsOnceConfirmMsHasAddedUp) {
+  // One frame in three (20 ms speech, 40 ms gaps): under half at 150 ms, so
+  // the stop waits for 120 ms of speech: the 6th speech frame, at 320 ms.
+  Harness h;
+  std::vector<Span> spans;
+  for (int i = 0; i < 10; ++i) spans.push_back(S(20)), spans.push_back(Q(40));
+  EXPECT_EQ(h.Play(spans, 20).front(), "stop@320");
+  EXPECT_EQ(h.policy().onset_ms(), 0);
+}
+
 TEST(BargeInTest, EchoOfTheBotAndCoughsDoNotStop) {
   Harness h;
   EXPECT_EQ(h.Play({S(3000, kEcho)}, 20), Actions{});  // the VAD hears the echo; it is under the threshold
