@@ -78,7 +78,9 @@ class Endpointer {
 
   // Feeds one frame's VAD decision; frame_ms must be 10, 20 or 30
   // (InvalidArgument otherwise, and nothing changes). Returns what happened
-  // at the end of this frame, in order (at most two events).
+  // at the end of this frame, in order (at most two events). Keep the Result
+  // in a variable before iterating: `for (auto& e : Push(...).value())`
+  // dangles (Result::value()&& hands out a reference into the temporary).
   Result<std::vector<EndpointEvent>> Push(bool speech, int frame_ms);
 
   // Starts (re)waiting for the caller: arms the no-input timer from now and
