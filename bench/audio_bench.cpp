@@ -22,11 +22,11 @@ constexpr size_t kFrame = 320;  // 20 ms
 
 const std::vector<int16_t>& Audio() {
   static const std::vector<int16_t> pcm = [] {
-    testing::SpeechLike p;
+    signals::SpeechLike p;
     p.seconds = kSeconds;
-    auto x = testing::MakeSpeechLike(p).samples;
-    testing::MixInto(x, testing::WhiteNoise(kSeconds, -50));
-    return testing::ToPcm(x);
+    auto x = signals::MakeSpeechLike(p).samples;
+    signals::MixInto(x, signals::WhiteNoise(kSeconds, -50));
+    return signals::ToPcm(x);
   }();
   return pcm;
 }

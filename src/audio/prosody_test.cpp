@@ -20,8 +20,8 @@
 namespace kefu::audio {
 namespace {
 
-using testing::MakeSpeechLike;
-using testing::SpeechLike;
+using signals::MakeSpeechLike;
+using signals::SpeechLike;
 
 std::unique_ptr<ProsodyAnalyzer> Analyzer(ProsodySettings s = {}) {
   auto a = ProsodyAnalyzer::Create(s);
@@ -42,7 +42,7 @@ ProsodyFeatures Analyze(const std::vector<int16_t>& pcm, int frame_ms = 20) {
 }
 
 ProsodyFeatures AnalyzeSynthetic(SpeechLike p, int frame_ms = 20) {
-  return Analyze(testing::ToPcm(MakeSpeechLike(p).samples), frame_ms);
+  return Analyze(signals::ToPcm(MakeSpeechLike(p).samples), frame_ms);
 }
 
 double St(double a, double b) {

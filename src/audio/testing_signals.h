@@ -3,7 +3,7 @@
 // f0 through vowel formant resonators, with a short noise consonant before
 // each vowel, in syllables at a chosen rate) whose pitch, level and rate are
 // known, with the truth per 10 ms hop. Deterministic for a seed.
-// Header-only; tests and bench/ only.
+// Header-only; tests and bench/ only (namespace signals, not testing: that is gtest's).
 #pragma once
 
 #include <algorithm>
@@ -16,7 +16,7 @@
 
 #include "audio/pcm.h"
 
-namespace kefu::audio::testing {
+namespace kefu::audio::signals {
 
 // Float samples in [-1, 1] → 16-bit PCM (clipped).
 inline std::vector<int16_t> ToPcm(const std::vector<double>& x) {
@@ -149,4 +149,4 @@ inline Signal MakeSpeechLike(const SpeechLike& p) {
   return s;
 }
 
-}  // namespace kefu::audio::testing
+}  // namespace kefu::audio::signals

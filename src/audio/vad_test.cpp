@@ -21,9 +21,9 @@
 namespace kefu::audio {
 namespace {
 
-using testing::MakeSpeechLike;
-using testing::SpeechLike;
-using testing::ToPcm;
+using signals::MakeSpeechLike;
+using signals::SpeechLike;
+using signals::ToPcm;
 
 std::vector<bool> Classify(Vad& vad, const std::vector<int16_t>& pcm, int frame_ms) {
   std::vector<bool> out;
@@ -75,17 +75,17 @@ Score Compare(const std::vector<bool>& got, const std::vector<bool>& truth, int 
 
 // 1 s of lead-in, `speech_s` of speech-like signal, 1 s of tail, in noise of
 // `noise_dbfs` (none if <= -100); the speech's level is noise + snr.
-testing::Signal SpeechInNoise(double noise_dbfs, double snr_db, double speech_s = 4, uint32_t seed = 3) {
+signals::Signal SpeechInNoise(double noise_dbfs, double snr_db, double speech_s = 4, uint32_t seed = 3) {
   SpeechLike p;
   p.seconds = speech_s;
   p.level_dbfs = noise_dbfs <= -100 ? -20 : noise_dbfs + snr_db;
   p.seed = seed;
-  testing::Signal speech = MakeSpeechLike(p);
-  testing::Signal s;
-  s.samples = testing::Silence(1);
-  testing::Append(s.samples, speech.samples);
-  testing::Append(s.samples, testing::Silence(1));
-  if (noise_dbfs > -100) testing::MixInto(s.samples, testing::WhiteNoise(speech_s + 2, noise_dbfs, seed + 100));
+  signals::Signal speech = MakeSpeechLike(p);
+  signals::Signal s;
+  s.samples = signals::Silence(1);
+  signals::Append(s.samples, speech.samples);
+  signals::Append(s.samples, signals::Silence(1));
+  if (noise_dbfs > -100) signals::MixInto(s.samples, signals::WhiteNoise(speech_s + 2, noise_dbfs, seed + 100));
   s.speech_hops.assign(100, false);
   s.speech_hops.insert(s.speech_hops.end(), speech.speech_hops.begin(), speech.speech_hops.end());
   s.speech_hops.insert(s.speech_hops.end(), 100, false);
@@ -121,9 +121,9 @@ TEST(VadTest, FakeVadReplaysItsScript) {
 TEST(VadTest, SilenceAndQuietNoiseAreNotSpeech) {
   for (int frame_ms : {10, 20, 30}) {
     EnergyVad vad;
-    auto zeros = Classify(vad, ToPcm(testing::Silence(2)), frame_ms);
+    auto zeros = Classify(vad, ToPcm(signals::Silence(2)), frame_ms);
     EXPECT_EQ(std::count(zeros.begin(), zeros.end(), true), 0) << frame_ms;
-    auto hiss = Classify(vad, ToPcm(testing::WhiteNoise(3, -70)), frame_ms);
+    auto hiss = Classify(vad, ToPcm(signals::WhiteNoise(3, -70)), frame_ms);
     EXPECT_EQ(std::count(hiss.begin(), hiss.end(), true), 0) << frame_ms;
   }
 }
@@ -132,7 +132,7 @@ TEST(VadTest, LoudWhiteNoiseIsNotSpeech) {
   // Broadband noise is flat: rejected from the first frame, whatever its level.
   for (double level : {-50.0, -35.0, -20.0}) {
     EnergyVad vad;
-    auto got = Classify(vad, ToPcm(testing::WhiteNoise(4, level, 9)), 20);
+    auto got = Classify(vad, ToPcm(signals::WhiteNoise(4, level, 9)), 20);
     const double fa = double(std::count(got.begin(), got.end(), true)) / got.size();
     EXPECT_LT(fa, 0.02) << level << " dBFS";
   }
@@ -142,8 +142,8 @@ TEST(VadTest, SteadyToneIsAbsorbedIntoTheFloor) {
   // A steady 1 kHz tone starting from silence reads as speech at first (it is
   // not flat) but is stationary: within 3 s the floor has risen to it.
   EnergyVad vad;
-  std::vector<double> x = testing::Silence(0.5);
-  testing::Append(x, testing::Tone(8, 1000, -25));
+  std::vector<double> x = signals::Silence(0.5);
+  signals::Append(x, signals::Tone(8, 1000, -25));
   auto got = Classify(vad, ToPcm(x), 20);
   ASSERT_EQ(got.size(), 425u);
   EXPECT_TRUE(got[30]) << "a tone's onset reads as activity";
@@ -154,7 +154,7 @@ TEST(VadTest, SteadyToneIsAbsorbedIntoTheFloor) {
 TEST(VadTest, CleanSpeechLikeSignalIsFoundInEveryFrameSize) {
   for (int frame_ms : {10, 20, 30}) {
     EnergyVad vad;
-    testing::Signal s = SpeechInNoise(-200, 0);
+    signals::Signal s = SpeechInNoise(-200, 0);
     auto got = Classify(vad, ToPcm(s.samples), frame_ms);
     Score sc = Compare(got, FrameTruth(s.speech_hops, frame_ms), frame_ms, 0);
     EXPECT_GT(sc.recall, 0.95) << frame_ms;
@@ -173,7 +173,7 @@ TEST(VadTest, SpeechInWhiteNoiseAtSeveralSnrs) {
     EnergyVad vad;
     auto webrtc = CreateWebRtcVad();
     ASSERT_TRUE(webrtc.ok());
-    testing::Signal s = SpeechInNoise(-45, c.snr, 4, 11);
+    signals::Signal s = SpeechInNoise(-45, c.snr, 4, 11);
     auto pcm = ToPcm(s.samples);
     auto truth = FrameTruth(s.speech_hops, 20);
     Score e = Compare(Classify(vad, pcm, 20), truth, 20, 25);
@@ -188,7 +188,7 @@ TEST(VadTest, SpeechInWhiteNoiseAtSeveralSnrs) {
 TEST(VadTest, WebRtcVadFindsSpeechAndIgnoresSilence) {
   auto vad = CreateWebRtcVad();
   ASSERT_TRUE(vad.ok());
-  testing::Signal s = SpeechInNoise(-200, 0);
+  signals::Signal s = SpeechInNoise(-200, 0);
   auto got = Classify(**vad, ToPcm(s.samples), 30);
   Score sc = Compare(got, FrameTruth(s.speech_hops, 30), 30, 0);
   EXPECT_GT(sc.recall, 0.9);
@@ -197,7 +197,7 @@ TEST(VadTest, WebRtcVadFindsSpeechAndIgnoresSilence) {
 
 TEST(VadTest, ResetForgetsTheNoiseFloor) {
   EnergyVad vad;
-  Classify(vad, ToPcm(testing::Tone(6, 500, -30)), 20);
+  Classify(vad, ToPcm(signals::Tone(6, 500, -30)), 20);
   EXPECT_GT(vad.last_hop().floor_dbfs, -40);
   vad.Reset();
   std::vector<int16_t> frame(320, 0);
@@ -219,7 +219,7 @@ TEST(VadTest, RealSpeechFiles) {
     auto pcm = ReadAudioFile16kMono(e.path().string());
     ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
     // 1 s of quiet room noise around the recording.
-    auto pad = ToPcm(testing::WhiteNoise(1, -65, 5));
+    auto pad = ToPcm(signals::WhiteNoise(1, -65, 5));
     std::vector<int16_t> x = pad;
     x.insert(x.end(), pcm->begin(), pcm->end());
     x.insert(x.end(), pad.begin(), pad.end());
