@@ -122,7 +122,8 @@ bool ContentFree(std::string_view raw) {
       "isnt working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
       "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
       "about", "bought", "ordered", "purchase", "item", "stuff", "some", "this", "that", "one", "problems", "issues",
-      "questions", "quick", "just", "so", "um", "ok", "okay"};
+      "questions", "quick", "just", "so", "um", "ok", "okay", "'s", "’s", "broken", "regarding", "收到了", "收到",
+      "但是"};
   for (std::string_view f : kFiller) {
     const bool latin = static_cast<unsigned char>(f[0]) < 0x80;
     for (size_t at = t.find(f); at != std::string::npos; at = t.find(f, at)) {
@@ -288,7 +289,10 @@ bool AsksWhereOrWhen(std::string_view raw) {
                              "tomorrow", "arriv", "deliver", "get here", "moving", "stuck", "这么久", "这么慢", "太慢",
                              "so long", "taking long", "still waiting", "still not here", "not here yet", "still no sign",
                              "still nothing", "哪天签收", "哪天收到", "什么时候签收", "啥时候签收", "哪天退的", "哪天发的",
-                             "卡在哪", "卡哪了"})
+                             "卡在哪", "卡哪了",
+                             // Impatience with the order under discussion ("都好几天了 你们这什么效率").
+                             "好几天", "几天了", "多少天了", "一周了", "一个星期了", "什么效率", "啥效率", "这效率",
+                             "怎么还没", "咋还没", "forever", "ages", "days now", "a week now"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -490,6 +494,38 @@ bool SpeaksOf(const std::string& entry, const std::string& asked) {
       }
   }
   return total > 0 && found * 2 >= total;
+}
+
+// The one order of `orders` whose carrier `text` names ("顺丰寄的那台"); "" when
+// no carrier is named or it does not tell one order apart.
+std::string OrderByCarrier(const std::string& text, const json& orders) {
+  static constexpr std::pair<std::string_view, std::string_view> kCarriers[] = {
+      {"顺丰", "顺丰"}, {"sf", "顺丰"},   {"京东", "京东"}, {"jd", "京东"},   {"中通", "中通"}, {"zto", "中通"},
+      {"圆通", "圆通"}, {"yto", "圆通"},  {"韵达", "韵达"}, {"yunda", "韵达"}, {"申通", "申通"}, {"sto", "申通"},
+      {"邮政", "邮政"}, {"ems", "邮政"},  {"德邦", "德邦"}};
+  std::string t = text;
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view named;
+  for (const auto& [said, carrier] : kCarriers) {
+    const size_t at = t.find(said);
+    if (at == std::string::npos) continue;
+    // Latin names as whole words ("sf", not "sofa").
+    if (static_cast<unsigned char>(said[0]) < 0x80 &&
+        ((at > 0 && std::isalpha(static_cast<unsigned char>(t[at - 1]))) ||
+         (at + said.size() < t.size() && std::isalpha(static_cast<unsigned char>(t[at + said.size()])))))
+      continue;
+    named = carrier;
+    break;
+  }
+  if (named.empty()) return std::string();
+  std::string found;
+  for (const auto& o : orders) {
+    if (!o.is_object() || !o.contains("carrier") || !o["carrier"].is_string()) continue;
+    if (o["carrier"].get<std::string>().find(named) == std::string::npos) continue;
+    if (!found.empty()) return std::string();  // two orders by that carrier
+    found = o.value("order_id", "");
+  }
+  return found;
 }
 
 bool IsOrderAction(Action a) {
@@ -1108,6 +1144,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         if (offered.size() >= 2) {
           OrderMention among = FindOrderMention(mention_text, offered);
           if (among.candidates.size() == 1 && (among.by_product || among.by_state)) m = std::move(among);
+          // "顺丰寄的那台", "the one coming by JD": the carrier tells them apart.
+          if (m.candidates.empty()) {
+            if (std::string by = OrderByCarrier(mention_text, offered); !by.empty()) {
+              m.candidates = {by};
+              m.by_product = true;
+            }
+          }
         }
       }
       if (m.candidates.empty()) m = FindOrderMention(mention_text, listed->value("orders", json::array()));
