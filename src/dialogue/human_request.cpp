@@ -53,7 +53,9 @@ constexpr std::string_view kHumanWords[] = {
     // A specialist to follow it up, someone who can decide, no more canned replies.
     "专员", "专人", "做主", "自动回复", "模板话", "模板回复", "套话",
     // A call back asked for in other words ("能让客服打个电话给我吗").
-    "打个电话给我", "打个电话过来", "回个电话给我", "给我回电", "回电给我", "打电话过来"};
+    "打个电话给我", "打个电话过来", "回个电话给我", "给我回电", "回电给我", "打电话过来",
+    // A service person asked for by name ("能不能叫个客服跟我说话").
+    "叫个客服", "叫客服", "来个客服", "客服跟我说", "跟客服说话"};
 
 // Pinyin initials or pinyin for 人工 / 转人工 / 人工客服, as a whole message ("rg", "zrg").
 bool HumanByPinyin(const std::string& t) {
@@ -62,8 +64,14 @@ bool HumanByPinyin(const std::string& t) {
     if (std::isalpha(static_cast<unsigned char>(c))) letters += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     else if (c != ' ' && c != '!' && c != '?' && c != '.' && c != ',') return false;
   }
-  for (std::string_view w : {"rg", "zrg", "rgkf", "zrgkf", "rengong", "zhuanrengong", "rengongkefu", "zhuanrengongkefu"})
-    if (letters == w) return true;
+  for (std::string_view w : {"rg", "zrg", "rgkf", "zrgkf", "rengong", "zhuanrengong", "rengongkefu", "zhuanrengongkefu",
+                             "kf"})
+    // Once or repeated ("kf kf kf").
+    if (!letters.empty() && letters.size() % w.size() == 0) {
+      bool all = true;
+      for (size_t i = 0; i < letters.size() && all; i += w.size()) all = letters.compare(i, w.size(), w) == 0;
+      if (all) return true;
+    }
   return false;
 }
 
@@ -138,7 +146,7 @@ constexpr std::string_view kHumanEnglish[] = {"customer service staff",
 // Abuse and fury: a human handles these (complaints queue).
 constexpr std::string_view kAbuse[] = {
     // Contempt for the service, legal threats, masked swearing.
-    "一问三不知", "要你有啥用", "要你何用", "要你们何用", "有啥用啊", "啥玩意", "什么玩意", "死人吗", "是死人",
+    "一问三不知", "要你有啥用", "要你何用", "要你们何用", "有啥用啊", "啥玩意", "什么玩意", "死人吗", "是死人", "死光", "死绝", "死哪去",
     "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "卧草", "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd",
     "他妈", "他娘", "妈的", "尼玛", "你妈", "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋",
     "去死", "坑人", "坑爹", "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!",
@@ -199,6 +207,10 @@ constexpr std::string_view kStuck[] = {
     "还是这句",   "直接告诉我", "你能不能直接", "没人管",     "没人理",     "没人处理",   "没人回"};
 
 constexpr std::string_view kStuckEnglish[] = {"not answering",
+                                              "keep dodging",
+                                              "dodging",
+                                              "yes or no",
+                                              "straight answer",
                                               "not listening",
                                               "don't understand me",
                                               "doesn't understand",
@@ -532,8 +544,10 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
   if (!n.abusive) {
     static constexpr std::string_view kPraise[] = {"great service", "amazing", "wow", "brilliant", "fantastic",
                                                    "well done", "绝了", "真棒", "真行", "真快", "效率真高",
-                                                   "真厉害", "佩服", "服务真好", "呵呵", "👏"};
+                                                   "真厉害", "佩服", "服务真好", "呵呵", "👏", "amazing service"};
     static constexpr std::string_view kFailure[] = {"still nothing", "still not", "still no ", "and nothing",
+                                                    "and still", "days and", "十遍", "几遍", "好几遍", "同一句",
+                                                    "同样的话",
                                                     "weeks", "a month", "还没", "还在", "等到", "明年", "走路",
                                                     "蜗牛", "一个月", "半个月", "几天了", "多少天", "没到", "没动"};
     static constexpr std::string_view kThanks[] = {"谢谢", "感谢", "多谢", "thank"};

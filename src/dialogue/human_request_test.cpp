@@ -80,14 +80,16 @@ TEST(HumanNeed, OtherWaysOfAskingForAPerson) {
   for (const char* t : {"不想跟机器聊 要人", "换人！", "能让小二来一下吗", "叫你们客服小姐姐出来",
                         "给我打个电话吧 打字太累", "客服！客服！在不在", "来人啊", "put me through to your staff",
                         "can someone who can actually help reply", "please call me back",
-                        "能让客服打个电话给我吗 就打我注册的那个号", "rg", "zrg", "RGKF", "rengong"})
+                        "能让客服打个电话给我吗 就打我注册的那个号", "rg", "zrg", "RGKF", "rengong", "kf kf kf",
+                        "我年纪大了 打字慢 能不能叫个客服跟我说话"})
     EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
   // Pinyin initials only as the whole message: not inside words.
   for (const char* t : {"rgb灯", "org", "我的订单rg123"}) EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
   for (const char* t :
-       {"我要complain", "你们客服都是死人吗", "等着吃官司吧", "我找律师", "这都什么玩意儿", "一问三不知"})
+       {"呵呵 服务真好啊 问十遍都是同一句话", "你们客服是死光了吗", "wow, 5 days and still 'processing'. amazing service 👏",
+        "我要complain", "你们客服都是死人吗", "等着吃官司吧", "我找律师", "这都什么玩意儿", "一问三不知"})
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
-  for (const char* t : {"you're not answering my question", "你听不懂我说的吗"})
+  for (const char* t : {"you're not answering my question", "你听不懂我说的吗", "you keep dodging. yes or no??"})
     EXPECT_TRUE(DetectHumanNeed(t).stuck) << t;
   // Not requests: paying by someone else, the delivery person, hiring.
   for (const char* t : {"可以找人代付吗", "送货的人什么时候来", "你们还要人吗", "我想找人帮我收货", "客服电话多少"})

@@ -28,7 +28,7 @@ then = [{ action = "raise_priority", priority = 1 }]
 [[rule]]
 id = "threat-to-human"
 description = "威胁升级（12315、曝光、律师、消协…）→ 投诉组人工 + 主管告警"
-when.keywords_any = ["12315", "曝光", "律师", "举报", "起诉", "报警", "消协", "消费者协会", "消保委", "消基会", "工商局", "市场监管", "黑猫投诉"]
+when.keywords_any = ["12315", "曝光", "律师", "举报", "起诉", "报警", "消协", "消费者协会", "消保委", "消基会", "工商局", "市场监管", "黑猫投诉", "微博上见", "发微博", "上微博", "发小红书", "找媒体", "找记者"]
 then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
         { action = "alert_supervisor", alert = "愤怒客户（投诉/威胁）" }]
 stop = true
