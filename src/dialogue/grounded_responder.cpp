@@ -291,7 +291,8 @@ bool AsksWhereOrWhen(std::string_view raw) {
                              "still nothing", "哪天签收", "哪天收到", "什么时候签收", "啥时候签收", "哪天退的", "哪天发的",
                              "卡在哪", "卡哪了",
                              // Impatience with the order under discussion ("都好几天了 你们这什么效率").
-                             "好几天", "几天了", "多少天了", "一周了", "一个星期了", "什么效率", "啥效率", "这效率",
+                             "好几天", "几天了", "多少天了", "一天了", "一周了", "一个星期了", "什么效率", "啥效率", "这效率",
+                             "在干嘛",
                              "怎么还没", "咋还没", "forever", "ages", "days now", "a week now"})
     if (t.find(w) != std::string::npos) return true;
   return false;
@@ -1188,7 +1189,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // ("我那两个包裹咋样了", "any update on my deliveries?": their own parcels, though no
       // word of tracking was strong enough to decide it.)
       const bool own_parcels = action == Action::kNone && !d.policy_question &&
-                               NamesOwnOrder(turn.message.text) && AsksAboutParcel(turn.message.text) &&
+                               (NamesOwnOrder(turn.message.text) || AsksWhereOrWhen(turn.message.text)) &&
+                               AsksAboutParcel(turn.message.text) &&
                                !AsksPolicy(turn.message.text) && !AsksHowTo(turn.message.text);
       bool several_live = false;
       if (m.candidates.empty() && !correction.is && !back_reference &&

@@ -353,7 +353,8 @@ bool AboutServiceEnglish(const std::string& t) {
                              "phone number", "hotline", "email address", "agent fee", "agents fee", "clock out",
                              "clock in", "go home", "off work", "off duty", "on duty", "on weekends", "at weekends",
                              "on sundays", "on saturdays", "on holidays", "around at", "available at", "work at night",
-                             "work late", "after 9", "after 10", "after 8", "at night"})
+                             "work late", "after 9", "after 10", "after 8", "at night", "how early", "how late",
+                             "earliest", "latest i can"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }
@@ -371,7 +372,8 @@ bool AboutServiceHours(const std::string& t) {
                                                "几点", "点以后", "点之后", "点后", "什么时候", "哪天",   "每天"};
   static constexpr std::string_view kOnDuty[] = {"上班",     "上不上班", "在线",   "值班",   "营业",     "有人吗",
                                                  "有没有人", "人工吗",   "客服吗", "在吗",   "在不在",   "休息",
-                                                 "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服", "有人在"};
+                                                 "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服", "有人在",
+                                                 "真人客服", "没有真人", "没真人",   "有真人"};
   // "人工客服下班了没", "你们客服几点下班": whether they have gone home, even "现在".
   static constexpr std::string_view kOffDuty[] = {"下班了没", "下班了吗", "下班没", "下班了么", "几点下班", "下班了嘛",
                                                   "还上班吗", "还在上班", "上班了没", "上班了吗", "上班没"};

@@ -37,7 +37,7 @@ constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订�
                                                            "订单信息", "订单详情", "订单情况", "order status",
                                                            "my order", "查询订单"};
 
-constexpr std::array<std::string_view, 33> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
+constexpr std::array<std::string_view, 35> kListOrders = {"订单列表", "所有订单", "哪些订单", "最近的订单",
                                                           "哪些单", "订单记录", "购买记录", "买过的东西", "买过哪些",
                                                           "都有哪些订单", "order都有哪些", "有几单", "订单都有哪些",
                                                           "what have i ordered",
@@ -45,7 +45,8 @@ constexpr std::array<std::string_view, 33> kListOrders = {"订单列表", "所�
                                                           "all orders", "show me my orders", "订单都",
                                                           "最近订单", "买过什么", "my orders", "买了哪些", "最近买的",
                                                           "买的东西都", "都发了", "everything i ordered",
-                                                          "list my orders", "what did i order"};
+                                                          "list my orders", "what did i order", "买过东西吗",
+                                                          "下过单吗"};
 
 constexpr std::array<std::string_view, 12> kOrderRef = {"我的订单", "我的快递", "我的包裹", "我买的", "我的货",
                                                         "这单", "这个订单", "那个订单", "这笔订单", "订单",

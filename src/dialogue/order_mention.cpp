@@ -282,7 +282,9 @@ bool AsksAboutParcel(std::string_view raw) {
                              "送到", "能到", "到了吗", "到了没", "没到", "派送", "where", "arriv", "shipped",
                              "sent out", "on the way", "on its way", "getting here", "出库", "代收", "取件码",
                              "tracking", "deliver", "package", "parcel", "dispatch", "gone out", "went out",
-                             "make it to", "made it to", "left the warehouse", "一起寄", "一起发", "分开寄", "分开发"})
+                             "make it to", "made it to", "left the warehouse", "一起寄", "一起发", "分开寄", "分开发",
+                             // Their own parcel, where it is now ("查一下我的快递", "快递现在在哪个城市").
+                             "我的快递", "我的包裹", "my parcel", "my package", "哪个城市", "what city", "which city"})
     if (t.find(w) != std::string::npos) return true;
   // "我的快递寄到重庆了没": arrived somewhere yet.
   return ArrivedSomewhereQuestion(t);
@@ -305,7 +307,7 @@ bool NamesOwnOrder(std::string_view raw) {
                              "退款好了吗", "退款啥时候到", "退款什么时候到", "我买的", "我下的单", "那单",
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
                              "my stuff", "the one that", "我的退款", "我的钱", "my refund", "my money",
-                             "我那两", "我那几", "我那些", "my deliveries", "my packages", "my parcels", "my orders",
+                             "我那", "my deliveries", "my packages", "my parcels", "my orders",
                              // Impatience is about one's own order, never the shop's policy:
                              // "怎么还不发货啊", "退款咋还没到".
                              "怎么还没", "怎么还不", "咋还没", "咋还不", "怎么还在", "咋还在", "still not", "still hasn't",
@@ -336,8 +338,16 @@ bool AsksAboutProgress(std::string_view raw) {
                              "left the warehouse", "left yet", "sent yet", "out yet", "sent out", "not sent",
                              "hasn't left", "hasn't gone",
                              // Paid or not, sent together or apart ("防晒还没付款吧", "破壁机跟洗衣机是一起寄的吗").
-                             "没付款", "付款了没", "付款了吗", "付没付", "一起寄", "一起发", "分开寄", "分开发"})
+                             "没付款", "付款了没", "付款了吗", "付没付", "一起寄", "一起发", "分开寄", "分开发",
+                             // Moving at all, its ETA, where it was left, who signed for it.
+                             "moving", "放菜鸟", "菜鸟驿站了", "谁收的", "谁签收", "谁签的",
+                             "who signed", "哪个城市", "what city", "which city"})
     if (t.find(w) != std::string::npos) return true;
+  // Its ETA ("jeans ETA?"), as a word.
+  for (size_t at = t.find("eta"); at != std::string::npos; at = t.find("eta", at + 1))
+    if ((at == 0 || !std::isalpha(static_cast<unsigned char>(t[at - 1]))) &&
+        (at + 3 >= t.size() || !std::isalpha(static_cast<unsigned char>(t[at + 3]))))
+      return true;
   // A question about when or whether it moves: a time or "still not" word
   // followed by a verb of sending or arriving ("笔记本啥时候发", "相机几时能寄出",
   // "耳机咋还不来").

@@ -149,6 +149,11 @@ TEST(OrderMention, ArrivedSomewhereYetAndHowFarItHasGot) {
   EXPECT_TRUE(AsksAboutParcel("我的快递寄到重庆了没"));
   EXPECT_TRUE(NamesOwnOrder("我那两个包裹咋样了"));
   EXPECT_TRUE(NamesOwnOrder("any update on my deliveries?"));
+  EXPECT_TRUE(NamesOwnOrder("我那退款现在什么进度"));
+  for (const char* t : {"jeans ETA?", "hey is my parcel moving?", "口红是不是给我放菜鸟驿站了", "冰箱是谁收的 家里人说没看见"})
+    EXPECT_TRUE(AsksAboutProgress(t)) << t;
+  EXPECT_TRUE(AsksAboutParcel("查一下我的快递"));
+  EXPECT_FALSE(AsksAboutProgress("beta?"));  // "eta" as a word only
 }
 
 TEST(ProductFact, WhatGoodsCanDoOrContain) {

@@ -249,7 +249,7 @@ std::string TenantIndex::Understandable(std::string_view query, std::vector<text
   // (Reading is idempotent: the text it gave back reads as itself.)
   if (!fixes && memo.index == this && memo.generation == generation_ && (memo.in == query || memo.out == query))
     return memo.out;
-  std::string folded = text::CodeSwitchToChinese(text::FoldChinese(query));
+  std::string folded = text::CodeSwitchToChinese(text::FoldSlang(text::FoldChinese(query)));
   std::string out = speller_ ? speller_->Correct(folded, fixes) : folded;
   if (!fixes) memo = {this, generation_, std::string(query), out};
   return out;

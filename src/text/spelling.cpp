@@ -55,6 +55,16 @@ bool HasTraditional(const std::vector<char32_t>& cps) {
 
 }  // namespace
 
+std::string FoldSlang(std::string_view raw) {
+  static constexpr std::pair<std::string_view, std::string_view> kSlang[] = {
+      {"木有", "没有"}, {"神马", "什么"}, {"肿么", "怎么"}, {"酱紫", "这样子"}, {"介个", "这个"}, {"灰常", "非常"}};
+  std::string text(raw);
+  for (const auto& [from, to] : kSlang)
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+  return text;
+}
+
 std::string FoldChinese(std::string_view raw) {
   std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
   bool ascii = true, wide = false;

@@ -27,6 +27,11 @@ namespace kefu::text {
 // unchanged. Invalid UTF-8 is replaced first. Thread-safe.
 std::string FoldChinese(std::string_view text);
 
+// Internet slang spellings of everyday words, as the dictionary writes them:
+// 木有 → 没有, 神马 → 什么, 肿么 → 怎么, 酱紫 → 这样子, 介个 → 这个, 灰常 → 非常.
+// Only spellings with no other meaning in a shop (not 童鞋, 稀饭, 表).
+std::string FoldSlang(std::string_view text);
+
 // Toneless pinyin of one Han character ("快" → "kuai"), "" for others.
 std::string PinyinOf(char32_t c);
 

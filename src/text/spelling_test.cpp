@@ -16,6 +16,13 @@ struct Dict : Segmenter {
   std::set<std::string> words;
 };
 
+TEST(FoldSlang, EverydayWordsSpelledAsSlang) {
+  EXPECT_EQ(FoldSlang("我的快递咋还木有到"), "我的快递咋还没有到");
+  EXPECT_EQ(FoldSlang("神马情况 肿么办"), "什么情况 怎么办");
+  EXPECT_EQ(FoldSlang("木有木有"), "没有没有");
+  EXPECT_EQ(FoldSlang("童鞋 稀饭"), "童鞋 稀饭");  // 童鞋 may be children's shoes
+}
+
 TEST(FoldChinese, TraditionalAndFullWidth) {
   EXPECT_EQ(FoldChinese("發票怎麼開"), "发票怎么开");
   EXPECT_EQ(FoldChinese("我的訂單到哪裡了？"), "我的订单到哪里了?");
