@@ -57,7 +57,10 @@ bool HasTraditional(const std::vector<char32_t>& cps) {
 
 std::string FoldSlang(std::string_view raw) {
   static constexpr std::pair<std::string_view, std::string_view> kSlang[] = {
-      {"木有", "没有"}, {"神马", "什么"}, {"肿么", "怎么"}, {"酱紫", "这样子"}, {"介个", "这个"}, {"灰常", "非常"}};
+      {"木有", "没有"}, {"神马", "什么"}, {"肿么", "怎么"}, {"酱紫", "这样子"}, {"介个", "这个"}, {"灰常", "非常"},
+      // 帐 for 账 in money words (not 帐篷).
+      {"帐户", "账户"}, {"帐号", "账号"}, {"到帐", "到账"}, {"进帐", "进账"}, {"入帐", "入账"}, {"帐单", "账单"},
+      {"对帐", "对账"}, {"余额帐", "余额账"}};
   std::string text(raw);
   for (const auto& [from, to] : kSlang)
     for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))

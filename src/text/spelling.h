@@ -28,7 +28,8 @@ namespace kefu::text {
 std::string FoldChinese(std::string_view text);
 
 // Internet slang spellings of everyday words, as the dictionary writes them:
-// 木有 → 没有, 神马 → 什么, 肿么 → 怎么, 酱紫 → 这样子, 介个 → 这个, 灰常 → 非常.
+// 木有 → 没有, 神马 → 什么, 肿么 → 怎么, 酱紫 → 这样子, 介个 → 这个, 灰常 → 非常;
+// 帐 for 账 in money words (帐户 → 账户, 到帐 → 到账).
 // Only spellings with no other meaning in a shop (not 童鞋, 稀饭, 表).
 std::string FoldSlang(std::string_view text);
 

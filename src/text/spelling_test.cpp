@@ -20,6 +20,8 @@ TEST(FoldSlang, EverydayWordsSpelledAsSlang) {
   EXPECT_EQ(FoldSlang("我的快递咋还木有到"), "我的快递咋还没有到");
   EXPECT_EQ(FoldSlang("神马情况 肿么办"), "什么情况 怎么办");
   EXPECT_EQ(FoldSlang("木有木有"), "没有没有");
+  EXPECT_EQ(FoldSlang("退到原来的帐户吗 还没到帐"), "退到原来的账户吗 还没到账");
+  EXPECT_EQ(FoldSlang("帐篷"), "帐篷");
   EXPECT_EQ(FoldSlang("童鞋 稀饭"), "童鞋 稀饭");  // 童鞋 may be children's shoes
 }
 
