@@ -78,6 +78,9 @@ const std::vector<std::vector<std::string>>& ChineseThesaurus() {
       {"补差价", "加钱", "补钱", "差价我补", "多的钱我出"},
       {"没到账", "钱没到", "没收到钱", "钱没退回来", "钱还没回来", "没进账", "没入账"},
       {"到账", "进账", "入账"},
+      // Taiwan and Hong Kong words for the same things (the traditional characters are folded first).
+      {"空调", "冷气"}, {"门店", "门市"}, {"笔记本电脑", "笔电"}, {"发货", "出货"}, {"报销", "报帐", "报账"},
+      {"优惠券", "折价券"}, {"客服", "客服人员"}, {"网购", "网拍"},
   };
   return groups;
 }
