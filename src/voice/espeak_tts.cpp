@@ -50,6 +50,9 @@ Result<std::unique_ptr<EspeakTts>> EspeakTts::Create(const EspeakSettings& setti
   }
   if (settings.max_seconds <= 0 || settings.max_seconds > 600) return InvalidArgument("bad synthesis limit");
   if (!KnownVoiceName(settings.voice)) return InvalidArgument("tts.voice '" + settings.voice + "' is not a voice name");
+  if (!KnownVoiceName(settings.voice_zh)) {
+    return InvalidArgument("tts.voice_zh '" + settings.voice_zh + "' is not a voice name");
+  }
   std::lock_guard lock(EngineMutex());
   if (g_rate == 0) {
     const int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0,
@@ -66,8 +69,10 @@ Result<std::unique_ptr<EspeakTts>> EspeakTts::Create(const EspeakSettings& setti
   } else if (settings.data_dir != g_data_dir) {
     return FailedPrecondition("espeak-ng is already running with another data_dir (it is process-wide)");
   }
-  if (espeak_SetVoiceByName(settings.voice.c_str()) != EE_OK) {
-    return InvalidArgument("espeak-ng has no voice '" + settings.voice + "' (try en or cmn)");
+  for (const std::string& v : {settings.voice, settings.voice_zh}) {
+    if (espeak_SetVoiceByName(v.c_str()) != EE_OK) {
+      return InvalidArgument("espeak-ng has no voice '" + v + "' (try en, en-us+klatt2 or cmn)");
+    }
   }
   return std::unique_ptr<EspeakTts>(new EspeakTts(settings, g_rate));
 }
@@ -80,9 +85,9 @@ Result<Pcm> EspeakTts::Synthesize(std::string_view text, const TtsOptions& optio
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return InvalidArgument("nothing to say: the text is empty");
   std::string voice = options.voice;
   if (voice.empty()) {
-    if (options.language == "zh" || options.language.starts_with("zh-")) voice = "cmn";
-    else if (options.language == "en" || options.language.starts_with("en-")) voice = "en";
-    else if (options.language.empty()) voice = settings_.voice;
+    if (options.language == "zh" || options.language.starts_with("zh-")) voice = settings_.voice_zh;
+    else if (options.language.empty() || options.language == "en" || options.language.starts_with("en-"))
+      voice = settings_.voice;
     else return InvalidArgument("espeak: no voice configured for language '" + options.language + "'");
   }
   if (!KnownVoiceName(voice)) return InvalidArgument("'" + voice + "' is not a voice name");

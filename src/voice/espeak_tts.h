@@ -18,7 +18,8 @@ namespace kefu::voice {
 
 struct EspeakSettings {
   std::string data_dir;          // "" = espeak-ng's built-in path (Debian's espeak-ng-data)
-  std::string voice = "en";      // default voice; "cmn" for Mandarin
+  std::string voice = "en";      // English and default voice (e.g. "en-us+klatt2")
+  std::string voice_zh = "cmn";  // voice for language "zh"
   int rate_wpm = 165;            // 80..450 words per minute
   double max_seconds = 120;      // one synthesis is cut off (an error) beyond this
 };
@@ -28,8 +29,8 @@ class EspeakTts final : public Tts {
   // Initialises espeak-ng once per process and checks the voice loads.
   static Result<std::unique_ptr<EspeakTts>> Create(const EspeakSettings& settings);
 
-  // options.voice, else "cmn" for language "zh" and "en" for "en", else the
-  // configured voice. Plain text (no SSML).
+  // options.voice, else voice_zh for language "zh", else the configured
+  // voice. Plain text (no SSML).
   Result<Pcm> Synthesize(std::string_view text, const TtsOptions& options) override;
   std::string name() const override { return "espeak"; }
   int sample_rate() const { return sample_rate_; }

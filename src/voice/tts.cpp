@@ -131,6 +131,17 @@ std::vector<std::string> SplitSentences(std::string_view text, size_t max_bytes)
   return out;
 }
 
+std::string GuessLanguage(std::string_view text) {
+  for (size_t i = 0; i + 2 < text.size(); ++i) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    if ((b0 & 0xF0) != 0xE0) continue;
+    const char32_t cp = ((b0 & 0x0F) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3F) << 6) |
+                        (static_cast<unsigned char>(text[i + 2]) & 0x3F);
+    if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) return "zh";
+  }
+  return "en";
+}
+
 Status SpeakSentences(Tts& tts, std::string_view text, const TtsOptions& options, const SentenceAudioFn& on_audio) {
   const std::vector<std::string> sentences = SplitSentences(text);
   if (sentences.empty()) return InvalidArgument("nothing to say: the text is empty");

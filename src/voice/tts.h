@@ -57,6 +57,10 @@ class SentenceSplitter {
 
 std::vector<std::string> SplitSentences(std::string_view text, size_t max_bytes = 300);
 
+// "zh" when the text holds a CJK ideograph, else "en": picks the voice of a
+// reply whose language nobody stated.
+std::string GuessLanguage(std::string_view text);
+
 // Synthesises `text` sentence by sentence, handing each sentence's audio to
 // `on_audio` as soon as it is ready (return false to stop early). The first
 // failure stops it and is returned.

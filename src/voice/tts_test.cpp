@@ -66,6 +66,13 @@ TEST(SentenceTest, CutsOverlongSentencesAtACommaAndNeverInsideACharacter) {
   for (const auto& p : SplitSentences(cjk, 100)) EXPECT_EQ(p.size() % 3, 0u) << p;
 }
 
+TEST(SentenceTest, GuessesTheLanguageOfAReply) {
+  EXPECT_EQ(GuessLanguage("Where is my parcel?"), "en");
+  EXPECT_EQ(GuessLanguage("订单 A1024 到了吗"), "zh");
+  EXPECT_EQ(GuessLanguage("Café — naïve"), "en");
+  EXPECT_EQ(GuessLanguage(""), "en");
+}
+
 TEST(FakeTtsTest, ToneLengthFollowsTheTextAndErrorsComeFirst) {
   FakeTts tts;
   auto a = tts.Synthesize("你好", {});
