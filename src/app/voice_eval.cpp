@@ -333,7 +333,7 @@ std::string VoiceEvalMarkdown(const json& r) {
     md << "## TTS latency (sentence by sentence)\n\n| language | sentences | first audio ms | all audio ms | audio s | "
           "synthesis RTF |\n|---|---:|---:|---:|---:|---:|\n";
     for (const auto& x : r["tts_replies"]) {
-      std::snprintf(buf, sizeof buf, "| %s | %zu | %.0f | %.0f | %.1f | %.3f |\n",
+      std::snprintf(buf, sizeof buf, "| %s | %zu | %.1f | %.1f | %.1f | %.4f |\n",
                     x["language"].get<std::string>().c_str(), x["sentences"].get<size_t>(),
                     x["first_audio_ms"].get<double>(), x["all_audio_ms"].get<double>(), x["audio_s"].get<double>(),
                     x["tts_rtf"].get<double>());
