@@ -8,6 +8,13 @@
 // free one, or waits for one (at most `wait_ms`, then Unavailable). A stream
 // holds its decoder until it finishes or is destroyed.
 //
+// pocketsphinx adapts to the audio as it goes (its live cepstral mean and
+// noise estimate carry over from one utterance to the next on a decoder), so
+// the same audio can come out slightly differently depending on which
+// decoder of the pool takes it and what that decoder heard before (measured:
+// "but what kind of business" or "what kind of business"). Calls from one
+// thread in the same order are reproducible.
+//
 // Thread-safe: Transcribe and StartStream may be called from any number of
 // threads; a stream is used by one thread at a time and must not outlive the
 // engine.

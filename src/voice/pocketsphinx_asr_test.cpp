@@ -136,13 +136,11 @@ TEST_F(PocketsphinxTest, SilenceAndNoiseGiveLittleOrNothing) {
   EXPECT_TRUE(asr_->Transcribe(empty, {}).ok());
 }
 
-TEST_F(PocketsphinxTest, ManyThreadsShareThePoolAndAgree) {
+TEST_F(PocketsphinxTest, ManyThreadsShareThePoolAndAllSucceed) {
   auto utts = EnglishUtterances();
   if (utts.empty()) GTEST_SKIP() << "speech data not found under " << DataDir() << " (set KEFU_DATA)";
   auto pcm = ReadWavFile(utts[1].wav.string());
   ASSERT_TRUE(pcm.ok());
-  auto expected = asr_->Transcribe(*pcm, {});
-  ASSERT_TRUE(expected.ok());
   std::vector<std::string> got(4);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {  // twice as many callers as decoders: two wait
@@ -152,7 +150,9 @@ TEST_F(PocketsphinxTest, ManyThreadsShareThePoolAndAgree) {
     });
   }
   for (auto& th : threads) th.join();
-  for (const auto& g : got) EXPECT_EQ(g, expected->text);
+  // A decoder's adaptation to what it heard before may change a word (see
+  // pocketsphinx_asr.h): at most one error in these five words.
+  for (const auto& g : got) EXPECT_LE(Align(EnglishWords(utts[1].text), EnglishWords(g)).errors(), 1) << g;
 }
 
 TEST(PocketsphinxCreateTest, AMissingModelIsNamed) {
