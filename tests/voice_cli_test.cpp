@@ -2,12 +2,12 @@
 // engines, and the OpenAI-compatible engines configured by [asr]/[tts] and
 // pointed at FakeAudioServer.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 #include "support/fake_audio_server.h"
 #include "voice/audio.h"
@@ -43,7 +43,11 @@ class VoiceCliTest : public ::testing::Test {
 TEST_F(VoiceCliTest, EmbeddedEnginesSpeakAndListen) {
   std::string out;
   const std::string wav = Path("reply.wav");
-  ASSERT_EQ(Shell(bin_ + " tts 'Where is my parcel? It left the warehouse yesterday.' -o " + wav + " --voice en-us+klatt2 --time", out), 0) << out;
+  ASSERT_EQ(Shell(bin_ + " tts 'Where is my parcel? It left the warehouse yesterday.' -o " + wav +
+                      " --voice en-us+klatt2 --time",
+                  out),
+            0)
+      << out;
   EXPECT_NE(out.find("2 sentences"), std::string::npos) << out;
   auto pcm = voice::ReadWavFile(wav);
   ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();

@@ -5,10 +5,9 @@
 // [asr]/[tts] into engines (MakeAsr/MakeTts), for the CLI and the server.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
-
-#include <CLI/CLI.hpp>
 
 #include "common/config.h"
 #include "common/status.h"

@@ -48,8 +48,9 @@ const std::vector<std::string> kRoundTripSentences = {
 // Replies as the bot writes them, for the time to first audio.
 const std::vector<std::pair<std::string, std::string>> kReplies = {
     {"en", "Thanks for waiting. Your parcel left our warehouse yesterday. It should arrive on Friday."},
-    {"en", "I am sorry the package arrived damaged. I have started a refund of twenty nine dollars. You will see it "
-           "within five days."},
+    {"en",
+     "I am sorry the package arrived damaged. I have started a refund of twenty nine dollars. You will see it "
+     "within five days."},
     {"zh", "您好！您的订单已经发货。预计明天下午送达。"},
     {"zh", "非常抱歉给您带来不便。退款已经提交，三到五个工作日到账。还有什么可以帮您？"},
 };
@@ -110,8 +111,12 @@ std::string Join(const std::vector<std::string>& tokens) {
 }
 
 json Counts(const voice::EditCounts& c) {
-  return {{"reference_tokens", c.reference}, {"substitutions", c.substitutions}, {"deletions", c.deletions},
-          {"insertions", c.insertions},      {"errors", c.errors()},             {"rate", c.rate()}};
+  return {{"reference_tokens", c.reference},
+          {"substitutions", c.substitutions},
+          {"deletions", c.deletions},
+          {"insertions", c.insertions},
+          {"errors", c.errors()},
+          {"rate", c.rate()}};
 }
 
 struct SetResult {
@@ -124,8 +129,8 @@ struct SetResult {
 
 // Transcribes each (audio, reference) pair; fills `r`. The first engine
 // error stops the set.
-Status Score(voice::Asr& asr, voice::Asr& streamed, const std::string& language, const std::string& id, const voice::Pcm& pcm,
-             const std::string& reference, SetResult& r) {
+Status Score(voice::Asr& asr, voice::Asr& streamed, const std::string& language, const std::string& id,
+             const voice::Pcm& pcm, const std::string& reference, SetResult& r) {
   voice::AsrOptions o;
   o.language = language;
   const auto t0 = SteadyClock::now();
@@ -152,8 +157,13 @@ Status Score(voice::Asr& asr, voice::Asr& streamed, const std::string& language,
   r.counts += c;
   r.audio_s += pcm.seconds();
   r.asr_s += s;
-  r.utterances.push_back({{"id", id}, {"reference", reference}, {"hypothesis", t->text}, {"errors", c.errors()},
-                          {"tokens", c.reference}, {"audio_s", pcm.seconds()}, {"asr_s", s}});
+  r.utterances.push_back({{"id", id},
+                          {"reference", reference},
+                          {"hypothesis", t->text},
+                          {"errors", c.errors()},
+                          {"tokens", c.reference},
+                          {"audio_s", pcm.seconds()},
+                          {"asr_s", s}});
   // sclite's trn format: tokens, then the utterance id in parentheses.
   r.ref_trn.push_back(Join(ref) + " (" + id + ")");
   r.hyp_trn.push_back(Join(hyp) + " (" + id + ")");
@@ -213,11 +223,13 @@ Result<json> RunVoiceEval(const Config& config, const VoiceEvalOptions& options)
     fs::path tsv;
     std::string language;  // default when the file has no language column
   };
-  const std::vector<Source> sources = {{"wenet_test", speech / "wenet_test" / "metadata.tsv", ""},
-                                       {"speechcolab_MINI_EN", speech / "speechcolab_mini" / "MINI_EN" / "metadata.tsv", "en"},
-                                       {"speechcolab_MINI_ZH", speech / "speechcolab_mini" / "MINI_ZH" / "metadata.tsv", "zh"}};
+  const std::vector<Source> sources = {
+      {"wenet_test", speech / "wenet_test" / "metadata.tsv", ""},
+      {"speechcolab_MINI_EN", speech / "speechcolab_mini" / "MINI_EN" / "metadata.tsv", "en"},
+      {"speechcolab_MINI_ZH", speech / "speechcolab_mini" / "MINI_ZH" / "metadata.tsv", "zh"}};
   if (data.empty() || !fs::exists(speech)) {
-    skipped.push_back({{"set", "recorded speech"}, {"reason", "../shared/data/speech not found (set KEFU_DATA or --data)"}});
+    skipped.push_back(
+        {{"set", "recorded speech"}, {"reason", "../shared/data/speech not found (set KEFU_DATA or --data)"}});
   }
   for (const auto& src : sources) {
     if (data.empty() || !fs::exists(src.tsv)) continue;
@@ -264,8 +276,13 @@ Result<json> RunVoiceEval(const Config& config, const VoiceEvalOptions& options)
         return true;
       }));
       const double all = SecondsSince(t0);
-      replies.push_back({{"language", language}, {"text", text}, {"sentences", n}, {"first_audio_ms", first * 1000},
-                         {"all_audio_ms", all * 1000}, {"audio_s", audio_s}, {"tts_rtf", audio_s > 0 ? all / audio_s : 0.0}});
+      replies.push_back({{"language", language},
+                         {"text", text},
+                         {"sentences", n},
+                         {"first_audio_ms", first * 1000},
+                         {"all_audio_ms", all * 1000},
+                         {"audio_s", audio_s},
+                         {"tts_rtf", audio_s > 0 ? all / audio_s : 0.0}});
     }
   } else {
     skipped.push_back({{"set", "tts"}, {"reason", tts.status().message()}});
@@ -289,7 +306,8 @@ Result<json> RunVoiceEval(const Config& config, const VoiceEvalOptions& options)
         const auto t0 = SteadyClock::now();
         KEFU_ASSIGN_OR_RETURN(auto pcm, (*tts)->Synthesize(kRoundTripSentences[i], o));
         tts_s += SecondsSince(t0);
-        KEFU_RETURN_IF_ERROR(Score(*asr, *streamed, "en", "rt" + std::to_string(i + 1), pcm, kRoundTripSentences[i], r));
+        KEFU_RETURN_IF_ERROR(
+            Score(*asr, *streamed, "en", "rt" + std::to_string(i + 1), pcm, kRoundTripSentences[i], r));
       }
       const std::string name = "roundtrip_" + config.tts.engine + "_" + (v.empty() ? "default" : v);
       std::string safe = name;
@@ -297,10 +315,11 @@ Result<json> RunVoiceEval(const Config& config, const VoiceEvalOptions& options)
         if (c == '+') c = '_';
       }
       WriteTrn(options.trn_dir, safe, r);
-      json s = SetJson(name, "en", "kefu eval voice: " + std::to_string(kRoundTripSentences.size()) +
-                                       " customer-service sentences, " + config.tts.engine + " voice " +
-                                       (v.empty() ? "default" : v),
-                       r);
+      json s =
+          SetJson(name, "en",
+                  "kefu eval voice: " + std::to_string(kRoundTripSentences.size()) + " customer-service sentences, " +
+                      config.tts.engine + " voice " + (v.empty() ? "default" : v),
+                  r);
       s["tts_s"] = tts_s;
       round_trips.push_back(std::move(s));
     }
@@ -319,8 +338,8 @@ std::string VoiceEvalMarkdown(const json& r) {
   const json& m = r["machine"];
   md << "ASR engine: `" << r["asr_engine"].get<std::string>() << "`, TTS engine: `"
      << r["tts_engine"].get<std::string>() << "`. Machine: " << m.value("cpu", std::string("?")) << ", "
-     << m.value("hardware_threads", 0) << " hardware threads, load average "
-     << m.value("load_average_1m_at_start", 0.0) << " at start (shared; timings are noisy).\n\n";
+     << m.value("hardware_threads", 0) << " hardware threads, load average " << m.value("load_average_1m_at_start", 0.0)
+     << " at start (shared; timings are noisy).\n\n";
   auto table = [&](const char* title, const json& sets) {
     if (sets.empty()) return;
     md << "## " << title
@@ -329,12 +348,12 @@ std::string VoiceEvalMarkdown(const json& r) {
        << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& s : sets) {
       const json& c = s["counts"];
-      std::snprintf(buf, sizeof buf, "| %s | %s | %zu | %d | %d | %d | %d | **%.1f %%** | %.1f | %.1f | %.2f | %.0f |\n",
-                    s["set"].get<std::string>().c_str(), s["metric"].get<std::string>().c_str(),
-                    s["utterances"].get<size_t>(), c["reference_tokens"].get<int>(), c["substitutions"].get<int>(),
-                    c["deletions"].get<int>(), c["insertions"].get<int>(), 100 * c["rate"].get<double>(),
-                    s["audio_s"].get<double>(), s["asr_s"].get<double>(), s["asr_rtf"].get<double>(),
-                    s["stream_finish_ms_mean"].get<double>());
+      std::snprintf(
+          buf, sizeof buf, "| %s | %s | %zu | %d | %d | %d | %d | **%.1f %%** | %.1f | %.1f | %.2f | %.0f |\n",
+          s["set"].get<std::string>().c_str(), s["metric"].get<std::string>().c_str(), s["utterances"].get<size_t>(),
+          c["reference_tokens"].get<int>(), c["substitutions"].get<int>(), c["deletions"].get<int>(),
+          c["insertions"].get<int>(), 100 * c["rate"].get<double>(), s["audio_s"].get<double>(),
+          s["asr_s"].get<double>(), s["asr_rtf"].get<double>(), s["stream_finish_ms_mean"].get<double>());
       md << buf;
     }
     md << "\n";

@@ -12,11 +12,10 @@
 // writes sclite reference/hypothesis files to cross-check them.
 #pragma once
 
-#include <functional>
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "common/config.h"
 #include "common/status.h"

@@ -27,8 +27,8 @@ struct WordTiming {
 
 struct Transcript {
   std::string text;
-  std::string language;            // as the engine reports it ("" = unknown)
-  std::vector<WordTiming> words;   // empty when the engine gives no timings
+  std::string language;           // as the engine reports it ("" = unknown)
+  std::vector<WordTiming> words;  // empty when the engine gives no timings
 };
 
 struct AsrOptions {

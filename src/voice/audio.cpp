@@ -26,7 +26,9 @@ struct Memory {
   const char* data() const { return out ? out->data() : in.data(); }
 };
 
-sf_count_t MemLength(void* user) { return static_cast<Memory*>(user)->size(); }
+sf_count_t MemLength(void* user) {
+  return static_cast<Memory*>(user)->size();
+}
 
 sf_count_t MemSeek(sf_count_t offset, int whence, void* user) {
   auto* m = static_cast<Memory*>(user);
@@ -56,7 +58,9 @@ sf_count_t MemWrite(const void* ptr, sf_count_t count, void* user) {
   return count;
 }
 
-sf_count_t MemTell(void* user) { return static_cast<Memory*>(user)->pos; }
+sf_count_t MemTell(void* user) {
+  return static_cast<Memory*>(user)->pos;
+}
 
 SF_VIRTUAL_IO kMemIo = {MemLength, MemSeek, MemRead, MemWrite, MemTell};
 
@@ -67,8 +71,15 @@ using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
 
 bool SupportedSubtype(int subtype) {
   switch (subtype) {
-    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: case SF_FORMAT_PCM_16: case SF_FORMAT_PCM_24:
-    case SF_FORMAT_PCM_32: case SF_FORMAT_FLOAT: case SF_FORMAT_DOUBLE: case SF_FORMAT_ULAW: case SF_FORMAT_ALAW:
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+    case SF_FORMAT_PCM_16:
+    case SF_FORMAT_PCM_24:
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT:
+    case SF_FORMAT_DOUBLE:
+    case SF_FORMAT_ULAW:
+    case SF_FORMAT_ALAW:
       return true;
     default:
       return false;
@@ -221,7 +232,9 @@ Result<std::unique_ptr<OpusStreamDecoder>> OpusStreamDecoder::Create(int output_
   return std::unique_ptr<OpusStreamDecoder>(new OpusStreamDecoder(dec, output_rate));
 }
 
-OpusStreamDecoder::~OpusStreamDecoder() { opus_decoder_destroy(dec_); }
+OpusStreamDecoder::~OpusStreamDecoder() {
+  opus_decoder_destroy(dec_);
+}
 
 Status OpusStreamDecoder::Decode(std::string_view packet, Pcm& out) {
   if (out.sample_rate != rate_) return InvalidArgument("Opus output buffer has another sample rate");

@@ -39,7 +39,7 @@ struct AudioLimits {
   double max_seconds = 300;      // decoded duration
   int min_sample_rate = 8000;
   int max_sample_rate = 192000;
-  int max_channels = 8;          // several channels are mixed down to mono
+  int max_channels = 8;  // several channels are mixed down to mono
 };
 
 // WAV (RIFF or WAVE_FORMAT_EXTENSIBLE) with 8/16/24/32-bit integer, 32/64-bit

@@ -27,8 +27,13 @@ double Frequency(const Pcm& p, size_t skip = 0) {
   return crossings / (static_cast<double>(p.samples.size() - skip) / p.sample_rate);
 }
 
-void Put16(std::string& s, uint16_t v) { s.append({char(v & 0xff), char(v >> 8)}); }
-void Put32(std::string& s, uint32_t v) { Put16(s, v & 0xffff); Put16(s, v >> 16); }
+void Put16(std::string& s, uint16_t v) {
+  s.append({char(v & 0xff), char(v >> 8)});
+}
+void Put32(std::string& s, uint32_t v) {
+  Put16(s, v & 0xffff);
+  Put16(s, v >> 16);
+}
 
 // A WAV written by hand (not by libsndfile), so decoding is checked against
 // an independent writer. format 1 = integer PCM, 3 = IEEE float.

@@ -90,8 +90,8 @@ char32_t Next(std::string_view s, size_t& i) {
 
 bool IsPunctOrSpace(char32_t cp) {
   if (cp < 0x80) return !std::isalnum(static_cast<int>(cp));
-  return (cp >= 0x2000 && cp <= 0x206F) ||   // general punctuation
-         (cp >= 0x3000 && cp <= 0x303F) ||   // CJK symbols and punctuation
+  return (cp >= 0x2000 && cp <= 0x206F) ||                                    // general punctuation
+         (cp >= 0x3000 && cp <= 0x303F) ||                                    // CJK symbols and punctuation
          (cp >= 0xFF00 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) ||  // full-width punctuation
          (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65) || cp == 0x00A0 || cp == 0xFEFF;
 }

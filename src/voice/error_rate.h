@@ -11,7 +11,7 @@
 namespace kefu::voice {
 
 struct EditCounts {
-  int reference = 0;      // tokens in the reference (the denominator)
+  int reference = 0;  // tokens in the reference (the denominator)
   int substitutions = 0;
   int deletions = 0;
   int insertions = 0;

@@ -13,8 +13,8 @@ std::mutex& EngineMutex() {
   static std::mutex mu;
   return mu;
 }
-int g_rate = 0;            // GUARDED_BY(EngineMutex()); 0 = not initialised
-std::string g_data_dir;    // GUARDED_BY(EngineMutex()); the path it was initialised with
+int g_rate = 0;          // GUARDED_BY(EngineMutex()); 0 = not initialised
+std::string g_data_dir;  // GUARDED_BY(EngineMutex()); the path it was initialised with
 
 struct Collector {
   std::vector<int16_t>* out;
@@ -55,9 +55,9 @@ Result<std::unique_ptr<EspeakTts>> EspeakTts::Create(const EspeakSettings& setti
   }
   std::lock_guard lock(EngineMutex());
   if (g_rate == 0) {
-    const int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0,
-                                       settings.data_dir.empty() ? nullptr : settings.data_dir.c_str(),
-                                       espeakINITIALIZE_DONT_EXIT);
+    const int rate =
+        espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, settings.data_dir.empty() ? nullptr : settings.data_dir.c_str(),
+                          espeakINITIALIZE_DONT_EXIT);
     if (rate <= 0) {
       return Unavailable("espeak-ng cannot start (data in " +
                          (settings.data_dir.empty() ? std::string("its default path") : settings.data_dir) +
@@ -82,13 +82,16 @@ Result<Pcm> EspeakTts::Synthesize(std::string_view text, const TtsOptions& optio
     return InvalidArgument("text is " + std::to_string(text.size()) + " bytes; one synthesis takes at most " +
                            std::to_string(kMaxTtsInputBytes));
   }
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return InvalidArgument("nothing to say: the text is empty");
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return InvalidArgument("nothing to say: the text is empty");
   std::string voice = options.voice;
   if (voice.empty()) {
-    if (options.language == "zh" || options.language.starts_with("zh-")) voice = settings_.voice_zh;
+    if (options.language == "zh" || options.language.starts_with("zh-"))
+      voice = settings_.voice_zh;
     else if (options.language.empty() || options.language == "en" || options.language.starts_with("en-"))
       voice = settings_.voice;
-    else return InvalidArgument("espeak: no voice configured for language '" + options.language + "'");
+    else
+      return InvalidArgument("espeak: no voice configured for language '" + options.language + "'");
   }
   if (!KnownVoiceName(voice)) return InvalidArgument("'" + voice + "' is not a voice name");
   const std::string input(text);  // NUL-terminated copy

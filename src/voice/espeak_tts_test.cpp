@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "voice/pocketsphinx_asr.h"
 #include "voice/error_rate.h"
+#include "voice/pocketsphinx_asr.h"
 
 namespace kefu::voice {
 namespace {
@@ -68,8 +68,7 @@ TEST(EspeakTest, RefusesBadInput) {
   auto tts = Make();
   ASSERT_TRUE(tts);
   EXPECT_EQ(tts->Synthesize("   ", {}).status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(tts->Synthesize(std::string(kMaxTtsInputBytes + 1, 'a'), {}).status().code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(tts->Synthesize(std::string(kMaxTtsInputBytes + 1, 'a'), {}).status().code(), ErrorCode::kInvalidArgument);
   TtsOptions bad;
   bad.voice = "no-such-voice";
   EXPECT_EQ(tts->Synthesize("hello", bad).status().code(), ErrorCode::kInvalidArgument);

@@ -58,7 +58,8 @@ Result<Transcript> ParseTranscription(const std::string& content_type, const std
   if (content_type.find("json") == std::string::npos && !body.starts_with("{")) {
     if (!ValidUtf8(body)) return Unavailable("asr server sent a transcript that is not UTF-8");
     t.text = body;
-    while (!t.text.empty() && (t.text.back() == '\n' || t.text.back() == '\r' || t.text.back() == ' ')) t.text.pop_back();
+    while (!t.text.empty() && (t.text.back() == '\n' || t.text.back() == '\r' || t.text.back() == ' '))
+      t.text.pop_back();
     return t;
   }
   nlohmann::json j = ParseJsonOrDiscarded(body);

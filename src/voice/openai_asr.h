@@ -19,9 +19,9 @@ namespace kefu::voice {
 
 struct OpenAiAsrSettings {
   HttpSettings http;
-  std::string model;          // required, e.g. "whisper-1", "large-v3"
-  std::string language;       // default when the caller gives none ("" = the server detects it)
-  double max_seconds = 300;   // one utterance
+  std::string model;         // required, e.g. "whisper-1", "large-v3"
+  std::string language;      // default when the caller gives none ("" = the server detects it)
+  double max_seconds = 300;  // one utterance
 };
 
 class OpenAiAsr final : public Asr {

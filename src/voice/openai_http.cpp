@@ -1,17 +1,17 @@
 #include "voice/openai_http.h"
 
-#include <algorithm>
-#include <exception>
-#include <thread>
-#include <utility>
+#include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <openssl/ssl.h>
+#include <exception>
+#include <thread>
+#include <utility>
 
 #include "common/deadline_io.h"
 #include "common/log.h"
@@ -34,7 +34,7 @@ struct OpenAiHttp::Attempt {
 };
 
 Result<std::unique_ptr<OpenAiHttp>> OpenAiHttp::Create(const HttpSettings& s, const std::string& section,
-                                                      const std::string& route, const Clock& clock) {
+                                                       const std::string& route, const Clock& clock) {
   Target t;
   std::string_view url = s.base_url;
   if (url.starts_with("http://")) {
@@ -70,7 +70,8 @@ Result<std::unique_ptr<OpenAiHttp>> OpenAiHttp::Create(const HttpSettings& s, co
     return InvalidArgument(section + ".base_url has a bad port (got '" + s.base_url + "')");
   }
   if (s.timeout_ms <= 0 || s.connect_timeout_ms <= 0) return InvalidArgument(section + ".timeout_ms must be positive");
-  if (s.max_retries < 0 || s.retry_backoff_ms < 0) return InvalidArgument(section + ".max_retries must not be negative");
+  if (s.max_retries < 0 || s.retry_backoff_ms < 0)
+    return InvalidArgument(section + ".max_retries must not be negative");
 
   std::unique_ptr<OpenAiHttp> client(new OpenAiHttp(s, section, std::move(t), clock));
   if (client->target_.tls) {
@@ -125,17 +126,16 @@ Result<HttpReply> OpenAiHttp::Post(const std::string& content_type, const std::s
 OpenAiHttp::Attempt OpenAiHttp::Once(const std::string& content_type, const std::string& body,
                                      SteadyClock::time_point deadline) {
   DeadlineIo io;
-  const auto connect_deadline =
-      std::min(deadline, SteadyClock::now() + milliseconds(settings_.connect_timeout_ms));
+  const auto connect_deadline = std::min(deadline, SteadyClock::now() + milliseconds(settings_.connect_timeout_ms));
   const std::string where = target_.host + ":" + target_.port;
   auto connect_failure = [&](beast::error_code ec, const char* step) {
     if (ec == net::error::timed_out) {
       const bool total = connect_deadline == deadline;
-      return Attempt{DeadlineExceeded(std::string(step) + " " + section_ + " server " + where + " timed out"), !total,
-                     {}};
+      return Attempt{
+          DeadlineExceeded(std::string(step) + " " + section_ + " server " + where + " timed out"), !total, {}};
     }
-    return Attempt{Unavailable(std::string(step) + " " + section_ + " server " + where + " failed: " + ec.message()),
-                   true, {}};
+    return Attempt{
+        Unavailable(std::string(step) + " " + section_ + " server " + where + " failed: " + ec.message()), true, {}};
   };
   tcp::resolver resolver(io.ioc);
   tcp::resolver::results_type endpoints;

@@ -32,8 +32,8 @@ class context;
 namespace kefu::voice {
 
 struct HttpSettings {
-  std::string base_url;            // e.g. http://127.0.0.1:8000/v1
-  std::string api_key;             // sent as "Authorization: Bearer ..." when set
+  std::string base_url;  // e.g. http://127.0.0.1:8000/v1
+  std::string api_key;   // sent as "Authorization: Bearer ..." when set
   int timeout_ms = 30'000;
   int connect_timeout_ms = 3'000;
   int max_retries = 2;

@@ -27,7 +27,8 @@ Result<Pcm> OpenAiTts::Synthesize(std::string_view text, const TtsOptions& optio
     return InvalidArgument("text is " + std::to_string(text.size()) + " bytes; one synthesis takes at most " +
                            std::to_string(kMaxTtsInputBytes));
   }
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return InvalidArgument("nothing to say: the text is empty");
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return InvalidArgument("nothing to say: the text is empty");
   std::string voice = options.voice;
   if (voice.empty()) {
     const bool zh = options.language == "zh" || options.language.starts_with("zh-");
@@ -37,8 +38,9 @@ Result<Pcm> OpenAiTts::Synthesize(std::string_view text, const TtsOptions& optio
                         {"input", std::string(text)},
                         {"voice", voice},
                         {"response_format", settings_.response_format}};
-  KEFU_ASSIGN_OR_RETURN(HttpReply reply,
-                        http_->Post("application/json", req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  KEFU_ASSIGN_OR_RETURN(
+      HttpReply reply,
+      http_->Post("application/json", req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   if (reply.content_type.find("json") != std::string::npos) {
     return Unavailable("tts server answered JSON instead of audio: " + reply.body.substr(0, 200));
   }
@@ -55,7 +57,8 @@ Result<Pcm> OpenAiTts::Synthesize(std::string_view text, const TtsOptions& optio
   pcm.sample_rate = settings_.pcm_sample_rate;
   pcm.samples.resize(reply.body.size() / 2);
   for (size_t i = 0; i < pcm.samples.size(); ++i) {  // little-endian whatever the host
-    const auto lo = static_cast<unsigned char>(reply.body[2 * i]), hi = static_cast<unsigned char>(reply.body[2 * i + 1]);
+    const auto lo = static_cast<unsigned char>(reply.body[2 * i]),
+               hi = static_cast<unsigned char>(reply.body[2 * i + 1]);
     pcm.samples[i] = static_cast<int16_t>(static_cast<uint16_t>(lo | (hi << 8)));
   }
   if (pcm.seconds() > settings_.max_seconds) return Unavailable("tts server sent more audio than allowed");

@@ -18,12 +18,12 @@ namespace kefu::voice {
 
 struct OpenAiTtsSettings {
   HttpSettings http;
-  std::string model;                   // required, e.g. "tts-1", "kokoro"
-  std::string voice = "alloy";         // default voice
-  std::string voice_zh;                // voice for language "zh" ("" = voice)
-  std::string response_format = "wav"; // "wav" | "pcm"
-  int pcm_sample_rate = 24000;         // with "pcm"
-  double max_seconds = 120;            // one reply's audio
+  std::string model;                    // required, e.g. "tts-1", "kokoro"
+  std::string voice = "alloy";          // default voice
+  std::string voice_zh;                 // voice for language "zh" ("" = voice)
+  std::string response_format = "wav";  // "wav" | "pcm"
+  int pcm_sample_rate = 24000;          // with "pcm"
+  double max_seconds = 120;             // one reply's audio
 };
 
 class OpenAiTts final : public Tts {

@@ -163,7 +163,7 @@ void PocketsphinxAsr::Release(ps_decoder_t* ps) {
 
 Result<std::unique_ptr<AsrStream>> PocketsphinxAsr::StartStream(const AsrOptions& options) {
   if (!Supported(options)) return UnsupportedLanguage(options);
-  KEFU_ASSIGN_OR_RETURN(ps_decoder_t* ps, Acquire());
+  KEFU_ASSIGN_OR_RETURN(ps_decoder_t * ps, Acquire());
   auto stream = std::make_unique<Stream>(*this, ps);
   KEFU_RETURN_IF_ERROR(stream->Start());
   return std::unique_ptr<AsrStream>(std::move(stream));
@@ -176,7 +176,7 @@ Result<Transcript> PocketsphinxAsr::Transcribe(const Pcm& pcm, const AsrOptions&
                            " s");
   }
   if (!Supported(options)) return UnsupportedLanguage(options);
-  KEFU_ASSIGN_OR_RETURN(ps_decoder_t* ps, Acquire());
+  KEFU_ASSIGN_OR_RETURN(ps_decoder_t * ps, Acquire());
   Stream stream(*this, ps);
   KEFU_RETURN_IF_ERROR(stream.Start());
   KEFU_RETURN_IF_ERROR(stream.Process(pcm, true));

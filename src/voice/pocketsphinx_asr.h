@@ -34,9 +34,9 @@ namespace kefu::voice {
 
 struct PocketsphinxSettings {
   std::string model_dir = "/usr/share/pocketsphinx/model/en-us";  // holds en-us/, en-us.lm.bin, cmudict-en-us.dict
-  int decoders = 2;            // 1..16
-  int wait_ms = 30'000;        // waiting for a free decoder
-  double max_seconds = 300;    // one utterance
+  int decoders = 2;                                               // 1..16
+  int wait_ms = 30'000;                                           // waiting for a free decoder
+  double max_seconds = 300;                                       // one utterance
 };
 
 class PocketsphinxAsr final : public Asr {
@@ -56,7 +56,7 @@ class PocketsphinxAsr final : public Asr {
   void Release(ps_decoder_s* decoder);
 
   const PocketsphinxSettings settings_;
-  std::vector<ps_decoder_s*> all_;   // owned; freed by the destructor
+  std::vector<ps_decoder_s*> all_;  // owned; freed by the destructor
   std::mutex mu_;
   std::condition_variable freed_;
   std::vector<ps_decoder_s*> free_;  // GUARDED_BY(mu_)

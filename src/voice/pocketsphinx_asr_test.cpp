@@ -32,8 +32,8 @@ std::vector<Utterance> EnglishUtterances() {
   out.push_back({speech / "wenet_test" / "librispeech-1995-1837-0001.wav",
                  "IT WAS THE FIRST GREAT SORROW OF HIS LIFE IT WAS NOT SO MUCH THE LOSS OF THE COTTON ITSELF BUT THE "
                  "FANTASY THE HOPES THE DREAMS BUILT AROUND IT"});
-  out.push_back({speech / "speechcolab_mini" / "MINI_EN" / "audio" / "POD1000000004_S0000051.wav",
-                 "BUT WHAT KIND OF BUSINESS"});
+  out.push_back(
+      {speech / "speechcolab_mini" / "MINI_EN" / "audio" / "POD1000000004_S0000051.wav", "BUT WHAT KIND OF BUSINESS"});
   out.push_back({speech / "speechcolab_mini" / "MINI_EN" / "audio" / "POD1000000004_S0000094.wav",
                  "SO WE'RE GONNA MAKE IT SUPER CONVENIENT FOR YOU"});
   for (const auto& u : out) {
@@ -84,8 +84,7 @@ TEST_F(PocketsphinxTest, TranscribesRealEnglishSpeech) {
   // errors in 44 words (WER 11 %); the bound leaves room for another build of
   // the engine, not for a broken pipeline (wrong rate, clipped or silent audio).
   EXPECT_EQ(total.reference, 44);
-  EXPECT_LT(total.rate(), 0.25) << "S=" << total.substitutions << " D=" << total.deletions
-                                << " I=" << total.insertions;
+  EXPECT_LT(total.rate(), 0.25) << "S=" << total.substitutions << " D=" << total.deletions << " I=" << total.insertions;
 }
 
 TEST_F(PocketsphinxTest, StreamsPartialHypotheses) {

@@ -7,14 +7,18 @@ namespace kefu::voice {
 
 namespace {
 
-bool StartsWith(std::string_view s, size_t i, std::string_view what) { return s.substr(i, what.size()) == what; }
+bool StartsWith(std::string_view s, size_t i, std::string_view what) {
+  return s.substr(i, what.size()) == what;
+}
 
 // Multi-byte terminators (UTF-8): 。！？；… and full-width ．
 constexpr std::string_view kWideEnds[] = {"。", "！", "？", "；", "…", "．"};
 // What may follow a terminator and still belong to its sentence.
 constexpr std::string_view kClosers[] = {"”", "’", "」", "』", "）", "】", "》", "\"", "'", ")", "]"};
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // Length of the terminator at s[i] (0 when there is none). `at_end`: no
 // more text will follow, so a final '.' ends a sentence.
@@ -168,7 +172,8 @@ Result<Pcm> FakeTts::Synthesize(std::string_view text, const TtsOptions& options
   p.sample_rate = kAsrSampleRate;
   const size_t n = chars * static_cast<size_t>(ms_per_char) * kAsrSampleRate / 1000;
   p.samples.resize(n);
-  for (size_t i = 0; i < n; ++i) p.samples[i] = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440.0 * i / kAsrSampleRate));
+  for (size_t i = 0; i < n; ++i)
+    p.samples[i] = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440.0 * i / kAsrSampleRate));
   return p;
 }
 

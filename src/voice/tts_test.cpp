@@ -16,7 +16,8 @@ TEST(SentenceTest, SplitsChineseAndEnglish) {
 }
 
 TEST(SentenceTest, KeepsClosersAndRepeatedMarksTogether) {
-  EXPECT_EQ(SplitSentences("他说：“已经退款了。”然后呢？！好吧……"), (V{"他说：“已经退款了。”", "然后呢？！", "好吧……"}));
+  EXPECT_EQ(SplitSentences("他说：“已经退款了。”然后呢？！好吧……"),
+            (V{"他说：“已经退款了。”", "然后呢？！", "好吧……"}));
   EXPECT_EQ(SplitSentences("Really?! (Yes.) Fine"), (V{"Really?!", "(Yes.)", "Fine"}));
   EXPECT_EQ(SplitSentences("line one\nline two"), (V{"line one", "line two"}));
   EXPECT_TRUE(SplitSentences("  \n ").empty());

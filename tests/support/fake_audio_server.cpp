@@ -2,6 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -9,14 +14,8 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
-#include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace kefu::testing {
 
@@ -106,7 +105,8 @@ double WavSeconds(const std::string& wav) {
     const std::string id = wav.substr(at, 4);
     const uint32_t size = Le32(wav, at + 4);
     if (id == "fmt " && at + 16 <= wav.size()) byte_rate = Le32(wav, at + 16);
-    if (id == "data") return byte_rate ? static_cast<double>(std::min<size_t>(size, wav.size() - at - 8)) / byte_rate : -1;
+    if (id == "data")
+      return byte_rate ? static_cast<double>(std::min<size_t>(size, wav.size() - at - 8)) / byte_rate : -1;
     at += 8 + size + (size & 1);
   }
   return -1;
@@ -203,7 +203,8 @@ struct FakeAudioServer::Impl {
     const bool asr = rec.target.ends_with("/audio/transcriptions"), tts = rec.target.ends_with("/audio/speech");
     bool well_formed = false;
     if (asr) {
-      well_formed = rec.content_type.starts_with("multipart/form-data") && ParseMultipart(rec.content_type, rec.body, rec);
+      well_formed =
+          rec.content_type.starts_with("multipart/form-data") && ParseMultipart(rec.content_type, rec.body, rec);
     } else if (tts) {
       json j = json::parse(rec.body, nullptr, false);
       well_formed = j.is_object();
@@ -227,11 +228,15 @@ struct FakeAudioServer::Impl {
     if (reply.kind == FakeAudioReply::Kind::kError) return SendError(sock, reply.status, reply.error_message);
     if (reply.kind == FakeAudioReply::Kind::kDrop) {
       beast::error_code ignored;
-      net::write(sock, net::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"te")), ignored);
+      net::write(sock,
+                 net::buffer(std::string(
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"te")),
+                 ignored);
       ::shutdown(sock.native_handle(), SHUT_RDWR);
       return;
     }
-    if (!well_formed) return SendError(sock, 400, asr ? "body must be multipart/form-data" : "body must be a JSON object");
+    if (!well_formed)
+      return SendError(sock, 400, asr ? "body must be multipart/form-data" : "body must be a JSON object");
     if (asr) {
       if (!rec.fields.count("model")) return SendError(sock, 400, "model is required");
       if (!rec.fields.count("file") || !rec.filenames.count("file")) return SendError(sock, 400, "file is required");
@@ -240,13 +245,15 @@ struct FakeAudioServer::Impl {
       char text[64];
       std::snprintf(text, sizeof text, "fake transcript of %.2f s", seconds);
       const std::string transcript = reply.text.empty() ? text : reply.text;
-      if (rec.fields["response_format"] == "text") return Send(sock, 200, "text/plain; charset=utf-8", transcript + "\n");
+      if (rec.fields["response_format"] == "text")
+        return Send(sock, 200, "text/plain; charset=utf-8", transcript + "\n");
       json out = {{"text", " " + transcript}};  // whisper's leading space
       if (rec.fields.count("language")) out["language"] = rec.fields["language"];
       return Send(sock, 200, "application/json", out.dump());
     }
     for (const char* key : {"model", "input", "voice"}) {
-      if (!rec.fields.count(key) || rec.fields[key].empty()) return SendError(sock, 400, std::string(key) + " is required");
+      if (!rec.fields.count(key) || rec.fields[key].empty())
+        return SendError(sock, 400, std::string(key) + " is required");
     }
     size_t chars = 0;
     for (char c : rec.fields["input"]) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
@@ -294,7 +301,9 @@ FakeAudioServer::~FakeAudioServer() {
   for (auto& t : threads) t.join();
 }
 
-std::string FakeAudioServer::base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+std::string FakeAudioServer::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/v1";
+}
 
 void FakeAudioServer::Enqueue(FakeAudioReply reply) {
   std::lock_guard lock(impl_->mu);

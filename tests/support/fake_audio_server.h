@@ -34,7 +34,9 @@ struct FakeAudioReply {
   int delay_ms = 0;           // before the response headers
 
   static FakeAudioReply Transcript(std::string text) { return {Kind::kOk, std::move(text), 200, "", 0}; }
-  static FakeAudioReply Error(int status, std::string message) { return {Kind::kError, "", status, std::move(message), 0}; }
+  static FakeAudioReply Error(int status, std::string message) {
+    return {Kind::kError, "", status, std::move(message), 0};
+  }
   static FakeAudioReply Drop() { return {Kind::kDrop, "", 200, "", 0}; }
   static FakeAudioReply Ok() { return {}; }
   FakeAudioReply& Delay(int ms) {
