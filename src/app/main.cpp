@@ -10,6 +10,7 @@
 #include "app/nlu_cli.h"
 #include "app/ocr_cli.h"
 #include "app/server_app.h"
+#include "app/voice_cli.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   kefu::app::RegisterNluCommands(cli, kb_deps);
   kefu::app::RegisterEvalCommands(cli);
   kefu::app::RegisterOcrCommand(cli, kb_deps.load_config);  // pictures: kefu ocr FILE
+  kefu::app::RegisterVoiceCommands(cli, kb_deps.load_config);  // kefu asr, kefu tts, kefu eval voice (after eval)
 
   try {
     cli.parse(argc, argv);

@@ -102,6 +102,11 @@ std::map<std::string, Section> Describe(Config& c) {
   F(channels, max_image_bytes); F(channels, max_image_pixels); F(channels, max_images_per_message);
   F(channels, max_upload_body_bytes); F(channels, thumbnail_px); F(channels, ocr); F(channels, ocr_languages);
   F(channels, tessdata_dir); F(channels, barcodes); F(channels, blob_dir);
+  F(asr, engine); F(asr, base_url); F(asr, model); F(asr, api_key); F(asr, timeout_ms); F(asr, connect_timeout_ms);
+  F(asr, max_retries); F(asr, language); F(asr, model_dir); F(asr, decoders); F(asr, max_seconds);
+  F(tts, engine); F(tts, base_url); F(tts, model); F(tts, api_key); F(tts, timeout_ms); F(tts, connect_timeout_ms);
+  F(tts, max_retries); F(tts, voice); F(tts, voice_zh); F(tts, response_format); F(tts, pcm_sample_rate);
+  F(tts, rate_wpm);
   F(log, level); F(log, json);
 #undef F
   return d;
@@ -125,6 +130,44 @@ std::string FirstNonAddress(const std::string& list) {
     if (inet_pton(AF_INET, item.c_str(), buf) != 1 && inet_pton(AF_INET6, item.c_str(), buf) != 1) return item;
   }
   return "";
+}
+
+// One remote voice engine's connection keys ([asr] or [tts] with engine "openai").
+Status ValidateRemote(const std::string& section, const std::string& engine, const std::string& base_url,
+                      const std::string& model, int timeout_ms, int connect_timeout_ms, int max_retries) {
+  if (engine == "openai") {
+    if (base_url.rfind("http://", 0) != 0 && base_url.rfind("https://", 0) != 0)
+      return InvalidArgument(section + ".base_url must start with http:// or https:// when " + section +
+                             ".engine is \"openai\"");
+    if (model.empty()) return InvalidArgument(section + ".model is required when " + section + ".engine is \"openai\"");
+  }
+  if (timeout_ms < 100 || timeout_ms > 600'000) return InvalidArgument(section + ".timeout_ms must be 100..600000");
+  if (connect_timeout_ms < 10 || connect_timeout_ms > 60'000)
+    return InvalidArgument(section + ".connect_timeout_ms must be 10..60000");
+  if (max_retries < 0 || max_retries > 10) return InvalidArgument(section + ".max_retries must be 0..10");
+  return Status::Ok();
+}
+
+Status ValidateVoice(const AsrConfig& a, const TtsConfig& t) {
+  if (a.engine != "pocketsphinx" && a.engine != "openai" && a.engine != "none")
+    return InvalidArgument("asr.engine must be \"pocketsphinx\", \"openai\" or \"none\"");
+  KEFU_RETURN_IF_ERROR(
+      ValidateRemote("asr", a.engine, a.base_url, a.model, a.timeout_ms, a.connect_timeout_ms, a.max_retries));
+  if (a.engine == "pocketsphinx" && !a.language.empty() && a.language != "en" && a.language.rfind("en-", 0) != 0)
+    return InvalidArgument("asr.language \"" + a.language +
+                           "\" needs asr.engine = \"openai\" (pocketsphinx recognises English only)");
+  if (a.decoders < 1 || a.decoders > 16) return InvalidArgument("asr.decoders must be 1..16");
+  if (a.max_seconds < 1 || a.max_seconds > 3600) return InvalidArgument("asr.max_seconds must be 1..3600");
+  if (t.engine != "espeak" && t.engine != "openai" && t.engine != "none")
+    return InvalidArgument("tts.engine must be \"espeak\", \"openai\" or \"none\"");
+  KEFU_RETURN_IF_ERROR(
+      ValidateRemote("tts", t.engine, t.base_url, t.model, t.timeout_ms, t.connect_timeout_ms, t.max_retries));
+  if (t.response_format != "wav" && t.response_format != "pcm")
+    return InvalidArgument("tts.response_format must be \"wav\" or \"pcm\"");
+  if (t.pcm_sample_rate < 8000 || t.pcm_sample_rate > 48000)
+    return InvalidArgument("tts.pcm_sample_rate must be 8000..48000");
+  if (t.rate_wpm < 80 || t.rate_wpm > 450) return InvalidArgument("tts.rate_wpm must be 80..450");
+  return Status::Ok();
 }
 
 Status Validate(const Config& c) {
@@ -244,6 +287,7 @@ Status Validate(const Config& c) {
     return InvalidArgument("inbox.webhook_workers must be 1..64");
   if (c.inbox.webhook_poll_ms < 10) return InvalidArgument("inbox.webhook_poll_ms must be at least 10");
   if (c.inbox.customer_token_ttl_s < 60) return InvalidArgument("inbox.customer_token_ttl_s must be at least 60");
+  KEFU_RETURN_IF_ERROR(ValidateVoice(c.asr, c.tts));
   return Status::Ok();
 }
 

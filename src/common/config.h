@@ -201,6 +201,41 @@ struct ChannelsConfig {
   std::string blob_dir;                     // "" = <storage.data_dir>/blobs
 };
 
+// [asr]: speech recognition (src/voice, docs/voice.md). "pocketsphinx" is
+// embedded and English only; Chinese needs "openai": any server with an
+// OpenAI-compatible POST /audio/transcriptions (whisper.cpp server, FunASR, vLLM).
+struct AsrConfig {
+  std::string engine = "pocketsphinx";  // "pocketsphinx" | "openai" | "none"
+  std::string base_url;                 // openai: e.g. http://127.0.0.1:8090/v1
+  std::string model;                    // openai: required
+  std::string api_key;
+  int timeout_ms = 30'000;              // one whole transcription, retries included
+  int connect_timeout_ms = 3'000;
+  int max_retries = 2;                  // on 429/5xx/network errors
+  std::string language = "en";          // utterances' default language ("zh" needs openai)
+  std::string model_dir;                // pocketsphinx: "" = /usr/share/pocketsphinx/model/en-us
+  int decoders = 2;                     // pocketsphinx: utterances decoded at once (≈ 30 MB each)
+  int max_seconds = 60;                 // longest utterance accepted
+};
+
+// [tts]: speech synthesis (src/voice, docs/voice.md). "espeak" is embedded
+// (espeak-ng, robotic but small); "openai": any server with an
+// OpenAI-compatible POST /audio/speech.
+struct TtsConfig {
+  std::string engine = "espeak";        // "espeak" | "openai" | "none"
+  std::string base_url;                 // openai
+  std::string model;                    // openai: required
+  std::string api_key;
+  int timeout_ms = 30'000;              // one sentence, retries included
+  int connect_timeout_ms = 3'000;
+  int max_retries = 2;
+  std::string voice;                    // English (default) voice: "" = espeak "en", openai "alloy"
+  std::string voice_zh;                 // Chinese voice: "" = espeak "cmn", openai the voice above
+  std::string response_format = "wav";  // openai: "wav" | "pcm" (16-bit, pcm_sample_rate)
+  int pcm_sample_rate = 24'000;
+  int rate_wpm = 165;                   // espeak: words per minute, 80..450
+};
+
 struct LogConfig {
   std::string level = "info";           // trace|debug|info|warn|error
   bool json = true;                     // structured JSON lines on stderr
@@ -218,6 +253,8 @@ struct Config {
   InboxConfig inbox;
   NluConfig nlu;
   ChannelsConfig channels;
+  AsrConfig asr;
+  TtsConfig tts;
   LogConfig log;
 
   bool LlmEnabled() const { return !llm.base_url.empty(); }

@@ -127,4 +127,29 @@ TEST(Config, BusUrlDefaultsToInProcessAndIsValidated) {
   }
 }
 
+TEST(Config, VoiceSectionsDefaultToTheEmbeddedEnginesAndNameBadKeys) {
+  auto d = Config::Parse("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->asr.engine, "pocketsphinx");
+  EXPECT_EQ(d->tts.engine, "espeak");
+  auto remote = Config::Parse("[asr]\nengine = \"openai\"\nmodel = \"large-v3\"\nlanguage = \"zh\"\n",
+                              {"KEFU_ASR_BASE_URL=http://127.0.0.1:8090/v1", "KEFU_TTS_RATE_WPM=140"});
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+  EXPECT_EQ(remote->asr.base_url, "http://127.0.0.1:8090/v1");
+  EXPECT_EQ(remote->tts.rate_wpm, 140);
+  auto no_url = Config::Parse("[asr]\nengine = \"openai\"\nmodel = \"m\"\n");
+  ASSERT_FALSE(no_url.ok());
+  EXPECT_NE(no_url.status().message().find("asr.base_url"), std::string::npos);
+  auto no_model = Config::Parse("[tts]\nengine = \"openai\"\nbase_url = \"http://x/v1\"\n");
+  ASSERT_FALSE(no_model.ok());
+  EXPECT_NE(no_model.status().message().find("tts.model"), std::string::npos);
+  auto zh = Config::Parse("[asr]\nlanguage = \"zh\"\n");
+  ASSERT_FALSE(zh.ok());
+  EXPECT_NE(zh.status().message().find("asr.language"), std::string::npos);
+  EXPECT_FALSE(Config::Parse("[tts]\nengine = \"festival\"\n").ok());
+  EXPECT_FALSE(Config::Parse("[tts]\nresponse_format = \"mp3\"\n").ok());
+  EXPECT_FALSE(Config::Parse("[asr]\ndecoders = 0\n").ok());
+  EXPECT_FALSE(Config::Parse("[asr]\nvoice = \"en\"\n").ok());  // a tts key in the wrong section
+}
+
 }  // namespace kefu

@@ -1,0 +1,186 @@
+#include "voice/pocketsphinx_asr.h"
+
+#include <pocketsphinx.h>
+#include <sphinxbase/err.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+namespace kefu::voice {
+
+namespace {
+
+constexpr double kFramesPerSecond = 100;  // pocketsphinx's default -frate
+
+bool Supported(const AsrOptions& options) {
+  return options.language.empty() || options.language == "en" || options.language.starts_with("en-");
+}
+
+Status UnsupportedLanguage(const AsrOptions& options) {
+  return InvalidArgument("pocketsphinx recognises English only (asked for '" + options.language +
+                         "'); Chinese needs [asr] engine = \"openai\" (docs/voice.md)");
+}
+
+// pocketsphinx marks alternative pronunciations "word(2)"; fillers are <s>,
+// </s>, <sil> and [NOISE]-style tokens.
+bool IsFiller(const std::string& w) {
+  return w.empty() || w.front() == '<' || w.front() == '[' || w == "++NOISE++";
+}
+
+std::string BaseWord(std::string w) {
+  if (auto p = w.find('('); p != std::string::npos && p > 0 && w.back() == ')') w.resize(p);
+  return w;
+}
+
+Transcript Collect(ps_decoder_t* ps) {
+  Transcript t;
+  t.language = "en";
+  int32 score = 0;
+  if (const char* hyp = ps_get_hyp(ps, &score)) t.text = hyp;
+  logmath_t* lmath = ps_get_logmath(ps);
+  for (ps_seg_t* seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
+    std::string w = ps_seg_word(seg);
+    if (IsFiller(w)) continue;
+    int sf = 0, ef = 0;
+    ps_seg_frames(seg, &sf, &ef);
+    int32 ascr = 0, lscr = 0, lback = 0;
+    const int32 post = ps_seg_prob(seg, &ascr, &lscr, &lback);
+    WordTiming wt;
+    wt.word = BaseWord(std::move(w));
+    wt.start_s = sf / kFramesPerSecond;
+    wt.end_s = (ef + 1) / kFramesPerSecond;
+    wt.confidence = std::clamp(logmath_exp(lmath, post), 0.0, 1.0);
+    t.words.push_back(std::move(wt));
+  }
+  return t;
+}
+
+}  // namespace
+
+// One utterance on a leased decoder; returns it to the pool when destroyed.
+class PocketsphinxAsr::Stream final : public AsrStream {
+ public:
+  Stream(PocketsphinxAsr& owner, ps_decoder_t* ps) : owner_(owner), ps_(ps) {}
+  ~Stream() override {
+    if (started_) ps_end_utt(ps_);
+    owner_.Release(ps_);
+  }
+
+  Status Start() {
+    if (ps_start_utt(ps_) < 0) return Internal("pocketsphinx cannot start an utterance");
+    started_ = true;
+    return Status::Ok();
+  }
+
+  Status Feed(const Pcm& pcm) override { return Process(pcm, false); }
+
+  // full_utt: `pcm` is the whole utterance (cepstral mean normalisation over
+  // all of it, rather than the running estimate a live stream uses).
+  Status Process(const Pcm& pcm, bool full_utt) {
+    if (!started_) return FailedPrecondition("the utterance is finished");
+    if (pcm.sample_rate != kAsrSampleRate) return InvalidArgument("pocketsphinx takes 16 kHz audio");
+    seconds_ += pcm.seconds();
+    if (seconds_ > owner_.settings_.max_seconds) {
+      return PayloadTooLarge("utterance is longer than " +
+                             std::to_string(static_cast<int>(owner_.settings_.max_seconds)) + " s");
+    }
+    if (pcm.samples.empty()) return Status::Ok();
+    if (ps_process_raw(ps_, pcm.samples.data(), pcm.samples.size(), FALSE, full_utt ? TRUE : FALSE) < 0) {
+      return Internal("pocketsphinx failed to process audio");
+    }
+    return Status::Ok();
+  }
+
+  std::string Partial() override {
+    int32 score = 0;
+    const char* hyp = started_ ? ps_get_hyp(ps_, &score) : nullptr;
+    return hyp ? hyp : "";
+  }
+
+  Result<Transcript> Finish() override {
+    if (!started_) return FailedPrecondition("the utterance is finished");
+    started_ = false;
+    if (ps_end_utt(ps_) < 0) return Internal("pocketsphinx failed to finish the utterance");
+    return Collect(ps_);
+  }
+
+ private:
+  PocketsphinxAsr& owner_;
+  ps_decoder_t* ps_;
+  bool started_ = false;
+  double seconds_ = 0;
+};
+
+Result<std::unique_ptr<PocketsphinxAsr>> PocketsphinxAsr::Create(const PocketsphinxSettings& settings) {
+  if (settings.decoders < 1 || settings.decoders > 16) return InvalidArgument("asr.decoders must be 1..16");
+  if (settings.max_seconds <= 0 || settings.max_seconds > 3600) return InvalidArgument("bad utterance limit");
+  namespace fs = std::filesystem;
+  const fs::path dir = settings.model_dir;
+  const fs::path hmm = dir / "en-us", lm = dir / "en-us.lm.bin", dict = dir / "cmudict-en-us.dict";
+  for (const auto& p : {hmm, lm, dict}) {
+    if (!fs::exists(p)) {
+      return NotFound("pocketsphinx model file " + p.string() + " is missing (apt install pocketsphinx-en-us)");
+    }
+  }
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { err_set_logfp(nullptr); });  // pocketsphinx logs a lot on stderr
+  std::unique_ptr<PocketsphinxAsr> asr(new PocketsphinxAsr(settings));
+  for (int i = 0; i < settings.decoders; ++i) {
+    cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
+                                   dict.c_str(), "-logfn", "/dev/null", nullptr);
+    if (!config) return Internal("pocketsphinx rejected its configuration");
+    ps_decoder_t* ps = ps_init(config);
+    cmd_ln_free_r(config);  // the decoder holds its own reference
+    if (!ps) return Internal("pocketsphinx cannot load the model in " + dir.string());
+    asr->all_.push_back(ps);
+    asr->free_.push_back(ps);
+  }
+  return asr;
+}
+
+PocketsphinxAsr::~PocketsphinxAsr() {
+  for (ps_decoder_t* ps : all_) ps_free(ps);
+}
+
+Result<ps_decoder_t*> PocketsphinxAsr::Acquire() {
+  std::unique_lock lock(mu_);
+  if (!freed_.wait_for(lock, std::chrono::milliseconds(settings_.wait_ms), [&] { return !free_.empty(); })) {
+    return Unavailable("every pocketsphinx decoder stayed busy for " + std::to_string(settings_.wait_ms) + " ms");
+  }
+  ps_decoder_t* ps = free_.back();
+  free_.pop_back();
+  return ps;
+}
+
+void PocketsphinxAsr::Release(ps_decoder_t* ps) {
+  {
+    std::lock_guard lock(mu_);
+    free_.push_back(ps);
+  }
+  freed_.notify_one();
+}
+
+Result<std::unique_ptr<AsrStream>> PocketsphinxAsr::StartStream(const AsrOptions& options) {
+  if (!Supported(options)) return UnsupportedLanguage(options);
+  KEFU_ASSIGN_OR_RETURN(ps_decoder_t * ps, Acquire());
+  auto stream = std::make_unique<Stream>(*this, ps);
+  KEFU_RETURN_IF_ERROR(stream->Start());
+  return std::unique_ptr<AsrStream>(std::move(stream));
+}
+
+Result<Transcript> PocketsphinxAsr::Transcribe(const Pcm& pcm, const AsrOptions& options) {
+  if (pcm.sample_rate != kAsrSampleRate) return InvalidArgument("pocketsphinx takes 16 kHz audio");
+  if (pcm.seconds() > settings_.max_seconds) {
+    return PayloadTooLarge("utterance is longer than " + std::to_string(static_cast<int>(settings_.max_seconds)) +
+                           " s");
+  }
+  if (!Supported(options)) return UnsupportedLanguage(options);
+  KEFU_ASSIGN_OR_RETURN(ps_decoder_t * ps, Acquire());
+  Stream stream(*this, ps);
+  KEFU_RETURN_IF_ERROR(stream.Start());
+  KEFU_RETURN_IF_ERROR(stream.Process(pcm, true));
+  return stream.Finish();
+}
+
+}  // namespace kefu::voice

@@ -1,0 +1,65 @@
+// PocketsphinxAsr: embedded English speech recognition (CMU pocketsphinx 5
+// with Debian's en-us acoustic model, language model and dictionary in
+// /usr/share/pocketsphinx/model/en-us). There is no embedded Chinese model:
+// Chinese needs an OpenAI-compatible server (OpenAiAsr).
+//
+// A pocketsphinx decoder holds one utterance at a time, so the engine keeps a
+// pool of `decoders` decoders (each loads the model, ≈ 30 MB): a call takes a
+// free one, or waits for one (at most `wait_ms`, then Unavailable). A stream
+// holds its decoder until it finishes or is destroyed.
+//
+// pocketsphinx adapts to the audio as it goes (its live cepstral mean and
+// noise estimate carry over from one utterance to the next on a decoder), so
+// the same audio can come out slightly differently depending on which
+// decoder of the pool takes it and what that decoder heard before (measured:
+// "but what kind of business" or "what kind of business"). Calls from one
+// thread in the same order are reproducible.
+//
+// Thread-safe: Transcribe and StartStream may be called from any number of
+// threads; a stream is used by one thread at a time and must not outlive the
+// engine.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "voice/asr.h"
+
+struct ps_decoder_s;
+
+namespace kefu::voice {
+
+struct PocketsphinxSettings {
+  std::string model_dir = "/usr/share/pocketsphinx/model/en-us";  // holds en-us/, en-us.lm.bin, cmudict-en-us.dict
+  int decoders = 2;                                               // 1..16
+  int wait_ms = 30'000;                                           // waiting for a free decoder
+  double max_seconds = 300;                                       // one utterance
+};
+
+class PocketsphinxAsr final : public Asr {
+ public:
+  static Result<std::unique_ptr<PocketsphinxAsr>> Create(const PocketsphinxSettings& settings);
+  ~PocketsphinxAsr() override;
+
+  Result<Transcript> Transcribe(const Pcm& pcm, const AsrOptions& options) override;
+  Result<std::unique_ptr<AsrStream>> StartStream(const AsrOptions& options) override;
+  std::string name() const override { return "pocketsphinx"; }
+
+ private:
+  class Stream;
+  friend class Stream;
+  explicit PocketsphinxAsr(PocketsphinxSettings settings) : settings_(std::move(settings)) {}
+  Result<ps_decoder_s*> Acquire();
+  void Release(ps_decoder_s* decoder);
+
+  const PocketsphinxSettings settings_;
+  std::vector<ps_decoder_s*> all_;  // owned; freed by the destructor
+  std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<ps_decoder_s*> free_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace kefu::voice
