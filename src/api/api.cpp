@@ -294,6 +294,23 @@ class Routes final : public ApiRoutes {
     return *c;
   }
 
+  // AuthConversation for posting a turn, which needs only to know that the
+  // conversation is the tenant's: its tenant id, or nullopt (answered).
+  std::optional<std::string> AuthConversationOwner(const Request& req, const Responder& r) {
+    auto t = WidgetAuth(req, r);
+    if (!t) return std::nullopt;
+    const std::string& id = req.path_params.at("id");
+    if (!IdChars(id, 64)) {
+      SendError(r, 404, "not_found", "conversation does not exist");
+      return std::nullopt;
+    }
+    if (Status st = d_.service.CheckOwner(t->id, id); !st.ok()) {
+      SendStatus(r, st);
+      return std::nullopt;
+    }
+    return t->id;
+  }
+
   void GetConversation(const Request& req, const Responder& r) {
     auto c = AuthConversation(req, r);
     if (c) SendJson(r, 200, c->ToJson());
@@ -399,8 +416,9 @@ class Routes final : public ApiRoutes {
   void PostMessage(Request req, Responder r) {
     auto in = ParseIncoming(req, r);
     if (!in) return;
-    auto c = AuthConversation(req, r);
-    if (!c) return;
+    const auto owner = AuthConversationOwner(req, r);
+    if (!owner) return;
+    const std::string& conversation_id = req.path_params.at("id");
     if (!IdChars(in->client_msg_id, 64))
       return SendError(r, 400, "invalid_argument",
                        "client_msg_id is required: 1-64 characters of letters, digits and - _ . : @");
@@ -436,7 +454,7 @@ class Routes final : public ApiRoutes {
                 {"duplicate", state->duplicate}});
     };
     if (in->uploads.empty()) {
-      d_.service.Post(c->tenant_id, c->id, in->client_msg_id, text, std::move(cb));
+      d_.service.Post(*owner, conversation_id, in->client_msg_id, text, std::move(cb));
       return;
     }
     if (!d_.pictures)
@@ -445,7 +463,7 @@ class Routes final : public ApiRoutes {
     // then the turn is queued as usual.
     auto job = std::make_shared<Incoming>(std::move(*in));
     auto shared_cb = std::make_shared<dialogue::PostCallbacks>(std::move(cb));
-    const std::string tenant = c->tenant_id, cid = c->id;
+    const std::string tenant = *owner, cid = conversation_id;
     bool queued = d_.workers.Submit([this, job, shared_cb, tenant, cid, text, r] {
       auto taken = d_.pictures->Take(tenant, cid, job->uploads);
       if (!taken.ok()) return SendUploadError(r, taken.status());

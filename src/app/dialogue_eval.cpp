@@ -273,7 +273,8 @@ Result<json> RunDialogueEval(const DialogueEvalOptions& options) {
     if (turns_out)
       turns_out << json{{"id", it.id},           {"kind", it.kind},     {"lang", it.lang},
                         {"text", it.text},       {"expect", it.expect}, {"got", it.verdict.got},
-                        {"correct", it.verdict.correct}, {"meta", o->meta}}
+                        {"correct", it.verdict.correct}, {"meta", o->meta},
+                        {"reply", o->reply_text}}
                        .dump()
                 << "\n";
     it.reply_text = o->reply_text;

@@ -135,6 +135,21 @@ Result<Conversation> ConversationService::Get(const std::string& tenant_id, cons
   return store_.Get(tenant_id, conversation_id, /*with_context=*/false);
 }
 
+Status ConversationService::CheckOwner(const std::string& tenant_id, const std::string& conversation_id) {
+  constexpr size_t kMaxOwners = 100000;  // about 10 MB; then it starts over
+  {
+    std::lock_guard lock(owners_mu_);
+    auto it = owners_.find(conversation_id);
+    if (it != owners_.end() && it->second == tenant_id) return Status::Ok();
+  }
+  auto c = Get(tenant_id, conversation_id);
+  if (!c.ok()) return c.status();
+  std::lock_guard lock(owners_mu_);
+  if (owners_.size() >= kMaxOwners) owners_.clear();
+  owners_.emplace(conversation_id, tenant_id);
+  return Status::Ok();
+}
+
 Result<Conversation> ConversationService::Close(const std::string& tenant_id, const std::string& conversation_id) {
   KEFU_ASSIGN_OR_RETURN(Conversation c, store_.Get(tenant_id, conversation_id));
   if (c.status == "closed") return c;

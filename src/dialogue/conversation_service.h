@@ -94,6 +94,12 @@ class ConversationService {
   // The conversation without its dialogue context (an empty object): what the API checks and shows.
   Result<Conversation> Get(const std::string& tenant_id, const std::string& conversation_id);
   Result<Conversation> Close(const std::string& tenant_id, const std::string& conversation_id);
+  // Ok when the conversation exists and belongs to `tenant_id`, else Get's
+  // error: the check before a turn is queued (the turn reads the conversation
+  // again on its worker). A conversation never changes tenant and is never
+  // deleted, so one found is remembered (a bounded set) and later checks of
+  // it read no database on the caller's (I/O) thread. Any thread.
+  Status CheckOwner(const std::string& tenant_id, const std::string& conversation_id);
 
   // Queues the turn; the conversation must belong to `tenant_id`. `parts`
   // (pictures already validated and stored, the text read from them) are
@@ -170,6 +176,8 @@ class ConversationService {
   bool draining_ = false;                                     // GUARDED_BY(mu_)
   std::set<std::string> recovering_;  // GUARDED_BY(mu_): conversations with a recovery task queued
 
+  std::mutex owners_mu_;
+  std::unordered_map<std::string, std::string> owners_;  // GUARDED_BY(owners_mu_): conversation id -> tenant id
   std::mutex failover_mu_;
   std::condition_variable failover_cv_;
   bool failover_stop_ = false;  // GUARDED_BY(failover_mu_)

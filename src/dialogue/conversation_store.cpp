@@ -204,6 +204,21 @@ Result<bool> ConversationStore::FindByClientIdLocked(storage::Session& s, const 
   return found;
 }
 
+namespace {
+
+// The id of the first reply to `message_id` (0 when none): the check that a
+// reply just written is the only one reads this one column, not the message.
+Result<int64_t> FirstReplyIdLocked(storage::Session& s, int64_t message_id) {
+  auto& st = s.Prepare("SELECT id FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
+  st.Bind(1, message_id);
+  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  const int64_t id = row ? st.Int(0) : 0;
+  st.Reset();
+  return id;
+}
+
+}  // namespace
+
 std::optional<Message> ConversationStore::FindReplyLocked(storage::Session& s, int64_t message_id) {
   auto& st = s.Prepare("SELECT " KEFU_MESSAGE_COLUMNS " FROM messages WHERE reply_to = ? ORDER BY seq LIMIT 1");
   st.Bind(1, message_id);
@@ -357,10 +372,10 @@ Result<Message> ConversationStore::AppendReply(const std::string& conversation_i
     // conversation's row lock, so a reply committed by another transaction
     // is visible here; this one is then rolled back and the first returned.
     if (reply_to > 0) {
-      std::optional<Message> first = FindReplyLocked(s, reply_to);
-      if (first && first->id != m.id) {
-        earlier = std::move(first);
-        return AlreadyExists("message " + std::to_string(reply_to) + " was answered already");
+      auto first_id = FirstReplyIdLocked(s, reply_to);
+      if (first_id.ok() && *first_id != 0 && *first_id != m.id) {
+        earlier = FindReplyLocked(s, reply_to);
+        if (earlier) return AlreadyExists("message " + std::to_string(reply_to) + " was answered already");
       }
     }
     if (context) {

@@ -498,7 +498,7 @@ std::string FoldForHumanNeed(std::string_view text) {
   return out;
 }
 
-HumanNeed DetectHumanNeed(std::string_view raw) {
+static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
   HumanNeed n;
   const std::string t = FoldForHumanNeed(raw);
   if (auto* w = FindAbuse(t)) {
@@ -600,6 +600,26 @@ HumanNeed DetectHumanNeed(std::string_view raw) {
     }
   }
   return n;
+}
+
+HumanNeed DetectHumanNeed(std::string_view raw) {
+  // One turn reads the same words several times (routing, the bot's reading
+  // of the turn, the need key's): this thread's last few readings are kept.
+  // The reading depends on the text alone.
+  struct Memo {
+    std::string text;
+    HumanNeed need;
+    bool used = false;
+  };
+  thread_local std::array<Memo, 4> memo;
+  thread_local size_t next = 0;
+  for (const Memo& m : memo)
+    if (m.used && m.text == raw) return m.need;
+  Memo& m = memo[next++ % memo.size()];
+  m.need = DetectHumanNeedUncached(raw);
+  m.text.assign(raw);
+  m.used = true;
+  return m.need;
 }
 
 }  // namespace kefu::dialogue

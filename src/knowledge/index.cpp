@@ -1,6 +1,7 @@
 #include "knowledge/index.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cmath>
@@ -13,6 +14,51 @@
 namespace kefu::knowledge {
 
 namespace {
+
+// The last few answers of one thread, for a pure function of its key: a turn
+// reads the same text several times (the repeat detector's need key, the
+// bot's searches, the matcher), and customers ask the same few questions.
+// Looked up by hash, then by the whole key; the least recently used entry is
+// replaced. Per thread, so no lock on the turn path; an index's generation in
+// the key keeps a rebuilt index from seeing its predecessor's answers.
+template <class Entry, size_t N>
+class RecentMemo {
+ public:
+  // The entry with hash `h` (either of its two) that `same` accepts, or null.
+  template <class Same>
+  Entry* Find(size_t h, Same same) {
+    for (Slot& s : slots_)
+      if (s.used && (s.hash == h || s.hash2 == h) && same(s.entry)) {
+        s.used = ++tick_;
+        return &s.entry;
+      }
+    return nullptr;
+  }
+  // A slot for a new entry with hash `h` (and `h2`, another key it answers
+  // to): the least recently used one.
+  Entry& Replace(size_t h, size_t h2) {
+    Slot* oldest = &slots_[0];
+    for (Slot& s : slots_)
+      if (s.used < oldest->used) oldest = &s;
+    oldest->used = ++tick_;
+    oldest->hash = h;
+    oldest->hash2 = h2;
+    return oldest->entry;
+  }
+
+ private:
+  struct Slot {
+    uint64_t used = 0;  // 0 = empty
+    size_t hash = 0, hash2 = 0;
+    Entry entry;
+  };
+  std::array<Slot, N> slots_{};
+  uint64_t tick_ = 0;
+};
+
+size_t HashOf(uint64_t generation, std::string_view text) {
+  return std::hash<std::string_view>{}(text) ^ (generation * 0x9E3779B97F4A7C15ull);
+}
 
 // A synonym term in a normalised query: Chinese anywhere; a Latin term as
 // whole words, with a regular inflection ("expired", "cracks"), so "take
@@ -239,19 +285,24 @@ double TenantIndex::QuestionSimilarity(uint32_t doc, const std::vector<const voi
 
 std::string TenantIndex::Understandable(std::string_view query, std::vector<text::SpellingCorrector::Fix>* fixes) const {
   // One turn reads the same text several times (the bot, its searches, the
-  // repeat detector): remember the last answer of this thread for this index.
+  // repeat detector): remember this thread's recent answers for this index.
+  // (Reading is idempotent: the text it gave back reads as itself, so an
+  // answer is found by its output as well as by its input.)
   struct Memo {
-    const TenantIndex* index = nullptr;
     uint64_t generation = 0;
     std::string in, out;
   };
-  thread_local Memo memo;
-  // (Reading is idempotent: the text it gave back reads as itself.)
-  if (!fixes && memo.index == this && memo.generation == generation_ && (memo.in == query || memo.out == query))
-    return memo.out;
+  thread_local RecentMemo<Memo, 32> memo;
+  const size_t h = HashOf(generation_, query);
+  if (!fixes) {
+    const auto same = [&](const Memo& m) { return m.generation == generation_ && (m.in == query || m.out == query); };
+    if (const Memo* m = memo.Find(h, same)) return m->out;
+  }
   std::string folded = text::CodeSwitchToChinese(text::FoldSlang(text::FoldChinese(query)));
   std::string out = speller_ ? speller_->Correct(folded, fixes) : folded;
-  if (!fixes) memo = {this, generation_, std::string(query), out};
+  if (!fixes) {
+    memo.Replace(h, HashOf(generation_, out)) = {generation_, std::string(query), out};
+  }
   return out;
 }
 
@@ -262,8 +313,9 @@ const AnalyzedEntry* TenantIndex::Find(const std::string& id) const {
 
 std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, double min_score,
                                          std::string_view lang, std::string_view context) const {
-  // A turn asks the same question twice (the repeat detector, then the bot):
-  // the last search of this thread for this index is remembered.
+  // A turn asks the same question twice (the repeat detector, then the bot),
+  // and customers ask the same few: this thread's recent searches for this
+  // index are remembered.
   struct Memo {
     uint64_t generation = 0;
     std::string query, lang, context;
@@ -271,12 +323,15 @@ std::vector<Passage> TenantIndex::Search(std::string_view raw_query, int top_k, 
     double min_score = 0;
     std::vector<Passage> out;
   };
-  thread_local Memo memo;
-  if (memo.generation == generation_ && memo.top_k == top_k && memo.min_score == min_score && memo.lang == lang &&
-      memo.query == raw_query && memo.context == context)
-    return memo.out;
+  thread_local RecentMemo<Memo, 32> memo;
+  const size_t h = HashOf(generation_, raw_query);
+  const auto same = [&](const Memo& m) {
+    return m.generation == generation_ && m.top_k == top_k && m.min_score == min_score && m.lang == lang &&
+           m.query == raw_query && m.context == context;
+  };
+  if (const Memo* m = memo.Find(h, same)) return m->out;
   std::vector<Passage> out = SearchUncached(raw_query, top_k, min_score, lang, context);
-  memo = {generation_, std::string(raw_query), std::string(lang), std::string(context), top_k, min_score, out};
+  memo.Replace(h, h) = {generation_, std::string(raw_query), std::string(lang), std::string(context), top_k, min_score, out};
   return out;
 }
 
@@ -544,23 +599,50 @@ std::vector<Passage> TenantIndex::SearchUncached(std::string_view raw_query, int
 
 void TenantIndex::ScoreMatches(std::string_view raw_query, std::vector<Passage>& passages, size_t top) const {
   if (!matcher_) return;
-  const std::string understood = Understandable(raw_query);
+  // A query's match with an entry depends on nothing else: this thread's
+  // recent queries keep the matches they computed.
+  struct Memo {
+    uint64_t generation = 0;
+    std::string query;
+    std::vector<std::pair<uint32_t, double>> matches;  // (doc, match)
+  };
+  thread_local RecentMemo<Memo, 16> memo;
+  const size_t h = HashOf(generation_, raw_query);
+  Memo* known = memo.Find(h, [&](const Memo& m) { return m.generation == generation_ && m.query == raw_query; });
+  if (!known) {
+    known = &memo.Replace(h, h);
+    known->generation = generation_;
+    known->query.assign(raw_query);
+    known->matches.clear();
+  }
   // The matcher reads the three title/questions of each entry closest to the
   // query by words (question_terms_), not all of them (~16 per entry in the demo).
+  std::string understood;
   std::vector<const void*> query_terms;
   double query_mass = 0;
-  for (const std::string& t : seg_.Tokenize(understood)) {
-    auto it = terms_.find(t);
-    if (it != terms_.end()) query_terms.push_back(&it->second);
-  }
-  std::sort(query_terms.begin(), query_terms.end());
-  query_terms.erase(std::unique(query_terms.begin(), query_terms.end()), query_terms.end());
-  for (const void* t : query_terms) query_mass += static_cast<const Term*>(t)->idf;
+  bool read = false;
   std::optional<QuestionMatcher::Prepared> query_prepared;
   for (size_t r = 0; r < passages.size() && r < top; ++r) {
     auto it = by_id_.find(passages[r].id);
     if (it == by_id_.end() || it->second >= prepared_.size()) continue;
     const uint32_t d = it->second;
+    const auto seen = std::find_if(known->matches.begin(), known->matches.end(),
+                                   [d](const std::pair<uint32_t, double>& m) { return m.first == d; });
+    if (seen != known->matches.end()) {
+      passages[r].match = seen->second;
+      continue;
+    }
+    if (!read) {
+      read = true;
+      understood = Understandable(raw_query);
+      for (const std::string& t : seg_.Tokenize(understood)) {
+        auto term = terms_.find(t);
+        if (term != terms_.end()) query_terms.push_back(&term->second);
+      }
+      std::sort(query_terms.begin(), query_terms.end());
+      query_terms.erase(std::unique(query_terms.begin(), query_terms.end()), query_terms.end());
+      for (const void* t : query_terms) query_mass += static_cast<const Term*>(t)->idf;
+    }
     std::vector<std::pair<double, size_t>> closest;  // (-similarity, question index)
     for (size_t k = 0; k < question_terms_[d].size() && k < prepared_[d].size(); ++k) {
       const QuestionTerms& qt = question_terms_[d][k];
@@ -579,6 +661,7 @@ void TenantIndex::ScoreMatches(std::string_view raw_query, std::vector<Passage>&
     double best = 0;
     for (size_t c = 0; c < n; ++c) best = std::max(best, matcher_->Score(*query_prepared, prepared_[d][closest[c].second]));
     passages[r].match = best;
+    known->matches.emplace_back(d, best);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "nlu/text_features.h"
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -144,7 +145,22 @@ bool IsPunctuationToken(std::string_view token) {
 std::vector<std::string> SegmenterWords(std::string_view text) {
   const text::Segmenter* seg = JiebaExact();
   if (!seg) return {};
-  return seg->Tokenize(utf8::TruncateBytes(text, kMaxInputBytes));
+  // The turn's analysis segments one text once per model (sentiment,
+  // emotion, intent): this thread's last four segmentations are kept.
+  struct Memo {
+    std::string text;
+    std::vector<std::string> words;
+    bool used = false;
+  };
+  thread_local std::array<Memo, 4> memo;
+  thread_local size_t next = 0;
+  for (const Memo& m : memo)
+    if (m.used && m.text == text) return m.words;
+  Memo& m = memo[next++ % memo.size()];
+  m.words = seg->Tokenize(utf8::TruncateBytes(text, kMaxInputBytes));
+  m.text.assign(text);
+  m.used = true;
+  return m.words;
 }
 
 bool SegmenterAvailable() { return JiebaExact() != nullptr; }

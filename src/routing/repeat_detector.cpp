@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "common/utf8.h"
@@ -137,6 +139,34 @@ bool AsksAgain(std::string_view text) {
   return false;
 }
 
+// The features of an earlier question of the window, as Features(NormalizeCp(q)):
+// every turn compares its question with each earlier one, so this thread
+// keeps the last 64 (found by hash). The reference holds until the next call.
+const Vec& StoredFeatures(const std::string& q) {
+  struct Memo {
+    uint64_t used = 0;  // 0 = empty
+    size_t hash = 0;
+    std::string text;
+    Vec features;
+  };
+  thread_local std::array<Memo, 64> memo;
+  thread_local uint64_t tick = 0;
+  const size_t h = std::hash<std::string>{}(q);
+  Memo* oldest = &memo[0];
+  for (Memo& m : memo) {
+    if (m.used && m.hash == h && m.text == q) {
+      m.used = ++tick;
+      return m.features;
+    }
+    if (m.used < oldest->used) oldest = &m;
+  }
+  oldest->used = ++tick;
+  oldest->hash = h;
+  oldest->text = q;
+  oldest->features = Features(NormalizeCp(q));
+  return oldest->features;
+}
+
 bool IsQuestion(const std::u32string& norm) {
   if (norm.empty()) return false;
   if (std::find(kAcknowledgements.begin(), kAcknowledgements.end(), std::u32string_view(norm)) !=
@@ -177,7 +207,7 @@ int RepeatDetector::Observe(nlohmann::json& state, std::string_view text, std::s
   for (size_t i = 0; i < qs.size(); ++i) {
     const auto& q = qs[i];
     bool same_need = keyed && !need.empty() && needs[i].is_string() && needs[i].get<std::string>() == need;
-    if (same_need || (q.is_string() && Cosine(f, Features(NormalizeCp(q.get<std::string>()))) >= settings_.threshold))
+    if (same_need || (q.is_string() && Cosine(f, StoredFeatures(q.get_ref<const std::string&>())) >= settings_.threshold))
       ++count;
   }
   std::string kept_need(need);

@@ -4,6 +4,8 @@
 
 #include "common/json.h"
 
+#include <array>
+#include <functional>
 #include <string_view>
 
 namespace kefu::tools {
@@ -26,7 +28,7 @@ json ItemsToJson(const std::vector<OrderItem>& items) {
   return a;
 }
 
-std::vector<OrderItem> ItemsFromJson(const std::string& text) {
+std::vector<OrderItem> ItemsFromJsonUncached(const std::string& text) {
   std::vector<OrderItem> out;
   json a = ParseJsonOrDiscarded(text);
   if (!a.is_array()) return out;
@@ -41,6 +43,32 @@ std::vector<OrderItem> ItemsFromJson(const std::string& text) {
     out.push_back(std::move(i));
   }
   return out;
+}
+
+// An order's items as stored (items_json). A turn lists the customer's latest
+// orders and the next turn lists them again: this thread's last 64 readings
+// are kept, keyed by the stored text itself (found by its hash).
+std::vector<OrderItem> ItemsFromJson(const std::string& text) {
+  struct Memo {
+    uint64_t used = 0;  // 0 = empty
+    size_t hash = 0;
+    std::string text;
+    std::vector<OrderItem> items;
+  };
+  thread_local std::array<Memo, 64> memo;
+  thread_local uint64_t tick = 0;
+  const size_t h = std::hash<std::string>{}(text);
+  Memo* oldest = &memo[0];
+  for (Memo& m : memo) {
+    if (m.used && m.hash == h && m.text == text) {
+      m.used = ++tick;
+      return m.items;
+    }
+    if (m.used < oldest->used) oldest = &m;
+  }
+  std::vector<OrderItem> items = ItemsFromJsonUncached(text);
+  *oldest = Memo{++tick, h, text, items};
+  return items;
 }
 
 Status PutTenant(Session& s, const Tenant& t) {
