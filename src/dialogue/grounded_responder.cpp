@@ -529,6 +529,17 @@ std::string OrderByCarrier(const std::string& text, const json& orders) {
   return found;
 }
 
+// What the order under discussion holds ("what's in that one again?", "那单里面都有啥").
+bool AsksWhatItHolds(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"what's in", "whats in", "what is in", "what was in", "what did i order in", "what's inside",
+                             "里面有什么", "里面有啥", "里面都有", "里头有啥", "买的啥来着", "买的什么来着", "都买了啥",
+                             "都买了什么", "包含什么", "有哪些东西"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 bool IsOrderAction(Action a) {
   return a == Action::kTrackLogistics || a == Action::kOrderStatus || a == Action::kListOrders;
 }
@@ -1096,7 +1107,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                        (last_intent == "order_status" && AsksHowMuchLonger(turn.message.text)) ||
                        // "这单发的哪家快递": this order's parcel.
                        (reading.refers_back && AsksWhichParcel(turn.message.text)) ||
-                       AsksForCourier(turn.message.text)) &&
+                       AsksForCourier(turn.message.text) || AsksWhatItHolds(turn.message.text)) &&
                       !AsksHowThingsUsuallyGo(turn.message.text);
   }
   if (!order_id && !reading.choice && !turn.conversation.customer_id.empty() &&
@@ -1305,8 +1316,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   // 3. References to the order under discussion ("那它什么时候到？").
   // (The same tool as that answer: an order not shipped yet has no parcel to track.)
   if (continues_order && !order_id && action == Action::kNone)
-    action = d.context.value("last_intent", "") == "order_status" && !ArrivalQuestion(turn.message.text) &&
-                     !AsksAboutParcel(turn.message.text) && !AsksForCourier(turn.message.text)
+    action = (d.context.value("last_intent", "") == "order_status" && !ArrivalQuestion(turn.message.text) &&
+              !AsksAboutParcel(turn.message.text) && !AsksForCourier(turn.message.text)) ||
+                     AsksWhatItHolds(turn.message.text)
                  ? Action::kOrderStatus
                  : Action::kTrackLogistics;
   if (!order_id && IsOrderAction(action) && action != Action::kListOrders && d.context.contains("last_order_id") &&
