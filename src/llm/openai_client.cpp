@@ -1,5 +1,7 @@
 #include "llm/openai_client.h"
 
+#include "llm/http_target.h"
+
 #include <algorithm>
 #include <exception>
 #include <functional>
@@ -52,39 +54,9 @@ struct OpenAiClient::Io : DeadlineIo {};
 
 Result<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(const LlmConfig& cfg, metrics::Registry& metrics,
                                                            const Clock& clock) {
-  Target t;
-  std::string_view url = cfg.base_url;
-  if (url.starts_with("http://")) {
-    url.remove_prefix(7);
-    t.port = "80";
-  } else if (url.starts_with("https://")) {
-    url.remove_prefix(8);
-    t.tls = true;
-    t.port = "443";
-  } else {
-    return InvalidArgument("llm.base_url must start with http:// or https:// (got '" + cfg.base_url + "')");
-  }
-  size_t slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
-  std::string path(slash == std::string_view::npos ? std::string_view() : url.substr(slash));
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  if (!path.ends_with("/chat/completions")) path += "/chat/completions";
-  t.path = path;
-  if (!authority.empty() && authority.front() == '[') {  // [ipv6]:port
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("llm.base_url has a malformed IPv6 host");
-    t.host = std::string(authority.substr(1, close - 1));
-    std::string_view rest = authority.substr(close + 1);
-    if (rest.starts_with(":")) t.port = std::string(rest.substr(1));
-  } else {
-    size_t colon = authority.rfind(':');
-    t.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) t.port = std::string(authority.substr(colon + 1));
-  }
-  if (t.host.empty()) return InvalidArgument("llm.base_url has no host (got '" + cfg.base_url + "')");
-  if (t.port.empty() || !std::all_of(t.port.begin(), t.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidArgument("llm.base_url has a bad port (got '" + cfg.base_url + "')");
-  }
+  auto parsed = ParseBaseUrl(cfg.base_url, "/chat/completions", "llm.base_url");
+  if (!parsed.ok()) return parsed.status();
+  Target t = std::move(parsed).value();
   if (cfg.model.empty()) return InvalidArgument("llm.model must be set when llm.base_url is");
   if (cfg.timeout_ms <= 0) return InvalidArgument("llm.timeout_ms must be positive");
   if (cfg.connect_timeout_ms <= 0) return InvalidArgument("llm.connect_timeout_ms must be positive");
@@ -93,17 +65,9 @@ Result<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(const LlmConfig& cfg,
 
   std::unique_ptr<OpenAiClient> client(new OpenAiClient(cfg, std::move(t), metrics, clock));
   if (client->target_.tls) {
-    try {
-      auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-      beast::error_code ec;
-      ctx->set_default_verify_paths(ec);
-      if (ec) return Unavailable("cannot load the system CA certificates: " + ec.message());
-      ctx->set_verify_mode(ssl::verify_peer, ec);
-      if (ec) return Internal("cannot enable TLS peer verification: " + ec.message());
-      client->tls_ = std::move(ctx);
-    } catch (const std::exception& e) {
-      return Internal(std::string("cannot create the TLS context: ") + e.what());
-    }
+    auto ctx = MakeTlsClientContext();
+    if (!ctx.ok()) return ctx.status();
+    client->tls_ = std::move(ctx).value();
   }
   return client;
 }

@@ -34,6 +34,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "llm/circuit_breaker.h"
+#include "llm/http_target.h"
 #include "llm/llm_client.h"
 
 namespace kefu::llm {
@@ -50,12 +51,7 @@ class OpenAiClient final : public LlmClient {
   CircuitBreaker::State breaker_state() const { return breaker_.state(); }
 
  private:
-  struct Target {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string path;  // e.g. "/v1/chat/completions"
-  };
+  using Target = HttpTarget;
   struct Attempt;
   struct Io;
 

@@ -15,6 +15,7 @@
 
 #include "common/deadline_io.h"
 #include "common/log.h"
+#include "llm/http_target.h"
 #include "llm/openai_protocol.h"
 
 namespace kefu::voice {
@@ -35,57 +36,18 @@ struct OpenAiHttp::Attempt {
 
 Result<std::unique_ptr<OpenAiHttp>> OpenAiHttp::Create(const HttpSettings& s, const std::string& section,
                                                        const std::string& route, const Clock& clock) {
-  Target t;
-  std::string_view url = s.base_url;
-  if (url.starts_with("http://")) {
-    url.remove_prefix(7);
-    t.port = "80";
-  } else if (url.starts_with("https://")) {
-    url.remove_prefix(8);
-    t.tls = true;
-    t.port = "443";
-  } else {
-    return InvalidArgument(section + ".base_url must start with http:// or https:// (got '" + s.base_url + "')");
-  }
-  const size_t slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
-  std::string path(slash == std::string_view::npos ? std::string_view() : url.substr(slash));
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  if (!path.ends_with(route)) path += route;
-  t.path = path;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return InvalidArgument(section + ".base_url has a malformed IPv6 host");
-    t.host = std::string(authority.substr(1, close - 1));
-    std::string_view rest = authority.substr(close + 1);
-    if (rest.starts_with(":")) t.port = std::string(rest.substr(1));
-  } else {
-    const size_t colon = authority.rfind(':');
-    t.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) t.port = std::string(authority.substr(colon + 1));
-  }
-  if (t.host.empty()) return InvalidArgument(section + ".base_url has no host (got '" + s.base_url + "')");
-  if (t.port.empty() || t.port.size() > 5 ||
-      !std::all_of(t.port.begin(), t.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidArgument(section + ".base_url has a bad port (got '" + s.base_url + "')");
-  }
+  auto parsed = llm::ParseBaseUrl(s.base_url, route, section + ".base_url");
+  if (!parsed.ok()) return parsed.status();
+  Target t = std::move(parsed).value();
   if (s.timeout_ms <= 0 || s.connect_timeout_ms <= 0) return InvalidArgument(section + ".timeout_ms must be positive");
   if (s.max_retries < 0 || s.retry_backoff_ms < 0)
     return InvalidArgument(section + ".max_retries must not be negative");
 
   std::unique_ptr<OpenAiHttp> client(new OpenAiHttp(s, section, std::move(t), clock));
   if (client->target_.tls) {
-    try {
-      auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-      beast::error_code ec;
-      ctx->set_default_verify_paths(ec);
-      if (ec) return Unavailable("cannot load the system CA certificates: " + ec.message());
-      ctx->set_verify_mode(ssl::verify_peer, ec);
-      if (ec) return Internal("cannot enable TLS peer verification: " + ec.message());
-      client->tls_ = std::move(ctx);
-    } catch (const std::exception& e) {
-      return Internal(std::string("cannot create the TLS context: ") + e.what());
-    }
+    auto ctx = llm::MakeTlsClientContext();
+    if (!ctx.ok()) return ctx.status();
+    client->tls_ = std::move(ctx).value();
   }
   return client;
 }

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "llm/circuit_breaker.h"
+#include "llm/http_target.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -63,10 +64,7 @@ class OpenAiHttp {
   const std::string& url() const { return url_; }
 
  private:
-  struct Target {
-    bool tls = false;
-    std::string host, port, path;
-  };
+  using Target = llm::HttpTarget;
   struct Attempt;
   OpenAiHttp(const HttpSettings& settings, std::string section, Target target, const Clock& clock);
   Attempt Once(const std::string& content_type, const std::string& body,
