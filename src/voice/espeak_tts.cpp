@@ -78,12 +78,7 @@ Result<std::unique_ptr<EspeakTts>> EspeakTts::Create(const EspeakSettings& setti
 }
 
 Result<Pcm> EspeakTts::Synthesize(std::string_view text, const TtsOptions& options) {
-  if (text.size() > kMaxTtsInputBytes) {
-    return InvalidArgument("text is " + std::to_string(text.size()) + " bytes; one synthesis takes at most " +
-                           std::to_string(kMaxTtsInputBytes));
-  }
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return InvalidArgument("nothing to say: the text is empty");
+  KEFU_RETURN_IF_ERROR(CheckTtsText(text));
   std::string voice = options.voice;
   if (voice.empty()) {
     if (options.language == "zh" || options.language.starts_with("zh-"))

@@ -23,12 +23,7 @@ Result<std::unique_ptr<OpenAiTts>> OpenAiTts::Create(const OpenAiTtsSettings& se
 }
 
 Result<Pcm> OpenAiTts::Synthesize(std::string_view text, const TtsOptions& options) {
-  if (text.size() > kMaxTtsInputBytes) {
-    return InvalidArgument("text is " + std::to_string(text.size()) + " bytes; one synthesis takes at most " +
-                           std::to_string(kMaxTtsInputBytes));
-  }
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return InvalidArgument("nothing to say: the text is empty");
+  KEFU_RETURN_IF_ERROR(CheckTtsText(text));
   std::string voice = options.voice;
   if (voice.empty()) {
     const bool zh = options.language == "zh" || options.language.starts_with("zh-");

@@ -5,6 +5,15 @@
 
 namespace kefu::voice {
 
+Status CheckTtsText(std::string_view text) {
+  if (text.size() > kMaxTtsInputBytes)
+    return InvalidArgument("text is " + std::to_string(text.size()) + " bytes; one synthesis takes at most " +
+                           std::to_string(kMaxTtsInputBytes));
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return InvalidArgument("nothing to say: the text is empty");
+  return Status();
+}
+
 namespace {
 
 bool StartsWith(std::string_view s, size_t i, std::string_view what) {
@@ -164,8 +173,7 @@ Result<Pcm> FakeTts::Synthesize(std::string_view text, const TtsOptions& options
     errors_.erase(errors_.begin());
     return e;
   }
-  if (Trim(text).empty()) return InvalidArgument("nothing to say: the text is empty");
-  if (text.size() > kMaxTtsInputBytes) return InvalidArgument("text is too long for one synthesis");
+  KEFU_RETURN_IF_ERROR(CheckTtsText(text));
   size_t chars = 0;
   for (char c : text) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   Pcm p;

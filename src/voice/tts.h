@@ -26,6 +26,10 @@ struct TtsOptions {
 
 inline constexpr size_t kMaxTtsInputBytes = 4096;  // one Synthesize() call
 
+// What every engine's Synthesize() refuses: InvalidArgument for a text over
+// kMaxTtsInputBytes or with nothing but white space.
+Status CheckTtsText(std::string_view text);
+
 class Tts {
  public:
   virtual ~Tts() = default;
