@@ -113,6 +113,18 @@ int RunTts(const Config& config, const TtsArgs& a) {
   return 0;
 }
 
+// The remote engine's connection settings of an [asr] or [tts] section.
+template <typename Section>
+voice::HttpSettings HttpFrom(const Section& c) {
+  voice::HttpSettings h;
+  h.base_url = c.base_url;
+  h.api_key = c.api_key;
+  h.timeout_ms = c.timeout_ms;
+  h.connect_timeout_ms = c.connect_timeout_ms;
+  h.max_retries = c.max_retries;
+  return h;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<voice::Asr>> MakeAsr(const AsrConfig& c) {
@@ -126,11 +138,7 @@ Result<std::unique_ptr<voice::Asr>> MakeAsr(const AsrConfig& c) {
   }
   if (c.engine == "openai") {
     voice::OpenAiAsrSettings s;
-    s.http.base_url = c.base_url;
-    s.http.api_key = c.api_key;
-    s.http.timeout_ms = c.timeout_ms;
-    s.http.connect_timeout_ms = c.connect_timeout_ms;
-    s.http.max_retries = c.max_retries;
+    s.http = HttpFrom(c);
     s.model = c.model;
     s.language = c.language;
     s.max_seconds = c.max_seconds;
@@ -151,11 +159,7 @@ Result<std::unique_ptr<voice::Tts>> MakeTts(const TtsConfig& c) {
   }
   if (c.engine == "openai") {
     voice::OpenAiTtsSettings s;
-    s.http.base_url = c.base_url;
-    s.http.api_key = c.api_key;
-    s.http.timeout_ms = c.timeout_ms;
-    s.http.connect_timeout_ms = c.connect_timeout_ms;
-    s.http.max_retries = c.max_retries;
+    s.http = HttpFrom(c);
     s.model = c.model;
     if (!c.voice.empty()) s.voice = c.voice;
     s.voice_zh = c.voice_zh;
