@@ -277,8 +277,9 @@ class Routes final : public ApiRoutes {
     SendJson(r, 201, out);
   }
 
-  // The conversation named in the path, checked against the widget tenant.
-  std::optional<dialogue::Conversation> AuthConversation(const Request& req, const Responder& r) {
+  // The widget tenant and the well-formed conversation id in the path; nullopt
+  // when the request was answered (bad credentials, a malformed id).
+  std::optional<std::pair<Tenant, std::string>> WidgetConversationPath(const Request& req, const Responder& r) {
     auto t = WidgetAuth(req, r);
     if (!t) return std::nullopt;
     const std::string& id = req.path_params.at("id");
@@ -286,7 +287,14 @@ class Routes final : public ApiRoutes {
       SendError(r, 404, "not_found", "conversation does not exist");
       return std::nullopt;
     }
-    auto c = d_.service.Get(t->id, id);
+    return std::make_pair(std::move(*t), id);
+  }
+
+  // The conversation named in the path, checked against the widget tenant.
+  std::optional<dialogue::Conversation> AuthConversation(const Request& req, const Responder& r) {
+    auto path = WidgetConversationPath(req, r);
+    if (!path) return std::nullopt;
+    auto c = d_.service.Get(path->first.id, path->second);
     if (!c.ok()) {
       SendStatus(r, c.status());
       return std::nullopt;
@@ -297,18 +305,13 @@ class Routes final : public ApiRoutes {
   // AuthConversation for posting a turn, which needs only to know that the
   // conversation is the tenant's: its tenant id, or nullopt (answered).
   std::optional<std::string> AuthConversationOwner(const Request& req, const Responder& r) {
-    auto t = WidgetAuth(req, r);
-    if (!t) return std::nullopt;
-    const std::string& id = req.path_params.at("id");
-    if (!IdChars(id, 64)) {
-      SendError(r, 404, "not_found", "conversation does not exist");
-      return std::nullopt;
-    }
-    if (Status st = d_.service.CheckOwner(t->id, id); !st.ok()) {
+    auto path = WidgetConversationPath(req, r);
+    if (!path) return std::nullopt;
+    if (Status st = d_.service.CheckOwner(path->first.id, path->second); !st.ok()) {
       SendStatus(r, st);
       return std::nullopt;
     }
-    return t->id;
+    return path->first.id;
   }
 
   void GetConversation(const Request& req, const Responder& r) {
