@@ -336,7 +336,7 @@ bool AsksAboutProgress(std::string_view raw) {
                              "是不是放", "放家门口", "放门口", "放在门口", "left at", "reached",
                              "signed for", "signed by", "gone out", "went out", "make it to", "made it to",
                              "left the warehouse", "left yet", "sent yet", "out yet", "sent out", "not sent",
-                             "hasn't left", "hasn't gone",
+                             "hasn't left", "hasn't gone", "on the way", "on its way",
                              // Paid or not, sent together or apart ("防晒还没付款吧", "破壁机跟洗衣机是一起寄的吗").
                              "没付款", "付款了没", "付款了吗", "付没付", "一起寄", "一起发", "分开寄", "分开发",
                              // Moving at all, its ETA, where it was left, who signed for it.

@@ -179,6 +179,10 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   }
   for (const auto& g : synonyms_)
     for (const auto& term : g) vocab.push_back(text::Normalize(term));
+  // And the built-in shop words: 顺丰 is no dictionary word, and a customer's
+  // 顺风 among the similar questions must not turn every 顺丰 into it.
+  for (const auto& g : ChineseThesaurus())
+    for (const auto& term : g) vocab.push_back(term);
   speller_ = std::make_unique<text::SpellingCorrector>(vocab, &seg_);
   question_terms_.resize(docs_.size());
   for (size_t d = 0; d < docs_.size(); ++d) {
