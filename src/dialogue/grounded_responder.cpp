@@ -450,6 +450,23 @@ bool AsksForCourier(std::string_view raw) {
   return false;
 }
 
+// "我想开一家加盟店", "你们招代理吗", "wholesale price?": a business proposal to the
+// shop, not a customer's question about buying. Returns the word that says so
+// (lower case) when `entry` (an entry's title and answer) does not speak of
+// it, "" otherwise.
+std::string BusinessProposal(std::string_view raw, std::string_view entry) {
+  auto lower = [](std::string_view in) {
+    std::string out(in);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string t = lower(raw), e = lower(entry);
+  for (std::string_view w : {"加盟", "代理", "招商加盟", "批发", "分销", "入驻", "供货商", "franchise", "reseller",
+                             "wholesale", "distributor", "dropship"})
+    if (t.find(w) != std::string::npos && e.find(w) == std::string::npos) return std::string(w);
+  return "";
+}
+
 // `entry` speaks of `asked`: at least half of its pairs of Chinese characters
 // (particles aside) and its Latin words of three letters or more are in it.
 bool SpeaksOf(const std::string& entry, const std::string& asked) {
@@ -641,6 +658,19 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
     // customer's own wording of it only adds noise ("退回去的话邮费是我出还是你们出").
     if (!last_kb.empty())
       if (auto e = kb_.Get(tenant, last_kb); e.ok()) context = e->title;
+    // "冰箱呢" after "空调包安装吗": the goods are the one thing changed, so the
+    // topic is the rest ("安装"), not the air conditioner an entry on returning
+    // large appliances names as often as the fridge.
+    if (const std::string named = GoodsWords(turn.message.text); !named.empty()) {
+      const std::string before = GoodsWords(context);
+      for (size_t at = 0; at < before.size();) {
+        const size_t plus = std::min(before.find('+', at), before.size());
+        const std::string goods = before.substr(at, plus - at);
+        if (("+" + named + "+").find("+" + goods + "+") == std::string::npos)
+          for (size_t p = context.find(goods); p != std::string::npos; p = context.find(goods, p)) context.erase(p, goods.size());
+        at = plus + 1;
+      }
+    }
     if (!context.empty()) {
       auto follow = kb_.SearchFollowUp(tenant, turn.message.text, context, top_k, lang);
       if (follow.empty() || follow.front().confidence < settings_.clarify_threshold) {
@@ -717,6 +747,22 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
         d.meta["product_fact"] = asked;
         passages.clear();
       }
+    }
+  }
+  // A business proposal ("我想开一家加盟店", "你们招代理吗", "do you take resellers")
+  // that the top entry does not speak of: no customer policy answers it, so the
+  // entry is at most offered, never answered from (加盟店 is not 自提).
+  if (!passages.empty()) {
+    if (const std::string proposal =
+            BusinessProposal(turn.message.text, passages.front().title + "\n" + passages.front().text);
+        !proposal.empty()) {
+      d.meta["business_proposal"] = proposal;
+      auto& top = passages.front();
+      top.confidence = std::min(top.confidence, settings_.answer_threshold * 0.99);
+      top.key_word_covered = false;
+      top.key_word_unknown = true;
+      top.classified = 0;
+      top.match = -1;
     }
   }
   double conf = passages.empty() ? 0.0 : passages.front().confidence;

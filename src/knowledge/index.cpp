@@ -95,7 +95,9 @@ bool IsDiscourseWord(std::string_view w) {
       "拿来", "用来", "弄好", "搞定", "麻烦",
       // When it happened.
       "现在", "当时", "上次", "这次", "那次", "刚才", "刚刚", "之前", "以前", "后来", "最近", "前几天", "前两天",
-      "今天", "昨天", "前天", "平时", "一直", "马上",
+      "今天", "昨天", "前天", "平时", "一直", "马上", "到时候", "一般",
+      // Doing in general: what for, taking out, being sure, equalling.
+      "干嘛", "想开", "拿出", "确定", "等于", "找不着", "找不到", "对了", "顺便", "另外",
       // English.
       "what", "whats", "those", "these", "that", "this", "mean", "quick", "actual", "actually", "realli", "really",
       "just", "pleas", "please", "happi", "happy", "thank", "thanks", "hello", "hey", "wonder", "wondering",
@@ -103,7 +105,11 @@ bool IsDiscourseWord(std::string_view w) {
       // English: besides, instead, maybe... (as the search stems them, and not).
       "besides", "besid", "altogether", "altogeth", "instead", "else", "otherwise", "otherwis", "rather", "somehow",
       "maybe", "mayb", "perhaps", "perhap", "probably", "probabl", "seriously", "seriousli", "honestly", "honestli",
-      "literally", "literalli", "exactly", "exactli", "kinda", "gonna", "wanna", "gotta"};
+      "literally", "literalli", "exactly", "exactli", "kinda", "gonna", "wanna", "gotta",
+      // English: comparison and time words, negated auxiliaries as the search cuts them, vague nouns.
+      "than", "then", "own", "haven", "hasn", "didn", "doesn", "isn", "wasn", "aren", "wouldn", "couldn",
+      "something", "someth", "anything", "anyth", "thing", "stuff", "already", "alreadi", "still", "even",
+      "ever", "now", "guy", "guys", "lol", "pls", "plz", "start", "begin"};
   return std::find(std::begin(kWords), std::end(kWords), w) != std::end(kWords);
 }
 
