@@ -93,6 +93,23 @@ class FakeCodeScanner final : public CodeScanner {
   std::vector<Code> codes_;
 };
 
+// How TesseractOcr prepares a grey picture before reading it (public for
+// tests and kefu eval ocr). Tesseract's LSTM reads characters best about
+// 30–36 pixels high; screenshots arrive with anything from 10-pixel text (a
+// shrunk screenshot) to 45 (a 3× phone screen), and in dark mode.
+struct OcrPreparation {
+  bool inverted = false;  // light text on a dark page (dark mode), turned dark on light
+  int text_height = 0;    // median height of the ink's connected components, pixels (0 = no ink found)
+  double scale = 1;       // the resampling applied
+};
+// The picture dark-on-light, resampled so that its text is about
+// kOcrTextHeight pixels high (by at most 4× up or 2× down, and to at most
+// kOcrMaxPixels); unchanged when already close. `how` (optional) says what
+// was done.
+inline constexpr int kOcrTextHeight = 24;
+inline constexpr int64_t kOcrMaxPixels = 16'000'000;
+GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how = nullptr);
+
 // Tidies OCR output: drops the spaces tesseract puts between Chinese
 // characters, trims lines, drops empty ones.
 std::string NormalizeOcrText(std::string_view raw);
