@@ -153,54 +153,18 @@ bool IdLike(std::string_view run) {
   return digits >= 6;
 }
 
-struct Symbol {
-  char c = 0;
-  int left = 0, right = 0;
-  float confidence = 0;
-};
-
-// One character read twice: the LSTM sometimes emits two characters for one
-// glyph (the O of "SO2026…" as "O0"), the second squeezed into its
-// neighbours' boxes. A symbol of an id-like run is such a ghost when it is
-// narrower than 70 % of the run's median symbol, overlaps its neighbours by
-// more than half its width, and is read with less confidence than every
-// other symbol of the run.
-std::string WithoutGhosts(const std::vector<Symbol>& run) {
-  std::string out;
-  if (run.size() < 3) {
-    for (const auto& s : run) out += s.c;
-    return out;
-  }
-  std::vector<int> widths;
-  for (const auto& s : run) widths.push_back(s.right - s.left);
-  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
-  const int median = widths[widths.size() / 2];
-  for (size_t i = 0; i < run.size(); ++i) {
-    const Symbol& s = run[i];
-    const int w = s.right - s.left;
-    int overlap = 0;
-    if (i > 0) overlap += std::max(0, run[i - 1].right - s.left);
-    if (i + 1 < run.size()) overlap += std::max(0, s.right - run[i + 1].left);
-    bool least = true;
-    for (size_t j = 0; j < run.size(); ++j) least = least && (j == i || run[j].confidence > s.confidence);
-    const bool ghost = w > 0 && w * 10 < median * 7 && overlap * 2 > w && least;
-    if (!ghost) out += s.c;
-  }
-  return out;
-}
-
 // The first reading's id-like runs of letters, digits and '-' (a run never
-// spans two words), each as read and as corrected (WithoutGhosts).
+// spans two words), each as read and as corrected (DropGhostSymbols).
 std::vector<std::pair<std::string, std::string>> IdRunFixes(tesseract::TessBaseAPI& api) {
   std::vector<std::pair<std::string, std::string>> fixes;
   std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
   if (!it) return fixes;
-  std::vector<Symbol> run;
+  std::vector<OcrSymbol> run;
   auto close = [&] {
     std::string text;
     for (const auto& s : run) text += s.c;
     if (IdLike(text)) {
-      std::string fixed = WithoutGhosts(run);
+      std::string fixed = DropGhostSymbols(run);
       if (fixed != text && IdLike(fixed)) fixes.emplace_back(std::move(text), std::move(fixed));
     }
     run.clear();
@@ -222,6 +186,30 @@ std::vector<std::pair<std::string, std::string>> IdRunFixes(tesseract::TessBaseA
 }
 
 }  // namespace
+
+std::string DropGhostSymbols(const std::vector<OcrSymbol>& run) {
+  std::string out;
+  if (run.size() < 3) {
+    for (const auto& s : run) out += s.c;
+    return out;
+  }
+  std::vector<int> widths;
+  for (const auto& s : run) widths.push_back(s.right - s.left);
+  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
+  const int median = widths[widths.size() / 2];
+  for (size_t i = 0; i < run.size(); ++i) {
+    const OcrSymbol& s = run[i];
+    const int w = s.right - s.left;
+    int overlap = 0;
+    if (i > 0) overlap += std::max(0, run[i - 1].right - s.left);
+    if (i + 1 < run.size()) overlap += std::max(0, s.right - run[i + 1].left);
+    bool least = true;
+    for (size_t j = 0; j < run.size(); ++j) least = least && (j == i || run[j].confidence > s.confidence);
+    const bool ghost = w > 0 && w * 10 < median * 7 && overlap * 2 > w && least;
+    if (!ghost) out += s.c;
+  }
+  return out;
+}
 
 GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how) {
   OcrPreparation info;
@@ -262,11 +250,26 @@ GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how) {
       heights.push_back(h);
     }
   }
+  // A page turned by a few degrees (a photo, a tilted crop) is turned back:
+  // tesseract's lines are straight.
+  if (bin) {
+    l_float32 angle = 0, confidence = 0;
+    if (pixFindSkew(bin.get(), &angle, &confidence) == 0 && confidence >= 1.5f && std::abs(angle) >= 0.4f) {
+      // Given the size, leptonica enlarges the page to keep its corners.
+      PixPtr turned(pixRotate(pix.get(), angle * 3.14159265f / 180, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE,
+                              pixGetWidth(pix.get()), pixGetHeight(pix.get())));
+      if (turned && pixGetDepth(turned.get()) == 8) {
+        pix = std::move(turned);
+        out = FromPix(pix.get());
+        info.deskew_deg = angle;
+      }
+    }
+  }
   if (heights.size() >= 5) {
     std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
     info.text_height = heights[heights.size() / 2];
     double scale = std::clamp(double(kOcrTextHeight) / info.text_height, 0.5, 4.0);
-    const double pixels = double(image.width) * image.height;
+    const double pixels = double(pixGetWidth(pix.get())) * pixGetHeight(pix.get());
     scale = std::min(scale, std::sqrt(double(kOcrMaxPixels) / pixels));
     // Close enough: resampling would cost time and sharpness for nothing.
     if (scale < 0.8 || scale > 1.25) {

@@ -100,15 +100,32 @@ class FakeCodeScanner final : public CodeScanner {
 struct OcrPreparation {
   bool inverted = false;  // light text on a dark page (dark mode), turned dark on light
   int text_height = 0;    // median height of the ink's connected components, pixels (0 = no ink found)
+  double deskew_deg = 0;  // the page was turned back by this much (0 = upright enough)
   double scale = 1;       // the resampling applied
 };
-// The picture dark-on-light, resampled so that its text is about
+// The picture dark-on-light, turned upright when a few degrees off, resampled so that its text is about
 // kOcrTextHeight pixels high (by at most 4× up or 2× down, and to at most
 // kOcrMaxPixels); unchanged when already close. `how` (optional) says what
 // was done.
 inline constexpr int kOcrTextHeight = 24;
 inline constexpr int64_t kOcrMaxPixels = 16'000'000;
 GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how = nullptr);
+
+// One character of an id-like run (letters, digits, '-') as tesseract read
+// it: its box's left and right edge and its confidence (0–100).
+struct OcrSymbol {
+  char c = 0;
+  int left = 0, right = 0;
+  float confidence = 0;
+};
+// The run without the characters read twice: the LSTM sometimes emits two
+// characters for one glyph (the O of "SO2026…" as "O0" at small sizes), the
+// second squeezed into its neighbours' boxes. A symbol is such a ghost when
+// it is narrower than 70 % of the run's median symbol, overlaps its
+// neighbours by more than half its width, and has the run's lowest
+// confidence. TesseractOcr applies it to runs of at least 8 characters with
+// at least 6 digits (order, waybill and phone numbers).
+std::string DropGhostSymbols(const std::vector<OcrSymbol>& run);
 
 // Tidies OCR output: drops the spaces tesseract puts between Chinese
 // characters, trims lines, drops empty ones.
