@@ -271,8 +271,11 @@ GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how) {
     double scale = std::clamp(double(kOcrTextHeight) / info.text_height, 0.5, 4.0);
     const double pixels = double(pixGetWidth(pix.get())) * pixGetHeight(pix.get());
     scale = std::min(scale, std::sqrt(double(kOcrMaxPixels) / pixels));
-    // Close enough: resampling would cost time and sharpness for nothing.
-    if (scale < 0.8 || scale > 1.25) {
+    // Only small text (under about 18 px: components under 13 px) gains from
+    // enlarging, and only very large text from shrinking: kefu eval ocr read
+    // 20-px text worse enlarged (CER 0.87 % → 1.75 %), 16-px text far better
+    // (4.31 % → 1.80 %).
+    if (info.text_height * 2 < kOcrTextHeight + 2 || info.text_height > 2 * kOcrTextHeight) {
       // Linear interpolation (no sharpening), area averaging to shrink by
       // more than 0.7 (leptonica's own rule).
       const auto f = static_cast<l_float32>(scale);

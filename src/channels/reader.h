@@ -103,10 +103,11 @@ struct OcrPreparation {
   double deskew_deg = 0;  // the page was turned back by this much (0 = upright enough)
   double scale = 1;       // the resampling applied
 };
-// The picture dark-on-light, turned upright when a few degrees off, resampled so that its text is about
-// kOcrTextHeight pixels high (by at most 4× up or 2× down, and to at most
-// kOcrMaxPixels); unchanged when already close. `how` (optional) says what
-// was done.
+// The picture dark-on-light, turned upright when a few degrees off, and
+// small text (median component under 13 px) or very large text (over 48 px)
+// resampled so that its components are about kOcrTextHeight pixels high (by
+// at most 4× up or 2× down, and to at most kOcrMaxPixels). `how` (optional)
+// says what was done.
 inline constexpr int kOcrTextHeight = 24;
 inline constexpr int64_t kOcrMaxPixels = 16'000'000;
 GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how = nullptr);

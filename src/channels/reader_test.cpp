@@ -94,7 +94,7 @@ TEST(DropGhostSymbols, DropsACharacterReadTwiceFromOneGlyph) {
 }
 
 TEST(PrepareForOcr, TurnsDarkModeAroundAndBringsTextToOneSize) {
-  // Small text (about 12 px) is enlarged, large text (about 60 px) shrunk.
+  // Small text (about 12 px) is enlarged, very large text (about 80 px) shrunk.
   OcrPreparation small, large, dark, blank;
   const GrayImage s = GrayOf(testing::TextPicture("订单编号：SO202606171697\n收货人：王芳", ".png", 3, 20));
   const GrayImage up = PrepareForOcr(s, &small);
@@ -103,7 +103,7 @@ TEST(PrepareForOcr, TurnsDarkModeAroundAndBringsTextToOneSize) {
   EXPECT_GT(small.scale, 1.5);
   EXPECT_GT(up.width, s.width * 3 / 2);
   EXPECT_EQ(up.pixels.size(), size_t(up.width) * up.height);
-  const GrayImage l = GrayOf(testing::TextPicture("订单编号：SO202606171697\n收货人：王芳", ".png", 14, 20));
+  const GrayImage l = GrayOf(testing::TextPicture("订单编号：SO202606171697\n收货人：王芳", ".png", 20, 20));
   const GrayImage down = PrepareForOcr(l, &large);
   EXPECT_LT(large.scale, 0.8);
   EXPECT_LT(down.width, l.width);
