@@ -99,16 +99,18 @@ class FakeCodeScanner final : public CodeScanner {
 // shrunk screenshot) to 45 (a 3× phone screen), and in dark mode.
 struct OcrPreparation {
   bool inverted = false;  // light text on a dark page (dark mode), turned dark on light
-  int text_height = 0;    // median height of the ink's connected components, pixels (0 = no ink found)
+  int text_height = 0;    // characters' height: 80th percentile of the ink's components, px (0 = no ink)
   double deskew_deg = 0;  // the page was turned back by this much (0 = upright enough)
   double scale = 1;       // the resampling applied
 };
 // The picture dark-on-light, turned upright when a few degrees off, and
-// small text (median component under 13 px) or very large text (over 48 px)
-// resampled so that its components are about kOcrTextHeight pixels high (by
-// at most 4× up or 2× down, and to at most kOcrMaxPixels). `how` (optional)
-// says what was done.
-inline constexpr int kOcrTextHeight = 24;
+// small text (characters under kOcrSmallText px) or very large text (over
+// 2 × kOcrTextHeight) resampled so that its characters are about
+// kOcrTextHeight pixels high (by at most 4× up or 2× down, and to at most
+// kOcrMaxPixels). A character's height is the 80th percentile of the heights
+// of the ink's connected components. `how` (optional) says what was done.
+inline constexpr int kOcrTextHeight = 30;
+inline constexpr int kOcrSmallText = 15;
 inline constexpr int64_t kOcrMaxPixels = 16'000'000;
 GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how = nullptr);
 
