@@ -26,6 +26,7 @@
 #include "app/ocr_screens.h"
 #include "app/server_app.h"
 #include "common/config.h"
+#include "common/log.h"
 #include "http/testing.h"
 
 namespace {
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
   config.server.host = "127.0.0.1";
   config.storage.data_dir = dir.string();
   config.log.level = "error";
+  kefu::log::Init(config.log.level, config.log.json);
   kefu::app::ServeOptions serve;
   serve.demo = true;
   auto app = kefu::app::ServerApp::Create(config, serve);
