@@ -110,7 +110,7 @@ struct OcrPreparation {
 // kOcrMaxPixels). A character's height is the 80th percentile of the heights
 // of the ink's connected components. `how` (optional) says what was done.
 inline constexpr int kOcrTextHeight = 30;
-inline constexpr int kOcrSmallText = 15;
+inline constexpr int kOcrSmallText = 16;
 inline constexpr int64_t kOcrMaxPixels = 16'000'000;
 GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how = nullptr);
 
