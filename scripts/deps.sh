@@ -12,10 +12,11 @@ PACKAGES=(
   nginx-light wrk libmimalloc-dev
   nodejs npm chromium fonts-wqy-microhei
   # pictures (src/channels): sniffing, decoding/EXIF stripping/thumbnails
-  # (libvips with HEIC through libheif), OCR (tesseract chi_sim+eng), QR and
-  # barcodes (zbar); fonts-noto-cjk renders the OCR tests' images
+  # (libvips with HEIC through libheif), OCR (tesseract chi_sim+eng; leptonica
+  # prepares the pictures), QR and barcodes (zbar); fonts-noto-cjk renders the
+  # OCR tests' images and kefu eval ocr's screenshots
   libmagic-dev libvips-dev libexif-dev libheif-dev
-  libtesseract-dev tesseract-ocr-chi-sim tesseract-ocr-eng libzbar-dev fonts-noto-cjk
+  libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim tesseract-ocr-eng libzbar-dev fonts-noto-cjk
   # voice (src/voice, src/audio): embedded ASR (pocketsphinx en-us) and TTS
   # (espeak-ng), audio files, resampling, Opus, VAD (webrtc-audio-processing),
   # pitch (aubio), WER scoring (sctk)

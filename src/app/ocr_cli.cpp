@@ -1,5 +1,7 @@
 #include "app/ocr_cli.h"
 
+#include "app/ocr_eval.h"
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -78,6 +80,13 @@ void RegisterOcrCommand(CLI::App& cli, std::function<Result<Config>()> load_conf
     }
     std::exit(RunOcr(*config, *files, *timing));
   });
+  // kefu eval ocr, beside the other evaluations (registered before this).
+  CLI::App* eval = nullptr;
+  try {
+    eval = cli.get_subcommand("eval");
+  } catch (const CLI::OptionNotFound&) {
+  }
+  if (eval) RegisterOcrEval(*eval, load_config);
 }
 
 }  // namespace kefu::app

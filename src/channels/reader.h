@@ -93,6 +93,43 @@ class FakeCodeScanner final : public CodeScanner {
   std::vector<Code> codes_;
 };
 
+// How TesseractOcr prepares a grey picture before reading it (public for
+// tests and kefu eval ocr). Tesseract's LSTM reads characters best about
+// 30–36 pixels high; screenshots arrive with anything from 10-pixel text (a
+// shrunk screenshot) to 45 (a 3× phone screen), and in dark mode.
+struct OcrPreparation {
+  bool inverted = false;  // light text on a dark page (dark mode), turned dark on light
+  int text_height = 0;    // characters' height: 80th percentile of the ink's components, px (0 = no ink)
+  double deskew_deg = 0;  // the page was turned back by this much (0 = upright enough)
+  double scale = 1;       // the resampling applied
+};
+// The picture dark-on-light, turned upright when a few degrees off, and
+// small text (characters under kOcrSmallText px) or very large text (over
+// 2 × kOcrTextHeight) resampled so that its characters are about
+// kOcrTextHeight pixels high (by at most 4× up or 2× down, and to at most
+// kOcrMaxPixels). A character's height is the 80th percentile of the heights
+// of the ink's connected components. `how` (optional) says what was done.
+inline constexpr int kOcrTextHeight = 30;
+inline constexpr int kOcrSmallText = 16;
+inline constexpr int64_t kOcrMaxPixels = 16'000'000;
+GrayImage PrepareForOcr(const GrayImage& image, OcrPreparation* how = nullptr);
+
+// One character of an id-like run (letters, digits, '-') as tesseract read
+// it: its box's left and right edge and its confidence (0–100).
+struct OcrSymbol {
+  char c = 0;
+  int left = 0, right = 0;
+  float confidence = 0;
+};
+// The run without the characters read twice: the LSTM sometimes emits two
+// characters for one glyph (the O of "SO2026…" as "O0" at small sizes), the
+// second squeezed into its neighbours' boxes. A symbol is such a ghost when
+// it is narrower than 70 % of the run's median symbol, overlaps its
+// neighbours by more than half its width, and has the run's lowest
+// confidence. TesseractOcr applies it to runs of at least 8 characters with
+// at least 6 digits (order, waybill and phone numbers).
+std::string DropGhostSymbols(const std::vector<OcrSymbol>& run);
+
 // Tidies OCR output: drops the spaces tesseract puts between Chinese
 // characters, trims lines, drops empty ones.
 std::string NormalizeOcrText(std::string_view raw);
