@@ -289,7 +289,7 @@ bool AsksWhereOrWhen(std::string_view raw) {
                              "tomorrow", "arriv", "deliver", "get here", "moving", "stuck", "这么久", "这么慢", "太慢",
                              "so long", "taking long", "still waiting", "still not here", "not here yet", "still no sign",
                              "still nothing", "哪天签收", "哪天收到", "什么时候签收", "啥时候签收", "哪天退的", "哪天发的",
-                             "卡在哪", "卡哪了",
+                             "卡在哪", "卡哪了", "现在在哪", "在哪儿呢", "在哪呢", "在哪里呢", "哪个城市", "什么城市",
                              // Impatience with the order under discussion ("都好几天了 你们这什么效率").
                              "好几天", "几天了", "多少天了", "一天了", "一周了", "一个星期了", "什么效率", "啥效率", "这效率",
                              "在干嘛",
