@@ -1,7 +1,6 @@
 #include "api/api.h"
 
 #include <atomic>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <set>
@@ -10,7 +9,6 @@
 #include "api/http_util.h"
 #include "api/openapi.h"
 #include "channels/content_parts.h"
-#include "channels/intake.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -514,25 +512,13 @@ class Routes final : public ApiRoutes {
       if (!at16.ok()) return SendStatus(r, at16.status());
       auto heard = v->asr->Transcribe(*at16, {v->asr_language});
       if (!heard.ok()) return SendStatus(r, heard.status());
-      std::string said = heard->text;
-      while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
-      said.erase(0, std::min(said.size(), said.find_first_not_of(" \t\r\n")));
+      const std::string said(utf8::Trim(heard->text));
       if (said.empty() && text.empty())
         return SendError(r, 400, "invalid_argument", "no speech was recognised in the audio");
-      std::vector<dialogue::MessagePart> parts;
-      std::vector<dialogue::Attachment> attachments;
-      if (!text.empty()) parts.push_back(dialogue::MessagePart::Text(text));
-      if (v->blobs) {
-        auto wav = voice::EncodeWav(*at16);
-        if (!wav.ok()) return SendStatus(r, wav.status());
-        auto taken = channels::TakeUtterance(*v->blobs, tenant, cid, *wav,
-                                             static_cast<int64_t>(at16->seconds() * 1000), said);
-        if (!taken.ok()) return SendStatus(r, taken.status());
-        for (auto& p : taken->parts) parts.push_back(std::move(p));
-        attachments = std::move(taken->attachments);
-      }
+      auto kept = SpokenParts(v->blobs, tenant, cid, *at16, said, text);
+      if (!kept.ok()) return SendStatus(r, kept.status());
       d_.service.Post(tenant, cid, job->client_msg_id, text.empty() ? said : text, std::move(*shared_cb),
-                      std::move(parts), std::move(attachments), dialogue::VoiceSignal{});
+                      std::move(kept->parts), std::move(kept->attachments), dialogue::VoiceSignal{});
     });
     if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
   }

@@ -54,6 +54,21 @@ void SendJsonFrame(const std::weak_ptr<http::WsConnection>& conn, const json& j)
 
 }  // namespace
 
+Result<channels::IntakeResult> SpokenParts(channels::BlobStore* blobs, const std::string& tenant_id,
+                                           const std::string& conversation_id, const voice::Pcm& audio16,
+                                           const std::string& transcript, const std::string& typed_text) {
+  channels::IntakeResult out;
+  if (!typed_text.empty()) out.parts.push_back(dialogue::MessagePart::Text(typed_text));
+  if (!blobs) return out;
+  KEFU_ASSIGN_OR_RETURN(std::string wav, voice::EncodeWav(audio16));
+  KEFU_ASSIGN_OR_RETURN(channels::IntakeResult kept,
+                        channels::TakeUtterance(*blobs, tenant_id, conversation_id, wav,
+                                                static_cast<int64_t>(audio16.seconds() * 1000), transcript));
+  for (auto& p : kept.parts) out.parts.push_back(std::move(p));
+  out.attachments = std::move(kept.attachments);
+  return out;
+}
+
 // One call. Its fields are touched on the socket's strand only, except the
 // session and the conversation ids (immutable once set).
 struct VoiceSockets::Call {
@@ -165,20 +180,15 @@ Result<http::WsHandlers> VoiceSockets::Accept(const dialogue::Conversation& conv
     ev.utterance = [this, weak, cid = call->cid, tenant = call->tenant](voice::Utterance&& u) {
       utterances_.Inc();
       const std::string text = u.transcript.text;
-      const int64_t duration_ms = static_cast<int64_t>(u.audio.seconds() * 1000);
       std::vector<dialogue::MessagePart> parts;
       std::vector<dialogue::Attachment> attachments;
-      if (deps_.blobs) {
-        auto wav = voice::EncodeWav(u.audio);
-        auto taken = wav.ok() ? channels::TakeUtterance(*deps_.blobs, tenant, cid, *wav, duration_ms, text)
-                              : Result<channels::IntakeResult>(wav.status());
-        if (taken.ok()) {
-          parts = std::move(taken->parts);
-          attachments = std::move(taken->attachments);
-        } else {
-          // The turn goes on without the recording.
-          log::Warn("voice_recording_not_stored", {{"conversation_id", cid}, {"error", taken.status().ToString()}});
-        }
+      auto kept = SpokenParts(deps_.blobs, tenant, cid, u.audio, text);
+      if (kept.ok()) {
+        parts = std::move(kept->parts);
+        attachments = std::move(kept->attachments);
+      } else {
+        // The turn goes on without the recording.
+        log::Warn("voice_recording_not_stored", {{"conversation_id", cid}, {"error", kept.status().ToString()}});
       }
       dialogue::VoiceSignal signal;
       signal.calibrated = u.prosody_ok && u.prosody.calibrated;

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "channels/blob_store.h"
+#include "channels/intake.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/metrics.h"
@@ -39,6 +40,14 @@ struct VoiceDeps {
   VoiceConfig config;
   std::string asr_language;                // [asr] language
 };
+
+// The parts and attachment rows of a spoken customer message: the typed text
+// (when there is some), the recording (`audio16` as a 16 kHz WAV kept in
+// `blobs`; nothing kept when `blobs` is null) and its transcript (source
+// "asr"). A durable write: call on a worker.
+Result<channels::IntakeResult> SpokenParts(channels::BlobStore* blobs, const std::string& tenant_id,
+                                           const std::string& conversation_id, const voice::Pcm& audio16,
+                                           const std::string& transcript, const std::string& typed_text = "");
 
 class VoiceSockets {
  public:

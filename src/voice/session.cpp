@@ -8,6 +8,7 @@
 
 #include "audio/pcm.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 namespace kefu::voice {
 
@@ -64,13 +65,6 @@ class StreamResampler {
 
 bool ValidPcmRate(int r) { return r >= 8000 && r <= 48000; }
 bool ValidOpusRate(int r) { return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000; }
-
-std::string Trimmed(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 }  // namespace
 
@@ -256,10 +250,10 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
       if (closed) return;
       if (!t.ok()) {
         if (events.error) Emit(out, [e = events.error, st = t.status()] { e(st); });
-      } else if (Trimmed(t->text).empty()) {
+      } else if (utf8::Trim(t->text).empty()) {
         if (events.no_speech) Emit(out, events.no_speech);
       } else {
-        const std::string text = Trimmed(t->text);
+        const std::string text(utf8::Trim(t->text));
         bool backchannel = false;
         if (in_playback && Playing()) {
           // The transcript settles what the burst was (BargeInPolicy::OnPartial).
@@ -514,7 +508,7 @@ void VoiceSession::SetPlayback(bool playing) {
 
 void VoiceSession::Speak(int64_t reply_to, std::string text) {
   Impl& m = *impl_;
-  if (!m.tts || Trimmed(text).empty()) return;
+  if (!m.tts || utf8::Trim(text).empty()) return;
   uint64_t gen;
   {
     std::lock_guard lock(m.mu);
