@@ -51,7 +51,8 @@ export function micErrorCode(e) {
 const CONSTRAINTS = { audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } };
 
 /**
- * Opens the microphone into `context`. Resolves to { sampleRate, stop() };
+ * Opens the microphone into `context`. Resolves to { sampleRate, mode ('worklet' or
+ * 'script-processor'), stop() };
  * rejects with a MicError.
  * @param {object} opts
  * @param {AudioContext} opts.context
@@ -76,6 +77,7 @@ export async function openMicrophone({ context, workletUrl, onAudio, mediaDevice
     throw new MicError('no_device');
   }
   const release = [];
+  let worklet = false;
   try {
     const source = context.createMediaStreamSource(stream);
     // Nodes must lead to the destination to be processed; a muted gain keeps the microphone off the speakers.
@@ -84,7 +86,14 @@ export async function openMicrophone({ context, workletUrl, onAudio, mediaDevice
     mute.connect(context.destination);
     release.push(() => mute.disconnect());
     if (context.audioWorklet && typeof AudioWorkletNode === 'function' && workletUrl) {
-      await context.audioWorklet.addModule(workletUrl);
+      try {
+        await context.audioWorklet.addModule(workletUrl);
+        worklet = true;
+      } catch {
+        worklet = false;  // the module did not load (a proxy, an old engine): the ScriptProcessor still works
+      }
+    }
+    if (worklet) {
       const node = new AudioWorkletNode(context, 'kefu-mic', {
         numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1], channelCount: 1, channelCountMode: 'explicit', channelInterpretation: 'speakers',
       });
@@ -110,7 +119,7 @@ export async function openMicrophone({ context, workletUrl, onAudio, mediaDevice
   let stopped = false;
   return {
     sampleRate: context.sampleRate,
-    label: tracks[0].label || '',
+    mode: worklet ? 'worklet' : 'script-processor',
     stop() {
       if (stopped) return;
       stopped = true;

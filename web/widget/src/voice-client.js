@@ -82,6 +82,7 @@ export class VoiceClient {
       stats: {
         framesSent: 0, bytesSent: 0, turns: 0, transcripts: 0, noSpeech: 0, bargeIns: 0,
         sentencesQueued: 0, sentencesPlayed: 0, sentencesStopped: 0, outputPeak: 0, lastTranscript: '', lastSpoken: '',
+        capture: '',
       },
     };
     this.v = this.state.voice;   // the reactive proxy when state is reactive
@@ -158,6 +159,7 @@ export class VoiceClient {
     this.framer = new Framer(Math.round((this.rate * FRAME_MS) / 1000));
     this.v.mic = true;
     this.v.stats.turns++;
+    this.v.stats.capture = mic.mode || '';
     this._update();
   }
 
