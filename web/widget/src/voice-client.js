@@ -8,6 +8,10 @@
 //   (resampled here, src/voice-audio.js); pressed again it sends what is left
 //   and `end_of_turn`, and closes the microphone. Audio captured before the
 //   server's `ready` waits (at most 10 s of it) and is sent right after.
+// - The server also ends turns by itself (its endpointer, on silence): such
+//   a transcript arrives while listening and the microphone stays open for
+//   the next turn, so the customer can talk over a reply (barge-in). A press
+//   after that with nothing heard since only closes the microphone.
 // - Interim transcripts land in `state.voice.partial`; the final `transcript`
 //   carries the stored customer message, which joins the chat (ChatClient).
 //   The reply and every other conversation event on this socket go to the
@@ -99,6 +103,7 @@ export class VoiceClient {
     this.framer = null;
     this.rate = TARGET_RATE;
     this.awaitingTranscript = false;
+    this.micTranscripts = 0;         // transcripts that came while this microphone was open
     this.transcriptTimer = null;
     this.idleTimer = null;
     this.meterTimer = null;
@@ -155,6 +160,7 @@ export class VoiceClient {
     }
     this.opening = 0;
     this.mic = mic;
+    this.micTranscripts = 0;
     this.resampler = mic.sampleRate > this.rate ? new Resampler(mic.sampleRate, this.rate) : null;
     this.framer = new Framer(Math.round((this.rate * FRAME_MS) / 1000));
     this.v.mic = true;
@@ -163,12 +169,21 @@ export class VoiceClient {
     this._update();
   }
 
-  /** Sends the rest of the audio and end_of_turn, and closes the microphone. */
+  /**
+   * Sends the rest of the audio and end_of_turn, and closes the microphone.
+   * When the server already ended the turn itself (a transcript came while
+   * listening) and heard nothing since, the microphone just closes: an
+   * end_of_turn over silence would only bring a no_speech.
+   */
   endTurn() {
     if (!this.mic) return;
     const tail = this.resampler ? this.resampler.flush() : new Float32Array(0);
     for (const f of [...this.framer.push(tail), ...this.framer.flush()]) this._sendAudio(f);
     this._closeMic();
+    if (this.micTranscripts > 0 && !this.v.heard) {
+      this._update();
+      return;
+    }
     this._sendControl({ type: 'end_of_turn' });
     this.awaitingTranscript = true;
     this.env.clearTimeout(this.transcriptTimer);
@@ -246,6 +261,8 @@ export class VoiceClient {
   _fail(token, err) {
     if (token !== this.opening) return;
     this.opening = 0;
+    // The socket opened for this turn has nothing to do unless a reply is still coming or playing.
+    if (!this.awaitingTranscript && !(this.player && this.player.playing)) this._closeSocket();
     this.v.error = micErrorText(err.code);
     this.v.errorCode = err.code;
     this._update();
@@ -395,6 +412,9 @@ export class VoiceClient {
         if (typeof f.text === 'string') this.v.partial = f.text;
         break;
       case 'transcript':
+        // With the microphone still open the server ended the turn itself (its endpointer): keep listening.
+        if (this.mic) this.micTranscripts++;
+        this.v.heard = false;
         this._transcriptDone();
         this.v.stats.transcripts++;
         this.v.stats.lastTranscript = String(f.text || '');
@@ -403,7 +423,9 @@ export class VoiceClient {
       case 'no_speech':
         this._transcriptDone();
         this.v.stats.noSpeech++;
-        this.v.error = '没有听清，请靠近麦克风再说一次。';
+        this.v.heard = false;
+        // While listening this was a noise the server's endpointer took for speech: say nothing.
+        if (!this.mic) this.v.error = '没有听清，请靠近麦克风再说一次。';
         break;
       case 'message':
       case 'delta':

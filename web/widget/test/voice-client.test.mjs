@@ -273,9 +273,10 @@ test('a whole reply played to the end: played count, output level, ended once, t
 
 test('permission denied or no microphone: a message in the widget, no socket left streaming, no exception', async () => {
   for (const [code, re] of [['denied', /拒绝了麦克风权限/], ['no_device', /没有找到麦克风/], ['insecure', /HTTPS/]]) {
-    const { voice, state, ctl } = await setup({ mic: { failWith: code } });
+    const { voice, state, ctl, voiceSocket } = await setup({ mic: { failWith: code } });
     await voice.toggle();
     assert.equal(ctl.calls, 1);
+    assert.equal(voiceSocket().closedWith, 1000, 'the socket opened for the turn is closed again');
     assert.match(state.voice.error, re);
     assert.equal(state.voice.errorCode, code);
     assert.equal(state.voice.phase, VoicePhase.IDLE);
@@ -384,4 +385,34 @@ test('a closed frame on the voice socket ends the chat and the voice client', as
   assert.equal(ws.closedWith, 1000);
   await voice.toggle();
   assert.equal(ctl.calls, 1, 'no microphone for an ended conversation');
+});
+
+test('the server ends the turn itself: the microphone stays open; a press then only closes it; a noise while listening says nothing', async () => {
+  const { voice, ctl, state, voiceSocket } = await setup();
+  await voice.toggle();
+  const ws = voiceSocket();
+  ws.serverOpen();
+  ws.push({ type: 'ready', sample_rate: 16000 });
+  ctl.onAudio(chunk(48000));
+  ws.push({ type: 'speech_started' });
+  ws.push({ type: 'transcript', text: 'where is my order', message: customerMsg(1, 'where is my order') });
+  assert.equal(state.voice.phase, VoicePhase.LISTENING);
+  assert.equal(ctl.open, true);
+  assert.deepEqual(state.messages.map((m) => m.text), ['where is my order']);
+  ws.push({ type: 'speech_started' });
+  ws.push({ type: 'no_speech' });
+  assert.equal(state.voice.error, '', 'a noise the endpointer took for speech is not an error while listening');
+  await voice.toggle();
+  assert.equal(ctl.open, false);
+  assert.equal(state.voice.phase, VoicePhase.IDLE, 'no recognising: nothing was said since the transcript');
+  assert.ok(!ws.text().some((f) => f.type === 'end_of_turn'));
+
+  // Speech after a server-ended turn, then the press: end_of_turn as usual.
+  await voice.toggle();
+  ctl.onAudio(chunk(48000));
+  ws.push({ type: 'transcript', text: 'hello', message: customerMsg(3, 'hello') });
+  ws.push({ type: 'speech_started' });
+  await voice.toggle();
+  assert.equal(state.voice.phase, VoicePhase.RECOGNISING);
+  assert.deepEqual(ws.text().filter((f) => f.type === 'end_of_turn').length, 1);
 });
