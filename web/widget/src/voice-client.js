@@ -7,7 +7,8 @@
 //   the voice socket and streams 16 kHz mono pcm16 in 20 ms binary frames
 //   (resampled here, src/voice-audio.js); pressed again it sends what is left
 //   and `end_of_turn`, and closes the microphone. Audio captured before the
-//   server's `ready` waits (at most 10 s of it) and is sent right after.
+//   server's `ready` waits (at most 10 s of it) and is sent right after, in
+//   frames of up to 1 s.
 // - The server also ends turns by itself (its endpointer, on silence): such
 //   a transcript arrives while listening and the microphone stays open for
 //   the next turn, so the customer can talk over a reply (barge-in). A press
@@ -400,7 +401,7 @@ export class VoiceClient {
       case 'ready': {
         this.ready = true;
         this.v.ttsRate = f.tts_sample_rate || 0;
-        const waiting = this.pending;
+        const waiting = coalesce(this.pending);
         this.pending = [];
         for (const x of waiting) this._write(x);
         break;
@@ -498,6 +499,40 @@ export class VoiceClient {
       sampleRate: () => (this.ctx ? this.ctx.sampleRate : 0),
     };
   }
+}
+
+// Audio that waited for `ready` goes out in frames of up to 1 s (32 000 bytes;
+// the protocol allows 64 KiB) rather than 50 small ones per second of it: the
+// server limits binary messages per second. Text frames keep their place.
+const COALESCED_BYTES = 32000;
+export function coalesce(items) {
+  const out = [];
+  let run = [];
+  let bytes = 0;
+  const flush = () => {
+    if (!run.length) return;
+    const joined = new Uint8Array(bytes);
+    let o = 0;
+    for (const b of run) {
+      joined.set(new Uint8Array(b), o);
+      o += b.byteLength;
+    }
+    out.push(joined.buffer);
+    run = [];
+    bytes = 0;
+  };
+  for (const x of items) {
+    if (typeof x === 'string') {
+      flush();
+      out.push(x);
+      continue;
+    }
+    if (bytes + x.byteLength > COALESCED_BYTES) flush();
+    run.push(x);
+    bytes += x.byteLength;
+  }
+  flush();
+  return out;
 }
 
 function defaultAudioContext() {

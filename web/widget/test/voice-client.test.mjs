@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChatClient } from '../src/chat-client.js';
-import { VoiceClient, VoicePhase } from '../src/voice-client.js';
+import { VoiceClient, VoicePhase, coalesce } from '../src/voice-client.js';
 import { MicError } from '../src/voice-capture.js';
 import { floatToPcm16, pcm16ToFloat } from '../src/voice-audio.js';
 import { FakeAudioContext } from './fake-audio.mjs';
@@ -142,12 +142,17 @@ test('press: socket with the text socket\'s query, start frame, 20 ms pcm16 fram
   assert.deepEqual(ws.text(), [{ type: 'start', format: 'pcm16', sample_rate: 16000, tts: true }]);
   assert.equal(ws.binary().length, 0, 'nothing before ready');
   ws.push({ type: 'ready', sample_rate: 16000, tts_format: 'pcm16', tts_sample_rate: 22050, asr: 'pocketsphinx', tts: 'espeak' });
+  // What waited for ready went out as one frame.
+  const waited = ws.binary();
+  assert.equal(waited.length, 1);
+  assert.ok(waited[0].byteLength >= 4 * 640 && waited[0].byteLength <= 5 * 640, `${waited[0].byteLength} bytes`);
+  ws.sent.length = 0;
   for (let i = 0; i < 45; i++) ctl.onAudio(chunk(48000));
   const frames = ws.binary();
-  // 1 s of 48 kHz audio → 16000 samples less the filter's look-ahead, in 640-byte frames.
-  assert.ok(frames.length >= 48 && frames.length <= 50, `${frames.length} frames`);
+  // 0.9 s of 48 kHz audio → 45 frames of 640 bytes (20 ms at 16 kHz).
+  assert.ok(frames.length >= 44 && frames.length <= 46, `${frames.length} frames`);
   assert.ok(frames.every((f) => f.byteLength === 640));
-  assert.equal(state.voice.stats.framesSent, frames.length);
+  assert.equal(state.voice.stats.framesSent, frames.length + 1);
   // The samples are the tone, resampled: a 440 Hz sine at amplitude 0.3.
   const x = pcm16ToFloat(frames[20]);
   const peak = Math.max(...x.map(Math.abs));
@@ -415,4 +420,11 @@ test('the server ends the turn itself: the microphone stays open; a press then o
   await voice.toggle();
   assert.equal(state.voice.phase, VoicePhase.RECOGNISING);
   assert.deepEqual(ws.text().filter((f) => f.type === 'end_of_turn').length, 1);
+});
+
+test('waiting audio is joined into frames of at most 32000 bytes; text frames keep their place', () => {
+  const b = (n) => new Uint8Array(n).fill(n % 251).buffer;
+  const out = coalesce([b(640), b(640), '{"type":"end_of_turn"}', ...Array.from({ length: 60 }, () => b(640)), b(100)]);
+  assert.deepEqual(out.map((x) => (typeof x === 'string' ? x : x.byteLength)), [1280, '{"type":"end_of_turn"}', 32000, 640 * 10 + 100]);
+  assert.equal(new Uint8Array(out[3])[640 * 10], 100, 'bytes in order');
 });
