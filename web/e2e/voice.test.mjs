@@ -10,9 +10,9 @@
 //      the stored customer message, the bot's reply (the order's tracking)
 //      arrives, and its sentences are played to the end by WebAudio (with a
 //      measured output level), with playback started / ended sent back;
-//   2. barge-in: the looping voice speaks again while the reply plays → the
-//      server sends barge_in, the widget stops at once, drops the rest and
-//      says playback ended;
+//   2. barge-in: the customer presses again while the reply plays and speaks
+//      over it → the server sends barge_in, the widget stops at once, drops
+//      the rest and says playback ended;
 //   3. permission denied and no microphone: the widget says why, nothing breaks.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -211,33 +211,44 @@ describe('voice in the widget', () => {
     assert.equal(voice.received('barge_in').length, 0);
     await page.screenshot({ path: path.join(ensureResultsDir(), 'voice-reply.png') });
     assert.deepEqual(errors, []);
+    await browser.close();
   });
 
   test('barge-in: speaking over the reply stops it at once and drops the rest', T, async () => {
-    // The customer repeats the question every ~2 s, so they talk over the reply.
-    const wav = speechWav(dir, 'again', UTTERANCE, { tailS: 2 });
+    // Chromium restarts the fake microphone's file for every new capture: pressing
+    // the microphone while the reply plays makes the customer speak over it 0.4 s later.
+    const wav = speechWav(dir, 'again', UTTERANCE, { tailS: 12 });
     const browser = await launchBrowser({ args: fakeMic(wav.file) });
     browsers.push(browser);
     const { page, voice, errors } = await openWidget(browser, server.baseUrl, 'C0002');
 
+    await speakOneTurn(page);
+    await page.waitForFunction(() => window.__kefu.state.voice.playing, null, { timeout: 30000 });
+    const pressedAt = Date.now();
     await page.click(MIC);
     await page.waitForSelector(`${MIC}[data-voice-phase="listening"]`, { timeout: 15000 });
-    // Hands-free: the server ends the first turn on the pause; the microphone stays open.
-    await page.waitForFunction(() => window.__kefu.voice.stats.transcripts > 0, null, { timeout: 30000 });
-    await page.waitForFunction(() => window.__kefu.state.voice.playing, null, { timeout: 30000 });
-    const bargeIn = await page.waitForFunction(() => window.__kefu.voice.stats.bargeIns > 0, null, { timeout: 30000 })
-      .then(() => voice.received('barge_in')[0]);
+    assert.equal(await page.getAttribute(MIC, 'data-playing'), 'true', 'pressing the microphone does not itself stop the reply');
+    await page.waitForFunction(() => window.__kefu.voice.stats.bargeIns > 0, null, { timeout: 30000 });
+    const bargeIn = voice.received('barge_in')[0];
     assert.ok(bargeIn, 'the server sent barge_in');
+    console.log(`# barge_in ${bargeIn.t - pressedAt} ms after the press (speech starts 400 ms after it)`);
     const st = await voiceState(page);
     assert.equal(st.playing, false, 'playback stopped');
     assert.ok(st.stats.sentencesStopped >= 1, 'a sentence was cut short');
-    // Playback ended goes back right after the barge-in (the same task).
-    const ended = voice.sent('playback').filter((f) => f.json.state === 'ended' && f.t >= bargeIn.t - 50);
+    const announced = voice.received('audio_start').length;
+    assert.ok(st.stats.sentencesPlayed < announced, `not every sentence was played (${st.stats.sentencesPlayed} of ${announced})`);
+    // The speaker state goes back at once: playback ended right after the barge-in.
+    const ended = voice.sent('playback').filter((f) => f.json.state === 'ended' && f.t >= bargeIn.t);
     assert.ok(ended.length >= 1, 'playback ended after barge_in');
     assert.ok(ended[0].t - bargeIn.t < 1000, `ended ${ended[0].t - bargeIn.t} ms after barge_in`);
-    await page.click(MIC);  // done talking
+    // Nothing more of the interrupted reply comes (and the widget would drop it).
+    const cut = voice.received('audio_start').filter((f) => f.t <= bargeIn.t).pop().json.reply_to;
+    await page.waitForTimeout(1500);
+    assert.deepEqual(voice.received('audio_start').filter((f) => f.t > bargeIn.t && f.json.reply_to === cut), []);
     await page.screenshot({ path: path.join(ensureResultsDir(), 'voice-barge-in.png') });
+    await page.click(MIC);  // done talking
     assert.deepEqual(errors, []);
+    await browser.close();
   });
 
   test('permission denied and no microphone: the widget says why and the chat goes on', T, async () => {
