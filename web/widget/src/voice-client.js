@@ -422,11 +422,13 @@ export class VoiceClient {
         if (f.message) this.chat.addOwnMessage(f.message);
         break;
       case 'no_speech':
-        this._transcriptDone();
         this.v.stats.noSpeech++;
         this.v.heard = false;
-        // While listening this was a noise the server's endpointer took for speech: say nothing.
-        if (!this.mic) this.v.error = '没有听清，请靠近麦克风再说一次。';
+        // Only the answer to our end_of_turn is news to the customer. While listening it was a
+        // noise the server's endpointer took for speech; after a transcript it answers an
+        // end_of_turn whose speech the endpointer had already taken.
+        if (this.awaitingTranscript) this.v.error = '没有听清，请靠近麦克风再说一次。';
+        this._transcriptDone();
         break;
       case 'message':
       case 'delta':

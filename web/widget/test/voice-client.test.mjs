@@ -420,6 +420,11 @@ test('the server ends the turn itself: the microphone stays open; a press then o
   await voice.toggle();
   assert.equal(state.voice.phase, VoicePhase.RECOGNISING);
   assert.deepEqual(ws.text().filter((f) => f.type === 'end_of_turn').length, 1);
+  // The endpointer had taken that speech already: its transcript, then no_speech for the press. No error.
+  ws.push({ type: 'transcript', text: 'where is it', message: customerMsg(5, 'where is it') });
+  ws.push({ type: 'no_speech' });
+  assert.equal(state.voice.error, '');
+  assert.equal(state.voice.phase, VoicePhase.IDLE);
 });
 
 test('waiting audio is joined into frames of at most 32000 bytes; text frames keep their place', () => {
