@@ -6,7 +6,7 @@
 // Chromium's fake microphone (--use-file-for-fake-audio-capture, which loops
 // the file). Nothing on the socket is mocked: the test watches the real frames
 // (Playwright's websocket events) and the widget's state (window.__kefu).
-//   1. press, "where is my order", the turn ends → the server's transcript is
+//   1. press, "where is my delivery", the turn ends → the server's transcript is
 //      the stored customer message, the bot's reply (the order's tracking)
 //      arrives, and its sentences are played to the end by WebAudio (with a
 //      measured output level), with playback started / ended sent back;
@@ -25,8 +25,12 @@ import {
 } from './lib/harness.mjs';
 
 const T = { timeout: 120000 };
-const UTTERANCE = 'where is my order';
-const VOICE = process.env.KEFU_E2E_VOICE || 'en-us';
+// espeak-ng's Klatt voice saying this is heard word for word by pocketsphinx
+// en-us at 130–160 wpm (checked with `kefu asr`; its default voice is not:
+// docs/voice.md, "Measurements"), and the demo answers it for C0001 with the
+// tracking of the newest order.
+const UTTERANCE = 'where is my delivery';
+const VOICE = 'en-us+klatt2';
 const MIC = '[data-testid="mic"]';
 
 // ------------------------------------------------------------------ the fake microphone's WAV
@@ -168,7 +172,7 @@ describe('voice in the widget', () => {
 
     const transcript = voice.received('transcript')[0].json;
     console.log(`# transcript: ${JSON.stringify(transcript.text)}`);
-    assert.match(transcript.text, /\border\b/i, 'pocketsphinx heard the question');
+    assert.match(transcript.text, /\bdelivery\b/i, 'pocketsphinx heard the question');
     assert.equal(transcript.message.role, 'customer');
     assert.equal(transcript.message.text, transcript.text);
     const st = await voiceState(page);
@@ -220,7 +224,7 @@ describe('voice in the widget', () => {
     const wav = speechWav(dir, 'again', UTTERANCE, { tailS: 12 });
     const browser = await launchBrowser({ args: fakeMic(wav.file) });
     browsers.push(browser);
-    const { page, voice, errors } = await openWidget(browser, server.baseUrl, 'C0002');
+    const { page, voice, errors } = await openWidget(browser, server.baseUrl, 'C0001');
 
     await speakOneTurn(page);
     await page.waitForFunction(() => window.__kefu.state.voice.playing, null, { timeout: 30000 });
@@ -261,7 +265,7 @@ describe('voice in the widget', () => {
       browsers.push(browser);
       const { page, errors } = await openWidget(browser, server.baseUrl, 'C0003');
       await page.click(MIC);
-      await page.waitForSelector('[data-testid="voice-error"]', { timeout: 15000 });
+      await page.waitForFunction((c) => window.__kefu.state.voice.errorCode === c, code, { timeout: 15000 });
       assert.match(await page.textContent('[data-testid="voice-error"]'), re);
       assert.equal(await page.getAttribute('[data-testid="voice-error"]', 'role'), 'alert');
       assert.equal((await voiceState(page)).errorCode, code);
