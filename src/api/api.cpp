@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <set>
@@ -9,10 +10,12 @@
 #include "api/http_util.h"
 #include "api/openapi.h"
 #include "channels/content_parts.h"
+#include "channels/intake.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/utf8.h"
+#include "voice/audio.h"
 
 namespace kefu::api {
 namespace {
@@ -75,7 +78,10 @@ class SseSubscriber final : public dialogue::Subscriber {
 
 class Routes final : public ApiRoutes {
  public:
-  Routes(const ApiDeps& d, WidgetConfigFn widget_config) : d_(d), widget_config_(std::move(widget_config)) {}
+  Routes(const ApiDeps& d, WidgetConfigFn widget_config) : d_(d), widget_config_(std::move(widget_config)) {
+    if (d_.voice && d_.voice->config.enabled)
+      voice_ = std::make_unique<VoiceSockets>(d_.service, d_.store, d_.hub, d_.metrics, *d_.voice);
+  }
 
   void Register(http::Server& server) {
     server.SetErrorRenderer([](const Status& s) {
@@ -105,6 +111,7 @@ class Routes final : public ApiRoutes {
     server.Route("POST", "/v1/conversations/{id}/close", [this](Request&& req, Responder r) { Close(req, r); });
     server.Sse("/v1/conversations/{id}/events", [this](const Request& req) { return AcceptSse(req); });
     server.WebSocket("/v1/conversations/{id}/ws", [this](const Request& req) { return AcceptWs(req); });
+    server.WebSocket("/v1/conversations/{id}/voice", [this](const Request& req) { return AcceptVoice(req); });
     server.Route("GET", "/v1/kb/search", [this](Request&& req, Responder r) { KbSearch(req, r); });
     server.Route("POST", "/v1/kb/import", [this](Request&& req, Responder r) { KbImport(std::move(req), std::move(r)); });
     server.Route("GET", "/v1/kb/entries/{id}", [this](Request&& req, Responder r) { KbGet(req, r); });
@@ -330,6 +337,7 @@ class Routes final : public ApiRoutes {
     std::string client_msg_id;
     json text = nullptr;  // the text field (string) or null
     std::vector<channels::Upload> uploads;
+    std::vector<channels::Upload> audio;  // an input_audio part (WAV), at most one
   };
 
   channels::ContentLimits UploadLimits() const {
@@ -353,7 +361,8 @@ class Routes final : public ApiRoutes {
   std::optional<Incoming> ParseIncoming(const Request& req, const Responder& r) {
     Incoming in;
     const std::string boundary = channels::MultipartBoundary(req.Header("Content-Type"));
-    if (boundary.empty() && OverPlainLimit(req) && req.body.find("image_url") == std::string::npos) {
+    if (boundary.empty() && OverPlainLimit(req) && req.body.find("image_url") == std::string::npos &&
+        req.body.find("input_audio") == std::string::npos) {
       SendTooLarge(r);
       return std::nullopt;
     }
@@ -406,10 +415,11 @@ class Routes final : public ApiRoutes {
         SendUploadError(r, parsed.status());
         return std::nullopt;
       }
-      if (!parsed->text.empty() || parsed->images.empty()) in.text = parsed->text;
+      if (!parsed->text.empty() || (parsed->images.empty() && parsed->audio.empty())) in.text = parsed->text;
       in.uploads = std::move(parsed->images);
+      in.audio = std::move(parsed->audio);
     }
-    if (in.uploads.empty() && OverPlainLimit(req)) {
+    if (in.uploads.empty() && in.audio.empty() && OverPlainLimit(req)) {
       SendTooLarge(r);
       return std::nullopt;
     }
@@ -425,9 +435,10 @@ class Routes final : public ApiRoutes {
     if (!IdChars(in->client_msg_id, 64))
       return SendError(r, 400, "invalid_argument",
                        "client_msg_id is required: 1-64 characters of letters, digits and - _ . : @");
-    // A message with pictures may have no text; a text-only message needs it.
+    // A message with pictures or audio may have no text; a text-only message needs it.
     std::string text;
-    if (in->uploads.empty() || !(in->text.is_null() || (in->text.is_string() && in->text.get_ref<const std::string&>().empty()))) {
+    const bool media = !in->uploads.empty() || !in->audio.empty();
+    if (!media || !(in->text.is_null() || (in->text.is_string() && in->text.get_ref<const std::string&>().empty()))) {
       auto clean = CleanText(in->text);
       if (!clean.ok()) return SendStatus(r, clean.status());
       text = std::move(*clean);
@@ -456,6 +467,11 @@ class Routes final : public ApiRoutes {
                 {"reply", reply->id ? reply->CustomerJson() : json(nullptr)},
                 {"duplicate", state->duplicate}});
     };
+    if (!in->audio.empty()) {
+      if (!in->uploads.empty())
+        return SendError(r, 400, "invalid_argument", "send pictures and audio in separate messages");
+      return PostSpoken(std::move(*in), std::move(text), *owner, conversation_id, std::move(cb), r);
+    }
     if (in->uploads.empty()) {
       d_.service.Post(*owner, conversation_id, in->client_msg_id, text, std::move(cb));
       return;
@@ -475,6 +491,48 @@ class Routes final : public ApiRoutes {
       for (auto& p : taken->parts) parts.push_back(std::move(p));
       d_.service.Post(tenant, cid, job->client_msg_id, text, std::move(*shared_cb), std::move(parts),
                       std::move(taken->attachments));
+    });
+    if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
+  }
+
+  // A message with an input_audio part (a WAV): on a voice worker, decode it,
+  // recognise it, keep the recording, then queue the turn as the voice socket
+  // does (the transcript is the message text unless the customer typed some).
+  void PostSpoken(Incoming in, std::string text, std::string tenant, std::string cid, dialogue::PostCallbacks cb,
+                  const Responder& r) {
+    const VoiceDeps* v = d_.voice;
+    if (!v || !v->asr || !v->workers)
+      return SendError(r, 415, "unsupported_media_type", "this server does not accept audio (no speech recognition)");
+    auto job = std::make_shared<Incoming>(std::move(in));
+    auto shared_cb = std::make_shared<dialogue::PostCallbacks>(std::move(cb));
+    bool queued = v->workers->Submit([this, v, job, shared_cb, tenant, cid, text, r] {
+      voice::AudioLimits limits;
+      limits.max_seconds = v->config.max_utterance_ms / 1000.0;
+      auto pcm = voice::DecodeWav(job->audio[0].bytes, limits);
+      if (!pcm.ok()) return SendError(r, 400, "invalid_argument", "the audio cannot be read: " + pcm.status().message());
+      auto at16 = voice::Resample(*pcm, voice::kAsrSampleRate);
+      if (!at16.ok()) return SendStatus(r, at16.status());
+      auto heard = v->asr->Transcribe(*at16, {v->asr_language});
+      if (!heard.ok()) return SendStatus(r, heard.status());
+      std::string said = heard->text;
+      while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
+      said.erase(0, std::min(said.size(), said.find_first_not_of(" \t\r\n")));
+      if (said.empty() && text.empty())
+        return SendError(r, 400, "invalid_argument", "no speech was recognised in the audio");
+      std::vector<dialogue::MessagePart> parts;
+      std::vector<dialogue::Attachment> attachments;
+      if (!text.empty()) parts.push_back(dialogue::MessagePart::Text(text));
+      if (v->blobs) {
+        auto wav = voice::EncodeWav(*at16);
+        if (!wav.ok()) return SendStatus(r, wav.status());
+        auto taken = channels::TakeUtterance(*v->blobs, tenant, cid, *wav,
+                                             static_cast<int64_t>(at16->seconds() * 1000), said);
+        if (!taken.ok()) return SendStatus(r, taken.status());
+        for (auto& p : taken->parts) parts.push_back(std::move(p));
+        attachments = std::move(taken->attachments);
+      }
+      d_.service.Post(tenant, cid, job->client_msg_id, text.empty() ? said : text, std::move(*shared_cb),
+                      std::move(parts), std::move(attachments), dialogue::VoiceSignal{});
     });
     if (!queued) SendError(r, 503, "unavailable", "server is shutting down");
   }
@@ -616,6 +674,14 @@ class Routes final : public ApiRoutes {
       session->sub.reset();
     };
     return h;
+  }
+
+  // The voice channel (docs/voice.md): authenticated exactly like the text socket.
+  Result<http::WsHandlers> AcceptVoice(const Request& req) {
+    KEFU_ASSIGN_OR_RETURN(dialogue::Conversation conv, ConversationFor(req));
+    KEFU_ASSIGN_OR_RETURN(int64_t after_seq, AfterSeq(req));
+    if (!voice_) return Unavailable("voice calls are not configured on this server");
+    return voice_->Accept(conv, after_seq);
   }
 
   Result<std::function<void(std::shared_ptr<http::SseStream>)>> AcceptSse(const Request& req) {
@@ -784,6 +850,7 @@ class Routes final : public ApiRoutes {
   ApiDeps d_;
   std::atomic<int64_t> last_probe_ms_{0};  // steady ms of the latest health probe (GET /healthz)
   WidgetConfigFn widget_config_;
+  std::unique_ptr<VoiceSockets> voice_;  // null: no voice channel
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "api/tenants.h"
+#include "api/voice_socket.h"
 #include "bus/event_bus.h"
 #include "channels/intake.h"
 #include "common/config.h"
@@ -51,6 +52,9 @@ struct ApiDeps {
   // Pictures on customer messages (src/channels): validation, the blob
   // store, OCR. Unset = messages with pictures are refused (415).
   channels::PictureIntake* pictures = nullptr;
+  // The voice channel (GET /v1/conversations/{id}/voice): engines, workers,
+  // settings. Unset = the endpoint answers 503.
+  const VoiceDeps* voice = nullptr;
 };
 
 // Widget settings shown to customers (name, greeting, quick questions ...).

@@ -221,6 +221,17 @@ json Build() {
       json::array({conv_id, QueryParam("after_seq", "integer", "Replay messages after this seq"),
                    QueryParam("widget_key", "string", "Tenant widget key (browsers cannot set headers)")}),
       nullptr, widget);
+  paths["/v1/conversations/{id}/voice"]["get"] = Op(
+      "Voice call (WebSocket upgrade; docs/voice.md): first a text frame {type:start, format:pcm16|opus, "
+      "sample_rate, tts}, then binary audio frames (<= 64 KiB each) and text frames end_of_turn, playback, text, ping; "
+      "receive ready, speech_started, transcript, no_speech, the conversation's message/delta/closed frames, "
+      "audio_start + binary pcm16 + audio_end per reply sentence, barge_in, error. 503 when no speech recognition "
+      "is configured or too many calls are open",
+      "conversations",
+      Merge({{"101", {{"description", "Switching protocols"}}}}, ErrorResponses({"400", "401", "404", "503"})),
+      json::array({conv_id, QueryParam("after_seq", "integer", "Replay messages after this seq"),
+                   QueryParam("widget_key", "string", "Tenant widget key (browsers cannot set headers)")}),
+      nullptr, widget);
   paths["/v1/kb/search"]["get"] =
       Op("Search the knowledge base", "knowledge",
          Merge({{"200", JsonResponse("Passages, best first",

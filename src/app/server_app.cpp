@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/tenants.h"
 #include "app/schema.h"
+#include "app/voice_cli.h"
 #include "bus/event_bus.h"
 #include "channels/blob_store.h"
 #include "channels/intake.h"
@@ -74,6 +75,13 @@ struct ServerApp::Impl {
   std::unique_ptr<channels::OcrEngine> ocr;
   std::unique_ptr<channels::CodeScanner> codes;
   std::unique_ptr<channels::PictureIntake> pictures;
+  // The voice channel (issue 17): engines from [asr]/[tts] and their own
+  // workers (recognition blocks for about half the utterance's length); the
+  // pool is joined in Stop() before anything its jobs use goes away.
+  std::unique_ptr<voice::Asr> asr;
+  std::unique_ptr<voice::Tts> tts;
+  std::unique_ptr<ThreadPool> voice_workers;
+  api::VoiceDeps voice;
   std::unique_ptr<ThreadPool> workers;
   // Several nodes (PostgreSQL): conversation leases; before `service`, which uses them.
   std::unique_ptr<dialogue::LeaseStore> lease_store;
@@ -400,7 +408,23 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   a.ingest_webhooks = std::make_unique<datahub::WebhookVerifier>(*a.db, a.clock);
   // Signed customer tokens (message center): the app's inbox and verified conversations.
   a.customer_tokens = std::make_unique<inbox::CustomerTokens>(*a.db, a.clock);
+  // The voice channel: without a recogniser the endpoint answers 503.
+  if (config.voice.enabled && config.asr.engine != "none") {
+    KEFU_ASSIGN_OR_RETURN(a.asr, MakeAsr(config.asr));
+    if (config.tts.engine != "none") {
+      KEFU_ASSIGN_OR_RETURN(a.tts, MakeTts(config.tts));
+    }
+    a.voice_workers = std::make_unique<ThreadPool>(config.voice.workers, "voice");
+    a.voice.asr = a.asr.get();
+    a.voice.tts = a.tts.get();
+    a.voice.workers = a.voice_workers.get();
+    a.voice.blobs = a.blobs.get();
+    a.voice.clock = &a.clock;
+    a.voice.config = config.voice;
+    a.voice.asr_language = config.asr.language;
+  }
   api::ApiDeps deps{a.config, *a.service, *a.store, a.hub, *a.kb, a.tools, *a.tenants, a.metrics, *a.workers};
+  if (a.voice_workers) deps.voice = &a.voice;
   deps.storage = a.db.get();  // GET /healthz reports storage failures
   deps.bus = a.bus.get();     // ... and the bus's
   deps.pictures = a.pictures.get();
@@ -504,6 +528,7 @@ void ServerApp::Stop() {
   bool drained = a.service ? a.service->Drain(a.config.server.shutdown_grace_ms) : true;
   if (a.leases) a.leases->ReleaseIdle(/*all=*/true);  // other nodes need not wait for them to expire
   if (a.server) a.server->Stop();
+  if (a.voice_workers) a.voice_workers->Shutdown();  // calls are closed: their jobs end
   if (a.webhooks) a.webhooks->Stop();  // message center: unfinished deliveries stay pending
   if (a.workers) a.workers->Shutdown();
   // Events published by the last turns reach Redis before the bus closes

@@ -131,9 +131,26 @@ Result<ParsedContent> ParseContentParts(const nlohmann::json& content, const Con
       KEFU_ASSIGN_OR_RETURN(Upload up, DecodeDataUrl(url->get_ref<const std::string&>(), limits.max_image_bytes));
       out.images.push_back(std::move(up));
     } else if (t == "input_audio") {
-      return UploadFailure("unsupported_media_type", "audio parts are not accepted yet");
+      // OpenAI's {"type":"input_audio","input_audio":{"data":"<base64>","format":"wav"}}.
+      auto ia = part.find("input_audio");
+      if (ia == part.end() || !ia->is_object() || !ia->contains("data") || !(*ia)["data"].is_string())
+        return Invalid("an input_audio part needs {\"input_audio\": {\"data\": \"<base64>\", \"format\": \"wav\"}}");
+      const std::string format = ia->value("format", "");
+      if (format != "wav") return UploadFailure("unsupported_media_type", "audio parts must be WAV (\"format\": \"wav\")");
+      if (!out.audio.empty()) return Invalid("at most one input_audio part per message");
+      const std::string& data = (*ia)["data"].get_ref<const std::string&>();
+      if (static_cast<int64_t>(data.size() / 4) * 3 > limits.max_audio_bytes + 3)
+        return Status(ErrorCode::kPayloadTooLarge,
+                      "the audio is larger than " + std::to_string(limits.max_audio_bytes) + " bytes");
+      Upload up;
+      up.declared_mime = "audio/wav";
+      if (!Base64Decode(data, up.bytes)) return Invalid("the input_audio data's base64 is malformed");
+      if (static_cast<int64_t>(up.bytes.size()) > limits.max_audio_bytes)
+        return Status(ErrorCode::kPayloadTooLarge,
+                      "the audio is larger than " + std::to_string(limits.max_audio_bytes) + " bytes");
+      out.audio.push_back(std::move(up));
     } else {
-      return Invalid("unknown content part type \"" + t.substr(0, 40) + "\" (text, image_url)");
+      return Invalid("unknown content part type \"" + t.substr(0, 40) + "\" (text, image_url, input_audio)");
     }
   }
   return out;

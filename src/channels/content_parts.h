@@ -27,12 +27,14 @@ struct Upload {
 struct ParsedContent {
   std::string text;            // the text parts, joined with '\n' (not yet validated)
   std::vector<Upload> images;
+  std::vector<Upload> audio;   // input_audio parts (WAV bytes, not yet decoded); at most one
 };
 
 struct ContentLimits {
   int64_t max_image_bytes = 8 << 20;  // decoded size of one picture
   int max_images = 4;
   int max_parts = 16;
+  int64_t max_audio_bytes = 4 << 20;  // decoded size of the one audio part (≈ 2 min of 16 kHz pcm16)
 };
 
 // `content`: an array of content parts (or a string, the text). Errors start

@@ -58,8 +58,7 @@ TEST(ContentParts, BadShapesAreClearErrors) {
   EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "text"}}}), {}).status()), "invalid_content");
   EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "image_url"}, {"image_url", {{"url", 3}}}}}), {}).status()),
             "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "input_audio"}}}), {}).status()),
-            "unsupported_media_type");
+  EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "input_audio"}}}), {}).status()), "invalid_content");
   ContentLimits one;
   one.max_images = 1;
   json two = json::array({{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,aGk="}}}},
@@ -91,6 +90,26 @@ TEST(Multipart, SplitsFieldsAndFiles) {
   EXPECT_EQ(CodeOf(ParseMultipart(body.substr(0, body.size() / 2), b).status()), "invalid_content");
   EXPECT_EQ(CodeOf(ParseMultipart("garbage", b).status()), "invalid_content");
   EXPECT_EQ(CodeOf(ParseMultipart(body, b, 2).status()), "invalid_content");
+}
+
+// OpenAI's input_audio parts (the REST path of the voice channel): WAV only, one per message, bounded.
+TEST(ContentParts, InputAudio) {
+  auto audio = [](const std::string& data, const std::string& format) {
+    return json{{"type", "input_audio"}, {"input_audio", {{"data", data}, {"format", format}}}};
+  };
+  auto ok = ParseContentParts(json::array({{{"type", "text"}, {"text", "听一下"}}, audio("UklGRg==", "wav")}), {});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->audio.size(), 1u);
+  EXPECT_EQ(ok->audio[0].bytes, "RIFF");
+  EXPECT_EQ(ok->text, "听一下");
+  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio("UklGRg==", "mp3")}), {}).status()), "unsupported_media_type");
+  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio("UklGRg==", "wav"), audio("UklGRg==", "wav")}), {}).status()),
+            "invalid_content");
+  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio("!!!!", "wav")}), {}).status()), "invalid_content");
+  ContentLimits small;
+  small.max_audio_bytes = 8;
+  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio(std::string(40, 'A'), "wav")}), small).status()),
+            "payload_too_large");
 }
 
 }  // namespace

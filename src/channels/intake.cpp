@@ -101,4 +101,31 @@ Result<IntakeResult> PictureIntake::Take(const std::string& tenant_id, const std
   return out;
 }
 
+Result<IntakeResult> TakeUtterance(BlobStore& blobs, const std::string& tenant_id, const std::string& conversation_id,
+                                   std::string_view wav, int64_t duration_ms, const std::string& transcript) {
+  dialogue::Attachment a;
+  a.id = dialogue::NewId("a_");
+  a.conversation_id = conversation_id;
+  a.tenant_id = tenant_id;
+  a.mime = "audio/wav";
+  a.bytes = static_cast<int64_t>(wav.size());
+  KEFU_ASSIGN_OR_RETURN(a.blob_key, blobs.Put(tenant_id, wav));
+  IntakeResult out;
+  dialogue::MessagePart audio;
+  audio.kind = dialogue::PartKind::kAudio;
+  audio.attachment_id = a.id;
+  audio.mime = a.mime;
+  audio.bytes = a.bytes;
+  audio.duration_ms = duration_ms;
+  out.parts.push_back(std::move(audio));
+  dialogue::MessagePart said;
+  said.kind = dialogue::PartKind::kTranscript;
+  said.text = transcript;
+  said.attachment_id = a.id;
+  said.source = "asr";
+  out.parts.push_back(std::move(said));
+  out.attachments.push_back(std::move(a));
+  return out;
+}
+
 }  // namespace kefu::channels

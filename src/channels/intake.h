@@ -42,6 +42,15 @@ struct IntakeResult {
 std::vector<dialogue::MessagePart> ReadPicture(const GrayImage& gray, const std::string& attachment_id,
                                                OcrEngine* ocr, CodeScanner* codes);
 
+// A customer's spoken utterance (the voice channel) → an audio part (the
+// recording, `wav`, stored in `blobs` as "audio/wav"), a transcript part of
+// it (source "asr") and its attachment row, ready for
+// ConversationService::Post with the transcript as the message text. The
+// audio was decoded and bounded by the voice session; this only stores it.
+// Thread-safe (BlobStore is); call on a worker (a durable write).
+Result<IntakeResult> TakeUtterance(BlobStore& blobs, const std::string& tenant_id, const std::string& conversation_id,
+                                   std::string_view wav, int64_t duration_ms, const std::string& transcript);
+
 class PictureIntake {
  public:
   // `ocr` and `codes` may be null (not configured).

@@ -47,6 +47,31 @@ TEST_F(IntakeTest, StoresThePictureAndItsThumbnailAndReadsIt) {
   EXPECT_EQ(blobs_.size(), 2u);
 }
 
+// A spoken turn: the recording stored as an audio attachment, its transcript
+// a part of it; the turn reads the transcript once (it is the message text too).
+TEST_F(IntakeTest, AnUtteranceIsStoredAsAudioWithItsTranscript) {
+  const std::string wav = "RIFF....WAVEfmt fake bytes";
+  auto r = TakeUtterance(blobs_, "demo", "c_1", wav, 1250, "where is my parcel");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->attachments.size(), 1u);
+  const dialogue::Attachment& a = r->attachments[0];
+  EXPECT_EQ(a.mime, "audio/wav");
+  EXPECT_EQ(a.bytes, static_cast<int64_t>(wav.size()));
+  EXPECT_EQ(*blobs_.Get("demo", a.blob_key), wav);
+  ASSERT_EQ(r->parts.size(), 2u);
+  EXPECT_EQ(r->parts[0].kind, PartKind::kAudio);
+  EXPECT_EQ(r->parts[0].attachment_id, a.id);
+  EXPECT_EQ(r->parts[0].duration_ms, 1250);
+  EXPECT_EQ(r->parts[1].kind, PartKind::kTranscript);
+  EXPECT_EQ(r->parts[1].source, "asr");
+  EXPECT_EQ(r->parts[1].attachment_id, a.id);
+  EXPECT_EQ(dialogue::TurnText("where is my parcel", r->parts), "where is my parcel");
+  const auto j = dialogue::PartsToJson(r->parts);
+  EXPECT_EQ(j[0]["type"], "audio");
+  EXPECT_EQ(j[0]["duration_ms"], 1250);
+  EXPECT_EQ(dialogue::MessagePart::ListFromJson(j)[0].duration_ms, 1250);
+}
+
 TEST_F(IntakeTest, OneBadPictureRefusesTheMessageAndStoresNothing) {
   PictureIntake intake(blobs_, &ocr_, nullptr, metrics_, {});
   auto r = intake.Take("demo", "c_1", {{testing::Canvas(64, 64, ".png"), "", ""}, {"not a picture", "image/png", ""}});

@@ -107,6 +107,8 @@ std::map<std::string, Section> Describe(Config& c) {
   F(tts, engine); F(tts, base_url); F(tts, model); F(tts, api_key); F(tts, timeout_ms); F(tts, connect_timeout_ms);
   F(tts, max_retries); F(tts, voice); F(tts, voice_zh); F(tts, response_format); F(tts, pcm_sample_rate);
   F(tts, rate_wpm);
+  F(voice, enabled); F(voice, vad); F(voice, max_utterance_ms); F(voice, min_end_silence_ms);
+  F(voice, tts_sample_rate); F(voice, max_reply_audio_s); F(voice, workers); F(voice, max_sessions);
   F(log, level); F(log, json);
 #undef F
   return d;
@@ -167,6 +169,20 @@ Status ValidateVoice(const AsrConfig& a, const TtsConfig& t) {
   if (t.pcm_sample_rate < 8000 || t.pcm_sample_rate > 48000)
     return InvalidArgument("tts.pcm_sample_rate must be 8000..48000");
   if (t.rate_wpm < 80 || t.rate_wpm > 450) return InvalidArgument("tts.rate_wpm must be 80..450");
+  return Status::Ok();
+}
+
+Status ValidateVoiceChannel(const VoiceConfig& v, const AsrConfig& a) {
+  if (v.vad != "energy" && v.vad != "webrtc") return InvalidArgument("voice.vad must be \"energy\" or \"webrtc\"");
+  if (v.max_utterance_ms < 1000 || v.max_utterance_ms > a.max_seconds * 1000)
+    return InvalidArgument("voice.max_utterance_ms must be 1000..asr.max_seconds*1000");
+  if (v.min_end_silence_ms < 200 || v.min_end_silence_ms > 1500)
+    return InvalidArgument("voice.min_end_silence_ms must be 200..1500");
+  if (v.tts_sample_rate < 8000 || v.tts_sample_rate > 48000)
+    return InvalidArgument("voice.tts_sample_rate must be 8000..48000");
+  if (v.max_reply_audio_s < 1 || v.max_reply_audio_s > 600) return InvalidArgument("voice.max_reply_audio_s must be 1..600");
+  if (v.workers < 1 || v.workers > 64) return InvalidArgument("voice.workers must be 1..64");
+  if (v.max_sessions < 1 || v.max_sessions > 100000) return InvalidArgument("voice.max_sessions must be 1..100000");
   return Status::Ok();
 }
 
@@ -288,6 +304,7 @@ Status Validate(const Config& c) {
   if (c.inbox.webhook_poll_ms < 10) return InvalidArgument("inbox.webhook_poll_ms must be at least 10");
   if (c.inbox.customer_token_ttl_s < 60) return InvalidArgument("inbox.customer_token_ttl_s must be at least 60");
   KEFU_RETURN_IF_ERROR(ValidateVoice(c.asr, c.tts));
+  KEFU_RETURN_IF_ERROR(ValidateVoiceChannel(c.voice, c.asr));
   return Status::Ok();
 }
 

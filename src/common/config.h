@@ -236,6 +236,19 @@ struct TtsConfig {
   int rate_wpm = 165;                   // espeak: words per minute, 80..450
 };
 
+// [voice]: the real-time voice channel, GET /v1/conversations/{id}/voice
+// (docs/voice.md): [asr] hears the customer, [tts] speaks the replies.
+struct VoiceConfig {
+  bool enabled = true;                  // false: the endpoint answers 404
+  std::string vad = "energy";           // "energy" (src/audio EnergyVad) | "webrtc"
+  int max_utterance_ms = 30'000;        // longer speech is cut there (and is still a turn)
+  int min_end_silence_ms = 600;         // silence that ends a turn (the endpointer waits longer after short bursts)
+  int tts_sample_rate = 16'000;         // reply audio is sent as pcm16 mono at this rate
+  int max_reply_audio_s = 60;           // a longer reply is spoken up to here (all of it is in the text)
+  int workers = 4;                      // threads for recognition and synthesis (apart from the turn workers)
+  int max_sessions = 64;                // open voice calls per node; more get 503
+};
+
 struct LogConfig {
   std::string level = "info";           // trace|debug|info|warn|error
   bool json = true;                     // structured JSON lines on stderr
@@ -255,6 +268,7 @@ struct Config {
   ChannelsConfig channels;
   AsrConfig asr;
   TtsConfig tts;
+  VoiceConfig voice;
   LogConfig log;
 
   bool LlmEnabled() const { return !llm.base_url.empty(); }

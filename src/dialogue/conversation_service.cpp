@@ -43,7 +43,7 @@ Message NoReply(const Message& customer_message) {
 
 }  // namespace
 
-nlohmann::json ConversationService::Route(const Conversation& conv, const std::string& text,
+nlohmann::json ConversationService::Route(const Conversation& conv, const std::string& text, const VoiceSignal* voice,
                                           const nlohmann::json& analysis, nlohmann::json& context) {
   UpdateTrajectory(context, analysis);
   if (!rules_) return nullptr;
@@ -51,6 +51,11 @@ nlohmann::json ConversationService::Route(const Conversation& conv, const std::s
   f.tenant_id = conv.tenant_id;
   f.channel = conv.channel;
   f.text = text;
+  if (voice && voice->calibrated) {
+    f.voice = true;
+    f.voice_arousal = voice->arousal;
+    f.voice_anger = voice->anger;
+  }
   if (analysis.is_object()) {
     f.emotion = analysis.value("emotion", "neutral");
     f.emotion_intensity = analysis.value("emotion_intensity", 0.0);
@@ -294,7 +299,8 @@ void ConversationService::FinishOne() {
 
 void ConversationService::Post(const std::string& tenant_id, const std::string& conversation_id,
                                const std::string& client_msg_id, const std::string& text, PostCallbacks cb,
-                               std::vector<MessagePart> parts, std::vector<Attachment> attachments) {
+                               std::vector<MessagePart> parts, std::vector<Attachment> attachments,
+                               std::optional<VoiceSignal> voice) {
   {
     std::lock_guard lock(mu_);
     if (draining_) {
@@ -313,7 +319,8 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
   };
   auto shared_parts = std::make_shared<std::pair<std::vector<MessagePart>, std::vector<Attachment>>>(
       std::move(parts), std::move(attachments));
-  task.run = [this, tenant_id, conversation_id, client_msg_id, text, shared_cb, shared_parts, start_ns]() -> bool {
+  task.run = [this, tenant_id, conversation_id, client_msg_id, text, shared_cb, shared_parts, start_ns,
+              voice]() -> bool {
     const PostCallbacks& cb = *shared_cb;
     auto conv = store_.Get(tenant_id, conversation_id);
     if (!conv.ok()) {
@@ -325,10 +332,13 @@ void ConversationService::Post(const std::string& tenant_id, const std::string& 
     // The customer's words: what they typed plus the text read from their pictures.
     const std::string turn_text = TurnText(text, shared_parts->first);
     if (analyzer_) meta["analysis"] = analyzer_->Analyze(turn_text, tenant_id).ToJson();
+    if (voice)
+      meta["voice"] = {{"calibrated", voice->calibrated}, {"arousal", voice->arousal}, {"anger", voice->anger}};
     nlohmann::json context = conv->context;
     static const nlohmann::json kNoAnalysis;
     const auto analysis = meta.find("analysis");
-    nlohmann::json decision = Route(*conv, turn_text, analysis != meta.end() ? *analysis : kNoAnalysis, context);
+    nlohmann::json decision = Route(*conv, turn_text, voice ? &*voice : nullptr,
+                                    analysis != meta.end() ? *analysis : kNoAnalysis, context);
     if (!decision.is_null()) meta["decision"] = std::move(decision);
     auto accepted = store_.AppendCustomerMessage(conversation_id, client_msg_id, text, std::move(meta),
                                                  shared_parts->first, shared_parts->second);

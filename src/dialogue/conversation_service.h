@@ -11,6 +11,8 @@
 // worker threads.
 #pragma once
 
+#include <optional>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -42,6 +44,16 @@ struct ServiceSettings {
   // customer was never proven (no "customer_proven" in its context) gets no
   // order data, even if it began while claims were trusted.
   bool require_verified_customer = false;
+};
+
+// How a spoken turn sounded (the voice channel): the utterance's prosody
+// against this caller's own calm baseline (audio::ProsodyScore). Stored in
+// the message's meta.voice; once calibrated, routing facts (voice_arousal,
+// voice_anger; docs/routing.md).
+struct VoiceSignal {
+  bool calibrated = false;  // false: the baseline is still being learnt; the scores mean nothing yet
+  double arousal = 0;       // 0..1
+  double anger = 0;         // 0..1
 };
 
 struct PostCallbacks {
@@ -105,9 +117,10 @@ class ConversationService {
   // (pictures already validated and stored, the text read from them) are
   // stored with the message and `attachments` as its rows; the turn reads
   // TurnText(text, parts) as the customer's words.
+  // `voice`: the turn was spoken (its text is the transcript).
   void Post(const std::string& tenant_id, const std::string& conversation_id, const std::string& client_msg_id,
             const std::string& text, PostCallbacks callbacks, std::vector<MessagePart> parts = {},
-            std::vector<Attachment> attachments = {});
+            std::vector<Attachment> attachments = {}, std::optional<VoiceSignal> voice = std::nullopt);
 
   // Answers customer messages that were accepted but never answered (crash,
   // shutdown). Called once at start-up.
@@ -145,7 +158,8 @@ class ConversationService {
                          std::optional<nlohmann::json> routed_context = std::nullopt);
   // Evaluates the tenant's rules for one turn; updates `context` (emotion
   // trajectory, repeat state). Returns the decision JSON (null without rules).
-  nlohmann::json Route(const Conversation& conversation, const std::string& text, const nlohmann::json& analysis,
+  nlohmann::json Route(const Conversation& conversation, const std::string& text, const VoiceSignal* voice,
+                       const nlohmann::json& analysis,
                        nlohmann::json& context);
   void FinishOne();
 

@@ -39,6 +39,8 @@ nlohmann::json MessagePart::ToJson() const {
         j["width"] = width;
         j["height"] = height;
         j["thumbnail"] = thumbnail;
+      } else {
+        j["duration_ms"] = duration_ms;
       }
       break;
     case PartKind::kTranscript:
@@ -73,6 +75,7 @@ std::vector<MessagePart> MessagePart::ListFromJson(const nlohmann::json& j) {
     p.bytes = num("bytes");
     p.width = static_cast<int>(num("width"));
     p.height = static_cast<int>(num("height"));
+    p.duration_ms = num("duration_ms");
     if (auto it = e.find("thumbnail"); it != e.end() && it->is_boolean()) p.thumbnail = it->get<bool>();
     out.push_back(std::move(p));
   }
@@ -88,7 +91,8 @@ nlohmann::json PartsToJson(const std::vector<MessagePart>& parts) {
 std::string TurnText(const std::string& text, const std::vector<MessagePart>& parts) {
   std::string out = text;
   for (const auto& p : parts) {
-    if (p.kind != PartKind::kTranscript || p.text.empty()) continue;
+    // A spoken message's text is its transcript already: not twice.
+    if (p.kind != PartKind::kTranscript || p.text.empty() || p.text == text) continue;
     if (!out.empty()) out += '\n';
     out += p.text;
   }

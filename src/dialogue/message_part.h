@@ -3,7 +3,8 @@
 // they sent (an attachment of the conversation, validated and stored by
 // src/channels), and the text extracted from a picture (OCR, QR codes and
 // barcodes) — a transcript part, which the turn reads as the customer's
-// words. Audio parts are reserved for the voice channel.
+// words — and what they said on the voice channel (an audio part and its
+// transcript part, source "asr").
 //
 // Parts are plain values; the dialogue stores them with the message
 // (messages.parts_json, attachments rows) and shows them in Message JSON.
@@ -36,7 +37,8 @@ struct MessagePart {
   int width = 0;
   int height = 0;
   bool thumbnail = false;  // a JPEG thumbnail is stored too
-  // kTranscript: "ocr" | "qr" | "barcode" | "vision"; codes: their symbology.
+  int64_t duration_ms = 0;  // kAudio: the recording's length
+  // kTranscript: "ocr" | "qr" | "barcode" | "vision" | "asr"; codes: their symbology.
   std::string source;
 
   static MessagePart Text(std::string text) {
@@ -54,7 +56,12 @@ nlohmann::json PartsToJson(const std::vector<MessagePart>& parts);
 
 // What the turn reads as the customer's words: the typed text, then every
 // transcript part's text, one per line (e.g. "查一下这个" + the order number
-// read from a screenshot). Equals `text` for a message without transcripts.
+// read from a screenshot). Equals `text` for a message without transcripts,
+// and for a spoken message (its text is its audio's transcript).
+//
+// A spoken message (the voice channel): text = the transcript, parts = an
+// audio part (the utterance, a 16 kHz WAV attachment) and a transcript part
+// of it with source "asr".
 std::string TurnText(const std::string& text, const std::vector<MessagePart>& parts);
 
 // An attachment row (the `attachments` table, owned by the dialogue):

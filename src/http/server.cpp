@@ -377,10 +377,14 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
     pmd.server_enable = false;
     pmd.client_enable = false;
     ws_.set_option(pmd);
-    ws_.read_message_max(uint64_t(std::max<int64_t>(1, srv_.s.max_ws_message_bytes)));
+    // Messages are read piecewise (ReadLimit) so that an oversized one gets
+    // an error frame before the 1009 close; Beast's own limit is only a
+    // backstop for what is discarded after that.
+    max_message_bytes_ = std::max<int64_t>(1, srv_.s.max_ws_message_bytes);
+    ws_.read_message_max(0);
     ws_.text(true);
-    tokens_ = srv_.s.ws_max_messages_per_s;
-    last_refill_ = SteadyClock::now();
+    text_bucket_.Init(srv_.s.ws_max_messages_per_s);
+    binary_bucket_.Init(h_.max_binary_messages_per_s > 0 ? h_.max_binary_messages_per_s : srv_.s.ws_max_messages_per_s);
     req_ = std::move(req);
     ws_.async_accept(req_, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
   }
@@ -398,12 +402,14 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   }
 
   // Thread-safe entry points used by WsConnection.
-  void PostSend(std::string&& text) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), t = std::move(text)]() mutable { self->SendText(std::move(t)); });
+  void PostSend(std::string&& data, bool binary) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), d = std::move(data), binary]() mutable {
+      self->SendFrame(std::move(d), binary);
+    });
   }
-  void PostClose(std::string&& reason) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), r = std::move(reason)]() mutable {
-      self->StartClose(websocket::close_code::normal, std::move(r));
+  void PostClose(std::string&& reason, int code) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), r = std::move(reason), code]() mutable {
+      self->StartClose(static_cast<websocket::close_code>(code), std::move(r));
     });
   }
 
@@ -427,56 +433,93 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
     DoRead();
   }
 
-  void DoRead() { ws_.async_read(buf_, beast::bind_front_handler(&WsSession::OnRead, shared_from_this())); }
+  // Reads at most one byte past the message limit, so an oversized message
+  // is noticed without buffering it.
+  void DoRead() {
+    const auto room = static_cast<size_t>(max_message_bytes_ + 1 - static_cast<int64_t>(buf_.size()));
+    ws_.async_read_some(buf_, discarding_ ? size_t{64 << 10} : room,
+                        beast::bind_front_handler(&WsSession::OnRead, shared_from_this()));
+  }
 
   void OnRead(beast::error_code ec, size_t) {
     if (ec) {
       // Beast has already sent the close frame for protocol violations
-      // (1009 too big, 1007 invalid UTF-8, ...).
+      // (1007 invalid UTF-8, ...).
       if (log::Enabled(log::Level::kDebug))
         log::Debug("ws_read_end", {{"ws_id", id_}, {"remote", remote_}, {"error", ec.message()}});
       return Finish();
     }
+    if (discarding_) {  // the rest of an oversized message, while the close is under way
+      buf_.consume(buf_.size());
+      if (ws_.is_message_done()) discarding_ = false;
+      return DoRead();
+    }
+    if (static_cast<int64_t>(buf_.size()) > max_message_bytes_) {
+      buf_.consume(buf_.size());
+      buf_.shrink_to_fit();
+      discarding_ = !ws_.is_message_done();
+      log::Warn("ws_message_too_big", {{"ws_id", id_}, {"remote", remote_}, {"limit", max_message_bytes_}});
+      SendText(ErrorFrame("payload_too_large",
+                          "a message may have at most " + std::to_string(max_message_bytes_) + " bytes"));
+      StartClose(websocket::close_code::too_big, "message too big");
+      return DoRead();
+    }
+    if (!ws_.is_message_done()) return DoRead();
     srv_.ws_in->Inc();
-    if (!ws_.got_text()) {
+    const bool text_frame = ws_.got_text();
+    if (!text_frame && !h_.on_binary) {
       buf_.consume(buf_.size());
       SendText(ErrorFrame("unsupported_frame", "binary frames are not supported; send UTF-8 text"));
       return DoRead();
     }
-    if (!AllowMessage()) {
+    if (!AllowMessage(text_frame ? text_bucket_ : binary_bucket_)) {
       buf_.consume(buf_.size());
       return DoRead();
     }
     auto data = buf_.cdata();
-    std::string text(static_cast<const char*>(data.data()), data.size());
+    std::string payload(static_cast<const char*>(data.data()), data.size());
     buf_.consume(buf_.size());
     if (buf_.capacity() > 8192) buf_.shrink_to_fit();  // idle connections stay small
-    if (h_.on_message && !close_pending_) {
+    auto& handler = text_frame ? h_.on_message : h_.on_binary;
+    if (handler && !close_pending_) {
+      const char* name = text_frame ? "on_message" : "on_binary";
       try {
-        h_.on_message(conn_, std::move(text));
+        handler(conn_, std::move(payload));
       } catch (const std::exception& e) {
-        log::Error("ws_handler_exception", {{"callback", "on_message"}, {"error", e.what()}, {"ws_id", id_}});
+        log::Error("ws_handler_exception", {{"callback", name}, {"error", e.what()}, {"ws_id", id_}});
         SendText(ErrorFrame("internal", "internal error"));
       } catch (...) {
-        log::Error("ws_handler_exception", {{"callback", "on_message"}, {"ws_id", id_}});
+        log::Error("ws_handler_exception", {{"callback", name}, {"ws_id", id_}});
         SendText(ErrorFrame("internal", "internal error"));
       }
     }
     DoRead();
   }
 
-  // Token bucket of ws_max_messages_per_s per second with as much burst.
+  // A token bucket of `limit` messages per second with as much burst (text
+  // and binary messages have one each).
+  struct Bucket {
+    int limit = 0;  // 0 = unlimited
+    double tokens = 0;
+    SteadyClock::time_point last_refill;
+    void Init(int lim) {
+      limit = lim;
+      tokens = lim;
+      last_refill = SteadyClock::now();
+    }
+  };
+
   // Over the limit a message is dropped with an error frame; more drops than
   // the limit within one second (flooding at twice the rate) closes with 1008.
-  bool AllowMessage() {
-    int lim = srv_.s.ws_max_messages_per_s;
+  bool AllowMessage(Bucket& b) {
+    const int lim = b.limit;
     if (lim <= 0) return true;
     auto now = SteadyClock::now();
-    double elapsed = std::chrono::duration<double>(now - last_refill_).count();
-    last_refill_ = now;
-    tokens_ = std::min<double>(lim, tokens_ + elapsed * lim);
-    if (tokens_ >= 1) {
-      tokens_ -= 1;
+    double elapsed = std::chrono::duration<double>(now - b.last_refill).count();
+    b.last_refill = now;
+    b.tokens = std::min<double>(lim, b.tokens + elapsed * lim);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
       return true;
     }
     srv_.ws_limited->Inc();
@@ -493,32 +536,35 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
     return false;
   }
 
-  void SendText(std::string&& text) {
+  void SendText(std::string&& text) { SendFrame(std::move(text), false); }
+
+  void SendFrame(std::string&& data, bool binary) {
     if (finished_ || close_pending_) return;
-    queued_bytes_ += int64_t(text.size());
+    queued_bytes_ += int64_t(data.size());
     if (queued_bytes_ > srv_.s.ws_max_queued_bytes) {
       log::Warn("ws_send_queue_overflow", {{"ws_id", id_}, {"remote", remote_}, {"queued_bytes", queued_bytes_}});
       // Keep the frame being written (Beast needs its buffer), drop the rest.
       if (writing_) outq_.resize(1);
       else outq_.clear();
       queued_bytes_ = 0;
-      for (auto& m : outq_) queued_bytes_ += int64_t(m.size());
+      for (auto& m : outq_) queued_bytes_ += int64_t(m.data.size());
       StartClose(websocket::close_code::policy_error, "client too slow");
       return;
     }
-    outq_.push_back(std::move(text));
+    outq_.push_back({std::move(data), binary});
     if (!writing_) DoWrite();
   }
 
   void DoWrite() {
     writing_ = true;
-    ws_.async_write(net::buffer(outq_.front()), beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
+    ws_.binary(outq_.front().binary);
+    ws_.async_write(net::buffer(outq_.front().data), beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
   }
 
   void OnWrite(beast::error_code ec, size_t) {
     writing_ = false;
     if (!outq_.empty()) {
-      queued_bytes_ -= int64_t(outq_.front().size());
+      queued_bytes_ -= int64_t(outq_.front().data.size());
       outq_.pop_front();
     }
     if (ec || finished_) {
@@ -581,16 +627,21 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   std::string remote_;
   std::shared_ptr<ConnSlot> slot_;
   std::shared_ptr<WsConnection> conn_;
-  std::deque<std::string> outq_;
+  struct OutFrame {
+    std::string data;
+    bool binary = false;
+  };
+  std::deque<OutFrame> outq_;
   int64_t queued_bytes_ = 0;
+  int64_t max_message_bytes_ = 1;
+  bool discarding_ = false;  // reading past an oversized message
   bool writing_ = false;
   bool opened_ = false;
   bool close_pending_ = false;
   bool close_started_ = false;
   bool finished_ = false;
   websocket::close_reason close_reason_;
-  double tokens_ = 0;
-  SteadyClock::time_point last_refill_;
+  Bucket text_bucket_, binary_bucket_;
   SteadyClock::time_point drop_window_start_;
   int drops_ = 0;
 };
@@ -1400,12 +1451,18 @@ WsConnection::WsConnection(uint64_t id, std::string remote, std::weak_ptr<intern
 
 void WsConnection::Send(std::string text) {
   if (closed_->load() || life_->dead.load()) return;
-  if (auto s = session_.lock()) s->PostSend(std::move(text));
+  if (auto s = session_.lock()) s->PostSend(std::move(text), false);
 }
 
-void WsConnection::Close(std::string reason) {
+void WsConnection::SendBinary(std::string bytes) {
   if (closed_->load() || life_->dead.load()) return;
-  if (auto s = session_.lock()) s->PostClose(std::move(reason));
+  if (auto s = session_.lock()) s->PostSend(std::move(bytes), true);
+}
+
+void WsConnection::Close(std::string reason, int code) {
+  if (closed_->load() || life_->dead.load()) return;
+  if (code < 1000 || code > 4999 || code == 1005 || code == 1006 || code == 1015) code = 1000;  // only codes a frame may carry
+  if (auto s = session_.lock()) s->PostClose(std::move(reason), code);
 }
 
 bool WsConnection::closed() const { return closed_->load(); }

@@ -98,8 +98,12 @@ class WsConnection {
   // thread). Dropped when the connection is closed or closing. A client that
   // does not read, letting more than ws_max_queued_bytes pile up, is closed.
   void Send(std::string text);
-  // Starts a normal close (1000) after the frames already queued.
-  void Close(std::string reason = "");
+  // Queues a binary frame, in order with the text frames, under the same
+  // ws_max_queued_bytes bound.
+  void SendBinary(std::string bytes);
+  // Starts a close after the frames already queued: normal (1000), or e.g.
+  // 1008 (policy violation) for a client that broke the route's protocol.
+  void Close(std::string reason = "", int code = 1000);
   uint64_t id() const { return id_; }
   bool closed() const;
   const std::string& remote() const { return remote_; }
@@ -119,10 +123,18 @@ class WsConnection {
 // Callbacks of one WebSocket, all called on the connection's I/O strand (one
 // at a time, never concurrently for one connection). Must not block.
 // on_close is called exactly once after on_open, whatever ends the connection.
+// Every message, text or binary, is at most max_ws_message_bytes: a larger
+// one gets an error frame (payload_too_large) and the close 1009.
 struct WsHandlers {
   std::function<void(std::shared_ptr<WsConnection>)> on_open;
   std::function<void(std::shared_ptr<WsConnection>, std::string&& text)> on_message;
+  // Binary messages; unset = refused with an error frame (unsupported_frame),
+  // the connection stays open.
+  std::function<void(std::shared_ptr<WsConnection>, std::string&& bytes)> on_binary;
   std::function<void(std::shared_ptr<WsConnection>)> on_close;
+  // Binary messages per second (a token bucket apart from text messages';
+  // dropped and closed like those); 0 = ws_max_messages_per_s.
+  int max_binary_messages_per_s = 0;
 };
 
 // Called at upgrade time on the I/O thread; a non-ok Result rejects the upgrade
@@ -173,7 +185,7 @@ struct ServerSettings {
   int64_t max_upload_body_bytes = 0;
   std::function<bool(std::string_view method, std::string_view path)> is_upload_path;
   int64_t max_header_bytes = 16 << 10;   // larger request heads get 431
-  int64_t max_ws_message_bytes = 64 << 10;  // larger messages close the socket (1009)
+  int64_t max_ws_message_bytes = 64 << 10;  // larger messages: an error frame, then close (1009)
   int request_timeout_ms = 30'000;       // reading one request (also keep-alive idle); 408
   int write_timeout_ms = 30'000;         // writing one response / SSE event
   int ws_idle_timeout_s = 300;           // no traffic for this long (pings sent at half) → close

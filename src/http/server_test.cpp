@@ -578,10 +578,95 @@ TEST_F(ServerTest, OversizedWebSocketMessageCloses1009) {
   ASSERT_TRUE((*c)->Send(std::string(1000, 'x')).ok());
   EXPECT_TRUE((*c)->Receive().ok());
   (void)(*c)->Send(std::string(4096, 'x'));
+  // An error frame says why, then the close 1009.
   auto m = (*c)->Receive();
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(json::parse(*m)["code"], "payload_too_large");
+  EXPECT_NE(json::parse(*m)["message"].get<std::string>().find("1024"), std::string::npos);
+  m = (*c)->Receive();
   EXPECT_FALSE(m.ok());
   EXPECT_TRUE((*c)->closed());
   EXPECT_EQ((*c)->close_code(), 1009);
+}
+
+// A route with on_binary gets binary messages as bytes (any byte values) and
+// can answer with binary frames, in order with its text frames.
+TEST_F(ServerTest, WebSocketBinaryFramesBothWays) {
+  settings_.max_ws_message_bytes = 4096;
+  auto& s = Make();
+  s.WebSocket("/bin", [](const Request&) -> Result<WsHandlers> {
+    WsHandlers h;
+    h.on_message = [](std::shared_ptr<WsConnection> c, std::string&& text) { c->Send("text:" + text); };
+    h.on_binary = [](std::shared_ptr<WsConnection> c, std::string&& bytes) {
+      c->Send("got " + std::to_string(bytes.size()));
+      std::string reversed(bytes.rbegin(), bytes.rend());
+      c->SendBinary(std::move(reversed));
+    };
+    h.max_binary_messages_per_s = 1000;
+    return h;
+  });
+  StartServer();
+  auto c = WsClient::Connect(port_, "/bin");
+  ASSERT_TRUE(c.ok());
+  std::string bytes;
+  for (int i = 0; i < 4096; ++i) bytes.push_back(static_cast<char>(i % 256));  // not UTF-8
+  ASSERT_TRUE((*c)->SendBinary(bytes).ok());
+  auto f = (*c)->ReceiveFrame();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_FALSE(f->binary);
+  EXPECT_EQ(f->data, "got 4096");
+  f = (*c)->ReceiveFrame();
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->binary);
+  EXPECT_EQ(f->data, std::string(bytes.rbegin(), bytes.rend()));
+  ASSERT_TRUE((*c)->Send("hi").ok());
+  f = (*c)->ReceiveFrame();
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->binary);
+  EXPECT_EQ(f->data, "text:hi");
+
+  // More binary messages a second than the text limit (50) pass: the route set its own.
+  for (int i = 0; i < 120; ++i) ASSERT_TRUE((*c)->SendBinary("ab").ok());
+  int binary = 0, text = 0;
+  while (binary < 120) {
+    auto g = (*c)->ReceiveFrame();
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    (g->binary ? binary : text)++;
+    if (!g->binary) EXPECT_EQ(g->data, "got 2");
+  }
+  EXPECT_EQ(text, 120);
+
+  // An oversized binary message: error frame, then 1009.
+  ASSERT_TRUE((*c)->SendBinary(std::string(5000, '\0')).ok());
+  auto m = (*c)->Receive();
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(json::parse(*m)["code"], "payload_too_large");
+  EXPECT_FALSE((*c)->Receive().ok());
+  EXPECT_EQ((*c)->close_code(), 1009);
+}
+
+// A binary flood on a route without its own limit is refused like a text flood.
+TEST_F(ServerTest, WebSocketBinaryFloodCloses1008) {
+  settings_.ws_max_messages_per_s = 10;
+  auto& s = Make();
+  s.WebSocket("/bin", [](const Request&) -> Result<WsHandlers> {
+    WsHandlers h;
+    h.on_binary = [](std::shared_ptr<WsConnection>, std::string&&) {};
+    return h;
+  });
+  StartServer();
+  auto c = WsClient::Connect(port_, "/bin");
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 100 && !(*c)->closed(); ++i) (void)(*c)->SendBinary("x");
+  bool limited = false;
+  while (true) {
+    auto m = (*c)->Receive(milliseconds(2000));
+    if (!m.ok()) break;
+    if (json::parse(*m)["code"] == "rate_limited") limited = true;
+  }
+  EXPECT_TRUE(limited);
+  EXPECT_TRUE((*c)->closed());
+  EXPECT_EQ((*c)->close_code(), 1008);
 }
 
 TEST_F(ServerTest, InvalidUtf8TextFrameCloses1007) {

@@ -134,7 +134,7 @@ struct WsClient::Impl {
   net::io_context ioc;
   websocket::stream<beast::tcp_stream> ws{ioc};
   beast::flat_buffer buf;
-  std::deque<std::string> inbox;
+  std::deque<WsClient::Frame> inbox;
   std::string out;
   bool closed = false;
   int close_code = 0;
@@ -146,7 +146,7 @@ struct WsClient::Impl {
         close_code = int(ws.reason().code);
         return;
       }
-      inbox.push_back(beast::buffers_to_string(buf.data()));
+      inbox.push_back({beast::buffers_to_string(buf.data()), !ws.got_text()});
       buf.consume(buf.size());
       StartRead();
     });
@@ -206,9 +206,14 @@ Status WsClient::Send(std::string_view text) { return impl_->Write(text, true); 
 Status WsClient::SendBinary(std::string_view data) { return impl_->Write(data, false); }
 
 Result<std::string> WsClient::Receive(milliseconds timeout) {
+  KEFU_ASSIGN_OR_RETURN(Frame f, ReceiveFrame(timeout));
+  return std::move(f.data);
+}
+
+Result<WsClient::Frame> WsClient::ReceiveFrame(milliseconds timeout) {
   RunUntil(impl_->ioc, [&] { return !impl_->inbox.empty() || impl_->closed; }, Clock::now() + timeout);
   if (!impl_->inbox.empty()) {
-    std::string m = std::move(impl_->inbox.front());
+    Frame m = std::move(impl_->inbox.front());
     impl_->inbox.pop_front();
     return m;
   }

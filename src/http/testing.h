@@ -44,9 +44,15 @@ class WsClient {
 
   Status Send(std::string_view text);
   Status SendBinary(std::string_view data);
-  // The next text message; DeadlineExceeded on timeout, Unavailable once the
+  // The next message; DeadlineExceeded on timeout, Unavailable once the
   // connection is closed and nothing is queued.
   Result<std::string> Receive(milliseconds timeout = milliseconds(5'000));
+  // The next message, text or binary (Receive returns both, without saying which).
+  struct Frame {
+    std::string data;
+    bool binary = false;
+  };
+  Result<Frame> ReceiveFrame(milliseconds timeout = milliseconds(5'000));
   // Normal close (1000); waits for the server's close frame.
   Status Close();
   bool closed() const;

@@ -54,6 +54,15 @@ then = [{ action = "transfer", queue = "complaints", skill = "after_sale", prior
 stop = true
 
 [[rule]]
+id = "angry-voice-to-human"
+description = "语音通话中嗓门明显抬高（声音愤怒度 ≥ 0.75，相对该客户自己的平静基线）且文字负面 → 投诉组人工 + 主管告警"
+when.min_voice_anger = 0.75
+when.sentiment = ["negative"]
+then = [{ action = "transfer", queue = "complaints", skill = "after_sale", priority = 2 },
+        { action = "alert_supervisor", alert = "愤怒客户（语音）" }]
+stop = true
+
+[[rule]]
 id = "abuse-to-human"
 description = "辱骂或暴怒（骗子、差评、TMD、退钱！！！、😡、连续感叹号）→ 投诉组人工 + 主管告警"
 when.urgency_any = ["abuse"]

@@ -129,7 +129,8 @@ struct Rule {
   bool stop = false;
   std::optional<std::vector<std::string>> emotion, sentiment, intent, keywords_any, keywords_none, urgency_any, tier,
       channel;
-  std::optional<double> min_intensity, min_trend_slope, min_trend_mean, min_intent_score;
+  std::optional<double> min_intensity, min_trend_slope, min_trend_mean, min_intent_score, min_voice_anger,
+      min_voice_arousal;
   std::optional<int64_t> min_repeat, min_wait_ms;
   std::optional<bool> human_requested;
   std::optional<bool> in_hours;  // business_hours: true = "in", false = "out"
@@ -218,6 +219,10 @@ class Parser {
         KEFU_ASSIGN_OR_RETURN(r.min_trend_mean, Number(node, key));
       } else if (name == "min_intent_score") {
         KEFU_ASSIGN_OR_RETURN(r.min_intent_score, Number(node, key));
+      } else if (name == "min_voice_anger") {
+        KEFU_ASSIGN_OR_RETURN(r.min_voice_anger, Number(node, key));
+      } else if (name == "min_voice_arousal") {
+        KEFU_ASSIGN_OR_RETURN(r.min_voice_arousal, Number(node, key));
       } else if (name == "min_repeat") {
         KEFU_ASSIGN_OR_RETURN(r.min_repeat, Integer(node, key));
       } else if (name == "min_wait_ms") {
@@ -404,6 +409,15 @@ void RuleSet::Impl::Visit(const Rule& r, const TurnFacts& f, const std::string& 
     emit(
         "sentiment", Contains(*r.sentiment, f.sentiment), [&] { return json(f.sentiment); },
         [&] { return json(*r.sentiment); });
+  // Voice conditions hold only for a spoken turn scored against a calibrated baseline.
+  if (r.min_voice_anger)
+    emit(
+        "min_voice_anger", f.voice && f.voice_anger >= *r.min_voice_anger,
+        [&] { return f.voice ? json(f.voice_anger) : json(nullptr); }, [&] { return json(*r.min_voice_anger); });
+  if (r.min_voice_arousal)
+    emit(
+        "min_voice_arousal", f.voice && f.voice_arousal >= *r.min_voice_arousal,
+        [&] { return f.voice ? json(f.voice_arousal) : json(nullptr); }, [&] { return json(*r.min_voice_arousal); });
   if (r.min_trend_slope)
     emit(
         "min_trend_slope", f.emotion_trend_slope >= *r.min_trend_slope, [&] { return json(f.emotion_trend_slope); },

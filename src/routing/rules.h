@@ -39,6 +39,13 @@ struct TurnFacts {
   int utc_offset_minutes = 480;      // the tenant's time zone, for business hours
   int64_t wait_ms = 0;               // how long the customer has waited for a human, 0 if not
   bool human_requested = false;      // explicit "转人工"
+  // A spoken turn (the voice channel): how the customer's voice departed from
+  // their own calm baseline (audio::CallerBaseline; docs/audio.md). `voice`
+  // is false for typed turns and while the baseline is still calibrating;
+  // voice conditions never hold then.
+  bool voice = false;
+  double voice_arousal = 0;  // 0..1, ≈ 0.18 for the caller's usual voice
+  double voice_anger = 0;    // 0..1, ≈ 0.11 for the caller's usual voice
 };
 
 enum class ActionKind { kContinue, kCalmingReply, kRaisePriority, kTransfer, kAlertSupervisor };

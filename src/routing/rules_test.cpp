@@ -412,6 +412,60 @@ TEST(Defaults, AngryGoesToComplaintsWithAlert) {
   EXPECT_EQ(d.transfer()->rule_id, "complaint-to-human");
 }
 
+// Voice emotion (issue 17): a raised voice — scored against the caller's own
+// calm baseline — with negative words goes to a human; the voice alone, a
+// typed turn, or a voice whose baseline is still calibrating does not.
+TEST(Defaults, RaisedVoiceWithNegativeWordsGoesToComplaints) {
+  auto rs = RuleSet::Defaults();
+  TurnFacts f = Calm();
+  f.channel = "voice";
+  f.text = "my parcel is late again";
+  f.sentiment = "negative";
+  f.voice = true;
+  f.voice_arousal = 0.3;
+  f.voice_anger = 0.2;  // the caller's usual voice
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  f.voice_arousal = 0.85;
+  f.voice_anger = 0.82;  // ≈ 4 st higher, 8 dB louder, 30 % faster than their baseline
+  Decision d = rs->Evaluate(f);
+  ASSERT_TRUE(d.handoff());
+  EXPECT_EQ(d.transfer()->rule_id, "angry-voice-to-human");
+  EXPECT_EQ(d.transfer()->queue, "complaints");
+  EXPECT_EQ(d.transfer()->priority, 2);
+  bool alerted = false;
+  for (const auto& a : d.actions) alerted |= a.kind == ActionKind::kAlertSupervisor && a.alert == "愤怒客户（语音）";
+  EXPECT_TRUE(alerted);
+  // The trace shows the voice score the rule saw.
+  bool traced = false;
+  for (const auto& rule : d.trace["rules"])
+    if (rule["id"] == "angry-voice-to-human")
+      for (const auto& c : rule["conditions"])
+        if (c["name"] == "min_voice_anger") traced = c["fact"] == 0.82 && c["ok"] == true;
+  EXPECT_TRUE(traced) << d.trace.dump();
+
+  // A loud voice saying something pleasant is excitement, not a complaint.
+  f.sentiment = "positive";
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+  // No voice score (typed, or the baseline is calibrating): the condition never holds.
+  f.sentiment = "negative";
+  f.voice = false;
+  EXPECT_FALSE(rs->Evaluate(f).handoff());
+}
+
+TEST(RuleConditions, VoiceArousalAndAnger) {
+  auto rs = OneRule("when.min_voice_arousal = 0.6");
+  TurnFacts f = Calm();
+  f.voice_arousal = 0.9;
+  EXPECT_FALSE(Fires(rs, f));  // not a voice turn
+  f.voice = true;
+  EXPECT_TRUE(Fires(rs, f));
+  f.voice_arousal = 0.59;
+  EXPECT_FALSE(Fires(rs, f));
+  EXPECT_NE(ParseError("[[rule]]\nid = \"r\"\nwhen.min_voice_anger = \"high\"\nthen = [{ action = \"transfer\", queue = \"q\" }]\n")
+                .find("min_voice_anger"),
+            std::string::npos);
+}
+
 TEST(Defaults, RefundGoesToHumanOnlyWhenUpset) {
   auto rs = RuleSet::Defaults();
   TurnFacts f = Calm();

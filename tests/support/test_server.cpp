@@ -26,6 +26,10 @@ Config TestConfig(const fs::path& dir, const std::string& log_level) {
   c.log.level = log_level;
   c.agents.pwhash_ops = 1;
   c.agents.pwhash_mem_kib = 64;
+  // No speech engines unless a test asks (loading pocketsphinx costs every server start);
+  // the voice endpoint then answers 503.
+  c.asr.engine = "none";
+  c.tts.engine = "none";
   return c;
 }
 

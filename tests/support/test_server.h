@@ -19,7 +19,8 @@ namespace kefu::testing {
 std::filesystem::path FreshTestDir(const std::string& prefix, bool per_test = false);
 
 // The defaults plus: host 127.0.0.1, port 0, data in `dir`, log level `log_level`,
-// argon2id at its cheapest (tests create and log in many accounts).
+// argon2id at its cheapest (tests create and log in many accounts), no ASR/TTS
+// engines (set asr.engine / tts.engine for the voice channel).
 Config TestConfig(const std::filesystem::path& dir, const std::string& log_level = "error");
 
 // Creates and starts a server (the demo tenant when `demo`); the port is `app->port()`.
