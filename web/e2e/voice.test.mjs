@@ -186,6 +186,18 @@ describe('voice in the widget', () => {
     }, transcript.message.seq, { timeout: 30000 }).then((h) => h.jsonValue());
     console.log(`# reply: ${JSON.stringify(reply.text)}`);
     await page.waitForFunction((t) => [...document.querySelectorAll('.msg[data-role="customer"] .kf-text')].some((e) => e.textContent.trim() === t), transcript.text, { timeout: 5000 });
+    // The customer's bubble carries the recording (the message's audio part), and it can be fetched.
+    const audioPart = (transcript.message.parts || []).find((p) => p.type === 'audio');
+    assert.ok(audioPart, 'the transcript message has an audio part');
+    const src = await page.getAttribute('[data-testid="message-audio"] audio', 'src', { timeout: 5000 });
+    assert.ok(src.includes(audioPart.attachment_id), src);
+    const rec = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength };
+    }, src);
+    assert.equal(rec.status, 200);
+    assert.match(rec.type, /audio\/(wav|x-wav|wave)/);
+    assert.ok(rec.bytes > 16000, `a recording of ${rec.bytes} bytes`);
     const stored = await serverMessages(server.baseUrl, convId);
     const mine = stored.find((m) => m.seq === transcript.message.seq);
     assert.equal(mine && mine.text, transcript.text, 'the transcript is the stored customer message');
