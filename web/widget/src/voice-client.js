@@ -51,6 +51,7 @@ const MAX_PENDING_FRAMES = 500;        // 10 s of 20 ms frames waiting for `read
 const TRANSCRIPT_TIMEOUT_MS = 30000;   // after end_of_turn
 const IDLE_CLOSE_MS = 60000;           // the voice socket closes after a minute unused
 const METER_MS = 50;
+const SILENT_MIC_MS = 60000;           // an open microphone that hears no speech for this long closes
 
 const SERVER_ERRORS = {
   unavailable: '语音服务暂时不可用，请稍后再试或直接输入文字。',
@@ -108,6 +109,7 @@ export class VoiceClient {
     this.transcriptTimer = null;
     this.idleTimer = null;
     this.meterTimer = null;
+    this.silenceTimer = null;
     this.serverError = null;        // the last `error` frame's text: why the server closed
     this.stopped = false;
   }
@@ -167,7 +169,20 @@ export class VoiceClient {
     this.v.mic = true;
     this.v.stats.turns++;
     this.v.stats.capture = mic.mode || '';
+    this._armSilence();
     this._update();
+  }
+
+  // A microphone left open (hands-free, forgotten) closes after a minute in
+  // which the server heard no speech: it holds one of the server's voice calls.
+  _armSilence() {
+    this.env.clearTimeout(this.silenceTimer);
+    this.silenceTimer = this.env.setTimeout(() => {
+      if (!this.mic) return;
+      const heard = this.v.heard;
+      this.endTurn();
+      if (!heard) this.v.error = '很久没有听到声音，麦克风已关闭；需要时请再点一次。';
+    }, SILENT_MIC_MS);
   }
 
   /**
@@ -246,6 +261,7 @@ export class VoiceClient {
   }
 
   _closeMic() {
+    this.env.clearTimeout(this.silenceTimer);
     if (!this.mic) return;
     this.mic.stop();
     this.mic = null;
@@ -408,13 +424,17 @@ export class VoiceClient {
       }
       case 'speech_started':
         this.v.heard = true;
+        if (this.mic) this._armSilence();
         break;
       case 'partial':
         if (typeof f.text === 'string') this.v.partial = f.text;
         break;
       case 'transcript':
         // With the microphone still open the server ended the turn itself (its endpointer): keep listening.
-        if (this.mic) this.micTranscripts++;
+        if (this.mic) {
+          this.micTranscripts++;
+          this._armSilence();
+        }
         this.v.heard = false;
         this._transcriptDone();
         this.v.stats.transcripts++;

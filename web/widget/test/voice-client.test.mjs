@@ -433,3 +433,21 @@ test('waiting audio is joined into frames of at most 32000 bytes; text frames ke
   assert.deepEqual(out.map((x) => (typeof x === 'string' ? x : x.byteLength)), [1280, '{"type":"end_of_turn"}', 32000, 640 * 10 + 100]);
   assert.equal(new Uint8Array(out[3])[640 * 10], 100, 'bytes in order');
 });
+
+test('a microphone that hears no speech for a minute closes by itself', async () => {
+  const { voice, ctl, state, voiceSocket, timers } = await setup();
+  await voice.toggle();
+  const ws = voiceSocket();
+  ws.serverOpen();
+  ws.push({ type: 'ready', sample_rate: 16000 });
+  timers.advance(50000);
+  ws.push({ type: 'speech_started' });
+  ws.push({ type: 'transcript', text: 'hello', message: customerMsg(1, 'hello') });
+  timers.advance(50000);
+  assert.equal(ctl.open, true, 'speech restarted the minute');
+  timers.advance(10001);
+  assert.equal(ctl.open, false);
+  assert.equal(state.voice.phase, VoicePhase.IDLE);
+  assert.match(state.voice.error, /麦克风已关闭/);
+  assert.ok(!ws.text().some((f) => f.type === 'end_of_turn'), 'nothing said since the last turn: no end_of_turn');
+});
