@@ -92,6 +92,10 @@ nlohmann::json ConversationService::Route(const Conversation& conv, const std::s
   nlohmann::json d = rules_->For(conv.tenant_id)->Evaluate(f).ToJson();
   d["facts"] = {{"repeat_count", f.repeat_count}, {"tier", f.customer_tier}, {"wait_ms", f.wait_ms},
                 {"trend_slope", f.emotion_trend_slope}, {"trend_mean", f.emotion_trend_mean}};
+  if (f.voice) {
+    d["facts"]["voice_arousal"] = f.voice_arousal;
+    d["facts"]["voice_anger"] = f.voice_anger;
+  }
   return d;
 }
 

@@ -120,6 +120,33 @@ TEST_F(ConversationServiceTest, DecisionIsStoredAndTheBotAnswersWithoutAGate) {
   EXPECT_EQ(reply.role, "bot");  // no gate: nobody else could answer
 }
 
+// A spoken turn's voice score is stored with the message and, once the
+// caller's baseline is calibrated, is a routing fact.
+TEST_F(ConversationServiceTest, AVoiceSignalIsStoredAndRoutedOnceCalibrated) {
+  auto c = service_->Start("t1", "C1", "voice");
+  ASSERT_TRUE(c.ok());
+  auto post = [&](const std::string& text, VoiceSignal v) {
+    std::promise<Message> accepted;
+    PostCallbacks cb;
+    cb.on_accepted = [&](const Result<AppendResult>& a) { accepted.set_value(a.ok() ? a->message : Message{}); };
+    service_->Post("t1", c->id, "v" + std::to_string(++n_), text, std::move(cb), {}, {}, v);
+    return accepted.get_future().get();
+  };
+  Message calibrating = post("where is my parcel", {false, 0, 0});
+  EXPECT_EQ(calibrating.meta["voice"]["calibrated"], false);
+  EXPECT_FALSE(calibrating.meta["decision"]["facts"].contains("voice_anger"));
+  Message loud = post("where is my parcel", {true, 0.9, 0.85});
+  EXPECT_EQ(loud.meta["voice"]["anger"], 0.85);
+  EXPECT_EQ(loud.meta["decision"]["facts"]["voice_anger"], 0.85);
+  EXPECT_EQ(loud.meta["decision"]["facts"]["voice_arousal"], 0.9);
+  // The voice alone (neutral words: no analyzer here) does not hand over.
+  EXPECT_EQ(loud.meta["decision"]["handoff"], false);
+  // A typed turn has no voice.
+  auto [typed, reply] = Turn(c->id, "where is my parcel");
+  EXPECT_FALSE(typed.meta.contains("voice"));
+  EXPECT_FALSE(typed.meta["decision"]["facts"].contains("voice_anger"));
+}
+
 TEST_F(ConversationServiceTest, GateReplacesTheAnswerByANoticeThenSilencesTheBot) {
   ScriptedGate gate;
   service_->SetGate(&gate);

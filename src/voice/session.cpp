@@ -117,6 +117,7 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
   bool utt_in_playback = false;                      // GUARDED_BY(mu)
   int64_t utt_start_ms = 0;                          // GUARDED_BY(mu)
   int pending_utterances = 0;                        // GUARDED_BY(mu)
+  bool ended_since_release = false;                  // GUARDED_BY(mu): an utterance ended since the last EndOfTurn
   bool client_playing = false;                       // GUARDED_BY(mu)
   int replies_in_progress = 0;                       // GUARDED_BY(mu)
   bool policy_playing = false;                       // GUARDED_BY(mu): what BargeInPolicy was told
@@ -211,6 +212,7 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
     audio.clear();
     audio_start_ms = stream_ms;
     utt_open = false;
+    ended_since_release = true;
     if (pcm.samples.empty()) {
       if (events.no_speech) Emit(out, events.no_speech);
       return;
@@ -494,8 +496,10 @@ void VoiceSession::EndOfTurn() {
     } else {
       m.audio.clear();
       m.audio_start_ms = m.stream_ms;
-      if (m.events.no_speech) m.Emit(out, m.events.no_speech);
+      // Released after the silence had already ended the utterance: that was the turn.
+      if (!m.ended_since_release && m.events.no_speech) m.Emit(out, m.events.no_speech);
     }
+    m.ended_since_release = false;
     m.ep.Reset();
   }
   Impl::Flush(out);

@@ -179,6 +179,16 @@ TEST_F(VoiceSessionTest, PushToTalkEndsTheTurnAtOnce) {
   EXPECT_EQ(rec_.log.back(), "no_speech");
 }
 
+TEST_F(VoiceSessionTest, ReleasingAfterTheSilenceEndedTheTurnIsNotNoSpeech) {
+  auto vs = Make(Script(0, 30), Inline());
+  Feed(*vs, 2000);  // the endpointer ended the utterance …
+  ASSERT_EQ(rec_.Count("utterance:"), 1);
+  vs->EndOfTurn();  // … before the button came up
+  EXPECT_EQ(rec_.Count("no_speech"), 0);
+  vs->EndOfTurn();  // a second press with nothing said is
+  EXPECT_EQ(rec_.Count("no_speech"), 1);
+}
+
 TEST_F(VoiceSessionTest, PushToTalkTakesAudioTheVadCalledSilence) {
   Transcript t;
   t.text = "quiet words";
