@@ -206,10 +206,14 @@ describe('voice in the widget', () => {
     assert.ok(expected.some((x) => reply.text.includes(x)), `the reply names C0001's newest order (${expected.join(' / ')}): ${reply.text}`);
 
     // The reply is spoken: every announced sentence arrives and is played to its end.
-    await page.waitForFunction(() => {
+    const donePlaying = () => page.waitForFunction(() => {
       const v = window.__kefu.state.voice;
-      return v.stats.sentencesPlayed > 0 && !v.playing;
+      return v.stats.sentencesPlayed > 0 && v.stats.sentencesPlayed === v.stats.sentencesQueued && !v.playing;
     }, null, { timeout: 60000 });
+    await donePlaying();
+    // A later sentence synthesised after a pause would start the speaker again: let it settle.
+    await page.waitForTimeout(1500);
+    await donePlaying();
     const starts = voice.received('audio_start');
     const ends = voice.received('audio_end');
     assert.ok(starts.length >= 1, 'audio_start frames');
