@@ -14,6 +14,7 @@ export const LABELS = {
   reason: {
     'abuse-to-human': '辱骂/暴怒',
     'angry-to-human': '客户愤怒',
+    'angry-voice-to-human': '语音愤怒',
     'complaint-to-human': '投诉',
     'threat-to-human': '投诉/威胁（12315、曝光…）',
     'human-requested': '客户要求人工',
@@ -74,6 +75,7 @@ export const LABELS = {
     intent_any: '意图', channel: '渠道', after_hours: '非工作时间', queue: '队列', priority: '优先级', skill: '技能',
     intensity: '强度', rule: '规则', alert: '告警', text: '内容', wait_ms: '等待时长', repeat_count: '重复次数',
     trend_slope: '情绪变差斜率', trend_mean: '情绪负面均值',
+    min_voice_anger: '语音愤怒度下限', min_voice_arousal: '语音激动度下限', voice_anger: '语音愤怒度', voice_arousal: '语音激动度',
   },
   skill: { after_sale: '售后', general: '综合', vip: 'VIP' },
   action: {

@@ -85,9 +85,10 @@ export async function startServer({ timeoutMs = 60000, env = {} } = {}) {
   return { baseUrl, stop, log, crashed };
 }
 
-export async function launchBrowser() {
+/** Debian's chromium (or CHROMIUM_BIN), headless; `args` are added to the defaults (e.g. fake media devices). */
+export async function launchBrowser({ args = [] } = {}) {
   const executablePath = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...args] });
 }
 
 /**

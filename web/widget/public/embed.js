@@ -35,7 +35,8 @@
       frame = document.createElement('iframe');
       frame.src = src;
       frame.title = title;
-      frame.allow = 'clipboard-write';
+      // The widget's microphone button needs the iframe to be allowed the microphone.
+      frame.allow = 'clipboard-write; microphone; autoplay';
       frame.style.cssText =
         'position:fixed;right:20px;bottom:76px;z-index:2147483000;width:min(400px,calc(100vw - 40px));' +
         'height:min(640px,calc(100vh - 110px));border:0;border-radius:20px;background:#f3f5f9;' +

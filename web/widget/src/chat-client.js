@@ -488,30 +488,64 @@ export class ChatClient {
 
   _onFrame(data) {
     this._lastFrameAt = this.env.now();
-    this._safeJson(data, (f) => {
-      switch (f.type) {
-        case 'ack':
-          this._onAck(f.client_msg_id, f.message);
-          break;
-        case 'message':
-          if (f.message) this._addMessage(f.message);
-          break;
-        case 'delta':
-          this._onDelta(f);
-          break;
-        case 'error':
-          this._onServerError(f);
-          break;
-        case 'closed':
-          this._markEnded();
-          break;
-        case 'inbox':
-          this._onInbox(f.message);
-          break;
-        default:
-          break;  // pong and future frame types
-      }
-    });
+    this._safeJson(data, (f) => this.receiveFrame(f));
+  }
+
+  /**
+   * Applies one frame of the conversation's event stream (`message`, `delta`,
+   * `ack`, `error`, `closed`, `inbox`); the text socket's frames come here, and
+   * so do the same frames arriving on the voice socket (src/voice-client.js).
+   * Messages are deduped by seq, so a frame seen on both sockets shows once.
+   */
+  receiveFrame(f) {
+    if (!f || typeof f !== 'object') return;
+    switch (f.type) {
+      case 'ack':
+        this._onAck(f.client_msg_id, f.message);
+        break;
+      case 'message':
+        if (f.message) this._addMessage(f.message);
+        break;
+      case 'delta':
+        this._onDelta(f);
+        break;
+      case 'error':
+        this._onServerError(f);
+        break;
+      case 'closed':
+        this._markEnded();
+        break;
+      case 'inbox':
+        this._onInbox(f.message);
+        break;
+      default:
+        break;  // pong and future frame types
+    }
+  }
+
+  /**
+   * A customer message the server stored from another channel of this page
+   * (the voice socket's final transcript): shown like an acked message, and the
+   * typing indicator waits for its reply.
+   */
+  addOwnMessage(message) {
+    this._onAck(null, message);
+  }
+
+  /** Highest seq received. */
+  get maxSeq() {
+    return this._maxSeq;
+  }
+
+  /**
+   * ws(s):// URL of one of the conversation's sockets (`ws`, `voice`) with the
+   * same query as the text socket: after_seq = highest seq seen, widget_key.
+   */
+  socketUrl(kind) {
+    const conv = this.state.conversation;
+    if (!conv) return '';
+    const query = `after_seq=${this._maxSeq}&widget_key=${encodeURIComponent(this.widgetKey)}`;
+    return `${this._wsBase()}/v1/conversations/${encodeURIComponent(conv.id)}/${kind}?${query}`;
   }
 
   _onAck(clientMsgId, message) {
