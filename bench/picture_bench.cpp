@@ -10,6 +10,7 @@
 // the server's own [channels] settings). The first request loads the OCR
 // models and is reported apart.
 //   build/bench/kefu_picture_bench --requests 40 --text-px 36
+#include "channels/content_parts.h"
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -35,24 +36,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using kefu::http::testing::Fetch;
 using kefu::http::testing::Headers;
-
-std::string Base64(const std::string& raw) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < raw.size(); i += 3) {
-    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8) | uint8_t(raw[i + 2]);
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += a[v & 63];
-  }
-  if (i + 1 == raw.size()) {
-    uint32_t v = uint8_t(raw[i]) << 16;
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += "==";
-  } else if (i + 2 == raw.size()) {
-    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8);
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += '=';
-  }
-  return out;
-}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -156,7 +139,7 @@ int main(int argc, char** argv) {
         {"client_msg_id", "bench-" + std::to_string(i)},
         {"content", json::array({{{"type", "text"}, {"text", "这个订单到哪了"}},
                                  {{"type", "image_url"},
-                                  {"image_url", {{"url", "data:image/png;base64," + Base64(*shot)}}}}})}};
+                                  {"image_url", {{"url", "data:image/png;base64," + kefu::channels::Base64Encode(*shot)}}}}})}};
     const auto t0 = std::chrono::steady_clock::now();
     auto r = Fetch(port, "POST", "/v1/conversations/" + cid + "/messages", body.dump(), widget,
                    std::chrono::milliseconds(30'000));

@@ -26,26 +26,8 @@ using http::testing::Headers;
 const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "application/json"}};
 const Headers kApiKey = {{"Authorization", "Bearer demo-admin-key"}, {"Content-Type", "application/json"}};
 
-std::string Base64(const std::string& raw) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < raw.size(); i += 3) {
-    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8) | uint8_t(raw[i + 2]);
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += a[v & 63];
-  }
-  if (i + 1 == raw.size()) {
-    uint32_t v = uint8_t(raw[i]) << 16;
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += "==";
-  } else if (i + 2 == raw.size()) {
-    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8);
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += '=';
-  }
-  return out;
-}
-
 json ImagePart(const std::string& bytes, const std::string& mime = "image/png") {
-  return {{"type", "image_url"}, {"image_url", {{"url", "data:" + mime + ";base64," + Base64(bytes)}}}};
+  return {{"type", "image_url"}, {"image_url", {{"url", "data:" + mime + ";base64," + channels::Base64Encode(bytes)}}}};
 }
 
 class PictureTest : public ::testing::Test {

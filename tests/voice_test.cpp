@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "channels/content_parts.h"
 #include "http/testing.h"
 #include "support/fake_audio_server.h"
 #include "support/test_server.h"
@@ -405,24 +406,6 @@ TEST_F(VoiceTest, AuthenticatedLikeTheTextSocket) {
   EXPECT_NE(unknown.status().message().find("HTTP 404"), std::string::npos) << unknown.status().message();
 }
 
-std::string Base64(const std::string& raw) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < raw.size(); i += 3) {
-    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8) | uint8_t(raw[i + 2]);
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += a[v & 63];
-  }
-  if (i + 1 == raw.size()) {
-    uint32_t v = uint8_t(raw[i]) << 16;
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += "==";
-  } else if (i + 2 == raw.size()) {
-    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8);
-    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += '=';
-  }
-  return out;
-}
-
 std::string Wav(const std::vector<int16_t>& samples, int rate) {
   voice::Pcm p;
   p.sample_rate = rate;
@@ -436,7 +419,7 @@ TEST_F(VoiceTest, AnInputAudioPartOnTheMessageRouteIsTranscribed) {
   fake_->Enqueue(testing::FakeAudioReply::Transcript("cancel my order"));
   json body = {{"client_msg_id", "audio-1"},
                {"content", json::array({{{"type", "input_audio"},
-                                         {"input_audio", {{"data", Base64(Wav(Voiced(800, 22050), 22050))},
+                                         {"input_audio", {{"data", channels::Base64Encode(Wav(Voiced(800, 22050), 22050))},
                                                           {"format", "wav"}}}}})}};
   json r = Call("POST", "/v1/conversations/" + cid + "/messages", body, 200);
   EXPECT_EQ(r["message"]["text"], "cancel my order");
@@ -450,14 +433,14 @@ TEST_F(VoiceTest, AnInputAudioPartOnTheMessageRouteIsTranscribed) {
   body = {{"client_msg_id", "audio-2"},
           {"content", json::array({{{"type", "text"}, {"text", "I meant this:"}},
                                    {{"type", "input_audio"},
-                                    {"input_audio", {{"data", Base64(Wav(Voiced(500), 16000))}, {"format", "wav"}}}}})}};
+                                    {"input_audio", {{"data", channels::Base64Encode(Wav(Voiced(500), 16000))}, {"format", "wav"}}}}})}};
   r = Call("POST", "/v1/conversations/" + cid + "/messages", body, 200);
   EXPECT_EQ(r["message"]["text"], "I meant this:");
   ASSERT_EQ(r["message"]["parts"].size(), 3u) << r.dump();
   EXPECT_EQ(r["message"]["parts"][2]["text"], "the blue one");
   // Not a WAV: 400; mp3: 415.
   body = {{"client_msg_id", "audio-3"},
-          {"content", json::array({{{"type", "input_audio"}, {"input_audio", {{"data", Base64("not a wav file")}, {"format", "wav"}}}}})}};
+          {"content", json::array({{{"type", "input_audio"}, {"input_audio", {{"data", channels::Base64Encode("not a wav file")}, {"format", "wav"}}}}})}};
   EXPECT_EQ(Call("POST", "/v1/conversations/" + cid + "/messages", body, 400)["error"]["code"], "invalid_argument");
   body["content"][0]["input_audio"]["format"] = "mp3";
   EXPECT_EQ(Call("POST", "/v1/conversations/" + cid + "/messages", body, 415)["error"]["code"], "unsupported_media_type");
@@ -478,7 +461,7 @@ TEST(VoiceOffTest, NoRecogniserMeans503) {
   // … and audio parts with 415.
   json body = {{"client_msg_id", "a1"},
                {"content", json::array({{{"type", "input_audio"},
-                                         {"input_audio", {{"data", Base64(Wav(Voiced(300), 16000))}, {"format", "wav"}}}}})}};
+                                         {"input_audio", {{"data", channels::Base64Encode(Wav(Voiced(300), 16000))}, {"format", "wav"}}}}})}};
   auto m = Fetch(port, "POST", "/v1/conversations/" + cid + "/messages", body.dump(), kWidget);
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->status, 415) << m->body;

@@ -44,6 +44,25 @@ std::string Param(std::string_view header, std::string_view key) {
 
 }  // namespace
 
+std::string Base64Encode(std::string_view raw) {
+  static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((raw.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < raw.size(); i += 3) {
+    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8) | uint8_t(raw[i + 2]);
+    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += a[v & 63];
+  }
+  if (i + 1 == raw.size()) {
+    uint32_t v = uint8_t(raw[i]) << 16;
+    out += a[v >> 18], out += a[(v >> 12) & 63], out += "==";
+  } else if (i + 2 == raw.size()) {
+    uint32_t v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8);
+    out += a[v >> 18], out += a[(v >> 12) & 63], out += a[(v >> 6) & 63], out += '=';
+  }
+  return out;
+}
+
 bool Base64Decode(std::string_view text, std::string& out) {
   static const auto kTable = [] {
     std::array<int8_t, 256> t{};

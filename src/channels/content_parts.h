@@ -48,6 +48,8 @@ Result<Upload> DecodeDataUrl(std::string_view url, int64_t max_bytes);
 
 // Standard (padded or unpadded) base64, whitespace ignored; false when malformed.
 bool Base64Decode(std::string_view text, std::string& out);
+// Standard padded base64 of `raw` (what a data: URL or an input_audio part carries).
+std::string Base64Encode(std::string_view raw);
 
 struct FormField {
   std::string name;

@@ -23,6 +23,17 @@ TEST(Base64, DecodesPaddedUnpaddedAndRefusesGarbage) {
   EXPECT_FALSE(Base64Decode("aG=VsbG8", out));
 }
 
+TEST(Base64, EncodesWithPaddingAndRoundTrips) {
+  EXPECT_EQ(Base64Encode("hello"), "aGVsbG8=");
+  EXPECT_EQ(Base64Encode("hello!"), "aGVsbG8h");
+  EXPECT_EQ(Base64Encode("hi"), "aGk=");
+  EXPECT_EQ(Base64Encode(""), "");
+  std::string bytes, out;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  ASSERT_TRUE(Base64Decode(Base64Encode(bytes), out));
+  EXPECT_EQ(out, bytes);
+}
+
 TEST(DataUrl, OnlyBase64DataUrls) {
   auto ok = DecodeDataUrl("data:image/png;base64,aGVsbG8=", 100);
   ASSERT_TRUE(ok.ok());
