@@ -184,6 +184,13 @@ constexpr Kind kKinds[] = {
     // Creams: a 面霜 is whatever cream the item name calls it (特护霜, 红宝石面霜).
     {{"面霜", "cream", "乳霜", ""}, {"面霜", "特护霜", "乳霜", "保湿霜", "精华霜", "晚霜", "日霜", "", "", "", "", ""}},
     {{"耳机", "headphone", "earbud", "耳麦"}, {"耳机", "airpods", "freebuds", "", "", "", "", "", "", "", "", ""}},
+    // Whole families of goods ("我的衣服啥时候能到", "the clothes I ordered", "家电那单").
+    {{"衣服", "衣裳", "clothes", "clothing"},
+     {"外套", "衬衫", "衬衣", "t恤", "卫衣", "羽绒服", "夹克", "毛衣", "大衣", "风衣", "裤", "裙"}},
+    {{"护肤品", "化妆品", "skincare", "cosmetic"},
+     {"面霜", "精华", "乳液", "爽肤水", "防晒", "口红", "眼霜", "粉底", "洗面奶", "面膜", "散粉", "特护霜"}},
+    {{"家电", "电器", "appliance", ""},
+     {"冰箱", "洗衣机", "空调", "电视", "扫地", "热水器", "微波炉", "烤箱", "吸尘器", "洗碗机", "电饭煲", "油烟机"}},
 };
 
 // How strongly the kinds of goods named in `lower` point at `sum_lower`.
@@ -259,6 +266,61 @@ bool HasOrderPredicate(std::string_view raw) {
 }
 
 namespace {
+// Cities, provinces and regions, with the pinyin or English names customers write.
+struct Place {
+  std::string_view zh;
+  std::string_view roman;  // '|'-separated, lower case; may be empty
+};
+constexpr Place kPlaces[] = {
+#include "dialogue/places.inc"
+};
+
+bool IsAsciiAlpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+}  // namespace
+
+bool PlaceInTransit(std::string_view raw) {
+  const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  // Chinese: where it is or is going ("还在北京转", "能到重庆", "stuck在常州", "发往成都"),
+  // or what happens there ("西安那边转运的那台", "成都发出来之后", "卡在郑州了").
+  static constexpr std::string_view kBefore[] = {"在", "到", "往", "至", "经", "从", "过"};
+  static constexpr std::string_view kAfter[] = {"转", "中转", "分拣", "那边", "那里", "发出", "发的", "出发", "停",
+                                                "卡", "不动"};
+  for (const Place& p : kPlaces) {
+    for (size_t at = t.find(p.zh); at != std::string::npos; at = t.find(p.zh, at + 1)) {
+      const std::string_view before = std::string_view(t).substr(0, at);
+      const std::string_view after = std::string_view(t).substr(at + p.zh.size());
+      for (std::string_view b : kBefore)
+        if (before.ends_with(b)) return true;
+      for (std::string_view a : kAfter)
+        if (after.starts_with(a)) return true;
+    }
+  }
+  // English: a preposition or verb of movement, then the name ("get to yangzhou",
+  // "close to jinan yet", "stuck in changzhou", "still in hong kong").
+  static constexpr std::string_view kWords[] = {"to ", "in ", "at ", "near ", "reach ", "reached ", "through ",
+                                                "from ", "past ", "into ", "left "};
+  for (const Place& p : kPlaces) {
+    std::string_view romans = p.roman;
+    while (!romans.empty()) {
+      const size_t bar = romans.find('|');
+      const std::string_view r = romans.substr(0, bar);
+      romans = bar == std::string_view::npos ? std::string_view() : romans.substr(bar + 1);
+      for (size_t at = t.find(r); at != std::string::npos; at = t.find(r, at + 1)) {
+        if (at + r.size() < t.size() && IsAsciiAlpha(t[at + r.size()])) continue;
+        if (at > 0 && IsAsciiAlpha(t[at - 1])) continue;
+        const std::string_view before = std::string_view(t).substr(0, at);
+        for (std::string_view w : kWords)
+          if (before.ends_with(w) && (before.size() == w.size() || !IsAsciiAlpha(before[before.size() - w.size() - 1])))
+            return true;
+        // "在yangzhou", "到jinan了吗".
+        if (before.ends_with("在") || before.ends_with("到")) return true;
+      }
+    }
+  }
+  return false;
+}
+
+namespace {
 // "防晒霜到Lhasa了没", "到北京了吗", "衬衫到泉州没": arrived somewhere yet.
 bool ArrivedSomewhereQuestion(const std::string& t) {
   const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
@@ -319,6 +381,8 @@ bool NamesOwnOrder(std::string_view raw) {
 bool AsksAboutProgress(std::string_view raw) {
   const std::string t = Lower(raw);
   if (AsksWhereOwnGoodsAre(t)) return true;
+  // Where it is or is going ("红米咋还在北京转", "when will the jacket get to yangzhou").
+  if (PlaceInTransit(t)) return true;
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "发没发", "寄没寄", "签收", "没收到", "退款", "退钱", "钱退", "退回来", "到账", "取消", "快递",
                              "物流", "单号", "送到", "能到", "到了吗", "到了没", "到没到", "没到", "派送", "where", "arriv", "ship",
                              "deliver", "refund", "tracking", "cancel", "get here", "coming", "dispatch", "today",

@@ -74,6 +74,12 @@ bool AsksAboutProgress(std::string_view text);
 // not money: with a single order on its way, that order is meant.
 bool AsksAboutParcel(std::string_view text);
 
+// True when the text names a city, province or region where a parcel is, passes
+// or is going ("还在北京转", "能到重庆吗", "西安那边转运的那台", "stuck in changzhou",
+// "when will it get to yangzhou"). The places come from jieba's dictionary
+// (scripts/gen_places.py).
+bool PlaceInTransit(std::string_view text);
+
 // True when the customer speaks of one of their orders ("我的订单", "还没发货的那单",
 // "my package"): a state they name then picks it.
 bool NamesOwnOrder(std::string_view text);

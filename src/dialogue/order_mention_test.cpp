@@ -257,3 +257,28 @@ TEST(GoodsWords, WhichGoodsAWhereQuestionIsAbout) {
 
 }  // namespace
 }  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+TEST(PlaceInTransit, ACityWhereTheParcelIsOrIsGoing) {
+  EXPECT_TRUE(PlaceInTransit("亲 我那个红米咋还在北京转"));
+  EXPECT_TRUE(PlaceInTransit("衣服啥时候能到重庆啊"));
+  EXPECT_TRUE(PlaceInTransit("西安那边转运的那台"));
+  EXPECT_TRUE(PlaceInTransit("我的iPhone stuck在常州好久了"));
+  EXPECT_TRUE(PlaceInTransit("when will the fleece jacket get to yangzhou"));
+  EXPECT_TRUE(PlaceInTransit("is the fridge close to jinan yet"));
+  EXPECT_TRUE(PlaceInTransit("still in Hong Kong?"));
+  // A place that is not where a parcel is, an everyday word, a name inside a word.
+  EXPECT_FALSE(PlaceInTransit("我是北京人"));
+  EXPECT_FALSE(PlaceInTransit("这个珠宝是真的吗"));
+  EXPECT_FALSE(PlaceInTransit("我们合作一下"));
+  EXPECT_FALSE(PlaceInTransit("I want to return it"));
+  EXPECT_FALSE(PlaceInTransit("send it to my office"));
+  // With goods named, a place in transit asks about that order's progress.
+  EXPECT_TRUE(AsksAboutProgress("红米还在北京转"));
+  EXPECT_TRUE(KindNames("我的衣服啥时候能到").size() > 0);
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
