@@ -38,10 +38,11 @@ const std::string_view* FindAny(const std::string& text, const Words& words) {
 // Asking for a person, in the ways customers write it.
 constexpr std::string_view kHumanWords[] = {
     // Calls for the service staff by other names, and for a call back.
-    "小二", "小姐姐来", "客服小姐姐", "客服小哥", "工作人员", "换客服", "换个客服", "不跟机器", "不和机器",
+    // (Not 小二 alone: "小二 包邮不" addresses the service and asks a question.)
+    "找个小二", "找小二", "叫小二", "叫个小二", "小二来", "小二出来", "小姐姐来", "客服小姐姐", "客服小哥", "工作人员", "换客服", "换个客服", "不跟机器", "不和机器",
     "不要跟机器", "打电话给我", "给我打电话", "给我打个电话", "电话联系我", "回个电话", "回电话给我", "来个电话",
     "找能解决", "转人工", "人工客服", "人工服务", "找人工", "接人工", "要人工", "转接人工", "人工坐席", "给我滚",
-    "叫人来", "真人", "活人", "找个人", "来个人", "换个人", "叫个人", "有人吗", "有没有人", "人呢", "人在吗", "叫经理",
+    "叫人来", "真人", "真的客服", "真正的客服", "机器回的", "活人", "找个人", "来个人", "换个人", "叫个人", "有人吗", "有没有人", "人呢", "人在吗", "叫经理",
     "找经理", "叫你们经理", "找你们经理", "你们经理", "叫主管", "找主管", "你们主管", "叫领导", "找领导", "你们领导",
     "负责人", "找客服", "客服呢", "转客服", "人工", "不要机器人", "别用机器人", "跟人说", "和人说", "跟人聊",
     "找个客服", "你是机器人吗", "是不是机器人", "跟机器人", "和机器人", "机器人听不懂", "别自动回复", "不要自动回复",
@@ -169,7 +170,7 @@ constexpr std::string_view kAbuse[] = {
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
 constexpr std::string_view kAbuseEnglish[] = {
     "complain", "complaint", "lawyer", "attorney", "lawsuit", "legal action", "sue", "police", "scam", "fraud",
-    "rip-off", "ripoff", "rip off", "wtf", "fuck", "shit", "useless", "worst", "ridiculous", "disgusting", "pathetic",
+    "rip-off", "ripoff", "rip off", "wtf", "fk", "fck", "fuk", "stfu", "fuck", "shit", "useless", "worst", "ridiculous", "disgusting", "pathetic",
     "unacceptable", "terrible service", "con artist", "report you", "consumer association", "file a complaint",
     // Threats of a chargeback or a public review.
     "chargeback", "charge back", "dispute the charge", "1 star", "one star", "1-star", "bad review", "negative review",
