@@ -807,7 +807,9 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
                           (!passages.front().key_word_unknown || key_is_goods)) ||
                          passages.front().classified >= settings_.guess_sure_classified ||
                          searched != turn.message.text);
-  if (candidates == 1 && !d.unclear && guess_ok) {
+  const bool clear_lead = candidates > 1 && conf >= settings_.lead_guess_confidence &&
+                          conf - passages[1].confidence >= settings_.lead_guess_margin;
+  if ((candidates == 1 || clear_lead) && !d.unclear && guess_ok) {
     // One plausible entry only: answer it, saying what we understood.
     const auto& p = passages.front();
     d.text = (d.english ? "Did you mean \"" + p.title + "\"?\n"
