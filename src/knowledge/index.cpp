@@ -246,6 +246,7 @@ void TenantIndex::TrainClassifier() {
     o.bits = 20;
     o.min_count = 1;
     o.epoch = 5;
+    o.quantize = false;  // in memory only, rebuilt at every start (a third of its training time)
     auto m = nlu::LinearModel::Train(texts, labels, static_cast<int>(c.docs.size()), o);
     if (!m.ok()) continue;
     c.model = std::make_unique<nlu::LinearModel>(std::move(*m));

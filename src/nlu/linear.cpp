@@ -538,8 +538,9 @@ Result<LinearModel> LinearModel::Train(const std::vector<std::string>& texts, co
   }
   // Scales and weights are stored as 8-bit codebook indices: use the
   // quantised values from now on so a freshly trained model and its reloaded
-  // copy predict identically.
-  m.Quantize();
+  // copy predict identically (unless the caller keeps them in memory only).
+  if (options.quantize) m.Quantize();
+  else m.quantized_ = false;
   return m;
 }
 
@@ -725,6 +726,12 @@ std::string LinearModel::SerializeCompact() const {
 }
 
 std::string LinearModel::Serialize() const {
+  if (!quantized_) {
+    LinearModel rounded = *this;
+    rounded.Quantize();
+    rounded.quantized_ = true;
+    return rounded.Serialize();
+  }
   if (version_ == kLinearVersionCompact) return SerializeCompact();
   std::string out(kLinearMagic);
   PutRaw<uint32_t>(out, version_);

@@ -72,6 +72,12 @@ struct LinearOptions {
   // row with equal weights for every class, or with a scale near 0, does
   // nothing however large its weights). Absent in older files (= false).
   bool prune_scaled = false;
+  // Training only (not stored): false keeps the trained float weights instead
+  // of rounding them to the stored codebooks at once. For a model used in
+  // memory and rebuilt at every start (the knowledge base's entry classifier):
+  // rounding sorts every weight, a third of its training time. Serialize()
+  // rounds a copy then, so a saved file is the same as with true.
+  bool quantize = true;
 
   nlohmann::json ToJson() const;
   static Result<LinearOptions> FromJson(const nlohmann::json& j);
@@ -138,6 +144,7 @@ class LinearModel {
   std::vector<uint8_t> has_weights_;  // version 2: per row, 0 = pruned (weights all zero, not stored)
   uint32_t ref_class_ = 0;            // version 4: the class whose weights are stored as 0
   uint32_t version_ = 2;
+  bool quantized_ = true;  // false: trained with options.quantize = false (Serialize rounds a copy)
   std::vector<uint32_t> table_keys_, table_rows_;  // open addressing bucket -> row
   std::shared_ptr<const WordClusters> clusters_;   // when options_.clusters > 0
 };

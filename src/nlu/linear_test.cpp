@@ -75,6 +75,36 @@ TEST(LinearModel, PunctuationAloneIsNoKnownFeature) {
   EXPECT_FALSE(IsPunctuationToken("ok"));
 }
 
+TEST(LinearModel, UnroundedWeightsPredictAliveAndSaveAsRounded) {
+  std::vector<std::string> texts;
+  std::vector<int> labels;
+  for (const auto& e : Toy()) {
+    texts.push_back(e.text);
+    labels.push_back(e.label == "positive" ? 0 : 1);
+  }
+  LinearOptions o;
+  o.min_count = 1;
+  o.bits = 16;
+  o.epoch = 20;
+  auto rounded = LinearModel::Train(texts, labels, 2, o);
+  o.quantize = false;
+  auto exact = LinearModel::Train(texts, labels, 2, o);
+  ASSERT_TRUE(rounded.ok() && exact.ok());
+  // The same training, kept in floats: the same answers, nearly the same probabilities.
+  for (const char* t : {"质量很好", "差评 退货", "物流很快"}) {
+    const auto a = rounded->Probabilities(t), b = exact->Probabilities(t);
+    ASSERT_EQ(a.size(), 2u);
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(a[0] > a[1], b[0] > b[1]) << t;
+    EXPECT_NEAR(a[0], b[0], 0.05) << t;
+  }
+  // Saved, it is the rounded model byte for byte, and loads back.
+  EXPECT_EQ(exact->Serialize(), rounded->Serialize());
+  auto back = LinearModel::Parse(exact->Serialize());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->Probabilities("质量很好"), rounded->Probabilities("质量很好"));
+}
+
 TEST(LinearModel, ExampleWeightsScaleWhatATextCounts) {
   LinearOptions o;
   o.min_count = 1;
