@@ -62,6 +62,7 @@ class JiebaSegmenter final : public Segmenter {
 
  private:
   explicit JiebaSegmenter(const JiebaOptions& options) : options_(options) {}
+  JiebaSegmenter(const JiebaSegmenter&) = default;  // Load's copies of a parsed dictionary
   Status Parse(std::string_view text);
   // Frequency of `w`: -1 = not even a prefix, 0 = only a prefix of some word, > 0 = a word.
   int64_t Find(std::string_view w) const;

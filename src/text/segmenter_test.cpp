@@ -129,6 +129,26 @@ TEST(Jieba, RealDictionary) {
 
 // Words: the dictionary's cut, never a pair across two words that a rare
 // entry happens to spell (机设 in 开机设置), while the hybrid kind emits it.
+TEST(Jieba, ALoadedDictionaryIsParsedOnceAndEachSegmenterOwnsItsCopy) {
+  if (!std::filesystem::exists(kDict)) GTEST_SKIP() << "python3-jieba dict.txt not installed at " << kDict;
+  JiebaOptions plain;
+  plain.search_mode = false;
+  auto a = JiebaSegmenter::Load(kDict, plain);
+  auto b = JiebaSegmenter::Load(kDict);  // search mode, from the parsed copy
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->DictionarySize(), (*b)->DictionarySize());
+  EXPECT_EQ((*a)->Name(), "jieba-plain");
+  EXPECT_EQ((*b)->Name(), "jieba");
+  // A word added to one segmenter is not in the other, nor in a later load.
+  (*a)->AddWord("退宽宽");
+  EXPECT_TRUE((*a)->IsWord("退宽宽"));
+  EXPECT_FALSE((*b)->IsWord("退宽宽"));
+  auto c = JiebaSegmenter::Load(kDict);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE((*c)->IsWord("退宽宽"));
+  EXPECT_EQ((*c)->Tokenize("我来到北京清华大学"), (*b)->Tokenize("我来到北京清华大学"));
+}
+
 TEST(Jieba, WordsAreTheCutNotEveryPair) {
   JiebaOptions hybrid;
   hybrid.char_bigrams = hybrid.char_unigrams = true;
