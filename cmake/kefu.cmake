@@ -33,8 +33,26 @@ function(kefu_module name)
   if(KEFU_BUILD_TESTS AND M_TESTS)
     add_executable(kefu_${name}_test ${M_TESTS})
     target_link_libraries(kefu_${name}_test PRIVATE kefu_${name} ${M_TEST_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-    gtest_discover_tests(kefu_${name}_test
-      PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR}" FIXTURES_REQUIRED ${M_FIXTURES}
-      DISCOVERY_TIMEOUT 60)
+    kefu_add_gtest(kefu_${name}_test FIXTURES ${M_FIXTURES})
+  endif()
+endfunction()
+
+# kefu_add_gtest(TARGET [FIXTURES fixture] [TIMEOUT seconds] [ENVIRONMENT "K=V" ...])
+# One ctest test per GoogleTest binary: the whole suite runs in one process,
+# which loads the demo shop, trains the knowledge base's classifier and starts
+# its servers once per suite instead of once per test case (a process per
+# case made ctest start ~980 processes, a few seconds of CPU each for the
+# server suites). ctest --output-on-failure prints the failing cases in full.
+# FIXTURES: the ctest fixture the suite needs (kefu_pg, kefu_redis, kefu_pg_redis).
+function(kefu_add_gtest target)
+  cmake_parse_arguments(G "" "FIXTURES;TIMEOUT" "ENVIRONMENT" ${ARGN})
+  if(NOT G_TIMEOUT)
+    set(G_TIMEOUT 900)
+  endif()
+  add_test(NAME ${target} COMMAND ${target} --gtest_brief=1)
+  set_tests_properties(${target} PROPERTIES ENVIRONMENT "KEFU_SOURCE_DIR=${PROJECT_SOURCE_DIR};${G_ENVIRONMENT}"
+                       TIMEOUT ${G_TIMEOUT})
+  if(G_FIXTURES)
+    set_tests_properties(${target} PROPERTIES FIXTURES_REQUIRED ${G_FIXTURES})
   endif()
 endfunction()

@@ -164,7 +164,7 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
 }
 
 Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const std::string& path,
-                                               const RankingOptions& words_ranking) {
+                                               const RankingOptions& words_ranking, size_t max_queries) {
   // One index per held-out question (leave-one-out): the words alone, without
   // the entry classifier, which would be retrained for each of them (decision-rows
   // measures it, on five folds).
@@ -178,10 +178,18 @@ Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const
   if (parsed.entries.empty()) return InvalidArgument(path + ": no entries");
   std::vector<std::shared_ptr<const AnalyzedEntry>> all;
   for (const auto& item : parsed.entries) all.push_back(Analyze(item.entry, seg, ranking));
+  size_t total = 0;
+  for (const auto& a : all) total += a->entry.questions.size();
+  // Every `step`-th question (by its place in the file) when they are too many.
+  const double step = max_queries > 0 && total > max_queries ? static_cast<double>(total) / max_queries : 1.0;
+  double next = 0;
+  size_t seen = 0;
   Tally tally;
   for (size_t i = 0; i < all.size(); ++i) {
     const KbEntry& e = all[i]->entry;
-    for (size_t qi = 0; qi < e.questions.size(); ++qi) {
+    for (size_t qi = 0; qi < e.questions.size(); ++qi, ++seen) {
+      if (static_cast<double>(seen) < next) continue;
+      next += step;
       KbEntry reduced = e;
       reduced.questions.erase(reduced.questions.begin() + static_cast<std::ptrdiff_t>(qi));
       std::vector<std::shared_ptr<const AnalyzedEntry>> docs = all;

@@ -42,8 +42,11 @@ Result<FaqEvalResult> EvaluateFaq(const text::Segmenter& seg, const FaqEvalOptio
 // Held-out paraphrases on a Markdown KB (e.g. demo/shop/kb.md): for every alternate question
 // of every entry, index the KB without that one question and query with it; a hit is the
 // entry it belongs to. Same result fields (entries = KB size, queries = questions held out).
+// Each query rebuilds the index, so the cost grows with the square of the KB's size:
+// `max_queries` > 0 holds out only that many questions, spread evenly over the file (the
+// same ones each run).
 Result<FaqEvalResult> EvaluateHeldOutQuestions(const text::Segmenter& seg, const std::string& markdown_path,
-                                               const RankingOptions& ranking);
+                                               const RankingOptions& ranking, size_t max_queries = 0);
 
 // Data for learning when to answer (issue 15, "decisions on calibrated
 // confidence"): one row per query with what a search shows (the best and second

@@ -49,9 +49,12 @@ TEST(FaqEval, DemoKbParaphrases) {
   KnowledgeConfig cfg;  // the default segmenter
   auto seg = text::CreateSegmenter(cfg);
   ASSERT_TRUE(seg.ok());
-  auto r = EvaluateHeldOutQuestions(**seg, kb, {});
+  // 300 of the ~1,800 similar questions (each query rebuilds the index; all of
+  // them took minutes): `kefu kb eval --paraphrase-kb` runs them all.
+  auto r = EvaluateHeldOutQuestions(**seg, kb, {}, 300);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_GT(r->queries, 100);
+  EXPECT_GE(r->queries, 295);
+  EXPECT_LE(r->queries, 300);
   // Measured 0.67 hit@1 / 0.89 hit@5 on the 112-entry demo KB.
   EXPECT_GT(r->hit1, 0.5);
   EXPECT_GT(r->hit5, 0.8);
