@@ -46,6 +46,7 @@ endfunction()
 # FIXTURES: the ctest fixture the suite needs (kefu_pg, kefu_redis, kefu_pg_redis).
 function(kefu_add_gtest target)
   cmake_parse_arguments(G "" "FIXTURES;TIMEOUT" "ENVIRONMENT" ${ARGN})
+  kefu_test_code(${target})
   if(NOT G_TIMEOUT)
     set(G_TIMEOUT 900)
   endif()
@@ -55,4 +56,11 @@ function(kefu_add_gtest target)
   if(G_FIXTURES)
     set_tests_properties(${target} PROPERTIES FIXTURES_REQUIRED ${G_FIXTURES})
   endif()
+endfunction()
+
+# Test-only code (the suites, fake servers, test clients) builds at -O1 in
+# Release: a third less compile time for some 40 % of the build's objects (the
+# Boost.Beast test clients most), while what it tests, the libraries, stays -O3.
+function(kefu_test_code target)
+  target_compile_options(${target} PRIVATE $<$<CONFIG:Release>:-O1>)
 endfunction()

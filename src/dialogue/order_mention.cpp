@@ -146,7 +146,8 @@ constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
     {"headphone", "耳机"}, {"earphone", "耳机"}, {"earbud", "耳机"}, {"laptop", "笔记本"}, {"notebook", "笔记本"},
     {"phone", "手机"}, {"washing machine", "洗衣机"}, {"washer", "洗衣机"}, {"fridge", "冰箱"},
     {"refrigerator", "冰箱"}, {"toothbrush", "牙刷"}, {"sunscreen", "防晒"}, {"sun cream", "防晒"},
-    {"vacuum", "吸尘器"}, {"robot vacuum", "机器人"}, {"blender", "料理机"}, {"tablet", "平板"},
+    {"vacuum", "吸尘器"}, {"robot vacuum", "机器人"}, {"robot mop", "机器人"}, {"winter coat", "羽绒服"},
+    {"puffer", "羽绒服"}, {"blender", "料理机"}, {"tablet", "平板"},
     {"down jacket", "羽绒服"}, {"jacket", "外套"}, {"fleece", "摇粒绒"}, {"shoe", "鞋"}, {"sneaker", "鞋"},
     {"camera", "相机"}, {"lipstick", "口红"}, {"face wash", "洗面奶"}, {"cleanser", "洗面奶"},
     {"face cream", "面霜"}, {"cream", "霜"}, {"serum", "精华"}, {"air conditioner", "空调"}, {"aircon", "空调"},
@@ -184,6 +185,7 @@ constexpr Kind kKinds[] = {
     // Creams: a 面霜 is whatever cream the item name calls it (特护霜, 红宝石面霜).
     {{"面霜", "cream", "乳霜", ""}, {"面霜", "特护霜", "乳霜", "保湿霜", "精华霜", "晚霜", "日霜", "", "", "", "", ""}},
     {{"耳机", "headphone", "earbud", "耳麦"}, {"耳机", "airpods", "freebuds", "", "", "", "", "", "", "", "", ""}},
+    {{"coat", "大衣", "外衣", ""}, {"外套", "羽绒服", "大衣", "风衣", "夹克", "棉服", "", "", "", "", "", ""}},
     // Whole families of goods ("我的衣服啥时候能到", "the clothes I ordered", "家电那单").
     {{"衣服", "衣裳", "clothes", "clothing"},
      {"外套", "衬衫", "衬衣", "t恤", "卫衣", "羽绒服", "夹克", "毛衣", "大衣", "风衣", "裤", "裙"}},
@@ -289,6 +291,10 @@ bool PlaceInTransit(std::string_view raw) {
     for (size_t at = t.find(p.zh); at != std::string::npos; at = t.find(p.zh, at + 1)) {
       const std::string_view before = std::string_view(t).substr(0, at);
       const std::string_view after = std::string_view(t).substr(at + p.zh.size());
+      // Where the customer is or lives ("我在昆明", "我家在成都", "人在上海"): not the parcel.
+      bool customer = false;
+      for (std::string_view w : {"我在", "人在", "住在", "家在", "我是", "我住"}) customer |= before.ends_with(w);
+      if (customer) continue;
       for (std::string_view b : kBefore)
         if (before.ends_with(b)) return true;
       for (std::string_view a : kAfter)
@@ -309,6 +315,10 @@ bool PlaceInTransit(std::string_view raw) {
         if (at + r.size() < t.size() && IsAsciiAlpha(t[at + r.size()])) continue;
         if (at > 0 && IsAsciiAlpha(t[at - 1])) continue;
         const std::string_view before = std::string_view(t).substr(0, at);
+        bool customer = false;
+        for (std::string_view w : {"i'm in ", "im in ", "i am in ", "i live in ", "i'm based in ", "we're in ", "we are in "})
+          customer |= before.ends_with(w);
+        if (customer) continue;
         for (std::string_view w : kWords)
           if (before.ends_with(w) && (before.size() == w.size() || !IsAsciiAlpha(before[before.size() - w.size() - 1])))
             return true;
@@ -348,6 +358,8 @@ bool AsksAboutParcel(std::string_view raw) {
                              // Their own parcel, where it is now ("查一下我的快递", "快递现在在哪个城市").
                              "我的快递", "我的包裹", "my parcel", "my package", "哪个城市", "what city", "which city"})
     if (t.find(w) != std::string::npos) return true;
+  // Where it is or is going ("还在北京转", "when are my things getting to shanghai").
+  if (PlaceInTransit(t)) return true;
   // "我的快递寄到重庆了没": arrived somewhere yet.
   return ArrivedSomewhereQuestion(t);
 }
@@ -368,7 +380,8 @@ bool NamesOwnOrder(std::string_view raw) {
                              "到哪一步", "哪一步了", "到哪步", "我退款", "退款咋样", "退款怎么样", "退款好了没",
                              "退款好了吗", "退款啥时候到", "退款什么时候到", "我买的", "我下的单", "那单",
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
-                             "my stuff", "the one that", "我的退款", "我的钱", "my refund", "my money",
+                             "my stuff", "my things", "my items", "my purchase", "what i ordered", "what i bought",
+                             "my delivery", "the one that", "我的退款", "我的钱", "my refund", "my money",
                              "我那", "我东西", "我快递", "我包裹", "我订单", "my deliveries", "my packages", "my parcels", "my orders",
                              // Impatience is about one's own order, never the shop's policy:
                              // "怎么还不发货啊", "退款咋还没到".

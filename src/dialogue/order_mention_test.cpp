@@ -275,6 +275,9 @@ TEST(PlaceInTransit, ACityWhereTheParcelIsOrIsGoing) {
   EXPECT_FALSE(PlaceInTransit("我们合作一下"));
   EXPECT_FALSE(PlaceInTransit("I want to return it"));
   EXPECT_FALSE(PlaceInTransit("send it to my office"));
+  // Where the customer is.
+  EXPECT_FALSE(PlaceInTransit("从哪个仓发啊 我在昆明"));
+  EXPECT_FALSE(PlaceInTransit("which warehouse? i'm in chengdu"));
   // With goods named, a place in transit asks about that order's progress.
   EXPECT_TRUE(AsksAboutProgress("红米还在北京转"));
   EXPECT_TRUE(KindNames("我的衣服啥时候能到").size() > 0);
