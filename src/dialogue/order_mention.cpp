@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <set>
+#include <unordered_map>
 
 #include "common/utf8.h"
 #include "text/english.h"
@@ -280,17 +281,47 @@ constexpr Place kPlaces[] = {
 bool IsAsciiAlpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 }  // namespace
 
+namespace {
+// The places by their first character (Chinese names) and first word (pinyin
+// and English names): a text is scanned once instead of searched once per place.
+struct PlaceIndex {
+  std::unordered_map<std::string_view, std::vector<std::string_view>> zh, roman;
+  PlaceIndex() {
+    for (const Place& p : kPlaces) {
+      if (p.zh.size() >= 3) zh[p.zh.substr(0, 3)].push_back(p.zh);
+      std::string_view romans = p.roman;
+      while (!romans.empty()) {
+        const size_t bar = romans.find('|');
+        const std::string_view r = romans.substr(0, bar);
+        romans = bar == std::string_view::npos ? std::string_view() : romans.substr(bar + 1);
+        if (!r.empty()) roman[r.substr(0, r.find(' '))].push_back(r);
+      }
+    }
+  }
+};
+const PlaceIndex& Places() {
+  static const PlaceIndex index;
+  return index;
+}
+}  // namespace
+
 bool PlaceInTransit(std::string_view raw) {
   const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  const std::string_view text(t);
+  const PlaceIndex& places = Places();
   // Chinese: where it is or is going ("还在北京转", "能到重庆", "stuck在常州", "发往成都"),
   // or what happens there ("西安那边转运的那台", "成都发出来之后", "卡在郑州了").
   static constexpr std::string_view kBefore[] = {"在", "到", "往", "至", "经", "从", "过"};
   static constexpr std::string_view kAfter[] = {"转", "中转", "分拣", "那边", "那里", "发出", "发的", "出发", "停",
                                                 "卡", "不动"};
-  for (const Place& p : kPlaces) {
-    for (size_t at = t.find(p.zh); at != std::string::npos; at = t.find(p.zh, at + 1)) {
-      const std::string_view before = std::string_view(t).substr(0, at);
-      const std::string_view after = std::string_view(t).substr(at + p.zh.size());
+  for (size_t at = 0; at + 3 <= text.size(); ++at) {
+    if ((static_cast<unsigned char>(text[at]) & 0xF0) != 0xE0) continue;  // a 3-byte (CJK) character starts here
+    const auto it = places.zh.find(text.substr(at, 3));
+    if (it == places.zh.end()) continue;
+    for (std::string_view zh : it->second) {
+      if (text.compare(at, zh.size(), zh) != 0) continue;
+      const std::string_view before = text.substr(0, at);
+      const std::string_view after = text.substr(at + zh.size());
       // Where the customer is or lives ("我在昆明", "我家在成都", "人在上海"): not the parcel.
       bool customer = false;
       for (std::string_view w : {"我在", "人在", "住在", "家在", "我是", "我住"}) customer |= before.ends_with(w);
@@ -305,16 +336,30 @@ bool PlaceInTransit(std::string_view raw) {
   // "close to jinan yet", "stuck in changzhou", "still in hong kong").
   static constexpr std::string_view kWords[] = {"to ", "in ", "at ", "near ", "reach ", "reached ", "through ",
                                                 "from ", "past ", "into ", "left "};
-  for (const Place& p : kPlaces) {
-    std::string_view romans = p.roman;
-    while (!romans.empty()) {
-      const size_t bar = romans.find('|');
-      const std::string_view r = romans.substr(0, bar);
-      romans = bar == std::string_view::npos ? std::string_view() : romans.substr(bar + 1);
-      for (size_t at = t.find(r); at != std::string::npos; at = t.find(r, at + 1)) {
-        if (at + r.size() < t.size() && IsAsciiAlpha(t[at + r.size()])) continue;
-        if (at > 0 && IsAsciiAlpha(t[at - 1])) continue;
-        const std::string_view before = std::string_view(t).substr(0, at);
+  for (size_t at = 0; at < text.size();) {
+    if (!IsAsciiAlpha(text[at])) {
+      ++at;
+      continue;
+    }
+    size_t end = at;
+    while (end < text.size() && (IsAsciiAlpha(text[end]) || text[end] == '\'')) ++end;
+    const auto it = places.roman.find(text.substr(at, end - at));
+    if (it == places.roman.end() && end - at > 0) {
+      // "xi'an": the apostrophe belongs to the name; "jinan's": to the word after it.
+      const size_t quote = text.substr(at, end - at).find('\'');
+      if (quote != std::string_view::npos) {
+        const auto again = places.roman.find(text.substr(at, quote));
+        if (again != places.roman.end()) {
+          end = at + quote;
+        }
+      }
+    }
+    const auto found = places.roman.find(text.substr(at, end - at));
+    if (found != places.roman.end()) {
+      for (std::string_view r : found->second) {
+        if (text.compare(at, r.size(), r) != 0) continue;
+        if (at + r.size() < text.size() && IsAsciiAlpha(text[at + r.size()])) continue;
+        const std::string_view before = text.substr(0, at);
         bool customer = false;
         for (std::string_view w : {"i'm in ", "im in ", "i am in ", "i live in ", "i'm based in ", "we're in ", "we are in "})
           customer |= before.ends_with(w);
@@ -326,6 +371,7 @@ bool PlaceInTransit(std::string_view raw) {
         if (before.ends_with("在") || before.ends_with("到")) return true;
       }
     }
+    at = std::max(end, at + 1);
   }
   return false;
 }
