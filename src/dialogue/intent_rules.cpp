@@ -214,6 +214,11 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
     return trimmed.size() >= w.size() && trimmed.substr(trimmed.size() - w.size()) == w;
   };
   if (starts("有") && (ends("吗") || ends("吗?") || ends("吗？") || ends("么"))) return true;
+  // "有儿童羽绒服没", "有卫衣不", "有无男生穿的跑步鞋", "有木有加绒的": is there such goods.
+  if (starts("有") && (ends("没") || ends("没有") || ends("不") || ends("没?") || ends("没？") || ends("不?") ||
+                       ends("不？")))
+    return true;
+  if (starts("有无") || starts("有無") || starts("有木有") || starts("有冇")) return true;
   // "有扫地机器人吗 家里养猫掉毛多": the first clause asks, the rest says why.
   for (std::string_view sep : {" ", "，", ",", "。"}) {
     const size_t cut = trimmed.find(sep);
@@ -226,7 +231,8 @@ bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
   }
   if (starts("any ") && !has({"update", "news", "order", "refund", "deliver", "my ", "status", "word on"})) return true;
   return has({"有货", "几款", "有吗", "有没有", "有黑色", "有白色", "什么颜色", "哪些颜色", "有哪些", "想找个",
-              "想找一", "想买个", "想买一", "你们有", "你家有"});
+              "想找一", "想买个", "想买一", "你们有", "你家有", "啥款", "什么款", "几种颜色", "哪几种",
+              "几个颜色", "啥颜色", "想要个", "想要一", "想入手", "求推荐"});
 }
 
 // "你们卖加湿器吗", "got any high waisted jeans?": whether the shop sells

@@ -62,6 +62,11 @@ TEST(IntentRules, IsThereSuchGoods) {
   EXPECT_NE(ReadTurn("any update on my hoodie order?").action, Action::kProductSearch);
   for (const char* t : {"你们卖电热毯吗", "got any linen shirts?"})
     EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
+  // Other ways of asking whether there are such goods, which kinds, which colours.
+  for (const char* t : {"有加绒卫衣没", "有羽绒服不", "有無女生的跑鞋", "电饭煲有啥款", "这个口红有几种颜色", "想要个防晒霜 不油的"}) {
+    EXPECT_EQ(ReadTurn(t).action, Action::kProductSearch) << t;
+    EXPECT_TRUE(ReadTurn(t).strong) << t;
+  }
   EXPECT_EQ(ReadTurn("好的 没事了 拜拜👋").action, Action::kGoodbye);
   // A service or a subsidy is no goods.
   for (const char* t : {"有没有上门保养洗衣机的服务", "买冰箱有没有补贴"})
