@@ -619,6 +619,54 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
         return m;
       }
     }
+    // The last digits of an order number or waybill ("尾号141那个", "the one ending in
+    // 0141", "后四位是8826的单"): a run of 3-6 digits that ends exactly one of them.
+    std::vector<std::string> runs;
+    for (size_t i = 0; i < upper.size();) {
+      if (!std::isdigit(static_cast<unsigned char>(upper[i]))) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < upper.size() && std::isdigit(static_cast<unsigned char>(upper[j]))) ++j;
+      // (Not an amount, a size or a date: "141块", "250ml", "2026年".)
+      const std::string_view next = std::string_view(upper).substr(j);
+      bool unit = i > 0 && (upper[i - 1] == '$' || upper[i - 1] == '.' || std::string_view(upper).substr(0, i).ends_with("¥"));
+      for (std::string_view u : {"块", "元", "件", "天", "小时", "岁", "斤", "克", "ML", "CM", "KG", "G", "年", "月", "日",
+                                 "号", "%", "W", "V", "毫", "升", "米", "分", "秒", "."})
+        unit |= next.starts_with(u);
+      if (j - i >= 3 && j - i <= 6 && !unit && (i == 0 || !std::isalpha(static_cast<unsigned char>(upper[i - 1]))))
+        runs.push_back(upper.substr(i, j - i));
+      i = j;
+    }
+    const bool says_tail = [&] {
+      const std::string lower = Lower(raw);
+      for (std::string_view w : {"尾号", "尾数", "后三位", "后四位", "后五位", "后六位", "最后几位", "末尾", "结尾",
+                                 "ending in", "ends in", "ending with", "ends with", "last digits", "last three",
+                                 "last four", "那个", "那单", "那笔", "的单", "的订单", "the one"})
+        if (lower.find(w) != std::string::npos) return true;
+      return false;
+    }();
+    if (says_tail) {
+      for (const std::string& run : runs) {
+        std::string hit;
+        int hits = 0;
+        for (const auto& o : orders) {
+          if (!o.is_object()) continue;
+          const std::string id = o.value("order_id", "");
+          std::string no = o.contains("tracking_no") && o["tracking_no"].is_string() ? o["tracking_no"].get<std::string>() : "";
+          if (id.ends_with(run) || (!no.empty() && no.ends_with(run))) {
+            ++hits;
+            hit = id;
+          }
+        }
+        if (hits == 1) {
+          m.candidates = {hit};
+          m.by_product = true;
+          return m;
+        }
+      }
+    }
   }
   const auto [text, negated] = SplitNegatedGoods(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   const std::vector<std::string_view> goods = ChineseGoods(text);
