@@ -1,5 +1,7 @@
 #include "knowledge/index.h"
 
+#include <mutex>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -216,6 +218,53 @@ TenantIndex::TenantIndex(std::vector<std::shared_ptr<const AnalyzedEntry>> entri
   }
 }
 
+namespace {
+// Training is deterministic: the same questions, labels and options give the
+// same model. An index rebuilt over unchanged questions (a tenant's KB
+// re-imported unchanged, another tenant with the same KB, test servers that
+// each load the demo shop) reuses the last few models trained instead of
+// training again (a second or more of CPU for the demo's 1,800 questions).
+std::shared_ptr<const nlu::LinearModel> TrainedClassifier(const std::vector<std::string>& texts,
+                                                          const std::vector<int>& labels, int classes,
+                                                          const nlu::LinearOptions& o) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over everything training reads
+  auto mix = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // separator
+  };
+  for (const auto& t : texts) mix(t);
+  for (int l : labels) mix(std::string_view(reinterpret_cast<const char*>(&l), sizeof l));
+  mix(std::to_string(classes));
+  mix(o.ToJson().dump());
+  mix(o.quantize ? "q" : "f");
+  struct Trained {
+    uint64_t key;
+    size_t n;
+    std::shared_ptr<const nlu::LinearModel> model;
+  };
+  static std::mutex mu;
+  static std::vector<Trained> recent;  // most recent last
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = recent.begin(); it != recent.end(); ++it) {
+      if (it->key == h && it->n == texts.size()) {
+        Trained hit = *it;
+        recent.erase(it);
+        recent.push_back(hit);
+        return hit.model;
+      }
+    }
+  }
+  auto m = nlu::LinearModel::Train(texts, labels, classes, o);
+  if (!m.ok()) return nullptr;
+  auto model = std::make_shared<const nlu::LinearModel>(std::move(*m));
+  std::lock_guard<std::mutex> lock(mu);
+  if (recent.size() >= 4) recent.erase(recent.begin());
+  recent.push_back({h, texts.size(), model});
+  return model;
+}
+}  // namespace
+
 void TenantIndex::TrainClassifier() {
   if (opts_.classifier_weight <= 0) return;
   std::vector<std::string> langs;
@@ -247,9 +296,8 @@ void TenantIndex::TrainClassifier() {
     o.min_count = 1;
     o.epoch = 5;
     o.quantize = false;  // in memory only, rebuilt at every start (a third of its training time)
-    auto m = nlu::LinearModel::Train(texts, labels, static_cast<int>(c.docs.size()), o);
-    if (!m.ok()) continue;
-    c.model = std::make_unique<nlu::LinearModel>(std::move(*m));
+    c.model = TrainedClassifier(texts, labels, static_cast<int>(c.docs.size()), o);
+    if (!c.model) continue;
     classifiers_.push_back(std::move(c));
   }
 }

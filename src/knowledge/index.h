@@ -91,7 +91,7 @@ class TenantIndex {
   struct LanguageClassifier {
     std::string lang;
     std::vector<uint32_t> docs;
-    std::unique_ptr<nlu::LinearModel> model;
+    std::shared_ptr<const nlu::LinearModel> model;  // immutable; shared by indexes of the same questions
   };
   std::vector<LanguageClassifier> classifiers_;
   void TrainClassifier();
