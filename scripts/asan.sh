@@ -26,7 +26,7 @@ DIR=${KEFU_ASAN_BUILD_DIR:-build-asan}
 JOBS=${KEFU_JOBS:-$(nproc)}
 # Slowest first (they run in parallel below).
 units=(kefu_knowledge_test kefu_scenario_test kefu_http_test kefu_nlu_test kefu_storage_test kefu_bus_test
-       kefu_text_test kefu_dialogue_test kefu_api_test)
+       kefu_text_test kefu_dialogue_test kefu_api_edge_test)
 servers=(kefu_llm_server_test kefu_hardening_test kefu_server_test kefu_postgres_server_test kefu_cluster_test
          kefu_integration_test kefu_security_test)
 targets=("${units[@]}")
@@ -63,6 +63,7 @@ run_one() {
   local t=$1 module=${1#kefu_} bin=$DIR/tests/$1
   module=${module%_test}
   [[ -x "$bin" ]] || bin=$DIR/src/$module/$t
+  [[ -x "$bin" ]] || bin=$DIR/src/${module%%_*}/$t  # kefu_api_edge_test lives in src/api
   if "$bin" --gtest_filter="-$skip" --gtest_brief=1 >"$logs/$t.log" 2>&1; then
     echo "== asan $t: $(grep -E '^\[  PASSED  \]' "$logs/$t.log" || echo ok)"
   else
