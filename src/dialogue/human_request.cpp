@@ -499,10 +499,25 @@ std::string FoldForHumanNeed(std::string_view text) {
   return out;
 }
 
+// 草 as an oath opening the message ("草 买个东西这么费劲", "草！又没到"), not the plant
+// ("草莓", "草本"). Read before folding, which joins "草 买" into one run.
+static bool OpensWithOath(std::string_view raw) {
+  const std::string_view t = utf8::Trim(raw);
+  static constexpr std::string_view kOath = "草";
+  if (!t.starts_with(kOath)) return false;
+  const std::string_view rest = t.substr(kOath.size());
+  for (std::string_view after : {" ", "　", "，", ",", "！", "!", "。", "了", "啊", "…"})
+    if (rest.empty() || rest.starts_with(after)) return true;
+  return false;
+}
+
 static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
   HumanNeed n;
   const std::string t = FoldForHumanNeed(raw);
-  if (auto* w = FindAbuse(t)) {
+  if (OpensWithOath(raw)) {
+    n.abusive = true;
+    n.cue = "草";
+  } else if (auto* w = FindAbuse(t)) {
     n.abusive = true;
     n.cue = std::string(*w);
   } else if (auto* e = FindAny(t, kAngryEmoji)) {

@@ -19,7 +19,7 @@ TEST(HumanNeed, EveryWayOfAskingForAPerson) {
 
 TEST(HumanNeed, AngerAndAbuse) {
   for (const char* t : {"你们就是骗子 退钱！！！", "TMD到底还发不发货了", "给你们差评", "气死我了😡", "什么破平台",
-                        "this is a scam", "WTF where is my stuff", "fk 又没到", "还不发货？？？！！！", "你們就是騙子"}) {
+                        "this is a scam", "WTF where is my stuff", "fk 又没到", "草 又坏了", "还不发货？？？！！！", "你們就是騙子"}) {
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
   }
 }
@@ -33,7 +33,7 @@ TEST(HumanNeed, GoingRoundInCircles) {
 TEST(HumanNeed, NotARequestOrNotAngry) {
   for (const char* t : {"人工客服几点上班", "客服电话多少", "海尔滚筒洗衣机有货吗", "谢谢！！！", "太好了!!!",
                         "what size for a person 170cm tall", "我的订单到哪了", "退款多久到账", "agents fee?",
-                        "小二 发票怎么开"}) {
+                        "小二 发票怎么开", "草莓味的有吗", "草本的面霜"}) {
     auto n = DetectHumanNeed(t);
     EXPECT_FALSE(n.abusive) << t;
     if (std::string(t) != "agents fee?") EXPECT_FALSE(n.asks_for_human) << t;
