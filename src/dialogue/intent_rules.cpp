@@ -316,6 +316,14 @@ bool AsksWhatItMeans(const std::string& t) {
 }
 
 // A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
+// "退的钱一直没收到", "快递还没到 谢谢": something is missing, which no pleasantry ends.
+bool ReportsSomethingMissing(const std::string& t) {
+  for (std::string_view w : {"没收到", "未收到", "没有收到", "收不到", "没到", "未到", "还没", "没见", "退款", "never got",
+                             "haven't got", "haven't received", "not received", "didn't get", "still no"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 bool AsksSomething(const std::string& t) {
   for (std::string_view w : {"吗", "？", "?", "多久", "怎么", "什么", "啥", "几", "哪", "能不能", "可以", "是不是", "how",
                              "what", "when", "where", "can i", "could", "why"})
@@ -554,11 +562,13 @@ TurnReading ReadTurn(std::string_view raw) {
                                                                "哪款好", "do you have any", "got any",
                                                                "have you got", "do you guys have"}) ||
                AsksAboutNamedGoods(raw, t);
-  } else if (((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t)) ||
+  } else if (((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t) &&
+               !ReportsSomethingMissing(t)) ||
              OnlyCourtesy(t) == 1) {
     r.action = Action::kThanks;
     r.strong = true;
-  } else if (((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t)) ||
+  } else if (((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t) &&
+               !ReportsSomethingMissing(t)) ||
              OnlyCourtesy(t) == 2) {
     r.action = Action::kGoodbye;
     r.strong = true;

@@ -73,6 +73,15 @@ TEST(IntentRules, IsThereSuchGoods) {
     EXPECT_NE(ReadTurn(t).action, Action::kProductSearch) << t;
 }
 
+TEST(IntentRules, SomethingMissingIsNoGoodbye) {
+  // 收到 acknowledges ("收到 谢谢"); 没收到 reports what has not come.
+  EXPECT_EQ(ReadTurn("收到 谢谢").action, Action::kThanks);
+  for (const char* t : {"退的钱一直没收到", "快递还没到 好的", "钱还没收到呢", "never got it thanks"}) {
+    EXPECT_NE(ReadTurn(t).action, Action::kGoodbye) << t;
+    EXPECT_NE(ReadTurn(t).action, Action::kThanks) << t;
+  }
+}
+
 TEST(IntentRules, PleasantriesOfAnyLengthAreSmalltalk) {
   for (const char* t : {"好的好的 谢谢亲亲 辛苦了🌹🌹", "嗯 了解了 多谢啦", "ok thank you so much!!"})
     EXPECT_EQ(ReadTurn(t).action, Action::kThanks) << t;

@@ -1,5 +1,7 @@
 #include "text/spelling.h"
 
+#include <cctype>
+
 #include <unicode/translit.h>
 #include <unicode/unistr.h>
 
@@ -60,11 +62,23 @@ std::string FoldSlang(std::string_view raw) {
       {"木有", "没有"}, {"神马", "什么"}, {"肿么", "怎么"}, {"酱紫", "这样子"}, {"介个", "这个"}, {"灰常", "非常"},
       // 帐 for 账 in money words (not 帐篷).
       {"帐户", "账户"}, {"帐号", "账号"}, {"到帐", "到账"}, {"进帐", "进账"}, {"入帐", "入账"}, {"帐单", "账单"},
-      {"对帐", "对账"}, {"余额帐", "余额账"}};
+      {"对帐", "对账"}, {"余额帐", "余额账"},
+      // Money or a parcel not seen: not received ("退的钱一直没见着"); the money refunded.
+      {"没见着", "没收到"}, {"退的钱", "退款"}, {"退回来的钱", "退款"}};
   std::string text(raw);
   for (const auto& [from, to] : kSlang)
     for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
       text.replace(at, from.size(), to);
+  // "满300减40", "每满200减30": a 满减 promotion, which the words alone do not
+  // say (the amounts part 满 from 减): the term is added once.
+  for (size_t at = text.find("满"); at != std::string::npos; at = text.find("满", at + 3)) {
+    size_t i = at + 3;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == ' ')) ++i;
+    if (i > at + 3 && text.compare(i, 3, "减") == 0 && text.find("满减") == std::string::npos) {
+      text += " 满减";
+      break;
+    }
+  }
   return text;
 }
 

@@ -23,6 +23,12 @@ TEST(FoldSlang, EverydayWordsSpelledAsSlang) {
   EXPECT_EQ(FoldSlang("退到原来的帐户吗 还没到帐"), "退到原来的账户吗 还没到账");
   EXPECT_EQ(FoldSlang("帐篷"), "帐篷");
   EXPECT_EQ(FoldSlang("童鞋 稀饭"), "童鞋 稀饭");  // 童鞋 may be children's shoes
+  EXPECT_EQ(FoldSlang("退的钱一直没见着"), "退款一直没收到");
+  // A 满减 promotion by its amounts, named once.
+  EXPECT_EQ(FoldSlang("满300减40是按单算吗"), "满300减40是按单算吗 满减");
+  EXPECT_EQ(FoldSlang("每满 200 减 30 满减能叠加吗"), "每满 200 减 30 满减能叠加吗");
+  EXPECT_EQ(FoldSlang("满意"), "满意");
+  EXPECT_EQ(FoldSlang("满3件减"), "满3件减");
 }
 
 TEST(FoldChinese, TraditionalAndFullWidth) {
