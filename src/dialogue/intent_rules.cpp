@@ -316,10 +316,15 @@ bool AsksWhatItMeans(const std::string& t) {
 }
 
 // A question as well as the thanks ("退款多久到呀🙏", "thanks, when will it ship?").
-// "退的钱一直没收到", "快递还没到 谢谢": something is missing, which no pleasantry ends.
+// "退的钱一直没收到", "快递还没到 谢谢", "知道了 我要退货", "收到了 但是坏的", "ok but
+// where is it": something missing, wanted or wrong follows the pleasantry, which
+// therefore ends nothing.
 bool ReportsSomethingMissing(const std::string& t) {
   for (std::string_view w : {"没收到", "未收到", "没有收到", "收不到", "没到", "未到", "还没", "没见", "退款", "never got",
-                             "haven't got", "haven't received", "not received", "didn't get", "still no"})
+                             "haven't got", "haven't received", "not received", "didn't get", "still no",
+                             // A "but", a want, a return or a fault, the parcel or the order.
+                             "但", "可是", "不过", "but ", "however", "我要", "我想", "退", "换", "坏", "破", "不要",
+                             "取消", "投诉", "快递", "包裹", "订单", "where", "refund", "return", "broken", "cancel"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }

@@ -76,7 +76,8 @@ TEST(IntentRules, IsThereSuchGoods) {
 TEST(IntentRules, SomethingMissingIsNoGoodbye) {
   // 收到 acknowledges ("收到 谢谢"); 没收到 reports what has not come.
   EXPECT_EQ(ReadTurn("收到 谢谢").action, Action::kThanks);
-  for (const char* t : {"退的钱一直没收到", "快递还没到 好的", "钱还没收到呢", "never got it thanks"}) {
+  for (const char* t : {"退的钱一直没收到", "快递还没到 好的", "钱还没收到呢", "never got it thanks", "知道了 我要退货",
+                        "收到了 但是坏的", "ok but where is it"}) {
     EXPECT_NE(ReadTurn(t).action, Action::kGoodbye) << t;
     EXPECT_NE(ReadTurn(t).action, Action::kThanks) << t;
   }
