@@ -98,6 +98,12 @@ constexpr std::string_view kHumanEnglish[] = {"customer service staff",
                                               "real person",
                                               "live person",
                                               "someone real",
+                                              "anyone real",
+                                              "anybody real",
+                                              "not helping",
+                                              "isn't helping",
+                                              "not helpful",
+                                              "no help at all",
                                               "an agent",
                                               "agent please",
                                               "talk to someone",
@@ -173,7 +179,7 @@ constexpr std::string_view kAbuse[] = {
 // inflections ("scammers", "cheated", "lying" is listed: no rule makes it).
 constexpr std::string_view kAbuseEnglish[] = {
     "complain", "complaint", "lawyer", "attorney", "lawsuit", "legal action", "sue", "police", "scam", "fraud",
-    "rip-off", "ripoff", "rip off", "wtf", "fk", "fck", "fuk", "stfu", "fuck", "shit", "useless", "worst", "ridiculous", "disgusting", "pathetic",
+    "rip-off", "ripoff", "rip off", "wtf", "fk", "fck", "fuk", "stfu", "sucks", "unhelpful", "fuck", "shit", "useless", "worst", "ridiculous", "disgusting", "pathetic",
     "unacceptable", "terrible service", "con artist", "report you", "consumer association", "file a complaint",
     // Threats of a chargeback or a public review.
     "chargeback", "charge back", "dispute the charge", "1 star", "one star", "1-star", "bad review", "negative review",

@@ -10,7 +10,8 @@ namespace {
 TEST(HumanNeed, EveryWayOfAskingForAPerson) {
   for (const char* t : {"我要找真人", "叫你们经理来", "转个人工呗", "human agent please", "人工！", "人呢？？",
                         "人工客服", "轉人工", "ＡＧＥＮＴ", "I want a real person", "can I speak to someone", "人 工",
-                        "不要机器人回答", "找你们领导", "Representative.", "叫个小二过来", "想找真正的客服", "不想跟机器聊了", "能直接找人吗"}) {
+                        "不要机器人回答", "找你们领导", "Representative.", "叫个小二过来", "想找真正的客服", "不想跟机器聊了", "能直接找人吗",
+                        "this bot is not helping", "is there anyone real here"}) {
     auto n = DetectHumanNeed(t);
     EXPECT_TRUE(n.asks_for_human) << t;
     EXPECT_FALSE(n.cue.empty()) << t;
@@ -19,7 +20,7 @@ TEST(HumanNeed, EveryWayOfAskingForAPerson) {
 
 TEST(HumanNeed, AngerAndAbuse) {
   for (const char* t : {"你们就是骗子 退钱！！！", "TMD到底还发不发货了", "给你们差评", "气死我了😡", "什么破平台",
-                        "this is a scam", "WTF where is my stuff", "fk 又没到", "草 又坏了", "烦死了", "这质量也太烂了", "还不发货？？？！！！", "你們就是騙子"}) {
+                        "this is a scam", "WTF where is my stuff", "fk 又没到", "草 又坏了", "烦死了", "这质量也太烂了", "your chatbot sucks", "还不发货？？？！！！", "你們就是騙子"}) {
     EXPECT_TRUE(DetectHumanNeed(t).abusive) << t;
   }
 }
