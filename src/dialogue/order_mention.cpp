@@ -402,7 +402,9 @@ bool AsksAboutParcel(std::string_view raw) {
                              "tracking", "deliver", "package", "parcel", "dispatch", "gone out", "went out",
                              "make it to", "made it to", "left the warehouse", "一起寄", "一起发", "分开寄", "分开发",
                              // Their own parcel, where it is now ("查一下我的快递", "快递现在在哪个城市").
-                             "我的快递", "我的包裹", "my parcel", "my package", "哪个城市", "what city", "which city"})
+                             "我的快递", "我的包裹", "my parcel", "my package", "哪个城市", "what city", "which city",
+                             // "我的货呢", "我东西呢": where one's goods are.
+                             "货呢", "东西呢", "快递呢", "包裹呢"})
     if (t.find(w) != std::string::npos) return true;
   // Where it is or is going ("还在北京转", "when are my things getting to shanghai").
   if (PlaceInTransit(t)) return true;
