@@ -49,7 +49,7 @@ TEST(FaqEval, DemoKbParaphrases) {
   KnowledgeConfig cfg;  // the default segmenter
   auto seg = text::CreateSegmenter(cfg);
   ASSERT_TRUE(seg.ok());
-  // 300 of the ~1,800 similar questions (each query rebuilds the index; all of
+  // 300 of the ~2,800 similar questions (each query rebuilds the index; all of
   // them took minutes): `kefu kb eval --paraphrase-kb` runs them all.
   auto r = EvaluateHeldOutQuestions(**seg, kb, {}, 300);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
