@@ -223,7 +223,7 @@ namespace {
 // same model. An index rebuilt over unchanged questions (a tenant's KB
 // re-imported unchanged, another tenant with the same KB, test servers that
 // each load the demo shop) reuses the last few models trained instead of
-// training again (a second or more of CPU for the demo's 1,800 questions).
+// training again (about a second of CPU for the demo's 4,700 questions).
 std::shared_ptr<const nlu::LinearModel> TrainedClassifier(const std::vector<std::string>& texts,
                                                           const std::vector<int>& labels, int classes,
                                                           const nlu::LinearOptions& o) {
