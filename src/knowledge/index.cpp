@@ -100,6 +100,8 @@ bool IsDiscourseWord(std::string_view w) {
       "今天", "昨天", "前天", "平时", "一直", "马上", "到时候", "一般",
       // Doing in general: what for, taking out, being sure, equalling.
       "干嘛", "想开", "拿出", "确定", "等于", "找不着", "找不到", "对了", "顺便", "另外",
+      // Giving up, asking for speed or ability ("算了 我要退货", "能不能快点").
+      "算了", "不能", "快点", "赶紧", "抓紧",
       // English.
       "what", "whats", "those", "these", "that", "this", "mean", "quick", "actual", "actually", "realli", "really",
       "just", "pleas", "please", "happi", "happy", "thank", "thanks", "hello", "hey", "wonder", "wondering",
