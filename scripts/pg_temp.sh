@@ -41,7 +41,14 @@ stop() {
     if [[ -d "$dir/data" ]]; then
       as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$dir"
+    # The tests leave tens of thousands of files (a schema per test): removing
+    # them took 20-35 s at the end of ctest. The server is stopped; the files go
+    # in the background.
+    if mv "$dir" "$dir.gone" 2>/dev/null; then
+      (rm -rf "$dir.gone" >/dev/null 2>&1 &)
+    else
+      rm -rf "$dir"
+    fi
   fi
   rm -f "$state/dir" "$state/url"
 }
