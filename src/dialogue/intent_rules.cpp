@@ -24,14 +24,16 @@ bool ContainsAny(const std::string& text, const std::array<std::string_view, N>&
   return std::any_of(words.begin(), words.end(), [&](std::string_view w) { return text.find(w) != std::string::npos; });
 }
 
-constexpr std::array<std::string_view, 57> kTrack = {
+constexpr std::array<std::string_view, 61> kTrack = {
     "到哪", "到了吗", "到了没", "什么时候到", "何时到", "几时到", "多久到", "多久能到", "几天到", "还没到",
     "还没收到", "没收到", "怎么还没", "物流信息", "物流状态", "物流到", "查物流", "查快递", "快递到", "物流呢",
     "快递呢", "包裹呢", "包裹啥时候", "包裹什么时候", "快递啥时候", "快递什么时候", "查下物流", "查一下物流", "查查物流",
     "帮我查物流", "查下快递", "查一下快递", "发货了吗", "发货了没", "发了吗", "发货没", "发出了吗", "派送", "配送到哪", "运单",
     "物流进度", "到货", "where is my", "tracking", "track my", "delivery status", "when will it arrive",
     "where's my", "wheres my", "where my", "where are my", "get here", "coming today", "arrive today", "arriving", "when will it come",
-    "has it shipped"};
+    "has it shipped",
+    // One's goods, wherever they are ("我的货呢", "我东西呢").
+    "我的货呢", "我的东西呢", "我东西呢", "我货呢"};
 
 constexpr std::array<std::string_view, 10> kOrderStatus = {"订单状态", "订单怎么样", "查订单", "查一下订单",
                                                            "订单信息", "订单详情", "订单情况", "order status",
