@@ -52,7 +52,7 @@ TEST(IntentRules, TheOrdersAsAListInOtherWords) {
 }
 
 TEST(IntentRules, WhenTheParcelComes) {
-  for (const char* t : {"快递啥时候能到", "包裹什么时候送来", "is my parcel near?", "帮我查一下快递"})
+  for (const char* t : {"快递啥时候能到", "包裹什么时候送来", "is my parcel near?", "帮我查一下快递", "我的货呢", "我东西呢"})
     EXPECT_EQ(ReadTurn(t).action, Action::kTrackLogistics) << t;
 }
 
