@@ -20,7 +20,7 @@
 #include <random>
 #include <sstream>
 
-#include "api/http_util.h"
+#include "api/clean_text.h"
 #include "app/schema.h"
 #include "common/clock.h"
 #include "common/metrics.h"

@@ -11,14 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/clean_text.h"  // CleanText, kMaxTextChars
 #include "common/status.h"
 #include "http/server.h"
 
 namespace kefu::api {
-
-// Longest customer or agent message accepted, in characters (Unicode code
-// points: 4,000 Chinese characters are as long as 4,000 Latin letters).
-inline constexpr size_t kMaxTextChars = 4000;
 
 // Serialises without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string DumpJson(const nlohmann::json& j);
@@ -43,10 +40,6 @@ std::optional<int64_t> ParseInt(const std::string& s);
 // Query integer with default and bounds; sends 400 and returns nullopt when bad.
 std::optional<int64_t> QueryInt(const http::Request& req, const http::Responder& r, const char* name, int64_t def,
                                 int64_t lo, int64_t hi);
-
-// Validates a message text: a string, at most kMaxTextChars characters, control
-// characters other than \n and \t dropped, trimmed, not empty.
-Result<std::string> CleanText(const nlohmann::json& v);
 
 // The token of an "Authorization: Bearer <token>" header, or "".
 std::string Bearer(const http::Request& req);
