@@ -321,7 +321,7 @@ bool AsksWhatItMeans(const std::string& t) {
 // "退的钱一直没收到", "快递还没到 谢谢", "知道了 我要退货", "收到了 但是坏的", "ok but
 // where is it": something missing, wanted or wrong follows the pleasantry, which
 // therefore ends nothing.
-bool ReportsSomethingMissing(const std::string& t) {
+bool SaysMoreThanCourtesy(const std::string& t) {
   for (std::string_view w : {"没收到", "未收到", "没有收到", "收不到", "没到", "未到", "还没", "没见", "退款", "never got",
                              "haven't got", "haven't received", "not received", "didn't get", "still no",
                              // A "but", a want, a return or a fault, the parcel or the order.
@@ -570,12 +570,12 @@ TurnReading ReadTurn(std::string_view raw) {
                                                                "have you got", "do you guys have"}) ||
                AsksAboutNamedGoods(raw, t);
   } else if (((len <= 8 || (latin_only && len <= 32)) && ContainsAny(t, kThanks) && !AsksSomething(t) &&
-               !ReportsSomethingMissing(t)) ||
+               !SaysMoreThanCourtesy(t)) ||
              OnlyCourtesy(t) == 1) {
     r.action = Action::kThanks;
     r.strong = true;
   } else if (((len <= 8 || (latin_only && len <= 24)) && ContainsAny(t, kGoodbye) && !AsksSomething(t) &&
-               !ReportsSomethingMissing(t)) ||
+               !SaysMoreThanCourtesy(t)) ||
              OnlyCourtesy(t) == 2) {
     r.action = Action::kGoodbye;
     r.strong = true;

@@ -341,19 +341,13 @@ bool PlaceInTransit(std::string_view raw) {
       ++at;
       continue;
     }
+    // A word, with an apostrophe inside it when the name has one ("xi'an"), not
+    // when it is a possessive ("jinan's").
     size_t end = at;
     while (end < text.size() && (IsAsciiAlpha(text[end]) || text[end] == '\'')) ++end;
-    const auto it = places.roman.find(text.substr(at, end - at));
-    if (it == places.roman.end() && end - at > 0) {
-      // "xi'an": the apostrophe belongs to the name; "jinan's": to the word after it.
-      const size_t quote = text.substr(at, end - at).find('\'');
-      if (quote != std::string_view::npos) {
-        const auto again = places.roman.find(text.substr(at, quote));
-        if (again != places.roman.end()) {
-          end = at + quote;
-        }
-      }
-    }
+    if (const size_t quote = text.substr(at, end - at).find('\'');
+        quote != std::string_view::npos && !places.roman.contains(text.substr(at, end - at)))
+      end = at + quote;
     const auto found = places.roman.find(text.substr(at, end - at));
     if (found != places.roman.end()) {
       for (std::string_view r : found->second) {

@@ -269,6 +269,8 @@ TEST(PlaceInTransit, ACityWhereTheParcelIsOrIsGoing) {
   EXPECT_TRUE(PlaceInTransit("when will the fleece jacket get to yangzhou"));
   EXPECT_TRUE(PlaceInTransit("is the fridge close to jinan yet"));
   EXPECT_TRUE(PlaceInTransit("still in Hong Kong?"));
+  EXPECT_TRUE(PlaceInTransit("stuck in xi'an for days"));
+  EXPECT_TRUE(PlaceInTransit("has it got to jinan's sorting centre"));
   // A place that is not where a parcel is, an everyday word, a name inside a word.
   EXPECT_FALSE(PlaceInTransit("我是北京人"));
   EXPECT_FALSE(PlaceInTransit("这个珠宝是真的吗"));
