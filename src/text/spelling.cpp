@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 
 #include "common/utf8.h"
 
@@ -110,6 +111,15 @@ std::string PinyinOf(char32_t c) {
   if (!IsHan(c)) return "";
   thread_local std::unordered_map<char32_t, std::string> cache;  // per thread: no lock on the turn path
   if (auto it = cache.find(c); it != cache.end()) return it->second;
+  // Then the process's readings: ICU's Han-Latin costs tens of microseconds a
+  // character, and a server's many turn threads would each pay it for every
+  // character they meet (a tenth of a turn's CPU in `kefu eval dialogue`).
+  static std::shared_mutex shared_mu;
+  static std::unordered_map<char32_t, std::string> shared;
+  {
+    std::shared_lock lock(shared_mu);
+    if (auto it = shared.find(c); it != shared.end()) return cache.emplace(c, it->second).first->second;
+  }
   std::string out;
   if (icu::Transliterator* t = ThreadTransliterator("Han-Latin; Latin-ASCII; Lower")) {
     icu::UnicodeString u(static_cast<UChar32>(c));
@@ -119,6 +129,10 @@ std::string PinyinOf(char32_t c) {
     for (char ch : out)
       if (ch >= 'a' && ch <= 'z') clean.push_back(ch);
     out = clean;
+  }
+  {
+    std::unique_lock lock(shared_mu);
+    shared.emplace(c, out);
   }
   cache.emplace(c, out);
   return out;
