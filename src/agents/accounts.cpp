@@ -3,6 +3,9 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "api/tenants.h"
 #include "common/json.h"
@@ -44,6 +47,19 @@ Result<std::string> HashPassword(std::string_view password, const PwhashParams& 
                             crypto_pwhash_ALG_ARGON2ID13) != 0)
     return Unavailable("out of memory while hashing a password");
   return std::string(out);
+}
+
+Result<std::string> HashPublicPassword(std::string_view password, const PwhashParams& params) {
+  static std::mutex mu;
+  static std::map<std::tuple<std::string, unsigned long long, size_t>, std::string> known;
+  const auto key = std::make_tuple(std::string(password), params.ops, params.mem_bytes);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
+  KEFU_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, params));
+  std::lock_guard lock(mu);
+  return known.emplace(key, std::move(hash)).first->second;
 }
 
 bool VerifyPassword(const std::string& hash, std::string_view password) {
@@ -96,7 +112,7 @@ bool ValidUsername(const std::string& u) {
 AccountStore::AccountStore(storage::Database& db, const Clock& clock, AccountSettings settings)
     : db_(db), clock_(clock), settings_(settings) {
   if (sodium_init() < 0) return;
-  auto h = HashPassword("no such user", settings_.pwhash);
+  auto h = HashPublicPassword("no such user", settings_.pwhash);
   if (h.ok()) dummy_hash_ = *h;
 }
 
@@ -115,7 +131,8 @@ Result<Agent> AccountStore::Create(const std::string& tenant_id, const AgentSpec
   a.max_chats = spec.max_chats.value_or(settings_.default_max_chats);
   if (a.name.empty() || a.name.size() > 100) return InvalidArgument("name must be 1-100 bytes");
   if (a.max_chats < 1 || a.max_chats > 1000) return InvalidArgument("max_chats must be 1..1000");
-  KEFU_ASSIGN_OR_RETURN(std::string hash, HashPassword(*spec.password, settings_.pwhash));
+  KEFU_ASSIGN_OR_RETURN(std::string hash, spec.public_password ? HashPublicPassword(*spec.password, settings_.pwhash)
+                                                                : HashPassword(*spec.password, settings_.pwhash));
   auto s = db_.Lock();
   auto& dup = s.Prepare("SELECT 1 FROM agents WHERE tenant_id = ? AND username = ?");
   dup.Bind(1, tenant_id).Bind(2, a.username);

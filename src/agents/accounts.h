@@ -35,6 +35,9 @@ struct AgentSpec {
   std::optional<Role> role;
   std::optional<std::vector<std::string>> skills;
   std::optional<int> max_chats;
+  // The password is no secret (the demo agents' "demo1234"): its hash is
+  // computed once per process and shared (HashPublicPassword).
+  bool public_password = false;
 };
 
 struct Session {
@@ -49,6 +52,12 @@ struct PwhashParams {
 
 Result<std::string> HashPassword(std::string_view password, const PwhashParams& params);
 bool VerifyPassword(const std::string& hash, std::string_view password);
+// HashPassword, once per process for each password and parameters: only for
+// passwords everyone may know (the demo's, the dummy that evens out the time
+// of a login with an unknown username). Argon2 costs ~0.1 s of CPU a hash,
+// and a server start hashed six of them (test suites start servers by the
+// dozen).
+Result<std::string> HashPublicPassword(std::string_view password, const PwhashParams& params);
 
 struct AccountSettings {
   PwhashParams pwhash;

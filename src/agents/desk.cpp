@@ -1038,6 +1038,7 @@ Status EnsureDemoAccounts(AccountStore& accounts, const std::string& tenant_id) 
     spec.username = d.username;
     spec.name = d.name;
     spec.password = "demo1234";
+    spec.public_password = true;  // the README prints it
     spec.role = ParseRole(d.role);
     spec.skills = d.skills;
     spec.max_chats = d.max_chats;

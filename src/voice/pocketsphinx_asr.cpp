@@ -125,18 +125,20 @@ Result<std::unique_ptr<PocketsphinxAsr>> PocketsphinxAsr::Create(const Pocketsph
   }
   static std::once_flag quiet;
   std::call_once(quiet, [] { err_set_logfp(nullptr); });  // pocketsphinx logs a lot on stderr
-  std::unique_ptr<PocketsphinxAsr> asr(new PocketsphinxAsr(settings));
-  for (int i = 0; i < settings.decoders; ++i) {
-    cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
-                                   dict.c_str(), "-logfn", "/dev/null", nullptr);
-    if (!config) return Internal("pocketsphinx rejected its configuration");
-    ps_decoder_t* ps = ps_init(config);
-    cmd_ln_free_r(config);  // the decoder holds its own reference
-    if (!ps) return Internal("pocketsphinx cannot load the model in " + dir.string());
-    asr->all_.push_back(ps);
-    asr->free_.push_back(ps);
-  }
-  return asr;
+  return std::unique_ptr<PocketsphinxAsr>(new PocketsphinxAsr(settings));
+}
+
+Result<ps_decoder_t*> PocketsphinxAsr::Load() const {
+  namespace fs = std::filesystem;
+  const fs::path dir = settings_.model_dir;
+  const fs::path hmm = dir / "en-us", lm = dir / "en-us.lm.bin", dict = dir / "cmudict-en-us.dict";
+  cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
+                                 dict.c_str(), "-logfn", "/dev/null", nullptr);
+  if (!config) return Internal("pocketsphinx rejected its configuration");
+  ps_decoder_t* ps = ps_init(config);
+  cmd_ln_free_r(config);  // the decoder holds its own reference
+  if (!ps) return Internal("pocketsphinx cannot load the model in " + dir.string());
+  return ps;
 }
 
 PocketsphinxAsr::~PocketsphinxAsr() {
@@ -145,8 +147,25 @@ PocketsphinxAsr::~PocketsphinxAsr() {
 
 Result<ps_decoder_t*> PocketsphinxAsr::Acquire() {
   std::unique_lock lock(mu_);
-  if (!freed_.wait_for(lock, std::chrono::milliseconds(settings_.wait_ms), [&] { return !free_.empty(); })) {
+  if (free_.empty() && static_cast<int>(all_.size()) + loading_ < settings_.decoders) {
+    // Room for one more: load it outside the lock (others may take a freed one meanwhile).
+    ++loading_;
+    lock.unlock();
+    Result<ps_decoder_t*> ps = Load();
+    lock.lock();
+    --loading_;
+    if (ps.ok()) all_.push_back(*ps);
+    else freed_.notify_one();  // a waiter may try loading in turn
+    return ps;
+  }
+  if (!freed_.wait_for(lock, std::chrono::milliseconds(settings_.wait_ms), [&] {
+        return !free_.empty() || static_cast<int>(all_.size()) + loading_ < settings_.decoders;
+      })) {
     return Unavailable("every pocketsphinx decoder stayed busy for " + std::to_string(settings_.wait_ms) + " ms");
+  }
+  if (free_.empty()) {  // a load failed: try it here
+    lock.unlock();
+    return Acquire();
   }
   ps_decoder_t* ps = free_.back();
   free_.pop_back();

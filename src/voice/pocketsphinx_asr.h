@@ -6,7 +6,10 @@
 // A pocketsphinx decoder holds one utterance at a time, so the engine keeps a
 // pool of `decoders` decoders (each loads the model, ≈ 30 MB): a call takes a
 // free one, or waits for one (at most `wait_ms`, then Unavailable). A stream
-// holds its decoder until it finishes or is destroyed.
+// holds its decoder until it finishes or is destroyed. Decoders are loaded
+// when first needed (≈ 0.5 s of CPU each), not at start: a server that never
+// hears a voice never pays for them, and Create checks only that the model's
+// files are there (a damaged model fails the first call, Internal).
 //
 // pocketsphinx adapts to the audio as it goes (its live cepstral mean and
 // noise estimate carry over from one utterance to the next on a decoder), so
@@ -55,11 +58,14 @@ class PocketsphinxAsr final : public Asr {
   Result<ps_decoder_s*> Acquire();
   void Release(ps_decoder_s* decoder);
 
+  Result<ps_decoder_s*> Load() const;
+
   const PocketsphinxSettings settings_;
-  std::vector<ps_decoder_s*> all_;  // owned; freed by the destructor
   std::mutex mu_;
   std::condition_variable freed_;
+  std::vector<ps_decoder_s*> all_;   // GUARDED_BY(mu_); owned, freed by the destructor
   std::vector<ps_decoder_s*> free_;  // GUARDED_BY(mu_)
+  int loading_ = 0;                  // GUARDED_BY(mu_): decoders being loaded
 };
 
 }  // namespace kefu::voice
