@@ -26,6 +26,7 @@ struct GroundedResponder::Draft {
   json suggestions = json::array();
   bool handoff = false;
   bool english = false;  // the customer wrote in English: reply in English
+  std::string raw_text;  // the customer's words before the speller's reading
   // A language model's reading of the turn (dialogue/llm_understanding.h).
   std::string rewrite;        // the question restated to stand alone
   bool unclear = false;       // too vague: ask rather than guess
@@ -1010,7 +1011,10 @@ void GroundedResponder::SameAnswerAgain(const TurnRequest& turn, Draft& d) const
 }
 
 bool GroundedResponder::AnswerAboutAThirdParty(const TurnRequest& turn, Draft& d) const {
-  const ThirdParty other = AboutAThirdParty(turn.message.text);
+  // The company as the customer named it: the speller knows the knowledge
+  // base's words, not every carrier's and brand's (顺丰 was read as 顺风).
+  ThirdParty other = AboutAThirdParty(turn.message.text);
+  if (!other.is && !d.raw_text.empty()) other = AboutAThirdParty(text::FoldChinese(d.raw_text));
   if (!other.is) return false;
   // Another company's hotline or policy, goods bought elsewhere: the
   // knowledge base speaks for this shop only.
@@ -1050,6 +1054,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   understood.text = kb_.Understandable(raw_turn.conversation.tenant_id, raw.text);
   const TurnRequest turn{raw_turn.conversation, understood, raw_turn.history, raw_turn.context};
   Draft d;
+  d.raw_text = raw.text;
   if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;
   d.english = CustomerLanguage(turn.message.text) == "en";
   bool about_orders = false;  // set below, declared before the jumps to `done`
@@ -1420,7 +1425,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // "支持花呗分期吗，有没有手续费" asks about policy, not products.
       // ("do you sell running shoes", "推荐一款扫地机器人": the catalogue first, and
       // the knowledge base when it has nothing.)
-      if (!reading.strong && KnowledgeConfidence(turn, d) >= settings_.answer_threshold) {
+      // "电饭煲内胆有没有涂层": what goods are made of, not which goods there are.
+      if ((!reading.strong && KnowledgeConfidence(turn, d) >= settings_.answer_threshold) ||
+          (!d.english && !ProductSpecAsked(turn.message.text).empty())) {
         d.meta["intent"] = "faq";
         AnswerFromKnowledge(turn, d);
       } else {

@@ -80,7 +80,7 @@ bool HumanByPinyin(const std::string& t) {
 // "人工客服几点上班" asks about the service, not for it.
 constexpr std::string_view kAboutService[] = {"几点上班", "几点下班",   "上班时间",     "工作时间", "服务时间",
                                               "几点开始", "几点到几点", "什么时候上班", "电话多少", "电话是多少",
-                                              "热线",     "客服电话",   "人工费",       "人工成本"};
+                                              "热线",     "客服电话",   "人工费",       "人工成本", "人工电话"};
 
 constexpr std::string_view kHumanEnglish[] = {"customer service staff",
                                               "staff member",
@@ -392,6 +392,36 @@ bool AboutServiceHours(const std::string& t) {
   return FindAny(t, kWhen) != nullptr && FindAny(t, kOnDuty) != nullptr;
 }
 
+// "哈喽 有人吗", "你好 在吗 有人吗?": a greeting that opens a chat, asking
+// whether anyone is there to hear the question still to come. The bot answers
+// it as it answers 你好; bare "有人吗" and "人呢？？" still ask for a person.
+bool GreetingOpener(const std::string& t) {
+  std::string rest;
+  int marks = 0;
+  for (char32_t c : utf8::Decode(t)) {
+    if (c == U'?' || c == U'？' || c == U'!' || c == U'！') ++marks;
+    else if (c != U' ' && c != U'，' && c != U',' && c != U'。' && c != U'~' && c != U'～') utf8::Append(rest, c);
+  }
+  if (marks > 1) return false;
+  bool greeted = false;
+  for (bool cut = true; cut && !rest.empty();) {
+    cut = false;
+    for (std::string_view g : {"你好", "您好", "哈喽", "哈啰", "哈囉", "哈罗", "嗨", "hello", "hi", "hey", "亲", "在吗",
+                               "在嗎", "在不在",
+                               "早上好", "下午好", "晚上好", "打扰了", "打扰一下", "请问"}) {
+      if (rest.rfind(g, 0) == 0) {
+        rest.erase(0, g.size());
+        greeted |= g != "请问" && g != "在吗" && g != "在不在";
+        cut = true;
+      }
+    }
+  }
+  if (!greeted) return false;
+  for (std::string_view q : {"有人吗", "有人在吗", "有人在么", "有人么", "有人没", "有没有人在", "有人嗎", "有人在嗎"})
+    if (rest == q) return true;
+  return false;
+}
+
 // "说是你们的客服 让我下个会议软件", "有人发短信让我交会员费 是你们发的吗",
 // "someone called claiming to be your support": a report of someone posing as
 // the shop. Its fraud words (骗钱, 赔钱, scam) describe the caller, not the
@@ -588,8 +618,19 @@ static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
     n.cue = "CAPITALS";
   }
   if (auto* w = FindAny(t, kStuck)) {
-    n.stuck = true;
-    if (n.cue.empty()) n.cue = std::string(*w);
+    // "提交的售后单一直没人理 正常要等多久": nobody has handled a request yet,
+    // and the customer asks how long that usually takes, which the knowledge
+    // base answers. (Said in anger, or without the question, it escalates.)
+    const bool nobody = w->rfind("没人", 0) == 0;
+    const bool asks_usual_wait =
+        (t.find("一般") != std::string::npos || t.find("正常") != std::string::npos ||
+         t.find("通常") != std::string::npos) &&
+        (t.find("多久") != std::string::npos || t.find("几天") != std::string::npos ||
+         t.find("多长时间") != std::string::npos || t.find("几个小时") != std::string::npos);
+    if (!(nobody && asks_usual_wait && !n.abusive)) {
+      n.stuck = true;
+      if (n.cue.empty()) n.cue = std::string(*w);
+    }
   } else {
     for (auto w : kStuckEnglish)
       if (EnglishWord(t, w)) {
@@ -601,7 +642,7 @@ static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
   // A report of an impostor: "打电话给我", "让我加他微信" are the caller's doing.
   const bool impostor_report = ReportsImpostor(t) && t.find("转人工") == std::string::npos &&
                                t.find("人工客服") == std::string::npos;
-  if (FindAny(t, kAboutService) == nullptr && !AboutServiceHours(t) && !impostor_report) {
+  if (FindAny(t, kAboutService) == nullptr && !AboutServiceHours(t) && !impostor_report && !GreetingOpener(t)) {
     if (HumanByPattern(t) || HumanByPinyin(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = "person";

@@ -172,5 +172,18 @@ TEST(HumanNeed, FoldingIsUtf8Safe) {
   EXPECT_FALSE(DetectHumanNeed(std::string(4000, 'a')).asks_for_human);
 }
 
+TEST(HumanNeed, AGreetingAsksWhetherAnyoneIsThereNotForAPerson) {
+  for (const char* t : {"哈囉 有人嗎", "哈喽 有人吗", "你好 有人在吗?", "hi 有人吗"})
+    EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
+  for (const char* t : {"有人吗", "客服呢？？？有人吗！！！", "你好 有人吗？？", "人呢？？"})
+    EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
+}
+
+TEST(HumanNeed, NobodyHandledItAndHowLongItUsuallyTakes) {
+  EXPECT_FALSE(DetectHumanNeed("提交的售后单一直没人理 正常要等多久").stuck);
+  EXPECT_TRUE(DetectHumanNeed("提交的售后单一直没人理").stuck);
+  EXPECT_FALSE(DetectHumanNeed("顺丰快递自己的人工电话你们知道吗").asks_for_human);
+}
+
 }  // namespace
 }  // namespace kefu::dialogue

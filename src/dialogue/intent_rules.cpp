@@ -73,7 +73,7 @@ constexpr std::array<std::string_view, 48> kProduct = {"推荐", "卖得好", "�
                                                        "do you carry", "what do you have", "你们家有", "你家有",
                                                        "show me your", "show me some"};
 
-constexpr std::array<std::string_view, 15> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "嗨",
+constexpr std::array<std::string_view, 17> kGreeting = {"你好", "您好", "在吗", "在不在", "hello", "hi", "哈喽", "哈啰", "哈罗", "嗨",
                                                        "早上好", "下午好", "晚上好", "早安", "hey", "good morning",
                                                        "good evening"};
 // Nothing but a greeting in English ("hi there", "hello!!", "good morning :)"):
@@ -122,7 +122,8 @@ bool BareOrdersRequest(const std::string& t) {
   }
   for (std::string_view w : {"我的订单", "订单", "查订单", "查一下订单", "查下订单", "查查订单", "看看订单", "看下订单",
                              "查一下我的订单", "查下我的订单", "看看我的订单", "看下我的订单", "看一下我的订单", "查查我的订单", "查询订单", "订单查询", "帮我查订单",
-                             "帮我查一下订单", "帮我查下订单"})
+                             "帮我查一下订单", "帮我查下订单", "查下我买的东西", "查一下我买的东西", "查查我买的东西",
+                             "看看我买的东西", "看下我买的东西", "我的订单清单", "订单清单"})
     if (core == w) return true;
   return false;
 }
@@ -174,7 +175,14 @@ bool EnglishParcelQuestion(const std::string& t) {
   if (!state) return false;
   for (auto p : kPolicy)
     if (t.find(p) != std::string::npos) return false;
-  return mine || (parcel && w.size() <= 4);
+  if (mine || (parcel && w.size() <= 4)) return true;
+  // "any idea where the gree fridge is", "where's my hoodie": where named goods
+  // are now is a question about the customer's parcel, not a search for goods.
+  for (std::string_view where : {"where is the", "where is my", "where's the", "where's my", "where the", "where my",
+                                 "where are the", "where are my", "wheres my", "wheres the"})
+    if (t.find(where) != std::string::npos && NamesGoodsOrBrand(t.substr(t.find(where) + where.size())))
+      return true;
+  return false;
 }
 
 // "之前买过的东西去哪里看记录啊", "订单在哪查看": where to look it up in the
@@ -272,7 +280,7 @@ bool AsksForOrderList(const std::string& t) {
   const bool orders = has({"订单", "单子", "order", "下的单", "下过的单", "个单", "名下的单"});
   const bool show = has({"列", "看", "查", "显示", "给我", "有哪些", "list"});
   if (all && orders && (show || utf8::Length(t) <= 10)) return true;
-  if (has({"订单", "order", "下的单", "单子"}) && has({"list", "列表", "列一下", "列出", "全列", "history", "记录"}))
+  if (has({"订单", "order", "下的单", "单子"}) && has({"list", "列表", "清单", "列一下", "列出", "全列", "history", "记录"}))
     return true;
   // "我名下的订单", "我账号下的单": everything under the customer's name.
   // ("用我个人账户下的单 抬头能写单位吗" asks about the invoice.)
@@ -284,6 +292,10 @@ bool AsksForOrderList(const std::string& t) {
     return true;
   // "我最近都买了些啥 列一下", "我在你们这儿有订单吗", "i wanna see all my purchases".
   if (has({"我"}) && has({"都买了些", "都买过些", "买了些啥", "买过些啥", "买了些什么", "买过些什么"})) return true;
+  // "我这几个月都在你们这买了啥 全给我看看": what was bought, all of it shown.
+  if (has({"我"}) && has({"买了啥", "买了什么", "买了哪些", "买的东西"}) && has({"全", "都", "所有"}) &&
+      has({"看看", "列", "给我看", "show"}))
+    return true;
   if (has({"有订单吗", "有没有订单", "有没有我的订单", "下过单吗", "有没有下过单", "有我的订单吗"})) return true;
   if (has({"all my", "all of my", "every order", "every purchase", "my recent"}) &&
       has({"purchase", "bought", "ordered", "orders", "order"}) &&

@@ -1,7 +1,5 @@
 #include "dialogue/order_mention.h"
 
-#include "text/english.h"
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -10,6 +8,7 @@
 
 #include "common/utf8.h"
 #include "text/english.h"
+#include "text/spelling.h"
 
 namespace kefu::dialogue {
 
@@ -35,7 +34,7 @@ const std::set<std::u32string>& GenericBigrams() {
 }
 
 struct StateCue {
-  std::array<std::string_view, 13> words;
+  std::array<std::string_view, 24> words;
   std::array<std::string_view, 3> statuses;
 };
 
@@ -47,8 +46,11 @@ constexpr StateCue kStates[] = {
      {"shipped", "in_transit", "out_for_delivery"}},
     {{"还没发", "没发货", "未发货", "不发货", "啥时候发", "什么时候发", "not shipped", "ship", "not sent", "hasn't left"},
      {"paid", "", ""}},
+    // Delivered, by the courier's word, and not found: "说放门口了 我回来啥也没看到",
+    // "left at my door but it's not there".
     {{"签收", "没收到", "没拿到", "没送到家", "delivered", "never got", "didn't get", "not received", "signed for",
-      "signed by", "", ""},
+      "signed by", "放门口", "放在门口", "放快递柜", "放驿站", "放柜子", "啥也没看到", "什么也没看到", "没看到东西",
+      "没看到包裹", "left at my door", "left at the door", "left outside", "not there", "wasn't there"},
      {"delivered", "", ""}},
     {{"退款", "退钱", "钱退", "到账", "refund", "退回来", "money back", ""}, {"refunding", "refunded", ""}},
     {{"取消", "cancel", "", "", "", "", "", ""}, {"cancelled", "", ""}},
@@ -460,7 +462,10 @@ bool AsksAboutProgress(std::string_view raw) {
                              "没付款", "付款了没", "付款了吗", "付没付", "一起寄", "一起发", "分开寄", "分开发",
                              // Moving at all, its ETA, where it was left, who signed for it.
                              "moving", "放菜鸟", "菜鸟驿站了", "谁收的", "谁签收", "谁签的",
-                             "who signed", "哪个城市", "what city", "which city"})
+                             "who signed", "哪个城市", "what city", "which city",
+                             // Not moving from the warehouse; brought to the door today ("仓库还没动",
+                             // "今儿个能送上门不").
+                             "还没动", "没出仓", "出仓了", "送上门", "今儿"})
     if (t.find(w) != std::string::npos) return true;
   // Its ETA ("jeans ETA?"), as a word.
   for (size_t at = t.find("eta"); at != std::string::npos; at = t.find("eta", at + 1))
@@ -507,6 +512,22 @@ bool NamesGoodsOrBrand(std::string_view raw) {
   return false;
 }
 
+std::string ProductSpecAsked(std::string_view raw) {
+  const std::string t = Lower(text::FoldChinese(raw));
+  size_t best = std::string::npos;
+  for (std::string_view spec : {"功率", "多少瓦", "几瓦", "涂层", "材质", "什么材料", "续航", "像素", "重量", "多重",
+                                "几斤", "噪音", "分贝", "能效", "容量", "几升", "内存", "处理器", "芯片", "几寸",
+                                "多少寸", "屏幕多大", "产地", "哪里产", "哪产的", "成分", "配料", "电压", "转速"}) {
+    const size_t at = t.find(spec);
+    if (at != std::string::npos && at > 0 && (best == std::string::npos || at < best)) best = at;
+  }
+  if (best == std::string::npos || !NamesGoodsOrBrand(std::string_view(t).substr(0, best))) return std::string();
+  for (std::string_view w : {"退", "换", "保修", "发货", "运费", "安装", "发票", "价", "钱", "优惠", "到", "送", "快递",
+                             "物流", "订单", "买", "推荐", "哪款", "哪个好"})
+    if (t.find(w) != std::string::npos) return std::string();
+  return t.substr(best);
+}
+
 std::string ProductFactPredicate(std::string_view raw) {
   const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   // What a shop answers about its goods (returns, delivery, installation,
@@ -526,7 +547,8 @@ std::string ProductFactPredicate(std::string_view raw) {
       best_len = m.size();
     }
   }
-  if (best == std::string::npos || best == 0) return std::string();
+  if (best == std::string::npos) return ProductSpecAsked(raw);
+  if (best == 0) return std::string();
   // Where, how, who or what can be done ("说明书丢了 哪里能找") is no fact of the goods.
   const std::string_view before = std::string_view(t).substr(0, best);
   for (std::string_view w : {"哪", "怎么", "什么", "谁", "咋"})

@@ -45,6 +45,11 @@ bool NamesGoodsOrBrand(std::string_view text);
 // 能/支持/适合/含不含, "爬过两厘米的门槛吗"); "" for anything else, and for what a
 // shop answers about its goods (returns, delivery, installation, payment...).
 std::string ProductFactPredicate(std::string_view text);
+// A figure or make-up of named goods ("电饭煲功率多少瓦", "内胆有没有涂层",
+// "洗衣机噪音多少分贝"): the words from the spec asked ("功率多少瓦"); "" for
+// anything else. Part of ProductFactPredicate; on its own, it tells a fact
+// asked with "有没有" from a search for goods ("平板有能用手写笔的吗" searches).
+std::string ProductSpecAsked(std::string_view text);
 
 // Words of how things usually go ("一般几天到", "通常", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view text);

@@ -306,3 +306,57 @@ TEST(FindOrderMention, TheLastDigitsOfAnOrderNumber) {
 
 }  // namespace
 }  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+// One customer's nine orders (the demo shop's C0005): the brand and the kind
+// named pick one among goods of similar names (珀莱雅 is not 欧莱雅; a box of
+// sunscreen and serum is not the sunscreen arm sleeves).
+TEST(OrderMention, TheBrandAndEveryGoodsNamedCount) {
+  json orders = json::array({
+      {{"order_id", "SO14"}, {"status", "in_transit"}, {"item_summary", "波司登 女士轻薄羽绒服 短款 ×1"}},
+      {{"order_id", "SO47"}, {"status", "delivered"}, {"item_summary", "珀莱雅 红宝石面霜 50g ×1"}},
+      {{"order_id", "SO82"}, {"status", "delivered"},
+       {"item_summary", "安热沙 小金瓶防晒乳 SPF50+ 60ml ×1、雅诗兰黛 特润修护肌活精华露 第七代 50ml ×1"}},
+      {{"order_id", "SO137"}, {"status", "shipped"}, {"item_summary", "蕉下 防晒冰袖 UPF50+ 两双装 ×1"}},
+      {{"order_id", "SO159"}, {"status", "pending_payment"}, {"item_summary", "欧莱雅 玻尿酸洗面奶 125ml ×1"}},
+  });
+  EXPECT_EQ(FindOrderMention("珀莱雅面霜说放门口了 我下班回来啥也没看到", orders).candidates,
+            std::vector<std::string>{"SO47"});
+  EXPECT_EQ(FindOrderMention("the sunscreen + serum box was supposedly left at my door but it's not there", orders)
+                .candidates,
+            std::vector<std::string>{"SO82"});
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+TEST(OrderMention, StillInTheWarehouseAndTodayAreProgress) {
+  EXPECT_TRUE(HasOrderPredicate("海澜之家衬衫付款都两天了 为啥仓库还没动"));
+  EXPECT_TRUE(HasOrderPredicate("我那瓶雅诗兰黛小棕瓶 今儿个能送上门不"));
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+TEST(OrderMention, AFigureOfTheGoodsIsAFact) {
+  EXPECT_EQ(ProductSpecAsked("電飯煲功率多少瓦"), "功率多少瓦");  // traditional characters folded
+  EXPECT_EQ(ProductSpecAsked("电饭煲功率多少瓦"), "功率多少瓦");
+  EXPECT_EQ(ProductSpecAsked("那个电饭煲内胆有没有涂层 会不会掉"), "涂层 会不会掉");
+  EXPECT_EQ(ProductSpecAsked("平板有能用手写笔的吗"), "");
+  EXPECT_EQ(ProductSpecAsked("洗衣机噪音大的话能退吗"), "");  // a return
+  EXPECT_EQ(ProductSpecAsked("功率多少"), "");                // no goods named
+  EXPECT_EQ(ProductSpecAsked("有没有大容量的电饭煲"), "");    // a search: the goods after the figure
+  EXPECT_EQ(ProductSpecAsked("手机推荐一款续航好的"), "");    // a recommendation
+  EXPECT_FALSE(ProductFactPredicate("电饭煲功率多少瓦").empty());
+}
+
+}  // namespace
+}  // namespace kefu::dialogue

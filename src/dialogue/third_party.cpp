@@ -17,7 +17,7 @@ constexpr std::string_view kCompanies[] = {
     "apple", "戴森", "dyson", "索尼", "sony", "联想", "lenovo", "美的", "海尔", "格力", "九阳", "苏泊尔", "飞利浦",
     "大疆", "dji", "兰蔻", "雅诗兰黛", "欧莱雅", "优衣库", "李宁", "xiaomi", "huawei"};
 // What belongs to that company when it is named right before it.
-constexpr std::string_view kTheirs[] = {"客服电话", "客服", "电话", "售后电话", "售后热线", "热线", "官网", "官方",
+constexpr std::string_view kTheirs[] = {"客服电话", "客服", "电话", "人工电话", "人工热线", "人工客服", "售后电话", "售后热线", "热线", "官网", "官方",
                                         "门店", "政策", "规定", "规则", "投诉电话", "投诉热线", "售后网点", "网点",
                                         "维修点", "维修网点", "售后点", "服务中心", "服务网点", "customer service",
                                         "hotline", "phone number", "'s number", "'s phone", "support", "policy",
@@ -45,7 +45,7 @@ bool Followed(const std::string& t, size_t after, const std::string_view (&words
   std::string_view rest = std::string_view(t).substr(after);
   for (bool skipped = true; skipped;) {
     skipped = false;
-    for (std::string_view skip : {" ", "的", "家", "那边", "那里", "自己", "'s", "’s"})
+    for (std::string_view skip : {" ", "的", "家", "那边", "那里", "自己", "快递", "速运", "'s", "’s"})
       if (rest.substr(0, skip.size()) == skip) {
         rest.remove_prefix(skip.size());
         skipped = true;
