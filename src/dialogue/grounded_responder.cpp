@@ -113,12 +113,15 @@ bool ContentFree(std::string_view raw) {
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static constexpr std::string_view kFiller[] = {
       // Longest first where one contains another (想问个 before 问, 事情 before 事).
+      "关于我的订单", "关于订单", "那玩意儿", "那玩意", "你懂的", "在线等", "想咨询", "咨询", "宝贝", "上回", "打扰",
       "有个事", "想问个", "问一下", "问下", "请问", "帮我", "帮忙", "麻烦", "看一下", "看看", "看下", "一下", "那个",
       "这个", "事情", "回事", "就是", "上次", "昨天", "前天", "之前", "一直", "还是", "解决", "情况", "买的", "买了",
       "东西", "怎么办", "怎么弄", "怎么处理", "怎么", "咋办", "咋整", "咋弄", "咋", "处理", "问题", "在吗", "在不在",
-      "你好", "您好", "你们", "不对", "还没", "还不", "有点", "要", "想", "急", "弄", "搞", "办", "有", "个", "事",
+      "你好", "您好", "你们", "不对劲", "不对", "还没", "还不", "有点", "要", "想", "急", "弄", "搞", "办", "有", "个", "事",
       "我", "你", "您", "的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "么", "是", "这", "那", "下", "亲", "在",
-      "买", "问", "出", "说", "没", "就",
+      "买", "问", "出", "说", "没", "就", "嗯", "哦", "呃", "额",
+      "regarding an order", "regarding my order", "about an order", "with an order", "w/ an order", "need a hand",
+      "a hand", "uh", "hmm", "quick one",
       "doesn't work", "doesnt work", "does not work", "not working", "won't work", "wont work", "isn't working",
       "isnt working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
       "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
@@ -1400,6 +1403,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
           auto listed = tools_.Call(ctx, "list_orders", {{"limit", 1}});
           visitor_asks_why = listed.ok() && listed->value("orders", json::array()).empty();
         }
+      }
+      // "东西收到了 但是", "收到了 但是": something about goods received, not yet what.
+      if (!reading.strong && !order_id && ContentFree(turn.message.text) && !d.context.contains("last_order_id") &&
+          !d.context.contains("last_kb_id") && !d.context.contains("pending_choices")) {
+        d.meta["content_free"] = true;
+        AskWhatAbout(d);
+        break;
       }
       if ((!reading.strong || AsksHowTo(turn.message.text) || visitor_asks_why) && !order_id) {
         // "快递费多少" is a question for the knowledge base, not about an order;

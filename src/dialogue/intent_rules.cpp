@@ -362,14 +362,16 @@ constexpr std::array<std::string_view, 18> kGoodbye = {"再见", "拜拜", "没�
 // punctuation is nothing. 1 = with thanks, 2 = an acknowledgement only, 0 = no.
 int OnlyCourtesy(const std::string& t) {
   static constexpr std::string_view kThankWords[] = {"谢谢", "感谢", "多谢", "谢啦", "谢了", "辛苦了", "辛苦啦", "辛苦",
-                                                     "thanks", "thank you", "thx", "ty"};
+                                                     "thanks", "thank you", "thx", "ty", "3q", "感恩", "tks"};
   static constexpr std::string_view kAckWords[] = {
-      "好的", "好滴", "好嘞", "好吧", "嗯嗯", "嗯", "知道了", "明白了", "明白", "了解了", "了解", "收到了", "收到",
-      "行吧", "行", "可以了", "没事了", "没问题", "ok", "okay", "got it", "cool", "great", "亲爱的", "亲", "哈哈",
-      "拜拜", "再见", "bye", "晚安", "回见"};
+      "好的", "好滴", "好嘞", "好哒", "好吧", "嗯嗯", "嗯", "知道了", "明白了", "明白", "了解了", "了解", "收到了", "收到",
+      "行吧", "行", "可以了", "没事了", "没问题", "okk", "ok", "okay", "got it", "cool", "great", "亲爱的", "亲", "哈哈",
+      "拜拜", "再见", "bye", "晚安", "回见",
+      // Praise in chat slang ("yyds 爱了爱了 😘 谢啦").
+      "yyds", "爱了", "给力", "点赞", "绝绝子", "太棒了", "真棒", "好评"};
   // Particles and pronouns go with the words above, never count alone ("啊啊啊…").
   static constexpr std::string_view kParticles[] = {"啦", "哈", "呀", "哦", "噢", "啊", "您", "你", "了", "的"};
-  static constexpr char32_t kFriendly[] = {U'👌', U'👍', U'🙏', U'😊', U'🌹', U'❤', U'🤝', U'✅', U'💐', U'😁',
+  static constexpr char32_t kFriendly[] = {U'👌', U'👍', U'🙏', U'😊', U'🌹', U'❤', U'🤝', U'✅', U'💐', U'😁', U'😘',
                                            U'😄', U'🥰', U'☺', U'🙂', U'😀', U'💕', U'🌸', U'✌', U'🤗', U'👋', U'\uFE0F'};
   std::string rest = t;
   bool thanks = false;
@@ -591,8 +593,9 @@ TurnReading ReadTurn(std::string_view raw) {
              OnlyCourtesy(t) == 2) {
     r.action = Action::kGoodbye;
     r.strong = true;
-  } else if (((len <= 6 && ContainsAny(t, kGreeting)) || (len <= 8 && ContainsAny(t, std::array<std::string_view, 4>{
-                                                                           "早上好", "下午好", "晚上好", "早安"})) ||
+  } else if (((len <= 6 && ContainsAny(t, kGreeting)) || (len <= 8 && ContainsAny(t, std::array<std::string_view, 6>{
+                                                                           "早上好", "上午好", "中午好", "下午好",
+                                                                           "晚上好", "早安"})) ||
               EnglishGreetingOnly(t)) &&
              !AnnouncesAQuestion(t)) {
     r.action = Action::kGreeting;
