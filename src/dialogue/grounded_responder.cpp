@@ -113,7 +113,7 @@ bool ContentFree(std::string_view raw) {
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static constexpr std::string_view kFiller[] = {
       // Longest first where one contains another (想问个 before 问, 事情 before 事).
-      "关于我的订单", "关于订单", "那玩意儿", "那玩意", "你懂的", "在线等", "想咨询", "咨询", "宝贝", "上回", "打扰",
+      "收到了", "收到", "但是", "关于我的订单", "关于订单", "那玩意儿", "那玩意", "你懂的", "在线等", "想咨询", "咨询", "宝贝", "上回", "打扰",
       "有个事", "想问个", "问一下", "问下", "请问", "帮我", "帮忙", "麻烦", "看一下", "看看", "看下", "一下", "那个",
       "这个", "事情", "回事", "就是", "上次", "昨天", "前天", "之前", "一直", "还是", "解决", "情况", "买的", "买了",
       "东西", "怎么办", "怎么弄", "怎么处理", "怎么", "咋办", "咋整", "咋弄", "咋", "处理", "问题", "在吗", "在不在",
@@ -126,8 +126,7 @@ bool ContentFree(std::string_view raw) {
       "isnt working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
       "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
       "about", "bought", "ordered", "purchase", "item", "stuff", "some", "this", "that", "one", "problems", "issues",
-      "questions", "quick", "just", "so", "um", "ok", "okay", "'s", "’s", "broken", "regarding", "收到了", "收到",
-      "但是"};
+      "questions", "quick", "just", "so", "um", "ok", "okay", "'s", "’s", "broken", "regarding"};
   for (std::string_view f : kFiller) {
     const bool latin = static_cast<unsigned char>(f[0]) < 0x80;
     for (size_t at = t.find(f); at != std::string::npos; at = t.find(f, at)) {
@@ -959,7 +958,23 @@ void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::strin
     if (!products.empty()) r = {{"count", products.size()}, {"match", "kind"}, {"products", products}};
   }
   if (r.contains("__error") || products.empty()) {
+    // Nothing of the kind in the catalogue: the knowledge base may answer
+    // ("有没有小样卖", "积分有没有expiry date"); where it knows nothing either,
+    // say there are no such goods rather than "I don't know" ("想给我爸买个剃须刀
+    // 你们有吗").
     AnswerFromKnowledge(turn, d);
+    const std::string wanted(utf8::Trim(raw_query));
+    if (r.contains("__error") || wanted.empty() || !d.meta.value("unknown", false) || d.meta.contains("offered") ||
+        d.meta.contains("product_fact"))
+      return;
+    // The customer's words are quoted when they are a name, not a sentence.
+    const bool name = utf8::Length(wanted) <= (d.english ? 30 : 8);
+    d.text = d.english ? (name ? "Sorry, I couldn't find anything matching \"" + wanted + "\" in our shop."
+                               : std::string("Sorry, I couldn't find that in our shop.")) +
+                             " You can try another product name or brand, or reply \"human agent\" to ask a person."
+                       : (name ? "抱歉，没有找到与“" + wanted + "”相关的在售商品。" : std::string("抱歉，本店暂时没有找到您要的商品。")) +
+                             "您可以换个商品名称或品牌再试试，也可以回复“转人工”咨询。";
+    d.meta["no_products"] = true;
     return;
   }
   d.text = templates::Products(query, r);
@@ -1107,6 +1122,13 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         case I::kSmalltalk: break;
       }
     }
+  }
+
+  // "派送的师傅死活不接电话", "the delivery guy won't answer my calls": how to
+  // reach the courier (or what else to do), not where the parcel is.
+  if (!order_id && !reading.choice && action != Action::kHuman && CourierUnreachable(raw_turn.message.text)) {
+    if (IsOrderAction(action)) action = Action::kNone;
+    d.policy_question = true;
   }
 
   // 1. The customer picks one of the options offered in the previous turn.

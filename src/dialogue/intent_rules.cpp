@@ -260,6 +260,23 @@ bool AsksWhetherSold(const std::string& t) {
 
 // "有没有上门清洗空调的服务", "do you have a military discount", "买iPhone有没有国补":
 // a service, a discount or a subsidy is no goods to look up in the catalogue.
+// Buying for someone ("想给老公买件免烫衬衫", "想给我爸买个剃须刀 你们有吗", "any
+// gift ideas for my gf?"): goods wanted, so the catalogue.
+bool BuysForSomeone(const std::string& t) {
+  for (std::string_view w : {"gift idea", "gift for", "present for", "birthday present", "something for my"})
+    if (t.find(w) != std::string::npos) return true;
+  const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (cps[i] != U'给') continue;
+    for (size_t j = i + 1; j < cps.size() && j <= i + 6; ++j) {
+      if (cps[j] != U'买' || j + 1 >= cps.size()) continue;
+      for (char32_t m : U"个件台双款支瓶套点一些")
+        if (m && cps[j + 1] == m) return true;
+    }
+  }
+  return false;
+}
+
 bool AsksForAService(const std::string& t) {
   for (std::string_view w : {"服务", "service", "discount", "折扣", "补贴", "国补", "program", "优惠", "活动", "deal",
                              "promotion", "policy", "政策", "membership", "会员", "客服", "人工", "热线", "hotline"})
@@ -572,7 +589,7 @@ TurnReading ReadTurn(std::string_view raw) {
     r.action = Action::kOrderStatus;
     r.strong = true;
   } else if ((ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t) ||
-              AsksWhetherSold(t)) &&
+              AsksWhetherSold(t) || BuysForSomeone(t)) &&
              !AsksForAService(t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));

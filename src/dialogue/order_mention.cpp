@@ -561,6 +561,20 @@ std::string ProductFactPredicate(std::string_view raw) {
   return rest;
 }
 
+bool CourierUnreachable(std::string_view raw) {
+  const std::string t = Lower(text::FoldChinese(raw));
+  auto has = [&](std::initializer_list<std::string_view> ws) {
+    for (auto w : ws)
+      if (t.find(w) != std::string::npos) return true;
+    return false;
+  };
+  return has({"师傅", "快递员", "快递小哥", "派件员", "配送员", "送货的", "快递哥", "courier", "delivery guy",
+              "delivery man", "delivery driver", "driver"}) &&
+         has({"不接电话", "电话打不通", "打不通", "关机", "联系不上", "不接", "没接", "不回", "won't answer",
+              "wont answer", "not answering", "doesn't answer", "doesnt answer", "can't reach", "cant reach",
+              "cannot reach", "no answer", "won't pick up", "not picking up"});
+}
+
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
   const std::string t = Lower(raw);
   for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})

@@ -51,6 +51,11 @@ std::string ProductFactPredicate(std::string_view text);
 // asked with "有没有" from a search for goods ("平板有能用手写笔的吗" searches).
 std::string ProductSpecAsked(std::string_view text);
 
+// The courier cannot be reached ("派件的师傅手机关机 我怎么联系他", "the delivery guy
+// won't answer my calls"): what to do then is the knowledge base's, whichever
+// parcel it is.
+bool CourierUnreachable(std::string_view text);
+
 // Words of how things usually go ("一般几天到", "通常", "usually"), not of one parcel.
 bool AsksHowThingsUsuallyGo(std::string_view text);
 

@@ -360,3 +360,16 @@ TEST(OrderMention, AFigureOfTheGoodsIsAFact) {
 
 }  // namespace
 }  // namespace kefu::dialogue
+
+namespace kefu::dialogue {
+namespace {
+
+TEST(OrderMention, ACourierWhoCannotBeReached) {
+  EXPECT_TRUE(CourierUnreachable("派件的师傅手机关机 我怎么联系他"));
+  EXPECT_TRUE(CourierUnreachable("the delivery guy won't answer my calls"));
+  EXPECT_FALSE(CourierUnreachable("快递员说明天送"));
+  EXPECT_FALSE(CourierUnreachable("我的快递到哪了"));
+}
+
+}  // namespace
+}  // namespace kefu::dialogue
