@@ -156,7 +156,10 @@ constexpr std::pair<std::string_view, std::string_view> kEnglishGoods[] = {
     {"face cream", "面霜"}, {"cream", "霜"}, {"serum", "精华"}, {"air conditioner", "空调"}, {"aircon", "空调"},
     {"rice cooker", "电饭煲"}, {"jeans", "牛仔裤"}, {"hoodie", "卫衣"}, {"sweatshirt", "卫衣"},
     {"arm sleeve", "冰袖"}, {"sleeves", "冰袖"}, {"powder", "散粉"}, {"watch", "手表"}, {"speaker", "音箱"},
-    {"shirt", "衬衫"},
+    {"shirt", "衬衫"}, {"sweater", "毛衣"}, {"jumper", "毛衣"}, {"cardigan", "开衫"}, {"dress", "裙"}, {"skirt", "裙"},
+    {"pants", "裤"}, {"trousers", "裤"}, {"t-shirt", "t恤"}, {"tshirt", "t恤"}, {"socks", "袜"}, {"boots", "靴"},
+    {"tv", "电视"}, {"television", "电视"}, {"microwave", "微波炉"}, {"kettle", "水壶"}, {"hair dryer", "吹风机"},
+    {"charger", "充电器"}, {"mattress", "床垫"},
     // Brands as English speakers write them.
     {"dyson", "戴森"}, {"sony", "索尼"}, {"huawei", "华为"}, {"xiaomi", "小米"}, {"lenovo", "联想"},
     {"philips", "飞利浦"}, {"lancome", "兰蔻"}, {"estee lauder", "雅诗兰黛"}, {"loreal", "欧莱雅"},
@@ -517,7 +520,8 @@ std::string ProductSpecAsked(std::string_view raw) {
   size_t best = std::string::npos;
   for (std::string_view spec : {"功率", "多少瓦", "几瓦", "涂层", "材质", "什么材料", "续航", "像素", "重量", "多重",
                                 "几斤", "噪音", "分贝", "能效", "容量", "几升", "内存", "处理器", "芯片", "几寸",
-                                "多少寸", "屏幕多大", "产地", "哪里产", "哪产的", "成分", "配料", "电压", "转速"}) {
+                                "多少寸", "屏幕多大", "产地", "哪里产", "哪产的", "成分", "配料", "电压", "转速",
+                                "耗电", "度电", "耗多少"}) {
     const size_t at = t.find(spec);
     if (at != std::string::npos && at > 0 && (best == std::string::npos || at < best)) best = at;
   }

@@ -9,7 +9,8 @@ namespace {
 
 // Other shopping platforms.
 constexpr std::string_view kPlatforms[] = {"京东商城", "京东", "淘宝", "天猫", "拼多多", "苏宁", "抖音", "快手", "唯品会",
-                                           "亚马逊", "amazon", "jd.com", "taobao", "tmall", "pinduoduo"};
+                                           "亚马逊", "amazon", "jd.com", "taobao", "tmall", "pinduoduo", "虾皮", "shopee",
+                                           "momo", "lazada", "得物", "小红书", "闲鱼"};
 // Carriers and brands: the shop works with them, but their own hotlines and
 // policies are theirs.
 constexpr std::string_view kCompanies[] = {
@@ -76,7 +77,7 @@ ThirdParty AboutAThirdParty(std::string_view raw) {
       static constexpr std::string_view kTheirServices[] = {
           "运费险", "退货险", "价保", "保价", "活动", "双十一", "双11", "双十二", "双12", "618", "会员", "88vip", "plus会员",
           "优惠", "红包", "补贴", "规则", "退货", "退款", "售后", "包邮", "运费", "积分", "return", "refund", "prime",
-          "sale", "shipping", "membership"};
+          "sale", "shipping", "membership", "开店", "开的店", "有店", "店铺", "旗舰店", "store", "shop"};
       if (Followed(t, after, kBought) || Followed(t, after, kTheirs) || Followed(t, after, kTheirServices))
         return found(name);
       const std::string_view before = std::string_view(t).substr(0, at);
@@ -87,6 +88,24 @@ ThirdParty AboutAThirdParty(std::string_view raw) {
       // Comparisons: "does Amazon have a better return policy than you?", "京东比你们便宜".
       for (std::string_view w : {"than you", "比你们", "比你家", "compared to you", "price match", "价格一样", "便宜"})
         if (t.find(w) != std::string::npos) return found(name);
+    }
+  }
+  // A shop of ours on another platform, named or not ("你們在momo上也有開店嗎",
+  // "你们在虾皮有店吗", "do you have a store on shopee"): the platform's business.
+  for (std::string_view store : {"开店", "有店", "开了店", "旗舰店", "有没有店", "官方店", "store on", "shop on"}) {
+    const size_t at = t.find(store);
+    if (at == std::string::npos) continue;
+    const std::string_view before = std::string_view(t).substr(0, at);
+    const size_t on = before.rfind("在");
+    if (on != std::string::npos && at - on <= 3 * 8 && before.substr(on).find("上") != std::string_view::npos) {
+      std::string who(before.substr(on + 3));
+      who = who.substr(0, who.find("上"));
+      return found(who.empty() ? std::string_view("其他平台") : std::string_view(who));
+    }
+    if (store == "store on" || store == "shop on") {
+      std::string who(std::string_view(t).substr(at + store.size()));
+      who = std::string(utf8::Trim(who.substr(0, who.find_first_of("?!.,"))));
+      if (!who.empty()) return found(who);
     }
   }
   for (std::string_view name : kCompanies) {

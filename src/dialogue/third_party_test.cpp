@@ -28,5 +28,13 @@ TEST(ThirdParty, TheShopsOwnQuestionsAreNot) {
     EXPECT_FALSE(AboutAThirdParty(q).is) << q;
 }
 
+TEST(ThirdParty, AShopOnAnotherPlatform) {
+  for (const char* q : {"你们在momo上也有开店吗", "你们有在虾皮开店吗", "你们在小红书上有店吗", "顺丰快递自己的人工电话你们知道吗",
+                        "京东物流的人工电话是多少"})
+    EXPECT_TRUE(AboutAThirdParty(q).is) << q;
+  for (const char* q : {"你们在线下有店吗", "我在你们旗舰店买的", "你们的人工电话多少"})
+    EXPECT_FALSE(AboutAThirdParty(q).is) << q;
+}
+
 }  // namespace
 }  // namespace kefu::dialogue

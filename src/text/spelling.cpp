@@ -65,7 +65,12 @@ std::string FoldSlang(std::string_view raw) {
       {"帐户", "账户"}, {"帐号", "账号"}, {"到帐", "到账"}, {"进帐", "进账"}, {"入帐", "入账"}, {"帐单", "账单"},
       {"对帐", "对账"}, {"余额帐", "余额账"},
       // Money or a parcel not seen: not received ("退的钱一直没见着"); the money refunded.
-      {"没见着", "没收到"}, {"退的钱", "退款"}, {"退回来的钱", "退款"}};
+      {"没见着", "没收到"}, {"退的钱", "退款"}, {"退回来的钱", "退款"},
+      // Cantonese as Hong Kong customers write it (after Hant-Hans): "唔该 请问退款会退返去边度".
+      {"唔该", "请"}, {"边度", "哪里"}, {"退返", "退回"}, {"冇", "没有"}, {"嘅", "的"}, {"乜嘢", "什么"}, {"咩", "什么"},
+      {"点样", "怎么样"}, {"点解", "为什么"}, {"几时", "什么时候"}, {"系咪", "是不是"}, {"系唔系", "是不是"},
+      {"唔系", "不是"}, {"唔使", "不用"}, {"唔得", "不行"}, {"唔到", "不到"}, {"咗", "了"}, {"佢", "他"}, {"睇", "看"},
+      {"俾", "给"}};
   std::string text(raw);
   for (const auto& [from, to] : kSlang)
     for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))

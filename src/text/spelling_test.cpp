@@ -19,6 +19,9 @@ struct Dict : Segmenter {
 TEST(FoldSlang, EverydayWordsSpelledAsSlang) {
   EXPECT_EQ(FoldSlang("我的快递咋还木有到"), "我的快递咋还没有到");
   EXPECT_EQ(FoldSlang("神马情况 肿么办"), "什么情况 怎么办");
+  // Cantonese, after Hant-Hans.
+  EXPECT_EQ(FoldSlang("唔该 请问退款会退返去边度"), "请 请问退款会退回去哪里");
+  EXPECT_EQ(FoldSlang("系统显示已签收"), "系统显示已签收");  // 系 alone is Mandarin
   EXPECT_EQ(FoldSlang("木有木有"), "没有没有");
   EXPECT_EQ(FoldSlang("退到原来的帐户吗 还没到帐"), "退到原来的账户吗 还没到账");
   EXPECT_EQ(FoldSlang("帐篷"), "帐篷");
