@@ -248,10 +248,13 @@ const std::unordered_map<std::string_view, std::vector<std::string>>& ChatTable(
   return *table;
 }
 
-constexpr std::array<std::string_view, 36> kFillers = {
+constexpr std::array<std::string_view, 50> kFillers = {
     "guys", "stuff", "hey", "heya", "hiya", "yo", "lol", "lmao", "um", "umm", "uh", "hmm", "btw", "kinda", "sorta",
     "literally", "basically", "anyway", "anyways", "yeah", "yep", "yup", "ok", "okay", "pls", "plz", "thx", "hi",
-    "hello", "really", "actually", "honestly", "seriously", "omg", "dude", "folks"};
+    "hello", "really", "actually", "honestly", "seriously", "omg", "dude", "folks",
+    // Hedges and intensifiers: no topic ("even though nothing's wrong", "shipped straight there").
+    "though", "tho", "although", "even", "straight", "wanna", "gonna", "gotta", "maybe", "probably", "totally",
+    "definitely", "pretty", "quite"};
 
 // English service words and their Chinese in the entries' vocabulary.
 constexpr std::pair<std::string_view, std::string_view> kCodeSwitch[] = {
