@@ -113,7 +113,14 @@ bool IsDiscourseWord(std::string_view w) {
       // English: comparison and time words, negated auxiliaries as the search cuts them, vague nouns.
       "than", "then", "own", "haven", "hasn", "didn", "doesn", "isn", "wasn", "aren", "wouldn", "couldn",
       "something", "someth", "anything", "anyth", "thing", "stuff", "already", "alreadi", "still", "even",
-      "ever", "now", "guy", "guys", "lol", "pls", "plz", "start", "begin"};
+      "ever", "now", "guy", "guys", "lol", "pls", "plz", "start", "begin",
+      // English: the people a customer shops for or lives with ("my sister lives in Macau"), as stemmed too.
+      "sister", "brother", "mom", "mum", "dad", "mother", "father", "parent", "parents", "wife", "husband", "friend",
+      "friends", "son", "daughter", "kid", "kids", "girlfriend", "boyfriend", "gf", "bf", "grandma", "grandpa",
+      "famili", "family", "live", "lives", "cousin", "aunt", "uncl", "uncle", "roommat", "roommate",
+      // ... and in Chinese.
+      "我妈", "我爸", "妈妈", "爸爸", "老公", "老婆", "表姐", "表妹", "表哥", "表弟", "姐姐", "妹妹", "哥哥", "弟弟",
+      "朋友", "同事", "室友", "孩子", "儿子", "女儿", "爷爷", "奶奶", "外婆", "姥姥", "家里人", "亲戚"};
   return std::find(std::begin(kWords), std::end(kWords), w) != std::end(kWords);
 }
 
