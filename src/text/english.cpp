@@ -273,7 +273,8 @@ constexpr std::pair<std::string_view, std::string_view> kCodeSwitch[] = {
     {"authentic", "正品"}, {"fake", "假货"}, {"activate", "激活"}, {"unbox", "拆封"}, {"gift", "赠品"},
     {"receive", "收到"}, {"signed", "签收"}, {"damaged", "破损"}, {"broken", "坏了"}, {"missing", "少件"},
     {"checkout", "结算"}, {"cart", "购物车"}, {"balance", "余额"}, {"birthday", "生日"},
-    {"expire", "过期"}, {"expiry", "过期"}, {"laptop", "笔记本电脑"}};
+    {"expire", "过期"}, {"expiry", "过期"}, {"laptop", "笔记本电脑"}, {"money", "钱"}, {"approved", "通过"},
+    {"proof", "凭证"}, {"receipt", "小票"}, {"fee", "费用"}};
 
 }  // namespace
 
