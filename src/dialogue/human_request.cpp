@@ -346,11 +346,12 @@ bool HumanByPattern(const std::string& t) {
                             s[i + 1] == U'呀' || s[i + 1] == U'呢' || s[i + 1] == U'来';
     if (clause_end) return true;
   }
-  // "客服客服！", "在吗在吗在吗", "在不在 在不在": calling again and again.
+  // "客服客服！", "在吗在吗在吗", "hello? hello? hello?": calling again and again
+  // (in 在吗在吗 twice, a greeting said with some hurry, not yet).
   for (std::string_view call : {"客服", "在吗", "在不在", "hello?", "hello ?"}) {
     size_t count = 0;
     for (size_t at = t.find(call); at != std::string::npos; at = t.find(call, at + 1)) ++count;
-    if (count >= 2) return true;
+    if (count >= (call == "客服" ? 2u : 3u)) return true;
   }
   return false;
 }
@@ -472,6 +473,47 @@ const std::string_view* FindAbuse(const std::string& t) {
   return nullptr;
 }
 
+// "叫个懂行的人来跟我说", "找个专业点的人", "换个靠谱的人来": a person of some
+// kind called for, the words in between describing them.
+const std::string_view* HumanByModifiedPerson(const std::string& t) {
+  static constexpr std::string_view kCue = "懂行的人";  // what the reading reports as its cue
+  const std::vector<char32_t> cps = utf8::Decode(t);
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (cps[i] != U'人') continue;
+    if (i + 1 < cps.size()) {
+      const char32_t next = cps[i + 1];
+      if (next == U'工' || next == U'家' || next == U'员' || next == U'民' || next == U'们' || next == U'气' ||
+          next == U'数' || next == U'口' || next == U'物' || next == U'群')
+        continue;
+    }
+    if (i == 0 || cps[i - 1] != U'的') continue;  // "找个人" is kHumanWords'; here 的 joins the description
+    for (size_t back = 2; back <= 8 && back <= i; ++back) {
+      const size_t at = i - back;
+      if (cps[at] != U'个' || at == 0) continue;
+      const char32_t verb = cps[at - 1] == U'一' && at >= 2 ? cps[at - 2] : cps[at - 1];
+      if (verb == U'叫' || verb == U'找' || verb == U'换' || verb == U'来' || verb == U'派') return &kCue;
+    }
+  }
+  return nullptr;
+}
+
+// A word of kHumanWords that asks for a person: "人呢" of a new customer's
+// offer ("那新人呢", "老人呢") asks about that offer, not where the staff are.
+const std::string_view* FindHumanWord(const std::string& t) {
+  for (const auto& w : kHumanWords) {
+    for (size_t at = t.find(w); at != std::string::npos; at = t.find(w, at + 1)) {
+      if (w == "人呢" && at >= 3) {
+        const std::vector<char32_t> before = utf8::Decode(std::string_view(t).substr(at - 3, 3));
+        // (新人, 老人, 家人, 别人, 客人, 收件人 ...: a word of its own.)
+        static constexpr std::u32string_view kNounsWithRen = U"新老家别客熟男女病外本成件友亲主证夫艺";
+        if (before.size() == 1 && kNounsWithRen.find(before[0]) != std::u32string_view::npos) continue;
+      }
+      return &w;
+    }
+  }
+  return HumanByModifiedPerson(t);
+}
+
 bool HumanByPatternEnglish(const std::string& t) {
   static constexpr std::string_view kStaff[] = {
       "person",    "persons",    "human",       "humans",    "rep",      "reps",    "representative", "representatives",
@@ -503,7 +545,7 @@ bool HumanByPatternEnglish(const std::string& t) {
     const bool staff = in(words[i], kStaff) && !(i > 0 && in(words[i - 1], kOtherTrades));
     const bool anyone = in(words[i], kAnyone);
     if (!staff && !anyone) continue;
-    for (size_t back = 1; back <= 5 && back <= i; ++back) {
+    for (size_t back = 1; back <= 7 && back <= i; ++back) {  // "speak with a member of your staff"
       const std::string_view v = words[i - back];
       if (staff && (in(v, kReach) || (back <= 2 && in(v, kReal)))) return true;
       if (anyone && in(v, kSpeak)) return true;
@@ -588,7 +630,7 @@ static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
   // Sarcasm: an eye roll on praise ("wow great service 🙄", "你们真棒🙄").
   if (!n.abusive && t.find("🙄") != std::string::npos) {
     for (std::string_view praise : {"great", "wow", "amazing", "brilliant", "lovely", "fantastic", "真棒", "真好", "厉害",
-                                    "呵呵", "真快", "效率"})
+                                    "呵呵", "真快", "效率", "够可以", "真可以", "服务"})
       if (t.find(praise) != std::string::npos) {
         n.abusive = true;
         n.cue = "🙄";
@@ -601,7 +643,8 @@ static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
   if (!n.abusive) {
     static constexpr std::string_view kPraise[] = {"great service", "amazing", "wow", "brilliant", "fantastic",
                                                    "well done", "绝了", "真棒", "真行", "真快", "效率真高",
-                                                   "真厉害", "佩服", "服务真好", "呵呵", "👏", "amazing service"};
+                                                   "真厉害", "佩服", "服务真好", "呵呵", "👏", "amazing service",
+                                                   "真够可以", "够可以的", "真可以啊"};
     static constexpr std::string_view kFailure[] = {"still nothing", "still not", "still no ", "and nothing",
                                                     "and still", "days and", "十遍", "几遍", "好几遍", "同一句",
                                                     "同样的话",
@@ -649,7 +692,7 @@ static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
     } else if (HumanByPatternEnglish(t) && !AboutServiceEnglish(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = "person";
-    } else if (auto* w = FindAny(t, kHumanWords)) {
+    } else if (auto* w = FindHumanWord(t)) {
       n.asks_for_human = true;
       if (n.cue.empty()) n.cue = std::string(*w);
     } else if (!AboutServiceEnglish(t)) {

@@ -116,7 +116,7 @@ TEST(HumanNeed, EnglishAngerWithInflectionsAndShouting) {
 }
 
 TEST(HumanNeed, MoreWaysOfAskingAndOfBeingUpset) {
-  for (const char* t : {"能不能帮我转接一下", "你是AI吧 我想找个能说话的人", "一直是机器人在回", "在吗 在吗",
+  for (const char* t : {"能不能帮我转接一下", "你是AI吧 我想找个能说话的人", "一直是机器人在回", "在吗 在吗 在吗",
                         "get me your boss", "can I speak with support", "is anybody there?", "I'd like to escalate"})
     EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
   for (const char* t : {"真的很生气", "你们太坑了", "无语了", "我很不满意", "退钱马上", "I'm really upset",
@@ -183,6 +183,14 @@ TEST(HumanNeed, NobodyHandledItAndHowLongItUsuallyTakes) {
   EXPECT_FALSE(DetectHumanNeed("提交的售后单一直没人理 正常要等多久").stuck);
   EXPECT_TRUE(DetectHumanNeed("提交的售后单一直没人理").stuck);
   EXPECT_FALSE(DetectHumanNeed("顺丰快递自己的人工电话你们知道吗").asks_for_human);
+}
+
+TEST(HumanNeed, APersonDescribedAndStaffFarFromTheVerb) {
+  for (const char* t : {"叫个懂行的人来跟我说", "找个专业点的人来处理", "换一个靠谱的人", "Could I speak with a member of your staff, please?"})
+    EXPECT_TRUE(DetectHumanNeed(t).asks_for_human) << t;
+  for (const char* t : {"那新人呢", "老人呢 有优惠吗", "收件的人填错了"})
+    EXPECT_FALSE(DetectHumanNeed(t).asks_for_human) << t;
+  EXPECT_TRUE(DetectHumanNeed("🙄🙄 这服务真够可以的").abusive);
 }
 
 }  // namespace

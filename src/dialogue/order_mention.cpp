@@ -521,7 +521,8 @@ std::string ProductSpecAsked(std::string_view raw) {
   for (std::string_view spec : {"功率", "多少瓦", "几瓦", "涂层", "材质", "什么材料", "续航", "像素", "重量", "多重",
                                 "几斤", "噪音", "分贝", "能效", "容量", "几升", "内存", "处理器", "芯片", "几寸",
                                 "多少寸", "屏幕多大", "产地", "哪里产", "哪产的", "成分", "配料", "电压", "转速",
-                                "耗电", "度电", "耗多少"}) {
+                                "耗电", "度电", "耗多少", "防水", "waterproof", "编码", "ldac", "蓝牙版本", "快充",
+                                "无线充", "双卡", "分辨率", "刷新率"}) {
     const size_t at = t.find(spec);
     if (at != std::string::npos && at > 0 && (best == std::string::npos || at < best)) best = at;
   }
@@ -562,6 +563,11 @@ std::string ProductFactPredicate(std::string_view raw) {
   std::string rest = t.substr(best + best_len);
   // 功能, 性能: a noun, not "can".
   if (best >= 3 && (t.compare(best - 3, 3, "功") == 0 || t.compare(best - 3, 3, "性") == 0)) return std::string();
+  // Who would use them is part of what is asked ("薇诺娜特护霜孕妇能用吗": whether
+  // pregnant women may, which an entry on sensitive skin does not say).
+  for (std::string_view who : {"孕妇", "孕期", "哺乳期", "宝宝", "婴儿", "小孩", "儿童", "孩子", "老人", "学生"})
+    if (before.find(who) != std::string_view::npos && rest.find(who) == std::string::npos)
+      return std::string(who) + rest;
   return rest;
 }
 
