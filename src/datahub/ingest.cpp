@@ -6,6 +6,7 @@
 #include <charconv>
 #include <limits>
 
+#include "api/tenant_rows.h"
 #include "common/json.h"
 #include "common/utf8.h"
 #include "common/crypto.h"
@@ -593,10 +594,7 @@ Result<IngestReport> IngestService::Ingest(const std::string& tenant, Kind kind,
   auto tx = s.Begin();
   KEFU_RETURN_IF_ERROR(tx.status());
   {
-    auto& t = s.Prepare("SELECT 1 FROM tenants WHERE id = ?");
-    t.Bind(1, tenant);
-    KEFU_ASSIGN_OR_RETURN(bool row, t.Step());
-    t.Reset();
+    KEFU_ASSIGN_OR_RETURN(bool row, api::tenant_rows::Exists(s, tenant));
     if (!row) return NotFound("tenant " + tenant + " not found");
   }
   BatchWriter writer(s, identity_, tenant, kind, source, clock_.NowMs());

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/tenant_rows.h"
 #include "common/json.h"
 #include "common/utf8.h"
 #include "knowledge/index.h"
@@ -138,10 +139,7 @@ Status KnowledgeBase::Apply(const std::string& tenant, std::vector<KbEntry> upse
   {
     auto s = db_.Lock();
     {
-      auto& t = s.Prepare("SELECT 1 FROM tenants WHERE id = ?");
-      t.Bind(1, tenant);
-      KEFU_ASSIGN_OR_RETURN(bool exists, t.Step());
-      t.Reset();
+      KEFU_ASSIGN_OR_RETURN(bool exists, api::tenant_rows::Exists(s, tenant));
       if (!exists) return FailedPrecondition("tenant '" + tenant + "' does not exist");
     }
     auto tx = s.Begin();

@@ -2,6 +2,7 @@
 
 #include "tools/commerce_rows.h"
 
+#include "api/tenant_rows.h"
 #include "common/json.h"
 
 #include <array>
@@ -72,11 +73,7 @@ std::vector<OrderItem> ItemsFromJson(const std::string& text) {
 }
 
 Status PutTenant(Session& s, const Tenant& t) {
-  auto& st = s.Prepare(
-      "INSERT INTO tenants(id, name, widget_key, created_ms) VALUES(?,?,?,?) "
-      "ON CONFLICT(id) DO UPDATE SET name = excluded.name, widget_key = excluded.widget_key");
-  st.Bind(1, t.id).Bind(2, t.name).Bind(3, t.widget_key).Bind(4, t.created_ms);
-  return st.Run();
+  return api::tenant_rows::Upsert(s, {t.id, t.name, t.widget_key, t.created_ms});
 }
 
 Status PutCustomer(Session& s, const std::string& tenant, const Customer& c) {
@@ -213,11 +210,9 @@ Status CommerceStore::UpsertTenant(const Tenant& tenant) {
 
 Result<Tenant> CommerceStore::GetTenant(const std::string& tenant_id) {
   auto s = db_.Read();
-  auto& st = s.Prepare("SELECT id, name, widget_key, created_ms FROM tenants WHERE id = ?");
-  st.Bind(1, tenant_id);
-  KEFU_ASSIGN_OR_RETURN(bool row, st.Step());
+  KEFU_ASSIGN_OR_RETURN(auto row, api::tenant_rows::Get(s, tenant_id));
   if (!row) return NotFound("tenant " + tenant_id + " does not exist");
-  return Tenant{st.Text(0), st.Text(1), st.Text(2), st.Int(3)};
+  return Tenant{row->id, row->name, row->widget_key, row->created_ms};
 }
 
 Status CommerceStore::UpsertCustomer(const std::string& tenant, const Customer& c) {
