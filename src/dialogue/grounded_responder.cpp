@@ -113,7 +113,7 @@ bool ContentFree(std::string_view raw) {
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static constexpr std::string_view kFiller[] = {
       // Longest first where one contains another (想问个 before 问, 事情 before 事).
-      "收到了", "收到", "但是", "关于我的订单", "关于订单", "那玩意儿", "那玩意", "你懂的", "在线等", "想咨询", "咨询", "宝贝", "上回", "打扰",
+      "收到了", "收到", "但是", "事儿", "关于我的订单", "关于订单", "那玩意儿", "那玩意", "你懂的", "在线等", "想咨询", "咨询", "宝贝", "上回", "打扰",
       "有个事", "想问个", "问一下", "问下", "请问", "帮我", "帮忙", "麻烦", "看一下", "看看", "看下", "一下", "那个",
       "这个", "事情", "回事", "就是", "上次", "昨天", "前天", "之前", "一直", "还是", "解决", "情况", "买的", "买了",
       "东西", "怎么办", "怎么弄", "怎么处理", "怎么", "咋办", "咋整", "咋弄", "咋", "处理", "问题", "在吗", "在不在",
@@ -121,7 +121,7 @@ bool ContentFree(std::string_view raw) {
       "我", "你", "您", "的", "了", "吗", "呢", "啊", "吧", "呀", "嘛", "么", "是", "这", "那", "下", "亲", "在",
       "买", "问", "出", "说", "没", "就", "嗯", "哦", "呃", "额",
       "regarding an order", "regarding my order", "about an order", "with an order", "w/ an order", "need a hand",
-      "a hand", "uh", "hmm", "quick one",
+      "a hand", "uh", "hmm", "quick one", "order",
       "doesn't work", "doesnt work", "does not work", "not working", "won't work", "wont work", "isn't working",
       "isnt working", "help", "please", "problem", "issue", "question", "something", "wrong", "need", "have", "with", "there",
       "hello", "hi", "hey", "the", "an", "a", "i", "my", "is", "it", "can", "you", "me", "got", "thing", "things",
@@ -977,7 +977,7 @@ void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::strin
     d.meta["no_products"] = true;
     return;
   }
-  d.text = templates::Products(query, r);
+  d.text = d.english ? templates::ProductsEnglish(r) : templates::Products(query, r);
   d.context["last_products"] = json::array();
   for (auto& p : products) d.context["last_products"].push_back(p.value("id", ""));
 }

@@ -266,6 +266,11 @@ bool BuysForSomeone(const std::string& t) {
   for (std::string_view w : {"gift idea", "gift for", "present for", "birthday present", "something for my"})
     if (t.find(w) != std::string::npos) return true;
   const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
+  // "想找一件保暖的羽绒外套", "想找个轻薄的本子": looking for goods of a kind.
+  for (std::u32string_view look : {U"想找一", U"想找个", U"想找件", U"想找款", U"想找双", U"想找台", U"找一件", U"找一款"}) {
+    const std::u32string text(cps.begin(), cps.end());
+    if (text.find(look) != std::u32string::npos && NamesGoodsOrBrand(t)) return true;
+  }
   for (size_t i = 0; i < cps.size(); ++i) {
     if (cps[i] != U'给') continue;
     for (size_t j = i + 1; j < cps.size() && j <= i + 6; ++j) {
@@ -275,6 +280,21 @@ bool BuysForSomeone(const std::string& t) {
     }
   }
   return false;
+}
+
+// What named goods cost ("扫地机器人多少钱", "dyson vacuum price?"): the catalogue's
+// price, not a fee ("空调安装费多少钱", "how much is shipping for the fridge").
+bool AsksPriceOfGoods(const std::string& t) {
+  auto has = [&](std::initializer_list<std::string_view> ws) {
+    for (auto w : ws)
+      if (t.find(w) != std::string::npos) return true;
+    return false;
+  };
+  if (!has({"多少钱", "价格", "价钱", "啥价", "什么价", "price", "how much", "cost"})) return false;
+  if (has({"费", "运", "邮", "安装", "维修", "保修", "延保", "以旧换新", "差价", "退", "换", "保价", "fee", "shipping",
+           "delivery", "install", "repair", "warranty", "refund", "return", "difference", "drop"}))
+    return false;
+  return NamesGoodsOrBrand(t);
 }
 
 bool AsksForAService(const std::string& t) {
@@ -294,7 +314,7 @@ bool AsksForOrderList(const std::string& t) {
     return false;
   };
   const bool all = has({"所有", "全部", "全都", "都"});
-  const bool orders = has({"订单", "单子", "order", "下的单", "下过的单", "个单", "名下的单"});
+  const bool orders = has({"订单", "单子", "order", "下的单", "下过的单", "个单", "名下的单", "几单"});
   const bool show = has({"列", "看", "查", "显示", "给我", "有哪些", "list"});
   if (all && orders && (show || utf8::Length(t) <= 10)) return true;
   if (has({"订单", "order", "下的单", "单子"}) && has({"list", "列表", "清单", "列一下", "列出", "全列", "history", "记录"}))
@@ -589,13 +609,14 @@ TurnReading ReadTurn(std::string_view raw) {
     r.action = Action::kOrderStatus;
     r.strong = true;
   } else if ((ContainsAny(t, kProduct) || AsksForAKind(t) || PriceCap(t) || AsksAboutNamedGoods(raw, t) ||
-              AsksWhetherSold(t) || BuysForSomeone(t)) &&
+              AsksWhetherSold(t) || BuysForSomeone(t) || AsksPriceOfGoods(t)) &&
              !AsksForAService(t)) {
     r.action = Action::kProductSearch;
     r.product_query = StripProductWords(std::string(utf8::Trim(raw)));
     r.max_price = PriceCap(t);
     // Asking to buy or be recommended goods: the catalogue first.
-    r.strong = ContainsAny(t, std::array<std::string_view, 14>{"do you sell", "有没有卖", "有卖", "卖吗", "推荐",
+    r.strong = AsksPriceOfGoods(t) ||
+               ContainsAny(t, std::array<std::string_view, 14>{"do you sell", "有没有卖", "有卖", "卖吗", "推荐",
                                                                "recommend", "looking for", "do you carry", "any good",
                                                                "哪款好", "do you have any", "got any",
                                                                "have you got", "do you guys have"}) ||

@@ -429,7 +429,7 @@ bool NamesOwnOrder(std::string_view raw) {
                              "这单", "那笔", "的那个", "的那件", "的那台", "my order", "my package", "my parcel",
                              "my stuff", "my things", "my items", "my purchase", "what i ordered", "what i bought",
                              "my delivery", "the one that", "我的退款", "我的钱", "my refund", "my money",
-                             "我那", "我东西", "我快递", "我包裹", "我订单", "my deliveries", "my packages", "my parcels", "my orders",
+                             "我那", "我东西", "我快递", "我包裹", "我订单", "我的件", "我的快件", "my deliveries", "my packages", "my parcels", "my orders",
                              // Impatience is about one's own order, never the shop's policy:
                              // "怎么还不发货啊", "退款咋还没到".
                              "怎么还没", "怎么还不", "咋还没", "咋还不", "怎么还在", "咋还在", "still not", "still hasn't",

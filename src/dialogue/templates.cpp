@@ -174,6 +174,16 @@ std::string Products(const std::string& query, const json& r) {
   return s;
 }
 
+std::string ProductsEnglish(const json& r) {
+  std::string s = "Here is what we have:";
+  for (const auto& p : r.value("products", json::array())) {
+    s += "\n· " + Str(p, "name") + ", " + Str(p, "price_text");
+    s += p.value("in_stock", false) ? ", in stock" : ", out of stock for now";
+  }
+  s += "\nTell me which one you'd like to know more about.";
+  return s;
+}
+
 std::string Handoff(const json& r) {
   std::string msg = Str(r, "message");
   if (msg.empty()) msg = "好的，正在为您转接人工客服，请稍候。";

@@ -26,6 +26,8 @@ std::string OrderStatusEnglish(const nlohmann::json& r);
 std::string StatusEnglish(const std::string& code);
 std::string OrderList(const nlohmann::json& list_result);
 std::string Products(const std::string& query, const nlohmann::json& search_result);
+// The same for a customer who writes English (the catalogue's names stay as they are).
+std::string ProductsEnglish(const nlohmann::json& search_result);
 std::string Handoff(const nlohmann::json& request_human_result);
 // "2026-11-23 14:05" in China Standard Time (UTC+8).
 std::string FormatTime(int64_t ms);

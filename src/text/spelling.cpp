@@ -66,6 +66,8 @@ std::string FoldSlang(std::string_view raw) {
       {"对帐", "对账"}, {"余额帐", "余额账"},
       // Money or a parcel not seen: not received ("退的钱一直没见着"); the money refunded.
       {"没见着", "没收到"}, {"退的钱", "退款"}, {"退回来的钱", "退款"},
+      // A pinyin typo no speller of the tenant's words can mend (法 is a word of its own).
+      {"没法货", "没发货"}, {"法货了", "发货了"},
       // Cantonese as Hong Kong customers write it (after Hant-Hans): "唔该 请问退款会退返去边度".
       {"唔该", "请"}, {"边度", "哪里"}, {"退返", "退回"}, {"冇", "没有"}, {"嘅", "的"}, {"乜嘢", "什么"}, {"咩", "什么"},
       {"点样", "怎么样"}, {"点解", "为什么"}, {"几时", "什么时候"}, {"系咪", "是不是"}, {"系唔系", "是不是"},
