@@ -423,6 +423,16 @@ bool AsksWhichParcel(std::string_view raw) {
   return false;
 }
 
+// Which carrier, or the waybill number: "哪家快递", "单号给我", "tracking number?".
+bool AsksCarrierOrWaybill(std::string_view raw) {
+  std::string t(raw);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"哪家快递", "什么快递", "哪个快递", "哪家物流", "单号", "运单", "快递单", "tracking number",
+                             "tracking no", "which courier", "what courier", "which carrier"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 // "为什么订单被取消了", "意思是今天能到吗", "why did it come in two boxes", "can
 // someone else pay": asks why something happens or whether it may, not where one
 // parcel is.
@@ -1185,6 +1195,8 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                        (last_intent == "order_status" && AsksHowMuchLonger(turn.message.text)) ||
                        // "这单发的哪家快递": this order's parcel.
                        (reading.refers_back && AsksWhichParcel(turn.message.text)) ||
+                       // Right after it, "发的是哪家快递", "单号给我": its carrier, its waybill.
+                       (ShortFollowUp(turn.message.text) && AsksCarrierOrWaybill(turn.message.text)) ||
                        AsksForCourier(turn.message.text) || AsksWhatItHolds(turn.message.text)) &&
                       !AsksHowThingsUsuallyGo(turn.message.text);
   }
