@@ -423,16 +423,6 @@ bool AsksWhichParcel(std::string_view raw) {
   return false;
 }
 
-// Which carrier, or the waybill number: "哪家快递", "单号给我", "tracking number?".
-bool AsksCarrierOrWaybill(std::string_view raw) {
-  std::string t(raw);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view w : {"哪家快递", "什么快递", "哪个快递", "哪家物流", "单号", "运单", "快递单", "tracking number",
-                             "tracking no", "which courier", "what courier", "which carrier"})
-    if (t.find(w) != std::string::npos) return true;
-  return false;
-}
-
 // "为什么订单被取消了", "意思是今天能到吗", "why did it come in two boxes", "can
 // someone else pay": asks why something happens or whether it may, not where one
 // parcel is.
@@ -873,6 +863,17 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   d.context.erase("pending_choices");
 }
 
+// A first message with nothing said yet ("在吗 问个事儿", "东西收到了 但是"), with
+// no topic so far to read it with: asks what it is about. True when it did.
+bool GroundedResponder::AskedIfContentFree(const TurnRequest& turn, Draft& d) const {
+  if (!ContentFree(turn.message.text) || d.context.contains("last_kb_id") || d.context.contains("last_order_id") ||
+      d.context.contains("pending_choices"))
+    return false;
+  d.meta["content_free"] = true;
+  AskWhatAbout(d);
+  return true;
+}
+
 // The order tools refused: the customer id was not verified (see tools/tool.h).
 // "有问题", "帮我看看", "？？？", "help": nothing to look up yet; ask what it is about.
 void GroundedResponder::AskWhatAbout(Draft& d) const {
@@ -1194,9 +1195,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                       (AsksWhereOrWhen(turn.message.text) ||
                        (last_intent == "order_status" && AsksHowMuchLonger(turn.message.text)) ||
                        // "这单发的哪家快递": this order's parcel.
-                       (reading.refers_back && AsksWhichParcel(turn.message.text)) ||
-                       // Right after it, "发的是哪家快递", "单号给我": its carrier, its waybill.
-                       (ShortFollowUp(turn.message.text) && AsksCarrierOrWaybill(turn.message.text)) ||
+                       // ... or right after it: "发的是哪家快递", "单号给我".
+                       ((reading.refers_back || ShortFollowUp(turn.message.text)) &&
+                        AsksWhichParcel(turn.message.text)) ||
                        AsksForCourier(turn.message.text) || AsksWhatItHolds(turn.message.text)) &&
                       !AsksHowThingsUsuallyGo(turn.message.text);
   }
@@ -1439,12 +1440,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         }
       }
       // "东西收到了 但是", "收到了 但是": something about goods received, not yet what.
-      if (!reading.strong && !order_id && ContentFree(turn.message.text) && !d.context.contains("last_order_id") &&
-          !d.context.contains("last_kb_id") && !d.context.contains("pending_choices")) {
-        d.meta["content_free"] = true;
-        AskWhatAbout(d);
-        break;
-      }
+      if (!reading.strong && !order_id && AskedIfContentFree(turn, d)) break;
       if ((!reading.strong || AsksHowTo(turn.message.text) || visitor_asks_why) && !order_id) {
         // "快递费多少" is a question for the knowledge base, not about an order;
         // so is "怎么查订单", "can I get an invoice for my order?" (how to do something).
@@ -1494,12 +1490,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                                                             : "好的，感谢您的咨询，祝您生活愉快，再见！";
       break;
     case Action::kNone:
-      if (ContentFree(turn.message.text) && !d.context.contains("last_kb_id") && !d.context.contains("last_order_id") &&
-          !d.context.contains("pending_choices")) {
-        d.meta["content_free"] = true;
-        AskWhatAbout(d);
-        break;
-      }
+      if (AskedIfContentFree(turn, d)) break;
       if (AnswerAboutAThirdParty(turn, d)) break;
       AnswerFromKnowledge(turn, d);
       break;

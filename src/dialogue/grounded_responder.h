@@ -78,6 +78,7 @@ class GroundedResponder final : public Responder {
   void AnswerOrder(const TurnRequest& turn, int action, std::optional<std::string> order_id, Draft& d) const;
   void AskToSignIn(Draft& d) const;
   void AskWhatAbout(Draft& d) const;
+  bool AskedIfContentFree(const TurnRequest& turn, Draft& d) const;
   // The matcher blended into `passages` (Chinese only), best first.
   void BlendMatches(const TurnRequest& turn, const std::string& searched, bool english,
                     std::vector<knowledge::Passage>& passages) const;

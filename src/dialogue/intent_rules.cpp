@@ -185,14 +185,17 @@ bool EnglishParcelQuestion(const std::string& t) {
   return false;
 }
 
+// Whether `t` contains any of `ws`.
+bool HasAny(const std::string& t, std::initializer_list<std::string_view> ws) {
+  for (auto w : ws)
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 // "之前买过的东西去哪里看记录啊", "订单在哪查看": where to look it up in the
 // app (the knowledge base's how-to), unless they ask to be shown ("帮我看看").
 bool AsksWhereToLook(const std::string& t) {
-  auto has = [&](std::initializer_list<std::string_view> ws) {
-    for (auto w : ws)
-      if (t.find(w) != std::string::npos) return true;
-    return false;
-  };
+  auto has = [&](std::initializer_list<std::string_view> ws) { return HasAny(t, ws); };
   return has({"去哪里看", "去哪看", "在哪看", "在哪里看", "哪里能看", "哪里可以看", "在哪查", "去哪查", "在哪里查",
               "哪里查", "怎么查看", "在哪儿看", "在哪能", "在哪里能", "哪里能翻", "哪能翻", "在哪翻", "where can i see",
               "where do i see", "where can i find", "how do i see", "how can i see", "somewhere on the",
@@ -207,11 +210,7 @@ bool AsksWhereToLook(const std::string& t) {
 // 发票, 运费: the knowledge base's) and not the customer's own order.
 bool AsksAboutNamedGoods(std::string_view raw, const std::string& t) {
   if (GoodsWords(raw).empty() && !NamesGoodsOrBrand(raw)) return false;
-  auto has = [&](std::initializer_list<std::string_view> ws) {
-    for (auto w : ws)
-      if (t.find(w) != std::string::npos) return true;
-    return false;
-  };
+  auto has = [&](std::initializer_list<std::string_view> ws) { return HasAny(t, ws); };
   if (has({"退", "换", "修", "安装", "装", "发票", "运费", "邮费", "坏", "洗", "尺码", "码", "保", "我的", "我买的",
            "订单", "到", "发货", "寄", "优惠", "便宜", "积分", "会员", "活动", "限购", "企业", "公司", "批量", "团购",
            "手续费", "分期", "花呗", "白条", "信用卡", "支付", "付款", "热线", "电话", "客服", "邮箱", "小样", "赠品",
@@ -267,10 +266,9 @@ bool BuysForSomeone(const std::string& t) {
     if (t.find(w) != std::string::npos) return true;
   const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
   // "想找一件保暖的羽绒外套", "想找个轻薄的本子": looking for goods of a kind.
-  for (std::u32string_view look : {U"想找一", U"想找个", U"想找件", U"想找款", U"想找双", U"想找台", U"找一件", U"找一款"}) {
-    const std::u32string text(cps.begin(), cps.end());
+  const std::u32string text(cps.begin(), cps.end());
+  for (std::u32string_view look : {U"想找一", U"想找个", U"想找件", U"想找款", U"想找双", U"想找台", U"找一件", U"找一款"})
     if (text.find(look) != std::u32string::npos && NamesGoodsOrBrand(t)) return true;
-  }
   for (size_t i = 0; i < cps.size(); ++i) {
     if (cps[i] != U'给') continue;
     for (size_t j = i + 1; j < cps.size() && j <= i + 6; ++j) {
@@ -285,11 +283,7 @@ bool BuysForSomeone(const std::string& t) {
 // What named goods cost ("扫地机器人多少钱", "dyson vacuum price?"): the catalogue's
 // price, not a fee ("空调安装费多少钱", "how much is shipping for the fridge").
 bool AsksPriceOfGoods(const std::string& t) {
-  auto has = [&](std::initializer_list<std::string_view> ws) {
-    for (auto w : ws)
-      if (t.find(w) != std::string::npos) return true;
-    return false;
-  };
+  auto has = [&](std::initializer_list<std::string_view> ws) { return HasAny(t, ws); };
   if (!has({"多少钱", "价格", "价钱", "啥价", "什么价", "price", "how much", "cost"})) return false;
   if (has({"费", "运", "邮", "安装", "维修", "保修", "延保", "以旧换新", "差价", "退", "换", "保价", "fee", "shipping",
            "delivery", "install", "repair", "warranty", "refund", "return", "difference", "drop"}))
@@ -308,11 +302,7 @@ bool AsksForAService(const std::string& t) {
 // the customer's own orders as a list. All/every with an order word and a
 // verb of showing (or nothing else said), or what the customer bought.
 bool AsksForOrderList(const std::string& t) {
-  auto has = [&](std::initializer_list<std::string_view> ws) {
-    for (auto w : ws)
-      if (t.find(w) != std::string::npos) return true;
-    return false;
-  };
+  auto has = [&](std::initializer_list<std::string_view> ws) { return HasAny(t, ws); };
   const bool all = has({"所有", "全部", "全都", "都"});
   const bool orders = has({"订单", "单子", "order", "下的单", "下过的单", "个单", "名下的单", "几单"});
   const bool show = has({"列", "看", "查", "显示", "给我", "有哪些", "list"});

@@ -239,11 +239,6 @@ TEST(OrderMention, NothingNamedMeansNoChoice) {
     EXPECT_TRUE(AsksAboutProgress(t)) << t;
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 TEST(GoodsWords, WhichGoodsAWhereQuestionIsAbout) {
   EXPECT_EQ(GoodsWords("我的快递到哪了"), "");
@@ -255,11 +250,6 @@ TEST(GoodsWords, WhichGoodsAWhereQuestionIsAbout) {
   EXPECT_FALSE(AsksHowThingsUsuallyGo("我的快递几天能到"));
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 TEST(PlaceInTransit, ACityWhereTheParcelIsOrIsGoing) {
   EXPECT_TRUE(PlaceInTransit("亲 我那个红米咋还在北京转"));
@@ -285,11 +275,6 @@ TEST(PlaceInTransit, ACityWhereTheParcelIsOrIsGoing) {
   EXPECT_TRUE(KindNames("我的衣服啥时候能到").size() > 0);
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 TEST(FindOrderMention, TheLastDigitsOfAnOrderNumber) {
   const nlohmann::json orders = nlohmann::json::parse(R"([
@@ -304,11 +289,6 @@ TEST(FindOrderMention, TheLastDigitsOfAnOrderNumber) {
   EXPECT_NE(FindOrderMention("洗衣机买了141块的那个", orders).candidates, std::vector<std::string>{"SO202611010141"});
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 // One customer's nine orders (the demo shop's C0005): the brand and the kind
 // named pick one among goods of similar names (珀莱雅 is not 欧莱雅; a box of
@@ -329,22 +309,12 @@ TEST(OrderMention, TheBrandAndEveryGoodsNamedCount) {
             std::vector<std::string>{"SO82"});
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 TEST(OrderMention, StillInTheWarehouseAndTodayAreProgress) {
   EXPECT_TRUE(HasOrderPredicate("海澜之家衬衫付款都两天了 为啥仓库还没动"));
   EXPECT_TRUE(HasOrderPredicate("我那瓶雅诗兰黛小棕瓶 今儿个能送上门不"));
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 TEST(OrderMention, AFigureOfTheGoodsIsAFact) {
   EXPECT_EQ(ProductSpecAsked("電飯煲功率多少瓦"), "功率多少瓦");  // traditional characters folded
@@ -358,11 +328,6 @@ TEST(OrderMention, AFigureOfTheGoodsIsAFact) {
   EXPECT_FALSE(ProductFactPredicate("电饭煲功率多少瓦").empty());
 }
 
-}  // namespace
-}  // namespace kefu::dialogue
-
-namespace kefu::dialogue {
-namespace {
 
 TEST(OrderMention, ACourierWhoCannotBeReached) {
   EXPECT_TRUE(CourierUnreachable("派件的师傅手机关机 我怎么联系他"));
