@@ -112,14 +112,22 @@ class PocketsphinxAsr::Stream final : public AsrStream {
   double seconds_ = 0;
 };
 
+namespace {
+// The model's three parts under its directory.
+struct ModelFiles {
+  std::filesystem::path hmm, lm, dict;
+  static ModelFiles In(const std::filesystem::path& dir) {
+    return {dir / "en-us", dir / "en-us.lm.bin", dir / "cmudict-en-us.dict"};
+  }
+};
+}  // namespace
+
 Result<std::unique_ptr<PocketsphinxAsr>> PocketsphinxAsr::Create(const PocketsphinxSettings& settings) {
   if (settings.decoders < 1 || settings.decoders > 16) return InvalidArgument("asr.decoders must be 1..16");
   if (settings.max_seconds <= 0 || settings.max_seconds > 3600) return InvalidArgument("bad utterance limit");
-  namespace fs = std::filesystem;
-  const fs::path dir = settings.model_dir;
-  const fs::path hmm = dir / "en-us", lm = dir / "en-us.lm.bin", dict = dir / "cmudict-en-us.dict";
-  for (const auto& p : {hmm, lm, dict}) {
-    if (!fs::exists(p)) {
+  const ModelFiles files = ModelFiles::In(settings.model_dir);
+  for (const auto& p : {files.hmm, files.lm, files.dict}) {
+    if (!std::filesystem::exists(p)) {
       return NotFound("pocketsphinx model file " + p.string() + " is missing (apt install pocketsphinx-en-us)");
     }
   }
@@ -129,15 +137,13 @@ Result<std::unique_ptr<PocketsphinxAsr>> PocketsphinxAsr::Create(const Pocketsph
 }
 
 Result<ps_decoder_t*> PocketsphinxAsr::Load() const {
-  namespace fs = std::filesystem;
-  const fs::path dir = settings_.model_dir;
-  const fs::path hmm = dir / "en-us", lm = dir / "en-us.lm.bin", dict = dir / "cmudict-en-us.dict";
-  cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
-                                 dict.c_str(), "-logfn", "/dev/null", nullptr);
+  const ModelFiles files = ModelFiles::In(settings_.model_dir);
+  cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", files.hmm.c_str(), "-lm", files.lm.c_str(), "-dict",
+                                 files.dict.c_str(), "-logfn", "/dev/null", nullptr);
   if (!config) return Internal("pocketsphinx rejected its configuration");
   ps_decoder_t* ps = ps_init(config);
   cmd_ln_free_r(config);  // the decoder holds its own reference
-  if (!ps) return Internal("pocketsphinx cannot load the model in " + dir.string());
+  if (!ps) return Internal("pocketsphinx cannot load the model in " + settings_.model_dir);
   return ps;
 }
 
