@@ -848,8 +848,18 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
       titles.push_back(p.title);
       d.suggestions.push_back(p.title);
     }
-    d.text = d.english ? templates::ClarifyEnglish(titles) : templates::Clarify(titles);
     d.context["pending_choices"] = choices;
+    // The question's key word is one the knowledge base never mentions ("学生有优惠吗",
+    // "whats the phone number for SF express"): none of these entries answers it,
+    // so say that first and only offer them.
+    const auto& top = passages.front();
+    if (top.key_word_unknown && !top.key_word_covered && !key_is_goods && searched == turn.message.text) {
+      d.text = d.english ? templates::UnknownWithChoicesEnglish(titles) : templates::UnknownWithChoices(titles);
+      d.meta["unknown"] = true;
+      d.suggestions.push_back(d.english ? "human agent" : "转人工");
+      return;
+    }
+    d.text = d.english ? templates::ClarifyEnglish(titles) : templates::Clarify(titles);
     d.meta["clarify"] = true;
     return;
   }

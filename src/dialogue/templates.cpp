@@ -36,6 +36,20 @@ std::string ClarifyEnglish(const std::vector<std::string>& titles) {
   return s;
 }
 
+std::string UnknownWithChoices(const std::vector<std::string>& titles) {
+  std::string s = "抱歉，这个问题我暂时没有找到准确的答案。您是不是想问以下问题？";
+  for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
+  s += "\n是的话回复序号；也可以回复“转人工”，由人工客服为您处理。";
+  return s;
+}
+
+std::string UnknownWithChoicesEnglish(const std::vector<std::string>& titles) {
+  std::string s = "Sorry, I don't have a reliable answer to that. Did you perhaps mean one of these?";
+  for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
+  s += "\nReply with the number, or \"human agent\" to talk to a person.";
+  return s;
+}
+
 std::string Logistics(const json& r) {
   std::string id = Str(r, "order_id");
   std::string items = Str(r, "item_summary");

@@ -15,6 +15,10 @@ std::string KnowledgeAnswer(const std::string& title, const std::string& body);
 std::string Clarify(const std::vector<std::string>& titles);
 // The same in English, for customers who write in English.
 std::string ClarifyEnglish(const std::vector<std::string>& titles);
+// No reliable answer (the question's key word is one the knowledge base does
+// not know), with the nearest entries offered as choices.
+std::string UnknownWithChoices(const std::vector<std::string>& titles);
+std::string UnknownWithChoicesEnglish(const std::vector<std::string>& titles);
 std::string Logistics(const nlohmann::json& track_result);
 // A follow-up asking only when it arrives ("那它什么时候到？").
 std::string ArrivalTime(const nlohmann::json& track_result);
