@@ -985,9 +985,16 @@ void GroundedResponder::AnswerProducts(const TurnRequest& turn, const std::strin
     // 你们有吗").
     AnswerFromKnowledge(turn, d);
     const std::string wanted(utf8::Trim(raw_query));
-    if (r.contains("__error") || wanted.empty() || !d.meta.value("unknown", false) || d.meta.contains("offered") ||
+    // A list of unrelated entries to choose from, or "what is it about?", is
+    // no answer to "你们有卖猫粮吗" either.
+    const bool no_answer = d.meta.value("unknown", false) || (d.meta.value("clarify", false) && d.citations.empty());
+    if (r.contains("__error") || wanted.empty() || !no_answer || d.meta.contains("offered") ||
         d.meta.contains("product_fact"))
       return;
+    d.meta.erase("clarify");
+    d.meta["unknown"] = true;
+    d.context.erase("pending_choices");
+    d.suggestions = json::array();
     // The customer's words are quoted when they are a name, not a sentence.
     const bool name = utf8::Length(wanted) <= (d.english ? 30 : 8);
     d.text = d.english ? (name ? "Sorry, I couldn't find anything matching \"" + wanted + "\" in our shop."

@@ -503,7 +503,7 @@ std::string StripProductWords(std::string t) {
   static constexpr std::string_view kStrip[] = {
       "请问", "你们", "有没有卖", "有没有", "有卖", "推荐一下", "推荐", "多少钱", "价格", "价钱", "还有货吗",
       "有货吗", "还有货", "库存", "想买", "一款", "一个", "卖不卖", "卖吗", "有几款", "几款", "哪些牌子", "什么牌子",
-      "卖哪些", "有啥", "以内", "以下", "之内", "的", "吗", "呢", "？", "?", "有"};
+      "卖哪些", "有啥", "以内", "以下", "之内", "的", "吗", "呢", "？", "?", "有", "卖"};
   // The price cap's number ("三千", "2000块"), by code point (std::regex reads bytes).
   {
     const std::vector<char32_t> cps = utf8::Decode(utf8::IsValid(t) ? t : utf8::Sanitize(t));
