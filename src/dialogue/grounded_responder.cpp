@@ -172,6 +172,19 @@ bool IsElliptical(std::string_view raw) {
   return false;
 }
 
+// "那接下来怎么处理", "那这种一般怎么处理", "那现在咋办", "so what do i do now": what
+// to do about what the customer has just said. The topic is the previous
+// message; the follow-up adds only "what now".
+bool AsksWhatNow(std::string_view raw) {
+  const std::string t = utf8::AsciiLower(utf8::Trim(raw));
+  if (utf8::Length(t) > 18) return false;
+  for (std::string_view w : {"怎么办", "咋办", "怎么处理", "如何处理", "咋处理", "怎么弄", "咋弄", "怎么解决", "咋整",
+                             "该怎么做", "怎么搞", "怎麼辦", "怎麼處理", "what should i do", "what do i do", "what now",
+                             "what can i do", "what happens now", "what's next", "next step"})
+    if (t.find(w) != std::string::npos) return true;
+  return false;
+}
+
 std::vector<std::string> QuestionClauses(std::string_view raw) {
   const std::string text = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
   std::vector<std::string> clauses;
@@ -686,6 +699,21 @@ std::vector<knowledge::Passage> GroundedResponder::Retrieve(const TurnRequest& t
            passages.empty() || passages.front().confidence < settings_.clarify_threshold)) {
         passages = std::move(follow);
         used = turn.message.text;
+      }
+    }
+  }
+  if (AsksWhatNow(turn.message.text) &&
+      (passages.empty() || passages.front().confidence < settings_.answer_threshold)) {
+    if (const std::string before = LastCustomerText(turn); !before.empty()) {
+      // What the previous message was about, asked again: an entry that
+      // answers it confidently answers "what now" too.
+      for (const std::string& reading : {before, before + " " + turn.message.text}) {
+        auto ps = search(reading);
+        if (!ps.empty() && ps.front().confidence >= settings_.answer_threshold &&
+            (passages.empty() || ps.front().confidence > passages.front().confidence)) {
+          passages = std::move(ps);
+          used = reading;
+        }
       }
     }
   }
