@@ -384,12 +384,16 @@ bool AboutServiceHours(const std::string& t) {
   static constexpr std::string_view kOnDuty[] = {"上班",     "上不上班", "在线",   "值班",   "营业",     "有人吗",
                                                  "有没有人", "人工吗",   "客服吗", "在吗",   "在不在",   "休息",
                                                  "放假",     "有人工",   "有客服", "没人工", "没有人工", "没客服", "有人在",
-                                                 "真人客服", "没有真人", "没真人",   "有真人"};
+                                                 "真人客服", "没有真人", "没真人",   "有真人", "找到人工", "找得到人工",
+                                                 "能找人工"};
   // "人工客服下班了没", "你们客服几点下班": whether they have gone home, even "现在".
   static constexpr std::string_view kOffDuty[] = {"下班了没", "下班了吗", "下班没", "下班了么", "几点下班", "下班了嘛",
                                                   "还上班吗", "还在上班", "上班了没", "上班了吗", "上班没"};
   if (FindAny(t, kOffDuty) != nullptr) return true;
-  if (t.find("现在") != std::string::npos || t.find("马上") != std::string::npos) return false;
+  // "现在半夜还能找到人工吗 还是要等明早": the customer weighs waiting, so asks about the hours.
+  const bool weighs_waiting = t.find("还是要等") != std::string::npos || t.find("还是得等") != std::string::npos ||
+                              t.find("要等到") != std::string::npos;
+  if (!weighs_waiting && (t.find("现在") != std::string::npos || t.find("马上") != std::string::npos)) return false;
   return FindAny(t, kWhen) != nullptr && FindAny(t, kOnDuty) != nullptr;
 }
 
@@ -452,7 +456,8 @@ bool BenignAbuse(const std::string& t, size_t at, std::string_view w, bool impos
   if (w == "投诉") {
     for (std::string_view how : {"投诉渠道", "什么渠道", "哪些渠道", "啥渠道", "投诉途径", "什么途径", "投诉方式",
                                  "投诉电话", "投诉邮箱", "投诉热线", "去哪投诉", "在哪投诉", "哪里投诉", "哪儿投诉",
-                                 "怎么投诉", "如何投诉", "投诉流程", "投诉多久", "投诉的话"})
+                                 "怎么投诉", "如何投诉", "投诉流程", "投诉多久", "投诉的话", "投诉的途径", "投诉的渠道",
+                                 "投诉的方式", "投诉的电话", "投诉的流程", "投诉入口", "投诉的入口", "哪些途径", "啥途径"})
       if (t.find(how) != std::string::npos) return true;
   }
   if (impostor) {
