@@ -1475,7 +1475,12 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
       // order?" from a visitor whose orders we cannot see: a question about
       // how orders go, which the knowledge base answers when it is sure.
       bool visitor_asks_why = false;
-      if (!order_id && reading.strong && AsksWhyOrWhether(turn.message.text)) {
+      // A visitor whose orders we cannot see, telling what happened ("订单状态写已发货
+      // 可快递公司那边查这个号说不存在"): an entry that surely answers the situation
+      // helps more than asking for an order number; a bare "我的快递到哪了" still asks.
+      const bool tells_what_happened = action != Action::kListOrders && utf8::Length(turn.message.text) >= 10 &&
+                                       !ContentFree(turn.message.text);
+      if (!order_id && reading.strong && (AsksWhyOrWhether(turn.message.text) || tells_what_happened)) {
         visitor_asks_why = turn.conversation.customer_id.empty();
         if (!visitor_asks_why) {
           tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
@@ -1495,7 +1500,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
         const double needed = AsksHowTo(turn.message.text) && turn.conversation.customer_id.empty()
                                   ? settings_.clarify_threshold
                                   : settings_.answer_threshold;
-        if (KnowledgeConfidence(turn, d) >= needed) {
+        const double known = KnowledgeConfidence(turn, d);
+        d.meta["kb_confidence"] = known;  // what the decision read (decision traces)
+        if (known >= needed) {
           d.meta["intent"] = "faq";
           AnswerFromKnowledge(turn, d);
           break;
