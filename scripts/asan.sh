@@ -36,7 +36,7 @@ targets=("${units[@]}")
 # while the tests take about 1.5 times as long; -g1: file and line in reports.
 # Configured every time (a few seconds), so these flags always apply.
 cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g1" \
-  -DCMAKE_CXX_FLAGS="-fno-sanitize-recover=undefined -D_GLIBCXX_ASSERTIONS" -DKEFU_SANITIZE=address,undefined \
+  -DCMAKE_CXX_FLAGS="-fno-sanitize-recover=undefined -D_GLIBCXX_ASSERTIONS" -DKEFU_SANITIZE=address,undefined -DKEFU_UNITY=${KEFU_UNITY:-ON} \
   -DKEFU_BUILD_BENCH=OFF >/dev/null
 cmake --build "$DIR" -j "$JOBS" --target "${targets[@]}"
 export KEFU_SOURCE_DIR="$PWD"

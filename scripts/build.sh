@@ -10,6 +10,7 @@ bash scripts/web.sh
 BUILD_DIR=${KEFU_BUILD_DIR:-build}
 JOBS=${KEFU_JOBS:-$(nproc)}
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${KEFU_CMAKE_ARGS:-}
+  # A fresh build: unity builds halve its CPU (KEFU_UNITY in CMakeLists.txt).
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKEFU_UNITY=${KEFU_UNITY:-ON} ${KEFU_CMAKE_ARGS:-}
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS"

@@ -17,7 +17,7 @@ targets=(kefu_storage_test kefu_bus_test kefu_knowledge_test kefu_dialogue_test)
 if [[ ! -f "$DIR/build.ninja" ]]; then
   # -O1 -g1: a third less compile time than RelWithDebInfo's -O2 -g, and file:line in reports.
   cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DKEFU_SANITIZE=thread -DKEFU_BUILD_BENCH=OFF >/dev/null
+    -DKEFU_SANITIZE=thread -DKEFU_UNITY=${KEFU_UNITY:-ON} -DKEFU_BUILD_BENCH=OFF >/dev/null
 fi
 cmake --build "$DIR" -j "$JOBS" --target "${targets[@]}"
 export KEFU_SOURCE_DIR="$PWD"

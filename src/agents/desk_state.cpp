@@ -5,7 +5,7 @@
 namespace kefu::agents {
 namespace {
 
-std::string Key(const std::string& tenant, const std::string& id) {
+std::string AgentKey(const std::string& tenant, const std::string& id) {
   return tenant + "/" + id;
 }
 
@@ -55,7 +55,7 @@ DeskState::DeskState(const Clock& clock, DeskEvents& events, DeskRules rules)
 // ---- agents ---------------------------------------------------------------------
 
 void DeskState::PutAgent(const Agent& agent, bool announce) {
-  auto& slot = agents_[Key(agent.tenant_id, agent.id)];
+  auto& slot = agents_[AgentKey(agent.tenant_id, agent.id)];
   if (!slot) slot = std::make_unique<DeskAgent>();
   slot->agent = agent;
   if (!announce) return;
@@ -64,12 +64,12 @@ void DeskState::PutAgent(const Agent& agent, bool announce) {
 }
 
 const DeskAgent* DeskState::FindAgent(const std::string& tenant_id, const std::string& id) const {
-  auto it = agents_.find(Key(tenant_id, id));
+  auto it = agents_.find(AgentKey(tenant_id, id));
   return it == agents_.end() ? nullptr : it->second.get();
 }
 
 DeskAgent* DeskState::AgentMut(const std::string& tenant_id, const std::string& id) {
-  auto it = agents_.find(Key(tenant_id, id));
+  auto it = agents_.find(AgentKey(tenant_id, id));
   return it == agents_.end() ? nullptr : it->second.get();
 }
 

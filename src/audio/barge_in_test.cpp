@@ -20,15 +20,15 @@ constexpr double kBotLevel = -20;  // the reply's level
 constexpr double kEcho = -42;      // the bot's voice back in the microphone (22 dB down)
 constexpr double kCaller = -26;    // the caller speaking over it
 
-struct Span {
+struct Stretch {
   bool speech;
   int ms;
   double level = kCaller;
 };
-Span S(int ms, double level = kCaller) {
+Stretch Talk(int ms, double level = kCaller) {
   return {true, ms, level};
 }
-Span Q(int ms) {
+Stretch Hush(int ms) {
   return {false, ms, -60};
 }
 
@@ -38,9 +38,9 @@ class Harness {
 
   // Plays the spans in frames of frame_ms; returns "action@ms since the start"
   // for every action other than kNone.
-  std::vector<std::string> Play(const std::vector<Span>& spans, int frame_ms) {
+  std::vector<std::string> Play(const std::vector<Stretch>& spans, int frame_ms) {
     std::vector<std::string> out;
-    for (const Span& sp : spans) {
+    for (const Stretch& sp : spans) {
       for (int t = 0; t < sp.ms; t += frame_ms) {
         clock_.AdvanceMs(frame_ms);
         auto a = policy_.OnFrame({clock_.NowMs(), frame_ms, sp.speech, sp.level, kBotLevel});
@@ -77,7 +77,7 @@ TEST(BargeInTest, CallerSpeechStopsWithin200MsOfOnsetInEveryFrameSize) {
   for (int f : {10, 20, 30}) {
     Harness h;
     // 600 ms of the reply with only its echo, then the caller talks.
-    Actions a = h.Play({S(600, kEcho), S(1500)}, f);
+    Actions a = h.Play({Talk(600, kEcho), Talk(1500)}, f);
     ASSERT_EQ(a.size(), 2u) << f;
     EXPECT_EQ(a[1].substr(0, 8), "discard@");  // past backchannel_max_ms: a turn
     const int stop_at = std::stoi(a[0].substr(a[0].find('@') + 1));
@@ -92,8 +92,8 @@ TEST(BargeInTest, ChoppySpeechStillStopsWithin200Ms) {
   // Half the frames speech (a VAD flickering in noise): the decision_ms rule.
   for (int f : {10, 20, 30}) {
     Harness h;
-    std::vector<Span> spans{Q(300)};
-    for (int i = 0; i < 10; ++i) spans.push_back(S(f)), spans.push_back(Q(f));
+    std::vector<Stretch> spans{Hush(300)};
+    for (int i = 0; i < 10; ++i) spans.push_back(Talk(f)), spans.push_back(Hush(f));
     Actions a = h.Play(spans, f);
     ASSERT_FALSE(a.empty()) << f;
     EXPECT_LE(std::stoi(a[0].substr(5)) - 300, 200) << f << " " << a[0];
@@ -104,21 +104,21 @@ TEST(BargeInTest, SparseSpeechStopsOnceConfirmMsHasAddedUp) {
   // One frame in three (20 ms speech, 40 ms gaps): under half at 150 ms, so
   // the stop waits for 120 ms of speech: the 6th speech frame, at 320 ms.
   Harness h;
-  std::vector<Span> spans;
-  for (int i = 0; i < 10; ++i) spans.push_back(S(20)), spans.push_back(Q(40));
+  std::vector<Stretch> spans;
+  for (int i = 0; i < 10; ++i) spans.push_back(Talk(20)), spans.push_back(Hush(40));
   EXPECT_EQ(h.Play(spans, 20).front(), "stop@320");
   EXPECT_EQ(h.policy().onset_ms(), 0);
 }
 
 TEST(BargeInTest, EchoOfTheBotAndCoughsDoNotStop) {
   Harness h;
-  EXPECT_EQ(h.Play({S(3000, kEcho)}, 20), Actions{});  // the VAD hears the echo; it is under the threshold
+  EXPECT_EQ(h.Play({Talk(3000, kEcho)}, 20), Actions{});  // the VAD hears the echo; it is under the threshold
   EXPECT_EQ(h.policy().ThresholdDbfs(), -34);
-  EXPECT_EQ(h.Play({S(60), Q(200), S(40), Q(200)}, 20), Actions{});  // a cough, a click
+  EXPECT_EQ(h.Play({Talk(60), Hush(200), Talk(40), Hush(200)}, 20), Actions{});  // a cough, a click
   EXPECT_EQ(h.policy().state(), BargeInState::kListening);
   // Without playback nothing is interrupted.
   h.policy().PlaybackEnded();
-  EXPECT_EQ(h.Play({S(1000)}, 20), Actions{});
+  EXPECT_EQ(h.Play({Talk(1000)}, 20), Actions{});
 }
 
 // The bot's syllables (−14 dBFS, 200 ms on, 200 ms off) come back 120 ms late
@@ -148,59 +148,59 @@ TEST(BargeInTest, LateEchoStaysUnderTheThresholdOfTheLastPlayedFrames) {
 
 TEST(BargeInTest, AnEarlyBackchannelPartialHoldsThePlayback) {
   Harness h;
-  h.Play({Q(400), S(60)}, 20);
+  h.Play({Hush(400), Talk(60)}, 20);
   EXPECT_EQ(h.policy().state(), BargeInState::kOnset);
   EXPECT_EQ(h.Partial("嗯"), "none");  // a fast recognizer: 嗯 before the stop
   EXPECT_EQ(h.policy().state(), BargeInState::kHeld);
-  EXPECT_EQ(h.Play({S(200), Q(400)}, 20), Actions{});
+  EXPECT_EQ(h.Play({Talk(200), Hush(400)}, 20), Actions{});
   EXPECT_EQ(h.policy().state(), BargeInState::kListening);
   // The next burst is judged afresh.
-  EXPECT_EQ(h.Play({S(200)}, 20), Actions{"stop@1180"});
+  EXPECT_EQ(h.Play({Talk(200)}, 20), Actions{"stop@1180"});
 }
 
 TEST(BargeInTest, ALateBackchannelPartialResumes) {
   Harness h;
   // 好的好的 (500 ms): stopped at 120 ms, the partial comes 300 ms after the
   // onset while the caller is still talking, resume 250 ms after the burst.
-  EXPECT_EQ(h.Play({Q(1000), S(300)}, 20), Actions{"stop@1120"});
+  EXPECT_EQ(h.Play({Hush(1000), Talk(300)}, 20), Actions{"stop@1120"});
   EXPECT_EQ(h.Partial("好的好的。"), "none");
-  EXPECT_EQ(h.Play({S(200), Q(400)}, 20), Actions{"resume@1760"});
+  EXPECT_EQ(h.Play({Talk(200), Hush(400)}, 20), Actions{"resume@1760"});
   EXPECT_EQ(h.policy().state(), BargeInState::kListening);
 }
 
 TEST(BargeInTest, APartialAfterTheSilenceResumesAtOnce) {
   Harness h;
-  EXPECT_EQ(h.Play({Q(990), S(300), Q(510)}, 30), Actions{"stop@1110"});
+  EXPECT_EQ(h.Play({Hush(990), Talk(300), Hush(510)}, 30), Actions{"stop@1110"});
   EXPECT_EQ(h.Partial("Uh-huh."), "resume@1800");
 }
 
 TEST(BargeInTest, RealWordsDiscardTheReply) {
   Harness h;
-  EXPECT_EQ(h.Play({Q(200), S(400)}, 20), Actions{"stop@320"});
+  EXPECT_EQ(h.Play({Hush(200), Talk(400)}, 20), Actions{"stop@320"});
   EXPECT_EQ(h.Partial("等一下，我要改地址"), "discard@600");
   EXPECT_EQ(h.policy().state(), BargeInState::kIdle);
   // …even before the energy rule has decided, and even after a held 嗯.
   Harness h2;
-  h2.Play({S(40)}, 20);
+  h2.Play({Talk(40)}, 20);
   EXPECT_EQ(h2.Partial("wait"), "discard@40");
   Harness h3;
-  h3.Play({S(60)}, 20);
+  h3.Play({Talk(60)}, 20);
   EXPECT_EQ(h3.Partial("嗯"), "none");
   EXPECT_EQ(h3.Partial("嗯，不对"), "discard@60");
 }
 
 TEST(BargeInTest, ALongBurstIsATurnWhateverItsWords) {
   Harness h;
-  EXPECT_EQ(h.Play({S(100)}, 20), Actions{});
+  EXPECT_EQ(h.Play({Talk(100)}, 20), Actions{});
   EXPECT_EQ(h.Partial("嗯嗯嗯"), "none");
-  EXPECT_EQ(h.Play({S(800)}, 20), Actions{"discard@820"});
+  EXPECT_EQ(h.Play({Talk(800)}, 20), Actions{"discard@820"});
   Harness h2;
-  EXPECT_EQ(h2.Play({S(900)}, 20), (Actions{"stop@120", "discard@820"}));
+  EXPECT_EQ(h2.Play({Talk(900)}, 20), (Actions{"stop@120", "discard@820"}));
 }
 
 TEST(BargeInTest, NoPartialWithinTheWindowDiscards) {
   Harness h;
-  EXPECT_EQ(h.Play({S(300), Q(2500)}, 20), (Actions{"stop@120", "discard@2140"}));
+  EXPECT_EQ(h.Play({Talk(300), Hush(2500)}, 20), (Actions{"stop@120", "discard@2140"}));
   // Partials while nothing is pending (the bot's own echo transcribed) are ignored.
   h.policy().PlaybackStarted();
   EXPECT_EQ(h.Partial("请问还有什么可以帮您"), "none");

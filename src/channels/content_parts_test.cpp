@@ -9,7 +9,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string CodeOf(const Status& s) { return UploadErrorOf(s).code; }
+std::string PartCodeOf(const Status& s) { return UploadErrorOf(s).code; }
 
 TEST(Base64, DecodesPaddedUnpaddedAndRefusesGarbage) {
   std::string out;
@@ -39,12 +39,12 @@ TEST(DataUrl, OnlyBase64DataUrls) {
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->bytes, "hello");
   EXPECT_EQ(ok->declared_mime, "image/png");
-  EXPECT_EQ(CodeOf(DecodeDataUrl("https://evil.example/x.png", 100).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(DecodeDataUrl("data:image/png,rawbytes", 100).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(DecodeDataUrl("data:image/png;base64", 100).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(DecodeDataUrl("data:image/png;base64,@@@@", 100).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(DecodeDataUrl("https://evil.example/x.png", 100).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(DecodeDataUrl("data:image/png,rawbytes", 100).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(DecodeDataUrl("data:image/png;base64", 100).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(DecodeDataUrl("data:image/png;base64,@@@@", 100).status()), "invalid_content");
   // Too large is known from the length, before decoding.
-  EXPECT_EQ(CodeOf(DecodeDataUrl("data:image/png;base64," + std::string(4000, 'A'), 100).status()),
+  EXPECT_EQ(PartCodeOf(DecodeDataUrl("data:image/png;base64," + std::string(4000, 'A'), 100).status()),
             "image_too_large");
 }
 
@@ -63,18 +63,18 @@ TEST(ContentParts, OpenAiShapes) {
 }
 
 TEST(ContentParts, BadShapesAreClearErrors) {
-  EXPECT_EQ(CodeOf(ParseContentParts(json::object(), {}).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({42}), {}).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "video"}}}), {}).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "text"}}}), {}).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "image_url"}, {"image_url", {{"url", 3}}}}}), {}).status()),
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::object(), {}).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({42}), {}).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({{{"type", "video"}}}), {}).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({{{"type", "text"}}}), {}).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({{{"type", "image_url"}, {"image_url", {{"url", 3}}}}}), {}).status()),
             "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({{{"type", "input_audio"}}}), {}).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({{{"type", "input_audio"}}}), {}).status()), "invalid_content");
   ContentLimits one;
   one.max_images = 1;
   json two = json::array({{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,aGk="}}}},
                           {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,aGk="}}}}});
-  EXPECT_EQ(CodeOf(ParseContentParts(two, one).status()), "too_many_images");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(two, one).status()), "too_many_images");
 }
 
 TEST(Multipart, SplitsFieldsAndFiles) {
@@ -98,9 +98,9 @@ TEST(Multipart, SplitsFieldsAndFiles) {
   EXPECT_EQ((*f)[2].content_type, "image/png");
   EXPECT_EQ((*f)[2].data, bin);
   // Truncated: no closing boundary.
-  EXPECT_EQ(CodeOf(ParseMultipart(body.substr(0, body.size() / 2), b).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(ParseMultipart("garbage", b).status()), "invalid_content");
-  EXPECT_EQ(CodeOf(ParseMultipart(body, b, 2).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseMultipart(body.substr(0, body.size() / 2), b).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseMultipart("garbage", b).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseMultipart(body, b, 2).status()), "invalid_content");
 }
 
 // OpenAI's input_audio parts (the REST path of the voice channel): WAV only, one per message, bounded.
@@ -113,13 +113,13 @@ TEST(ContentParts, InputAudio) {
   ASSERT_EQ(ok->audio.size(), 1u);
   EXPECT_EQ(ok->audio[0].bytes, "RIFF");
   EXPECT_EQ(ok->text, "听一下");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio("UklGRg==", "mp3")}), {}).status()), "unsupported_media_type");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio("UklGRg==", "wav"), audio("UklGRg==", "wav")}), {}).status()),
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({audio("UklGRg==", "mp3")}), {}).status()), "unsupported_media_type");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({audio("UklGRg==", "wav"), audio("UklGRg==", "wav")}), {}).status()),
             "invalid_content");
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio("!!!!", "wav")}), {}).status()), "invalid_content");
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({audio("!!!!", "wav")}), {}).status()), "invalid_content");
   ContentLimits small;
   small.max_audio_bytes = 8;
-  EXPECT_EQ(CodeOf(ParseContentParts(json::array({audio(std::string(40, 'A'), "wav")}), small).status()),
+  EXPECT_EQ(PartCodeOf(ParseContentParts(json::array({audio(std::string(40, 'A'), "wav")}), small).status()),
             "payload_too_large");
 }
 

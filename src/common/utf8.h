@@ -35,4 +35,7 @@ std::string_view StripBom(std::string_view s);
 // Trims ASCII and ideographic (U+3000) whitespace at both ends.
 std::string_view Trim(std::string_view s);
 
+// `s` with ASCII letters lower-cased (other bytes, UTF-8 included, as they are).
+std::string AsciiLower(std::string_view s);
+
 }  // namespace kefu::utf8

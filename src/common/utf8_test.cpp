@@ -32,4 +32,10 @@ TEST(Utf8, TrimAndBom) {
   EXPECT_EQ(Sanitize("a\xFF"), "a\xEF\xBF\xBD");
 }
 
+TEST(Utf8, AsciiLowerLeavesOtherBytesAlone) {
+  EXPECT_EQ(AsciiLower("Where IS my iPhone 15？"), "where is my iphone 15？");
+  EXPECT_EQ(AsciiLower("ÄÖ 退款 OK"), "ÄÖ 退款 ok");
+  EXPECT_EQ(AsciiLower(""), "");
+}
+
 }  // namespace kefu::utf8

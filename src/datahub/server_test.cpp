@@ -27,8 +27,8 @@ const Headers kWidget = {{"X-Kefu-Widget-Key", "demo"}, {"Content-Type", "applic
 class DatahubServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = testing::FreshTestDir("datahub_test");
-    auto a = testing::StartServer(testing::TestConfig(dir_, "warn"));
+    dir_ = kefu::testing::FreshTestDir("datahub_test");
+    auto a = kefu::testing::StartServer(kefu::testing::TestConfig(dir_, "warn"));
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     app_ = std::move(*a);
     port_ = app_->port();

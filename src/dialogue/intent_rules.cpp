@@ -13,12 +13,6 @@
 namespace kefu::dialogue {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 template <size_t N>
 bool ContainsAny(const std::string& text, const std::array<std::string_view, N>& words) {
   return std::any_of(words.begin(), words.end(), [&](std::string_view w) { return text.find(w) != std::string::npos; });
@@ -562,7 +556,7 @@ std::string CustomerLanguage(std::string_view text) {
 
 TurnReading ReadTurn(std::string_view raw) {
   TurnReading r;
-  std::string t = text::ExpandChatEnglish(Lower(raw));
+  std::string t = text::ExpandChatEnglish(utf8::AsciiLower(raw));
   static const std::regex kOrderId(R"((so\d{8,20}))", std::regex::icase);
   std::smatch m;
   if (std::regex_search(t, m, kOrderId)) {
@@ -572,7 +566,7 @@ TurnReading ReadTurn(std::string_view raw) {
   }
   r.choice = ReadChoice(t);
   r.refers_back = ContainsAny(t, kBackRef);
-  const size_t len = utf8::Length(utf8::Trim(Lower(raw)));
+  const size_t len = utf8::Length(utf8::Trim(utf8::AsciiLower(raw)));
   const bool order_ref = ContainsAny(t, kOrderRef) || r.order_id.has_value();
   // English small talk is longer than Chinese ("thank you so much!").
   const bool latin_only = std::none_of(t.begin(), t.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });

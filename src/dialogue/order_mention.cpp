@@ -14,7 +14,7 @@ namespace kefu::dialogue {
 
 namespace {
 
-bool IsCjk(char32_t c) { return c >= 0x3400 && c <= 0x9FFF; }
+bool IsHanIdeograph(char32_t c) { return c >= 0x3400 && c <= 0x9FFF; }
 
 // Bigrams that say nothing about which product: order talk, pronouns, time.
 const std::set<std::u32string>& GenericBigrams() {
@@ -59,12 +59,6 @@ constexpr StateCue kStates[] = {
      {"in_transit", "shipped", "out_for_delivery"}},
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "白色", "黑色": a colour word.
 bool IsColour(char32_t a, char32_t b) {
   if (b != U'色') return false;
@@ -76,11 +70,11 @@ bool IsColour(char32_t a, char32_t b) {
 // How strongly `text` names a product of `summary`: shared CJK bigrams that
 // are not order talk, plus Latin words of 3+ letters (iphone, mate, dyson).
 int ProductScore(const std::vector<char32_t>& text, const std::string& text_lower, const std::string& summary) {
-  const std::string sum_lower = Lower(summary);
+  const std::string sum_lower = utf8::AsciiLower(summary);
   int score = 0;
   const auto& generic = GenericBigrams();
   for (size_t i = 0; i + 1 < text.size(); ++i) {
-    if (!IsCjk(text[i]) || !IsCjk(text[i + 1])) continue;
+    if (!IsHanIdeograph(text[i]) || !IsHanIdeograph(text[i + 1])) continue;
     // "鞋子", "裤子", "袜子": the noun is the first character (跑鞋, 牛仔裤).
     if ((text[i + 1] == U'子' || text[i + 1] == U'儿') && text[i] != U'样' && text[i] != U'单' && text[i] != U'那' &&
         text[i] != U'这' && text[i] != U'一' && text[i] != U'个' && text[i] != U'会' && text[i] != U'点') {
@@ -229,7 +223,7 @@ int KindScore(const std::string& lower, const std::string& sum_lower) {
 
 // The Chinese names of the English kinds of goods the text mentions.
 std::vector<std::string_view> ChineseGoods(std::string_view raw) {
-  std::string lower = Lower(raw);
+  std::string lower = utf8::AsciiLower(raw);
   std::vector<std::string_view> out;
   for (const auto& [en, zh] : kEnglishGoods) {
     // An English word from its start ("anta", not the one in "santa").
@@ -246,7 +240,7 @@ std::vector<std::string_view> ChineseGoods(std::string_view raw) {
 }  // namespace
 
 bool NamesGoods(std::string_view raw) {
-  const std::string w = Lower(raw);
+  const std::string w = utf8::AsciiLower(raw);
   if (w.empty()) return false;
   const bool latin = static_cast<unsigned char>(w[0]) < 0x80;
   auto same = [&](std::string_view name) {
@@ -266,7 +260,7 @@ bool NamesGoods(std::string_view raw) {
 bool AsksWhereOwnGoodsAre(const std::string& t);
 
 bool HasOrderPredicate(std::string_view raw) {
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   if (AsksWhereOwnGoodsAre(t)) return true;
   for (std::string_view w : {"收到", "那单", "订单", "order", "单子"})
     if (t.find(w) != std::string::npos) return true;
@@ -311,7 +305,7 @@ const PlaceIndex& Places() {
 }  // namespace
 
 bool PlaceInTransit(std::string_view raw) {
-  const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  const std::string t = utf8::AsciiLower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   const std::string_view text(t);
   const PlaceIndex& places = Places();
   // Chinese: where it is or is going ("还在北京转", "能到重庆", "stuck在常州", "发往成都"),
@@ -394,7 +388,7 @@ bool ArrivedSomewhereQuestion(const std::string& t) {
 }  // namespace
 
 bool AsksAboutParcel(std::string_view raw) {
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   for (std::string_view w : {"到哪", "到那", "发货", "发了", "发出", "寄出", "寄了", "单号", "物流", "快递到", "包裹",
                              "送到", "能到", "到了吗", "到了没", "没到", "派送", "where", "arriv", "shipped",
                              "sent out", "on the way", "on its way", "getting here", "出库", "代收", "取件码",
@@ -420,7 +414,7 @@ bool AsksWhereOwnGoodsAre(const std::string& t) {
 }
 
 bool NamesOwnOrder(std::string_view raw) {
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   if (AsksWhereOwnGoodsAre(t)) return true;
   for (std::string_view w : {"我的订单", "我的单", "我的快递", "我的包裹", "我的货", "我的东西", "我买的东西",
                              // How far it has got: one order's progress ("退款到哪一步了").
@@ -439,7 +433,7 @@ bool NamesOwnOrder(std::string_view raw) {
 }
 
 bool AsksAboutProgress(std::string_view raw) {
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   if (AsksWhereOwnGoodsAre(t)) return true;
   // Where it is or is going ("红米咋还在北京转", "when will the jacket get to yangzhou").
   if (PlaceInTransit(t)) return true;
@@ -495,7 +489,7 @@ bool AsksAboutProgress(std::string_view raw) {
 std::vector<std::string_view> ChineseGoodsNamed(std::string_view text) { return ChineseGoods(text); }
 
 std::vector<std::string_view> KindNames(std::string_view raw) {
-  const std::string lower = Lower(raw);
+  const std::string lower = utf8::AsciiLower(raw);
   std::vector<std::string_view> out;
   for (const Kind& k : kKinds) {
     bool said = false;
@@ -509,14 +503,14 @@ std::vector<std::string_view> KindNames(std::string_view raw) {
 
 bool NamesGoodsOrBrand(std::string_view raw) {
   if (!GoodsWords(raw).empty() || !ChineseGoods(raw).empty() || !KindNames(raw).empty()) return true;
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   for (const auto& [en, zh] : kEnglishGoods)
     if (static_cast<unsigned char>(zh[0]) >= 0x80 && t.find(zh) != std::string::npos) return true;
   return false;
 }
 
 std::string ProductSpecAsked(std::string_view raw) {
-  const std::string t = Lower(text::FoldChinese(raw));
+  const std::string t = utf8::AsciiLower(text::FoldChinese(raw));
   size_t best = std::string::npos;
   for (std::string_view spec : {"功率", "多少瓦", "几瓦", "涂层", "材质", "什么材料", "续航", "像素", "重量", "多重",
                                 "几斤", "噪音", "分贝", "能效", "容量", "几升", "内存", "处理器", "芯片", "几寸",
@@ -534,7 +528,7 @@ std::string ProductSpecAsked(std::string_view raw) {
 }
 
 std::string ProductFactPredicate(std::string_view raw) {
-  const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  const std::string t = utf8::AsciiLower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   // What a shop answers about its goods (returns, delivery, installation,
   // warranty, payment, trade-ins, stock, sizes...) is policy, not a product fact.
   for (std::string_view w : {"退", "换", "保修", "质保", "发货", "发", "寄", "运费", "邮费", "包邮", "安装", "装",
@@ -572,7 +566,7 @@ std::string ProductFactPredicate(std::string_view raw) {
 }
 
 bool CourierUnreachable(std::string_view raw) {
-  const std::string t = Lower(text::FoldChinese(raw));
+  const std::string t = utf8::AsciiLower(text::FoldChinese(raw));
   auto has = [&](std::initializer_list<std::string_view> ws) {
     for (auto w : ws)
       if (t.find(w) != std::string::npos) return true;
@@ -586,7 +580,7 @@ bool CourierUnreachable(std::string_view raw) {
 }
 
 bool AsksHowThingsUsuallyGo(std::string_view raw) {
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   for (std::string_view w : {"一般", "通常", "正常", "下单后", "付款后", "usually", "normally", "in general"})
     if (t.find(w) != std::string::npos) return true;
   return false;
@@ -598,7 +592,7 @@ std::string GoodsWords(std::string_view raw) {
       "破壁机", "牙刷", "衣服", "外套", "羽绒服", "卫衣", "衬衫", "衬衣", "裤", "鞋", "袜", "冰袖", "口红", "面霜", "精华",
       "防晒", "洗面奶", "散粉", "护肤", "化妆品", "手表", "音箱", "电视", "书"};
   std::vector<std::string> found;
-  const std::string t = Lower(raw);
+  const std::string t = utf8::AsciiLower(raw);
   for (std::string_view g : kGoods)
     if (t.find(g) != std::string::npos) found.emplace_back(g);
   for (std::string_view g : ChineseGoods(raw)) found.emplace_back(g);
@@ -682,7 +676,7 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
       i = j;
     }
     const bool says_tail = [&] {
-      const std::string lower = Lower(raw);
+      const std::string lower = utf8::AsciiLower(raw);
       for (std::string_view w : {"尾号", "尾数", "后三位", "后四位", "后五位", "后六位", "最后几位", "末尾", "结尾",
                                  "ending in", "ends in", "ending with", "ends with", "last digits", "last three",
                                  "last four", "那个", "那单", "那笔", "的单", "的订单", "the one"})
@@ -713,7 +707,7 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
   const auto [text, negated] = SplitNegatedGoods(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   const std::vector<std::string_view> goods = ChineseGoods(text);
   const std::vector<char32_t> cps = utf8::Decode(text);
-  const std::string lower = Lower(text);
+  const std::string lower = utf8::AsciiLower(text);
 
   std::vector<std::string> states;
   for (const auto& cue : kStates) {
@@ -738,7 +732,7 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
     const std::string summary = o.value("item_summary", "");
     Scored s{o.value("order_id", ""), o.value("status", ""), ProductScore(cps, lower, summary),
              !summary.empty() && summary.find("、") == std::string::npos};
-    s.score += KindScore(lower, Lower(summary));
+    s.score += KindScore(lower, utf8::AsciiLower(summary));
     for (std::string_view g : goods)
       if (summary.find(g) != std::string::npos) s.score += 2;
     best = std::max(best, s.score);
@@ -778,13 +772,13 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
   if (!negated.empty()) {
     // Not the order with those goods.
     const std::vector<char32_t> ncps = utf8::Decode(negated);
-    const std::string nlower = Lower(negated);
+    const std::string nlower = utf8::AsciiLower(negated);
     std::vector<Scored> kept;
     for (auto& s : pool) {
       std::string summary;
       for (const auto& o : orders)
         if (o.is_object() && o.value("order_id", "") == s.id) summary = o.value("item_summary", "");
-      if (ProductScore(ncps, nlower, summary) == 0 && KindScore(nlower, Lower(summary)) == 0) kept.push_back(s);
+      if (ProductScore(ncps, nlower, summary) == 0 && KindScore(nlower, utf8::AsciiLower(summary)) == 0) kept.push_back(s);
     }
     if (!kept.empty() && kept.size() < pool.size()) {
       pool = std::move(kept);

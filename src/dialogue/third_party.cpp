@@ -25,12 +25,6 @@ constexpr std::string_view kTheirs[] = {"客服电话", "客服", "电话", "人
                                         "website", "service center", "service centre", "repair center",
                                         "repair centre"};
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // `name` at `at` in `t` stands as a word: Latin names not inside a longer word.
 bool Standalone(const std::string& t, size_t at, std::string_view name) {
   if (static_cast<unsigned char>(name[0]) >= 0x80) return true;
@@ -61,7 +55,7 @@ bool Followed(const std::string& t, size_t after, const std::string_view (&words
 
 ThirdParty AboutAThirdParty(std::string_view raw) {
   ThirdParty r;
-  const std::string t = Lower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
+  const std::string t = utf8::AsciiLower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   auto found = [&](std::string_view name) {
     r.is = true;
     r.who = std::string(name);

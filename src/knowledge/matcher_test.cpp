@@ -13,14 +13,14 @@ namespace {
 
 // A small dictionary: the synthetic synonym words are whole words, the rest
 // falls apart into characters (shared by both sides of every pair below).
-constexpr std::string_view kDict =
+constexpr std::string_view kJiebaDict =
     "到账 500 v\n退回 500 v\n快递 500 n\n包裹 500 n\n发票 500 n\n收据 500 n\n"
     "售后 500 n\n保修 500 n\n手机 500 n\n电话 500 n\n优惠 500 n\n折扣 500 n\n"
     "什么 800 r\n时候 800 n\n怎么办 800 r\n请问 800 v\n问题 800 n\n订单 500 n\n"
     "我 2000 r\n的 5000 u\n不 2000 d\n要 2000 v\n开 800 v\n怎么 800 r\n";
 
 const text::Segmenter& Seg() {
-  static auto seg = text::JiebaSegmenter::FromText(kDict, [] {
+  static auto seg = text::JiebaSegmenter::FromText(kJiebaDict, [] {
     text::JiebaOptions o;
     o.search_mode = false;
     return o;

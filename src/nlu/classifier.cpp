@@ -25,7 +25,7 @@
 namespace kefu::nlu {
 namespace {
 
-constexpr std::string_view kMagic = "KEFU-NLU-MODEL/1\n";
+constexpr std::string_view kModelMagic = "KEFU-NLU-MODEL/1\n";
 constexpr std::string_view kLabelPrefix = "__label__";
 
 // Writes fastText's training file; returns the number of distinct features
@@ -472,7 +472,7 @@ Result<std::unique_ptr<Classifier>> Classifier::TrainLinear(Task task, const std
   if (!cluster_info.is_null()) meta["word_clusters"] = std::move(cluster_info);
   meta["payload_bytes"] = payload.size();
   meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
-  return FromBytes(std::string(kMagic) + meta.dump() + "\n" + payload, task, "freshly trained model");
+  return FromBytes(std::string(kModelMagic) + meta.dump() + "\n" + payload, task, "freshly trained model");
 }
 
 Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vector<LabeledExample>& examples,
@@ -573,7 +573,7 @@ Result<std::unique_ptr<Classifier>> Classifier::Train(Task task, const std::vect
   meta["calibration_examples"] = calib.size();
   meta["payload_bytes"] = payload.size();
   meta["payload_fnv1a64"] = fmt::format("{:016x}", Fnv1a64(payload));
-  std::string bytes = std::string(kMagic) + meta.dump() + "\n" + payload;
+  std::string bytes = std::string(kModelMagic) + meta.dump() + "\n" + payload;
   KEFU_ASSIGN_OR_RETURN(auto model, FromBytes(bytes, task, "freshly trained model"));
   if (!calib.empty()) {
     model->oos_threshold_ = CalibrateOosThreshold(*model, calib);
@@ -589,12 +589,12 @@ Result<std::unique_ptr<Classifier>> Classifier::Load(const std::string& path, Ta
 
 Result<std::unique_ptr<Classifier>> Classifier::FromBytes(std::string_view bytes, Task expected,
                                                           std::string_view what) {
-  if (bytes.substr(0, kMagic.size()) != kMagic) {
+  if (bytes.substr(0, kModelMagic.size()) != kModelMagic) {
     return InvalidArgument(fmt::format("{}: not a kefu NLU model (bad magic)", what));
   }
-  const size_t eol = bytes.find('\n', kMagic.size());
+  const size_t eol = bytes.find('\n', kModelMagic.size());
   if (eol == std::string_view::npos) return InvalidArgument(fmt::format("{}: truncated header", what));
-  nlohmann::json meta = nlohmann::json::parse(bytes.substr(kMagic.size(), eol - kMagic.size()), nullptr, false);
+  nlohmann::json meta = nlohmann::json::parse(bytes.substr(kModelMagic.size(), eol - kModelMagic.size()), nullptr, false);
   if (meta.is_discarded() || !meta.is_object()) {
     return InvalidArgument(fmt::format("{}: corrupt model header", what));
   }
@@ -696,7 +696,7 @@ Result<std::unique_ptr<Classifier>> Classifier::FromBytes(std::string_view bytes
 std::string Classifier::Serialize() const {
   nlohmann::json meta = meta_;
   meta["oos_threshold"] = oos_threshold_;
-  return std::string(kMagic) + meta.dump() + "\n" + payload_;
+  return std::string(kModelMagic) + meta.dump() + "\n" + payload_;
 }
 
 Status Classifier::Save(const std::string& path) const { return WriteFileReplacing(path, Serialize()); }

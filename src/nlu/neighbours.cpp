@@ -9,7 +9,7 @@
 namespace kefu::nlu {
 namespace {
 
-constexpr std::string_view kMagic = "KNBR1";
+constexpr std::string_view kNeighboursMagic = "KNBR1";
 
 }  // namespace
 
@@ -36,7 +36,7 @@ ExampleNeighbours ExampleNeighbours::Build(const LinearModel& model, std::vector
 }
 
 std::string ExampleNeighbours::Serialize() const {
-  std::string out(kMagic);
+  std::string out(kNeighboursMagic);
   PutRaw<uint32_t>(out, static_cast<uint32_t>(texts_.size()));
   for (size_t i = 0; i < texts_.size(); ++i) {
     PutRaw<uint32_t>(out, classes_[i]);
@@ -48,8 +48,8 @@ std::string ExampleNeighbours::Serialize() const {
 
 Result<ExampleNeighbours> ExampleNeighbours::Parse(std::string_view in, const LinearModel& model) {
   auto bad = [](std::string_view why) { return InvalidArgument(fmt::format("nearest-example block: {}", why)); };
-  if (in.substr(0, kMagic.size()) != kMagic) return bad("bad magic");
-  in.remove_prefix(kMagic.size());
+  if (in.substr(0, kNeighboursMagic.size()) != kNeighboursMagic) return bad("bad magic");
+  in.remove_prefix(kNeighboursMagic.size());
   uint32_t count = 0;
   // Every example takes at least 8 bytes: a corrupt count cannot ask for a huge allocation.
   if (!GetRaw(in, &count) || count > in.size() / 8) return bad("bad example count");

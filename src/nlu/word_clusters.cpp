@@ -16,7 +16,7 @@
 namespace kefu::nlu {
 namespace {
 
-constexpr std::string_view kMagic = "KWCL";
+constexpr std::string_view kClustersMagic = "KWCL";
 constexpr uint32_t kVersion = 1;
 
 uint32_t WordKey(std::string_view w) {
@@ -201,7 +201,7 @@ Result<WordClusters> WordClusters::Train(const std::vector<std::string>& texts, 
 }
 
 void WordClusters::AppendTo(std::string& out) const {
-  out.append(kMagic);
+  out.append(kClustersMagic);
   PutRaw<uint32_t>(out, kVersion);
   PutRaw<uint32_t>(out, static_cast<uint32_t>(clusters_));
   PutRaw<uint32_t>(out, static_cast<uint32_t>(keys_.size()));
@@ -210,8 +210,8 @@ void WordClusters::AppendTo(std::string& out) const {
 }
 
 Result<WordClusters> WordClusters::Parse(std::string_view& in) {
-  if (in.substr(0, kMagic.size()) != kMagic) return InvalidArgument("word clusters: bad magic");
-  in.remove_prefix(kMagic.size());
+  if (in.substr(0, kClustersMagic.size()) != kClustersMagic) return InvalidArgument("word clusters: bad magic");
+  in.remove_prefix(kClustersMagic.size());
   uint32_t version = 0, k = 0, n = 0;
   if (!GetRaw(in, &version) || !GetRaw(in, &k) || !GetRaw(in, &n)) return InvalidArgument("word clusters: truncated header");
   if (version != kVersion) return InvalidArgument(fmt::format("word clusters: unknown version {}", version));

@@ -31,7 +31,7 @@ std::vector<std::string> Corpus() {
   return texts;
 }
 
-ClusterOptions Small() {
+ClusterOptions SmallClusters() {
   ClusterOptions o;
   o.clusters = 2;
   o.dim = 20;
@@ -43,7 +43,7 @@ ClusterOptions Small() {
 
 TEST(WordClusters, GroupsWordsUsedAlikeAndRoundTrips) {
   if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
-  auto wc = WordClusters::Train(Corpus(), Small());
+  auto wc = WordClusters::Train(Corpus(), SmallClusters());
   ASSERT_TRUE(wc.ok()) << wc.status().ToString();
   ASSERT_EQ(wc->clusters(), 2);
   const int food = wc->Find("苹果"), vehicle = wc->Find("汽车");
@@ -65,7 +65,7 @@ TEST(WordClusters, GroupsWordsUsedAlikeAndRoundTrips) {
   EXPECT_EQ(back->Find("飞机"), vehicle);
 
   // Same texts, same clusters (one skip-gram thread, fixed seeds).
-  auto again = WordClusters::Train(Corpus(), Small());
+  auto again = WordClusters::Train(Corpus(), SmallClusters());
   ASSERT_TRUE(again.ok());
   std::string bytes2;
   again->AppendTo(bytes2);
@@ -74,16 +74,16 @@ TEST(WordClusters, GroupsWordsUsedAlikeAndRoundTrips) {
 
 TEST(WordClusters, RefusesBadOptionsAndCorruptBytes) {
   if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
-  ClusterOptions o = Small();
+  ClusterOptions o = SmallClusters();
   o.clusters = 1;
   EXPECT_FALSE(WordClusters::Train(Corpus(), o).ok());
-  o = Small();
+  o = SmallClusters();
   o.clusters = 500;  // more clusters than words
   auto few = WordClusters::Train(Corpus(), o);
   ASSERT_FALSE(few.ok());
   EXPECT_NE(few.status().message().find("too few"), std::string::npos) << few.status().message();
 
-  auto wc = WordClusters::Train(Corpus(), Small());
+  auto wc = WordClusters::Train(Corpus(), SmallClusters());
   ASSERT_TRUE(wc.ok());
   std::string good;
   wc->AppendTo(good);
@@ -158,7 +158,7 @@ TEST(WordClusters, CarryLabelsToWordsTheLabelledDataLacks) {
 
 TEST(WordClusters, LinearPayloadWithClustersIsStrict) {
   if (!SegmenterAvailable()) GTEST_SKIP() << "jieba dictionary not found";
-  auto wc = WordClusters::Train(Corpus(), Small());
+  auto wc = WordClusters::Train(Corpus(), SmallClusters());
   ASSERT_TRUE(wc.ok());
   auto shared = std::make_shared<const WordClusters>(std::move(wc).value());
   LinearOptions o;

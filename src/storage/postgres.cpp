@@ -24,7 +24,7 @@ constexpr unsigned kInt8Oid = 20, kFloat8Oid = 701, kTextOid = 25;
 // pg_advisory_lock key that serialises schema changes between nodes starting together.
 constexpr const char* kSchemaLockKey = "7263541001";
 
-int64_t SteadyMs() {
+int64_t PgSteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
@@ -204,7 +204,7 @@ Probe ProbeServer(const std::string& uri, int64_t deadline_ms) {
       if (std::strcmp(o->keyword, "connect_timeout") == 0 && o->val) timeout_s = std::atoi(o->val);
     PQconninfoFree(opts);
   }
-  const int64_t start = SteadyMs();
+  const int64_t start = PgSteadyMs();
   int64_t until = std::max(deadline_ms, start + 1000);
   if (timeout_s > 0) until = std::min(until, start + std::max(2, timeout_s) * 1000);  // libpq's minimum is 2 s
   auto st = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
@@ -215,7 +215,7 @@ Probe ProbeServer(const std::string& uri, int64_t deadline_ms) {
       st = PGRES_POLLING_FAILED;
       break;
     }
-    const int64_t left = until - SteadyMs();
+    const int64_t left = until - PgSteadyMs();
     if (left <= 0) {
       timed_out = true;
       break;
@@ -474,7 +474,7 @@ Status PgConnection::Ensure() {
   if (conn_ && PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
   if (in_transaction_)
     return Unavailable("storage unavailable: postgresql: connection lost during a transaction (rolled back)");
-  const int64_t now = SteadyMs();
+  const int64_t now = PgSteadyMs();
   if (now < next_attempt_ms_)
     return Unavailable("storage unavailable: postgresql: not connected (next try in " +
                        std::to_string(next_attempt_ms_ - now) + " ms): " + last_connect_error_);
@@ -724,7 +724,7 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const Dat
     return InvalidArgument("cannot open database " + where + ": invalid postgresql URI: " + why);
   }
   auto d = std::make_unique<PostgresDatabase>(uri, options);
-  const int64_t start = SteadyMs();
+  const int64_t start = PgSteadyMs();
   const int64_t deadline = start + std::max(0, options.connect_timeout_ms);
   int backoff_ms = std::max(1, options.reconnect_backoff_ms);
   for (int attempt = 1;; ++attempt) {
@@ -740,7 +740,7 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const Dat
         if (attempt > 1)
           log::Info(
               "storage_connected",
-              {{"engine", "postgresql"}, {"url", where}, {"attempts", attempt}, {"waited_ms", SteadyMs() - start}});
+              {{"engine", "postgresql"}, {"url", where}, {"attempts", attempt}, {"waited_ms", PgSteadyMs() - start}});
         return std::unique_ptr<Database>(std::move(d));
       }
       // Not the server's absence (e.g. no right to create the table): final.
@@ -754,7 +754,7 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const Dat
         return Status(ErrorCode::kFailedPrecondition, "cannot open database " + where + ": " + st.message() +
                                                           " (not retried: waiting cannot fix this)");
     }
-    const int64_t now = SteadyMs();
+    const int64_t now = PgSteadyMs();
     if (now >= deadline)
       return Status(st.code(), "cannot open database " + where + ": " + st.message() + " (tried " +
                                    std::to_string(attempt) + " times in " + std::to_string((now - start) / 1000) +

@@ -16,7 +16,7 @@ namespace {
 
 using kefu::testing::FakeAudioReply;
 using kefu::testing::FakeAudioServer;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 Pcm Tone(double seconds) {
   Pcm p;
@@ -117,9 +117,9 @@ TEST(OpenAiAsrTest, ASlowServerTimesOutWithinTheBudget) {
   h.timeout_ms = 300;
   auto asr = MakeAsr(server, h);
   server.Enqueue(FakeAudioReply::Transcript("late").Delay(3000));
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   auto t = asr->Transcribe(Tone(0.5), {});
-  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), ErrorCode::kDeadlineExceeded);
   EXPECT_NE(t.status().message().find("300 ms"), std::string::npos) << t.status().message();

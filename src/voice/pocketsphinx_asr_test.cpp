@@ -20,14 +20,14 @@ fs::path DataDir() {
   return fs::path(src ? src : KEFU_VOICE_SOURCE_DIR) / ".." / "shared" / "data";
 }
 
-struct Utterance {
+struct SpokenQuestion {
   fs::path wav;
   std::string text;
 };
 
 // The English utterances of ../shared/data/speech (LibriSpeech + SpeechColab).
-std::vector<Utterance> EnglishUtterances() {
-  std::vector<Utterance> out;
+std::vector<SpokenQuestion> EnglishUtterances() {
+  std::vector<SpokenQuestion> out;
   const fs::path speech = DataDir() / "speech";
   out.push_back({speech / "wenet_test" / "librispeech-1995-1837-0001.wav",
                  "IT WAS THE FIRST GREAT SORROW OF HIS LIFE IT WAS NOT SO MUCH THE LOSS OF THE COTTON ITSELF BUT THE "
