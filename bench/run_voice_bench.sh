@@ -10,7 +10,10 @@
 #      utterance's length) while the calls talk at once, and the server's CPU
 #      time per call-second (what bounds the calls two cores carry, whatever
 #      else runs on the machine; the load average is printed after each run).
-#   bench/run_voice_bench.sh [--cores 0,1] [--turns 10]
+#   bench/run_voice_bench.sh [--cores 0,1] [--turns 10] [--levels "1 2 4 6 8"]
+# Recognition streams while the customer speaks (voice.streaming_asr, the
+# default); KEFU_VOICE_STREAMING_ASR=false in the environment measures the
+# whole-utterance path instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${KEFU_BUILD_DIR:-build}
@@ -53,13 +56,13 @@ KEFU_LOG_LEVEL=warn taskset -c "$cores" "$kefu" serve --config "$tmp/kefu.toml" 
 pid=$!
 for _ in $(seq 300); do [[ -s "$tmp/port" ]] && break; sleep 0.1; done
 port=$(cat "$tmp/port")
-echo "kefu on port $port, pinned to cores $cores ($(nproc) online here)"
+echo "kefu on port $port, pinned to cores $cores ($(nproc) online here), streaming_asr=${KEFU_VOICE_STREAMING_ASR:-true}"
 
 echo "== one call, endpointer, real time, $turns turns"
-"$bench" --port "$port" --server-pid "$pid" --turns "$turns" --json "$tmp"/q*.wav | tail -6
+"$bench" --port "$port" --server-pid "$pid" --turns "$turns" --json "$tmp"/q*.wav | tail -7
 uptime
 for c in $levels; do
   echo "== $c concurrent calls, push-to-talk, real time, $turns turns each"
-  "$bench" --port "$port" --server-pid "$pid" --calls "$c" --turns "$turns" --push-to-talk --json "$tmp"/q*.wav | tail -7
+  "$bench" --port "$port" --server-pid "$pid" --calls "$c" --turns "$turns" --push-to-talk --json "$tmp"/q*.wav | tail -8
   uptime
 done

@@ -72,6 +72,8 @@ struct Sample {
   double to_audio_ms = -1;       // → its first audio byte
   bool no_speech = false;
   std::string transcript;
+  int partials = 0;               // partial frames before the transcript
+  double first_partial_ms = -1;   // the speech's start (300 ms into the turn) → the first partial
 };
 
 std::string HttpPostJson(const Options& o, const std::string& target, const json& body) {
@@ -160,6 +162,8 @@ class Call : public std::enable_shared_from_this<Call> {
       if (o_.verbose) std::printf("[call %d] %s\n", id_, data.substr(0, 300).c_str());
       if (type == "ready") {
         NextTurn();
+      } else if (type == "partial" && in_turn_ && cur_.to_transcript_ms < 0) {
+        if (cur_.partials++ == 0) cur_.first_partial_ms = Ms(now - turn_started_) - 300;
       } else if (type == "transcript" && in_turn_) {
         cur_.to_transcript_ms = Ms(now - end_of_speech_);
         cur_.transcript = j.value("text", "");
@@ -386,8 +390,8 @@ int main(int argc, char** argv) {
   const double cpu1 = CpuSeconds(o.server_pid);
   const double server_cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
 
-  std::vector<double> tr, rep, aud, rtf;
-  int no_speech = 0, failed = 0, n = 0;
+  std::vector<double> tr, rep, aud, rtf, first_partial;
+  int no_speech = 0, failed = 0, n = 0, partials = 0;
   double audio_s = 0;
   for (auto& c : calls) {
     if (c->failed) {
@@ -403,10 +407,14 @@ int main(int argc, char** argv) {
         if (o.push_to_talk) rtf.push_back(s.to_transcript_ms / 1000 / s.utterance_s);
       }
       if (s.to_reply_ms >= 0) rep.push_back(s.to_reply_ms);
+      partials += s.partials;
+      if (s.first_partial_ms >= 0) first_partial.push_back(s.first_partial_ms);
       if (s.to_audio_ms >= 0) aud.push_back(s.to_audio_ms);
       if (o.verbose || o.calls == 1)
-        std::printf("utterance %.2f s: transcript %+.0f ms \"%s\", reply %+.0f ms, first audio %+.0f ms\n",
-                    s.utterance_s, s.to_transcript_ms, s.transcript.c_str(), s.to_reply_ms, s.to_audio_ms);
+        std::printf("utterance %.2f s: %d partials (first %.0f ms after the speech began), transcript %+.0f ms "
+                    "\"%s\", reply %+.0f ms, first audio %+.0f ms\n",
+                    s.utterance_s, s.partials, s.first_partial_ms, s.to_transcript_ms, s.transcript.c_str(),
+                    s.to_reply_ms, s.to_audio_ms);
     }
   }
   std::printf("%d calls x %d turns (%s, %s): %d utterances, %d no speech, %d calls failed, %.1f s\n", o.calls,
@@ -418,6 +426,8 @@ int main(int argc, char** argv) {
               Percentile(rep, .95), rep.size());
   std::printf("end of speech -> first audio  p50 %6.0f ms  p95 %6.0f ms  (n=%zu)\n", Percentile(aud, .5),
               Percentile(aud, .95), aud.size());
+  std::printf("partials: %d in %d utterances; speech start -> first partial p50 %6.0f ms (n=%zu)\n", partials, n,
+              Percentile(first_partial, .5), first_partial.size());
   if (!rtf.empty())
     std::printf("recognition real-time factor  p50 %6.2f     p95 %6.2f     max %.2f\n", Percentile(rtf, .5),
                 Percentile(rtf, .95), *std::max_element(rtf.begin(), rtf.end()));
@@ -446,7 +456,9 @@ int main(int argc, char** argv) {
               {"transcript_ms", {{"p50", Percentile(tr, .5)}, {"p95", Percentile(tr, .95)}}},
               {"reply_ms", {{"p50", Percentile(rep, .5)}, {"p95", Percentile(rep, .95)}}},
               {"first_audio_ms", {{"p50", Percentile(aud, .5)}, {"p95", Percentile(aud, .95)}}},
-              {"rtf", {{"p50", Percentile(rtf, .5)}, {"p95", Percentile(rtf, .95)}}}};
+              {"rtf", {{"p50", Percentile(rtf, .5)}, {"p95", Percentile(rtf, .95)}}},
+              {"partials", partials},
+              {"first_partial_ms", {{"p50", Percentile(first_partial, .5)}}}};
     std::printf("%s\n", j.dump().c_str());
   }
   if (!o.save_reply.empty() && !calls.empty() && !calls[0]->reply_audio.samples.empty()) {

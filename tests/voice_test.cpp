@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -516,6 +517,75 @@ TEST(VoiceEmbeddedTest, EspeakSpeechToPocketsphinxAndBack) {
   EXPECT_EQ(start["sample_rate"], 16000);
   // The reply's audio is speech, not silence.
   EXPECT_GT(r.audio_bytes, size_t(16000 * 2));
+  a->reset();
+  fs::remove_all(dir);
+}
+
+// Streaming recognition with the embedded engine: a customer speaking for a
+// few seconds in real time sees partial transcripts before the final one.
+// (A partial needs a worker to decode a chunk while the speech lasts; on an
+// overloaded machine the first may come late, but ≈ 4 s of speech leaves
+// room for several.)
+TEST(VoiceEmbeddedTest, PartialTranscriptsComeWhileTheCustomerSpeaks) {
+  if (!fs::exists("/usr/share/pocketsphinx/model/en-us")) GTEST_SKIP() << "pocketsphinx-en-us is not installed";
+  voice::EspeakSettings es;
+  es.rate_wpm = 140;
+  auto tts = voice::EspeakTts::Create(es);
+  ASSERT_TRUE(tts.ok()) << tts.status().ToString();
+  auto said = (*tts)->Synthesize("I ordered a pair of shoes last week and the parcel has not arrived yet.",
+                                 {"en-us+klatt2", "en"});
+  ASSERT_TRUE(said.ok()) << said.status().ToString();
+  auto at16 = voice::Resample(*said, 16000);
+  ASSERT_TRUE(at16.ok());
+
+  const fs::path dir = testing::FreshTestDir("voice_partials_test");
+  Config cfg = testing::TestConfig(dir, "warn");
+  cfg.asr.engine = "pocketsphinx";
+  cfg.asr.decoders = 2;  // a live stream leaves one decoder to whole utterances
+  cfg.tts.engine = "none";
+  auto a = testing::StartServer(cfg);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const int port = (*a)->port();
+  auto c = Fetch(port, "POST", "/v1/conversations", json{{"customer_id", "C0001"}, {"channel", "voice"}}.dump(), kWidget);
+  ASSERT_TRUE(c.ok());
+  const std::string cid = json::parse(c->body)["id"];
+  auto ws = WsClient::Connect(port, "/v1/conversations/" + cid + "/voice?widget_key=demo");
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  ASSERT_TRUE((*ws)->Send(R"({"type":"start","format":"pcm16","sample_rate":16000,"tts":false})").ok());
+  json ready = json::parse(*(*ws)->Receive());
+  EXPECT_EQ(ready["asr"], "pocketsphinx");
+
+  std::vector<int16_t> audio = Quiet(500);
+  for (int16_t s : at16->samples) audio.push_back(int16_t(std::clamp(int(s) * 2, -32000, 32000)));
+  const std::vector<int16_t> after = Quiet(2000);
+  audio.insert(audio.end(), after.begin(), after.end());
+  auto next = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < audio.size(); i += 320) {  // 20 ms frames in real time, like a microphone
+    std::vector<int16_t> f(audio.begin() + long(i), audio.begin() + long(std::min(audio.size(), i + 320)));
+    ASSERT_TRUE((*ws)->SendBinary(Bytes(f)).ok());
+    next += milliseconds(20);
+    std::this_thread::sleep_until(next);
+  }
+  Received r = ReadUntil(**ws, [](const Received& got) { return got.HasType("transcript"); }, milliseconds(30'000));
+  ASSERT_TRUE(r.HasType("transcript")) << Types(r);
+  Received later = ReadUntil(**ws, [](const Received&) { return false; }, milliseconds(1500));
+  r.frames.insert(r.frames.end(), later.frames.begin(), later.frames.end());
+  size_t first_partial = r.frames.size(), transcript = r.frames.size();
+  int partials = 0;
+  for (size_t i = 0; i < r.frames.size(); ++i) {
+    const std::string type = r.frames[i].value("type", "");
+    if (type == "partial") {
+      ++partials;
+      first_partial = std::min(first_partial, i);
+      EXPECT_FALSE(r.frames[i].value("text", "").empty());
+      EXPECT_EQ(transcript, r.frames.size()) << "a partial after the transcript: " << Types(r);
+    }
+    if (type == "transcript") transcript = std::min(transcript, i);
+  }
+  EXPECT_GE(partials, 1) << Types(r);
+  EXPECT_LT(first_partial, transcript) << Types(r);
+  std::printf("%d partials, then the transcript \"%s\"\n", partials,
+              r.First("transcript").value("text", "").c_str());
   a->reset();
   fs::remove_all(dir);
 }

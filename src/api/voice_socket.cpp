@@ -147,6 +147,7 @@ Result<http::WsHandlers> VoiceSockets::Accept(const dialogue::Conversation& conv
     s.tts_sample_rate = deps_.config.tts_sample_rate;
     s.max_reply_audio_s = deps_.config.max_reply_audio_s;
     s.asr.language = deps_.asr_language;
+    s.streaming_asr = deps_.config.streaming_asr;
 
     std::unique_ptr<audio::Vad> vad;
     if (deps_.config.vad == "webrtc") {
@@ -158,6 +159,7 @@ Result<http::WsHandlers> VoiceSockets::Accept(const dialogue::Conversation& conv
     std::weak_ptr<http::WsConnection> weak = conn;
     voice::VoiceSessionEvents ev;
     ev.speech_started = [weak] { SendJsonFrame(weak, {{"type", "speech_started"}}); };
+    ev.partial = [weak](const std::string& text) { SendJsonFrame(weak, {{"type", "partial"}, {"text", text}}); };
     ev.no_speech = [weak] { SendJsonFrame(weak, {{"type", "no_speech"}}); };
     ev.barge_in = [this, weak] {
       barge_ins_.Inc();

@@ -91,6 +91,9 @@ class Endpointer {
 
   EndpointState state() const { return state_; }
   int64_t now_ms() const { return now_ms_; }
+  // The end of the current (or last) utterance's latest speech: a
+  // kEndOfTurn's end_ms is never earlier than this was before it.
+  int64_t last_speech_end_ms() const { return last_speech_end_ms_; }
   // The silence that would end the current utterance now (for tests, logs).
   int RequiredSilenceMs() const;
 

@@ -109,6 +109,7 @@ std::map<std::string, Section> Describe(Config& c) {
   F(tts, rate_wpm);
   F(voice, enabled); F(voice, vad); F(voice, max_utterance_ms); F(voice, min_end_silence_ms);
   F(voice, tts_sample_rate); F(voice, max_reply_audio_s); F(voice, workers); F(voice, max_sessions);
+  F(voice, streaming_asr);
   F(log, level); F(log, json);
 #undef F
   return d;

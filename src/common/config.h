@@ -247,6 +247,7 @@ struct VoiceConfig {
   int max_reply_audio_s = 60;           // a longer reply is spoken up to here (all of it is in the text)
   int workers = 4;                      // threads for recognition and synthesis (apart from the turn workers)
   int max_sessions = 64;                // open voice calls per node; more get 503
+  bool streaming_asr = true;            // recognise while the customer speaks (partials; pocketsphinx: a decoder per talking caller)
 };
 
 struct LogConfig {

@@ -152,4 +152,15 @@ TEST(Config, VoiceSectionsDefaultToTheEmbeddedEnginesAndNameBadKeys) {
   EXPECT_FALSE(Config::Parse("[asr]\nvoice = \"en\"\n").ok());  // a tts key in the wrong section
 }
 
+TEST(Config, StreamingRecognitionIsOnByDefaultAndCanBeTurnedOff) {
+  EXPECT_TRUE(Config{}.voice.streaming_asr);
+  auto off = Config::Parse("[voice]\nstreaming_asr = false\n");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->voice.streaming_asr);
+  auto env = Config::Parse("", {"KEFU_VOICE_STREAMING_ASR=false"});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_FALSE(env->voice.streaming_asr);
+  EXPECT_FALSE(Config::Parse("[voice]\nstreaming_asr = \"yes\"\n").ok());
+}
+
 }  // namespace kefu

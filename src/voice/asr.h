@@ -33,6 +33,14 @@ struct Transcript {
 
 struct AsrOptions {
   std::string language;  // BCP-47-ish: "en", "zh"; "" = the engine's configured default
+  // StartStream only. false: never wait for the engine's capacity — an engine
+  // whose stream would have to wait, or would take what whole utterances need
+  // (PocketsphinxAsr keeps one decoder for Transcribe), answers
+  // ResourceExhausted at once and the caller recognises the utterance whole.
+  // A live call sets it: a stream is held while the customer speaks, and a
+  // worker blocked waiting for one could stall the workers that would end
+  // the streams holding the engine.
+  bool stream_may_wait = true;
 };
 
 // One utterance being recognised while it is spoken. Not thread-safe: one
@@ -57,6 +65,10 @@ class Asr {
   // Transcribe at Finish (no partials), for engines that only take whole
   // utterances.
   virtual Result<std::unique_ptr<AsrStream>> StartStream(const AsrOptions& options);
+  // True when StartStream decodes while audio arrives (partials, and less
+  // work left at Finish); false when it only buffers (the default), which
+  // a caller gains nothing from.
+  virtual bool streams() const { return false; }
   virtual std::string name() const = 0;
 };
 
@@ -78,6 +90,44 @@ class FakeAsr final : public Asr {
   mutable std::mutex mu_;
   std::vector<Result<Transcript>> queue_;  // GUARDED_BY(mu_)
   std::vector<Pcm> calls_;                 // GUARDED_BY(mu_)
+};
+
+// A scripted streaming Asr for tests: each stream's Partial() is the first
+// words of `text`, one more for every `ms_per_word` of audio fed; Finish()
+// gives all of `text`. Transcribe answers `text` too. Records the audio of
+// every stream and every Transcribe, counts streams open, finished and
+// abandoned, and notices two feeds of one stream at once. Set the public
+// fields before use; the rest is thread-safe.
+class FakeStreamingAsr final : public Asr {
+ public:
+  Result<Transcript> Transcribe(const Pcm& pcm, const AsrOptions& options) override;
+  Result<std::unique_ptr<AsrStream>> StartStream(const AsrOptions& options) override;
+  bool streams() const override { return true; }
+  std::string name() const override { return "fake-streaming"; }
+
+  std::string text = "where is my parcel";
+  int ms_per_word = 200;
+  bool refuse_streams = false;  // StartStream: ResourceExhausted (the engine is busy)
+  bool fail_feeds = false;      // Feed: Internal
+  bool fail_finish = false;     // Finish: Internal
+
+  struct Counts {
+    int started = 0, open = 0, finished = 0, abandoned = 0, refused = 0, overlapping_feeds = 0;
+  };
+  Counts counts() const;
+  std::vector<Pcm> streamed() const;     // each stream's audio (once destroyed), in the order they started
+  std::vector<Pcm> transcribed() const;  // each Transcribe's audio
+  std::vector<size_t> feed_sizes() const;  // samples of every Feed, all streams, in order
+  std::vector<AsrOptions> stream_options() const;
+
+ private:
+  class Stream;
+  mutable std::mutex mu_;
+  Counts counts_;                         // GUARDED_BY(mu_)
+  std::vector<Pcm> streamed_;             // GUARDED_BY(mu_)
+  std::vector<Pcm> transcribed_;          // GUARDED_BY(mu_)
+  std::vector<size_t> feed_sizes_;        // GUARDED_BY(mu_)
+  std::vector<AsrOptions> stream_options_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace kefu::voice

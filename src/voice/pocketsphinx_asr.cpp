@@ -61,10 +61,11 @@ Transcript Collect(ps_decoder_t* ps) {
 // One utterance on a leased decoder; returns it to the pool when destroyed.
 class PocketsphinxAsr::Stream final : public AsrStream {
  public:
-  Stream(PocketsphinxAsr& owner, ps_decoder_t* ps) : owner_(owner), ps_(ps) {}
+  // `counted`: a stream's decoder (PocketsphinxAsr::streams_), not Transcribe's.
+  Stream(PocketsphinxAsr& owner, ps_decoder_t* ps, bool counted) : owner_(owner), ps_(ps), counted_(counted) {}
   ~Stream() override {
     if (started_) ps_end_utt(ps_);
-    owner_.Release(ps_);
+    owner_.Release(ps_, counted_);
   }
 
   Status Start() {
@@ -108,6 +109,7 @@ class PocketsphinxAsr::Stream final : public AsrStream {
  private:
   PocketsphinxAsr& owner_;
   ps_decoder_t* ps_;
+  const bool counted_;
   bool started_ = false;
   double seconds_ = 0;
 };
@@ -153,17 +155,7 @@ PocketsphinxAsr::~PocketsphinxAsr() {
 
 Result<ps_decoder_t*> PocketsphinxAsr::Acquire() {
   std::unique_lock lock(mu_);
-  if (free_.empty() && static_cast<int>(all_.size()) + loading_ < settings_.decoders) {
-    // Room for one more: load it outside the lock (others may take a freed one meanwhile).
-    ++loading_;
-    lock.unlock();
-    Result<ps_decoder_t*> ps = Load();
-    lock.lock();
-    --loading_;
-    if (ps.ok()) all_.push_back(*ps);
-    else freed_.notify_one();  // a waiter may try loading in turn
-    return ps;
-  }
+  if (free_.empty() && static_cast<int>(all_.size()) + loading_ < settings_.decoders) return LoadOne(lock);
   if (!freed_.wait_for(lock, std::chrono::milliseconds(settings_.wait_ms), [&] {
         return !free_.empty() || static_cast<int>(all_.size()) + loading_ < settings_.decoders;
       })) {
@@ -178,18 +170,59 @@ Result<ps_decoder_t*> PocketsphinxAsr::Acquire() {
   return ps;
 }
 
-void PocketsphinxAsr::Release(ps_decoder_t* ps) {
+// Room for one more: load it outside the lock (others may take a freed one meanwhile).
+Result<ps_decoder_t*> PocketsphinxAsr::LoadOne(std::unique_lock<std::mutex>& lock) {
+  ++loading_;
+  lock.unlock();
+  Result<ps_decoder_t*> ps = Load();
+  lock.lock();
+  --loading_;
+  if (ps.ok()) all_.push_back(*ps);
+  else freed_.notify_one();  // a waiter may try loading in turn
+  return ps;
+}
+
+Result<ps_decoder_t*> PocketsphinxAsr::AcquireNoWait() {
+  std::unique_lock lock(mu_);
+  if (streams_ + 1 >= settings_.decoders)
+    return ResourceExhausted("the last pocketsphinx decoder is kept for whole utterances");
+  ps_decoder_t* ps = nullptr;
+  if (!free_.empty()) {
+    ps = free_.back();
+    free_.pop_back();
+  } else if (static_cast<int>(all_.size()) + loading_ < settings_.decoders) {
+    ++streams_;  // reserved while loading, so that two callers cannot both pass the check above
+    Result<ps_decoder_t*> loaded = LoadOne(lock);
+    --streams_;
+    if (!loaded.ok()) return loaded.status();
+    ps = *loaded;
+  } else {
+    return ResourceExhausted("every pocketsphinx decoder is busy");
+  }
+  ++streams_;
+  return ps;
+}
+
+void PocketsphinxAsr::Release(ps_decoder_t* ps, bool stream) {
   {
     std::lock_guard lock(mu_);
     free_.push_back(ps);
+    if (stream) --streams_;
   }
   freed_.notify_one();
 }
 
 Result<std::unique_ptr<AsrStream>> PocketsphinxAsr::StartStream(const AsrOptions& options) {
   if (!Supported(options)) return UnsupportedLanguage(options);
-  KEFU_ASSIGN_OR_RETURN(ps_decoder_t * ps, Acquire());
-  auto stream = std::make_unique<Stream>(*this, ps);
+  ps_decoder_t* ps = nullptr;
+  if (options.stream_may_wait) {
+    KEFU_ASSIGN_OR_RETURN(ps, Acquire());
+    std::lock_guard lock(mu_);
+    ++streams_;
+  } else {
+    KEFU_ASSIGN_OR_RETURN(ps, AcquireNoWait());
+  }
+  auto stream = std::make_unique<Stream>(*this, ps, true);
   KEFU_RETURN_IF_ERROR(stream->Start());
   return std::unique_ptr<AsrStream>(std::move(stream));
 }
@@ -202,7 +235,7 @@ Result<Transcript> PocketsphinxAsr::Transcribe(const Pcm& pcm, const AsrOptions&
   }
   if (!Supported(options)) return UnsupportedLanguage(options);
   KEFU_ASSIGN_OR_RETURN(ps_decoder_t * ps, Acquire());
-  Stream stream(*this, ps);
+  Stream stream(*this, ps, false);
   KEFU_RETURN_IF_ERROR(stream.Start());
   KEFU_RETURN_IF_ERROR(stream.Process(pcm, true));
   return stream.Finish();

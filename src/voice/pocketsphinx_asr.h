@@ -6,7 +6,12 @@
 // A pocketsphinx decoder holds one utterance at a time, so the engine keeps a
 // pool of `decoders` decoders (each loads the model, ≈ 30 MB): a call takes a
 // free one, or waits for one (at most `wait_ms`, then Unavailable). A stream
-// holds its decoder until it finishes or is destroyed. Decoders are loaded
+// holds its decoder until it finishes or is destroyed; one started with
+// `stream_may_wait = false` (a live call's) never waits and never takes the
+// last decoder that no stream holds (ResourceExhausted instead), so that
+// whole-utterance calls blocked waiting for a decoder always wait on one that
+// a running Transcribe gives back — with 1 decoder such streams are always
+// refused. Decoders are loaded
 // when first needed (≈ 0.5 s of CPU each), not at start: a server that never
 // hears a voice never pays for them, and Create checks only that the model's
 // files are there (a damaged model fails the first call, Internal).
@@ -49,6 +54,7 @@ class PocketsphinxAsr final : public Asr {
 
   Result<Transcript> Transcribe(const Pcm& pcm, const AsrOptions& options) override;
   Result<std::unique_ptr<AsrStream>> StartStream(const AsrOptions& options) override;
+  bool streams() const override { return true; }
   std::string name() const override { return "pocketsphinx"; }
 
  private:
@@ -56,7 +62,11 @@ class PocketsphinxAsr final : public Asr {
   friend class Stream;
   explicit PocketsphinxAsr(PocketsphinxSettings settings) : settings_(std::move(settings)) {}
   Result<ps_decoder_s*> Acquire();
-  void Release(ps_decoder_s* decoder);
+  // A decoder for a stream that may not wait: ResourceExhausted when none is
+  // free or loadable, or when it would leave no decoder outside streams.
+  Result<ps_decoder_s*> AcquireNoWait();
+  Result<ps_decoder_s*> LoadOne(std::unique_lock<std::mutex>& lock);
+  void Release(ps_decoder_s* decoder, bool stream);
 
   Result<ps_decoder_s*> Load() const;
 
@@ -66,6 +76,7 @@ class PocketsphinxAsr final : public Asr {
   std::vector<ps_decoder_s*> all_;   // GUARDED_BY(mu_); owned, freed by the destructor
   std::vector<ps_decoder_s*> free_;  // GUARDED_BY(mu_)
   int loading_ = 0;                  // GUARDED_BY(mu_): decoders being loaded
+  int streams_ = 0;                  // GUARDED_BY(mu_): decoders held by streams
 };
 
 }  // namespace kefu::voice

@@ -111,6 +111,84 @@ TEST_F(PocketsphinxTest, StreamsPartialHypotheses) {
   EXPECT_EQ((*stream)->Finish().status().code(), ErrorCode::kFailedPrecondition);
 }
 
+// What a live call does (VoiceSession): the utterance fed in 160 ms chunks as
+// it is spoken, then Finish — against the whole utterance at once.
+TEST_F(PocketsphinxTest, AStreamedUtteranceComesOutLikeTheWholeOne) {
+  auto utts = EnglishUtterances();
+  if (utts.empty()) GTEST_SKIP() << "speech data not found under " << DataDir() << " (set KEFU_DATA)";
+  int words = 0, differences = 0;
+  for (const auto& u : utts) {
+    auto pcm = ReadWavFile(u.wav.string());
+    ASSERT_TRUE(pcm.ok());
+    auto at16 = Resample(*pcm, kAsrSampleRate);
+    ASSERT_TRUE(at16.ok());
+    auto whole = asr_->Transcribe(*at16, {});
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    AsrOptions live;
+    live.stream_may_wait = false;
+    auto stream = asr_->StartStream(live);
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    const size_t chunk = 2560;  // 160 ms
+    for (size_t at = 0; at < at16->samples.size(); at += chunk) {
+      Pcm part;
+      part.samples.assign(at16->samples.begin() + long(at),
+                          at16->samples.begin() + long(std::min(at16->samples.size(), at + chunk)));
+      ASSERT_TRUE((*stream)->Feed(part).ok());
+    }
+    auto streamed = (*stream)->Finish();
+    ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+    const int d = Align(EnglishWords(whole->text), EnglishWords(streamed->text)).errors();
+    std::printf("whole:    %s\nstreamed: %s\n", whole->text.c_str(), streamed->text.c_str());
+    words += int(EnglishWords(whole->text).size());
+    differences += d;
+    // Against the reference the stream is about as good as the whole utterance (the podcast
+    // utterances after LibriSpeech can be poor in both: the decoders adapt, pocketsphinx_asr.h).
+    EXPECT_LE(Align(EnglishWords(u.text), EnglishWords(streamed->text)).errors(),
+              Align(EnglishWords(u.text), EnglishWords(whole->text)).errors() + 2)
+        << streamed->text;
+  }
+  // The live stream normalises with a running cepstral mean, the whole utterance with its own
+  // (pocketsphinx_asr.h): a word may differ, not more than one in ten.
+  EXPECT_LE(differences * 10, words) << differences << " of " << words << " words differ";
+}
+
+// A live call's stream never waits and leaves a decoder to whole utterances:
+// a worker blocked in Transcribe then always waits on a decoder that a
+// running Transcribe gives back, never on one a stream holds.
+TEST(PocketsphinxStreamsTest, ALiveStreamNeverWaitsNorTakesTheLastDecoder) {
+  PocketsphinxSettings s;
+  s.decoders = 2;
+  s.wait_ms = 60'000;  // a wait would show as a hang, not a quick failure
+  auto made = PocketsphinxAsr::Create(s);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  PocketsphinxAsr& asr = **made;
+  AsrOptions live;
+  live.stream_may_wait = false;
+  auto first = asr.StartStream(live);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = asr.StartStream(live);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), ErrorCode::kResourceExhausted);
+  // The decoder kept back serves whole utterances meanwhile.
+  Pcm silence;
+  silence.samples.assign(8000, 0);
+  EXPECT_TRUE(asr.Transcribe(silence, {}).ok());
+  first->reset();  // given back: a stream may take one again
+  auto third = asr.StartStream(live);
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
+  third->reset();
+  // Streams that may wait (kefu asr, the eval) still take every decoder.
+  auto a = asr.StartStream({});
+  auto b = asr.StartStream({});
+  EXPECT_TRUE(a.ok() && b.ok());
+
+  s.decoders = 1;  // nothing to spare: a live call is recognised whole
+  auto one = PocketsphinxAsr::Create(s);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ((*one)->StartStream(live).status().code(), ErrorCode::kResourceExhausted);
+  EXPECT_TRUE((*one)->streams());
+}
+
 TEST_F(PocketsphinxTest, RefusesChineseAndOtherRates) {
   Pcm pcm;
   pcm.samples.assign(16000, 0);

@@ -68,6 +68,24 @@ bool ValidOpusRate(int r) { return r == 8000 || r == 12000 || r == 16000 || r ==
 
 }  // namespace
 
+// The open utterance's streamed recognition. The stream and the fields under
+// "chain" are touched only by the session's ASR chain (one job at a time, in
+// order); the rest under the session's lock. Whoever drops the last reference
+// destroys the stream, which ends its utterance in the engine (and gives its
+// decoder back) — always a worker, never under the session's lock.
+struct UtteranceStream {
+  // GUARDED_BY(Impl::mu)
+  size_t posted = 0;         // samples of the utterance handed to feed jobs
+  bool feed_queued = false;  // a feed job is waiting on the chain
+  bool gave_up = false;      // refused or failed: the utterance is recognised whole at its end
+  // chain only
+  bool tried = false;  // StartStream was called
+  std::unique_ptr<AsrStream> stream;
+  size_t fed = 0;  // samples fed
+  std::string last_partial;
+  int64_t last_partial_ns = 0;
+};
+
 struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
   Impl(Asr& a, Tts* t, std::unique_ptr<audio::Vad> v, SubmitFn sub, const Clock& c, VoiceSessionEvents ev,
        VoiceSessionSettings st, audio::Endpointer e, audio::BargeInPolicy b)
@@ -107,6 +125,8 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
   std::vector<int16_t> audio;                        // GUARDED_BY(mu): since audio_start_ms
   int64_t audio_start_ms = 0;                        // GUARDED_BY(mu)
   int64_t stream_ms = 0;                             // GUARDED_BY(mu)
+  int64_t ep_base_ms = 0;                            // GUARDED_BY(mu): stream time of the endpointer's 0 (its last Reset)
+  std::shared_ptr<UtteranceStream> utt_stream;       // GUARDED_BY(mu): the open utterance's, when streamed
   bool utt_open = false;                             // GUARDED_BY(mu)
   bool utt_in_playback = false;                      // GUARDED_BY(mu)
   int64_t utt_start_ms = 0;                          // GUARDED_BY(mu)
@@ -151,9 +171,11 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
     } catch (...) {
     }
     if (!ok) {
+      std::deque<std::function<void()>> dropped;
       lock.lock();
-      chain.tasks.clear();
+      dropped.swap(chain.tasks);
       chain.running = false;
+      lock.unlock();
     }
     return ok;
   }
@@ -161,10 +183,11 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
   void RunChain(Chain& chain) {
     for (;;) {
       std::function<void()> task;
+      std::deque<std::function<void()>> dropped;  // destroyed outside the lock (they may hold a stream)
       {
         std::lock_guard lock(mu);
         if (chain.tasks.empty() || closed) {
-          chain.tasks.clear();
+          dropped.swap(chain.tasks);
           chain.running = false;
           return;
         }
@@ -192,8 +215,121 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
     if (events.barge_in) Emit(out, events.barge_in);
   }
 
+  // Samples of the open utterance that are surely part of it whenever it
+  // ends: up to its last speech so far and the tail kept after that.
+  size_t FeedableSamples() const {
+    const int64_t end_ms = std::min(stream_ms, ep_base_ms + ep.last_speech_end_ms() + kTailMs);
+    if (end_ms <= audio_start_ms) return 0;
+    return std::min(audio.size(), size_t(end_ms - audio_start_ms) * kSamplesPerMs);
+  }
+
+  // Lets go of a stream on a worker: ending it in the engine is a worker's
+  // job (pocketsphinx runs its last search pass), not the I/O thread's.
+  void Abandon(std::shared_ptr<UtteranceStream> st, Outbox& out) {
+    if (!st) return;
+    out.push_back([self = shared_from_this(), st = std::move(st)]() mutable {
+      try {
+        self->submit([st = std::move(st)] {});
+      } catch (...) {
+      }
+    });
+  }
+
+  // Queues a feed of the open utterance's new audio: at once when it opens
+  // (the engine's decoder is taken while the customer speaks), then every
+  // stream_chunk_ms. One feed waits at a time: a slow worker takes a larger
+  // chunk rather than a queue of copies. Under mu.
+  void MaybeFeed(Outbox& out) {
+    UtteranceStream* st = utt_stream.get();
+    if (!utt_open || !st || st->gave_up || st->feed_queued) return;
+    if (st->posted > 0 && FeedableSamples() < st->posted + size_t(s.stream_chunk_ms) * kSamplesPerMs) return;
+    st->feed_queued = true;
+    out.push_back([self = shared_from_this(), st = utt_stream]() mutable {
+      self->PostUnlocked(self->asr_chain, [self, st = std::move(st)] { self->FeedJob(st); });
+    });
+  }
+
+  // On a worker (the ASR chain): starts the stream on its first feed, feeds
+  // what the utterance gained since, and emits a new partial.
+  void FeedJob(const std::shared_ptr<UtteranceStream>& st) {
+    Pcm chunk;
+    bool in_playback = false;
+    {
+      std::lock_guard lock(mu);
+      st->feed_queued = false;
+      if (closed || st != utt_stream) return;  // it has ended: its recognition feeds the rest
+      const size_t to = FeedableSamples();
+      if (to > st->posted) chunk.samples.assign(audio.begin() + long(st->posted), audio.begin() + long(to));
+      st->posted = std::max(st->posted, to);
+      in_playback = utt_in_playback;
+    }
+    if (!st->tried) {
+      st->tried = true;
+      AsrOptions o = s.asr;
+      o.stream_may_wait = false;  // a busy engine: recognised whole at the end, no worker blocked
+      auto started = asr.StartStream(o);
+      if (!started.ok()) return GiveUp(*st, started.status());
+      st->stream = std::move(*started);
+    }
+    if (!st->stream) return;
+    if (!chunk.samples.empty()) {
+      if (Status fed = st->stream->Feed(chunk); !fed.ok()) return GiveUp(*st, fed);
+      st->fed += chunk.samples.size();
+    }
+    MaybePartial(st, in_playback);
+  }
+
+  // On the chain: no stream for this utterance after all; it is recognised whole when it ends.
+  void GiveUp(UtteranceStream& st, const Status& why) {
+    if (why.code() == ErrorCode::kResourceExhausted) {
+      log::Debug("voice_stream_refused", {{"error", why.ToString()}});
+    } else {
+      log::Warn("voice_stream_failed", {{"error", why.ToString()}});
+    }
+    st.stream.reset();  // its decoder back at once
+    std::lock_guard lock(mu);
+    st.gave_up = true;
+  }
+
+  // On the chain: emits the stream's hypothesis when it is new, not sooner
+  // than partial_interval_ms after the last one, and the utterance still open.
+  void MaybePartial(const std::shared_ptr<UtteranceStream>& st, bool in_playback) {
+    if (!events.partial) return;
+    const std::string text(utf8::Trim(st->stream->Partial()));
+    if (text.empty() || text == st->last_partial) return;
+    const int64_t now = clock.MonotonicNs();
+    if (!st->last_partial.empty() && now - st->last_partial_ns < int64_t(s.partial_interval_ms) * 1'000'000) return;
+    // Over a reply a backchannel (嗯, okay) neither stops it nor becomes a turn: nothing to show.
+    if (in_playback && audio::IsBackchannel(text, s.barge_in.backchannels)) return;
+    {
+      std::lock_guard lock(mu);
+      if (closed || st != utt_stream) return;  // it ended meanwhile: its final transcript comes next
+    }
+    st->last_partial = text;
+    st->last_partial_ns = now;
+    events.partial(text);
+  }
+
+  // On the chain: the utterance's transcript — its stream's, given the audio
+  // it has not had yet; without a stream (or when it fails) the whole
+  // utterance at once.
+  Result<Transcript> Decode(const Pcm& pcm, UtteranceStream* st) {
+    if (st && st->stream && st->fed <= pcm.samples.size()) {
+      Pcm rest;
+      rest.samples.assign(pcm.samples.begin() + long(st->fed), pcm.samples.end());
+      Status fed = rest.samples.empty() ? Status::Ok() : st->stream->Feed(rest);
+      Result<Transcript> t = fed.ok() ? st->stream->Finish() : Result<Transcript>(fed);
+      st->stream.reset();
+      if (t.ok()) return t;
+      log::Warn("voice_stream_failed", {{"error", t.status().ToString()}});
+    }
+    if (st) st->stream.reset();
+    return asr.Transcribe(pcm, s.asr);
+  }
+
   // Cuts the utterance [utt_start_ms, end_ms] out of `audio` and queues its recognition.
   void FinishUtterance(int64_t start_ms, int64_t end_ms, bool in_playback, Outbox& out) {
+    std::shared_ptr<UtteranceStream> st = std::move(utt_stream);  // null when not streamed
     end_ms = std::min(end_ms, stream_ms);
     start_ms = std::max(start_ms, audio_start_ms);
     Pcm pcm;
@@ -209,20 +345,21 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
     ended_since_release = true;
     if (pcm.samples.empty()) {
       if (events.no_speech) Emit(out, events.no_speech);
-      return;
+      return Abandon(std::move(st), out);
     }
     if (pending_utterances >= s.max_pending_utterances) {
       if (events.error)
         Emit(out, [e = events.error] { e(ResourceExhausted("still recognising the previous utterances; this one was dropped")); });
-      return;
+      return Abandon(std::move(st), out);
     }
     ++pending_utterances;
     auto self = shared_from_this();
     auto shared_pcm = std::make_shared<Pcm>(std::move(pcm));
-    out.push_back([self, shared_pcm, start_ms, end_ms, in_playback] {
-      const bool queued = self->PostUnlocked(self->asr_chain, [self, shared_pcm, start_ms, end_ms, in_playback] {
-        self->Recognise(std::move(*shared_pcm), start_ms, end_ms, in_playback);
-      });
+    out.push_back([self, shared_pcm, st = std::move(st), start_ms, end_ms, in_playback]() mutable {
+      const bool queued =
+          self->PostUnlocked(self->asr_chain, [self, shared_pcm, st = std::move(st), start_ms, end_ms, in_playback] {
+            self->Recognise(std::move(*shared_pcm), st.get(), start_ms, end_ms, in_playback);
+          });
       if (!queued) {
         std::lock_guard lock(self->mu);
         --self->pending_utterances;
@@ -231,7 +368,7 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
   }
 
   // On a worker.
-  void Recognise(Pcm pcm, int64_t start_ms, int64_t end_ms, bool in_playback) {
+  void Recognise(Pcm pcm, UtteranceStream* st, int64_t start_ms, int64_t end_ms, bool in_playback) {
     Utterance u;
     u.start_ms = start_ms;
     u.end_ms = end_ms;
@@ -242,7 +379,7 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
         if (!(*an)->Push(std::span<const int16_t>(pcm.samples.data() + i, kFrameSamples)).ok()) break;
       if (auto f = (*an)->Finish(); f.ok()) features = *f;
     }
-    auto t = asr.Transcribe(pcm, s.asr);
+    auto t = Decode(pcm, st);
     Outbox out;
     {
       std::lock_guard lock(mu);
@@ -302,15 +439,18 @@ struct VoiceSession::Impl : std::enable_shared_from_this<VoiceSession::Impl> {
       if (e.type == audio::EndpointEventType::kSpeechStart) {
         utt_open = true;
         utt_in_playback = Playing();
-        utt_start_ms = std::max(audio_start_ms, e.start_ms - s.preroll_ms);
+        utt_start_ms = std::max(audio_start_ms, ep_base_ms + e.start_ms - s.preroll_ms);
         const size_t drop = size_t(utt_start_ms - audio_start_ms) * kSamplesPerMs;
         audio.erase(audio.begin(), audio.begin() + long(std::min(drop, audio.size())));
         audio_start_ms = utt_start_ms;
+        Abandon(std::move(utt_stream), out);  // none is left open; for safety
+        if (s.streaming_asr && asr.streams()) utt_stream = std::make_shared<UtteranceStream>();
         if (events.speech_started) Emit(out, events.speech_started);
       } else if (e.type == audio::EndpointEventType::kEndOfTurn && utt_open) {
-        FinishUtterance(utt_start_ms, e.end_ms + kTailMs, utt_in_playback, out);
+        FinishUtterance(utt_start_ms, ep_base_ms + e.end_ms + kTailMs, utt_in_playback, out);
       }
     }
+    MaybeFeed(out);
     if (Playing()) {
       auto a = barge.OnFrame(
           {stream_ms, kFrameMs, v->speech, v->level_dbfs, s.echo_cancelled ? audio::kSilenceDbfs : reply_level_dbfs});
@@ -419,6 +559,10 @@ Result<std::shared_ptr<VoiceSession>> VoiceSession::Create(Asr& asr, Tts* tts, s
   if (settings.max_pending_utterances < 1) return InvalidArgument("max_pending_utterances must be at least 1");
   if (settings.max_audio_rate <= 0) return InvalidArgument("max_audio_rate must be positive");
   if (settings.preroll_ms < 0 || settings.preroll_ms > 1000) return InvalidArgument("preroll_ms must be 0..1000");
+  if (settings.stream_chunk_ms < kFrameMs || settings.stream_chunk_ms > 5000)
+    return InvalidArgument("stream_chunk_ms must be 20..5000");
+  if (settings.partial_interval_ms < 0 || settings.partial_interval_ms > 60'000)
+    return InvalidArgument("partial_interval_ms must be 0..60000");
   KEFU_ASSIGN_OR_RETURN(audio::Endpointer ep, audio::Endpointer::Create(settings.endpointer));
   KEFU_ASSIGN_OR_RETURN(audio::BargeInPolicy barge, audio::BargeInPolicy::Create(settings.barge_in));
   if (!settings.speak) tts = nullptr;
@@ -495,6 +639,7 @@ void VoiceSession::EndOfTurn() {
     }
     m.ended_since_release = false;
     m.ep.Reset();
+    m.ep_base_ms = m.stream_ms;
   }
   Impl::Flush(out);
 }
@@ -531,8 +676,13 @@ void VoiceSession::Speak(int64_t reply_to, std::string text) {
 }
 
 void VoiceSession::Close() {
-  std::lock_guard lock(impl_->mu);
-  impl_->closed = true;
+  Impl::Outbox out;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->closed = true;
+    impl_->Abandon(std::move(impl_->utt_stream), out);
+  }
+  Impl::Flush(out);
 }
 
 int64_t VoiceSession::stream_ms() const {

@@ -10,6 +10,12 @@
 //       push-to-talk) → the utterance, on a worker: prosody against this
 //       caller's baseline (arousal, anger) and Asr::Transcribe
 //     → events.utterance (a final transcript) or events.no_speech
+//   streaming (streaming_asr, an engine that streams): from the start of the
+//     utterance its audio goes to an AsrStream on a worker every
+//     stream_chunk_ms → events.partial (new hypotheses, at most one per
+//     partial_interval_ms); at its end AsrStream::Finish replaces Transcribe
+//     (only the last chunk is left to decode). A stream the engine refuses
+//     (busy) or that fails: the utterance is recognised whole as above.
 //   Speak(reply): SplitSentences → Tts per sentence, on a worker →
 //     events.audio_start / audio_chunk… / audio_end per sentence, each
 //     sentence as soon as it is synthesised
@@ -21,7 +27,9 @@
 //
 // Bounds: an utterance is at most endpointer.max_utterance_ms (cut there and
 // still a turn), plus preroll; at most max_pending_utterances wait for the
-// recogniser; one reply speaks at most max_reply_audio_s; more than
+// recogniser; one AsrStream at a time (the open utterance's: it holds an
+// engine decoder while the customer speaks, and at most one chunk of audio
+// waits for it); one reply speaks at most max_reply_audio_s; more than
 // max_audio_rate seconds of audio per second of wall time is refused
 // (ResourceExhausted: the caller closes the call).
 //
@@ -70,6 +78,10 @@ struct VoiceSessionSettings {
   bool echo_cancelled = true;
   int max_pending_utterances = 2;
   AsrOptions asr;
+  // Recognise while the customer speaks (engines whose Asr::streams()).
+  bool streaming_asr = true;
+  int stream_chunk_ms = 160;      // new audio handed to the stream at a time
+  int partial_interval_ms = 300;  // at most one partial per this
   TtsOptions tts;
   int tts_sample_rate = 16000;   // reply audio is sent at this rate (pcm16 mono)
   size_t max_chunk_bytes = 32000;  // one binary message of reply audio (1 s at 16 kHz)
@@ -89,6 +101,10 @@ struct Utterance {
 
 struct VoiceSessionEvents {
   std::function<void()> speech_started;
+  // A new interim hypothesis of the open utterance (streaming only): it may
+  // still change; the utterance's final transcript (events.utterance) is
+  // what counts, and no partial of an utterance follows it.
+  std::function<void(const std::string& text)> partial;
   std::function<void(Utterance&&)> utterance;
   std::function<void()> no_speech;
   // One sentence of a reply: start, its audio in chunks (pcm16 little endian
@@ -125,7 +141,8 @@ class VoiceSession {
   void SetPlayback(bool playing);
   // Speaks a reply (any thread). Replies are spoken one after the other.
   void Speak(int64_t reply_to, std::string text);
-  // No more events; queued work does nothing. Idempotent, any thread.
+  // No more events; queued work does nothing; an open utterance's stream is
+  // let go on a worker. Idempotent, any thread.
   void Close();
 
   // Stream time: milliseconds of audio taken so far.

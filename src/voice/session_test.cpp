@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "audio/vad_fake.h"
+#include "common/thread_pool.h"
 
 namespace kefu::voice {
 namespace {
@@ -49,11 +50,17 @@ struct Recorder {
   std::vector<Utterance> utterances;
   std::vector<std::string> chunks;
   std::vector<size_t> tts_calls_at_audio_start;
+  std::vector<int64_t> partial_at_ms;  // clock time of each partial
   FakeTts* tts = nullptr;
+  const FakeClock* clock = nullptr;
 
   VoiceSessionEvents Events() {
     VoiceSessionEvents e;
     e.speech_started = [this] { log.push_back("speech_started"); };
+    e.partial = [this](const std::string& text) {
+      log.push_back("partial:" + text);
+      if (clock) partial_at_ms.push_back(clock->NowMs());
+    };
     e.utterance = [this](Utterance&& u) {
       log.push_back("utterance:" + u.transcript.text);
       utterances.push_back(std::move(u));
@@ -102,8 +109,13 @@ class VoiceSessionTest : public ::testing::Test {
  protected:
   std::shared_ptr<VoiceSession> Make(std::string script, SubmitFn submit, VoiceSessionSettings s = {},
                                      double level = -20) {
+    return MakeWith(asr_, std::move(script), std::move(submit), std::move(s), level);
+  }
+  std::shared_ptr<VoiceSession> MakeWith(Asr& asr, std::string script, SubmitFn submit, VoiceSessionSettings s = {},
+                                         double level = -20) {
     rec_.tts = &tts_;
-    auto vs = VoiceSession::Create(asr_, &tts_, std::make_unique<audio::FakeVad>(std::move(script), level),
+    rec_.clock = &clock_;
+    auto vs = VoiceSession::Create(asr, &tts_, std::make_unique<audio::FakeVad>(std::move(script), level),
                                    std::move(submit), clock_, rec_.Events(), std::move(s));
     EXPECT_TRUE(vs.ok()) << vs.status().ToString();
     return vs.ok() ? *vs : nullptr;
@@ -112,6 +124,20 @@ class VoiceSessionTest : public ::testing::Test {
   void Feed(VoiceSession& vs, int ms) {
     auto tone = Tone(20);
     for (int t = 0; t < ms; t += 20) ASSERT_TRUE(vs.PushAudio(Bytes(tone)).ok());
+  }
+  // The same in real time: the clock advances 20 ms per message.
+  void FeedLive(VoiceSession& vs, int ms) {
+    auto tone = Tone(20);
+    for (int t = 0; t < ms; t += 20) {
+      clock_.AdvanceMs(20);
+      ASSERT_TRUE(vs.PushAudio(Bytes(tone)).ok());
+    }
+  }
+  std::vector<std::string> Partials() const {
+    std::vector<std::string> out;
+    for (auto& l : rec_.log)
+      if (l.rfind("partial:", 0) == 0) out.push_back(l.substr(8));
+    return out;
   }
 
   FakeAsr asr_;
@@ -427,6 +453,233 @@ TEST_F(VoiceSessionTest, ClosedSessionEmitsNothing) {
   ex.RunAll();
   EXPECT_EQ(rec_.Count("utterance:"), 0);
   EXPECT_EQ(rec_.Count("audio_start:"), 0);
+}
+
+
+// ---- Streaming recognition (FakeStreamingAsr) ----
+
+// Index of the first log line starting with `prefix` (log size when none).
+size_t IndexOf(const std::vector<std::string>& log, const std::string& prefix) {
+  for (size_t i = 0; i < log.size(); ++i)
+    if (log[i].rfind(prefix, 0) == 0) return i;
+  return log.size();
+}
+
+TEST_F(VoiceSessionTest, AStreamedUtteranceGivesGrowingPartialsThenItsFinalTranscript) {
+  FakeStreamingAsr asr;  // "where is my parcel", a word per 200 ms fed
+  auto vs = MakeWith(asr, Script(10, 50), Inline());
+  FeedLive(*vs, 200);
+  FeedLive(*vs, 1000);  // 1 s of speech, in real time
+  const std::vector<std::string> during = Partials();
+  FeedLive(*vs, 2000);  // the endpointer's silence ends it
+  ASSERT_EQ(rec_.Count("utterance:"), 1) << ::testing::PrintToString(rec_.log);
+  // Partials came while the customer spoke, each one new and longer than the last, all before the transcript.
+  ASSERT_GE(during.size(), 2u) << ::testing::PrintToString(rec_.log);
+  EXPECT_EQ(Partials(), during);  // none after the speech ended
+  EXPECT_EQ(during[0], "where");
+  for (size_t i = 1; i < during.size(); ++i) {
+    EXPECT_NE(during[i], during[i - 1]);
+    EXPECT_EQ(during[i].rfind(during[i - 1], 0), 0u) << during[i];
+  }
+  EXPECT_LT(IndexOf(rec_.log, "partial:"), IndexOf(rec_.log, "utterance:"));
+  EXPECT_EQ(rec_.log.back(), "utterance:where is my parcel");
+  // The final transcript is the stream's (Finish), not a second, whole decode …
+  EXPECT_TRUE(asr.transcribed().empty());
+  const auto c = asr.counts();
+  EXPECT_EQ(c.started, 1);
+  EXPECT_EQ(c.finished, 1);
+  EXPECT_EQ(c.open, 0);
+  EXPECT_EQ(c.abandoned, 0);
+  // … of exactly the audio the utterance keeps (pre-roll and tail included), in several chunks.
+  ASSERT_EQ(asr.streamed().size(), 1u);
+  ASSERT_EQ(rec_.utterances.size(), 1u);
+  EXPECT_EQ(asr.streamed()[0].samples, rec_.utterances[0].audio.samples);
+  EXPECT_GE(rec_.utterances[0].audio.seconds(), 1.0);
+  EXPECT_GE(asr.feed_sizes().size(), 4u);
+  // A live call's stream never waits for the engine.
+  ASSERT_EQ(asr.stream_options().size(), 1u);
+  EXPECT_FALSE(asr.stream_options()[0].stream_may_wait);
+}
+
+TEST_F(VoiceSessionTest, PartialsAreRateLimitedAndNeverRepeated) {
+  FakeStreamingAsr asr;
+  asr.text.clear();
+  for (int i = 0; i < 100; ++i) asr.text += "w" + std::to_string(i) + " ";
+  asr.ms_per_word = 20;  // a new hypothesis with every frame
+  auto vs = MakeWith(asr, std::string(200, 's'), Inline());
+  FeedLive(*vs, 2000);
+  const auto partials = Partials();
+  ASSERT_GE(partials.size(), 3u) << ::testing::PrintToString(rec_.log);
+  EXPECT_LE(partials.size(), 2000u / 300 + 1);
+  ASSERT_EQ(rec_.partial_at_ms.size(), partials.size());
+  for (size_t i = 1; i < rec_.partial_at_ms.size(); ++i)
+    EXPECT_GE(rec_.partial_at_ms[i] - rec_.partial_at_ms[i - 1], 300) << i;
+
+  // A hypothesis that does not change is sent once, however often the stream is fed.
+  FakeStreamingAsr slow;
+  slow.ms_per_word = 5000;  // "where" after 5 s of audio, then nothing new
+  rec_ = Recorder{};
+  auto vs2 = MakeWith(slow, std::string(500, 's'), Inline());
+  FeedLive(*vs2, 8000);
+  EXPECT_EQ(Partials(), std::vector<std::string>{"where"});
+  EXPECT_GE(slow.feed_sizes().size(), 10u);
+}
+
+TEST_F(VoiceSessionTest, WithoutRateLimitEveryNewHypothesisIsSent) {
+  // The counterpart of the test above: the limit, not the feeding, is what holds partials back.
+  FakeStreamingAsr asr;
+  asr.text.clear();
+  for (int i = 0; i < 100; ++i) asr.text += "w" + std::to_string(i) + " ";
+  asr.ms_per_word = 20;
+  VoiceSessionSettings s;
+  s.partial_interval_ms = 0;
+  auto vs = MakeWith(asr, std::string(200, 's'), Inline(), s);
+  FeedLive(*vs, 2000);
+  EXPECT_GE(Partials().size(), 2000u / 160 - 1);
+}
+
+TEST_F(VoiceSessionTest, PushToTalkStreamsAndFinishesAtTheRelease) {
+  FakeStreamingAsr asr;
+  auto vs = MakeWith(asr, std::string(1000, 's'), Inline());
+  FeedLive(*vs, 1000);
+  EXPECT_GE(Partials().size(), 1u);
+  vs->EndOfTurn();
+  EXPECT_EQ(rec_.log.back(), "utterance:where is my parcel");
+  ASSERT_EQ(asr.streamed().size(), 1u);
+  ASSERT_EQ(rec_.utterances.size(), 1u);
+  EXPECT_EQ(asr.streamed()[0].samples, rec_.utterances[0].audio.samples);
+  EXPECT_TRUE(asr.transcribed().empty());
+}
+
+TEST_F(VoiceSessionTest, ARefusedStreamFallsBackToTheWholeUtterance) {
+  FakeStreamingAsr asr;
+  asr.refuse_streams = true;  // every decoder busy
+  auto vs = MakeWith(asr, Script(10, 50), Inline());
+  FeedLive(*vs, 3200);
+  EXPECT_EQ(rec_.log, (std::vector<std::string>{"speech_started", "utterance:where is my parcel"}));
+  EXPECT_EQ(asr.counts().refused, 1);  // tried once, not with every chunk
+  ASSERT_EQ(asr.transcribed().size(), 1u);
+  ASSERT_EQ(rec_.utterances.size(), 1u);
+  EXPECT_EQ(asr.transcribed()[0].samples, rec_.utterances[0].audio.samples);
+}
+
+TEST_F(VoiceSessionTest, AFailingStreamIsLetGoAndTheUtteranceRecognisedWhole) {
+  FakeStreamingAsr asr;
+  asr.fail_feeds = true;
+  auto vs = MakeWith(asr, Script(10, 50), Inline());
+  FeedLive(*vs, 3200);
+  EXPECT_EQ(rec_.Count("utterance:where is my parcel"), 1);
+  EXPECT_EQ(asr.counts().abandoned, 1);
+  EXPECT_EQ(asr.counts().open, 0);
+  EXPECT_EQ(asr.feed_sizes().size(), 1u);  // no feeding after the failure
+  EXPECT_EQ(asr.transcribed().size(), 1u);
+
+  FakeStreamingAsr bad_finish;
+  bad_finish.fail_finish = true;
+  rec_ = Recorder{};
+  auto vs2 = MakeWith(bad_finish, Script(10, 50), Inline());
+  FeedLive(*vs2, 3200);
+  EXPECT_EQ(rec_.Count("utterance:where is my parcel"), 1);
+  EXPECT_EQ(bad_finish.transcribed().size(), 1u);
+  EXPECT_EQ(bad_finish.counts().open, 0);
+}
+
+TEST_F(VoiceSessionTest, StreamingOffOrAnEngineThatDoesNotStreamMeansNoStream) {
+  FakeStreamingAsr asr;
+  VoiceSessionSettings s;
+  s.streaming_asr = false;
+  auto vs = MakeWith(asr, Script(10, 50), Inline(), s);
+  FeedLive(*vs, 3200);
+  EXPECT_EQ(rec_.log, (std::vector<std::string>{"speech_started", "utterance:where is my parcel"}));
+  EXPECT_EQ(asr.counts().started + asr.counts().refused, 0);
+  EXPECT_EQ(asr.transcribed().size(), 1u);
+  // FakeAsr only buffers (Asr::streams() is false): nothing gained by streaming to it.
+  rec_ = Recorder{};
+  auto vs2 = Make(Script(10, 50), Inline());
+  FeedLive(*vs2, 3200);
+  EXPECT_EQ(rec_.Count("partial:"), 0);
+  EXPECT_EQ(asr_.calls().size(), 1u);
+}
+
+TEST_F(VoiceSessionTest, ABackchannelOverTheReplyShowsNoPartialAndReleasesItsStream) {
+  FakeStreamingAsr asr;
+  asr.text = "okay";
+  asr.ms_per_word = 100;
+  auto vs = MakeWith(asr, Script(10, 15), Inline());  // 300 ms of speech
+  vs->SetPlayback(true);
+  FeedLive(*vs, 3000);
+  EXPECT_EQ(rec_.Count("partial:"), 0) << ::testing::PrintToString(rec_.log);
+  EXPECT_EQ(rec_.Count("utterance:"), 0);
+  EXPECT_EQ(rec_.Count("barge_in"), 0);
+  EXPECT_EQ(asr.counts().started, 1);
+  EXPECT_EQ(asr.counts().open, 0);
+}
+
+TEST_F(VoiceSessionTest, CloseMidUtteranceAbandonsTheStreamOnAWorker) {
+  ManualExecutor ex;
+  FakeStreamingAsr asr;
+  auto vs = MakeWith(asr, std::string(1000, 's'), ex.Fn());
+  FeedLive(*vs, 400);
+  EXPECT_EQ(asr.counts().started, 0);  // nothing runs on the I/O thread, not even StartStream
+  ex.RunAll();
+  EXPECT_EQ(asr.counts().started, 1);
+  EXPECT_EQ(Partials().size(), 1u);
+  FeedLive(*vs, 400);  // more feeds queued
+  vs->Close();
+  EXPECT_EQ(asr.counts().open, 1);  // still held by the queued work: released by a worker, not here
+  ex.RunAll();
+  const auto c = asr.counts();
+  EXPECT_EQ(c.open, 0);
+  EXPECT_EQ(c.abandoned, 1);
+  EXPECT_EQ(c.finished, 0);
+  EXPECT_EQ(Partials().size(), 1u);  // nothing after Close
+  EXPECT_EQ(rec_.Count("utterance:"), 0);
+}
+
+TEST_F(VoiceSessionTest, AnUtteranceDroppedByTheBacklogLeavesNoStreamOpen) {
+  ManualExecutor ex;
+  FakeStreamingAsr asr;
+  VoiceSessionSettings s;
+  s.max_pending_utterances = 1;
+  std::string script;
+  for (int i = 0; i < 3; ++i) script += std::string(30, 's') + std::string(80, '.');
+  auto vs = MakeWith(asr, script, ex.Fn(), s);
+  FeedLive(*vs, 3 * 110 * 20);
+  EXPECT_EQ(rec_.Count("error:resource_exhausted"), 2);
+  ex.RunAll();
+  EXPECT_EQ(rec_.Count("utterance:"), 1);
+  EXPECT_EQ(asr.counts().open, 0);
+}
+
+TEST_F(VoiceSessionTest, StreamsOnARealPoolFeedOneChunkAtATimeAndCloseCleanly) {
+  FakeStreamingAsr asr;
+  ThreadPool pool(4, "voice_test");
+  SubmitFn submit = [&pool](std::function<void()> t) { return pool.Submit(std::move(t)); };
+  std::string script;
+  for (int i = 0; i < 6; ++i) script += std::string(40, 's') + std::string(60, '.');
+  script += std::string(1000, 's');  // the last utterance is still open at Close
+  auto vs = MakeWith(asr, script, submit);
+  FeedLive(*vs, 6 * 100 * 20 + 600);
+  vs->Close();
+  vs.reset();
+  pool.Shutdown();
+  const auto c = asr.counts();
+  EXPECT_EQ(c.overlapping_feeds, 0);
+  EXPECT_EQ(c.open, 0);
+  EXPECT_EQ(c.started, c.finished + c.abandoned);
+}
+
+TEST_F(VoiceSessionTest, PushToTalkThenSilenceEndedTurnsKeepTheirAudio) {
+  // After a release the endpointer's clock restarts; the next utterance's times must still be the stream's.
+  auto vs = Make(std::string(40, 's') + std::string(20, '.') + std::string(50, 's') + ".", Inline());
+  Feed(*vs, 800);
+  vs->EndOfTurn();
+  ASSERT_EQ(rec_.Count("utterance:"), 1);
+  Feed(*vs, 3000);
+  ASSERT_EQ(rec_.Count("utterance:"), 2) << ::testing::PrintToString(rec_.log);
+  ASSERT_EQ(asr_.calls().size(), 2u);
+  EXPECT_GE(asr_.calls()[1].seconds(), 1.0);
+  EXPECT_LE(asr_.calls()[1].seconds(), 1.0 + 0.2 + 0.1 + 0.05);
 }
 
 }  // namespace
