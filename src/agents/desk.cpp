@@ -7,6 +7,7 @@
 #include "api/pii.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "dialogue/intent_rules.h"
 
 namespace kefu::agents {
 
@@ -386,6 +387,8 @@ dialogue::GateFacts Desk::Facts(const dialogue::Conversation& conv) {
 GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Message& msg, const json& decision,
                         json& context) {
   GateVerdict v;
+  // The customer's notices in the language they wrote in ("human agent please").
+  const bool en = dialogue::CustomerLanguage(msg.text) == "en";
   // Alerts asked for by the rules, whoever answers.
   std::vector<std::pair<std::string, std::string>> alerts;  // kind, text
   const json* transfer = nullptr;
@@ -420,7 +423,9 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     lock.unlock();
     if (desk_store_.LeaveMessage(conv.tenant_id, conv.id, conv.customer_id, msg.text, clock_.NowMs()).ok()) {
       v.kind = GateVerdict::Kind::kNotice;
-      v.text = "已收到您的留言，客服上线后会尽快联系您。您也可以继续向智能助手提问。";
+      v.text = en ? "We have your message: an agent will get back to you as soon as one is online. You can also keep "
+                    "asking the assistant."
+                  : "已收到您的留言，客服上线后会尽快联系您。您也可以继续向智能助手提问。";
       v.meta = {{"follow_up", true}};
     }
     return v;
@@ -452,8 +457,10 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
   if (online == 0) {
     context["leave_message"] = true;
     v.kind = GateVerdict::Kind::kNotice;
-    v.text = "非常抱歉，当前暂无在线的人工客服。您可以直接在这里留言（下一条消息），我们会尽快联系您；"
-             "也可以继续向智能助手提问。";
+    v.text = en ? "Sorry, no agent is online right now. You can leave a message here (your next message) and we "
+                  "will get back to you as soon as possible, or keep asking the assistant."
+                : "非常抱歉，当前暂无在线的人工客服。您可以直接在这里留言（下一条消息），我们会尽快联系您；"
+                  "也可以继续向智能助手提问。";
     v.meta = {{"handoff", true}, {"queue", c.queue}, {"leave_message", true}};
     return v;
   }
@@ -502,7 +509,7 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     auto_assigned_.Inc();
     // The notice is the customer's "who serves you" message (the same as after an accept).
     v.kind = GateVerdict::Kind::kNotice;
-    v.text = "客服 " + target_name + " 为您服务";
+    v.text = en ? "Agent " + target_name + " is now with you." : "客服 " + target_name + " 为您服务";
     v.meta = {{"handoff", true},
               {"queue", c.queue},
               {"event", "assigned"},
@@ -517,9 +524,15 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
   lock.unlock();
   v.kind = GateVerdict::Kind::kNotice;
   // Never "前面还有 0 位": first in line is said as such.
-  v.text = ahead == 0 ? "正在为您转接人工客服，您是下一位，预计等待约 " + std::to_string(minutes) + " 分钟。"
-                      : "正在为您转接人工客服，您前面还有 " + std::to_string(ahead) + " 位，预计等待约 " +
-                            std::to_string(minutes) + " 分钟。";
+  const std::string wait = std::to_string(minutes) + (minutes == 1 ? " minute." : " minutes.");
+  if (en)
+    v.text = ahead == 0 ? "Transferring you to an agent: you are next in line, about " + wait
+                        : "Transferring you to an agent: " + std::to_string(ahead) +
+                              (ahead == 1 ? " customer is" : " customers are") + " ahead of you, about " + wait;
+  else
+    v.text = ahead == 0 ? "正在为您转接人工客服，您是下一位，预计等待约 " + std::to_string(minutes) + " 分钟。"
+                        : "正在为您转接人工客服，您前面还有 " + std::to_string(ahead) + " 位，预计等待约 " +
+                              std::to_string(minutes) + " 分钟。";
   v.meta = {{"handoff", true}, {"queue", queue}, {"position", ahead}, {"estimated_wait_ms", wait_ms}};
   log::Info("handoff_queued", {{"conversation_id", conv.id}, {"queue", queue}});
   return v;

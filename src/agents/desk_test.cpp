@@ -241,6 +241,30 @@ TEST_F(DeskTest, NobodyOnlineOffersToLeaveAMessage) {
   EXPECT_EQ(Complain(Open(), context).meta.value("leave_message", false), true);
 }
 
+TEST_F(DeskTest, NoticesFollowTheLanguageTheCustomerWroteIn) {
+  const Agent a1 = MakeAgent("a1", {"after_sale"});
+  StartDesk(/*auto_assign=*/false);
+  json transfer = {{"actions", {{{"action", "transfer"}, {"queue", "general"}, {"rule", "human-requested"}}}}};
+  // Nobody online: leave a message, in English.
+  dialogue::Conversation c = Open();
+  json context = json::object();
+  GateVerdict v = desk_->Admit(c, Say(c, "human agent please"), transfer, context);
+  EXPECT_EQ(v.meta["leave_message"], true);
+  EXPECT_NE(v.text.find("no agent is online"), std::string::npos) << v.text;
+  v = desk_->Admit(c, Say(c, "please call me back at 138"), json::object(), context);
+  EXPECT_NE(v.text.find("We have your message"), std::string::npos) << v.text;
+  // Queued: the position in English, and in Chinese for a Chinese message.
+  Online(a1);
+  dialogue::Conversation e = Open(), z = Open();
+  json ce = json::object(), cz = json::object();
+  v = desk_->Admit(e, Say(e, "get me a real person"), transfer, ce);
+  EXPECT_EQ(v.meta["position"], 0);
+  EXPECT_NE(v.text.find("you are next in line"), std::string::npos) << v.text;
+  v = desk_->Admit(z, Say(z, "转人工"), transfer, cz);
+  EXPECT_EQ(v.meta["position"], 1);
+  EXPECT_NE(v.text.find("您前面还有 1 位"), std::string::npos) << v.text;
+}
+
 TEST_F(DeskTest, CloseHandsTheConversationBackToTheBot) {
   const Agent a1 = MakeAgent("a1", {"after_sale"});
   StartDesk(true);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/utf8.h"
+#include "text/spelling.h"
 
 namespace kefu::dialogue {
 
@@ -155,7 +156,7 @@ constexpr std::string_view kHumanEnglish[] = {"customer service staff",
 constexpr std::string_view kAbuse[] = {
     // Contempt for the service, legal threats, masked swearing.
     "一问三不知", "要你有啥用", "要你何用", "要你们何用", "有啥用啊", "啥玩意", "什么玩意", "死人吗", "是死人", "死光", "死绝", "死哪去",
-    "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "卧草", "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd",
+    "吃官司", "打官司", "律师", "法院", "fxxk", "f**k", "f***", "f*ck", "sh*t", "sh!t", "卧草", "骗子", "骗人", "诈骗", "骗钱", "垃圾", "差评", "tmd",
     "他妈", "他娘", "妈的", "尼玛", "你妈", "卧槽", "我靠", "艹", "草泥马", "傻逼", "sb客服", "煞笔", "脑残", "滚蛋",
     "去死", "坑人", "坑爹", "黑店", "无良", "奸商", "气死", "烂透", "什么破", "破平台", "破店", "退钱!", "还钱!",
     "赔钱", "忍无可忍", "太恶心", "恶心死", "服了你们", "废物", "别跟我扯", "少废话", "别废话", "废话少说",
@@ -582,7 +583,8 @@ std::string FoldForHumanNeed(std::string_view text) {
     }
     utf8::Append(out, c);
   }
-  return out;
+  // Cantonese and chat slang as Mandarin ("叫你哋經理出嚟" → 叫你们经理出来).
+  return text::FoldSlang(out);
 }
 
 // 草 as an oath opening the message ("草 买个东西这么费劲", "草！又没到"), not the plant

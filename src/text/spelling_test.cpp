@@ -21,6 +21,9 @@ TEST(FoldSlang, EverydayWordsSpelledAsSlang) {
   EXPECT_EQ(FoldSlang("神马情况 肿么办"), "什么情况 怎么办");
   // Cantonese, after Hant-Hans.
   EXPECT_EQ(FoldSlang("唔该 请问退款会退返去边度"), "请 请问退款会退回去哪里");
+  EXPECT_EQ(FoldSlang("叫你哋经理出嚟"), "叫你们经理出来");
+  EXPECT_EQ(FoldSlang("恤衫寄出咗未呀"), "衬衫寄出了没呀");
+  EXPECT_EQ(FoldSlang("收到唔钟意 可唔可以退㗎"), "收到不喜欢 可不可以退");
   EXPECT_EQ(FoldSlang("系统显示已签收"), "系统显示已签收");  // 系 alone is Mandarin
   EXPECT_EQ(FoldSlang("木有木有"), "没有没有");
   EXPECT_EQ(FoldSlang("退到原来的帐户吗 还没到帐"), "退到原来的账户吗 还没到账");
