@@ -672,11 +672,14 @@ static HumanNeed DetectHumanNeedUncached(std::string_view raw) {
     // and the customer asks how long that usually takes, which the knowledge
     // base answers. (Said in anger, or without the question, it escalates.)
     const bool nobody = w->rfind("没人", 0) == 0;
+    // ("售后单交了两天没人理 正常吗": whether such a wait is usual asks the same.)
     const bool asks_usual_wait =
-        (t.find("一般") != std::string::npos || t.find("正常") != std::string::npos ||
-         t.find("通常") != std::string::npos) &&
-        (t.find("多久") != std::string::npos || t.find("几天") != std::string::npos ||
-         t.find("多长时间") != std::string::npos || t.find("几个小时") != std::string::npos);
+        ((t.find("一般") != std::string::npos || t.find("正常") != std::string::npos ||
+          t.find("通常") != std::string::npos) &&
+         (t.find("多久") != std::string::npos || t.find("几天") != std::string::npos ||
+          t.find("多长时间") != std::string::npos || t.find("几个小时") != std::string::npos)) ||
+        t.find("正常吗") != std::string::npos || t.find("正常么") != std::string::npos ||
+        t.find("正不正常") != std::string::npos;
     if (!(nobody && asks_usual_wait && !n.abusive)) {
       n.stuck = true;
       if (n.cue.empty()) n.cue = std::string(*w);
