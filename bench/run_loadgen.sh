@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${KEFU_BUILD_DIR:-build}
+cmake --build "$BUILD_DIR" --target kefu_loadgen >/dev/null  # benches are built on demand
 tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 # All the load comes from 127.0.0.1: no per-address connection cap (default 256).

@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${KEFU_BUILD_DIR:-build}
+cmake --build "$BUILD_DIR" --target kefu_loadgen >/dev/null  # benches are built on demand
 ROUNDS=${KEFU_BENCH_ROUNDS:-1}
 tmp=$(mktemp -d)
 pid=""

@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${KEFU_BUILD_DIR:-build}
+cmake --build "$BUILD_DIR" --target kefu_voice_bench >/dev/null  # benches are built on demand
 cores=0,1
 turns=10
 levels="1 2 4 6 8"

@@ -43,6 +43,7 @@ done
 
 read -r -a builds <<< "${KEFU_BUILDS:-${KEFU_BUILD_DIR:-build}}"
 loadgen=${KEFU_LOADGEN:-${builds[0]}/bench/kefu_loadgen}
+[[ -n "${KEFU_LOADGEN:-}" ]] || cmake --build "${builds[0]}" --target kefu_loadgen >/dev/null  # built on demand
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 for b in "${builds[@]}"; do [[ -x "$b/src/app/kefu" ]] || { echo "no $b/src/app/kefu" >&2; exit 1; }; done
 [[ -x "$loadgen" ]] || { echo "no $loadgen (ninja kefu_loadgen)" >&2; exit 1; }
