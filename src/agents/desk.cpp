@@ -70,6 +70,12 @@ json Brief(const dialogue::Message& m) {
           {"meta", meta}};
 }
 
+// "客服 X 为您服务" in the language of the customer's last message (`brief`: Brief()).
+std::string ServesYou(const std::string& agent_name, const json& brief) {
+  const bool en = brief.is_object() && dialogue::CustomerLanguage(brief.value("text", "")) == "en";
+  return en ? "Agent " + agent_name + " is now with you." : "客服 " + agent_name + " 为您服务";
+}
+
 std::string AlertKindFor(const std::string& rule_id) {
   if (rule_id.find("wait") != std::string::npos) return "long_wait";
   if (rule_id.find("repeat") != std::string::npos) return "repeated_escalation";
@@ -636,12 +642,14 @@ void Desk::Dispatch(const std::string& tenant) {
       changed.insert(pick->conversation_id);
       continue;
     }
+    json brief;
     {
       std::lock_guard lock(mu_);
       if (!state_.Assign(pick->conversation_id, pick->agent_id, /*auto_assigned=*/true)) continue;
+      if (auto v = views_.find(pick->conversation_id); v != views_.end()) brief = v->second.second;
     }
     auto_assigned_.Inc();
-    (void)SystemMessage(pick->conversation_id, "客服 " + pick->agent_name + " 为您服务",
+    (void)SystemMessage(pick->conversation_id, ServesYou(pick->agent_name, brief),
                         {{"agent", {{"id", pick->agent_id}, {"name", pick->agent_name}}},
                          {"event", "assigned"},
                          {"auto", true}});
@@ -773,15 +781,16 @@ Result<json> Desk::Accept(const Agent& me, const std::string& conversation_id, b
                                                                   me.id, now)
                                            : desk_store_.AssignQueued(me.tenant_id, conversation_id, me.id, now));
   if (!won) return Conflict("already_assigned: conversation " + conversation_id + " was accepted by another agent");
-  json summary;
+  json summary, brief;
   {
     std::lock_guard lock(mu_);
     const DeskConv* c = state_.Assign(conversation_id, me.id, /*auto_assigned=*/false);
     if (!c) return NotFound("not_found: conversation closed meanwhile");
     summary = SummaryLocked(*c);
+    if (auto v = views_.find(conversation_id); v != views_.end()) brief = v->second.second;
   }
   accepts_.Inc();
-  (void)SystemMessage(conversation_id, "客服 " + me.name + " 为您服务",
+  (void)SystemMessage(conversation_id, ServesYou(me.name, brief),
                       {{"agent", {{"id", me.id}, {"name", me.name}}}, {"event", "assigned"}});
   log::Info("agent_accepted", {{"conversation_id", conversation_id}, {"agent_id", me.id}, {"takeover", takeover}});
   return summary;

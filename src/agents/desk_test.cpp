@@ -263,6 +263,15 @@ TEST_F(DeskTest, NoticesFollowTheLanguageTheCustomerWroteIn) {
   v = desk_->Admit(z, Say(z, "转人工"), transfer, cz);
   EXPECT_EQ(v.meta["position"], 1);
   EXPECT_NE(v.text.find("您前面还有 1 位"), std::string::npos) << v.text;
+  // Accepted from the queue: "Agent … is now with you" for the English customer, 客服 … 为您服务 for the other.
+  ASSERT_TRUE(desk_->Accept(a1, e.id, false).ok());
+  ASSERT_TRUE(desk_->Accept(a1, z.id, false).ok());
+  auto he = store_->List(e.id, 0, 100), hz = store_->List(z.id, 0, 100);
+  ASSERT_TRUE(he.ok() && hz.ok());
+  ASSERT_FALSE(he->empty());
+  ASSERT_FALSE(hz->empty());
+  EXPECT_NE(he->back().text.find("is now with you"), std::string::npos) << he->back().text;
+  EXPECT_NE(hz->back().text.find("为您服务"), std::string::npos) << hz->back().text;
 }
 
 TEST_F(DeskTest, CloseHandsTheConversationBackToTheBot) {
