@@ -10,7 +10,8 @@ namespace {
 // Other shopping platforms.
 constexpr std::string_view kPlatforms[] = {"京东商城", "京东", "淘宝", "天猫", "拼多多", "苏宁", "抖音", "快手", "唯品会",
                                            "亚马逊", "amazon", "jd.com", "taobao", "tmall", "pinduoduo", "虾皮", "shopee",
-                                           "momo", "lazada", "得物", "小红书", "闲鱼"};
+                                           "momo", "lazada", "得物", "小红书", "闲鱼", "美团", "饿了么", "盒马",
+                                           "携程", "滴滴", "大众点评", "meituan", "uber eats"};
 // Carriers and brands: the shop works with them, but their own hotlines and
 // policies are theirs.
 constexpr std::string_view kCompanies[] = {
@@ -40,7 +41,7 @@ bool Followed(const std::string& t, size_t after, const std::string_view (&words
   std::string_view rest = std::string_view(t).substr(after);
   for (bool skipped = true; skipped;) {
     skipped = false;
-    for (std::string_view skip : {" ", "的", "家", "那边", "那里", "自己", "快递", "速运", "'s", "’s"})
+    for (std::string_view skip : {" ", "的", "家", "那边", "那里", "自己", "快递", "速运", "外卖", "'s", "’s"})
       if (rest.substr(0, skip.size()) == skip) {
         rest.remove_prefix(skip.size());
         skipped = true;

@@ -8,7 +8,8 @@ namespace {
 TEST(ThirdParty, AnotherCompanysContactOrPolicy) {
   for (const char* q : {"顺丰的客服电话是多少", "小米的售后电话多少", "华为官网上怎么说的", "中通客服电话",
                         "what's Dyson's customer service number", "SF Express hotline?", "韵达的投诉电话多少",
-                        "兰州有没有华为的售后网点", "is there a Sony service center in Chengdu"})
+                        "兰州有没有华为的售后网点", "is there a Sony service center in Chengdu", "美团外卖的客服电话多少",
+                        "饿了么的客服电话是多少"})
     EXPECT_TRUE(AboutAThirdParty(q).is) << q;
   EXPECT_EQ(AboutAThirdParty("顺丰的客服电话是多少").who, "顺丰");
 }
