@@ -100,6 +100,39 @@ bool OtherFestival(std::string_view query, const std::string& entry) {
   return false;
 }
 
+// A discount for a group of people ("学生买东西有折扣吗", "is there a discount for
+// teachers?", "老年人买有没有优惠"): an entry about new customers' or members'
+// offers does not answer it unless it speaks of that group. True when `query`
+// asks about a group's discount that `entry` (title and answer) never names.
+bool OtherGroupsDiscount(std::string_view query, const std::string& entry) {
+  static constexpr std::array<std::array<std::string_view, 4>, 9> kGroups = {{
+      {"学生", "student", "", ""},
+      {"老师", "教师", "teacher", ""},
+      {"老人", "老年人", "senior", "elderly"},
+      {"军人", "军属", "military", "veteran"},
+      {"医生", "护士", "医护", "nurse"},
+      {"残疾人", "disabled", "", ""},
+      {"公务员", "", "", ""},
+      {"孕妇", "宝妈", "", ""},
+      {"员工", "employee", "staff discount", ""},
+  }};
+  const std::string q = utf8::AsciiLower(query), e = utf8::AsciiLower(entry);
+  bool discount = false;
+  for (std::string_view w : {"优惠", "折扣", "打折", "便宜", "减免", "特价", "discount", "deal", "offer"})
+    discount |= q.find(w) != std::string::npos;
+  if (!discount) return false;
+  for (const auto& names : kGroups) {
+    bool asked = false, named = false;
+    for (std::string_view n : names) {
+      if (n.empty()) continue;
+      asked |= q.find(n) != std::string::npos;
+      named |= e.find(n) != std::string::npos;
+    }
+    if (asked && !named) return true;
+  }
+  return false;
+}
+
 bool Vague(std::string_view text) {
   const Size n = SizeOf(text);
   return n.han == 0 ? n.words <= 2 : n.han <= 5 && n.words == 0;
@@ -767,6 +800,11 @@ void GroundedResponder::AnswerFromKnowledge(const TurnRequest& turn, Draft& d) c
   // is sure enough then, and none is offered (the KB has no such event).
   if (!passages.empty() && OtherFestival(turn.message.text, passages.front().title + "\n" + passages.front().text)) {
     d.meta["other_festival"] = true;
+    passages.clear();
+  }
+  if (!passages.empty() &&
+      OtherGroupsDiscount(turn.message.text, passages.front().title + "\n" + passages.front().text)) {
+    d.meta["group_discount"] = true;
     passages.clear();
   }
   // A question about what goods can do or contain ("扫地机器人能爬过两厘米的门槛吗")
