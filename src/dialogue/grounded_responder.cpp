@@ -1392,6 +1392,30 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
           if (own_parcels) action = Action::kTrackLogistics;
         }
       }
+      // "卡在武汉的那个包裹", "还在西安转的那个洗衣机": of several parcels, the one last
+      // scanned at the place named (its latest event's location).
+      if (m.candidates.size() >= 2 && m.candidates.size() <= 6 && !correction.is) {
+        if (const std::vector<std::string> places = PlacesNamed(mention_text, /*where_it_is=*/true); !places.empty()) {
+          std::vector<std::string> there;
+          for (const std::string& id : m.candidates) {
+            auto tracked = tools_.Call(ctx, "track_logistics", {{"order_id", id}});
+            if (!tracked.ok() || !tracked->contains("latest_event") || !(*tracked)["latest_event"].is_object())
+              continue;
+            const std::string where = (*tracked)["latest_event"].value("location", "");
+            for (const std::string& p : places)
+              if (where.find(p) != std::string::npos) {
+                there.push_back(id);
+                break;
+              }
+          }
+          if (there.size() == 1) {
+            m.candidates = std::move(there);
+            m.by_product = true;  // named as surely as by its goods
+            several_live = false;
+            d.meta["order_from_place"] = true;
+          }
+        }
+      }
       // The order under discussion is meant (step 3) unless goods are named.
       if (continues_order && !m.by_product && !correction.is) {
         m.candidates.clear();

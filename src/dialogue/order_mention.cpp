@@ -304,6 +304,36 @@ const PlaceIndex& Places() {
 }
 }  // namespace
 
+std::vector<std::string> PlacesNamed(std::string_view raw, bool where_it_is) {
+  const std::string t = utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw);
+  const std::string_view text(t);
+  const PlaceIndex& places = Places();
+  std::vector<std::string> out;
+  for (size_t at = 0; at + 3 <= text.size();) {
+    if ((static_cast<unsigned char>(text[at]) & 0xF0) != 0xE0) {
+      ++at;
+      continue;
+    }
+    std::string_view best;
+    if (const auto it = places.zh.find(text.substr(at, 3)); it != places.zh.end())
+      for (std::string_view zh : it->second)
+        if (zh.size() > best.size() && text.compare(at, zh.size(), zh) == 0) best = zh;
+    if (best.size() >= 6) {  // two characters at least: 江 alone is no place
+      const std::string_view before = text.substr(0, at), after = text.substr(at + best.size());
+      // ... nor where the customer is ("上海这边 我的东西啥时候能送上门"; 那边 is the parcel's).
+      const bool going_to = ((before.ends_with("到") || before.ends_with("往") || before.ends_with("至")) &&
+                             !after.starts_with("了")) ||
+                            after.starts_with("这边") || after.starts_with("这里") || after.starts_with("这儿");
+      if ((!where_it_is || !going_to) && std::find(out.begin(), out.end(), best) == out.end())
+        out.emplace_back(best);
+      at += best.size();
+    } else {
+      at += 3;
+    }
+  }
+  return out;
+}
+
 bool PlaceInTransit(std::string_view raw) {
   const std::string t = utf8::AsciiLower(utf8::IsValid(raw) ? std::string(raw) : utf8::Sanitize(raw));
   const std::string_view text(t);

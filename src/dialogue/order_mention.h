@@ -90,6 +90,11 @@ bool AsksAboutParcel(std::string_view text);
 // (scripts/gen_places.py).
 bool PlaceInTransit(std::string_view text);
 
+// The Chinese names of the cities, provinces and regions `text` names ("卡在武汉的那个包裹 啥时候能到郑州" →
+// 武汉, 郑州), longest first at each position, each once. `where_it_is`: not the
+// places a parcel is going to (到郑州, 寄往拉萨, 至兰州; "到武汉了" is where it is).
+std::vector<std::string> PlacesNamed(std::string_view text, bool where_it_is = false);
+
 // True when the customer speaks of one of their orders ("我的订单", "还没发货的那单",
 // "my package"): a state they name then picks it.
 bool NamesOwnOrder(std::string_view text);

@@ -336,5 +336,15 @@ TEST(OrderMention, ACourierWhoCannotBeReached) {
   EXPECT_FALSE(CourierUnreachable("我的快递到哪了"));
 }
 
+TEST(OrderMention, ThePlacesWhereAParcelIs) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(PlacesNamed("卡在武汉的那个包裹 啥时候能到郑州"), (V{"武汉", "郑州"}));
+  EXPECT_EQ(PlacesNamed("卡在武汉的那个包裹 啥时候能到郑州", true), (V{"武汉"}));
+  EXPECT_EQ(PlacesNamed("还在西安转的那个洗衣机 啥时候到兰州", true), (V{"西安"}));
+  EXPECT_EQ(PlacesNamed("已经到武汉了吗", true), (V{"武汉"}));
+  EXPECT_TRUE(PlacesNamed("上海这边 我的东西啥时候能送上门", true).empty());
+  EXPECT_TRUE(PlacesNamed("我的快递到哪了", true).empty());
+}
+
 }  // namespace
 }  // namespace kefu::dialogue
