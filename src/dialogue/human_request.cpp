@@ -514,6 +514,13 @@ const std::string_view* FindHumanWord(const std::string& t) {
         static constexpr std::u32string_view kNounsWithRen = U"新老家别客熟男女病外本成件友亲主证夫艺";
         if (before.size() == 1 && kNounsWithRen.find(before[0]) != std::u32string_view::npos) continue;
       }
+      // "派送中一整天了 人呢": the courier who has not come, not the shop's staff.
+      if (w == "人呢") {
+        bool courier = false;
+        for (std::string_view d : {"派送", "派件", "配送", "送货", "快递员", "快递小哥", "快递哥", "外卖"})
+          courier |= t.find(d) != std::string::npos;
+        if (courier) continue;
+      }
       return &w;
     }
   }

@@ -183,6 +183,8 @@ TEST(HumanNeed, NobodyHandledItAndHowLongItUsuallyTakes) {
   EXPECT_FALSE(DetectHumanNeed("提交的售后单一直没人理 正常要等多久").stuck);
   EXPECT_TRUE(DetectHumanNeed("提交的售后单一直没人理").stuck);
   EXPECT_FALSE(DetectHumanNeed("售后单交了两天没人理 正常吗").stuck);
+  EXPECT_FALSE(DetectHumanNeed("派送中一整天了 人呢").asks_for_human);
+  EXPECT_TRUE(DetectHumanNeed("人呢？？").asks_for_human);
   EXPECT_FALSE(DetectHumanNeed("顺丰快递自己的人工电话你们知道吗").asks_for_human);
 }
 
