@@ -196,7 +196,7 @@ SpellingCorrector::SpellingCorrector(const std::vector<std::string>& vocabulary,
 // Grammatical characters: a customer's 的/了/吗 is never a typo of a content
 // word's character ("还没发货的那单" must not become "发货地").
 bool IsFunctionChar(char32_t c) {
-  for (char32_t f : U"的地得了着过吗呢吧啊呀嘛么那这哪个是在有和与就都也还")
+  for (char32_t f : U"的地得了着过吗呢吧啊呀嘛么那这哪个是在有和与就都也还不没别未")
     if (f && c == f) return true;
   return false;
 }

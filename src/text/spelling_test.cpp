@@ -96,6 +96,9 @@ TEST(SpellingCorrector, AWordThatPrecedesIsKept) {
 TEST(SpellingCorrector, GrammaticalCharactersAreNoTypos) {
   SpellingCorrector c({"发货地", "哪个", "退款"}, nullptr);
   EXPECT_EQ(c.Correct("还没发货的那单"), "还没发货的那单");  // not 发货地
+  // A negation is no typo either: 还不发 is not 还补发.
+  SpellingCorrector n({"补发", "退款"}, nullptr);
+  EXPECT_EQ(n.Correct("耳机付了两天了还不发"), "耳机付了两天了还不发");
   EXPECT_EQ(c.Correct("那个订单"), "那个订单");            // not 哪个
   EXPECT_EQ(c.Correct("退宽的钱"), "退款的钱");            // a real typo still goes
 }
