@@ -287,7 +287,9 @@ bool AsksPriceOfGoods(const std::string& t) {
 
 bool AsksForAService(const std::string& t) {
   for (std::string_view w : {"服务", "service", "discount", "折扣", "补贴", "国补", "program", "优惠", "活动", "deal",
-                             "promotion", "policy", "政策", "membership", "会员", "客服", "人工", "热线", "hotline"})
+                             "promotion", "policy", "政策", "membership", "会员", "客服", "人工", "热线", "hotline",
+                             // Paying by instalments and its fees ("手机想分12期付 有没有额外费用").
+                             "分期", "手续费", "利息", "免息", "额外费用", "instalment", "installment"})
     if (t.find(w) != std::string::npos) return true;
   return false;
 }

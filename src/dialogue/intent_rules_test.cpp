@@ -42,6 +42,8 @@ TEST(IntentRules, WhereToLookAndOtherQuestionsAreNoListOfOrders) {
   EXPECT_EQ(ReadTurn("can you pull up all my purchases").action, Action::kListOrders);
   EXPECT_EQ(ReadTurn("我最近下的单全列出来看看").action, Action::kListOrders);
   EXPECT_EQ(ReadTurn("你们有iPhone吗").action, Action::kProductSearch);
+  // Instalments and their fees are a payment question, not goods.
+  EXPECT_NE(ReadTurn("手机想分12期付 有没有额外费用").action, Action::kProductSearch);
 }
 
 TEST(IntentRules, TheOrdersAsAListInOtherWords) {
