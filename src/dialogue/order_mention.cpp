@@ -708,7 +708,7 @@ OrderMention FindOrderMention(std::string_view raw, const nlohmann::json& orders
     const bool says_tail = [&] {
       const std::string lower = utf8::AsciiLower(raw);
       for (std::string_view w : {"尾号", "尾数", "后三位", "后四位", "后五位", "后六位", "最后几位", "末尾", "结尾",
-                                 "ending in", "ends in", "ending with", "ends with", "last digits", "last three",
+                                 "ending in", "ends in", "ending with", "ends with", "ending ", "last digits", "last three",
                                  "last four", "那个", "那单", "那笔", "的单", "的订单", "the one"})
         if (lower.find(w) != std::string::npos) return true;
       return false;

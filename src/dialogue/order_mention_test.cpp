@@ -282,6 +282,8 @@ TEST(FindOrderMention, TheLastDigitsOfAnOrderNumber) {
     {"order_id": "SO202611010157", "status": "in_transit", "item_summary": "海尔 洗衣机", "tracking_no": "JD0000008826"}])");
   EXPECT_EQ(FindOrderMention("尾号141那个", orders).candidates, std::vector<std::string>{"SO202611010141"});
   EXPECT_EQ(FindOrderMention("the one ending in 0157", orders).candidates, std::vector<std::string>{"SO202611010157"});
+  EXPECT_EQ(FindOrderMention("order ending 0157, where is it?", orders).candidates,
+            std::vector<std::string>{"SO202611010157"});
   EXPECT_EQ(FindOrderMention("单号后四位8826的那单", orders).candidates, std::vector<std::string>{"SO202611010157"});
   // Digits that are no order's tail, or a quantity, name no order.
   EXPECT_TRUE(FindOrderMention("尾号999那个", orders).candidates.size() != 1 ||
