@@ -515,7 +515,7 @@ GateVerdict Desk::Admit(const dialogue::Conversation& conv, const dialogue::Mess
     auto_assigned_.Inc();
     // The notice is the customer's "who serves you" message (the same as after an accept).
     v.kind = GateVerdict::Kind::kNotice;
-    v.text = en ? "Agent " + target_name + " is now with you." : "客服 " + target_name + " 为您服务";
+    v.text = ServesYou(target_name, Brief(msg));
     v.meta = {{"handoff", true},
               {"queue", c.queue},
               {"event", "assigned"},

@@ -63,6 +63,23 @@ Size SizeOf(std::string_view text) {
 
 // Too little to act on: at most five Chinese characters or two English
 // words, or nothing but punctuation and emoji ("有问题", "急", "help", "？？？").
+// True when lower-cased `query` names one of the `groups` (each a thing's names,
+// "" for none) under any of its names and lower-cased `entry` names it under none.
+template <size_t N, size_t M>
+bool AsksOfOneTheEntryNeverNames(const std::string& query, const std::string& entry,
+                                 const std::array<std::array<std::string_view, N>, M>& groups) {
+  for (const auto& names : groups) {
+    bool asked = false, named = false;
+    for (std::string_view n : names) {
+      if (n.empty()) continue;
+      asked |= query.find(n) != std::string::npos;
+      named |= entry.find(n) != std::string::npos;
+    }
+    if (asked && !named) return true;
+  }
+  return false;
+}
+
 // Shopping festivals by their names: an entry about 双十一 does not answer
 // "双十二有活动吗" or "年货节什么时候开始". True when `query` names a festival
 // that `entry` (title and answer) names under none of its names.
@@ -85,19 +102,7 @@ bool OtherFestival(std::string_view query, const std::string& entry) {
       {"99大促", "99划算", "", "", ""},
       {"520", "", "", "", ""},
   }};
-  std::string q(query), e(entry);
-  for (auto& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& names : kFestivals) {
-    bool asked = false, named = false;
-    for (std::string_view n : names) {
-      if (n.empty()) continue;
-      asked |= q.find(n) != std::string::npos;
-      named |= e.find(n) != std::string::npos;
-    }
-    if (asked && !named) return true;
-  }
-  return false;
+  return AsksOfOneTheEntryNeverNames(utf8::AsciiLower(query), utf8::AsciiLower(entry), kFestivals);
 }
 
 // A discount for a group of people ("学生买东西有折扣吗", "is there a discount for
@@ -120,17 +125,7 @@ bool OtherGroupsDiscount(std::string_view query, const std::string& entry) {
   bool discount = false;
   for (std::string_view w : {"优惠", "折扣", "打折", "便宜", "减免", "特价", "discount", "deal", "offer"})
     discount |= q.find(w) != std::string::npos;
-  if (!discount) return false;
-  for (const auto& names : kGroups) {
-    bool asked = false, named = false;
-    for (std::string_view n : names) {
-      if (n.empty()) continue;
-      asked |= q.find(n) != std::string::npos;
-      named |= e.find(n) != std::string::npos;
-    }
-    if (asked && !named) return true;
-  }
-  return false;
+  return discount && AsksOfOneTheEntryNeverNames(q, e, kGroups);
 }
 
 bool Vague(std::string_view text) {
@@ -1170,6 +1165,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
   if (turn.message.text != raw_turn.message.text) d.meta["understood_as"] = turn.message.text;
   d.english = CustomerLanguage(turn.message.text) == "en";
   bool about_orders = false;  // set below, declared before the jumps to `done`
+  std::optional<bool> has_orders;  // whether the customer has orders, once their list was read
   bool back_reference = false;
   bool continues_order = false;
   d.context = turn.context.is_object() ? turn.context : json::object();
@@ -1296,6 +1292,7 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
     tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
     ctx.customer_verified = CustomerVerified(turn.context);
     auto listed = tools_.Call(ctx, "list_orders", {{"limit", 20}});
+    if (listed.ok()) has_orders = !listed->value("orders", json::array()).empty();
     // A correction ("不是这个，是上一单", "no, the other order", "不是iPhone 是洗衣机那单"):
     // the order under discussion is not meant, nor what follows 不是.
     const std::string last_order = d.context.value("last_order_id", "");
@@ -1544,7 +1541,9 @@ TurnReply GroundedResponder::Respond(const TurnRequest& raw_turn, const DeltaFn&
                                        !ContentFree(turn.message.text);
       if (!order_id && reading.strong && (AsksWhyOrWhether(turn.message.text) || tells_what_happened)) {
         visitor_asks_why = turn.conversation.customer_id.empty();
-        if (!visitor_asks_why) {
+        if (!visitor_asks_why && has_orders) {
+          visitor_asks_why = !*has_orders;  // read above (step 2b): not read twice
+        } else if (!visitor_asks_why) {
           tools::ToolContext ctx{turn.conversation.tenant_id, turn.conversation.customer_id, turn.conversation.id};
           ctx.customer_verified = CustomerVerified(turn.context);
           auto listed = tools_.Call(ctx, "list_orders", {{"limit", 1}});

@@ -22,32 +22,35 @@ std::string KnowledgeAnswer(const std::string& title, const std::string& body) {
   return body;
 }
 
-std::string Clarify(const std::vector<std::string>& titles) {
-  std::string s = "我不太确定您想问的是哪个问题，请问是以下哪一个呢？";
+namespace {
+// `lead`, the titles numbered one per line, then `tail`.
+std::string NumberedChoices(std::string_view lead, const std::vector<std::string>& titles, std::string_view tail) {
+  std::string s(lead);
   for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
-  s += "\n回复序号即可；都不是的话，可以换个说法，或者回复“转人工”。";
+  s += "\n";
+  s += tail;
   return s;
+}
+}  // namespace
+
+std::string Clarify(const std::vector<std::string>& titles) {
+  return NumberedChoices("我不太确定您想问的是哪个问题，请问是以下哪一个呢？", titles,
+                         "回复序号即可；都不是的话，可以换个说法，或者回复“转人工”。");
 }
 
 std::string ClarifyEnglish(const std::vector<std::string>& titles) {
-  std::string s = "I'm not sure which question you mean. Is it one of these?";
-  for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
-  s += "\nReply with the number; if none fits, rephrase it or reply \"human agent\".";
-  return s;
+  return NumberedChoices("I'm not sure which question you mean. Is it one of these?", titles,
+                         "Reply with the number; if none fits, rephrase it or reply \"human agent\".");
 }
 
 std::string UnknownWithChoices(const std::vector<std::string>& titles) {
-  std::string s = "抱歉，这个问题我暂时没有找到准确的答案。您是不是想问以下问题？";
-  for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
-  s += "\n是的话回复序号；也可以回复“转人工”，由人工客服为您处理。";
-  return s;
+  return NumberedChoices("抱歉，这个问题我暂时没有找到准确的答案。您是不是想问以下问题？", titles,
+                         "是的话回复序号；也可以回复“转人工”，由人工客服为您处理。");
 }
 
 std::string UnknownWithChoicesEnglish(const std::vector<std::string>& titles) {
-  std::string s = "Sorry, I don't have a reliable answer to that. Did you perhaps mean one of these?";
-  for (size_t i = 0; i < titles.size(); ++i) s += "\n" + std::to_string(i + 1) + ". " + titles[i];
-  s += "\nReply with the number, or \"human agent\" to talk to a person.";
-  return s;
+  return NumberedChoices("Sorry, I don't have a reliable answer to that. Did you perhaps mean one of these?", titles,
+                         "Reply with the number, or \"human agent\" to talk to a person.");
 }
 
 std::string Logistics(const json& r) {
