@@ -470,6 +470,22 @@ TEST(VoiceOffTest, NoRecogniserMeans503) {
   fs::remove_all(dir);
 }
 
+// A voice call of demo customer C0001 on the server at `port`: the socket
+// after the server's "ready" frame (stored in `ready`).
+Result<std::unique_ptr<WsClient>> OpenEmbeddedCall(int port, bool tts, json* ready) {
+  auto c = Fetch(port, "POST", "/v1/conversations", json{{"customer_id", "C0001"}, {"channel", "voice"}}.dump(), kWidget);
+  if (!c.ok()) return c.status();
+  const std::string cid = json::parse(c->body, nullptr, false).value("id", "");
+  auto ws = WsClient::Connect(port, "/v1/conversations/" + cid + "/voice?widget_key=demo");
+  if (!ws.ok()) return ws.status();
+  const json start = {{"type", "start"}, {"format", "pcm16"}, {"sample_rate", 16000}, {"tts", tts}};
+  KEFU_RETURN_IF_ERROR((*ws)->Send(start.dump()));
+  auto first = (*ws)->Receive();
+  if (!first.ok()) return first.status();
+  *ready = json::parse(*first, nullptr, false);
+  return ws;
+}
+
 // The embedded engines end to end: espeak-ng says a question, the server's
 // VAD and endpointer find it, pocketsphinx transcribes it, the demo bot
 // answers and espeak-ng speaks the answer back.
@@ -491,14 +507,9 @@ TEST(VoiceEmbeddedTest, EspeakSpeechToPocketsphinxAndBack) {
   cfg.tts.engine = "espeak";
   auto a = testing::StartServer(cfg);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  const int port = (*a)->port();
-  auto c = Fetch(port, "POST", "/v1/conversations", json{{"customer_id", "C0001"}, {"channel", "voice"}}.dump(), kWidget);
-  ASSERT_TRUE(c.ok());
-  const std::string cid = json::parse(c->body)["id"];
-  auto ws = WsClient::Connect(port, "/v1/conversations/" + cid + "/voice?widget_key=demo");
+  json ready;
+  auto ws = OpenEmbeddedCall((*a)->port(), /*tts=*/true, &ready);
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
-  ASSERT_TRUE((*ws)->Send(R"({"type":"start","format":"pcm16","sample_rate":16000,"tts":true})").ok());
-  json ready = json::parse(*(*ws)->Receive());
   EXPECT_EQ(ready["asr"], "pocketsphinx");
   EXPECT_EQ(ready["tts"], "espeak");
 
@@ -545,14 +556,9 @@ TEST(VoiceEmbeddedTest, PartialTranscriptsComeWhileTheCustomerSpeaks) {
   cfg.tts.engine = "none";
   auto a = testing::StartServer(cfg);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  const int port = (*a)->port();
-  auto c = Fetch(port, "POST", "/v1/conversations", json{{"customer_id", "C0001"}, {"channel", "voice"}}.dump(), kWidget);
-  ASSERT_TRUE(c.ok());
-  const std::string cid = json::parse(c->body)["id"];
-  auto ws = WsClient::Connect(port, "/v1/conversations/" + cid + "/voice?widget_key=demo");
+  json ready;
+  auto ws = OpenEmbeddedCall((*a)->port(), /*tts=*/false, &ready);
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
-  ASSERT_TRUE((*ws)->Send(R"({"type":"start","format":"pcm16","sample_rate":16000,"tts":false})").ok());
-  json ready = json::parse(*(*ws)->Receive());
   EXPECT_EQ(ready["asr"], "pocketsphinx");
 
   std::vector<int16_t> audio = Quiet(500);
